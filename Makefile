@@ -1,0 +1,32 @@
+# sweepkit's entry points. `make demo` benchmarks the bundled mock-llm end to end; `make test` is
+# what CI runs.
+PREFIX ?= /usr/local
+CARGO ?= cargo
+TOOLS := mock-llm loadgen trial-agg sweep-plan sweep-agg pareto
+
+.PHONY: demo test bench man install build release
+
+build:
+	$(CARGO) build --locked --bins
+
+release:
+	$(CARGO) build --locked --release --bins
+
+demo: release
+	scripts/demo
+
+test:
+	$(CARGO) test --locked
+	scripts/test-scripts
+
+bench: release
+	@for b in scripts/bench-*; do echo "== $$b"; "$$b" || exit 1; done
+
+man:
+	scripts/gen-man
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/sweepkit
+	for t in $(TOOLS); do install -m 755 target/release/$$t $(DESTDIR)$(PREFIX)/bin/; done
+	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 755 scripts/profile $(DESTDIR)$(PREFIX)/bin/sweepkit-profile 2>/dev/null || true

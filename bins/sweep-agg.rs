@@ -1,0 +1,15 @@
+//! sweep-agg (placeholder until its issue lands: it refuses to run).
+
+#[path = "shared/mod.rs"]
+mod shared;
+
+use std::process::ExitCode;
+
+/// Not built yet.
+#[derive(clap::Parser)]
+#[command(name = "sweep-agg", version, after_help = "EXAMPLES:\n  sweep-agg --help")]
+struct Cli {}
+
+fn main() -> ExitCode {
+    shared::main::<Cli>("sweep-agg", |_| anyhow::bail!("not built yet"))
+}

@@ -1,0 +1,117 @@
+//! Wall-clock anchoring. Durations are measured on the monotonic clock (`Instant`); wall-clock epoch
+//! nanoseconds for records are derived from one anchor taken at start, so they never jump with NTP
+//! and differences between them equal the monotonic durations exactly.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    anchor: Instant,
+    anchor_wall_ns: u64,
+}
+
+impl Clock {
+    /// Takes the anchor now.
+    pub fn new() -> Clock {
+        let anchor = Instant::now();
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+        Clock { anchor, anchor_wall_ns: wall.as_nanos() as u64 }
+    }
+
+    /// Wall-clock epoch ns corresponding to a monotonic instant.
+    pub fn wall_ns(&self, t: Instant) -> u64 {
+        if t >= self.anchor {
+            self.anchor_wall_ns + (t - self.anchor).as_nanos() as u64
+        } else {
+            self.anchor_wall_ns - (self.anchor - t).as_nanos() as u64
+        }
+    }
+
+    pub fn now_ns(&self) -> u64 {
+        self.wall_ns(Instant::now())
+    }
+
+    pub fn anchor(&self) -> Instant {
+        self.anchor
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
+/// ISO-8601 UTC with microseconds and no zone suffix, as AIPerf writes `start_time`/`end_time`
+/// (`2026-11-27T23:17:22.373520`).
+pub fn iso_utc(epoch_ns: u64) -> String {
+    let secs = (epoch_ns / 1_000_000_000) as i64;
+    let micros = (epoch_ns % 1_000_000_000) / 1_000;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}", rem / 3600, (rem % 3600) / 60, rem % 60)
+}
+
+/// Parses what `iso_utc` writes (fraction optional, a trailing `Z` or `+00:00` accepted).
+pub fn parse_iso_utc(s: &str) -> Option<u64> {
+    let s = s.trim().trim_end_matches('Z').trim_end_matches("+00:00");
+    let (date, time) = s.split_once('T').or_else(|| s.split_once(' '))?;
+    let mut dp = date.split('-');
+    let (y, m, d): (i64, u32, u32) = (dp.next()?.parse().ok()?, dp.next()?.parse().ok()?, dp.next()?.parse().ok()?);
+    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+    let mut tp = hms.split(':');
+    let (hh, mm, ss): (i64, i64, i64) = (tp.next()?.parse().ok()?, tp.next()?.parse().ok()?, tp.next()?.parse().ok()?);
+    let mut frac_ns = 0u64;
+    if !frac.is_empty() {
+        let digits: String = frac.chars().take(9).collect();
+        frac_ns = digits.parse::<u64>().ok()? * 10u64.pow(9 - digits.len() as u32);
+    }
+    let days = days_from_civil(y, m, d);
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
+    Some(secs as u64 * 1_000_000_000 + frac_ns)
+}
+
+// Howard Hinnant's civil-date algorithms.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_round_trip() {
+        // 2026-11-27T23:17:22.373520 is the start_time of the a_single_c8_n200 artifact.
+        let ns = parse_iso_utc("2026-11-27T23:17:22.373520").unwrap();
+        assert_eq!(iso_utc(ns), "2026-11-27T23:17:22.373520");
+        assert_eq!(iso_utc(0), "1970-01-01T00:00:00.000000");
+        assert_eq!(parse_iso_utc("2000-03-01T00:00:00Z").unwrap(), 951_868_800 * 1_000_000_000);
+    }
+
+    #[test]
+    fn wall_ns_tracks_monotonic_differences() {
+        let c = Clock::new();
+        let t = c.anchor() + Duration::from_nanos(1_234_567);
+        assert_eq!(c.wall_ns(t) - c.wall_ns(c.anchor()), 1_234_567);
+    }
+}
