@@ -34,3 +34,41 @@ pub fn reference_dir() -> PathBuf {
     assert!(p.is_dir(), "{} is missing: the tests read the reference artifacts from shared/", p.display());
     p
 }
+
+/// A `mock-llm` started on 127.0.0.1 port 0 for one test; killed when dropped.
+pub struct MockServer {
+    pub child: std::process::Child,
+    /// `127.0.0.1:PORT`, from the server's first stdout line `{"listening":"127.0.0.1:PORT"}`.
+    pub addr: String,
+}
+
+impl MockServer {
+    pub fn start(args: &[&str]) -> MockServer {
+        use std::io::BufRead;
+        let mut child = Command::new(bin("mock-llm"))
+            .args(["--port", "0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("start mock-llm");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("read mock-llm's first line");
+        let v: serde_json::Value = serde_json::from_str(line.trim())
+            .unwrap_or_else(|e| panic!("mock-llm's first line is not JSON ({e}): {line:?}"));
+        let addr = v["listening"].as_str().expect("listening address").to_string();
+        MockServer { child, addr }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
