@@ -12,3 +12,4 @@ pub mod records;
 pub mod summary;
 pub mod timer;
 pub mod confidence;
+pub mod plan;
