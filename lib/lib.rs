@@ -13,3 +13,5 @@ pub mod summary;
 pub mod timer;
 pub mod confidence;
 pub mod plan;
+pub mod pareto;
+pub mod trends;
