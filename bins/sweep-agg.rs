@@ -1,15 +1,66 @@
-//! sweep-agg (placeholder until its issue lands: it refuses to run).
+//! sweep-agg: trial summaries → per-combination confidence aggregates and the sweep aggregate.
 
 #[path = "shared/mod.rs"]
 mod shared;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Not built yet.
-#[derive(clap::Parser)]
-#[command(name = "sweep-agg", version, after_help = "EXAMPLES:\n  sweep-agg --help")]
-struct Cli {}
+use clap::Parser;
+use sweepkit::outcome::Outcome;
+use sweepkit::sweep::{self, AggOptions};
+
+const EXAMPLES: &str = "EXAMPLES:
+  # Aggregate the runs of a plan (each run's folder holds its profile_export_aiperf.json):
+  sweep-agg --plan artifacts/llama-3-8b-openai-chat-concurrency_sweep/plan.jsonl
+
+  # Re-aggregate an old sweep, AIPerf's own or sweepkit's, from its folder layout:
+  sweep-agg artifacts/llama-3-8b-openai-chat-concurrency_sweep --confidence-level 0.99
+
+  # Write into another folder and document the findings, then draw the frontier:
+  sweep-agg old_sweep --output-dir /tmp/re --findings /tmp/re/findings.md && pareto /tmp/re/sweep_aggregate/profile_export_aiperf_sweep.json --ascii";
+
+/// Reads trial summaries (profile_export_aiperf.json, sweepkit's or AIPerf's), labels each with
+/// its parameters and trial (from the plan or the folder layout) and writes the per-combination
+/// confidence aggregates (aggregate/…/profile_export_aiperf_aggregate.json/.csv) and the sweep
+/// aggregate (sweep_aggregate/profile_export_aiperf_sweep.json/.csv): best configurations, Pareto
+/// set, trends, failed runs, and values whose key metrics vary by more than 20% (warned on stderr).
+/// Prints a JSON line naming what it wrote. Exit 1 when no run succeeded.
+#[derive(Parser)]
+#[command(name = "sweep-agg", version, about, after_help = EXAMPLES)]
+struct Cli {
+    /// A sweep's folder, labelled by its layout (concurrency_10/, profile_runs/trial_0001/, …).
+    #[arg(conflicts_with = "plan")]
+    dir: Option<PathBuf>,
+    /// The plan (sweep-plan's JSONL, `-` for stdin) whose runs to aggregate.
+    #[arg(long)]
+    plan: Option<PathBuf>,
+    /// Write aggregate/ and sweep_aggregate/ below this folder instead of the sweep's own.
+    #[arg(short, long)]
+    output_dir: Option<PathBuf>,
+    /// Confidence level of the Student-t intervals, in (0, 1).
+    #[arg(long, default_value_t = 0.95)]
+    confidence_level: f64,
+    /// Also write the findings (best configurations, Pareto points, inflections, CV flags) as Markdown here.
+    #[arg(long)]
+    findings: Option<PathBuf>,
+}
+
+fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let report = sweep::run(&AggOptions {
+        plan: cli.plan,
+        dir: cli.dir,
+        output_dir: cli.output_dir,
+        confidence_level: cli.confidence_level,
+        findings: cli.findings,
+    })?;
+    for w in &report.warnings {
+        eprintln!("sweep-agg: warning: {w}");
+    }
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(if report.num_successful_runs == 0 { Outcome::Negative } else { Outcome::Ok })
+}
 
 fn main() -> ExitCode {
-    shared::main::<Cli>("sweep-agg", |_| anyhow::bail!("not built yet"))
+    shared::main::<Cli>("sweep-agg", run)
 }

@@ -15,3 +15,6 @@ pub mod confidence;
 pub mod plan;
 pub mod pareto;
 pub mod trends;
+pub mod aggregate_export;
+pub mod findings;
+pub mod sweep;
