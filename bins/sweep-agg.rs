@@ -3,6 +3,7 @@
 #[path = "shared/mod.rs"]
 mod shared;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -57,7 +58,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     for w in &report.warnings {
         eprintln!("sweep-agg: warning: {w}");
     }
-    println!("{}", serde_json::to_string(&report)?);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    out.flush()?;
     Ok(if report.num_successful_runs == 0 { Outcome::Negative } else { Outcome::Ok })
 }
 

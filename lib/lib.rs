@@ -18,3 +18,4 @@ pub mod trends;
 pub mod aggregate_export;
 pub mod findings;
 pub mod sweep;
+pub mod plot;

@@ -276,6 +276,135 @@ pub fn analyze(
     Report { objectives: objectives.to_vec(), pareto_optimal: pareto, points: report_points, slo }
 }
 
+
+/// A combination as read from a sweep aggregate or a JSONL line: its parameters and metrics.
+#[derive(Debug, Clone)]
+pub struct InputPoint {
+    pub parameters: Map<String, Value>,
+    pub metrics: Map<String, Value>,
+}
+
+/// Parses pareto's input: a sweep aggregate (sweepkit's or AIPerf's `profile_export_aiperf_sweep.json`)
+/// or JSONL points, each `{"parameters": {...}, "metrics": {key: {"mean": ..}}}` or flat
+/// `{"parameters": {...}, "request_throughput_avg": 95.2, ...}`.
+pub fn parse_points(name: &str, text: &str) -> anyhow::Result<Vec<InputPoint>> {
+    let entry = |v: &Value| -> Result<InputPoint, String> {
+        let o = v.as_object().ok_or("a point must be a JSON object")?;
+        let parameters = match o.get("parameters") {
+            Some(Value::Object(p)) => p.clone(),
+            None => Map::new(),
+            Some(_) => return Err("'parameters' must be an object".into()),
+        };
+        let metrics = match o.get("metrics") {
+            Some(Value::Object(m)) => m.clone(),
+            Some(_) => return Err("'metrics' must be an object".into()),
+            None => o.iter().filter(|(k, _)| *k != "parameters").map(|(k, v)| (k.clone(), v.clone())).collect(),
+        };
+        Ok(InputPoint { parameters, metrics })
+    };
+    if let Ok(doc) = serde_json::from_str::<Value>(text) {
+        if let Some(list) = doc.get("per_combination_metrics").and_then(Value::as_array) {
+            return list
+                .iter()
+                .enumerate()
+                .map(|(i, v)| entry(v).map_err(|e| anyhow::anyhow!("{name}: per_combination_metrics[{i}]: {e}")))
+                .collect();
+        }
+        if doc.get("pareto_optimal").is_some() && doc.get("points").is_some() {
+            bail!("{name}: this is pareto's own output; give it the sweep aggregate instead");
+        }
+    }
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: Value = serde_json::from_str(line).map_err(|e| anyhow::anyhow!("{name}:{}: not valid JSON here: {e}", i + 1))?;
+        out.push(entry(&v).map_err(|e| anyhow::anyhow!("{name}:{}: {e}", i + 1))?);
+    }
+    Ok(out)
+}
+
+fn split_stat(key: &str) -> Option<(&str, &str)> {
+    let (tag, stat) = key.rsplit_once('_')?;
+    crate::summary::STAT_KEYS.contains(&stat).then_some((tag, stat))
+}
+
+/// A metric's value (and CI) from a combination: the flat key's `mean`, else AIPerf's single-trial
+/// bare tag (`request_throughput` → its `avg`/`p99`, then its `mean`), as AIPerf's readers do.
+pub fn metric_value(metrics: &Map<String, Value>, key: &str) -> Option<(f64, Option<(f64, f64)>)> {
+    let num_ci = |o: &Map<String, Value>, field: &str| -> Option<(f64, Option<(f64, f64)>)> {
+        let v = o.get(field)?.as_f64()?;
+        let ci = match (o.get("ci_low").and_then(Value::as_f64), o.get("ci_high").and_then(Value::as_f64)) {
+            (Some(lo), Some(hi)) if field == "mean" && (lo != hi || o.get("std").and_then(Value::as_f64).unwrap_or(0.0) > 0.0) => Some((lo, hi)),
+            _ => None,
+        };
+        Some((v, ci))
+    };
+    match metrics.get(key) {
+        Some(Value::Number(n)) => return n.as_f64().map(|v| (v, None)),
+        Some(Value::Object(o)) => {
+            if let Some(r) = num_ci(o, "mean").or_else(|| num_ci(o, "value")) {
+                return Some(r);
+            }
+        }
+        _ => {}
+    }
+    let (tag, stat) = split_stat(key)?;
+    let o = metrics.get(tag)?.as_object()?;
+    o.get(stat).and_then(Value::as_f64).map(|v| (v, None)).or_else(|| num_ci(o, "mean"))
+}
+
+/// What `pareto` is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct ParetoOptions {
+    /// Metrics to maximise (default `request_throughput_avg`).
+    pub maximize: Vec<String>,
+    /// Metrics to minimise (default p99 TTFT, or p99 request latency when not streaming).
+    pub minimize: Vec<String>,
+    pub slos: Vec<Slo>,
+    pub ci: bool,
+}
+
+/// Computes the report for parsed points.
+pub fn run(points: &[InputPoint], opts: &ParetoOptions) -> anyhow::Result<Report> {
+    anyhow::ensure!(!points.is_empty(), "no points to compare (empty input)");
+    let has_all = |k: &str| points.iter().all(|p| metric_value(&p.metrics, k).is_some());
+    let mut objectives: Vec<Objective> = Vec::new();
+    if opts.maximize.is_empty() {
+        objectives.push(Objective { key: "request_throughput_avg".into(), goal: Goal::Maximize });
+    }
+    objectives.extend(opts.maximize.iter().map(|k| Objective { key: k.clone(), goal: Goal::Maximize }));
+    if opts.minimize.is_empty() {
+        let lat = if has_all("time_to_first_token_p99") { "time_to_first_token_p99" } else { "request_latency_p99" };
+        objectives.push(Objective { key: lat.into(), goal: Goal::Minimize });
+    }
+    objectives.extend(opts.minimize.iter().map(|k| Objective { key: k.clone(), goal: Goal::Minimize }));
+    let mut pts = Vec::with_capacity(points.len());
+    for p in points {
+        let mut values = Vec::new();
+        let mut ci = Vec::new();
+        for o in &objectives {
+            let (v, c) = metric_value(&p.metrics, &o.key).ok_or_else(|| {
+                let mut keys: Vec<&String> = p.metrics.keys().filter(|k| k.contains("throughput") || k.contains("latency") || k.contains("first_token")).collect();
+                keys.truncate(8);
+                anyhow::anyhow!(
+                    "objective '{}' is missing for {} (give --maximize/--minimize with a key present in every point, e.g. {})",
+                    o.key,
+                    crate::sweep::describe(&p.parameters.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>()),
+                    keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            values.push(v);
+            ci.push(c);
+        }
+        pts.push(Point { parameters: p.parameters.clone(), values, ci });
+    }
+    let slo_values: Vec<Vec<Option<f64>>> =
+        points.iter().map(|p| opts.slos.iter().map(|s| metric_value(&p.metrics, &s.key).map(|v| v.0)).collect()).collect();
+    Ok(analyze(&pts, &objectives, &opts.slos, &slo_values, opts.ci))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,234 @@
+//! Pictures of a Pareto report: an SVG chart (plotters, SVG backend only: no system fonts needed)
+//! and the guide's terminal picture. Throughput goes up the y axis, latency along the x axis; the
+//! frontier is highlighted and joined, every point is labelled with its parameters, and trial
+//! confidence intervals are drawn as error bars.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+use serde_json::{Map, Value};
+
+use crate::pareto::{Goal, Report};
+use crate::plan::value_text;
+
+/// Which objectives go on which axis: x = first minimised (latency), y = first maximised (throughput).
+pub fn axes(report: &Report) -> anyhow::Result<(usize, usize)> {
+    let n = report.objectives.len();
+    anyhow::ensure!(n >= 2, "a picture needs two objectives (got {n}): give one --maximize and one --minimize");
+    let y = report.objectives.iter().position(|o| o.goal == Goal::Maximize).unwrap_or(0);
+    let x = report.objectives.iter().position(|o| o.goal == Goal::Minimize).filter(|&i| i != y).unwrap_or(if y == 0 { 1 } else { 0 });
+    Ok((x, y))
+}
+
+/// Short point label: `c=10` style is ambiguous across parameters, so values joined by `/`
+/// (one parameter: just its value).
+pub fn short_label(p: &Map<String, Value>) -> String {
+    if p.is_empty() {
+        return "base".into();
+    }
+    if p.len() == 1 {
+        return p.values().map(value_text).collect();
+    }
+    p.iter().map(|(k, v)| format!("{k}={}", value_text(v))).collect::<Vec<_>>().join(",")
+}
+
+struct Pt {
+    x: f64,
+    y: f64,
+    xci: Option<(f64, f64)>,
+    yci: Option<(f64, f64)>,
+    optimal: bool,
+    feasible: bool,
+    label: String,
+}
+
+fn points(report: &Report, xi: usize, yi: usize) -> Vec<Pt> {
+    let xk = &report.objectives[xi].key;
+    let yk = &report.objectives[yi].key;
+    let ci = |m: &Map<String, Value>, k: &str| {
+        m.get(k).and_then(Value::as_array).and_then(|a| Some((a.first()?.as_f64()?, a.get(1)?.as_f64()?)))
+    };
+    report
+        .points
+        .iter()
+        .filter_map(|p| {
+            Some(Pt {
+                x: p.values.get(xk)?.as_f64()?,
+                y: p.values.get(yk)?.as_f64()?,
+                xci: ci(&p.ci, xk),
+                yci: ci(&p.ci, yk),
+                optimal: p.pareto_optimal,
+                feasible: p.feasible,
+                label: short_label(&p.parameters),
+            })
+        })
+        .collect()
+}
+
+fn range(vals: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in vals.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = if hi > lo { (hi - lo) * 0.08 } else { lo.abs().max(1.0) * 0.1 };
+    (lo - pad, hi + pad)
+}
+
+/// Draws the report as an SVG file.
+pub fn svg(report: &Report, path: &Path) -> anyhow::Result<()> {
+    let (xi, yi) = axes(report)?;
+    let pts = points(report, xi, yi);
+    let (x0, x1) = range(pts.iter().flat_map(|p| [Some(p.x), p.xci.map(|c| c.0), p.xci.map(|c| c.1)]).flatten());
+    let (y0, y1) = range(pts.iter().flat_map(|p| [Some(p.y), p.yci.map(|c| c.0), p.yci.map(|c| c.1)]).flatten());
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, (900, 600)).into_drawing_area();
+        let err = |e: &dyn std::fmt::Display| anyhow::anyhow!("drawing {}: {e}", path.display());
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Pareto frontier: throughput vs latency", ("sans-serif", 22))
+            .margin(20)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc(report.objectives[xi].key.as_str())
+            .y_desc(report.objectives[yi].key.as_str())
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(|e| err(&e))?;
+        // Error bars (confidence intervals across trials).
+        let bar = RGBColor(150, 150, 150);
+        for p in &pts {
+            if let Some((lo, hi)) = p.yci {
+                chart.draw_series(std::iter::once(PathElement::new(vec![(p.x, lo), (p.x, hi)], bar.stroke_width(1)))).map_err(|e| err(&e))?;
+            }
+            if let Some((lo, hi)) = p.xci {
+                chart.draw_series(std::iter::once(PathElement::new(vec![(lo, p.y), (hi, p.y)], bar.stroke_width(1)))).map_err(|e| err(&e))?;
+            }
+        }
+        // The frontier, joined in latency order.
+        let mut front: Vec<(f64, f64)> = pts.iter().filter(|p| p.optimal).map(|p| (p.x, p.y)).collect();
+        front.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+        chart
+            .draw_series(LineSeries::new(front, BLUE.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label("Pareto frontier")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+        for p in &pts {
+            let style = if p.optimal {
+                BLUE.filled()
+            } else if p.feasible {
+                RGBColor(128, 128, 128).filled()
+            } else {
+                RED.stroke_width(1)
+            };
+            chart.draw_series(std::iter::once(Circle::new((p.x, p.y), 5, style))).map_err(|e| err(&e))?;
+            let label = if p.optimal { format!("{} (Pareto)", p.label) } else { p.label.clone() };
+            chart
+                .draw_series(std::iter::once(Text::new(label, (p.x, p.y), ("sans-serif", 13).into_font())))
+                .map_err(|e| err(&e))?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
+    }
+    crate::atomic::write(path, text.as_bytes())
+}
+
+/// Writes the picture: `.svg` directly; `.png` through `rsvg-convert` when it is installed
+/// (this build draws SVG only, so it needs no system fonts).
+pub fn write_picture(report: &Report, path: &Path) -> anyhow::Result<()> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "svg" => svg(report, path),
+        "png" => {
+            let tmp = path.with_extension("svg.tmp");
+            svg(report, &tmp)?;
+            let status = std::process::Command::new("rsvg-convert").arg("-o").arg(path).arg(&tmp).status();
+            let _ = std::fs::remove_file(&tmp);
+            match status {
+                Ok(s) if s.success() => Ok(()),
+                Ok(s) => anyhow::bail!("--plot {}: rsvg-convert failed ({s})", path.display()),
+                Err(_) => anyhow::bail!(
+                    "--plot {}: PNG needs rsvg-convert (Debian: librsvg2-bin) on PATH; this build draws SVG only: use --plot {}",
+                    path.display(),
+                    path.with_extension("svg").display()
+                ),
+            }
+        }
+        _ => anyhow::bail!("--plot {}: give a file ending in .svg (or .png with rsvg-convert installed)", path.display()),
+    }
+}
+
+fn fmt_tick(v: f64) -> String {
+    if v.abs() >= 1000.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// The guide's terminal picture: throughput up, latency across; `●` optimal, `○` dominated,
+/// `x` outside the SLO.
+pub fn ascii(report: &Report) -> anyhow::Result<String> {
+    let (xi, yi) = axes(report)?;
+    let pts = points(report, xi, yi);
+    let (w, h) = (60usize, 16usize);
+    let (x0, x1) = range(pts.iter().map(|p| p.x));
+    let (y0, y1) = range(pts.iter().map(|p| p.y));
+    let mut grid = vec![vec![' '; w + 24]; h];
+    let col = |x: f64| (((x - x0) / (x1 - x0)) * (w - 1) as f64).round().clamp(0.0, (w - 1) as f64) as usize;
+    let row = |y: f64| (h - 1) - (((y - y0) / (y1 - y0)) * (h - 1) as f64).round().clamp(0.0, (h - 1) as f64) as usize;
+    let mut order: Vec<&Pt> = pts.iter().collect();
+    // Draw optimal points last so they win a shared cell.
+    order.sort_by_key(|p| p.optimal);
+    for p in order {
+        let (r, c) = (row(p.y), col(p.x));
+        grid[r][c] = if p.optimal { '●' } else if p.feasible { '○' } else { 'x' };
+        let label = format!(" {}{}", p.label, if p.optimal { " (Pareto optimal)" } else { "" });
+        for (i, ch) in label.chars().enumerate() {
+            let cc = c + 1 + i;
+            if cc < grid[r].len() && grid[r][cc] == ' ' {
+                grid[r][cc] = ch;
+            } else {
+                break;
+            }
+        }
+    }
+    let mut s = String::new();
+    s.push_str(&format!("{}\n", report.objectives[yi].key));
+    s.push_str(&format!("{:>9}\n", "^"));
+    for (r, line) in grid.iter().enumerate() {
+        let yv = y1 - (y1 - y0) * r as f64 / (h - 1) as f64;
+        let tick = if r % 3 == 0 { fmt_tick(yv) } else { String::new() };
+        let body: String = line.iter().collect();
+        s.push_str(&format!("{tick:>8} | {}\n", body.trim_end()));
+    }
+    s.push_str(&format!("{:>8} +{}> {}\n", "", "-".repeat(w + 1), report.objectives[xi].key));
+    let mut ticks = vec![' '; w + 12];
+    for i in 0..5 {
+        let c = i * (w - 1) / 4;
+        let t = fmt_tick(x0 + (x1 - x0) * c as f64 / (w - 1) as f64);
+        for (j, ch) in t.chars().enumerate() {
+            if c + j < ticks.len() {
+                ticks[c + j] = ch;
+            }
+        }
+    }
+    s.push_str(&format!("{:>10}{}\n", "", ticks.iter().collect::<String>().trim_end()));
+    s.push_str("● Pareto optimal   ○ dominated   x outside the SLO\n");
+    Ok(s)
+}
