@@ -495,7 +495,8 @@ pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
         if warmup {
             spec.insert("warmup_request_count".into(), Value::from(opts.warmup_request_count.unwrap_or(0)));
         }
-        if let Some(ui) = ui {
+        // loadgen draws no dashboard (only simple or none); a dashboard request keeps its default.
+        if let Some(ui) = ui.filter(|u| *u != Ui::Dashboard) {
             spec.insert("ui".into(), Value::from(ui.as_str()));
         }
 

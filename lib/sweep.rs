@@ -122,10 +122,15 @@ fn plan_parameters(line: &PlanLine) -> Vec<(String, Value)> {
 /// Labels every run of a plan and loads its summary from its artifact folder.
 pub fn from_plan(lines: &[PlanLine]) -> anyhow::Result<SweepInput> {
     anyhow::ensure!(!lines.is_empty(), "the plan has no runs");
-    let variations: std::collections::BTreeSet<usize> = lines.iter().map(|l| l.variation_index).collect();
-    let sweep = variations.len() > 1 || lines.iter().any(|l| !l.parameters.is_empty());
-    let trials = lines.iter().map(|l| l.trial).max().unwrap_or(1);
-    let mode = if sweep && trials > 1 && lines.len() > 1 && lines[1].variation_index == lines[0].variation_index {
+    // The layout is read from the folders themselves, so a partial plan (an interrupted sweep)
+    // is placed as the whole plan would be.
+    let sweep = lines.iter().any(|l| !l.parameters.is_empty());
+    let comps = |l: &PlanLine| -> Vec<String> {
+        Path::new(&l.artifact_dir).components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect()
+    };
+    let with_trials = lines.iter().any(|l| comps(l).iter().any(|c| c == "profile_runs"));
+    let trials = if with_trials { lines.iter().map(|l| l.trial).max().unwrap_or(1).max(2) } else { 1 };
+    let mode = if sweep && with_trials && comps(&lines[0]).last().is_some_and(|c| trial_number(c).is_some()) {
         SweepMode::Independent
     } else {
         SweepMode::Repeated

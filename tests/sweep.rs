@@ -758,3 +758,115 @@ fn sweep_agg_errors_are_clear() {
     assert_eq!(s["metadata"]["failed_runs"].as_array().unwrap().len(), 2);
     assert_eq!(s["per_combination_metrics"], json!([]));
 }
+
+/// A folder with the real sweep-plan, sweep-agg and pareto, and stand-ins for loadgen and
+/// trial-agg that do what their contracts say with canned numbers (concurrency c: throughput
+/// 10·min(c,8)+c, p99 TTFT 10+c²), failing or interrupting at chosen values. This checks the
+/// script's composition alone; the end-to-end test with the real stages is `profile_end_to_end_on_mock_llm`.
+fn stub_tools(dir: &Path) {
+    for tool in ["sweep-plan", "sweep-agg", "pareto"] {
+        std::os::unix::fs::symlink(bin(tool), dir.join(tool)).unwrap();
+    }
+    let loadgen = r#"#!/usr/bin/env bash
+set -euo pipefail
+spec=$(cat)
+out=; ri=
+while (($#)); do case $1 in --output) out=$2; shift 2;; --run-info-out) ri=$2; shift 2;; --inputs-out) shift 2;; --api-key) shift 2;; *) shift;; esac; done
+c=$(printf '%s' "$spec" | sed -n 's/.*"concurrency":\([0-9]*\).*/\1/p')
+if [ "$c" = "${STUB_FAIL_AT:-}" ]; then echo "loadgen: error sending request: connection refused" >&2; exit 2; fi
+echo "{\"c\":$c}" > "$out"
+echo "{\"concurrency\":$c}" > "$ri"
+if [ "$c" = "${STUB_INTERRUPT_AT:-}" ]; then kill -INT "$PPID"; exit 130; fi
+"#;
+    let trial_agg = r#"#!/usr/bin/env bash
+set -euo pipefail
+ri=; od=
+while (($#)); do case $1 in --run-info) ri=$2; shift 2;; --output-dir) od=$2; shift 2;; *) shift;; esac; done
+c=$(sed -n 's/.*"concurrency":\([0-9]*\).*/\1/p' "$ri")
+m=$c; [ "$m" -le 8 ] || m=8
+cat > "$od/profile_export_aiperf.json" <<JSON
+{"request_throughput":{"unit":"requests/sec","avg":$((10 * m + c))},
+ "request_count":{"unit":"requests","avg":100},
+ "time_to_first_token":{"unit":"ms","avg":$((5 + c)),"p99":$((10 + c * c)),"min":1,"max":$((11 + c * c))},
+ "request_latency":{"unit":"ms","avg":100,"p99":200,"min":1,"max":300}}
+JSON
+echo '{}'
+"#;
+    for (name, body) in [("loadgen", loadgen), ("trial-agg", trial_agg)] {
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+fn profile(dir: &Path, tools: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    Command::new(crate::common::repo_root().join("scripts/profile"))
+        .current_dir(dir)
+        .env("SWEEPKIT_BIN_DIR", tools)
+        .envs(env.iter().copied())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn grep_tree(root: &Path, needle: &str) -> Vec<String> {
+    files_under(root)
+        .into_iter()
+        .filter(|f| std::fs::read(root.join(f)).map(|b| String::from_utf8_lossy(&b).contains(needle)).unwrap_or(false))
+        .collect()
+}
+
+#[test]
+fn profile_script_records_a_failed_value_and_carries_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tools = tmp.path().join("bin");
+    std::fs::create_dir(&tools).unwrap();
+    stub_tools(&tools);
+    let o = profile(
+        tmp.path(),
+        &tools,
+        &[("STUB_FAIL_AT", "4")],
+        &["--model", "m", "--url", "http://127.0.0.1:9", "--concurrency", "1,2,4,8,16", "--api-key", "sk-very-secret", "--artifact-dir", "out"],
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let base = tmp.path().join("out/m-openai-chat-concurrency_sweep");
+    let err = stderr(&o);
+    assert!(err.contains("Parameter sweep mode: UI automatically set to 'simple'"), "{err}");
+    assert!(err.contains("profile: run failed, continuing with the rest: loadgen: error sending request: connection refused"), "{err}");
+    assert_eq!(std::fs::read_to_string(base.join("concurrency_4/run_error.txt")).unwrap().trim(), "loadgen: error sending request: connection refused");
+    let s = read_json(&base.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
+    assert_eq!(s["metadata"]["failed_runs"][0]["run_index"], 2);
+    assert_eq!(s["metadata"]["num_successful_runs"], 4);
+    assert_eq!(s["per_combination_metrics"].as_array().unwrap().len(), 4);
+    // Throughput 11, 22, 88, 96 (16 saturates): the knee is found and recommended against.
+    assert_eq!(s["trends"]["request_throughput_avg"]["scaling_slows_at"], json!([16]));
+    let cmd = std::fs::read_to_string(base.join("benchmark_command.txt")).unwrap();
+    assert!(cmd.starts_with("scripts/profile --model m --url") && cmd.contains("--concurrency 1,2,4,8,16") && cmd.contains("--api-key REDACTED"), "{cmd}");
+    assert!(grep_tree(tmp.path().join("out").as_path(), "sk-very-secret").is_empty(), "the API key reached an artifact");
+    for f in ["plan.jsonl", "findings.md", "sweep_aggregate/pareto.json", "sweep_aggregate/pareto_frontier.svg", "sweep_aggregate/profile_export_aiperf_sweep.csv"] {
+        assert!(base.join(f).is_file(), "{f} missing");
+    }
+    let findings = std::fs::read_to_string(base.join("findings.md")).unwrap();
+    assert!(findings.contains("Recommendation: operate at concurrency=8"), "{findings}");
+    let out = stdout(&o);
+    assert!(out.contains("● 8 (Pareto optimal)") && out.contains(&format!("Results: out/m-openai-chat-concurrency_sweep")), "{out}");
+}
+
+#[test]
+fn profile_script_ctrl_c_keeps_what_finished() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tools = tmp.path().join("bin");
+    std::fs::create_dir(&tools).unwrap();
+    stub_tools(&tools);
+    let o = profile(tmp.path(), &tools, &[("STUB_INTERRUPT_AT", "4")], &["-m", "m", "--concurrency", "1,2,4,8,16", "--ui", "none"]);
+    assert_eq!(o.status.code(), Some(130), "{}\n{}", stdout(&o), stderr(&o));
+    let base = tmp.path().join("artifacts/m-openai-chat-concurrency_sweep");
+    let s = read_json(&base.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
+    let values: Vec<&Value> = s["per_combination_metrics"].as_array().unwrap().iter().map(|c| &c["parameters"]["concurrency"]).collect();
+    assert_eq!(values, [&json!(1), &json!(2), &json!(4)], "the interrupted run was flushed and summarised; later ones never ran");
+    assert_eq!(s["metadata"]["failed_runs"], json!([]));
+    assert!(!base.join("concurrency_8").exists());
+    assert!(stderr(&o).contains("interrupted: aggregated the runs that finished"));
+}
