@@ -27,7 +27,7 @@ pub struct ConfidenceStats {
 
 /// The two-sided Student-t critical value for `df` degrees of freedom at confidence level `cl`.
 pub fn t_critical(cl: f64, df: f64) -> f64 {
-    if !(df > 0.0) || !(cl > 0.0 && cl < 1.0) {
+    if df.is_nan() || df <= 0.0 || cl.is_nan() || cl <= 0.0 || cl >= 1.0 {
         return f64::NAN;
     }
     let p = 1.0 - (1.0 - cl) / 2.0;
@@ -42,7 +42,7 @@ pub fn t_critical(cl: f64, df: f64) -> f64 {
     for _ in 0..3 {
         let f = dist.cdf(t) - p;
         let d = dist.pdf(t);
-        if !(d > 0.0) || f == 0.0 {
+        if d.is_nan() || d <= 0.0 || f == 0.0 {
             break;
         }
         let next = t - f / d;

@@ -477,7 +477,7 @@ mod tests {
         assert_eq!(r.points[2].significant, Some(true));
         let slo = Slo::parse("lat:lt:200").unwrap();
         let vals: Vec<Vec<Option<f64>>> = points.iter().map(|p| vec![Some(p.values[1])]).collect();
-        let r = analyze(&points, &objectives, &[slo.clone()], &vals, false);
+        let r = analyze(&points, &objectives, std::slice::from_ref(&slo), &vals, false);
         assert_eq!(r.pareto_optimal, vec![c(2).as_object().unwrap().clone()]);
         assert_eq!(r.slo.as_ref().unwrap().infeasible_count, 1);
         assert!(!r.points[2].feasible);

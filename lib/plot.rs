@@ -129,11 +129,11 @@ pub fn svg(report: &Report, path: &Path) -> anyhow::Result<()> {
             } else {
                 RED.stroke_width(1)
             };
-            chart.draw_series(std::iter::once(Circle::new((p.x, p.y), 5, style))).map_err(|e| err(&e))?;
             let label = if p.optimal { format!("{} (Pareto)", p.label) } else { p.label.clone() };
-            chart
-                .draw_series(std::iter::once(Text::new(label, (p.x, p.y), ("sans-serif", 13).into_font())))
-                .map_err(|e| err(&e))?;
+            let glyph = EmptyElement::at((p.x, p.y))
+                + Circle::new((0, 0), 5, style)
+                + Text::new(label, (8, -16), ("sans-serif", 13).into_font());
+            chart.draw_series(std::iter::once(glyph)).map_err(|e| err(&e))?;
         }
         chart
             .configure_series_labels()

@@ -851,7 +851,7 @@ fn profile_script_records_a_failed_value_and_carries_on() {
     let findings = std::fs::read_to_string(base.join("findings.md")).unwrap();
     assert!(findings.contains("Recommendation: operate at concurrency=8"), "{findings}");
     let out = stdout(&o);
-    assert!(out.contains("● 8 (Pareto optimal)") && out.contains(&format!("Results: out/m-openai-chat-concurrency_sweep")), "{out}");
+    assert!(out.contains("● 8 (Pareto optimal)") && out.contains("Results: out/m-openai-chat-concurrency_sweep"), "{out}");
 }
 
 #[test]
