@@ -376,7 +376,7 @@ async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Res
     }
     match fault {
         Fault::Disconnect(_) => {
-            crate::timer::sleep_until(first).await;
+            super::pacer::sleep_until(first).await;
             eng.metrics.fault(FaultKind::Disconnect);
             record_simple(
                 &eng,
@@ -410,7 +410,7 @@ async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Res
         }
         _ => {}
     }
-    crate::timer::sleep_until(end).await;
+    super::pacer::sleep_until(end).await;
     let mut text = String::with_capacity(plan.tokens as usize * 7);
     for i in 0..plan.tokens {
         text.push_str(tokens::word(answer_seed, i));
@@ -505,7 +505,7 @@ async fn embeddings(
     let admitted = Instant::now();
     slot.add_kv(total as u64);
     eng.metrics.prompt_tokens.fetch_add(total as u64, Relaxed);
-    crate::timer::sleep_until(admitted + Duration::from_nanos(eng.model.first_token_ns(total, &mut rng)))
+    super::pacer::sleep_until(admitted + Duration::from_nanos(eng.model.first_token_ns(total, &mut rng)))
         .await;
     drop(slot);
     let dim = eng.opts.embedding_dim;
