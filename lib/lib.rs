@@ -11,3 +11,7 @@ pub mod outcome;
 pub mod records;
 pub mod summary;
 pub mod timer;
+pub mod prometheus;
+pub mod scrape;
+pub mod telemetry;
+pub mod tls;
