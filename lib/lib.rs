@@ -19,3 +19,8 @@ pub mod aggregate_export;
 pub mod findings;
 pub mod sweep;
 pub mod plot;
+pub mod mock;
+pub mod prometheus;
+pub mod scrape;
+pub mod telemetry;
+pub mod tls;

@@ -5,3 +5,5 @@
 mod common;
 mod conventions;
 mod sweep;
+mod mock_llm;
+mod scrape;
