@@ -870,3 +870,31 @@ fn profile_script_ctrl_c_keeps_what_finished() {
     assert!(!base.join("concurrency_8").exists());
     assert!(stderr(&o).contains("interrupted: aggregated the runs that finished"));
 }
+
+#[test]
+fn folder_layout_labels_match_the_plan_in_both_modes() {
+    for mode in ["repeated", "independent"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let plan = plan_with_runs(root, &["-m", "m", "--concurrency", "4,16,8", "--num-profile-runs", "2", "--parameter-sweep-mode", mode], |l| {
+            let c = l["parameters"]["concurrency"].as_f64().unwrap();
+            Some(summary(10.0 * c + l["trial"].as_f64().unwrap(), c, 100.0))
+        });
+        let o = agg(root, &["--plan", plan.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let base = root.join("artifacts/m-openai-chat-concurrency_sweep");
+        let by_plan = read_json(&base.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
+        let o = agg(root, &[base.to_str().unwrap(), "-o", "re"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let by_dir = read_json(&root.join("re/sweep_aggregate/profile_export_aiperf_sweep.json"));
+        assert_eq!(by_dir["metadata"]["sweep_mode"], mode);
+        assert_eq!(by_dir["pareto_optimal"], by_plan["pareto_optimal"]);
+        assert_eq!(by_dir["best_configurations"], by_plan["best_configurations"]);
+        assert_eq!(by_plan["metadata"]["sweep_parameters"], json!([{"name": "concurrency", "values": [4, 16, 8]}]), "plan order");
+        // The folder layout has no order of its own: values are taken in numeric order.
+        assert_eq!(by_dir["metadata"]["sweep_parameters"], json!([{"name": "concurrency", "values": [4, 8, 16]}]));
+        let mean = |s: &Value, i: usize| s["per_combination_metrics"][i]["metrics"]["request_throughput_avg"]["mean"].clone();
+        assert_eq!(mean(&by_dir, 1), mean(&by_plan, 2));
+        assert_eq!(mean(&by_plan, 0), json!(41.5));
+    }
+}
