@@ -67,7 +67,16 @@ pub fn trend(parameter: &str, labels: &[Value], values: &[f64], direction: Direc
         })
         .map(|&i| at(i))
         .collect();
-    let degrades: Vec<Value> = idx.iter().filter(|&&i| roc[i - 1] > roc[i - 2] && roc[i - 1] > 0.0).map(|&i| at(i)).collect();
+    // A latency rise counts as degradation when it also outgrows the previous step and moves the
+    // metric by at least 5% (a sign flip of measurement noise around a flat line does not).
+    let degrades: Vec<Value> = idx
+        .iter()
+        .filter(|&&i| {
+            let (p, c) = (roc[i - 2], roc[i - 1]);
+            c > 0.0 && c > p && c >= 0.05 * values[i - 1].abs()
+        })
+        .map(|&i| at(i))
+        .collect();
     Trend {
         parameter: parameter.to_string(),
         parameter_values: labels.to_vec(),
@@ -114,6 +123,10 @@ mod tests {
         assert_eq!(thr.scaling_slows_at, Some(vec![Value::from(40)]));
         let lat = trend("concurrency", &labels, &[50., 52., 54., 90.], Direction::LowerIsBetter, "ms");
         assert_eq!(lat.latency_degrades_at, Some(vec![Value::from(40)]));
+        // Noise around a flat line flips the sign (an inflection by the rule) but is no degradation.
+        let flat = trend("concurrency", &labels, &[15.26, 13.75, 14.24, 42.65], Direction::LowerIsBetter, "ms");
+        assert_eq!(flat.inflection_points, vec![Value::from(30), Value::from(40)]);
+        assert_eq!(flat.latency_degrades_at, Some(vec![Value::from(40)]));
         assert_eq!(lat.scaling_slows_at, None);
     }
 }

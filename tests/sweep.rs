@@ -898,3 +898,55 @@ fn folder_layout_labels_match_the_plan_in_both_modes() {
         assert_eq!(mean(&by_plan, 0), json!(41.5));
     }
 }
+
+/// The real stages end to end: scripts/profile against mock-llm (2 decode slots, so throughput
+/// stops scaling past concurrency 2).
+#[test]
+fn profile_end_to_end_on_mock_llm() {
+    let help = run("loadgen", &["--help"]);
+    if !stdout(&help).contains("--spec") || !stdout(&run("trial-agg", &["--help"])).contains("--run-info") {
+        eprintln!("SKIPPED profile_end_to_end_on_mock_llm: loadgen or trial-agg is not merged into this branch yet");
+        return;
+    }
+    let mock = crate::common::MockServer::start(&["--max-batch", "2", "--ttft-ms", "5", "--itl-ms", "2"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let tools = bin("loadgen").parent().unwrap().to_path_buf();
+    let url = mock.url();
+    let o = profile(
+        tmp.path(),
+        &tools,
+        &[],
+        &["--model", "mock", "--url", &url, "--streaming", "--concurrency", "1,2,4", "--request-count", "16", "--isl", "32",
+          "--osl", "6", "--num-profile-runs", "2", "--api-key", "sk-e2e-secret", "--ui", "none"],
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let base = tmp.path().join("artifacts/mock-openai-chat-concurrency_sweep");
+    for t in ["trial_0001", "trial_0002"] {
+        for c in ["1", "2", "4"] {
+            let d = base.join(format!("profile_runs/{t}/concurrency_{c}"));
+            for f in ["profile_export.jsonl", "inputs.json", "run_info.json", "profile_export_aiperf.json", "profile_export_aiperf.csv"] {
+                assert!(d.join(f).is_file(), "{}/{f} missing", d.display());
+            }
+        }
+    }
+    for c in ["1", "2", "4"] {
+        assert!(base.join(format!("aggregate/concurrency_{c}/profile_export_aiperf_aggregate.json")).is_file());
+    }
+    let s = read_json(&base.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
+    check_guide_schema(&s);
+    assert_eq!(s["metadata"]["num_successful_runs"], 6, "{}", stderr(&o));
+    let thr: Vec<f64> = s["per_combination_metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["metrics"]["request_throughput_avg"]["mean"].as_f64().unwrap())
+        .collect();
+    assert!(thr[1] > 1.5 * thr[0], "two slots double throughput: {thr:?}");
+    assert!(thr[2] < 1.3 * thr[1], "beyond two slots throughput stays flat: {thr:?}");
+    // Each trial's seed is its value's (42 + index), recorded by loadgen in the summary's run_info.
+    let ri = read_json(&base.join("profile_runs/trial_0002/concurrency_4/profile_export_aiperf.json"));
+    assert_eq!(ri["run_info"]["random_seed"], 44);
+    assert!(grep_tree(tmp.path(), "sk-e2e-secret").is_empty(), "the API key reached an artifact");
+    assert!(base.join("findings.md").is_file() && base.join("sweep_aggregate/pareto.json").is_file());
+    assert!(stdout(&o).contains("Results: ./artifacts/mock-openai-chat-concurrency_sweep"), "{}", stdout(&o));
+}
