@@ -75,7 +75,9 @@ fn range(vals: impl Iterator<Item = f64>) -> (f64, f64) {
         return (0.0, 1.0);
     }
     let pad = if hi > lo { (hi - lo) * 0.08 } else { lo.abs().max(1.0) * 0.1 };
-    (lo - pad, hi + pad)
+    // Latencies and throughputs are never negative: do not pad below zero.
+    let low = if lo >= 0.0 { (lo - pad).max(0.0) } else { lo - pad };
+    (low, hi + pad)
 }
 
 /// Draws the report as an SVG file.
@@ -193,17 +195,21 @@ pub fn ascii(report: &Report) -> anyhow::Result<String> {
     let col = |x: f64| (((x - x0) / (x1 - x0)) * (w - 1) as f64).round().clamp(0.0, (w - 1) as f64) as usize;
     let row = |y: f64| (h - 1) - (((y - y0) / (y1 - y0)) * (h - 1) as f64).round().clamp(0.0, (h - 1) as f64) as usize;
     let mut order: Vec<&Pt> = pts.iter().collect();
-    // Draw optimal points last so they win a shared cell.
+    // Optimal points last so they win a shared cell; every glyph before any label, so a label
+    // never hides a point.
     order.sort_by_key(|p| p.optimal);
-    for p in order {
+    for p in &order {
+        grid[row(p.y)][col(p.x)] = if p.optimal { '●' } else if p.feasible { '○' } else { 'x' };
+    }
+    for p in order.iter().rev() {
         let (r, c) = (row(p.y), col(p.x));
-        grid[r][c] = if p.optimal { '●' } else if p.feasible { '○' } else { 'x' };
-        let label = format!(" {}{}", p.label, if p.optimal { " (Pareto optimal)" } else { "" });
-        for (i, ch) in label.chars().enumerate() {
-            let cc = c + 1 + i;
-            if cc < grid[r].len() && grid[r][cc] == ' ' {
-                grid[r][cc] = ch;
-            } else {
+        let long = format!(" {}{}", p.label, if p.optimal { " (Pareto optimal)" } else { "" });
+        let short = format!(" {}", p.label);
+        for label in [long, short] {
+            let cells: Vec<char> = label.chars().collect();
+            let end = c + 1 + cells.len();
+            if end <= grid[r].len() && grid[r][c + 1..end].iter().all(|ch| *ch == ' ') {
+                grid[r][c + 1..end].copy_from_slice(&cells);
                 break;
             }
         }
