@@ -777,6 +777,7 @@ if [ "$c" = "${STUB_FAIL_AT:-}" ]; then echo "loadgen: error sending request: co
 echo "{\"c\":$c}" > "$out"
 echo "{\"concurrency\":$c}" > "$ri"
 if [ "$c" = "${STUB_INTERRUPT_AT:-}" ]; then kill -INT "$PPID"; exit 130; fi
+if [ "$c" = "${STUB_ALL_FAIL_AT:-}" ]; then echo "loadgen: all 16 requests failed; first error: 500" >&2; exit 1; fi
 "#;
     let trial_agg = r#"#!/usr/bin/env bash
 set -euo pipefail
@@ -949,4 +950,21 @@ fn profile_end_to_end_on_mock_llm() {
     assert!(grep_tree(tmp.path(), "sk-e2e-secret").is_empty(), "the API key reached an artifact");
     assert!(base.join("findings.md").is_file() && base.join("sweep_aggregate/pareto.json").is_file());
     assert!(stdout(&o).contains("Results: ./artifacts/mock-openai-chat-concurrency_sweep"), "{}", stdout(&o));
+}
+
+#[test]
+fn profile_script_keeps_the_records_of_a_run_whose_requests_all_failed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tools = tmp.path().join("bin");
+    std::fs::create_dir(&tools).unwrap();
+    stub_tools(&tools);
+    let o = profile(tmp.path(), &tools, &[("STUB_ALL_FAIL_AT", "2")], &["-m", "m", "--concurrency", "1,2,4", "--ui", "none"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let run = tmp.path().join("artifacts/m-openai-chat-concurrency_sweep/concurrency_2");
+    assert!(run.join("profile_export.jsonl").is_file() && run.join("profile_export_aiperf.json").is_file(), "what was measured is kept");
+    assert_eq!(std::fs::read_to_string(run.join("run_error.txt")).unwrap().trim(), "loadgen: all 16 requests failed; first error: 500");
+    let s = read_json(&tmp.path().join("artifacts/m-openai-chat-concurrency_sweep/sweep_aggregate/profile_export_aiperf_sweep.json"));
+    assert_eq!(s["metadata"]["failed_runs"][0]["run_index"], 1);
+    assert_eq!(s["metadata"]["failed_runs"][0]["error"], "loadgen: all 16 requests failed; first error: 500");
+    assert_eq!(s["pareto_optimal"], json!([{"concurrency": 1}, {"concurrency": 4}]));
 }
