@@ -254,6 +254,124 @@ pub fn from_dir(root: &Path) -> anyhow::Result<SweepInput> {
     })
 }
 
+
+fn collect_files(dir: &Path, name: &str, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("{}: cannot list", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect_files(&p, name, out)?;
+        } else if p.file_name().is_some_and(|n| n == name) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds the combinations from per-combination confidence aggregates (AIPerf's or sweepkit's
+/// `profile_export_aiperf_aggregate.json`) when a sweep's trial summaries are gone. Returns the
+/// input, its combinations and the aggregates' confidence level.
+pub fn from_aggregates(root: &Path) -> anyhow::Result<(SweepInput, Vec<Combination>, f64)> {
+    let mut files = Vec::new();
+    collect_files(root, crate::aggregate_export::AGGREGATE_JSON, &mut files)?;
+    anyhow::ensure!(
+        !files.is_empty(),
+        "{}: no run folders ({SUMMARY_FILE} or {RUN_ERROR_FILE}) and no {} below it: give a sweep's folder or --plan",
+        root.display(),
+        crate::aggregate_export::AGGREGATE_JSON
+    );
+    let num = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let mut combos: Vec<Combination> = Vec::new();
+    let mut level = None;
+    let mut mode = SweepMode::Repeated;
+    for f in &files {
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?)
+            .with_context(|| format!("{}: not valid JSON", f.display()))?;
+        let md = &doc["metadata"];
+        level = level.or(md["confidence_level"].as_f64());
+        if md["sweep_mode"] == "independent" {
+            mode = SweepMode::Independent;
+        }
+        let from_folder = || {
+            let rel = f.strip_prefix(root).unwrap_or(f);
+            rel.components().filter_map(|c| parse_dir_name(&c.as_os_str().to_string_lossy())).next_back().unwrap_or_default()
+        };
+        let parameters: Vec<(String, Value)> = match md["variation_values"].as_object() {
+            Some(vv) if !vv.is_empty() => {
+                vv.iter().map(|(k, v)| (k.rsplit('.').next().unwrap_or(k).to_string(), v.clone())).collect()
+            }
+            _ => from_folder(),
+        };
+        let labels: Vec<String> =
+            md["run_labels"].as_array().map(|a| a.iter().filter_map(|l| l.as_str().map(String::from)).collect()).unwrap_or_default();
+        let n_ok = md["num_successful_runs"].as_u64().unwrap_or(labels.len() as u64) as usize;
+        let failed: Vec<FailedRun> = md["failed_runs"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|r| FailedRun {
+                        run_index: r["run_index"].as_u64().map(|i| i as usize),
+                        label: r["label"].as_str().unwrap_or("").to_string(),
+                        parameters: parameters.iter().cloned().collect(),
+                        error: r["error"].as_str().unwrap_or("").to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut trial_labels = labels;
+        for r in &failed {
+            if !trial_labels.contains(&r.label) {
+                trial_labels.push(r.label.clone());
+            }
+        }
+        let metrics = doc["metrics"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| {
+                        let o = v.as_object()?;
+                        let mean = num(&v["mean"]);
+                        let stats = confidence::ConfidenceStats {
+                            n: n_ok,
+                            mean,
+                            std: num(&v["std"]),
+                            min: num(&v["min"]),
+                            max: num(&v["max"]),
+                            // A null cv is AIPerf's +inf (mean 0).
+                            cv: if v["cv"].is_null() && o.contains_key("cv") { f64::INFINITY } else { num(&v["cv"]) },
+                            se: num(&v["se"]),
+                            ci_low: num(&v["ci_low"]),
+                            ci_high: num(&v["ci_high"]),
+                            t_critical: num(&v["t_critical"]),
+                        };
+                        Some((k.clone(), UnitStats { stats, unit: v["unit"].as_str().unwrap_or("").to_string() }))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        combos.push(Combination {
+            dir_name: plan::dir_name(&parameters),
+            parameters,
+            trial_labels: if trial_labels.is_empty() { vec!["run_0001".into(); n_ok.max(1)] } else { trial_labels },
+            failed,
+            num_successful: n_ok,
+            metrics,
+        });
+    }
+    combos.sort_by(|a, b| cmp_param_list(&a.parameters, &b.parameters));
+    let trials = combos.iter().map(|c| c.trial_labels.len()).max().unwrap_or(1) as u32;
+    let input = SweepInput {
+        trials: Vec::new(),
+        layout: Layout { base_dir: root.to_path_buf(), sweep: true, trials, mode },
+        run_cooldown_seconds: None,
+    };
+    Ok((input, combos, level.unwrap_or(0.95)))
+}
+
 fn cmp_param_list(a: &[(String, Value)], b: &[(String, Value)]) -> std::cmp::Ordering {
     for ((_, x), (_, y)) in a.iter().zip(b) {
         let o = match (x.as_f64(), y.as_f64()) {
@@ -469,7 +587,7 @@ pub fn sweep_aggregate(input: &SweepInput, combos: &[Combination], confidence_le
         f.sort_by_key(|r| r.run_index);
         f
     };
-    let num_runs = input.trials.len();
+    let num_runs: usize = combos.iter().map(|c| c.trial_labels.len()).sum();
     let num_ok = num_runs - failed.len();
 
     // Parameter names and values in sweep order (first seen).
@@ -683,6 +801,39 @@ pub struct AggReport {
     pub warnings: Vec<String>,
 }
 
+/// `sweep-agg DIR` over a tree that only has per-combination aggregates: the sweep aggregate alone.
+fn from_aggregates_run(dir: &Path, opts: &AggOptions) -> anyhow::Result<AggReport> {
+    let (mut input, combos, level) = from_aggregates(dir)?;
+    if let Some(out) = &opts.output_dir {
+        input.layout.base_dir = out.clone();
+    }
+    let (agg, mut warnings) = sweep_aggregate(&input, &combos, level);
+    warnings.insert(
+        0,
+        format!("{}: no trial summaries here, only per-value aggregates: the sweep aggregate re-uses their statistics (confidence level {level})", dir.display()),
+    );
+    let sweep_dir = input.layout.sweep_aggregate_dir().unwrap_or_else(|| input.layout.base_dir.join("sweep_aggregate"));
+    let path = crate::aggregate_export::write_sweep(&sweep_dir, &agg)?;
+    let findings = match &opts.findings {
+        Some(f) => {
+            crate::atomic::write(f, crate::findings::render(&agg, &path.display().to_string()).as_bytes())?;
+            Some(f.clone())
+        }
+        None => None,
+    };
+    Ok(AggReport {
+        base_dir: input.layout.base_dir.clone(),
+        aggregates: Vec::new(),
+        sweep_aggregate: Some(path),
+        findings,
+        num_profile_runs: agg.num_profile_runs,
+        num_successful_runs: agg.num_successful_runs,
+        failed_runs: agg.failed_runs.len(),
+        high_variance: agg.metadata.high_variance.len(),
+        warnings,
+    })
+}
+
 /// Labels, aggregates and writes everything; the caller prints the warnings.
 pub fn run(opts: &AggOptions) -> anyhow::Result<AggReport> {
     if !(opts.confidence_level > 0.0 && opts.confidence_level < 1.0) {
@@ -697,7 +848,16 @@ pub fn run(opts: &AggOptions) -> anyhow::Result<AggReport> {
             }
             input
         }
-        (None, Some(d)) => from_dir(d)?,
+        (None, Some(d)) => {
+            let mut runs = Vec::new();
+            if d.is_dir() {
+                collect_run_dirs(d, &mut runs)?;
+            }
+            if runs.is_empty() && d.is_dir() {
+                return from_aggregates_run(d, opts);
+            }
+            from_dir(d)?
+        }
         (Some(_), Some(_)) => anyhow::bail!("give either --plan FILE or a sweep folder, not both"),
         (None, None) => anyhow::bail!("nothing to aggregate: give a sweep folder (e.g. artifacts/m-openai-chat-concurrency_sweep) or --plan plan.jsonl"),
     };

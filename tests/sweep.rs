@@ -968,3 +968,29 @@ fn profile_script_keeps_the_records_of_a_run_whose_requests_all_failed() {
     assert_eq!(s["metadata"]["failed_runs"][0]["error"], "loadgen: all 16 requests failed; first error: 500");
     assert_eq!(s["pareto_optimal"], json!([{"concurrency": 1}, {"concurrency": 4}]));
 }
+
+#[test]
+fn rebuilds_a_sweep_aggregate_from_aiperfs_per_value_aggregates_alone() {
+    let src = reference_dir().join("aiperf-artifacts/c2_sweep_c2-4_x3_independent");
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("only_aggregates");
+    for c in ["concurrency_2", "concurrency_4"] {
+        let d = tree.join(c).join("aggregate");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(src.join(c).join("aggregate/profile_export_aiperf_aggregate.json"), d.join("profile_export_aiperf_aggregate.json")).unwrap();
+    }
+    let o = agg(tmp.path(), &["only_aggregates"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no trial summaries here, only per-value aggregates"), "{}", stderr(&o));
+    let theirs = read_json(&src.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
+    let ours = read_json(&tree.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
+    assert_eq!(ours["best_configurations"], theirs["best_configurations"]);
+    assert_eq!(ours["pareto_optimal"], theirs["pareto_optimal"]);
+    assert_eq!(ours["metadata"]["sweep_mode"], "independent");
+    assert_eq!(ours["metadata"]["num_profile_runs"], 6);
+    assert_eq!(ours["metadata"]["sweep_parameters"], theirs["metadata"]["sweep_parameters"]);
+    let (t, u) = (&theirs["per_combination_metrics"][0]["metrics"], &ours["per_combination_metrics"][0]["metrics"]);
+    assert_eq!(u["request_throughput_avg"]["mean"], t["request_throughput_avg"]["mean"]);
+    assert_eq!(u["request_throughput_avg"]["ci_high"], t["request_throughput_avg"]["ci_high"]);
+    assert_eq!(u["ttft_p99_ms"]["mean"], t["time_to_first_token_p99"]["mean"]);
+}
