@@ -24,6 +24,8 @@ const EXAMPLES: &str = "EXAMPLES:
   # Points from a pipeline (one JSON object per line):
   printf '%s\\n' '{\"parameters\":{\"c\":1},\"thr\":10,\"lat\":5}' '{\"parameters\":{\"c\":2},\"thr\":18,\"lat\":9}' | pareto --maximize thr --minimize lat";
 
+/// Pareto frontier of a sweep, as JSON, an SVG chart or a terminal picture.
+///
 /// Reads a sweep aggregate (sweepkit's or AIPerf's profile_export_aiperf_sweep.json) or JSONL
 /// points and prints the Pareto frontier as JSON: `pareto_optimal` (parameter sets, as in the
 /// sweep aggregate) and every point's objective values, CI, feasibility and dominators. A point
@@ -32,7 +34,7 @@ const EXAMPLES: &str = "EXAMPLES:
 /// time_to_first_token_p99 (request_latency_p99 when not streaming). Exit 1 when no point meets
 /// the --slo filters.
 #[derive(Parser)]
-#[command(name = "pareto", version, about, after_help = EXAMPLES)]
+#[command(name = "pareto", version, after_help = EXAMPLES)]
 struct Cli {
     /// Sweep aggregate JSON or JSONL points (`-` or nothing: stdin).
     input: Option<PathBuf>,

@@ -21,14 +21,17 @@ const EXAMPLES: &str = "EXAMPLES:
   # Write into another folder and document the findings, then draw the frontier:
   sweep-agg old_sweep --output-dir /tmp/re --findings /tmp/re/findings.md && pareto /tmp/re/sweep_aggregate/profile_export_aiperf_sweep.json --ascii";
 
+/// Aggregate trial summaries across trials and sweep values (confidence, best, Pareto, trends).
+///
 /// Reads trial summaries (profile_export_aiperf.json, sweepkit's or AIPerf's), labels each with
 /// its parameters and trial (from the plan or the folder layout) and writes the per-combination
 /// confidence aggregates (aggregate/…/profile_export_aiperf_aggregate.json/.csv) and the sweep
 /// aggregate (sweep_aggregate/profile_export_aiperf_sweep.json/.csv): best configurations, Pareto
 /// set, trends, failed runs, and values whose key metrics vary by more than 20% (warned on stderr).
+/// A tree holding only per-value aggregates (AIPerf's or ours) still yields the sweep aggregate.
 /// Prints a JSON line naming what it wrote. Exit 1 when no run succeeded.
 #[derive(Parser)]
-#[command(name = "sweep-agg", version, about, after_help = EXAMPLES)]
+#[command(name = "sweep-agg", version, after_help = EXAMPLES)]
 struct Cli {
     /// A sweep's folder, labelled by its layout (concurrency_10/, profile_runs/trial_0001/, …).
     #[arg(conflicts_with = "plan")]

@@ -52,13 +52,15 @@ enum SweepTypeArg {
     Zip,
 }
 
+/// Expand an aiperf-profile command line into a plan: one JSONL line per run.
+///
 /// Expands an `aiperf profile` command line into a plan: one JSONL line per run (one trial at one
 /// parameter combination) in execution order, each a complete loadgen spec plus its place: run
 /// index, trial, parameters, seed, artifact folder and the cooldown to wait before it. A comma list
 /// on --concurrency, --request-rate, --request-count, --benchmark-duration, --isl, --isl-stddev,
 /// --osl or --osl-stddev is a sweep (several lists: a grid, or --sweep-type zip).
 #[derive(Parser)]
-#[command(name = "sweep-plan", version, about, after_help = EXAMPLES)]
+#[command(name = "sweep-plan", version, after_help = EXAMPLES)]
 struct Cli {
     /// Model name sent in every request (also names the artifact folder, made path-safe).
     #[arg(short = 'm', long, alias = "model-names")]
