@@ -45,7 +45,7 @@ struct Cli {
     /// Confidence level of the Student-t intervals, in (0, 1).
     #[arg(long, default_value_t = 0.95)]
     confidence_level: f64,
-    /// Also write the findings (best configurations, Pareto points, inflections, CV flags) as Markdown here.
+    /// Also write the findings (best configurations, Pareto points, inflections, CV flags) as Markdown here (sweeps only).
     #[arg(long)]
     findings: Option<PathBuf>,
 }

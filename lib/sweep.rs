@@ -901,9 +901,6 @@ pub fn run(opts: &AggOptions) -> anyhow::Result<AggReport> {
                 report.warnings.push(format!("run {} failed and is excluded: {e}", t.label));
             }
         }
-        if opts.findings.is_some() {
-            report.warnings.push("--findings: no sweep here (one parameter combination), so no findings.md".into());
-        }
     }
     Ok(report)
 }
