@@ -39,6 +39,8 @@ struct Pt {
     yci: Option<(f64, f64)>,
     optimal: bool,
     feasible: bool,
+    /// With `--ci`: false when this optimal point's dominance over another is within the CIs.
+    significant: Option<bool>,
     label: String,
 }
 
@@ -59,6 +61,7 @@ fn points(report: &Report, xi: usize, yi: usize) -> Vec<Pt> {
                 yci: ci(&p.ci, yk),
                 optimal: p.pareto_optimal,
                 feasible: p.feasible,
+                significant: p.significant,
                 label: short_label(&p.parameters),
             })
         })
@@ -131,7 +134,11 @@ pub fn svg(report: &Report, path: &Path) -> anyhow::Result<()> {
             } else {
                 RED.stroke_width(1)
             };
-            let label = if p.optimal { format!("{} (Pareto)", p.label) } else { p.label.clone() };
+            let label = match (p.optimal, p.significant) {
+                (true, Some(false)) => format!("{} (Pareto, not significant)", p.label),
+                (true, _) => format!("{} (Pareto)", p.label),
+                _ => p.label.clone(),
+            };
             let glyph = EmptyElement::at((p.x, p.y))
                 + Circle::new((0, 0), 5, style)
                 + Text::new(label, (8, -16), ("sans-serif", 13).into_font());
@@ -203,7 +210,15 @@ pub fn ascii(report: &Report) -> anyhow::Result<String> {
     }
     for p in order.iter().rev() {
         let (r, c) = (row(p.y), col(p.x));
-        let long = format!(" {}{}", p.label, if p.optimal { " (Pareto optimal)" } else { "" });
+        let long = format!(
+            " {}{}",
+            p.label,
+            match (p.optimal, p.significant) {
+                (true, Some(false)) => " (Pareto optimal, not significant)",
+                (true, _) => " (Pareto optimal)",
+                _ => "",
+            }
+        );
         let short = format!(" {}", p.label);
         for label in [long, short] {
             let cells: Vec<char> = label.chars().collect();

@@ -735,6 +735,8 @@ fn pareto_ci_marks_insignificant_dominance() {
     assert_eq!(pts[1]["not_significant_over"], json!([{"concurrency": 10}]));
     assert_eq!(pts[2]["significant"], true);
     assert!(pts[1]["ci"]["request_throughput_avg"].is_array());
+    let o = run("pareto", &[sweep.to_str().unwrap(), "--ci", "--ascii"]);
+    assert!(stdout(&o).contains("● 20 (Pareto optimal, not significant)"), "{}", stdout(&o));
 }
 
 #[test]
