@@ -58,6 +58,26 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
     );
     let _ = writeln!(s, "Source: `{source}`.\n");
 
+    // The guide's own summary (best practice 5), for a sweep of one parameter.
+    let thr_trend = agg.trends.get("request_throughput_avg");
+    let lat_trend = agg.trends.get(lat);
+    let slows = thr_trend.and_then(|t| t.scaling_slows_at.clone()).unwrap_or_default();
+    let degrades = lat_trend.and_then(|t| t.latency_degrades_at.clone()).unwrap_or_default();
+    if let [param] = m.sweep_parameters.as_slice() {
+        let name = &param.name;
+        let _ = writeln!(s, "## Benchmark Results\n");
+        if let Some((p, _)) = recommended(agg, &slows) {
+            let v = p.get(name).map(value_text).unwrap_or_default();
+            let why = if slows.is_empty() { "highest throughput; no knee in range" } else { "best balance" };
+            let _ = writeln!(s, "- Optimal {name}: {v} ({why})");
+        }
+        let pareto: Vec<String> = agg.pareto_optimal.iter().filter_map(|p| p.get(name).map(value_text)).collect();
+        let _ = writeln!(s, "- Pareto optimal points: {}", if pareto.is_empty() { "none".into() } else { pareto.join(", ") });
+        let first = |v: &[Value]| v.first().map(value_text).unwrap_or_else(|| "none in range".into());
+        let _ = writeln!(s, "- Throughput inflection: {} (scaling slows)", first(&slows));
+        let _ = writeln!(s, "- Latency inflection: {} (sharp degradation)\n", first(&degrades));
+    }
+
     let _ = writeln!(s, "## Optimal configuration per objective\n");
     if agg.best_configurations.is_empty() {
         let _ = writeln!(s, "- No combination has both throughput and latency metrics.");
@@ -95,10 +115,6 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
     }
 
     let _ = writeln!(s, "\n## Inflection points\n");
-    let thr_trend = agg.trends.get("request_throughput_avg");
-    let lat_trend = agg.trends.get(lat);
-    let slows = thr_trend.and_then(|t| t.scaling_slows_at.clone()).unwrap_or_default();
-    let degrades = lat_trend.and_then(|t| t.latency_degrades_at.clone()).unwrap_or_default();
     match thr_trend {
         None => {
             let _ = writeln!(s, "- Throughput: no trend (needs one swept parameter and at least two successful values).");
@@ -150,49 +166,67 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
     s
 }
 
-/// One line: where to operate.
-fn recommendation(agg: &SweepAggregate, slows: &[Value]) -> String {
-    let lat = latency_key(agg);
-    let trend = agg.trends.get("request_throughput_avg");
-    let pick = |p: &Map<String, Value>| -> String {
-        let c = agg.per_combination_metrics.iter().find(|c| &c.parameters == p);
-        let extra = c
-            .map(|c| {
-                let t = c.metrics.get("request_throughput_avg").map(|m| format!("{} {}", num(m.stats.mean), m.unit)).unwrap_or_default();
-                let l = c.metrics.get(lat).map(|m| format!(", {lat} {} {}", num(m.stats.mean), m.unit)).unwrap_or_default();
-                format!(" ({t}{l})")
-            })
-            .unwrap_or_default();
-        format!("{}{extra}", params_text(p))
-    };
-    if agg.per_combination_metrics.is_empty() {
-        return "Recommendation: none — no run succeeded; see the failed runs above.".into();
+/// The trend label of a combination: its value of the swept parameter, or its folder name when
+/// several parameters move together (`variation`).
+fn trend_label(agg: &SweepAggregate, parameter: &str, params: &Map<String, Value>) -> Option<Value> {
+    if parameter == "variation" {
+        let ordered: Vec<(String, Value)> = agg
+            .metadata
+            .sweep_parameters
+            .iter()
+            .filter_map(|p| params.get(&p.name).map(|v| (p.name.clone(), v.clone())))
+            .collect();
+        Some(Value::from(crate::plan::dir_name(&ordered)))
+    } else {
+        params.get(parameter).cloned()
     }
-    if let (Some(t), Some(knee)) = (trend, slows.first()) {
+}
+
+/// Where to operate and why: the last value before throughput scaling slows, else the best throughput.
+fn recommended(agg: &SweepAggregate, slows: &[Value]) -> Option<(Map<String, Value>, String)> {
+    if let (Some(t), Some(knee)) = (agg.trends.get("request_throughput_avg"), slows.first()) {
         let pos = t.parameter_values.iter().position(|v| v == knee).unwrap_or(0);
         if pos > 0 {
             let before = &t.parameter_values[pos - 1];
-            let p = agg
+            let found = agg
                 .per_combination_metrics
                 .iter()
-                .find(|c| c.parameters.get(&t.parameter) == Some(before) || (t.parameter == "variation" && c.parameters.len() > 1))
-                .map(|c| c.parameters.clone());
-            if let Some(p) = p {
-                let on = if agg.pareto_optimal.contains(&p) { "a Pareto-optimal point" } else { "not Pareto-optimal; compare with the frontier" };
-                return format!(
-                    "Recommendation: operate at {} — the last value before throughput scaling slows ({} {}), {on}.",
-                    pick(&p),
-                    t.parameter,
-                    value_text(knee)
-                );
+                .find(|c| trend_label(agg, &t.parameter, &c.parameters).as_ref() == Some(before));
+            if let Some(c) = found {
+                let on = if agg.pareto_optimal.contains(&c.parameters) {
+                    "a Pareto-optimal point"
+                } else {
+                    "not Pareto-optimal; compare with the frontier"
+                };
+                return Some((
+                    c.parameters.clone(),
+                    format!("the last value before throughput scaling slows ({} {}), {on}", t.parameter, value_text(knee)),
+                ));
             }
         }
     }
-    match agg.best_configurations.get("best_throughput").and_then(|b| b["parameters"].as_object()) {
-        Some(p) => format!(
-            "Recommendation: operate at {} — the highest throughput measured; no throughput knee in this range, so extend the sweep to find the limit.",
-            pick(p)
-        ),
-        None => "Recommendation: none — throughput was not measured.".into(),
+    let p = agg.best_configurations.get("best_throughput")?["parameters"].as_object()?.clone();
+    Some((p, "the highest throughput measured; no throughput knee in this range, so extend the sweep to find the limit".into()))
+}
+
+/// One line: where to operate.
+fn recommendation(agg: &SweepAggregate, slows: &[Value]) -> String {
+    let lat = latency_key(agg);
+    if agg.per_combination_metrics.is_empty() {
+        return "Recommendation: none — no run succeeded; see the failed runs above.".into();
     }
+    let Some((p, why)) = recommended(agg, slows) else {
+        return "Recommendation: none — throughput was not measured.".into();
+    };
+    let extra = agg
+        .per_combination_metrics
+        .iter()
+        .find(|c| c.parameters == p)
+        .map(|c| {
+            let t = c.metrics.get("request_throughput_avg").map(|m| format!("{} {}", num(m.stats.mean), m.unit)).unwrap_or_default();
+            let l = c.metrics.get(lat).map(|m| format!(", {lat} {} {}", num(m.stats.mean), m.unit)).unwrap_or_default();
+            format!(" ({t}{l})")
+        })
+        .unwrap_or_default();
+    format!("Recommendation: operate at {}{extra} — {why}.", params_text(&p))
 }

@@ -853,6 +853,8 @@ fn profile_script_records_a_failed_value_and_carries_on() {
     }
     let findings = std::fs::read_to_string(base.join("findings.md")).unwrap();
     assert!(findings.contains("Recommendation: operate at concurrency=8"), "{findings}");
+    // The guide's best-practice-5 summary.
+    assert!(findings.contains("## Benchmark Results\n\n- Optimal concurrency: 8 (best balance)\n- Pareto optimal points: 1, 2, 8, 16\n- Throughput inflection: 16 (scaling slows)\n"), "{findings}");
     let out = stdout(&o);
     assert!(out.contains("● 8 (Pareto optimal)") && out.contains("Results: out/m-openai-chat-concurrency_sweep"), "{out}");
 }
