@@ -11,3 +11,5 @@ pub mod outcome;
 pub mod records;
 pub mod summary;
 pub mod timer;
+pub mod stats;
+pub mod trial;
