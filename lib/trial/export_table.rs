@@ -7,7 +7,6 @@
 use std::io::{self, Write};
 
 use super::{metrics, Exporter, MetricValue, Summary};
-use crate::trial::export_csv::metric_cell;
 
 pub struct Table;
 
@@ -50,12 +49,7 @@ impl Exporter for Table {
                     std::iter::once(group(*v)).chain(std::iter::repeat_n("N/A".to_string(), 6)).collect()
                 }
             };
-            let unit = if e.unit == "requests" && e.tag.ends_with("_count") { "" } else { &e.unit };
-            let name = if unit.is_empty() || unit == "requests" && !e.tag.ends_with("_count") {
-                metric_cell(&e.header, &e.unit)
-            } else {
-                format!("{} ({unit})", e.header)
-            };
+            let name = if e.unit.is_empty() { e.header.clone() } else { format!("{} ({})", e.header, e.unit) };
             rows.push((order, name, cells));
         }
         rows.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
