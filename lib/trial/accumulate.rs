@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::records::ErrorDetails;
 use crate::trial::goodput::Slo;
 use crate::trial::metrics;
+use crate::trial::sweepline::Timeline;
 
 /// One metric tag's column.
 #[derive(Debug, Default)]
@@ -114,6 +115,8 @@ struct Ids {
     prompt_diff: usize,
     completion_diff: usize,
     reasoning_diff: usize,
+    isl: usize,
+    icl: usize,
 }
 
 /// Everything trial-agg keeps about a trial while reading it.
@@ -157,6 +160,8 @@ pub struct Accumulator {
     /// Records carrying `credit_issued_ns` / `scheduled_ns`, to warn when only some do.
     pub with_credit: u64,
     pub with_schedule: u64,
+    /// Per profiling record, for the sweep-line metrics.
+    pub timeline: Timeline,
 }
 
 impl Accumulator {
@@ -170,6 +175,8 @@ impl Accumulator {
             prompt_diff: columns.id("usage_prompt_tokens_diff_pct"),
             completion_diff: columns.id("usage_completion_tokens_diff_pct"),
             reasoning_diff: columns.id("usage_reasoning_tokens_diff_pct"),
+            isl: columns.id("input_sequence_length"),
+            icl: columns.id("inter_chunk_latency"),
         };
         let slos = slos.iter().map(|s| (columns.id(&s.tag), s.clone())).collect();
         Accumulator {
@@ -200,6 +207,7 @@ impl Accumulator {
             missing_timestamps: 0,
             with_credit: 0,
             with_schedule: 0,
+            timeline: Timeline::default(),
         }
     }
 
@@ -272,6 +280,24 @@ impl Accumulator {
             if let Some(b) = end {
                 self.effective_ns.push(b as f64 - credit as f64);
             }
+        }
+
+        // The record's row in AIPerf's column store (failed records too: they count in concurrency).
+        {
+            let tl = &mut self.timeline;
+            let ok = !is_error;
+            let scalar = |id: usize| if ok { s.scalar(id).unwrap_or(f64::NAN) } else { f64::NAN };
+            tl.start.push(start.map_or(f64::NAN, |v| v as f64));
+            tl.end.push(end.map_or(f64::NAN, |v| v as f64));
+            let ttft = if ok { s.scalar(self.ids.ttft) } else { None };
+            tl.gen.push(match (start, ttft) {
+                (Some(a), Some(t)) => (a as i128 + metrics::ms_to_ns(t) as i128) as f64,
+                _ => f64::NAN,
+            });
+            tl.isl.push(scalar(self.ids.isl));
+            tl.osl.push(scalar(self.ids.osl));
+            let icl = if ok { s.lists.iter().find(|l| l.0 == self.ids.icl).map_or(0, |l| (l.2 - l.1) as u32) } else { 0 };
+            tl.icl_count.push(icl);
         }
 
         if let Some(err) = &s.error {

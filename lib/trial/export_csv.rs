@@ -61,14 +61,27 @@ impl Exporter for Csv {
     fn export(&self, summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
         let header: Vec<String> = std::iter::once("Metric").chain(COLUMNS).map(String::from).collect();
         write_row(out, &header)?;
+        let mut rows: Vec<(&str, Vec<String>)> = Vec::new();
         for e in &summary.entries {
-            if let MetricValue::Dist(d) = &e.value {
-                let mut cells = vec![metric_cell(&e.header, &e.unit)];
-                cells.extend([d.avg, d.min, d.max, d.sum].map(num));
-                cells.extend(d.pct.map(num));
-                cells.push(d.std.map(num).unwrap_or_default());
-                write_row(out, &cells)?;
+            let mut cells = vec![metric_cell(&e.header, &e.unit)];
+            match &e.value {
+                MetricValue::Dist(d) => {
+                    cells.extend([d.avg, d.min, d.max, d.sum].map(num));
+                    cells.extend(d.pct.map(num));
+                    cells.push(d.std.map(num).unwrap_or_default());
+                }
+                MetricValue::Sweep(w) => {
+                    let e = String::new;
+                    cells.extend([num(w.avg), num(w.min), num(w.max), e(), e(), e(), e(), e(), num(w.p50), e()]);
+                    cells.extend([num(w.p90), num(w.p95), num(w.p99), num(w.std)]);
+                }
+                MetricValue::Scalar(_) => continue,
             }
+            rows.push((&e.tag, cells));
+        }
+        rows.sort_by(|a, b| a.0.cmp(b.0));
+        for (_, cells) in rows {
+            write_row(out, &cells)?;
         }
         out.write_all(b"\r\n")?;
         write_row(out, &["Metric".into(), "Value".into()])?;

@@ -33,6 +33,18 @@ impl Exporter for Json {
 pub fn metric_stats(unit: &str, value: &MetricValue) -> MetricStats {
     match value {
         MetricValue::Scalar(v) => MetricStats { unit: unit.to_string(), avg: Some(*v), ..MetricStats::default() },
+        MetricValue::Sweep(w) => MetricStats {
+            unit: unit.to_string(),
+            avg: Some(w.avg),
+            p50: Some(w.p50),
+            p90: Some(w.p90),
+            p95: Some(w.p95),
+            p99: Some(w.p99),
+            min: Some(w.min),
+            max: Some(w.max),
+            std: Some(w.std),
+            ..MetricStats::default()
+        },
         MetricValue::Dist(d) => MetricStats {
             unit: unit.to_string(),
             avg: Some(d.avg),

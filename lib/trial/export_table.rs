@@ -45,6 +45,9 @@ impl Exporter for Table {
                     .map(group)
                     .chain(std::iter::once(d.std.map(group).unwrap_or_else(|| "N/A".into())))
                     .collect(),
+                MetricValue::Sweep(w) => {
+                    [w.avg, w.min, w.max, w.p99, w.p90, w.p50, w.std].into_iter().map(group).collect()
+                }
                 MetricValue::Scalar(v) => {
                     std::iter::once(group(*v)).chain(std::iter::repeat_n("N/A".to_string(), 6)).collect()
                 }

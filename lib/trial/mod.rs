@@ -12,6 +12,7 @@ pub mod export_table;
 pub mod goodput;
 pub mod metrics;
 pub mod run_info;
+pub mod sweepline;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -60,6 +61,8 @@ pub enum MetricValue {
     Dist(Dist),
     /// Aggregate/derived metrics: `avg` only.
     Scalar(f64),
+    /// Time-weighted sweep-line metrics: avg, min, max, p50/p90/p95/p99, std.
+    Sweep(sweepline::SweepStats),
 }
 
 /// One metric of the summary, in display units.
@@ -220,6 +223,16 @@ pub fn summarize(
     }
 
     let mut dists: Vec<Entry> = Vec::new();
+    // Sweep-line metrics first: they need the pooled ICL column in record order.
+    {
+        let icl: &[f64] = match acc.columns.get("inter_chunk_latency") {
+            Some(c) if c.list == Some(true) && c.unit == "ms" => &c.values,
+            _ => &[],
+        };
+        for (tag, header, unit, st) in sweepline::metrics(&acc.timeline, icl, info.window) {
+            dists.push(Entry { tag: tag.into(), header: header.into(), unit: unit.into(), value: MetricValue::Sweep(st) });
+        }
+    }
     let mut sums: Vec<(String, f64)> = Vec::new();
     for col in acc.columns.cols.iter_mut() {
         if col.values.is_empty() {
