@@ -65,6 +65,44 @@ pub fn np_std(a: &[f64]) -> f64 {
         .sqrt()
 }
 
+/// `pairwise_sum` over `f(0), f(1), .., f(n-1)` without materializing them (numpy's order for
+/// `np.sum(<elementwise expression>)`).
+pub fn pairwise_sum_by(n: usize, f: &impl Fn(usize) -> f64) -> f64 {
+    pairwise_by(0, n, f)
+}
+
+fn pairwise_by(off: usize, n: usize, f: &impl Fn(usize) -> f64) -> f64 {
+    if n < 8 {
+        let mut res = 0.0;
+        for i in 0..n {
+            res += f(off + i);
+        }
+        res
+    } else if n <= 128 {
+        let mut r = [0.0; 8];
+        for (j, x) in r.iter_mut().enumerate() {
+            *x = f(off + j);
+        }
+        let mut i = 8;
+        while i < n - (n % 8) {
+            for (j, x) in r.iter_mut().enumerate() {
+                *x += f(off + i + j);
+            }
+            i += 8;
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        while i < n {
+            res += f(off + i);
+            i += 1;
+        }
+        res
+    } else {
+        let mut n2 = n / 2;
+        n2 -= n2 % 8;
+        pairwise_by(off, n2, f) + pairwise_by(off + n2, n - n2, f)
+    }
+}
+
 fn pairwise_sum_map(a: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
     let n = a.len();
     if n < 8 {

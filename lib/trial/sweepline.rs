@@ -8,7 +8,7 @@
 //! Per record (every profiling record, failed ones too): `start`, `end` (epoch ns as float64),
 //! `gen` = `start + ttft_ns` (first token), ISL, OSL, and its inter-chunk gaps (ns).
 
-use crate::stats::pairwise_sum;
+use crate::stats::pairwise_sum_by;
 
 /// The per-record inputs, NaN where a record lacks the value.
 #[derive(Debug, Default)]
@@ -60,16 +60,32 @@ struct Curve {
 /// `_sweep_line_cumsum`: stable sort by (timestamp, ends before starts), sequential cumsum, and
 /// snap residuals below `1e-9 * max|v|` to zero.
 fn sweep(events: Vec<(f64, f64)>) -> Curve {
-    let mut events = events;
-    events.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| ((a.1 > 0.0) as u8).cmp(&((b.1 > 0.0) as u8))));
+    // Sort keys: (timestamp in total order, ends before starts, original position) — the same
+    // order as numpy's stable lexsort — as plain integers, so an unstable sort is exact and fast.
+    let ordered = |t: f64| {
+        let b = t.to_bits();
+        if b >> 63 == 1 {
+            !b
+        } else {
+            b | (1 << 63)
+        }
+    };
+    let mut keys: Vec<(u64, u64)> = events
+        .iter()
+        .enumerate()
+        .map(|(i, &(t, d))| (ordered(t), (((d > 0.0) as u64) << 40) | i as u64))
+        .collect();
+    keys.sort_unstable();
     let mut ts = Vec::with_capacity(events.len());
     let mut vals = Vec::with_capacity(events.len());
     let mut acc = 0.0;
-    for (t, d) in events {
+    for (_, aux) in keys {
+        let (t, d) = events[(aux & ((1 << 40) - 1)) as usize];
         acc += d;
         ts.push(t);
         vals.push(acc);
     }
+    drop(events);
     let max_abs = vals.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     if max_abs > 0.0 {
         for v in vals.iter_mut() {
@@ -81,20 +97,52 @@ fn sweep(events: Vec<(f64, f64)>) -> Curve {
     Curve { ts, vals }
 }
 
-/// `_step_lookup`: the curve's value at `q` (0 before the first event).
-fn lookup(c: &Curve, q: f64) -> f64 {
-    let idx = c.ts.partition_point(|&t| t <= q);
-    if idx == 0 {
-        0.0
-    } else {
-        c.vals[idx - 1]
+/// `_step_lookup` for ascending queries: a cursor that only moves forward (O(n) over a grid).
+struct Walk<'a> {
+    c: &'a Curve,
+    i: usize,
+}
+
+impl<'a> Walk<'a> {
+    fn new(c: &'a Curve) -> Walk<'a> {
+        Walk { c, i: 0 }
+    }
+    /// The value at `q`; queries must not decrease.
+    fn at(&mut self, q: f64) -> f64 {
+        while self.i < self.c.ts.len() && self.c.ts[self.i] <= q {
+            self.i += 1;
+        }
+        if self.i == 0 {
+            0.0
+        } else {
+            self.c.vals[self.i - 1]
+        }
     }
 }
 
-fn unique_sorted(mut v: Vec<f64>) -> Vec<f64> {
-    v.sort_by(f64::total_cmp);
-    v.dedup();
-    v
+/// The sorted union of two sorted timestamp lists, without duplicates (`np.unique(concat)`).
+fn merged_grid(a: &[f64], b: &[f64], extra: &[f64]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(a.len() + b.len() + extra.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let take_a = j >= b.len() || (i < a.len() && a[i] <= b[j]);
+        let v = if take_a {
+            i += 1;
+            a[i - 1]
+        } else {
+            j += 1;
+            b[j - 1]
+        };
+        if out.last() != Some(&v) {
+            out.push(v);
+        }
+    }
+    if !extra.is_empty() {
+        out.extend_from_slice(extra);
+        out.sort_by(f64::total_cmp);
+        out.dedup();
+    }
+    out
 }
 
 /// `divide_step_functions`: num/den on the merged grid, 0 where den is 0.
@@ -102,11 +150,12 @@ fn divide(num: &Curve, den: &Curve) -> Curve {
     if num.ts.is_empty() || den.ts.is_empty() {
         return Curve::default();
     }
-    let grid = unique_sorted(num.ts.iter().chain(&den.ts).copied().collect());
+    let grid = merged_grid(&num.ts, &den.ts, &[]);
+    let (mut wn, mut wd) = (Walk::new(num), Walk::new(den));
     let vals = grid
         .iter()
         .map(|&t| {
-            let (n, d) = (lookup(num, t), lookup(den, t));
+            let (n, d) = (wn.at(t), wd.at(t));
             if d > 0.0 {
                 n / d
             } else {
@@ -282,36 +331,46 @@ fn tokens_in_flight(t: &Timeline, icl: &[f64], lay: Option<&IclLayout>) -> Curve
     sweep(ev)
 }
 
-/// Duration-weighted percentiles (`searchsorted(cum_frac, q)` on values sorted ascending).
-fn weighted_stats(val: &[f64], dur: &[f64], total: f64) -> SweepStats {
-    let prod: Vec<f64> = val.iter().zip(dur).map(|(v, d)| v * d).collect();
-    let avg = pairwise_sum(&prod) / total;
-    let dev: Vec<f64> = val
-        .iter()
-        .zip(dur)
-        .map(|(v, d)| {
-            let x = v - avg;
-            d * (x * x)
-        })
-        .collect();
-    let std = (pairwise_sum(&dev) / total).sqrt();
-    let mn = val.iter().copied().fold(f64::INFINITY, f64::min);
-    let mx = val.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let mut order: Vec<usize> = (0..val.len()).collect();
-    order.sort_by(|&a, &b| val[a].total_cmp(&val[b]));
-    let mut cum = Vec::with_capacity(order.len());
-    let mut acc = 0.0;
-    for &i in &order {
-        acc += dur[i];
-        cum.push(acc);
-    }
-    let last = *cum.last().unwrap();
-    let frac: Vec<f64> = cum.iter().map(|c| c / last).collect();
-    let pick = |q: f64| {
-        let idx = frac.partition_point(|&f| f < q).min(order.len() - 1);
-        val[order[idx]]
+/// Time-weighted stats of segments `(value, duration)` (in timeline order), normalized by `total`:
+/// `avg = sum(val*dur)/total`, `std = sqrt(sum(dur*(val-avg)^2)/total)` (numpy pairwise sums),
+/// percentiles = first value (ascending) whose cumulative duration fraction reaches q.
+/// Sorts `segs` in place.
+fn weighted_stats(segs: &mut [(f64, f64)], total: f64) -> SweepStats {
+    let n = segs.len();
+    let avg = {
+        let s: &[(f64, f64)] = segs;
+        pairwise_sum_by(n, &|i| s[i].0 * s[i].1) / total
     };
-    SweepStats { avg, min: mn, max: mx, p50: pick(0.50), p90: pick(0.90), p95: pick(0.95), p99: pick(0.99), std }
+    let std = {
+        let s: &[(f64, f64)] = segs;
+        (pairwise_sum_by(n, &|i| {
+            let x = s[i].0 - avg;
+            s[i].1 * (x * x)
+        }) / total)
+            .sqrt()
+    };
+    segs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let (mn, mx) = (segs[0].0, segs[n - 1].0);
+    // cum_frac = cumsum(sorted dur) / cumsum[-1], searchsorted(left) for each q, in one pass.
+    let mut last = 0.0;
+    for p in segs.iter() {
+        last += p.1;
+    }
+    let qs = [0.50, 0.90, 0.95, 0.99];
+    let mut picks = [segs[n - 1].0; 4];
+    let mut next = 0;
+    let mut acc = 0.0;
+    for p in segs.iter() {
+        acc += p.1;
+        while next < 4 && acc / last >= qs[next] {
+            picks[next] = p.0;
+            next += 1;
+        }
+        if next == 4 {
+            break;
+        }
+    }
+    SweepStats { avg, min: mn, max: mx, p50: picks[0], p90: picks[1], p95: picks[2], p99: picks[3], std }
 }
 
 /// `compute_time_weighted_stats` over `[ws, we]`.
@@ -322,27 +381,23 @@ fn time_weighted(c: &Curve, ws: f64, we: f64) -> SweepStats {
     }
     let lo = c.ts.partition_point(|&t| t <= ws).saturating_sub(1);
     let hi = (c.ts.partition_point(|&t| t < we) + 1).min(c.ts.len());
-    let (ts, vs) = (&c.ts[lo..hi], &c.vals[lo..hi]);
-    let mut seg_start = Vec::with_capacity(ts.len() + 1);
-    let mut seg_val = Vec::with_capacity(ts.len() + 1);
-    seg_start.push(ws);
-    seg_val.push(if lo > 0 { c.vals[lo - 1] } else { 0.0 });
-    seg_start.extend_from_slice(ts);
-    seg_val.extend_from_slice(vs);
-    let mut dur = Vec::with_capacity(seg_start.len());
-    let mut val = Vec::with_capacity(seg_start.len());
-    for i in 0..seg_start.len() {
-        let end = if i + 1 < seg_start.len() { seg_start[i + 1] } else { we };
-        let d = (end.min(we) - seg_start[i].max(ws)).max(0.0);
+    // Segments: [ws, ts[lo]) at the value before `lo`, then [ts[i], ts[i+1]) for i in lo..hi,
+    // the last one ending at `we`; each clipped to the window, empty ones dropped.
+    let n = hi - lo + 1;
+    let seg_start = |k: usize| if k == 0 { ws } else { c.ts[lo + k - 1] };
+    let seg_val = |k: usize| if k == 0 { if lo > 0 { c.vals[lo - 1] } else { 0.0 } } else { c.vals[lo + k - 1] };
+    let mut segs = Vec::with_capacity(n);
+    for k in 0..n {
+        let end = if k + 1 < n { seg_start(k + 1) } else { we };
+        let d = (end.min(we) - seg_start(k).max(ws)).max(0.0);
         if d > 0.0 {
-            dur.push(d);
-            val.push(seg_val[i]);
+            segs.push((seg_val(k), d));
         }
     }
-    if dur.is_empty() {
+    if segs.is_empty() {
         return SweepStats::default();
     }
-    weighted_stats(&val, &dur, total)
+    weighted_stats(&mut segs, total)
 }
 
 /// `compute_active_weighted_stats`: the rate curve over the segments where `mask > 0`.
@@ -350,30 +405,31 @@ fn active_weighted(rate: &Curve, mask: &Curve, ws: f64, we: f64) -> SweepStats {
     if we - ws <= 0.0 || rate.ts.is_empty() {
         return SweepStats::default();
     }
-    let grid: Vec<f64> = unique_sorted([ws, we].iter().chain(&rate.ts).chain(&mask.ts).copied().collect())
-        .into_iter()
-        .filter(|&g| g >= ws && g <= we)
-        .collect();
+    let grid: Vec<f64> = merged_grid(&rate.ts, &mask.ts, &[ws, we]).into_iter().filter(|&g| g >= ws && g <= we).collect();
     if grid.len() < 2 {
         return SweepStats::default();
     }
-    let mut val = Vec::new();
-    let mut dur = Vec::new();
+    let mut segs = Vec::new();
+    let (mut wr, mut wm) = (Walk::new(rate), Walk::new(mask));
     for w in grid.windows(2) {
         let d = w[1] - w[0];
-        if lookup(mask, w[0]) > 0.0 && d > 0.0 {
-            val.push(lookup(rate, w[0]));
-            dur.push(d);
+        let (r, m) = (wr.at(w[0]), wm.at(w[0]));
+        if m > 0.0 && d > 0.0 {
+            segs.push((r, d));
         }
     }
-    if val.is_empty() {
+    drop(grid);
+    if segs.is_empty() {
         return SweepStats::default();
     }
-    let active = pairwise_sum(&dur);
+    let active = {
+        let s: &[(f64, f64)] = &segs;
+        pairwise_sum_by(s.len(), &|i| s[i].1)
+    };
     if active <= 0.0 {
         return SweepStats::default();
     }
-    weighted_stats(&val, &dur, active)
+    weighted_stats(&mut segs, active)
 }
 
 /// The 14 sweep-line metrics (tag, header, unit, stats), or none when no record has timestamps.
