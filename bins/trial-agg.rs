@@ -64,6 +64,10 @@ struct Cli {
     /// Live mode: re-emit the running summary every DURATION (e.g. 2s, 500ms) while records arrive
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     every: Option<Duration>,
+
+    /// Compute AIPerf's sweep-line metrics (effective_*, active_*, tokens_in_flight) only up to N timeline events (records + inter-chunk gaps); 0 = no limit
+    #[arg(long, value_name = "N", default_value_t = trial::DEFAULT_SWEEP_LIMIT)]
+    sweep_limit: u64,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -101,6 +105,7 @@ fn main() -> ExitCode {
             }),
             output_dir: cli.output_dir,
             every: cli.every,
+            sweep_limit: (cli.sweep_limit > 0).then_some(cli.sweep_limit),
         })
     })
 }

@@ -579,3 +579,21 @@ fn bad_flags_and_run_info_name_the_flag() {
     let out = trial_agg(&["/nonexistent/records.jsonl"], None);
     assert!(stderr(&out).contains("/nonexistent/records.jsonl: cannot open"), "{}", stderr(&out));
 }
+
+#[test]
+fn sweep_line_metrics_respect_the_limit() {
+    let recs = lines(&[Rec::ok(0, 100.0, 20.0), Rec::ok(10, 100.0, 20.0)]);
+    let doc = ok_json(&trial_agg(&["--format", "json"], Some(&recs)));
+    // Two overlapping requests over [0, 110 ms]: concurrency 1, 2, 1.
+    assert_eq!(doc["effective_concurrency"]["max"], 2.0);
+    assert_eq!(doc["effective_concurrency"]["min"], 1.0);
+    assert!(doc["effective_concurrency"].get("count").is_none(), "time-weighted: no count/sum");
+    // 2 records + 20 gaps = 22 events.
+    let out = trial_agg(&["--format", "json", "--sweep-limit", "21"], Some(&recs));
+    let doc = ok_json(&out);
+    assert!(doc.get("effective_concurrency").is_none());
+    assert!(doc.get("request_latency").is_some());
+    assert!(stderr(&out).contains("22 timeline events exceed --sweep-limit 21"), "{}", stderr(&out));
+    let doc = ok_json(&trial_agg(&["--format", "json", "--sweep-limit", "22"], Some(&recs)));
+    assert!(doc.get("tokens_in_flight").is_some());
+}

@@ -53,7 +53,14 @@ pub struct Options {
     pub output_dir: Option<PathBuf>,
     /// Live mode: re-emit the running summary at this interval while records arrive.
     pub every: Option<Duration>,
+    /// Skip the sweep-line metrics (with a warning) above this many timeline events
+    /// (records + inter-chunk gaps); `None` = no limit. They cost ~20 B of memory and a sort per
+    /// event, far more than the exact percentiles.
+    pub sweep_limit: Option<u64>,
 }
+
+/// Default `--sweep-limit`: ~125,000 requests of 32 streamed chunks.
+pub const DEFAULT_SWEEP_LIMIT: u64 = 4_000_000;
 
 /// A metric's value in the summary.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,14 +127,14 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
     let format = opts.format.unwrap_or(if io::stdout().is_terminal() { Format::Table } else { Format::Json });
     let inputs = jsonl::open_inputs(&opts.inputs)?;
     let (mut acc, torn) = match opts.every {
-        Some(every) => read_live(inputs, &opts.goodput, &info, format, every)?,
+        Some(every) => read_live(inputs, &opts.goodput, &info, format, every, opts.sweep_limit)?,
         None => {
             let mut acc = Accumulator::new(&opts.goodput);
             let stats = jsonl::for_each_line(inputs, |_, line| acc.add_line(line))?;
             (acc, stats.warnings())
         }
     };
-    let summary = summarize(&mut acc, &info, &opts.goodput, true, torn)?;
+    let summary = summarize(&mut acc, &info, &opts.goodput, true, torn, opts.sweep_limit)?;
     for w in &summary.sweepkit.warnings {
         eprintln!("trial-agg: warning: {w}");
     }
@@ -158,6 +165,7 @@ fn read_live(
     info: &RunInfo,
     format: Format,
     every: Duration,
+    sweep_limit: Option<u64>,
 ) -> anyhow::Result<(Accumulator, Vec<String>)> {
     let acc = Arc::new(Mutex::new(Accumulator::new(slos)));
     let (done_tx, done_rx) = mpsc::channel();
@@ -180,7 +188,7 @@ fn read_live(
                     if a.successes + a.errors == 0 {
                         continue;
                     }
-                    summarize(&mut a, info, slos, false, Vec::new())
+                    summarize(&mut a, info, slos, false, Vec::new(), sweep_limit)
                 };
                 if let Ok(s) = snapshot {
                     let mut out = io::stdout().lock();
@@ -206,6 +214,7 @@ pub fn summarize(
     slos: &[Slo],
     consume: bool,
     mut warnings: Vec<String>,
+    sweep_limit: Option<u64>,
 ) -> anyhow::Result<Summary> {
     if acc.successes + acc.errors == 0 {
         if acc.warmup_excluded > 0 {
@@ -229,8 +238,16 @@ pub fn summarize(
             Some(c) if c.list == Some(true) && c.unit == "ms" => &c.values,
             _ => &[],
         };
-        for (tag, header, unit, st) in sweepline::metrics(&acc.timeline, icl, info.window) {
-            dists.push(Entry { tag: tag.into(), header: header.into(), unit: unit.into(), value: MetricValue::Sweep(st) });
+        let events = acc.timeline.start.len() as u64 + icl.len() as u64;
+        match sweep_limit {
+            Some(limit) if events > limit => warnings.push(format!(
+                "sweep-line metrics (effective_*, active_*, tokens_in_flight) skipped: {events} timeline events exceed --sweep-limit {limit} (pass --sweep-limit 0 to compute them; they take ~0.5 µs and ~150 B per event)"
+            )),
+            _ => {
+                for (tag, header, unit, st) in sweepline::metrics(&acc.timeline, icl, info.window) {
+                    dists.push(Entry { tag: tag.into(), header: header.into(), unit: unit.into(), value: MetricValue::Sweep(st) });
+                }
+            }
         }
     }
     let mut sums: Vec<(String, f64)> = Vec::new();
