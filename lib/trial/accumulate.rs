@@ -160,8 +160,13 @@ pub struct Accumulator {
     /// Records carrying `credit_issued_ns` / `scheduled_ns`, to warn when only some do.
     pub with_credit: u64,
     pub with_schedule: u64,
-    /// Per profiling record, for the sweep-line metrics.
+    /// Per profiling record, for the sweep-line metrics; dropped (and no longer filled) once
+    /// records + inter-chunk gaps exceed `sweep_limit`.
     pub timeline: Timeline,
+    pub sweep_limit: Option<u64>,
+    pub timeline_dropped: bool,
+    /// Inter-chunk gaps of successful profiling records seen so far.
+    pub icl_values: u64,
 }
 
 impl Accumulator {
@@ -208,6 +213,9 @@ impl Accumulator {
             with_credit: 0,
             with_schedule: 0,
             timeline: Timeline::default(),
+            sweep_limit: None,
+            timeline_dropped: false,
+            icl_values: 0,
         }
     }
 
@@ -283,7 +291,15 @@ impl Accumulator {
         }
 
         // The record's row in AIPerf's column store (failed records too: they count in concurrency).
+        let icl = if !is_error { s.lists.iter().find(|l| l.0 == self.ids.icl).map_or(0, |l| (l.2 - l.1) as u32) } else { 0 };
+        self.icl_values += icl as u64;
+        if !self.timeline_dropped
+            && self.sweep_limit.is_some_and(|limit| self.successes + self.errors + 1 + self.icl_values > limit)
         {
+            self.timeline = Timeline::default();
+            self.timeline_dropped = true;
+        }
+        if !self.timeline_dropped {
             let tl = &mut self.timeline;
             let ok = !is_error;
             let scalar = |id: usize| if ok { s.scalar(id).unwrap_or(f64::NAN) } else { f64::NAN };
@@ -296,7 +312,6 @@ impl Accumulator {
             });
             tl.isl.push(scalar(self.ids.isl));
             tl.osl.push(scalar(self.ids.osl));
-            let icl = if ok { s.lists.iter().find(|l| l.0 == self.ids.icl).map_or(0, |l| (l.2 - l.1) as u32) } else { 0 };
             tl.icl_count.push(icl);
         }
 

@@ -130,6 +130,7 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
         Some(every) => read_live(inputs, &opts.goodput, &info, format, every, opts.sweep_limit)?,
         None => {
             let mut acc = Accumulator::new(&opts.goodput);
+            acc.sweep_limit = opts.sweep_limit;
             let stats = jsonl::for_each_line(inputs, |_, line| acc.add_line(line))?;
             (acc, stats.warnings())
         }
@@ -167,7 +168,9 @@ fn read_live(
     every: Duration,
     sweep_limit: Option<u64>,
 ) -> anyhow::Result<(Accumulator, Vec<String>)> {
-    let acc = Arc::new(Mutex::new(Accumulator::new(slos)));
+    let mut fresh = Accumulator::new(slos);
+    fresh.sweep_limit = sweep_limit;
+    let acc = Arc::new(Mutex::new(fresh));
     let (done_tx, done_rx) = mpsc::channel();
     let reader = {
         let acc = Arc::clone(&acc);
@@ -238,10 +241,10 @@ pub fn summarize(
             Some(c) if c.list == Some(true) && c.unit == "ms" => &c.values,
             _ => &[],
         };
-        let events = acc.timeline.start.len() as u64 + icl.len() as u64;
+        let events = acc.successes + acc.errors + icl.len() as u64;
         match sweep_limit {
-            Some(limit) if events > limit => warnings.push(format!(
-                "sweep-line metrics (effective_*, active_*, tokens_in_flight) skipped: {events} timeline events exceed --sweep-limit {limit} (pass --sweep-limit 0 to compute them; they take ~0.5 µs and ~150 B per event)"
+            Some(limit) if events > limit || acc.timeline_dropped => warnings.push(format!(
+                "sweep-line metrics (effective_*, active_*, tokens_in_flight) skipped: {events} timeline events exceed --sweep-limit {limit} (pass --sweep-limit 0 to compute them; they cost about 1 µs and 120 B per event)"
             )),
             _ => {
                 for (tag, header, unit, st) in sweepline::metrics(&acc.timeline, icl, info.window) {
