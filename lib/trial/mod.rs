@@ -254,10 +254,10 @@ pub fn summarize(
         }
     }
     let mut sums: Vec<(String, f64)> = Vec::new();
-    for col in acc.columns.cols.iter_mut() {
-        if col.values.is_empty() {
-            continue;
-        }
+    // One column's distribution (and its adj_ companion); the biggest column (usually the pooled
+    // inter_chunk_latency) is sorted on a second thread while the others are done here.
+    let errors = acc.errors;
+    let column_entries = |col: &mut accumulate::Column| -> Vec<(Entry, Option<f64>)> {
         let mut copy;
         let values: &mut [f64] = if consume {
             &mut col.values
@@ -265,24 +265,45 @@ pub fn summarize(
             copy = col.values.clone();
             &mut copy
         };
-        let Some(dist) = stats::aiperf_dist(values) else { continue };
-        let ms = col.unit == "ms";
-        let factor = if ms { metrics::NS_TO_MS } else { 1.0 };
-        sums.push((col.tag.clone(), dist.sum));
-        if acc.errors > 0 && metrics::adjusted(&col.tag) && col.list == Some(false) {
-            let adj = stats::adjusted_dist(values, acc.errors).scaled(factor);
+        let Some(dist) = stats::aiperf_dist(values) else { return Vec::new() };
+        let factor = if col.unit == "ms" { metrics::NS_TO_MS } else { 1.0 };
+        let mut out = Vec::new();
+        if errors > 0 && metrics::adjusted(&col.tag) && col.list == Some(false) {
+            let adj = stats::adjusted_dist(values, errors).scaled(factor);
             let tag = format!("adj_{}", col.tag);
-            dists.push(Entry { header: metrics::header(&tag), tag, unit: col.unit.clone(), value: MetricValue::Dist(adj) });
+            out.push((Entry { header: metrics::header(&tag), tag, unit: col.unit.clone(), value: MetricValue::Dist(adj) }, None));
         }
-        dists.push(Entry {
-            tag: col.tag.clone(),
-            header: metrics::header(&col.tag),
-            unit: col.unit.clone(),
-            value: MetricValue::Dist(dist.scaled(factor)),
-        });
+        out.push((
+            Entry {
+                tag: col.tag.clone(),
+                header: metrics::header(&col.tag),
+                unit: col.unit.clone(),
+                value: MetricValue::Dist(dist.scaled(factor)),
+            },
+            Some(dist.sum),
+        ));
         if consume {
             col.values = Vec::new();
         }
+        out
+    };
+    let mut cols: Vec<&mut accumulate::Column> = acc.columns.cols.iter_mut().filter(|c| !c.values.is_empty()).collect();
+    cols.sort_by_key(|c| std::cmp::Reverse(c.values.len()));
+    let mut results: Vec<(Entry, Option<f64>)> = Vec::new();
+    if let Some((big, rest)) = cols.split_first_mut() {
+        std::thread::scope(|scope| {
+            let handle = scope.spawn(|| column_entries(big));
+            for col in rest.iter_mut() {
+                results.extend(column_entries(col));
+            }
+            results.extend(handle.join().expect("column statistics thread"));
+        });
+    }
+    for (entry, sum) in results {
+        if let Some(sum) = sum {
+            sums.push((entry.tag.clone(), sum));
+        }
+        dists.push(entry);
     }
     let sum_of = |tag: &str| sums.iter().find(|(t, _)| t == tag).map(|(_, s)| *s);
 
