@@ -81,7 +81,10 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     } else {
         (s, 1.0)
     };
-    let v: f64 = num.trim().parse().map_err(|_| format!("'{s}' is not a duration (e.g. 2s, 500ms, 1m)"))?;
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (e.g. 2s, 500ms, 1m)"))?;
     if !(v * scale > 0.0 && (v * scale).is_finite()) {
         return Err(format!("'{s}' must be a positive duration (e.g. 2s)"));
     }

@@ -112,7 +112,16 @@ fn pairwise_sum_map(a: &[f64], f: impl Fn(f64) -> f64 + Copy) -> f64 {
         }
         res
     } else if n <= 128 {
-        let mut r = [f(a[0]), f(a[1]), f(a[2]), f(a[3]), f(a[4]), f(a[5]), f(a[6]), f(a[7])];
+        let mut r = [
+            f(a[0]),
+            f(a[1]),
+            f(a[2]),
+            f(a[3]),
+            f(a[4]),
+            f(a[5]),
+            f(a[6]),
+            f(a[7]),
+        ];
         let mut i = 8;
         while i < n - (n % 8) {
             for j in 0..8 {
@@ -259,7 +268,11 @@ pub fn adjusted_dist(sorted_successes: &[f64], failures: u64) -> Dist {
     let (sum, avg, max) = if failures > 0 {
         (f64::INFINITY, f64::INFINITY, f64::INFINITY)
     } else {
-        (finite_sum, finite_sum / n as f64, sorted_successes.last().copied().unwrap_or(f64::NAN))
+        (
+            finite_sum,
+            finite_sum / n as f64,
+            sorted_successes.last().copied().unwrap_or(f64::NAN),
+        )
     };
     Dist {
         avg,
@@ -301,7 +314,17 @@ mod tests {
         let mut x = vec![1.0, 2.0, 3.0, 4.0, 100.0];
         let d = aiperf_dist(&mut x).unwrap();
         assert_eq!(d.avg, 22.0);
-        let want = [1.04, 1.2, 1.4, 2.0, 3.0, 4.0, 61.60000000000001, 80.79999999999998, 96.16];
+        let want = [
+            1.04,
+            1.2,
+            1.4,
+            2.0,
+            3.0,
+            4.0,
+            61.60000000000001,
+            80.79999999999998,
+            96.16,
+        ];
         for (got, want) in d.pct.iter().zip(want) {
             assert!(close(*got, want), "{got} vs {want}");
         }
@@ -316,17 +339,25 @@ mod tests {
         assert_eq!(&d.pct[..7], &[100.0; 7]);
         assert_eq!(d.pct[7], f64::INFINITY);
         assert_eq!(d.pct[8], f64::INFINITY);
-        assert_eq!((d.avg, d.sum, d.max), (f64::INFINITY, f64::INFINITY, f64::INFINITY));
+        assert_eq!(
+            (d.avg, d.sum, d.max),
+            (f64::INFINITY, f64::INFINITY, f64::INFINITY)
+        );
         assert_eq!(d.std, None);
     }
 
     #[test]
     fn tv2_adjusted_hundred_successes_two_failures() {
-        let mut ok: Vec<f64> = (1..=10).flat_map(|i| std::iter::repeat_n((i * 10) as f64, 10)).collect();
+        let mut ok: Vec<f64> = (1..=10)
+            .flat_map(|i| std::iter::repeat_n((i * 10) as f64, 10))
+            .collect();
         ok.sort_by(f64::total_cmp);
         let d = adjusted_dist(&ok, 2);
         assert_eq!(d.count, 102);
-        assert_eq!(d.pct, [10.0, 10.0, 20.0, 30.0, 60.0, 80.0, 100.0, 100.0, f64::INFINITY]);
+        assert_eq!(
+            d.pct,
+            [10.0, 10.0, 20.0, 30.0, 60.0, 80.0, 100.0, 100.0, f64::INFINITY]
+        );
     }
 
     #[test]

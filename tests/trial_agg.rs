@@ -36,8 +36,12 @@ const SWEEP_LINE: [&str; 14] = [
 /// AIPerf's window exactly, as it does from loadgen's run info.
 const WINDOW_START_OFFSET_NS: [u64; 10] = [8, 144, 8, 0, 0, 0, 0, 48, 0, 64];
 
-const THROUGHPUTS: [&str; 4] =
-    ["request_throughput", "output_token_throughput", "input_token_throughput", "total_token_throughput"];
+const THROUGHPUTS: [&str; 4] = [
+    "request_throughput",
+    "output_token_throughput",
+    "input_token_throughput",
+    "total_token_throughput",
+];
 
 fn artifact_runs() -> Vec<PathBuf> {
     let base = reference_dir().join("aiperf-artifacts");
@@ -47,11 +51,17 @@ fn artifact_runs() -> Vec<PathBuf> {
     }
     for c in [2, 4] {
         for t in 1..=3 {
-            runs.push(base.join(format!("c2_sweep_c2-4_x3_independent/concurrency_{c}/profile_runs/trial_{t:04}")));
+            runs.push(base.join(format!(
+                "c2_sweep_c2-4_x3_independent/concurrency_{c}/profile_runs/trial_{t:04}"
+            )));
         }
     }
     for r in &runs {
-        assert!(r.join("profile_export.jsonl").is_file(), "{} missing", r.display());
+        assert!(
+            r.join("profile_export.jsonl").is_file(),
+            "{} missing",
+            r.display()
+        );
     }
     runs
 }
@@ -75,7 +85,11 @@ fn trial_agg(args: &[&str], stdin: Option<&str>) -> Output {
 }
 
 fn ok_json(out: &Output) -> Value {
-    assert!(out.status.success(), "trial-agg failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "trial-agg failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
 }
 
@@ -96,7 +110,11 @@ fn metric_keys(doc: &Value) -> Vec<String> {
 }
 
 fn rel(a: f64, b: f64) -> f64 {
-    if a == b { 0.0 } else { (a - b).abs() / a.abs().max(b.abs()) }
+    if a == b {
+        0.0
+    } else {
+        (a - b).abs() / a.abs().max(b.abs())
+    }
 }
 
 /// The profiling window in integer ns that reproduces AIPerf's request_throughput bit for bit.
@@ -129,7 +147,9 @@ fn contract_b(dir: &Path, start_ns: u64, end_ns: u64) -> PathBuf {
 #[test]
 fn reproduces_every_metric_of_every_aiperf_artifact() {
     for run in artifact_runs() {
-        let aiperf: Value = serde_json::from_str(&std::fs::read_to_string(run.join("profile_export_aiperf.json")).unwrap()).unwrap();
+        let aiperf: Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("profile_export_aiperf.json")).unwrap())
+                .unwrap();
         let out = trial_agg(
             &[
                 "--format",
@@ -145,8 +165,16 @@ fn reproduces_every_metric_of_every_aiperf_artifact() {
         let ours_keys = metric_keys(&ours);
         let missing: Vec<&String> = theirs_keys.iter().filter(|k| !ours_keys.contains(k)).collect();
         let extra: Vec<&String> = ours_keys.iter().filter(|k| !theirs_keys.contains(k)).collect();
-        assert!(missing.is_empty(), "{}: keys not reproduced: {missing:?}", run.display());
-        assert!(extra.is_empty(), "{}: keys AIPerf did not write: {extra:?}", run.display());
+        assert!(
+            missing.is_empty(),
+            "{}: keys not reproduced: {missing:?}",
+            run.display()
+        );
+        assert!(
+            extra.is_empty(),
+            "{}: keys AIPerf did not write: {extra:?}",
+            run.display()
+        );
         for tag in &ours_keys {
             let (a, b) = (&aiperf[tag], &ours[tag]);
             assert_eq!(a["unit"], b["unit"], "{tag} unit");
@@ -169,7 +197,11 @@ fn reproduces_every_metric_of_every_aiperf_artifact() {
                 } else {
                     0.0 // distributions and totals: bit for bit (the issue asks ≤ 1e-9)
                 };
-                assert!(rel(x, y) <= tol, "{}: {tag}.{stat}: AIPerf {x} vs ours {y}", run.display());
+                assert!(
+                    rel(x, y) <= tol,
+                    "{}: {tag}.{stat}: AIPerf {x} vs ours {y}",
+                    run.display()
+                );
             }
         }
         assert_eq!(ours["start_time"], aiperf["start_time"]);
@@ -186,11 +218,19 @@ fn reproduces_every_metric_of_every_aiperf_artifact() {
 fn throughputs_and_sweep_line_metrics_are_exact_given_the_window_in_ns() {
     let tmp = tempfile::tempdir().unwrap();
     for (run, offset) in artifact_runs().into_iter().zip(WINDOW_START_OFFSET_NS) {
-        let aiperf: Value = serde_json::from_str(&std::fs::read_to_string(run.join("profile_export_aiperf.json")).unwrap()).unwrap();
+        let aiperf: Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("profile_export_aiperf.json")).unwrap())
+                .unwrap();
         let start = sweepkit::clock::parse_iso_utc(aiperf["start_time"].as_str().unwrap()).unwrap() + offset;
         let ri = contract_b(tmp.path(), start, start + exact_window_ns(&aiperf));
         let ours = ok_json(&trial_agg(
-            &["--format", "json", "--run-info", ri.to_str().unwrap(), run.join("profile_export.jsonl").to_str().unwrap()],
+            &[
+                "--format",
+                "json",
+                "--run-info",
+                ri.to_str().unwrap(),
+                run.join("profile_export.jsonl").to_str().unwrap(),
+            ],
             None,
         ));
         for tag in THROUGHPUTS {
@@ -209,7 +249,11 @@ fn throughputs_and_sweep_line_metrics_are_exact_given_the_window_in_ns() {
                 // (its exact operation order for the variance sum is not recoverable from 0.13's
                 // outputs: no single order matches all of them).
                 let tol = if stat == "std" { 1e-14 } else { 0.0 };
-                assert!(rel(x, y) <= tol, "{}: {tag}.{stat}: AIPerf {x} vs ours {y}", run.display());
+                assert!(
+                    rel(x, y) <= tol,
+                    "{}: {tag}.{stat}: AIPerf {x} vs ours {y}",
+                    run.display()
+                );
             }
         }
         assert_eq!(ours["run_info"]["benchmark_id"], "feedc0de");
@@ -226,7 +270,9 @@ fn csv_rows(text: &str) -> Vec<String> {
 fn csv_cells_match_aiperf() {
     let tmp = tempfile::tempdir().unwrap();
     for (run, offset) in artifact_runs().into_iter().zip(WINDOW_START_OFFSET_NS) {
-        let aiperf: Value = serde_json::from_str(&std::fs::read_to_string(run.join("profile_export_aiperf.json")).unwrap()).unwrap();
+        let aiperf: Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("profile_export_aiperf.json")).unwrap())
+                .unwrap();
         let start = sweepkit::clock::parse_iso_utc(aiperf["start_time"].as_str().unwrap()).unwrap() + offset;
         let ri = contract_b(tmp.path(), start, start + exact_window_ns(&aiperf));
         let outdir = tmp.path().join("out");
@@ -247,7 +293,10 @@ fn csv_cells_match_aiperf() {
         assert_eq!(file.as_bytes(), &out.stdout[..], "stdout CSV equals the file");
         let theirs = csv_rows(&std::fs::read_to_string(run.join("profile_export_aiperf.csv")).unwrap());
         assert_eq!(csv_rows(&file), theirs, "{}: CSV rows", run.display());
-        let doc: Value = serde_json::from_str(&std::fs::read_to_string(outdir.join("profile_export_aiperf.json")).unwrap()).unwrap();
+        let doc: Value = serde_json::from_str(
+            &std::fs::read_to_string(outdir.join("profile_export_aiperf.json")).unwrap(),
+        )
+        .unwrap();
         assert_eq!(doc["request_count"]["avg"], aiperf["request_count"]["avg"]);
     }
 }
@@ -268,7 +317,15 @@ struct Rec {
 
 impl Rec {
     fn ok(start_ms: u64, latency_ms: f64, ttft_ms: f64) -> Rec {
-        Rec { start_ms, latency_ms, ttft_ms, isl: 100, osl: 11, phase: "profiling", scheduled_lag_ms: None }
+        Rec {
+            start_ms,
+            latency_ms,
+            ttft_ms,
+            isl: 100,
+            osl: 11,
+            phase: "profiling",
+            scheduled_lag_ms: None,
+        }
     }
 
     fn line(&self) -> String {
@@ -315,17 +372,40 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 #[test]
 fn goodput_counts_requests_meeting_every_slo() {
     // TTFT 50/150/80 ms, ITL 5/5/20 ms: only the first meets ttft<=100 and itl<=10.
-    let recs = [Rec::ok(0, 100.0, 50.0), Rec::ok(10, 200.0, 150.0), Rec::ok(20, 280.0, 80.0)];
-    let out = trial_agg(&["--format", "json", "--goodput", "time_to_first_token:100 inter_token_latency:10"], Some(&lines(&recs)));
+    let recs = [
+        Rec::ok(0, 100.0, 50.0),
+        Rec::ok(10, 200.0, 150.0),
+        Rec::ok(20, 280.0, 80.0),
+    ];
+    let out = trial_agg(
+        &[
+            "--format",
+            "json",
+            "--goodput",
+            "time_to_first_token:100 inter_token_latency:10",
+        ],
+        Some(&lines(&recs)),
+    );
     let doc = ok_json(&out);
     assert_eq!(doc["good_request_count"]["avg"], 1.0);
     assert_eq!(doc["good_request_fraction"]["avg"], 1.0 / 3.0);
     let duration = doc["benchmark_duration"]["avg"].as_f64().unwrap();
     assert_eq!(duration, 300_000_000.0 * 1e-9); // 0 ms → 20 + 280 ms, ns * 1e-9 as AIPerf converts
-    assert_eq!(doc["goodput"]["avg"].as_f64().unwrap(), 1.0 / (300_000_000.0 * 1e-9));
+    assert_eq!(
+        doc["goodput"]["avg"].as_f64().unwrap(),
+        1.0 / (300_000_000.0 * 1e-9)
+    );
     assert_eq!(doc["goodput"]["unit"], "requests/sec");
     // Larger-is-better metrics use >=: TPS/user is 200 for ITL 5 ms.
-    let doc = ok_json(&trial_agg(&["--format", "json", "--goodput", "output_token_throughput_per_user:200"], Some(&lines(&recs))));
+    let doc = ok_json(&trial_agg(
+        &[
+            "--format",
+            "json",
+            "--goodput",
+            "output_token_throughput_per_user:200",
+        ],
+        Some(&lines(&recs)),
+    ));
     assert_eq!(doc["good_request_count"]["avg"], 2.0);
 }
 
@@ -365,7 +445,10 @@ fn failed_requests_get_error_adjusted_companions_and_an_error_summary() {
         json!([{"error_details": {"code": 500, "type": "Internal Server Error", "message": "boom"}, "count": 1}])
     );
     // No failures → no adj_ keys.
-    let clean = ok_json(&trial_agg(&["--format", "json"], Some(&lines(&[Rec::ok(0, 100.0, 20.0)]))));
+    let clean = ok_json(&trial_agg(
+        &["--format", "json"],
+        Some(&lines(&[Rec::ok(0, 100.0, 20.0)])),
+    ));
     assert!(clean.get("adj_request_latency").is_none());
     assert!(clean.get("error_request_count").is_none());
 }
@@ -381,30 +464,45 @@ fn warmup_records_are_excluded() {
     assert_eq!(doc["request_latency"]["max"], 120.0);
     // AIPerf subtracts epoch ns held as float64 (ulp 256 ns at 1.8e18): reproduce that, not 0.13.
     let (start, end) = (T0 + 6_000_000_000, T0 + 6_010_000_000 + 120_000_000);
-    assert_eq!(doc["benchmark_duration"]["avg"], (end as f64 - start as f64) * 1e-9);
+    assert_eq!(
+        doc["benchmark_duration"]["avg"],
+        (end as f64 - start as f64) * 1e-9
+    );
     assert_ne!(doc["benchmark_duration"]["avg"], 0.13);
     assert_eq!(doc["sweepkit"]["warmup_records_excluded"], 1);
     assert_eq!(doc["sweepkit"]["records_read"], 3);
 
     let only_warmup = trial_agg(&["--format", "json"], Some(&lines(&recs[..1])));
     assert_eq!(only_warmup.status.code(), Some(2));
-    assert!(stderr(&only_warmup).contains("all 1 records are warmup"), "{}", stderr(&only_warmup));
+    assert!(
+        stderr(&only_warmup).contains("all 1 records are warmup"),
+        "{}",
+        stderr(&only_warmup)
+    );
 }
 
 #[test]
 fn several_input_files_are_one_trial() {
     let tmp = tempfile::tempdir().unwrap();
-    let recs: Vec<Rec> = (0..12).map(|i| Rec::ok(i * 7, 100.0 + i as f64, 20.0 + i as f64 / 3.0)).collect();
+    let recs: Vec<Rec> = (0..12)
+        .map(|i| Rec::ok(i * 7, 100.0 + i as f64, 20.0 + i as f64 / 3.0))
+        .collect();
     let a = write(tmp.path(), "a.jsonl", &lines(&recs[..5]));
     let b = write(tmp.path(), "b.jsonl", &lines(&recs[5..]));
     let all = write(tmp.path(), "all.jsonl", &lines(&recs));
-    let merged = ok_json(&trial_agg(&["--format", "json", a.to_str().unwrap(), b.to_str().unwrap()], None));
+    let merged = ok_json(&trial_agg(
+        &["--format", "json", a.to_str().unwrap(), b.to_str().unwrap()],
+        None,
+    ));
     let single = ok_json(&trial_agg(&["--format", "json", all.to_str().unwrap()], None));
     assert_eq!(merged, single);
     assert_eq!(merged["request_count"]["avg"], 12.0);
     assert_eq!(merged["inter_chunk_latency"]["count"], 120);
     // stdin as '-' among files.
-    let mixed = ok_json(&trial_agg(&["--format", "json", a.to_str().unwrap(), "-"], Some(&lines(&recs[5..]))));
+    let mixed = ok_json(&trial_agg(
+        &["--format", "json", a.to_str().unwrap(), "-"],
+        Some(&lines(&recs[5..])),
+    ));
     assert_eq!(mixed, single);
 }
 
@@ -419,10 +517,25 @@ fn scheduled_send_times_give_the_coordinated_omission_view() {
     assert_eq!(doc["scheduled_request_latency"]["max"], 130.0);
     assert_eq!(doc["scheduled_time_to_first_token"]["max"], 50.0);
     assert_eq!(doc["scheduled_time_to_first_token"]["min"], 20.0);
-    let additions: Vec<&str> = doc["sweepkit"]["additions"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert_eq!(additions, ["dispatch_lag", "scheduled_time_to_first_token", "scheduled_request_latency"]);
+    let additions: Vec<&str> = doc["sweepkit"]["additions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        additions,
+        [
+            "dispatch_lag",
+            "scheduled_time_to_first_token",
+            "scheduled_request_latency"
+        ]
+    );
     // Without scheduled_ns, none of them.
-    let doc = ok_json(&trial_agg(&["--format", "json"], Some(&lines(&[Rec::ok(0, 100.0, 20.0)]))));
+    let doc = ok_json(&trial_agg(
+        &["--format", "json"],
+        Some(&lines(&[Rec::ok(0, 100.0, 20.0)])),
+    ));
     assert!(doc.get("dispatch_lag").is_none());
 }
 
@@ -435,7 +548,12 @@ fn table_and_csv_on_stdout() {
     assert!(text.contains("Time to First Token (ms)"), "{text}");
     assert!(text.contains("1,200.00"), "thousands separators: {text}");
     assert!(text.contains("Request Count"), "{text}");
-    let widths: Vec<usize> = text.lines().skip(1).filter(|l| !l.is_empty()).map(|l| l.chars().count()).collect();
+    let widths: Vec<usize> = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.chars().count())
+        .collect();
     assert!(widths.windows(2).all(|w| w[0] == w[1]), "aligned rows: {text}");
     let out = trial_agg(&["--format", "csv"], Some(&lines(&recs)));
     let text = String::from_utf8(out.stdout).unwrap();
@@ -455,20 +573,36 @@ fn live_mode_re_emits_while_records_arrive() {
         .unwrap();
     let mut sin = child.stdin.take().unwrap();
     let mut sout = BufReader::new(child.stdout.take().unwrap());
-    sin.write_all(lines(&[Rec::ok(0, 100.0, 20.0), Rec::ok(5, 110.0, 20.0)]).as_bytes()).unwrap();
+    sin.write_all(lines(&[Rec::ok(0, 100.0, 20.0), Rec::ok(5, 110.0, 20.0)]).as_bytes())
+        .unwrap();
     sin.flush().unwrap();
     // The first snapshot is one compact JSON line with the two records so far.
     let mut line = String::new();
     sout.read_line(&mut line).unwrap();
     let snap: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(snap["request_count"]["avg"], 2.0);
-    sin.write_all(lines(&[Rec::ok(10, 100.0, 20.0), Rec::ok(15, 100.0, 20.0), Rec::ok(20, 100.0, 20.0)]).as_bytes()).unwrap();
+    sin.write_all(
+        lines(&[
+            Rec::ok(10, 100.0, 20.0),
+            Rec::ok(15, 100.0, 20.0),
+            Rec::ok(20, 100.0, 20.0),
+        ])
+        .as_bytes(),
+    )
+    .unwrap();
     drop(sin);
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut sout, &mut rest).unwrap();
     assert!(child.wait().unwrap().success());
     // The final summary is the last (pretty) document; snapshots before it are single lines.
-    let start = rest.rfind("\n{\n").map(|i| i + 1).unwrap_or(if rest.starts_with("{\n") { 0 } else { panic!("{rest}") });
+    let start = rest
+        .rfind("\n{\n")
+        .map(|i| i + 1)
+        .unwrap_or(if rest.starts_with("{\n") {
+            0
+        } else {
+            panic!("{rest}")
+        });
     let last: Value = serde_json::from_str(&rest[start..]).unwrap();
     assert_eq!(last["request_count"]["avg"], 5.0);
 }
@@ -477,9 +611,14 @@ fn live_mode_re_emits_while_records_arrive() {
 fn output_dir_files_are_the_summary() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("nested/out");
-    let out = trial_agg(&["--format", "json", "--output-dir", dir.to_str().unwrap()], Some(&lines(&[Rec::ok(0, 100.0, 20.0)])));
+    let out = trial_agg(
+        &["--format", "json", "--output-dir", dir.to_str().unwrap()],
+        Some(&lines(&[Rec::ok(0, 100.0, 20.0)])),
+    );
     let stdout_doc = ok_json(&out);
-    let file: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("profile_export_aiperf.json")).unwrap()).unwrap();
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("profile_export_aiperf.json")).unwrap())
+            .unwrap();
     assert_eq!(stdout_doc, file);
     assert!(dir.join("profile_export_aiperf.csv").is_file());
     // What sweep-agg reads back.
@@ -493,22 +632,42 @@ fn output_dir_files_are_the_summary() {
 #[test]
 fn malformed_line_names_file_and_line() {
     let tmp = tempfile::tempdir().unwrap();
-    let text = lines(&[Rec::ok(0, 100.0, 20.0)]) + "{\"metadata\": oops}\n" + &lines(&[Rec::ok(5, 100.0, 20.0)]);
+    let text =
+        lines(&[Rec::ok(0, 100.0, 20.0)]) + "{\"metadata\": oops}\n" + &lines(&[Rec::ok(5, 100.0, 20.0)]);
     let f = write(tmp.path(), "r.jsonl", &text);
     let out = trial_agg(&["--format", "json", f.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.starts_with(&format!("trial-agg: {}:2: not valid JSON", f.display())), "{err}");
+    assert!(
+        err.starts_with(&format!("trial-agg: {}:2: not valid JSON", f.display())),
+        "{err}"
+    );
 
     let f = write(tmp.path(), "s.jsonl", "{\"metrics\": {}}\n");
     let err = stderr(&trial_agg(&[f.to_str().unwrap()], None));
-    assert!(err.contains("s.jsonl:1: not a record: missing field `metadata`"), "{err}");
+    assert!(
+        err.contains("s.jsonl:1: not a record: missing field `metadata`"),
+        "{err}"
+    );
 
-    let f = write(tmp.path(), "t.jsonl", "{\"metadata\":{},\"metrics\":{\"request_latency\":{\"value\":\"fast\",\"unit\":\"ms\"}}}\n");
+    let f = write(
+        tmp.path(),
+        "t.jsonl",
+        "{\"metadata\":{},\"metrics\":{\"request_latency\":{\"value\":\"fast\",\"unit\":\"ms\"}}}\n",
+    );
     let err = stderr(&trial_agg(&[f.to_str().unwrap()], None));
-    assert!(err.contains("t.jsonl:1: not a record: invalid type: string \"fast\", expected a number or a list of numbers"), "{err}");
+    assert!(
+        err.contains(
+            "t.jsonl:1: not a record: invalid type: string \"fast\", expected a number or a list of numbers"
+        ),
+        "{err}"
+    );
 
-    let bad_unit = lines(&[Rec::ok(0, 100.0, 20.0)]) + &Rec::ok(5, 100.0, 20.0).line().replace("\"unit\":\"ms\"", "\"unit\":\"us\"") + "\n";
+    let bad_unit = lines(&[Rec::ok(0, 100.0, 20.0)])
+        + &Rec::ok(5, 100.0, 20.0)
+            .line()
+            .replace("\"unit\":\"ms\"", "\"unit\":\"us\"")
+        + "\n";
     let f = write(tmp.path(), "u.jsonl", &bad_unit);
     let err = stderr(&trial_agg(&[f.to_str().unwrap()], None));
     assert!(err.contains("u.jsonl:2: not a record: metric 'inter_chunk_latency' is in 'us' here but in 'ms' in earlier records"), "{err}");
@@ -524,7 +683,13 @@ fn torn_last_line_is_a_warning() {
     let doc = ok_json(&out);
     assert_eq!(doc["request_count"]["avg"], 1.0);
     let err = stderr(&out);
-    assert!(err.contains(&format!("trial-agg: warning: {}:2: skipped a torn last line", f.display())), "{err}");
+    assert!(
+        err.contains(&format!(
+            "trial-agg: warning: {}:2: skipped a torn last line",
+            f.display()
+        )),
+        "{err}"
+    );
 }
 
 #[test]
@@ -532,14 +697,20 @@ fn empty_input_is_an_error() {
     let out = trial_agg(&["--format", "json"], Some(""));
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
-    assert!(stderr(&out).starts_with("trial-agg: no records to aggregate: the input is empty"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("trial-agg: no records to aggregate: the input is empty"),
+        "{}",
+        stderr(&out)
+    );
     let out = trial_agg(&["--format", "json"], Some("\n  \n"));
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn records_missing_a_metric_are_skipped_for_it_with_a_counted_warning() {
-    let no_latency = Rec::ok(5, 100.0, 20.0).line().replace("\"request_latency\"", "\"x_request_latency_renamed\"");
+    let no_latency = Rec::ok(5, 100.0, 20.0)
+        .line()
+        .replace("\"request_latency\"", "\"x_request_latency_renamed\"");
     let text = lines(&[Rec::ok(0, 100.0, 20.0), Rec::ok(10, 100.0, 20.0)]) + &no_latency + "\n";
     let out = trial_agg(&["--format", "json"], Some(&text));
     let doc = ok_json(&out);
@@ -547,10 +718,16 @@ fn records_missing_a_metric_are_skipped_for_it_with_a_counted_warning() {
     assert_eq!(doc["request_latency"]["count"], 2);
     assert_eq!(doc["time_to_first_token"]["count"], 3);
     let err = stderr(&out);
-    assert!(err.contains("warning: 1 of 3 successful records have no request_latency; skipped for that metric"), "{err}");
+    assert!(
+        err.contains("warning: 1 of 3 successful records have no request_latency; skipped for that metric"),
+        "{err}"
+    );
     assert_eq!(doc["sweepkit"]["warnings"].as_array().unwrap().len(), 1);
     // A goodput SLO on a metric a record lacks: not good, counted.
-    let out = trial_agg(&["--format", "json", "--goodput", "request_latency:1000"], Some(&text));
+    let out = trial_agg(
+        &["--format", "json", "--goodput", "request_latency:1000"],
+        Some(&text),
+    );
     let doc = ok_json(&out);
     assert_eq!(doc["good_request_count"]["avg"], 2.0);
     assert!(stderr(&out).contains("1 successful records lack a metric named in --goodput"));
@@ -561,23 +738,50 @@ fn bad_flags_and_run_info_name_the_flag() {
     let recs = lines(&[Rec::ok(0, 100.0, 20.0)]);
     let out = trial_agg(&["--goodput", "ttft"], Some(&recs));
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).starts_with("trial-agg: --goodput: 'ttft' is not TAG:VALUE"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("trial-agg: --goodput: 'ttft' is not TAG:VALUE"),
+        "{}",
+        stderr(&out)
+    );
     let out = trial_agg(&["--goodput", "time_to_frist_token:100"], Some(&recs));
-    assert!(stderr(&out).contains("--goodput: no record carries metric 'time_to_frist_token'"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--goodput: no record carries metric 'time_to_frist_token'"),
+        "{}",
+        stderr(&out)
+    );
     let out = trial_agg(&["--every", "soon"], Some(&recs));
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("'soon' is not a duration"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("'soon' is not a duration"),
+        "{}",
+        stderr(&out)
+    );
     let out = trial_agg(&["--format", "xml"], Some(&recs));
     assert_eq!(out.status.code(), Some(2));
     let tmp = tempfile::tempdir().unwrap();
     let bogus = write(tmp.path(), "ri.json", "{\"hello\": 1}");
     let out = trial_agg(&["--run-info", bogus.to_str().unwrap()], Some(&recs));
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains(&format!("--run-info {}: neither a sweepkit run info", bogus.display())), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "--run-info {}: neither a sweepkit run info",
+            bogus.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
     let out = trial_agg(&["--run-info", "/nonexistent/ri.json"], Some(&recs));
-    assert!(stderr(&out).contains("--run-info /nonexistent/ri.json: cannot read"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--run-info /nonexistent/ri.json: cannot read"),
+        "{}",
+        stderr(&out)
+    );
     let out = trial_agg(&["/nonexistent/records.jsonl"], None);
-    assert!(stderr(&out).contains("/nonexistent/records.jsonl: cannot open"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/nonexistent/records.jsonl: cannot open"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -587,13 +791,23 @@ fn sweep_line_metrics_respect_the_limit() {
     // Two overlapping requests over [0, 110 ms]: concurrency 1, 2, 1.
     assert_eq!(doc["effective_concurrency"]["max"], 2.0);
     assert_eq!(doc["effective_concurrency"]["min"], 1.0);
-    assert!(doc["effective_concurrency"].get("count").is_none(), "time-weighted: no count/sum");
+    assert!(
+        doc["effective_concurrency"].get("count").is_none(),
+        "time-weighted: no count/sum"
+    );
     // 2 records + 20 gaps = 22 events.
     let out = trial_agg(&["--format", "json", "--sweep-limit", "21"], Some(&recs));
     let doc = ok_json(&out);
     assert!(doc.get("effective_concurrency").is_none());
     assert!(doc.get("request_latency").is_some());
-    assert!(stderr(&out).contains("22 timeline events exceed --sweep-limit 21"), "{}", stderr(&out));
-    let doc = ok_json(&trial_agg(&["--format", "json", "--sweep-limit", "22"], Some(&recs)));
+    assert!(
+        stderr(&out).contains("22 timeline events exceed --sweep-limit 21"),
+        "{}",
+        stderr(&out)
+    );
+    let doc = ok_json(&trial_agg(
+        &["--format", "json", "--sweep-limit", "22"],
+        Some(&recs),
+    ));
     assert!(doc.get("tokens_in_flight").is_some());
 }

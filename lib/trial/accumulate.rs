@@ -45,7 +45,10 @@ impl Columns {
             return id;
         }
         let id = self.cols.len();
-        self.cols.push(Column { tag: tag.to_string(), ..Column::default() });
+        self.cols.push(Column {
+            tag: tag.to_string(),
+            ..Column::default()
+        });
         self.index.insert(tag.to_string(), id);
         id
     }
@@ -223,10 +226,14 @@ impl Accumulator {
     pub fn add_line(&mut self, line: &str) -> Result<(), String> {
         self.scratch.clear();
         let mut de = serde_json::Deserializer::from_str(line);
-        RecordSeed { scratch: &mut self.scratch, columns: &mut self.columns }
-            .deserialize(&mut de)
-            .map_err(|e| describe(&e))?;
-        de.end().map_err(|e| format!("trailing characters after the record: {e}"))?;
+        RecordSeed {
+            scratch: &mut self.scratch,
+            columns: &mut self.columns,
+        }
+        .deserialize(&mut de)
+        .map_err(|e| describe(&e))?;
+        de.end()
+            .map_err(|e| format!("trailing characters after the record: {e}"))?;
         self.commit()
     }
 
@@ -244,24 +251,34 @@ impl Accumulator {
                 continue; // AIPerf computes only ERROR_ONLY metrics on failed records.
             }
             match col.list {
-                Some(true) => return Err(format!("metric '{}' is a number here but a list in earlier records", col.tag)),
+                Some(true) => {
+                    return Err(format!(
+                        "metric '{}' is a number here but a list in earlier records",
+                        col.tag
+                    ))
+                }
                 None => col.list = Some(false),
                 _ => {}
             }
-            col.values.push(if col.unit == "ms" { metrics::ms_to_ns(v) } else { v });
+            col.values
+                .push(if col.unit == "ms" { metrics::ms_to_ns(v) } else { v });
         }
         if !is_error {
             for &(id, a, b) in &s.lists {
                 let col = &mut self.columns.cols[id];
                 match col.list {
                     Some(false) => {
-                        return Err(format!("metric '{}' is a list here but a number in earlier records", col.tag))
+                        return Err(format!(
+                            "metric '{}' is a list here but a number in earlier records",
+                            col.tag
+                        ))
                     }
                     None => col.list = Some(true),
                     _ => {}
                 }
                 if col.unit == "ms" {
-                    col.values.extend(s.list_buf[a..b].iter().map(|&v| metrics::ms_to_ns(v)));
+                    col.values
+                        .extend(s.list_buf[a..b].iter().map(|&v| metrics::ms_to_ns(v)));
                 } else {
                     col.values.extend_from_slice(&s.list_buf[a..b]);
                 }
@@ -291,10 +308,19 @@ impl Accumulator {
         }
 
         // The record's row in AIPerf's column store (failed records too: they count in concurrency).
-        let icl = if !is_error { s.lists.iter().find(|l| l.0 == self.ids.icl).map_or(0, |l| (l.2 - l.1) as u32) } else { 0 };
+        let icl = if !is_error {
+            s.lists
+                .iter()
+                .find(|l| l.0 == self.ids.icl)
+                .map_or(0, |l| (l.2 - l.1) as u32)
+        } else {
+            0
+        };
         self.icl_values += icl as u64;
         if !self.timeline_dropped
-            && self.sweep_limit.is_some_and(|limit| self.successes + self.errors + 1 + self.icl_values > limit)
+            && self
+                .sweep_limit
+                .is_some_and(|limit| self.successes + self.errors + 1 + self.icl_values > limit)
         {
             self.timeline = Timeline::default();
             self.timeline_dropped = true;
@@ -302,7 +328,13 @@ impl Accumulator {
         if !self.timeline_dropped {
             let tl = &mut self.timeline;
             let ok = !is_error;
-            let scalar = |id: usize| if ok { s.scalar(id).unwrap_or(f64::NAN) } else { f64::NAN };
+            let scalar = |id: usize| {
+                if ok {
+                    s.scalar(id).unwrap_or(f64::NAN)
+                } else {
+                    f64::NAN
+                }
+            };
             tl.start.push(start.map_or(f64::NAN, |v| v as f64));
             tl.end.push(end.map_or(f64::NAN, |v| v as f64));
             let ttft = if ok { s.scalar(self.ids.ttft) } else { None };
@@ -442,7 +474,10 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
                     saw_metadata = true;
                     map.next_value_seed(MetaSeed(self.scratch))?
                 }
-                "metrics" => map.next_value_seed(MetricsSeed { scratch: self.scratch, columns: self.columns })?,
+                "metrics" => map.next_value_seed(MetricsSeed {
+                    scratch: self.scratch,
+                    columns: self.columns,
+                })?,
                 "error" => self.scratch.error = map.next_value::<Option<ErrorDetails>>()?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -513,7 +548,11 @@ impl<'de> Visitor<'de> for MetricsSeed<'_> {
         while let Some(key) = map.next_key::<Str>()? {
             let id = self.columns.id_at(pos, &key.0);
             pos += 1;
-            map.next_value_seed(MetricSeed { scratch: self.scratch, columns: self.columns, id })?;
+            map.next_value_seed(MetricSeed {
+                scratch: self.scratch,
+                columns: self.columns,
+                id,
+            })?;
         }
         Ok(())
     }
@@ -541,7 +580,10 @@ impl<'de> Visitor<'de> for MetricSeed<'_> {
         let mut unit: Option<Str> = None;
         while let Some(key) = map.next_key::<Str>()? {
             match key.0.as_ref() {
-                "value" => map.next_value_seed(ValueSeed { scratch: self.scratch, id: self.id })?,
+                "value" => map.next_value_seed(ValueSeed {
+                    scratch: self.scratch,
+                    id: self.id,
+                })?,
                 "unit" => unit = Some(map.next_value()?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -617,11 +659,23 @@ mod tests {
         let mut acc = Accumulator::new(&[]);
         acc.add_line(OK).unwrap();
         acc.add_line(OK).unwrap();
-        assert_eq!(acc.columns.get("request_latency").unwrap().values, vec![3000.0, 3000.0]);
-        assert_eq!(acc.columns.get("inter_chunk_latency").unwrap().values, vec![1000.0, 2000.0, 1000.0, 2000.0]);
-        assert_eq!(acc.columns.get("input_sequence_length").unwrap().values, vec![550.0, 550.0]);
+        assert_eq!(
+            acc.columns.get("request_latency").unwrap().values,
+            vec![3000.0, 3000.0]
+        );
+        assert_eq!(
+            acc.columns.get("inter_chunk_latency").unwrap().values,
+            vec![1000.0, 2000.0, 1000.0, 2000.0]
+        );
+        assert_eq!(
+            acc.columns.get("input_sequence_length").unwrap().values,
+            vec![550.0, 550.0]
+        );
         assert_eq!(acc.credit_to_start_ns, vec![900.0, 900.0]);
-        assert_eq!((acc.successes, acc.min_start_ns, acc.max_end_ns), (2, Some(1000), Some(5000)));
+        assert_eq!(
+            (acc.successes, acc.min_start_ns, acc.max_end_ns),
+            (2, Some(1000), Some(5000))
+        );
     }
 
     #[test]
@@ -642,10 +696,14 @@ mod tests {
         assert!(e.starts_with("not valid JSON"), "{e}");
         let e = acc.add_line(r#"{"metrics":{}}"#).unwrap_err();
         assert!(e.contains("missing field `metadata`"), "{e}");
-        let e = acc.add_line(r#"{"metadata":{},"metrics":{"request_latency":{"value":"fast","unit":"ms"}}}"#).unwrap_err();
+        let e = acc
+            .add_line(r#"{"metadata":{},"metrics":{"request_latency":{"value":"fast","unit":"ms"}}}"#)
+            .unwrap_err();
         assert!(e.contains("a number or a list of numbers"), "{e}");
         acc.add_line(OK).unwrap();
-        let e = acc.add_line(&OK.replace(r#""value":0.003,"unit":"ms""#, r#""value":3,"unit":"us""#)).unwrap_err();
+        let e = acc
+            .add_line(&OK.replace(r#""value":0.003,"unit":"ms""#, r#""value":3,"unit":"us""#))
+            .unwrap_err();
         assert!(e.contains("is in 'us' here but in 'ms'"), "{e}");
     }
 }

@@ -12,8 +12,9 @@ use super::{Exporter, MetricValue, Summary};
 pub struct Csv;
 
 /// The percentile table's columns after `Metric` (AIPerf's STAT_KEYS order).
-pub const COLUMNS: [&str; 14] =
-    ["avg", "min", "max", "sum", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "std"];
+pub const COLUMNS: [&str; 14] = [
+    "avg", "min", "max", "sum", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "std",
+];
 
 const TELEMETRY_HEADER: &str =
     "Endpoint,GPU_Index,GPU_Name,GPU_UUID,Platform,Metric,avg,min,max,sum,p1,p5,p10,p25,p50,p75,p90,p95,p99,std";
@@ -32,7 +33,11 @@ pub fn num(v: f64) -> String {
     if v.is_nan() {
         "nan".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "inf".into() } else { "-inf".into() }
+        if v > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
     } else {
         format!("{v:.2}")
     }
@@ -59,7 +64,10 @@ fn write_row(out: &mut dyn Write, fields: &[String]) -> io::Result<()> {
 
 impl Exporter for Csv {
     fn export(&self, summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
-        let header: Vec<String> = std::iter::once("Metric").chain(COLUMNS).map(String::from).collect();
+        let header: Vec<String> = std::iter::once("Metric")
+            .chain(COLUMNS)
+            .map(String::from)
+            .collect();
         write_row(out, &header)?;
         let mut rows: Vec<(&str, Vec<String>)> = Vec::new();
         for e in &summary.entries {
@@ -72,7 +80,18 @@ impl Exporter for Csv {
                 }
                 MetricValue::Sweep(w) => {
                     let e = String::new;
-                    cells.extend([num(w.avg), num(w.min), num(w.max), e(), e(), e(), e(), e(), num(w.p50), e()]);
+                    cells.extend([
+                        num(w.avg),
+                        num(w.min),
+                        num(w.max),
+                        e(),
+                        e(),
+                        e(),
+                        e(),
+                        e(),
+                        num(w.p50),
+                        e(),
+                    ]);
                     cells.extend([num(w.p90), num(w.p95), num(w.p99), num(w.std)]);
                 }
                 MetricValue::Scalar(_) => continue,

@@ -32,7 +32,11 @@ impl Exporter for Json {
 /// A metric entry as AIPerf's `JsonMetricResult`.
 pub fn metric_stats(unit: &str, value: &MetricValue) -> MetricStats {
     match value {
-        MetricValue::Scalar(v) => MetricStats { unit: unit.to_string(), avg: Some(*v), ..MetricStats::default() },
+        MetricValue::Scalar(v) => MetricStats {
+            unit: unit.to_string(),
+            avg: Some(*v),
+            ..MetricStats::default()
+        },
         MetricValue::Sweep(w) => MetricStats {
             unit: unit.to_string(),
             avg: Some(w.avg),
@@ -87,8 +91,14 @@ impl Serialize for Doc<'_> {
             map.serialize_entry(&e.tag, &metric_stats(&e.unit, &e.value))?;
         }
         map.serialize_entry("was_cancelled", &sum.was_cancelled)?;
-        let errors: Vec<ErrorEntry> =
-            sum.error_summary.iter().map(|(d, c)| ErrorEntry { error_details: d, count: *c }).collect();
+        let errors: Vec<ErrorEntry> = sum
+            .error_summary
+            .iter()
+            .map(|(d, c)| ErrorEntry {
+                error_details: d,
+                count: *c,
+            })
+            .collect();
         map.serialize_entry("error_summary", &errors)?;
         map.serialize_entry("start_time", &sum.start_time)?;
         map.serialize_entry("end_time", &sum.end_time)?;

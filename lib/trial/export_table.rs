@@ -15,7 +15,13 @@ const COLS: [&str; 7] = ["avg", "min", "max", "p99", "p90", "p50", "std"];
 /// `1234567.891` → `1,234,567.89`.
 pub fn group(v: f64) -> String {
     if !v.is_finite() {
-        return if v.is_nan() { "nan".into() } else if v > 0.0 { "inf".into() } else { "-inf".into() };
+        return if v.is_nan() {
+            "nan".into()
+        } else if v > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
     }
     let s = format!("{:.2}", v.abs());
     let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
@@ -38,21 +44,27 @@ impl Exporter for Table {
         let mut rows: Vec<(u32, String, Vec<String>)> = Vec::new();
         for e in summary.entries.iter().filter(|e| shown(&e.tag)) {
             let base = e.tag.strip_prefix("adj_").unwrap_or(&e.tag);
-            let order = metrics::lookup(base).and_then(|i| i.console).unwrap_or(5000) * 2 + e.tag.starts_with("adj_") as u32;
+            let order = metrics::lookup(base).and_then(|i| i.console).unwrap_or(5000) * 2
+                + e.tag.starts_with("adj_") as u32;
             let cells = match &e.value {
                 MetricValue::Dist(d) => vec![d.avg, d.min, d.max, d.pct[8], d.pct[6], d.pct[4]]
                     .into_iter()
                     .map(group)
                     .chain(std::iter::once(d.std.map(group).unwrap_or_else(|| "N/A".into())))
                     .collect(),
-                MetricValue::Sweep(w) => {
-                    [w.avg, w.min, w.max, w.p99, w.p90, w.p50, w.std].into_iter().map(group).collect()
-                }
-                MetricValue::Scalar(v) => {
-                    std::iter::once(group(*v)).chain(std::iter::repeat_n("N/A".to_string(), 6)).collect()
-                }
+                MetricValue::Sweep(w) => [w.avg, w.min, w.max, w.p99, w.p90, w.p50, w.std]
+                    .into_iter()
+                    .map(group)
+                    .collect(),
+                MetricValue::Scalar(v) => std::iter::once(group(*v))
+                    .chain(std::iter::repeat_n("N/A".to_string(), 6))
+                    .collect(),
             };
-            let name = if e.unit.is_empty() { e.header.clone() } else { format!("{} ({})", e.header, e.unit) };
+            let name = if e.unit.is_empty() {
+                e.header.clone()
+            } else {
+                format!("{} ({})", e.header, e.unit)
+            };
             rows.push((order, name, cells));
         }
         rows.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));

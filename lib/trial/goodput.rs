@@ -42,10 +42,17 @@ pub fn parse(spec: &str) -> Result<Vec<Slo>, String> {
         if out.iter().any(|s| s.tag == tag) {
             return Err(format!("--goodput: '{tag}' is given twice"));
         }
-        out.push(Slo { tag: tag.to_string(), threshold, larger_is_better: metrics::larger_is_better(tag) });
+        out.push(Slo {
+            tag: tag.to_string(),
+            threshold,
+            larger_is_better: metrics::larger_is_better(tag),
+        });
     }
     if out.is_empty() {
-        return Err("--goodput: no SLO given (e.g. --goodput \"time_to_first_token:100 inter_token_latency:10\")".into());
+        return Err(
+            "--goodput: no SLO given (e.g. --goodput \"time_to_first_token:100 inter_token_latency:10\")"
+                .into(),
+        );
     }
     Ok(out)
 }
@@ -65,7 +72,9 @@ mod tests {
     #[test]
     fn rejects_bad_items() {
         assert!(parse("ttft").unwrap_err().contains("is not TAG:VALUE"));
-        assert!(parse("time_to_first_token:fast").unwrap_err().contains("is not a number"));
+        assert!(parse("time_to_first_token:fast")
+            .unwrap_err()
+            .contains("is not a number"));
         assert!(parse("a:1 a:2").unwrap_err().contains("given twice"));
         assert!(parse("  ").unwrap_err().contains("no SLO"));
     }

@@ -23,7 +23,14 @@ pub struct MetricInfo {
 }
 
 const fn m(tag: &'static str, header: &'static str, unit: &'static str, console: Option<u32>) -> MetricInfo {
-    MetricInfo { tag, header, unit, larger_is_better: false, adjusted: false, console }
+    MetricInfo {
+        tag,
+        header,
+        unit,
+        larger_is_better: false,
+        adjusted: false,
+        console,
+    }
 }
 const fn up(mut i: MetricInfo) -> MetricInfo {
     i.larger_is_better = true;
@@ -40,29 +47,74 @@ pub const KNOWN: &[MetricInfo] = &[
     // Per-request distributions.
     adj(m("time_to_first_token", "Time to First Token", "ms", Some(100))),
     m("time_to_second_token", "Time to Second Token", "ms", Some(200)),
-    m("time_to_first_output_token", "Time to First Output Token", "ms", Some(210)),
+    m(
+        "time_to_first_output_token",
+        "Time to First Output Token",
+        "ms",
+        Some(210),
+    ),
     adj(m("request_latency", "Request Latency", "ms", Some(300))),
     adj(m("decode_duration", "Decode Duration", "ms", Some(350))),
     adj(m("inter_token_latency", "Inter Token Latency", "ms", Some(400))),
     m("inter_chunk_latency", "Inter Chunk Latency", "ms", None),
-    up(m("output_token_throughput_per_user", "Output Token Throughput Per User", "tokens/sec/user", Some(500))),
-    up(m("e2e_output_token_throughput", "E2E Output Token Throughput", "tokens/sec/user", Some(510))),
-    up(m("prefill_throughput_per_user", "Prefill Throughput Per User", "tokens/sec/user", Some(520))),
-    m("output_sequence_length", "Output Sequence Length", "tokens", Some(600)),
-    m("input_sequence_length", "Input Sequence Length", "tokens", Some(700)),
+    up(m(
+        "output_token_throughput_per_user",
+        "Output Token Throughput Per User",
+        "tokens/sec/user",
+        Some(500),
+    )),
+    up(m(
+        "e2e_output_token_throughput",
+        "E2E Output Token Throughput",
+        "tokens/sec/user",
+        Some(510),
+    )),
+    up(m(
+        "prefill_throughput_per_user",
+        "Prefill Throughput Per User",
+        "tokens/sec/user",
+        Some(520),
+    )),
+    m(
+        "output_sequence_length",
+        "Output Sequence Length",
+        "tokens",
+        Some(600),
+    ),
+    m(
+        "input_sequence_length",
+        "Input Sequence Length",
+        "tokens",
+        Some(700),
+    ),
     m("output_token_count", "Output Token Count", "tokens", None),
     m("reasoning_token_count", "Reasoning Tokens", "tokens", None),
     m("error_isl", "Error ISL", "tokens", None),
     m("stream_setup_latency", "Stream Setup Latency", "ms", None),
     m("stream_prefill_latency", "Stream Prefill Latency", "ms", None),
     m("credit_to_start_latency", "Credit-to-Start Latency", "ms", None),
-    m("effective_latency", "Effective Latency (CO-aware)", "ms", Some(1200)),
+    m(
+        "effective_latency",
+        "Effective Latency (CO-aware)",
+        "ms",
+        Some(1200),
+    ),
     m("http_req_blocked", "HTTP Blocked", "ms", None),
     m("http_req_chunks_received", "HTTP Chunks Received", "count", None),
     m("http_req_chunks_sent", "HTTP Chunks Sent", "count", None),
     m("http_req_connecting", "HTTP Connecting", "ms", None),
-    m("http_req_connection_overhead", "HTTP Connection Overhead", "ms", None),
-    m("http_req_connection_reused", "HTTP Connection Reused", "ratio", None),
+    m(
+        "http_req_connection_overhead",
+        "HTTP Connection Overhead",
+        "ms",
+        None,
+    ),
+    m(
+        "http_req_connection_reused",
+        "HTTP Connection Reused",
+        "ratio",
+        None,
+    ),
     m("http_req_data_received", "HTTP Data Received", "KB", None),
     m("http_req_data_sent", "HTTP Data Sent", "KB", None),
     m("http_req_dns_lookup", "HTTP DNS Lookup", "ms", None),
@@ -73,43 +125,127 @@ pub const KNOWN: &[MetricInfo] = &[
     m("http_req_waiting", "HTTP Waiting (TTFB)", "ms", None),
     m("osl_mismatch_diff_pct", "OSL Mismatch Diff %", "%", None),
     m("usage_prompt_tokens", "Usage Prompt Tokens", "tokens", Some(1300)),
-    m("usage_completion_tokens", "Usage Completion Tokens", "tokens", Some(1310)),
+    m(
+        "usage_completion_tokens",
+        "Usage Completion Tokens",
+        "tokens",
+        Some(1310),
+    ),
     m("usage_total_tokens", "Usage Total Tokens", "tokens", Some(1320)),
     m("usage_reasoning_tokens", "Usage Reasoning Tokens", "tokens", None),
     m("usage_prompt_tokens_diff_pct", "Usage Prompt Diff %", "%", None),
-    m("usage_completion_tokens_diff_pct", "Usage Completion Diff %", "%", None),
-    m("usage_reasoning_tokens_diff_pct", "Usage Reasoning Diff %", "%", None),
+    m(
+        "usage_completion_tokens_diff_pct",
+        "Usage Completion Diff %",
+        "%",
+        None,
+    ),
+    m(
+        "usage_reasoning_tokens_diff_pct",
+        "Usage Reasoning Diff %",
+        "%",
+        None,
+    ),
     // sweepkit additions: the coordinated-omission view (records carrying metadata.scheduled_ns).
-    m("scheduled_time_to_first_token", "Scheduled Time to First Token (sweepkit)", "ms", Some(110)),
-    m("scheduled_request_latency", "Scheduled Request Latency (sweepkit)", "ms", Some(310)),
+    m(
+        "scheduled_time_to_first_token",
+        "Scheduled Time to First Token (sweepkit)",
+        "ms",
+        Some(110),
+    ),
+    m(
+        "scheduled_request_latency",
+        "Scheduled Request Latency (sweepkit)",
+        "ms",
+        Some(310),
+    ),
     m("dispatch_lag", "Dispatch Lag (sweepkit)", "ms", Some(320)),
     // Aggregates and derived scalars.
-    up(m("output_token_throughput", "Output Token Throughput", "tokens/sec", Some(800))),
-    up(m("input_token_throughput", "Input Token Throughput", "tokens/sec", Some(805))),
-    up(m("total_token_throughput", "Total Token Throughput", "tokens/sec", Some(810))),
-    up(m("request_throughput", "Request Throughput", "requests/sec", Some(900))),
+    up(m(
+        "output_token_throughput",
+        "Output Token Throughput",
+        "tokens/sec",
+        Some(800),
+    )),
+    up(m(
+        "input_token_throughput",
+        "Input Token Throughput",
+        "tokens/sec",
+        Some(805),
+    )),
+    up(m(
+        "total_token_throughput",
+        "Total Token Throughput",
+        "tokens/sec",
+        Some(810),
+    )),
+    up(m(
+        "request_throughput",
+        "Request Throughput",
+        "requests/sec",
+        Some(900),
+    )),
     up(m("goodput", "Goodput", "requests/sec", Some(1000))),
-    up(m("good_request_fraction", "GoodRequestFraction", "ratio", Some(1010))),
+    up(m(
+        "good_request_fraction",
+        "GoodRequestFraction",
+        "ratio",
+        Some(1010),
+    )),
     up(m("good_request_count", "Good Request Count", "requests", None)),
-    m("completed_request_count", "Completed Requests (Success + Error)", "requests", Some(1075)),
+    m(
+        "completed_request_count",
+        "Completed Requests (Success + Error)",
+        "requests",
+        Some(1075),
+    ),
     m("request_error_rate", "Request Error Rate", "%", Some(1080)),
     m("request_count", "Request Count", "requests", Some(1100)),
-    m("error_request_count", "Error Request Count", "requests", Some(1110)),
+    m(
+        "error_request_count",
+        "Error Request Count",
+        "requests",
+        Some(1110),
+    ),
     m("benchmark_duration", "Benchmark Duration", "sec", Some(1150)),
     m("total_isl", "Total Input Sequence Length", "tokens", None),
     m("total_osl", "Total Output Sequence Length", "tokens", None),
     m("total_output_tokens", "Total Output Tokens", "tokens", None),
     m("total_reasoning_tokens", "Total Reasoning Tokens", "tokens", None),
     m("total_error_isl", "Total Error ISL", "tokens", None),
-    m("total_usage_prompt_tokens", "Total Usage Prompt Tokens", "tokens", Some(1330)),
-    m("total_usage_completion_tokens", "Total Usage Completion Tokens", "tokens", Some(1340)),
-    m("total_usage_total_tokens", "Total Usage Total Tokens", "tokens", Some(1350)),
+    m(
+        "total_usage_prompt_tokens",
+        "Total Usage Prompt Tokens",
+        "tokens",
+        Some(1330),
+    ),
+    m(
+        "total_usage_completion_tokens",
+        "Total Usage Completion Tokens",
+        "tokens",
+        Some(1340),
+    ),
+    m(
+        "total_usage_total_tokens",
+        "Total Usage Total Tokens",
+        "tokens",
+        Some(1350),
+    ),
     m("osl_mismatch_count", "OSL Mismatch Count", "requests", None),
-    m("usage_discrepancy_count", "Usage Discrepancy Count", "requests", None),
+    m(
+        "usage_discrepancy_count",
+        "Usage Discrepancy Count",
+        "requests",
+        None,
+    ),
 ];
 
 /// The sweepkit-only tags, listed in the summary under `sweepkit.additions`.
-pub const SWEEPKIT_ADDITIONS: [&str; 3] = ["scheduled_time_to_first_token", "scheduled_request_latency", "dispatch_lag"];
+pub const SWEEPKIT_ADDITIONS: [&str; 3] = [
+    "scheduled_time_to_first_token",
+    "scheduled_request_latency",
+    "dispatch_lag",
+];
 
 pub fn lookup(tag: &str) -> Option<&'static MetricInfo> {
     KNOWN.iter().find(|i| i.tag == tag)

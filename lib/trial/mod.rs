@@ -124,7 +124,11 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
         Some(p) => run_info::read(p)?,
         None => RunInfo::default(),
     };
-    let format = opts.format.unwrap_or(if io::stdout().is_terminal() { Format::Table } else { Format::Json });
+    let format = opts.format.unwrap_or(if io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    });
     let inputs = jsonl::open_inputs(&opts.inputs)?;
     let (mut acc, torn) = match opts.every {
         Some(every) => read_live(inputs, &opts.goodput, &info, format, every, opts.sweep_limit)?,
@@ -140,9 +144,14 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
         eprintln!("trial-agg: warning: {w}");
     }
     if let Some(dir) = &opts.output_dir {
-        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("--output-dir {}: cannot create: {e}", dir.display()))?;
-        crate::atomic::write_with(&dir.join("profile_export_aiperf.json"), |w| export_json::Json { pretty: true }.export(&summary, w))?;
-        crate::atomic::write_with(&dir.join("profile_export_aiperf.csv"), |w| export_csv::Csv.export(&summary, w))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("--output-dir {}: cannot create: {e}", dir.display()))?;
+        crate::atomic::write_with(&dir.join("profile_export_aiperf.json"), |w| {
+            export_json::Json { pretty: true }.export(&summary, w)
+        })?;
+        crate::atomic::write_with(&dir.join("profile_export_aiperf.csv"), |w| {
+            export_csv::Csv.export(&summary, w)
+        })?;
     }
     let mut out = io::stdout().lock();
     exporter(format, false).export(&summary, &mut out)?;
@@ -204,7 +213,9 @@ fn read_live(
             }
         }
     }
-    let stats = reader.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
+    let stats = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
     let acc = Arc::try_unwrap(acc).map_err(|_| anyhow::anyhow!("accumulator still shared"))?;
     Ok((acc.into_inner().unwrap(), stats.warnings()))
 }
@@ -230,7 +241,10 @@ pub fn summarize(
     }
     for slo in slos {
         if acc.columns.get(&slo.tag).is_none_or(|c| c.list.is_none()) {
-            anyhow::bail!("--goodput: no record carries metric '{}' (check the tag, e.g. time_to_first_token)", slo.tag);
+            anyhow::bail!(
+                "--goodput: no record carries metric '{}' (check the tag, e.g. time_to_first_token)",
+                slo.tag
+            );
         }
     }
 
@@ -265,13 +279,23 @@ pub fn summarize(
             copy = col.values.clone();
             &mut copy
         };
-        let Some(dist) = stats::aiperf_dist(values) else { return Vec::new() };
+        let Some(dist) = stats::aiperf_dist(values) else {
+            return Vec::new();
+        };
         let factor = if col.unit == "ms" { metrics::NS_TO_MS } else { 1.0 };
         let mut out = Vec::new();
         if errors > 0 && metrics::adjusted(&col.tag) && col.list == Some(false) {
             let adj = stats::adjusted_dist(values, errors).scaled(factor);
             let tag = format!("adj_{}", col.tag);
-            out.push((Entry { header: metrics::header(&tag), tag, unit: col.unit.clone(), value: MetricValue::Dist(adj) }, None));
+            out.push((
+                Entry {
+                    header: metrics::header(&tag),
+                    tag,
+                    unit: col.unit.clone(),
+                    value: MetricValue::Dist(adj),
+                },
+                None,
+            ));
         }
         out.push((
             Entry {
@@ -287,7 +311,12 @@ pub fn summarize(
         }
         out
     };
-    let mut cols: Vec<&mut accumulate::Column> = acc.columns.cols.iter_mut().filter(|c| !c.values.is_empty()).collect();
+    let mut cols: Vec<&mut accumulate::Column> = acc
+        .columns
+        .cols
+        .iter_mut()
+        .filter(|c| !c.values.is_empty())
+        .collect();
     cols.sort_by_key(|c| std::cmp::Reverse(c.values.len()));
     let mut results: Vec<(Entry, Option<f64>)> = Vec::new();
     if let Some((big, rest)) = cols.split_first_mut() {
@@ -308,10 +337,18 @@ pub fn summarize(
     let sum_of = |tag: &str| sums.iter().find(|(t, _)| t == tag).map(|(_, s)| *s);
 
     // Timestamp-derived latencies, as AIPerf's derived_latency.py: max(delta, 0) / 1e6, numpy stats.
-    for (tag, deltas) in [("credit_to_start_latency", &acc.credit_to_start_ns), ("effective_latency", &acc.effective_ns)] {
+    for (tag, deltas) in [
+        ("credit_to_start_latency", &acc.credit_to_start_ns),
+        ("effective_latency", &acc.effective_ns),
+    ] {
         let mut ms: Vec<f64> = deltas.iter().map(|&d| d.max(0.0) / 1_000_000.0).collect();
         if let Some(d) = stats::numpy_dist(&mut ms) {
-            dists.push(Entry { tag: tag.into(), header: metrics::header(tag), unit: "ms".into(), value: MetricValue::Dist(d) });
+            dists.push(Entry {
+                tag: tag.into(),
+                header: metrics::header(tag),
+                unit: "ms".into(),
+                value: MetricValue::Dist(d),
+            });
         }
     }
     // Coordinated-omission view (sweepkit additions).
@@ -343,7 +380,11 @@ pub fn summarize(
     }
     scalars.push(("completed_request_count", successes + errors));
     scalars.push(("request_error_rate", 100.0 * errors / (successes + errors)));
-    let span = if acc.successes > 0 { (acc.min_start_ns, acc.max_end_ns) } else { (acc.min_start_all_ns, acc.max_end_all_ns) };
+    let span = if acc.successes > 0 {
+        (acc.min_start_ns, acc.max_end_ns)
+    } else {
+        (acc.min_start_all_ns, acc.max_end_all_ns)
+    };
     let duration_ns = match span {
         // AIPerf keeps epoch ns in float64 columns and subtracts those.
         (Some(a), Some(b)) if b > a => Some(b as f64 - a as f64),
@@ -352,7 +393,10 @@ pub fn summarize(
     if let Some(ns) = duration_ns {
         scalars.push(("benchmark_duration", ns * metrics::NS_TO_SEC));
     } else {
-        warnings.push("benchmark_duration: records lack request_start_ns/request_end_ns; no duration or throughputs".into());
+        warnings.push(
+            "benchmark_duration: records lack request_start_ns/request_end_ns; no duration or throughputs"
+                .into(),
+        );
     }
     let window_s = match info.window {
         Some((a, b)) => Some((b - a) as f64 * metrics::NS_TO_SEC),
@@ -378,7 +422,14 @@ pub fn summarize(
     if !slos.is_empty() {
         scalars.push(("good_request_count", acc.good as f64));
         let attempted = successes + errors;
-        scalars.push(("good_request_fraction", if attempted == 0.0 { 0.0 } else { acc.good as f64 / attempted }));
+        scalars.push((
+            "good_request_fraction",
+            if attempted == 0.0 {
+                0.0
+            } else {
+                acc.good as f64 / attempted
+            },
+        ));
     }
     let mut totals: Vec<(String, f64)> = Vec::new();
     for (tag, total) in [
@@ -458,7 +509,10 @@ pub fn summarize(
 
     let (start_time, end_time) = match (&info.start_time, &info.end_time) {
         (Some(a), Some(b)) => (Some(a.clone()), Some(b.clone())),
-        _ => (acc.min_start_all_ns.map(clock::iso_utc), acc.max_end_all_ns.map(clock::iso_utc)),
+        _ => (
+            acc.min_start_all_ns.map(clock::iso_utc),
+            acc.max_end_all_ns.map(clock::iso_utc),
+        ),
     };
     let mut entries = dists;
     entries.extend(scalar_entries);

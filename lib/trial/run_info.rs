@@ -72,11 +72,21 @@ pub fn from_json(doc: &Value) -> Result<RunInfo, String> {
         if !schema.starts_with("sweepkit.run_info/") {
             return Err(format!("unknown schema '{schema}' (expected sweepkit.run_info/1 or an AIPerf profile_export_aiperf.json)"));
         }
-        let prof = doc.pointer("/phases/profiling").ok_or("sweepkit run info without phases.profiling")?;
-        let start = prof.get("start_ns").and_then(Value::as_u64).ok_or("phases.profiling.start_ns missing or not an integer")?;
-        let end = prof.get("end_ns").and_then(Value::as_u64).ok_or("phases.profiling.end_ns missing or not an integer")?;
+        let prof = doc
+            .pointer("/phases/profiling")
+            .ok_or("sweepkit run info without phases.profiling")?;
+        let start = prof
+            .get("start_ns")
+            .and_then(Value::as_u64)
+            .ok_or("phases.profiling.start_ns missing or not an integer")?;
+        let end = prof
+            .get("end_ns")
+            .and_then(Value::as_u64)
+            .ok_or("phases.profiling.end_ns missing or not an integer")?;
         if end <= start {
-            return Err(format!("phases.profiling: end_ns {end} is not after start_ns {start}"));
+            return Err(format!(
+                "phases.profiling: end_ns {end} is not after start_ns {start}"
+            ));
         }
         info.window = Some((start, end));
         info.source = Some(WindowSource::RunInfo);
@@ -124,7 +134,11 @@ mod tests {
 
     #[test]
     fn other_documents_are_rejected() {
-        assert!(from_json(&serde_json::json!({"x":1})).unwrap_err().contains("neither a sweepkit run info"));
-        assert!(from_json(&serde_json::json!({"schema":"nope"})).unwrap_err().contains("unknown schema"));
+        assert!(from_json(&serde_json::json!({"x":1}))
+            .unwrap_err()
+            .contains("neither a sweepkit run info"));
+        assert!(from_json(&serde_json::json!({"schema":"nope"}))
+            .unwrap_err()
+            .contains("unknown schema"));
     }
 }

@@ -167,7 +167,9 @@ fn divide(num: &Curve, den: &Curve) -> Curve {
 }
 
 fn concurrency(start: &[f64], end: &[f64]) -> Curve {
-    let valid: Vec<usize> = (0..start.len()).filter(|&i| !start[i].is_nan() && !end[i].is_nan()).collect();
+    let valid: Vec<usize> = (0..start.len())
+        .filter(|&i| !start[i].is_nan() && !end[i].is_nan())
+        .collect();
     let mut ev = Vec::with_capacity(valid.len() * 2);
     ev.extend(valid.iter().map(|&i| (start[i], 1.0)));
     ev.extend(valid.iter().map(|&i| (end[i], -1.0)));
@@ -176,7 +178,9 @@ fn concurrency(start: &[f64], end: &[f64]) -> Curve {
 
 fn prefill_throughput(t: &Timeline) -> Curve {
     let valid: Vec<usize> = (0..t.start.len())
-        .filter(|&i| !t.start[i].is_nan() && !t.gen[i].is_nan() && !t.isl[i].is_nan() && t.gen[i] - t.start[i] > 0.0)
+        .filter(|&i| {
+            !t.start[i].is_nan() && !t.gen[i].is_nan() && !t.isl[i].is_nan() && t.gen[i] - t.start[i] > 0.0
+        })
         .collect();
     let rate = |i: usize| t.isl[i] / (t.gen[i] - t.start[i]);
     let mut ev = Vec::with_capacity(valid.len() * 2);
@@ -188,9 +192,13 @@ fn prefill_throughput(t: &Timeline) -> Curve {
 fn total_throughput(t: &Timeline) -> Curve {
     let n = t.start.len();
     let pv: Vec<usize> = (0..n)
-        .filter(|&i| !t.start[i].is_nan() && !t.gen[i].is_nan() && !t.isl[i].is_nan() && t.gen[i] - t.start[i] > 0.0)
+        .filter(|&i| {
+            !t.start[i].is_nan() && !t.gen[i].is_nan() && !t.isl[i].is_nan() && t.gen[i] - t.start[i] > 0.0
+        })
         .collect();
-    let gv: Vec<usize> = (0..n).filter(|&i| !t.gen[i].is_nan() && !t.osl[i].is_nan() && t.end[i] - t.gen[i] > 0.0).collect();
+    let gv: Vec<usize> = (0..n)
+        .filter(|&i| !t.gen[i].is_nan() && !t.osl[i].is_nan() && t.end[i] - t.gen[i] > 0.0)
+        .collect();
     let pr = |i: usize| t.isl[i] / (t.gen[i] - t.start[i]);
     let gr = |i: usize| (t.osl[i] - 1.0) / (t.end[i] - t.gen[i]);
     let mut ev = Vec::with_capacity(2 * (pv.len() + gv.len()));
@@ -255,8 +263,9 @@ fn decode_throughput_icl(t: &Timeline, icl: &[f64], lay: &IclLayout) -> Curve {
 
 /// `throughput_sweep_line` (no ICL): `(osl-1)/(end-gen)` during generation.
 fn decode_throughput_plain(t: &Timeline) -> Curve {
-    let gv: Vec<usize> =
-        (0..t.start.len()).filter(|&i| !t.gen[i].is_nan() && !t.osl[i].is_nan() && t.end[i] - t.gen[i] > 0.0).collect();
+    let gv: Vec<usize> = (0..t.start.len())
+        .filter(|&i| !t.gen[i].is_nan() && !t.osl[i].is_nan() && t.end[i] - t.gen[i] > 0.0)
+        .collect();
     let gr = |i: usize| (t.osl[i] - 1.0) / (t.end[i] - t.gen[i]);
     let mut ev = Vec::with_capacity(gv.len() * 2);
     ev.extend(gv.iter().map(|&i| (t.gen[i], gr(i))));
@@ -268,7 +277,8 @@ fn decode_throughput_plain(t: &Timeline) -> Curve {
 /// request start, output tokens arriving chunk by chunk, all freed at the end.
 fn tokens_in_flight(t: &Timeline, icl: &[f64], lay: Option<&IclLayout>) -> Curve {
     let n = t.start.len();
-    let pf_valid = |i: usize| !t.start[i].is_nan() && !t.isl[i].is_nan() && !t.gen[i].is_nan() && t.gen[i] > t.start[i];
+    let pf_valid =
+        |i: usize| !t.start[i].is_nan() && !t.isl[i].is_nan() && !t.gen[i].is_nan() && t.gen[i] > t.start[i];
     let has_end = |i: usize| !t.end[i].is_nan();
     let mut ev: Vec<(f64, f64)> = Vec::new();
     match lay {
@@ -316,7 +326,10 @@ fn tokens_in_flight(t: &Timeline, icl: &[f64], lay: Option<&IclLayout>) -> Curve
             for i in (0..n).filter(|&i| has_gen(i)) {
                 ev.push((t.gen[i], t.osl[i]));
             }
-            let (ewi, ewg) = (|i: usize| pf_valid(i) && has_end(i), |i: usize| has_gen(i) && has_end(i));
+            let (ewi, ewg) = (
+                |i: usize| pf_valid(i) && has_end(i),
+                |i: usize| has_gen(i) && has_end(i),
+            );
             for i in (0..n).filter(|&i| ewi(i) && ewg(i)) {
                 ev.push((t.end[i], -(t.isl[i] + t.osl[i])));
             }
@@ -370,7 +383,16 @@ fn weighted_stats(segs: &mut [(f64, f64)], total: f64) -> SweepStats {
             break;
         }
     }
-    SweepStats { avg, min: mn, max: mx, p50: picks[0], p90: picks[1], p95: picks[2], p99: picks[3], std }
+    SweepStats {
+        avg,
+        min: mn,
+        max: mx,
+        p50: picks[0],
+        p90: picks[1],
+        p95: picks[2],
+        p99: picks[3],
+        std,
+    }
 }
 
 /// `compute_time_weighted_stats` over `[ws, we]`.
@@ -385,7 +407,17 @@ fn time_weighted(c: &Curve, ws: f64, we: f64) -> SweepStats {
     // the last one ending at `we`; each clipped to the window, empty ones dropped.
     let n = hi - lo + 1;
     let seg_start = |k: usize| if k == 0 { ws } else { c.ts[lo + k - 1] };
-    let seg_val = |k: usize| if k == 0 { if lo > 0 { c.vals[lo - 1] } else { 0.0 } } else { c.vals[lo + k - 1] };
+    let seg_val = |k: usize| {
+        if k == 0 {
+            if lo > 0 {
+                c.vals[lo - 1]
+            } else {
+                0.0
+            }
+        } else {
+            c.vals[lo + k - 1]
+        }
+    };
     let mut segs = Vec::with_capacity(n);
     for k in 0..n {
         let end = if k + 1 < n { seg_start(k + 1) } else { we };
@@ -405,7 +437,10 @@ fn active_weighted(rate: &Curve, mask: &Curve, ws: f64, we: f64) -> SweepStats {
     if we - ws <= 0.0 || rate.ts.is_empty() {
         return SweepStats::default();
     }
-    let grid: Vec<f64> = merged_grid(&rate.ts, &mask.ts, &[ws, we]).into_iter().filter(|&g| g >= ws && g <= we).collect();
+    let grid: Vec<f64> = merged_grid(&rate.ts, &mask.ts, &[ws, we])
+        .into_iter()
+        .filter(|&g| g >= ws && g <= we)
+        .collect();
     if grid.len() < 2 {
         return SweepStats::default();
     }
@@ -434,7 +469,11 @@ fn active_weighted(rate: &Curve, mask: &Curve, ws: f64, we: f64) -> SweepStats {
 
 /// The 14 sweep-line metrics (tag, header, unit, stats), or none when no record has timestamps.
 /// `window`: the profiling window in epoch ns; `None` = first event → last event.
-pub fn metrics(t: &Timeline, icl: &[f64], window: Option<(u64, u64)>) -> Vec<(&'static str, &'static str, &'static str, SweepStats)> {
+pub fn metrics(
+    t: &Timeline,
+    icl: &[f64],
+    window: Option<(u64, u64)>,
+) -> Vec<(&'static str, &'static str, &'static str, SweepStats)> {
     let conc = concurrency(&t.start, &t.end);
     if conc.ts.is_empty() {
         return Vec::new();
@@ -445,7 +484,11 @@ pub fn metrics(t: &Timeline, icl: &[f64], window: Option<(u64, u64)>) -> Vec<(&'
     };
     let gen_conc = concurrency(&t.gen, &t.end);
     let prefill_conc = concurrency(&t.start, &t.gen);
-    let lay = if icl.is_empty() { None } else { Some(icl_layout(t, icl)) };
+    let lay = if icl.is_empty() {
+        None
+    } else {
+        Some(icl_layout(t, icl))
+    };
     let decode = match &lay {
         Some(l) => decode_throughput_icl(t, icl, l),
         None => decode_throughput_plain(t),
@@ -459,12 +502,42 @@ pub fn metrics(t: &Timeline, icl: &[f64], window: Option<(u64, u64)>) -> Vec<(&'
     let tw = |c: &Curve| time_weighted(c, ws, we);
     let aw = |r: &Curve, m: &Curve| active_weighted(r, m, ws, we);
     vec![
-        ("effective_concurrency", "Effective Concurrency", "requests", tw(&conc)),
-        ("effective_decode_concurrency", "Effective Decode Concurrency", "requests", tw(&gen_conc)),
-        ("effective_prefill_concurrency", "Effective Prefill Concurrency", "requests", tw(&prefill_conc)),
-        ("effective_decode_throughput", "Effective Decode Throughput", "tokens/sec", tw(&decode).scaled(NS)),
-        ("effective_prefill_throughput", "Effective Prefill Throughput", "tokens/sec", tw(&prefill).scaled(NS)),
-        ("effective_total_throughput", "Effective Total Throughput", "tokens/sec", tw(&total).scaled(NS)),
+        (
+            "effective_concurrency",
+            "Effective Concurrency",
+            "requests",
+            tw(&conc),
+        ),
+        (
+            "effective_decode_concurrency",
+            "Effective Decode Concurrency",
+            "requests",
+            tw(&gen_conc),
+        ),
+        (
+            "effective_prefill_concurrency",
+            "Effective Prefill Concurrency",
+            "requests",
+            tw(&prefill_conc),
+        ),
+        (
+            "effective_decode_throughput",
+            "Effective Decode Throughput",
+            "tokens/sec",
+            tw(&decode).scaled(NS),
+        ),
+        (
+            "effective_prefill_throughput",
+            "Effective Prefill Throughput",
+            "tokens/sec",
+            tw(&prefill).scaled(NS),
+        ),
+        (
+            "effective_total_throughput",
+            "Effective Total Throughput",
+            "tokens/sec",
+            tw(&total).scaled(NS),
+        ),
         (
             "effective_decode_throughput_per_user",
             "Effective Decode Throughput Per User",
@@ -478,8 +551,18 @@ pub fn metrics(t: &Timeline, icl: &[f64], window: Option<(u64, u64)>) -> Vec<(&'
             tw(&prefill_per_user).scaled(NS),
         ),
         ("tokens_in_flight", "Tokens In Flight", "tokens", tw(&tif)),
-        ("active_decode_throughput", "Active Decode Throughput", "tokens/sec", aw(&decode, &gen_conc).scaled(NS)),
-        ("active_prefill_throughput", "Active Prefill Throughput", "tokens/sec", aw(&prefill, &prefill_conc).scaled(NS)),
+        (
+            "active_decode_throughput",
+            "Active Decode Throughput",
+            "tokens/sec",
+            aw(&decode, &gen_conc).scaled(NS),
+        ),
+        (
+            "active_prefill_throughput",
+            "Active Prefill Throughput",
+            "tokens/sec",
+            aw(&prefill, &prefill_conc).scaled(NS),
+        ),
         (
             "active_decode_throughput_per_user",
             "Active Decode Throughput Per User",
@@ -492,7 +575,12 @@ pub fn metrics(t: &Timeline, icl: &[f64], window: Option<(u64, u64)>) -> Vec<(&'
             "tokens/sec/user",
             aw(&prefill_per_user, &prefill_conc).scaled(NS),
         ),
-        ("active_total_throughput", "Active Total Throughput", "tokens/sec", aw(&total, &conc).scaled(NS)),
+        (
+            "active_total_throughput",
+            "Active Total Throughput",
+            "tokens/sec",
+            aw(&total, &conc).scaled(NS),
+        ),
     ]
 }
 
