@@ -13,3 +13,8 @@ pub mod summary;
 pub mod timer;
 pub mod stats;
 pub mod trial;
+pub mod mock;
+pub mod prometheus;
+pub mod scrape;
+pub mod telemetry;
+pub mod tls;

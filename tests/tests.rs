@@ -5,3 +5,5 @@
 mod common;
 mod conventions;
 mod trial_agg;
+mod mock_llm;
+mod scrape;
