@@ -68,6 +68,14 @@ struct Cli {
     /// Compute AIPerf's sweep-line metrics (effective_*, active_*, tokens_in_flight) only up to N timeline events (records + inter-chunk gaps); 0 = no limit
     #[arg(long, value_name = "N", default_value_t = trial::DEFAULT_SWEEP_LIMIT)]
     sweep_limit: u64,
+
+    /// scrape's JSONL samples of DCGM endpoints: adds telemetry_data and the CSV's GPU table (over the profiling window)
+    #[arg(long, value_name = "FILE")]
+    gpu_telemetry: Option<PathBuf>,
+
+    /// scrape's JSONL samples of the server's /metrics: writes server_metrics_export.json/.csv into --output-dir
+    #[arg(long, value_name = "FILE")]
+    server_metrics: Option<PathBuf>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -109,6 +117,8 @@ fn main() -> ExitCode {
             output_dir: cli.output_dir,
             every: cli.every,
             sweep_limit: (cli.sweep_limit > 0).then_some(cli.sweep_limit),
+            gpu_telemetry: cli.gpu_telemetry,
+            server_metrics: cli.server_metrics,
         })
     })
 }

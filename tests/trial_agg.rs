@@ -811,3 +811,77 @@ fn sweep_line_metrics_respect_the_limit() {
     ));
     assert!(doc.get("tokens_in_flight").is_some());
 }
+
+#[test]
+fn gpu_telemetry_and_server_metrics_from_scrape_samples() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recs = [Rec::ok(0, 100.0, 20.0), Rec::ok(50, 100.0, 20.0)];
+    // DCGM samples inside the trial (T0 .. T0+150 ms) and one outside, which must not count.
+    let dcgm = "http://127.0.0.1:9400/metrics";
+    let mut samples = String::new();
+    for (t_ms, util) in [(10u64, 40.0), (60, 60.0), (140, 80.0), (900, 0.0)] {
+        samples += &json!({"endpoint": dcgm, "timestamp_ns": T0 + t_ms * 1_000_000, "metric": "DCGM_FI_DEV_GPU_UTIL",
+                           "labels": {"gpu": "0", "UUID": "GPU-1234", "modelName": "NVIDIA H100"},
+                           "value": util, "type": "gauge"})
+        .to_string();
+        samples += "\n";
+    }
+    let gpu = write(tmp.path(), "gpu_telemetry_export.jsonl", &samples);
+    let vllm = "http://127.0.0.1:8000/metrics";
+    let mut server = String::new();
+    for (t_ms, v) in [(10u64, 1.0), (60, 2.0), (140, 2.0)] {
+        server += &json!({"endpoint": vllm, "timestamp_ns": T0 + t_ms * 1_000_000, "metric": "vllm:num_requests_running",
+                          "value": v, "type": "gauge"})
+        .to_string();
+        server += "\n";
+    }
+    let srv = write(tmp.path(), "server_metrics_export.jsonl", &server);
+    let out_dir = tmp.path().join("out");
+    let out = trial_agg(
+        &[
+            "--format",
+            "json",
+            "--gpu-telemetry",
+            gpu.to_str().unwrap(),
+            "--server-metrics",
+            srv.to_str().unwrap(),
+            "--output-dir",
+            out_dir.to_str().unwrap(),
+        ],
+        Some(&lines(&recs)),
+    );
+    let doc = ok_json(&out);
+    let g = &doc["telemetry_data"]["endpoints"][dcgm]["gpus"]["gpu_0"];
+    assert_eq!(g["gpu_uuid"], "GPU-1234");
+    assert_eq!(g["metrics"]["DCGM_FI_DEV_GPU_UTIL"]["avg"], 60.0, "{doc:#}");
+    assert_eq!(
+        doc["telemetry_data"]["summary"]["endpoints_successful"],
+        json!([dcgm])
+    );
+    let csv = std::fs::read_to_string(out_dir.join("profile_export_aiperf.csv")).unwrap();
+    let gpu_table = csv
+        .split("\r\n\r\n\r\n")
+        .nth(1)
+        .expect("GPU table after two empty rows");
+    assert!(
+        gpu_table.starts_with("Endpoint,GPU_Index,GPU_Name,GPU_UUID,Platform,Metric,avg,"),
+        "{gpu_table}"
+    );
+    assert!(
+        gpu_table.contains("127.0.0.1:9400,0,NVIDIA H100,GPU-1234,nvidia,DCGM_FI_DEV_GPU_UTIL"),
+        "{gpu_table}"
+    );
+    let sm: Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("server_metrics_export.json")).unwrap())
+            .unwrap();
+    assert!(
+        sm["metrics"]["vllm:num_requests_running"]["series"][0]["stats"].is_object(),
+        "{sm:#}"
+    );
+    assert!(out_dir.join("server_metrics_export.csv").is_file());
+
+    let out = trial_agg(&["--server-metrics", srv.to_str().unwrap()], Some(&lines(&recs)));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out)
+        .contains("--server-metrics writes server_metrics_export.json/.csv: give --output-dir DIR too"));
+}

@@ -110,8 +110,13 @@ impl Exporter for Csv {
             }
         }
         out.write_all(b"\r\n\r\n")?;
-        out.write_all(TELEMETRY_HEADER.as_bytes())?;
-        out.write_all(b"\r\n")
+        match &summary.telemetry {
+            Some(t) => out.write_all(t.csv_section.as_bytes()),
+            None => {
+                out.write_all(TELEMETRY_HEADER.as_bytes())?;
+                out.write_all(b"\r\n")
+            }
+        }
     }
 }
 

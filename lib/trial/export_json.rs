@@ -108,6 +108,9 @@ impl Serialize for Doc<'_> {
         if let Some(v) = &sum.run_info {
             map.serialize_entry("run_info", v)?;
         }
+        if let Some(t) = &sum.telemetry {
+            map.serialize_entry("telemetry_data", &t.telemetry_data)?;
+        }
         let p = &sum.sweepkit;
         let window = p.window_ns.map(|(a, b)| {
             serde_json::json!({"source": p.window_source.map(|s| s.as_str()), "start_ns": a, "end_ns": b,

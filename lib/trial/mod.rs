@@ -12,6 +12,7 @@ pub mod export_table;
 pub mod goodput;
 pub mod metrics;
 pub mod run_info;
+pub mod server_side;
 pub mod sweepline;
 
 use std::io::{self, IsTerminal, Write};
@@ -57,6 +58,11 @@ pub struct Options {
     /// (records + inter-chunk gaps); `None` = no limit. They cost ~20 B of memory and a sort per
     /// event, far more than the exact percentiles.
     pub sweep_limit: Option<u64>,
+    /// `scrape` samples of DCGM endpoints → `telemetry_data` and the CSV's GPU table.
+    pub gpu_telemetry: Option<PathBuf>,
+    /// `scrape` samples of the server's /metrics → `server_metrics_export.json`/`.csv` (needs
+    /// `output_dir`).
+    pub server_metrics: Option<PathBuf>,
 }
 
 /// Default `--sweep-limit`: ~125,000 requests of 32 streamed chunks.
@@ -104,6 +110,8 @@ pub struct Summary {
     pub error_summary: Vec<(ErrorDetails, u64)>,
     pub run_info: Option<serde_json::Value>,
     pub input_config: Option<serde_json::Value>,
+    /// From `--gpu-telemetry`.
+    pub telemetry: Option<server_side::GpuTelemetry>,
     pub sweepkit: Provenance,
 }
 
@@ -129,6 +137,9 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
     } else {
         Format::Json
     });
+    if opts.server_metrics.is_some() && opts.output_dir.is_none() {
+        anyhow::bail!("--server-metrics writes server_metrics_export.json/.csv: give --output-dir DIR too");
+    }
     let inputs = jsonl::open_inputs(&opts.inputs)?;
     let (mut acc, torn) = match opts.every {
         Some(every) => read_live(inputs, &opts.goodput, &info, format, every, opts.sweep_limit)?,
@@ -139,7 +150,13 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
             (acc, stats.warnings())
         }
     };
-    let summary = summarize(&mut acc, &info, &opts.goodput, true, torn, opts.sweep_limit)?;
+    let mut summary = summarize(&mut acc, &info, &opts.goodput, true, torn, opts.sweep_limit)?;
+    let window = summary.sweepkit.window_ns;
+    if let (Some(path), Some((a, b))) = (&opts.gpu_telemetry, window) {
+        let (t, warnings) = server_side::gpu_telemetry(path, a, b)?;
+        summary.telemetry = Some(t);
+        summary.sweepkit.warnings.extend(warnings);
+    }
     for w in &summary.sweepkit.warnings {
         eprintln!("trial-agg: warning: {w}");
     }
@@ -152,6 +169,12 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
         crate::atomic::write_with(&dir.join("profile_export_aiperf.csv"), |w| {
             export_csv::Csv.export(&summary, w)
         })?;
+        if let (Some(path), Some((a, b))) = (&opts.server_metrics, window) {
+            let id = summary.benchmark_id.clone().unwrap_or_default();
+            for w in server_side::write_server_metrics(path, dir, a, b, &id)? {
+                eprintln!("trial-agg: warning: {w}");
+            }
+        }
     }
     let mut out = io::stdout().lock();
     exporter(format, false).export(&summary, &mut out)?;
@@ -525,6 +548,7 @@ pub fn summarize(
         error_summary: acc.error_kinds.clone(),
         run_info: info.run_info.clone(),
         input_config: info.input_config.clone(),
+        telemetry: None,
         sweepkit: Provenance {
             records_read: acc.lines,
             warmup_excluded: acc.warmup_excluded,
