@@ -885,3 +885,28 @@ fn gpu_telemetry_and_server_metrics_from_scrape_samples() {
     assert!(stderr(&out)
         .contains("--server-metrics writes server_metrics_export.json/.csv: give --output-dir DIR too"));
 }
+
+#[test]
+fn osl_mismatch_and_usage_discrepancy_counts() {
+    // Requested 32 tokens: one record got 32 (diff 0 %), one got 16 (diff -50 %, beyond
+    // min(5 % of 32, 50) tokens). Usage: prompt tokens off by 20 % on the second one.
+    let mk = |start_ms: u64, osl: u64, diff: f64, prompt_diff: f64| {
+        let mut v: Value = serde_json::from_str(&Rec::ok(start_ms, 100.0, 20.0).line()).unwrap();
+        v["metrics"]["output_sequence_length"] = json!({"value": osl, "unit": "tokens"});
+        v["metrics"]["osl_mismatch_diff_pct"] = json!({"value": diff, "unit": "%"});
+        v["metrics"]["usage_prompt_tokens_diff_pct"] = json!({"value": prompt_diff, "unit": "%"});
+        v["metrics"]["usage_completion_tokens_diff_pct"] = json!({"value": 0.0, "unit": "%"});
+        v["metrics"]["usage_prompt_tokens"] = json!({"value": 120, "unit": "tokens"});
+        v.to_string() + "\n"
+    };
+    let text = mk(0, 32, 0.0, 0.0) + &mk(10, 16, -50.0, 20.0);
+    let doc = ok_json(&trial_agg(&["--format", "json"], Some(&text)));
+    assert_eq!(doc["osl_mismatch_count"]["avg"], 1.0);
+    assert_eq!(doc["usage_discrepancy_count"]["avg"], 1.0);
+    assert_eq!(doc["total_usage_prompt_tokens"]["avg"], 240.0);
+    assert_eq!(doc["osl_mismatch_diff_pct"]["min"], -50.0);
+    // Records without those fields: no such counters.
+    let doc = ok_json(&trial_agg(&["--format", "json"], Some(&lines(&[Rec::ok(0, 100.0, 20.0)]))));
+    assert!(doc.get("osl_mismatch_count").is_none());
+    assert!(doc.get("usage_discrepancy_count").is_none());
+}
