@@ -470,6 +470,10 @@ fn warmup_records_are_excluded() {
     );
     assert_ne!(doc["benchmark_duration"]["avg"], 0.13);
     assert_eq!(doc["sweepkit"]["warmup_records_excluded"], 1);
+    // ... and summarised on their own, as AIPerf's schema 1.4 `warmup_metrics`.
+    assert_eq!(doc["warmup_metrics"]["request_count"]["avg"], 1.0);
+    assert_eq!(doc["warmup_metrics"]["request_latency"]["max"], 5000.0);
+    assert_eq!(doc["warmup_metrics"]["time_to_first_token"]["count"], 1);
     assert_eq!(doc["sweepkit"]["records_read"], 3);
 
     let only_warmup = trial_agg(&["--format", "json"], Some(&lines(&recs[..1])));
@@ -906,7 +910,10 @@ fn osl_mismatch_and_usage_discrepancy_counts() {
     assert_eq!(doc["total_usage_prompt_tokens"]["avg"], 240.0);
     assert_eq!(doc["osl_mismatch_diff_pct"]["min"], -50.0);
     // Records without those fields: no such counters.
-    let doc = ok_json(&trial_agg(&["--format", "json"], Some(&lines(&[Rec::ok(0, 100.0, 20.0)]))));
+    let doc = ok_json(&trial_agg(
+        &["--format", "json"],
+        Some(&lines(&[Rec::ok(0, 100.0, 20.0)])),
+    ));
     assert!(doc.get("osl_mismatch_count").is_none());
     assert!(doc.get("usage_discrepancy_count").is_none());
 }

@@ -170,6 +170,8 @@ pub struct Accumulator {
     pub timeline_dropped: bool,
     /// Inter-chunk gaps of successful profiling records seen so far.
     pub icl_values: u64,
+    /// The warmup phase's records, summarised separately.
+    pub warmup: Option<Box<Accumulator>>,
 }
 
 impl Accumulator {
@@ -219,6 +221,7 @@ impl Accumulator {
             sweep_limit: None,
             timeline_dropped: false,
             icl_values: 0,
+            warmup: None,
         }
     }
 
@@ -237,12 +240,47 @@ impl Accumulator {
         self.commit()
     }
 
+    /// Warmup records are kept out of the trial's metrics but summarised on their own
+    /// (`warmup_metrics`), in a second accumulator with its own columns.
+    fn commit_warmup(&mut self) -> Result<(), String> {
+        let slos: Vec<Slo> = self.slos.iter().map(|(_, s)| s.clone()).collect();
+        let limit = self.sweep_limit;
+        let warm = self.warmup.get_or_insert_with(|| {
+            let mut w = Accumulator::new(&slos);
+            w.sweep_limit = limit;
+            Box::new(w)
+        });
+        let s = &self.scratch;
+        let mut map = |id: usize| {
+            let col = &self.columns.cols[id];
+            let wid = warm.columns.id(&col.tag);
+            if warm.columns.cols[wid].unit.is_empty() {
+                warm.columns.cols[wid].unit = col.unit.clone();
+            }
+            wid
+        };
+        let mut t = Scratch {
+            start_ns: s.start_ns,
+            end_ns: s.end_ns,
+            credit_ns: s.credit_ns,
+            scheduled_ns: s.scheduled_ns,
+            warmup: false,
+            error: s.error.clone(),
+            scalars: s.scalars.iter().map(|&(id, v)| (map(id), v)).collect(),
+            lists: Vec::new(),
+            list_buf: s.list_buf.clone(),
+        };
+        t.lists = s.lists.iter().map(|&(id, a, b)| (map(id), a, b)).collect();
+        warm.scratch = t;
+        warm.commit()
+    }
+
     fn commit(&mut self) -> Result<(), String> {
         self.lines += 1;
         let s = &self.scratch;
         if s.warmup {
             self.warmup_excluded += 1;
-            return Ok(());
+            return self.commit_warmup();
         }
         let is_error = s.error.is_some();
         for &(id, v) in &s.scalars {

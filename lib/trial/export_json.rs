@@ -108,6 +108,18 @@ impl Serialize for Doc<'_> {
         if let Some(v) = &sum.run_info {
             map.serialize_entry("run_info", v)?;
         }
+        if let Some(entries) = &sum.warmup {
+            let m: serde_json::Map<String, serde_json::Value> = entries
+                .iter()
+                .map(|e| {
+                    (
+                        e.tag.clone(),
+                        serde_json::to_value(metric_stats(&e.unit, &e.value)).unwrap_or_default(),
+                    )
+                })
+                .collect();
+            map.serialize_entry("warmup_metrics", &m)?;
+        }
         if let Some(t) = &sum.telemetry {
             map.serialize_entry("telemetry_data", &t.telemetry_data)?;
         }

@@ -112,6 +112,8 @@ pub struct Summary {
     pub input_config: Option<serde_json::Value>,
     /// From `--gpu-telemetry`.
     pub telemetry: Option<server_side::GpuTelemetry>,
+    /// The warmup phase's metrics (AIPerf schema 1.4 `warmup_metrics`), when records had any.
+    pub warmup: Option<Vec<Entry>>,
     pub sweepkit: Provenance,
 }
 
@@ -530,6 +532,23 @@ pub fn summarize(
         );
     }
 
+    // The warmup phase on its own (its records never enter the metrics above).
+    let warmup = match acc.warmup.as_mut() {
+        Some(w) if w.successes + w.errors > 0 => {
+            let winfo = RunInfo {
+                window: info.warmup_window,
+                ..RunInfo::default()
+            };
+            match summarize(w, &winfo, slos, consume, Vec::new(), sweep_limit) {
+                Ok(ws) => Some(ws.entries),
+                Err(e) => {
+                    warnings.push(format!("warmup_metrics: {e:#}"));
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let (start_time, end_time) = match (&info.start_time, &info.end_time) {
         (Some(a), Some(b)) => (Some(a.clone()), Some(b.clone())),
         _ => (
@@ -549,6 +568,7 @@ pub fn summarize(
         run_info: info.run_info.clone(),
         input_config: info.input_config.clone(),
         telemetry: None,
+        warmup,
         sweepkit: Provenance {
             records_read: acc.lines,
             warmup_excluded: acc.warmup_excluded,

@@ -35,6 +35,8 @@ impl WindowSource {
 pub struct RunInfo {
     /// Profiling window, epoch ns.
     pub window: Option<(u64, u64)>,
+    /// Warmup window, epoch ns (Contract B `phases.warmup`), for `warmup_metrics`.
+    pub warmup_window: Option<(u64, u64)>,
     pub source: Option<WindowSource>,
     pub start_time: Option<String>,
     pub end_time: Option<String>,
@@ -89,6 +91,14 @@ pub fn from_json(doc: &Value) -> Result<RunInfo, String> {
             ));
         }
         info.window = Some((start, end));
+        if let Some(w) = doc.pointer("/phases/warmup") {
+            if let (Some(a), Some(b)) = (
+                w.get("start_ns").and_then(Value::as_u64),
+                w.get("end_ns").and_then(Value::as_u64),
+            ) {
+                info.warmup_window = (b > a).then_some((a, b));
+            }
+        }
         info.source = Some(WindowSource::RunInfo);
         info.start_time.get_or_insert_with(|| clock::iso_utc(start));
         info.end_time.get_or_insert_with(|| clock::iso_utc(end));
@@ -117,10 +127,12 @@ mod tests {
     fn contract_b_window_in_ns() {
         let doc = serde_json::json!({"schema":"sweepkit.run_info/1","run_info":{"benchmark_id":"ab","trial":1},
             "input_config":{"endpoint":{"type":"chat"}},
-            "phases":{"profiling":{"start_ns":1_000_000_000u64,"end_ns":3_500_000_000u64,"requests":10}}});
+            "phases":{"warmup":{"start_ns":500_000_000u64,"end_ns":900_000_000u64,"requests":2},
+                      "profiling":{"start_ns":1_000_000_000u64,"end_ns":3_500_000_000u64,"requests":10}}});
         let i = from_json(&doc).unwrap();
         assert_eq!(i.window, Some((1_000_000_000, 3_500_000_000)));
         assert_eq!(i.source, Some(WindowSource::RunInfo));
+        assert_eq!(i.warmup_window, Some((500_000_000, 900_000_000)));
         assert_eq!(i.benchmark_id.as_deref(), Some("ab"));
         assert_eq!(i.start_time.as_deref(), Some("1970-01-01T00:00:01.000000"));
     }
