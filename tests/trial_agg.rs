@@ -917,3 +917,23 @@ fn osl_mismatch_and_usage_discrepancy_counts() {
     assert!(doc.get("osl_mismatch_count").is_none());
     assert!(doc.get("usage_discrepancy_count").is_none());
 }
+
+#[test]
+fn unwritable_output_dir_names_the_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "not-a-dir", "x");
+    let dir = file.join("out");
+    let out = trial_agg(
+        &["--format", "json", "--output-dir", dir.to_str().unwrap()],
+        Some(&lines(&[Rec::ok(0, 100.0, 20.0)])),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with(&format!(
+            "trial-agg: --output-dir {}: cannot create",
+            dir.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+}
