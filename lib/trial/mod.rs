@@ -65,6 +65,10 @@ pub struct Options {
     pub server_metrics: Option<PathBuf>,
 }
 
+/// Live snapshots recompute everything every tick; past this many timeline events they leave the
+/// sweep-line metrics to the final summary.
+const LIVE_SWEEP_LIMIT: u64 = 500_000;
+
 /// Default `--sweep-limit`: ~125,000 requests of 32 streamed chunks.
 pub const DEFAULT_SWEEP_LIMIT: u64 = 4_000_000;
 
@@ -225,7 +229,14 @@ fn read_live(
                     if a.successes + a.errors == 0 {
                         continue;
                     }
-                    summarize(&mut a, info, slos, false, Vec::new(), sweep_limit)
+                    summarize(
+                        &mut a,
+                        info,
+                        slos,
+                        false,
+                        Vec::new(),
+                        Some(sweep_limit.map_or(LIVE_SWEEP_LIMIT, |l| l.min(LIVE_SWEEP_LIMIT))),
+                    )
                 };
                 if let Ok(s) = snapshot {
                     let mut out = io::stdout().lock();
