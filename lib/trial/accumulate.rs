@@ -19,7 +19,7 @@ use crate::trial::metrics;
 use crate::trial::sweepline::Timeline;
 
 /// One metric tag's column.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Column {
     pub tag: String,
     /// Display unit as the records wrote it (`ms`, `tokens`, ...); empty until first seen.
@@ -32,7 +32,7 @@ pub struct Column {
 
 /// Tag names ↔ column ids. Lines usually list their metrics in the same order, so each key is
 /// first compared with the tag at the same position in the previous line before hashing.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Columns {
     pub cols: Vec<Column>,
     index: HashMap<String, usize>,
@@ -75,7 +75,7 @@ impl Columns {
 }
 
 /// One line, parsed. Reused from line to line so nothing is allocated per record.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Scratch {
     start_ns: Option<u64>,
     end_ns: Option<u64>,
@@ -123,7 +123,7 @@ struct Ids {
 }
 
 /// Everything trial-agg keeps about a trial while reading it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Accumulator {
     pub columns: Columns,
     scratch: Scratch,

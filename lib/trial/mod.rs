@@ -224,20 +224,18 @@ fn read_live(
             Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 next += every;
-                let snapshot = {
-                    let mut a = acc.lock().unwrap();
+                // Copy under the lock (a memcpy), summarise outside it: the reader, and the
+                // load generator writing into the pipe, never wait for the statistics.
+                let mut copy = {
+                    let a = acc.lock().unwrap();
                     if a.successes + a.errors == 0 {
                         continue;
                     }
-                    summarize(
-                        &mut a,
-                        info,
-                        slos,
-                        false,
-                        Vec::new(),
-                        Some(sweep_limit.map_or(LIVE_SWEEP_LIMIT, |l| l.min(LIVE_SWEEP_LIMIT))),
-                    )
+                    a.clone()
                 };
+                let limit = Some(sweep_limit.map_or(LIVE_SWEEP_LIMIT, |l| l.min(LIVE_SWEEP_LIMIT)));
+                let snapshot = summarize(&mut copy, info, slos, true, Vec::new(), limit);
+                drop(copy);
                 if let Ok(s) = snapshot {
                     let mut out = io::stdout().lock();
                     exporter(format, true).export(&s, &mut out)?;

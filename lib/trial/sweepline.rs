@@ -11,7 +11,7 @@
 use crate::stats::pairwise_sum_by;
 
 /// The per-record inputs, NaN where a record lacks the value.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Timeline {
     pub start: Vec<f64>,
     pub end: Vec<f64>,
