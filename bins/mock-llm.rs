@@ -30,7 +30,10 @@ and each next token at
 where running is the number of requests holding a slot and J is a lognormal factor with mean 1 and
 coefficient of variation --jitter-cv (drawn once for the first token and again for every token, from
 a generator seeded by --seed and the request's arrival number; J = 1 when the cv is 0). Deadlines are
-absolute, so a late wake-up never shifts later tokens, and are kept to well under a millisecond.
+absolute, so a late wake-up never shifts later tokens. A pacer thread with 1 ns timer slack (not
+tokio's 1 ms timer wheel) wakes each stream at its deadline: tokens go out tens of microseconds
+after they are due. On a machine shared with CPU-bound jobs, --realtime keeps those jobs from
+delaying the server by whole scheduler slices.
 Request throughput therefore rises with concurrency up to --max-batch and then flattens at
     max_batch / (ttft + prefill*isl + (osl-1) * (itl + itl_per_running*(max_batch-1)))
 while TTFT climbs by the queueing delay: the knee. With the defaults (16 slots, 20 ms TTFT + 0.02 ms per
@@ -144,6 +147,9 @@ struct Cli {
     /// Runtime worker threads; 0 = one per core
     #[arg(long, default_value_t = 0, value_name = "N")]
     workers: usize,
+    /// Run the server's threads at SCHED_FIFO priority 1 (needs root or CAP_SYS_NICE) so other jobs on a shared machine cannot delay token delivery
+    #[arg(long)]
+    realtime: bool,
 }
 
 impl From<Cli> for Options {
@@ -171,6 +177,7 @@ impl From<Cli> for Options {
             record: c.record,
             api_key: c.api_key,
             workers: c.workers,
+            realtime: c.realtime,
         }
     }
 }

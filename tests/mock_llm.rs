@@ -220,7 +220,7 @@ fn non_streaming_bodies_carry_usage() {
 
 #[test]
 fn health_and_models() {
-    let m = MockServer::start(&["--served-model-name", "tiny"]);
+    let m = MockServer::start(&["--served-model-name", "tiny", "--realtime"]);
     let h = get(&m.addr, "/health");
     assert_eq!(h.status, 200);
     let v = get(&m.addr, "/v1/models").json();

@@ -42,6 +42,8 @@ pub struct Options {
     pub api_key: Option<String>,
     /// Runtime worker threads; 0 = one per core.
     pub workers: usize,
+    /// Run the server threads at SCHED_FIFO priority 1 (shared machines).
+    pub realtime: bool,
 }
 
 impl Default for Options {
@@ -66,6 +68,7 @@ impl Default for Options {
             record: None,
             api_key: None,
             workers: 0,
+            realtime: false,
         }
     }
 }

@@ -41,10 +41,22 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
     } else {
         opts.workers
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()?;
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    b.worker_threads(workers).enable_all();
+    if opts.realtime {
+        match super::pacer::make_thread_realtime() {
+            Ok(()) => {
+                super::pacer::set_realtime(true);
+                b.on_thread_start(|| {
+                    let _ = super::pacer::make_thread_realtime();
+                });
+            }
+            Err(e) => eprintln!(
+                "mock-llm: --realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"
+            ),
+        }
+    }
+    let rt = b.build()?;
     let eng = Arc::new(Engine::new(opts)?);
     let res = rt.block_on(serve(eng.clone()));
     rt.shutdown_timeout(Duration::from_millis(100));
