@@ -12,3 +12,7 @@ pub mod records;
 pub mod summary;
 pub mod timer;
 pub mod mock;
+pub mod prometheus;
+pub mod scrape;
+pub mod telemetry;
+pub mod tls;

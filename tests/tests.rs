@@ -5,3 +5,4 @@
 mod common;
 mod conventions;
 mod mock_llm;
+mod scrape;
