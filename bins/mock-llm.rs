@@ -120,6 +120,9 @@ struct Cli {
     /// Output budget, tokens, when a request gives no max_tokens/max_completion_tokens
     #[arg(long, default_value_t = 16, value_name = "TOKENS")]
     default_max_tokens: u32,
+    /// Context length, tokens: prompt + max_tokens beyond it gets vLLM's 400
+    #[arg(long, default_value_t = 131_072, value_name = "TOKENS")]
+    max_model_len: u32,
     /// Length of /v1/embeddings vectors
     #[arg(long, default_value_t = 768, value_name = "N")]
     embedding_dim: usize,
@@ -166,6 +169,7 @@ impl From<Cli> for Options {
             jitter_cv: c.jitter_cv,
             seed: c.seed,
             default_max_tokens: c.default_max_tokens,
+            max_model_len: c.max_model_len,
             embedding_dim: c.embedding_dim,
             faults: FaultRates {
                 error_rate: c.error_rate,

@@ -365,7 +365,7 @@ fn output_length_follows_max_min_tokens_and_ignore_eos() {
 
 #[test]
 fn malformed_requests_get_400_with_a_clear_json_error() {
-    let m = MockServer::start(FAST);
+    let m = MockServer::start(&["--ttft-ms", "0", "--itl-ms", "0", "--max-model-len", "100"]);
     for (path, body, needle) in [
         ("/v1/chat/completions", "{not json", "invalid JSON request body"),
         (
@@ -411,8 +411,29 @@ fn malformed_requests_get_400_with_a_clear_json_error() {
     }
     let r = request(&m.addr, "GET", "/v1/chat/completions", "", &[]).unwrap();
     assert_eq!(r.status, 405);
+    // Context overflow, as vLLM words it (--max-model-len 100 here).
+    let r = post(
+        &m.addr,
+        "/v1/completions",
+        r#"{"prompt":"a b c","max_tokens":98,"stream":true}"#,
+    );
+    assert_eq!(r.status, 400);
+    let msg = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains("maximum context length is 100 tokens") && msg.contains("requested 101 tokens"),
+        "{msg}"
+    );
+    assert_eq!(
+        post(
+            &m.addr,
+            "/v1/completions",
+            r#"{"prompt":"a b c","max_tokens":97}"#
+        )
+        .status,
+        200
+    );
     let metrics = String::from_utf8(get(&m.addr, "/metrics").body).unwrap();
-    assert_eq!(metric(&metrics, "mock_llm:requests_rejected_total"), 9.0);
+    assert_eq!(metric(&metrics, "mock_llm:requests_rejected_total"), 10.0);
 }
 
 /// Starts mock-llm with stderr captured to a file; returns (child, addr, stdout, stderr path).
@@ -804,6 +825,7 @@ fn injected_errors_use_the_status_and_a_json_body() {
         let r = post(&m.addr, "/v1/chat/completions", &chat_body(4, stream));
         assert_eq!(r.status, 503);
         assert_eq!(r.json()["error"]["code"], 503);
+        assert_eq!(r.json()["error"]["type"], "ServiceUnavailableError");
     }
     let t = String::from_utf8(get(&m.addr, "/metrics").body).unwrap();
     assert_eq!(

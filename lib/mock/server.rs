@@ -285,12 +285,20 @@ fn models(eng: &Engine) -> Resp {
     let body = format!(
         r#"{{"object":"list","data":[{{"id":{name},"object":"model","created":{},"owned_by":"sweepkit","root":{name},"parent":null,"max_model_len":{}}}]}}"#,
         unix_secs(),
-        131072
+        eng.opts.max_model_len
     );
     json_response(StatusCode::OK, body)
 }
 
 async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Resp, super::stream::BodyError> {
+    if let Some(msg) = context_overflow(eng.opts.max_model_len, g.prompt.prompt_tokens(), g.max_tokens) {
+        return Ok(error_response(
+            &eng,
+            StatusCode::BAD_REQUEST,
+            &msg,
+            "BadRequestError",
+        ));
+    }
     let seq = eng.next_seq();
     let mut rng = request_rng(eng.opts.seed, seq);
     let plan = plan_output(
@@ -335,7 +343,7 @@ async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Res
             status,
             error_body(
                 "injected fault (--error-rate)",
-                "InternalServerError",
+                error_type(status),
                 status.as_u16(),
             ),
         ));
@@ -467,6 +475,30 @@ async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Res
         Some(admitted),
     );
     Ok(json_response(StatusCode::OK, body.freeze()))
+}
+
+/// vLLM's context-length check: the prompt plus the requested budget must fit `--max-model-len`.
+fn context_overflow(max_model_len: u32, prompt: u32, max_tokens: Option<u32>) -> Option<String> {
+    let asked = prompt as u64 + max_tokens.unwrap_or(0) as u64;
+    (asked > max_model_len as u64).then(|| {
+        format!(
+            "This model's maximum context length is {max_model_len} tokens. However, you requested {asked} tokens \
+             ({prompt} in the messages, {} in the completion). Please reduce the length of the messages or completion.",
+            max_tokens.unwrap_or(0)
+        )
+    })
+}
+
+/// OpenAI-style error type for an injected status.
+fn error_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "AuthenticationError",
+        404 => "NotFoundError",
+        429 => "RateLimitError",
+        503 => "ServiceUnavailableError",
+        400..=499 => "BadRequestError",
+        _ => "InternalServerError",
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
