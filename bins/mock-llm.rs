@@ -63,7 +63,8 @@ random token and holds the connection; --malformed-rate inserts a truncated-JSON
 responses: a truncated body). Each is counted in /metrics as mock_llm:faults_injected_total{kind}.
 
 RECORD
---record FILE writes one JSON line per request as it completes: request_id, endpoint, stream,
+--record FILE writes one JSON line per request as it completes: request_id, client_request_id
+(the request's X-Request-Id header, or null), endpoint, stream,
 status, outcome (ok|error|disconnect|stall|malformed|client_disconnect), prompt_tokens,
 completion_tokens, and wall-clock epoch-ns times arrival_ns (body read), admitted_ns (slot granted),
 first_token_ns, token_due_ns[] (when the model said each token was due), token_sent_ns[] (when it

@@ -593,7 +593,14 @@ fn record_is_the_ground_truth_of_what_was_sent() {
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert!(received.iter().all(|&n| n == 9)); // role + 6 + finish + [DONE]
-    let plain = post(&addr, "/v1/completions", r#"{"prompt":"abc","max_tokens":5}"#);
+    let plain = request(
+        &addr,
+        "POST",
+        "/v1/completions",
+        r#"{"prompt":"abc","max_tokens":5}"#,
+        &[("X-Request-Id", "client-42")],
+    )
+    .unwrap();
     assert_eq!(plain.status, 200);
     assert!(sigterm_and_wait(&mut child).success());
     let lines: Vec<Value> = std::fs::read_to_string(&rec)
@@ -612,6 +619,10 @@ fn record_is_the_ground_truth_of_what_was_sent() {
         let end = r["end_ns"].as_u64().unwrap();
         assert!(arrival <= admitted && admitted <= end);
         if r["stream"] == false {
+            assert_eq!(
+                r["client_request_id"], "client-42",
+                "the client's X-Request-Id joins the records"
+            );
             assert_eq!(r["endpoint"], "completions");
             assert_eq!(r["completion_tokens"], 5);
             assert_eq!(r["prompt_tokens"], 1);
@@ -620,6 +631,7 @@ fn record_is_the_ground_truth_of_what_was_sent() {
             continue;
         }
         assert_eq!(r["endpoint"], "chat");
+        assert_eq!(r["client_request_id"], Value::Null);
         assert_eq!(r["completion_tokens"], 6);
         assert_eq!(r["prompt_tokens"], 6); // "count the words here" = 2 + 1 + 2 + 1
         let due: Vec<u64> = r["token_due_ns"]

@@ -229,6 +229,11 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
     if let Route::Models = route {
         return Ok(models(&eng));
     }
+    let client_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(256).collect::<String>());
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => {
@@ -243,10 +248,13 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
             return Err(e);
         }
     };
-    let arrival = Instant::now();
+    let arr = Arrival {
+        at: Instant::now(),
+        client_id,
+    };
     match route {
         Route::Generate(ep) => match protocol::parse_generate(ep, &body) {
-            Ok(g) => generate(eng, g, arrival).await,
+            Ok(g) => generate(eng, g, arr).await,
             Err(e) => Ok(error_response(
                 &eng,
                 StatusCode::BAD_REQUEST,
@@ -255,7 +263,7 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
             )),
         },
         Route::Embeddings => match protocol::parse_embeddings(&body) {
-            Ok((model, items)) => Ok(embeddings(eng, model, items, arrival).await),
+            Ok((model, items)) => Ok(embeddings(eng, model, items, arr).await),
             Err(e) => Ok(error_response(
                 &eng,
                 StatusCode::BAD_REQUEST,
@@ -290,7 +298,14 @@ fn models(eng: &Engine) -> Resp {
     json_response(StatusCode::OK, body)
 }
 
-async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Resp, super::stream::BodyError> {
+/// When a request's body was fully read, and the client's `X-Request-Id` (kept for `--record`).
+struct Arrival {
+    at: Instant,
+    client_id: Option<String>,
+}
+
+async fn generate(eng: Arc<Engine>, g: Generate, arr: Arrival) -> Result<Resp, super::stream::BodyError> {
+    let arrival = arr.at;
     if let Some(msg) = context_overflow(eng.opts.max_model_len, g.prompt.prompt_tokens(), g.max_tokens) {
         return Ok(error_response(
             &eng,
@@ -336,7 +351,7 @@ async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Res
             "error",
             prompt_tokens,
             0,
-            arrival,
+            &arr,
             None,
         );
         return Ok(json_response(
@@ -369,6 +384,7 @@ async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Res
             fault,
             rng,
             arrival,
+            client_request_id: arr.client_id,
         };
         let mut r = Response::new(MockBody::Sse(Box::new(SseStream::new(
             eng.clone(),
@@ -407,7 +423,7 @@ async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Res
                 "disconnect",
                 prompt_tokens,
                 0,
-                arrival,
+                &arr,
                 Some(admitted),
             );
             return Err("mock-llm: injected disconnect".into());
@@ -423,7 +439,7 @@ async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Res
                 "stall",
                 prompt_tokens,
                 0,
-                arrival,
+                &arr,
                 Some(admitted),
             );
             std::future::pending::<()>().await;
@@ -471,7 +487,7 @@ async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Res
         outcome,
         prompt_tokens,
         plan.tokens,
-        arrival,
+        &arr,
         Some(admitted),
     );
     Ok(json_response(StatusCode::OK, body.freeze()))
@@ -511,20 +527,21 @@ fn record_simple(
     outcome: &'static str,
     prompt_tokens: u32,
     completion_tokens: u32,
-    arrival: Instant,
+    arr: &Arrival,
     admitted: Option<Instant>,
 ) {
     if let Some(r) = &eng.recorder {
         let c = &eng.clock;
         r.write(&RequestRecord {
             request_id: id,
+            client_request_id: arr.client_id.clone(),
             endpoint,
             stream,
             status,
             outcome,
             prompt_tokens,
             completion_tokens,
-            arrival_ns: c.wall_ns(arrival),
+            arrival_ns: c.wall_ns(arr.at),
             admitted_ns: admitted.map(|t| c.wall_ns(t)),
             first_token_ns: None,
             token_due_ns: Vec::new(),
@@ -540,8 +557,9 @@ async fn embeddings(
     eng: Arc<Engine>,
     model: Option<String>,
     items: Vec<tokens::PromptStats>,
-    arrival: Instant,
+    arr: Arrival,
 ) -> Resp {
+    let arrival = arr.at;
     let seq = eng.next_seq();
     let mut rng = request_rng(eng.opts.seed, seq);
     let total: u32 = items.iter().map(|p| p.prompt_tokens()).sum();
@@ -598,7 +616,7 @@ async fn embeddings(
         "ok",
         total,
         0,
-        arrival,
+        &arr,
         Some(admitted),
     );
     eng.metrics.e2e.observe_ns(arrival.elapsed().as_nanos() as u64);
