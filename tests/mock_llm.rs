@@ -953,3 +953,51 @@ fn bad_flags_name_the_flag() {
     let out = crate::common::run("mock-llm", &["--itl-ms", "-1"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn jitter_is_seeded() {
+    // The due-time gaps of one request, from --record, for a server with the given seed.
+    let gaps = |seed: &str| -> Vec<u64> {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = dir.path().join("truth.jsonl");
+        let args = [
+            "--ttft-ms",
+            "1",
+            "--itl-ms",
+            "1",
+            "--jitter-cv",
+            "0.5",
+            "--seed",
+            seed,
+            "--record",
+            rec.to_str().unwrap(),
+        ];
+        let (mut child, addr, _out, _) = spawn_captured(&args, dir.path());
+        assert_eq!(
+            post(&addr, "/v1/chat/completions", &chat_body(12, true))
+                .events()
+                .len(),
+            15
+        );
+        assert!(sigterm_and_wait(&mut child).success());
+        let r: Value =
+            serde_json::from_str(std::fs::read_to_string(&rec).unwrap().lines().next().unwrap()).unwrap();
+        let due: Vec<u64> = r["token_due_ns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        let admitted = r["admitted_ns"].as_u64().unwrap();
+        std::iter::once(due[0] - admitted)
+            .chain(due.windows(2).map(|w| w[1] - w[0]))
+            .collect()
+    };
+    let a = gaps("7");
+    assert_eq!(a, gaps("7"), "same seed, same latencies");
+    assert_ne!(a, gaps("8"));
+    assert!(
+        a.iter().collect::<std::collections::HashSet<_>>().len() > 6,
+        "jitter varies per token: {a:?}"
+    );
+}
