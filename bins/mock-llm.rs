@@ -30,7 +30,10 @@ and each next token at
 where running is the number of requests holding a slot and J is a lognormal factor with mean 1 and
 coefficient of variation --jitter-cv (drawn once for the first token and again for every token, from
 a generator seeded by --seed and the request's arrival number; J = 1 when the cv is 0). Deadlines are
-absolute, so a late wake-up never shifts later tokens, and are kept to well under a millisecond.
+absolute, so a late wake-up never shifts later tokens. A pacer thread with 1 ns timer slack (not
+tokio's 1 ms timer wheel) wakes each stream at its deadline: tokens go out tens of microseconds
+after they are due. On a machine shared with CPU-bound jobs, --realtime keeps those jobs from
+delaying the server by whole scheduler slices.
 Request throughput therefore rises with concurrency up to --max-batch and then flattens at
     max_batch / (ttft + prefill*isl + (osl-1) * (itl + itl_per_running*(max_batch-1)))
 while TTFT climbs by the queueing delay: the knee. With the defaults (16 slots, 20 ms TTFT + 0.02 ms per
@@ -60,7 +63,8 @@ random token and holds the connection; --malformed-rate inserts a truncated-JSON
 responses: a truncated body). Each is counted in /metrics as mock_llm:faults_injected_total{kind}.
 
 RECORD
---record FILE writes one JSON line per request as it completes: request_id, endpoint, stream,
+--record FILE writes one JSON line per request as it completes: request_id, client_request_id
+(the request's X-Request-Id header, or null), endpoint, stream,
 status, outcome (ok|error|disconnect|stall|malformed|client_disconnect), prompt_tokens,
 completion_tokens, and wall-clock epoch-ns times arrival_ns (body read), admitted_ns (slot granted),
 first_token_ns, token_due_ns[] (when the model said each token was due), token_sent_ns[] (when it
@@ -117,6 +121,9 @@ struct Cli {
     /// Output budget, tokens, when a request gives no max_tokens/max_completion_tokens
     #[arg(long, default_value_t = 16, value_name = "TOKENS")]
     default_max_tokens: u32,
+    /// Context length, tokens: prompt + max_tokens beyond it gets vLLM's 400
+    #[arg(long, default_value_t = 131_072, value_name = "TOKENS")]
+    max_model_len: u32,
     /// Length of /v1/embeddings vectors
     #[arg(long, default_value_t = 768, value_name = "N")]
     embedding_dim: usize,
@@ -144,6 +151,9 @@ struct Cli {
     /// Runtime worker threads; 0 = one per core
     #[arg(long, default_value_t = 0, value_name = "N")]
     workers: usize,
+    /// Run the server's threads at SCHED_FIFO priority 1 (needs root or CAP_SYS_NICE) so other jobs on a shared machine cannot delay token delivery; a saturated server at this priority starves them, so keep it for pacing runs
+    #[arg(long)]
+    realtime: bool,
 }
 
 impl From<Cli> for Options {
@@ -160,6 +170,7 @@ impl From<Cli> for Options {
             jitter_cv: c.jitter_cv,
             seed: c.seed,
             default_max_tokens: c.default_max_tokens,
+            max_model_len: c.max_model_len,
             embedding_dim: c.embedding_dim,
             faults: FaultRates {
                 error_rate: c.error_rate,
@@ -171,6 +182,7 @@ impl From<Cli> for Options {
             record: c.record,
             api_key: c.api_key,
             workers: c.workers,
+            realtime: c.realtime,
         }
     }
 }

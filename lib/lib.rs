@@ -19,6 +19,8 @@ pub mod aggregate_export;
 pub mod findings;
 pub mod sweep;
 pub mod plot;
+pub mod stats;
+pub mod trial;
 pub mod mock;
 pub mod prometheus;
 pub mod scrape;

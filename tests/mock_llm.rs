@@ -220,7 +220,7 @@ fn non_streaming_bodies_carry_usage() {
 
 #[test]
 fn health_and_models() {
-    let m = MockServer::start(&["--served-model-name", "tiny"]);
+    let m = MockServer::start(&["--served-model-name", "tiny", "--realtime"]);
     let h = get(&m.addr, "/health");
     assert_eq!(h.status, 200);
     let v = get(&m.addr, "/v1/models").json();
@@ -365,7 +365,7 @@ fn output_length_follows_max_min_tokens_and_ignore_eos() {
 
 #[test]
 fn malformed_requests_get_400_with_a_clear_json_error() {
-    let m = MockServer::start(FAST);
+    let m = MockServer::start(&["--ttft-ms", "0", "--itl-ms", "0", "--max-model-len", "100"]);
     for (path, body, needle) in [
         ("/v1/chat/completions", "{not json", "invalid JSON request body"),
         (
@@ -411,8 +411,29 @@ fn malformed_requests_get_400_with_a_clear_json_error() {
     }
     let r = request(&m.addr, "GET", "/v1/chat/completions", "", &[]).unwrap();
     assert_eq!(r.status, 405);
+    // Context overflow, as vLLM words it (--max-model-len 100 here).
+    let r = post(
+        &m.addr,
+        "/v1/completions",
+        r#"{"prompt":"a b c","max_tokens":98,"stream":true}"#,
+    );
+    assert_eq!(r.status, 400);
+    let msg = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains("maximum context length is 100 tokens") && msg.contains("requested 101 tokens"),
+        "{msg}"
+    );
+    assert_eq!(
+        post(
+            &m.addr,
+            "/v1/completions",
+            r#"{"prompt":"a b c","max_tokens":97}"#
+        )
+        .status,
+        200
+    );
     let metrics = String::from_utf8(get(&m.addr, "/metrics").body).unwrap();
-    assert_eq!(metric(&metrics, "mock_llm:requests_rejected_total"), 9.0);
+    assert_eq!(metric(&metrics, "mock_llm:requests_rejected_total"), 10.0);
 }
 
 /// Starts mock-llm with stderr captured to a file; returns (child, addr, stdout, stderr path).
@@ -572,7 +593,14 @@ fn record_is_the_ground_truth_of_what_was_sent() {
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert!(received.iter().all(|&n| n == 9)); // role + 6 + finish + [DONE]
-    let plain = post(&addr, "/v1/completions", r#"{"prompt":"abc","max_tokens":5}"#);
+    let plain = request(
+        &addr,
+        "POST",
+        "/v1/completions",
+        r#"{"prompt":"abc","max_tokens":5}"#,
+        &[("X-Request-Id", "client-42")],
+    )
+    .unwrap();
     assert_eq!(plain.status, 200);
     assert!(sigterm_and_wait(&mut child).success());
     let lines: Vec<Value> = std::fs::read_to_string(&rec)
@@ -591,6 +619,10 @@ fn record_is_the_ground_truth_of_what_was_sent() {
         let end = r["end_ns"].as_u64().unwrap();
         assert!(arrival <= admitted && admitted <= end);
         if r["stream"] == false {
+            assert_eq!(
+                r["client_request_id"], "client-42",
+                "the client's X-Request-Id joins the records"
+            );
             assert_eq!(r["endpoint"], "completions");
             assert_eq!(r["completion_tokens"], 5);
             assert_eq!(r["prompt_tokens"], 1);
@@ -599,6 +631,7 @@ fn record_is_the_ground_truth_of_what_was_sent() {
             continue;
         }
         assert_eq!(r["endpoint"], "chat");
+        assert_eq!(r["client_request_id"], Value::Null);
         assert_eq!(r["completion_tokens"], 6);
         assert_eq!(r["prompt_tokens"], 6); // "count the words here" = 2 + 1 + 2 + 1
         let due: Vec<u64> = r["token_due_ns"]
@@ -804,6 +837,7 @@ fn injected_errors_use_the_status_and_a_json_body() {
         let r = post(&m.addr, "/v1/chat/completions", &chat_body(4, stream));
         assert_eq!(r.status, 503);
         assert_eq!(r.json()["error"]["code"], 503);
+        assert_eq!(r.json()["error"]["type"], "ServiceUnavailableError");
     }
     let t = String::from_utf8(get(&m.addr, "/metrics").body).unwrap();
     assert_eq!(
@@ -918,4 +952,52 @@ fn bad_flags_name_the_flag() {
     assert!(err.starts_with("mock-llm: --error-rate 1.5"), "{err}");
     let out = crate::common::run("mock-llm", &["--itl-ms", "-1"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn jitter_is_seeded() {
+    // The due-time gaps of one request, from --record, for a server with the given seed.
+    let gaps = |seed: &str| -> Vec<u64> {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = dir.path().join("truth.jsonl");
+        let args = [
+            "--ttft-ms",
+            "1",
+            "--itl-ms",
+            "1",
+            "--jitter-cv",
+            "0.5",
+            "--seed",
+            seed,
+            "--record",
+            rec.to_str().unwrap(),
+        ];
+        let (mut child, addr, _out, _) = spawn_captured(&args, dir.path());
+        assert_eq!(
+            post(&addr, "/v1/chat/completions", &chat_body(12, true))
+                .events()
+                .len(),
+            15
+        );
+        assert!(sigterm_and_wait(&mut child).success());
+        let r: Value =
+            serde_json::from_str(std::fs::read_to_string(&rec).unwrap().lines().next().unwrap()).unwrap();
+        let due: Vec<u64> = r["token_due_ns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        let admitted = r["admitted_ns"].as_u64().unwrap();
+        std::iter::once(due[0] - admitted)
+            .chain(due.windows(2).map(|w| w[1] - w[0]))
+            .collect()
+    };
+    let a = gaps("7");
+    assert_eq!(a, gaps("7"), "same seed, same latencies");
+    assert_ne!(a, gaps("8"));
+    assert!(
+        a.iter().collect::<std::collections::HashSet<_>>().len() > 6,
+        "jitter varies per token: {a:?}"
+    );
 }

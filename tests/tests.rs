@@ -5,5 +5,6 @@
 mod common;
 mod conventions;
 mod sweep;
+mod trial_agg;
 mod mock_llm;
 mod scrape;

@@ -11,6 +11,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
@@ -50,6 +51,25 @@ pub struct Pacer {
     cv: Condvar,
 }
 
+static REALTIME: AtomicBool = AtomicBool::new(false);
+
+/// Asks for SCHED_FIFO on the pacer thread (call before its first use; see `--realtime`).
+pub fn set_realtime(on: bool) {
+    REALTIME.store(on, Ordering::Relaxed);
+}
+
+/// Puts the calling thread in the SCHED_FIFO class at priority 1, so CPU-bound jobs sharing the
+/// machine cannot delay it by a scheduler slice. Needs root or CAP_SYS_NICE.
+pub fn make_thread_realtime() -> std::io::Result<()> {
+    let p = libc::sched_param { sched_priority: 1 };
+    // SAFETY: pid 0 = the calling thread; `p` is a valid sched_param.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &p) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// The process-wide pacer (its thread starts on first use).
 pub fn pacer() -> &'static Pacer {
     static P: OnceLock<&'static Pacer> = OnceLock::new();
@@ -87,6 +107,9 @@ impl Pacer {
         // SAFETY: PR_SET_TIMERSLACK only changes this thread's timer slack (1 ns: wake on time).
         unsafe {
             libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
+        }
+        if REALTIME.load(Ordering::Relaxed) {
+            let _ = make_thread_realtime(); // run() already warned if this is not permitted
         }
         let mut due: Vec<Waker> = Vec::with_capacity(256);
         let mut s = self.state.lock().unwrap();

@@ -80,6 +80,7 @@ pub struct StreamSpec {
     pub fault: Fault,
     pub rng: SmallRng,
     pub arrival: Instant,
+    pub client_request_id: Option<String>,
 }
 
 /// One streaming response.
@@ -286,6 +287,7 @@ impl SseStream {
         let (due, sent) = self.trace.take().unwrap_or_default();
         rec.write(&RequestRecord {
             request_id: std::mem::take(&mut self.s.id),
+            client_request_id: self.s.client_request_id.take(),
             endpoint: self.s.endpoint.name(),
             stream: true,
             status,
