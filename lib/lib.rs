@@ -11,3 +11,4 @@ pub mod outcome;
 pub mod records;
 pub mod summary;
 pub mod timer;
+pub mod loadgen;

@@ -1,0 +1,334 @@
+//! The HTTP client: one shared keep-alive pool for the whole run (sized to the concurrency), and
+//! one request's exchange with the server, stamped as it happens.
+//!
+//! Every network chunk is stamped with `Instant::now()` the moment `chunk()` hands it over, before
+//! any parsing. Failures never escape as errors: they are written into the [`Exchange`] (HTTP
+//! status, timeout, refused/reset connection, a stream cut short, malformed SSE or JSON) and
+//! become error records.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+
+use crate::records::{ErrorDetails, Phase};
+
+use super::openai::{server_error_type, BodyError, Output};
+use super::options::{EndpointType, Options};
+use super::sse::SseParser;
+
+/// Everything observed about one request.
+#[derive(Debug)]
+pub struct Exchange {
+    pub session_num: u64,
+    pub x_request_id: String,
+    pub conversation_id: Arc<str>,
+    pub phase: Phase,
+    /// Input tokens of the prompt (client tokenizer).
+    pub isl: u64,
+    /// When the schedule meant to send it (open-loop and capped runs).
+    pub scheduled: Option<Instant>,
+    /// Just before the request was handed to the connection pool.
+    pub start: Instant,
+    /// Response headers received.
+    pub ack: Option<Instant>,
+    /// Last byte, error or cancellation.
+    pub end: Instant,
+    /// Arrival stamps of the responses that carried output (AIPerf's content responses).
+    pub content: Vec<Instant>,
+    pub output: Output,
+    pub status: Option<u16>,
+    pub error: Option<ErrorDetails>,
+    pub cancelled: bool,
+}
+
+impl Exchange {
+    pub fn new(session_num: u64, x_request_id: String, conversation_id: Arc<str>, phase: Phase, isl: u64) -> Exchange {
+        let now = Instant::now();
+        Exchange {
+            session_num,
+            x_request_id,
+            conversation_id,
+            phase,
+            isl,
+            scheduled: None,
+            start: now,
+            ack: None,
+            end: now,
+            content: Vec::new(),
+            output: Output::default(),
+            status: None,
+            error: None,
+            cancelled: false,
+        }
+    }
+
+    fn fail(&mut self, code: Option<i64>, kind: &str, message: String) {
+        if self.error.is_none() {
+            self.error = Some(ErrorDetails { code, kind: kind.to_string(), message });
+        }
+    }
+}
+
+/// How a request went wrong at the transport level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    None,
+    /// Could not connect at all (refused, no route): the server is unreachable.
+    Unreachable,
+    Other,
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    url: reqwest::Url,
+    kind: EndpointType,
+    streaming: bool,
+    timeout: Duration,
+}
+
+fn install_tls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+impl Client {
+    /// One pool for the run; `pool` = the most connections kept alive (the concurrency).
+    pub fn new(opts: &Options, pool: usize) -> anyhow::Result<Client> {
+        let url_text = opts.request_url();
+        let url = reqwest::Url::parse(&url_text).map_err(|e| anyhow!("--url {}: not a valid URL: {e}", opts.url))?;
+        if url.scheme() == "https" {
+            install_tls_provider();
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(key) = &opts.io.api_key {
+            let mut v = HeaderValue::from_str(&format!("Bearer {key}"))
+                .map_err(|_| anyhow!("--api-key: contains characters not allowed in an HTTP header"))?;
+            v.set_sensitive(true);
+            headers.insert(AUTHORIZATION, v);
+        }
+        for (k, v) in &opts.io.headers {
+            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| anyhow!("--header {k}: not a valid header name"))?;
+            let mut value =
+                HeaderValue::from_str(v).map_err(|_| anyhow!("--header {k}: value has characters not allowed in a header"))?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .default_headers(headers)
+            .pool_max_idle_per_host(pool.max(1))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(10).min(Duration::from_secs_f64(opts.request_timeout_seconds)))
+            .build()
+            .map_err(|e| anyhow!("cannot build the HTTP client: {e}"))?;
+        Ok(Client {
+            http,
+            url,
+            kind: opts.endpoint_type,
+            streaming: opts.streaming,
+            timeout: Duration::from_secs_f64(opts.request_timeout_seconds),
+        })
+    }
+
+    /// Sends one request and records what happened into `ex` (also when the future is dropped
+    /// half-way: what was seen so far stays in `ex`).
+    pub async fn send(&self, ex: &mut Exchange, body: Bytes) -> Failure {
+        let req = self
+            .http
+            .post(self.url.clone())
+            .header("x-request-id", ex.x_request_id.as_str())
+            .timeout(self.timeout)
+            .body(body);
+        ex.start = Instant::now();
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                ex.end = Instant::now();
+                let unreachable = e.is_connect();
+                let (kind, msg) = classify(&e, self.timeout);
+                ex.fail(None, kind, msg);
+                return if unreachable { Failure::Unreachable } else { Failure::Other };
+            }
+        };
+        let mut resp = resp;
+        ex.ack = Some(Instant::now());
+        let status = resp.status();
+        ex.status = Some(status.as_u16());
+        if !status.is_success() {
+            let mut body = Vec::new();
+            while let Ok(Some(c)) = resp.chunk().await {
+                if body.len() < 4096 {
+                    body.extend_from_slice(&c);
+                }
+            }
+            ex.end = Instant::now();
+            let kind = server_error_type(&body)
+                .or_else(|| status.canonical_reason().map(str::to_string))
+                .unwrap_or_else(|| "HTTPError".into());
+            let text = String::from_utf8_lossy(&body[..body.len().min(1000)]).trim().to_string();
+            ex.fail(Some(status.as_u16() as i64), &kind, if text.is_empty() { format!("HTTP {status}") } else { text });
+            return Failure::Other;
+        }
+        if self.streaming {
+            self.read_stream(ex, &mut resp).await
+        } else {
+            self.read_whole(ex, &mut resp).await
+        }
+    }
+
+    async fn read_stream(&self, ex: &mut Exchange, resp: &mut reqwest::Response) -> Failure {
+        let mut parser = SseParser::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(bytes)) => {
+                    let stamp = Instant::now();
+                    let (content, output) = (&mut ex.content, &mut ex.output);
+                    let r = parser.feed(&bytes, stamp, |t, data| {
+                        let p = output.stream_event(data)?;
+                        if p.content || p.reasoning {
+                            content.push(t);
+                        }
+                        Ok::<(), BodyError>(())
+                    });
+                    if let Err(e) = r {
+                        ex.end = Instant::now();
+                        ex.fail(ex.status.map(i64::from), e.kind, e.message);
+                        return Failure::Other;
+                    }
+                }
+                Ok(None) => {
+                    let stamp = Instant::now();
+                    ex.end = stamp;
+                    let (content, output) = (&mut ex.content, &mut ex.output);
+                    let r = parser.finish(stamp, |t, data| {
+                        let p = output.stream_event(data)?;
+                        if p.content || p.reasoning {
+                            content.push(t);
+                        }
+                        Ok::<(), BodyError>(())
+                    });
+                    if let Err(e) = r {
+                        ex.fail(ex.status.map(i64::from), e.kind, e.message);
+                        return Failure::Other;
+                    }
+                    if !ex.output.done && !ex.output.finished {
+                        ex.fail(
+                            ex.status.map(i64::from),
+                            "StreamCutError",
+                            format!(
+                                "the stream ended after {} content chunks without a finish_reason or [DONE]",
+                                ex.content.len()
+                            ),
+                        );
+                        return Failure::Other;
+                    }
+                    return Failure::None;
+                }
+                Err(e) => {
+                    ex.end = Instant::now();
+                    let (kind, msg) = classify(&e, self.timeout);
+                    let kind = if kind == "TimeoutError" { kind } else { "StreamCutError" };
+                    ex.fail(
+                        ex.status.map(i64::from),
+                        kind,
+                        format!("{msg} (after {} content chunks)", ex.content.len()),
+                    );
+                    return Failure::Other;
+                }
+            }
+        }
+    }
+
+    async fn read_whole(&self, ex: &mut Exchange, resp: &mut reqwest::Response) -> Failure {
+        let mut body: Vec<u8> = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => body.extend_from_slice(&c),
+                Ok(None) => break,
+                Err(e) => {
+                    ex.end = Instant::now();
+                    let (kind, msg) = classify(&e, self.timeout);
+                    let kind = if kind == "TimeoutError" { kind } else { "StreamCutError" };
+                    ex.fail(ex.status.map(i64::from), kind, format!("{msg} (body cut after {} bytes)", body.len()));
+                    return Failure::Other;
+                }
+            }
+        }
+        let end = Instant::now();
+        ex.end = end;
+        match ex.output.whole_body(&body, self.kind) {
+            Ok(p) => {
+                if p.content || p.reasoning {
+                    ex.content.push(end);
+                }
+                Failure::None
+            }
+            Err(e) => {
+                ex.fail(ex.status.map(i64::from), e.kind, e.message);
+                Failure::Other
+            }
+        }
+    }
+}
+
+/// Error type and message of a transport error, with its cause chain.
+fn classify(e: &reqwest::Error, timeout: Duration) -> (&'static str, String) {
+    let mut msg = String::new();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    if e.is_timeout() {
+        return ("TimeoutError", format!("no complete response within --request-timeout-seconds {}", timeout.as_secs_f64()));
+    }
+    if msg.is_empty() {
+        msg = e.to_string();
+    }
+    let kind = if e.is_connect() {
+        "ConnectionError"
+    } else if msg.contains("reset") || msg.contains("closed") || msg.contains("incomplete") || msg.contains("EOF") {
+        "ConnectionResetError"
+    } else {
+        "RequestError"
+    };
+    (kind, msg)
+}
+
+/// A unique request id in UUID form, from the run's nonce and the request index.
+pub fn request_id(nonce: u64, index: u64) -> String {
+    let a = super::prompts::mix(nonce, index);
+    let b = super::prompts::mix(a, 0xA5A5);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        0x8000 | (b >> 48) & 0x3fff,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_unique_uuids() {
+        let ids: std::collections::HashSet<String> = (0..10_000).map(|i| request_id(42, i)).collect();
+        assert_eq!(ids.len(), 10_000);
+        let id = request_id(1, 2);
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+    }
+}
