@@ -4,3 +4,4 @@
 
 mod common;
 mod conventions;
+mod loadgen;
