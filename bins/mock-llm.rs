@@ -1,15 +1,178 @@
-//! mock-llm (placeholder until its issue lands: it refuses to run).
+//! mock-llm: a simulated OpenAI-compatible (vLLM-shaped) inference server with a real saturation
+//! knee, the yardstick sweepkit's client is measured against. Engine in `sweepkit::mock`.
 
 #[path = "shared/mod.rs"]
 mod shared;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Not built yet.
-#[derive(clap::Parser)]
-#[command(name = "mock-llm", version, after_help = "EXAMPLES:\n  mock-llm --help")]
-struct Cli {}
+use clap::Parser;
+use sweepkit::mock::{FaultRates, Options};
+
+const ABOUT: &str = "Simulated OpenAI-compatible LLM server (vLLM protocol) that saturates like a GPU server";
+
+const LONG_ABOUT: &str = "\
+Simulated OpenAI-compatible LLM server (vLLM protocol) that saturates like a GPU server.
+
+Serves POST /v1/chat/completions and /v1/completions (SSE streaming and plain JSON), POST
+/v1/embeddings, GET /v1/models, /health, /metrics (Prometheus, vLLM metric names) and /dcgm/metrics
+(DCGM-exporter-style GPU gauges). Binds 127.0.0.1; with --port 0 it picks a free port. Its only stdout
+output is one line, {\"listening\":\"127.0.0.1:PORT\"}; logs go to stderr. SIGTERM or Ctrl-C stops it
+cleanly (in-flight responses get 2 s, --record is flushed), exit 0.
+
+LATENCY AND CAPACITY MODEL
+A request takes one of --max-batch decode slots; beyond that it waits in FIFO order (counted in
+vllm:num_requests_waiting). Once admitted, its first token is due at
+    admitted + (ttft + prefill_per_token * prompt_tokens) * J
+and each next token at
+    previous_due + (itl + itl_per_running * (running - 1)) * J
+where running is the number of requests holding a slot and J is a lognormal factor with mean 1 and
+coefficient of variation --jitter-cv (drawn once for the first token and again for every token, from
+a generator seeded by --seed and the request's arrival number; J = 1 when the cv is 0). Deadlines are
+absolute, so a late wake-up never shifts later tokens, and are kept to well under a millisecond.
+Request throughput therefore rises with concurrency up to --max-batch and then flattens at
+    max_batch / (ttft + prefill*isl + (osl-1) * (itl + itl_per_running*(max_batch-1)))
+while TTFT climbs by the queueing delay: the knee. With the defaults (16 slots, 20 ms TTFT, 5 ms ITL,
++0.25 ms ITL per extra running request) a sweep over concurrency 1..64 bends at 16.
+--ttft-ms 0 --itl-ms 0 --prefill-ms-per-token 0 --itl-per-running-ms 0 never sleeps: as fast as the
+machine allows.
+
+PROTOCOL
+Streaming chat sends a role-only first chunk (together with the first token), one token per content
+chunk, a finish_reason chunk with an empty delta, a usage-only chunk (choices: []) when
+stream_options.include_usage is true, and data: [DONE]. continuous_usage_stats (with include_usage)
+adds usage to every chunk. Plain responses carry usage. Output length: exactly max_completion_tokens
+(or max_tokens) tokens unless the request sets ignore_eos: false; then, and without a budget, the
+answer stops naturally at a deterministic length between max(min_tokens, 1) and the budget
+(--default-max-tokens without one). Prompt tokens: each whitespace-separated word counts
+ceil(chars / 4), at least 1 per prompt (chat: all message texts, no template). Output words are
+common English words, one token each, chosen by a hash of --seed and the prompt: the same request
+gets the same text. Malformed bodies get 400 with an OpenAI-style JSON error naming the field;
+with --api-key, requests without 'Authorization: Bearer KEY' get 401 (health and metrics stay open).
+
+FAULTS
+Each request draws at most one fault (seeded): --error-rate answers --error-status with a JSON error;
+--disconnect-rate cuts the connection before a random token; --stall-rate stops sending before a
+random token and holds the connection; --malformed-rate inserts a truncated-JSON SSE event (plain
+responses: a truncated body). Each is counted in /metrics as mock_llm:faults_injected_total{kind}.
+
+RECORD
+--record FILE writes one JSON line per request as it completes: request_id, endpoint, stream,
+status, outcome (ok|error|disconnect|stall|malformed|client_disconnect), prompt_tokens,
+completion_tokens, and wall-clock epoch-ns times arrival_ns (body read), admitted_ns (slot granted),
+first_token_ns, token_due_ns[] (when the model said each token was due), token_sent_ns[] (when it
+was handed to the socket) and end_ns. Differences between them are exact monotonic durations.";
+
+const EXAMPLES: &str = "EXAMPLES:
+  # start on a free port, read the address it bound
+  mock-llm --port 0 > mock.addr & sleep 0.2; jq -r .listening mock.addr
+  # one streamed chat request
+  curl -sN http://127.0.0.1:8000/v1/chat/completions -H 'content-type: application/json' \\
+    -d '{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":8,\"stream\":true}'
+  # a server with a knee at 8 concurrent requests and 1% injected 500s, ground truth to a file
+  mock-llm --max-batch 8 --error-rate 0.01 --record truth.jsonl
+  # as fast as possible (benchmarks of the client)
+  mock-llm --port 0 --ttft-ms 0 --itl-ms 0 --prefill-ms-per-token 0 --itl-per-running-ms 0
+  # per-token delivery error from the ground truth
+  jq -c '[.token_due_ns, .token_sent_ns] | transpose[] | (.[1]-.[0])/1e6' truth.jsonl | sort -n | tail -1
+  # watch the queue build up
+  curl -s http://127.0.0.1:8000/metrics | grep -E 'vllm:num_requests_(running|waiting)'";
+
+#[derive(Parser)]
+#[command(name = "mock-llm", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]
+struct Cli {
+    /// Address to bind (loopback by default)
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// TCP port; 0 picks a free one (printed on stdout as {"listening":"HOST:PORT"})
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    /// Model name listed by /v1/models (requests may name any model; it is echoed back)
+    #[arg(long, default_value = "mock-llm")]
+    served_model_name: String,
+    /// Base time to first token after admission, milliseconds
+    #[arg(long, default_value_t = 20.0, value_name = "MS")]
+    ttft_ms: f64,
+    /// Inter-token latency of a lone request, milliseconds
+    #[arg(long, default_value_t = 5.0, value_name = "MS")]
+    itl_ms: f64,
+    /// Prefill cost added to TTFT per prompt token, milliseconds/token
+    #[arg(long, default_value_t = 0.02, value_name = "MS")]
+    prefill_ms_per_token: f64,
+    /// ITL added per additional running request, milliseconds
+    #[arg(long, default_value_t = 0.25, value_name = "MS")]
+    itl_per_running_ms: f64,
+    /// Decode slots (requests beyond queue); 0 = unlimited
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    max_batch: usize,
+    /// Coefficient of variation of the lognormal latency jitter (0 = none)
+    #[arg(long, default_value_t = 0.0, value_name = "CV")]
+    jitter_cv: f64,
+    /// Seed for jitter, faults and output text
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output budget, tokens, when a request gives no max_tokens/max_completion_tokens
+    #[arg(long, default_value_t = 16, value_name = "TOKENS")]
+    default_max_tokens: u32,
+    /// Length of /v1/embeddings vectors
+    #[arg(long, default_value_t = 768, value_name = "N")]
+    embedding_dim: usize,
+    /// Fraction of requests answered with --error-status and a JSON error (0..1)
+    #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
+    error_rate: f64,
+    /// HTTP status of injected errors
+    #[arg(long, default_value_t = 500, value_name = "STATUS")]
+    error_status: u16,
+    /// Fraction of requests whose connection is cut before a random token (0..1)
+    #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
+    disconnect_rate: f64,
+    /// Fraction of requests that stop sending before a random token and hold the connection (0..1)
+    #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
+    stall_rate: f64,
+    /// Fraction of requests with a corrupt (truncated JSON) SSE event (0..1)
+    #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
+    malformed_rate: f64,
+    /// Write per-request server-side ground truth (JSONL, epoch ns) to FILE
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Require 'Authorization: Bearer KEY' on /v1/* (401 otherwise); never logged
+    #[arg(long, env = "MOCK_LLM_API_KEY", hide_env_values = true, value_name = "KEY")]
+    api_key: Option<String>,
+    /// Runtime worker threads; 0 = one per core
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    workers: usize,
+}
+
+impl From<Cli> for Options {
+    fn from(c: Cli) -> Options {
+        Options {
+            host: c.host,
+            port: c.port,
+            served_model_name: c.served_model_name,
+            ttft_ms: c.ttft_ms,
+            itl_ms: c.itl_ms,
+            prefill_ms_per_token: c.prefill_ms_per_token,
+            itl_per_running_ms: c.itl_per_running_ms,
+            max_batch: c.max_batch,
+            jitter_cv: c.jitter_cv,
+            seed: c.seed,
+            default_max_tokens: c.default_max_tokens,
+            embedding_dim: c.embedding_dim,
+            faults: FaultRates {
+                error_rate: c.error_rate,
+                error_status: c.error_status,
+                disconnect_rate: c.disconnect_rate,
+                stall_rate: c.stall_rate,
+                malformed_rate: c.malformed_rate,
+            },
+            record: c.record,
+            api_key: c.api_key,
+            workers: c.workers,
+        }
+    }
+}
 
 fn main() -> ExitCode {
-    shared::main::<Cli>("mock-llm", |_| anyhow::bail!("not built yet"))
+    shared::main::<Cli>("mock-llm", |cli| sweepkit::mock::run(cli.into()))
 }

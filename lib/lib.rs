@@ -12,3 +12,4 @@ pub mod records;
 pub mod summary;
 pub mod timer;
 pub mod loadgen;
+pub mod mock;

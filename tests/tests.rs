@@ -5,3 +5,4 @@
 mod common;
 mod conventions;
 mod loadgen;
+mod mock_llm;

@@ -1,0 +1,94 @@
+//! mock-llm: a simulated OpenAI-compatible inference server that speaks vLLM's protocol and
+//! saturates like a GPU server (see `capacity` for the model). `run(opts)` serves until SIGTERM or
+//! Ctrl-C; tests and benchmarks start the binary on port 0 and read its one stdout line.
+
+pub mod capacity;
+pub mod engine;
+pub mod faults;
+pub mod metrics;
+pub mod protocol;
+pub mod record;
+pub mod server;
+pub mod stream;
+pub mod tokens;
+
+use std::path::PathBuf;
+
+pub use engine::Engine;
+pub use faults::FaultRates;
+pub use server::run;
+
+/// Everything the server needs, typed (the CLI maps its flags onto this).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub host: String,
+    pub port: u16,
+    /// Name listed by /v1/models and used when a request names no model.
+    pub served_model_name: String,
+    pub ttft_ms: f64,
+    pub itl_ms: f64,
+    pub prefill_ms_per_token: f64,
+    pub itl_per_running_ms: f64,
+    /// Decode slots; 0 = unlimited.
+    pub max_batch: usize,
+    pub jitter_cv: f64,
+    pub seed: u64,
+    /// Output budget when a request gives no max tokens.
+    pub default_max_tokens: u32,
+    pub embedding_dim: usize,
+    pub faults: FaultRates,
+    pub record: Option<PathBuf>,
+    pub api_key: Option<String>,
+    /// Runtime worker threads; 0 = one per core.
+    pub workers: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            host: "127.0.0.1".into(),
+            port: 8000,
+            served_model_name: "mock-llm".into(),
+            ttft_ms: 20.0,
+            itl_ms: 5.0,
+            prefill_ms_per_token: 0.02,
+            itl_per_running_ms: 0.25,
+            max_batch: 16,
+            jitter_cv: 0.0,
+            seed: 0,
+            default_max_tokens: 16,
+            embedding_dim: 768,
+            faults: FaultRates {
+                error_status: 500,
+                ..Default::default()
+            },
+            record: None,
+            api_key: None,
+            workers: 0,
+        }
+    }
+}
+
+impl Options {
+    /// Rejects values the model cannot use, naming the flag.
+    pub fn validate(&self) -> Result<(), String> {
+        for (flag, v) in [
+            ("--ttft-ms", self.ttft_ms),
+            ("--itl-ms", self.itl_ms),
+            ("--prefill-ms-per-token", self.prefill_ms_per_token),
+            ("--itl-per-running-ms", self.itl_per_running_ms),
+            ("--jitter-cv", self.jitter_cv),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!("{flag} {v} must be a finite number >= 0"));
+            }
+        }
+        if self.default_max_tokens == 0 {
+            return Err("--default-max-tokens must be at least 1".into());
+        }
+        if self.embedding_dim == 0 {
+            return Err("--embedding-dim must be at least 1".into());
+        }
+        self.faults.validate()
+    }
+}

@@ -1,0 +1,577 @@
+//! The HTTP side: a hyper 1 HTTP/1.1 server (TCP_NODELAY on every socket, one runtime worker per
+//! core), routing, authentication and the non-streaming handlers.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use bytes::{BufMut, Bytes, BytesMut};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+
+use super::capacity::request_rng;
+use super::engine::Engine;
+use super::faults::{Fault, FaultKind};
+use super::metrics::render_dcgm;
+use super::protocol::{self, error_body, json_str, render_full, ChunkTemplate, Endpoint, Generate};
+use super::record::RequestRecord;
+use super::stream::{MockBody, SseStream, StreamSpec};
+use super::tokens::{self, plan_output};
+use super::Options;
+use crate::outcome::Outcome;
+
+/// Largest request body accepted (413 beyond).
+const MAX_BODY: usize = 64 << 20;
+/// How long in-flight responses may take to finish after SIGTERM/Ctrl-C.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Serves until SIGTERM/Ctrl-C. Prints `{"listening":"HOST:PORT"}` on stdout once bound.
+pub fn run(opts: Options) -> anyhow::Result<Outcome> {
+    opts.validate().map_err(anyhow::Error::msg)?;
+    raise_fd_limit();
+    crate::interrupt::install();
+    let workers = if opts.workers == 0 {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    } else {
+        opts.workers
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()?;
+    let eng = Arc::new(Engine::new(opts)?);
+    let res = rt.block_on(serve(eng.clone()));
+    rt.shutdown_timeout(Duration::from_millis(100));
+    if let Some(r) = &eng.recorder {
+        r.close()?;
+    }
+    res.map(|_| Outcome::Ok)
+}
+
+async fn serve(eng: Arc<Engine>) -> anyhow::Result<()> {
+    let o = &eng.opts;
+    let addr = format!("{}:{}", o.host, o.port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}: pick another --port or --host"))?;
+    let local: SocketAddr = listener.local_addr()?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{{\"listening\":\"{local}\"}}")?;
+        out.flush()?;
+    }
+    eprintln!(
+        "mock-llm: serving {} on http://{local} (ttft {} ms, itl {} ms, max batch {})",
+        o.served_model_name,
+        o.ttft_ms,
+        o.itl_ms,
+        if o.max_batch == 0 {
+            "unlimited".to_string()
+        } else {
+            o.max_batch.to_string()
+        }
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        crate::interrupt::wait().await;
+        let _ = stop_tx.send(true);
+    });
+    let conns = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut stop = stop_rx.clone();
+    loop {
+        let (sock, _) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off briefly, keep serving.
+                    eprintln!("mock-llm: accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let _ = sock.set_nodelay(true);
+        let eng = eng.clone();
+        let mut stop = stop_rx.clone();
+        let conns = conns.clone();
+        conns.fetch_add(1, Relaxed);
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| handle(eng.clone(), req));
+            let conn = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(sock), svc);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn).await;
+                }
+            }
+            conns.fetch_sub(1, Relaxed);
+        });
+    }
+    drop(listener);
+    let deadline = Instant::now() + SHUTDOWN_GRACE + Duration::from_millis(100);
+    while conns.load(Relaxed) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!("mock-llm: stopped");
+    Ok(())
+}
+
+type Resp = Response<MockBody>;
+
+fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Resp {
+    let mut r = Response::new(MockBody::full(body));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+fn error_response(eng: &Engine, status: StatusCode, message: &str, kind: &str) -> Resp {
+    if status.is_client_error() {
+        eng.metrics.rejected.fetch_add(1, Relaxed);
+    }
+    json_response(status, error_body(message, kind, status.as_u16()))
+}
+
+fn text_response(body: String, content_type: &'static str) -> Resp {
+    let mut r = Response::new(MockBody::full(body));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super::stream::BodyError> {
+    let path = req.uri().path();
+    let route = match (req.method(), path) {
+        (&Method::POST, "/v1/chat/completions") => Route::Generate(Endpoint::Chat),
+        (&Method::POST, "/v1/completions") => Route::Generate(Endpoint::Completions),
+        (&Method::POST, "/v1/embeddings") => Route::Embeddings,
+        (&Method::GET, "/v1/models") => Route::Models,
+        (&Method::GET, "/health") => return Ok(Response::new(MockBody::full(Bytes::new()))),
+        (&Method::GET, "/metrics") => {
+            return Ok(text_response(
+                eng.metrics.render(eng.load(), &eng.opts.served_model_name),
+                "text/plain; version=0.0.4; charset=utf-8",
+            ))
+        }
+        (&Method::GET, "/dcgm/metrics") => {
+            return Ok(text_response(
+                render_dcgm(eng.load()),
+                "text/plain; version=0.0.4; charset=utf-8",
+            ))
+        }
+        (
+            _,
+            "/v1/chat/completions"
+            | "/v1/completions"
+            | "/v1/embeddings"
+            | "/v1/models"
+            | "/health"
+            | "/metrics"
+            | "/dcgm/metrics",
+        ) => {
+            let msg = format!("method {} is not allowed on {path}", req.method());
+            return Ok(error_response(
+                &eng,
+                StatusCode::METHOD_NOT_ALLOWED,
+                &msg,
+                "invalid_request_error",
+            ));
+        }
+        _ => {
+            let msg = format!("no route {path}: mock-llm serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /health, /metrics, /dcgm/metrics");
+            return Ok(error_response(
+                &eng,
+                StatusCode::NOT_FOUND,
+                &msg,
+                "not_found_error",
+            ));
+        }
+    };
+    if let Some(key) = &eng.opts.api_key {
+        let ok = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+            .is_some_and(|v| v == key.as_bytes());
+        if !ok {
+            return Ok(error_response(
+                &eng,
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong API key: send 'Authorization: Bearer <key>' with the key given to --api-key",
+                "authentication_error",
+            ));
+        }
+    }
+    if let Route::Models = route {
+        return Ok(models(&eng));
+    }
+    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                return Ok(error_response(
+                    &eng,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request body over 64 MiB",
+                    "invalid_request_error",
+                ));
+            }
+            return Err(e);
+        }
+    };
+    let arrival = Instant::now();
+    match route {
+        Route::Generate(ep) => match protocol::parse_generate(ep, &body) {
+            Ok(g) => generate(eng, g, arrival).await,
+            Err(e) => Ok(error_response(
+                &eng,
+                StatusCode::BAD_REQUEST,
+                &e.0,
+                "BadRequestError",
+            )),
+        },
+        Route::Embeddings => match protocol::parse_embeddings(&body) {
+            Ok((model, items)) => Ok(embeddings(eng, model, items, arrival).await),
+            Err(e) => Ok(error_response(
+                &eng,
+                StatusCode::BAD_REQUEST,
+                &e.0,
+                "BadRequestError",
+            )),
+        },
+        Route::Models => unreachable!(),
+    }
+}
+
+enum Route {
+    Generate(Endpoint),
+    Embeddings,
+    Models,
+}
+
+fn unix_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn models(eng: &Engine) -> Resp {
+    let name = &eng.served_model_json;
+    let body = format!(
+        r#"{{"object":"list","data":[{{"id":{name},"object":"model","created":{},"owned_by":"sweepkit","root":{name},"parent":null,"max_model_len":{}}}]}}"#,
+        unix_secs(),
+        131072
+    );
+    json_response(StatusCode::OK, body)
+}
+
+async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Resp, super::stream::BodyError> {
+    let seq = eng.next_seq();
+    let mut rng = request_rng(eng.opts.seed, seq);
+    let plan = plan_output(
+        g.max_tokens,
+        g.min_tokens,
+        g.ignore_eos,
+        eng.opts.default_max_tokens,
+        g.prompt.hash ^ eng.opts.seed,
+    );
+    let fault = eng.opts.faults.draw(&mut rng, plan.tokens);
+    let id = eng.request_id(
+        if g.endpoint == Endpoint::Chat {
+            "chatcmpl"
+        } else {
+            "cmpl"
+        },
+        seq,
+    );
+    let model_json = match &g.model {
+        Some(m) => json_str(m),
+        None => eng.served_model_json.clone(),
+    };
+    let prompt_tokens = g.prompt.prompt_tokens();
+    let answer_seed = tokens::answer_seed(eng.opts.seed, g.prompt.hash);
+    if fault == Fault::Error {
+        eng.metrics.fault(FaultKind::Error);
+        let status =
+            StatusCode::from_u16(eng.opts.faults.error_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        record_simple(
+            &eng,
+            id,
+            g.endpoint.name(),
+            g.stream,
+            status.as_u16(),
+            "error",
+            prompt_tokens,
+            0,
+            arrival,
+            None,
+        );
+        return Ok(json_response(
+            status,
+            error_body(
+                "injected fault (--error-rate)",
+                "InternalServerError",
+                status.as_u16(),
+            ),
+        ));
+    }
+    if g.stream {
+        let template = ChunkTemplate::new(
+            g.endpoint,
+            &id,
+            unix_secs(),
+            &model_json,
+            g.continuous_usage,
+            prompt_tokens,
+        );
+        let admission = eng.acquire();
+        let spec = StreamSpec {
+            endpoint: g.endpoint,
+            id,
+            template,
+            plan,
+            include_usage: g.include_usage,
+            prompt_tokens,
+            answer_seed,
+            fault,
+            rng,
+            arrival,
+        };
+        let mut r = Response::new(MockBody::Sse(Box::new(SseStream::new(
+            eng.clone(),
+            spec,
+            admission,
+        ))));
+        let h = r.headers_mut();
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream; charset=utf-8"),
+        );
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        return Ok(r);
+    }
+    // Non-streaming: hold a slot for the whole generation, answer at the end.
+    let mut slot = eng.acquire().slot().await;
+    let admitted = Instant::now();
+    slot.add_kv(prompt_tokens as u64);
+    eng.metrics.prompt_tokens.fetch_add(prompt_tokens as u64, Relaxed);
+    let mut end = admitted + Duration::from_nanos(eng.model.first_token_ns(prompt_tokens, &mut rng));
+    let first = end;
+    let running = eng.running();
+    for _ in 1..plan.tokens {
+        end += Duration::from_nanos(eng.model.itl_ns(running, &mut rng));
+    }
+    match fault {
+        Fault::Disconnect(_) => {
+            crate::timer::sleep_until(first).await;
+            eng.metrics.fault(FaultKind::Disconnect);
+            record_simple(
+                &eng,
+                id,
+                g.endpoint.name(),
+                false,
+                0,
+                "disconnect",
+                prompt_tokens,
+                0,
+                arrival,
+                Some(admitted),
+            );
+            return Err("mock-llm: injected disconnect".into());
+        }
+        Fault::Stall(_) => {
+            eng.metrics.fault(FaultKind::Stall);
+            record_simple(
+                &eng,
+                id.clone(),
+                g.endpoint.name(),
+                false,
+                0,
+                "stall",
+                prompt_tokens,
+                0,
+                arrival,
+                Some(admitted),
+            );
+            std::future::pending::<()>().await;
+        }
+        _ => {}
+    }
+    crate::timer::sleep_until(end).await;
+    let mut text = String::with_capacity(plan.tokens as usize * 7);
+    for i in 0..plan.tokens {
+        text.push_str(tokens::word(answer_seed, i));
+    }
+    let mut body = render_full(
+        g.endpoint,
+        &id,
+        unix_secs(),
+        &model_json,
+        &text,
+        plan.finish_reason,
+        prompt_tokens,
+        plan.tokens,
+    );
+    let mut outcome = "ok";
+    if let Fault::Malformed(_) = fault {
+        eng.metrics.fault(FaultKind::Malformed);
+        body.truncate(body.len() / 2);
+        outcome = "malformed";
+    }
+    let now = Instant::now();
+    let m = &eng.metrics;
+    m.generation_tokens.fetch_add(plan.tokens as u64, Relaxed);
+    m.ttft
+        .observe_ns((first.max(admitted) - arrival).as_nanos() as u64);
+    match plan.finish_reason {
+        "length" => m.success_length.fetch_add(1, Relaxed),
+        _ => m.success_stop.fetch_add(1, Relaxed),
+    };
+    m.e2e.observe_ns((now - arrival).as_nanos() as u64);
+    drop(slot);
+    record_simple(
+        &eng,
+        id,
+        g.endpoint.name(),
+        false,
+        200,
+        outcome,
+        prompt_tokens,
+        plan.tokens,
+        arrival,
+        Some(admitted),
+    );
+    Ok(json_response(StatusCode::OK, body.freeze()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_simple(
+    eng: &Engine,
+    id: String,
+    endpoint: &'static str,
+    stream: bool,
+    status: u16,
+    outcome: &'static str,
+    prompt_tokens: u32,
+    completion_tokens: u32,
+    arrival: Instant,
+    admitted: Option<Instant>,
+) {
+    if let Some(r) = &eng.recorder {
+        let c = &eng.clock;
+        r.write(&RequestRecord {
+            request_id: id,
+            endpoint,
+            stream,
+            status,
+            outcome,
+            prompt_tokens,
+            completion_tokens,
+            arrival_ns: c.wall_ns(arrival),
+            admitted_ns: admitted.map(|t| c.wall_ns(t)),
+            first_token_ns: None,
+            token_due_ns: Vec::new(),
+            token_sent_ns: Vec::new(),
+            end_ns: c.now_ns(),
+        });
+    }
+}
+
+/// Deterministic unit-length embeddings; each input costs one prefill (`--ttft-ms` +
+/// `--prefill-ms-per-token` × tokens) in a decode slot.
+async fn embeddings(
+    eng: Arc<Engine>,
+    model: Option<String>,
+    items: Vec<tokens::PromptStats>,
+    arrival: Instant,
+) -> Resp {
+    let seq = eng.next_seq();
+    let mut rng = request_rng(eng.opts.seed, seq);
+    let total: u32 = items.iter().map(|p| p.prompt_tokens()).sum();
+    let mut slot = eng.acquire().slot().await;
+    let admitted = Instant::now();
+    slot.add_kv(total as u64);
+    eng.metrics.prompt_tokens.fetch_add(total as u64, Relaxed);
+    crate::timer::sleep_until(admitted + Duration::from_nanos(eng.model.first_token_ns(total, &mut rng)))
+        .await;
+    drop(slot);
+    let dim = eng.opts.embedding_dim;
+    let model_json = model
+        .map(|m| json_str(&m))
+        .unwrap_or_else(|| eng.served_model_json.clone());
+    let mut buf = BytesMut::with_capacity(64 + items.len() * dim * 11);
+    buf.put_slice(br#"{"object":"list","data":["#);
+    let mut v = vec![0f64; dim];
+    for (i, p) in items.iter().enumerate() {
+        let seed = tokens::answer_seed(eng.opts.seed, p.hash);
+        let mut norm = 0.0;
+        for (j, x) in v.iter_mut().enumerate() {
+            *x = (tokens::mix64(seed.wrapping_add(j as u64)) >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+            norm += *x * *x;
+        }
+        let norm = norm.sqrt().max(1e-12);
+        if i > 0 {
+            buf.put_u8(b',');
+        }
+        let _ = std::fmt::Write::write_fmt(
+            &mut buf,
+            format_args!(r#"{{"object":"embedding","index":{i},"embedding":["#),
+        );
+        for (j, x) in v.iter().enumerate() {
+            if j > 0 {
+                buf.put_u8(b',');
+            }
+            let _ = std::fmt::Write::write_fmt(&mut buf, format_args!("{:.6}", x / norm));
+        }
+        buf.put_slice(b"]}");
+    }
+    let id = eng.request_id("embd", seq);
+    let _ = std::fmt::Write::write_fmt(
+        &mut buf,
+        format_args!(
+            r#"],"id":"{id}","model":{model_json},"usage":{{"prompt_tokens":{total},"total_tokens":{total}}}}}"#
+        ),
+    );
+    record_simple(
+        &eng,
+        id,
+        "embeddings",
+        false,
+        200,
+        "ok",
+        total,
+        0,
+        arrival,
+        Some(admitted),
+    );
+    eng.metrics.e2e.observe_ns(arrival.elapsed().as_nanos() as u64);
+    json_response(StatusCode::OK, buf.freeze())
+}
+
+/// Lifts the soft open-files limit to the hard one: 10,000 idle streams need the descriptors.
+fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit on a local struct.
+    unsafe {
+        let mut r = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
