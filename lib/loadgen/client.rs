@@ -101,9 +101,8 @@ impl Client {
     pub fn new(opts: &Options, pool: usize) -> anyhow::Result<Client> {
         let url_text = opts.request_url();
         let url = reqwest::Url::parse(&url_text).map_err(|e| anyhow!("--url {}: not a valid URL: {e}", opts.url))?;
-        if url.scheme() == "https" {
-            install_tls_provider();
-        }
+        // reqwest builds its TLS config even for plain http: the provider must exist first.
+        install_tls_provider();
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(key) = &opts.io.api_key {
