@@ -26,7 +26,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
-use tokio::sync::{mpsc, watch, Semaphore};
+use std::sync::mpsc;
+
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
@@ -44,9 +46,9 @@ pub use options::{Io, Options, Settings};
 
 /// Runs one benchmark on its own tokio runtime.
 pub fn run(opts: Options) -> anyhow::Result<Outcome> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 4);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
+    // One event-loop thread: no cross-thread wake-ups on the hot path (the writer thread does the
+    // metrics and JSON, so the loop only sends, stamps and parses).
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
@@ -138,7 +140,8 @@ async fn exchange(sh: &Shared, session_num: u64, phase: Phase, scheduled: Option
         Some(_) => {}
     }
     let lag = ex.start.saturating_duration_since(scheduled.unwrap_or(ready));
-    let _ = sh.tx.send(Item { ex, lag }).await;
+    // Never blocks: the writer drains the queue every millisecond.
+    let _ = sh.tx.send(Item { ex, lag });
 }
 
 /// Closed loop: `workers` tasks each send back-to-back until the count, the time limit or a stop.
@@ -277,7 +280,7 @@ struct SinkReport {
 /// The writer thread: metrics, JSONL, progress. Flushes whenever it has nothing else to do, so
 /// the file is a valid JSONL prefix at any instant (at most one torn line after `kill -9`).
 fn sink(
-    mut rx: mpsc::Receiver<Item>,
+    rx: mpsc::Receiver<Item>,
     mut out: JsonlWriter,
     cx_parts: (Clock, Arc<Tokenizer>, bool, bool, bool),
     mut progress: progress::Progress,
@@ -295,23 +298,24 @@ fn sink(
         progress.set_phase("profiling", profiling_total);
     }
     let mut failed = false;
+    let mut dirty = false;
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     loop {
+        // Polling (1 ms) instead of blocking: request tasks never pay for waking this thread.
         let item = match rx.try_recv() {
             Ok(i) => i,
-            Err(mpsc::error::TryRecvError::Empty) => {
-                if !failed {
+            Err(mpsc::TryRecvError::Empty) => {
+                if dirty && !failed {
+                    dirty = false;
                     if let Err(e) = out.flush() {
                         failed = true;
                         ctl.fail(anyhow!(e).context("cannot write the records"));
                     }
                 }
-                match rx.blocking_recv() {
-                    Some(i) => i,
-                    None => break,
-                }
+                std::thread::sleep(Duration::from_millis(1));
+                continue;
             }
-            Err(mpsc::error::TryRecvError::Disconnected) => break,
+            Err(mpsc::TryRecvError::Disconnected) => break,
         };
         let ex = &item.ex;
         let record = metrics::record(ex, &cx);
@@ -342,6 +346,7 @@ fn sink(
         }
         buf.clear();
         serde_json::to_writer(&mut buf, &record).expect("records serialize");
+        dirty = true;
         if let Err(e) = out.write_raw(&buf) {
             failed = true;
             ctl.fail(anyhow!(e).context("cannot write the records"));
@@ -382,7 +387,7 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
         (None, None) => Some(prompts.len() as u64),
     };
     let ctl = Arc::new(Control { stop: watch::channel(false).0, cancel: watch::channel(false).0, fatal: Mutex::new(None) });
-    let (tx, rx) = mpsc::channel::<Item>(16_384);
+    let (tx, rx) = mpsc::channel::<Item>();
     let progress = progress::Progress::new(opts.ui, count, opts.benchmark_duration);
     let sink_handle = {
         let parts = (clock, tok.clone(), opts.use_server_token_count, opts.endpoint_type.produces_tokens(), opts.streaming);
