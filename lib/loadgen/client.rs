@@ -17,6 +17,7 @@ use crate::records::{ErrorDetails, Phase};
 
 use super::openai::{server_error_type, BodyError, Output};
 use super::options::{EndpointType, Options};
+use super::h1::{self, H1Error};
 use super::sse::SseParser;
 
 /// Everything observed about one request.
@@ -81,8 +82,15 @@ pub enum Failure {
     Other,
 }
 
+enum Transport {
+    /// Plain http: the minimal keep-alive client, with the request head preformatted.
+    H1 { pool: h1::Pool, prefix: Vec<u8>, addr: String },
+    /// https: reqwest with rustls (ring).
+    Reqwest(reqwest::Client),
+}
+
 pub struct Client {
-    http: reqwest::Client,
+    transport: Transport,
     url: reqwest::Url,
     kind: EndpointType,
     streaming: bool,
@@ -118,6 +126,40 @@ impl Client {
             value.set_sensitive(true);
             headers.insert(name, value);
         }
+        if url.scheme() == "http" {
+            let host = url.host_str().ok_or_else(|| anyhow!("--url {}: no host", opts.url))?;
+            let addrs = url
+                .socket_addrs(|| Some(80))
+                .map_err(|e| anyhow!("--url {}: cannot resolve {host}: {e}", opts.url))?;
+            let addr = *addrs
+                .iter()
+                .find(|a| a.is_ipv4())
+                .or(addrs.first())
+                .ok_or_else(|| anyhow!("--url {}: {host} resolves to no address", opts.url))?;
+            let mut path = url.path().to_string();
+            if let Some(q) = url.query() {
+                path.push('?');
+                path.push_str(q);
+            }
+            let host_header = match url.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_string(),
+            };
+            let mut prefix = format!("POST {path} HTTP/1.1\r\nhost: {host_header}\r\naccept: */*\r\n").into_bytes();
+            for (name, value) in headers.iter() {
+                prefix.extend_from_slice(name.as_str().as_bytes());
+                prefix.extend_from_slice(b": ");
+                prefix.extend_from_slice(value.as_bytes());
+                prefix.extend_from_slice(b"\r\n");
+            }
+            return Ok(Client {
+                transport: Transport::H1 { pool: h1::Pool::new(addr, pool.max(1)), prefix, addr: addr.to_string() },
+                url,
+                kind: opts.endpoint_type,
+                streaming: opts.streaming,
+                timeout: Duration::from_secs_f64(opts.request_timeout_seconds),
+            });
+        }
         let http = reqwest::Client::builder()
             .no_proxy()
             .default_headers(headers)
@@ -128,7 +170,7 @@ impl Client {
             .build()
             .map_err(|e| anyhow!("cannot build the HTTP client: {e}"))?;
         Ok(Client {
-            http,
+            transport: Transport::Reqwest(http),
             url,
             kind: opts.endpoint_type,
             streaming: opts.streaming,
@@ -139,8 +181,11 @@ impl Client {
     /// Sends one request and records what happened into `ex` (also when the future is dropped
     /// half-way: what was seen so far stays in `ex`).
     pub async fn send(&self, ex: &mut Exchange, body: Bytes) -> Failure {
-        let req = self
-            .http
+        let http = match &self.transport {
+            Transport::H1 { pool, prefix, addr } => return self.send_h1(ex, &body, pool, prefix, addr).await,
+            Transport::Reqwest(http) => http,
+        };
+        let req = http
             .post(self.url.clone())
             .header("x-request-id", ex.x_request_id.as_str())
             .timeout(self.timeout)
@@ -272,6 +317,142 @@ impl Client {
             Err(e) => {
                 ex.fail(ex.status.map(i64::from), e.kind, e.message);
                 Failure::Other
+            }
+        }
+    }
+}
+
+/// Takes one SSE event into the exchange: output text, and a content stamp if it carried output.
+fn take_event(content: &mut Vec<Instant>, output: &mut Output, at: Instant, data: &[u8]) -> Result<(), BodyError> {
+    let p = output.stream_event(data)?;
+    if p.content || p.reasoning {
+        content.push(at);
+    }
+    Ok(())
+}
+
+/// The stream ended cleanly: flush a trailing event and check it really finished.
+fn finish_stream(ex: &mut Exchange, parser: &mut SseParser, at: Instant) -> Failure {
+    ex.end = at;
+    let (content, output) = (&mut ex.content, &mut ex.output);
+    if let Err(e) = parser.finish(at, |t, d| take_event(content, output, t, d)) {
+        ex.fail(ex.status.map(i64::from), e.kind, e.message);
+        return Failure::Other;
+    }
+    if !ex.output.done && !ex.output.finished {
+        ex.fail(
+            ex.status.map(i64::from),
+            "StreamCutError",
+            format!("the stream ended after {} content chunks without a finish_reason or [DONE]", ex.content.len()),
+        );
+        return Failure::Other;
+    }
+    Failure::None
+}
+
+fn h1_fail(ex: &mut Exchange, e: H1Error, addr: &str) -> Failure {
+    ex.end = Instant::now();
+    let code = ex.status.map(i64::from);
+    match e {
+        H1Error::Connect(e) => {
+            ex.fail(None, "ConnectionError", format!("cannot connect to {addr}: {e}"));
+            return Failure::Unreachable;
+        }
+        H1Error::Cut(m) if ex.status.is_some() => {
+            ex.fail(code, "StreamCutError", format!("{m} (after {} content chunks)", ex.content.len()))
+        }
+        H1Error::Cut(m) => ex.fail(None, "ConnectionResetError", m),
+        H1Error::Protocol(m) => ex.fail(code, "ProtocolError", m),
+    }
+    Failure::Other
+}
+
+impl Client {
+    async fn send_h1(&self, ex: &mut Exchange, body: &[u8], pool: &h1::Pool, prefix: &[u8], addr: &str) -> Failure {
+        let mut req = Vec::with_capacity(prefix.len() + 96 + body.len());
+        req.extend_from_slice(prefix);
+        req.extend_from_slice(b"x-request-id: ");
+        req.extend_from_slice(ex.x_request_id.as_bytes());
+        req.extend_from_slice(b"\r\ncontent-length: ");
+        req.extend_from_slice(body.len().to_string().as_bytes());
+        req.extend_from_slice(b"\r\n\r\n");
+        req.extend_from_slice(body);
+        ex.start = Instant::now();
+        let timeout = self.timeout;
+        match tokio::time::timeout(timeout, self.h1_exchange(ex, &req, pool, addr)).await {
+            Ok(f) => f,
+            Err(_) => {
+                ex.end = Instant::now();
+                ex.fail(
+                    ex.status.map(i64::from),
+                    "TimeoutError",
+                    format!(
+                        "no complete response within --request-timeout-seconds {} (after {} content chunks)",
+                        timeout.as_secs_f64(),
+                        ex.content.len()
+                    ),
+                );
+                Failure::Other
+            }
+        }
+    }
+
+    async fn h1_exchange(&self, ex: &mut Exchange, req: &[u8], pool: &h1::Pool, addr: &str) -> Failure {
+        let (conn, head, at, first) = match pool.send(req).await {
+            Ok(x) => x,
+            Err(e) => return h1_fail(ex, e, addr),
+        };
+        ex.ack = Some(at);
+        ex.status = Some(head.status);
+        if !(200..300).contains(&head.status) {
+            let (body, end) = match h1::collect_body(pool, conn, &head, first, at, 4096).await {
+                Ok(x) => x,
+                Err(_) => (Vec::new(), Instant::now()),
+            };
+            ex.end = end.max(at);
+            let kind = server_error_type(&body).unwrap_or_else(|| {
+                if head.reason.is_empty() { "HTTPError".into() } else { head.reason.clone() }
+            });
+            let text = String::from_utf8_lossy(&body[..body.len().min(1000)]).trim().to_string();
+            ex.fail(Some(head.status as i64), &kind, if text.is_empty() { format!("HTTP {}", head.status) } else { text });
+            return Failure::Other;
+        }
+        if self.streaming {
+            let mut parser = SseParser::new();
+            let mut last = at;
+            let (content, output) = (&mut ex.content, &mut ex.output);
+            let r = pool
+                .read_body(conn, &head, first, at, |t, bytes| {
+                    last = t;
+                    parser.feed(bytes, t, |t2, d| take_event(content, output, t2, d))
+                })
+                .await;
+            match r {
+                Err(e) => h1_fail(ex, e, addr),
+                Ok(Err(e)) => {
+                    ex.end = Instant::now();
+                    ex.fail(ex.status.map(i64::from), e.kind, e.message);
+                    Failure::Other
+                }
+                Ok(Ok(())) => finish_stream(ex, &mut parser, last),
+            }
+        } else {
+            let (body, end) = match h1::collect_body(pool, conn, &head, first, at, usize::MAX).await {
+                Ok(x) => x,
+                Err(e) => return h1_fail(ex, e, addr),
+            };
+            ex.end = end;
+            match ex.output.whole_body(&body, self.kind) {
+                Ok(p) => {
+                    if p.content || p.reasoning {
+                        ex.content.push(end);
+                    }
+                    Failure::None
+                }
+                Err(e) => {
+                    ex.fail(ex.status.map(i64::from), e.kind, e.message);
+                    Failure::Other
+                }
             }
         }
     }

@@ -11,6 +11,7 @@
 
 pub mod client;
 pub mod dataset;
+pub mod h1;
 pub mod metrics;
 pub mod openai;
 pub mod options;
