@@ -9,6 +9,7 @@
 //! Ctrl-C (stop dispatching, drain for the grace period, flush, exit 130), or an unreachable server
 //! before anything succeeded (fail fast).
 
+pub mod chunk;
 pub mod client;
 pub mod dataset;
 pub mod h1;

@@ -171,6 +171,15 @@ impl Output {
             self.done = true;
             return Ok(Parsed::default());
         }
+        if let Some(f) = super::chunk::fast(trimmed) {
+            let mut p = Parsed { finished: f.finished, ..Default::default() };
+            if let Some(t) = f.text {
+                self.text.push_str(t);
+                p.content = true;
+            }
+            self.finished |= f.finished;
+            return Ok(p);
+        }
         self.json(trimmed, true)
     }
 

@@ -10,9 +10,8 @@ use std::time::Instant;
 
 #[derive(Default)]
 pub struct SseParser {
+    /// Bytes of an event not yet complete.
     buf: Vec<u8>,
-    /// How far `buf` has been searched for an event end without finding one.
-    scanned: usize,
     joined: Vec<u8>,
 }
 
@@ -22,34 +21,30 @@ impl SseParser {
     }
 
     /// Feeds one network chunk; calls `on_data(stamp, data)` for each complete event that has data.
-    /// Stops early and returns the error if `on_data` fails.
+    /// Stops early and returns the error if `on_data` fails. Complete events are parsed straight
+    /// from `chunk`; only an unfinished tail is copied.
     pub fn feed<E>(
         &mut self,
         chunk: &[u8],
         stamp: Instant,
         mut on_data: impl FnMut(Instant, &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
-        self.buf.extend_from_slice(chunk);
-        let mut start = 0;
-        let mut from = self.scanned.max(start);
-        while let Some((end, next)) = find_event_end(&self.buf, from) {
-            let event = &self.buf[start..end];
-            if let Some(data) = event_data(event, &mut self.joined) {
-                on_data(stamp, data)?;
-            }
-            start = next;
-            from = next;
+        if self.buf.is_empty() {
+            let used = scan(chunk, 0, &mut self.joined, &mut |d| on_data(stamp, d))?;
+            self.buf.extend_from_slice(&chunk[used..]);
+        } else {
+            // Resume the search a few bytes back: a separator may straddle two chunks.
+            let from = self.buf.len().saturating_sub(3);
+            self.buf.extend_from_slice(chunk);
+            let used = scan(&self.buf, from, &mut self.joined, &mut |d| on_data(stamp, d))?;
+            self.buf.drain(..used);
         }
-        self.buf.drain(..start);
-        // Resume the search a few bytes back: a separator may straddle two chunks.
-        self.scanned = self.buf.len().saturating_sub(3);
         Ok(())
     }
 
     /// At the end of the stream: a trailing event without its blank line, stamped `stamp`.
     pub fn finish<E>(&mut self, stamp: Instant, mut on_data: impl FnMut(Instant, &[u8]) -> Result<(), E>) -> Result<(), E> {
         let rest = std::mem::take(&mut self.buf);
-        self.scanned = 0;
         if rest.iter().all(|b| b.is_ascii_whitespace()) {
             return Ok(());
         }
@@ -65,36 +60,86 @@ impl SseParser {
     }
 }
 
-/// Finds the first blank-line separator at or after `from`: returns (event end, next event start).
-fn find_event_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+/// Delivers every complete event in `buf` (searching for separators from `from`); returns how
+/// many bytes were consumed.
+fn scan<E>(buf: &[u8], from: usize, joined: &mut Vec<u8>, on_data: &mut impl FnMut(&[u8]) -> Result<(), E>) -> Result<usize, E> {
+    let mut start = 0;
     let mut i = from;
-    while i < buf.len() {
-        let pos = memchr_nl(&buf[i..])? + i;
-        let b = buf[pos];
-        // `pos` is a '\n' or '\r'. Look at what follows for a second line end.
-        if b == b'\n' {
-            if pos + 1 < buf.len() && buf[pos + 1] == b'\n' {
-                return Some((pos, pos + 2));
+    // Whether the current event has a line break before its separator (several lines).
+    let mut multi = from > 0 && buf[..from].iter().any(|&b| b == b'\n' || b == b'\r');
+    while let Some(off) = find_nl(&buf[i..]) {
+        let pos = i + off;
+        match separator_at(buf, pos) {
+            Some(next) => {
+                let event = &buf[start..pos];
+                if !multi {
+                    if let Some(d) = single_line_data(event) {
+                        on_data(d)?;
+                    }
+                } else if let Some(d) = event_data(event, joined) {
+                    on_data(d)?;
+                }
+                start = next;
+                i = next;
+                multi = false;
             }
-            if pos + 2 < buf.len() && buf[pos + 1] == b'\r' && buf[pos + 2] == b'\n' {
-                return Some((pos, pos + 3));
-            }
-        } else if pos + 1 < buf.len() {
-            // '\r'
-            if buf[pos + 1] == b'\r' {
-                return Some((pos, pos + 2));
-            }
-            if buf[pos + 1] == b'\n' && pos + 3 < buf.len() && buf[pos + 2] == b'\r' && buf[pos + 3] == b'\n' {
-                return Some((pos, pos + 4));
+            None => {
+                if pos + 1 >= buf.len() || (buf[pos] == b'\r' && pos + 2 >= buf.len() && buf[pos + 1] == b'\n') {
+                    // Cannot tell yet: wait for more bytes.
+                    break;
+                }
+                multi = true;
+                i = pos + 1;
             }
         }
-        i = pos + 1;
     }
-    None
+    Ok(start)
 }
 
-fn memchr_nl(s: &[u8]) -> Option<usize> {
-    s.iter().position(|&b| b == b'\n' || b == b'\r')
+/// Position of the first `\n` or `\r`, eight bytes at a time.
+#[inline]
+fn find_nl(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut i = 0;
+    while i + 8 <= s.len() {
+        let w = u64::from_le_bytes(s[i..i + 8].try_into().unwrap());
+        if has_zero(w ^ (ONES * b'\n' as u64)) | has_zero(w ^ (ONES * b'\r' as u64)) != 0 {
+            break;
+        }
+        i += 8;
+    }
+    s[i..].iter().position(|&b| b == b'\n' || b == b'\r').map(|p| p + i)
+}
+
+/// If a blank line (event separator) starts at `pos` (a `\n` or `\r`), the index after it.
+#[inline]
+fn separator_at(buf: &[u8], pos: usize) -> Option<usize> {
+    let at = |k: usize| buf.get(pos + k).copied();
+    match buf[pos] {
+        b'\n' => match at(1) {
+            Some(b'\n') => Some(pos + 2),
+            Some(b'\r') if at(2) == Some(b'\n') => Some(pos + 3),
+            _ => None,
+        },
+        _ => match at(1) {
+            Some(b'\r') => Some(pos + 2),
+            Some(b'\n') if at(2) == Some(b'\r') && at(3) == Some(b'\n') => Some(pos + 4),
+            _ => None,
+        },
+    }
+}
+
+/// The data of a one-line event (`data: x`), or None (a comment or another field).
+#[inline]
+fn single_line_data(event: &[u8]) -> Option<&[u8]> {
+    let rest = event.strip_prefix(b"data")?;
+    match rest.first() {
+        None => Some(rest),
+        Some(b':') => Some(rest[1..].strip_prefix(b" ").unwrap_or(&rest[1..])),
+        Some(_) => None,
+    }
 }
 
 /// The data of one event (its `data:` lines), or None if it has none.
@@ -167,6 +212,12 @@ mod tests {
     fn comments_fields_crlf_and_multiline_data() {
         let out = run(&[":\n\n", "event: x\r\nid: 3\r\ndata: one\r\ndata:two\r\n\r\n", ": ping\ndata: z\n\n"]);
         assert_eq!(out, vec![(1, "one\ntwo".into()), (2, "z".into())]);
+        // Every split point of a multi-event stream gives the same events.
+        let text = "data: {\"a\":1}\n\n: ping\n\nevent: e\ndata: b\n\ndata: c\r\n\r\ndata: [DONE]\n\n";
+        for cut in 0..text.len() {
+            let got: Vec<String> = run(&[&text[..cut], &text[cut..]]).into_iter().map(|(_, d)| d).collect();
+            assert_eq!(got, vec!["{\"a\":1}", "b", "c", "[DONE]"], "cut at {cut}");
+        }
     }
 
     #[test]

@@ -1,0 +1,238 @@
+//! A targeted parse of the common streamed chunk: one pass over the bytes that walks the JSON
+//! structure, skips every value it does not need without building or validating it, and pulls out
+//! `choices[].delta.content` / `choices[].text` and `finish_reason`. Anything less common — an
+//! escaped string, usage, an error, reasoning or tool calls, logprobs — returns `None`, and the
+//! caller falls back to the full serde parse, so the fast path can only be faster, never different.
+
+/// What the fast path found in one chunk.
+#[derive(Debug, Default, PartialEq)]
+pub struct Fast<'a> {
+    /// Output text pieces (content or completions text), in order.
+    pub text: Option<&'a str>,
+    pub finished: bool,
+}
+
+struct P<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> P<'a> {
+    #[inline]
+    fn ws(&mut self) {
+        while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\n' | b'\r' | b'\t') {
+            self.i += 1;
+        }
+    }
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+    #[inline]
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.ws();
+        if self.peek()? == c {
+            self.i += 1;
+            Some(())
+        } else {
+            None
+        }
+    }
+    /// A string without escapes, borrowed (None if it has escapes).
+    fn plain_str(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let rest = &self.b[start..];
+        let end = rest.iter().position(|&c| c == b'"' || c == b'\\')?;
+        if rest[end] == b'\\' {
+            return None;
+        }
+        self.i = start + end + 1;
+        Some(&rest[..end])
+    }
+    /// Skips any string (escapes allowed).
+    fn skip_str(&mut self) -> Option<()> {
+        self.eat(b'"')?;
+        loop {
+            let c = *self.b.get(self.i)?;
+            self.i += 1;
+            match c {
+                b'"' => return Some(()),
+                b'\\' => self.i += 1,
+                _ => {}
+            }
+        }
+    }
+    /// Skips any value.
+    fn skip(&mut self) -> Option<()> {
+        self.ws();
+        match self.peek()? {
+            b'"' => self.skip_str(),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    let c = *self.b.get(self.i)?;
+                    match c {
+                        b'"' => {
+                            self.skip_str()?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                self.i += 1;
+                                return Some(());
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.i += 1;
+                }
+            }
+            _ => {
+                while self.i < self.b.len() && !matches!(self.b[self.i], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                    self.i += 1;
+                }
+                Some(())
+            }
+        }
+    }
+    fn is_null(&mut self) -> bool {
+        self.ws();
+        if self.b[self.i..].starts_with(b"null") {
+            self.i += 4;
+            true
+        } else {
+            false
+        }
+    }
+    /// Iterates an object's keys: calls `f(self, key)` positioned at each value.
+    fn object(&mut self, mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            let key = self.plain_str()?;
+            self.eat(b':')?;
+            f(self, key)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Parses one chunk on the fast path, or None (use the full parser).
+pub fn fast(data: &[u8]) -> Option<Fast<'_>> {
+    let mut p = P { b: data, i: 0 };
+    let mut out = Fast::default();
+    let mut text: Option<&[u8]> = None;
+    p.object(|p, key| match key {
+        b"choices" => {
+            p.eat(b'[')?;
+            p.ws();
+            if p.peek()? == b']' {
+                p.i += 1;
+                return Some(());
+            }
+            // One choice only (n > 1 goes the slow way).
+            p.object(|p, k| match k {
+                b"delta" => p.object(|p, k| match k {
+                    b"content" => {
+                        if !p.is_null() {
+                            if text.is_some() {
+                                return None;
+                            }
+                            text = Some(p.plain_str()?);
+                        }
+                        Some(())
+                    }
+                    b"role" => p.skip(),
+                    _ => {
+                        // reasoning, tool calls, anything else with a value: slow path.
+                        if p.is_null() { Some(()) } else { None }
+                    }
+                }),
+                b"text" => {
+                    if text.is_some() {
+                        return None;
+                    }
+                    text = Some(p.plain_str()?);
+                    Some(())
+                }
+                b"finish_reason" => {
+                    if !p.is_null() {
+                        p.skip()?;
+                        out.finished = true;
+                    }
+                    Some(())
+                }
+                b"logprobs" | b"message" => {
+                    if p.is_null() { Some(()) } else { None }
+                }
+                _ => p.skip(),
+            })?;
+            p.eat(b']')
+        }
+        b"usage" | b"error" => {
+            if p.is_null() { Some(()) } else { None }
+        }
+        _ => p.skip(),
+    })?;
+    p.ws();
+    if p.i != data.len() {
+        return None;
+    }
+    if let Some(t) = text {
+        if !t.is_empty() {
+            out.text = Some(std::str::from_utf8(t).ok()?);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_chunks_take_the_fast_path() {
+        let f = fast(br#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":17,"model":"m","choices":[{"index":0,"delta":{"content":" word"},"logprobs":null,"finish_reason":null}]}"#).unwrap();
+        assert_eq!(f, Fast { text: Some(" word"), finished: false });
+        let f = fast(br#"{"choices":[{"finish_reason":null,"index":0,"delta":{"role":"assistant","content":null}}],"created":1,"id":"x","model":"tiny","system_fingerprint":"b1","object":"chat.completion.chunk"}"#).unwrap();
+        assert_eq!(f, Fast { text: None, finished: false });
+        let f = fast(br#"{"choices":[{"finish_reason":"length","index":0,"delta":{}}],"id":"x"}"#).unwrap();
+        assert_eq!(f, Fast { text: None, finished: true });
+        let f = fast(br#"{"choices":[{"text":"ig","index":0,"logprobs":null,"finish_reason":null}],"object":"text_completion","id":"c"}"#).unwrap();
+        assert_eq!(f.text, Some("ig"));
+        let f = fast(br#" { "choices" : [ { "delta" : { "content" : "a b" } } ] , "x" : [1, {"y": "}"}] } "#).unwrap();
+        assert_eq!(f.text, Some("a b"));
+    }
+
+    #[test]
+    fn anything_unusual_falls_back() {
+        for s in [
+            &br#"{"choices":[{"delta":{"content":"a\nb"}}]}"#[..],
+            br#"{"choices":[],"usage":{"completion_tokens":4}}"#,
+            br#"{"error":{"message":"x"}}"#,
+            br#"{"choices":[{"delta":{"reasoning_content":"hm"}}]}"#,
+            br#"{"choices":[{"delta":{"tool_calls":[{"function":{"name":"f"}}]}}]}"#,
+            br#"{"choices":[{"delta":{"content":"a"}},{"delta":{"content":"b"}}]}"#,
+            br#"{"choices":[{"delta":{"content":"a"},"logprobs":{"content":[]}}]}"#,
+            br#"{"choices":[{"delta":{"content":"a"}}]"#,
+            b"{not json",
+        ] {
+            assert!(fast(s).is_none(), "{}", String::from_utf8_lossy(s));
+        }
+    }
+}
