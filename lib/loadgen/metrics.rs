@@ -17,6 +17,33 @@ pub struct Context<'a> {
     pub use_server_token_count: bool,
     pub produces_tokens: bool,
     pub streaming: bool,
+    /// Output texts already counted (bounded): a deterministic server repeats its answers, and
+    /// counting is a pure function of the text.
+    memo: std::cell::RefCell<std::collections::HashMap<Box<str>, u64>>,
+}
+
+const MEMO_MAX: usize = 4096;
+
+impl<'a> Context<'a> {
+    pub fn new(clock: &'a Clock, tokenizer: &'a Tokenizer, use_server_token_count: bool, produces_tokens: bool, streaming: bool) -> Self {
+        Context { clock, tokenizer, use_server_token_count, produces_tokens, streaming, memo: Default::default() }
+    }
+
+    fn count(&self, text: &str) -> u64 {
+        if text.len() > 4096 {
+            return self.tokenizer.count(text);
+        }
+        let mut memo = self.memo.borrow_mut();
+        if let Some(n) = memo.get(text) {
+            return *n;
+        }
+        let n = self.tokenizer.count(text);
+        if memo.len() >= MEMO_MAX {
+            memo.clear();
+        }
+        memo.insert(text.into(), n);
+        n
+    }
 }
 
 fn ns(a: Instant, b: Instant) -> u64 {
@@ -43,8 +70,8 @@ fn token_counts(ex: &Exchange, cx: &Context) -> (Option<u64>, Option<u64>, u64) 
             None => (None, None, ex.isl),
         }
     } else {
-        let out = cx.tokenizer.count(&ex.output.text);
-        let reasoning = if ex.output.reasoning.is_empty() { None } else { Some(cx.tokenizer.count(&ex.output.reasoning)) };
+        let out = cx.count(&ex.output.text);
+        let reasoning = if ex.output.reasoning.is_empty() { None } else { Some(cx.count(&ex.output.reasoning)) };
         (Some(out), reasoning, ex.isl)
     }
 }
@@ -182,7 +209,7 @@ mod tests {
     fn streaming_metrics_follow_aiperf_formulas() {
         let clock = Clock::new();
         let tok = Tokenizer::load("builtin").unwrap();
-        let cx = Context { clock: &clock, tokenizer: &tok, use_server_token_count: false, produces_tokens: true, streaming: true };
+        let cx = Context::new(&clock, &tok, false, true, true);
         let start = clock.anchor() + Duration::from_millis(5);
         // 5 chunks, one word token each: TTFT 50, then 10 ms apart.
         let r = record(&exchange(start, &[50, 60, 70, 80, 90], " a b c d e"), &cx);
@@ -201,7 +228,7 @@ mod tests {
     fn no_content_is_an_error_record_with_error_isl() {
         let clock = Clock::new();
         let tok = Tokenizer::load("builtin").unwrap();
-        let cx = Context { clock: &clock, tokenizer: &tok, use_server_token_count: false, produces_tokens: true, streaming: true };
+        let cx = Context::new(&clock, &tok, false, true, true);
         let r = record(&exchange(clock.anchor(), &[], ""), &cx);
         assert_eq!(r.error.as_ref().unwrap().kind, "EmptyResponseError");
         assert_eq!(r.metrics.len(), 1);
@@ -212,7 +239,7 @@ mod tests {
     fn server_token_count_uses_usage() {
         let clock = Clock::new();
         let tok = Tokenizer::load("builtin").unwrap();
-        let cx = Context { clock: &clock, tokenizer: &tok, use_server_token_count: true, produces_tokens: true, streaming: true };
+        let cx = Context::new(&clock, &tok, true, true, true);
         let mut ex = exchange(clock.anchor(), &[20, 30], "xyz");
         ex.output.usage = Some(Usage { prompt_tokens: Some(9), completion_tokens: Some(11), total_tokens: Some(20), ..Default::default() });
         let r = record(&ex, &cx);
