@@ -12,6 +12,23 @@ pub struct Fast<'a> {
     pub finished: bool,
 }
 
+/// Position of the first `"` or `\\`, eight bytes at a time.
+#[inline]
+fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut i = 0;
+    while i + 8 <= s.len() {
+        let w = u64::from_le_bytes(s[i..i + 8].try_into().unwrap());
+        if has_zero(w ^ (ONES * b'"' as u64)) | has_zero(w ^ (ONES * b'\\' as u64)) != 0 {
+            break;
+        }
+        i += 8;
+    }
+    s[i..].iter().position(|&c| c == b'"' || c == b'\\').map(|p| p + i)
+}
+
 struct P<'a> {
     b: &'a [u8],
     i: usize,
@@ -43,7 +60,7 @@ impl<'a> P<'a> {
         self.eat(b'"')?;
         let start = self.i;
         let rest = &self.b[start..];
-        let end = rest.iter().position(|&c| c == b'"' || c == b'\\')?;
+        let end = find_quote_or_backslash(rest)?;
         if rest[end] == b'\\' {
             return None;
         }
@@ -54,13 +71,13 @@ impl<'a> P<'a> {
     fn skip_str(&mut self) -> Option<()> {
         self.eat(b'"')?;
         loop {
-            let c = *self.b.get(self.i)?;
-            self.i += 1;
-            match c {
-                b'"' => return Some(()),
-                b'\\' => self.i += 1,
-                _ => {}
+            let off = find_quote_or_backslash(self.b.get(self.i..)?)?;
+            let c = self.b[self.i + off];
+            self.i += off + 1;
+            if c == b'"' {
+                return Some(());
             }
+            self.i += 1; // the escaped character
         }
     }
     /// Skips any value.

@@ -39,6 +39,14 @@ pub struct Head {
     close: bool,
 }
 
+/// Body bytes that arrived together with the response head.
+pub enum Rest {
+    /// Still in the connection's read buffer: `rbuf[start..end]` (no copy).
+    InBuf(usize, usize),
+    /// The head spanned several reads: the leftover, copied.
+    Owned(Vec<u8>),
+}
+
 /// What went wrong at the transport level.
 #[derive(Debug)]
 pub enum H1Error {
@@ -76,7 +84,7 @@ impl Pool {
 
     /// Sends `request` (head and body, already formatted) and reads the response head.
     /// Returns the connection, the head, its arrival instant and any body bytes read with it.
-    pub async fn send(&self, request: &[u8]) -> Result<(Conn, Head, Instant, Vec<u8>), H1Error> {
+    pub async fn send(&self, request: &[u8]) -> Result<(Conn, Head, Instant, Rest), H1Error> {
         let pooled = self.idle.lock().unwrap().pop();
         let reused = pooled.is_some();
         let mut conn = match pooled {
@@ -103,7 +111,7 @@ impl Pool {
         &self,
         mut conn: Conn,
         head: &Head,
-        first: Vec<u8>,
+        first: Rest,
         first_at: Instant,
         mut on_bytes: impl FnMut(Instant, &[u8]) -> Result<(), E>,
     ) -> Result<Result<(), E>, H1Error> {
@@ -119,8 +127,12 @@ impl Pool {
             })
         };
         let mut done = head.framing == Framing::Length(0);
-        if !done && !first.is_empty() {
-            done = feed(&mut dec, first_at, &first, &mut user_err)?;
+        if !done {
+            match &first {
+                Rest::InBuf(a, b) if a < b => done = feed(&mut dec, first_at, &conn.rbuf[*a..*b], &mut user_err)?,
+                Rest::Owned(v) if !v.is_empty() => done = feed(&mut dec, first_at, v, &mut user_err)?,
+                _ => {}
+            }
         }
         while !done {
             if user_err.is_some() {
@@ -149,7 +161,7 @@ impl Pool {
 
 /// Writes the request and reads until the response head is complete. The error carries whether
 /// any response byte had arrived (a retry is only safe when none had).
-async fn exchange_head(conn: &mut Conn, request: &[u8]) -> Result<(Head, Instant, Vec<u8>), (H1Error, bool)> {
+async fn exchange_head(conn: &mut Conn, request: &[u8]) -> Result<(Head, Instant, Rest), (H1Error, bool)> {
     conn.stream.write_all(request).await.map_err(|e| (H1Error::Cut(e.to_string()), false))?;
     let mut acc: Vec<u8> = Vec::new();
     loop {
@@ -170,11 +182,11 @@ async fn exchange_head(conn: &mut Conn, request: &[u8]) -> Result<(Head, Instant
         match end {
             Some(end) if acc.is_empty() => {
                 let head = parse_head(&new[..end]).map_err(|e| (e, true))?;
-                return Ok((head, at, new[end..].to_vec()));
+                return Ok((head, at, Rest::InBuf(end, n)));
             }
             Some(end) => {
                 let head = parse_head(&acc[..end]).map_err(|e| (e, true))?;
-                return Ok((head, at, acc[end..].to_vec()));
+                return Ok((head, at, Rest::Owned(acc[end..].to_vec())));
             }
             None => {
                 if acc.is_empty() {
@@ -206,7 +218,8 @@ fn parse_head(h: &[u8]) -> Result<Head, H1Error> {
         .next()
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| H1Error::Protocol(format!("bad status line {status_line:?}")))?;
-    let reason = parts.next().unwrap_or("").to_string();
+    // The reason phrase is only kept for errors (it becomes the error record's type).
+    let reason = if (200..300).contains(&status) { String::new() } else { parts.next().unwrap_or("").to_string() };
     let mut framing = Framing::Close;
     let mut close = version == "HTTP/1.0";
     for line in lines {
@@ -345,7 +358,7 @@ impl Decoder {
 }
 
 /// Reads a whole non-streaming body (or an error body), up to `limit` bytes kept.
-pub async fn collect_body(pool: &Pool, conn: Conn, head: &Head, first: Vec<u8>, at: Instant, limit: usize) -> Result<(Vec<u8>, Instant), H1Error> {
+pub async fn collect_body(pool: &Pool, conn: Conn, head: &Head, first: Rest, at: Instant, limit: usize) -> Result<(Vec<u8>, Instant), H1Error> {
     let mut body = Vec::new();
     let mut last = at;
     pool.read_body::<()>(conn, head, first, at, |t, b| {

@@ -153,7 +153,7 @@ async fn exchange(sh: &Shared, session_num: u64, phase: Phase, scheduled: Option
         Some(_) => {}
     }
     let lag = ex.start.saturating_duration_since(scheduled.unwrap_or(ready));
-    // Never blocks: the writer drains the queue every millisecond.
+    // Never blocks: the writer drains the queue every 2 ms.
     let _ = sh.tx.send(Item { ex, lag });
 }
 
@@ -314,7 +314,7 @@ fn sink(
     let mut dirty = false;
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     loop {
-        // Polling (1 ms) instead of blocking: request tasks never pay for waking this thread.
+        // Polling (2 ms) instead of blocking: request tasks never pay for waking this thread.
         let item = match rx.try_recv() {
             Ok(i) => i,
             Err(mpsc::TryRecvError::Empty) => {
@@ -325,7 +325,7 @@ fn sink(
                         ctl.fail(anyhow!(e).context("cannot write the records"));
                     }
                 }
-                std::thread::sleep(Duration::from_millis(1));
+                std::thread::sleep(Duration::from_millis(2));
                 continue;
             }
             Err(mpsc::TryRecvError::Disconnected) => break,
