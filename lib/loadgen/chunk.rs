@@ -10,6 +10,7 @@ pub struct Fast<'a> {
     /// Output text pieces (content or completions text), in order.
     pub text: Option<&'a str>,
     pub finished: bool,
+    pub usage: Option<Usage>,
 }
 
 /// Position of the first `"` or `\\`, eight bytes at a time.
@@ -28,6 +29,8 @@ fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
     }
     s[i..].iter().position(|&c| c == b'"' || c == b'\\').map(|p| p + i)
 }
+
+use super::openai::{CompletionDetails, PromptDetails, Usage};
 
 struct P<'a> {
     b: &'a [u8],
@@ -115,6 +118,57 @@ impl<'a> P<'a> {
             }
         }
     }
+    /// A non-negative integer.
+    fn uint(&mut self) -> Option<u64> {
+        self.ws();
+        let start = self.i;
+        while self.i < self.b.len() && self.b[self.i].is_ascii_digit() {
+            self.i += 1;
+        }
+        if self.i == start || matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        std::str::from_utf8(&self.b[start..self.i]).ok()?.parse().ok()
+    }
+    /// `null` or an integer.
+    fn opt_uint(&mut self) -> Option<Option<u64>> {
+        if self.is_null() { Some(None) } else { self.uint().map(Some) }
+    }
+    /// OpenAI's usage object (unknown keys skipped; anything odd: slow path).
+    fn usage(&mut self) -> Option<Usage> {
+        let mut u = Usage::default();
+        self.object(|p, k| match k {
+            b"prompt_tokens" => p.opt_uint().map(|v| u.prompt_tokens = v),
+            b"completion_tokens" => p.opt_uint().map(|v| u.completion_tokens = v),
+            b"total_tokens" => p.opt_uint().map(|v| u.total_tokens = v),
+            b"prompt_tokens_details" => {
+                if p.is_null() {
+                    return Some(());
+                }
+                let mut d = PromptDetails::default();
+                p.object(|p, k| match k {
+                    b"cached_tokens" => p.opt_uint().map(|v| d.cached_tokens = v),
+                    _ => p.skip(),
+                })?;
+                u.prompt_tokens_details = Some(d);
+                Some(())
+            }
+            b"completion_tokens_details" => {
+                if p.is_null() {
+                    return Some(());
+                }
+                let mut d = CompletionDetails::default();
+                p.object(|p, k| match k {
+                    b"reasoning_tokens" => p.opt_uint().map(|v| d.reasoning_tokens = v),
+                    _ => p.skip(),
+                })?;
+                u.completion_tokens_details = Some(d);
+                Some(())
+            }
+            _ => p.skip(),
+        })?;
+        Some(u)
+    }
     fn is_null(&mut self) -> bool {
         self.ws();
         if self.b[self.i..].starts_with(b"null") {
@@ -164,7 +218,7 @@ pub fn fast(data: &[u8]) -> Option<Fast<'_>> {
             }
             // One choice only (n > 1 goes the slow way).
             p.object(|p, k| match k {
-                b"delta" => p.object(|p, k| match k {
+                b"delta" | b"message" => p.object(|p, k| match k {
                     b"content" => {
                         if !p.is_null() {
                             if text.is_some() {
@@ -194,14 +248,20 @@ pub fn fast(data: &[u8]) -> Option<Fast<'_>> {
                     }
                     Some(())
                 }
-                b"logprobs" | b"message" => {
+                b"logprobs" => {
                     if p.is_null() { Some(()) } else { None }
                 }
                 _ => p.skip(),
             })?;
             p.eat(b']')
         }
-        b"usage" | b"error" => {
+        b"usage" => {
+            if !p.is_null() {
+                out.usage = Some(p.usage()?);
+            }
+            Some(())
+        }
+        b"error" => {
             if p.is_null() { Some(()) } else { None }
         }
         _ => p.skip(),
@@ -225,11 +285,17 @@ mod tests {
     #[test]
     fn common_chunks_take_the_fast_path() {
         let f = fast(br#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":17,"model":"m","choices":[{"index":0,"delta":{"content":" word"},"logprobs":null,"finish_reason":null}]}"#).unwrap();
-        assert_eq!(f, Fast { text: Some(" word"), finished: false });
+        assert_eq!(f, Fast { text: Some(" word"), finished: false, usage: None });
         let f = fast(br#"{"choices":[{"finish_reason":null,"index":0,"delta":{"role":"assistant","content":null}}],"created":1,"id":"x","model":"tiny","system_fingerprint":"b1","object":"chat.completion.chunk"}"#).unwrap();
-        assert_eq!(f, Fast { text: None, finished: false });
+        assert_eq!(f, Fast { text: None, finished: false, usage: None });
         let f = fast(br#"{"choices":[{"finish_reason":"length","index":0,"delta":{}}],"id":"x"}"#).unwrap();
-        assert_eq!(f, Fast { text: None, finished: true });
+        assert_eq!(f, Fast { text: None, finished: true, usage: None });
+        let f = fast(br#"{"choices":[],"usage":{"completion_tokens":4,"prompt_tokens":15,"total_tokens":19,"prompt_tokens_details":{"cached_tokens":3},"completion_tokens_details":null},"timings":{"x":1.5}}"#).unwrap();
+        let u = f.usage.unwrap();
+        assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens), (Some(15), Some(4), Some(19)));
+        assert_eq!(u.prompt_tokens_details.unwrap().cached_tokens, Some(3));
+        let f = fast(br#"{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hello there"},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#).unwrap();
+        assert_eq!((f.text, f.finished, f.usage.unwrap().completion_tokens), (Some("hello there"), true, Some(2)));
         let f = fast(br#"{"choices":[{"text":"ig","index":0,"logprobs":null,"finish_reason":null}],"object":"text_completion","id":"c"}"#).unwrap();
         assert_eq!(f.text, Some("ig"));
         let f = fast(br#" { "choices" : [ { "delta" : { "content" : "a b" } } ] , "x" : [1, {"y": "}"}] } "#).unwrap();
@@ -240,7 +306,7 @@ mod tests {
     fn anything_unusual_falls_back() {
         for s in [
             &br#"{"choices":[{"delta":{"content":"a\nb"}}]}"#[..],
-            br#"{"choices":[],"usage":{"completion_tokens":4}}"#,
+            br#"{"choices":[],"usage":{"completion_tokens":4.5}}"#,
             br#"{"error":{"message":"x"}}"#,
             br#"{"choices":[{"delta":{"reasoning_content":"hm"}}]}"#,
             br#"{"choices":[{"delta":{"tool_calls":[{"function":{"name":"f"}}]}}]}"#,

@@ -452,6 +452,7 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
     // Profiling.
     let base = opts.warmup_request_count;
     let p0 = Instant::now();
+    let loop_cpu0 = run_info::thread_cpu_seconds();
     if !interrupted && !ctl.stopped() {
         let until = opts.benchmark_duration;
         let h = if trace {
@@ -468,6 +469,7 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
         interrupted = drive(&ctl, h, hard, grace).await;
     }
     interrupted |= crate::interrupt::requested();
+    let loop_cpu = run_info::thread_cpu_seconds() - loop_cpu0;
 
     // Let the writer finish.
     drop(sh);
@@ -481,7 +483,7 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
     let wall = (p_end - p0).as_secs_f64();
     let achieved = if wall > 0.0 { rep.profiling.requests as f64 / wall } else { 0.0 };
     let open_loop_run = opts.request_rate.is_some() || trace;
-    let warnings = run_info::client_bound_warnings(&rep.health, open_loop_run, cpu, wall);
+    let warnings = run_info::client_bound_warnings(&rep.health, open_loop_run, loop_cpu, wall);
     for w in &warnings {
         eprintln!("loadgen: warning: {w}");
     }
@@ -505,6 +507,7 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
                 health_lag: rep.health.lag_json(),
                 late_requests: rep.health.late(),
                 cpu_seconds: cpu,
+                event_loop_busy: if wall > 0.0 { loop_cpu / wall } else { 0.0 },
                 client_bound: !warnings.is_empty(),
                 warnings: warnings.clone(),
                 chunks_received: rep.chunks,

@@ -172,15 +172,24 @@ impl Output {
             return Ok(Parsed::default());
         }
         if let Some(f) = super::chunk::fast(trimmed) {
-            let mut p = Parsed { finished: f.finished, ..Default::default() };
-            if let Some(t) = f.text {
-                self.text.push_str(t);
-                p.content = true;
-            }
-            self.finished |= f.finished;
-            return Ok(p);
+            return Ok(self.take_fast(f));
         }
         self.json(trimmed, true)
+    }
+
+    fn take_fast(&mut self, f: super::chunk::Fast) -> Parsed {
+        let mut p = Parsed { finished: f.finished, ..Default::default() };
+        if let Some(t) = f.text {
+            self.text.push_str(t);
+            p.content = true;
+        }
+        if let Some(u) = f.usage.filter(|u| !u.is_empty()) {
+            // The last chunk with a non-empty usage wins (AIPerf).
+            self.usage = Some(u);
+            p.finished = true;
+        }
+        self.finished |= p.finished;
+        p
     }
 
     /// Parses a whole non-streaming JSON body.
@@ -205,6 +214,9 @@ impl Output {
             self.usage = e.usage.filter(|u| !u.is_empty());
             self.finished = true;
             return Ok(Parsed { content: true, reasoning: false, finished: true });
+        }
+        if let Some(f) = super::chunk::fast(body) {
+            return Ok(self.take_fast(f));
         }
         self.json(body, false)
     }

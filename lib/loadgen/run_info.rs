@@ -14,7 +14,8 @@ use super::options::Options;
 pub const LATE_AFTER: Duration = Duration::from_millis(1);
 /// Client-bound verdict: dispatch lag p99 above this...
 pub const LAG_P99_LIMIT: Duration = Duration::from_millis(5);
-/// ...or the client using more than this share of all cores.
+/// ...or the event-loop thread busy more than this share of the time (it is one thread: when it
+/// is saturated, requests wait for it, not for the server).
 pub const CPU_SHARE_LIMIT: f64 = 0.9;
 
 /// Dispatch-lag accounting.
@@ -60,9 +61,18 @@ impl Health {
 
 /// User + system CPU seconds used by this process so far.
 pub fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage fills the struct we pass; RUSAGE_SELF is always valid.
+    rusage_seconds(libc::RUSAGE_SELF)
+}
+
+/// CPU seconds used by the calling thread (the event loop, when called from it).
+pub fn thread_cpu_seconds() -> f64 {
+    rusage_seconds(libc::RUSAGE_THREAD)
+}
+
+fn rusage_seconds(who: libc::c_int) -> f64 {
+    // SAFETY: getrusage fills the struct we pass; RUSAGE_SELF/RUSAGE_THREAD are valid.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    unsafe { libc::getrusage(who, &mut u) };
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     tv(u.ru_utime) + tv(u.ru_stime)
 }
@@ -96,6 +106,8 @@ pub struct ClientReport {
     pub health_lag: Value,
     pub late_requests: u64,
     pub cpu_seconds: f64,
+    /// Share of the profiling window the event-loop thread was on a CPU.
+    pub event_loop_busy: f64,
     pub client_bound: bool,
     pub warnings: Vec<String>,
     pub chunks_received: u64,
@@ -103,9 +115,8 @@ pub struct ClientReport {
 }
 
 /// Decides whether the client was the bottleneck; returns the warnings (empty = it was not).
-pub fn client_bound_warnings(health: &Health, open_loop: bool, cpu: f64, wall: f64) -> Vec<String> {
+pub fn client_bound_warnings(health: &Health, open_loop: bool, loop_cpu: f64, wall: f64) -> Vec<String> {
     let mut w = Vec::new();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
     if open_loop && health.p99() > LAG_P99_LIMIT {
         w.push(format!(
             "dispatch lag p99 {:.2} ms exceeds {} ms: requests left late, the client could not keep the schedule",
@@ -113,10 +124,10 @@ pub fn client_bound_warnings(health: &Health, open_loop: bool, cpu: f64, wall: f
             LAG_P99_LIMIT.as_millis()
         ));
     }
-    if wall > 0.5 && cpu / wall > CPU_SHARE_LIMIT * cores {
+    if wall > 0.5 && loop_cpu / wall > CPU_SHARE_LIMIT {
         w.push(format!(
-            "client used {:.2} CPU-seconds per second on {cores} cores: it may have been the bottleneck",
-            cpu / wall
+            "the client's event loop was busy {:.0}% of the time: the client, not the server, may have set the pace",
+            loop_cpu / wall * 100.0
         ));
     }
     w
@@ -233,6 +244,7 @@ impl RunInfo<'_> {
                 "dispatch_lag_ms": c.health_lag,
                 "late_requests": c.late_requests,
                 "cpu_seconds": c.cpu_seconds,
+                "event_loop_busy": c.event_loop_busy,
                 "client_bound": c.client_bound,
                 "warnings": c.warnings,
                 "chunks_received": c.chunks_received,
@@ -265,5 +277,7 @@ mod tests {
         h.record_lag(Duration::from_millis(50));
         assert!(client_bound_warnings(&h, true, 0.1, 10.0)[0].contains("dispatch lag"));
         assert!(cpu_seconds() > 0.0);
+        assert!(client_bound_warnings(&Health::default(), false, 0.95, 1.0)[0].contains("event loop"));
+        assert!(client_bound_warnings(&Health::default(), false, 0.5, 1.0).is_empty());
     }
 }
