@@ -76,8 +76,8 @@ fn token_counts(ex: &Exchange, cx: &Context) -> (Option<u64>, Option<u64>, u64) 
     }
 }
 
-fn usage_metrics(r: &mut Record, u: &Usage) {
-    let mut put = |tag: &str, v: Option<u64>| {
+fn usage_metrics(r: &mut Computed, u: &Usage) {
+    let mut put = |tag: &'static str, v: Option<u64>| {
         if let Some(v) = v {
             r.set(tag, tokens(v), "tokens");
         }
@@ -89,10 +89,63 @@ fn usage_metrics(r: &mut Record, u: &Usage) {
     put("usage_prompt_cache_read_tokens", u.prompt_tokens_details.as_ref().and_then(|d| d.cached_tokens));
 }
 
+/// A record as computed, before it becomes JSON: metric tags and units are static strings, so
+/// the hot path allocates nothing per metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Computed {
+    pub metadata: Metadata,
+    pub metrics: Vec<(&'static str, Value, &'static str)>,
+    pub error: Option<ErrorDetails>,
+}
+
+impl Computed {
+    fn set(&mut self, tag: &'static str, value: Value, unit: &'static str) {
+        self.metrics.push((tag, value, unit));
+    }
+
+    pub fn into_record(self) -> Record {
+        let mut r = Record { metadata: self.metadata, error: self.error, ..Default::default() };
+        for (tag, value, unit) in self.metrics {
+            r.set(tag, value, unit);
+        }
+        r
+    }
+
+    /// Appends the record's JSON line (without newline): the same bytes as serializing
+    /// [`Computed::into_record`] with serde_json, written directly.
+    pub fn write_json(&mut self, out: &mut Vec<u8>) {
+        self.metrics.sort_unstable_by_key(|m| m.0);
+        self.metrics.dedup_by_key(|m| m.0);
+        out.extend_from_slice(b"{\"metadata\":");
+        serde_json::to_writer(&mut *out, &self.metadata).expect("metadata serializes");
+        out.extend_from_slice(b",\"metrics\":{");
+        for (i, (tag, value, unit)) in self.metrics.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'"');
+            out.extend_from_slice(tag.as_bytes());
+            out.extend_from_slice(b"\":{\"value\":");
+            serde_json::to_writer(&mut *out, value).expect("values serialize");
+            out.extend_from_slice(b",\"unit\":\"");
+            out.extend_from_slice(unit.as_bytes());
+            out.extend_from_slice(b"\"}");
+        }
+        out.extend_from_slice(b"},\"error\":");
+        serde_json::to_writer(&mut *out, &self.error).expect("errors serialize");
+        out.push(b'}');
+    }
+}
+
 /// Builds the record of one request.
 pub fn record(ex: &Exchange, cx: &Context) -> Record {
+    compute(ex, cx).into_record()
+}
+
+/// Computes the record of one request.
+pub fn compute(ex: &Exchange, cx: &Context) -> Computed {
     let clock = cx.clock;
-    let mut r = Record {
+    let mut r = Computed {
         metadata: Metadata {
             session_num: ex.session_num,
             x_request_id: Some(ex.x_request_id.clone()),
@@ -108,7 +161,8 @@ pub fn record(ex: &Exchange, cx: &Context) -> Record {
             was_cancelled: ex.cancelled,
             cancellation_time_ns: if ex.cancelled { Some(clock.wall_ns(ex.end)) } else { None },
         },
-        ..Default::default()
+        metrics: Vec::with_capacity(18),
+        error: None,
     };
     let mut error = ex.error.clone();
     if error.is_none() && ex.content.is_empty() {
@@ -222,6 +276,26 @@ mod tests {
         assert_eq!(r.metrics["inter_chunk_latency"].value, Value::List(vec![10.0; 4]));
         assert_eq!(r.metadata.request_start_ns, clock.wall_ns(start));
         assert!(r.error.is_none());
+    }
+
+    #[test]
+    fn direct_json_matches_serde() {
+        let clock = Clock::new();
+        let tok = Tokenizer::load("builtin").unwrap();
+        for streaming in [true, false] {
+            let cx = Context::new(&clock, &tok, false, true, streaming);
+            let mut exs = vec![exchange(clock.anchor(), &[50, 60, 70], " a b c"), exchange(clock.anchor(), &[], "")];
+            exs[0].output.usage = Some(Usage { prompt_tokens: Some(9), completion_tokens: Some(3), total_tokens: Some(12), ..Default::default() });
+            exs[0].scheduled = Some(clock.anchor());
+            exs[1].cancelled = true;
+            for ex in &exs {
+                let mut c = compute(ex, &cx);
+                let mut direct = Vec::new();
+                c.write_json(&mut direct);
+                let via_serde = serde_json::to_vec(&c.clone().into_record()).unwrap();
+                assert_eq!(String::from_utf8(direct).unwrap(), String::from_utf8(via_serde).unwrap());
+            }
+        }
     }
 
     #[test]

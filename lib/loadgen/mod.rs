@@ -331,7 +331,7 @@ fn sink(
             Err(mpsc::TryRecvError::Disconnected) => break,
         };
         let ex = &item.ex;
-        let record = metrics::record(ex, &cx);
+        let mut record = metrics::compute(ex, &cx);
         let is_err = record.error.is_some();
         let t = if ex.phase == Phase::Warmup { &mut rep.warmup } else { &mut rep.profiling };
         t.requests += 1;
@@ -358,7 +358,7 @@ fn sink(
             continue;
         }
         buf.clear();
-        serde_json::to_writer(&mut buf, &record).expect("records serialize");
+        record.write_json(&mut buf);
         dirty = true;
         if let Err(e) = out.write_raw(&buf) {
             failed = true;
