@@ -169,6 +169,14 @@ impl<'a> P<'a> {
         })?;
         Some(u)
     }
+    fn is_empty_list(&mut self) -> bool {
+        let save = self.i;
+        if self.eat(b'[').is_some() && self.eat(b']').is_some() {
+            return true;
+        }
+        self.i = save;
+        false
+    }
     fn is_null(&mut self) -> bool {
         self.ws();
         if self.b[self.i..].starts_with(b"null") {
@@ -230,8 +238,9 @@ pub fn fast(data: &[u8]) -> Option<Fast<'_>> {
                     }
                     b"role" => p.skip(),
                     _ => {
-                        // reasoning, tool calls, anything else with a value: slow path.
-                        if p.is_null() { Some(()) } else { None }
+                        // reasoning, tool calls, anything else with a value: slow path
+                        // (null or an empty list, e.g. `"tool_calls":[]`, carry nothing).
+                        if p.is_null() || p.is_empty_list() { Some(()) } else { None }
                     }
                 }),
                 b"text" => {
@@ -296,6 +305,8 @@ mod tests {
         assert_eq!(u.prompt_tokens_details.unwrap().cached_tokens, Some(3));
         let f = fast(br#"{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hello there"},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#).unwrap();
         assert_eq!((f.text, f.finished, f.usage.unwrap().completion_tokens), (Some("hello there"), true, Some(2)));
+        let f = fast(br#"{"choices":[{"index":0,"message":{"role":"assistant","content":" one","tool_calls":[ ]},"logprobs":null,"finish_reason":"length","stop_reason":null}],"usage":{"prompt_tokens":3,"total_tokens":7,"completion_tokens":4,"prompt_tokens_details":null}}"#).unwrap();
+        assert_eq!(f.text, Some(" one"));
         let f = fast(br#"{"choices":[{"text":"ig","index":0,"logprobs":null,"finish_reason":null}],"object":"text_completion","id":"c"}"#).unwrap();
         assert_eq!(f.text, Some("ig"));
         let f = fast(br#" { "choices" : [ { "delta" : { "content" : "a b" } } ] , "x" : [1, {"y": "}"}] } "#).unwrap();
