@@ -202,7 +202,16 @@ async fn exchange_head(conn: &mut Conn, request: &[u8]) -> Result<(Head, Instant
 
 /// Index just past `\r\n\r\n`.
 fn find_head_end(b: &[u8], from: usize) -> Option<usize> {
-    b.get(from..)?.windows(4).position(|w| w == b"\r\n\r\n").map(|p| from + p + 4)
+    let mut i = from;
+    while i + 4 <= b.len() {
+        let off = b[i..b.len() - 3].iter().position(|&c| c == b'\r')?;
+        let p = i + off;
+        if b[p + 1] == b'\n' && b[p + 2] == b'\r' && b[p + 3] == b'\n' {
+            return Some(p + 4);
+        }
+        i = p + 1;
+    }
+    None
 }
 
 fn parse_head(h: &[u8]) -> Result<Head, H1Error> {
@@ -410,5 +419,8 @@ mod tests {
         let (out, done) = decode(Framing::Length(4), &[b"ab", b"cdef"]);
         assert_eq!((out.as_slice(), done), (&b"abcd"[..], true));
         assert_eq!(find_head_end(b"x\r\n\r\nbody", 0), Some(5));
+        assert_eq!(find_head_end(b"a\r\nb\r\n\r\n", 0), Some(8));
+        assert_eq!(find_head_end(b"a\r\nb\r\n\r", 0), None);
+        assert_eq!(find_head_end(b"\r\n\r\n", 0), Some(4));
     }
 }
