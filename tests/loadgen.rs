@@ -303,7 +303,8 @@ fn each_fault_kind_becomes_an_error_record_and_nothing_is_lost() {
         .collect();
     assert_eq!(ok + kinds.len(), 60);
     assert!(ok > 5, "{ok} ok");
-    let has = |f: &dyn Fn(&(Option<i64>, String)) -> bool| kinds.iter().any(f);
+    type Kind = (Option<i64>, String);
+    let has = |f: &dyn Fn(&Kind) -> bool| kinds.iter().any(f);
     assert!(has(&|(c, _)| *c == Some(500)), "HTTP 500 errors: {kinds:?}");
     assert!(has(&|(_, t)| t == "StreamCutError" || t == "ConnectionResetError"), "disconnects: {kinds:?}");
     assert!(has(&|(_, t)| t == "TimeoutError"), "stalls time out: {kinds:?}");

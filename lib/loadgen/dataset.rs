@@ -189,14 +189,10 @@ fn synth_blocks(tok: &Tokenizer, seed: u64, k: u64, n: u64, hash_ids: Option<&[u
 
 /// The first `n` space-led words of `text`.
 fn first_words(text: &str, n: usize) -> String {
-    let mut count = 0;
-    for (i, _) in text.match_indices(' ') {
-        if count == n {
-            return text[..i].to_string();
-        }
-        count += 1;
+    match text.match_indices(' ').nth(n) {
+        Some((i, _)) => text[..i].to_string(),
+        None => text.to_string(),
     }
-    text.to_string()
 }
 
 #[cfg(test)]

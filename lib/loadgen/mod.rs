@@ -185,6 +185,7 @@ fn closed_loop(sh: Arc<Shared>, phase: Phase, workers: u64, base: u64, count: Op
 }
 
 /// Open loop: one request per deadline `t0 + offset`, optionally capped in flight.
+#[allow(clippy::too_many_arguments)]
 fn open_loop(
     sh: Arc<Shared>,
     phase: Phase,

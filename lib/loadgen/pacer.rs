@@ -9,6 +9,7 @@ use rand_distr::{Distribution, Exp, Gamma};
 
 use super::options::ArrivalPattern;
 
+#[allow(clippy::large_enum_variant)] // one per phase
 pub enum Pacer {
     Rate { pattern: ArrivalPattern, rate: f64, gamma: Option<Gamma<f64>>, exp: Exp<f64>, rng: StdRng, index: u64, t: f64 },
     /// Offsets (seconds) taken from a trace.

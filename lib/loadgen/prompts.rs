@@ -195,7 +195,7 @@ mod tests {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
         assert_eq!(v["data"].as_array().unwrap().len(), 5);
         assert_eq!(v["data"][0]["session_id"], "session_000000");
-        assert_eq!(v["data"][0]["payloads"][0]["max_completion_tokens"].as_u64().unwrap() > 0, true);
+        assert!(v["data"][0]["payloads"][0]["max_completion_tokens"].as_u64().unwrap() > 0);
         assert_eq!(v["data"][1]["payloads"][0], Value::Object(a[1].payload.clone()));
     }
 }

@@ -150,7 +150,7 @@ fn event_data<'a>(event: &'a [u8], joined: &'a mut Vec<u8>) -> Option<&'a [u8]> 
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let Some(rest) = line.strip_prefix(b"data") else { continue };
         let value = match rest.first() {
-            None => &rest[..],
+            None => rest,
             Some(b':') => {
                 let v = &rest[1..];
                 v.strip_prefix(b" ").unwrap_or(v)
