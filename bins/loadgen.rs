@@ -61,6 +61,9 @@ struct Cli {
     /// Gamma shape for --arrival-pattern gamma (1 = Poisson, larger = more regular) [default: 1].
     #[arg(long, alias = "vllm-burstiness")]
     arrival_smoothness: Option<f64>,
+    /// Closed loop: start the --concurrency workers evenly over this many seconds instead of all at once [default: 0].
+    #[arg(long)]
+    concurrency_ramp_duration: Option<f64>,
     /// Requests in the profiling phase [default: --num-prompts].
     #[arg(long, alias = "num-requests")]
     request_count: Option<u64>,
@@ -177,6 +180,7 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::outcome::Outcome> {
         request_rate: cli.request_rate,
         arrival_pattern: enum_of(cli.arrival_pattern)?,
         arrival_smoothness: cli.arrival_smoothness,
+        concurrency_ramp_duration: cli.concurrency_ramp_duration,
         request_count: cli.request_count,
         benchmark_duration: cli.benchmark_duration,
         benchmark_grace_period: cli.benchmark_grace_period,

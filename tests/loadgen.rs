@@ -538,3 +538,18 @@ fn the_engine_runs_in_process() {
         assert_eq!(rec.scalar("output_sequence_length"), Some(3.0));
     }
 }
+
+#[test]
+fn concurrency_ramp_spreads_the_worker_starts() {
+    let mock = exact_mock("1", "1", &[]);
+    let recs = run_ok(&[
+        "--url", &mock.url(), "-m", "m", "--streaming", "--osl", "2", "--concurrency", "4", "--concurrency-ramp-duration", "0.3",
+        "--request-count", "4", "--ui", "none",
+    ]);
+    let mut starts: Vec<u64> = recs.iter().map(|r| r["metadata"]["request_start_ns"].as_u64().unwrap()).collect();
+    starts.sort();
+    for w in starts.windows(2) {
+        let gap_ms = (w[1] - w[0]) as f64 / 1e6;
+        near(gap_ms, 75.0, 2.0, 30.0, "gap between worker starts");
+    }
+}

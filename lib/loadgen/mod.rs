@@ -158,15 +158,33 @@ async fn exchange(sh: &Shared, session_num: u64, phase: Phase, scheduled: Option
 }
 
 /// Closed loop: `workers` tasks each send back-to-back until the count, the time limit or a stop.
-fn closed_loop(sh: Arc<Shared>, phase: Phase, workers: u64, base: u64, count: Option<u64>, until: Option<Instant>) -> JoinHandle<()> {
+/// With a ramp, worker `w` of `n` starts at `t0 + ramp * w / n`.
+fn closed_loop(
+    sh: Arc<Shared>,
+    phase: Phase,
+    workers: u64,
+    base: u64,
+    count: Option<u64>,
+    until: Option<Instant>,
+    ramp: f64,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let t0 = Instant::now();
         let next = Arc::new(AtomicU64::new(0));
         let mut set = tokio::task::JoinSet::new();
         let n = count.map_or(workers, |c| c.min(workers));
-        for _ in 0..n {
+        for w in 0..n {
             let sh = sh.clone();
             let next = next.clone();
             set.spawn(async move {
+                if ramp > 0.0 && w > 0 {
+                    let at = t0 + Duration::from_secs_f64(ramp * w as f64 / n as f64);
+                    let mut stop = sh.ctl.stop.subscribe();
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(at.into()) => {}
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                }
                 loop {
                     if sh.ctl.stopped() || until.is_some_and(|u| Instant::now() >= u) {
                         break;
@@ -444,7 +462,7 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
                 None,
                 t0,
             ),
-            _ => closed_loop(sh.clone(), Phase::Warmup, workers, 0, Some(n), None),
+            _ => closed_loop(sh.clone(), Phase::Warmup, workers, 0, Some(n), None, opts.concurrency_ramp_duration),
         };
         interrupted = drive(&ctl, h, None, grace).await;
         warm_window = Some((t0, n));
@@ -464,7 +482,15 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
             let pacer = Pacer::rate(opts.arrival_pattern, rate, opts.arrival_smoothness, opts.random_seed);
             open_loop(sh.clone(), Phase::Profiling, pacer, opts.concurrency, base, count, until, p0)
         } else {
-            closed_loop(sh.clone(), Phase::Profiling, workers, base, count, until.map(|d| after(p0, d)))
+            closed_loop(
+                sh.clone(),
+                Phase::Profiling,
+                workers,
+                base,
+                count,
+                until.map(|d| after(p0, d)),
+                opts.concurrency_ramp_duration,
+            )
         };
         let hard = until.map(|d| after(after(p0, d), grace));
         interrupted = drive(&ctl, h, hard, grace).await;

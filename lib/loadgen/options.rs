@@ -88,6 +88,8 @@ pub struct Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arrival_smoothness: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency_ramp_duration: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_count: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub benchmark_duration: Option<f64>,
@@ -156,6 +158,8 @@ pub struct Options {
     pub arrival_pattern: ArrivalPattern,
     /// Gamma shape (1.0 = Poisson).
     pub arrival_smoothness: f64,
+    /// Closed loop: seconds over which the workers start, evenly spread (0 = all at once).
+    pub concurrency_ramp_duration: f64,
     /// Requests in the profiling phase (None: a duration run).
     pub request_count: Option<u64>,
     /// Seconds of dispatch in the profiling phase.
@@ -302,6 +306,10 @@ impl Settings {
         if !(smooth.is_finite() && smooth > 0.0) {
             bail!("--arrival-smoothness {smooth}: must be a positive number (the gamma shape)");
         }
+        let ramp = self.concurrency_ramp_duration.unwrap_or(0.0);
+        if !(ramp.is_finite() && ramp >= 0.0) {
+            bail!("--concurrency-ramp-duration {ramp}: must be >= 0 seconds");
+        }
         let timeout = self.request_timeout_seconds.unwrap_or(21600.0);
         if !(timeout.is_finite() && timeout > 0.0) {
             bail!("--request-timeout-seconds {timeout}: must be a positive number of seconds");
@@ -340,6 +348,7 @@ impl Settings {
             request_rate: self.request_rate,
             arrival_pattern: self.arrival_pattern.unwrap_or_default(),
             arrival_smoothness: smooth,
+            concurrency_ramp_duration: ramp,
             request_count: self.request_count,
             benchmark_duration: self.benchmark_duration,
             benchmark_grace_period: grace,

@@ -156,6 +156,9 @@ pub fn input_config(opts: &Options, dataset_entries: usize) -> Value {
     }
     if let Some(c) = opts.concurrency {
         prof.insert("concurrency".into(), json!(c));
+        if opts.concurrency_ramp_duration > 0.0 {
+            prof.insert("concurrency_ramp_duration".into(), json!(opts.concurrency_ramp_duration));
+        }
     }
     if let Some(r) = opts.request_rate {
         prof.insert("request_rate".into(), json!(r));
