@@ -541,7 +541,8 @@ fn the_engine_runs_in_process() {
 
 #[test]
 fn concurrency_ramp_spreads_the_worker_starts() {
-    let mock = exact_mock("1", "1", &[]);
+    // Requests outlast the ramp, so each worker sends exactly one.
+    let mock = exact_mock("400", "1", &[]);
     let recs = run_ok(&[
         "--url", &mock.url(), "-m", "m", "--streaming", "--osl", "2", "--concurrency", "4", "--concurrency-ramp-duration", "0.3",
         "--request-count", "4", "--ui", "none",
