@@ -2,7 +2,7 @@
 # what CI runs.
 PREFIX ?= /usr/local
 CARGO ?= cargo
-TOOLS := mock-llm loadgen trial-agg sweep-plan sweep-agg pareto
+TOOLS := mock-llm loadgen trial-agg sweep-plan sweep-agg pareto scrape
 
 .PHONY: demo test bench man install build release
 

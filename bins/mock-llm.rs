@@ -30,13 +30,18 @@ and each next token at
 where running is the number of requests holding a slot and J is a lognormal factor with mean 1 and
 coefficient of variation --jitter-cv (drawn once for the first token and again for every token, from
 a generator seeded by --seed and the request's arrival number; J = 1 when the cv is 0). Deadlines are
-absolute, so a late wake-up never shifts later tokens, and are kept to well under a millisecond.
+absolute, so a late wake-up never shifts later tokens. A pacer thread with 1 ns timer slack (not
+tokio's 1 ms timer wheel) wakes each stream at its deadline: tokens go out tens of microseconds
+after they are due. On a machine shared with CPU-bound jobs, --realtime keeps those jobs from
+delaying the server by whole scheduler slices.
 Request throughput therefore rises with concurrency up to --max-batch and then flattens at
     max_batch / (ttft + prefill*isl + (osl-1) * (itl + itl_per_running*(max_batch-1)))
-while TTFT climbs by the queueing delay: the knee. With the defaults (16 slots, 20 ms TTFT, 5 ms ITL,
-+0.25 ms ITL per extra running request) a sweep over concurrency 1..64 bends at 16.
---ttft-ms 0 --itl-ms 0 --prefill-ms-per-token 0 --itl-per-running-ms 0 never sleeps: as fast as the
-machine allows.
+while TTFT climbs by the queueing delay: the knee. With the defaults (16 slots, 20 ms TTFT + 0.02 ms per
+prompt token, 5 ms ITL + 0.25 ms per extra running request) a sweep over concurrency 1..64 bends at
+16: at ISL 550 / OSL 150 a request takes 0.78 s alone and 1.34 s in a full batch, so throughput
+climbs from 1.3 to 12 requests/s and then stays there while TTFT grows by ~1.3 s per 16 extra
+clients. The prefill and per-running costs scale with --ttft-ms and --itl-ms unless given, so
+--ttft-ms 0 --itl-ms 0 never sleeps: as fast as the machine allows.
 
 PROTOCOL
 Streaming chat sends a role-only first chunk (together with the first token), one token per content
@@ -58,7 +63,8 @@ random token and holds the connection; --malformed-rate inserts a truncated-JSON
 responses: a truncated body). Each is counted in /metrics as mock_llm:faults_injected_total{kind}.
 
 RECORD
---record FILE writes one JSON line per request as it completes: request_id, endpoint, stream,
+--record FILE writes one JSON line per request as it completes: request_id, client_request_id
+(the request's X-Request-Id header, or null), endpoint, stream,
 status, outcome (ok|error|disconnect|stall|malformed|client_disconnect), prompt_tokens,
 completion_tokens, and wall-clock epoch-ns times arrival_ns (body read), admitted_ns (slot granted),
 first_token_ns, token_due_ns[] (when the model said each token was due), token_sent_ns[] (when it
@@ -73,7 +79,7 @@ const EXAMPLES: &str = "EXAMPLES:
   # a server with a knee at 8 concurrent requests and 1% injected 500s, ground truth to a file
   mock-llm --max-batch 8 --error-rate 0.01 --record truth.jsonl
   # as fast as possible (benchmarks of the client)
-  mock-llm --port 0 --ttft-ms 0 --itl-ms 0 --prefill-ms-per-token 0 --itl-per-running-ms 0
+  mock-llm --port 0 --ttft-ms 0 --itl-ms 0
   # per-token delivery error from the ground truth
   jq -c '[.token_due_ns, .token_sent_ns] | transpose[] | (.[1]-.[0])/1e6' truth.jsonl | sort -n | tail -1
   # watch the queue build up
@@ -97,12 +103,12 @@ struct Cli {
     /// Inter-token latency of a lone request, milliseconds
     #[arg(long, default_value_t = 5.0, value_name = "MS")]
     itl_ms: f64,
-    /// Prefill cost added to TTFT per prompt token, milliseconds/token
-    #[arg(long, default_value_t = 0.02, value_name = "MS")]
-    prefill_ms_per_token: f64,
-    /// ITL added per additional running request, milliseconds
-    #[arg(long, default_value_t = 0.25, value_name = "MS")]
-    itl_per_running_ms: f64,
+    /// Prefill cost added to TTFT per prompt token, milliseconds/token [default: --ttft-ms / 1000]
+    #[arg(long, value_name = "MS")]
+    prefill_ms_per_token: Option<f64>,
+    /// ITL added per additional running request, milliseconds [default: --itl-ms / 20]
+    #[arg(long, value_name = "MS")]
+    itl_per_running_ms: Option<f64>,
     /// Decode slots (requests beyond queue); 0 = unlimited
     #[arg(long, default_value_t = 16, value_name = "N")]
     max_batch: usize,
@@ -115,6 +121,9 @@ struct Cli {
     /// Output budget, tokens, when a request gives no max_tokens/max_completion_tokens
     #[arg(long, default_value_t = 16, value_name = "TOKENS")]
     default_max_tokens: u32,
+    /// Context length, tokens: prompt + max_tokens beyond it gets vLLM's 400
+    #[arg(long, default_value_t = 131_072, value_name = "TOKENS")]
+    max_model_len: u32,
     /// Length of /v1/embeddings vectors
     #[arg(long, default_value_t = 768, value_name = "N")]
     embedding_dim: usize,
@@ -142,6 +151,9 @@ struct Cli {
     /// Runtime worker threads; 0 = one per core
     #[arg(long, default_value_t = 0, value_name = "N")]
     workers: usize,
+    /// Run the server's threads at SCHED_FIFO priority 1 (needs root or CAP_SYS_NICE) so other jobs on a shared machine cannot delay token delivery; a saturated server at this priority starves them, so keep it for pacing runs
+    #[arg(long)]
+    realtime: bool,
 }
 
 impl From<Cli> for Options {
@@ -152,12 +164,13 @@ impl From<Cli> for Options {
             served_model_name: c.served_model_name,
             ttft_ms: c.ttft_ms,
             itl_ms: c.itl_ms,
-            prefill_ms_per_token: c.prefill_ms_per_token,
-            itl_per_running_ms: c.itl_per_running_ms,
+            prefill_ms_per_token: c.prefill_ms_per_token.unwrap_or(c.ttft_ms / 1000.0),
+            itl_per_running_ms: c.itl_per_running_ms.unwrap_or(c.itl_ms / 20.0),
             max_batch: c.max_batch,
             jitter_cv: c.jitter_cv,
             seed: c.seed,
             default_max_tokens: c.default_max_tokens,
+            max_model_len: c.max_model_len,
             embedding_dim: c.embedding_dim,
             faults: FaultRates {
                 error_rate: c.error_rate,
@@ -169,6 +182,7 @@ impl From<Cli> for Options {
             record: c.record,
             api_key: c.api_key,
             workers: c.workers,
+            realtime: c.realtime,
         }
     }
 }

@@ -1,15 +1,124 @@
-//! trial-agg (placeholder until its issue lands: it refuses to run).
+//! trial-agg: per-request records (loadgen's or AIPerf's `profile_export.jsonl`) → one trial's
+//! metrics, as AIPerf's `profile_export_aiperf.json`/`.csv` or a console table.
 
 #[path = "shared/mod.rs"]
 mod shared;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-/// Not built yet.
-#[derive(clap::Parser)]
-#[command(name = "trial-agg", version, after_help = "EXAMPLES:\n  trial-agg --help")]
-struct Cli {}
+use clap::{Parser, ValueEnum};
+use sweepkit::trial::{self, goodput, Format};
+
+const EXAMPLES: &str = "EXAMPLES:
+  # Summarize a trial; writes profile_export_aiperf.json and .csv atomically
+  trial-agg --run-info run_info.json --output-dir artifacts/c8 records.jsonl
+
+  # Live view while the load runs
+  loadgen --concurrency 8 --request-count 2000 | tee records.jsonl | trial-agg --every 2s
+
+  # Reprocess an AIPerf run (its summary supplies the profiling window)
+  trial-agg --run-info artifacts/run/profile_export_aiperf.json artifacts/run/profile_export.jsonl
+
+  # Goodput against SLOs (display units; throughput-like metrics use >=)
+  trial-agg --goodput \"time_to_first_token:100 inter_token_latency:10\" --format csv records.jsonl
+
+  # Several load-generator processes, one trial
+  trial-agg --format table worker-1.jsonl worker-2.jsonl";
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// AIPerf's profile_export_aiperf.json shape
+    Json,
+    /// AIPerf's profile_export_aiperf.csv layout
+    Csv,
+    /// Aligned console summary
+    Table,
+}
+
+/// Aggregate one trial's per-request records into AIPerf-compatible metrics.
+#[derive(Parser)]
+#[command(name = "trial-agg", version, about = "Aggregate one trial's per-request records into AIPerf-compatible metrics", after_help = EXAMPLES)]
+struct Cli {
+    /// Record files (JSONL, loadgen's or AIPerf's profile_export.jsonl), merged as one trial; none or '-' reads stdin
+    #[arg(value_name = "RECORDS")]
+    inputs: Vec<PathBuf>,
+
+    /// loadgen's --run-info-out file (profiling window, run_info, input_config) or an AIPerf profile_export_aiperf.json
+    #[arg(long, value_name = "FILE")]
+    run_info: Option<PathBuf>,
+
+    /// Per-request SLOs "tag:value ..." in display units (ms, tokens/sec/user); adds goodput and good_request_fraction
+    #[arg(long, value_name = "SLOS")]
+    goodput: Option<String>,
+
+    /// Output format on stdout [default: table on a terminal, else json]
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+
+    /// Also write profile_export_aiperf.json and profile_export_aiperf.csv into DIR (atomically)
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+
+    /// Live mode: re-emit the running summary every DURATION (e.g. 2s, 500ms) while records arrive
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    every: Option<Duration>,
+
+    /// Compute AIPerf's sweep-line metrics (effective_*, active_*, tokens_in_flight) only up to N timeline events (records + inter-chunk gaps); 0 = no limit
+    #[arg(long, value_name = "N", default_value_t = trial::DEFAULT_SWEEP_LIMIT)]
+    sweep_limit: u64,
+
+    /// scrape's JSONL samples of DCGM endpoints: adds telemetry_data and the CSV's GPU table (over the profiling window)
+    #[arg(long, value_name = "FILE")]
+    gpu_telemetry: Option<PathBuf>,
+
+    /// scrape's JSONL samples of the server's /metrics: writes server_metrics_export.json/.csv into --output-dir
+    #[arg(long, value_name = "FILE")]
+    server_metrics: Option<PathBuf>,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, scale) = if let Some(v) = s.strip_suffix("ms") {
+        (v, 1e-3)
+    } else if let Some(v) = s.strip_suffix('s') {
+        (v, 1.0)
+    } else if let Some(v) = s.strip_suffix('m') {
+        (v, 60.0)
+    } else {
+        (s, 1.0)
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (e.g. 2s, 500ms, 1m)"))?;
+    if !(v * scale > 0.0 && (v * scale).is_finite()) {
+        return Err(format!("'{s}' must be a positive duration (e.g. 2s)"));
+    }
+    Ok(Duration::from_secs_f64(v * scale))
+}
 
 fn main() -> ExitCode {
-    shared::main::<Cli>("trial-agg", |_| anyhow::bail!("not built yet"))
+    shared::main::<Cli>("trial-agg", |cli| {
+        let goodput = match &cli.goodput {
+            Some(spec) => goodput::parse(spec).map_err(anyhow::Error::msg)?,
+            None => Vec::new(),
+        };
+        trial::run(trial::Options {
+            inputs: cli.inputs,
+            run_info: cli.run_info,
+            goodput,
+            format: cli.format.map(|f| match f {
+                FormatArg::Json => Format::Json,
+                FormatArg::Csv => Format::Csv,
+                FormatArg::Table => Format::Table,
+            }),
+            output_dir: cli.output_dir,
+            every: cli.every,
+            sweep_limit: (cli.sweep_limit > 0).then_some(cli.sweep_limit),
+            gpu_telemetry: cli.gpu_telemetry,
+            server_metrics: cli.server_metrics,
+        })
+    })
 }

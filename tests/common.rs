@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// Every binary of the package, for tests that check them all alike.
-pub const TOOLS: [&str; 6] = ["mock-llm", "loadgen", "trial-agg", "sweep-plan", "sweep-agg", "pareto"];
+pub const TOOLS: [&str; 7] = ["mock-llm", "loadgen", "trial-agg", "sweep-plan", "sweep-agg", "pareto", "scrape"];
 
 pub fn bin(tool: &str) -> PathBuf {
     let p = match tool {
@@ -15,6 +15,7 @@ pub fn bin(tool: &str) -> PathBuf {
         "sweep-plan" => env!("CARGO_BIN_EXE_sweep-plan"),
         "sweep-agg" => env!("CARGO_BIN_EXE_sweep-agg"),
         "pareto" => env!("CARGO_BIN_EXE_pareto"),
+        "scrape" => env!("CARGO_BIN_EXE_scrape"),
         other => panic!("unknown tool {other}"),
     };
     PathBuf::from(p)

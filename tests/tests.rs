@@ -5,4 +5,6 @@
 mod common;
 mod conventions;
 mod loadgen;
+mod trial_agg;
 mod mock_llm;
+mod scrape;

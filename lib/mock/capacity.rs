@@ -344,6 +344,46 @@ mod tests {
     }
 
     #[test]
+    fn the_default_model_bends_at_sixteen() {
+        // mock-llm's defaults at AIPerf's default ISL 550 / OSL 150 (numbers quoted in --help).
+        let o = crate::mock::Options::default();
+        let m = LatencyModel::from_ms(
+            o.ttft_ms,
+            o.itl_ms,
+            o.prefill_ms_per_token,
+            o.itl_per_running_ms,
+            0.0,
+        );
+        let full_ns = 31_000_000 + 149 * 8_750_000; // 1.33475 s per request in a full batch
+        let run = |c: usize| {
+            let l = SimLoad {
+                max_batch: o.max_batch,
+                concurrency: c,
+                prompt_tokens: 550,
+                output_tokens: 150,
+                horizon_ns: 30 * full_ns,
+                seed: 0,
+            };
+            simulate(&m, &l)
+        };
+        let rps: Vec<f64> = [1, 2, 4, 8, 16, 32, 64]
+            .iter()
+            .map(|&c| run(c).requests_per_s)
+            .collect();
+        assert!(rps.windows(2).take(4).all(|w| w[1] > 1.5 * w[0]), "{rps:?}");
+        let ceiling = 16.0 / (full_ns as f64 / 1e9);
+        assert!((rps[4] - ceiling).abs() < 1e-9, "{} vs {ceiling}", rps[4]);
+        assert_eq!(rps[4], rps[5]);
+        assert_eq!(rps[5], rps[6]);
+        // Alone: 31 ms + 149 × 5 ms = 0.776 s per request (1.29/s), counted over the horizon.
+        let h = 30 * full_ns;
+        assert_eq!(rps[0], (h / 776_000_000) as f64 / (h as f64 / 1e9));
+        // Past the knee TTFT grows by one full-batch request time per 16 extra clients.
+        let (t32, t64) = (run(32).max_ttft_ns, run(64).max_ttft_ns);
+        assert_eq!(t64 - t32, 2 * full_ns);
+    }
+
+    #[test]
     fn unlimited_batch_never_queues() {
         let mut l = load(0, 100);
         l.horizon_ns = 10 * e2e_ns(100);

@@ -6,6 +6,7 @@ pub mod capacity;
 pub mod engine;
 pub mod faults;
 pub mod metrics;
+pub mod pacer;
 pub mod protocol;
 pub mod record;
 pub mod server;
@@ -35,12 +36,16 @@ pub struct Options {
     pub seed: u64,
     /// Output budget when a request gives no max tokens.
     pub default_max_tokens: u32,
+    /// Context length: prompt + max tokens beyond it is a 400 (vLLM's check).
+    pub max_model_len: u32,
     pub embedding_dim: usize,
     pub faults: FaultRates,
     pub record: Option<PathBuf>,
     pub api_key: Option<String>,
     /// Runtime worker threads; 0 = one per core.
     pub workers: usize,
+    /// Run the server threads at SCHED_FIFO priority 1 (shared machines).
+    pub realtime: bool,
 }
 
 impl Default for Options {
@@ -57,6 +62,7 @@ impl Default for Options {
             jitter_cv: 0.0,
             seed: 0,
             default_max_tokens: 16,
+            max_model_len: 131_072,
             embedding_dim: 768,
             faults: FaultRates {
                 error_status: 500,
@@ -65,6 +71,7 @@ impl Default for Options {
             record: None,
             api_key: None,
             workers: 0,
+            realtime: false,
         }
     }
 }

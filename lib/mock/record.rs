@@ -16,6 +16,8 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 pub struct RequestRecord {
     pub request_id: String,
+    /// The client's `X-Request-Id` header, if it sent one (joins client and server records).
+    pub client_request_id: Option<String>,
     /// `chat`, `completions` or `embeddings`.
     pub endpoint: &'static str,
     pub stream: bool,

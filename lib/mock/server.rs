@@ -41,10 +41,22 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
     } else {
         opts.workers
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()?;
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    b.worker_threads(workers).enable_all();
+    if opts.realtime {
+        match super::pacer::make_thread_realtime() {
+            Ok(()) => {
+                super::pacer::set_realtime(true);
+                b.on_thread_start(|| {
+                    let _ = super::pacer::make_thread_realtime();
+                });
+            }
+            Err(e) => eprintln!(
+                "mock-llm: --realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"
+            ),
+        }
+    }
+    let rt = b.build()?;
     let eng = Arc::new(Engine::new(opts)?);
     let res = rt.block_on(serve(eng.clone()));
     rt.shutdown_timeout(Duration::from_millis(100));
@@ -217,6 +229,11 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
     if let Route::Models = route {
         return Ok(models(&eng));
     }
+    let client_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(256).collect::<String>());
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => {
@@ -231,10 +248,13 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
             return Err(e);
         }
     };
-    let arrival = Instant::now();
+    let arr = Arrival {
+        at: Instant::now(),
+        client_id,
+    };
     match route {
         Route::Generate(ep) => match protocol::parse_generate(ep, &body) {
-            Ok(g) => generate(eng, g, arrival).await,
+            Ok(g) => generate(eng, g, arr).await,
             Err(e) => Ok(error_response(
                 &eng,
                 StatusCode::BAD_REQUEST,
@@ -243,7 +263,7 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
             )),
         },
         Route::Embeddings => match protocol::parse_embeddings(&body) {
-            Ok((model, items)) => Ok(embeddings(eng, model, items, arrival).await),
+            Ok((model, items)) => Ok(embeddings(eng, model, items, arr).await),
             Err(e) => Ok(error_response(
                 &eng,
                 StatusCode::BAD_REQUEST,
@@ -273,12 +293,27 @@ fn models(eng: &Engine) -> Resp {
     let body = format!(
         r#"{{"object":"list","data":[{{"id":{name},"object":"model","created":{},"owned_by":"sweepkit","root":{name},"parent":null,"max_model_len":{}}}]}}"#,
         unix_secs(),
-        131072
+        eng.opts.max_model_len
     );
     json_response(StatusCode::OK, body)
 }
 
-async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Resp, super::stream::BodyError> {
+/// When a request's body was fully read, and the client's `X-Request-Id` (kept for `--record`).
+struct Arrival {
+    at: Instant,
+    client_id: Option<String>,
+}
+
+async fn generate(eng: Arc<Engine>, g: Generate, arr: Arrival) -> Result<Resp, super::stream::BodyError> {
+    let arrival = arr.at;
+    if let Some(msg) = context_overflow(eng.opts.max_model_len, g.prompt.prompt_tokens(), g.max_tokens) {
+        return Ok(error_response(
+            &eng,
+            StatusCode::BAD_REQUEST,
+            &msg,
+            "BadRequestError",
+        ));
+    }
     let seq = eng.next_seq();
     let mut rng = request_rng(eng.opts.seed, seq);
     let plan = plan_output(
@@ -316,14 +351,14 @@ async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Res
             "error",
             prompt_tokens,
             0,
-            arrival,
+            &arr,
             None,
         );
         return Ok(json_response(
             status,
             error_body(
                 "injected fault (--error-rate)",
-                "InternalServerError",
+                error_type(status),
                 status.as_u16(),
             ),
         ));
@@ -349,6 +384,7 @@ async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Res
             fault,
             rng,
             arrival,
+            client_request_id: arr.client_id,
         };
         let mut r = Response::new(MockBody::Sse(Box::new(SseStream::new(
             eng.clone(),
@@ -376,7 +412,7 @@ async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Res
     }
     match fault {
         Fault::Disconnect(_) => {
-            crate::timer::sleep_until(first).await;
+            super::pacer::sleep_until(first).await;
             eng.metrics.fault(FaultKind::Disconnect);
             record_simple(
                 &eng,
@@ -387,7 +423,7 @@ async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Res
                 "disconnect",
                 prompt_tokens,
                 0,
-                arrival,
+                &arr,
                 Some(admitted),
             );
             return Err("mock-llm: injected disconnect".into());
@@ -403,14 +439,14 @@ async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Res
                 "stall",
                 prompt_tokens,
                 0,
-                arrival,
+                &arr,
                 Some(admitted),
             );
             std::future::pending::<()>().await;
         }
         _ => {}
     }
-    crate::timer::sleep_until(end).await;
+    super::pacer::sleep_until(end).await;
     let mut text = String::with_capacity(plan.tokens as usize * 7);
     for i in 0..plan.tokens {
         text.push_str(tokens::word(answer_seed, i));
@@ -451,10 +487,34 @@ async fn generate(eng: Arc<Engine>, g: Generate, arrival: Instant) -> Result<Res
         outcome,
         prompt_tokens,
         plan.tokens,
-        arrival,
+        &arr,
         Some(admitted),
     );
     Ok(json_response(StatusCode::OK, body.freeze()))
+}
+
+/// vLLM's context-length check: the prompt plus the requested budget must fit `--max-model-len`.
+fn context_overflow(max_model_len: u32, prompt: u32, max_tokens: Option<u32>) -> Option<String> {
+    let asked = prompt as u64 + max_tokens.unwrap_or(0) as u64;
+    (asked > max_model_len as u64).then(|| {
+        format!(
+            "This model's maximum context length is {max_model_len} tokens. However, you requested {asked} tokens \
+             ({prompt} in the messages, {} in the completion). Please reduce the length of the messages or completion.",
+            max_tokens.unwrap_or(0)
+        )
+    })
+}
+
+/// OpenAI-style error type for an injected status.
+fn error_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "AuthenticationError",
+        404 => "NotFoundError",
+        429 => "RateLimitError",
+        503 => "ServiceUnavailableError",
+        400..=499 => "BadRequestError",
+        _ => "InternalServerError",
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -467,20 +527,21 @@ fn record_simple(
     outcome: &'static str,
     prompt_tokens: u32,
     completion_tokens: u32,
-    arrival: Instant,
+    arr: &Arrival,
     admitted: Option<Instant>,
 ) {
     if let Some(r) = &eng.recorder {
         let c = &eng.clock;
         r.write(&RequestRecord {
             request_id: id,
+            client_request_id: arr.client_id.clone(),
             endpoint,
             stream,
             status,
             outcome,
             prompt_tokens,
             completion_tokens,
-            arrival_ns: c.wall_ns(arrival),
+            arrival_ns: c.wall_ns(arr.at),
             admitted_ns: admitted.map(|t| c.wall_ns(t)),
             first_token_ns: None,
             token_due_ns: Vec::new(),
@@ -496,8 +557,9 @@ async fn embeddings(
     eng: Arc<Engine>,
     model: Option<String>,
     items: Vec<tokens::PromptStats>,
-    arrival: Instant,
+    arr: Arrival,
 ) -> Resp {
+    let arrival = arr.at;
     let seq = eng.next_seq();
     let mut rng = request_rng(eng.opts.seed, seq);
     let total: u32 = items.iter().map(|p| p.prompt_tokens()).sum();
@@ -505,7 +567,7 @@ async fn embeddings(
     let admitted = Instant::now();
     slot.add_kv(total as u64);
     eng.metrics.prompt_tokens.fetch_add(total as u64, Relaxed);
-    crate::timer::sleep_until(admitted + Duration::from_nanos(eng.model.first_token_ns(total, &mut rng)))
+    super::pacer::sleep_until(admitted + Duration::from_nanos(eng.model.first_token_ns(total, &mut rng)))
         .await;
     drop(slot);
     let dim = eng.opts.embedding_dim;
@@ -554,7 +616,7 @@ async fn embeddings(
         "ok",
         total,
         0,
-        arrival,
+        &arr,
         Some(admitted),
     );
     eng.metrics.e2e.observe_ns(arrival.elapsed().as_nanos() as u64);

@@ -1,8 +1,8 @@
 //! Response bodies: a whole buffer, or an SSE stream that waits for a decode slot and then sends
 //! each token when it is due. Tokens already due when the connection asks for more go out together
-//! in one write; the rest wait on `timer::sleep_until` (sub-millisecond) at absolute deadlines.
+//! in one write; the rest wait for the `pacer` (sub-millisecond) at absolute deadlines.
 
-use std::future::Future;
+use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use rand::rngs::SmallRng;
 
 use super::engine::{Engine, Slot, Waiting};
 use super::faults::{Fault, FaultKind};
+use super::pacer::pacer;
 use super::protocol::{ChunkTemplate, Endpoint};
 use super::record::RequestRecord;
 use super::tokens::{self, OutputPlan};
@@ -79,6 +80,7 @@ pub struct StreamSpec {
     pub fault: Fault,
     pub rng: SmallRng,
     pub arrival: Instant,
+    pub client_request_id: Option<String>,
 }
 
 /// One streaming response.
@@ -86,7 +88,8 @@ pub struct SseStream {
     eng: Arc<Engine>,
     s: StreamSpec,
     phase: Phase,
-    sleep: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    /// The deadline the pacer will wake this stream at.
+    armed: Option<Instant>,
     due: Instant,
     sent: u32,
     last_sent: Option<Instant>,
@@ -97,6 +100,7 @@ pub struct SseStream {
     trace: Option<(Vec<Instant>, Vec<Instant>)>,
     outcome: &'static str,
     finished: bool,
+    flushed_before_fault: bool,
 }
 
 impl SseStream {
@@ -112,7 +116,7 @@ impl SseStream {
             eng,
             s,
             phase: Phase::Done,
-            sleep: None,
+            armed: None,
             due: arrival,
             sent: 0,
             last_sent: None,
@@ -122,6 +126,7 @@ impl SseStream {
             trace,
             outcome: "ok",
             finished: false,
+            flushed_before_fault: false,
         };
         match waiting {
             super::engine::Admission::Now(slot) => me.admit(slot),
@@ -148,38 +153,44 @@ impl SseStream {
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        loop {
-            match &mut self.phase {
-                Phase::Done => return Poll::Ready(None),
-                Phase::Stalled(_) => return Poll::Pending,
-                Phase::Queued(w) => {
-                    let slot = ready!(Pin::new(w).poll(cx));
-                    self.admit(slot);
-                }
-                Phase::Running(_) => {}
+        match &mut self.phase {
+            Phase::Done => return Poll::Ready(None),
+            Phase::Stalled(_) => return Poll::Pending,
+            Phase::Queued(w) => {
+                let slot = ready!(Pin::new(w).poll(cx));
+                self.admit(slot);
             }
-            if let Some(s) = &mut self.sleep {
-                ready!(s.as_mut().poll(cx));
-                self.sleep = None;
-            }
-            let now = Instant::now();
-            if self.due > now {
-                self.sleep = Some(Box::pin(crate::timer::sleep_until(self.due)));
-                continue;
-            }
-            return self.emit(now);
+            Phase::Running(_) => {}
         }
+        let now = Instant::now();
+        if self.due > now {
+            // Woken by the pacer at (never before) the deadline; re-arm only for a new one.
+            if self.armed != Some(self.due) {
+                self.armed = Some(self.due);
+                pacer().wake_at(self.due, cx.waker().clone());
+            }
+            return Poll::Pending;
+        }
+        self.emit(now, cx)
     }
 
     /// Writes every token due by `now` (and the end of the stream once all are out).
-    fn emit(&mut self, now: Instant) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+    fn emit(&mut self, now: Instant, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let n = self.s.plan.tokens;
         let mut count = 0u64;
         while self.sent < n && self.due <= now {
             match self.s.fault {
                 Fault::Disconnect(k) | Fault::Stall(k) if k == self.sent => {
                     if !self.buf.is_empty() {
-                        break; // send what is due first; the fault hits on the next poll
+                        break; // send what is due first; the fault hits on a later poll
+                    }
+                    if !self.flushed_before_fault {
+                        // Yield once so the connection flushes what it holds (headers, tokens)
+                        // before the cut: a real server dies mid-stream, not before it.
+                        self.flushed_before_fault = true;
+                        self.account(count);
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
                     }
                     self.account(count);
                     return self.fault_now(now);
@@ -276,6 +287,7 @@ impl SseStream {
         let (due, sent) = self.trace.take().unwrap_or_default();
         rec.write(&RequestRecord {
             request_id: std::mem::take(&mut self.s.id),
+            client_request_id: self.s.client_request_id.take(),
             endpoint: self.s.endpoint.name(),
             stream: true,
             status,

@@ -1,0 +1,105 @@
+//! `scrape`: samples streamed from real endpoints, gaps for endpoints that are down or answer garbage.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::common::{run, MockServer};
+
+fn lines(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out).lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect()
+}
+
+/// A one-route HTTP server whose n-th answer is `bodies(n)`; answers `max` requests then stops.
+fn flaky_server(max: usize, bodies: fn(usize) -> &'static str) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(max) {
+            let Ok(mut s) = stream else { continue };
+            let mut reader = BufReader::new(s.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                line.clear();
+            }
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let body = bodies(n);
+            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = s.read(&mut [0u8; 1]);
+        }
+    });
+    (addr, served)
+}
+
+#[test]
+fn an_endpoint_that_refuses_connections_becomes_gaps_not_a_crash() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let out = run("scrape", &["--interval", "0.1", "--duration", "0.35", &url]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let ls = lines(&out.stdout);
+    assert!(ls.len() >= 3, "one gap per tick: {ls:?}");
+    for l in &ls {
+        assert_eq!(l["endpoint"], Value::from(url.as_str()));
+        assert!(l["error"].as_str().unwrap().starts_with("request failed"), "{l}");
+        assert!(l.get("metric").is_none());
+    }
+    assert!(String::from_utf8_lossy(&out.stderr).contains("recorded as a gap; still polling"));
+}
+
+#[test]
+fn garbage_mid_run_is_a_gap_with_the_offending_text_and_polling_goes_on() {
+    let (addr, served) = flaky_server(6, |n| match n {
+        2 => "<html>502 Bad Gateway</html>\n",
+        _ => "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"m\"} 4\n",
+    });
+    let url = format!("http://{addr}/metrics");
+    let out = run("scrape", &["--interval", "0.05", "--duration", "0.27", &url]);
+    assert_eq!(out.status.code(), Some(0));
+    let ls = lines(&out.stdout);
+    assert!(served.load(Ordering::SeqCst) >= 5, "kept polling after the garbage");
+    let gap = ls.iter().find(|l| l.get("error").is_some()).expect("a gap line");
+    let err = gap["error"].as_str().unwrap();
+    assert!(err.starts_with("malformed exposition text: line 1:"), "{err}");
+    assert!(err.contains("<html>502 Bad Gateway</html>"), "{err}");
+    let samples: Vec<_> = ls.iter().filter(|l| l.get("metric").is_some()).collect();
+    assert!(samples.len() >= 4, "{ls:?}");
+    for s in samples {
+        assert_eq!(s["metric"], "vllm:num_requests_waiting");
+        assert_eq!(s["type"], "gauge");
+        assert_eq!(s["labels"]["model_name"], "m");
+        assert_eq!(s["value"], 4.0);
+    }
+}
+
+#[test]
+fn bad_invocations_name_the_problem() {
+    let out = run("scrape", &["localhost:8000/metrics", "--duration", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give a full URL such as http://127.0.0.1:8000/metrics"));
+    let out = run("scrape", &["--interval", "-1", "http://127.0.0.1:1/metrics"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--interval -1"));
+}
+
+#[test]
+fn samples_stream_from_mock_llm_during_load() {
+    let mock = MockServer::start(&["--ttft-ms", "5", "--itl-ms", "5"]);
+    let url = format!("{}/metrics", mock.url());
+    let dcgm = format!("{}/dcgm/metrics", mock.url());
+    let out = run("scrape", &["--interval", "0.1", "--duration", "0.25", &url, &dcgm]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let ls = lines(&out.stdout);
+    let names: std::collections::BTreeSet<_> = ls.iter().filter_map(|l| l["metric"].as_str()).collect();
+    for want in ["vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc"] {
+        assert!(names.contains(want), "{want} in {names:?}");
+    }
+    assert!(names.iter().any(|n| n.starts_with("vllm:e2e_request_latency_seconds_bucket")));
+    assert!(names.iter().any(|n| n.starts_with("DCGM_FI_DEV_GPU_UTIL")));
+    assert!(ls.iter().all(|l| l.get("error").is_none()), "no gaps from a healthy mock");
+}
