@@ -97,20 +97,13 @@ pub struct Client {
     timeout: Duration,
 }
 
-fn install_tls_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
 impl Client {
     /// One pool for the run; `pool` = the most connections kept alive (the concurrency).
     pub fn new(opts: &Options, pool: usize) -> anyhow::Result<Client> {
         let url_text = opts.request_url();
         let url = reqwest::Url::parse(&url_text).map_err(|e| anyhow!("--url {}: not a valid URL: {e}", opts.url))?;
         // reqwest builds its TLS config even for plain http: the provider must exist first.
-        install_tls_provider();
+        crate::tls::install_provider();
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(key) = &opts.io.api_key {
