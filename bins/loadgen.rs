@@ -133,6 +133,9 @@ struct Cli {
     /// Flush every record as it is written (live pipelines).
     #[arg(long)]
     line_buffered: bool,
+    /// Run the event loop at real-time priority (SCHED_FIFO 1; needs root or CAP_SYS_NICE) so other jobs on a shared machine cannot delay timestamps.
+    #[arg(long)]
+    realtime: bool,
     /// Progress display on stderr (only on a terminal) [default: simple].
     #[arg(long, value_parser = PossibleValuesParser::new(["simple", "none"]))]
     ui: Option<String>,
@@ -215,6 +218,7 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::outcome::Outcome> {
         api_key: cli.api_key.filter(|k| !k.is_empty()),
         headers: options::parse_headers(&cli.header)?,
         cli_command: redacted_command(),
+        realtime: cli.realtime,
     };
     let opts = settings.resolve(io, place)?;
     sweepkit::interrupt::install();

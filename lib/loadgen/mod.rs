@@ -55,6 +55,11 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
         libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
     }
+    if opts.io.realtime {
+        if let Err(e) = make_thread_realtime() {
+            eprintln!("loadgen: warning: --realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority");
+        }
+    }
     // One event-loop thread: no cross-thread wake-ups on the hot path (the writer thread does the
     // metrics and JSON, so the loop only sends, stamps and parses).
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -62,6 +67,19 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
         .build()
         .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
     rt.block_on(run_async(opts))
+}
+
+/// Puts the calling thread (the event loop) in SCHED_FIFO at priority 1, so CPU-bound jobs on a
+/// shared machine cannot delay a chunk's timestamp by a scheduler slice. The loop sleeps in
+/// epoll whenever it has nothing to do, so it does not starve the machine.
+fn make_thread_realtime() -> std::io::Result<()> {
+    let p = libc::sched_param { sched_priority: 1 };
+    // SAFETY: pid 0 = the calling thread; `p` is a valid sched_param.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &p) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// Stop/cancel signals shared by the dispatcher, the request tasks and the writer.

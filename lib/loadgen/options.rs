@@ -139,6 +139,8 @@ pub struct Io {
     pub headers: Vec<(String, String)>,
     /// The command line with secrets redacted, for the run info.
     pub cli_command: String,
+    /// Run the event loop at SCHED_FIFO priority 1 (shared machines; needs root or CAP_SYS_NICE).
+    pub realtime: bool,
 }
 
 /// The resolved options of one run.
