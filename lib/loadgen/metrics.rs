@@ -19,7 +19,26 @@ pub struct Context<'a> {
     pub streaming: bool,
     /// Output texts already counted (bounded): a deterministic server repeats its answers, and
     /// counting is a pure function of the text.
-    memo: std::cell::RefCell<std::collections::HashMap<Box<str>, u64>>,
+    memo: std::cell::RefCell<std::collections::HashMap<Box<str>, u64, std::hash::BuildHasherDefault<Fnv>>>,
+}
+
+/// FNV-1a: the memo's keys are short texts from one trusted process; SipHash's DoS resistance
+/// buys nothing here and costs more than the lookup it protects.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
 }
 
 const MEMO_MAX: usize = 4096;

@@ -138,6 +138,7 @@ async fn exchange(sh: &Shared, session_num: u64, phase: Phase, scheduled: Option
     if let Some(n) = p.max_tokens {
         // One stamp per token plus slack: no regrowth while streaming.
         ex.content.reserve(n.min(65_536) as usize + 2);
+        ex.output.text.reserve((n.min(65_536) as usize) * 8);
     }
     ex.scheduled = scheduled;
     let mut cancel = sh.ctl.cancel.subscribe();
