@@ -55,11 +55,6 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
         libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
     }
-    if opts.io.realtime {
-        if let Err(e) = make_thread_realtime() {
-            eprintln!("loadgen: warning: --realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority");
-        }
-    }
     // One event-loop thread: no cross-thread wake-ups on the hot path (the writer thread does the
     // metrics and JSON, so the loop only sends, stamps and parses).
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -460,6 +455,13 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
         any_success: AtomicBool::new(false),
     });
     let workers = opts.concurrency.unwrap_or(1);
+    // Only now, with the setup done and the writer thread started: only the event loop (this
+    // thread, under the current-thread runtime) runs at real-time priority.
+    if opts.io.realtime {
+        if let Err(e) = make_thread_realtime() {
+            eprintln!("loadgen: warning: --realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority");
+        }
+    }
     // Client CPU is counted over the load phases, not the setup (tokenizer, prompts).
     let cpu0 = run_info::cpu_seconds();
     let grace = opts.benchmark_grace_period;
