@@ -367,7 +367,7 @@ impl Client {
         req.extend_from_slice(b"x-request-id: ");
         req.extend_from_slice(ex.x_request_id.as_bytes());
         req.extend_from_slice(b"\r\ncontent-length: ");
-        req.extend_from_slice(body.len().to_string().as_bytes());
+        push_decimal(&mut req, body.len());
         req.extend_from_slice(b"\r\n\r\n");
         req.extend_from_slice(body);
         ex.start = Instant::now();
@@ -451,6 +451,21 @@ impl Client {
     }
 }
 
+/// Appends `n` in decimal, without a temporary String.
+fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
 /// Error type and message of a transport error, with its cause chain.
 fn classify(e: &reqwest::Error, timeout: Duration) -> (&'static str, String) {
     let mut msg = String::new();
@@ -478,23 +493,39 @@ fn classify(e: &reqwest::Error, timeout: Duration) -> (&'static str, String) {
     (kind, msg)
 }
 
-/// A unique request id in UUID form, from the run's nonce and the request index.
+/// A unique request id in UUID form (version 4 layout), from the run's nonce and the request index.
 pub fn request_id(nonce: u64, index: u64) -> String {
     let a = super::prompts::mix(nonce, index);
     let b = super::prompts::mix(a, 0xA5A5);
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        0x8000 | (b >> 48) & 0x3fff,
-        b & 0xffff_ffff_ffff
-    )
+    // 128 bits: a, then b with the version and variant nibbles set.
+    let a = (a & !0xf000) | 0x4000;
+    let b = (b & !(0xc000 << 48)) | (0x8000 << 48);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 36];
+    let mut k = 0;
+    for (i, nib) in (0..32).map(|i| if i < 16 { (a >> (60 - 4 * i)) & 0xf } else { (b >> (60 - 4 * (i - 16))) & 0xf }).enumerate() {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out[k] = b'-';
+            k += 1;
+        }
+        out[k] = HEX[nib as usize];
+        k += 1;
+    }
+    String::from_utf8(out.to_vec()).expect("ascii")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals() {
+        for n in [0usize, 7, 10, 65_536, usize::MAX] {
+            let mut v = Vec::new();
+            push_decimal(&mut v, n);
+            assert_eq!(String::from_utf8(v).unwrap(), n.to_string());
+        }
+    }
 
     #[test]
     fn request_ids_are_unique_uuids() {
@@ -503,5 +534,8 @@ mod tests {
         let id = request_id(1, 2);
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
+        assert_eq!(id.matches('-').count(), 4);
+        assert_eq!([8, 13, 18, 23].map(|i| &id[i..i + 1]), ["-"; 4]);
     }
 }

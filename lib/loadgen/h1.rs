@@ -216,7 +216,7 @@ fn find_head_end(b: &[u8], from: usize) -> Option<usize> {
 
 fn parse_head(h: &[u8]) -> Result<Head, H1Error> {
     let text = std::str::from_utf8(h).map_err(|_| H1Error::Protocol("response head is not text".into()))?;
-    let mut lines = text.split("\r\n");
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let status_line = lines.next().unwrap_or("");
     let mut parts = status_line.splitn(3, ' ');
     let version = parts.next().unwrap_or("");
@@ -239,14 +239,13 @@ fn parse_head(h: &[u8]) -> Result<Head, H1Error> {
                 framing = Framing::Length(value.parse().map_err(|_| H1Error::Protocol(format!("bad content-length {value:?}")))?);
             }
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            if value.to_ascii_lowercase().contains("chunked") {
+            if contains_ignore_case(value, "chunked") {
                 framing = Framing::Chunked;
             }
         } else if name.eq_ignore_ascii_case("connection") {
-            let v = value.to_ascii_lowercase();
-            if v.contains("close") {
+            if contains_ignore_case(value, "close") {
                 close = true;
-            } else if v.contains("keep-alive") {
+            } else if contains_ignore_case(value, "keep-alive") {
                 close = false;
             }
         }
@@ -255,6 +254,10 @@ fn parse_head(h: &[u8]) -> Result<Head, H1Error> {
         framing = Framing::Length(0);
     }
     Ok(Head { status, reason, framing, close })
+}
+
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    hay.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// Body decoder: content-length, chunked or close-delimited.
@@ -416,6 +419,8 @@ mod tests {
         let h = parse_head(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 12\r\nconnection: close\r\n\r\n").unwrap();
         assert_eq!((h.status, h.reason.as_str(), h.framing, h.close), (500, "Internal Server Error", Framing::Length(12), true));
         assert!(parse_head(b"SSH-2.0\r\n\r\n").is_err());
+        let h = parse_head(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\nConnection: Close\r\n\r\n").unwrap();
+        assert_eq!((h.framing, h.close), (Framing::Chunked, true));
         let (out, done) = decode(Framing::Length(4), &[b"ab", b"cdef"]);
         assert_eq!((out.as_slice(), done), (&b"abcd"[..], true));
         assert_eq!(find_head_end(b"x\r\n\r\nbody", 0), Some(5));
