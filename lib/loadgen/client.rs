@@ -222,52 +222,19 @@ impl Client {
 
     async fn read_stream(&self, ex: &mut Exchange, resp: &mut reqwest::Response) -> Failure {
         let mut parser = SseParser::new();
+        let mut last = ex.ack.unwrap_or(ex.start);
         loop {
             match resp.chunk().await {
                 Ok(Some(bytes)) => {
-                    let stamp = Instant::now();
+                    last = Instant::now();
                     let (content, output) = (&mut ex.content, &mut ex.output);
-                    let r = parser.feed(&bytes, stamp, |t, data| {
-                        let p = output.stream_event(data)?;
-                        if p.content || p.reasoning {
-                            content.push(t);
-                        }
-                        Ok::<(), BodyError>(())
-                    });
-                    if let Err(e) = r {
+                    if let Err(e) = parser.feed(&bytes, last, |t, d| take_event(content, output, t, d)) {
                         ex.end = Instant::now();
                         ex.fail(ex.status.map(i64::from), e.kind, e.message);
                         return Failure::Other;
                     }
                 }
-                Ok(None) => {
-                    let stamp = Instant::now();
-                    ex.end = stamp;
-                    let (content, output) = (&mut ex.content, &mut ex.output);
-                    let r = parser.finish(stamp, |t, data| {
-                        let p = output.stream_event(data)?;
-                        if p.content || p.reasoning {
-                            content.push(t);
-                        }
-                        Ok::<(), BodyError>(())
-                    });
-                    if let Err(e) = r {
-                        ex.fail(ex.status.map(i64::from), e.kind, e.message);
-                        return Failure::Other;
-                    }
-                    if !ex.output.done && !ex.output.finished {
-                        ex.fail(
-                            ex.status.map(i64::from),
-                            "StreamCutError",
-                            format!(
-                                "the stream ended after {} content chunks without a finish_reason or [DONE]",
-                                ex.content.len()
-                            ),
-                        );
-                        return Failure::Other;
-                    }
-                    return Failure::None;
-                }
+                Ok(None) => return finish_stream(ex, &mut parser, last),
                 Err(e) => {
                     ex.end = Instant::now();
                     let (kind, msg) = classify(&e, self.timeout);
