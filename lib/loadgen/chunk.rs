@@ -13,22 +13,6 @@ pub struct Fast<'a> {
     pub usage: Option<Usage>,
 }
 
-/// Position of the first `"` or `\\`, eight bytes at a time.
-#[inline]
-fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let mut i = 0;
-    while i + 8 <= s.len() {
-        let w = u64::from_le_bytes(s[i..i + 8].try_into().unwrap());
-        if has_zero(w ^ (ONES * b'"' as u64)) | has_zero(w ^ (ONES * b'\\' as u64)) != 0 {
-            break;
-        }
-        i += 8;
-    }
-    s[i..].iter().position(|&c| c == b'"' || c == b'\\').map(|p| p + i)
-}
 
 use super::openai::{CompletionDetails, PromptDetails, Usage};
 
@@ -63,7 +47,7 @@ impl<'a> P<'a> {
         self.eat(b'"')?;
         let start = self.i;
         let rest = &self.b[start..];
-        let end = find_quote_or_backslash(rest)?;
+        let end = super::sse::find_either(rest, b'"', b'\\')?;
         if rest[end] == b'\\' {
             return None;
         }
@@ -93,7 +77,7 @@ impl<'a> P<'a> {
     fn skip_str(&mut self) -> Option<()> {
         self.eat(b'"')?;
         loop {
-            let off = find_quote_or_backslash(self.b.get(self.i..)?)?;
+            let off = super::sse::find_either(self.b.get(self.i..)?, b'"', b'\\')?;
             let c = self.b[self.i + off];
             self.i += off + 1;
             if c == b'"' {

@@ -64,19 +64,6 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
     rt.block_on(run_async(opts))
 }
 
-/// Puts the calling thread (the event loop) in SCHED_FIFO at priority 1, so CPU-bound jobs on a
-/// shared machine cannot delay a chunk's timestamp by a scheduler slice. The loop sleeps in
-/// epoll whenever it has nothing to do, so it does not starve the machine.
-fn make_thread_realtime() -> std::io::Result<()> {
-    let p = libc::sched_param { sched_priority: 1 };
-    // SAFETY: pid 0 = the calling thread; `p` is a valid sched_param.
-    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &p) } == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
 /// Stop/cancel signals shared by the dispatcher, the request tasks and the writer.
 struct Control {
     /// No new requests.
@@ -458,7 +445,7 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
     // Only now, with the setup done and the writer thread started: only the event loop (this
     // thread, under the current-thread runtime) runs at real-time priority.
     if opts.io.realtime {
-        if let Err(e) = make_thread_realtime() {
+        if let Err(e) = crate::timer::make_thread_realtime() {
             eprintln!("loadgen: warning: --realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority");
         }
     }
