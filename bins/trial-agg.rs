@@ -73,7 +73,7 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     gpu_telemetry: Option<PathBuf>,
 
-    /// scrape's JSONL samples of the server's /metrics: writes server_metrics_export.json/.csv into --output-dir
+    /// scrape's JSONL samples of the server's /metrics: server_metrics and key figures in the summary (and server_metrics_export.json/.csv with --output-dir)
     #[arg(long, value_name = "FILE")]
     server_metrics: Option<PathBuf>,
 }

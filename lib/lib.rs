@@ -19,6 +19,7 @@ pub mod aggregate_export;
 pub mod findings;
 pub mod sweep;
 pub mod plot;
+pub mod loadgen;
 pub mod stats;
 pub mod trial;
 pub mod mock;

@@ -5,6 +5,7 @@
 mod common;
 mod conventions;
 mod sweep;
+mod loadgen;
 mod trial_agg;
 mod mock_llm;
 mod scrape;

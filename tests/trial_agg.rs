@@ -884,10 +884,19 @@ fn gpu_telemetry_and_server_metrics_from_scrape_samples() {
     );
     assert!(out_dir.join("server_metrics_export.csv").is_file());
 
-    let out = trial_agg(&["--server-metrics", srv.to_str().unwrap()], Some(&lines(&recs)));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out)
-        .contains("--server-metrics writes server_metrics_export.json/.csv: give --output-dir DIR too"));
+    // The server's and GPU's key figures are unit-bearing metrics of the summary (window values
+    // only: 1, 2, 2 running; 40, 60, 80 % utilisation), and the whole server summary is embedded.
+    assert_eq!(doc["vllm:num_requests_running"]["unit"], "requests", "{doc:#}");
+    assert!((doc["vllm:num_requests_running"]["avg"].as_f64().unwrap() - 5.0 / 3.0).abs() < 1e-12);
+    assert_eq!(doc["vllm:num_requests_running"]["max"], 2.0);
+    assert_eq!(doc["DCGM_FI_DEV_GPU_UTIL"]["avg"], 60.0);
+    assert_eq!(doc["DCGM_FI_DEV_GPU_UTIL"]["unit"], "percent");
+    assert!(doc["server_metrics"]["vllm:num_requests_running"]["series"][0]["stats"].is_object());
+
+    // Without --output-dir the figures still reach the summary on stdout.
+    let out = trial_agg(&["--format", "json", "--server-metrics", srv.to_str().unwrap()], Some(&lines(&recs)));
+    let doc = ok_json(&out);
+    assert_eq!(doc["vllm:num_requests_running"]["max"], 2.0);
 }
 
 #[test]

@@ -6,7 +6,6 @@ pub mod capacity;
 pub mod engine;
 pub mod faults;
 pub mod metrics;
-pub mod pacer;
 pub mod protocol;
 pub mod record;
 pub mod server;

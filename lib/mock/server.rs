@@ -44,11 +44,11 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
     let mut b = tokio::runtime::Builder::new_multi_thread();
     b.worker_threads(workers).enable_all();
     if opts.realtime {
-        match super::pacer::make_thread_realtime() {
+        match crate::timer::make_thread_realtime() {
             Ok(()) => {
-                super::pacer::set_realtime(true);
+                crate::timer::set_realtime(true);
                 b.on_thread_start(|| {
-                    let _ = super::pacer::make_thread_realtime();
+                    let _ = crate::timer::make_thread_realtime();
                 });
             }
             Err(e) => eprintln!(
@@ -412,7 +412,7 @@ async fn generate(eng: Arc<Engine>, g: Generate, arr: Arrival) -> Result<Resp, s
     }
     match fault {
         Fault::Disconnect(_) => {
-            super::pacer::sleep_until(first).await;
+            crate::timer::sleep_until(first).await;
             eng.metrics.fault(FaultKind::Disconnect);
             record_simple(
                 &eng,
@@ -446,7 +446,7 @@ async fn generate(eng: Arc<Engine>, g: Generate, arr: Arrival) -> Result<Resp, s
         }
         _ => {}
     }
-    super::pacer::sleep_until(end).await;
+    crate::timer::sleep_until(end).await;
     let mut text = String::with_capacity(plan.tokens as usize * 7);
     for i in 0..plan.tokens {
         text.push_str(tokens::word(answer_seed, i));
@@ -567,7 +567,7 @@ async fn embeddings(
     let admitted = Instant::now();
     slot.add_kv(total as u64);
     eng.metrics.prompt_tokens.fetch_add(total as u64, Relaxed);
-    super::pacer::sleep_until(admitted + Duration::from_nanos(eng.model.first_token_ns(total, &mut rng)))
+    crate::timer::sleep_until(admitted + Duration::from_nanos(eng.model.first_token_ns(total, &mut rng)))
         .await;
     drop(slot);
     let dim = eng.opts.embedding_dim;

@@ -15,7 +15,7 @@ use rand::rngs::SmallRng;
 
 use super::engine::{Engine, Slot, Waiting};
 use super::faults::{Fault, FaultKind};
-use super::pacer::pacer;
+use crate::timer::pacer;
 use super::protocol::{ChunkTemplate, Endpoint};
 use super::record::RequestRecord;
 use super::tokens::{self, OutputPlan};

@@ -90,6 +90,11 @@ impl Serialize for Doc<'_> {
         for e in &sum.entries {
             map.serialize_entry(&e.tag, &metric_stats(&e.unit, &e.value))?;
         }
+        // The server's and GPUs' key figures, as unit-bearing metrics (sweep-agg aggregates them).
+        let server_figures = sum.server.iter().flat_map(|m| &m.figures);
+        for (tag, stats) in server_figures.chain(sum.telemetry.iter().flat_map(|t| &t.figures)) {
+            map.serialize_entry(tag, stats)?;
+        }
         map.serialize_entry("was_cancelled", &sum.was_cancelled)?;
         let errors: Vec<ErrorEntry> = sum
             .error_summary
@@ -122,6 +127,9 @@ impl Serialize for Doc<'_> {
         }
         if let Some(t) = &sum.telemetry {
             map.serialize_entry("telemetry_data", &t.telemetry_data)?;
+        }
+        if let Some(m) = &sum.server {
+            map.serialize_entry("server_metrics", &m.metrics)?;
         }
         let p = &sum.sweepkit;
         let window = p.window_ns.map(|(a, b)| {

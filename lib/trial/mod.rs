@@ -116,6 +116,8 @@ pub struct Summary {
     pub input_config: Option<serde_json::Value>,
     /// From `--gpu-telemetry`.
     pub telemetry: Option<server_side::GpuTelemetry>,
+    /// From `--server-metrics`.
+    pub server: Option<server_side::ServerMetrics>,
     /// The warmup phase's metrics (AIPerf schema 1.4 `warmup_metrics`), when records had any.
     pub warmup: Option<Vec<Entry>>,
     pub sweepkit: Provenance,
@@ -143,9 +145,6 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
     } else {
         Format::Json
     });
-    if opts.server_metrics.is_some() && opts.output_dir.is_none() {
-        anyhow::bail!("--server-metrics writes server_metrics_export.json/.csv: give --output-dir DIR too");
-    }
     let inputs = jsonl::open_inputs(&opts.inputs)?;
     let (mut acc, torn) = match opts.every {
         Some(every) => read_live(inputs, &opts.goodput, &info, format, every, opts.sweep_limit)?,
@@ -163,6 +162,11 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
         summary.telemetry = Some(t);
         summary.sweepkit.warnings.extend(warnings);
     }
+    if let (Some(path), Some((a, b))) = (&opts.server_metrics, window) {
+        let (m, warnings) = server_side::server_metrics(path, a, b)?;
+        summary.server = Some(m);
+        summary.sweepkit.warnings.extend(warnings);
+    }
     for w in &summary.sweepkit.warnings {
         eprintln!("trial-agg: warning: {w}");
     }
@@ -175,11 +179,8 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
         crate::atomic::write_with(&dir.join("profile_export_aiperf.csv"), |w| {
             export_csv::Csv.export(&summary, w)
         })?;
-        if let (Some(path), Some((a, b))) = (&opts.server_metrics, window) {
-            let id = summary.benchmark_id.clone().unwrap_or_default();
-            for w in server_side::write_server_metrics(path, dir, a, b, &id)? {
-                eprintln!("trial-agg: warning: {w}");
-            }
+        if let Some(m) = &summary.server {
+            m.write_exports(dir, summary.benchmark_id.as_deref().unwrap_or_default())?;
         }
     }
     let mut out = io::stdout().lock();
@@ -577,6 +578,7 @@ pub fn summarize(
         run_info: info.run_info.clone(),
         input_config: info.input_config.clone(),
         telemetry: None,
+        server: None,
         warmup,
         sweepkit: Provenance {
             records_read: acc.lines,

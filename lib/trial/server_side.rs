@@ -16,6 +16,19 @@ pub struct GpuTelemetry {
     pub telemetry_data: Value,
     /// AIPerf's GPU table (header and one row per GPU metric), CRLF line ends.
     pub csv_section: String,
+    /// Key GPU figures as trial metrics (see `telemetry::key_figures`).
+    pub figures: Vec<(String, crate::summary::MetricStats)>,
+}
+
+/// What the server's own metrics showed over the trial window (`--server-metrics`).
+#[derive(Debug, Clone)]
+pub struct ServerMetrics {
+    /// `telemetry::summarize` output: the summary's `server_metrics` key.
+    pub metrics: Value,
+    /// Key server figures as trial metrics (see `telemetry::key_figures`).
+    pub figures: Vec<(String, crate::summary::MetricStats)>,
+    lines: Vec<SampleLine>,
+    window: (u64, u64),
 }
 
 fn read(flag: &str, path: &Path) -> anyhow::Result<(Vec<SampleLine>, Vec<String>)> {
@@ -62,25 +75,25 @@ pub fn gpu_telemetry(path: &Path, start_ns: u64, end_ns: u64) -> anyhow::Result<
         GpuTelemetry {
             telemetry_data,
             csv_section,
+            figures: telemetry::key_figures(&summary),
         },
         warnings,
     ))
 }
 
-/// Writes `server_metrics_export.json` and `.csv` into `dir` (atomically) from scraped samples.
-pub fn write_server_metrics(
-    path: &Path,
-    dir: &Path,
-    start_ns: u64,
-    end_ns: u64,
-    benchmark_id: &str,
-) -> anyhow::Result<Vec<String>> {
+/// Reads the server's samples and summarises them over `[start_ns, end_ns]`.
+pub fn server_metrics(path: &Path, start_ns: u64, end_ns: u64) -> anyhow::Result<(ServerMetrics, Vec<String>)> {
     let (lines, warnings) = read("--server-metrics", path)?;
-    let doc = telemetry::export_document(&lines, start_ns, end_ns, benchmark_id);
-    crate::atomic::write_json(&dir.join("server_metrics_export.json"), &doc)?;
-    crate::atomic::write(
-        &dir.join("server_metrics_export.csv"),
-        telemetry::export_csv(&doc["metrics"]).as_bytes(),
-    )?;
-    Ok(warnings)
+    let metrics = telemetry::summarize(&lines, start_ns, end_ns);
+    let figures = telemetry::key_figures(&metrics);
+    Ok((ServerMetrics { metrics, figures, lines, window: (start_ns, end_ns) }, warnings))
+}
+
+impl ServerMetrics {
+    /// Writes `server_metrics_export.json` and `.csv` into `dir` (atomically).
+    pub fn write_exports(&self, dir: &Path, benchmark_id: &str) -> anyhow::Result<()> {
+        let doc = telemetry::export_document(&self.lines, self.window.0, self.window.1, benchmark_id);
+        crate::atomic::write_json(&dir.join("server_metrics_export.json"), &doc)?;
+        crate::atomic::write(&dir.join("server_metrics_export.csv"), telemetry::export_csv(&doc["metrics"]).as_bytes())
+    }
 }

@@ -1,0 +1,508 @@
+//! The HTTP client: one shared keep-alive pool for the whole run (sized to the concurrency), and
+//! one request's exchange with the server, stamped as it happens.
+//!
+//! Every network chunk is stamped with `Instant::now()` the moment `chunk()` hands it over, before
+//! any parsing. Failures never escape as errors: they are written into the [`Exchange`] (HTTP
+//! status, timeout, refused/reset connection, a stream cut short, malformed SSE or JSON) and
+//! become error records.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+
+use crate::records::{ErrorDetails, Phase};
+
+use super::openai::{server_error_type, BodyError, Output};
+use super::options::{EndpointType, Options};
+use super::h1::{self, H1Error};
+use super::sse::SseParser;
+
+/// Everything observed about one request.
+#[derive(Debug)]
+pub struct Exchange {
+    pub session_num: u64,
+    pub x_request_id: String,
+    pub conversation_id: Arc<str>,
+    pub phase: Phase,
+    /// Input tokens of the prompt (client tokenizer).
+    pub isl: u64,
+    /// When the schedule meant to send it (open-loop and capped runs).
+    pub scheduled: Option<Instant>,
+    /// Just before the request was handed to the connection pool.
+    pub start: Instant,
+    /// Response headers received.
+    pub ack: Option<Instant>,
+    /// Last byte, error or cancellation.
+    pub end: Instant,
+    /// Arrival stamps of the responses that carried output (AIPerf's content responses).
+    pub content: Vec<Instant>,
+    pub output: Output,
+    pub status: Option<u16>,
+    pub error: Option<ErrorDetails>,
+    pub cancelled: bool,
+}
+
+impl Exchange {
+    pub fn new(session_num: u64, x_request_id: String, conversation_id: Arc<str>, phase: Phase, isl: u64) -> Exchange {
+        let now = Instant::now();
+        Exchange {
+            session_num,
+            x_request_id,
+            conversation_id,
+            phase,
+            isl,
+            scheduled: None,
+            start: now,
+            ack: None,
+            end: now,
+            content: Vec::new(),
+            output: Output::default(),
+            status: None,
+            error: None,
+            cancelled: false,
+        }
+    }
+
+    fn fail(&mut self, code: Option<i64>, kind: &str, message: String) {
+        if self.error.is_none() {
+            self.error = Some(ErrorDetails { code, kind: kind.to_string(), message });
+        }
+    }
+}
+
+/// How a request went wrong at the transport level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    None,
+    /// Could not connect at all (refused, no route): the server is unreachable.
+    Unreachable,
+    Other,
+}
+
+enum Transport {
+    /// Plain http: the minimal keep-alive client, with the request head preformatted.
+    H1 { pool: h1::Pool, prefix: Vec<u8>, addr: String },
+    /// https: reqwest with rustls (ring).
+    Reqwest(reqwest::Client),
+}
+
+pub struct Client {
+    transport: Transport,
+    url: reqwest::Url,
+    kind: EndpointType,
+    streaming: bool,
+    timeout: Duration,
+}
+
+impl Client {
+    /// One pool for the run; `pool` = the most connections kept alive (the concurrency).
+    pub fn new(opts: &Options, pool: usize) -> anyhow::Result<Client> {
+        let url_text = opts.request_url();
+        let url = reqwest::Url::parse(&url_text).map_err(|e| anyhow!("--url {}: not a valid URL: {e}", opts.url))?;
+        // reqwest builds its TLS config even for plain http: the provider must exist first.
+        crate::tls::install_provider();
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(key) = &opts.io.api_key {
+            let mut v = HeaderValue::from_str(&format!("Bearer {key}"))
+                .map_err(|_| anyhow!("--api-key: contains characters not allowed in an HTTP header"))?;
+            v.set_sensitive(true);
+            headers.insert(AUTHORIZATION, v);
+        }
+        for (k, v) in &opts.io.headers {
+            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| anyhow!("--header {k}: not a valid header name"))?;
+            let mut value =
+                HeaderValue::from_str(v).map_err(|_| anyhow!("--header {k}: value has characters not allowed in a header"))?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        if url.scheme() == "http" {
+            let host = url.host_str().ok_or_else(|| anyhow!("--url {}: no host", opts.url))?;
+            let addrs = url
+                .socket_addrs(|| Some(80))
+                .map_err(|e| anyhow!("--url {}: cannot resolve {host}: {e}", opts.url))?;
+            let addr = *addrs
+                .iter()
+                .find(|a| a.is_ipv4())
+                .or(addrs.first())
+                .ok_or_else(|| anyhow!("--url {}: {host} resolves to no address", opts.url))?;
+            let mut path = url.path().to_string();
+            if let Some(q) = url.query() {
+                path.push('?');
+                path.push_str(q);
+            }
+            let host_header = match url.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_string(),
+            };
+            let mut prefix = format!("POST {path} HTTP/1.1\r\nhost: {host_header}\r\naccept: */*\r\n").into_bytes();
+            for (name, value) in headers.iter() {
+                prefix.extend_from_slice(name.as_str().as_bytes());
+                prefix.extend_from_slice(b": ");
+                prefix.extend_from_slice(value.as_bytes());
+                prefix.extend_from_slice(b"\r\n");
+            }
+            return Ok(Client {
+                transport: Transport::H1 { pool: h1::Pool::new(addr, pool.max(1)), prefix, addr: addr.to_string() },
+                url,
+                kind: opts.endpoint_type,
+                streaming: opts.streaming,
+                timeout: Duration::from_secs_f64(opts.request_timeout_seconds),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .default_headers(headers)
+            .pool_max_idle_per_host(pool.max(1))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(10).min(Duration::from_secs_f64(opts.request_timeout_seconds)))
+            .build()
+            .map_err(|e| anyhow!("cannot build the HTTP client: {e}"))?;
+        Ok(Client {
+            transport: Transport::Reqwest(http),
+            url,
+            kind: opts.endpoint_type,
+            streaming: opts.streaming,
+            timeout: Duration::from_secs_f64(opts.request_timeout_seconds),
+        })
+    }
+
+    /// Sends one request and records what happened into `ex` (also when the future is dropped
+    /// half-way: what was seen so far stays in `ex`).
+    pub async fn send(&self, ex: &mut Exchange, body: Bytes) -> Failure {
+        let http = match &self.transport {
+            Transport::H1 { pool, prefix, addr } => return self.send_h1(ex, &body, pool, prefix, addr).await,
+            Transport::Reqwest(http) => http,
+        };
+        let req = http
+            .post(self.url.clone())
+            .header("x-request-id", ex.x_request_id.as_str())
+            .timeout(self.timeout)
+            .body(body);
+        ex.start = Instant::now();
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                ex.end = Instant::now();
+                let unreachable = e.is_connect();
+                let (kind, msg) = classify(&e, self.timeout);
+                ex.fail(None, kind, msg);
+                return if unreachable { Failure::Unreachable } else { Failure::Other };
+            }
+        };
+        let mut resp = resp;
+        ex.ack = Some(Instant::now());
+        let status = resp.status();
+        ex.status = Some(status.as_u16());
+        if !status.is_success() {
+            let mut body = Vec::new();
+            while let Ok(Some(c)) = resp.chunk().await {
+                if body.len() < 4096 {
+                    body.extend_from_slice(&c);
+                }
+            }
+            ex.end = Instant::now();
+            let kind = server_error_type(&body)
+                .or_else(|| status.canonical_reason().map(str::to_string))
+                .unwrap_or_else(|| "HTTPError".into());
+            let text = String::from_utf8_lossy(&body[..body.len().min(1000)]).trim().to_string();
+            ex.fail(Some(status.as_u16() as i64), &kind, if text.is_empty() { format!("HTTP {status}") } else { text });
+            return Failure::Other;
+        }
+        if self.streaming {
+            self.read_stream(ex, &mut resp).await
+        } else {
+            self.read_whole(ex, &mut resp).await
+        }
+    }
+
+    async fn read_stream(&self, ex: &mut Exchange, resp: &mut reqwest::Response) -> Failure {
+        let mut parser = SseParser::new();
+        let mut last = ex.ack.unwrap_or(ex.start);
+        loop {
+            match resp.chunk().await {
+                Ok(Some(bytes)) => {
+                    last = Instant::now();
+                    let (content, output) = (&mut ex.content, &mut ex.output);
+                    if let Err(e) = parser.feed(&bytes, last, |t, d| take_event(content, output, t, d)) {
+                        ex.end = Instant::now();
+                        ex.fail(ex.status.map(i64::from), e.kind, e.message);
+                        return Failure::Other;
+                    }
+                }
+                Ok(None) => return finish_stream(ex, &mut parser, last),
+                Err(e) => {
+                    ex.end = Instant::now();
+                    let (kind, msg) = classify(&e, self.timeout);
+                    let kind = if kind == "TimeoutError" { kind } else { "StreamCutError" };
+                    ex.fail(
+                        ex.status.map(i64::from),
+                        kind,
+                        format!("{msg} (after {} content chunks)", ex.content.len()),
+                    );
+                    return Failure::Other;
+                }
+            }
+        }
+    }
+
+    async fn read_whole(&self, ex: &mut Exchange, resp: &mut reqwest::Response) -> Failure {
+        let mut body: Vec<u8> = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => body.extend_from_slice(&c),
+                Ok(None) => break,
+                Err(e) => {
+                    ex.end = Instant::now();
+                    let (kind, msg) = classify(&e, self.timeout);
+                    let kind = if kind == "TimeoutError" { kind } else { "StreamCutError" };
+                    ex.fail(ex.status.map(i64::from), kind, format!("{msg} (body cut after {} bytes)", body.len()));
+                    return Failure::Other;
+                }
+            }
+        }
+        let end = Instant::now();
+        ex.end = end;
+        match ex.output.whole_body(&body, self.kind) {
+            Ok(p) => {
+                if p.content || p.reasoning {
+                    ex.content.push(end);
+                }
+                Failure::None
+            }
+            Err(e) => {
+                ex.fail(ex.status.map(i64::from), e.kind, e.message);
+                Failure::Other
+            }
+        }
+    }
+}
+
+/// Takes one SSE event into the exchange: output text, and a content stamp if it carried output.
+fn take_event(content: &mut Vec<Instant>, output: &mut Output, at: Instant, data: &[u8]) -> Result<(), BodyError> {
+    let p = output.stream_event(data)?;
+    if p.content || p.reasoning {
+        content.push(at);
+    }
+    Ok(())
+}
+
+/// The stream ended cleanly: flush a trailing event and check it really finished.
+fn finish_stream(ex: &mut Exchange, parser: &mut SseParser, at: Instant) -> Failure {
+    ex.end = at;
+    let (content, output) = (&mut ex.content, &mut ex.output);
+    if let Err(e) = parser.finish(at, |t, d| take_event(content, output, t, d)) {
+        ex.fail(ex.status.map(i64::from), e.kind, e.message);
+        return Failure::Other;
+    }
+    if !ex.output.done && !ex.output.finished {
+        ex.fail(
+            ex.status.map(i64::from),
+            "StreamCutError",
+            format!("the stream ended after {} content chunks without a finish_reason or [DONE]", ex.content.len()),
+        );
+        return Failure::Other;
+    }
+    Failure::None
+}
+
+fn h1_fail(ex: &mut Exchange, e: H1Error, addr: &str) -> Failure {
+    ex.end = Instant::now();
+    let code = ex.status.map(i64::from);
+    match e {
+        H1Error::Connect(e) => {
+            ex.fail(None, "ConnectionError", format!("cannot connect to {addr}: {e}"));
+            return Failure::Unreachable;
+        }
+        H1Error::Cut(m) if ex.status.is_some() => {
+            ex.fail(code, "StreamCutError", format!("{m} (after {} content chunks)", ex.content.len()))
+        }
+        H1Error::Cut(m) => ex.fail(None, "ConnectionResetError", m),
+        H1Error::Protocol(m) => ex.fail(code, "ProtocolError", m),
+    }
+    Failure::Other
+}
+
+impl Client {
+    async fn send_h1(&self, ex: &mut Exchange, body: &[u8], pool: &h1::Pool, prefix: &[u8], addr: &str) -> Failure {
+        let mut req = Vec::with_capacity(prefix.len() + 96 + body.len());
+        req.extend_from_slice(prefix);
+        req.extend_from_slice(b"x-request-id: ");
+        req.extend_from_slice(ex.x_request_id.as_bytes());
+        req.extend_from_slice(b"\r\ncontent-length: ");
+        push_decimal(&mut req, body.len());
+        req.extend_from_slice(b"\r\n\r\n");
+        req.extend_from_slice(body);
+        ex.start = Instant::now();
+        let timeout = self.timeout;
+        match tokio::time::timeout(timeout, self.h1_exchange(ex, &req, pool, addr)).await {
+            Ok(f) => f,
+            Err(_) => {
+                ex.end = Instant::now();
+                ex.fail(
+                    ex.status.map(i64::from),
+                    "TimeoutError",
+                    format!(
+                        "no complete response within --request-timeout-seconds {} (after {} content chunks)",
+                        timeout.as_secs_f64(),
+                        ex.content.len()
+                    ),
+                );
+                Failure::Other
+            }
+        }
+    }
+
+    async fn h1_exchange(&self, ex: &mut Exchange, req: &[u8], pool: &h1::Pool, addr: &str) -> Failure {
+        let (conn, head, at, first) = match pool.send(req).await {
+            Ok(x) => x,
+            Err(e) => return h1_fail(ex, e, addr),
+        };
+        ex.ack = Some(at);
+        ex.status = Some(head.status);
+        if !(200..300).contains(&head.status) {
+            let (body, end) = match h1::collect_body(pool, conn, &head, first, at, 4096).await {
+                Ok(x) => x,
+                Err(_) => (Vec::new(), Instant::now()),
+            };
+            ex.end = end.max(at);
+            let kind = server_error_type(&body).unwrap_or_else(|| {
+                if head.reason.is_empty() { "HTTPError".into() } else { head.reason.clone() }
+            });
+            let text = String::from_utf8_lossy(&body[..body.len().min(1000)]).trim().to_string();
+            ex.fail(Some(head.status as i64), &kind, if text.is_empty() { format!("HTTP {}", head.status) } else { text });
+            return Failure::Other;
+        }
+        if self.streaming {
+            let mut parser = SseParser::new();
+            let mut last = at;
+            let (content, output) = (&mut ex.content, &mut ex.output);
+            let r = pool
+                .read_body(conn, &head, first, at, |t, bytes| {
+                    last = t;
+                    parser.feed(bytes, t, |t2, d| take_event(content, output, t2, d))
+                })
+                .await;
+            match r {
+                Err(e) => h1_fail(ex, e, addr),
+                Ok(Err(e)) => {
+                    ex.end = Instant::now();
+                    ex.fail(ex.status.map(i64::from), e.kind, e.message);
+                    Failure::Other
+                }
+                Ok(Ok(())) => finish_stream(ex, &mut parser, last),
+            }
+        } else {
+            let (body, end) = match h1::collect_body(pool, conn, &head, first, at, usize::MAX).await {
+                Ok(x) => x,
+                Err(e) => return h1_fail(ex, e, addr),
+            };
+            ex.end = end;
+            match ex.output.whole_body(&body, self.kind) {
+                Ok(p) => {
+                    if p.content || p.reasoning {
+                        ex.content.push(end);
+                    }
+                    Failure::None
+                }
+                Err(e) => {
+                    ex.fail(ex.status.map(i64::from), e.kind, e.message);
+                    Failure::Other
+                }
+            }
+        }
+    }
+}
+
+/// Appends `n` in decimal, without a temporary String.
+fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Error type and message of a transport error, with its cause chain.
+fn classify(e: &reqwest::Error, timeout: Duration) -> (&'static str, String) {
+    let mut msg = String::new();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    if e.is_timeout() {
+        return ("TimeoutError", format!("no complete response within --request-timeout-seconds {}", timeout.as_secs_f64()));
+    }
+    if msg.is_empty() {
+        msg = e.to_string();
+    }
+    let kind = if e.is_connect() {
+        "ConnectionError"
+    } else if msg.contains("reset") || msg.contains("closed") || msg.contains("incomplete") || msg.contains("EOF") {
+        "ConnectionResetError"
+    } else {
+        "RequestError"
+    };
+    (kind, msg)
+}
+
+/// A unique request id in UUID form (version 4 layout), from the run's nonce and the request index.
+pub fn request_id(nonce: u64, index: u64) -> String {
+    let a = super::prompts::mix(nonce, index);
+    let b = super::prompts::mix(a, 0xA5A5);
+    // 128 bits: a, then b with the version and variant nibbles set.
+    let a = (a & !0xf000) | 0x4000;
+    let b = (b & !(0xc000 << 48)) | (0x8000 << 48);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 36];
+    let mut k = 0;
+    for (i, nib) in (0..32).map(|i| if i < 16 { (a >> (60 - 4 * i)) & 0xf } else { (b >> (60 - 4 * (i - 16))) & 0xf }).enumerate() {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out[k] = b'-';
+            k += 1;
+        }
+        out[k] = HEX[nib as usize];
+        k += 1;
+    }
+    String::from_utf8(out.to_vec()).expect("ascii")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals() {
+        for n in [0usize, 7, 10, 65_536, usize::MAX] {
+            let mut v = Vec::new();
+            push_decimal(&mut v, n);
+            assert_eq!(String::from_utf8(v).unwrap(), n.to_string());
+        }
+    }
+
+    #[test]
+    fn request_ids_are_unique_uuids() {
+        let ids: std::collections::HashSet<String> = (0..10_000).map(|i| request_id(42, i)).collect();
+        assert_eq!(ids.len(), 10_000);
+        let id = request_id(1, 2);
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
+        assert_eq!(id.matches('-').count(), 4);
+        assert_eq!([8, 13, 18, 23].map(|i| &id[i..i + 1]), ["-"; 4]);
+    }
+}

@@ -1,0 +1,240 @@
+//! `--input-file` datasets: AIPerf's `single_turn` and `mooncake_trace` line formats.
+//!
+//! One request per line. Text comes from `text`/`texts`/`text_input`, chat `messages`, a raw
+//! `payload`, or (traces) `input_length` tokens synthesized deterministically — with `hash_ids`,
+//! block by block (512 tokens per id, the same text for the same id, so traces that share prefix
+//! blocks share prompt prefixes as on the real system). `output_length` sets the max tokens;
+//! `timestamp` (ms) or cumulative `delay` (ms) schedule the request, replayed on time.
+
+use std::path::Path;
+
+use anyhow::anyhow;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::options::{DatasetType, EndpointType, Options};
+use super::prompts::{mix, text_of_tokens, Prompt};
+use super::tokenizer::Tokenizer;
+use crate::jsonl;
+
+/// AIPerf's `--isl-block-size` default.
+pub const BLOCK_TOKENS: u64 = 512;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    texts: Option<Vec<String>>,
+    #[serde(default)]
+    text_input: Option<String>,
+    #[serde(default)]
+    input_length: Option<u64>,
+    #[serde(default)]
+    hash_ids: Option<Vec<u64>>,
+    #[serde(default)]
+    messages: Option<Vec<Value>>,
+    #[serde(default)]
+    payload: Option<Map<String, Value>>,
+    #[serde(default)]
+    output_length: Option<u64>,
+    #[serde(default)]
+    timestamp: Option<f64>,
+    #[serde(default)]
+    delay: Option<f64>,
+    #[serde(default)]
+    extra: Option<Map<String, Value>>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    session_id: Option<Value>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    role: Option<String>,
+}
+
+/// Loads the dataset; the second value says whether it carries a schedule (timestamps/delays).
+pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<(Vec<Prompt>, bool)> {
+    let input = jsonl::Input::open(path).map_err(|e| anyhow!("--input-file: {e}"))?;
+    let kind = opts.custom_dataset_type;
+    let mut prompts = Vec::new();
+    let mut scheduled = 0usize;
+    let mut clock_ms = 0.0f64;
+    let stats = jsonl::for_each_line(vec![input], |_, raw| {
+        let line: Line = serde_json::from_str(raw).map_err(|e| format!("not a {} line: {e}", type_name(kind)))?;
+        let k = prompts.len();
+        let sources = [line.text.is_some() || line.texts.is_some(), line.text_input.is_some(), line.input_length.is_some(), line.messages.is_some(), line.payload.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        if sources != 1 {
+            return Err("give exactly one of text/texts, text_input, input_length, messages, payload".into());
+        }
+        if kind == DatasetType::SingleTurn && (line.input_length.is_some() || line.hash_ids.is_some()) {
+            return Err("input_length/hash_ids belong to --custom-dataset-type mooncake_trace".into());
+        }
+        let timestamp_ms = match (line.timestamp, line.delay) {
+            (Some(t), _) => {
+                clock_ms = t;
+                Some(t)
+            }
+            (None, Some(d)) => {
+                clock_ms += d;
+                Some(clock_ms)
+            }
+            (None, None) => None,
+        };
+        if timestamp_ms.is_some() {
+            scheduled += 1;
+        }
+        let max_tokens = line.output_length.or(opts.osl);
+        let mut extra = opts.extra_inputs.clone();
+        extra.extend(line.extra.clone().unwrap_or_default());
+        let prompt = if let Some(mut payload) = line.payload {
+            payload.extend(extra);
+            let text = payload.get("prompt").or_else(|| payload.get("input")).map(|v| v.to_string()).unwrap_or_default();
+            let isl = tok.count(&text);
+            Prompt::from_payload(k, payload, isl, max_tokens, timestamp_ms)
+        } else if let Some(messages) = line.messages {
+            if opts.endpoint_type != EndpointType::Chat {
+                return Err("messages need --endpoint-type chat".into());
+            }
+            let text: Vec<String> = messages
+                .iter()
+                .filter_map(|m| m.get("content").and_then(Value::as_str).map(str::to_string))
+                .collect();
+            let isl = tok.count(&text.join(" "));
+            let mut p = Prompt::new(&with_extra(opts, extra), k, "", isl, max_tokens, timestamp_ms);
+            p.payload.insert("messages".into(), Value::Array(messages));
+            Prompt::from_payload(k, p.payload, isl, max_tokens, timestamp_ms)
+        } else {
+            let text = if let Some(t) = line.text.or(line.text_input) {
+                t
+            } else if let Some(ts) = line.texts {
+                ts.join(" ")
+            } else {
+                let n = line.input_length.unwrap_or(0);
+                synth_blocks(tok, opts.random_seed, k as u64, n, line.hash_ids.as_deref())
+            };
+            let isl = tok.count(&text);
+            Prompt::new(&with_extra(opts, extra), k, &text, isl, max_tokens, timestamp_ms)
+        };
+        prompts.push(prompt);
+        Ok(())
+    })?;
+    for w in stats.warnings() {
+        eprintln!("loadgen: --input-file {w}");
+    }
+    if prompts.is_empty() {
+        anyhow::bail!("--input-file {}: no requests in the file", path.display());
+    }
+    if scheduled != 0 && scheduled != prompts.len() {
+        anyhow::bail!("--input-file {}: {scheduled} of {} lines have a timestamp/delay; give it on every line or none", path.display(), prompts.len());
+    }
+    if scheduled > 0 {
+        // Replay relative to the first request.
+        let t0 = prompts.iter().filter_map(|p| p.timestamp_ms).fold(f64::INFINITY, f64::min);
+        for p in &mut prompts {
+            p.timestamp_ms = p.timestamp_ms.map(|t| t - t0);
+        }
+        prompts.sort_by(|a, b| a.timestamp_ms.partial_cmp(&b.timestamp_ms).unwrap());
+    }
+    Ok((prompts, scheduled > 0))
+}
+
+fn with_extra(opts: &Options, extra: Map<String, Value>) -> Options {
+    let mut o = opts.clone();
+    o.extra_inputs = extra;
+    o
+}
+
+fn type_name(k: DatasetType) -> &'static str {
+    match k {
+        DatasetType::SingleTurn => "single_turn",
+        DatasetType::MooncakeTrace => "mooncake_trace",
+    }
+}
+
+/// `n` tokens; with hash ids, block `i` is the text of id `hash_ids[i]` (the last block cut short).
+fn synth_blocks(tok: &Tokenizer, seed: u64, k: u64, n: u64, hash_ids: Option<&[u64]>) -> String {
+    match hash_ids {
+        Some(ids) if !ids.is_empty() => {
+            let mut out = String::new();
+            let mut left = n;
+            for id in ids {
+                if left == 0 {
+                    break;
+                }
+                let take = left.min(BLOCK_TOKENS);
+                let mut rng = StdRng::seed_from_u64(mix(seed ^ 0x5EED_B10C, *id));
+                let block = text_of_tokens(tok, &mut rng, BLOCK_TOKENS);
+                // Words are single tokens: the first `take` words are `take` tokens.
+                out.push_str(&first_words(&block, take as usize));
+                left -= take;
+            }
+            if left > 0 {
+                let mut rng = StdRng::seed_from_u64(mix(seed, k));
+                out.push_str(&text_of_tokens(tok, &mut rng, left));
+            }
+            out
+        }
+        _ => {
+            let mut rng = StdRng::seed_from_u64(mix(seed, k));
+            text_of_tokens(tok, &mut rng, n)
+        }
+    }
+}
+
+/// The first `n` space-led words of `text`.
+fn first_words(text: &str, n: usize) -> String {
+    match text.match_indices(' ').nth(n) {
+        Some((i, _)) => text[..i].to_string(),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loadgen::options::{Io, Settings};
+
+    fn opts(kind: DatasetType) -> Options {
+        Settings { model: Some("m".into()), custom_dataset_type: Some(kind), input_file: Some("x".into()), ..Default::default() }
+            .resolve(Io::default(), Map::new())
+            .unwrap()
+    }
+
+    #[test]
+    fn mooncake_trace_with_hash_ids_and_timestamps() {
+        let tok = Tokenizer::load("builtin").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("trace.jsonl");
+        std::fs::write(&p, "{\"timestamp\": 1000, \"input_length\": 600, \"output_length\": 5, \"hash_ids\": [1, 2]}\n{\"timestamp\": 1250, \"input_length\": 100, \"output_length\": 7, \"hash_ids\": [1]}\n").unwrap();
+        let (ps, sched) = load(&p, &opts(DatasetType::MooncakeTrace), &tok).unwrap();
+        assert!(sched);
+        assert_eq!(ps.len(), 2);
+        assert_eq!((ps[0].isl, ps[1].isl), (600, 100));
+        assert_eq!((ps[0].timestamp_ms, ps[1].timestamp_ms), (Some(0.0), Some(250.0)));
+        assert_eq!(ps[1].payload["max_completion_tokens"], 7);
+        let a = ps[0].payload["messages"][0]["content"].as_str().unwrap();
+        let b = ps[1].payload["messages"][0]["content"].as_str().unwrap();
+        assert!(a.starts_with(b), "shared hash id 1 gives a shared prefix");
+    }
+
+    #[test]
+    fn single_turn_lines_and_errors_name_the_line() {
+        let tok = Tokenizer::load("builtin").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.jsonl");
+        std::fs::write(&p, "{\"text\": \"hello world\"}\n{\"texts\": [\"a\", \"b\"], \"output_length\": 3}\n").unwrap();
+        let (ps, sched) = load(&p, &opts(DatasetType::SingleTurn), &tok).unwrap();
+        assert!(!sched);
+        assert_eq!(ps[0].isl, 2);
+        assert_eq!(ps[1].max_tokens, Some(3));
+        std::fs::write(&p, "{\"text\": \"x\"}\n{\"txt\": \"y\"}\n").unwrap();
+        let e = load(&p, &opts(DatasetType::SingleTurn), &tok).unwrap_err().to_string();
+        assert!(e.contains("d.jsonl:2:") && e.contains("txt"), "{e}");
+    }
+}

@@ -1,0 +1,360 @@
+//! The OpenAI-compatible wire format: request bodies per endpoint type, and targeted parsing of
+//! response chunks (only the fields metrics need; unknown fields are skipped, never built into a tree).
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::options::EndpointType;
+
+/// Builds one request body (exactly what `inputs.json` records).
+pub fn request_body(
+    kind: EndpointType,
+    model: &str,
+    prompt: &str,
+    streaming: bool,
+    max_tokens: Option<u64>,
+    legacy_max_tokens: bool,
+    extra: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    match kind {
+        EndpointType::Chat => {
+            m.insert(
+                "messages".into(),
+                serde_json::json!([{"role": "user", "content": prompt}]),
+            );
+        }
+        EndpointType::Completions => {
+            m.insert("prompt".into(), Value::String(prompt.to_string()));
+        }
+        EndpointType::Embeddings => {
+            m.insert("input".into(), serde_json::json!([prompt]));
+        }
+    }
+    m.insert("model".into(), Value::String(model.to_string()));
+    if kind != EndpointType::Embeddings {
+        m.insert("stream".into(), Value::Bool(streaming));
+        if let Some(n) = max_tokens {
+            // The completions API only knows max_tokens.
+            let key = if legacy_max_tokens || kind == EndpointType::Completions { "max_tokens" } else { "max_completion_tokens" };
+            m.insert(key.into(), Value::from(n));
+        }
+    }
+    for (k, v) in extra {
+        m.insert(k.clone(), v.clone());
+    }
+    if streaming && kind != EndpointType::Embeddings {
+        // Merged, not overwritten, as AIPerf does.
+        let so = m.entry("stream_options").or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(o) = so {
+            o.entry("include_usage").or_insert(Value::Bool(true));
+        }
+    }
+    m
+}
+
+/// Server-reported token usage.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub prompt_tokens: Option<u64>,
+    #[serde(default)]
+    pub completion_tokens: Option<u64>,
+    #[serde(default)]
+    pub total_tokens: Option<u64>,
+    #[serde(default)]
+    pub prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    pub completion_tokens_details: Option<CompletionDetails>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct PromptDetails {
+    #[serde(default)]
+    pub cached_tokens: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct CompletionDetails {
+    #[serde(default)]
+    pub reasoning_tokens: Option<u64>,
+}
+
+impl Usage {
+    pub fn is_empty(&self) -> bool {
+        self.prompt_tokens.is_none() && self.completion_tokens.is_none() && self.total_tokens.is_none()
+    }
+}
+
+#[derive(Deserialize)]
+struct Chunk<'a> {
+    #[serde(default, borrow)]
+    choices: Option<Vec<Choice<'a>>>,
+    #[serde(default)]
+    usage: Option<Usage>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(default, borrow)]
+    delta: Option<Message<'a>>,
+    #[serde(default, borrow)]
+    message: Option<Message<'a>>,
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reasoning: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    tool_calls: Option<Vec<ToolCall<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct ToolCall<'a> {
+    #[serde(default, borrow)]
+    function: Option<Function<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Function<'a> {
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+/// What one response (a streamed chunk or a whole non-streaming body) contributed.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// Non-empty output text (content or tool-call text) was appended.
+    pub content: bool,
+    /// Non-empty reasoning text was appended.
+    pub reasoning: bool,
+    pub finished: bool,
+}
+
+/// Accumulates a response's output across chunks.
+#[derive(Debug, Default)]
+pub struct Output {
+    pub text: String,
+    pub reasoning: String,
+    pub usage: Option<Usage>,
+    pub finished: bool,
+    pub done: bool,
+}
+
+/// A problem with a response body, reported as an error record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BodyError {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl Output {
+    /// Parses one SSE data payload (`[DONE]` or a JSON chunk) into this output.
+    pub fn stream_event(&mut self, data: &[u8]) -> Result<Parsed, BodyError> {
+        let trimmed = trim_ascii(data);
+        if trimmed == b"[DONE]" {
+            self.done = true;
+            return Ok(Parsed::default());
+        }
+        if let Some(f) = super::chunk::fast(trimmed) {
+            return Ok(self.take_fast(f));
+        }
+        self.json(trimmed, true)
+    }
+
+    fn take_fast(&mut self, f: super::chunk::Fast) -> Parsed {
+        let mut p = Parsed { finished: f.finished, ..Default::default() };
+        if let Some(t) = f.text {
+            self.text.push_str(t);
+            p.content = true;
+        }
+        if let Some(u) = f.usage.filter(|u| !u.is_empty()) {
+            // The last chunk with a non-empty usage wins (AIPerf).
+            self.usage = Some(u);
+            p.finished = true;
+        }
+        self.finished |= p.finished;
+        p
+    }
+
+    /// Parses a whole non-streaming JSON body.
+    pub fn whole_body(&mut self, body: &[u8], kind: EndpointType) -> Result<Parsed, BodyError> {
+        if kind == EndpointType::Embeddings {
+            #[derive(Deserialize)]
+            struct Emb {
+                #[serde(default)]
+                data: Option<serde::de::IgnoredAny>,
+                #[serde(default)]
+                usage: Option<Usage>,
+                #[serde(default)]
+                error: Option<Value>,
+            }
+            let e: Emb = serde_json::from_slice(body).map_err(|e| malformed(body, e))?;
+            if let Some(err) = e.error {
+                return Err(server_error(&err));
+            }
+            if e.data.is_none() {
+                return Err(BodyError { kind: "InvalidResponseError", message: "embeddings response has no \"data\"".into() });
+            }
+            self.usage = e.usage.filter(|u| !u.is_empty());
+            self.finished = true;
+            return Ok(Parsed { content: true, reasoning: false, finished: true });
+        }
+        if let Some(f) = super::chunk::fast(body) {
+            return Ok(self.take_fast(f));
+        }
+        self.json(body, false)
+    }
+
+    fn json(&mut self, data: &[u8], streamed: bool) -> Result<Parsed, BodyError> {
+        let c: Chunk = serde_json::from_slice(data).map_err(|e| malformed(data, e))?;
+        if let Some(err) = c.error {
+            return Err(server_error(&err));
+        }
+        let mut p = Parsed::default();
+        for ch in c.choices.iter().flatten() {
+            let msg = if streamed { ch.delta.as_ref().or(ch.message.as_ref()) } else { ch.message.as_ref().or(ch.delta.as_ref()) };
+            if let Some(t) = ch.text.as_deref() {
+                if !t.is_empty() {
+                    self.text.push_str(t);
+                    p.content = true;
+                }
+            }
+            if let Some(m) = msg {
+                if let Some(t) = m.content.as_deref() {
+                    if !t.is_empty() {
+                        self.text.push_str(t);
+                        p.content = true;
+                    }
+                }
+                for r in [m.reasoning_content.as_deref(), m.reasoning.as_deref()].into_iter().flatten() {
+                    if !r.is_empty() {
+                        self.reasoning.push_str(r);
+                        p.reasoning = true;
+                    }
+                }
+                for tc in m.tool_calls.iter().flatten() {
+                    if let Some(f) = &tc.function {
+                        for part in [f.name.as_deref(), f.arguments.as_deref()].into_iter().flatten() {
+                            if !part.is_empty() {
+                                self.text.push_str(part);
+                                p.content = true;
+                            }
+                        }
+                    }
+                }
+            }
+            if ch.finish_reason.is_some() {
+                p.finished = true;
+                self.finished = true;
+            }
+        }
+        if let Some(u) = c.usage {
+            if !u.is_empty() {
+                // The last chunk with a non-empty usage wins (AIPerf).
+                self.usage = Some(u);
+                p.finished = true;
+            }
+        }
+        Ok(p)
+    }
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let s = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let e = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(s, |e| e + 1);
+    &b[s..e]
+}
+
+fn malformed(data: &[u8], e: serde_json::Error) -> BodyError {
+    let shown: String = String::from_utf8_lossy(&data[..data.len().min(200)]).into_owned();
+    BodyError { kind: "MalformedResponseError", message: format!("response is not valid JSON ({e}): {shown}") }
+}
+
+fn server_error(err: &Value) -> BodyError {
+    let message = err
+        .get("message")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| err.to_string());
+    let _ = err.get("type");
+    BodyError { kind: "ServerStreamError", message }
+}
+
+/// The `type` a server gave its error, if any (used as the error record's `type`).
+pub fn server_error_type(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    v.get("error")?.get("type")?.as_str().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_body_has_aiperf_fields() {
+        let mut extra = Map::new();
+        extra.insert("ignore_eos".into(), Value::Bool(true));
+        let b = request_body(EndpointType::Chat, "m", "hi", true, Some(32), false, &extra);
+        assert_eq!(
+            serde_json::to_string(&b).unwrap(),
+            // serde_json sorts keys (no preserve_order): deterministic bytes for inputs.json.
+            r#"{"ignore_eos":true,"max_completion_tokens":32,"messages":[{"content":"hi","role":"user"}],"model":"m","stream":true,"stream_options":{"include_usage":true}}"#
+        );
+        let b = request_body(EndpointType::Chat, "m", "hi", false, Some(8), true, &Map::new());
+        assert_eq!(b["max_tokens"], 8);
+        assert!(!b.contains_key("stream_options"));
+    }
+
+    #[test]
+    fn real_server_chunk_shapes() {
+        let mut o = Output::default();
+        // llama.cpp/vLLM role-only first chunk, content null.
+        let p = o.stream_event(br#"{"choices":[{"finish_reason":null,"index":0,"delta":{"role":"assistant","content":null}}],"object":"chat.completion.chunk"}"#).unwrap();
+        assert!(!p.content);
+        let p = o.stream_event(br#"{"choices":[{"index":0,"delta":{"content":" ex\"ample"}}]}"#).unwrap();
+        assert!(p.content);
+        let p = o.stream_event(br#"{"choices":[{"finish_reason":"length","index":0,"delta":{}}]}"#).unwrap();
+        assert!(!p.content && p.finished);
+        let p = o.stream_event(br#"{"choices":[],"usage":{"completion_tokens":4,"prompt_tokens":15,"total_tokens":19,"prompt_tokens_details":{"cached_tokens":0}},"timings":{"x":1}}"#).unwrap();
+        assert!(!p.content);
+        o.stream_event(b"[DONE]").unwrap();
+        assert_eq!(o.text, " ex\"ample");
+        assert_eq!(o.usage.as_ref().unwrap().completion_tokens, Some(4));
+        assert!(o.done && o.finished);
+        // Completions: usage merged into the finish chunk with empty text.
+        let mut c = Output::default();
+        assert!(c.stream_event(br#"{"choices":[{"text":"ig","index":0}]}"#).unwrap().content);
+        assert!(!c.stream_event(br#"{"choices":[{"text":"","finish_reason":"length"}],"usage":{"completion_tokens":3}}"#).unwrap().content);
+        // Reasoning counts as content.
+        let mut r = Output::default();
+        assert!(r.stream_event(br#"{"choices":[{"delta":{"reasoning_content":"hm"}}]}"#).unwrap().reasoning);
+    }
+
+    #[test]
+    fn errors_are_classified() {
+        let mut o = Output::default();
+        assert_eq!(o.stream_event(b"{not json").unwrap_err().kind, "MalformedResponseError");
+        let e = o.stream_event(br#"{"error":{"message":"overloaded","type":"server_error"}}"#).unwrap_err();
+        assert_eq!(e.message, "overloaded");
+        let mut n = Output::default();
+        n.whole_body(br#"{"choices":[{"message":{"role":"assistant","content":"hello there"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#, EndpointType::Chat).unwrap();
+        assert_eq!(n.text, "hello there");
+        assert_eq!(server_error_type(br#"{"error":{"type":"exceed_context_size_error"}}"#).as_deref(), Some("exceed_context_size_error"));
+    }
+}
