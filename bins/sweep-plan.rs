@@ -90,6 +90,9 @@ struct Cli {
     /// Gamma shape for --arrival-pattern gamma.
     #[arg(long, alias = "vllm-burstiness")]
     arrival_smoothness: Option<f64>,
+    /// Seconds over which closed-loop workers start (spreads the initial burst).
+    #[arg(long)]
+    concurrency_ramp_duration: Option<f64>,
     /// Requests in the profiling phase; a comma list sweeps it.
     #[arg(long, alias = "num-requests")]
     request_count: Option<String>,
@@ -224,6 +227,7 @@ fn options(cli: &Cli) -> anyhow::Result<PlanOptions> {
     put("arrival_pattern", cli.arrival_pattern.clone().map(Value::from));
     put("arrival_smoothness", cli.arrival_smoothness.map(Value::from));
     put("benchmark_grace_period", cli.benchmark_grace_period.map(Value::from));
+    put("concurrency_ramp_duration", cli.concurrency_ramp_duration.map(Value::from));
     put("use_legacy_max_tokens", cli.use_legacy_max_tokens.then_some(Value::Bool(true)));
     put("num_prompts", cli.num_prompts.map(Value::from));
     put("request_timeout_seconds", cli.request_timeout_seconds.map(Value::from));
