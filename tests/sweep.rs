@@ -703,6 +703,17 @@ fn pareto_slo_exit_codes_and_pictures() {
     assert!(pic.contains("> lat"), "{pic}");
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.starts_with("<svg") && text.contains("40 (Pareto)") && text.contains("<polyline"), "svg has labels and the frontier line");
+    // PNG goes through rsvg-convert when it is installed, else a clear error naming the way out.
+    let png = tmp.path().join("frontier.png");
+    let o = run("pareto", &[p, "--maximize", "thr", "--minimize", "lat", "--plot", png.to_str().unwrap()]);
+    let have_rsvg = Command::new("rsvg-convert").arg("--version").output().is_ok_and(|o| o.status.success());
+    if have_rsvg {
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    } else {
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("PNG needs rsvg-convert") && stderr(&o).contains("frontier.svg"), "{}", stderr(&o));
+    }
     let o = run("pareto", &[p, "--maximize", "thr", "--minimize", "lat", "--plot", tmp.path().join("x.jpg").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--plot") && stderr(&o).contains(".svg"));
