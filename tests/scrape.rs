@@ -103,3 +103,44 @@ fn samples_stream_from_mock_llm_during_load() {
     assert!(names.iter().any(|n| n.starts_with("DCGM_FI_DEV_GPU_UTIL")));
     assert!(ls.iter().all(|l| l.get("error").is_none()), "no gaps from a healthy mock");
 }
+
+#[test]
+fn a_sweep_on_mock_llm_shows_kv_cache_usage_and_queue_length_rising() {
+    // Two decode slots: at concurrency 1 nothing waits; at 6, four requests queue behind the batch.
+    let mock = MockServer::start(&["--max-batch", "2", "--ttft-ms", "5", "--itl-ms", "3"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let tools = crate::common::bin("scrape").parent().unwrap().to_path_buf();
+    let out = std::process::Command::new(crate::common::repo_root().join("scripts/profile"))
+        .current_dir(tmp.path())
+        .env("SWEEPKIT_BIN_DIR", &tools)
+        .args(["--model", "mock", "--url", &mock.url(), "--streaming", "--concurrency", "1,6", "--request-count", "24"])
+        .args(["--isl", "64", "--osl", "20", "--ui", "none", "--scrape-interval", "0.05"])
+        .args(["--gpu-telemetry", &format!("{}/dcgm/metrics", mock.url())])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}\n{stderr}", String::from_utf8_lossy(&out.stdout));
+    let base = tmp.path().join("artifacts/mock-openai-chat-concurrency_sweep");
+    for c in ["1", "6"] {
+        for f in ["server_metrics_export.jsonl", "gpu_telemetry_export.jsonl", "server_metrics_export.json", "server_metrics_export.csv"] {
+            assert!(base.join(format!("concurrency_{c}/{f}")).is_file(), "concurrency_{c}/{f}");
+        }
+    }
+    let sweep: Value = serde_json::from_str(
+        &std::fs::read_to_string(base.join("sweep_aggregate/profile_export_aiperf_sweep.json")).unwrap(),
+    )
+    .unwrap();
+    let per = sweep["per_combination_metrics"].as_array().unwrap();
+    let mean = |i: usize, key: &str| -> f64 {
+        per[i]["metrics"][key]["mean"].as_f64().unwrap_or_else(|| panic!("{key} in combination {i}: {:#}", per[i]))
+    };
+    assert_eq!(per[0]["parameters"]["concurrency"], 1);
+    let (w1, w6) = (mean(0, "vllm:num_requests_waiting_avg"), mean(1, "vllm:num_requests_waiting_avg"));
+    assert!(w1 < 0.5 && w6 > 1.5, "queue length rises with concurrency: {w1} → {w6}");
+    let (k1, k6) = (mean(0, "vllm:kv_cache_usage_perc_avg"), mean(1, "vllm:kv_cache_usage_perc_avg"));
+    assert!(k6 > 1.3 * k1 && k1 > 0.0, "KV-cache usage rises with concurrency: {k1} → {k6}");
+    let (r1, r6) = (mean(0, "vllm:num_requests_running_avg"), mean(1, "vllm:num_requests_running_avg"));
+    assert!(r1 <= 1.01 && r6 > 1.5, "running requests: {r1} → {r6}");
+    // GPU figures ride along too, so pareto can use them as objectives.
+    assert!(mean(1, "DCGM_FI_DEV_GPU_UTIL_avg") >= mean(0, "DCGM_FI_DEV_GPU_UTIL_avg"));
+}
