@@ -50,3 +50,23 @@ fn help_has_examples_of_real_pipelines() {
     }
     let _ = bin("loadgen");
 }
+
+#[test]
+fn a_closed_pipe_ends_the_tool_quietly_with_exit_0() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    // A plan far larger than a pipe's buffer, read one line at a time like `| head -n 1`.
+    let values: Vec<String> = (1..=400).map(|c| c.to_string()).collect();
+    let mut child = Command::new(bin("sweep-plan"))
+        .args(["--model", "m", "--concurrency", &values.join(","), "--num-profile-runs", "10", "--ui", "none"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with('{'), "{first}");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "quiet: {}", String::from_utf8_lossy(&out.stderr));
+}
