@@ -29,4 +29,4 @@ install: release
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/sweepkit
 	for t in $(TOOLS); do install -m 755 target/release/$$t $(DESTDIR)$(PREFIX)/bin/; done
 	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 755 scripts/profile $(DESTDIR)$(PREFIX)/bin/sweepkit-profile 2>/dev/null || true
+	install -m 755 scripts/profile $(DESTDIR)$(PREFIX)/bin/sweepkit-profile
