@@ -265,20 +265,7 @@ impl Client {
                 }
             }
         }
-        let end = Instant::now();
-        ex.end = end;
-        match ex.output.whole_body(&body, self.kind) {
-            Ok(p) => {
-                if p.content || p.reasoning {
-                    ex.content.push(end);
-                }
-                Failure::None
-            }
-            Err(e) => {
-                ex.fail(ex.status.map(i64::from), e.kind, e.message);
-                Failure::Other
-            }
-        }
+        finish_whole(ex, &body, Instant::now(), self.kind)
     }
 }
 
@@ -289,6 +276,23 @@ fn take_event(content: &mut Vec<Instant>, output: &mut Output, at: Instant, data
         content.push(at);
     }
     Ok(())
+}
+
+/// A non-streaming body arrived whole at `end`: parse it (its content counts as one response).
+fn finish_whole(ex: &mut Exchange, body: &[u8], end: Instant, kind: EndpointType) -> Failure {
+    ex.end = end;
+    match ex.output.whole_body(body, kind) {
+        Ok(p) => {
+            if p.content || p.reasoning {
+                ex.content.push(end);
+            }
+            Failure::None
+        }
+        Err(e) => {
+            ex.fail(ex.status.map(i64::from), e.kind, e.message);
+            Failure::Other
+        }
+    }
 }
 
 /// The stream ended cleanly: flush a trailing event and check it really finished.
@@ -401,19 +405,7 @@ impl Client {
                 Ok(x) => x,
                 Err(e) => return h1_fail(ex, e, addr),
             };
-            ex.end = end;
-            match ex.output.whole_body(&body, self.kind) {
-                Ok(p) => {
-                    if p.content || p.reasoning {
-                        ex.content.push(end);
-                    }
-                    Failure::None
-                }
-                Err(e) => {
-                    ex.fail(ex.status.map(i64::from), e.kind, e.message);
-                    Failure::Other
-                }
-            }
+            finish_whole(ex, &body, end, self.kind)
         }
     }
 }
