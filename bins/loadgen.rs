@@ -13,8 +13,9 @@ use sweepkit::loadgen::options::{self, Io, Settings};
 
 const EXAMPLES: &str = "EXAMPLES:
   # 200 streaming chat requests, 8 at a time, records to a file, run info beside it
-  loadgen --url 127.0.0.1:8000 --model mock-model --streaming --concurrency 8 --request-count 200 \\
-      --osl 32 --extra-inputs ignore_eos:true --output profile_export.jsonl --run-info-out run_info.json
+  loadgen --url 127.0.0.1:8000 --model mock-model --streaming --concurrency 8 \\
+      --request-count 200 --osl 32 --extra-inputs ignore_eos:true --output profile_export.jsonl \\
+      --run-info-out run_info.json
 
   # open loop: 50 req/s Poisson for 30 s, capped at 64 in flight, straight into the summary
   loadgen -m mock-model --streaming --request-rate 50 --concurrency 64 --benchmark-duration 30 \\

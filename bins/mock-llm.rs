@@ -81,7 +81,8 @@ const EXAMPLES: &str = "EXAMPLES:
   # as fast as possible (benchmarks of the client)
   mock-llm --port 0 --ttft-ms 0 --itl-ms 0
   # per-token delivery error from the ground truth
-  jq -c '[.token_due_ns, .token_sent_ns] | transpose[] | (.[1]-.[0])/1e6' truth.jsonl | sort -n | tail -1
+  jq -c '[.token_due_ns, .token_sent_ns] | transpose[] | (.[1]-.[0])/1e6' truth.jsonl \\
+      | sort -n | tail -1
   # watch the queue build up
   curl -s http://127.0.0.1:8000/metrics | grep -E 'vllm:num_requests_(running|waiting)'";
 

@@ -13,16 +13,20 @@ use sweepkit::pareto::{self, ParetoOptions, Slo};
 
 const EXAMPLES: &str = "EXAMPLES:
   # The frontier of a sweep (throughput up, p99 TTFT down) and the guide's terminal picture:
-  pareto artifacts/llama-3-8b-openai-chat-concurrency_sweep/sweep_aggregate/profile_export_aiperf_sweep.json --ascii
+  sweep=artifacts/llama-3-8b-openai-chat-concurrency_sweep
+  pareto \"$sweep/sweep_aggregate/profile_export_aiperf_sweep.json\" --ascii
 
   # Only points meeting an SLO; exit 1 when none does:
-  pareto sweep.json --slo time_to_first_token_p99:lt:200 --slo request_latency_p99:le:2000 || echo 'no feasible configuration'
+  pareto sweep.json --slo time_to_first_token_p99:lt:200 --slo request_latency_p99:le:2000 \\
+      || echo 'no feasible configuration'
 
   # Token throughput against inter-token latency, with error bars and significance marks:
-  pareto sweep.json --maximize output_token_throughput_avg --minimize inter_token_latency_avg --ci --plot frontier.svg
+  pareto sweep.json --maximize output_token_throughput_avg --minimize inter_token_latency_avg \\
+      --ci --plot frontier.svg
 
   # Points from a pipeline (one JSON object per line):
-  printf '%s\\n' '{\"parameters\":{\"c\":1},\"thr\":10,\"lat\":5}' '{\"parameters\":{\"c\":2},\"thr\":18,\"lat\":9}' | pareto --maximize thr --minimize lat";
+  printf '%s\\n' '{\"parameters\":{\"c\":1},\"thr\":10,\"lat\":5}' \\
+      '{\"parameters\":{\"c\":2},\"thr\":18,\"lat\":9}' | pareto --maximize thr --minimize lat";
 
 /// Pareto frontier of a sweep, as JSON, an SVG chart or a terminal picture.
 ///

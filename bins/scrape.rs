@@ -14,7 +14,8 @@ const EXAMPLES: &str = "EXAMPLES:
   # vLLM's metrics and a DCGM exporter, every second, for the length of a run:
   scrape --interval 1 http://127.0.0.1:8000/metrics http://127.0.0.1:9400/metrics \\
       --output run/server_metrics_export.jsonl & pid=$!
-  loadgen --url http://127.0.0.1:8000 --model m --concurrency 8 --output run/profile_export.jsonl
+  loadgen --url http://127.0.0.1:8000 --model m --concurrency 8 \\
+      --output run/profile_export.jsonl
   kill -TERM \"$pid\"
   # ten seconds of samples, then the queue length only:
   scrape --duration 10 http://127.0.0.1:8000/metrics | grep num_requests_waiting";

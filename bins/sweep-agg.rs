@@ -19,7 +19,8 @@ const EXAMPLES: &str = "EXAMPLES:
   sweep-agg artifacts/llama-3-8b-openai-chat-concurrency_sweep --confidence-level 0.99
 
   # Write into another folder and document the findings, then draw the frontier:
-  sweep-agg old_sweep --output-dir /tmp/re --findings /tmp/re/findings.md && pareto /tmp/re/sweep_aggregate/profile_export_aiperf_sweep.json --ascii";
+  sweep-agg old_sweep --output-dir /tmp/re --findings /tmp/re/findings.md
+  pareto /tmp/re/sweep_aggregate/profile_export_aiperf_sweep.json --ascii";
 
 /// Aggregate trial summaries across trials and sweep values (confidence, best, Pareto, trends).
 ///

@@ -14,16 +14,19 @@ use sweepkit::plan::{self, PlanOptions, SweepMode, SweepType, Ui};
 
 const EXAMPLES: &str = "EXAMPLES:
   # The guide's sweep with 5 trials each, as a plan (one line per run, in execution order):
-  sweep-plan --model llama-3-8b --url http://localhost:8000 --concurrency 10,20,30,40 --num-profile-runs 5
+  sweep-plan --model llama-3-8b --url http://localhost:8000 --concurrency 10,20,30,40 \\
+      --num-profile-runs 5
 
   # Feed one run to loadgen:
   sweep-plan -m llama-3-8b --concurrency 1,2,4 | head -n 1 | loadgen --spec - --output out.jsonl
 
   # Shell-friendly rows (run index, cooldown, folder, spec) for a loop, as scripts/profile does:
-  sweep-plan -m llama-3-8b --concurrency 1,2,4 --format tsv | while IFS=$'\\t' read -r i cool dir spec; do echo \"$i $dir\"; done
+  sweep-plan -m llama-3-8b --concurrency 1,2,4 --format tsv \\
+      | while IFS=$'\\t' read -r i cool dir spec; do echo \"$i $dir\"; done
 
   # A grid of concurrency x input length, all trials of a value before the next:
-  sweep-plan -m m --concurrency 4,16 --isl 128,1024 --num-profile-runs 3 --parameter-sweep-mode independent";
+  sweep-plan -m m --concurrency 4,16 --isl 128,1024 --num-profile-runs 3 \\
+      --parameter-sweep-mode independent";
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {

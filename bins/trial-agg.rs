@@ -19,10 +19,12 @@ const EXAMPLES: &str = "EXAMPLES:
   loadgen --concurrency 8 --request-count 2000 | tee records.jsonl | trial-agg --every 2s
 
   # Reprocess an AIPerf run (its summary supplies the profiling window)
-  trial-agg --run-info artifacts/run/profile_export_aiperf.json artifacts/run/profile_export.jsonl
+  trial-agg \\
+      --run-info artifacts/run/profile_export_aiperf.json artifacts/run/profile_export.jsonl
 
   # Goodput against SLOs (display units; throughput-like metrics use >=)
-  trial-agg --goodput \"time_to_first_token:100 inter_token_latency:10\" --format csv records.jsonl
+  trial-agg --goodput \"time_to_first_token:100 inter_token_latency:10\" \\
+      --format csv records.jsonl
 
   # Several load-generator processes, one trial
   trial-agg --format table worker-1.jsonl worker-2.jsonl";
