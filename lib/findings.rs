@@ -116,8 +116,15 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
 
     let _ = writeln!(s, "\n## Inflection points\n");
     match thr_trend {
+        None if grid_lines(agg, "request_throughput_avg").is_empty() => {
+            let _ = writeln!(s, "- Throughput: no trend (needs at least two successful values).");
+        }
         None => {
-            let _ = writeln!(s, "- Throughput: no trend (needs one swept parameter and at least two successful values).");
+            for (at, t) in grid_lines(agg, "request_throughput_avg") {
+                let slows = t.scaling_slows_at.clone().unwrap_or_default();
+                let what = if slows.is_empty() { "keeps scaling (no slowdown in range)".to_string() } else { format!("scaling slows at {}", list(&slows)) };
+                let _ = writeln!(s, "- Throughput along {} ({at}): {what}.", t.parameter);
+            }
         }
         Some(t) if slows.is_empty() => {
             let _ = writeln!(s, "- Throughput inflection: none in the range tested ({}) — extend the sweep or push the system harder to find its limit.", list(&t.parameter_values));
@@ -127,8 +134,15 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
         }
     }
     match lat_trend {
-        None => {
+        None if grid_lines(agg, lat).is_empty() => {
             let _ = writeln!(s, "- Latency: no trend.");
+        }
+        None => {
+            for (at, t) in grid_lines(agg, lat) {
+                let deg = t.latency_degrades_at.clone().unwrap_or_default();
+                let what = if deg.is_empty() { "no sharp degradation in range".to_string() } else { format!("degrades sharply at {}", list(&deg)) };
+                let _ = writeln!(s, "- {lat} along {} ({at}): {what}.", t.parameter);
+            }
         }
         Some(_) if degrades.is_empty() => {
             let _ = writeln!(s, "- Latency inflection ({lat}): none in the range tested.");
@@ -229,4 +243,14 @@ fn recommendation(agg: &SweepAggregate, slows: &[Value]) -> String {
         })
         .unwrap_or_default();
     format!("Recommendation: operate at {}{extra} — {why}.", params_text(&p))
+}
+
+/// A grid sweep's trends of one metric: (`other=value, ...` held fixed, trend), in key order.
+fn grid_lines<'a>(agg: &'a SweepAggregate, metric: &str) -> Vec<(String, &'a crate::trends::Trend)> {
+    let prefix = format!("{metric}@");
+    agg.trends
+        .iter()
+        .filter(|(k, _)| k.starts_with(&prefix))
+        .map(|(_, t)| (t.fixed.iter().map(|(k, v)| format!("{k}={}", value_text(v))).collect::<Vec<_>>().join(", "), t))
+        .collect()
 }

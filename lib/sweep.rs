@@ -667,6 +667,36 @@ pub fn sweep_aggregate(input: &SweepInput, combos: &[Combination], confidence_le
                 trends_out.insert(key.to_string(), trends::trend(&name, &labels, &vals, dir, &unit));
             }
         }
+    } else if ok.len() >= 2 {
+        // A grid: trends along each parameter with the others held fixed, keyed
+        // `<metric>@<parameter>[<other>=<value>,...]` (e.g. `request_throughput_avg@concurrency[isl=128]`).
+        for p in &params {
+            let value_of = |c: &Combination| c.parameters.iter().find(|(k, _)| *k == p.name).map(|(_, v)| v.clone());
+            let mut lines: Vec<(Map<String, Value>, Vec<&Combination>)> = Vec::new();
+            for c in &ok {
+                let fixed: Map<String, Value> = c.parameters.iter().filter(|(k, _)| *k != p.name).cloned().collect();
+                match lines.iter_mut().find(|(f, _)| *f == fixed) {
+                    Some((_, cs)) => cs.push(c),
+                    None => lines.push((fixed, vec![c])),
+                }
+            }
+            for (fixed, mut cs) in lines {
+                if cs.len() < 2 {
+                    continue;
+                }
+                cs.sort_by_key(|c| value_of(c).and_then(|v| p.values.iter().position(|x| *x == v)));
+                let labels: Vec<Value> = cs.iter().filter_map(|c| value_of(c)).collect();
+                let at: Vec<String> = fixed.iter().map(|(k, v)| format!("{k}={}", v.to_string().trim_matches('"'))).collect();
+                for (key, dir) in KEY_METRICS {
+                    if cs.iter().all(|c| c.mean(key).is_some()) {
+                        let vals: Vec<f64> = cs.iter().map(|c| c.mean(key).unwrap_or(f64::NAN)).collect();
+                        let mut t = trends::trend(&p.name, &labels, &vals, dir, &cs[0].metrics[key].unit);
+                        t.fixed = fixed.clone();
+                        trends_out.insert(format!("{key}@{}[{}]", p.name, at.join(",")), t);
+                    }
+                }
+            }
+        }
     }
 
     // High variance flags.

@@ -36,6 +36,9 @@ pub enum Direction {
 pub struct Trend {
     /// The swept parameter (or `variation` when several parameters move together).
     pub parameter: String,
+    /// In a grid sweep, the other parameters' values held fixed along this trend.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub fixed: serde_json::Map<String, Value>,
     /// The parameter values, in sweep order.
     pub parameter_values: Vec<Value>,
     /// The metric's across-trial mean at each value.
@@ -79,6 +82,7 @@ pub fn trend(parameter: &str, labels: &[Value], values: &[f64], direction: Direc
         .collect();
     Trend {
         parameter: parameter.to_string(),
+        fixed: serde_json::Map::new(),
         parameter_values: labels.to_vec(),
         values: values.to_vec(),
         rate_of_change: roc,

@@ -1009,3 +1009,42 @@ fn rebuilds_a_sweep_aggregate_from_aiperfs_per_value_aggregates_alone() {
     assert_eq!(u["request_throughput_avg"]["ci_high"], t["request_throughput_avg"]["ci_high"]);
     assert_eq!(u["ttft_p99_ms"]["mean"], t["time_to_first_token_p99"]["mean"]);
 }
+
+#[test]
+fn a_grid_sweep_gets_trends_along_each_parameter_with_the_others_fixed() {
+    // concurrency 1,2,4,8 × isl 128,1024: throughput doubles up to 4 then flattens (short prompts),
+    // or scales linearly (long prompts); TTFT p99 jumps at 8 with short prompts only.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let plan = plan_with_runs(root, &["-m", "m", "--concurrency", "1,2,4,8", "--isl", "128,1024"], |l| {
+        let c = l["parameters"]["concurrency"].as_f64().unwrap();
+        let long = l["parameters"]["isl"] == 1024;
+        let thr = if long { 10.0 * c } else { 10.0 * c.min(4.0) + (c - c.min(4.0)) };
+        let ttft = if long { 40.0 } else if c == 8.0 { 400.0 } else { 40.0 + c };
+        Some(summary(thr, ttft, 300.0))
+    });
+    let findings = root.join("findings.md");
+    let o = agg(root, &["--plan", plan.to_str().unwrap(), "--findings", findings.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(&findings).unwrap();
+    assert!(md.contains("- Throughput along concurrency (isl=128): scaling slows at 8."), "{md}");
+    assert!(md.contains("- Throughput along concurrency (isl=1024): keeps scaling (no slowdown in range)."), "{md}");
+    assert!(md.contains("- time_to_first_token_p99 along concurrency (isl=128): degrades sharply at 8."), "{md}");
+    let s = read_json(&root.join("artifacts/m-openai-chat-concurrency_isl_sweep/sweep_aggregate/profile_export_aiperf_sweep.json"));
+    let t = &s["trends"];
+    let short = &t["request_throughput_avg@concurrency[isl=128]"];
+    assert_eq!(short["parameter_values"], json!([1, 2, 4, 8]), "{t:#}");
+    assert_eq!(short["fixed"], json!({"isl": 128}));
+    assert_eq!(short["rate_of_change"], json!([10.0, 20.0, 4.0]));
+    assert_eq!(short["inflection_points"], json!([4, 8]), "TV5 rule: a step that changes by more than 50%");
+    assert_eq!(short["scaling_slows_at"], json!([8]));
+    let long = &t["request_throughput_avg@concurrency[isl=1024]"];
+    assert_eq!(long["rate_of_change"], json!([10.0, 20.0, 40.0]));
+    assert_eq!(long["inflection_points"], json!([4, 8]), "doubling steps grow by more than 50%");
+    assert_eq!(t["time_to_first_token_p99@concurrency[isl=128]"]["latency_degrades_at"], json!([8]));
+    assert_eq!(t["time_to_first_token_p99@concurrency[isl=1024]"]["latency_degrades_at"], json!([]));
+    // Along the other axis: two points per line, a rate of change and no inflection.
+    let across = &t["request_throughput_avg@isl[concurrency=8]"];
+    assert_eq!(across["parameter_values"], json!([128, 1024]));
+    assert_eq!(across["rate_of_change"], json!([36.0]));
+}
