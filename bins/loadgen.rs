@@ -137,6 +137,9 @@ struct Cli {
     /// Run the event loop at real-time priority (SCHED_FIFO 1; needs root or CAP_SYS_NICE) so other jobs on a shared machine cannot delay timestamps.
     #[arg(long)]
     realtime: bool,
+    /// Also trust the root certificates in this PEM file (https endpoints with a private or self-signed CA).
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
     /// Progress display on stderr (only on a terminal) [default: simple].
     #[arg(long, value_parser = PossibleValuesParser::new(["simple", "none"]))]
     ui: Option<String>,
@@ -220,6 +223,7 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::outcome::Outcome> {
         headers: options::parse_headers(&cli.header)?,
         cli_command: redacted_command(),
         realtime: cli.realtime,
+        ca_cert: cli.ca_cert,
     };
     let opts = settings.resolve(io, place)?;
     sweepkit::interrupt::install();

@@ -555,3 +555,89 @@ fn concurrency_ramp_spreads_the_worker_starts() {
         near(gap_ms, 75.0, 2.0, 30.0, "gap between worker starts");
     }
 }
+
+/// A TLS-terminating TCP proxy: `python3 -c PROXY cert key upstream_host:port` prints its port.
+const TLS_PROXY: &str = r#"
+import asyncio, ssl, sys
+cert, key, up = sys.argv[1], sys.argv[2], sys.argv[3]
+host, port = up.rsplit(":", 1)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+async def pipe(r, w):
+    try:
+        while True:
+            d = await r.read(65536)
+            if not d:
+                break
+            w.write(d)
+            await w.drain()
+    except Exception:
+        pass
+    finally:
+        w.close()
+async def handle(cr, cw):
+    ur, uw = await asyncio.open_connection(host, int(port))
+    await asyncio.gather(pipe(cr, uw), pipe(ur, cw))
+async def main():
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx)
+    print(srv.sockets[0].getsockname()[1], flush=True)
+    await srv.serve_forever()
+asyncio.run(main())
+"#;
+
+struct KillOnDrop(std::process::Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn https_endpoints_work_with_a_private_ca() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let openssl = |args: &[&str]| {
+        let o = Command::new("openssl").args(args).current_dir(d).output().expect("openssl (Debian package) is needed");
+        assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    openssl(&[&["req", "-x509"][..], &ec, &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=sweepkit test CA"]].concat());
+    openssl(&[&["req"][..], &ec, &["-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=127.0.0.1"]].concat());
+    std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
+    openssl(&["x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "leaf.pem", "-days", "2", "-extfile", "ext.cnf"]);
+
+    let mock = exact_mock("5", "2", &[]);
+    let mut proxy = Command::new("python3")
+        .args(["-c", TLS_PROXY, "leaf.pem", "leaf.key", &mock.addr])
+        .current_dir(d)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    std::io::BufReader::new(proxy.stdout.take().unwrap()).read_line(&mut port).unwrap();
+    let _proxy = KillOnDrop(proxy);
+    let url = format!("https://127.0.0.1:{}", port.trim());
+    let ca = d.join("ca.pem");
+    let args = ["--url", &url, "-m", "m", "--streaming", "--concurrency", "2", "--request-count", "6", "--osl", "5", "--ui", "none"];
+
+    let recs = run_ok(&[&args[..], &["--ca-cert", ca.to_str().unwrap()]].concat());
+    assert_eq!(recs.len(), 6);
+    for r in &recs {
+        assert!(r["error"].is_null(), "{r}");
+        assert_eq!(m(r, "output_sequence_length"), 5.0);
+        assert!(m(r, "time_to_first_token") >= 4.5, "{r}");
+        assert_eq!(r["metrics"]["inter_chunk_latency"]["value"].as_array().unwrap().len(), 4);
+    }
+
+    // Without the private CA the server's certificate is not trusted: nothing can succeed.
+    let out = loadgen(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(err.contains("certificate") && err.contains("pass its ca with --ca-cert file"), "{err}");
+
+    let out = loadgen(&[&args[..], &["--ca-cert", "/no/such/ca.pem"]].concat());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--ca-cert /no/such/ca.pem: cannot read"));
+}

@@ -153,7 +153,17 @@ impl Client {
                 timeout: Duration::from_secs_f64(opts.request_timeout_seconds),
             });
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(path) = &opts.io.ca_cert {
+            let pem = std::fs::read(path).map_err(|e| anyhow!("--ca-cert {}: cannot read: {e}", path.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| anyhow!("--ca-cert {}: not a PEM certificate bundle: {e}", path.display()))?;
+            if certs.is_empty() {
+                anyhow::bail!("--ca-cert {}: no certificate in the file (expected PEM)", path.display());
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder
             .no_proxy()
             .default_headers(headers)
             .pool_max_idle_per_host(pool.max(1))

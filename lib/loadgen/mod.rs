@@ -149,7 +149,12 @@ async fn exchange(sh: &Shared, session_num: u64, phase: Phase, scheduled: Option
         Some(Failure::None) => sh.any_success.store(true, Ordering::Relaxed),
         Some(Failure::Unreachable) if !sh.any_success.load(Ordering::Relaxed) => {
             let why = ex.error.as_ref().map(|e| e.message.clone()).unwrap_or_default();
-            sh.ctl.fail(anyhow!("cannot reach {}: {why} (is the server running? check --url)", sh.url));
+            let hint = if why.contains("certificate") {
+                "the server's certificate is not trusted: pass its CA with --ca-cert FILE"
+            } else {
+                "is the server running? check --url"
+            };
+            sh.ctl.fail(anyhow!("cannot reach {}: {why} ({hint})", sh.url));
         }
         Some(_) => {}
     }

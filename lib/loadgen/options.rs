@@ -141,6 +141,8 @@ pub struct Io {
     pub cli_command: String,
     /// Run the event loop at SCHED_FIFO priority 1 (shared machines; needs root or CAP_SYS_NICE).
     pub realtime: bool,
+    /// Extra trusted root certificates (PEM) for https endpoints with a private or self-signed CA.
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// The resolved options of one run.
