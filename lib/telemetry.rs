@@ -181,17 +181,11 @@ fn gauge_stats(values: &[f64]) -> Json {
     m.insert("max".into(), json!(sorted[sorted.len() - 1]));
     m.insert("std".into(), json!(std));
     for (key, q) in crate::summary::PERCENTILES {
-        m.insert(key.into(), json!(linear_percentile(&sorted, q)));
+        m.insert(key.into(), json!(crate::stats::percentile_linear_sorted(&sorted, q)));
     }
     Json::Object(m)
 }
 
-fn linear_percentile(sorted: &[f64], q: f64) -> f64 {
-    let h = q / 100.0 * (sorted.len() - 1) as f64;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
-}
 
 /// Summarises samples over the window `[start_ns, end_ns]` into AIPerf's `server_metrics_export.json`
 /// `metrics` shape: `{family: {type, unit, source, series: [{endpoint_url, labels?, stats, buckets?}]}}`.
