@@ -314,13 +314,15 @@ pub fn parse_points(name: &str, text: &str) -> anyhow::Result<Vec<InputPoint>> {
             bail!("{name}: this is pareto's own output; give it the sweep aggregate instead");
         }
     }
+    // Otherwise JSONL points, read like every other JSONL input (file:line errors, torn last line).
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: Value = serde_json::from_str(line).map_err(|e| anyhow::anyhow!("{name}:{}: not valid JSON here: {e}", i + 1))?;
-        out.push(entry(&v).map_err(|e| anyhow::anyhow!("{name}:{}: {e}", i + 1))?);
+    let input = crate::jsonl::Input::from_reader(name, std::io::Cursor::new(text.as_bytes().to_vec()));
+    let stats = crate::jsonl::for_each::<Value>(vec![input], |_, v| {
+        out.push(entry(&v)?);
+        Ok(())
+    })?;
+    for w in stats.warnings() {
+        eprintln!("pareto: warning: {w}");
     }
     Ok(out)
 }

@@ -1048,3 +1048,17 @@ fn a_grid_sweep_gets_trends_along_each_parameter_with_the_others_fixed() {
     assert_eq!(across["parameter_values"], json!([128, 1024]));
     assert_eq!(across["rate_of_change"], json!([36.0]));
 }
+
+#[test]
+fn pareto_jsonl_errors_name_the_line_and_a_torn_last_line_is_a_warning() {
+    let good = "{\"parameters\":{\"c\":1},\"thr\":10,\"lat\":5}\n{\"parameters\":{\"c\":2},\"thr\":20,\"lat\":9}\n";
+    let o = pareto_stdin(&format!("{good}{{oops\n{good}"), &["--maximize", "thr", "--minimize", "lat"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).starts_with("pareto: <stdin>:3: not valid JSON here"), "{}", stderr(&o));
+    // A crashed writer's half line at the end is skipped: the two whole points remain.
+    let o = pareto_stdin(&format!("{good}{{\"parameters\":{{\"c\":3}},\"thr\""), &["--maximize", "thr", "--minimize", "lat"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["pareto_optimal"], json!([{"c": 1}, {"c": 2}]));
+    assert!(stderr(&o).contains("<stdin>:3: skipped a torn last line"), "{}", stderr(&o));
+}
