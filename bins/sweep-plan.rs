@@ -194,26 +194,6 @@ struct Cli {
     header: Vec<String>,
 }
 
-fn extra_inputs(items: &[String]) -> anyhow::Result<Map<String, Value>> {
-    let mut out = Map::new();
-    for item in items {
-        let t = item.trim();
-        if t.starts_with('{') {
-            let v: Value = serde_json::from_str(t)
-                .map_err(|e| anyhow::anyhow!("--extra-inputs: '{t}' is not a JSON object: {e}"))?;
-            let Value::Object(m) = v else { anyhow::bail!("--extra-inputs: '{t}' is not a JSON object") };
-            out.extend(m);
-        } else {
-            let (k, v) = t
-                .split_once(':')
-                .ok_or_else(|| anyhow::anyhow!("--extra-inputs: '{t}' is not key:value (e.g. ignore_eos:true) or a JSON object"))?;
-            let val = serde_json::from_str(v.trim()).unwrap_or_else(|_| Value::from(v.trim()));
-            out.insert(k.trim().to_string(), val);
-        }
-    }
-    Ok(out)
-}
-
 fn options(cli: &Cli) -> anyhow::Result<PlanOptions> {
     if cli.api_key.is_some() || !cli.header.is_empty() {
         anyhow::bail!("--api-key/--header: secrets never go into a plan; pass them to loadgen (scripts/profile does this)");
@@ -239,7 +219,7 @@ fn options(cli: &Cli) -> anyhow::Result<PlanOptions> {
     put("input_file", cli.input_file.as_ref().map(|p| Value::from(p.display().to_string())));
     put("custom_dataset_type", cli.custom_dataset_type.clone().map(Value::from));
     if !cli.extra_inputs.is_empty() {
-        lg.insert("extra_inputs".into(), Value::Object(extra_inputs(&cli.extra_inputs)?));
+        lg.insert("extra_inputs".into(), Value::Object(sweepkit::loadgen::options::parse_extra_inputs(&cli.extra_inputs)?));
     }
     let lists = [
         ("concurrency", &cli.concurrency),

@@ -1062,3 +1062,13 @@ fn pareto_jsonl_errors_name_the_line_and_a_torn_last_line_is_a_warning() {
     assert_eq!(v["pareto_optimal"], json!([{"c": 1}, {"c": 2}]));
     assert!(stderr(&o).contains("<stdin>:3: skipped a torn last line"), "{}", stderr(&o));
 }
+
+#[test]
+fn extra_inputs_in_a_plan_are_parsed_as_loadgen_parses_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lines = plan_in(tmp.path(), &["-m", "m", "--concurrency", "1,2", "--extra-inputs", "ignore_eos:true", "--extra-inputs", "{\"min_tokens\":4}", "--extra-inputs", "note:hi there"]);
+    assert_eq!(lines[0]["loadgen"]["extra_inputs"], json!({"ignore_eos": true, "min_tokens": 4, "note": "hi there"}));
+    let o = run_in(tmp.path(), "sweep-plan", &["-m", "m", "--concurrency", "1,2", "--ui", "none", "--extra-inputs", "nocolon"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).trim(), "sweep-plan: --extra-inputs nocolon: expected key:value (e.g. ignore_eos:true) or a JSON object");
+}
