@@ -146,7 +146,8 @@ struct Cli {
 }
 
 fn enum_of<T: serde::de::DeserializeOwned>(v: Option<String>) -> anyhow::Result<Option<T>> {
-    v.map(|s| serde_json::from_value(Value::String(s)).map_err(anyhow::Error::from)).transpose()
+    v.map(|s| serde_json::from_value(Value::String(s)).map_err(anyhow::Error::from))
+        .transpose()
 }
 
 /// The command line as run, with secret values replaced.
@@ -162,7 +163,10 @@ fn redacted_command() -> String {
         if a == "--api-key" || a == "--header" || a == "-H" {
             hide_next = true;
             out.push(a);
-        } else if let Some((flag, _)) = a.split_once('=').filter(|(f, _)| *f == "--api-key" || *f == "--header") {
+        } else if let Some((flag, _)) = a
+            .split_once('=')
+            .filter(|(f, _)| *f == "--api-key" || *f == "--header")
+        {
             out.push(format!("{flag}=<redacted>"));
         } else if a.starts_with("-H") && a.len() > 2 {
             out.push("-H<redacted>".into());
@@ -199,7 +203,11 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::outcome::Outcome> {
         use_legacy_max_tokens: cli.use_legacy_max_tokens.then_some(true),
         num_prompts: cli.num_prompts,
         random_seed: cli.random_seed,
-        extra_inputs: if cli.extra_inputs.is_empty() { None } else { Some(options::parse_extra_inputs(&cli.extra_inputs)?) },
+        extra_inputs: if cli.extra_inputs.is_empty() {
+            None
+        } else {
+            Some(options::parse_extra_inputs(&cli.extra_inputs)?)
+        },
         request_timeout_seconds: cli.request_timeout_seconds,
         tokenizer: cli.tokenizer,
         use_server_token_count: cli.use_server_token_count.then_some(true),

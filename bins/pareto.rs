@@ -67,19 +67,34 @@ struct Cli {
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let (name, text) = match &cli.input {
-        Some(p) if p.as_os_str() != "-" => {
-            (p.display().to_string(), std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", p.display()))?)
-        }
+        Some(p) if p.as_os_str() != "-" => (
+            p.display().to_string(),
+            std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", p.display()))?,
+        ),
         _ => {
             let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s).map_err(|e| anyhow::anyhow!("<stdin>: cannot read: {e}"))?;
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| anyhow::anyhow!("<stdin>: cannot read: {e}"))?;
             ("<stdin>".to_string(), s)
         }
     };
-    let slos = cli.slo.iter().map(|s| Slo::parse(s)).collect::<anyhow::Result<Vec<_>>>()?;
+    let slos = cli
+        .slo
+        .iter()
+        .map(|s| Slo::parse(s))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let points = pareto::parse_points(&name, &text)?;
-    let report = pareto::run(&points, &ParetoOptions { maximize: cli.maximize, minimize: cli.minimize, slos, ci: cli.ci })
-        .map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
+    let report = pareto::run(
+        &points,
+        &ParetoOptions {
+            maximize: cli.maximize,
+            minimize: cli.minimize,
+            slos,
+            ci: cli.ci,
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
     if let Some(p) = &cli.plot {
         sweepkit::plot::write_picture(&report, p)?;
     }

@@ -49,7 +49,8 @@ struct Cli {
 }
 
 fn seconds(flag: &str, v: f64) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(v).map_err(|_| anyhow::anyhow!("{flag} {v}: give a non-negative number of seconds"))
+    Duration::try_from_secs_f64(v)
+        .map_err(|_| anyhow::anyhow!("{flag} {v}: give a non-negative number of seconds"))
 }
 
 fn main() -> ExitCode {

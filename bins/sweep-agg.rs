@@ -65,7 +65,11 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", serde_json::to_string(&report)?)?;
     out.flush()?;
-    Ok(if report.num_successful_runs == 0 { Outcome::Negative } else { Outcome::Ok })
+    Ok(if report.num_successful_runs == 0 {
+        Outcome::Negative
+    } else {
+        Outcome::Ok
+    })
 }
 
 fn main() -> ExitCode {

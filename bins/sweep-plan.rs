@@ -209,17 +209,43 @@ fn options(cli: &Cli) -> anyhow::Result<PlanOptions> {
     put("streaming", cli.streaming.then_some(Value::Bool(true)));
     put("arrival_pattern", cli.arrival_pattern.clone().map(Value::from));
     put("arrival_smoothness", cli.arrival_smoothness.map(Value::from));
-    put("benchmark_grace_period", cli.benchmark_grace_period.map(Value::from));
-    put("concurrency_ramp_duration", cli.concurrency_ramp_duration.map(Value::from));
-    put("use_legacy_max_tokens", cli.use_legacy_max_tokens.then_some(Value::Bool(true)));
+    put(
+        "benchmark_grace_period",
+        cli.benchmark_grace_period.map(Value::from),
+    );
+    put(
+        "concurrency_ramp_duration",
+        cli.concurrency_ramp_duration.map(Value::from),
+    );
+    put(
+        "use_legacy_max_tokens",
+        cli.use_legacy_max_tokens.then_some(Value::Bool(true)),
+    );
     put("num_prompts", cli.num_prompts.map(Value::from));
-    put("request_timeout_seconds", cli.request_timeout_seconds.map(Value::from));
+    put(
+        "request_timeout_seconds",
+        cli.request_timeout_seconds.map(Value::from),
+    );
     put("tokenizer", cli.tokenizer.clone().map(Value::from));
-    put("use_server_token_count", cli.use_server_token_count.then_some(Value::Bool(true)));
-    put("input_file", cli.input_file.as_ref().map(|p| Value::from(p.display().to_string())));
-    put("custom_dataset_type", cli.custom_dataset_type.clone().map(Value::from));
+    put(
+        "use_server_token_count",
+        cli.use_server_token_count.then_some(Value::Bool(true)),
+    );
+    put(
+        "input_file",
+        cli.input_file
+            .as_ref()
+            .map(|p| Value::from(p.display().to_string())),
+    );
+    put(
+        "custom_dataset_type",
+        cli.custom_dataset_type.clone().map(Value::from),
+    );
     if !cli.extra_inputs.is_empty() {
-        lg.insert("extra_inputs".into(), Value::Object(sweepkit::loadgen::options::parse_extra_inputs(&cli.extra_inputs)?));
+        lg.insert(
+            "extra_inputs".into(),
+            Value::Object(sweepkit::loadgen::options::parse_extra_inputs(&cli.extra_inputs)?),
+        );
     }
     let lists = [
         ("concurrency", &cli.concurrency),

@@ -38,7 +38,13 @@ pub fn python_repr(v: &Value) -> String {
         Value::String(s) => format!("'{s}'"),
         Value::Array(a) => format!("[{}]", a.iter().map(python_repr).collect::<Vec<_>>().join(", ")),
         Value::Object(o) => {
-            format!("{{{}}}", o.iter().map(|(k, v)| format!("'{k}': {}", python_repr(v))).collect::<Vec<_>>().join(", "))
+            format!(
+                "{{{}}}",
+                o.iter()
+                    .map(|(k, v)| format!("'{k}': {}", python_repr(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
     }
 }
@@ -54,7 +60,9 @@ fn title(key: &str) -> String {
     key.split('_')
         .map(|w| {
             let mut c = w.chars();
-            c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -77,13 +85,35 @@ fn csv_bytes(rows: Vec<Vec<String>>) -> anyhow::Result<Vec<u8>> {
 
 /// The aggregate CSV of AIPerf §3.4 from an aggregate JSON document.
 pub fn aggregate_csv(doc: &Value) -> anyhow::Result<Vec<u8>> {
-    let mut rows = vec![["metric", "mean", "std", "min", "max", "cv", "se", "ci_low", "ci_high", "t_critical", "unit"]
-        .map(String::from)
-        .to_vec()];
+    let mut rows = vec![[
+        "metric",
+        "mean",
+        "std",
+        "min",
+        "max",
+        "cv",
+        "se",
+        "ci_low",
+        "ci_high",
+        "t_critical",
+        "unit",
+    ]
+    .map(String::from)
+    .to_vec()];
     if let Some(metrics) = doc["metrics"].as_object() {
         for (k, m) in metrics {
             let mut r = vec![k.clone()];
-            for (f, d) in [("mean", 2), ("std", 2), ("min", 2), ("max", 2), ("cv", 4), ("se", 4), ("ci_low", 2), ("ci_high", 2), ("t_critical", 4)] {
+            for (f, d) in [
+                ("mean", 2),
+                ("std", 2),
+                ("min", 2),
+                ("max", 2),
+                ("cv", 4),
+                ("se", 4),
+                ("ci_low", 2),
+                ("ci_high", 2),
+                ("t_critical", 4),
+            ] {
                 // Only cv turns null into inf (mean 0); a null t_critical is NaN (one trial).
                 r.push(cell(m.get(f), d, f == "cv"));
             }
@@ -95,10 +125,16 @@ pub fn aggregate_csv(doc: &Value) -> anyhow::Result<Vec<u8>> {
     let meta = &doc["metadata"];
     rows.push(vec!["Aggregation Type".into(), "confidence".into()]);
     rows.push(vec!["Total Runs".into(), top_level(&meta["num_profile_runs"])]);
-    rows.push(vec!["Successful Runs".into(), top_level(&meta["num_successful_runs"])]);
+    rows.push(vec![
+        "Successful Runs".into(),
+        top_level(&meta["num_successful_runs"]),
+    ]);
     if let Some(m) = meta.as_object() {
         for (k, v) in m {
-            if matches!(k.as_str(), "aggregation_type" | "num_profile_runs" | "num_successful_runs") {
+            if matches!(
+                k.as_str(),
+                "aggregation_type" | "num_profile_runs" | "num_successful_runs"
+            ) {
                 continue;
             }
             rows.push(vec![title(k), top_level(v)]);
@@ -109,7 +145,12 @@ pub fn aggregate_csv(doc: &Value) -> anyhow::Result<Vec<u8>> {
 
 /// The sweep CSV of AIPerf §4.6 (flat `<tag>_<stat>` keys; the guide's alias keys are left out).
 pub fn sweep_csv(agg: &SweepAggregate) -> anyhow::Result<Vec<u8>> {
-    let names: Vec<String> = agg.metadata.sweep_parameters.iter().map(|p| p.name.clone()).collect();
+    let names: Vec<String> = agg
+        .metadata
+        .sweep_parameters
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
     let keys: BTreeSet<&String> = agg
         .per_combination_metrics
         .iter()
@@ -125,13 +166,20 @@ pub fn sweep_csv(agg: &SweepAggregate) -> anyhow::Result<Vec<u8>> {
     }
     rows.push(header);
     for c in &agg.per_combination_metrics {
-        let mut r: Vec<String> = names.iter().map(|n| c.parameters.get(n).map(value_text).unwrap_or_default()).collect();
+        let mut r: Vec<String> = names
+            .iter()
+            .map(|n| c.parameters.get(n).map(value_text).unwrap_or_default())
+            .collect();
         for k in &keys {
             match c.metrics.get(*k) {
                 Some(m) => {
                     let s = &m.stats;
                     for (v, d) in [(s.mean, 2), (s.std, 2), (s.min, 2), (s.max, 2), (s.cv, 4)] {
-                        r.push(if v.is_finite() { format!("{v:.d$}") } else { String::new() });
+                        r.push(if v.is_finite() {
+                            format!("{v:.d$}")
+                        } else {
+                            String::new()
+                        });
                     }
                 }
                 None => r.extend(std::iter::repeat_n(String::new(), 5)),
@@ -146,9 +194,16 @@ pub fn sweep_csv(agg: &SweepAggregate) -> anyhow::Result<Vec<u8>> {
         h.extend(names.iter().cloned());
         h.extend(["Metric".to_string(), "Unit".to_string()]);
         rows.push(h);
-        for (k, b) in ["best_throughput", "best_latency_p99"].iter().filter_map(|k| agg.best_configurations.get(*k).map(|b| (k, b))) {
+        for (k, b) in ["best_throughput", "best_latency_p99"]
+            .iter()
+            .filter_map(|k| agg.best_configurations.get(*k).map(|b| (k, b)))
+        {
             let mut r = vec![title(k)];
-            r.extend(names.iter().map(|n| b["parameters"].get(n).map(value_text).unwrap_or_default()));
+            r.extend(
+                names
+                    .iter()
+                    .map(|n| b["parameters"].get(n).map(value_text).unwrap_or_default()),
+            );
             r.push(cell(b.get("metric"), 2, false));
             r.push(b["unit"].as_str().unwrap_or("").to_string());
             rows.push(r);
@@ -161,7 +216,12 @@ pub fn sweep_csv(agg: &SweepAggregate) -> anyhow::Result<Vec<u8>> {
     } else {
         rows.push(names.clone());
         for p in &agg.pareto_optimal {
-            rows.push(names.iter().map(|n| p.get(n).map(value_text).unwrap_or_default()).collect());
+            rows.push(
+                names
+                    .iter()
+                    .map(|n| p.get(n).map(value_text).unwrap_or_default())
+                    .collect(),
+            );
         }
     }
     rows.push(vec![]);

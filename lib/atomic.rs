@@ -12,7 +12,10 @@ pub fn write_with(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<(
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("{}: cannot create folder: {e}", dir.display()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let result = (|| -> io::Result<()> {
         let mut out = BufWriter::new(File::create(&tmp)?);
@@ -52,7 +55,10 @@ mod tests {
         write(&p, b"first version, long").unwrap();
         write(&p, b"second").unwrap();
         assert_eq!(fs::read_to_string(&p).unwrap(), "second");
-        let names: Vec<_> = fs::read_dir(p.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(p.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1, "{names:?}");
     }
 

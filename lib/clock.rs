@@ -14,8 +14,13 @@ impl Clock {
     /// Takes the anchor now.
     pub fn new() -> Clock {
         let anchor = Instant::now();
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
-        Clock { anchor, anchor_wall_ns: wall.as_nanos() as u64 }
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
+        Clock {
+            anchor,
+            anchor_wall_ns: wall.as_nanos() as u64,
+        }
     }
 
     /// Wall-clock epoch ns corresponding to a monotonic instant.
@@ -50,7 +55,12 @@ pub fn iso_utc(epoch_ns: u64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}", rem / 3600, (rem % 3600) / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
 }
 
 /// Parses what `iso_utc` writes (fraction optional, a trailing `Z` or `+00:00` accepted).
@@ -58,10 +68,18 @@ pub fn parse_iso_utc(s: &str) -> Option<u64> {
     let s = s.trim().trim_end_matches('Z').trim_end_matches("+00:00");
     let (date, time) = s.split_once('T').or_else(|| s.split_once(' '))?;
     let mut dp = date.split('-');
-    let (y, m, d): (i64, u32, u32) = (dp.next()?.parse().ok()?, dp.next()?.parse().ok()?, dp.next()?.parse().ok()?);
+    let (y, m, d): (i64, u32, u32) = (
+        dp.next()?.parse().ok()?,
+        dp.next()?.parse().ok()?,
+        dp.next()?.parse().ok()?,
+    );
     let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
     let mut tp = hms.split(':');
-    let (hh, mm, ss): (i64, i64, i64) = (tp.next()?.parse().ok()?, tp.next()?.parse().ok()?, tp.next()?.parse().ok()?);
+    let (hh, mm, ss): (i64, i64, i64) = (
+        tp.next()?.parse().ok()?,
+        tp.next()?.parse().ok()?,
+        tp.next()?.parse().ok()?,
+    );
     let mut frac_ns = 0u64;
     if !frac.is_empty() {
         let digits: String = frac.chars().take(9).collect();
@@ -105,7 +123,10 @@ mod tests {
         let ns = parse_iso_utc("2026-11-27T23:17:22.373520").unwrap();
         assert_eq!(iso_utc(ns), "2026-11-27T23:17:22.373520");
         assert_eq!(iso_utc(0), "1970-01-01T00:00:00.000000");
-        assert_eq!(parse_iso_utc("2000-03-01T00:00:00Z").unwrap(), 951_868_800 * 1_000_000_000);
+        assert_eq!(
+            parse_iso_utc("2000-03-01T00:00:00Z").unwrap(),
+            951_868_800 * 1_000_000_000
+        );
     }
 
     #[test]

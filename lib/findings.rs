@@ -27,7 +27,13 @@ fn list(vals: &[Value]) -> String {
 
 /// The latency key the analysis used.
 fn latency_key(agg: &SweepAggregate) -> &'static str {
-    let all = |k: &str| !agg.per_combination_metrics.is_empty() && agg.per_combination_metrics.iter().all(|c| c.metrics.contains_key(k));
+    let all = |k: &str| {
+        !agg.per_combination_metrics.is_empty()
+            && agg
+                .per_combination_metrics
+                .iter()
+                .all(|c| c.metrics.contains_key(k))
+    };
     if all("time_to_first_token_p99") {
         "time_to_first_token_p99"
     } else {
@@ -61,28 +67,59 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
     // The guide's own summary (best practice 5), for a sweep of one parameter.
     let thr_trend = agg.trends.get("request_throughput_avg");
     let lat_trend = agg.trends.get(lat);
-    let slows = thr_trend.and_then(|t| t.scaling_slows_at.clone()).unwrap_or_default();
-    let degrades = lat_trend.and_then(|t| t.latency_degrades_at.clone()).unwrap_or_default();
+    let slows = thr_trend
+        .and_then(|t| t.scaling_slows_at.clone())
+        .unwrap_or_default();
+    let degrades = lat_trend
+        .and_then(|t| t.latency_degrades_at.clone())
+        .unwrap_or_default();
     if let [param] = m.sweep_parameters.as_slice() {
         let name = &param.name;
         let _ = writeln!(s, "## Benchmark Results\n");
         if let Some((p, _)) = recommended(agg, &slows) {
             let v = p.get(name).map(value_text).unwrap_or_default();
-            let why = if slows.is_empty() { "highest throughput; no knee in range" } else { "best balance" };
+            let why = if slows.is_empty() {
+                "highest throughput; no knee in range"
+            } else {
+                "best balance"
+            };
             let _ = writeln!(s, "- Optimal {name}: {v} ({why})");
         }
-        let pareto: Vec<String> = agg.pareto_optimal.iter().filter_map(|p| p.get(name).map(value_text)).collect();
-        let _ = writeln!(s, "- Pareto optimal points: {}", if pareto.is_empty() { "none".into() } else { pareto.join(", ") });
-        let first = |v: &[Value]| v.first().map(value_text).unwrap_or_else(|| "none in range".into());
+        let pareto: Vec<String> = agg
+            .pareto_optimal
+            .iter()
+            .filter_map(|p| p.get(name).map(value_text))
+            .collect();
+        let _ = writeln!(
+            s,
+            "- Pareto optimal points: {}",
+            if pareto.is_empty() {
+                "none".into()
+            } else {
+                pareto.join(", ")
+            }
+        );
+        let first = |v: &[Value]| {
+            v.first()
+                .map(value_text)
+                .unwrap_or_else(|| "none in range".into())
+        };
         let _ = writeln!(s, "- Throughput inflection: {} (scaling slows)", first(&slows));
-        let _ = writeln!(s, "- Latency inflection: {} (sharp degradation)\n", first(&degrades));
+        let _ = writeln!(
+            s,
+            "- Latency inflection: {} (sharp degradation)\n",
+            first(&degrades)
+        );
     }
 
     let _ = writeln!(s, "## Optimal configuration per objective\n");
     if agg.best_configurations.is_empty() {
         let _ = writeln!(s, "- No combination has both throughput and latency metrics.");
     }
-    for (k, what) in [("best_throughput", "Highest throughput (request_throughput_avg)"), ("best_latency_p99", &*format!("Lowest p99 latency ({lat})"))] {
+    for (k, what) in [
+        ("best_throughput", "Highest throughput (request_throughput_avg)"),
+        ("best_latency_p99", &*format!("Lowest p99 latency ({lat})")),
+    ] {
         if let Some(b) = agg.best_configurations.get(k) {
             let p = b["parameters"].as_object().cloned().unwrap_or_default();
             let _ = writeln!(
@@ -117,12 +154,19 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
     let _ = writeln!(s, "\n## Inflection points\n");
     match thr_trend {
         None if grid_lines(agg, "request_throughput_avg").is_empty() => {
-            let _ = writeln!(s, "- Throughput: no trend (needs at least two successful values).");
+            let _ = writeln!(
+                s,
+                "- Throughput: no trend (needs at least two successful values)."
+            );
         }
         None => {
             for (at, t) in grid_lines(agg, "request_throughput_avg") {
                 let slows = t.scaling_slows_at.clone().unwrap_or_default();
-                let what = if slows.is_empty() { "keeps scaling (no slowdown in range)".to_string() } else { format!("scaling slows at {}", list(&slows)) };
+                let what = if slows.is_empty() {
+                    "keeps scaling (no slowdown in range)".to_string()
+                } else {
+                    format!("scaling slows at {}", list(&slows))
+                };
                 let _ = writeln!(s, "- Throughput along {} ({at}): {what}.", t.parameter);
             }
         }
@@ -130,7 +174,17 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
             let _ = writeln!(s, "- Throughput inflection: none in the range tested ({}) — extend the sweep or push the system harder to find its limit.", list(&t.parameter_values));
         }
         Some(t) => {
-            let _ = writeln!(s, "- Throughput inflection: {} {} (scaling slows; rate of change {}).", t.parameter, list(&slows), t.rate_of_change.iter().map(|x| num(*x)).collect::<Vec<_>>().join(", "));
+            let _ = writeln!(
+                s,
+                "- Throughput inflection: {} {} (scaling slows; rate of change {}).",
+                t.parameter,
+                list(&slows),
+                t.rate_of_change
+                    .iter()
+                    .map(|x| num(*x))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
     }
     match lat_trend {
@@ -140,7 +194,11 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
         None => {
             for (at, t) in grid_lines(agg, lat) {
                 let deg = t.latency_degrades_at.clone().unwrap_or_default();
-                let what = if deg.is_empty() { "no sharp degradation in range".to_string() } else { format!("degrades sharply at {}", list(&deg)) };
+                let what = if deg.is_empty() {
+                    "no sharp degradation in range".to_string()
+                } else {
+                    format!("degrades sharply at {}", list(&deg))
+                };
                 let _ = writeln!(s, "- {lat} along {} ({at}): {what}.", t.parameter);
             }
         }
@@ -148,18 +206,42 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
             let _ = writeln!(s, "- Latency inflection ({lat}): none in the range tested.");
         }
         Some(t) => {
-            let _ = writeln!(s, "- Latency inflection ({lat}): {} {} (sharp degradation; rate of change {}).", t.parameter, list(&degrades), t.rate_of_change.iter().map(|x| num(*x)).collect::<Vec<_>>().join(", "));
+            let _ = writeln!(
+                s,
+                "- Latency inflection ({lat}): {} {} (sharp degradation; rate of change {}).",
+                t.parameter,
+                list(&degrades),
+                t.rate_of_change
+                    .iter()
+                    .map(|x| num(*x))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
     }
 
-    let _ = writeln!(s, "\n## Variance (CV > {:.0}% needs more trials)\n", CV_THRESHOLD * 100.0);
+    let _ = writeln!(
+        s,
+        "\n## Variance (CV > {:.0}% needs more trials)\n",
+        CV_THRESHOLD * 100.0
+    );
     if m.num_trials_per_value < 2 {
         let _ = writeln!(s, "- One trial per value: no variance estimate. Use `--num-profile-runs 3` or more for confidence intervals.");
     } else if m.high_variance.is_empty() {
-        let _ = writeln!(s, "- Every key metric has CV ≤ {:.0}% at every value.", CV_THRESHOLD * 100.0);
+        let _ = writeln!(
+            s,
+            "- Every key metric has CV ≤ {:.0}% at every value.",
+            CV_THRESHOLD * 100.0
+        );
     }
     for f in &m.high_variance {
-        let _ = writeln!(s, "- **{}**: {} CV {:.1}% — needs more trials or investigation.", params_text(&f.parameters), f.metric, f.cv * 100.0);
+        let _ = writeln!(
+            s,
+            "- **{}**: {} CV {:.1}% — needs more trials or investigation.",
+            params_text(&f.parameters),
+            f.metric,
+            f.cv * 100.0
+        );
     }
 
     if !m.failed_runs.is_empty() {
@@ -214,12 +296,18 @@ fn recommended(agg: &SweepAggregate, slows: &[Value]) -> Option<(Map<String, Val
                 };
                 return Some((
                     c.parameters.clone(),
-                    format!("the last value before throughput scaling slows ({} {}), {on}", t.parameter, value_text(knee)),
+                    format!(
+                        "the last value before throughput scaling slows ({} {}), {on}",
+                        t.parameter,
+                        value_text(knee)
+                    ),
                 ));
             }
         }
     }
-    let p = agg.best_configurations.get("best_throughput")?["parameters"].as_object()?.clone();
+    let p = agg.best_configurations.get("best_throughput")?["parameters"]
+        .as_object()?
+        .clone();
     Some((p, "the highest throughput measured; no throughput knee in this range, so extend the sweep to find the limit".into()))
 }
 
@@ -237,8 +325,16 @@ fn recommendation(agg: &SweepAggregate, slows: &[Value]) -> String {
         .iter()
         .find(|c| c.parameters == p)
         .map(|c| {
-            let t = c.metrics.get("request_throughput_avg").map(|m| format!("{} {}", num(m.stats.mean), m.unit)).unwrap_or_default();
-            let l = c.metrics.get(lat).map(|m| format!(", {lat} {} {}", num(m.stats.mean), m.unit)).unwrap_or_default();
+            let t = c
+                .metrics
+                .get("request_throughput_avg")
+                .map(|m| format!("{} {}", num(m.stats.mean), m.unit))
+                .unwrap_or_default();
+            let l = c
+                .metrics
+                .get(lat)
+                .map(|m| format!(", {lat} {} {}", num(m.stats.mean), m.unit))
+                .unwrap_or_default();
             format!(" ({t}{l})")
         })
         .unwrap_or_default();
@@ -251,6 +347,15 @@ fn grid_lines<'a>(agg: &'a SweepAggregate, metric: &str) -> Vec<(String, &'a cra
     agg.trends
         .iter()
         .filter(|(k, _)| k.starts_with(&prefix))
-        .map(|(_, t)| (t.fixed.iter().map(|(k, v)| format!("{k}={}", value_text(v))).collect::<Vec<_>>().join(", "), t))
+        .map(|(_, t)| {
+            (
+                t.fixed
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", value_text(v)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                t,
+            )
+        })
         .collect()
 }

@@ -34,21 +34,29 @@ pub struct Input {
 
 impl Input {
     pub fn stdin() -> Input {
-        Input { name: "<stdin>".into(), reader: Box::new(BufReader::with_capacity(1 << 16, io::stdin())) }
+        Input {
+            name: "<stdin>".into(),
+            reader: Box::new(BufReader::with_capacity(1 << 16, io::stdin())),
+        }
     }
 
     pub fn open(path: &Path) -> anyhow::Result<Input> {
         if path == Path::new("-") {
             return Ok(Input::stdin());
         }
-        let file = File::open(path)
-            .map_err(|e| anyhow::anyhow!("{}: cannot open: {e}", path.display()))?;
-        Ok(Input { name: path.display().to_string(), reader: Box::new(BufReader::with_capacity(1 << 16, file)) })
+        let file = File::open(path).map_err(|e| anyhow::anyhow!("{}: cannot open: {e}", path.display()))?;
+        Ok(Input {
+            name: path.display().to_string(),
+            reader: Box::new(BufReader::with_capacity(1 << 16, file)),
+        })
     }
 
     /// An in-memory input, for tests and for callers that already hold the bytes.
     pub fn from_reader(name: impl Into<String>, reader: impl Read + Send + 'static) -> Input {
-        Input { name: name.into(), reader: Box::new(BufReader::new(reader)) }
+        Input {
+            name: name.into(),
+            reader: Box::new(BufReader::new(reader)),
+        }
     }
 }
 
@@ -109,7 +117,10 @@ pub fn for_each_line(
             if text.trim().is_empty() {
                 continue;
             }
-            let loc = Location { source: input.name.clone(), line: line_no };
+            let loc = Location {
+                source: input.name.clone(),
+                line: line_no,
+            };
             match visit(&loc, text) {
                 Ok(()) => stats.lines += 1,
                 Err(why) if !terminated => stats.torn.push((loc, why)),
@@ -150,7 +161,10 @@ pub struct JsonlWriter {
 
 impl JsonlWriter {
     pub fn new(out: Box<dyn Write + Send>, line_buffered: bool) -> JsonlWriter {
-        JsonlWriter { out: BufWriter::with_capacity(1 << 16, out), line_buffered }
+        JsonlWriter {
+            out: BufWriter::with_capacity(1 << 16, out),
+            line_buffered,
+        }
     }
 
     /// stdout, or a file created (truncated) at `path`; `-` also means stdout.
@@ -158,9 +172,9 @@ impl JsonlWriter {
         let out: Box<dyn Write + Send> = match path {
             None => Box::new(io::stdout()),
             Some(p) if p == Path::new("-") => Box::new(io::stdout()),
-            Some(p) => Box::new(
-                File::create(p).map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", p.display()))?,
-            ),
+            Some(p) => {
+                Box::new(File::create(p).map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", p.display()))?)
+            }
         };
         Ok(JsonlWriter::new(out, line_buffered))
     }
@@ -205,24 +219,31 @@ mod tests {
 
     #[test]
     fn concatenates_inputs_and_skips_blank_lines() {
-        let (vals, stats) =
-            read_all::<serde_json::Value>(vec![input("a", "{\"x\":1}\n\n  \n{\"x\":2}\n"), input("b", "{\"x\":3}\n")])
-                .unwrap();
-        assert_eq!(vals.iter().map(|v| v["x"].as_i64().unwrap()).collect::<Vec<_>>(), vec![1, 2, 3]);
+        let (vals, stats) = read_all::<serde_json::Value>(vec![
+            input("a", "{\"x\":1}\n\n  \n{\"x\":2}\n"),
+            input("b", "{\"x\":3}\n"),
+        ])
+        .unwrap();
+        assert_eq!(
+            vals.iter().map(|v| v["x"].as_i64().unwrap()).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
         assert_eq!(stats.lines, 3);
         assert!(stats.torn.is_empty());
     }
 
     #[test]
     fn malformed_line_names_file_and_line() {
-        let err = read_all::<serde_json::Value>(vec![input("r.jsonl", "{\"x\":1}\n{oops\n{\"x\":2}\n")]).unwrap_err();
+        let err = read_all::<serde_json::Value>(vec![input("r.jsonl", "{\"x\":1}\n{oops\n{\"x\":2}\n")])
+            .unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("r.jsonl:2: "), "{msg}");
     }
 
     #[test]
     fn torn_last_line_is_a_warning() {
-        let (vals, stats) = read_all::<serde_json::Value>(vec![input("r.jsonl", "{\"x\":1}\n{\"x\":2,\"y\":[1,")]).unwrap();
+        let (vals, stats) =
+            read_all::<serde_json::Value>(vec![input("r.jsonl", "{\"x\":1}\n{\"x\":2,\"y\":[1,")]).unwrap();
         assert_eq!(vals.len(), 1);
         assert_eq!(stats.torn.len(), 1);
         assert_eq!(stats.torn[0].0.line, 2);
@@ -244,6 +265,9 @@ mod tests {
             w.write(&serde_json::json!({"a": 1})).unwrap();
             w.write(&serde_json::json!({"a": 2})).unwrap();
         }
-        assert_eq!(std::fs::read_to_string(path.path()).unwrap(), "{\"a\":1}\n{\"a\":2}\n");
+        assert_eq!(
+            std::fs::read_to_string(path.path()).unwrap(),
+            "{\"a\":1}\n{\"a\":2}\n"
+        );
     }
 }

@@ -48,8 +48,16 @@ fn strictly_better(a: f64, b: f64, g: Goal) -> bool {
 
 /// True when `a` dominates `b`.
 pub fn dominates(a: &[f64], b: &[f64], goals: &[Goal]) -> bool {
-    let all = a.iter().zip(b).zip(goals).all(|((x, y), g)| better_or_equal(*x, *y, *g));
-    let one = a.iter().zip(b).zip(goals).any(|((x, y), g)| strictly_better(*x, *y, *g));
+    let all = a
+        .iter()
+        .zip(b)
+        .zip(goals)
+        .all(|((x, y), g)| better_or_equal(*x, *y, *g));
+    let one = a
+        .iter()
+        .zip(b)
+        .zip(goals)
+        .any(|((x, y), g)| strictly_better(*x, *y, *g));
     all && one
 }
 
@@ -91,8 +99,12 @@ pub fn cmp_params(a: &Map<String, Value>, b: &Map<String, Value>) -> Ordering {
 pub fn optimal_parameters(points: &[Point], goals: &[Goal]) -> Vec<Map<String, Value>> {
     let values: Vec<Vec<f64>> = points.iter().map(|p| p.values.clone()).collect();
     let mask = optimal_mask(&values, goals);
-    let mut out: Vec<Map<String, Value>> =
-        points.iter().zip(mask).filter(|(_, m)| *m).map(|(p, _)| p.parameters.clone()).collect();
+    let mut out: Vec<Map<String, Value>> = points
+        .iter()
+        .zip(mask)
+        .filter(|(_, m)| *m)
+        .map(|(p, _)| p.parameters.clone())
+        .collect();
     out.sort_by(cmp_params);
     out
 }
@@ -210,7 +222,11 @@ pub fn analyze(
 ) -> Report {
     let goals: Vec<Goal> = objectives.iter().map(|o| o.goal).collect();
     let feasible: Vec<bool> = (0..points.len())
-        .map(|i| slos.iter().enumerate().all(|(k, s)| slo_values.get(i).and_then(|v| v[k]).is_some_and(|v| s.passes(v))))
+        .map(|i| {
+            slos.iter()
+                .enumerate()
+                .all(|(k, s)| slo_values.get(i).and_then(|v| v[k]).is_some_and(|v| s.passes(v)))
+        })
         .collect();
     let idx: Vec<usize> = (0..points.len()).filter(|&i| feasible[i]).collect();
     let mut optimal = vec![false; points.len()];
@@ -248,7 +264,13 @@ pub fn analyze(
             for (k, o) in objectives.iter().enumerate() {
                 values.insert(o.key.clone(), crate::confidence::json_num(p.values[k]));
                 if let Some((lo, hi)) = p.ci[k] {
-                    ci.insert(o.key.clone(), Value::Array(vec![crate::confidence::json_num(lo), crate::confidence::json_num(hi)]));
+                    ci.insert(
+                        o.key.clone(),
+                        Value::Array(vec![
+                            crate::confidence::json_num(lo),
+                            crate::confidence::json_num(hi),
+                        ]),
+                    );
                 }
             }
             ReportPoint {
@@ -257,7 +279,10 @@ pub fn analyze(
                 ci,
                 feasible: feasible[i],
                 pareto_optimal: optimal[i],
-                dominated_by: dominated_by[i].iter().map(|&j| points[j].parameters.clone()).collect(),
+                dominated_by: dominated_by[i]
+                    .iter()
+                    .map(|&j| points[j].parameters.clone())
+                    .collect(),
                 not_significant_over: (with_ci && optimal[i])
                     .then(|| not_sig[i].iter().map(|&j| points[j].parameters.clone()).collect()),
                 significant: (with_ci && optimal[i]).then(|| not_sig[i].is_empty()),
@@ -265,17 +290,23 @@ pub fn analyze(
             }
         })
         .collect();
-    let mut pareto: Vec<Map<String, Value>> =
-        (0..points.len()).filter(|&i| optimal[i]).map(|i| points[i].parameters.clone()).collect();
+    let mut pareto: Vec<Map<String, Value>> = (0..points.len())
+        .filter(|&i| optimal[i])
+        .map(|i| points[i].parameters.clone())
+        .collect();
     pareto.sort_by(cmp_params);
     let slo = (!slos.is_empty()).then(|| SloSummary {
         active_filters: slos.to_vec(),
         feasible_count: idx.len(),
         infeasible_count: points.len() - idx.len(),
     });
-    Report { objectives: objectives.to_vec(), pareto_optimal: pareto, points: report_points, slo }
+    Report {
+        objectives: objectives.to_vec(),
+        pareto_optimal: pareto,
+        points: report_points,
+        slo,
+    }
 }
-
 
 /// A combination as read from a sweep aggregate or a JSONL line: its parameters and metrics.
 #[derive(Debug, Clone)]
@@ -298,7 +329,11 @@ pub fn parse_points(name: &str, text: &str) -> anyhow::Result<Vec<InputPoint>> {
         let metrics = match o.get("metrics") {
             Some(Value::Object(m)) => m.clone(),
             Some(_) => return Err("'metrics' must be an object".into()),
-            None => o.iter().filter(|(k, _)| *k != "parameters").map(|(k, v)| (k.clone(), v.clone())).collect(),
+            None => o
+                .iter()
+                .filter(|(k, _)| *k != "parameters")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         };
         Ok(InputPoint { parameters, metrics })
     };
@@ -307,7 +342,9 @@ pub fn parse_points(name: &str, text: &str) -> anyhow::Result<Vec<InputPoint>> {
             return list
                 .iter()
                 .enumerate()
-                .map(|(i, v)| entry(v).map_err(|e| anyhow::anyhow!("{name}: per_combination_metrics[{i}]: {e}")))
+                .map(|(i, v)| {
+                    entry(v).map_err(|e| anyhow::anyhow!("{name}: per_combination_metrics[{i}]: {e}"))
+                })
                 .collect();
         }
         if doc.get("pareto_optimal").is_some() && doc.get("points").is_some() {
@@ -337,8 +374,16 @@ fn split_stat(key: &str) -> Option<(&str, &str)> {
 pub fn metric_value(metrics: &Map<String, Value>, key: &str) -> Option<(f64, Option<(f64, f64)>)> {
     let num_ci = |o: &Map<String, Value>, field: &str| -> Option<(f64, Option<(f64, f64)>)> {
         let v = o.get(field)?.as_f64()?;
-        let ci = match (o.get("ci_low").and_then(Value::as_f64), o.get("ci_high").and_then(Value::as_f64)) {
-            (Some(lo), Some(hi)) if field == "mean" && (lo != hi || o.get("std").and_then(Value::as_f64).unwrap_or(0.0) > 0.0) => Some((lo, hi)),
+        let ci = match (
+            o.get("ci_low").and_then(Value::as_f64),
+            o.get("ci_high").and_then(Value::as_f64),
+        ) {
+            (Some(lo), Some(hi))
+                if field == "mean"
+                    && (lo != hi || o.get("std").and_then(Value::as_f64).unwrap_or(0.0) > 0.0) =>
+            {
+                Some((lo, hi))
+            }
             _ => None,
         };
         Some((v, ci))
@@ -354,7 +399,10 @@ pub fn metric_value(metrics: &Map<String, Value>, key: &str) -> Option<(f64, Opt
     }
     let (tag, stat) = split_stat(key)?;
     let o = metrics.get(tag)?.as_object()?;
-    o.get(stat).and_then(Value::as_f64).map(|v| (v, None)).or_else(|| num_ci(o, "mean"))
+    o.get(stat)
+        .and_then(Value::as_f64)
+        .map(|v| (v, None))
+        .or_else(|| num_ci(o, "mean"))
 }
 
 /// What `pareto` is asked to do.
@@ -374,14 +422,30 @@ pub fn run(points: &[InputPoint], opts: &ParetoOptions) -> anyhow::Result<Report
     let has_all = |k: &str| points.iter().all(|p| metric_value(&p.metrics, k).is_some());
     let mut objectives: Vec<Objective> = Vec::new();
     if opts.maximize.is_empty() {
-        objectives.push(Objective { key: "request_throughput_avg".into(), goal: Goal::Maximize });
+        objectives.push(Objective {
+            key: "request_throughput_avg".into(),
+            goal: Goal::Maximize,
+        });
     }
-    objectives.extend(opts.maximize.iter().map(|k| Objective { key: k.clone(), goal: Goal::Maximize }));
+    objectives.extend(opts.maximize.iter().map(|k| Objective {
+        key: k.clone(),
+        goal: Goal::Maximize,
+    }));
     if opts.minimize.is_empty() {
-        let lat = if has_all("time_to_first_token_p99") { "time_to_first_token_p99" } else { "request_latency_p99" };
-        objectives.push(Objective { key: lat.into(), goal: Goal::Minimize });
+        let lat = if has_all("time_to_first_token_p99") {
+            "time_to_first_token_p99"
+        } else {
+            "request_latency_p99"
+        };
+        objectives.push(Objective {
+            key: lat.into(),
+            goal: Goal::Minimize,
+        });
     }
-    objectives.extend(opts.minimize.iter().map(|k| Objective { key: k.clone(), goal: Goal::Minimize }));
+    objectives.extend(opts.minimize.iter().map(|k| Objective {
+        key: k.clone(),
+        goal: Goal::Minimize,
+    }));
     let mut pts = Vec::with_capacity(points.len());
     for p in points {
         let mut values = Vec::new();
@@ -400,10 +464,21 @@ pub fn run(points: &[InputPoint], opts: &ParetoOptions) -> anyhow::Result<Report
             values.push(v);
             ci.push(c);
         }
-        pts.push(Point { parameters: p.parameters.clone(), values, ci });
+        pts.push(Point {
+            parameters: p.parameters.clone(),
+            values,
+            ci,
+        });
     }
-    let slo_values: Vec<Vec<Option<f64>>> =
-        points.iter().map(|p| opts.slos.iter().map(|s| metric_value(&p.metrics, &s.key).map(|v| v.0)).collect()).collect();
+    let slo_values: Vec<Vec<Option<f64>>> = points
+        .iter()
+        .map(|p| {
+            opts.slos
+                .iter()
+                .map(|s| metric_value(&p.metrics, &s.key).map(|v| v.0))
+                .collect()
+        })
+        .collect();
     Ok(analyze(&pts, &objectives, &opts.slos, &slo_values, opts.ci))
 }
 
@@ -428,7 +503,10 @@ mod tests {
 
     fn optimal_c(rows: &[(u64, &[f64])], goals: &[Goal]) -> Vec<u64> {
         let points = pts(&rows.iter().map(|(n, v)| (c(*n), *v)).collect::<Vec<_>>());
-        optimal_parameters(&points, goals).iter().map(|p| p["concurrency"].as_u64().unwrap()).collect()
+        optimal_parameters(&points, goals)
+            .iter()
+            .map(|p| p["concurrency"].as_u64().unwrap())
+            .collect()
     }
 
     /// TV3 of test-vectors.md.
@@ -436,26 +514,75 @@ mod tests {
     fn tv3_pareto_vectors() {
         use Goal::*;
         let tl = [Maximize, Minimize];
-        assert_eq!(optimal_c(&[(10, &[100., 50.]), (20, &[150., 40.]), (30, &[80., 60.])], &tl), [20]);
-        assert_eq!(optimal_c(&[(10, &[50., 30.]), (20, &[100., 50.]), (30, &[150., 80.])], &tl), [10, 20, 30]);
-        assert_eq!(optimal_c(&[(10, &[100., 50.]), (20, &[100., 50.])], &tl), [10, 20]);
-        assert_eq!(optimal_c(&[(10, &[100., 50.]), (20, &[150., 50.])], &tl), [20]);
-        assert_eq!(optimal_c(&[(10, &[100.0000001, 50.]), (20, &[100.0000002, 50.])], &tl), [20]);
         assert_eq!(
-            optimal_c(&[(10, &[50., 30.]), (20, &[80., 45.]), (30, &[100., 50.]), (40, &[120., 70.]), (50, &[110., 80.])], &tl),
+            optimal_c(&[(10, &[100., 50.]), (20, &[150., 40.]), (30, &[80., 60.])], &tl),
+            [20]
+        );
+        assert_eq!(
+            optimal_c(&[(10, &[50., 30.]), (20, &[100., 50.]), (30, &[150., 80.])], &tl),
+            [10, 20, 30]
+        );
+        assert_eq!(
+            optimal_c(&[(10, &[100., 50.]), (20, &[100., 50.])], &tl),
+            [10, 20]
+        );
+        assert_eq!(optimal_c(&[(10, &[100., 50.]), (20, &[150., 50.])], &tl), [20]);
+        assert_eq!(
+            optimal_c(&[(10, &[100.0000001, 50.]), (20, &[100.0000002, 50.])], &tl),
+            [20]
+        );
+        assert_eq!(
+            optimal_c(
+                &[
+                    (10, &[50., 30.]),
+                    (20, &[80., 45.]),
+                    (30, &[100., 50.]),
+                    (40, &[120., 70.]),
+                    (50, &[110., 80.])
+                ],
+                &tl
+            ),
             [10, 20, 30, 40]
         );
         let three = [Maximize, Minimize, Minimize];
-        assert_eq!(optimal_c(&[(10, &[150., 80., 10.]), (20, &[100., 40., 20.]), (30, &[50., 60., 30.])], &three), [10, 20]);
-        assert_eq!(optimal_c(&[(5, &[80., 40., 45.]), (10, &[120., 60., 70.]), (20, &[200., 50., 55.])], &three), [5, 20]);
-        assert_eq!(optimal_c(&[(10, &[-50., 10.]), (20, &[-30., 20.]), (30, &[-40., 15.])], &tl), [10, 20, 30]);
+        assert_eq!(
+            optimal_c(
+                &[
+                    (10, &[150., 80., 10.]),
+                    (20, &[100., 40., 20.]),
+                    (30, &[50., 60., 30.])
+                ],
+                &three
+            ),
+            [10, 20]
+        );
+        assert_eq!(
+            optimal_c(
+                &[
+                    (5, &[80., 40., 45.]),
+                    (10, &[120., 60., 70.]),
+                    (20, &[200., 50., 55.])
+                ],
+                &three
+            ),
+            [5, 20]
+        );
+        assert_eq!(
+            optimal_c(&[(10, &[-50., 10.]), (20, &[-30., 20.]), (30, &[-40., 15.])], &tl),
+            [10, 20, 30]
+        );
         let multi = pts(&[
             (json!({"concurrency": 20, "request_rate": 5}), &[100., 50.]),
             (json!({"concurrency": 10, "request_rate": 10}), &[120., 60.]),
             (json!({"concurrency": 10, "request_rate": 5}), &[90., 40.]),
         ]);
         assert_eq!(
-            Value::from(optimal_parameters(&multi, &tl).into_iter().map(Value::Object).collect::<Vec<_>>()),
+            Value::from(
+                optimal_parameters(&multi, &tl)
+                    .into_iter()
+                    .map(Value::Object)
+                    .collect::<Vec<_>>()
+            ),
             json!([{"concurrency": 10, "request_rate": 5}, {"concurrency": 10, "request_rate": 10}, {"concurrency": 20, "request_rate": 5}])
         );
         assert!(optimal_parameters(&[], &tl).is_empty());
@@ -465,8 +592,14 @@ mod tests {
     fn slo_filters_and_ci_significance() {
         use Goal::*;
         let objectives = vec![
-            Objective { key: "thr".into(), goal: Maximize },
-            Objective { key: "lat".into(), goal: Minimize },
+            Objective {
+                key: "thr".into(),
+                goal: Maximize,
+            },
+            Objective {
+                key: "lat".into(),
+                goal: Minimize,
+            },
         ];
         let mut points = pts(&[(c(1), &[100., 50.]), (c(2), &[101., 49.]), (c(4), &[200., 300.])]);
         // c2 dominates c1, but the intervals overlap: not significant.
@@ -485,6 +618,9 @@ mod tests {
         assert!(!r.points[2].feasible);
         let four = Slo::parse("time_to_first_token:p99:le:200").unwrap();
         assert_eq!((four.key.as_str(), four.op), ("time_to_first_token_p99", Op::Le));
-        assert!(Slo::parse("x:eq:1").unwrap_err().to_string().contains("unknown operator 'eq'"));
+        assert!(Slo::parse("x:eq:1")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown operator 'eq'"));
     }
 }

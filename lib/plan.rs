@@ -96,7 +96,11 @@ fn kind_of(param: &str) -> Kind {
 }
 
 fn flag_of(param: &str) -> &'static str {
-    SWEEPABLE.iter().find(|(p, _)| *p == param).map(|(_, f)| *f).unwrap_or("--?")
+    SWEEPABLE
+        .iter()
+        .find(|(p, _)| *p == param)
+        .map(|(_, f)| *f)
+        .unwrap_or("--?")
 }
 
 /// Parses one sweepable flag's text (`10` or `10,20,30`) into its values, checking each.
@@ -245,8 +249,14 @@ impl Layout {
             (false, false, _) => b.clone(),
             (false, true, _) => b.join("profile_runs").join(self.trial_label(trial)),
             (true, false, _) => b.join(dir_name),
-            (true, true, SweepMode::Repeated) => b.join("profile_runs").join(self.trial_label(trial)).join(dir_name),
-            (true, true, SweepMode::Independent) => b.join(dir_name).join("profile_runs").join(self.trial_label(trial)),
+            (true, true, SweepMode::Repeated) => b
+                .join("profile_runs")
+                .join(self.trial_label(trial))
+                .join(dir_name),
+            (true, true, SweepMode::Independent) => b
+                .join(dir_name)
+                .join("profile_runs")
+                .join(self.trial_label(trial)),
         }
     }
 
@@ -294,7 +304,11 @@ pub fn value_text(v: &Value) -> String {
 
 /// Folder name of a combination: `concurrency_10`, `concurrency_10__isl_512` (AIPerf's `dir_name`).
 pub fn dir_name(params: &[(String, Value)]) -> String {
-    let joined = params.iter().map(|(k, v)| format!("{k}_{}", value_text(v))).collect::<Vec<_>>().join("__");
+    let joined = params
+        .iter()
+        .map(|(k, v)| format!("{k}_{}", value_text(v)))
+        .collect::<Vec<_>>()
+        .join("__");
     path_safe(&joined)
 }
 
@@ -302,7 +316,16 @@ pub fn dir_name(params: &[(String, Value)]) -> String {
 pub fn path_safe(s: &str) -> String {
     let mut out: String = s
         .chars()
-        .map(|c| if matches!(c, '/' | '\\' | '<' | '>' | ':' | '"' | '|' | '?' | '*') || c.is_control() || c.is_whitespace() { '_' } else { c })
+        .map(|c| {
+            if matches!(c, '/' | '\\' | '<' | '>' | ':' | '"' | '|' | '?' | '*')
+                || c.is_control()
+                || c.is_whitespace()
+            {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     while out.contains("..") {
         out = out.replace("..", "_");
@@ -328,16 +351,25 @@ pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
         bail!("--model is required: the model name to benchmark (e.g. --model llama-3-8b)");
     }
     if !matches!(opts.endpoint_type.as_str(), "chat" | "completions" | "embeddings") {
-        bail!("--endpoint-type: '{}' is not supported: use chat, completions or embeddings", opts.endpoint_type);
+        bail!(
+            "--endpoint-type: '{}' is not supported: use chat, completions or embeddings",
+            opts.endpoint_type
+        );
     }
     if opts.num_profile_runs == 0 {
         bail!("--num-profile-runs must be at least 1 (got 0)");
     }
     if opts.num_profile_runs > MAX_TRIALS {
-        bail!("--num-profile-runs: at most {MAX_TRIALS} trials (AIPerf's limit), got {}", opts.num_profile_runs);
+        bail!(
+            "--num-profile-runs: at most {MAX_TRIALS} trials (AIPerf's limit), got {}",
+            opts.num_profile_runs
+        );
     }
     if !(opts.confidence_level > 0.0 && opts.confidence_level < 1.0) {
-        bail!("--confidence-level must be between 0 and 1, exclusive (e.g. 0.95), got {}", opts.confidence_level);
+        bail!(
+            "--confidence-level must be between 0 and 1, exclusive (e.g. 0.95), got {}",
+            opts.confidence_level
+        );
     }
     for (flag, v) in [
         ("--parameter-sweep-cooldown-seconds", opts.sweep_cooldown_seconds),
@@ -351,7 +383,9 @@ pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
         bail!("--parameter-sweep-same-seed requires --random-seed: give the seed every sweep value should share");
     }
     if opts.loadgen.contains_key("benchmark_duration") && opts.loadgen.contains_key("request_count")
-        || opts.lists.iter().any(|(k, _)| k == "benchmark_duration") && (opts.loadgen.contains_key("request_count") || opts.lists.iter().any(|(k, _)| k == "request_count"))
+        || opts.lists.iter().any(|(k, _)| k == "benchmark_duration")
+            && (opts.loadgen.contains_key("request_count")
+                || opts.lists.iter().any(|(k, _)| k == "request_count"))
     {
         bail!("--request-count and --benchmark-duration are mutually exclusive: stop by count or by time, not both");
     }
@@ -385,7 +419,9 @@ pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
                         v.len()
                     );
                 }
-                (0..n).map(|i| swept.iter().map(|(p, v)| (p.clone(), v[i].clone())).collect()).collect()
+                (0..n)
+                    .map(|i| swept.iter().map(|(p, v)| (p.clone(), v[i].clone())).collect())
+                    .collect()
             }
             SweepType::Grid => {
                 let mut acc: Vec<Vec<(String, Value)>> = vec![Vec::new()];
@@ -421,10 +457,19 @@ pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
     };
 
     // Seeds: 42 by default for any sweep or repeated run; base + variation index per value.
-    let base_seed = opts.random_seed.or((sweep || opts.num_profile_runs > 1).then_some(42));
+    let base_seed = opts
+        .random_seed
+        .or((sweep || opts.num_profile_runs > 1).then_some(42));
 
     let stimulus = if sweep {
-        format!("{}_sweep", swept.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join("_"))
+        format!(
+            "{}_sweep",
+            swept
+                .iter()
+                .map(|(p, _)| p.as_str())
+                .collect::<Vec<_>>()
+                .join("_")
+        )
     } else if let Some((_, v)) = fixed.iter().find(|(p, _)| p == "request_rate") {
         format!("request_rate{}", value_text(v))
     } else if let Some((_, v)) = fixed.iter().find(|(p, _)| p == "concurrency") {
@@ -432,14 +477,20 @@ pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
     } else {
         "concurrency1".to_string()
     };
-    let name = path_safe(&format!("{}-openai-{}-{}", opts.model, opts.endpoint_type, stimulus));
+    let name = path_safe(&format!(
+        "{}-openai-{}-{}",
+        opts.model, opts.endpoint_type, stimulus
+    ));
     let layout = Layout {
         base_dir: opts.artifact_dir.join(name),
         sweep,
         trials: opts.num_profile_runs,
         mode: opts.mode,
     };
-    let base_text = layout.base_dir.to_str().context("--artifact-dir must be valid UTF-8")?;
+    let base_text = layout
+        .base_dir
+        .to_str()
+        .context("--artifact-dir must be valid UTF-8")?;
     if base_text.contains(['\t', '\n', '\r']) {
         bail!("--artifact-dir must not contain tabs or newlines");
     }
@@ -447,10 +498,12 @@ pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
     // Execution order.
     let n_trials = opts.num_profile_runs;
     let order: Vec<(usize, u32)> = match (sweep, opts.mode) {
-        (true, SweepMode::Independent) => {
-            (0..combos.len()).flat_map(|v| (1..=n_trials).map(move |t| (v, t))).collect()
-        }
-        _ => (1..=n_trials).flat_map(|t| (0..combos.len()).map(move |v| (v, t))).collect(),
+        (true, SweepMode::Independent) => (0..combos.len())
+            .flat_map(|v| (1..=n_trials).map(move |t| (v, t)))
+            .collect(),
+        _ => (1..=n_trials)
+            .flat_map(|t| (0..combos.len()).map(move |v| (v, t)))
+            .collect(),
     };
 
     let mut lines = Vec::with_capacity(order.len());
@@ -493,7 +546,10 @@ pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
             spec.insert("random_seed".into(), Value::from(s));
         }
         if warmup {
-            spec.insert("warmup_request_count".into(), Value::from(opts.warmup_request_count.unwrap_or(0)));
+            spec.insert(
+                "warmup_request_count".into(),
+                Value::from(opts.warmup_request_count.unwrap_or(0)),
+            );
         }
         // loadgen draws no dashboard (only simple or none); a dashboard request keeps its default.
         if let Some(ui) = ui.filter(|u| *u != Ui::Dashboard) {
@@ -515,7 +571,13 @@ pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
         });
     }
 
-    Ok(Plan { lines, layout, notices, sweep_parameters: swept, confidence_level: opts.confidence_level })
+    Ok(Plan {
+        lines,
+        layout,
+        notices,
+        sweep_parameters: swept,
+        confidence_level: opts.confidence_level,
+    })
 }
 
 /// A plan line as one tab-separated row for shell loops: run_index, cooldown, artifact dir, JSON line.
@@ -536,7 +598,10 @@ mod tests {
     fn opts(lists: &[(&str, &str)]) -> PlanOptions {
         PlanOptions {
             model: "llama-3-8b".into(),
-            lists: lists.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            lists: lists
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
             ..Default::default()
         }
     }
@@ -545,7 +610,15 @@ mod tests {
     fn grid_is_cartesian_last_fastest_and_zip_pairs() {
         let p = build(&opts(&[("concurrency", "10,20"), ("isl", "128,512")])).unwrap();
         let labels: Vec<_> = p.lines.iter().map(|l| l.variation_label.as_str()).collect();
-        assert_eq!(labels, ["concurrency_10__isl_128", "concurrency_10__isl_512", "concurrency_20__isl_128", "concurrency_20__isl_512"]);
+        assert_eq!(
+            labels,
+            [
+                "concurrency_10__isl_128",
+                "concurrency_10__isl_512",
+                "concurrency_20__isl_128",
+                "concurrency_20__isl_512"
+            ]
+        );
         let mut o = opts(&[("concurrency", "10,20"), ("isl", "128,512")]);
         o.sweep_type = SweepType::Zip;
         let p = build(&o).unwrap();
@@ -561,18 +634,27 @@ mod tests {
         let p = build(&opts(&[("request_rate", "5,7.5")])).unwrap();
         assert_eq!(p.lines[0].variation_label, "request_rate_5.0");
         assert_eq!(p.lines[1].variation_label, "request_rate_7.5");
-        assert_eq!(p.layout.base_dir, PathBuf::from("artifacts/llama-3-8b-openai-chat-request_rate_sweep"));
+        assert_eq!(
+            p.layout.base_dir,
+            PathBuf::from("artifacts/llama-3-8b-openai-chat-request_rate_sweep")
+        );
     }
 
     #[test]
     fn tv6_seeds() {
         let p = build(&opts(&[("concurrency", "10,20,40")])).unwrap();
-        assert_eq!(p.lines.iter().map(|l| l.seed.unwrap()).collect::<Vec<_>>(), [42, 43, 44]);
+        assert_eq!(
+            p.lines.iter().map(|l| l.seed.unwrap()).collect::<Vec<_>>(),
+            [42, 43, 44]
+        );
         let mut o = opts(&[("concurrency", "10,20,40")]);
         o.same_seed = true;
         o.random_seed = Some(42);
         let p = build(&o).unwrap();
-        assert_eq!(p.lines.iter().map(|l| l.seed.unwrap()).collect::<Vec<_>>(), [42, 42, 42]);
+        assert_eq!(
+            p.lines.iter().map(|l| l.seed.unwrap()).collect::<Vec<_>>(),
+            [42, 42, 42]
+        );
         // Without a sweep or trials no seed is invented.
         let p = build(&opts(&[("concurrency", "8")])).unwrap();
         assert_eq!(p.lines[0].seed, None);
@@ -584,6 +666,9 @@ mod tests {
         let mut o = opts(&[("concurrency", "1,2")]);
         o.model = "meta-llama/Llama 3:8b".into();
         let p = build(&o).unwrap();
-        assert_eq!(p.layout.base_dir, PathBuf::from("artifacts/meta-llama_Llama_3_8b-openai-chat-concurrency_sweep"));
+        assert_eq!(
+            p.layout.base_dir,
+            PathBuf::from("artifacts/meta-llama_Llama_3_8b-openai-chat-concurrency_sweep")
+        );
     }
 }

@@ -14,9 +14,21 @@ use crate::plan::value_text;
 /// Which objectives go on which axis: x = first minimised (latency), y = first maximised (throughput).
 pub fn axes(report: &Report) -> anyhow::Result<(usize, usize)> {
     let n = report.objectives.len();
-    anyhow::ensure!(n >= 2, "a picture needs two objectives (got {n}): give one --maximize and one --minimize");
-    let y = report.objectives.iter().position(|o| o.goal == Goal::Maximize).unwrap_or(0);
-    let x = report.objectives.iter().position(|o| o.goal == Goal::Minimize).filter(|&i| i != y).unwrap_or(if y == 0 { 1 } else { 0 });
+    anyhow::ensure!(
+        n >= 2,
+        "a picture needs two objectives (got {n}): give one --maximize and one --minimize"
+    );
+    let y = report
+        .objectives
+        .iter()
+        .position(|o| o.goal == Goal::Maximize)
+        .unwrap_or(0);
+    let x = report
+        .objectives
+        .iter()
+        .position(|o| o.goal == Goal::Minimize)
+        .filter(|&i| i != y)
+        .unwrap_or(if y == 0 { 1 } else { 0 });
     Ok((x, y))
 }
 
@@ -29,7 +41,10 @@ pub fn short_label(p: &Map<String, Value>) -> String {
     if p.len() == 1 {
         return p.values().map(value_text).collect();
     }
-    p.iter().map(|(k, v)| format!("{k}={}", value_text(v))).collect::<Vec<_>>().join(",")
+    p.iter()
+        .map(|(k, v)| format!("{k}={}", value_text(v)))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 struct Pt {
@@ -48,7 +63,9 @@ fn points(report: &Report, xi: usize, yi: usize) -> Vec<Pt> {
     let xk = &report.objectives[xi].key;
     let yk = &report.objectives[yi].key;
     let ci = |m: &Map<String, Value>, k: &str| {
-        m.get(k).and_then(Value::as_array).and_then(|a| Some((a.first()?.as_f64()?, a.get(1)?.as_f64()?)))
+        m.get(k)
+            .and_then(Value::as_array)
+            .and_then(|a| Some((a.first()?.as_f64()?, a.get(1)?.as_f64()?)))
     };
     report
         .points
@@ -77,7 +94,11 @@ fn range(vals: impl Iterator<Item = f64>) -> (f64, f64) {
     if !lo.is_finite() {
         return (0.0, 1.0);
     }
-    let pad = if hi > lo { (hi - lo) * 0.08 } else { lo.abs().max(1.0) * 0.1 };
+    let pad = if hi > lo {
+        (hi - lo) * 0.08
+    } else {
+        lo.abs().max(1.0) * 0.1
+    };
     // Latencies and throughputs are never negative: do not pad below zero.
     let low = if lo >= 0.0 { (lo - pad).max(0.0) } else { lo - pad };
     (low, hi + pad)
@@ -87,8 +108,16 @@ fn range(vals: impl Iterator<Item = f64>) -> (f64, f64) {
 pub fn svg(report: &Report, path: &Path) -> anyhow::Result<()> {
     let (xi, yi) = axes(report)?;
     let pts = points(report, xi, yi);
-    let (x0, x1) = range(pts.iter().flat_map(|p| [Some(p.x), p.xci.map(|c| c.0), p.xci.map(|c| c.1)]).flatten());
-    let (y0, y1) = range(pts.iter().flat_map(|p| [Some(p.y), p.yci.map(|c| c.0), p.yci.map(|c| c.1)]).flatten());
+    let (x0, x1) = range(
+        pts.iter()
+            .flat_map(|p| [Some(p.x), p.xci.map(|c| c.0), p.xci.map(|c| c.1)])
+            .flatten(),
+    );
+    let (y0, y1) = range(
+        pts.iter()
+            .flat_map(|p| [Some(p.y), p.yci.map(|c| c.0), p.yci.map(|c| c.1)])
+            .flatten(),
+    );
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, (900, 600)).into_drawing_area();
@@ -112,10 +141,20 @@ pub fn svg(report: &Report, path: &Path) -> anyhow::Result<()> {
         let bar = RGBColor(150, 150, 150);
         for p in &pts {
             if let Some((lo, hi)) = p.yci {
-                chart.draw_series(std::iter::once(PathElement::new(vec![(p.x, lo), (p.x, hi)], bar.stroke_width(1)))).map_err(|e| err(&e))?;
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(p.x, lo), (p.x, hi)],
+                        bar.stroke_width(1),
+                    )))
+                    .map_err(|e| err(&e))?;
             }
             if let Some((lo, hi)) = p.xci {
-                chart.draw_series(std::iter::once(PathElement::new(vec![(lo, p.y), (hi, p.y)], bar.stroke_width(1)))).map_err(|e| err(&e))?;
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(lo, p.y), (hi, p.y)],
+                        bar.stroke_width(1),
+                    )))
+                    .map_err(|e| err(&e))?;
             }
         }
         // The frontier, joined in latency order.
@@ -158,13 +197,21 @@ pub fn svg(report: &Report, path: &Path) -> anyhow::Result<()> {
 /// Writes the picture: `.svg` directly; `.png` through `rsvg-convert` when it is installed
 /// (this build draws SVG only, so it needs no system fonts).
 pub fn write_picture(report: &Report, path: &Path) -> anyhow::Result<()> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match ext.as_str() {
         "svg" => svg(report, path),
         "png" => {
             let tmp = path.with_extension("svg.tmp");
             svg(report, &tmp)?;
-            let status = std::process::Command::new("rsvg-convert").arg("-o").arg(path).arg(&tmp).status();
+            let status = std::process::Command::new("rsvg-convert")
+                .arg("-o")
+                .arg(path)
+                .arg(&tmp)
+                .status();
             let _ = std::fs::remove_file(&tmp);
             match status {
                 Ok(s) if s.success() => Ok(()),
@@ -176,7 +223,10 @@ pub fn write_picture(report: &Report, path: &Path) -> anyhow::Result<()> {
                 ),
             }
         }
-        _ => anyhow::bail!("--plot {}: give a file ending in .svg (or .png with rsvg-convert installed)", path.display()),
+        _ => anyhow::bail!(
+            "--plot {}: give a file ending in .svg (or .png with rsvg-convert installed)",
+            path.display()
+        ),
     }
 }
 
@@ -199,14 +249,29 @@ pub fn ascii(report: &Report) -> anyhow::Result<String> {
     let (x0, x1) = range(pts.iter().map(|p| p.x));
     let (y0, y1) = range(pts.iter().map(|p| p.y));
     let mut grid = vec![vec![' '; w + 24]; h];
-    let col = |x: f64| (((x - x0) / (x1 - x0)) * (w - 1) as f64).round().clamp(0.0, (w - 1) as f64) as usize;
-    let row = |y: f64| (h - 1) - (((y - y0) / (y1 - y0)) * (h - 1) as f64).round().clamp(0.0, (h - 1) as f64) as usize;
+    let col = |x: f64| {
+        (((x - x0) / (x1 - x0)) * (w - 1) as f64)
+            .round()
+            .clamp(0.0, (w - 1) as f64) as usize
+    };
+    let row = |y: f64| {
+        (h - 1)
+            - (((y - y0) / (y1 - y0)) * (h - 1) as f64)
+                .round()
+                .clamp(0.0, (h - 1) as f64) as usize
+    };
     let mut order: Vec<&Pt> = pts.iter().collect();
     // Optimal points last so they win a shared cell; every glyph before any label, so a label
     // never hides a point.
     order.sort_by_key(|p| p.optimal);
     for p in &order {
-        grid[row(p.y)][col(p.x)] = if p.optimal { '●' } else if p.feasible { '○' } else { 'x' };
+        grid[row(p.y)][col(p.x)] = if p.optimal {
+            '●'
+        } else if p.feasible {
+            '○'
+        } else {
+            'x'
+        };
     }
     for p in order.iter().rev() {
         let (r, c) = (row(p.y), col(p.x));
@@ -238,7 +303,12 @@ pub fn ascii(report: &Report) -> anyhow::Result<String> {
         let body: String = line.iter().collect();
         s.push_str(&format!("{tick:>8} | {}\n", body.trim_end()));
     }
-    s.push_str(&format!("{:>8} +{}> {}\n", "", "-".repeat(w + 1), report.objectives[xi].key));
+    s.push_str(&format!(
+        "{:>8} +{}> {}\n",
+        "",
+        "-".repeat(w + 1),
+        report.objectives[xi].key
+    ));
     let mut ticks = vec![' '; w + 12];
     for i in 0..5 {
         let c = i * (w - 1) / 4;
@@ -249,7 +319,11 @@ pub fn ascii(report: &Report) -> anyhow::Result<String> {
             }
         }
     }
-    s.push_str(&format!("{:>10}{}\n", "", ticks.iter().collect::<String>().trim_end()));
+    s.push_str(&format!(
+        "{:>10}{}\n",
+        "",
+        ticks.iter().collect::<String>().trim_end()
+    ));
     s.push_str("● Pareto optimal   ○ dominated   x outside the SLO\n");
     Ok(s)
 }

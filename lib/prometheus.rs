@@ -49,7 +49,10 @@ pub struct Sample {
 
 impl Sample {
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -84,7 +87,11 @@ pub fn parse(text: &str) -> Result<Vec<Sample>, ParseError> {
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
-        let err = |what: &str| ParseError { line: i + 1, what: what.to_string(), text: raw.to_string() };
+        let err = |what: &str| ParseError {
+            line: i + 1,
+            what: what.to_string(),
+            text: raw.to_string(),
+        };
         if line.is_empty() {
             continue;
         }
@@ -98,7 +105,8 @@ pub fn parse(text: &str) -> Result<Vec<Sample>, ParseError> {
             }
             continue;
         }
-        let (name, after_name) = take_name(line).ok_or_else(|| err("a sample line must start with a metric name"))?;
+        let (name, after_name) =
+            take_name(line).ok_or_else(|| err("a sample line must start with a metric name"))?;
         let (labels, rest) = if let Some(body) = after_name.strip_prefix('{') {
             parse_labels(body).map_err(|w| err(&w))?
         } else {
@@ -109,13 +117,23 @@ pub fn parse(text: &str) -> Result<Vec<Sample>, ParseError> {
         let value = parse_value(value_text).ok_or_else(|| err("sample value is not a number"))?;
         let timestamp_ms = match fields.next() {
             None => None,
-            Some(t) => Some(t.parse::<i64>().map_err(|_| err("timestamp is not an integer (ms)"))?),
+            Some(t) => Some(
+                t.parse::<i64>()
+                    .map_err(|_| err("timestamp is not an integer (ms)"))?,
+            ),
         };
         if fields.next().is_some() {
             return Err(err("unexpected text after the timestamp"));
         }
         let (family, kind) = family_of(name, &types);
-        out.push(Sample { name: name.to_string(), family, labels, value, timestamp_ms, kind });
+        out.push(Sample {
+            name: name.to_string(),
+            family,
+            labels,
+            value,
+            timestamp_ms,
+            kind,
+        });
     }
     Ok(out)
 }
@@ -142,7 +160,10 @@ fn take_name(s: &str) -> Option<(&str, &str)> {
     if !is_name_start(first) {
         return None;
     }
-    let end = chars.find(|(_, c)| !is_name_char(*c)).map(|(i, _)| i).unwrap_or(s.len());
+    let end = chars
+        .find(|(_, c)| !is_name_char(*c))
+        .map(|(i, _)| i)
+        .unwrap_or(s.len());
     Some((&s[..end], &s[end..]))
 }
 
@@ -155,8 +176,14 @@ fn parse_labels(body: &str) -> Result<(Vec<(String, String)>, &str), String> {
             return Ok((labels, after));
         }
         let (key, after_key) = take_name(rest).ok_or("expected a label name")?;
-        let after_eq = after_key.trim_start().strip_prefix('=').ok_or("expected '=' after a label name")?;
-        let quoted = after_eq.trim_start().strip_prefix('"').ok_or("label value must be in double quotes")?;
+        let after_eq = after_key
+            .trim_start()
+            .strip_prefix('=')
+            .ok_or("expected '=' after a label name")?;
+        let quoted = after_eq
+            .trim_start()
+            .strip_prefix('"')
+            .ok_or("label value must be in double quotes")?;
         let mut value = String::new();
         let mut chars = quoted.char_indices();
         let end = loop {
@@ -242,17 +269,26 @@ DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-1",modelName="NVIDIA H100"} -Inf
     #[test]
     fn malformed_text_names_line_and_offending_text() {
         for (text, what) in [
-            ("ok 1\n{bad} 2\n", "line 2: a sample line must start with a metric name"),
+            (
+                "ok 1\n{bad} 2\n",
+                "line 2: a sample line must start with a metric name",
+            ),
             ("m{a=\"x} 1\n", "line 1: unterminated label value"),
             ("m{a=x} 1\n", "line 1: label value must be in double quotes"),
             ("m 12abc\n", "line 1: sample value is not a number"),
             ("m 1 2 3\n", "line 1: unexpected text after the timestamp"),
             ("# TYPE m sometimes\n", "line 1: unknown metric type in TYPE"),
-            ("<html>oops</html>\n", "line 1: a sample line must start with a metric name"),
+            (
+                "<html>oops</html>\n",
+                "line 1: a sample line must start with a metric name",
+            ),
         ] {
             let e = parse(text).unwrap_err().to_string();
             assert!(e.starts_with(what), "{e}");
-            assert!(e.contains(text.lines().last().unwrap()) || e.contains("\\\""), "{e} shows the text");
+            assert!(
+                e.contains(text.lines().last().unwrap()) || e.contains("\\\""),
+                "{e} shows the text"
+            );
         }
     }
 }

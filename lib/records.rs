@@ -164,7 +164,13 @@ impl Record {
     }
 
     pub fn set(&mut self, tag: &str, value: Value, unit: &str) {
-        self.metrics.insert(tag.to_string(), MetricValue { value, unit: unit.to_string() });
+        self.metrics.insert(
+            tag.to_string(),
+            MetricValue {
+                value,
+                unit: unit.to_string(),
+            },
+        );
     }
 }
 
@@ -180,7 +186,10 @@ mod tests {
         assert_eq!(r.metadata.session_num, 45);
         assert_eq!(r.metadata.request_start_ns, 1759813207532900363);
         assert_eq!(r.scalar("time_to_first_token"), Some(255.88656799999998));
-        assert_eq!(r.metrics["inter_chunk_latency"].value, Value::List(vec![4.898437, 5.316006]));
+        assert_eq!(
+            r.metrics["inter_chunk_latency"].value,
+            Value::List(vec![4.898437, 5.316006])
+        );
         assert!(!r.is_error());
     }
 
@@ -191,7 +200,10 @@ mod tests {
         assert_eq!(r.metadata.benchmark_phase, Phase::Warmup);
         assert_eq!(r.error.as_ref().unwrap().code, Some(499));
         let back = serde_json::to_string(&r).unwrap();
-        assert!(back.contains(r#""error_isl":{"value":550,"unit":"tokens"}"#), "{back}");
+        assert!(
+            back.contains(r#""error_isl":{"value":550,"unit":"tokens"}"#),
+            "{back}"
+        );
         assert_eq!(serde_json::from_str::<Record>(&back).unwrap(), r);
     }
 }

@@ -32,9 +32,16 @@ pub struct ScrapeOptions {
 /// What one scrape of one endpoint produced.
 pub async fn scrape_once(client: &reqwest::Client, clock: &Clock, url: &str) -> Vec<SampleLine> {
     let fetched = async {
-        let resp = client.get(url).send().await.map_err(|e| format!("request failed: {}", error_chain(&e)))?;
+        let resp = client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| format!("request failed: {}", error_chain(&e)))?;
         let status = resp.status();
-        let body = resp.text().await.map_err(|e| format!("reading the body failed: {}", error_chain(&e)))?;
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| format!("reading the body failed: {}", error_chain(&e)))?;
         if !status.is_success() {
             return Err(format!("HTTP {status}"));
         }
@@ -42,8 +49,13 @@ pub async fn scrape_once(client: &reqwest::Client, clock: &Clock, url: &str) -> 
     }
     .await;
     let now = clock.now_ns();
-    match fetched.and_then(|body| prometheus::parse(&body).map_err(|e| format!("malformed exposition text: {e}"))) {
-        Ok(samples) => samples.into_iter().map(|s| SampleLine::from_sample(url, now, s)).collect(),
+    match fetched
+        .and_then(|body| prometheus::parse(&body).map_err(|e| format!("malformed exposition text: {e}")))
+    {
+        Ok(samples) => samples
+            .into_iter()
+            .map(|s| SampleLine::from_sample(url, now, s))
+            .collect(),
         Err(e) => vec![SampleLine::gap(url, now, e)],
     }
 }
@@ -69,7 +81,9 @@ fn check_endpoint(url: &str) -> anyhow::Result<()> {
 
 pub fn run(opts: ScrapeOptions) -> anyhow::Result<Outcome> {
     if opts.endpoints.is_empty() {
-        anyhow::bail!("no endpoint to scrape: give one or more URLs, e.g. scrape http://127.0.0.1:8000/metrics");
+        anyhow::bail!(
+            "no endpoint to scrape: give one or more URLs, e.g. scrape http://127.0.0.1:8000/metrics"
+        );
     }
     for e in &opts.endpoints {
         check_endpoint(e)?;
@@ -77,14 +91,19 @@ pub fn run(opts: ScrapeOptions) -> anyhow::Result<Outcome> {
     if opts.interval.is_zero() {
         anyhow::bail!("--interval must be greater than zero");
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(run_async(opts))
 }
 
 async fn run_async(opts: ScrapeOptions) -> anyhow::Result<Outcome> {
     let clock = Clock::new();
     crate::tls::install_provider();
-    let client = reqwest::Client::builder().no_proxy().timeout(opts.timeout).build()?;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(opts.timeout)
+        .build()?;
     let mut out = JsonlWriter::to_path_or_stdout(opts.output.as_deref(), false)?;
     let stdin_closed = Arc::new(AtomicBool::new(false));
     if opts.stop_on_stdin_eof {
@@ -105,7 +124,10 @@ async fn run_async(opts: ScrapeOptions) -> anyhow::Result<Outcome> {
         for (i, batch) in lines.into_iter().enumerate() {
             let gap = batch.first().and_then(|l| l.error.clone());
             match (&gap, failing[i]) {
-                (Some(e), false) => eprintln!("scrape: {}: {e} (recorded as a gap; still polling)", opts.endpoints[i]),
+                (Some(e), false) => eprintln!(
+                    "scrape: {}: {e} (recorded as a gap; still polling)",
+                    opts.endpoints[i]
+                ),
                 (None, true) => eprintln!("scrape: {}: answering again", opts.endpoints[i]),
                 _ => {}
             }

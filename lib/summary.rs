@@ -8,8 +8,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 /// The per-metric stat keys, in AIPerf 0.13's `STAT_KEYS` order (plus `count`).
-pub const STAT_KEYS: [&str; 14] =
-    ["avg", "min", "max", "sum", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "std"];
+pub const STAT_KEYS: [&str; 14] = [
+    "avg", "min", "max", "sum", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "std",
+];
 
 /// The percentiles AIPerf reports, as (key, q in 0..=100).
 pub const PERCENTILES: [(&str, f64); 9] = [
@@ -113,9 +114,10 @@ impl SummaryDoc {
     }
 
     pub fn read(path: &Path) -> anyhow::Result<SummaryDoc> {
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
-        let doc: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not valid JSON: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
+        let doc: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not valid JSON: {e}", path.display()))?;
         SummaryDoc::from_json(doc).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 

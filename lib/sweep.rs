@@ -58,11 +58,18 @@ pub fn load_run(dir: &Path) -> Result<SummaryDoc, String> {
     let err_file = dir.join(RUN_ERROR_FILE);
     if let Ok(text) = std::fs::read_to_string(&err_file) {
         let t = text.trim();
-        return Err(if t.is_empty() { "run failed (no message)".to_string() } else { t.to_string() });
+        return Err(if t.is_empty() {
+            "run failed (no message)".to_string()
+        } else {
+            t.to_string()
+        });
     }
     let path = dir.join(SUMMARY_FILE);
     if !path.exists() {
-        return Err(format!("no {SUMMARY_FILE} in {}: the run did not finish", dir.display()));
+        return Err(format!(
+            "no {SUMMARY_FILE} in {}: the run did not finish",
+            dir.display()
+        ));
     }
     let doc = SummaryDoc::read(&path).map_err(|e| format!("{e:#}"))?;
     if doc.metrics.is_empty() {
@@ -75,9 +82,17 @@ pub fn load_run(dir: &Path) -> Result<SummaryDoc, String> {
                 .doc
                 .get("error_summary")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|e| e.get("count").and_then(Value::as_u64)).sum())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|e| e.get("count").and_then(Value::as_u64))
+                        .sum()
+                })
                 .unwrap_or(0);
-            Err(if errors > 0 { format!("All {errors} requests failed") } else { "No requests completed".into() })
+            Err(if errors > 0 {
+                format!("All {errors} requests failed")
+            } else {
+                "No requests completed".into()
+            })
         }
     }
 }
@@ -105,17 +120,27 @@ pub fn parse_dir_name(name: &str) -> Option<Vec<(String, Value)>> {
 }
 
 fn trial_number(name: &str) -> Option<u32> {
-    let digits = name.strip_prefix("trial_").or_else(|| name.strip_prefix("run_"))?;
+    let digits = name
+        .strip_prefix("trial_")
+        .or_else(|| name.strip_prefix("run_"))?;
     (digits.len() == 4).then(|| digits.parse().ok()).flatten()
 }
 
 fn plan_parameters(line: &PlanLine) -> Vec<(String, Value)> {
     // The folder name keeps the sweep order; the parameters map is sorted by name.
     match parse_dir_name(&line.variation_label) {
-        Some(p) if p.len() == line.parameters.len() && p.iter().all(|(k, _)| line.parameters.contains_key(k)) => {
-            p.into_iter().map(|(k, _)| (k.clone(), line.parameters[&k].clone())).collect()
+        Some(p)
+            if p.len() == line.parameters.len() && p.iter().all(|(k, _)| line.parameters.contains_key(k)) =>
+        {
+            p.into_iter()
+                .map(|(k, _)| (k.clone(), line.parameters[&k].clone()))
+                .collect()
         }
-        _ => line.parameters.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        _ => line
+            .parameters
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }
 
@@ -126,17 +151,27 @@ pub fn from_plan(lines: &[PlanLine]) -> anyhow::Result<SweepInput> {
     // is placed as the whole plan would be.
     let sweep = lines.iter().any(|l| !l.parameters.is_empty());
     let comps = |l: &PlanLine| -> Vec<String> {
-        Path::new(&l.artifact_dir).components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect()
+        Path::new(&l.artifact_dir)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect()
     };
     let with_trials = lines.iter().any(|l| comps(l).iter().any(|c| c == "profile_runs"));
-    let trials = if with_trials { lines.iter().map(|l| l.trial).max().unwrap_or(1).max(2) } else { 1 };
+    let trials = if with_trials {
+        lines.iter().map(|l| l.trial).max().unwrap_or(1).max(2)
+    } else {
+        1
+    };
     let mode = if sweep && with_trials && comps(&lines[0]).last().is_some_and(|c| trial_number(c).is_some()) {
         SweepMode::Independent
     } else {
         SweepMode::Repeated
     };
     let base_dir = Layout::base_of(Path::new(&lines[0].artifact_dir), sweep, trials);
-    let run_cooldown = lines.iter().find(|l| l.trial > 1 && (mode == SweepMode::Independent || l.variation_index == 0)).map(|l| l.cooldown_seconds);
+    let run_cooldown = lines
+        .iter()
+        .find(|l| l.trial > 1 && (mode == SweepMode::Independent || l.variation_index == 0))
+        .map(|l| l.cooldown_seconds);
     let out = lines
         .iter()
         .map(|l| Trial {
@@ -148,7 +183,16 @@ pub fn from_plan(lines: &[PlanLine]) -> anyhow::Result<SweepInput> {
             result: load_run(Path::new(&l.artifact_dir)),
         })
         .collect();
-    Ok(SweepInput { trials: out, layout: Layout { base_dir, sweep, trials, mode }, run_cooldown_seconds: run_cooldown })
+    Ok(SweepInput {
+        trials: out,
+        layout: Layout {
+            base_dir,
+            sweep,
+            trials,
+            mode,
+        },
+        run_cooldown_seconds: run_cooldown,
+    })
 }
 
 fn collect_run_dirs(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
@@ -187,7 +231,10 @@ pub fn from_dir(root: &Path) -> anyhow::Result<SweepInput> {
     let mut trials = Vec::new();
     for dir in dirs {
         let rel = dir.strip_prefix(root).unwrap_or(&dir);
-        let comps: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        let comps: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
         let mut trial = 1;
         let mut label = "run_0001".to_string();
         let mut params: Option<Vec<(String, Value)>> = None;
@@ -207,29 +254,56 @@ pub fn from_dir(root: &Path) -> anyhow::Result<SweepInput> {
         let result = load_run(&dir);
         // AIPerf's run_info names the values by dotted path; keep the last segment.
         if let Ok(doc) = &result {
-            if let Some(vv) = doc.doc.pointer("/run_info/variation_values").and_then(Value::as_object) {
+            if let Some(vv) = doc
+                .doc
+                .pointer("/run_info/variation_values")
+                .and_then(Value::as_object)
+            {
                 if !vv.is_empty() {
-                    let from_info: Vec<(String, Value)> =
-                        vv.iter().map(|(k, v)| (k.rsplit('.').next().unwrap_or(k).to_string(), v.clone())).collect();
+                    let from_info: Vec<(String, Value)> = vv
+                        .iter()
+                        .map(|(k, v)| (k.rsplit('.').next().unwrap_or(k).to_string(), v.clone()))
+                        .collect();
                     params = Some(match params {
                         // Keep the folder's order when both name the same parameters.
-                        Some(p) if p.len() == from_info.len() && p.iter().all(|(k, _)| from_info.iter().any(|(f, _)| f == k)) => p
-                            .iter()
-                            .map(|(k, _)| from_info.iter().find(|(f, _)| f == k).cloned().unwrap_or_default())
-                            .collect(),
+                        Some(p)
+                            if p.len() == from_info.len()
+                                && p.iter().all(|(k, _)| from_info.iter().any(|(f, _)| f == k)) =>
+                        {
+                            p.iter()
+                                .map(|(k, _)| {
+                                    from_info
+                                        .iter()
+                                        .find(|(f, _)| f == k)
+                                        .cloned()
+                                        .unwrap_or_default()
+                                })
+                                .collect()
+                        }
                         _ => from_info,
                     });
                 }
             }
         }
-        trials.push(Trial { run_index: None, trial, label, parameters: params.unwrap_or_default(), dir, result });
+        trials.push(Trial {
+            run_index: None,
+            trial,
+            label,
+            parameters: params.unwrap_or_default(),
+            dir,
+            result,
+        });
     }
     let combos: std::collections::BTreeSet<String> =
         trials.iter().map(|t| plan::dir_name(&t.parameters)).collect();
     let sweep = combos.len() > 1 || trials.iter().any(|t| !t.parameters.is_empty());
     let n_trials = trials.iter().map(|t| t.trial).max().unwrap_or(1);
     // Execution order as the layout implies it.
-    let mode = if independent { SweepMode::Independent } else { SweepMode::Repeated };
+    let mode = if independent {
+        SweepMode::Independent
+    } else {
+        SweepMode::Repeated
+    };
     let mut order: Vec<String> = Vec::new();
     for t in &trials {
         let d = plan::dir_name(&t.parameters);
@@ -238,8 +312,10 @@ pub fn from_dir(root: &Path) -> anyhow::Result<SweepInput> {
         }
     }
     // Sort combinations by their values (numeric) so the sweep order is the natural one.
-    let mut keyed: Vec<(Vec<(String, Value)>, String)> =
-        trials.iter().map(|t| (t.parameters.clone(), plan::dir_name(&t.parameters))).collect();
+    let mut keyed: Vec<(Vec<(String, Value)>, String)> = trials
+        .iter()
+        .map(|t| (t.parameters.clone(), plan::dir_name(&t.parameters)))
+        .collect();
     keyed.sort_by(|a, b| cmp_param_list(&a.0, &b.0));
     keyed.dedup_by(|a, b| a.1 == b.1);
     let rank = |d: &str| keyed.iter().position(|(_, k)| k == d).unwrap_or(0);
@@ -249,11 +325,15 @@ pub fn from_dir(root: &Path) -> anyhow::Result<SweepInput> {
     });
     Ok(SweepInput {
         trials,
-        layout: Layout { base_dir: root.to_path_buf(), sweep, trials: n_trials, mode },
+        layout: Layout {
+            base_dir: root.to_path_buf(),
+            sweep,
+            trials: n_trials,
+            mode,
+        },
         run_cooldown_seconds: None,
     })
 }
-
 
 fn collect_files(dir: &Path, name: &str, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -289,8 +369,10 @@ pub fn from_aggregates(root: &Path) -> anyhow::Result<(SweepInput, Vec<Combinati
     let mut level = None;
     let mut mode = SweepMode::Repeated;
     for f in &files {
-        let doc: Value = serde_json::from_str(&std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?)
-            .with_context(|| format!("{}: not valid JSON", f.display()))?;
+        let doc: Value = serde_json::from_str(
+            &std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?,
+        )
+        .with_context(|| format!("{}: not valid JSON", f.display()))?;
         let md = &doc["metadata"];
         level = level.or(md["confidence_level"].as_f64());
         if md["sweep_mode"] == "independent" {
@@ -298,16 +380,22 @@ pub fn from_aggregates(root: &Path) -> anyhow::Result<(SweepInput, Vec<Combinati
         }
         let from_folder = || {
             let rel = f.strip_prefix(root).unwrap_or(f);
-            rel.components().filter_map(|c| parse_dir_name(&c.as_os_str().to_string_lossy())).next_back().unwrap_or_default()
+            rel.components()
+                .filter_map(|c| parse_dir_name(&c.as_os_str().to_string_lossy()))
+                .next_back()
+                .unwrap_or_default()
         };
         let parameters: Vec<(String, Value)> = match md["variation_values"].as_object() {
-            Some(vv) if !vv.is_empty() => {
-                vv.iter().map(|(k, v)| (k.rsplit('.').next().unwrap_or(k).to_string(), v.clone())).collect()
-            }
+            Some(vv) if !vv.is_empty() => vv
+                .iter()
+                .map(|(k, v)| (k.rsplit('.').next().unwrap_or(k).to_string(), v.clone()))
+                .collect(),
             _ => from_folder(),
         };
-        let labels: Vec<String> =
-            md["run_labels"].as_array().map(|a| a.iter().filter_map(|l| l.as_str().map(String::from)).collect()).unwrap_or_default();
+        let labels: Vec<String> = md["run_labels"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|l| l.as_str().map(String::from)).collect())
+            .unwrap_or_default();
         let n_ok = md["num_successful_runs"].as_u64().unwrap_or(labels.len() as u64) as usize;
         let failed: Vec<FailedRun> = md["failed_runs"]
             .as_array()
@@ -342,13 +430,23 @@ pub fn from_aggregates(root: &Path) -> anyhow::Result<(SweepInput, Vec<Combinati
                             min: num(&v["min"]),
                             max: num(&v["max"]),
                             // A null cv is AIPerf's +inf (mean 0).
-                            cv: if v["cv"].is_null() && o.contains_key("cv") { f64::INFINITY } else { num(&v["cv"]) },
+                            cv: if v["cv"].is_null() && o.contains_key("cv") {
+                                f64::INFINITY
+                            } else {
+                                num(&v["cv"])
+                            },
                             se: num(&v["se"]),
                             ci_low: num(&v["ci_low"]),
                             ci_high: num(&v["ci_high"]),
                             t_critical: num(&v["t_critical"]),
                         };
-                        Some((k.clone(), UnitStats { stats, unit: v["unit"].as_str().unwrap_or("").to_string() }))
+                        Some((
+                            k.clone(),
+                            UnitStats {
+                                stats,
+                                unit: v["unit"].as_str().unwrap_or("").to_string(),
+                            },
+                        ))
                     })
                     .collect()
             })
@@ -356,7 +454,11 @@ pub fn from_aggregates(root: &Path) -> anyhow::Result<(SweepInput, Vec<Combinati
         combos.push(Combination {
             dir_name: plan::dir_name(&parameters),
             parameters,
-            trial_labels: if trial_labels.is_empty() { vec!["run_0001".into(); n_ok.max(1)] } else { trial_labels },
+            trial_labels: if trial_labels.is_empty() {
+                vec!["run_0001".into(); n_ok.max(1)]
+            } else {
+                trial_labels
+            },
             failed,
             num_successful: n_ok,
             metrics,
@@ -366,7 +468,12 @@ pub fn from_aggregates(root: &Path) -> anyhow::Result<(SweepInput, Vec<Combinati
     let trials = combos.iter().map(|c| c.trial_labels.len()).max().unwrap_or(1) as u32;
     let input = SweepInput {
         trials: Vec::new(),
-        layout: Layout { base_dir: root.to_path_buf(), sweep: true, trials, mode },
+        layout: Layout {
+            base_dir: root.to_path_buf(),
+            sweep: true,
+            trials,
+            mode,
+        },
         run_cooldown_seconds: None,
     };
     Ok((input, combos, level.unwrap_or(0.95)))
@@ -413,7 +520,10 @@ impl Combination {
     }
 
     pub fn mean(&self, key: &str) -> Option<f64> {
-        self.metrics.get(key).map(|m| m.stats.mean).filter(|v| v.is_finite())
+        self.metrics
+            .get(key)
+            .map(|m| m.stats.mean)
+            .filter(|v| v.is_finite())
     }
 }
 
@@ -439,7 +549,9 @@ pub fn combinations(input: &SweepInput, confidence_level: f64) -> Vec<Combinatio
                 for (tag, m) in &doc.metrics {
                     for stat in STAT_KEYS {
                         if let Some(v) = m.get(stat) {
-                            let e = values.entry(format!("{tag}_{stat}")).or_insert_with(|| (m.unit.clone(), Vec::new()));
+                            let e = values
+                                .entry(format!("{tag}_{stat}"))
+                                .or_insert_with(|| (m.unit.clone(), Vec::new()));
                             e.1.push(v);
                         }
                     }
@@ -447,7 +559,9 @@ pub fn combinations(input: &SweepInput, confidence_level: f64) -> Vec<Combinatio
             }
             let metrics = values
                 .into_iter()
-                .filter_map(|(k, (unit, xs))| confidence::aggregate(&xs, confidence_level).map(|s| (k, UnitStats { stats: s, unit })))
+                .filter_map(|(k, (unit, xs))| {
+                    confidence::aggregate(&xs, confidence_level).map(|s| (k, UnitStats { stats: s, unit }))
+                })
                 .collect();
             Combination {
                 parameters: ts[0].parameters.clone(),
@@ -477,7 +591,10 @@ pub fn aggregate_doc(c: &Combination, input: &SweepInput, confidence_level: f64)
     meta.insert("aggregation_type".into(), Value::from("confidence"));
     meta.insert("num_profile_runs".into(), Value::from(c.trial_labels.len()));
     meta.insert("num_successful_runs".into(), Value::from(c.num_successful));
-    meta.insert("failed_runs".into(), serde_json::to_value(&c.failed).unwrap_or_default());
+    meta.insert(
+        "failed_runs".into(),
+        serde_json::to_value(&c.failed).unwrap_or_default(),
+    );
     meta.insert("confidence_level".into(), Value::from(confidence_level));
     meta.insert("run_labels".into(), Value::from(c.trial_labels.clone()));
     if let Some(cd) = input.run_cooldown_seconds {
@@ -568,7 +685,10 @@ pub fn latency_key(combos: &[&Combination]) -> Option<&'static str> {
 fn aliases(metrics: &BTreeMap<String, UnitStats>) -> BTreeMap<String, UnitStats> {
     let mut out = metrics.clone();
     for (k, v) in metrics {
-        for (tag, short) in [("time_to_first_token_", "ttft_"), ("inter_token_latency_", "itl_")] {
+        for (tag, short) in [
+            ("time_to_first_token_", "ttft_"),
+            ("inter_token_latency_", "itl_"),
+        ] {
             if let Some(stat) = k.strip_prefix(tag) {
                 if v.unit == "ms" && STAT_KEYS.contains(&stat) {
                     out.insert(format!("{short}{stat}_ms"), v.clone());
@@ -580,7 +700,11 @@ fn aliases(metrics: &BTreeMap<String, UnitStats>) -> BTreeMap<String, UnitStats>
 }
 
 /// Builds the sweep aggregate and the warnings to print (high CV).
-pub fn sweep_aggregate(input: &SweepInput, combos: &[Combination], confidence_level: f64) -> (SweepAggregate, Vec<String>) {
+pub fn sweep_aggregate(
+    input: &SweepInput,
+    combos: &[Combination],
+    confidence_level: f64,
+) -> (SweepAggregate, Vec<String>) {
     let ok: Vec<&Combination> = combos.iter().filter(|c| c.num_successful > 0).collect();
     let failed: Vec<FailedRun> = {
         let mut f: Vec<FailedRun> = combos.iter().flat_map(|c| c.failed.clone()).collect();
@@ -600,7 +724,10 @@ pub fn sweep_aggregate(input: &SweepInput, combos: &[Combination], confidence_le
                         p.values.push(v.clone())
                     }
                 }
-                None => params.push(SweepParameter { name: k.clone(), values: vec![v.clone()] }),
+                None => params.push(SweepParameter {
+                    name: k.clone(),
+                    values: vec![v.clone()],
+                }),
             }
         }
     }
@@ -642,7 +769,10 @@ pub fn sweep_aggregate(input: &SweepInput, combos: &[Combination], confidence_le
                 .iter()
                 .map(|c| Point {
                     parameters: c.params_map(),
-                    values: vec![c.mean("request_throughput_avg").unwrap_or(f64::NAN), c.mean(k).unwrap_or(f64::NAN)],
+                    values: vec![
+                        c.mean("request_throughput_avg").unwrap_or(f64::NAN),
+                        c.mean(k).unwrap_or(f64::NAN),
+                    ],
                     ci: vec![None, None],
                 })
                 .collect();
@@ -653,12 +783,19 @@ pub fn sweep_aggregate(input: &SweepInput, combos: &[Combination], confidence_le
 
     // Trends along the swept parameter (one parameter, or several moving together in a zip).
     let mut trends_out = BTreeMap::new();
-    let one_dim = params.len() == 1 || (params.len() > 1 && params.iter().all(|p| p.values.len() == combos.len()));
+    let one_dim =
+        params.len() == 1 || (params.len() > 1 && params.iter().all(|p| p.values.len() == combos.len()));
     if one_dim && ok.len() >= 2 {
         let (name, labels): (String, Vec<Value>) = if params.len() == 1 {
-            (params[0].name.clone(), ok.iter().map(|c| c.parameters[0].1.clone()).collect())
+            (
+                params[0].name.clone(),
+                ok.iter().map(|c| c.parameters[0].1.clone()).collect(),
+            )
         } else {
-            ("variation".into(), ok.iter().map(|c| Value::from(c.dir_name.clone())).collect())
+            (
+                "variation".into(),
+                ok.iter().map(|c| Value::from(c.dir_name.clone())).collect(),
+            )
         };
         for (key, dir) in KEY_METRICS {
             if ok.iter().all(|c| c.mean(key).is_some()) {
@@ -671,10 +808,20 @@ pub fn sweep_aggregate(input: &SweepInput, combos: &[Combination], confidence_le
         // A grid: trends along each parameter with the others held fixed, keyed
         // `<metric>@<parameter>[<other>=<value>,...]` (e.g. `request_throughput_avg@concurrency[isl=128]`).
         for p in &params {
-            let value_of = |c: &Combination| c.parameters.iter().find(|(k, _)| *k == p.name).map(|(_, v)| v.clone());
+            let value_of = |c: &Combination| {
+                c.parameters
+                    .iter()
+                    .find(|(k, _)| *k == p.name)
+                    .map(|(_, v)| v.clone())
+            };
             let mut lines: Vec<(Map<String, Value>, Vec<&Combination>)> = Vec::new();
             for c in &ok {
-                let fixed: Map<String, Value> = c.parameters.iter().filter(|(k, _)| *k != p.name).cloned().collect();
+                let fixed: Map<String, Value> = c
+                    .parameters
+                    .iter()
+                    .filter(|(k, _)| *k != p.name)
+                    .cloned()
+                    .collect();
                 match lines.iter_mut().find(|(f, _)| *f == fixed) {
                     Some((_, cs)) => cs.push(c),
                     None => lines.push((fixed, vec![c])),
@@ -686,7 +833,10 @@ pub fn sweep_aggregate(input: &SweepInput, combos: &[Combination], confidence_le
                 }
                 cs.sort_by_key(|c| value_of(c).and_then(|v| p.values.iter().position(|x| *x == v)));
                 let labels: Vec<Value> = cs.iter().filter_map(|c| value_of(c)).collect();
-                let at: Vec<String> = fixed.iter().map(|(k, v)| format!("{k}={}", v.to_string().trim_matches('"'))).collect();
+                let at: Vec<String> = fixed
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.to_string().trim_matches('"')))
+                    .collect();
                 for (key, dir) in KEY_METRICS {
                     if cs.iter().all(|c| c.mean(key).is_some()) {
                         let vals: Vec<f64> = cs.iter().map(|c| c.mean(key).unwrap_or(f64::NAN)).collect();
@@ -717,7 +867,11 @@ pub fn sweep_aggregate(input: &SweepInput, combos: &[Combination], confidence_le
                         CV_THRESHOLD * 100.0,
                         c.num_successful
                     ));
-                    flags.push(CvFlag { parameters: c.params_map(), metric: key.to_string(), cv });
+                    flags.push(CvFlag {
+                        parameters: c.params_map(),
+                        metric: key.to_string(),
+                        cv,
+                    });
                 }
             }
         }
@@ -727,7 +881,12 @@ pub fn sweep_aggregate(input: &SweepInput, combos: &[Combination], confidence_le
             "run {}{} ({}) failed and is excluded: {}",
             f.label,
             f.run_index.map(|i| format!(" #{i}")).unwrap_or_default(),
-            describe(&f.parameters.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>()),
+            describe(
+                &f.parameters
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<Vec<_>>()
+            ),
             f.error
         ));
     }
@@ -779,7 +938,10 @@ pub fn describe(params: &[(String, Value)]) -> String {
     }
     let mut p: Vec<&(String, Value)> = params.iter().collect();
     p.sort_by(|a, b| a.0.cmp(&b.0));
-    p.iter().map(|(k, v)| format!("{k}={}", plan::value_text(v))).collect::<Vec<_>>().join(", ")
+    p.iter()
+        .map(|(k, v)| format!("{k}={}", plan::value_text(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -788,17 +950,29 @@ mod tests {
 
     #[test]
     fn folder_names_parse_back_into_parameters() {
-        assert_eq!(parse_dir_name("concurrency_10"), Some(vec![("concurrency".into(), Value::from(10u64))]));
+        assert_eq!(
+            parse_dir_name("concurrency_10"),
+            Some(vec![("concurrency".into(), Value::from(10u64))])
+        );
         assert_eq!(
             parse_dir_name("request_rate_5.0__isl_512"),
-            Some(vec![("request_rate".into(), Value::from(5.0)), ("isl".into(), Value::from(512u64))])
+            Some(vec![
+                ("request_rate".into(), Value::from(5.0)),
+                ("isl".into(), Value::from(512u64))
+            ])
         );
         assert_eq!(parse_dir_name("trial_0001"), None);
         assert_eq!(parse_dir_name("profile_runs"), None);
         assert_eq!(parse_dir_name("sweep_aggregate"), None);
         assert_eq!(trial_number("trial_0003"), Some(3));
         assert_eq!(trial_number("run_0012"), Some(12));
-        assert_eq!(describe(&[("request_rate".into(), Value::from(20u64)), ("concurrency".into(), Value::from(10u64))]), "concurrency=10, request_rate=20");
+        assert_eq!(
+            describe(&[
+                ("request_rate".into(), Value::from(20u64)),
+                ("concurrency".into(), Value::from(10u64))
+            ]),
+            "concurrency=10, request_rate=20"
+        );
     }
 }
 
@@ -842,11 +1016,17 @@ fn from_aggregates_run(dir: &Path, opts: &AggOptions) -> anyhow::Result<AggRepor
         0,
         format!("{}: no trial summaries here, only per-value aggregates: the sweep aggregate re-uses their statistics (confidence level {level})", dir.display()),
     );
-    let sweep_dir = input.layout.sweep_aggregate_dir().unwrap_or_else(|| input.layout.base_dir.join("sweep_aggregate"));
+    let sweep_dir = input
+        .layout
+        .sweep_aggregate_dir()
+        .unwrap_or_else(|| input.layout.base_dir.join("sweep_aggregate"));
     let path = crate::aggregate_export::write_sweep(&sweep_dir, &agg)?;
     let findings = match &opts.findings {
         Some(f) => {
-            crate::atomic::write(f, crate::findings::render(&agg, &path.display().to_string()).as_bytes())?;
+            crate::atomic::write(
+                f,
+                crate::findings::render(&agg, &path.display().to_string()).as_bytes(),
+            )?;
             Some(f.clone())
         }
         None => None,
@@ -867,7 +1047,10 @@ fn from_aggregates_run(dir: &Path, opts: &AggOptions) -> anyhow::Result<AggRepor
 /// Labels, aggregates and writes everything; the caller prints the warnings.
 pub fn run(opts: &AggOptions) -> anyhow::Result<AggReport> {
     if !(opts.confidence_level > 0.0 && opts.confidence_level < 1.0) {
-        anyhow::bail!("--confidence-level must be between 0 and 1, exclusive (e.g. 0.95), got {}", opts.confidence_level);
+        anyhow::bail!(
+            "--confidence-level must be between 0 and 1, exclusive (e.g. 0.95), got {}",
+            opts.confidence_level
+        );
     }
     let mut input = match (&opts.plan, &opts.dir) {
         (Some(p), None) => {
@@ -912,7 +1095,9 @@ pub fn run(opts: &AggOptions) -> anyhow::Result<AggReport> {
         }
         if let Some(dir) = input.layout.aggregate_dir(&c.dir_name) {
             let doc = aggregate_doc(c, &input, opts.confidence_level);
-            report.aggregates.push(crate::aggregate_export::write_aggregate(&dir, &doc)?);
+            report
+                .aggregates
+                .push(crate::aggregate_export::write_aggregate(&dir, &doc)?);
         }
     }
     if let Some(dir) = input.layout.sweep_aggregate_dir() {
@@ -921,14 +1106,19 @@ pub fn run(opts: &AggOptions) -> anyhow::Result<AggReport> {
         report.high_variance = agg.metadata.high_variance.len();
         report.warnings = warnings;
         if let Some(f) = &opts.findings {
-            crate::atomic::write(f, crate::findings::render(&agg, &path.display().to_string()).as_bytes())?;
+            crate::atomic::write(
+                f,
+                crate::findings::render(&agg, &path.display().to_string()).as_bytes(),
+            )?;
             report.findings = Some(f.clone());
         }
         report.sweep_aggregate = Some(path);
     } else {
         for t in &input.trials {
             if let Err(e) = &t.result {
-                report.warnings.push(format!("run {} failed and is excluded: {e}", t.label));
+                report
+                    .warnings
+                    .push(format!("run {} failed and is excluded: {e}", t.label));
             }
         }
     }

@@ -127,7 +127,10 @@ fn windowed(points: &[(u64, f64)], start: u64, end: u64) -> Vec<(u64, f64)> {
 
 /// Increase of a counter over the points, treating any drop as a reset to zero.
 pub fn counter_increase(points: &[(u64, f64)]) -> f64 {
-    points.windows(2).map(|w| if w[1].1 >= w[0].1 { w[1].1 - w[0].1 } else { w[1].1 }).sum()
+    points
+        .windows(2)
+        .map(|w| if w[1].1 >= w[0].1 { w[1].1 - w[0].1 } else { w[1].1 })
+        .sum()
 }
 
 fn span_seconds(points: &[(u64, f64)]) -> f64 {
@@ -181,28 +184,42 @@ fn gauge_stats(values: &[f64]) -> Json {
     m.insert("max".into(), json!(sorted[sorted.len() - 1]));
     m.insert("std".into(), json!(std));
     for (key, q) in crate::summary::PERCENTILES {
-        m.insert(key.into(), json!(crate::stats::percentile_linear_sorted(&sorted, q)));
+        m.insert(
+            key.into(),
+            json!(crate::stats::percentile_linear_sorted(&sorted, q)),
+        );
     }
     Json::Object(m)
 }
-
 
 /// Summarises samples over the window `[start_ns, end_ns]` into AIPerf's `server_metrics_export.json`
 /// `metrics` shape: `{family: {type, unit, source, series: [{endpoint_url, labels?, stats, buckets?}]}}`.
 pub fn summarize(lines: &[SampleLine], start_ns: u64, end_ns: u64) -> Json {
     let mut series: BTreeMap<SeriesKey, Series> = BTreeMap::new();
     for l in lines {
-        let (Some(metric), Some(value)) = (&l.metric, l.value) else { continue };
+        let (Some(metric), Some(value)) = (&l.metric, l.value) else {
+            continue;
+        };
         let family = l.family.clone().unwrap_or_else(|| metric.clone());
         let mut labels = l.labels.clone();
         let le = labels.remove("le");
-        let s = series.entry((l.endpoint.clone(), family.clone(), labels)).or_default();
+        let s = series
+            .entry((l.endpoint.clone(), family.clone(), labels))
+            .or_default();
         s.kind = l.kind.or(s.kind);
         let p = (l.timestamp_ns, value);
         match (l.kind, le) {
             (Some(MetricType::Histogram), Some(le)) => s.buckets.entry(le).or_default().push(p),
-            (Some(MetricType::Histogram | MetricType::Summary), None) if metric.ends_with("_sum") && metric != &family => s.sum.push(p),
-            (Some(MetricType::Histogram | MetricType::Summary), None) if metric.ends_with("_count") && metric != &family => s.count.push(p),
+            (Some(MetricType::Histogram | MetricType::Summary), None)
+                if metric.ends_with("_sum") && metric != &family =>
+            {
+                s.sum.push(p)
+            }
+            (Some(MetricType::Histogram | MetricType::Summary), None)
+                if metric.ends_with("_count") && metric != &family =>
+            {
+                s.count.push(p)
+            }
             _ => s.points.push(p),
         }
     }
@@ -234,7 +251,11 @@ pub fn summarize(lines: &[SampleLine], start_ns: u64, end_ns: u64) -> Json {
                     .buckets
                     .iter()
                     .map(|(le, pts)| {
-                        let b = if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap_or(f64::INFINITY) };
+                        let b = if le == "+Inf" {
+                            f64::INFINITY
+                        } else {
+                            le.parse().unwrap_or(f64::INFINITY)
+                        };
                         (b, le.clone(), counter_increase(&windowed(pts, start_ns, end_ns)))
                     })
                     .collect();
@@ -244,28 +265,39 @@ pub fn summarize(lines: &[SampleLine], start_ns: u64, end_ns: u64) -> Json {
                 stats.insert("count".into(), json!(count));
                 stats.insert("sum".into(), json!(sum));
                 stats.insert("avg".into(), json!(if count > 0.0 { sum / count } else { 0.0 }));
-                stats.insert("count_rate".into(), json!(if secs > 0.0 { count / secs } else { 0.0 }));
-                stats.insert("sum_rate".into(), json!(if secs > 0.0 { sum / secs } else { 0.0 }));
+                stats.insert(
+                    "count_rate".into(),
+                    json!(if secs > 0.0 { count / secs } else { 0.0 }),
+                );
+                stats.insert(
+                    "sum_rate".into(),
+                    json!(if secs > 0.0 { sum / secs } else { 0.0 }),
+                );
                 for (key, q) in crate::summary::PERCENTILES {
                     if let Some(v) = histogram_quantile(q / 100.0, &cum) {
                         stats.insert(format!("{key}_estimate"), json!(v));
                     }
                 }
                 entry["stats"] = Json::Object(stats);
-                entry["buckets"] = Json::Object(bounds.iter().map(|(_, le, c)| (le.clone(), json!(c))).collect());
+                entry["buckets"] =
+                    Json::Object(bounds.iter().map(|(_, le, c)| (le.clone(), json!(c))).collect());
             }
             _ => {
-                let vals: Vec<f64> =
-                    s.points.iter().filter(|(t, _)| *t >= start_ns && *t <= end_ns).map(|p| p.1).collect();
+                let vals: Vec<f64> = s
+                    .points
+                    .iter()
+                    .filter(|(t, _)| *t >= start_ns && *t <= end_ns)
+                    .map(|p| p.1)
+                    .collect();
                 if vals.is_empty() {
                     continue;
                 }
                 entry["stats"] = gauge_stats(&vals);
             }
         }
-        let fam = out.entry(family.clone()).or_insert_with(
-            || json!({"type": kind, "unit": unit, "source": source, "series": []}),
-        );
+        let fam = out
+            .entry(family.clone())
+            .or_insert_with(|| json!({"type": kind, "unit": unit, "source": source, "series": []}));
         fam["series"].as_array_mut().unwrap().push(entry);
     }
     Json::Object(out)
@@ -275,7 +307,9 @@ pub fn summarize(lines: &[SampleLine], start_ns: u64, end_ns: u64) -> Json {
 /// `{endpoint: {"gpus": {"gpu_<i>": {gpu_index, gpu_uuid, gpu_name, hostname?, metrics: {name: stats}}}}}`.
 pub fn per_gpu(summary: &Json) -> Json {
     let mut endpoints = Map::new();
-    let Some(families) = summary.as_object() else { return Json::Object(endpoints) };
+    let Some(families) = summary.as_object() else {
+        return Json::Object(endpoints);
+    };
     for (family, f) in families {
         if !family.starts_with("DCGM_FI_") {
             continue;
@@ -309,13 +343,19 @@ mod tests {
     use super::*;
 
     fn line(t: u64, metric: &str, kind: MetricType, labels: &[(&str, &str)], v: f64) -> SampleLine {
-        let family = metric.trim_end_matches("_bucket").trim_end_matches("_sum").trim_end_matches("_count");
+        let family = metric
+            .trim_end_matches("_bucket")
+            .trim_end_matches("_sum")
+            .trim_end_matches("_count");
         SampleLine {
             endpoint: "http://127.0.0.1:1/metrics".into(),
             timestamp_ns: t,
             metric: Some(metric.into()),
             family: (family != metric).then(|| family.to_string()),
-            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             value: Some(v),
             kind: Some(kind),
             error: None,
@@ -326,10 +366,25 @@ mod tests {
     fn counter_window_delta_survives_a_reset() {
         let s = 1_000_000_000u64;
         // Baseline 100 before the window; 110, 130 inside; reset to 5; then 25. Increase = 10+20+5+20 = 55.
-        let lines: Vec<_> = [(0, 100.0), (s, 110.0), (2 * s, 130.0), (3 * s, 5.0), (4 * s, 25.0), (9 * s, 999.0)]
-            .iter()
-            .map(|&(t, v)| line(t + 10, "vllm:generation_tokens_total", MetricType::Counter, &[], v))
-            .collect();
+        let lines: Vec<_> = [
+            (0, 100.0),
+            (s, 110.0),
+            (2 * s, 130.0),
+            (3 * s, 5.0),
+            (4 * s, 25.0),
+            (9 * s, 999.0),
+        ]
+        .iter()
+        .map(|&(t, v)| {
+            line(
+                t + 10,
+                "vllm:generation_tokens_total",
+                MetricType::Counter,
+                &[],
+                v,
+            )
+        })
+        .collect();
         let out = summarize(&lines, s, 4 * s + 10);
         let st = &out["vllm:generation_tokens_total"]["series"][0]["stats"];
         assert_eq!(st["total"], json!(55.0));
@@ -354,8 +409,20 @@ mod tests {
             mk(2_000_000_000, "0.1", 3.0),
             mk(2_000_000_000, "0.5", 10.0),
             mk(2_000_000_000, "+Inf", 12.0),
-            line(2_000_000_000, &format!("{h}_sum"), MetricType::Histogram, &[], 3.2),
-            line(2_000_000_000, &format!("{h}_count"), MetricType::Histogram, &[], 12.0),
+            line(
+                2_000_000_000,
+                &format!("{h}_sum"),
+                MetricType::Histogram,
+                &[],
+                3.2,
+            ),
+            line(
+                2_000_000_000,
+                &format!("{h}_count"),
+                MetricType::Histogram,
+                &[],
+                12.0,
+            ),
         ];
         let out = summarize(&lines, 1, 2_000_000_000);
         let st = &out[h]["series"][0]["stats"];
@@ -386,15 +453,30 @@ mod tests {
         for (gpu, uuid, v) in [("0", "GPU-a", 50.0), ("1", "GPU-b", 90.0)] {
             let labels = [("gpu", gpu), ("UUID", uuid), ("modelName", "NVIDIA H100")];
             lines.push(line(10, "DCGM_FI_DEV_GPU_UTIL", MetricType::Gauge, &labels, v));
-            lines.push(line(10, "DCGM_FI_DEV_POWER_USAGE", MetricType::Gauge, &labels, v * 4.0));
+            lines.push(line(
+                10,
+                "DCGM_FI_DEV_POWER_USAGE",
+                MetricType::Gauge,
+                &labels,
+                v * 4.0,
+            ));
         }
         let per = per_gpu(&summarize(&lines, 0, 100));
         let gpus = &per["http://127.0.0.1:1/metrics"]["gpus"];
         assert_eq!(gpus["gpu_1"]["gpu_uuid"], json!("GPU-b"));
         assert_eq!(gpus["gpu_1"]["gpu_name"], json!("NVIDIA H100"));
-        assert_eq!(gpus["gpu_0"]["metrics"]["DCGM_FI_DEV_GPU_UTIL"]["avg"], json!(50.0));
-        assert_eq!(gpus["gpu_1"]["metrics"]["DCGM_FI_DEV_POWER_USAGE"]["avg"], json!(360.0));
-        assert_eq!(gpus["gpu_1"]["metrics"]["DCGM_FI_DEV_POWER_USAGE"]["unit"], json!("W"));
+        assert_eq!(
+            gpus["gpu_0"]["metrics"]["DCGM_FI_DEV_GPU_UTIL"]["avg"],
+            json!(50.0)
+        );
+        assert_eq!(
+            gpus["gpu_1"]["metrics"]["DCGM_FI_DEV_POWER_USAGE"]["avg"],
+            json!(360.0)
+        );
+        assert_eq!(
+            gpus["gpu_1"]["metrics"]["DCGM_FI_DEV_POWER_USAGE"]["unit"],
+            json!("W")
+        );
     }
 }
 
@@ -407,7 +489,9 @@ pub fn read_samples(path: &std::path::Path) -> anyhow::Result<(Vec<SampleLine>, 
 fn endpoint_info(lines: &[SampleLine]) -> Map<String, Json> {
     let mut info: BTreeMap<&str, (u64, u64, BTreeMap<u64, ()>, u64)> = BTreeMap::new();
     for l in lines {
-        let e = info.entry(&l.endpoint).or_insert((u64::MAX, 0, BTreeMap::new(), 0));
+        let e = info
+            .entry(&l.endpoint)
+            .or_insert((u64::MAX, 0, BTreeMap::new(), 0));
         e.0 = e.0.min(l.timestamp_ns);
         e.1 = e.1.max(l.timestamp_ns);
         if l.error.is_some() {
@@ -418,8 +502,11 @@ fn endpoint_info(lines: &[SampleLine]) -> Map<String, Json> {
     }
     info.into_iter()
         .map(|(ep, (first, last, ok, gaps))| {
-            (ep.to_string(), json!({"total_fetches": ok.len() as u64 + gaps, "successful_fetches": ok.len(),
-                                    "failed_fetches": gaps, "first_fetch_ns": first, "last_fetch_ns": last}))
+            (
+                ep.to_string(),
+                json!({"total_fetches": ok.len() as u64 + gaps, "successful_fetches": ok.len(),
+                                    "failed_fetches": gaps, "first_fetch_ns": first, "last_fetch_ns": last}),
+            )
         })
         .collect()
 }
@@ -432,8 +519,11 @@ pub fn export_document(lines: &[SampleLine], start_ns: u64, end_ns: u64, benchma
         v.dedup();
         v
     };
-    let ok: Vec<&str> =
-        endpoints.iter().copied().filter(|e| lines.iter().any(|l| l.endpoint == *e && l.error.is_none())).collect();
+    let ok: Vec<&str> = endpoints
+        .iter()
+        .copied()
+        .filter(|e| lines.iter().any(|l| l.endpoint == *e && l.error.is_none()))
+        .collect();
     json!({
         "schema_version": "1.1",
         "sweepkit_version": env!("CARGO_PKG_VERSION"),
@@ -463,11 +553,16 @@ fn cell(v: &Json) -> String {
 /// AIPerf's `server_metrics_export.csv`: a gauge table, a counter table and a histogram table.
 pub fn export_csv(metrics: &Json) -> String {
     let pcts: Vec<&str> = crate::summary::PERCENTILES.iter().map(|(k, _)| *k).collect();
-    let mut gauges = vec![format!("Endpoint,Type,Metric,Unit,avg,min,max,std,{},Description", pcts.join(","))];
+    let mut gauges = vec![format!(
+        "Endpoint,Type,Metric,Unit,avg,min,max,std,{},Description",
+        pcts.join(",")
+    )];
     let mut counters = vec!["Endpoint,Type,Metric,Unit,total,rate,labels,Description".to_string()];
     let est: Vec<String> = pcts.iter().map(|p| format!("{p}_estimate")).collect();
-    let mut hists =
-        vec![format!("Endpoint,Type,Metric,Unit,count,count_rate,sum,sum_rate,avg,{},Description,buckets", est.join(","))];
+    let mut hists = vec![format!(
+        "Endpoint,Type,Metric,Unit,count,count_rate,sum,sum_rate,avg,{},Description,buckets",
+        est.join(",")
+    )];
     for (family, f) in metrics.as_object().into_iter().flatten() {
         let kind = f["type"].as_str().unwrap_or("untyped");
         let unit = f["unit"].as_str().unwrap_or("");
@@ -478,7 +573,10 @@ pub fn export_csv(metrics: &Json) -> String {
             match kind {
                 "counter" => {
                     let labels = s["labels"].as_object().map(|m| {
-                        m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(";")
+                        m.iter()
+                            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                            .collect::<Vec<_>>()
+                            .join(";")
                     });
                     counters.push(format!(
                         "{ep},counter,{name},{unit},{},{},{},",
@@ -490,7 +588,12 @@ pub fn export_csv(metrics: &Json) -> String {
                 "histogram" => {
                     let buckets = s["buckets"]
                         .as_object()
-                        .map(|b| b.iter().map(|(k, v)| format!("{k}={}", v)).collect::<Vec<_>>().join(";"))
+                        .map(|b| {
+                            b.iter()
+                                .map(|(k, v)| format!("{k}={}", v))
+                                .collect::<Vec<_>>()
+                                .join(";")
+                        })
                         .unwrap_or_default();
                     let e: Vec<String> = est.iter().map(|k| cell(&st[k.as_str()])).collect();
                     hists.push(format!(
@@ -537,13 +640,18 @@ fn csv_field(s: &str) -> String {
 /// AIPerf's GPU table section of `profile_export_aiperf.csv`, from `per_gpu` output.
 pub fn gpu_csv_section(per_gpu: &Json) -> String {
     let keys = crate::summary::STAT_KEYS;
-    let mut out = format!("Endpoint,GPU_Index,GPU_Name,GPU_UUID,Platform,Metric,{}\n", keys.join(","));
+    let mut out = format!(
+        "Endpoint,GPU_Index,GPU_Name,GPU_UUID,Platform,Metric,{}\n",
+        keys.join(",")
+    );
     for (ep, e) in per_gpu.as_object().into_iter().flatten() {
         for g in e["gpus"].as_object().into_iter().flat_map(|m| m.values()) {
             for (metric, st) in g["metrics"].as_object().into_iter().flatten() {
                 let unit = st["unit"].as_str().unwrap_or("");
-                let vals: Vec<String> =
-                    keys.iter().map(|k| st[*k].as_f64().map(|x| format!("{x:.2}")).unwrap_or_default()).collect();
+                let vals: Vec<String> = keys
+                    .iter()
+                    .map(|k| st[*k].as_f64().map(|x| format!("{x:.2}")).unwrap_or_default())
+                    .collect();
                 out.push_str(&format!(
                     "{},{},{},{},nvidia,{} ({unit}),{}\n",
                     endpoint_host(ep),
@@ -583,11 +691,23 @@ mod export_tests {
             SampleLine::gap("http://127.0.0.1:9/metrics", 15, "request failed".into()),
         ];
         let doc = export_document(&lines, 10, 20, "b1");
-        assert_eq!(doc["summary"]["endpoint_info"]["http://127.0.0.1:9/metrics"]["failed_fetches"], json!(1));
-        assert_eq!(doc["metrics"]["vllm:request_success_total"]["series"][0]["stats"]["total"], json!(8.0));
+        assert_eq!(
+            doc["summary"]["endpoint_info"]["http://127.0.0.1:9/metrics"]["failed_fetches"],
+            json!(1)
+        );
+        assert_eq!(
+            doc["metrics"]["vllm:request_success_total"]["series"][0]["stats"]["total"],
+            json!(8.0)
+        );
         let csv = export_csv(&doc["metrics"]);
-        assert!(csv.contains("127.0.0.1:9,gauge,vllm:num_requests_running,requests,3.0000,2.0000,4.0000,"), "{csv}");
-        assert!(csv.contains("127.0.0.1:9,counter,vllm:request_success_total,requests,8.0000,"), "{csv}");
+        assert!(
+            csv.contains("127.0.0.1:9,gauge,vllm:num_requests_running,requests,3.0000,2.0000,4.0000,"),
+            "{csv}"
+        );
+        assert!(
+            csv.contains("127.0.0.1:9,counter,vllm:request_success_total,requests,8.0000,"),
+            "{csv}"
+        );
     }
 }
 
@@ -604,7 +724,12 @@ pub fn key_figures(summary: &Json) -> Vec<(String, crate::summary::MetricStats)>
     use crate::summary::MetricStats;
     let mut out = Vec::new();
     for (family, f) in summary.as_object().into_iter().flatten() {
-        let series: Vec<&Json> = f["series"].as_array().into_iter().flatten().map(|s| &s["stats"]).collect();
+        let series: Vec<&Json> = f["series"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| &s["stats"])
+            .collect();
         if series.is_empty() {
             continue;
         }
@@ -621,8 +746,19 @@ pub fn key_figures(summary: &Json) -> Vec<(String, crate::summary::MetricStats)>
         match f["type"].as_str() {
             Some("counter") => {
                 let rate: Option<f64> = series.iter().map(|s| s["rate"].as_f64()).sum();
-                let unit = if unit.is_empty() { "1/sec".to_string() } else { format!("{unit}/sec") };
-                out.push((format!("{family}_rate"), MetricStats { unit, avg: rate, ..Default::default() }));
+                let unit = if unit.is_empty() {
+                    "1/sec".to_string()
+                } else {
+                    format!("{unit}/sec")
+                };
+                out.push((
+                    format!("{family}_rate"),
+                    MetricStats {
+                        unit,
+                        avg: rate,
+                        ..Default::default()
+                    },
+                ));
             }
             Some("gauge") | Some("untyped") => {
                 let mut st = MetricStats {
@@ -673,7 +809,10 @@ mod key_figure_tests {
         assert_eq!(k["vllm:kv_cache_usage_perc"].p99, Some(0.3));
         assert_eq!(k["DCGM_FI_DEV_POWER_USAGE"].avg, Some(500.0));
         assert_eq!(k["DCGM_FI_DEV_GPU_UTIL"].avg, Some(60.0));
-        assert_eq!(k["DCGM_FI_DEV_GPU_UTIL"].min, None, "a stat missing on one series is left out");
+        assert_eq!(
+            k["DCGM_FI_DEV_GPU_UTIL"].min, None,
+            "a stat missing on one series is left out"
+        );
         assert_eq!(k["vllm:generation_tokens_total_rate"].avg, Some(7.0));
         assert_eq!(k["vllm:generation_tokens_total_rate"].unit, "tokens/sec");
     }

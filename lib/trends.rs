@@ -107,13 +107,23 @@ mod tests {
             (vec![100., 200., 249.], vec![100., 49.], vec![30]),
             (vec![100., 150., 250.], vec![50., 100.], vec![30]),
             (vec![100., 100., 150., 200.], vec![0., 50., 50.], vec![]),
-            (vec![100., 180., 270., 285., 290.], vec![80., 90., 15., 5.], vec![40, 50]),
+            (
+                vec![100., 180., 270., 285., 290.],
+                vec![80., 90., 15., 5.],
+                vec![40, 50],
+            ),
             (vec![100.], vec![], vec![]),
             (vec![], vec![], vec![]),
         ];
         for (values, roc, points) in cases {
             let labels: Vec<Value> = (1..=values.len()).map(|i| Value::from(i as u64 * 10)).collect();
-            let t = trend("concurrency", &labels, &values, Direction::HigherIsBetter, "requests/sec");
+            let t = trend(
+                "concurrency",
+                &labels,
+                &values,
+                Direction::HigherIsBetter,
+                "requests/sec",
+            );
             assert_eq!(t.rate_of_change, roc, "{values:?}");
             let want: Vec<Value> = points.into_iter().map(Value::from).collect();
             assert_eq!(t.inflection_points, want, "{values:?}");
@@ -123,12 +133,30 @@ mod tests {
     #[test]
     fn slowing_and_degrading_are_told_apart() {
         let labels: Vec<Value> = [10, 20, 30, 40].map(Value::from).to_vec();
-        let thr = trend("concurrency", &labels, &[100., 200., 300., 320.], Direction::HigherIsBetter, "requests/sec");
+        let thr = trend(
+            "concurrency",
+            &labels,
+            &[100., 200., 300., 320.],
+            Direction::HigherIsBetter,
+            "requests/sec",
+        );
         assert_eq!(thr.scaling_slows_at, Some(vec![Value::from(40)]));
-        let lat = trend("concurrency", &labels, &[50., 52., 54., 90.], Direction::LowerIsBetter, "ms");
+        let lat = trend(
+            "concurrency",
+            &labels,
+            &[50., 52., 54., 90.],
+            Direction::LowerIsBetter,
+            "ms",
+        );
         assert_eq!(lat.latency_degrades_at, Some(vec![Value::from(40)]));
         // Noise around a flat line flips the sign (an inflection by the rule) but is no degradation.
-        let flat = trend("concurrency", &labels, &[15.26, 13.75, 14.24, 42.65], Direction::LowerIsBetter, "ms");
+        let flat = trend(
+            "concurrency",
+            &labels,
+            &[15.26, 13.75, 14.24, 42.65],
+            Direction::LowerIsBetter,
+            "ms",
+        );
         assert_eq!(flat.inflection_points, vec![Value::from(30), Value::from(40)]);
         assert_eq!(flat.latency_degrades_at, Some(vec![Value::from(40)]));
         assert_eq!(lat.scaling_slows_at, None);

@@ -5,7 +5,15 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// Every binary of the package, for tests that check them all alike.
-pub const TOOLS: [&str; 7] = ["mock-llm", "loadgen", "trial-agg", "sweep-plan", "sweep-agg", "pareto", "scrape"];
+pub const TOOLS: [&str; 7] = [
+    "mock-llm",
+    "loadgen",
+    "trial-agg",
+    "sweep-plan",
+    "sweep-agg",
+    "pareto",
+    "scrape",
+];
 
 pub fn bin(tool: &str) -> PathBuf {
     let p = match tool {
@@ -32,7 +40,11 @@ pub fn repo_root() -> PathBuf {
 /// `../shared/reference/` beside the checkout (CI lays a copy of shared/ beside the clone).
 pub fn reference_dir() -> PathBuf {
     let p = repo_root().join("../shared/reference");
-    assert!(p.is_dir(), "{} is missing: the tests read the reference artifacts from shared/", p.display());
+    assert!(
+        p.is_dir(),
+        "{} is missing: the tests read the reference artifacts from shared/",
+        p.display()
+    );
     p
 }
 
@@ -55,7 +67,9 @@ impl MockServer {
             .expect("start mock-llm");
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line).expect("read mock-llm's first line");
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read mock-llm's first line");
         let v: serde_json::Value = serde_json::from_str(line.trim())
             .unwrap_or_else(|e| panic!("mock-llm's first line is not JSON ({e}): {line:?}"));
         let addr = v["listening"].as_str().expect("listening address").to_string();

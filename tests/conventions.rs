@@ -22,7 +22,10 @@ fn completions_render_for_every_shell() {
         for shell in ["bash", "zsh", "fish"] {
             let out = run(tool, &["--generate", shell]);
             assert!(out.status.success(), "{tool} --generate {shell}");
-            assert!(String::from_utf8_lossy(&out.stdout).contains(tool), "{tool} {shell} completion names the tool");
+            assert!(
+                String::from_utf8_lossy(&out.stdout).contains(tool),
+                "{tool} {shell} completion names the tool"
+            );
         }
     }
     let out = run("pareto", &["--generate", "tcsh"]);
@@ -35,7 +38,10 @@ fn a_wrong_flag_is_a_usage_error_naming_it() {
     for tool in TOOLS {
         let out = run(tool, &["--no-such-flag"]);
         assert_eq!(out.status.code(), Some(2), "{tool}");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("--no-such-flag"), "{tool}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--no-such-flag"),
+            "{tool}"
+        );
     }
 }
 
@@ -58,15 +64,35 @@ fn a_closed_pipe_ends_the_tool_quietly_with_exit_0() {
     // A plan far larger than a pipe's buffer, read one line at a time like `| head -n 1`.
     let values: Vec<String> = (1..=400).map(|c| c.to_string()).collect();
     let mut child = Command::new(bin("sweep-plan"))
-        .args(["--model", "m", "--concurrency", &values.join(","), "--num-profile-runs", "10", "--ui", "none"])
+        .args([
+            "--model",
+            "m",
+            "--concurrency",
+            &values.join(","),
+            "--num-profile-runs",
+            "10",
+            "--ui",
+            "none",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
     assert!(first.starts_with('{'), "{first}");
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.stderr.is_empty(), "quiet: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "quiet: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -11,13 +11,28 @@ use crate::common::{bin, MockServer};
 
 /// A mock with a fixed schedule: TTFT `ttft` ms, then one token every `itl` ms, no queueing.
 fn exact_mock(ttft: &str, itl: &str, extra: &[&str]) -> MockServer {
-    let mut args = vec!["--ttft-ms", ttft, "--itl-ms", itl, "--prefill-ms-per-token", "0", "--itl-per-running-ms", "0", "--max-batch", "512"];
+    let mut args = vec![
+        "--ttft-ms",
+        ttft,
+        "--itl-ms",
+        itl,
+        "--prefill-ms-per-token",
+        "0",
+        "--itl-per-running-ms",
+        "0",
+        "--max-batch",
+        "512",
+    ];
     args.extend_from_slice(extra);
     MockServer::start(&args)
 }
 
 fn loadgen(args: &[&str]) -> Output {
-    Command::new(bin("loadgen")).args(args).env_remove("OPENAI_API_KEY").output().expect("run loadgen")
+    Command::new(bin("loadgen"))
+        .args(args)
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .expect("run loadgen")
 }
 
 fn records_of(text: &[u8]) -> Vec<Value> {
@@ -29,12 +44,18 @@ fn records_of(text: &[u8]) -> Vec<Value> {
 
 fn run_ok(args: &[&str]) -> Vec<Value> {
     let out = loadgen(args);
-    assert!(out.status.success(), "loadgen {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "loadgen {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     records_of(&out.stdout)
 }
 
 fn m(r: &Value, tag: &str) -> f64 {
-    r["metrics"][tag]["value"].as_f64().unwrap_or_else(|| panic!("no {tag} in {r}"))
+    r["metrics"][tag]["value"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no {tag} in {r}"))
 }
 
 fn unit(r: &Value, tag: &str) -> String {
@@ -43,15 +64,33 @@ fn unit(r: &Value, tag: &str) -> String {
 
 /// Within [want - below, want + above]: timing can only be late on a busy machine, never early.
 fn near(got: f64, want: f64, below: f64, above: f64, what: &str) {
-    assert!(got >= want - below && got <= want + above, "{what}: {got} not within [{}, {}]", want - below, want + above);
+    assert!(
+        got >= want - below && got <= want + above,
+        "{what}: {got} not within [{}, {}]",
+        want - below,
+        want + above
+    );
 }
 
 #[test]
 fn streaming_chat_metrics_match_the_mock_schedule() {
     let mock = exact_mock("50", "10", &[]);
     let recs = run_ok(&[
-        "--url", &mock.url(), "-m", "mock-model", "--streaming", "--concurrency", "4", "--request-count", "8",
-        "--isl", "20", "--osl", "8", "--ui", "none",
+        "--url",
+        &mock.url(),
+        "-m",
+        "mock-model",
+        "--streaming",
+        "--concurrency",
+        "4",
+        "--request-count",
+        "8",
+        "--isl",
+        "20",
+        "--osl",
+        "8",
+        "--ui",
+        "none",
     ]);
     assert_eq!(recs.len(), 8);
     for r in &recs {
@@ -69,9 +108,21 @@ fn streaming_chat_metrics_match_the_mock_schedule() {
         near(ttft, 50.0, 0.5, 25.0, "TTFT");
         // The mock keeps an absolute schedule: a late token shortens the next gap, so check
         // arrival times against the schedule (never early, late by at most a noisy-machine margin).
-        near(ttft + m(r, "time_to_second_token"), 60.0, 0.5, 30.0, "second token arrival");
+        near(
+            ttft + m(r, "time_to_second_token"),
+            60.0,
+            0.5,
+            30.0,
+            "second token arrival",
+        );
         // ITL = (latency - TTFT) / 7: a late first token shortens it, a late last token lengthens it.
-        near(m(r, "inter_token_latency"), 10.0, 0.5 + (ttft - 50.0).max(0.0) / 7.0, 5.0, "ITL");
+        near(
+            m(r, "inter_token_latency"),
+            10.0,
+            0.5 + (ttft - 50.0).max(0.0) / 7.0,
+            5.0,
+            "ITL",
+        );
         let lat = m(r, "request_latency");
         near(lat, 120.0, 0.5, 40.0, "request latency");
         assert_eq!(m(r, "output_sequence_length"), 8.0);
@@ -83,7 +134,12 @@ fn streaming_chat_metrics_match_the_mock_schedule() {
         let itl = m(r, "inter_token_latency");
         assert!((itl - (lat - ttft) / 7.0).abs() < 1e-9);
         assert!((m(r, "output_token_throughput_per_user") - 1000.0 / itl).abs() < 1e-6);
-        let icl: Vec<f64> = r["metrics"]["inter_chunk_latency"]["value"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let icl: Vec<f64> = r["metrics"]["inter_chunk_latency"]["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
         assert_eq!(icl.len(), 7);
         let mut arrival = ttft;
         for (k, g) in icl.iter().enumerate() {
@@ -95,7 +151,10 @@ fn streaming_chat_metrics_match_the_mock_schedule() {
         assert_eq!(unit(r, "output_token_throughput_per_user"), "tokens/sec/user");
         assert!(md.get("scheduled_ns").is_none(), "closed loop has no schedule");
     }
-    let mut sessions: Vec<u64> = recs.iter().map(|r| r["metadata"]["session_num"].as_u64().unwrap()).collect();
+    let mut sessions: Vec<u64> = recs
+        .iter()
+        .map(|r| r["metadata"]["session_num"].as_u64().unwrap())
+        .collect();
     sessions.sort();
     assert_eq!(sessions, (0..8).collect::<Vec<_>>());
 }
@@ -104,20 +163,63 @@ fn streaming_chat_metrics_match_the_mock_schedule() {
 fn non_streaming_completions_and_embeddings() {
     let mock = exact_mock("30", "5", &[]);
     let url = mock.url();
-    let recs = run_ok(&["--url", &url, "-m", "m", "--request-count", "3", "--osl", "6", "--isl", "10", "--ui", "none"]);
+    let recs = run_ok(&[
+        "--url",
+        &url,
+        "-m",
+        "m",
+        "--request-count",
+        "3",
+        "--osl",
+        "6",
+        "--isl",
+        "10",
+        "--ui",
+        "none",
+    ]);
     for r in &recs {
         assert!(r["error"].is_null(), "{r}");
-        assert!(r["metrics"].get("time_to_first_token").is_none(), "no TTFT without streaming");
+        assert!(
+            r["metrics"].get("time_to_first_token").is_none(),
+            "no TTFT without streaming"
+        );
         assert_eq!(m(r, "output_sequence_length"), 6.0);
         near(m(r, "request_latency"), 30.0, 0.5, 40.0, "non-streaming latency");
     }
-    let recs = run_ok(&["--url", &url, "-m", "m", "--endpoint-type", "completions", "--streaming", "--request-count", "2", "--osl", "5", "--ui", "none"]);
+    let recs = run_ok(&[
+        "--url",
+        &url,
+        "-m",
+        "m",
+        "--endpoint-type",
+        "completions",
+        "--streaming",
+        "--request-count",
+        "2",
+        "--osl",
+        "5",
+        "--ui",
+        "none",
+    ]);
     for r in &recs {
         assert!(r["error"].is_null(), "{r}");
         assert_eq!(m(r, "output_sequence_length"), 5.0);
         near(m(r, "time_to_first_token"), 30.0, 0.5, 25.0, "completions TTFT");
     }
-    let recs = run_ok(&["--url", &url, "-m", "m", "--endpoint-type", "embeddings", "--request-count", "2", "--isl", "12", "--ui", "none"]);
+    let recs = run_ok(&[
+        "--url",
+        &url,
+        "-m",
+        "m",
+        "--endpoint-type",
+        "embeddings",
+        "--request-count",
+        "2",
+        "--isl",
+        "12",
+        "--ui",
+        "none",
+    ]);
     for r in &recs {
         assert!(r["error"].is_null(), "{r}");
         assert_eq!(m(r, "input_sequence_length"), 12.0);
@@ -132,24 +234,51 @@ fn warmup_is_marked_and_counted_apart() {
     let dir = tempfile::tempdir().unwrap();
     let info = dir.path().join("run_info.json");
     let recs = run_ok(&[
-        "--url", &mock.url(), "-m", "m", "--streaming", "--osl", "4", "--concurrency", "2", "--warmup-request-count", "3",
-        "--request-count", "5", "--run-info-out", info.to_str().unwrap(), "--ui", "none",
+        "--url",
+        &mock.url(),
+        "-m",
+        "m",
+        "--streaming",
+        "--osl",
+        "4",
+        "--concurrency",
+        "2",
+        "--warmup-request-count",
+        "3",
+        "--request-count",
+        "5",
+        "--run-info-out",
+        info.to_str().unwrap(),
+        "--ui",
+        "none",
     ]);
-    let phases: Vec<&str> = recs.iter().map(|r| r["metadata"]["benchmark_phase"].as_str().unwrap()).collect();
+    let phases: Vec<&str> = recs
+        .iter()
+        .map(|r| r["metadata"]["benchmark_phase"].as_str().unwrap())
+        .collect();
     assert_eq!(phases.iter().filter(|p| **p == "warmup").count(), 3);
     assert_eq!(phases.iter().filter(|p| **p == "profiling").count(), 5);
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
     assert_eq!(v["schema"], "sweepkit.run_info/1");
     assert_eq!(v["phases"]["warmup"]["requests"], 3);
     assert_eq!(v["phases"]["profiling"]["requests"], 5);
-    let (ws, we) = (v["phases"]["warmup"]["start_ns"].as_u64().unwrap(), v["phases"]["warmup"]["end_ns"].as_u64().unwrap());
-    let (ps, pe) = (v["phases"]["profiling"]["start_ns"].as_u64().unwrap(), v["phases"]["profiling"]["end_ns"].as_u64().unwrap());
+    let (ws, we) = (
+        v["phases"]["warmup"]["start_ns"].as_u64().unwrap(),
+        v["phases"]["warmup"]["end_ns"].as_u64().unwrap(),
+    );
+    let (ps, pe) = (
+        v["phases"]["profiling"]["start_ns"].as_u64().unwrap(),
+        v["phases"]["profiling"]["end_ns"].as_u64().unwrap(),
+    );
     assert!(ws < we && we <= ps && ps < pe);
     for r in &recs {
         let s = r["metadata"]["request_start_ns"].as_u64().unwrap();
         let e = r["metadata"]["request_end_ns"].as_u64().unwrap();
         if r["metadata"]["benchmark_phase"] == "profiling" {
-            assert!(s >= ps && e <= pe + 1_000_000, "profiling record outside its window");
+            assert!(
+                s >= ps && e <= pe + 1_000_000,
+                "profiling record outside its window"
+            );
         } else {
             assert!(s >= ws && e <= ps);
         }
@@ -165,24 +294,54 @@ fn request_rate_keeps_an_exact_schedule() {
     let info = dir.path().join("ri.json");
     let t = Instant::now();
     let recs = run_ok(&[
-        "--url", &mock.url(), "-m", "m", "--streaming", "--osl", "2", "--request-rate", "50", "--arrival-pattern", "constant",
-        "--request-count", "20", "--run-info-out", info.to_str().unwrap(), "--ui", "none",
+        "--url",
+        &mock.url(),
+        "-m",
+        "m",
+        "--streaming",
+        "--osl",
+        "2",
+        "--request-rate",
+        "50",
+        "--arrival-pattern",
+        "constant",
+        "--request-count",
+        "20",
+        "--run-info-out",
+        info.to_str().unwrap(),
+        "--ui",
+        "none",
     ]);
     let took = t.elapsed();
     assert_eq!(recs.len(), 20);
     let mut sched: Vec<(u64, u64)> = recs
         .iter()
-        .map(|r| (r["metadata"]["scheduled_ns"].as_u64().unwrap(), r["metadata"]["request_start_ns"].as_u64().unwrap()))
+        .map(|r| {
+            (
+                r["metadata"]["scheduled_ns"].as_u64().unwrap(),
+                r["metadata"]["request_start_ns"].as_u64().unwrap(),
+            )
+        })
         .collect();
     sched.sort();
     for w in sched.windows(2) {
         let gap = w[1].0 - w[0].0;
-        assert!((19_999_999..=20_000_001).contains(&gap), "intended gap {gap} ns, want 20 ms");
+        assert!(
+            (19_999_999..=20_000_001).contains(&gap),
+            "intended gap {gap} ns, want 20 ms"
+        );
     }
     let mut lags: Vec<u64> = sched.iter().map(|(s, a)| a.saturating_sub(*s)).collect();
     lags.sort();
-    assert!(lags[lags.len() / 2] < 2_000_000, "median dispatch lag {} ns", lags[lags.len() / 2]);
-    assert!(took >= Duration::from_millis(380), "20 requests at 50/s take at least 380 ms, took {took:?}");
+    assert!(
+        lags[lags.len() / 2] < 2_000_000,
+        "median dispatch lag {} ns",
+        lags[lags.len() / 2]
+    );
+    assert!(
+        took >= Duration::from_millis(380),
+        "20 requests at 50/s take at least 380 ms, took {took:?}"
+    );
     for r in &recs {
         assert!(m(r, "effective_latency") >= m(r, "request_latency"));
     }
@@ -198,20 +357,49 @@ fn rate_with_concurrency_caps_in_flight() {
     // 100/s wanted, but each request takes >= 100 ms and only 2 may be in flight: ~20/s.
     let mock = exact_mock("100", "1", &[]);
     let recs = run_ok(&[
-        "--url", &mock.url(), "-m", "m", "--streaming", "--osl", "1", "--request-rate", "100", "--arrival-pattern", "constant",
-        "--concurrency", "2", "--request-count", "6", "--ui", "none",
+        "--url",
+        &mock.url(),
+        "-m",
+        "m",
+        "--streaming",
+        "--osl",
+        "1",
+        "--request-rate",
+        "100",
+        "--arrival-pattern",
+        "constant",
+        "--concurrency",
+        "2",
+        "--request-count",
+        "6",
+        "--ui",
+        "none",
     ]);
     let mut spans: Vec<(u64, u64)> = recs
         .iter()
-        .map(|r| (r["metadata"]["request_start_ns"].as_u64().unwrap(), r["metadata"]["request_end_ns"].as_u64().unwrap()))
+        .map(|r| {
+            (
+                r["metadata"]["request_start_ns"].as_u64().unwrap(),
+                r["metadata"]["request_end_ns"].as_u64().unwrap(),
+            )
+        })
         .collect();
     spans.sort();
     for (i, (s, _)) in spans.iter().enumerate() {
         let in_flight = spans.iter().filter(|(s2, e2)| s2 <= s && *e2 > *s).count();
         assert!(in_flight <= 2, "request {i} started with {in_flight} in flight");
     }
-    let late = recs.iter().filter(|r| r["metadata"]["request_start_ns"].as_u64().unwrap() > r["metadata"]["scheduled_ns"].as_u64().unwrap() + 50_000_000).count();
-    assert!(late >= 2, "capped requests leave late and say so through scheduled_ns");
+    let late = recs
+        .iter()
+        .filter(|r| {
+            r["metadata"]["request_start_ns"].as_u64().unwrap()
+                > r["metadata"]["scheduled_ns"].as_u64().unwrap() + 50_000_000
+        })
+        .count();
+    assert!(
+        late >= 2,
+        "capped requests leave late and say so through scheduled_ns"
+    );
 }
 
 #[test]
@@ -222,8 +410,23 @@ fn duration_stop_and_grace_cancellation() {
     let info = dir.path().join("ri.json");
     let t = Instant::now();
     let out = loadgen(&[
-        "--url", &mock.url(), "-m", "m", "--streaming", "--osl", "100", "--concurrency", "3", "--benchmark-duration", "0.3",
-        "--benchmark-grace-period", "0.2", "--run-info-out", info.to_str().unwrap(), "--ui", "none",
+        "--url",
+        &mock.url(),
+        "-m",
+        "m",
+        "--streaming",
+        "--osl",
+        "100",
+        "--concurrency",
+        "3",
+        "--benchmark-duration",
+        "0.3",
+        "--benchmark-grace-period",
+        "0.2",
+        "--run-info-out",
+        info.to_str().unwrap(),
+        "--ui",
+        "none",
     ]);
     let took = t.elapsed();
     assert!(took < Duration::from_millis(2500), "stopped late: {took:?}");
@@ -244,13 +447,34 @@ fn duration_stop_and_grace_cancellation() {
     // Short requests: dispatch stops at the duration, nothing is cancelled.
     let mock = exact_mock("5", "1", &[]);
     let t = Instant::now();
-    let recs = run_ok(&["--url", &mock.url(), "-m", "m", "--streaming", "--osl", "2", "--concurrency", "2", "--benchmark-duration", "0.5", "--ui", "none"]);
+    let recs = run_ok(&[
+        "--url",
+        &mock.url(),
+        "-m",
+        "m",
+        "--streaming",
+        "--osl",
+        "2",
+        "--concurrency",
+        "2",
+        "--benchmark-duration",
+        "0.5",
+        "--ui",
+        "none",
+    ]);
     assert!(t.elapsed() < Duration::from_secs(3));
     assert!(recs.len() >= 10, "{} requests in 0.5 s", recs.len());
-    let first = recs.iter().map(|r| r["metadata"]["request_start_ns"].as_u64().unwrap()).min().unwrap();
+    let first = recs
+        .iter()
+        .map(|r| r["metadata"]["request_start_ns"].as_u64().unwrap())
+        .min()
+        .unwrap();
     for r in &recs {
         assert!(r["error"].is_null());
-        assert!(r["metadata"]["request_start_ns"].as_u64().unwrap() - first < 520_000_000, "sent after the duration");
+        assert!(
+            r["metadata"]["request_start_ns"].as_u64().unwrap() - first < 520_000_000,
+            "sent after the duration"
+        );
     }
 }
 
@@ -261,8 +485,27 @@ fn num_prompts_is_the_run_size_and_inputs_json_is_seed_deterministic() {
     let run = |seed: &str, name: &str| {
         let p = dir.path().join(name);
         let recs = run_ok(&[
-            "--url", &mock.url(), "-m", "m", "--streaming", "--osl", "2", "--isl", "64", "--isl-stddev", "8", "--num-prompts", "7",
-            "--random-seed", seed, "--inputs-out", p.to_str().unwrap(), "--concurrency", "3", "--ui", "none",
+            "--url",
+            &mock.url(),
+            "-m",
+            "m",
+            "--streaming",
+            "--osl",
+            "2",
+            "--isl",
+            "64",
+            "--isl-stddev",
+            "8",
+            "--num-prompts",
+            "7",
+            "--random-seed",
+            seed,
+            "--inputs-out",
+            p.to_str().unwrap(),
+            "--concurrency",
+            "3",
+            "--ui",
+            "none",
         ]);
         (recs, std::fs::read(&p).unwrap())
     };
@@ -275,12 +518,18 @@ fn num_prompts_is_the_run_size_and_inputs_json_is_seed_deterministic() {
     let v: Value = serde_json::from_slice(&a).unwrap();
     let data = v["data"].as_array().unwrap();
     assert_eq!(data.len(), 7);
-    let texts: std::collections::HashSet<&str> = data.iter().map(|d| d["payloads"][0]["messages"][0]["content"].as_str().unwrap()).collect();
+    let texts: std::collections::HashSet<&str> = data
+        .iter()
+        .map(|d| d["payloads"][0]["messages"][0]["content"].as_str().unwrap())
+        .collect();
     assert_eq!(texts.len(), 7, "prompts differ");
     // Records join to inputs.json, and their ISL is the prompt's token count.
     for r in &recs {
         let conv = r["metadata"]["conversation_id"].as_str().unwrap();
-        let d = data.iter().find(|d| d["session_id"] == conv).expect("joins to inputs.json");
+        let d = data
+            .iter()
+            .find(|d| d["session_id"] == conv)
+            .expect("joins to inputs.json");
         assert_eq!(d["payloads"][0]["stream"], true);
         assert!(m(r, "input_sequence_length") > 30.0);
     }
@@ -288,10 +537,38 @@ fn num_prompts_is_the_run_size_and_inputs_json_is_seed_deterministic() {
 
 #[test]
 fn each_fault_kind_becomes_an_error_record_and_nothing_is_lost() {
-    let mock = exact_mock("2", "1", &["--seed", "3", "--error-rate", "0.2", "--disconnect-rate", "0.2", "--stall-rate", "0.15", "--malformed-rate", "0.2"]);
+    let mock = exact_mock(
+        "2",
+        "1",
+        &[
+            "--seed",
+            "3",
+            "--error-rate",
+            "0.2",
+            "--disconnect-rate",
+            "0.2",
+            "--stall-rate",
+            "0.15",
+            "--malformed-rate",
+            "0.2",
+        ],
+    );
     let out = loadgen(&[
-        "--url", &mock.url(), "-m", "m", "--streaming", "--osl", "6", "--concurrency", "8", "--request-count", "60",
-        "--request-timeout-seconds", "0.5", "--ui", "none",
+        "--url",
+        &mock.url(),
+        "-m",
+        "m",
+        "--streaming",
+        "--osl",
+        "6",
+        "--concurrency",
+        "8",
+        "--request-count",
+        "60",
+        "--request-timeout-seconds",
+        "0.5",
+        "--ui",
+        "none",
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let recs = records_of(&out.stdout);
@@ -300,16 +577,27 @@ fn each_fault_kind_becomes_an_error_record_and_nothing_is_lost() {
     let kinds: Vec<(Option<i64>, String)> = recs
         .iter()
         .filter(|r| !r["error"].is_null())
-        .map(|r| (r["error"]["code"].as_i64(), r["error"]["type"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                r["error"]["code"].as_i64(),
+                r["error"]["type"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(ok + kinds.len(), 60);
     assert!(ok > 5, "{ok} ok");
     type Kind = (Option<i64>, String);
     let has = |f: &dyn Fn(&Kind) -> bool| kinds.iter().any(f);
     assert!(has(&|(c, _)| *c == Some(500)), "HTTP 500 errors: {kinds:?}");
-    assert!(has(&|(_, t)| t == "StreamCutError" || t == "ConnectionResetError"), "disconnects: {kinds:?}");
+    assert!(
+        has(&|(_, t)| t == "StreamCutError" || t == "ConnectionResetError"),
+        "disconnects: {kinds:?}"
+    );
     assert!(has(&|(_, t)| t == "TimeoutError"), "stalls time out: {kinds:?}");
-    assert!(has(&|(_, t)| t == "MalformedResponseError"), "malformed SSE: {kinds:?}");
+    assert!(
+        has(&|(_, t)| t == "MalformedResponseError"),
+        "malformed SSE: {kinds:?}"
+    );
     for r in recs.iter().filter(|r| !r["error"].is_null()) {
         let keys: Vec<&String> = r["metrics"].as_object().unwrap().keys().collect();
         assert_eq!(keys, vec!["error_isl"], "error records hold only error_isl");
@@ -323,11 +611,25 @@ fn unreachable_server_fails_fast_with_one_line() {
     let port = l.local_addr().unwrap().port();
     drop(l);
     let t = Instant::now();
-    let out = loadgen(&["--url", &format!("127.0.0.1:{port}"), "-m", "m", "--request-count", "50", "--concurrency", "4", "--ui", "none"]);
+    let out = loadgen(&[
+        "--url",
+        &format!("127.0.0.1:{port}"),
+        "-m",
+        "m",
+        "--request-count",
+        "50",
+        "--concurrency",
+        "4",
+        "--ui",
+        "none",
+    ]);
     assert!(t.elapsed() < Duration::from_secs(5));
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("loadgen: cannot reach http://127.0.0.1:"), "{err}");
+    assert!(
+        err.starts_with("loadgen: cannot reach http://127.0.0.1:"),
+        "{err}"
+    );
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }
 
@@ -336,7 +638,10 @@ fn bad_flags_and_bad_spec_are_clear_errors() {
     let cases: [(&[&str], &str); 5] = [
         (&["-m", "m", "--concurrency", "0"], "--concurrency"),
         (&["--concurrency", "2"], "--model"),
-        (&["-m", "m", "--request-count", "3", "--benchmark-duration", "1"], "mutually exclusive"),
+        (
+            &["-m", "m", "--request-count", "3", "--benchmark-duration", "1"],
+            "mutually exclusive",
+        ),
         (&["-m", "m", "--extra-inputs", "novalue"], "--extra-inputs"),
         (&["-m", "m", "--tokenizer", "/no/such.json"], "--tokenizer"),
     ];
@@ -344,7 +649,10 @@ fn bad_flags_and_bad_spec_are_clear_errors() {
         let out = loadgen(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.starts_with("loadgen: ") && err.contains(want), "{args:?}: {err}");
+        assert!(
+            err.starts_with("loadgen: ") && err.contains(want),
+            "{args:?}: {err}"
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("plan.jsonl");
@@ -352,7 +660,10 @@ fn bad_flags_and_bad_spec_are_clear_errors() {
     let out = loadgen(&["--spec", spec.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("plan.jsonl:1") && err.contains("concurency"), "{err}");
+    assert!(
+        err.contains("plan.jsonl:1") && err.contains("concurency"),
+        "{err}"
+    );
     std::fs::write(&spec, "not json\n").unwrap();
     let err = String::from_utf8_lossy(&loadgen(&["--spec", spec.to_str().unwrap()]).stderr).to_string();
     assert!(err.contains("--spec") && err.contains("not valid JSON"), "{err}");
@@ -368,7 +679,14 @@ fn spec_line_drives_the_run_and_flags_override_it() {
         mock.url()
     );
     let mut child = Command::new(bin("loadgen"))
-        .args(["--spec", "-", "--request-count", "4", "--run-info-out", info.to_str().unwrap()])
+        .args([
+            "--spec",
+            "-",
+            "--request-count",
+            "4",
+            "--run-info-out",
+            info.to_str().unwrap(),
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -379,7 +697,11 @@ fn spec_line_drives_the_run_and_flags_override_it() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let recs = records_of(&out.stdout);
-    assert_eq!(recs.len(), 4, "flag overrides the plan's request_count; warmup off in the plan");
+    assert_eq!(
+        recs.len(),
+        4,
+        "flag overrides the plan's request_count; warmup off in the plan"
+    );
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
     assert_eq!(v["run_info"]["trial"], 2);
     assert_eq!(v["run_info"]["run_label"], "trial_0002");
@@ -394,36 +716,84 @@ fn spec_line_drives_the_run_and_flags_override_it() {
 fn secrets_never_reach_any_output() {
     let mock = exact_mock("1", "1", &["--api-key", "sk-TOPSECRET-123"]);
     let dir = tempfile::tempdir().unwrap();
-    let (inputs, info, recs) = (dir.path().join("inputs.json"), dir.path().join("ri.json"), dir.path().join("r.jsonl"));
+    let (inputs, info, recs) = (
+        dir.path().join("inputs.json"),
+        dir.path().join("ri.json"),
+        dir.path().join("r.jsonl"),
+    );
     let out = Command::new(bin("loadgen"))
         .args([
-            "--url", &mock.url(), "-m", "m", "--streaming", "--osl", "2", "--request-count", "3", "-H", "X-Custom: hdr-SECRET-456",
-            "--inputs-out", inputs.to_str().unwrap(), "--run-info-out", info.to_str().unwrap(), "--output", recs.to_str().unwrap(),
+            "--url",
+            &mock.url(),
+            "-m",
+            "m",
+            "--streaming",
+            "--osl",
+            "2",
+            "--request-count",
+            "3",
+            "-H",
+            "X-Custom: hdr-SECRET-456",
+            "--inputs-out",
+            inputs.to_str().unwrap(),
+            "--run-info-out",
+            info.to_str().unwrap(),
+            "--output",
+            recs.to_str().unwrap(),
         ])
         .env("OPENAI_API_KEY", "sk-TOPSECRET-123")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let records = std::fs::read_to_string(&recs).unwrap();
-    assert_eq!(records.lines().filter(|l| l.contains("\"error\":null")).count(), 3, "the key was sent: the mock accepted it");
-    let everything = [records, std::fs::read_to_string(&inputs).unwrap(), std::fs::read_to_string(&info).unwrap(),
-        String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into()];
+    assert_eq!(
+        records.lines().filter(|l| l.contains("\"error\":null")).count(),
+        3,
+        "the key was sent: the mock accepted it"
+    );
+    let everything = [
+        records,
+        std::fs::read_to_string(&inputs).unwrap(),
+        std::fs::read_to_string(&info).unwrap(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    ];
     for text in &everything {
-        assert!(!text.contains("TOPSECRET") && !text.contains("hdr-SECRET"), "secret leaked: {text}");
+        assert!(
+            !text.contains("TOPSECRET") && !text.contains("hdr-SECRET"),
+            "secret leaked: {text}"
+        );
     }
     assert!(everything[2].contains("<redacted>"));
     // Without the key the mock refuses: error records with the 401, still no secret.
-    let out = loadgen(&["--url", &mock.url(), "-m", "m", "--request-count", "2", "--api-key", "wrong-SECRET-789", "--ui", "none"]);
+    let out = loadgen(&[
+        "--url",
+        &mock.url(),
+        "-m",
+        "m",
+        "--request-count",
+        "2",
+        "--api-key",
+        "wrong-SECRET-789",
+        "--ui",
+        "none",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let recs = records_of(&out.stdout);
     assert_eq!(recs[0]["error"]["code"], 401);
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("wrong-SECRET") && !String::from_utf8_lossy(&out.stderr).contains("wrong-SECRET"));
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("wrong-SECRET")
+            && !String::from_utf8_lossy(&out.stderr).contains("wrong-SECRET")
+    );
 }
 
 fn wait_for_lines(path: &Path, n: usize, limit: Duration) {
     let t = Instant::now();
     while t.elapsed() < limit {
-        if std::fs::read_to_string(path).map(|s| s.lines().count() >= n).unwrap_or(false) {
+        if std::fs::read_to_string(path)
+            .map(|s| s.lines().count() >= n)
+            .unwrap_or(false)
+        {
             return;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -438,8 +808,23 @@ fn ctrl_c_drains_flushes_and_exits_130() {
     let (recs, info) = (dir.path().join("r.jsonl"), dir.path().join("ri.json"));
     let mut child = Command::new(bin("loadgen"))
         .args([
-            "--url", &mock.url(), "-m", "m", "--streaming", "--osl", "10", "--concurrency", "4", "--request-count", "100000",
-            "--output", recs.to_str().unwrap(), "--run-info-out", info.to_str().unwrap(), "--ui", "none",
+            "--url",
+            &mock.url(),
+            "-m",
+            "m",
+            "--streaming",
+            "--osl",
+            "10",
+            "--concurrency",
+            "4",
+            "--request-count",
+            "100000",
+            "--output",
+            recs.to_str().unwrap(),
+            "--run-info-out",
+            info.to_str().unwrap(),
+            "--ui",
+            "none",
         ])
         .stderr(Stdio::piped())
         .spawn()
@@ -456,10 +841,16 @@ fn ctrl_c_drains_flushes_and_exits_130() {
     let records = records_of(text.as_bytes());
     assert!(records.len() >= 8);
     // In-flight requests were drained (not cut): they finished normally.
-    assert!(records.iter().all(|r| r["error"].is_null()), "drained requests complete");
+    assert!(
+        records.iter().all(|r| r["error"].is_null()),
+        "drained requests complete"
+    );
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
     assert_eq!(v["was_cancelled"], true);
-    assert_eq!(v["phases"]["profiling"]["requests"].as_u64().unwrap() as usize, records.len());
+    assert_eq!(
+        v["phases"]["profiling"]["requests"].as_u64().unwrap() as usize,
+        records.len()
+    );
 }
 
 #[test]
@@ -469,8 +860,21 @@ fn kill_9_leaves_a_valid_jsonl_prefix() {
     let recs = dir.path().join("r.jsonl");
     let mut child = Command::new(bin("loadgen"))
         .args([
-            "--url", &mock.url(), "-m", "m", "--streaming", "--osl", "4", "--concurrency", "16", "--request-count", "10000000",
-            "--output", recs.to_str().unwrap(), "--ui", "none",
+            "--url",
+            &mock.url(),
+            "-m",
+            "m",
+            "--streaming",
+            "--osl",
+            "4",
+            "--concurrency",
+            "16",
+            "--request-count",
+            "10000000",
+            "--output",
+            recs.to_str().unwrap(),
+            "--ui",
+            "none",
         ])
         .spawn()
         .unwrap();
@@ -499,14 +903,35 @@ fn trace_replay_follows_its_timestamps() {
         "{\"timestamp\": 5000, \"input_length\": 40, \"output_length\": 3, \"hash_ids\": [7]}\n{\"timestamp\": 5100, \"input_length\": 20, \"output_length\": 2}\n{\"timestamp\": 5300, \"input_length\": 30, \"output_length\": 4}\n",
     )
     .unwrap();
-    let recs = run_ok(&["--url", &mock.url(), "-m", "m", "--streaming", "--input-file", trace.to_str().unwrap(), "--custom-dataset-type", "mooncake_trace", "--ui", "none"]);
+    let recs = run_ok(&[
+        "--url",
+        &mock.url(),
+        "-m",
+        "m",
+        "--streaming",
+        "--input-file",
+        trace.to_str().unwrap(),
+        "--custom-dataset-type",
+        "mooncake_trace",
+        "--ui",
+        "none",
+    ]);
     assert_eq!(recs.len(), 3);
     let mut by: Vec<(u64, f64, f64)> = recs
         .iter()
-        .map(|r| (r["metadata"]["scheduled_ns"].as_u64().unwrap(), m(r, "input_sequence_length"), m(r, "output_sequence_length")))
+        .map(|r| {
+            (
+                r["metadata"]["scheduled_ns"].as_u64().unwrap(),
+                m(r, "input_sequence_length"),
+                m(r, "output_sequence_length"),
+            )
+        })
         .collect();
     by.sort_by_key(|x| x.0);
-    assert_eq!(by.iter().map(|x| (x.1, x.2)).collect::<Vec<_>>(), vec![(40.0, 3.0), (20.0, 2.0), (30.0, 4.0)]);
+    assert_eq!(
+        by.iter().map(|x| (x.1, x.2)).collect::<Vec<_>>(),
+        vec![(40.0, 3.0), (20.0, 2.0), (30.0, 4.0)]
+    );
     assert_eq!(by[1].0 - by[0].0, 100_000_000);
     assert_eq!(by[2].0 - by[0].0, 300_000_000);
 }
@@ -527,7 +952,13 @@ fn the_engine_runs_in_process() {
         ui: Some(sweepkit::loadgen::options::Ui::None),
         ..Default::default()
     }
-    .resolve(Io { output: Some(out.clone()), ..Default::default() }, Default::default())
+    .resolve(
+        Io {
+            output: Some(out.clone()),
+            ..Default::default()
+        },
+        Default::default(),
+    )
     .unwrap();
     let outcome = sweepkit::loadgen::run(opts).unwrap();
     assert_eq!(outcome, sweepkit::outcome::Outcome::Ok);
@@ -545,10 +976,26 @@ fn concurrency_ramp_spreads_the_worker_starts() {
     // Requests outlast the ramp, so each worker sends exactly one.
     let mock = exact_mock("400", "1", &[]);
     let recs = run_ok(&[
-        "--url", &mock.url(), "-m", "m", "--streaming", "--osl", "2", "--concurrency", "4", "--concurrency-ramp-duration", "0.3",
-        "--request-count", "4", "--ui", "none",
+        "--url",
+        &mock.url(),
+        "-m",
+        "m",
+        "--streaming",
+        "--osl",
+        "2",
+        "--concurrency",
+        "4",
+        "--concurrency-ramp-duration",
+        "0.3",
+        "--request-count",
+        "4",
+        "--ui",
+        "none",
     ]);
-    let mut starts: Vec<u64> = recs.iter().map(|r| r["metadata"]["request_start_ns"].as_u64().unwrap()).collect();
+    let mut starts: Vec<u64> = recs
+        .iter()
+        .map(|r| r["metadata"]["request_start_ns"].as_u64().unwrap())
+        .collect();
     starts.sort();
     for w in starts.windows(2) {
         let gap_ms = (w[1] - w[0]) as f64 / 1e6;
@@ -599,14 +1046,72 @@ fn https_endpoints_work_with_a_private_ca() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let openssl = |args: &[&str]| {
-        let o = Command::new("openssl").args(args).current_dir(d).output().expect("openssl (Debian package) is needed");
-        assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .expect("openssl (Debian package) is needed");
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     };
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    openssl(&[&["req", "-x509"][..], &ec, &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=sweepkit test CA"]].concat());
-    openssl(&[&["req"][..], &ec, &["-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=127.0.0.1"]].concat());
-    std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
-    openssl(&["x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "leaf.pem", "-days", "2", "-extfile", "ext.cnf"]);
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=sweepkit test CA",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "leaf.key",
+                "-out",
+                "leaf.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        d.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
 
     let mock = exact_mock("5", "2", &[]);
     let mut proxy = Command::new("python3")
@@ -616,11 +1121,27 @@ fn https_endpoints_work_with_a_private_ca() {
         .spawn()
         .unwrap();
     let mut port = String::new();
-    std::io::BufReader::new(proxy.stdout.take().unwrap()).read_line(&mut port).unwrap();
+    std::io::BufReader::new(proxy.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
     let _proxy = KillOnDrop(proxy);
     let url = format!("https://127.0.0.1:{}", port.trim());
     let ca = d.join("ca.pem");
-    let args = ["--url", &url, "-m", "m", "--streaming", "--concurrency", "2", "--request-count", "6", "--osl", "5", "--ui", "none"];
+    let args = [
+        "--url",
+        &url,
+        "-m",
+        "m",
+        "--streaming",
+        "--concurrency",
+        "2",
+        "--request-count",
+        "6",
+        "--osl",
+        "5",
+        "--ui",
+        "none",
+    ];
 
     let recs = run_ok(&[&args[..], &["--ca-cert", ca.to_str().unwrap()]].concat());
     assert_eq!(recs.len(), 6);
@@ -628,14 +1149,28 @@ fn https_endpoints_work_with_a_private_ca() {
         assert!(r["error"].is_null(), "{r}");
         assert_eq!(m(r, "output_sequence_length"), 5.0);
         assert!(m(r, "time_to_first_token") >= 4.5, "{r}");
-        assert_eq!(r["metrics"]["inter_chunk_latency"]["value"].as_array().unwrap().len(), 4);
+        assert_eq!(
+            r["metrics"]["inter_chunk_latency"]["value"]
+                .as_array()
+                .unwrap()
+                .len(),
+            4
+        );
     }
 
     // Without the private CA the server's certificate is not trusted: nothing can succeed.
     let out = loadgen(&args);
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
-    assert!(err.contains("certificate") && err.contains("pass its ca with --ca-cert file"), "{err}");
+    assert!(
+        err.contains("certificate") && err.contains("pass its ca with --ca-cert file"),
+        "{err}"
+    );
 
     let out = loadgen(&[&args[..], &["--ca-cert", "/no/such/ca.pem"]].concat());
     assert_eq!(out.status.code(), Some(2));

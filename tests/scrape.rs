@@ -10,7 +10,10 @@ use serde_json::Value;
 use crate::common::{run, MockServer};
 
 fn lines(out: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(out).lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect()
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
 }
 
 /// A one-route HTTP server whose n-th answer is `bodies(n)`; answers `max` requests then stops.
@@ -29,7 +32,11 @@ fn flaky_server(max: usize, bodies: fn(usize) -> &'static str) -> (String, Arc<A
             }
             let n = count.fetch_add(1, Ordering::SeqCst);
             let body = bodies(n);
-            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
             let _ = s.read(&mut [0u8; 1]);
         }
     });
@@ -38,10 +45,19 @@ fn flaky_server(max: usize, bodies: fn(usize) -> &'static str) -> (String, Arc<A
 
 #[test]
 fn an_endpoint_that_refuses_connections_becomes_gaps_not_a_crash() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}/metrics");
     let out = run("scrape", &["--interval", "0.1", "--duration", "0.35", &url]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ls = lines(&out.stdout);
     assert!(ls.len() >= 3, "one gap per tick: {ls:?}");
     for l in &ls {
@@ -62,7 +78,10 @@ fn garbage_mid_run_is_a_gap_with_the_offending_text_and_polling_goes_on() {
     let out = run("scrape", &["--interval", "0.05", "--duration", "0.27", &url]);
     assert_eq!(out.status.code(), Some(0));
     let ls = lines(&out.stdout);
-    assert!(served.load(Ordering::SeqCst) >= 5, "kept polling after the garbage");
+    assert!(
+        served.load(Ordering::SeqCst) >= 5,
+        "kept polling after the garbage"
+    );
     let gap = ls.iter().find(|l| l.get("error").is_some()).expect("a gap line");
     let err = gap["error"].as_str().unwrap();
     assert!(err.starts_with("malformed exposition text: line 1:"), "{err}");
@@ -81,7 +100,8 @@ fn garbage_mid_run_is_a_gap_with_the_offending_text_and_polling_goes_on() {
 fn bad_invocations_name_the_problem() {
     let out = run("scrape", &["localhost:8000/metrics", "--duration", "1"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("give a full URL such as http://127.0.0.1:8000/metrics"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("give a full URL such as http://127.0.0.1:8000/metrics"));
     let out = run("scrape", &["--interval", "-1", "http://127.0.0.1:1/metrics"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--interval -1"));
@@ -92,16 +112,33 @@ fn samples_stream_from_mock_llm_during_load() {
     let mock = MockServer::start(&["--ttft-ms", "5", "--itl-ms", "5"]);
     let url = format!("{}/metrics", mock.url());
     let dcgm = format!("{}/dcgm/metrics", mock.url());
-    let out = run("scrape", &["--interval", "0.1", "--duration", "0.25", &url, &dcgm]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        "scrape",
+        &["--interval", "0.1", "--duration", "0.25", &url, &dcgm],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ls = lines(&out.stdout);
     let names: std::collections::BTreeSet<_> = ls.iter().filter_map(|l| l["metric"].as_str()).collect();
-    for want in ["vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc"] {
+    for want in [
+        "vllm:num_requests_running",
+        "vllm:num_requests_waiting",
+        "vllm:kv_cache_usage_perc",
+    ] {
         assert!(names.contains(want), "{want} in {names:?}");
     }
-    assert!(names.iter().any(|n| n.starts_with("vllm:e2e_request_latency_seconds_bucket")));
+    assert!(names
+        .iter()
+        .any(|n| n.starts_with("vllm:e2e_request_latency_seconds_bucket")));
     assert!(names.iter().any(|n| n.starts_with("DCGM_FI_DEV_GPU_UTIL")));
-    assert!(ls.iter().all(|l| l.get("error").is_none()), "no gaps from a healthy mock");
+    assert!(
+        ls.iter().all(|l| l.get("error").is_none()),
+        "no gaps from a healthy mock"
+    );
 }
 
 #[test]
@@ -113,17 +150,48 @@ fn a_sweep_on_mock_llm_shows_kv_cache_usage_and_queue_length_rising() {
     let out = std::process::Command::new(crate::common::repo_root().join("scripts/profile"))
         .current_dir(tmp.path())
         .env("SWEEPKIT_BIN_DIR", &tools)
-        .args(["--model", "mock", "--url", &mock.url(), "--streaming", "--concurrency", "1,6", "--request-count", "24"])
-        .args(["--isl", "64", "--osl", "20", "--ui", "none", "--scrape-interval", "0.05"])
+        .args([
+            "--model",
+            "mock",
+            "--url",
+            &mock.url(),
+            "--streaming",
+            "--concurrency",
+            "1,6",
+            "--request-count",
+            "24",
+        ])
+        .args([
+            "--isl",
+            "64",
+            "--osl",
+            "20",
+            "--ui",
+            "none",
+            "--scrape-interval",
+            "0.05",
+        ])
         .args(["--gpu-telemetry", &format!("{}/dcgm/metrics", mock.url())])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{}\n{stderr}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}\n{stderr}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let base = tmp.path().join("artifacts/mock-openai-chat-concurrency_sweep");
     for c in ["1", "6"] {
-        for f in ["server_metrics_export.jsonl", "gpu_telemetry_export.jsonl", "server_metrics_export.json", "server_metrics_export.csv"] {
-            assert!(base.join(format!("concurrency_{c}/{f}")).is_file(), "concurrency_{c}/{f}");
+        for f in [
+            "server_metrics_export.jsonl",
+            "gpu_telemetry_export.jsonl",
+            "server_metrics_export.json",
+            "server_metrics_export.csv",
+        ] {
+            assert!(
+                base.join(format!("concurrency_{c}/{f}")).is_file(),
+                "concurrency_{c}/{f}"
+            );
         }
     }
     let sweep: Value = serde_json::from_str(
@@ -132,14 +200,31 @@ fn a_sweep_on_mock_llm_shows_kv_cache_usage_and_queue_length_rising() {
     .unwrap();
     let per = sweep["per_combination_metrics"].as_array().unwrap();
     let mean = |i: usize, key: &str| -> f64 {
-        per[i]["metrics"][key]["mean"].as_f64().unwrap_or_else(|| panic!("{key} in combination {i}: {:#}", per[i]))
+        per[i]["metrics"][key]["mean"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} in combination {i}: {:#}", per[i]))
     };
     assert_eq!(per[0]["parameters"]["concurrency"], 1);
-    let (w1, w6) = (mean(0, "vllm:num_requests_waiting_avg"), mean(1, "vllm:num_requests_waiting_avg"));
-    assert!(w1 < 0.5 && w6 > 1.5, "queue length rises with concurrency: {w1} → {w6}");
-    let (k1, k6) = (mean(0, "vllm:kv_cache_usage_perc_avg"), mean(1, "vllm:kv_cache_usage_perc_avg"));
-    assert!(k6 > 1.3 * k1 && k1 > 0.0, "KV-cache usage rises with concurrency: {k1} → {k6}");
-    let (r1, r6) = (mean(0, "vllm:num_requests_running_avg"), mean(1, "vllm:num_requests_running_avg"));
+    let (w1, w6) = (
+        mean(0, "vllm:num_requests_waiting_avg"),
+        mean(1, "vllm:num_requests_waiting_avg"),
+    );
+    assert!(
+        w1 < 0.5 && w6 > 1.5,
+        "queue length rises with concurrency: {w1} → {w6}"
+    );
+    let (k1, k6) = (
+        mean(0, "vllm:kv_cache_usage_perc_avg"),
+        mean(1, "vllm:kv_cache_usage_perc_avg"),
+    );
+    assert!(
+        k6 > 1.3 * k1 && k1 > 0.0,
+        "KV-cache usage rises with concurrency: {k1} → {k6}"
+    );
+    let (r1, r6) = (
+        mean(0, "vllm:num_requests_running_avg"),
+        mean(1, "vllm:num_requests_running_avg"),
+    );
     assert!(r1 <= 1.01 && r6 > 1.5, "running requests: {r1} → {r6}");
     // GPU figures ride along too, so pareto can use them as objectives.
     assert!(mean(1, "DCGM_FI_DEV_GPU_UTIL_avg") >= mean(0, "DCGM_FI_DEV_GPU_UTIL_avg"));

@@ -4,8 +4,8 @@
 
 mod common;
 mod conventions;
-mod sweep;
 mod loadgen;
-mod trial_agg;
 mod mock_llm;
 mod scrape;
+mod sweep;
+mod trial_agg;

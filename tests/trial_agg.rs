@@ -894,7 +894,10 @@ fn gpu_telemetry_and_server_metrics_from_scrape_samples() {
     assert!(doc["server_metrics"]["vllm:num_requests_running"]["series"][0]["stats"].is_object());
 
     // Without --output-dir the figures still reach the summary on stdout.
-    let out = trial_agg(&["--format", "json", "--server-metrics", srv.to_str().unwrap()], Some(&lines(&recs)));
+    let out = trial_agg(
+        &["--format", "json", "--server-metrics", srv.to_str().unwrap()],
+        Some(&lines(&recs)),
+    );
     let doc = ok_json(&out);
     assert_eq!(doc["vllm:num_requests_running"]["max"], 2.0);
 }
@@ -955,15 +958,47 @@ fn loadgen_records_against_mock_llm_become_a_consistent_summary() {
     let recs = tmp.path().join("profile_export.jsonl");
     let info = tmp.path().join("run_info.json");
     let lg = Command::new(bin("loadgen"))
-        .args(["--url", &mock.url(), "--model", "m", "--streaming", "--concurrency", "4", "--request-count", "24"])
-        .args(["--warmup-request-count", "4", "--isl", "64", "--osl", "10", "--ui", "none"])
-        .args(["--output", recs.to_str().unwrap(), "--run-info-out", info.to_str().unwrap()])
+        .args([
+            "--url",
+            &mock.url(),
+            "--model",
+            "m",
+            "--streaming",
+            "--concurrency",
+            "4",
+            "--request-count",
+            "24",
+        ])
+        .args([
+            "--warmup-request-count",
+            "4",
+            "--isl",
+            "64",
+            "--osl",
+            "10",
+            "--ui",
+            "none",
+        ])
+        .args([
+            "--output",
+            recs.to_str().unwrap(),
+            "--run-info-out",
+            info.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(lg.status.success(), "{}", String::from_utf8_lossy(&lg.stderr));
     let out_dir = tmp.path().join("trial");
     let doc = ok_json(&trial_agg(
-        &["--format", "json", "--run-info", info.to_str().unwrap(), "--output-dir", out_dir.to_str().unwrap(), recs.to_str().unwrap()],
+        &[
+            "--format",
+            "json",
+            "--run-info",
+            info.to_str().unwrap(),
+            "--output-dir",
+            out_dir.to_str().unwrap(),
+            recs.to_str().unwrap(),
+        ],
         None,
     ));
     // The four warmup requests are excluded; the window is loadgen's profiling phase.
@@ -972,17 +1007,29 @@ fn loadgen_records_against_mock_llm_become_a_consistent_summary() {
     assert_eq!(doc["output_sequence_length"]["avg"], 10.0);
     assert_eq!(doc["input_sequence_length"]["avg"], 64.0);
     let ttft = doc["time_to_first_token"]["p50"].as_f64().unwrap();
-    assert!((20.0..35.0).contains(&ttft), "TTFT p50 {ttft} ms against a 20 ms server");
+    assert!(
+        (20.0..35.0).contains(&ttft),
+        "TTFT p50 {ttft} ms against a 20 ms server"
+    );
     let itl = doc["inter_token_latency"]["p50"].as_f64().unwrap();
-    assert!((4.0..6.0).contains(&itl), "ITL p50 {itl} ms against a 4 ms server");
+    assert!(
+        (4.0..6.0).contains(&itl),
+        "ITL p50 {itl} ms against a 4 ms server"
+    );
     let ri: Value = serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
     let p = &ri["phases"]["profiling"];
     let window_s = (p["end_ns"].as_u64().unwrap() - p["start_ns"].as_u64().unwrap()) as f64 * 1e-9;
     let thr = doc["request_throughput"]["avg"].as_f64().unwrap();
-    assert!((thr - 24.0 / window_s).abs() < 1e-9 * thr, "throughput {thr} = 24 / {window_s} s");
+    assert!(
+        (thr - 24.0 / window_s).abs() < 1e-9 * thr,
+        "throughput {thr} = 24 / {window_s} s"
+    );
     assert_eq!(doc["sweepkit"]["warmup_records_excluded"], 4);
     assert_eq!(doc["run_info"], ri["run_info"]);
-    assert!(out_dir.join("profile_export_aiperf.json").is_file() && out_dir.join("profile_export_aiperf.csv").is_file());
+    assert!(
+        out_dir.join("profile_export_aiperf.json").is_file()
+            && out_dir.join("profile_export_aiperf.csv").is_file()
+    );
 }
 
 #[test]
@@ -1004,13 +1051,21 @@ fn scrape_gaps_leave_the_summary_complete() {
     let srv = write(tmp.path(), "server_metrics_export.jsonl", &samples);
     let out_dir = tmp.path().join("out");
     let doc = ok_json(&trial_agg(
-        &["--format", "json", "--server-metrics", srv.to_str().unwrap(), "--output-dir", out_dir.to_str().unwrap()],
+        &[
+            "--format",
+            "json",
+            "--server-metrics",
+            srv.to_str().unwrap(),
+            "--output-dir",
+            out_dir.to_str().unwrap(),
+        ],
         Some(&lines(&recs)),
     ));
     assert_eq!(doc["request_count"]["avg"], 2.0);
     assert_eq!(doc["vllm:num_requests_waiting"]["avg"], 2.0, "{doc:#}");
     let sm: Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("server_metrics_export.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("server_metrics_export.json")).unwrap())
+            .unwrap();
     assert_eq!(sm["summary"]["endpoint_info"][ep]["failed_fetches"], 2);
     assert_eq!(sm["summary"]["endpoint_info"][ep]["successful_fetches"], 2);
 }

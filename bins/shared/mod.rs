@@ -41,7 +41,10 @@ pub fn main<T: Parser>(tool: &'static str, run: impl FnOnce(T) -> anyhow::Result
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// `--generate man|bash|zsh|fish`: the man page or completion script, to stdout.
@@ -51,13 +54,17 @@ fn generate<T: CommandFactory>(tool: &'static str, what: &str) -> io::Result<()>
     let shell = match what {
         "man" => {
             cmd.build();
-            return clap_mangen::Man::new(cmd).render(&mut out).and_then(|_| out.flush());
+            return clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .and_then(|_| out.flush());
         }
         "bash" => clap_complete::Shell::Bash,
         "zsh" => clap_complete::Shell::Zsh,
         "fish" => clap_complete::Shell::Fish,
         other => {
-            return Err(io::Error::other(format!("unknown target '{other}': use man, bash, zsh or fish")));
+            return Err(io::Error::other(format!(
+                "unknown target '{other}': use man, bash, zsh or fish"
+            )));
         }
     };
     clap_complete::generate(shell, &mut cmd, tool, &mut out);

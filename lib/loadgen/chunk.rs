@@ -13,7 +13,6 @@ pub struct Fast<'a> {
     pub usage: Option<Usage>,
 }
 
-
 use super::openai::{CompletionDetails, PromptDetails, Usage};
 
 struct P<'a> {
@@ -114,7 +113,9 @@ impl<'a> P<'a> {
                 }
             }
             _ => {
-                while self.i < self.b.len() && !matches!(self.b[self.i], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                while self.i < self.b.len()
+                    && !matches!(self.b[self.i], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+                {
                     self.i += 1;
                 }
                 Some(())
@@ -135,7 +136,11 @@ impl<'a> P<'a> {
     }
     /// `null` or an integer.
     fn opt_uint(&mut self) -> Option<Option<u64>> {
-        if self.is_null() { Some(None) } else { self.uint().map(Some) }
+        if self.is_null() {
+            Some(None)
+        } else {
+            self.uint().map(Some)
+        }
     }
     /// OpenAI's usage object (unknown keys skipped; anything odd: slow path).
     fn usage(&mut self) -> Option<Usage> {
@@ -243,7 +248,11 @@ pub fn fast(data: &[u8]) -> Option<Fast<'_>> {
                     _ => {
                         // reasoning, tool calls, anything else with a value: slow path
                         // (null or an empty list, e.g. `"tool_calls":[]`, carry nothing).
-                        if p.is_null() || p.is_empty_list() { Some(()) } else { None }
+                        if p.is_null() || p.is_empty_list() {
+                            Some(())
+                        } else {
+                            None
+                        }
                     }
                 }),
                 b"text" => {
@@ -261,7 +270,11 @@ pub fn fast(data: &[u8]) -> Option<Fast<'_>> {
                     Some(())
                 }
                 b"logprobs" => {
-                    if p.is_null() { Some(()) } else { None }
+                    if p.is_null() {
+                        Some(())
+                    } else {
+                        None
+                    }
                 }
                 _ => p.skip(),
             })?;
@@ -274,7 +287,11 @@ pub fn fast(data: &[u8]) -> Option<Fast<'_>> {
             Some(())
         }
         b"error" => {
-            if p.is_null() { Some(()) } else { None }
+            if p.is_null() {
+                Some(())
+            } else {
+                None
+            }
         }
         _ => p.skip(),
     })?;
@@ -297,22 +314,50 @@ mod tests {
     #[test]
     fn common_chunks_take_the_fast_path() {
         let f = fast(br#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":17,"model":"m","choices":[{"index":0,"delta":{"content":" word"},"logprobs":null,"finish_reason":null}]}"#).unwrap();
-        assert_eq!(f, Fast { text: Some(" word"), finished: false, usage: None });
+        assert_eq!(
+            f,
+            Fast {
+                text: Some(" word"),
+                finished: false,
+                usage: None
+            }
+        );
         let f = fast(br#"{"choices":[{"finish_reason":null,"index":0,"delta":{"role":"assistant","content":null}}],"created":1,"id":"x","model":"tiny","system_fingerprint":"b1","object":"chat.completion.chunk"}"#).unwrap();
-        assert_eq!(f, Fast { text: None, finished: false, usage: None });
+        assert_eq!(
+            f,
+            Fast {
+                text: None,
+                finished: false,
+                usage: None
+            }
+        );
         let f = fast(br#"{"choices":[{"finish_reason":"length","index":0,"delta":{}}],"id":"x"}"#).unwrap();
-        assert_eq!(f, Fast { text: None, finished: true, usage: None });
+        assert_eq!(
+            f,
+            Fast {
+                text: None,
+                finished: true,
+                usage: None
+            }
+        );
         let f = fast(br#"{"choices":[],"usage":{"completion_tokens":4,"prompt_tokens":15,"total_tokens":19,"prompt_tokens_details":{"cached_tokens":3},"completion_tokens_details":null},"timings":{"x":1.5}}"#).unwrap();
         let u = f.usage.unwrap();
-        assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens), (Some(15), Some(4), Some(19)));
+        assert_eq!(
+            (u.prompt_tokens, u.completion_tokens, u.total_tokens),
+            (Some(15), Some(4), Some(19))
+        );
         assert_eq!(u.prompt_tokens_details.unwrap().cached_tokens, Some(3));
         let f = fast(br#"{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hello there"},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#).unwrap();
-        assert_eq!((f.text, f.finished, f.usage.unwrap().completion_tokens), (Some("hello there"), true, Some(2)));
+        assert_eq!(
+            (f.text, f.finished, f.usage.unwrap().completion_tokens),
+            (Some("hello there"), true, Some(2))
+        );
         let f = fast(br#"{"choices":[{"index":0,"message":{"role":"assistant","content":" one","tool_calls":[ ]},"logprobs":null,"finish_reason":"length","stop_reason":null}],"usage":{"prompt_tokens":3,"total_tokens":7,"completion_tokens":4,"prompt_tokens_details":null}}"#).unwrap();
         assert_eq!(f.text, Some(" one"));
         let f = fast(br#"{"choices":[{"text":"ig","index":0,"logprobs":null,"finish_reason":null}],"object":"text_completion","id":"c"}"#).unwrap();
         assert_eq!(f.text, Some("ig"));
-        let f = fast(br#" { "choices" : [ { "delta" : { "content" : "a b" } } ] , "x" : [1, {"y": "}"}] } "#).unwrap();
+        let f = fast(br#" { "choices" : [ { "delta" : { "content" : "a b" } } ] , "x" : [1, {"y": "}"}] } "#)
+            .unwrap();
         assert_eq!(f.text, Some("a b"));
     }
 

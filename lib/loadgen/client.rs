@@ -15,9 +15,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT
 
 use crate::records::{ErrorDetails, Phase};
 
+use super::h1::{self, H1Error};
 use super::openai::{server_error_type, BodyError, Output};
 use super::options::{EndpointType, Options};
-use super::h1::{self, H1Error};
 use super::sse::SseParser;
 
 /// Everything observed about one request.
@@ -46,7 +46,13 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(session_num: u64, x_request_id: String, conversation_id: Arc<str>, phase: Phase, isl: u64) -> Exchange {
+    pub fn new(
+        session_num: u64,
+        x_request_id: String,
+        conversation_id: Arc<str>,
+        phase: Phase,
+        isl: u64,
+    ) -> Exchange {
         let now = Instant::now();
         Exchange {
             session_num,
@@ -68,7 +74,11 @@ impl Exchange {
 
     fn fail(&mut self, code: Option<i64>, kind: &str, message: String) {
         if self.error.is_none() {
-            self.error = Some(ErrorDetails { code, kind: kind.to_string(), message });
+            self.error = Some(ErrorDetails {
+                code,
+                kind: kind.to_string(),
+                message,
+            });
         }
     }
 }
@@ -84,7 +94,11 @@ pub enum Failure {
 
 enum Transport {
     /// Plain http: the minimal keep-alive client, with the request head preformatted.
-    H1 { pool: h1::Pool, prefix: Vec<u8>, addr: String },
+    H1 {
+        pool: h1::Pool,
+        prefix: Vec<u8>,
+        addr: String,
+    },
     /// https: reqwest with rustls (ring).
     Reqwest(reqwest::Client),
 }
@@ -101,7 +115,8 @@ impl Client {
     /// One pool for the run; `pool` = the most connections kept alive (the concurrency).
     pub fn new(opts: &Options, pool: usize) -> anyhow::Result<Client> {
         let url_text = opts.request_url();
-        let url = reqwest::Url::parse(&url_text).map_err(|e| anyhow!("--url {}: not a valid URL: {e}", opts.url))?;
+        let url = reqwest::Url::parse(&url_text)
+            .map_err(|e| anyhow!("--url {}: not a valid URL: {e}", opts.url))?;
         // reqwest builds its TLS config even for plain http: the provider must exist first.
         crate::tls::install_provider();
         let mut headers = HeaderMap::new();
@@ -113,14 +128,17 @@ impl Client {
             headers.insert(AUTHORIZATION, v);
         }
         for (k, v) in &opts.io.headers {
-            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| anyhow!("--header {k}: not a valid header name"))?;
-            let mut value =
-                HeaderValue::from_str(v).map_err(|_| anyhow!("--header {k}: value has characters not allowed in a header"))?;
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| anyhow!("--header {k}: not a valid header name"))?;
+            let mut value = HeaderValue::from_str(v)
+                .map_err(|_| anyhow!("--header {k}: value has characters not allowed in a header"))?;
             value.set_sensitive(true);
             headers.insert(name, value);
         }
         if url.scheme() == "http" {
-            let host = url.host_str().ok_or_else(|| anyhow!("--url {}: no host", opts.url))?;
+            let host = url
+                .host_str()
+                .ok_or_else(|| anyhow!("--url {}: no host", opts.url))?;
             let addrs = url
                 .socket_addrs(|| Some(80))
                 .map_err(|e| anyhow!("--url {}: cannot resolve {host}: {e}", opts.url))?;
@@ -138,7 +156,8 @@ impl Client {
                 Some(p) => format!("{host}:{p}"),
                 None => host.to_string(),
             };
-            let mut prefix = format!("POST {path} HTTP/1.1\r\nhost: {host_header}\r\naccept: */*\r\n").into_bytes();
+            let mut prefix =
+                format!("POST {path} HTTP/1.1\r\nhost: {host_header}\r\naccept: */*\r\n").into_bytes();
             for (name, value) in headers.iter() {
                 prefix.extend_from_slice(name.as_str().as_bytes());
                 prefix.extend_from_slice(b": ");
@@ -146,7 +165,11 @@ impl Client {
                 prefix.extend_from_slice(b"\r\n");
             }
             return Ok(Client {
-                transport: Transport::H1 { pool: h1::Pool::new(addr, pool.max(1)), prefix, addr: addr.to_string() },
+                transport: Transport::H1 {
+                    pool: h1::Pool::new(addr, pool.max(1)),
+                    prefix,
+                    addr: addr.to_string(),
+                },
                 url,
                 kind: opts.endpoint_type,
                 streaming: opts.streaming,
@@ -155,11 +178,15 @@ impl Client {
         }
         let mut builder = reqwest::Client::builder();
         if let Some(path) = &opts.io.ca_cert {
-            let pem = std::fs::read(path).map_err(|e| anyhow!("--ca-cert {}: cannot read: {e}", path.display()))?;
+            let pem =
+                std::fs::read(path).map_err(|e| anyhow!("--ca-cert {}: cannot read: {e}", path.display()))?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| anyhow!("--ca-cert {}: not a PEM certificate bundle: {e}", path.display()))?;
             if certs.is_empty() {
-                anyhow::bail!("--ca-cert {}: no certificate in the file (expected PEM)", path.display());
+                anyhow::bail!(
+                    "--ca-cert {}: no certificate in the file (expected PEM)",
+                    path.display()
+                );
             }
             builder = builder.tls_certs_merge(certs);
         }
@@ -169,7 +196,9 @@ impl Client {
             .pool_max_idle_per_host(pool.max(1))
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(10).min(Duration::from_secs_f64(opts.request_timeout_seconds)))
+            .connect_timeout(
+                Duration::from_secs(10).min(Duration::from_secs_f64(opts.request_timeout_seconds)),
+            )
             .build()
             .map_err(|e| anyhow!("cannot build the HTTP client: {e}"))?;
         Ok(Client {
@@ -201,7 +230,11 @@ impl Client {
                 let unreachable = e.is_connect();
                 let (kind, msg) = classify(&e, self.timeout);
                 ex.fail(None, kind, msg);
-                return if unreachable { Failure::Unreachable } else { Failure::Other };
+                return if unreachable {
+                    Failure::Unreachable
+                } else {
+                    Failure::Other
+                };
             }
         };
         let mut resp = resp;
@@ -219,8 +252,18 @@ impl Client {
             let kind = server_error_type(&body)
                 .or_else(|| status.canonical_reason().map(str::to_string))
                 .unwrap_or_else(|| "HTTPError".into());
-            let text = String::from_utf8_lossy(&body[..body.len().min(1000)]).trim().to_string();
-            ex.fail(Some(status.as_u16() as i64), &kind, if text.is_empty() { format!("HTTP {status}") } else { text });
+            let text = String::from_utf8_lossy(&body[..body.len().min(1000)])
+                .trim()
+                .to_string();
+            ex.fail(
+                Some(status.as_u16() as i64),
+                &kind,
+                if text.is_empty() {
+                    format!("HTTP {status}")
+                } else {
+                    text
+                },
+            );
             return Failure::Other;
         }
         if self.streaming {
@@ -248,7 +291,11 @@ impl Client {
                 Err(e) => {
                     ex.end = Instant::now();
                     let (kind, msg) = classify(&e, self.timeout);
-                    let kind = if kind == "TimeoutError" { kind } else { "StreamCutError" };
+                    let kind = if kind == "TimeoutError" {
+                        kind
+                    } else {
+                        "StreamCutError"
+                    };
                     ex.fail(
                         ex.status.map(i64::from),
                         kind,
@@ -269,8 +316,16 @@ impl Client {
                 Err(e) => {
                     ex.end = Instant::now();
                     let (kind, msg) = classify(&e, self.timeout);
-                    let kind = if kind == "TimeoutError" { kind } else { "StreamCutError" };
-                    ex.fail(ex.status.map(i64::from), kind, format!("{msg} (body cut after {} bytes)", body.len()));
+                    let kind = if kind == "TimeoutError" {
+                        kind
+                    } else {
+                        "StreamCutError"
+                    };
+                    ex.fail(
+                        ex.status.map(i64::from),
+                        kind,
+                        format!("{msg} (body cut after {} bytes)", body.len()),
+                    );
                     return Failure::Other;
                 }
             }
@@ -280,7 +335,12 @@ impl Client {
 }
 
 /// Takes one SSE event into the exchange: output text, and a content stamp if it carried output.
-fn take_event(content: &mut Vec<Instant>, output: &mut Output, at: Instant, data: &[u8]) -> Result<(), BodyError> {
+fn take_event(
+    content: &mut Vec<Instant>,
+    output: &mut Output,
+    at: Instant,
+    data: &[u8],
+) -> Result<(), BodyError> {
     let p = output.stream_event(data)?;
     if p.content || p.reasoning {
         content.push(at);
@@ -317,7 +377,10 @@ fn finish_stream(ex: &mut Exchange, parser: &mut SseParser, at: Instant) -> Fail
         ex.fail(
             ex.status.map(i64::from),
             "StreamCutError",
-            format!("the stream ended after {} content chunks without a finish_reason or [DONE]", ex.content.len()),
+            format!(
+                "the stream ended after {} content chunks without a finish_reason or [DONE]",
+                ex.content.len()
+            ),
         );
         return Failure::Other;
     }
@@ -332,9 +395,11 @@ fn h1_fail(ex: &mut Exchange, e: H1Error, addr: &str) -> Failure {
             ex.fail(None, "ConnectionError", format!("cannot connect to {addr}: {e}"));
             return Failure::Unreachable;
         }
-        H1Error::Cut(m) if ex.status.is_some() => {
-            ex.fail(code, "StreamCutError", format!("{m} (after {} content chunks)", ex.content.len()))
-        }
+        H1Error::Cut(m) if ex.status.is_some() => ex.fail(
+            code,
+            "StreamCutError",
+            format!("{m} (after {} content chunks)", ex.content.len()),
+        ),
         H1Error::Cut(m) => ex.fail(None, "ConnectionResetError", m),
         H1Error::Protocol(m) => ex.fail(code, "ProtocolError", m),
     }
@@ -342,7 +407,14 @@ fn h1_fail(ex: &mut Exchange, e: H1Error, addr: &str) -> Failure {
 }
 
 impl Client {
-    async fn send_h1(&self, ex: &mut Exchange, body: &[u8], pool: &h1::Pool, prefix: &[u8], addr: &str) -> Failure {
+    async fn send_h1(
+        &self,
+        ex: &mut Exchange,
+        body: &[u8],
+        pool: &h1::Pool,
+        prefix: &[u8],
+        addr: &str,
+    ) -> Failure {
         let mut req = Vec::with_capacity(prefix.len() + 96 + body.len());
         req.extend_from_slice(prefix);
         req.extend_from_slice(b"x-request-id: ");
@@ -385,10 +457,24 @@ impl Client {
             };
             ex.end = end.max(at);
             let kind = server_error_type(&body).unwrap_or_else(|| {
-                if head.reason.is_empty() { "HTTPError".into() } else { head.reason.clone() }
+                if head.reason.is_empty() {
+                    "HTTPError".into()
+                } else {
+                    head.reason.clone()
+                }
             });
-            let text = String::from_utf8_lossy(&body[..body.len().min(1000)]).trim().to_string();
-            ex.fail(Some(head.status as i64), &kind, if text.is_empty() { format!("HTTP {}", head.status) } else { text });
+            let text = String::from_utf8_lossy(&body[..body.len().min(1000)])
+                .trim()
+                .to_string();
+            ex.fail(
+                Some(head.status as i64),
+                &kind,
+                if text.is_empty() {
+                    format!("HTTP {}", head.status)
+                } else {
+                    text
+                },
+            );
             return Failure::Other;
         }
         if self.streaming {
@@ -447,14 +533,24 @@ fn classify(e: &reqwest::Error, timeout: Duration) -> (&'static str, String) {
         src = s.source();
     }
     if e.is_timeout() {
-        return ("TimeoutError", format!("no complete response within --request-timeout-seconds {}", timeout.as_secs_f64()));
+        return (
+            "TimeoutError",
+            format!(
+                "no complete response within --request-timeout-seconds {}",
+                timeout.as_secs_f64()
+            ),
+        );
     }
     if msg.is_empty() {
         msg = e.to_string();
     }
     let kind = if e.is_connect() {
         "ConnectionError"
-    } else if msg.contains("reset") || msg.contains("closed") || msg.contains("incomplete") || msg.contains("EOF") {
+    } else if msg.contains("reset")
+        || msg.contains("closed")
+        || msg.contains("incomplete")
+        || msg.contains("EOF")
+    {
         "ConnectionResetError"
     } else {
         "RequestError"
@@ -472,7 +568,16 @@ pub fn request_id(nonce: u64, index: u64) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 36];
     let mut k = 0;
-    for (i, nib) in (0..32).map(|i| if i < 16 { (a >> (60 - 4 * i)) & 0xf } else { (b >> (60 - 4 * (i - 16))) & 0xf }).enumerate() {
+    for (i, nib) in (0..32)
+        .map(|i| {
+            if i < 16 {
+                (a >> (60 - 4 * i)) & 0xf
+            } else {
+                (b >> (60 - 4 * (i - 16))) & 0xf
+            }
+        })
+        .enumerate()
+    {
         if matches!(i, 8 | 12 | 16 | 20) {
             out[k] = b'-';
             k += 1;

@@ -63,12 +63,19 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<(Vec
     let mut scheduled = 0usize;
     let mut clock_ms = 0.0f64;
     let stats = jsonl::for_each_line(vec![input], |_, raw| {
-        let line: Line = serde_json::from_str(raw).map_err(|e| format!("not a {} line: {e}", type_name(kind)))?;
+        let line: Line =
+            serde_json::from_str(raw).map_err(|e| format!("not a {} line: {e}", type_name(kind)))?;
         let k = prompts.len();
-        let sources = [line.text.is_some() || line.texts.is_some(), line.text_input.is_some(), line.input_length.is_some(), line.messages.is_some(), line.payload.is_some()]
-            .iter()
-            .filter(|b| **b)
-            .count();
+        let sources = [
+            line.text.is_some() || line.texts.is_some(),
+            line.text_input.is_some(),
+            line.input_length.is_some(),
+            line.messages.is_some(),
+            line.payload.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
         if sources != 1 {
             return Err("give exactly one of text/texts, text_input, input_length, messages, payload".into());
         }
@@ -94,7 +101,11 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<(Vec
         extra.extend(line.extra.clone().unwrap_or_default());
         let prompt = if let Some(mut payload) = line.payload {
             payload.extend(extra);
-            let text = payload.get("prompt").or_else(|| payload.get("input")).map(|v| v.to_string()).unwrap_or_default();
+            let text = payload
+                .get("prompt")
+                .or_else(|| payload.get("input"))
+                .map(|v| v.to_string())
+                .unwrap_or_default();
             let isl = tok.count(&text);
             Prompt::from_payload(k, payload, isl, max_tokens, timestamp_ms)
         } else if let Some(messages) = line.messages {
@@ -131,11 +142,18 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<(Vec
         anyhow::bail!("--input-file {}: no requests in the file", path.display());
     }
     if scheduled != 0 && scheduled != prompts.len() {
-        anyhow::bail!("--input-file {}: {scheduled} of {} lines have a timestamp/delay; give it on every line or none", path.display(), prompts.len());
+        anyhow::bail!(
+            "--input-file {}: {scheduled} of {} lines have a timestamp/delay; give it on every line or none",
+            path.display(),
+            prompts.len()
+        );
     }
     if scheduled > 0 {
         // Replay relative to the first request.
-        let t0 = prompts.iter().filter_map(|p| p.timestamp_ms).fold(f64::INFINITY, f64::min);
+        let t0 = prompts
+            .iter()
+            .filter_map(|p| p.timestamp_ms)
+            .fold(f64::INFINITY, f64::min);
         for p in &mut prompts {
             p.timestamp_ms = p.timestamp_ms.map(|t| t - t0);
         }
@@ -201,9 +219,14 @@ mod tests {
     use crate::loadgen::options::{Io, Settings};
 
     fn opts(kind: DatasetType) -> Options {
-        Settings { model: Some("m".into()), custom_dataset_type: Some(kind), input_file: Some("x".into()), ..Default::default() }
-            .resolve(Io::default(), Map::new())
-            .unwrap()
+        Settings {
+            model: Some("m".into()),
+            custom_dataset_type: Some(kind),
+            input_file: Some("x".into()),
+            ..Default::default()
+        }
+        .resolve(Io::default(), Map::new())
+        .unwrap()
     }
 
     #[test]
@@ -228,13 +251,19 @@ mod tests {
         let tok = Tokenizer::load("builtin").unwrap();
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("d.jsonl");
-        std::fs::write(&p, "{\"text\": \"hello world\"}\n{\"texts\": [\"a\", \"b\"], \"output_length\": 3}\n").unwrap();
+        std::fs::write(
+            &p,
+            "{\"text\": \"hello world\"}\n{\"texts\": [\"a\", \"b\"], \"output_length\": 3}\n",
+        )
+        .unwrap();
         let (ps, sched) = load(&p, &opts(DatasetType::SingleTurn), &tok).unwrap();
         assert!(!sched);
         assert_eq!(ps[0].isl, 2);
         assert_eq!(ps[1].max_tokens, Some(3));
         std::fs::write(&p, "{\"text\": \"x\"}\n{\"txt\": \"y\"}\n").unwrap();
-        let e = load(&p, &opts(DatasetType::SingleTurn), &tok).unwrap_err().to_string();
+        let e = load(&p, &opts(DatasetType::SingleTurn), &tok)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("d.jsonl:2:") && e.contains("txt"), "{e}");
     }
 }

@@ -66,13 +66,20 @@ pub struct Pool {
 
 impl Pool {
     pub fn new(addr: SocketAddr, max_idle: usize) -> Pool {
-        Pool { addr, idle: Mutex::new(Vec::new()), max_idle }
+        Pool {
+            addr,
+            idle: Mutex::new(Vec::new()),
+            max_idle,
+        }
     }
 
     async fn connect(&self) -> Result<Conn, H1Error> {
         let stream = TcpStream::connect(self.addr).await.map_err(H1Error::Connect)?;
         let _ = stream.set_nodelay(true);
-        Ok(Conn { stream, rbuf: vec![0u8; READ_BUF].into_boxed_slice() })
+        Ok(Conn {
+            stream,
+            rbuf: vec![0u8; READ_BUF].into_boxed_slice(),
+        })
     }
 
     fn put(&self, c: Conn) {
@@ -117,7 +124,11 @@ impl Pool {
     ) -> Result<Result<(), E>, H1Error> {
         let mut dec = Decoder::new(head.framing);
         let mut user_err: Option<E> = None;
-        let mut feed = |dec: &mut Decoder, at: Instant, bytes: &[u8], user_err: &mut Option<E>| -> Result<bool, H1Error> {
+        let mut feed = |dec: &mut Decoder,
+                        at: Instant,
+                        bytes: &[u8],
+                        user_err: &mut Option<E>|
+         -> Result<bool, H1Error> {
             dec.feed(bytes, |data| {
                 if user_err.is_none() {
                     if let Err(e) = on_bytes(at, data) {
@@ -129,7 +140,9 @@ impl Pool {
         let mut done = head.framing == Framing::Length(0);
         if !done {
             match &first {
-                Rest::InBuf(a, b) if a < b => done = feed(&mut dec, first_at, &conn.rbuf[*a..*b], &mut user_err)?,
+                Rest::InBuf(a, b) if a < b => {
+                    done = feed(&mut dec, first_at, &conn.rbuf[*a..*b], &mut user_err)?
+                }
                 Rest::Owned(v) if !v.is_empty() => done = feed(&mut dec, first_at, v, &mut user_err)?,
                 _ => {}
             }
@@ -138,14 +151,21 @@ impl Pool {
             if user_err.is_some() {
                 break;
             }
-            let n = conn.stream.read(&mut conn.rbuf).await.map_err(|e| H1Error::Cut(e.to_string()))?;
+            let n = conn
+                .stream
+                .read(&mut conn.rbuf)
+                .await
+                .map_err(|e| H1Error::Cut(e.to_string()))?;
             let at = Instant::now();
             if n == 0 {
                 if head.framing == Framing::Close {
                     done = true;
                     break;
                 }
-                return Err(H1Error::Cut(format!("connection closed by the server mid-body ({})", dec.progress())));
+                return Err(H1Error::Cut(format!(
+                    "connection closed by the server mid-body ({})",
+                    dec.progress()
+                )));
             }
             done = feed(&mut dec, at, &conn.rbuf[..n], &mut user_err)?;
         }
@@ -162,14 +182,24 @@ impl Pool {
 /// Writes the request and reads until the response head is complete. The error carries whether
 /// any response byte had arrived (a retry is only safe when none had).
 async fn exchange_head(conn: &mut Conn, request: &[u8]) -> Result<(Head, Instant, Rest), (H1Error, bool)> {
-    conn.stream.write_all(request).await.map_err(|e| (H1Error::Cut(e.to_string()), false))?;
+    conn.stream
+        .write_all(request)
+        .await
+        .map_err(|e| (H1Error::Cut(e.to_string()), false))?;
     let mut acc: Vec<u8> = Vec::new();
     loop {
-        let n = conn.stream.read(&mut conn.rbuf).await.map_err(|e| (H1Error::Cut(e.to_string()), !acc.is_empty()))?;
+        let n = conn
+            .stream
+            .read(&mut conn.rbuf)
+            .await
+            .map_err(|e| (H1Error::Cut(e.to_string()), !acc.is_empty()))?;
         let at = Instant::now();
         if n == 0 {
             let got = !acc.is_empty();
-            return Err((H1Error::Cut("connection closed by the server before the response head".into()), got));
+            return Err((
+                H1Error::Cut("connection closed by the server before the response head".into()),
+                got,
+            ));
         }
         let new = &conn.rbuf[..n];
         let end = if acc.is_empty() {
@@ -221,22 +251,35 @@ fn parse_head(h: &[u8]) -> Result<Head, H1Error> {
     let mut parts = status_line.splitn(3, ' ');
     let version = parts.next().unwrap_or("");
     if !version.starts_with("HTTP/1.") {
-        return Err(H1Error::Protocol(format!("not an HTTP/1.x response: {:?}", &status_line[..status_line.len().min(60)])));
+        return Err(H1Error::Protocol(format!(
+            "not an HTTP/1.x response: {:?}",
+            &status_line[..status_line.len().min(60)]
+        )));
     }
     let status: u16 = parts
         .next()
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| H1Error::Protocol(format!("bad status line {status_line:?}")))?;
     // The reason phrase is only kept for errors (it becomes the error record's type).
-    let reason = if (200..300).contains(&status) { String::new() } else { parts.next().unwrap_or("").to_string() };
+    let reason = if (200..300).contains(&status) {
+        String::new()
+    } else {
+        parts.next().unwrap_or("").to_string()
+    };
     let mut framing = Framing::Close;
     let mut close = version == "HTTP/1.0";
     for line in lines {
-        let Some((name, value)) = line.split_once(':') else { continue };
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
         let value = value.trim();
         if name.eq_ignore_ascii_case("content-length") {
             if framing != Framing::Chunked {
-                framing = Framing::Length(value.parse().map_err(|_| H1Error::Protocol(format!("bad content-length {value:?}")))?);
+                framing = Framing::Length(
+                    value
+                        .parse()
+                        .map_err(|_| H1Error::Protocol(format!("bad content-length {value:?}")))?,
+                );
             }
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             if contains_ignore_case(value, "chunked") {
@@ -253,11 +296,18 @@ fn parse_head(h: &[u8]) -> Result<Head, H1Error> {
     if status == 204 || status == 304 {
         framing = Framing::Length(0);
     }
-    Ok(Head { status, reason, framing, close })
+    Ok(Head {
+        status,
+        reason,
+        framing,
+        close,
+    })
 }
 
 fn contains_ignore_case(hay: &str, needle: &str) -> bool {
-    hay.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// Body decoder: content-length, chunked or close-delimited.
@@ -282,7 +332,13 @@ enum ChunkState {
 impl Decoder {
     fn new(framing: Framing) -> Decoder {
         let left = if let Framing::Length(n) = framing { n } else { 0 };
-        Decoder { framing, left, state: ChunkState::Size, line: Vec::new(), total: 0 }
+        Decoder {
+            framing,
+            left,
+            state: ChunkState::Size,
+            line: Vec::new(),
+            total: 0,
+        }
     }
 
     fn progress(&self) -> String {
@@ -338,7 +394,9 @@ impl Decoder {
                                 }
                                 ChunkState::DataEnd => {
                                     if !line.is_empty() {
-                                        return Err(H1Error::Protocol("chunk data longer than its size".into()));
+                                        return Err(H1Error::Protocol(
+                                            "chunk data longer than its size".into(),
+                                        ));
                                     }
                                     self.state = ChunkState::Size;
                                 }
@@ -370,7 +428,14 @@ impl Decoder {
 }
 
 /// Reads a whole non-streaming body (or an error body), up to `limit` bytes kept.
-pub async fn collect_body(pool: &Pool, conn: Conn, head: &Head, first: Rest, at: Instant, limit: usize) -> Result<(Vec<u8>, Instant), H1Error> {
+pub async fn collect_body(
+    pool: &Pool,
+    conn: Conn,
+    head: &Head,
+    first: Rest,
+    at: Instant,
+    limit: usize,
+) -> Result<(Vec<u8>, Instant), H1Error> {
     let mut body = Vec::new();
     let mut last = at;
     pool.read_body::<()>(conn, head, first, at, |t, b| {
@@ -414,12 +479,22 @@ mod tests {
 
     #[test]
     fn heads_and_lengths() {
-        let h = parse_head(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap();
+        let h = parse_head(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n",
+        )
+        .unwrap();
         assert_eq!((h.status, h.framing, h.close), (200, Framing::Chunked, false));
-        let h = parse_head(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 12\r\nconnection: close\r\n\r\n").unwrap();
-        assert_eq!((h.status, h.reason.as_str(), h.framing, h.close), (500, "Internal Server Error", Framing::Length(12), true));
+        let h = parse_head(
+            b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 12\r\nconnection: close\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (h.status, h.reason.as_str(), h.framing, h.close),
+            (500, "Internal Server Error", Framing::Length(12), true)
+        );
         assert!(parse_head(b"SSH-2.0\r\n\r\n").is_err());
-        let h = parse_head(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\nConnection: Close\r\n\r\n").unwrap();
+        let h = parse_head(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\nConnection: Close\r\n\r\n")
+            .unwrap();
         assert_eq!((h.framing, h.close), (Framing::Chunked, true));
         let (out, done) = decode(Framing::Length(4), &[b"ab", b"cdef"]);
         assert_eq!((out.as_slice(), done), (&b"abcd"[..], true));

@@ -32,7 +32,11 @@ impl std::hash::Hasher for Fnv {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
         for b in bytes {
             h ^= *b as u64;
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -44,8 +48,21 @@ impl std::hash::Hasher for Fnv {
 const MEMO_MAX: usize = 4096;
 
 impl<'a> Context<'a> {
-    pub fn new(clock: &'a Clock, tokenizer: &'a Tokenizer, use_server_token_count: bool, produces_tokens: bool, streaming: bool) -> Self {
-        Context { clock, tokenizer, use_server_token_count, produces_tokens, streaming, memo: Default::default() }
+    pub fn new(
+        clock: &'a Clock,
+        tokenizer: &'a Tokenizer,
+        use_server_token_count: bool,
+        produces_tokens: bool,
+        streaming: bool,
+    ) -> Self {
+        Context {
+            clock,
+            tokenizer,
+            use_server_token_count,
+            produces_tokens,
+            streaming,
+            memo: Default::default(),
+        }
     }
 
     fn count(&self, text: &str) -> u64 {
@@ -82,15 +99,24 @@ fn token_counts(ex: &Exchange, cx: &Context) -> (Option<u64>, Option<u64>, u64) 
     if cx.use_server_token_count {
         match &ex.output.usage {
             Some(u) => {
-                let reasoning = u.completion_tokens_details.as_ref().and_then(|d| d.reasoning_tokens);
-                let output = u.completion_tokens.map(|c| c.saturating_sub(reasoning.unwrap_or(0)));
+                let reasoning = u
+                    .completion_tokens_details
+                    .as_ref()
+                    .and_then(|d| d.reasoning_tokens);
+                let output = u
+                    .completion_tokens
+                    .map(|c| c.saturating_sub(reasoning.unwrap_or(0)));
                 (output, reasoning, u.prompt_tokens.unwrap_or(ex.isl))
             }
             None => (None, None, ex.isl),
         }
     } else {
         let out = cx.count(&ex.output.text);
-        let reasoning = if ex.output.reasoning.is_empty() { None } else { Some(cx.count(&ex.output.reasoning)) };
+        let reasoning = if ex.output.reasoning.is_empty() {
+            None
+        } else {
+            Some(cx.count(&ex.output.reasoning))
+        };
         (Some(out), reasoning, ex.isl)
     }
 }
@@ -104,8 +130,16 @@ fn usage_metrics(r: &mut Computed, u: &Usage) {
     put("usage_prompt_tokens", u.prompt_tokens);
     put("usage_completion_tokens", u.completion_tokens);
     put("usage_total_tokens", u.total_tokens);
-    put("usage_reasoning_tokens", u.completion_tokens_details.as_ref().and_then(|d| d.reasoning_tokens));
-    put("usage_prompt_cache_read_tokens", u.prompt_tokens_details.as_ref().and_then(|d| d.cached_tokens));
+    put(
+        "usage_reasoning_tokens",
+        u.completion_tokens_details
+            .as_ref()
+            .and_then(|d| d.reasoning_tokens),
+    );
+    put(
+        "usage_prompt_cache_read_tokens",
+        u.prompt_tokens_details.as_ref().and_then(|d| d.cached_tokens),
+    );
 }
 
 /// A record as computed, before it becomes JSON: metric tags and units are static strings, so
@@ -123,7 +157,11 @@ impl Computed {
     }
 
     pub fn into_record(self) -> Record {
-        let mut r = Record { metadata: self.metadata, error: self.error, ..Default::default() };
+        let mut r = Record {
+            metadata: self.metadata,
+            error: self.error,
+            ..Default::default()
+        };
         for (tag, value, unit) in self.metrics {
             r.set(tag, value, unit);
         }
@@ -178,7 +216,11 @@ pub fn compute(ex: &Exchange, cx: &Context) -> Computed {
             worker_id: None,
             benchmark_phase: ex.phase,
             was_cancelled: ex.cancelled,
-            cancellation_time_ns: if ex.cancelled { Some(clock.wall_ns(ex.end)) } else { None },
+            cancellation_time_ns: if ex.cancelled {
+                Some(clock.wall_ns(ex.end))
+            } else {
+                None
+            },
         },
         metrics: Vec::with_capacity(18),
         error: None,
@@ -220,7 +262,11 @@ pub fn compute(ex: &Exchange, cx: &Context) -> Computed {
         if let Some(osl) = osl {
             r.set("output_sequence_length", tokens(osl), "tokens");
             if latency > 0.0 {
-                r.set("e2e_output_token_throughput", Value::Scalar(osl as f64 / (latency / 1e9)), "tokens/sec/user");
+                r.set(
+                    "e2e_output_token_throughput",
+                    Value::Scalar(osl as f64 / (latency / 1e9)),
+                    "tokens/sec/user",
+                );
             }
         }
     }
@@ -229,7 +275,11 @@ pub fn compute(ex: &Exchange, cx: &Context) -> Computed {
         r.set("time_to_first_token", ms(ttft), "ms");
         if ex.content.len() >= 2 {
             r.set("time_to_second_token", ms(ns(first, ex.content[1]) as f64), "ms");
-            let icl: Vec<f64> = ex.content.windows(2).map(|w| ns(w[0], w[1]) as f64 / 1e6).collect();
+            let icl: Vec<f64> = ex
+                .content
+                .windows(2)
+                .map(|w| ns(w[0], w[1]) as f64 / 1e6)
+                .collect();
             r.set("inter_chunk_latency", Value::List(icl), "ms");
         }
         r.set("decode_duration", ms(latency - ttft), "ms");
@@ -237,7 +287,11 @@ pub fn compute(ex: &Exchange, cx: &Context) -> Computed {
             let itl = (latency - ttft) / (osl - 1) as f64;
             r.set("inter_token_latency", ms(itl), "ms");
             if itl > 0.0 {
-                r.set("output_token_throughput_per_user", Value::Scalar(1e9 / itl), "tokens/sec/user");
+                r.set(
+                    "output_token_throughput_per_user",
+                    Value::Scalar(1e9 / itl),
+                    "tokens/sec/user",
+                );
             }
         }
     }
@@ -270,8 +324,14 @@ mod tests {
             start,
             ack: Some(start + Duration::from_millis(1)),
             end: start + Duration::from_millis(content_ms.last().copied().unwrap_or(0) + 1),
-            content: content_ms.iter().map(|m| start + Duration::from_millis(*m)).collect(),
-            output: Output { text: text.into(), ..Default::default() },
+            content: content_ms
+                .iter()
+                .map(|m| start + Duration::from_millis(*m))
+                .collect(),
+            output: Output {
+                text: text.into(),
+                ..Default::default()
+            },
             status: Some(200),
             error: None,
             cancelled: false,
@@ -303,8 +363,16 @@ mod tests {
         let tok = Tokenizer::load("builtin").unwrap();
         for streaming in [true, false] {
             let cx = Context::new(&clock, &tok, false, true, streaming);
-            let mut exs = vec![exchange(clock.anchor(), &[50, 60, 70], " a b c"), exchange(clock.anchor(), &[], "")];
-            exs[0].output.usage = Some(Usage { prompt_tokens: Some(9), completion_tokens: Some(3), total_tokens: Some(12), ..Default::default() });
+            let mut exs = vec![
+                exchange(clock.anchor(), &[50, 60, 70], " a b c"),
+                exchange(clock.anchor(), &[], ""),
+            ];
+            exs[0].output.usage = Some(Usage {
+                prompt_tokens: Some(9),
+                completion_tokens: Some(3),
+                total_tokens: Some(12),
+                ..Default::default()
+            });
             exs[0].scheduled = Some(clock.anchor());
             exs[1].cancelled = true;
             for ex in &exs {
@@ -312,7 +380,10 @@ mod tests {
                 let mut direct = Vec::new();
                 c.write_json(&mut direct);
                 let via_serde = serde_json::to_vec(&c.clone().into_record()).unwrap();
-                assert_eq!(String::from_utf8(direct).unwrap(), String::from_utf8(via_serde).unwrap());
+                assert_eq!(
+                    String::from_utf8(direct).unwrap(),
+                    String::from_utf8(via_serde).unwrap()
+                );
             }
         }
     }
@@ -334,7 +405,12 @@ mod tests {
         let tok = Tokenizer::load("builtin").unwrap();
         let cx = Context::new(&clock, &tok, true, true, true);
         let mut ex = exchange(clock.anchor(), &[20, 30], "xyz");
-        ex.output.usage = Some(Usage { prompt_tokens: Some(9), completion_tokens: Some(11), total_tokens: Some(20), ..Default::default() });
+        ex.output.usage = Some(Usage {
+            prompt_tokens: Some(9),
+            completion_tokens: Some(11),
+            total_tokens: Some(20),
+            ..Default::default()
+        });
         let r = record(&ex, &cx);
         assert_eq!(r.scalar("output_sequence_length"), Some(11.0));
         assert_eq!(r.scalar("input_sequence_length"), Some(9.0));

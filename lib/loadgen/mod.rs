@@ -116,7 +116,13 @@ struct Item {
 async fn exchange(sh: &Shared, session_num: u64, phase: Phase, scheduled: Option<Instant>, ready: Instant) {
     let pi = (session_num % sh.prompts.len() as u64) as usize;
     let p = &sh.prompts[pi];
-    let mut ex = Exchange::new(session_num, client::request_id(sh.nonce, session_num), sh.ids[pi].clone(), phase, p.isl);
+    let mut ex = Exchange::new(
+        session_num,
+        client::request_id(sh.nonce, session_num),
+        sh.ids[pi].clone(),
+        phase,
+        p.isl,
+    );
     if let Some(n) = p.max_tokens {
         // One stamp per token plus slack: no regrowth while streaming.
         ex.content.reserve(n.min(65_536) as usize + 2);
@@ -260,7 +266,12 @@ fn open_loop(
 
 /// Waits for a phase; on Ctrl-C stops dispatching and allows `grace` for in-flight requests;
 /// at `hard_deadline` cancels what is left. Returns whether the user interrupted.
-async fn drive(ctl: &Control, mut handle: JoinHandle<()>, mut hard_deadline: Option<Instant>, grace: f64) -> bool {
+async fn drive(
+    ctl: &Control,
+    mut handle: JoinHandle<()>,
+    mut hard_deadline: Option<Instant>,
+    grace: f64,
+) -> bool {
     let mut interrupted = crate::interrupt::requested();
     if interrupted {
         ctl.stop();
@@ -358,7 +369,11 @@ fn sink(
         let ex = &item.ex;
         let mut record = metrics::compute(ex, &cx);
         let is_err = record.error.is_some();
-        let t = if ex.phase == Phase::Warmup { &mut rep.warmup } else { &mut rep.profiling };
+        let t = if ex.phase == Phase::Warmup {
+            &mut rep.warmup
+        } else {
+            &mut rep.profiling
+        };
         t.requests += 1;
         if is_err {
             t.errors += 1;
@@ -375,7 +390,12 @@ fn sink(
             rep.chunks += ex.content.len() as u64;
             if is_err && rep.first_error.is_none() {
                 let e = record.error.as_ref().unwrap();
-                rep.first_error = Some(format!("{} {}: {}", e.code.map_or("-".into(), |c| c.to_string()), e.kind, e.message));
+                rep.first_error = Some(format!(
+                    "{} {}: {}",
+                    e.code.map_or("-".into(), |c| c.to_string()),
+                    e.kind,
+                    e.message
+                ));
             }
         }
         progress.record(is_err);
@@ -423,11 +443,21 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
         (None, Some(_)) => None,
         (None, None) => Some(prompts.len() as u64),
     };
-    let ctl = Arc::new(Control { stop: watch::channel(false).0, cancel: watch::channel(false).0, fatal: Mutex::new(None) });
+    let ctl = Arc::new(Control {
+        stop: watch::channel(false).0,
+        cancel: watch::channel(false).0,
+        fatal: Mutex::new(None),
+    });
     let (tx, rx) = mpsc::channel::<Item>();
     let progress = progress::Progress::new(opts.ui, count, opts.benchmark_duration);
     let sink_handle = {
-        let parts = (clock, tok.clone(), opts.use_server_token_count, opts.endpoint_type.produces_tokens(), opts.streaming);
+        let parts = (
+            clock,
+            tok.clone(),
+            opts.use_server_token_count,
+            opts.endpoint_type.produces_tokens(),
+            opts.streaming,
+        );
         let ctl = ctl.clone();
         let warm = opts.warmup_request_count;
         std::thread::Builder::new()
@@ -468,14 +498,27 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
             Some(rate) if !trace => open_loop(
                 sh.clone(),
                 Phase::Warmup,
-                Pacer::rate(opts.arrival_pattern, rate, opts.arrival_smoothness, opts.random_seed ^ 0x3A3),
+                Pacer::rate(
+                    opts.arrival_pattern,
+                    rate,
+                    opts.arrival_smoothness,
+                    opts.random_seed ^ 0x3A3,
+                ),
                 opts.concurrency,
                 0,
                 Some(n),
                 None,
                 t0,
             ),
-            _ => closed_loop(sh.clone(), Phase::Warmup, workers, 0, Some(n), None, opts.concurrency_ramp_duration),
+            _ => closed_loop(
+                sh.clone(),
+                Phase::Warmup,
+                workers,
+                0,
+                Some(n),
+                None,
+                opts.concurrency_ramp_duration,
+            ),
         };
         interrupted = drive(&ctl, h, None, grace).await;
         warm_window = Some((t0, n));
@@ -490,10 +533,33 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
         let h = if trace {
             let offsets: Vec<f64> = sh.prompts.iter().map(|p| p.timestamp_ms.unwrap_or(0.0)).collect();
             // Trace rows are sent in order, each once.
-            open_loop(sh.clone(), Phase::Profiling, Pacer::trace(offsets), opts.concurrency, 0, count, until, p0)
+            open_loop(
+                sh.clone(),
+                Phase::Profiling,
+                Pacer::trace(offsets),
+                opts.concurrency,
+                0,
+                count,
+                until,
+                p0,
+            )
         } else if let Some(rate) = opts.request_rate {
-            let pacer = Pacer::rate(opts.arrival_pattern, rate, opts.arrival_smoothness, opts.random_seed);
-            open_loop(sh.clone(), Phase::Profiling, pacer, opts.concurrency, base, count, until, p0)
+            let pacer = Pacer::rate(
+                opts.arrival_pattern,
+                rate,
+                opts.arrival_smoothness,
+                opts.random_seed,
+            );
+            open_loop(
+                sh.clone(),
+                Phase::Profiling,
+                pacer,
+                opts.concurrency,
+                base,
+                count,
+                until,
+                p0,
+            )
         } else {
             closed_loop(
                 sh.clone(),
@@ -521,7 +587,11 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
     let cpu = run_info::cpu_seconds() - cpu0;
     let p_end = rep.profiling.last_end.unwrap_or(p0).max(p0);
     let wall = (p_end - p0).as_secs_f64();
-    let achieved = if wall > 0.0 { rep.profiling.requests as f64 / wall } else { 0.0 };
+    let achieved = if wall > 0.0 {
+        rep.profiling.requests as f64 / wall
+    } else {
+        0.0
+    };
     let open_loop_run = opts.request_rate.is_some() || trace;
     let warnings = run_info::client_bound_warnings(&rep.health, open_loop_run, loop_cpu, wall);
     for w in &warnings {
@@ -539,7 +609,11 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
                 end_ns: clock.wall_ns(rep.warmup.last_end.unwrap_or(t0).max(t0)),
                 requests: rep.warmup.requests,
             }),
-            profiling: PhaseWindow { start_ns: clock.wall_ns(p0), end_ns: clock.wall_ns(p_end), requests: rep.profiling.requests },
+            profiling: PhaseWindow {
+                start_ns: clock.wall_ns(p0),
+                end_ns: clock.wall_ns(p_end),
+                requests: rep.profiling.requests,
+            },
             was_cancelled: cancelled,
             client: ClientReport {
                 target_request_rate: opts.request_rate,

@@ -38,7 +38,11 @@ pub fn request_body(
         m.insert("stream".into(), Value::Bool(streaming));
         if let Some(n) = max_tokens {
             // The completions API only knows max_tokens.
-            let key = if legacy_max_tokens || kind == EndpointType::Completions { "max_tokens" } else { "max_completion_tokens" };
+            let key = if legacy_max_tokens || kind == EndpointType::Completions {
+                "max_tokens"
+            } else {
+                "max_completion_tokens"
+            };
             m.insert(key.into(), Value::from(n));
         }
     }
@@ -47,7 +51,9 @@ pub fn request_body(
     }
     if streaming && kind != EndpointType::Embeddings {
         // Merged, not overwritten, as AIPerf does.
-        let so = m.entry("stream_options").or_insert_with(|| Value::Object(Map::new()));
+        let so = m
+            .entry("stream_options")
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(o) = so {
             o.entry("include_usage").or_insert(Value::Bool(true));
         }
@@ -178,7 +184,10 @@ impl Output {
     }
 
     fn take_fast(&mut self, f: super::chunk::Fast) -> Parsed {
-        let mut p = Parsed { finished: f.finished, ..Default::default() };
+        let mut p = Parsed {
+            finished: f.finished,
+            ..Default::default()
+        };
         if let Some(t) = f.text {
             self.text.push_str(t);
             p.content = true;
@@ -209,11 +218,18 @@ impl Output {
                 return Err(server_error(&err));
             }
             if e.data.is_none() {
-                return Err(BodyError { kind: "InvalidResponseError", message: "embeddings response has no \"data\"".into() });
+                return Err(BodyError {
+                    kind: "InvalidResponseError",
+                    message: "embeddings response has no \"data\"".into(),
+                });
             }
             self.usage = e.usage.filter(|u| !u.is_empty());
             self.finished = true;
-            return Ok(Parsed { content: true, reasoning: false, finished: true });
+            return Ok(Parsed {
+                content: true,
+                reasoning: false,
+                finished: true,
+            });
         }
         if let Some(f) = super::chunk::fast(body) {
             return Ok(self.take_fast(f));
@@ -228,7 +244,11 @@ impl Output {
         }
         let mut p = Parsed::default();
         for ch in c.choices.iter().flatten() {
-            let msg = if streamed { ch.delta.as_ref().or(ch.message.as_ref()) } else { ch.message.as_ref().or(ch.delta.as_ref()) };
+            let msg = if streamed {
+                ch.delta.as_ref().or(ch.message.as_ref())
+            } else {
+                ch.message.as_ref().or(ch.delta.as_ref())
+            };
             if let Some(t) = ch.text.as_deref() {
                 if !t.is_empty() {
                     self.text.push_str(t);
@@ -242,7 +262,10 @@ impl Output {
                         p.content = true;
                     }
                 }
-                for r in [m.reasoning_content.as_deref(), m.reasoning.as_deref()].into_iter().flatten() {
+                for r in [m.reasoning_content.as_deref(), m.reasoning.as_deref()]
+                    .into_iter()
+                    .flatten()
+                {
                     if !r.is_empty() {
                         self.reasoning.push_str(r);
                         p.reasoning = true;
@@ -277,13 +300,19 @@ impl Output {
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
     let s = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let e = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(s, |e| e + 1);
+    let e = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(s, |e| e + 1);
     &b[s..e]
 }
 
 fn malformed(data: &[u8], e: serde_json::Error) -> BodyError {
     let shown: String = String::from_utf8_lossy(&data[..data.len().min(200)]).into_owned();
-    BodyError { kind: "MalformedResponseError", message: format!("response is not valid JSON ({e}): {shown}") }
+    BodyError {
+        kind: "MalformedResponseError",
+        message: format!("response is not valid JSON ({e}): {shown}"),
+    }
 }
 
 fn server_error(err: &Value) -> BodyError {
@@ -293,7 +322,10 @@ fn server_error(err: &Value) -> BodyError {
         .map(str::to_string)
         .unwrap_or_else(|| err.to_string());
     let _ = err.get("type");
-    BodyError { kind: "ServerStreamError", message }
+    BodyError {
+        kind: "ServerStreamError",
+        message,
+    }
 }
 
 /// The `type` a server gave its error, if any (used as the error record's `type`).
@@ -327,9 +359,13 @@ mod tests {
         // llama.cpp/vLLM role-only first chunk, content null.
         let p = o.stream_event(br#"{"choices":[{"finish_reason":null,"index":0,"delta":{"role":"assistant","content":null}}],"object":"chat.completion.chunk"}"#).unwrap();
         assert!(!p.content);
-        let p = o.stream_event(br#"{"choices":[{"index":0,"delta":{"content":" ex\"ample"}}]}"#).unwrap();
+        let p = o
+            .stream_event(br#"{"choices":[{"index":0,"delta":{"content":" ex\"ample"}}]}"#)
+            .unwrap();
         assert!(p.content);
-        let p = o.stream_event(br#"{"choices":[{"finish_reason":"length","index":0,"delta":{}}]}"#).unwrap();
+        let p = o
+            .stream_event(br#"{"choices":[{"finish_reason":"length","index":0,"delta":{}}]}"#)
+            .unwrap();
         assert!(!p.content && p.finished);
         let p = o.stream_event(br#"{"choices":[],"usage":{"completion_tokens":4,"prompt_tokens":15,"total_tokens":19,"prompt_tokens_details":{"cached_tokens":0}},"timings":{"x":1}}"#).unwrap();
         assert!(!p.content);
@@ -339,22 +375,44 @@ mod tests {
         assert!(o.done && o.finished);
         // Completions: usage merged into the finish chunk with empty text.
         let mut c = Output::default();
-        assert!(c.stream_event(br#"{"choices":[{"text":"ig","index":0}]}"#).unwrap().content);
-        assert!(!c.stream_event(br#"{"choices":[{"text":"","finish_reason":"length"}],"usage":{"completion_tokens":3}}"#).unwrap().content);
+        assert!(
+            c.stream_event(br#"{"choices":[{"text":"ig","index":0}]}"#)
+                .unwrap()
+                .content
+        );
+        assert!(
+            !c.stream_event(
+                br#"{"choices":[{"text":"","finish_reason":"length"}],"usage":{"completion_tokens":3}}"#
+            )
+            .unwrap()
+            .content
+        );
         // Reasoning counts as content.
         let mut r = Output::default();
-        assert!(r.stream_event(br#"{"choices":[{"delta":{"reasoning_content":"hm"}}]}"#).unwrap().reasoning);
+        assert!(
+            r.stream_event(br#"{"choices":[{"delta":{"reasoning_content":"hm"}}]}"#)
+                .unwrap()
+                .reasoning
+        );
     }
 
     #[test]
     fn errors_are_classified() {
         let mut o = Output::default();
-        assert_eq!(o.stream_event(b"{not json").unwrap_err().kind, "MalformedResponseError");
-        let e = o.stream_event(br#"{"error":{"message":"overloaded","type":"server_error"}}"#).unwrap_err();
+        assert_eq!(
+            o.stream_event(b"{not json").unwrap_err().kind,
+            "MalformedResponseError"
+        );
+        let e = o
+            .stream_event(br#"{"error":{"message":"overloaded","type":"server_error"}}"#)
+            .unwrap_err();
         assert_eq!(e.message, "overloaded");
         let mut n = Output::default();
         n.whole_body(br#"{"choices":[{"message":{"role":"assistant","content":"hello there"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#, EndpointType::Chat).unwrap();
         assert_eq!(n.text, "hello there");
-        assert_eq!(server_error_type(br#"{"error":{"type":"exceed_context_size_error"}}"#).as_deref(), Some("exceed_context_size_error"));
+        assert_eq!(
+            server_error_type(br#"{"error":{"type":"exceed_context_size_error"}}"#).as_deref(),
+            Some("exceed_context_size_error")
+        );
     }
 }

@@ -209,18 +209,26 @@ pub struct Spec {
 pub fn read_spec(path: &Path) -> anyhow::Result<Spec> {
     let (name, text) = if path == Path::new("-") {
         let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).context("--spec -: cannot read stdin")?;
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .context("--spec -: cannot read stdin")?;
         ("<stdin>".to_string(), s)
     } else {
-        let s = std::fs::read_to_string(path).map_err(|e| anyhow!("--spec {}: cannot read: {e}", path.display()))?;
+        let s = std::fs::read_to_string(path)
+            .map_err(|e| anyhow!("--spec {}: cannot read: {e}", path.display()))?;
         (path.display().to_string(), s)
     };
-    let lines: Vec<(usize, &str)> =
-        text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).map(|(i, l)| (i + 1, l)).collect();
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l))
+        .collect();
     match lines.len() {
         0 => bail!("--spec {name}: no plan line (expected one JSON object from sweep-plan)"),
         1 => {}
-        n => bail!("--spec {name}: {n} plan lines; give one (e.g. `sed -n 3p plan.jsonl | loadgen --spec -`)"),
+        n => {
+            bail!("--spec {name}: {n} plan lines; give one (e.g. `sed -n 3p plan.jsonl | loadgen --spec -`)")
+        }
     }
     let (line_no, line) = lines[0];
     parse_spec(line).map_err(|e| anyhow!("--spec {name}:{line_no}: {e}"))
@@ -229,13 +237,15 @@ pub fn read_spec(path: &Path) -> anyhow::Result<Spec> {
 /// Parses one plan line.
 pub fn parse_spec(line: &str) -> Result<Spec, String> {
     let v: Value = serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
-    let Value::Object(mut top) = v else { return Err("a plan line must be a JSON object".into()) };
+    let Value::Object(mut top) = v else {
+        return Err("a plan line must be a JSON object".into());
+    };
     let lg = top.remove("loadgen").unwrap_or(Value::Object(Map::new()));
     if !lg.is_object() {
         return Err("\"loadgen\" must be a JSON object of loadgen options".into());
     }
-    let mut settings: Settings =
-        serde_json::from_value(lg).map_err(|e| format!("\"loadgen\": {e} (keys are loadgen's long flag names in snake_case)"))?;
+    let mut settings: Settings = serde_json::from_value(lg)
+        .map_err(|e| format!("\"loadgen\": {e} (keys are loadgen's long flag names in snake_case)"))?;
     if settings.random_seed.is_none() {
         settings.random_seed = top.get("seed").and_then(Value::as_u64);
     }
@@ -271,14 +281,15 @@ impl Settings {
         while url.ends_with('/') {
             url.pop();
         }
-        let mut endpoint = self.endpoint.unwrap_or_else(|| endpoint_type.default_path().to_string());
+        let mut endpoint = self
+            .endpoint
+            .unwrap_or_else(|| endpoint_type.default_path().to_string());
         if !endpoint.starts_with('/') {
             endpoint.insert(0, '/');
         }
-        let model = self
-            .model
-            .filter(|m| !m.is_empty())
-            .ok_or_else(|| anyhow!("--model is required (the model name the server serves, e.g. --model mock-model)"))?;
+        let model = self.model.filter(|m| !m.is_empty()).ok_or_else(|| {
+            anyhow!("--model is required (the model name the server serves, e.g. --model mock-model)")
+        })?;
         let streaming = self.streaming.unwrap_or(false);
         if streaming && endpoint_type == EndpointType::Embeddings {
             bail!("--streaming: the embeddings endpoint does not stream; drop --streaming");
@@ -322,7 +333,10 @@ impl Settings {
         if isl == 0 {
             bail!("--isl 0: a prompt needs at least one token");
         }
-        for (flag, v) in [("--isl-stddev", self.isl_stddev), ("--osl-stddev", self.osl_stddev)] {
+        for (flag, v) in [
+            ("--isl-stddev", self.isl_stddev),
+            ("--osl-stddev", self.osl_stddev),
+        ] {
             if let Some(v) = v {
                 if !(v.is_finite() && v >= 0.0) {
                     bail!("{flag} {v}: must be >= 0");
@@ -385,15 +399,16 @@ pub fn parse_extra_inputs(items: &[String]) -> anyhow::Result<Map<String, Value>
     for item in items {
         let t = item.trim();
         if t.starts_with('{') {
-            let v: Value = serde_json::from_str(t).map_err(|e| anyhow!("--extra-inputs {t}: not a JSON object: {e}"))?;
+            let v: Value =
+                serde_json::from_str(t).map_err(|e| anyhow!("--extra-inputs {t}: not a JSON object: {e}"))?;
             if let Value::Object(m) = v {
                 out.extend(m);
             }
             continue;
         }
-        let (k, v) = t
-            .split_once(':')
-            .ok_or_else(|| anyhow!("--extra-inputs {t}: expected key:value (e.g. ignore_eos:true) or a JSON object"))?;
+        let (k, v) = t.split_once(':').ok_or_else(|| {
+            anyhow!("--extra-inputs {t}: expected key:value (e.g. ignore_eos:true) or a JSON object")
+        })?;
         if k.trim().is_empty() {
             bail!("--extra-inputs {t}: empty key");
         }
@@ -408,9 +423,9 @@ pub fn parse_extra_inputs(items: &[String]) -> anyhow::Result<Map<String, Value>
 pub fn parse_headers(items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for item in items {
-        let (k, v) = item
-            .split_once(':')
-            .ok_or_else(|| anyhow!("--header: expected Name:Value (e.g. --header X-Team:infra), got a value without ':'"))?;
+        let (k, v) = item.split_once(':').ok_or_else(|| {
+            anyhow!("--header: expected Name:Value (e.g. --header X-Team:infra), got a value without ':'")
+        })?;
         let k = k.trim();
         if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) {
             bail!("--header: '{k}' is not a valid header name");
@@ -427,8 +442,15 @@ mod tests {
     #[test]
     fn flags_override_the_spec_and_place_is_kept() {
         let spec = parse_spec(r#"{"run_index":0,"trial":1,"trial_label":"trial_0001","variation_label":"concurrency_10","parameters":{"concurrency":10},"seed":42,"warmup":true,"loadgen":{"url":"127.0.0.1:9","model":"m","concurrency":10,"streaming":true,"osl":32}}"#).unwrap();
-        let flags = Settings { concurrency: Some(4), ..Default::default() };
-        let o = flags.over(spec.settings).unwrap().resolve(Io::default(), spec.place).unwrap();
+        let flags = Settings {
+            concurrency: Some(4),
+            ..Default::default()
+        };
+        let o = flags
+            .over(spec.settings)
+            .unwrap()
+            .resolve(Io::default(), spec.place)
+            .unwrap();
         assert_eq!(o.concurrency, Some(4));
         assert_eq!(o.url, "http://127.0.0.1:9");
         assert_eq!(o.random_seed, 42);
@@ -440,7 +462,9 @@ mod tests {
 
     #[test]
     fn unknown_spec_key_is_named() {
-        let err = parse_spec(r#"{"loadgen":{"model":"m","concurency":3}}"#).err().unwrap();
+        let err = parse_spec(r#"{"loadgen":{"model":"m","concurency":3}}"#)
+            .err()
+            .unwrap();
         assert!(err.contains("concurency"), "{err}");
         let err = parse_spec("{oops").err().unwrap();
         assert!(err.contains("not valid JSON"), "{err}");
@@ -448,22 +472,42 @@ mod tests {
 
     #[test]
     fn bad_combinations_name_the_flag() {
-        let base = || Settings { model: Some("m".into()), ..Default::default() };
-        let e = Settings { request_count: Some(3), benchmark_duration: Some(1.0), ..base() }.resolve(Io::default(), Map::new());
+        let base = || Settings {
+            model: Some("m".into()),
+            ..Default::default()
+        };
+        let e = Settings {
+            request_count: Some(3),
+            benchmark_duration: Some(1.0),
+            ..base()
+        }
+        .resolve(Io::default(), Map::new());
         assert!(e.unwrap_err().to_string().contains("--request-count"));
-        let e = Settings { model: None, ..Default::default() }.resolve(Io::default(), Map::new());
+        let e = Settings {
+            model: None,
+            ..Default::default()
+        }
+        .resolve(Io::default(), Map::new());
         assert!(e.unwrap_err().to_string().contains("--model"));
-        let e = Settings { request_rate: Some(-1.0), ..base() }.resolve(Io::default(), Map::new());
+        let e = Settings {
+            request_rate: Some(-1.0),
+            ..base()
+        }
+        .resolve(Io::default(), Map::new());
         assert!(e.unwrap_err().to_string().contains("--request-rate"));
     }
 
     #[test]
     fn extra_inputs_and_headers_parse() {
-        let m = parse_extra_inputs(&["ignore_eos:true".into(), "min_tokens:5".into(), "tag:abc".into()]).unwrap();
+        let m =
+            parse_extra_inputs(&["ignore_eos:true".into(), "min_tokens:5".into(), "tag:abc".into()]).unwrap();
         assert_eq!(m["ignore_eos"], Value::Bool(true));
         assert_eq!(m["min_tokens"], 5);
         assert_eq!(m["tag"], "abc");
         assert!(parse_extra_inputs(&["nocolon".into()]).is_err());
-        assert_eq!(parse_headers(&["X-A: b:c".into()]).unwrap(), vec![("X-A".into(), "b:c".into())]);
+        assert_eq!(
+            parse_headers(&["X-A: b:c".into()]).unwrap(),
+            vec![("X-A".into(), "b:c".into())]
+        );
     }
 }

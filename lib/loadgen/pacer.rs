@@ -11,14 +11,23 @@ use super::options::ArrivalPattern;
 
 #[allow(clippy::large_enum_variant)] // one per phase
 pub enum Pacer {
-    Rate { pattern: ArrivalPattern, rate: f64, gamma: Option<Gamma<f64>>, exp: Exp<f64>, rng: StdRng, index: u64, t: f64 },
+    Rate {
+        pattern: ArrivalPattern,
+        rate: f64,
+        gamma: Option<Gamma<f64>>,
+        exp: Exp<f64>,
+        rng: StdRng,
+        index: u64,
+        t: f64,
+    },
     /// Offsets (seconds) taken from a trace.
     Trace { offsets: Vec<f64>, index: usize },
 }
 
 impl Pacer {
     pub fn rate(pattern: ArrivalPattern, rate: f64, smoothness: f64, seed: u64) -> Pacer {
-        let gamma = (pattern == ArrivalPattern::Gamma).then(|| Gamma::new(smoothness, 1.0 / (rate * smoothness)).expect("positive shape and scale"));
+        let gamma = (pattern == ArrivalPattern::Gamma)
+            .then(|| Gamma::new(smoothness, 1.0 / (rate * smoothness)).expect("positive shape and scale"));
         Pacer::Rate {
             pattern,
             rate,
@@ -31,13 +40,24 @@ impl Pacer {
     }
 
     pub fn trace(offsets_ms: impl IntoIterator<Item = f64>) -> Pacer {
-        Pacer::Trace { offsets: offsets_ms.into_iter().map(|ms| ms / 1e3).collect(), index: 0 }
+        Pacer::Trace {
+            offsets: offsets_ms.into_iter().map(|ms| ms / 1e3).collect(),
+            index: 0,
+        }
     }
 
     /// The next send time, in seconds from the phase start; None when a trace is exhausted.
     pub fn next_offset(&mut self) -> Option<f64> {
         match self {
-            Pacer::Rate { pattern, rate, gamma, exp, rng, index, t } => {
+            Pacer::Rate {
+                pattern,
+                rate,
+                gamma,
+                exp,
+                rng,
+                index,
+                t,
+            } => {
                 let i = *index;
                 *index += 1;
                 if *pattern == ArrivalPattern::Constant {
@@ -88,6 +108,9 @@ mod tests {
             }
         }
         let mut t = Pacer::trace([0.0, 250.0]);
-        assert_eq!((t.next_offset(), t.next_offset(), t.next_offset()), (Some(0.0), Some(0.25), None));
+        assert_eq!(
+            (t.next_offset(), t.next_offset(), t.next_offset()),
+            (Some(0.0), Some(0.25), None)
+        );
     }
 }

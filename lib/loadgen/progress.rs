@@ -23,17 +23,32 @@ impl Progress {
         let show = ui == Ui::Simple && std::io::stderr().is_terminal();
         let bar = show.then(|| {
             let (len, template) = match (duration, total) {
-                (Some(d), _) => (d.ceil() as u64, "{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} s  {msg}"),
-                (None, Some(t)) => (t, "{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} req  {msg}  ETA {eta}"),
+                (Some(d), _) => (
+                    d.ceil() as u64,
+                    "{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} s  {msg}",
+                ),
+                (None, Some(t)) => (
+                    t,
+                    "{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} req  {msg}  ETA {eta}",
+                ),
                 (None, None) => (0, "{prefix} [{elapsed_precise}] {pos} req  {msg}"),
             };
             let b = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr_with_hz(4));
-            b.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+            b.set_style(
+                ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
             b.set_prefix("loadgen");
             b
         });
         let now = Instant::now();
-        Progress { bar, duration, start: now, last_draw: now, done: 0, errors: 0 }
+        Progress {
+            bar,
+            duration,
+            start: now,
+            last_draw: now,
+            done: 0,
+            errors: 0,
+        }
     }
 
     pub fn set_phase(&mut self, name: &str, total: Option<u64>) {
@@ -65,7 +80,11 @@ impl Progress {
             Some(_) => b.set_position(el as u64),
             None => b.set_position(self.done),
         }
-        b.set_message(format!("{:.0} req/s, {} errors", self.done as f64 / el.max(1e-9), self.errors));
+        b.set_message(format!(
+            "{:.0} req/s, {} errors",
+            self.done as f64 / el.max(1e-9),
+            self.errors
+        ));
     }
 
     pub fn finish(&mut self) {

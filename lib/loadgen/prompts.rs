@@ -64,7 +64,14 @@ impl Prompt {
         timestamp_ms: Option<f64>,
     ) -> Prompt {
         let body = Bytes::from(serde_json::to_vec(&payload).expect("a JSON map serializes"));
-        Prompt { session_id: format!("session_{index:06}"), isl, max_tokens, timestamp_ms, payload, body }
+        Prompt {
+            session_id: format!("session_{index:06}"),
+            isl,
+            max_tokens,
+            timestamp_ms,
+            payload,
+            body,
+        }
     }
 }
 
@@ -96,7 +103,9 @@ pub fn positive_normal_integer(rng: &mut StdRng, mean: f64, sd: f64) -> u64 {
 pub fn text_of_tokens(tok: &Tokenizer, rng: &mut StdRng, n: u64) -> String {
     let words = tok.words();
     assert!(!words.is_empty(), "tokenizer has no plain word tokens");
-    let mut picked: Vec<&str> = (0..n).map(|_| words[rng.random_range(0..words.len())].as_str()).collect();
+    let mut picked: Vec<&str> = (0..n)
+        .map(|_| words[rng.random_range(0..words.len())].as_str())
+        .collect();
     for _ in 0..50 {
         let text: String = picked.concat();
         let got = tok.count(&text);
@@ -121,7 +130,9 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> Vec<Prompt> {
         .map(|k| {
             let mut rng = StdRng::seed_from_u64(mix(opts.random_seed, k as u64));
             let isl = positive_normal_integer(&mut rng, opts.isl as f64, opts.isl_stddev);
-            let max_tokens = opts.osl.map(|m| positive_normal_integer(&mut rng, m as f64, opts.osl_stddev));
+            let max_tokens = opts
+                .osl
+                .map(|m| positive_normal_integer(&mut rng, m as f64, opts.osl_stddev));
             let text = text_of_tokens(tok, &mut rng, isl);
             Prompt::new(opts, k, &text, isl, max_tokens, None)
         })
@@ -178,11 +189,27 @@ mod tests {
             let text = p.payload["messages"][0]["content"].as_str().unwrap();
             assert_eq!(tok.count(text), p.isl);
         }
-        assert_eq!(a.iter().map(|p| &p.body).collect::<Vec<_>>(), b.iter().map(|p| &p.body).collect::<Vec<_>>());
+        assert_eq!(
+            a.iter().map(|p| &p.body).collect::<Vec<_>>(),
+            b.iter().map(|p| &p.body).collect::<Vec<_>>()
+        );
         assert_ne!(a[0].body, c[0].body);
-        let firsts: std::collections::HashSet<_> =
-            a.iter().map(|p| p.payload["messages"][0]["content"].as_str().unwrap().split(' ').nth(1).unwrap().to_string()).collect();
-        assert!(firsts.len() >= 4, "prompts should differ from the first word: {firsts:?}");
+        let firsts: std::collections::HashSet<_> = a
+            .iter()
+            .map(|p| {
+                p.payload["messages"][0]["content"]
+                    .as_str()
+                    .unwrap()
+                    .split(' ')
+                    .nth(1)
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert!(
+            firsts.len() >= 4,
+            "prompts should differ from the first word: {firsts:?}"
+        );
     }
 
     #[test]
@@ -195,7 +222,12 @@ mod tests {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
         assert_eq!(v["data"].as_array().unwrap().len(), 5);
         assert_eq!(v["data"][0]["session_id"], "session_000000");
-        assert!(v["data"][0]["payloads"][0]["max_completion_tokens"].as_u64().unwrap() > 0);
+        assert!(
+            v["data"][0]["payloads"][0]["max_completion_tokens"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
         assert_eq!(v["data"][1]["payloads"][0], Value::Object(a[1].payload.clone()));
     }
 }

@@ -26,7 +26,10 @@ pub struct Health {
 
 impl Default for Health {
     fn default() -> Self {
-        Health { lag: Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds"), late: 0 }
+        Health {
+            lag: Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds"),
+            late: 0,
+        }
     }
 }
 
@@ -51,7 +54,11 @@ impl Health {
     }
 
     pub fn p99(&self) -> Duration {
-        Duration::from_nanos(if self.lag.is_empty() { 0 } else { self.lag.value_at_quantile(0.99) })
+        Duration::from_nanos(if self.lag.is_empty() {
+            0
+        } else {
+            self.lag.value_at_quantile(0.99)
+        })
     }
 
     pub fn lag_json(&self) -> Value {
@@ -145,7 +152,11 @@ pub fn input_config(opts: &Options, dataset_entries: usize) -> Value {
     prof.insert("kind".into(), json!("profiling"));
     prof.insert(
         "type".into(),
-        json!(if opts.request_rate.is_some() { "request_rate" } else { "concurrency" }),
+        json!(if opts.request_rate.is_some() {
+            "request_rate"
+        } else {
+            "concurrency"
+        }),
     );
     if let Some(n) = opts.request_count {
         prof.insert("requests".into(), json!(n));
@@ -157,7 +168,10 @@ pub fn input_config(opts: &Options, dataset_entries: usize) -> Value {
     if let Some(c) = opts.concurrency {
         prof.insert("concurrency".into(), json!(c));
         if opts.concurrency_ramp_duration > 0.0 {
-            prof.insert("concurrency_ramp_duration".into(), json!(opts.concurrency_ramp_duration));
+            prof.insert(
+                "concurrency_ramp_duration".into(),
+                json!(opts.concurrency_ramp_duration),
+            );
         }
     }
     if let Some(r) = opts.request_rate {
@@ -167,12 +181,17 @@ pub fn input_config(opts: &Options, dataset_entries: usize) -> Value {
     }
     phases.push(Value::Object(prof));
     let mut prompts = Map::new();
-    prompts.insert("isl".into(), json!({"mean": opts.isl as f64, "stddev": opts.isl_stddev}));
+    prompts.insert(
+        "isl".into(),
+        json!({"mean": opts.isl as f64, "stddev": opts.isl_stddev}),
+    );
     if let Some(o) = opts.osl {
         prompts.insert("osl".into(), json!({"mean": o as f64, "stddev": opts.osl_stddev}));
     }
     let dataset = match &opts.input_file {
-        Some(p) => json!({"name": "main", "type": "file", "path": p, "format": opts.custom_dataset_type, "entries": dataset_entries}),
+        Some(p) => {
+            json!({"name": "main", "type": "file", "path": p, "format": opts.custom_dataset_type, "entries": dataset_entries})
+        }
         None => json!({"name": "main", "type": "synthetic", "entries": dataset_entries,
                        "random_seed": opts.random_seed, "prompts": Value::Object(prompts)}),
     };
@@ -209,21 +228,48 @@ impl RunInfo<'_> {
         let place = &o.place;
         let mut run_info = Map::new();
         run_info.insert("benchmark_id".into(), json!(self.benchmark_id));
-        run_info.insert("random_seed".into(), if o.seed_given { json!(o.random_seed) } else { Value::Null });
+        run_info.insert(
+            "random_seed".into(),
+            if o.seed_given {
+                json!(o.random_seed)
+            } else {
+                Value::Null
+            },
+        );
         run_info.insert("trial".into(), place.get("trial").cloned().unwrap_or(Value::Null));
-        run_info.insert("run_label".into(), place.get("trial_label").cloned().unwrap_or(Value::Null));
+        run_info.insert(
+            "run_label".into(),
+            place.get("trial_label").cloned().unwrap_or(Value::Null),
+        );
         run_info.insert(
             "variation_label".into(),
-            place.get("variation_label").cloned().unwrap_or_else(|| json!("base")),
+            place
+                .get("variation_label")
+                .cloned()
+                .unwrap_or_else(|| json!("base")),
         );
-        run_info.insert("variation_index".into(), place.get("variation_index").cloned().unwrap_or(Value::Null));
+        run_info.insert(
+            "variation_index".into(),
+            place.get("variation_index").cloned().unwrap_or(Value::Null),
+        );
         run_info.insert(
             "variation_values".into(),
-            place.get("parameters").cloned().unwrap_or_else(|| Value::Object(Map::new())),
+            place
+                .get("parameters")
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Map::new())),
         );
         run_info.insert("cli_command".into(), json!(o.io.cli_command));
         for (k, v) in place {
-            if !["trial", "trial_label", "variation_label", "variation_index", "parameters"].contains(&k.as_str()) {
+            if ![
+                "trial",
+                "trial_label",
+                "variation_label",
+                "variation_index",
+                "parameters",
+            ]
+            .contains(&k.as_str())
+            {
                 run_info.insert(k.clone(), v.clone());
             }
         }
@@ -275,7 +321,9 @@ mod tests {
         let j = h.lag_json();
         assert!((j["p50"].as_f64().unwrap() - 1.0).abs() < 0.01, "{j}");
         assert!((j["max"].as_f64().unwrap() - 2.0).abs() < 0.01, "{j}");
-        assert!(!client_bound_warnings(&h, true, 0.1, 10.0).iter().any(|w| w.contains("lag")));
+        assert!(!client_bound_warnings(&h, true, 0.1, 10.0)
+            .iter()
+            .any(|w| w.contains("lag")));
         h.record_lag(Duration::from_millis(50));
         h.record_lag(Duration::from_millis(50));
         assert!(client_bound_warnings(&h, true, 0.1, 10.0)[0].contains("dispatch lag"));

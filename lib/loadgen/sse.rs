@@ -43,7 +43,11 @@ impl SseParser {
     }
 
     /// At the end of the stream: a trailing event without its blank line, stamped `stamp`.
-    pub fn finish<E>(&mut self, stamp: Instant, mut on_data: impl FnMut(Instant, &[u8]) -> Result<(), E>) -> Result<(), E> {
+    pub fn finish<E>(
+        &mut self,
+        stamp: Instant,
+        mut on_data: impl FnMut(Instant, &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
         let rest = std::mem::take(&mut self.buf);
         if rest.iter().all(|b| b.is_ascii_whitespace()) {
             return Ok(());
@@ -62,7 +66,12 @@ impl SseParser {
 
 /// Delivers every complete event in `buf` (searching for separators from `from`); returns how
 /// many bytes were consumed.
-fn scan<E>(buf: &[u8], from: usize, joined: &mut Vec<u8>, on_data: &mut impl FnMut(&[u8]) -> Result<(), E>) -> Result<usize, E> {
+fn scan<E>(
+    buf: &[u8],
+    from: usize,
+    joined: &mut Vec<u8>,
+    on_data: &mut impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<usize, E> {
     let mut start = 0;
     let mut i = from;
     // Whether the current event has a line break before its separator (several lines).
@@ -84,7 +93,9 @@ fn scan<E>(buf: &[u8], from: usize, joined: &mut Vec<u8>, on_data: &mut impl FnM
                 multi = false;
             }
             None => {
-                if pos + 1 >= buf.len() || (buf[pos] == b'\r' && pos + 2 >= buf.len() && buf[pos + 1] == b'\n') {
+                if pos + 1 >= buf.len()
+                    || (buf[pos] == b'\r' && pos + 2 >= buf.len() && buf[pos + 1] == b'\n')
+                {
                     // Cannot tell yet: wait for more bytes.
                     break;
                 }
@@ -149,7 +160,9 @@ fn event_data<'a>(event: &'a [u8], joined: &'a mut Vec<u8>) -> Option<&'a [u8]> 
     let mut count = 0;
     for line in event.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let Some(rest) = line.strip_prefix(b"data") else { continue };
+        let Some(rest) = line.strip_prefix(b"data") else {
+            continue;
+        };
         let value = match rest.first() {
             None => rest,
             Some(b':') => {
@@ -189,14 +202,20 @@ mod tests {
         for (i, c) in chunks.iter().enumerate() {
             let stamp = t0 + Duration::from_millis(i as u64);
             p.feed::<()>(c.as_bytes(), stamp, |s, d| {
-                out.push(((s - t0).as_millis() as usize, String::from_utf8(d.to_vec()).unwrap()));
+                out.push((
+                    (s - t0).as_millis() as usize,
+                    String::from_utf8(d.to_vec()).unwrap(),
+                ));
                 Ok(())
             })
             .unwrap();
         }
         let end = t0 + Duration::from_millis(99);
         p.finish::<()>(end, |s, d| {
-            out.push(((s - t0).as_millis() as usize, String::from_utf8(d.to_vec()).unwrap()));
+            out.push((
+                (s - t0).as_millis() as usize,
+                String::from_utf8(d.to_vec()).unwrap(),
+            ));
             Ok(())
         })
         .unwrap();
@@ -206,17 +225,31 @@ mod tests {
     #[test]
     fn events_get_the_stamp_of_the_chunk_that_completes_them() {
         let out = run(&["data: {\"a\":1}\n\ndata: {\"b\"", ":2}\n", "\ndata: [DONE]\n\n"]);
-        assert_eq!(out, vec![(0, "{\"a\":1}".into()), (2, "{\"b\":2}".into()), (2, "[DONE]".into())]);
+        assert_eq!(
+            out,
+            vec![
+                (0, "{\"a\":1}".into()),
+                (2, "{\"b\":2}".into()),
+                (2, "[DONE]".into())
+            ]
+        );
     }
 
     #[test]
     fn comments_fields_crlf_and_multiline_data() {
-        let out = run(&[":\n\n", "event: x\r\nid: 3\r\ndata: one\r\ndata:two\r\n\r\n", ": ping\ndata: z\n\n"]);
+        let out = run(&[
+            ":\n\n",
+            "event: x\r\nid: 3\r\ndata: one\r\ndata:two\r\n\r\n",
+            ": ping\ndata: z\n\n",
+        ]);
         assert_eq!(out, vec![(1, "one\ntwo".into()), (2, "z".into())]);
         // Every split point of a multi-event stream gives the same events.
         let text = "data: {\"a\":1}\n\n: ping\n\nevent: e\ndata: b\n\ndata: c\r\n\r\ndata: [DONE]\n\n";
         for cut in 0..text.len() {
-            let got: Vec<String> = run(&[&text[..cut], &text[cut..]]).into_iter().map(|(_, d)| d).collect();
+            let got: Vec<String> = run(&[&text[..cut], &text[cut..]])
+                .into_iter()
+                .map(|(_, d)| d)
+                .collect();
             assert_eq!(got, vec!["{\"a\":1}", "b", "c", "[DONE]"], "cut at {cut}");
         }
     }

@@ -44,9 +44,15 @@ impl Tokenizer {
         if !path.exists() {
             bail!("--tokenizer {spec}: no such file; use `builtin` (o200k_base, offline) or a local tokenizer.json (models are not downloaded)");
         }
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow!("--tokenizer {spec}: cannot read: {e}"))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| anyhow!("--tokenizer {spec}: cannot read: {e}"))?;
         let (bpe, vocab_size) = from_hf_json(&text).map_err(|e| anyhow!("--tokenizer {spec}: {e}"))?;
-        Ok(Tokenizer { name: spec.to_string(), bpe: BpeRef::Owned(Box::new(bpe)), words: OnceLock::new(), vocab_size })
+        Ok(Tokenizer {
+            name: spec.to_string(),
+            bpe: BpeRef::Owned(Box::new(bpe)),
+            words: OnceLock::new(),
+            vocab_size,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -74,7 +80,9 @@ impl Tokenizer {
             let bpe = self.bpe();
             let mut out = Vec::new();
             for id in 0..self.vocab_size {
-                let Ok(bytes) = bpe.decode_bytes(&[id]) else { continue };
+                let Ok(bytes) = bpe.decode_bytes(&[id]) else {
+                    continue;
+                };
                 if bytes.len() >= 3
                     && bytes.len() <= 13
                     && bytes[0] == b' '
@@ -103,7 +111,10 @@ fn filled<M: Default + Extend<(K, u32)>, K>(items: Vec<(K, u32)>) -> M {
 
 /// GPT-2's byte-level alphabet: the printable stand-in char for each byte.
 fn byte_level_decoder() -> HashMap<char, u8> {
-    let mut bs: Vec<u32> = (b'!' as u32..=b'~' as u32).chain(0xA1..=0xAC).chain(0xAE..=0xFF).collect();
+    let mut bs: Vec<u32> = (b'!' as u32..=b'~' as u32)
+        .chain(0xA1..=0xAC)
+        .chain(0xAE..=0xFF)
+        .collect();
     let mut cs = bs.clone();
     let mut n = 0;
     for b in 0..256u32 {
@@ -113,16 +124,24 @@ fn byte_level_decoder() -> HashMap<char, u8> {
             n += 1;
         }
     }
-    bs.into_iter().zip(cs).map(|(b, c)| (char::from_u32(c).unwrap(), b as u8)).collect()
+    bs.into_iter()
+        .zip(cs)
+        .map(|(b, c)| (char::from_u32(c).unwrap(), b as u8))
+        .collect()
 }
 
 const GPT2_PATTERN: &str = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
 fn from_hf_json(text: &str) -> anyhow::Result<(CoreBPE, u32)> {
     let v: Value = serde_json::from_str(text).map_err(|e| anyhow!("not a tokenizer.json: {e}"))?;
-    let model = v.get("model").ok_or_else(|| anyhow!("no \"model\" section: not a Hugging Face tokenizer.json"))?;
+    let model = v
+        .get("model")
+        .ok_or_else(|| anyhow!("no \"model\" section: not a Hugging Face tokenizer.json"))?;
     if model.get("type").and_then(Value::as_str) != Some("BPE") {
-        bail!("only BPE tokenizers are supported (this one is {}); use --tokenizer builtin", model.get("type").unwrap_or(&Value::Null));
+        bail!(
+            "only BPE tokenizers are supported (this one is {}); use --tokenizer builtin",
+            model.get("type").unwrap_or(&Value::Null)
+        );
     }
     let pre = v.get("pre_tokenizer").cloned().unwrap_or(Value::Null);
     let pre_text = pre.to_string();
@@ -131,12 +150,17 @@ fn from_hf_json(text: &str) -> anyhow::Result<(CoreBPE, u32)> {
     }
     let pattern = find_split_regex(&pre).unwrap_or_else(|| GPT2_PATTERN.to_string());
     let dec = byte_level_decoder();
-    let vocab = model.get("vocab").and_then(Value::as_object).ok_or_else(|| anyhow!("model.vocab is missing"))?;
+    let vocab = model
+        .get("vocab")
+        .and_then(Value::as_object)
+        .ok_or_else(|| anyhow!("model.vocab is missing"))?;
     let mut seen_ids = std::collections::HashSet::new();
     let mut items: Vec<(Vec<u8>, u32)> = Vec::with_capacity(vocab.len());
     let mut max_id = 0u32;
     for (tok, id) in vocab {
-        let id = id.as_u64().ok_or_else(|| anyhow!("model.vocab[{tok:?}] is not an id"))? as u32;
+        let id = id
+            .as_u64()
+            .ok_or_else(|| anyhow!("model.vocab[{tok:?}] is not an id"))? as u32;
         let bytes: Option<Vec<u8>> = tok.chars().map(|c| dec.get(&c).copied()).collect();
         let Some(bytes) = bytes else { continue };
         if seen_ids.insert(id) {
@@ -145,8 +169,16 @@ fn from_hf_json(text: &str) -> anyhow::Result<(CoreBPE, u32)> {
         }
     }
     let mut specials: Vec<(String, u32)> = Vec::new();
-    for t in v.get("added_tokens").and_then(Value::as_array).into_iter().flatten() {
-        if let (Some(c), Some(id)) = (t.get("content").and_then(Value::as_str), t.get("id").and_then(Value::as_u64)) {
+    for t in v
+        .get("added_tokens")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let (Some(c), Some(id)) = (
+            t.get("content").and_then(Value::as_str),
+            t.get("id").and_then(Value::as_u64),
+        ) {
             if seen_ids.insert(id as u32) {
                 specials.push((c.to_string(), id as u32));
             }
@@ -161,7 +193,11 @@ fn find_split_regex(v: &Value) -> Option<String> {
     match v {
         Value::Object(m) => {
             if m.get("type").and_then(Value::as_str) == Some("Split") {
-                if let Some(r) = m.get("pattern").and_then(|p| p.get("Regex")).and_then(Value::as_str) {
+                if let Some(r) = m
+                    .get("pattern")
+                    .and_then(|p| p.get("Regex"))
+                    .and_then(Value::as_str)
+                {
                     return Some(r.to_string());
                 }
             }
@@ -211,7 +247,15 @@ mod tests {
         assert_eq!(t.words(), &[" hi".to_string()]);
         let bad = dir.path().join("sp.json");
         std::fs::write(&bad, r#"{"model":{"type":"Unigram"}}"#).unwrap();
-        assert!(Tokenizer::load(bad.to_str().unwrap()).err().unwrap().to_string().contains("only BPE"));
-        assert!(Tokenizer::load("/no/such/tokenizer.json").err().unwrap().to_string().contains("builtin"));
+        assert!(Tokenizer::load(bad.to_str().unwrap())
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("only BPE"));
+        assert!(Tokenizer::load("/no/such/tokenizer.json")
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("builtin"));
     }
 }

@@ -15,10 +15,10 @@ use rand::rngs::SmallRng;
 
 use super::engine::{Engine, Slot, Waiting};
 use super::faults::{Fault, FaultKind};
-use crate::timer::pacer;
 use super::protocol::{ChunkTemplate, Endpoint};
 use super::record::RequestRecord;
 use super::tokens::{self, OutputPlan};
+use crate::timer::pacer;
 
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 

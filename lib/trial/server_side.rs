@@ -82,11 +82,23 @@ pub fn gpu_telemetry(path: &Path, start_ns: u64, end_ns: u64) -> anyhow::Result<
 }
 
 /// Reads the server's samples and summarises them over `[start_ns, end_ns]`.
-pub fn server_metrics(path: &Path, start_ns: u64, end_ns: u64) -> anyhow::Result<(ServerMetrics, Vec<String>)> {
+pub fn server_metrics(
+    path: &Path,
+    start_ns: u64,
+    end_ns: u64,
+) -> anyhow::Result<(ServerMetrics, Vec<String>)> {
     let (lines, warnings) = read("--server-metrics", path)?;
     let metrics = telemetry::summarize(&lines, start_ns, end_ns);
     let figures = telemetry::key_figures(&metrics);
-    Ok((ServerMetrics { metrics, figures, lines, window: (start_ns, end_ns) }, warnings))
+    Ok((
+        ServerMetrics {
+            metrics,
+            figures,
+            lines,
+            window: (start_ns, end_ns),
+        },
+        warnings,
+    ))
 }
 
 impl ServerMetrics {
@@ -94,6 +106,9 @@ impl ServerMetrics {
     pub fn write_exports(&self, dir: &Path, benchmark_id: &str) -> anyhow::Result<()> {
         let doc = telemetry::export_document(&self.lines, self.window.0, self.window.1, benchmark_id);
         crate::atomic::write_json(&dir.join("server_metrics_export.json"), &doc)?;
-        crate::atomic::write(&dir.join("server_metrics_export.csv"), telemetry::export_csv(&doc["metrics"]).as_bytes())
+        crate::atomic::write(
+            &dir.join("server_metrics_export.csv"),
+            telemetry::export_csv(&doc["metrics"]).as_bytes(),
+        )
     }
 }
