@@ -34,6 +34,9 @@ impl MetricType {
     }
 }
 
+/// A sample's labels, in exposition order.
+pub type Labels = Vec<(String, String)>;
+
 /// One sample line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
@@ -41,7 +44,7 @@ pub struct Sample {
     pub name: String,
     /// The family it belongs to (`vllm:e2e_request_latency_seconds`), for `_bucket`/`_sum`/`_count`.
     pub family: String,
-    pub labels: Vec<(String, String)>,
+    pub labels: Labels,
     pub value: f64,
     pub timestamp_ms: Option<i64>,
     pub kind: MetricType,
@@ -168,7 +171,7 @@ fn take_name(s: &str) -> Option<(&str, &str)> {
 }
 
 /// Parses `a="x",b="y"}` (after the `{`); returns the labels and the text after `}`.
-fn parse_labels(body: &str) -> Result<(Vec<(String, String)>, &str), String> {
+fn parse_labels(body: &str) -> Result<(Labels, &str), String> {
     let mut labels = Vec::new();
     let mut rest = body.trim_start();
     loop {

@@ -485,28 +485,38 @@ pub fn read_samples(path: &std::path::Path) -> anyhow::Result<(Vec<SampleLine>, 
     crate::jsonl::read_all(vec![crate::jsonl::Input::open(path)?])
 }
 
+/// One endpoint's scrapes: first and last, the successful ones (by timestamp: a scrape yields many
+/// sample lines) and the gaps.
+struct Fetches {
+    first_ns: u64,
+    last_ns: u64,
+    ok: std::collections::BTreeSet<u64>,
+    gaps: u64,
+}
+
 /// Per-endpoint scrape bookkeeping for the export's `summary.endpoint_info`.
 fn endpoint_info(lines: &[SampleLine]) -> Map<String, Json> {
-    let mut info: BTreeMap<&str, (u64, u64, BTreeMap<u64, ()>, u64)> = BTreeMap::new();
+    let mut info: BTreeMap<&str, Fetches> = BTreeMap::new();
     for l in lines {
-        let e = info
-            .entry(&l.endpoint)
-            .or_insert((u64::MAX, 0, BTreeMap::new(), 0));
-        e.0 = e.0.min(l.timestamp_ns);
-        e.1 = e.1.max(l.timestamp_ns);
+        let e = info.entry(&l.endpoint).or_insert(Fetches {
+            first_ns: u64::MAX,
+            last_ns: 0,
+            ok: Default::default(),
+            gaps: 0,
+        });
+        e.first_ns = e.first_ns.min(l.timestamp_ns);
+        e.last_ns = e.last_ns.max(l.timestamp_ns);
         if l.error.is_some() {
-            e.3 += 1;
+            e.gaps += 1;
         } else {
-            e.2.insert(l.timestamp_ns, ());
+            e.ok.insert(l.timestamp_ns);
         }
     }
     info.into_iter()
-        .map(|(ep, (first, last, ok, gaps))| {
-            (
-                ep.to_string(),
-                json!({"total_fetches": ok.len() as u64 + gaps, "successful_fetches": ok.len(),
-                                    "failed_fetches": gaps, "first_fetch_ns": first, "last_fetch_ns": last}),
-            )
+        .map(|(ep, f)| {
+            let doc = json!({"total_fetches": f.ok.len() as u64 + f.gaps, "successful_fetches": f.ok.len(),
+                             "failed_fetches": f.gaps, "first_fetch_ns": f.first_ns, "last_fetch_ns": f.last_ns});
+            (ep.to_string(), doc)
         })
         .collect()
 }
