@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 CARGO ?= cargo
 TOOLS := mock-llm loadgen trial-agg sweep-plan sweep-agg pareto scrape
 
-.PHONY: demo test bench man install build release
+.PHONY: demo test lint bench man install build release
 
 build:
 	$(CARGO) build --locked --bins
@@ -18,6 +18,12 @@ demo: release
 test:
 	$(CARGO) test --locked
 	scripts/test-scripts
+	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --check && echo "cargo fmt: clean"; \
+	else echo "rustfmt not installed: format check skipped"; fi
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
 
 bench: release
 	@for b in scripts/bench-*; do echo "== $$b"; "$$b" || exit 1; done
