@@ -289,19 +289,8 @@ impl Client {
                 }
                 Ok(None) => return finish_stream(ex, &mut parser, last),
                 Err(e) => {
-                    ex.end = Instant::now();
-                    let (kind, msg) = classify(&e, self.timeout);
-                    let kind = if kind == "TimeoutError" {
-                        kind
-                    } else {
-                        "StreamCutError"
-                    };
-                    ex.fail(
-                        ex.status.map(i64::from),
-                        kind,
-                        format!("{msg} (after {} content chunks)", ex.content.len()),
-                    );
-                    return Failure::Other;
+                    let after = format!("after {} content chunks", ex.content.len());
+                    return body_cut(ex, &e, self.timeout, after);
                 }
             }
         }
@@ -314,19 +303,8 @@ impl Client {
                 Ok(Some(c)) => body.extend_from_slice(&c),
                 Ok(None) => break,
                 Err(e) => {
-                    ex.end = Instant::now();
-                    let (kind, msg) = classify(&e, self.timeout);
-                    let kind = if kind == "TimeoutError" {
-                        kind
-                    } else {
-                        "StreamCutError"
-                    };
-                    ex.fail(
-                        ex.status.map(i64::from),
-                        kind,
-                        format!("{msg} (body cut after {} bytes)", body.len()),
-                    );
-                    return Failure::Other;
+                    let after = format!("body cut after {} bytes", body.len());
+                    return body_cut(ex, &e, self.timeout, after);
                 }
             }
         }
@@ -346,6 +324,19 @@ fn take_event(
         content.push(at);
     }
     Ok(())
+}
+
+/// The response body failed part-way (https path): a timeout, else a cut stream.
+fn body_cut(ex: &mut Exchange, e: &reqwest::Error, timeout: Duration, after: String) -> Failure {
+    ex.end = Instant::now();
+    let (kind, msg) = classify(e, timeout);
+    let kind = if kind == "TimeoutError" {
+        kind
+    } else {
+        "StreamCutError"
+    };
+    ex.fail(ex.status.map(i64::from), kind, format!("{msg} ({after})"));
+    Failure::Other
 }
 
 /// A non-streaming body arrived whole at `end`: parse it (its content counts as one response).
