@@ -108,7 +108,7 @@ fn bad_invocations_name_the_problem() {
 }
 
 #[test]
-fn samples_stream_from_mock_llm_during_load() {
+fn samples_stream_from_mock_llm_metrics_and_dcgm_endpoints() {
     let mock = MockServer::start(&["--ttft-ms", "5", "--itl-ms", "5"]);
     let url = format!("{}/metrics", mock.url());
     let dcgm = format!("{}/dcgm/metrics", mock.url());
