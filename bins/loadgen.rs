@@ -180,7 +180,7 @@ fn redacted_command() -> String {
     out.join(" ")
 }
 
-fn run(cli: Cli) -> anyhow::Result<sweepkit::outcome::Outcome> {
+fn run(cli: Cli) -> anyhow::Result<sweepkit::io::outcome::Outcome> {
     let flags = Settings {
         url: cli.url,
         endpoint_type: enum_of(cli.endpoint_type)?,
@@ -234,7 +234,7 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::outcome::Outcome> {
         ca_cert: cli.ca_cert,
     };
     let opts = settings.resolve(io, place)?;
-    sweepkit::interrupt::install();
+    sweepkit::io::interrupt::install();
     sweepkit::loadgen::run(opts)
 }
 

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use sweepkit::outcome::Outcome;
+use sweepkit::io::outcome::Outcome;
 use sweepkit::pareto::{self, ParetoOptions, Slo};
 
 const EXAMPLES: &str = "EXAMPLES:
@@ -96,11 +96,11 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     )
     .map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
     if let Some(p) = &cli.plot {
-        sweepkit::plot::write_picture(&report, p)?;
+        sweepkit::pareto::plot::write_picture(&report, p)?;
     }
     let mut out = std::io::stdout().lock();
     if cli.ascii {
-        let pic = sweepkit::plot::ascii(&report)?;
+        let pic = sweepkit::pareto::plot::ascii(&report)?;
         if cli.json {
             eprint!("{pic}");
         } else {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use sweepkit::scrape::{self, ScrapeOptions};
+use sweepkit::telemetry::scrape::{self, ScrapeOptions};
 
 const EXAMPLES: &str = "EXAMPLES:
   # vLLM's metrics and a DCGM exporter, every second, for the length of a run:
@@ -55,7 +55,7 @@ fn seconds(flag: &str, v: f64) -> anyhow::Result<Duration> {
 
 fn main() -> ExitCode {
     shared::main::<Cli>("scrape", |cli| {
-        sweepkit::interrupt::install();
+        sweepkit::io::interrupt::install();
         scrape::run(ScrapeOptions {
             endpoints: cli.endpoints,
             interval: seconds("--interval", cli.interval)?,

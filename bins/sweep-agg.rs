@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use sweepkit::outcome::Outcome;
+use sweepkit::io::outcome::Outcome;
 use sweepkit::sweep::{self, AggOptions};
 
 const EXAMPLES: &str = "EXAMPLES:

@@ -9,8 +9,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 use serde_json::{Map, Value};
-use sweepkit::outcome::Outcome;
-use sweepkit::plan::{self, PlanOptions, SweepMode, SweepType, Ui};
+use sweepkit::artifacts::layout::SweepMode;
+use sweepkit::io::outcome::Outcome;
+use sweepkit::plan::{self, PlanOptions, SweepType, Ui};
 
 const EXAMPLES: &str = "EXAMPLES:
   # The guide's sweep with 5 trials each, as a plan (one line per run, in execution order):
@@ -308,7 +309,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
     }
     match &cli.output {
-        Some(p) => sweepkit::atomic::write(p, text.as_bytes())?,
+        Some(p) => sweepkit::io::atomic::write(p, text.as_bytes())?,
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;

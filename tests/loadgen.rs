@@ -961,12 +961,12 @@ fn the_engine_runs_in_process() {
     )
     .unwrap();
     let outcome = sweepkit::loadgen::run(opts).unwrap();
-    assert_eq!(outcome, sweepkit::outcome::Outcome::Ok);
+    assert_eq!(outcome, sweepkit::io::outcome::Outcome::Ok);
     let recs = records_of(&std::fs::read(&out).unwrap());
     assert_eq!(recs.len(), 4);
     for r in &recs {
         near(m(r, "time_to_first_token"), 5.0, 0.5, 25.0, "TTFT");
-        let rec: sweepkit::records::Record = serde_json::from_value(r.clone()).unwrap();
+        let rec: sweepkit::contract::records::Record = serde_json::from_value(r.clone()).unwrap();
         assert_eq!(rec.scalar("output_sequence_length"), Some(3.0));
     }
 }

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use sweepkit::outcome::{Outcome, EXIT_ERROR};
+use sweepkit::io::outcome::{Outcome, EXIT_ERROR};
 
 /// Runs a tool: `run` gets the parsed options and returns how it ended.
 pub fn main<T: Parser>(tool: &'static str, run: impl FnOnce(T) -> anyhow::Result<Outcome>) -> ExitCode {

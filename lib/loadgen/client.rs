@@ -13,7 +13,7 @@ use anyhow::anyhow;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 
-use crate::records::{ErrorDetails, Phase};
+use crate::contract::records::{ErrorDetails, Phase};
 
 use super::h1::{self, H1Error};
 use super::openai::{server_error_type, BodyError, Output};
@@ -118,7 +118,7 @@ impl Client {
         let url = reqwest::Url::parse(&url_text)
             .map_err(|e| anyhow!("--url {}: not a valid URL: {e}", opts.url))?;
         // reqwest builds its TLS config even for plain http: the provider must exist first.
-        crate::tls::install_provider();
+        crate::io::tls::install_provider();
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(key) = &opts.io.api_key {

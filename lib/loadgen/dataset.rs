@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use super::options::{DatasetType, EndpointType, Options};
 use super::prompts::{mix, text_of_tokens, Prompt};
 use super::tokenizer::Tokenizer;
-use crate::jsonl;
+use crate::io::jsonl;
 
 /// AIPerf's `--isl-block-size` default.
 pub const BLOCK_TOKENS: u64 = 512;

@@ -3,8 +3,8 @@
 
 use std::time::Instant;
 
-use crate::clock::Clock;
-use crate::records::{ErrorDetails, Metadata, Phase, Record, Value};
+use crate::contract::records::{ErrorDetails, Metadata, Phase, Record, Value};
+use crate::io::clock::Clock;
 
 use super::client::Exchange;
 use super::openai::Usage;

@@ -9,7 +9,6 @@
 //! Ctrl-C (stop dispatching, drain for the grace period, flush, exit 130), or an unreachable server
 //! before anything succeeded (fail fast).
 
-pub mod chunk;
 pub mod client;
 pub mod dataset;
 pub mod h1;
@@ -33,10 +32,10 @@ use std::sync::mpsc;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::clock::Clock;
-use crate::jsonl::JsonlWriter;
-use crate::outcome::Outcome;
-use crate::records::{ErrorDetails, Phase};
+use crate::contract::records::{ErrorDetails, Phase};
+use crate::io::clock::Clock;
+use crate::io::jsonl::JsonlWriter;
+use crate::io::outcome::Outcome;
 
 use client::{Client, Exchange, Failure};
 use pacer::Pacer;
@@ -241,7 +240,7 @@ fn open_loop(
             }
             let deadline = t0 + Duration::from_secs_f64(off);
             tokio::select! {
-                _ = crate::timer::sleep_until(deadline) => {}
+                _ = crate::io::timer::sleep_until(deadline) => {}
                 _ = stop.wait_for(|s| *s) => break,
             }
             let permit = match &sem {
@@ -272,7 +271,7 @@ async fn drive(
     mut hard_deadline: Option<Instant>,
     grace: f64,
 ) -> bool {
-    let mut interrupted = crate::interrupt::requested();
+    let mut interrupted = crate::io::interrupt::requested();
     if interrupted {
         ctl.stop();
         hard_deadline = Some(after(Instant::now(), grace).min(hard_deadline.unwrap_or(far())));
@@ -286,7 +285,7 @@ async fn drive(
                 let _ = (&mut handle).await;
                 return interrupted;
             }
-            _ = crate::interrupt::wait(), if !interrupted => {
+            _ = crate::io::interrupt::wait(), if !interrupted => {
                 interrupted = true;
                 ctl.stop();
                 let d = after(Instant::now(), grace);
@@ -480,7 +479,7 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
     // Only now, with the setup done and the writer thread started: only the event loop (this
     // thread, under the current-thread runtime) runs at real-time priority.
     if opts.io.realtime {
-        if let Err(e) = crate::timer::make_thread_realtime() {
+        if let Err(e) = crate::io::timer::make_thread_realtime() {
             eprintln!("loadgen: warning: --realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority");
         }
     }
@@ -574,7 +573,7 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
         let hard = until.map(|d| after(after(p0, d), grace));
         interrupted = drive(&ctl, h, hard, grace).await;
     }
-    interrupted |= crate::interrupt::requested();
+    interrupted |= crate::io::interrupt::requested();
     let loop_cpu = run_info::thread_cpu_seconds() - loop_cpu0;
 
     // Let the writer finish.

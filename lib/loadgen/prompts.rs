@@ -141,7 +141,7 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> Vec<Prompt> {
 
 /// Writes AIPerf's `inputs.json` (pretty, 2-space indent) atomically.
 pub fn write_inputs_json(path: &Path, prompts: &[Prompt]) -> anyhow::Result<()> {
-    crate::atomic::write_with(path, |w| {
+    crate::io::atomic::write_with(path, |w| {
         w.write_all(b"{\n  \"data\": [")?;
         for (i, p) in prompts.iter().enumerate() {
             w.write_all(if i == 0 { b"\n" } else { b",\n" })?;

@@ -284,8 +284,8 @@ impl RunInfo<'_> {
             "run_info": run_info,
             "input_config": input_config(o, self.dataset_entries),
             "phases": phases,
-            "start_time": crate::clock::iso_utc(self.profiling.start_ns),
-            "end_time": crate::clock::iso_utc(self.profiling.end_ns),
+            "start_time": crate::io::clock::iso_utc(self.profiling.start_ns),
+            "end_time": crate::io::clock::iso_utc(self.profiling.end_ns),
             "was_cancelled": self.was_cancelled,
             "client": {
                 "target_request_rate": c.target_request_rate,
@@ -303,7 +303,7 @@ impl RunInfo<'_> {
     }
 
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
-        crate::atomic::write_json(path, &self.to_json())
+        crate::io::atomic::write_json(path, &self.to_json())
     }
 }
 

@@ -76,7 +76,7 @@ fn scan<E>(
     let mut i = from;
     // Whether the current event has a line break before its separator (several lines).
     let mut multi = from > 0 && buf[..from].iter().any(|&b| b == b'\n' || b == b'\r');
-    while let Some(off) = find_either(&buf[i..], b'\n', b'\r') {
+    while let Some(off) = memchr::memchr2(b'\n', b'\r', &buf[i..]) {
         let pos = i + off;
         match separator_at(buf, pos) {
             Some(next) => {
@@ -105,24 +105,6 @@ fn scan<E>(
         }
     }
     Ok(start)
-}
-
-/// Position of the first `a` or `b` in `s`, eight bytes at a time (SWAR): the SSE scanner looks for
-/// line ends, the chunk parser for the end of a JSON string.
-#[inline]
-pub(crate) fn find_either(s: &[u8], a: u8, b: u8) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let mut i = 0;
-    while i + 8 <= s.len() {
-        let w = u64::from_le_bytes(s[i..i + 8].try_into().unwrap());
-        if has_zero(w ^ (ONES * a as u64)) | has_zero(w ^ (ONES * b as u64)) != 0 {
-            break;
-        }
-        i += 8;
-    }
-    s[i..].iter().position(|&c| c == a || c == b).map(|p| p + i)
 }
 
 /// If a blank line (event separator) starts at `pos` (a `\n` or `\r`), the index after it.

@@ -14,7 +14,7 @@ use super::capacity::{LatencyModel, Slots};
 use super::metrics::{Load, Metrics};
 use super::record::Recorder;
 use super::Options;
-use crate::clock::Clock;
+use crate::io::clock::Clock;
 
 /// Notional KV-cache tokens per decode slot (for `vllm:kv_cache_usage_perc`).
 pub const KV_TOKENS_PER_SLOT: u64 = 4096;

@@ -24,7 +24,7 @@ use super::record::RequestRecord;
 use super::stream::{MockBody, SseStream, StreamSpec};
 use super::tokens::{self, plan_output};
 use super::Options;
-use crate::outcome::Outcome;
+use crate::io::outcome::Outcome;
 
 /// Largest request body accepted (413 beyond).
 const MAX_BODY: usize = 64 << 20;
@@ -35,7 +35,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 pub fn run(opts: Options) -> anyhow::Result<Outcome> {
     opts.validate().map_err(anyhow::Error::msg)?;
     raise_fd_limit();
-    crate::interrupt::install();
+    crate::io::interrupt::install();
     let workers = if opts.workers == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
     } else {
@@ -44,11 +44,11 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
     let mut b = tokio::runtime::Builder::new_multi_thread();
     b.worker_threads(workers).enable_all();
     if opts.realtime {
-        match crate::timer::make_thread_realtime() {
+        match crate::io::timer::make_thread_realtime() {
             Ok(()) => {
-                crate::timer::set_realtime(true);
+                crate::io::timer::set_realtime(true);
                 b.on_thread_start(|| {
-                    let _ = crate::timer::make_thread_realtime();
+                    let _ = crate::io::timer::make_thread_realtime();
                 });
             }
             Err(e) => eprintln!(
@@ -91,7 +91,7 @@ async fn serve(eng: Arc<Engine>) -> anyhow::Result<()> {
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        crate::interrupt::wait().await;
+        crate::io::interrupt::wait().await;
         let _ = stop_tx.send(true);
     });
     let conns = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -412,7 +412,7 @@ async fn generate(eng: Arc<Engine>, g: Generate, arr: Arrival) -> Result<Resp, s
     }
     match fault {
         Fault::Disconnect(_) => {
-            crate::timer::sleep_until(first).await;
+            crate::io::timer::sleep_until(first).await;
             eng.metrics.fault(FaultKind::Disconnect);
             record_simple(
                 &eng,
@@ -446,7 +446,7 @@ async fn generate(eng: Arc<Engine>, g: Generate, arr: Arrival) -> Result<Resp, s
         }
         _ => {}
     }
-    crate::timer::sleep_until(end).await;
+    crate::io::timer::sleep_until(end).await;
     let mut text = String::with_capacity(plan.tokens as usize * 7);
     for i in 0..plan.tokens {
         text.push_str(tokens::word(answer_seed, i));
@@ -567,7 +567,7 @@ async fn embeddings(
     let admitted = Instant::now();
     slot.add_kv(total as u64);
     eng.metrics.prompt_tokens.fetch_add(total as u64, Relaxed);
-    crate::timer::sleep_until(admitted + Duration::from_nanos(eng.model.first_token_ns(total, &mut rng)))
+    crate::io::timer::sleep_until(admitted + Duration::from_nanos(eng.model.first_token_ns(total, &mut rng)))
         .await;
     drop(slot);
     let dim = eng.opts.embedding_dim;

@@ -18,7 +18,7 @@ use super::faults::{Fault, FaultKind};
 use super::protocol::{ChunkTemplate, Endpoint};
 use super::record::RequestRecord;
 use super::tokens::{self, OutputPlan};
-use crate::timer::pacer;
+use crate::io::timer::pacer;
 
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -13,7 +13,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use crate::records::ErrorDetails;
+use crate::contract::records::ErrorDetails;
 use crate::trial::goodput::Slo;
 use crate::trial::metrics;
 use crate::trial::sweepline::Timeline;

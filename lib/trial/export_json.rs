@@ -11,7 +11,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 use super::{Exporter, MetricValue, Summary, SCHEMA_VERSION};
-use crate::summary::MetricStats;
+use crate::contract::summary::MetricStats;
 
 /// Pretty (files, final stdout) or compact (one line per live tick).
 pub struct Json {
@@ -74,7 +74,7 @@ struct Doc<'a>(&'a Summary);
 
 #[derive(Serialize)]
 struct ErrorEntry<'a> {
-    error_details: &'a crate::records::ErrorDetails,
+    error_details: &'a crate::contract::records::ErrorDetails,
     count: u64,
 }
 

@@ -20,11 +20,11 @@ use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::clock;
-use crate::jsonl::{self, Input};
-use crate::outcome::Outcome;
-use crate::records::ErrorDetails;
-use crate::stats::{self, Dist};
+use crate::contract::records::ErrorDetails;
+use crate::io::clock;
+use crate::io::jsonl::{self, Input};
+use crate::io::outcome::Outcome;
+use crate::stats::distribution::{self as stats, Dist};
 use accumulate::Accumulator;
 use goodput::Slo;
 use run_info::{RunInfo, WindowSource};
@@ -173,10 +173,10 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
     if let Some(dir) = &opts.output_dir {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("--output-dir {}: cannot create: {e}", dir.display()))?;
-        crate::atomic::write_with(&dir.join("profile_export_aiperf.json"), |w| {
+        crate::io::atomic::write_with(&dir.join("profile_export_aiperf.json"), |w| {
             export_json::Json { pretty: true }.export(&summary, w)
         })?;
-        crate::atomic::write_with(&dir.join("profile_export_aiperf.csv"), |w| {
+        crate::io::atomic::write_with(&dir.join("profile_export_aiperf.csv"), |w| {
             export_csv::Csv.export(&summary, w)
         })?;
         if let Some(m) = &summary.server {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::clock;
+use crate::io::clock;
 
 /// Where the throughput window came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,7 +17,7 @@ pub struct GpuTelemetry {
     /// AIPerf's GPU table (header and one row per GPU metric), CRLF line ends.
     pub csv_section: String,
     /// Key GPU figures as trial metrics (see `telemetry::key_figures`).
-    pub figures: Vec<(String, crate::summary::MetricStats)>,
+    pub figures: Vec<(String, crate::contract::summary::MetricStats)>,
 }
 
 /// What the server's own metrics showed over the trial window (`--server-metrics`).
@@ -26,7 +26,7 @@ pub struct ServerMetrics {
     /// `telemetry::summarize` output: the summary's `server_metrics` key.
     pub metrics: Value,
     /// Key server figures as trial metrics (see `telemetry::key_figures`).
-    pub figures: Vec<(String, crate::summary::MetricStats)>,
+    pub figures: Vec<(String, crate::contract::summary::MetricStats)>,
     lines: Vec<SampleLine>,
     window: (u64, u64),
 }
@@ -64,8 +64,8 @@ pub fn gpu_telemetry(path: &Path, start_ns: u64, end_ns: u64) -> anyhow::Result<
         "summary": {
             "endpoints_configured": endpoints(&lines, false),
             "endpoints_successful": endpoints(&lines, true),
-            "start_time": crate::clock::iso_utc(start_ns),
-            "end_time": crate::clock::iso_utc(end_ns),
+            "start_time": crate::io::clock::iso_utc(start_ns),
+            "end_time": crate::io::clock::iso_utc(end_ns),
         },
         "endpoints": per_gpu,
         "error_summary": errors,
@@ -105,8 +105,8 @@ impl ServerMetrics {
     /// Writes `server_metrics_export.json` and `.csv` into `dir` (atomically).
     pub fn write_exports(&self, dir: &Path, benchmark_id: &str) -> anyhow::Result<()> {
         let doc = telemetry::export_document(&self.lines, self.window.0, self.window.1, benchmark_id);
-        crate::atomic::write_json(&dir.join("server_metrics_export.json"), &doc)?;
-        crate::atomic::write(
+        crate::io::atomic::write_json(&dir.join("server_metrics_export.json"), &doc)?;
+        crate::io::atomic::write(
             &dir.join("server_metrics_export.csv"),
             telemetry::export_csv(&doc["metrics"]).as_bytes(),
         )

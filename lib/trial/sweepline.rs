@@ -8,7 +8,7 @@
 //! Per record (every profiling record, failed ones too): `start`, `end` (epoch ns as float64),
 //! `gen` = `start + ttft_ns` (first token), ISL, OSL, and its inter-chunk gaps (ns).
 
-use crate::stats::pairwise_sum_by;
+use crate::stats::distribution::pairwise_sum_by;
 
 /// The per-record inputs, NaN where a record lacks the value.
 #[derive(Debug, Default, Clone)]

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use serde_json::{Map, Value};
 
-use crate::plan::value_text;
+use crate::artifacts::names::value_text;
 use crate::sweep::{describe, SweepAggregate, CV_THRESHOLD};
 
 fn params_text(p: &Map<String, Value>) -> String {
@@ -272,7 +272,7 @@ fn trend_label(agg: &SweepAggregate, parameter: &str, params: &Map<String, Value
             .iter()
             .filter_map(|p| params.get(&p.name).map(|v| (p.name.clone(), v.clone())))
             .collect();
-        Some(Value::from(crate::plan::dir_name(&ordered)))
+        Some(Value::from(crate::artifacts::names::dir_name(&ordered)))
     } else {
         params.get(parameter).cloned()
     }
@@ -342,7 +342,7 @@ fn recommendation(agg: &SweepAggregate, slows: &[Value]) -> String {
 }
 
 /// A grid sweep's trends of one metric: (`other=value, ...` held fixed, trend), in key order.
-fn grid_lines<'a>(agg: &'a SweepAggregate, metric: &str) -> Vec<(String, &'a crate::trends::Trend)> {
+fn grid_lines<'a>(agg: &'a SweepAggregate, metric: &str) -> Vec<(String, &'a crate::stats::trends::Trend)> {
     let prefix = format!("{metric}@");
     agg.trends
         .iter()

@@ -3,6 +3,9 @@
 //! Parameter Sweeping guide's schema (metadata with failed runs, per-combination metrics, best
 //! configurations, Pareto-optimal set, trends, high-variance flags).
 
+pub mod export;
+pub mod findings;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -10,16 +13,15 @@ use anyhow::Context;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::confidence::{self, UnitStats};
+use crate::artifacts::layout::{Layout, SweepMode};
+use crate::artifacts::names::{cmp_param_list, describe, dir_name, parse_dir_name, trial_number};
+use crate::artifacts::{AGGREGATE_JSON, RUN_ERROR_FILE, SUMMARY_JSON};
+use crate::contract::summary::{SummaryDoc, STAT_KEYS};
 use crate::pareto::{self, Goal, Point};
-use crate::plan::{self, Layout, PlanLine, SweepMode};
-use crate::summary::{SummaryDoc, STAT_KEYS};
-use crate::trends::{self, Direction, Trend};
+use crate::plan::PlanLine;
+use crate::stats::confidence::{self, UnitStats};
+use crate::stats::trends::{self, Direction, Trend};
 
-/// Name of a trial summary file.
-pub const SUMMARY_FILE: &str = "profile_export_aiperf.json";
-/// A run folder holding this file failed before it could be summarised; its text is the error.
-pub const RUN_ERROR_FILE: &str = "run_error.txt";
 /// Above this coefficient of variation the guide says a value needs more trials.
 pub const CV_THRESHOLD: f64 = 0.20;
 
@@ -64,10 +66,10 @@ pub fn load_run(dir: &Path) -> Result<SummaryDoc, String> {
             t.to_string()
         });
     }
-    let path = dir.join(SUMMARY_FILE);
+    let path = dir.join(SUMMARY_JSON);
     if !path.exists() {
         return Err(format!(
-            "no {SUMMARY_FILE} in {}: the run did not finish",
+            "no {SUMMARY_JSON} in {}: the run did not finish",
             dir.display()
         ));
     }
@@ -95,35 +97,6 @@ pub fn load_run(dir: &Path) -> Result<SummaryDoc, String> {
             })
         }
     }
-}
-
-/// Splits a folder name like `concurrency_10__isl_512` into parameters; `None` if it is not one.
-pub fn parse_dir_name(name: &str) -> Option<Vec<(String, Value)>> {
-    if name.starts_with("trial_") || name.starts_with("run_") {
-        return None;
-    }
-    let mut out = Vec::new();
-    for part in name.split("__") {
-        let (k, v) = part.rsplit_once('_')?;
-        if k.is_empty() {
-            return None;
-        }
-        let val = if let Ok(n) = v.parse::<u64>() {
-            Value::from(n)
-        } else {
-            let x: f64 = v.parse().ok().filter(|x: &f64| x.is_finite())?;
-            Value::from(x)
-        };
-        out.push((k.to_string(), val));
-    }
-    Some(out)
-}
-
-fn trial_number(name: &str) -> Option<u32> {
-    let digits = name
-        .strip_prefix("trial_")
-        .or_else(|| name.strip_prefix("run_"))?;
-    (digits.len() == 4).then(|| digits.parse().ok()).flatten()
 }
 
 fn plan_parameters(line: &PlanLine) -> Vec<(String, Value)> {
@@ -200,7 +173,7 @@ fn collect_run_dirs(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     if name == "aggregate" || name == "sweep_aggregate" {
         return Ok(());
     }
-    if dir.join(SUMMARY_FILE).is_file() || dir.join(RUN_ERROR_FILE).is_file() {
+    if dir.join(SUMMARY_JSON).is_file() || dir.join(RUN_ERROR_FILE).is_file() {
         out.push(dir.to_path_buf());
         return Ok(());
     }
@@ -224,7 +197,7 @@ pub fn from_dir(root: &Path) -> anyhow::Result<SweepInput> {
     collect_run_dirs(root, &mut dirs)?;
     anyhow::ensure!(
         !dirs.is_empty(),
-        "{}: no run folders ({SUMMARY_FILE} or {RUN_ERROR_FILE}) below it: give a sweep's folder or --plan",
+        "{}: no run folders ({SUMMARY_JSON} or {RUN_ERROR_FILE}) below it: give a sweep's folder or --plan",
         root.display()
     );
     let mut independent = false;
@@ -294,8 +267,7 @@ pub fn from_dir(root: &Path) -> anyhow::Result<SweepInput> {
             result,
         });
     }
-    let combos: std::collections::BTreeSet<String> =
-        trials.iter().map(|t| plan::dir_name(&t.parameters)).collect();
+    let combos: std::collections::BTreeSet<String> = trials.iter().map(|t| dir_name(&t.parameters)).collect();
     let sweep = combos.len() > 1 || trials.iter().any(|t| !t.parameters.is_empty());
     let n_trials = trials.iter().map(|t| t.trial).max().unwrap_or(1);
     // Execution order as the layout implies it.
@@ -306,7 +278,7 @@ pub fn from_dir(root: &Path) -> anyhow::Result<SweepInput> {
     };
     let mut order: Vec<String> = Vec::new();
     for t in &trials {
-        let d = plan::dir_name(&t.parameters);
+        let d = dir_name(&t.parameters);
         if !order.contains(&d) {
             order.push(d);
         }
@@ -314,14 +286,14 @@ pub fn from_dir(root: &Path) -> anyhow::Result<SweepInput> {
     // Sort combinations by their values (numeric) so the sweep order is the natural one.
     let mut keyed: Vec<(Vec<(String, Value)>, String)> = trials
         .iter()
-        .map(|t| (t.parameters.clone(), plan::dir_name(&t.parameters)))
+        .map(|t| (t.parameters.clone(), dir_name(&t.parameters)))
         .collect();
     keyed.sort_by(|a, b| cmp_param_list(&a.0, &b.0));
     keyed.dedup_by(|a, b| a.1 == b.1);
     let rank = |d: &str| keyed.iter().position(|(_, k)| k == d).unwrap_or(0);
     trials.sort_by_key(|t| match mode {
-        SweepMode::Independent => (rank(&plan::dir_name(&t.parameters)), t.trial),
-        SweepMode::Repeated => (t.trial as usize, rank(&plan::dir_name(&t.parameters)) as u32),
+        SweepMode::Independent => (rank(&dir_name(&t.parameters)), t.trial),
+        SweepMode::Repeated => (t.trial as usize, rank(&dir_name(&t.parameters)) as u32),
     });
     Ok(SweepInput {
         trials,
@@ -357,12 +329,12 @@ fn collect_files(dir: &Path, name: &str, out: &mut Vec<PathBuf>) -> anyhow::Resu
 /// input, its combinations and the aggregates' confidence level.
 pub fn from_aggregates(root: &Path) -> anyhow::Result<(SweepInput, Vec<Combination>, f64)> {
     let mut files = Vec::new();
-    collect_files(root, crate::aggregate_export::AGGREGATE_JSON, &mut files)?;
+    collect_files(root, AGGREGATE_JSON, &mut files)?;
     anyhow::ensure!(
         !files.is_empty(),
-        "{}: no run folders ({SUMMARY_FILE} or {RUN_ERROR_FILE}) and no {} below it: give a sweep's folder or --plan",
+        "{}: no run folders ({SUMMARY_JSON} or {RUN_ERROR_FILE}) and no {} below it: give a sweep's folder or --plan",
         root.display(),
-        crate::aggregate_export::AGGREGATE_JSON
+        AGGREGATE_JSON
     );
     let num = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     let mut combos: Vec<Combination> = Vec::new();
@@ -452,7 +424,7 @@ pub fn from_aggregates(root: &Path) -> anyhow::Result<(SweepInput, Vec<Combinati
             })
             .unwrap_or_default();
         combos.push(Combination {
-            dir_name: plan::dir_name(&parameters),
+            dir_name: dir_name(&parameters),
             parameters,
             trial_labels: if trial_labels.is_empty() {
                 vec!["run_0001".into(); n_ok.max(1)]
@@ -477,19 +449,6 @@ pub fn from_aggregates(root: &Path) -> anyhow::Result<(SweepInput, Vec<Combinati
         run_cooldown_seconds: None,
     };
     Ok((input, combos, level.unwrap_or(0.95)))
-}
-
-fn cmp_param_list(a: &[(String, Value)], b: &[(String, Value)]) -> std::cmp::Ordering {
-    for ((_, x), (_, y)) in a.iter().zip(b) {
-        let o = match (x.as_f64(), y.as_f64()) {
-            (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
-            _ => x.to_string().cmp(&y.to_string()),
-        };
-        if o != std::cmp::Ordering::Equal {
-            return o;
-        }
-    }
-    a.len().cmp(&b.len())
 }
 
 /// A run that failed: where it was in the plan, which combination, and why.
@@ -532,7 +491,7 @@ pub fn combinations(input: &SweepInput, confidence_level: f64) -> Vec<Combinatio
     let mut order: Vec<String> = Vec::new();
     let mut groups: BTreeMap<String, Vec<&Trial>> = BTreeMap::new();
     for t in &input.trials {
-        let d = plan::dir_name(&t.parameters);
+        let d = dir_name(&t.parameters);
         if !groups.contains_key(&d) {
             order.push(d.clone());
         }
@@ -931,51 +890,6 @@ pub fn sweep_aggregate(
     )
 }
 
-/// `concurrency=10, isl=512` (AIPerf's ParameterCombination text; `base` without parameters).
-pub fn describe(params: &[(String, Value)]) -> String {
-    if params.is_empty() {
-        return "base".into();
-    }
-    let mut p: Vec<&(String, Value)> = params.iter().collect();
-    p.sort_by(|a, b| a.0.cmp(&b.0));
-    p.iter()
-        .map(|(k, v)| format!("{k}={}", plan::value_text(v)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn folder_names_parse_back_into_parameters() {
-        assert_eq!(
-            parse_dir_name("concurrency_10"),
-            Some(vec![("concurrency".into(), Value::from(10u64))])
-        );
-        assert_eq!(
-            parse_dir_name("request_rate_5.0__isl_512"),
-            Some(vec![
-                ("request_rate".into(), Value::from(5.0)),
-                ("isl".into(), Value::from(512u64))
-            ])
-        );
-        assert_eq!(parse_dir_name("trial_0001"), None);
-        assert_eq!(parse_dir_name("profile_runs"), None);
-        assert_eq!(parse_dir_name("sweep_aggregate"), None);
-        assert_eq!(trial_number("trial_0003"), Some(3));
-        assert_eq!(trial_number("run_0012"), Some(12));
-        assert_eq!(
-            describe(&[
-                ("request_rate".into(), Value::from(20u64)),
-                ("concurrency".into(), Value::from(10u64))
-            ]),
-            "concurrency=10, request_rate=20"
-        );
-    }
-}
-
 /// What `sweep-agg` is asked to do.
 #[derive(Debug, Clone)]
 pub struct AggOptions {
@@ -1020,12 +934,12 @@ fn from_aggregates_run(dir: &Path, opts: &AggOptions) -> anyhow::Result<AggRepor
         .layout
         .sweep_aggregate_dir()
         .unwrap_or_else(|| input.layout.base_dir.join("sweep_aggregate"));
-    let path = crate::aggregate_export::write_sweep(&sweep_dir, &agg)?;
+    let path = crate::sweep::export::write_sweep(&sweep_dir, &agg)?;
     let findings = match &opts.findings {
         Some(f) => {
-            crate::atomic::write(
+            crate::io::atomic::write(
                 f,
-                crate::findings::render(&agg, &path.display().to_string()).as_bytes(),
+                crate::sweep::findings::render(&agg, &path.display().to_string()).as_bytes(),
             )?;
             Some(f.clone())
         }
@@ -1054,7 +968,7 @@ pub fn run(opts: &AggOptions) -> anyhow::Result<AggReport> {
     }
     let mut input = match (&opts.plan, &opts.dir) {
         (Some(p), None) => {
-            let (lines, stats) = crate::jsonl::read_all::<PlanLine>(crate::jsonl::open_inputs(std::slice::from_ref(p))?)?;
+            let (lines, stats) = crate::io::jsonl::read_all::<PlanLine>(crate::io::jsonl::open_inputs(std::slice::from_ref(p))?)?;
             let input = from_plan(&lines).with_context(|| format!("{}", p.display()))?;
             if !stats.torn.is_empty() {
                 anyhow::bail!("{}", stats.warnings().join("; "));
@@ -1097,18 +1011,18 @@ pub fn run(opts: &AggOptions) -> anyhow::Result<AggReport> {
             let doc = aggregate_doc(c, &input, opts.confidence_level);
             report
                 .aggregates
-                .push(crate::aggregate_export::write_aggregate(&dir, &doc)?);
+                .push(crate::sweep::export::write_aggregate(&dir, &doc)?);
         }
     }
     if let Some(dir) = input.layout.sweep_aggregate_dir() {
         let (agg, warnings) = sweep_aggregate(&input, &combos, opts.confidence_level);
-        let path = crate::aggregate_export::write_sweep(&dir, &agg)?;
+        let path = crate::sweep::export::write_sweep(&dir, &agg)?;
         report.high_variance = agg.metadata.high_variance.len();
         report.warnings = warnings;
         if let Some(f) = &opts.findings {
-            crate::atomic::write(
+            crate::io::atomic::write(
                 f,
-                crate::findings::render(&agg, &path.display().to_string()).as_bytes(),
+                crate::sweep::findings::render(&agg, &path.display().to_string()).as_bytes(),
             )?;
             report.findings = Some(f.clone());
         }

@@ -10,12 +10,15 @@
 //!
 //! The sample just before the window starts is used as the baseline for counters and histograms.
 
+pub mod prometheus;
+pub mod scrape;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value as Json};
 
-use crate::prometheus::{MetricType, Sample};
+use crate::telemetry::prometheus::{MetricType, Sample};
 
 /// One JSONL line of `server_metrics_export.jsonl` / `gpu_telemetry_export.jsonl`: a sample, or a gap
 /// (the scrape failed: `error` set, no metric).
@@ -183,10 +186,10 @@ fn gauge_stats(values: &[f64]) -> Json {
     m.insert("min".into(), json!(sorted[0]));
     m.insert("max".into(), json!(sorted[sorted.len() - 1]));
     m.insert("std".into(), json!(std));
-    for (key, q) in crate::summary::PERCENTILES {
+    for (key, q) in crate::contract::summary::PERCENTILES {
         m.insert(
             key.into(),
-            json!(crate::stats::percentile_linear_sorted(&sorted, q)),
+            json!(crate::stats::distribution::percentile_linear_sorted(&sorted, q)),
         );
     }
     Json::Object(m)
@@ -273,7 +276,7 @@ pub fn summarize(lines: &[SampleLine], start_ns: u64, end_ns: u64) -> Json {
                     "sum_rate".into(),
                     json!(if secs > 0.0 { sum / secs } else { 0.0 }),
                 );
-                for (key, q) in crate::summary::PERCENTILES {
+                for (key, q) in crate::contract::summary::PERCENTILES {
                     if let Some(v) = histogram_quantile(q / 100.0, &cum) {
                         stats.insert(format!("{key}_estimate"), json!(v));
                     }
@@ -481,8 +484,10 @@ mod tests {
 }
 
 /// Reads `scrape` output (JSONL sample lines) from files.
-pub fn read_samples(path: &std::path::Path) -> anyhow::Result<(Vec<SampleLine>, crate::jsonl::ReadStats)> {
-    crate::jsonl::read_all(vec![crate::jsonl::Input::open(path)?])
+pub fn read_samples(
+    path: &std::path::Path,
+) -> anyhow::Result<(Vec<SampleLine>, crate::io::jsonl::ReadStats)> {
+    crate::io::jsonl::read_all(vec![crate::io::jsonl::Input::open(path)?])
 }
 
 /// One endpoint's scrapes: first and last, the successful ones (by timestamp: a scrape yields many
@@ -541,8 +546,8 @@ pub fn export_document(lines: &[SampleLine], start_ns: u64, end_ns: u64, benchma
         "summary": {
             "endpoints_configured": endpoints,
             "endpoints_successful": ok,
-            "start_time": crate::clock::iso_utc(start_ns),
-            "end_time": crate::clock::iso_utc(end_ns),
+            "start_time": crate::io::clock::iso_utc(start_ns),
+            "end_time": crate::io::clock::iso_utc(end_ns),
             "endpoint_info": endpoint_info(lines),
             "phase_time_ranges": {"profiling": {"start_ns": start_ns, "end_ns": end_ns}},
         },
@@ -562,7 +567,10 @@ fn cell(v: &Json) -> String {
 
 /// AIPerf's `server_metrics_export.csv`: a gauge table, a counter table and a histogram table.
 pub fn export_csv(metrics: &Json) -> String {
-    let pcts: Vec<&str> = crate::summary::PERCENTILES.iter().map(|(k, _)| *k).collect();
+    let pcts: Vec<&str> = crate::contract::summary::PERCENTILES
+        .iter()
+        .map(|(k, _)| *k)
+        .collect();
     let mut gauges = vec![format!(
         "Endpoint,Type,Metric,Unit,avg,min,max,std,{},Description",
         pcts.join(",")
@@ -649,7 +657,7 @@ fn csv_field(s: &str) -> String {
 
 /// AIPerf's GPU table section of `profile_export_aiperf.csv`, from `per_gpu` output.
 pub fn gpu_csv_section(per_gpu: &Json) -> String {
-    let keys = crate::summary::STAT_KEYS;
+    let keys = crate::contract::summary::STAT_KEYS;
     let mut out = format!(
         "Endpoint,GPU_Index,GPU_Name,GPU_UUID,Platform,Metric,{}\n",
         keys.join(",")
@@ -730,8 +738,8 @@ mod export_tests {
 /// - a counter family becomes `<family>_rate` (`<unit>/sec`, summed across series).
 ///
 /// Histograms are left to `server_metrics` (the client measures those latencies itself).
-pub fn key_figures(summary: &Json) -> Vec<(String, crate::summary::MetricStats)> {
-    use crate::summary::MetricStats;
+pub fn key_figures(summary: &Json) -> Vec<(String, crate::contract::summary::MetricStats)> {
+    use crate::contract::summary::MetricStats;
     let mut out = Vec::new();
     for (family, f) in summary.as_object().into_iter().flatten() {
         let series: Vec<&Json> = f["series"]
@@ -814,7 +822,8 @@ mod key_figure_tests {
                 {"stats": {"total": 10.0, "rate": 5.0}}, {"stats": {"total": 4.0, "rate": 2.0}}]},
             "vllm:e2e_request_latency_seconds": {"type": "histogram", "unit": "seconds", "series": [{"stats": {}}]}
         });
-        let k: BTreeMap<String, crate::summary::MetricStats> = key_figures(&s).into_iter().collect();
+        let k: BTreeMap<String, crate::contract::summary::MetricStats> =
+            key_figures(&s).into_iter().collect();
         assert_eq!(k.len(), 4);
         assert_eq!(k["vllm:kv_cache_usage_perc"].p99, Some(0.3));
         assert_eq!(k["DCGM_FI_DEV_POWER_USAGE"].avg, Some(500.0));

@@ -3,6 +3,8 @@
 //! direction-aware) and strictly better on one; equal points are both optimal. Plus sweepkit's
 //! SLO filters and a significance check of each dominance from the trials' confidence intervals.
 
+pub mod plot;
+
 use std::cmp::Ordering;
 
 use anyhow::bail;
@@ -262,13 +264,13 @@ pub fn analyze(
             let mut values = Map::new();
             let mut ci = Map::new();
             for (k, o) in objectives.iter().enumerate() {
-                values.insert(o.key.clone(), crate::confidence::json_num(p.values[k]));
+                values.insert(o.key.clone(), crate::stats::confidence::json_num(p.values[k]));
                 if let Some((lo, hi)) = p.ci[k] {
                     ci.insert(
                         o.key.clone(),
                         Value::Array(vec![
-                            crate::confidence::json_num(lo),
-                            crate::confidence::json_num(hi),
+                            crate::stats::confidence::json_num(lo),
+                            crate::stats::confidence::json_num(hi),
                         ]),
                     );
                 }
@@ -353,8 +355,8 @@ pub fn parse_points(name: &str, text: &str) -> anyhow::Result<Vec<InputPoint>> {
     }
     // Otherwise JSONL points, read like every other JSONL input (file:line errors, torn last line).
     let mut out = Vec::new();
-    let input = crate::jsonl::Input::from_reader(name, std::io::Cursor::new(text.as_bytes().to_vec()));
-    let stats = crate::jsonl::for_each::<Value>(vec![input], |_, v| {
+    let input = crate::io::jsonl::Input::from_reader(name, std::io::Cursor::new(text.as_bytes().to_vec()));
+    let stats = crate::io::jsonl::for_each::<Value>(vec![input], |_, v| {
         out.push(entry(&v)?);
         Ok(())
     })?;
@@ -366,7 +368,9 @@ pub fn parse_points(name: &str, text: &str) -> anyhow::Result<Vec<InputPoint>> {
 
 fn split_stat(key: &str) -> Option<(&str, &str)> {
     let (tag, stat) = key.rsplit_once('_')?;
-    crate::summary::STAT_KEYS.contains(&stat).then_some((tag, stat))
+    crate::contract::summary::STAT_KEYS
+        .contains(&stat)
+        .then_some((tag, stat))
 }
 
 /// A metric's value (and CI) from a combination: the flat key's `mean`, else AIPerf's single-trial
@@ -457,7 +461,7 @@ pub fn run(points: &[InputPoint], opts: &ParetoOptions) -> anyhow::Result<Report
                 anyhow::anyhow!(
                     "objective '{}' is missing for {} (give --maximize/--minimize with a key present in every point, e.g. {})",
                     o.key,
-                    crate::sweep::describe(&p.parameters.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>()),
+                    crate::artifacts::names::describe(&p.parameters.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>()),
                     keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
                 )
             })?;

@@ -13,7 +13,7 @@ pub struct Fast<'a> {
     pub usage: Option<Usage>,
 }
 
-use super::openai::{CompletionDetails, PromptDetails, Usage};
+use super::{CompletionDetails, PromptDetails, Usage};
 
 struct P<'a> {
     b: &'a [u8],
@@ -46,7 +46,7 @@ impl<'a> P<'a> {
         self.eat(b'"')?;
         let start = self.i;
         let rest = &self.b[start..];
-        let end = super::sse::find_either(rest, b'"', b'\\')?;
+        let end = memchr::memchr2(b'"', b'\\', rest)?;
         if rest[end] == b'\\' {
             return None;
         }
@@ -76,7 +76,7 @@ impl<'a> P<'a> {
     fn skip_str(&mut self) -> Option<()> {
         self.eat(b'"')?;
         loop {
-            let off = super::sse::find_either(self.b.get(self.i..)?, b'"', b'\\')?;
+            let off = memchr::memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
             let c = self.b[self.i + off];
             self.i += off + 1;
             if c == b'"' {

@@ -7,16 +7,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::atomic;
-use crate::plan::value_text;
+use crate::artifacts::names::value_text;
+use crate::artifacts::{AGGREGATE_CSV, AGGREGATE_JSON, SWEEP_CSV, SWEEP_JSON};
+use crate::io::atomic;
 use crate::sweep::SweepAggregate;
 
-pub const AGGREGATE_JSON: &str = "profile_export_aiperf_aggregate.json";
-pub const AGGREGATE_CSV: &str = "profile_export_aiperf_aggregate.csv";
-pub const SWEEP_JSON: &str = "profile_export_aiperf_sweep.json";
-pub const SWEEP_CSV: &str = "profile_export_aiperf_sweep.csv";
-
-/// `%.2f`-style cell: empty for missing/NaN, `inf` for infinities when `inf_text`.
 fn cell(v: Option<&Value>, decimals: usize, inf_text: bool) -> String {
     match v {
         Some(Value::Number(n)) => match n.as_f64() {

@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::clock::Clock;
-use crate::jsonl::JsonlWriter;
-use crate::outcome::Outcome;
-use crate::prometheus;
+use crate::io::clock::Clock;
+use crate::io::jsonl::JsonlWriter;
+use crate::io::outcome::Outcome;
+use crate::telemetry::prometheus;
 use crate::telemetry::SampleLine;
 
 #[derive(Debug, Clone)]
@@ -99,7 +99,7 @@ pub fn run(opts: ScrapeOptions) -> anyhow::Result<Outcome> {
 
 async fn run_async(opts: ScrapeOptions) -> anyhow::Result<Outcome> {
     let clock = Clock::new();
-    crate::tls::install_provider();
+    crate::io::tls::install_provider();
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(opts.timeout)
@@ -164,7 +164,7 @@ async fn run_async(opts: ScrapeOptions) -> anyhow::Result<Outcome> {
 /// Sleeps until `at`; false when a stop (signal or stdin EOF) came first.
 async fn wait_or_stop(at: Instant, stdin_closed: &AtomicBool) -> bool {
     loop {
-        if crate::interrupt::requested() || stdin_closed.load(Ordering::SeqCst) {
+        if crate::io::interrupt::requested() || stdin_closed.load(Ordering::SeqCst) {
             return false;
         }
         let now = Instant::now();

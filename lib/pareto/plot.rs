@@ -8,8 +8,8 @@ use std::path::Path;
 use plotters::prelude::*;
 use serde_json::{Map, Value};
 
+use crate::artifacts::names::value_text;
 use crate::pareto::{Goal, Report};
-use crate::plan::value_text;
 
 /// Which objectives go on which axis: x = first minimised (latency), y = first maximised (throughput).
 pub fn axes(report: &Report) -> anyhow::Result<(usize, usize)> {
@@ -191,7 +191,7 @@ pub fn svg(report: &Report, path: &Path) -> anyhow::Result<()> {
             .map_err(|e| err(&e))?;
         root.present().map_err(|e| err(&e))?;
     }
-    crate::atomic::write(path, text.as_bytes())
+    crate::io::atomic::write(path, text.as_bytes())
 }
 
 /// Writes the picture: `.svg` directly; `.png` through `rsvg-convert` when it is installed

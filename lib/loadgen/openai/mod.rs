@@ -6,6 +6,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+mod fast;
+
 use super::options::EndpointType;
 
 /// Builds one request body (exactly what `inputs.json` records).
@@ -177,13 +179,13 @@ impl Output {
             self.done = true;
             return Ok(Parsed::default());
         }
-        if let Some(f) = super::chunk::fast(trimmed) {
+        if let Some(f) = fast::fast(trimmed) {
             return Ok(self.take_fast(f));
         }
         self.json(trimmed, true)
     }
 
-    fn take_fast(&mut self, f: super::chunk::Fast) -> Parsed {
+    fn take_fast(&mut self, f: fast::Fast) -> Parsed {
         let mut p = Parsed {
             finished: f.finished,
             ..Default::default()
@@ -231,7 +233,7 @@ impl Output {
                 finished: true,
             });
         }
-        if let Some(f) = super::chunk::fast(body) {
+        if let Some(f) = fast::fast(body) {
             return Ok(self.take_fast(f));
         }
         self.json(body, false)

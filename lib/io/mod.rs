@@ -1,0 +1,10 @@
+//! Plumbing every stage shares: JSONL in and out, atomic files, the one clock, Ctrl-C, exit
+//! outcomes, the high-resolution timer and TLS set-up. Knows nothing of any format's content.
+
+pub mod atomic;
+pub mod clock;
+pub mod interrupt;
+pub mod jsonl;
+pub mod outcome;
+pub mod timer;
+pub mod tls;

@@ -1,0 +1,6 @@
+//! Numbers about numbers: per-run distributions (percentiles, moments), across-trial confidence
+//! intervals, and trends along a swept parameter. Pure functions, no formats.
+
+pub mod confidence;
+pub mod distribution;
+pub mod trends;
