@@ -1,5 +1,6 @@
 # sweepkit's entry points. `make demo` benchmarks the bundled mock-llm end to end; `make test` is
-# what CI runs.
+# what CI runs: it first installs what the tests need and is missing (scripts/install-test-deps:
+# shellcheck, librsvg2-bin, openssl, pandas, rustfmt), so that no test is skipped.
 PREFIX ?= /usr/local
 CARGO ?= cargo
 TOOLS := mock-llm loadgen trial-agg sweep-plan sweep-agg pareto scrape
@@ -16,10 +17,11 @@ demo: release
 	scripts/demo
 
 test:
+	scripts/install-test-deps
 	$(CARGO) test --locked
 	scripts/test-scripts
-	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --check && echo "cargo fmt: clean"; \
-	else echo "rustfmt not installed: format check skipped"; fi
+	$(CARGO) fmt --check
+	@echo "cargo fmt: clean"
 
 lint:
 	$(CARGO) fmt --check

@@ -37,12 +37,13 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared/reference/` beside the checkout (CI lays a copy of shared/ beside the clone).
-pub fn reference_dir() -> PathBuf {
-    let p = repo_root().join("../shared/reference");
+/// `tests/fixtures/aiperf/`: AIPerf 0.13.0's own output artifacts, vendored byte for byte (the
+/// files the tests read; see its README.md).
+pub fn fixtures_dir() -> PathBuf {
+    let p = repo_root().join("tests/fixtures/aiperf");
     assert!(
         p.is_dir(),
-        "{} is missing: the tests read the reference artifacts from shared/",
+        "{} is missing: the tests read AIPerf's artifacts from it",
         p.display()
     );
     p

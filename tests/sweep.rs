@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use serde_json::{json, Value};
 
-use crate::common::{bin, reference_dir, run};
+use crate::common::{bin, fixtures_dir, run};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -823,12 +823,12 @@ fn the_guides_python_snippet_runs_on_our_output() {
     let ok = Command::new("python3")
         .args(["-c", "import pandas"])
         .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("SKIPPED the_guides_python_snippet_runs_on_our_output: python3 with pandas is not available (.ci/run installs it)");
-        return;
-    }
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "python3 with pandas is missing (the guide's snippet needs it): run scripts/install-test-deps \
+         (make test runs it)"
+    );
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let plan = plan_with_runs(
@@ -914,7 +914,7 @@ fn close_rel(a: &Value, b: &Value) -> bool {
 
 #[test]
 fn reaggregates_aiperfs_own_independent_sweep() {
-    let src = reference_dir().join("aiperf-artifacts/c2_sweep_c2-4_x3_independent");
+    let src = fixtures_dir().join("c2_sweep_c2-4_x3_independent");
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("re");
     let o = agg(
@@ -971,7 +971,7 @@ fn reaggregates_aiperfs_own_independent_sweep() {
 
 #[test]
 fn reaggregates_aiperfs_single_trial_sweep_with_best_and_pareto() {
-    let src = reference_dir().join("aiperf-artifacts/b_sweep_c2-4-8_n100");
+    let src = fixtures_dir().join("b_sweep_c2-4-8_n100");
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("re");
     let o = agg(tmp.path(), &[src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
@@ -1173,35 +1173,41 @@ fn pareto_slo_exit_codes_and_pictures() {
         text.starts_with("<svg") && text.contains("40 (Pareto)") && text.contains("<polyline"),
         "svg has labels and the frontier line"
     );
-    // PNG goes through rsvg-convert when it is installed, else a clear error naming the way out.
+    // PNG goes through rsvg-convert: with it on PATH a PNG, without it a clear error naming the way out.
     let png = tmp.path().join("frontier.png");
-    let o = run(
-        "pareto",
-        &[
-            p,
-            "--maximize",
-            "thr",
-            "--minimize",
-            "lat",
-            "--plot",
-            png.to_str().unwrap(),
-        ],
-    );
+    let png_args = [
+        p,
+        "--maximize",
+        "thr",
+        "--minimize",
+        "lat",
+        "--plot",
+        png.to_str().unwrap(),
+    ];
     let have_rsvg = Command::new("rsvg-convert")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if have_rsvg {
-        assert!(o.status.success(), "{}", stderr(&o));
-        assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
-    } else {
-        assert_eq!(o.status.code(), Some(2));
-        assert!(
-            stderr(&o).contains("PNG needs rsvg-convert") && stderr(&o).contains("frontier.svg"),
-            "{}",
-            stderr(&o)
-        );
-    }
+    assert!(
+        have_rsvg,
+        "rsvg-convert is missing (Debian: librsvg2-bin): run scripts/install-test-deps (make test runs it)"
+    );
+    let o = run("pareto", &png_args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    let empty_path = tmp.path().join("empty-path");
+    std::fs::create_dir(&empty_path).unwrap();
+    let o = Command::new(bin("pareto"))
+        .args(png_args)
+        .env("PATH", &empty_path)
+        .output()
+        .expect("run pareto");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("PNG needs rsvg-convert") && stderr(&o).contains("frontier.svg"),
+        "{}",
+        stderr(&o)
+    );
     let o = run(
         "pareto",
         &[
@@ -1519,13 +1525,6 @@ fn folder_layout_labels_match_the_plan_in_both_modes() {
 /// stops scaling past concurrency 2).
 #[test]
 fn profile_end_to_end_on_mock_llm() {
-    let help = run("loadgen", &["--help"]);
-    if !stdout(&help).contains("--spec") || !stdout(&run("trial-agg", &["--help"])).contains("--run-info") {
-        eprintln!(
-            "SKIPPED profile_end_to_end_on_mock_llm: loadgen or trial-agg is not merged into this branch yet"
-        );
-        return;
-    }
     let mock = crate::common::MockServer::start(&["--max-batch", "2", "--ttft-ms", "5", "--itl-ms", "2"]);
     let tmp = tempfile::tempdir().unwrap();
     let tools = bin("loadgen").parent().unwrap().to_path_buf();
@@ -1649,7 +1648,7 @@ fn profile_script_keeps_the_records_of_a_run_whose_requests_all_failed() {
 
 #[test]
 fn rebuilds_a_sweep_aggregate_from_aiperfs_per_value_aggregates_alone() {
-    let src = reference_dir().join("aiperf-artifacts/c2_sweep_c2-4_x3_independent");
+    let src = fixtures_dir().join("c2_sweep_c2-4_x3_independent");
     let tmp = tempfile::tempdir().unwrap();
     let tree = tmp.path().join("only_aggregates");
     for c in ["concurrency_2", "concurrency_4"] {

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{json, Value};
 
-use crate::common::{bin, reference_dir};
+use crate::common::{bin, fixtures_dir};
 
 /// AIPerf's time-sliced sweep-line metrics: time-weighted over the profiling window, so with an
 /// AIPerf summary as run info (window to the microsecond) they match to ~3e-6, and bit for bit
@@ -44,7 +44,7 @@ const THROUGHPUTS: [&str; 4] = [
 ];
 
 fn artifact_runs() -> Vec<PathBuf> {
-    let base = reference_dir().join("aiperf-artifacts");
+    let base = fixtures_dir();
     let mut runs = vec![base.join("a_single_c8_n200")];
     for c in [2, 4, 8] {
         runs.push(base.join(format!("b_sweep_c2-4-8_n100/concurrency_{c}")));
@@ -136,7 +136,7 @@ fn contract_b(dir: &Path, start_ns: u64, end_ns: u64) -> PathBuf {
                      "cli_command": "loadgen --concurrency 8"},
         "input_config": {"models": {"items": [{"name": "mock-model"}]}, "endpoint": {"type": "chat", "streaming": true}},
         "phases": {"profiling": {"start_ns": start_ns, "end_ns": end_ns, "requests": 200}},
-        "start_time": sweepkit::clock::iso_utc(start_ns), "end_time": sweepkit::clock::iso_utc(end_ns),
+        "start_time": sweepkit::io::clock::iso_utc(start_ns), "end_time": sweepkit::io::clock::iso_utc(end_ns),
         "was_cancelled": false,
         "client": {"target_request_rate": null}
     });
@@ -221,7 +221,8 @@ fn throughputs_and_sweep_line_metrics_are_exact_given_the_window_in_ns() {
         let aiperf: Value =
             serde_json::from_str(&std::fs::read_to_string(run.join("profile_export_aiperf.json")).unwrap())
                 .unwrap();
-        let start = sweepkit::clock::parse_iso_utc(aiperf["start_time"].as_str().unwrap()).unwrap() + offset;
+        let start =
+            sweepkit::io::clock::parse_iso_utc(aiperf["start_time"].as_str().unwrap()).unwrap() + offset;
         let ri = contract_b(tmp.path(), start, start + exact_window_ns(&aiperf));
         let ours = ok_json(&trial_agg(
             &[
@@ -273,7 +274,8 @@ fn csv_cells_match_aiperf() {
         let aiperf: Value =
             serde_json::from_str(&std::fs::read_to_string(run.join("profile_export_aiperf.json")).unwrap())
                 .unwrap();
-        let start = sweepkit::clock::parse_iso_utc(aiperf["start_time"].as_str().unwrap()).unwrap() + offset;
+        let start =
+            sweepkit::io::clock::parse_iso_utc(aiperf["start_time"].as_str().unwrap()).unwrap() + offset;
         let ri = contract_b(tmp.path(), start, start + exact_window_ns(&aiperf));
         let outdir = tmp.path().join("out");
         let out = trial_agg(
@@ -626,7 +628,7 @@ fn output_dir_files_are_the_summary() {
     assert_eq!(stdout_doc, file);
     assert!(dir.join("profile_export_aiperf.csv").is_file());
     // What sweep-agg reads back.
-    let s = sweepkit::summary::SummaryDoc::read(&dir.join("profile_export_aiperf.json")).unwrap();
+    let s = sweepkit::contract::summary::SummaryDoc::read(&dir.join("profile_export_aiperf.json")).unwrap();
     assert_eq!(s.request_count(), Some(1.0));
     assert_eq!(s.metrics["request_latency"].get("p99"), Some(100.0));
 }
