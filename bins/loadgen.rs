@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use clap::builder::PossibleValuesParser;
 use clap::Parser;
 use serde_json::Value;
-use sweepkit::loadgen::options::{self, Io, Settings};
+use sweepkit::contract::plan_line;
+use sweepkit::contract::settings::{parse_extra_inputs, Settings};
+use sweepkit::loadgen::options::{self, Io};
 
 const EXAMPLES: &str = "EXAMPLES:
   # 200 streaming chat requests, 8 at a time, records to a file, run info beside it
@@ -206,7 +208,7 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::io::outcome::Outcome> {
         extra_inputs: if cli.extra_inputs.is_empty() {
             None
         } else {
-            Some(options::parse_extra_inputs(&cli.extra_inputs)?)
+            Some(parse_extra_inputs(&cli.extra_inputs)?)
         },
         request_timeout_seconds: cli.request_timeout_seconds,
         tokenizer: cli.tokenizer,
@@ -217,8 +219,8 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::io::outcome::Outcome> {
     };
     let (settings, place) = match &cli.spec {
         Some(path) => {
-            let spec = options::read_spec(path)?;
-            (flags.over(spec.settings)?, spec.place)
+            let line = plan_line::read_one(path)?;
+            (flags.over(line.effective_settings())?, line.place)
         }
         None => (flags, Default::default()),
     };
@@ -233,7 +235,7 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::io::outcome::Outcome> {
         realtime: cli.realtime,
         ca_cert: cli.ca_cert,
     };
-    let opts = settings.resolve(io, place)?;
+    let opts = options::resolve(settings, io, place)?;
     sweepkit::io::interrupt::install();
     sweepkit::loadgen::run(opts)
 }

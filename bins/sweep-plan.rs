@@ -245,7 +245,9 @@ fn options(cli: &Cli) -> anyhow::Result<PlanOptions> {
     if !cli.extra_inputs.is_empty() {
         lg.insert(
             "extra_inputs".into(),
-            Value::Object(sweepkit::loadgen::options::parse_extra_inputs(&cli.extra_inputs)?),
+            Value::Object(sweepkit::contract::settings::parse_extra_inputs(
+                &cli.extra_inputs,
+            )?),
         );
     }
     let lists = [

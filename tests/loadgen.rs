@@ -942,7 +942,7 @@ fn the_engine_runs_in_process() {
     let mock = exact_mock("5", "2", &[]);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.jsonl");
-    let opts = Settings {
+    let settings = Settings {
         url: Some(mock.url()),
         model: Some("m".into()),
         streaming: Some(true),
@@ -951,8 +951,9 @@ fn the_engine_runs_in_process() {
         osl: Some(3),
         ui: Some(sweepkit::loadgen::options::Ui::None),
         ..Default::default()
-    }
-    .resolve(
+    };
+    let opts = sweepkit::loadgen::options::resolve(
+        settings,
         Io {
             output: Some(out.clone()),
             ..Default::default()

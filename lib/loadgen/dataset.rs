@@ -219,13 +219,16 @@ mod tests {
     use crate::loadgen::options::{Io, Settings};
 
     fn opts(kind: DatasetType) -> Options {
-        Settings {
-            model: Some("m".into()),
-            custom_dataset_type: Some(kind),
-            input_file: Some("x".into()),
-            ..Default::default()
-        }
-        .resolve(Io::default(), Map::new())
+        crate::loadgen::options::resolve(
+            Settings {
+                model: Some("m".into()),
+                custom_dataset_type: Some(kind),
+                input_file: Some("x".into()),
+                ..Default::default()
+            },
+            Io::default(),
+            Default::default(),
+        )
         .unwrap()
     }
 

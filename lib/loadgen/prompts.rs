@@ -165,17 +165,20 @@ mod tests {
     use crate::loadgen::options::{Io, Settings};
 
     fn opts(seed: u64) -> Options {
-        Settings {
-            model: Some("m".into()),
-            isl: Some(100),
-            isl_stddev: Some(10.0),
-            osl: Some(16),
-            num_prompts: Some(5),
-            random_seed: Some(seed),
-            streaming: Some(true),
-            ..Default::default()
-        }
-        .resolve(Io::default(), Map::new())
+        crate::loadgen::options::resolve(
+            Settings {
+                model: Some("m".into()),
+                isl: Some(100),
+                isl_stddev: Some(10.0),
+                osl: Some(16),
+                num_prompts: Some(5),
+                random_seed: Some(seed),
+                streaming: Some(true),
+                ..Default::default()
+            },
+            Io::default(),
+            Default::default(),
+        )
         .unwrap()
     }
 

@@ -225,7 +225,11 @@ pub struct RunInfo<'a> {
 impl RunInfo<'_> {
     pub fn to_json(&self) -> Value {
         let o = self.opts;
-        let place = &o.place;
+        let place = match serde_json::to_value(&o.place) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        let place = &place;
         let mut run_info = Map::new();
         run_info.insert("benchmark_id".into(), json!(self.benchmark_id));
         run_info.insert(

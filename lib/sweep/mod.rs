@@ -16,9 +16,9 @@ use serde_json::{Map, Value};
 use crate::artifacts::layout::{Layout, SweepMode};
 use crate::artifacts::names::{cmp_param_list, describe, dir_name, parse_dir_name, trial_number};
 use crate::artifacts::{AGGREGATE_JSON, RUN_ERROR_FILE, SUMMARY_JSON};
+use crate::contract::plan_line::{FullPlace, PlanLine};
 use crate::contract::summary::{SummaryDoc, STAT_KEYS};
 use crate::pareto::{self, Goal, Point};
-use crate::plan::PlanLine;
 use crate::stats::confidence::{self, UnitStats};
 use crate::stats::trends::{self, Direction, Trend};
 
@@ -99,7 +99,7 @@ pub fn load_run(dir: &Path) -> Result<SummaryDoc, String> {
     }
 }
 
-fn plan_parameters(line: &PlanLine) -> Vec<(String, Value)> {
+fn plan_parameters(line: &FullPlace) -> Vec<(String, Value)> {
     // The folder name keeps the sweep order; the parameters map is sorted by name.
     match parse_dir_name(&line.variation_label) {
         Some(p)
@@ -120,10 +120,15 @@ fn plan_parameters(line: &PlanLine) -> Vec<(String, Value)> {
 /// Labels every run of a plan and loads its summary from its artifact folder.
 pub fn from_plan(lines: &[PlanLine]) -> anyhow::Result<SweepInput> {
     anyhow::ensure!(!lines.is_empty(), "the plan has no runs");
+    let lines = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| l.place.full().map_err(|e| anyhow::anyhow!("{}: {e}", i + 1)))
+        .collect::<anyhow::Result<Vec<FullPlace>>>()?;
     // The layout is read from the folders themselves, so a partial plan (an interrupted sweep)
     // is placed as the whole plan would be.
     let sweep = lines.iter().any(|l| !l.parameters.is_empty());
-    let comps = |l: &PlanLine| -> Vec<String> {
+    let comps = |l: &FullPlace| -> Vec<String> {
         Path::new(&l.artifact_dir)
             .components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
@@ -969,7 +974,9 @@ pub fn run(opts: &AggOptions) -> anyhow::Result<AggReport> {
     let mut input = match (&opts.plan, &opts.dir) {
         (Some(p), None) => {
             let (lines, stats) = crate::io::jsonl::read_all::<PlanLine>(crate::io::jsonl::open_inputs(std::slice::from_ref(p))?)?;
-            let input = from_plan(&lines).with_context(|| format!("{}", p.display()))?;
+            anyhow::ensure!(!lines.is_empty(), "{}: the plan has no runs", p.display());
+            // from_plan names a bad line by its number.
+            let input = from_plan(&lines).map_err(|e| anyhow::anyhow!("{}:{e:#}", p.display()))?;
             if !stats.torn.is_empty() {
                 anyhow::bail!("{}", stats.warnings().join("; "));
             }

@@ -1,0 +1,428 @@
+//! The loadgen settings of one run, as flags give them and as a plan line carries them (the
+//! `loadgen` object of Contract A): every field optional, keys = loadgen's long flag names in
+//! snake_case. sweep-plan writes it, loadgen reads it; [`Settings::check`] is the one place that
+//! refuses a bad value, so sweep-plan refuses at plan time exactly what loadgen would refuse.
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointType {
+    #[default]
+    Chat,
+    Completions,
+    Embeddings,
+}
+
+impl EndpointType {
+    pub fn default_path(self) -> &'static str {
+        match self {
+            EndpointType::Chat => "/v1/chat/completions",
+            EndpointType::Completions => "/v1/completions",
+            EndpointType::Embeddings => "/v1/embeddings",
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            EndpointType::Chat => "chat",
+            EndpointType::Completions => "completions",
+            EndpointType::Embeddings => "embeddings",
+        }
+    }
+    /// Whether the endpoint produces output tokens (embeddings do not).
+    pub fn produces_tokens(self) -> bool {
+        self != EndpointType::Embeddings
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ArrivalPattern {
+    Constant,
+    #[default]
+    Poisson,
+    Gamma,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetType {
+    SingleTurn,
+    MooncakeTrace,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Ui {
+    #[default]
+    Simple,
+    None,
+}
+
+/// Every option as given (flags or a plan line's `loadgen` object); `None` = not given.
+/// The serde names are Contract A's keys; an unknown key is an error naming it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_type: Option<EndpointType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streaming: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arrival_pattern: Option<ArrivalPattern>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arrival_smoothness: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency_ramp_duration: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub benchmark_duration: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub benchmark_grace_period: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup_request_count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isl: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isl_stddev: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub osl: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub osl_stddev: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_legacy_max_tokens: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_prompts: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub random_seed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_inputs: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_timeout_seconds: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_server_token_count: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_dataset_type: Option<DatasetType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ui: Option<Ui>,
+}
+
+/// The flags a sweep may list (`--concurrency 10,20,30`), in the order sweep-plan names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sweepable {
+    Concurrency,
+    RequestRate,
+    RequestCount,
+    BenchmarkDuration,
+    Isl,
+    IslStddev,
+    Osl,
+    OslStddev,
+}
+
+impl Sweepable {
+    pub const ALL: [Sweepable; 8] = [
+        Sweepable::Concurrency,
+        Sweepable::RequestRate,
+        Sweepable::RequestCount,
+        Sweepable::BenchmarkDuration,
+        Sweepable::Isl,
+        Sweepable::IslStddev,
+        Sweepable::Osl,
+        Sweepable::OslStddev,
+    ];
+
+    /// The settings key, which is also the parameter's name in folders and aggregates.
+    pub fn key(self) -> &'static str {
+        match self {
+            Sweepable::Concurrency => "concurrency",
+            Sweepable::RequestRate => "request_rate",
+            Sweepable::RequestCount => "request_count",
+            Sweepable::BenchmarkDuration => "benchmark_duration",
+            Sweepable::Isl => "isl",
+            Sweepable::IslStddev => "isl_stddev",
+            Sweepable::Osl => "osl",
+            Sweepable::OslStddev => "osl_stddev",
+        }
+    }
+
+    /// The long flag, for messages.
+    pub fn flag(self) -> String {
+        format!("--{}", self.key().replace('_', "-"))
+    }
+}
+
+/// loadgen's default server.
+pub const DEFAULT_URL: &str = "http://localhost:8000";
+
+impl Settings {
+    /// `self` (the flags) over `base` (the spec): every field the flags set wins.
+    pub fn over(self, base: Settings) -> anyhow::Result<Settings> {
+        let mut merged = match serde_json::to_value(base)? {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        if let Value::Object(flags) = serde_json::to_value(self)? {
+            merged.extend(flags);
+        }
+        Ok(serde_json::from_value(Value::Object(merged))?)
+    }
+
+    /// Sets one swept parameter to one of its values.
+    pub fn set_swept(&mut self, param: Sweepable, v: &Value) -> anyhow::Result<()> {
+        let count = || {
+            v.as_u64()
+                .ok_or_else(|| anyhow::anyhow!("{}: {v} is not a whole number", param.flag()))
+        };
+        let real = || {
+            v.as_f64()
+                .ok_or_else(|| anyhow::anyhow!("{}: {v} is not a number", param.flag()))
+        };
+        match param {
+            Sweepable::Concurrency => self.concurrency = Some(count()?),
+            Sweepable::RequestRate => self.request_rate = Some(real()?),
+            Sweepable::RequestCount => self.request_count = Some(count()?),
+            Sweepable::BenchmarkDuration => self.benchmark_duration = Some(real()?),
+            Sweepable::Isl => self.isl = Some(count()?),
+            Sweepable::IslStddev => self.isl_stddev = Some(real()?),
+            Sweepable::Osl => self.osl = Some(count()?),
+            Sweepable::OslStddev => self.osl_stddev = Some(real()?),
+        }
+        Ok(())
+    }
+
+    /// The URL as loadgen will use it: `http://` prepended when no scheme is given, no trailing `/`.
+    pub fn normalized_url(&self) -> anyhow::Result<String> {
+        let mut url = self.url.clone().unwrap_or_else(|| DEFAULT_URL.into());
+        if !url.contains("://") {
+            url = format!("http://{url}");
+        }
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("--url {url}: only http:// and https:// URLs are supported");
+        }
+        while url.ends_with('/') {
+            url.pop();
+        }
+        Ok(url)
+    }
+
+    /// Refuses every value and combination loadgen cannot run, naming the flag and the fix. loadgen
+    /// calls it before a run, sweep-plan on every line it writes: one rule, one message.
+    pub fn check(&self) -> anyhow::Result<()> {
+        self.normalized_url()?;
+        if self.model.as_deref().is_none_or(str::is_empty) {
+            bail!("--model is required (the model name the server serves, e.g. --model mock-model)");
+        }
+        if self.streaming == Some(true) && self.endpoint_type == Some(EndpointType::Embeddings) {
+            bail!("--streaming: the embeddings endpoint does not stream; drop --streaming");
+        }
+        if self.concurrency == Some(0) {
+            bail!("--concurrency 0: must be at least 1");
+        }
+        if let Some(r) = self.request_rate {
+            if !(r.is_finite() && r > 0.0) {
+                bail!("--request-rate {r}: must be a positive number of requests/s");
+            }
+        }
+        if self.request_count.is_some() && self.benchmark_duration.is_some() {
+            bail!("--request-count and --benchmark-duration are mutually exclusive: give one");
+        }
+        if self.request_count == Some(0) {
+            bail!("--request-count 0: must be at least 1");
+        }
+        if let Some(d) = self.benchmark_duration {
+            if !(d.is_finite() && d > 0.0) {
+                bail!("--benchmark-duration {d}: must be a positive number of seconds");
+            }
+        }
+        if let Some(g) = self.benchmark_grace_period {
+            if g.is_nan() || g < 0.0 {
+                bail!("--benchmark-grace-period {g}: must be >= 0 seconds (inf allowed)");
+            }
+        }
+        if let Some(s) = self.arrival_smoothness {
+            if !(s.is_finite() && s > 0.0) {
+                bail!("--arrival-smoothness {s}: must be a positive number (the gamma shape)");
+            }
+        }
+        if let Some(r) = self.concurrency_ramp_duration {
+            if !(r.is_finite() && r >= 0.0) {
+                bail!("--concurrency-ramp-duration {r}: must be >= 0 seconds");
+            }
+        }
+        if let Some(t) = self.request_timeout_seconds {
+            if !(t.is_finite() && t > 0.0) {
+                bail!("--request-timeout-seconds {t}: must be a positive number of seconds");
+            }
+        }
+        if self.isl == Some(0) {
+            bail!("--isl 0: a prompt needs at least one token");
+        }
+        for (flag, v) in [
+            ("--isl-stddev", self.isl_stddev),
+            ("--osl-stddev", self.osl_stddev),
+        ] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v >= 0.0) {
+                    bail!("{flag} {v}: must be >= 0");
+                }
+            }
+        }
+        if self.osl == Some(0) {
+            bail!("--osl 0: ask for at least one output token (or leave --osl out to let the server decide)");
+        }
+        if self.num_prompts == Some(0) {
+            bail!("--num-prompts 0: must be at least 1");
+        }
+        if self.custom_dataset_type.is_some() && self.input_file.is_none() {
+            bail!("--custom-dataset-type needs --input-file");
+        }
+        Ok(())
+    }
+}
+
+/// Parses `--extra-inputs` values: `k:v` pairs (v parsed as JSON when it is JSON, else a string)
+/// or one JSON object.
+pub fn parse_extra_inputs(items: &[String]) -> anyhow::Result<Map<String, Value>> {
+    let mut out = Map::new();
+    for item in items {
+        let t = item.trim();
+        if t.starts_with('{') {
+            let v: Value =
+                serde_json::from_str(t).map_err(|e| anyhow!("--extra-inputs {t}: not a JSON object: {e}"))?;
+            if let Value::Object(m) = v {
+                out.extend(m);
+            }
+            continue;
+        }
+        let (k, v) = t.split_once(':').ok_or_else(|| {
+            anyhow!("--extra-inputs {t}: expected key:value (e.g. ignore_eos:true) or a JSON object")
+        })?;
+        if k.trim().is_empty() {
+            bail!("--extra-inputs {t}: empty key");
+        }
+        let v = v.trim();
+        let value = serde_json::from_str::<Value>(v).unwrap_or_else(|_| Value::String(v.to_string()));
+        out.insert(k.trim().to_string(), value);
+    }
+    Ok(out)
+}
+
+/// An enum setting as its flag values (= its serde names), so a CLI can list and parse them
+/// without the library knowing clap. A test keeps `NAMES` and serde in step.
+pub trait FlagValue: Sized + Copy + serde::de::DeserializeOwned + Serialize + 'static {
+    const NAMES: &'static [&'static str];
+    fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(s.to_string())).ok()
+    }
+}
+
+impl FlagValue for EndpointType {
+    const NAMES: &'static [&'static str] = &["chat", "completions", "embeddings"];
+}
+impl FlagValue for ArrivalPattern {
+    const NAMES: &'static [&'static str] = &["constant", "poisson", "gamma"];
+}
+impl FlagValue for DatasetType {
+    const NAMES: &'static [&'static str] = &["single_turn", "mooncake_trace"];
+}
+impl FlagValue for Ui {
+    const NAMES: &'static [&'static str] = &["simple", "none"];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names_round_trip<T: FlagValue + PartialEq + std::fmt::Debug>() {
+        for n in T::NAMES {
+            let v = T::parse(n).unwrap_or_else(|| panic!("{n} does not parse"));
+            assert_eq!(serde_json::to_value(v).unwrap(), Value::String(n.to_string()));
+        }
+        assert!(T::parse("bogus").is_none());
+    }
+
+    #[test]
+    fn flag_values_are_the_serde_names() {
+        names_round_trip::<EndpointType>();
+        names_round_trip::<ArrivalPattern>();
+        names_round_trip::<DatasetType>();
+        names_round_trip::<Ui>();
+    }
+
+    #[test]
+    fn check_names_the_flag() {
+        let base = || Settings {
+            model: Some("m".into()),
+            ..Default::default()
+        };
+        assert!(base().check().is_ok());
+        let e = Settings {
+            request_count: Some(3),
+            benchmark_duration: Some(1.0),
+            ..base()
+        }
+        .check();
+        assert!(e.unwrap_err().to_string().contains("--request-count"));
+        let e = Settings::default().check();
+        assert!(e.unwrap_err().to_string().contains("--model"));
+        let e = Settings {
+            request_rate: Some(-1.0),
+            ..base()
+        }
+        .check();
+        assert!(e.unwrap_err().to_string().contains("--request-rate"));
+        let e = Settings {
+            custom_dataset_type: Some(DatasetType::MooncakeTrace),
+            ..base()
+        }
+        .check();
+        assert!(e.unwrap_err().to_string().contains("--input-file"));
+    }
+
+    #[test]
+    fn swept_values_land_in_their_field() {
+        let mut s = Settings::default();
+        s.set_swept(Sweepable::Concurrency, &Value::from(8u64)).unwrap();
+        s.set_swept(Sweepable::RequestRate, &Value::from(2.5)).unwrap();
+        assert_eq!((s.concurrency, s.request_rate), (Some(8), Some(2.5)));
+        assert!(s.set_swept(Sweepable::Isl, &Value::from(1.5)).is_err());
+        for p in Sweepable::ALL {
+            assert!(serde_json::to_value(Settings::default())
+                .unwrap()
+                .as_object()
+                .unwrap()
+                .get(p.key())
+                .is_none());
+        }
+    }
+
+    #[test]
+    fn extra_inputs_parse() {
+        let m =
+            parse_extra_inputs(&["ignore_eos:true".into(), "min_tokens:5".into(), "tag:abc".into()]).unwrap();
+        assert_eq!(m["ignore_eos"], Value::Bool(true));
+        assert_eq!(m["min_tokens"], 5);
+        assert_eq!(m["tag"], "abc");
+        assert!(parse_extra_inputs(&["nocolon".into()]).is_err());
+    }
+}
