@@ -1,16 +1,19 @@
 //! loadgen: benchmark one setting of an OpenAI-compatible server; one AIPerf record per request.
 
+#[path = "shared/load_args.rs"]
+mod load_args;
 #[path = "shared/mod.rs"]
 mod shared;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::builder::PossibleValuesParser;
+use load_args::LoadArgs;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Parser;
-use serde_json::Value;
 use sweepkit::contract::plan_line;
-use sweepkit::contract::settings::{parse_extra_inputs, Settings};
+use sweepkit::contract::settings::{FlagValue, Settings, Ui};
 use sweepkit::loadgen::options::{self, Io};
 
 const EXAMPLES: &str = "EXAMPLES:
@@ -29,101 +32,24 @@ const EXAMPLES: &str = "EXAMPLES:
   # replay a Mooncake trace on its own schedule
   loadgen -m my-model --streaming --input-file trace.jsonl --custom-dataset-type mooncake_trace";
 
-/// Benchmark one setting of an OpenAI-compatible LLM server: closed- or open-loop load, one
-/// AIPerf profile_export.jsonl record per request, streamed as each request completes.
+/// Benchmark one setting of an OpenAI-compatible LLM server.
+///
+/// Closed- or open-loop load, one AIPerf profile_export.jsonl record per request, streamed as each
+/// request completes; the run info (resolved settings, phase windows, client health) beside it.
 #[derive(Parser)]
-#[command(name = "loadgen", version, about, after_help = EXAMPLES)]
+#[command(name = "loadgen", version, after_help = EXAMPLES)]
 struct Cli {
     /// One sweep-plan line (FILE, or - for stdin) supplying the options; flags given here override it.
     #[arg(long, value_name = "FILE|-")]
     spec: Option<PathBuf>,
-    /// Server base URL (http:// is prepended when no scheme is given) [default: http://localhost:8000].
-    #[arg(long, short = 'u')]
-    url: Option<String>,
-    /// API flavour [default: chat].
-    #[arg(long, value_parser = PossibleValuesParser::new(["chat", "completions", "embeddings"]))]
-    endpoint_type: Option<String>,
-    /// Request path override [default: per type, e.g. /v1/chat/completions].
-    #[arg(long, alias = "custom-endpoint")]
-    endpoint: Option<String>,
-    /// Model name sent in every request (required).
-    #[arg(long, short = 'm', alias = "model-names")]
-    model: Option<String>,
-    /// Stream responses (SSE); enables TTFT, ITL and inter-chunk latency.
-    #[arg(long)]
-    streaming: bool,
-    /// Closed loop: requests kept in flight. With --request-rate: the in-flight cap.
-    #[arg(long)]
-    concurrency: Option<u64>,
-    /// Open loop: target requests per second.
-    #[arg(long)]
-    request_rate: Option<f64>,
-    /// Inter-arrival pattern of --request-rate [default: poisson].
-    #[arg(long, alias = "request-rate-mode", value_parser = PossibleValuesParser::new(["constant", "poisson", "gamma"]))]
-    arrival_pattern: Option<String>,
-    /// Gamma shape for --arrival-pattern gamma (1 = Poisson, larger = more regular) [default: 1].
-    #[arg(long, alias = "vllm-burstiness")]
-    arrival_smoothness: Option<f64>,
-    /// Closed loop: start the --concurrency workers evenly over this many seconds instead of all at once [default: 0].
-    #[arg(long)]
-    concurrency_ramp_duration: Option<f64>,
-    /// Requests in the profiling phase [default: --num-prompts].
-    #[arg(long, alias = "num-requests")]
-    request_count: Option<u64>,
-    /// Seconds of load in the profiling phase (instead of --request-count).
-    #[arg(long)]
-    benchmark_duration: Option<f64>,
-    /// Seconds to wait for in-flight requests after the duration or Ctrl-C; then they are cancelled [default: 30].
-    #[arg(long)]
-    benchmark_grace_period: Option<f64>,
-    /// Warmup requests before profiling (records marked benchmark_phase=warmup) [default: 0].
-    #[arg(long, alias = "num-warmup-requests")]
-    warmup_request_count: Option<u64>,
-    /// Synthetic prompt length in tokens (mean) [default: 550].
-    #[arg(long, alias = "synthetic-input-tokens-mean")]
-    isl: Option<u64>,
-    /// Standard deviation of the prompt length [default: 0].
-    #[arg(long, alias = "synthetic-input-tokens-stddev")]
-    isl_stddev: Option<f64>,
-    /// Output tokens requested (mean), sent as max_completion_tokens [default: server decides].
-    #[arg(long, alias = "output-tokens-mean")]
-    osl: Option<u64>,
-    /// Standard deviation of the output length [default: 0].
-    #[arg(long, alias = "output-tokens-stddev")]
-    osl_stddev: Option<f64>,
-    /// Send max_tokens instead of max_completion_tokens.
-    #[arg(long)]
-    use_legacy_max_tokens: bool,
-    /// Distinct prompts in the dataset; also the run size without --request-count/--benchmark-duration [default: 100].
-    #[arg(long, alias = "num-dataset-entries")]
-    num_prompts: Option<u64>,
-    /// Seed of every random choice (prompts, arrivals) [default: 0].
-    #[arg(long)]
-    random_seed: Option<u64>,
-    /// Merged into every request body: key:value (value parsed as JSON if it is JSON) or a JSON object. Repeatable.
-    #[arg(long, value_name = "K:V")]
-    extra_inputs: Vec<String>,
+    #[command(flatten)]
+    load: LoadArgs,
     /// Extra request header Name:Value (never written to any output). Repeatable.
     #[arg(long, short = 'H', value_name = "K:V")]
     header: Vec<String>,
     /// API key, sent as Authorization: Bearer (never written to any output).
     #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
-    /// Per-request timeout in seconds; a timed-out request is an error record [default: 21600].
-    #[arg(long)]
-    request_timeout_seconds: Option<f64>,
-    /// Client-side token counting: builtin (tiktoken o200k_base, offline) or a local tokenizer.json [default: builtin].
-    #[arg(long)]
-    tokenizer: Option<String>,
-    /// Take token counts from the server's usage instead of the client tokenizer.
-    #[arg(long)]
-    use_server_token_count: bool,
-    /// Requests from a JSONL file instead of synthetic prompts.
-    #[arg(long)]
-    input_file: Option<PathBuf>,
-    /// Format of --input-file [default: single_turn].
-    #[arg(long, value_parser = PossibleValuesParser::new(["single_turn", "mooncake_trace"]))]
-    custom_dataset_type: Option<String>,
     /// Write the exact request bodies here (AIPerf's inputs.json).
     #[arg(long, value_name = "FILE")]
     inputs_out: Option<PathBuf>,
@@ -143,13 +69,8 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     ca_cert: Option<PathBuf>,
     /// Progress display on stderr (only on a terminal) [default: simple].
-    #[arg(long, value_parser = PossibleValuesParser::new(["simple", "none"]))]
-    ui: Option<String>,
-}
-
-fn enum_of<T: serde::de::DeserializeOwned>(v: Option<String>) -> anyhow::Result<Option<T>> {
-    v.map(|s| serde_json::from_value(Value::String(s)).map_err(anyhow::Error::from))
-        .transpose()
+    #[arg(long, value_parser = PossibleValuesParser::new(Ui::NAMES).map(|s| Ui::parse(&s).expect("listed")))]
+    ui: Option<Ui>,
 }
 
 /// The command line as run, with secret values replaced.
@@ -184,38 +105,8 @@ fn redacted_command() -> String {
 
 fn run(cli: Cli) -> anyhow::Result<sweepkit::io::outcome::Outcome> {
     let flags = Settings {
-        url: cli.url,
-        endpoint_type: enum_of(cli.endpoint_type)?,
-        endpoint: cli.endpoint,
-        model: cli.model,
-        streaming: cli.streaming.then_some(true),
-        concurrency: cli.concurrency,
-        request_rate: cli.request_rate,
-        arrival_pattern: enum_of(cli.arrival_pattern)?,
-        arrival_smoothness: cli.arrival_smoothness,
-        concurrency_ramp_duration: cli.concurrency_ramp_duration,
-        request_count: cli.request_count,
-        benchmark_duration: cli.benchmark_duration,
-        benchmark_grace_period: cli.benchmark_grace_period,
-        warmup_request_count: cli.warmup_request_count,
-        isl: cli.isl,
-        isl_stddev: cli.isl_stddev,
-        osl: cli.osl,
-        osl_stddev: cli.osl_stddev,
-        use_legacy_max_tokens: cli.use_legacy_max_tokens.then_some(true),
-        num_prompts: cli.num_prompts,
-        random_seed: cli.random_seed,
-        extra_inputs: if cli.extra_inputs.is_empty() {
-            None
-        } else {
-            Some(parse_extra_inputs(&cli.extra_inputs)?)
-        },
-        request_timeout_seconds: cli.request_timeout_seconds,
-        tokenizer: cli.tokenizer,
-        use_server_token_count: cli.use_server_token_count.then_some(true),
-        input_file: cli.input_file,
-        custom_dataset_type: enum_of(cli.custom_dataset_type)?,
-        ui: enum_of(cli.ui)?,
+        ui: cli.ui,
+        ..cli.load.single_settings()?
     };
     let (settings, place) = match &cli.spec {
         Some(path) => {
@@ -235,11 +126,19 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::io::outcome::Outcome> {
         realtime: cli.realtime,
         ca_cert: cli.ca_cert,
     };
+    settings.check_files()?;
     let opts = options::resolve(settings, io, place)?;
     sweepkit::io::interrupt::install();
     sweepkit::loadgen::run(opts)
 }
 
 fn main() -> ExitCode {
+    // Keep freed memory in the process: per-request buffers come and go at a high rate, and
+    // returning pages to the kernel only to fault them back in costs CPU on the hot path.
+    // SAFETY: mallopt only tunes glibc's allocator, before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+    }
     shared::main::<Cli>("loadgen", run)
 }

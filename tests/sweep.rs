@@ -331,19 +331,19 @@ fn invalid_combinations_name_the_flag() {
     for (args, want) in [
         (
             vec!["--concurrency", "10,,20"],
-            "--concurrency: empty value in the list '10,,20'",
+            "invalid value '' for '--concurrency <N[,N...]>': empty value",
         ),
         (
             vec!["--concurrency", "10,abc"],
-            "--concurrency: 'abc' is not a whole number",
+            "invalid value 'abc' for '--concurrency <N[,N...]>': not a whole number",
         ),
         (
             vec!["--concurrency", "0,10"],
-            "--concurrency: values must be at least 1",
+            "invalid value '0' for '--concurrency <N[,N...]>': must be at least 1",
         ),
         (
             vec!["--request-rate", "5,-1"],
-            "--request-rate: values must be greater than 0",
+            "invalid value '-1' for '--request-rate <RPS[,RPS...]>': must be a positive number",
         ),
         (
             vec!["--concurrency", "10,10"],

@@ -25,9 +25,15 @@ pub fn main<T: Parser>(tool: &'static str, run: impl FnOnce(T) -> anyhow::Result
     }
     let opts = match T::try_parse_from(&args) {
         Ok(o) => o,
-        Err(e) => {
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { 0 });
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // `tool: invalid value '0' for '--concurrency <N>': must be at least 1`, like every other error.
+            let text = e.render().to_string();
+            eprint!("{tool}: {}", text.strip_prefix("error: ").unwrap_or(&text));
+            return ExitCode::from(EXIT_ERROR);
         }
     };
     match run(opts) {

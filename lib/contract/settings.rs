@@ -171,6 +171,9 @@ impl Sweepable {
     }
 }
 
+/// Names of the tokenizer compiled in (tiktoken's o200k_base).
+pub const BUILTIN_TOKENIZERS: [&str; 2] = ["builtin", "o200k_base"];
+
 /// loadgen's default server.
 pub const DEFAULT_URL: &str = "http://localhost:8000";
 
@@ -295,6 +298,22 @@ impl Settings {
         }
         if self.custom_dataset_type.is_some() && self.input_file.is_none() {
             bail!("--custom-dataset-type needs --input-file");
+        }
+        Ok(())
+    }
+
+    /// Refuses files that are not there: the dataset and a tokenizer file. Separate from [`check`]
+    /// because it looks at the disk (sweep-plan calls it once, loadgen before each run).
+    ///
+    /// [`check`]: Settings::check
+    pub fn check_files(&self) -> anyhow::Result<()> {
+        if let Some(p) = self.input_file.as_ref().filter(|p| p.as_os_str() != "-") {
+            std::fs::File::open(p).map_err(|e| anyhow!("--input-file: {}: cannot open: {e}", p.display()))?;
+        }
+        if let Some(t) = &self.tokenizer {
+            if !BUILTIN_TOKENIZERS.contains(&t.as_str()) && !std::path::Path::new(t).exists() {
+                bail!("--tokenizer {t}: no such file; use `builtin` (o200k_base, offline) or a local tokenizer.json (models are not downloaded)");
+            }
         }
         Ok(())
     }

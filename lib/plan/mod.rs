@@ -8,8 +8,10 @@ use crate::artifacts::layout::{Layout, SweepMode};
 use crate::artifacts::names::{dir_name, path_safe, value_text};
 
 use anyhow::{bail, Context};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::contract::plan_line::{Place, PlanLine};
+use crate::contract::settings::{Settings, Sweepable, Ui as LoadgenUi};
 
 /// AIPerf's upper bound on `--num-profile-runs`.
 pub const MAX_TRIALS: u32 = 10;
@@ -48,161 +50,42 @@ impl Ui {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// A whole number ≥ 1.
-    Count,
-    /// A number > 0.
-    Positive,
-    /// A number ≥ 0.
-    NonNegative,
-}
-
-/// The flags that accept a comma list (a sweep): (loadgen key, flag, kind).
-pub const SWEEPABLE: [(&str, &str); 8] = [
-    ("concurrency", "--concurrency"),
-    ("request_rate", "--request-rate"),
-    ("request_count", "--request-count"),
-    ("benchmark_duration", "--benchmark-duration"),
-    ("isl", "--isl"),
-    ("isl_stddev", "--isl-stddev"),
-    ("osl", "--osl"),
-    ("osl_stddev", "--osl-stddev"),
-];
-
-fn kind_of(param: &str) -> Kind {
-    match param {
-        "concurrency" | "request_count" | "isl" | "osl" => Kind::Count,
-        "request_rate" | "benchmark_duration" => Kind::Positive,
-        _ => Kind::NonNegative,
-    }
-}
-
-fn flag_of(param: &str) -> &'static str {
-    SWEEPABLE
-        .iter()
-        .find(|(p, _)| *p == param)
-        .map(|(_, f)| *f)
-        .unwrap_or("--?")
-}
-
-/// Parses one sweepable flag's text (`10` or `10,20,30`) into its values, checking each.
-pub fn parse_list(param: &str, text: &str) -> anyhow::Result<Vec<Value>> {
-    let flag = flag_of(param);
-    let kind = kind_of(param);
-    let mut out: Vec<Value> = Vec::new();
-    if text.trim().is_empty() {
-        bail!("{flag}: empty value: give a number or a comma list like 10,20,30");
-    }
-    for item in text.split(',') {
-        let item = item.trim();
-        if item.is_empty() {
-            bail!("{flag}: empty value in the list '{text}': give comma-separated numbers like 10,20,30");
-        }
-        let v = match kind {
-            Kind::Count => {
-                let n: u64 = item
-                    .parse()
-                    .map_err(|_| anyhow::anyhow!("{flag}: '{item}' is not a whole number (in '{text}')"))?;
-                if n == 0 {
-                    bail!("{flag}: values must be at least 1, got 0 (in '{text}')");
-                }
-                Value::from(n)
-            }
-            Kind::Positive | Kind::NonNegative => {
-                let x: f64 = item
-                    .parse()
-                    .ok()
-                    .filter(|x: &f64| x.is_finite())
-                    .ok_or_else(|| anyhow::anyhow!("{flag}: '{item}' is not a number (in '{text}')"))?;
-                if kind == Kind::Positive && x <= 0.0 {
-                    bail!("{flag}: values must be greater than 0, got {item} (in '{text}')");
-                }
-                if x < 0.0 {
-                    bail!("{flag}: values must not be negative, got {item} (in '{text}')");
-                }
-                Value::from(x)
-            }
-        };
-        if out.contains(&v) {
-            bail!("{flag}: value {item} is listed twice (in '{text}'): each value is one combination");
-        }
-        out.push(v);
-    }
-    Ok(out)
-}
-
 /// Everything a plan is made from: the profile command line, typed.
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
-    pub model: String,
-    /// chat | completions | embeddings.
-    pub endpoint_type: String,
-    /// Swept (or single-valued) list flags as (loadgen key, raw text), in a fixed order.
-    pub lists: Vec<(String, String)>,
+    /// The settings every run shares. Its model and endpoint type name the sweep's folder; its
+    /// seed is the base seed; its warmup goes to the first trial of each value only.
+    pub base: Settings,
+    /// The list flags as given, each with its values (one value: fixed; more: swept), in flag order.
+    pub lists: Vec<(Sweepable, Vec<Value>)>,
     pub sweep_type: SweepType,
     pub num_profile_runs: u32,
     pub mode: SweepMode,
     pub sweep_cooldown_seconds: f64,
     pub run_cooldown_seconds: f64,
-    pub random_seed: Option<u64>,
     pub same_seed: bool,
     pub confidence_level: f64,
-    pub warmup_request_count: Option<u64>,
     pub ui: Option<Ui>,
     /// `--artifact-dir` (default `artifacts`): the sweep's folder is created below it.
     pub artifact_dir: PathBuf,
-    /// Other loadgen options from the command line (keys = loadgen flag names in snake_case).
-    pub loadgen: Map<String, Value>,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
         PlanOptions {
-            model: String::new(),
-            endpoint_type: "chat".into(),
+            base: Settings::default(),
             lists: Vec::new(),
             sweep_type: SweepType::Grid,
             num_profile_runs: 1,
             mode: SweepMode::Repeated,
             sweep_cooldown_seconds: 0.0,
             run_cooldown_seconds: 0.0,
-            random_seed: None,
             same_seed: false,
             confidence_level: 0.95,
-            warmup_request_count: None,
             ui: None,
             artifact_dir: PathBuf::from("artifacts"),
-            loadgen: Map::new(),
         }
     }
-}
-
-/// One run of the plan (Contract A).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlanLine {
-    /// Position in execution order, 0-based.
-    pub run_index: usize,
-    /// Trial number, 1-based.
-    pub trial: u32,
-    /// `trial_0001` in sweeps, `run_0001` otherwise (AIPerf's labels).
-    pub trial_label: String,
-    /// Position of the parameter combination in the expanded sweep, 0-based.
-    pub variation_index: usize,
-    /// The combination's folder name (`concurrency_10`, `concurrency_10__isl_512`), `base` without a sweep.
-    pub variation_label: String,
-    /// Swept parameters and their values (empty without a sweep).
-    pub parameters: Map<String, Value>,
-    /// The run's random seed (base + variation_index unless same-seed); null when none was set.
-    pub seed: Option<u64>,
-    /// Where this run's files go.
-    pub artifact_dir: String,
-    /// Seconds to wait before starting this run.
-    pub cooldown_seconds: f64,
-    /// True when this run has a warmup phase (first trial of each value, if a warmup was asked for).
-    pub warmup: bool,
-    /// The complete loadgen spec.
-    pub loadgen: Map<String, Value>,
 }
 
 /// The expanded plan plus what to tell the user.
@@ -217,16 +100,86 @@ pub struct Plan {
     pub confidence_level: f64,
 }
 
+/// One parameter combination: (parameter, value) in sweep order.
+type Combo = Vec<(Sweepable, Value)>;
+
 /// Expands the options into the plan, refusing invalid combinations with a message naming the flag.
 pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
-    if opts.model.trim().is_empty() {
-        bail!("--model is required: the model name to benchmark (e.g. --model llama-3-8b)");
+    check_options(opts)?;
+    let (fixed, swept) = split_lists(&opts.lists)?;
+    let sweep = !swept.is_empty();
+    let combos = combinations(&swept, opts.sweep_type)?;
+    let (ui, notices) = choose_ui(sweep, opts.ui, opts.num_profile_runs)?;
+    let layout = layout(opts, &fixed, &swept)?;
+    // Seeds: 42 by default for any sweep or repeated run; base + variation index per value.
+    let base_seed = opts
+        .base
+        .random_seed
+        .or((sweep || opts.num_profile_runs > 1).then_some(42));
+
+    let mut lines = Vec::new();
+    for (run_index, (v, trial)) in execution_order(sweep, opts.mode, combos.len(), opts.num_profile_runs)
+        .into_iter()
+        .enumerate()
+    {
+        let combo = &combos[v];
+        let named: Vec<(String, Value)> = combo
+            .iter()
+            .map(|(p, x)| (p.key().to_string(), x.clone()))
+            .collect();
+        let dir = if sweep { dir_name(&named) } else { String::new() };
+        let seed = match base_seed {
+            Some(b) if !opts.same_seed => Some(b + v as u64),
+            other => other,
+        };
+        let warmup = trial == 1 && opts.base.warmup_request_count.is_some_and(|n| n > 0);
+
+        let mut spec = opts.base.clone();
+        spec.endpoint_type = Some(spec.endpoint_type.unwrap_or_default());
+        spec.random_seed = seed;
+        spec.warmup_request_count = opts.base.warmup_request_count.filter(|_| warmup);
+        // loadgen draws no dashboard (only simple or none); a dashboard request keeps its default.
+        spec.ui = match ui {
+            Some(Ui::Simple) => Some(LoadgenUi::Simple),
+            Some(Ui::None) => Some(LoadgenUi::None),
+            _ => None,
+        };
+        for (p, val) in fixed.iter().chain(combo.iter()) {
+            spec.set_swept(*p, val)?;
+        }
+        // The same rules loadgen applies, so a plan never holds a run loadgen would refuse.
+        spec.check()?;
+
+        lines.push(PlanLine {
+            place: Place {
+                run_index: Some(run_index),
+                trial: Some(trial),
+                trial_label: Some(layout.trial_label(trial)),
+                variation_index: Some(v),
+                variation_label: Some(if sweep { dir.clone() } else { "base".into() }),
+                parameters: Some(named.into_iter().collect()),
+                seed,
+                artifact_dir: Some(layout.run_dir(&dir, trial).display().to_string()),
+                cooldown_seconds: Some(cooldown(opts, sweep, v, trial)),
+                warmup: Some(warmup),
+            },
+            loadgen: spec,
+        });
     }
-    if !matches!(opts.endpoint_type.as_str(), "chat" | "completions" | "embeddings") {
-        bail!(
-            "--endpoint-type: '{}' is not supported: use chat, completions or embeddings",
-            opts.endpoint_type
-        );
+
+    Ok(Plan {
+        lines,
+        layout,
+        notices,
+        sweep_parameters: swept.into_iter().map(|(p, v)| (p.key().to_string(), v)).collect(),
+        confidence_level: opts.confidence_level,
+    })
+}
+
+/// The plan-level flags, and the shared settings as loadgen would check them.
+fn check_options(opts: &PlanOptions) -> anyhow::Result<()> {
+    if opts.base.model.as_deref().is_none_or(|m| m.trim().is_empty()) {
+        bail!("--model is required: the model name to benchmark (e.g. --model llama-3-8b)");
     }
     if opts.num_profile_runs == 0 {
         bail!("--num-profile-runs must be at least 1 (got 0)");
@@ -251,111 +204,126 @@ pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
             bail!("{flag} must be a number of seconds ≥ 0, got {v}");
         }
     }
-    if opts.same_seed && opts.random_seed.is_none() {
+    if opts.same_seed && opts.base.random_seed.is_none() {
         bail!("--parameter-sweep-same-seed requires --random-seed: give the seed every sweep value should share");
     }
-    if opts.loadgen.contains_key("benchmark_duration") && opts.loadgen.contains_key("request_count")
-        || opts.lists.iter().any(|(k, _)| k == "benchmark_duration")
-            && (opts.loadgen.contains_key("request_count")
-                || opts.lists.iter().any(|(k, _)| k == "request_count"))
-    {
+    let given = |p: Sweepable| opts.lists.iter().any(|(q, _)| *q == p);
+    if given(Sweepable::RequestCount) && given(Sweepable::BenchmarkDuration) {
         bail!("--request-count and --benchmark-duration are mutually exclusive: stop by count or by time, not both");
     }
+    opts.base.check()?;
+    opts.base.check_files()
+}
 
-    // Parse every list flag; lists with more than one value are swept.
-    let mut fixed: Vec<(String, Value)> = Vec::new();
-    let mut swept: Vec<(String, Vec<Value>)> = Vec::new();
-    for (param, text) in &opts.lists {
-        let values = parse_list(param, text)?;
-        if values.len() == 1 {
-            fixed.push((param.clone(), values[0].clone()));
-        } else {
-            swept.push((param.clone(), values));
+/// Lists with one value are fixed settings; longer ones are swept. A value listed twice is refused.
+#[allow(clippy::type_complexity)]
+fn split_lists(
+    lists: &[(Sweepable, Vec<Value>)],
+) -> anyhow::Result<(Vec<(Sweepable, Value)>, Vec<(Sweepable, Vec<Value>)>)> {
+    let mut fixed = Vec::new();
+    let mut swept = Vec::new();
+    for (param, values) in lists {
+        if values.is_empty() {
+            bail!(
+                "{}: empty list: give a number or a comma list like 10,20,30",
+                param.flag()
+            );
+        }
+        for (i, v) in values.iter().enumerate() {
+            if values[..i].contains(v) {
+                bail!(
+                    "{}: value {} is listed twice: each value is one combination",
+                    param.flag(),
+                    value_text(v)
+                );
+            }
+        }
+        match values.as_slice() {
+            [one] => fixed.push((*param, one.clone())),
+            _ => swept.push((*param, values.clone())),
         }
     }
-    let sweep = !swept.is_empty();
+    Ok((fixed, swept))
+}
 
-    // Combinations in sweep order.
-    let combos: Vec<Vec<(String, Value)>> = if !sweep {
-        vec![Vec::new()]
-    } else {
-        match opts.sweep_type {
-            SweepType::Zip => {
-                let n = swept[0].1.len();
-                if let Some((p, v)) = swept.iter().find(|(_, v)| v.len() != n) {
-                    bail!(
-                        "--sweep-type zip: {} has {} values but {} has {}: zip pairs the lists element by element, so give lists of equal length (or use --sweep-type grid)",
-                        flag_of(&swept[0].0),
-                        n,
-                        flag_of(p),
-                        v.len()
-                    );
-                }
-                (0..n)
-                    .map(|i| swept.iter().map(|(p, v)| (p.clone(), v[i].clone())).collect())
-                    .collect()
+/// The parameter combinations in sweep order (one empty combination without a sweep).
+fn combinations(swept: &[(Sweepable, Vec<Value>)], sweep_type: SweepType) -> anyhow::Result<Vec<Combo>> {
+    if swept.is_empty() {
+        return Ok(vec![Vec::new()]);
+    }
+    Ok(match sweep_type {
+        SweepType::Zip => {
+            let n = swept[0].1.len();
+            if let Some((p, v)) = swept.iter().find(|(_, v)| v.len() != n) {
+                bail!(
+                    "--sweep-type zip: {} has {} values but {} has {}: zip pairs the lists element by element, so give lists of equal length (or use --sweep-type grid)",
+                    swept[0].0.flag(),
+                    n,
+                    p.flag(),
+                    v.len()
+                );
             }
-            SweepType::Grid => {
-                let mut acc: Vec<Vec<(String, Value)>> = vec![Vec::new()];
-                for (p, values) in &swept {
-                    let mut next = Vec::with_capacity(acc.len() * values.len());
-                    for prefix in &acc {
-                        for v in values {
-                            let mut c = prefix.clone();
-                            c.push((p.clone(), v.clone()));
-                            next.push(c);
-                        }
+            (0..n)
+                .map(|i| swept.iter().map(|(p, v)| (*p, v[i].clone())).collect())
+                .collect()
+        }
+        SweepType::Grid => {
+            let mut acc: Vec<Combo> = vec![Vec::new()];
+            for (p, values) in swept {
+                let mut next = Vec::with_capacity(acc.len() * values.len());
+                for prefix in &acc {
+                    for v in values {
+                        let mut c = prefix.clone();
+                        c.push((*p, v.clone()));
+                        next.push(c);
                     }
-                    acc = next;
                 }
-                acc
+                acc = next;
             }
+            acc
         }
-    };
+    })
+}
 
-    // UI rules of the guide.
-    let mut notices = Vec::new();
-    let ui = match (sweep, opts.ui) {
+/// The guide's UI rules: a sweep (or trials) picks `simple` and says so; a dashboard is refused there.
+fn choose_ui(sweep: bool, ui: Option<Ui>, runs: u32) -> anyhow::Result<(Option<Ui>, Vec<String>)> {
+    Ok(match (sweep, ui) {
         (true, Some(Ui::Dashboard)) => bail!("{UI_DASHBOARD_REFUSED}"),
-        (true, None) => {
-            notices.push(UI_AUTO_SIMPLE_MESSAGE.to_string());
-            Some(Ui::Simple)
-        }
-        (false, Some(Ui::Dashboard)) if opts.num_profile_runs > 1 => bail!(
+        (true, None) => (Some(Ui::Simple), vec![UI_AUTO_SIMPLE_MESSAGE.to_string()]),
+        (false, Some(Ui::Dashboard)) if runs > 1 => bail!(
             "Dashboard UI is not supported with multiple profile runs (--num-profile-runs). Please use '--ui simple' or '--ui none' instead."
         ),
-        (false, None) if opts.num_profile_runs > 1 => Some(Ui::Simple),
-        (_, ui) => ui,
-    };
+        (false, None) if runs > 1 => (Some(Ui::Simple), Vec::new()),
+        (_, ui) => (ui, Vec::new()),
+    })
+}
 
-    // Seeds: 42 by default for any sweep or repeated run; base + variation index per value.
-    let base_seed = opts
-        .random_seed
-        .or((sweep || opts.num_profile_runs > 1).then_some(42));
-
-    let stimulus = if sweep {
-        format!(
-            "{}_sweep",
-            swept
-                .iter()
-                .map(|(p, _)| p.as_str())
-                .collect::<Vec<_>>()
-                .join("_")
-        )
-    } else if let Some((_, v)) = fixed.iter().find(|(p, _)| p == "request_rate") {
+/// The sweep's folder tree: `<artifact-dir>/<model>-openai-<endpoint>-<stimulus>`.
+fn layout(
+    opts: &PlanOptions,
+    fixed: &[(Sweepable, Value)],
+    swept: &[(Sweepable, Vec<Value>)],
+) -> anyhow::Result<Layout> {
+    let fixed_value = |p: Sweepable| fixed.iter().find(|(q, _)| *q == p).map(|(_, v)| v);
+    let stimulus = if !swept.is_empty() {
+        let names: Vec<&str> = swept.iter().map(|(p, _)| p.key()).collect();
+        format!("{}_sweep", names.join("_"))
+    } else if let Some(v) = fixed_value(Sweepable::RequestRate) {
         format!("request_rate{}", value_text(v))
-    } else if let Some((_, v)) = fixed.iter().find(|(p, _)| p == "concurrency") {
+    } else if let Some(v) = fixed_value(Sweepable::Concurrency) {
         format!("concurrency{}", value_text(v))
     } else {
         "concurrency1".to_string()
     };
     let name = path_safe(&format!(
         "{}-openai-{}-{}",
-        opts.model, opts.endpoint_type, stimulus
+        opts.base.model.as_deref().unwrap_or(""),
+        opts.base.endpoint_type.unwrap_or_default().name(),
+        stimulus
     ));
     let layout = Layout {
         base_dir: opts.artifact_dir.join(name),
-        sweep,
+        sweep: !swept.is_empty(),
         trials: opts.num_profile_runs,
         mode: opts.mode,
     };
@@ -366,124 +334,86 @@ pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
     if base_text.contains(['\t', '\n', '\r']) {
         bail!("--artifact-dir must not contain tabs or newlines");
     }
+    Ok(layout)
+}
 
-    // Execution order.
-    let n_trials = opts.num_profile_runs;
-    let order: Vec<(usize, u32)> = match (sweep, opts.mode) {
-        (true, SweepMode::Independent) => (0..combos.len())
+/// (variation index, trial) in the guide's execution order.
+fn execution_order(sweep: bool, mode: SweepMode, n_combos: usize, n_trials: u32) -> Vec<(usize, u32)> {
+    match (sweep, mode) {
+        (true, SweepMode::Independent) => (0..n_combos)
             .flat_map(|v| (1..=n_trials).map(move |t| (v, t)))
             .collect(),
         _ => (1..=n_trials)
-            .flat_map(|t| (0..combos.len()).map(move |v| (v, t)))
+            .flat_map(|t| (0..n_combos).map(move |v| (v, t)))
             .collect(),
-    };
-
-    let mut lines = Vec::with_capacity(order.len());
-    for (run_index, (v, trial)) in order.into_iter().enumerate() {
-        let combo = &combos[v];
-        let dir = if sweep { dir_name(combo) } else { String::new() };
-        let cooldown = match (sweep, opts.mode) {
-            (true, SweepMode::Independent) => {
-                if trial > 1 {
-                    opts.run_cooldown_seconds
-                } else if v > 0 {
-                    opts.sweep_cooldown_seconds
-                } else {
-                    0.0
-                }
-            }
-            _ => {
-                if v > 0 {
-                    opts.sweep_cooldown_seconds
-                } else if trial > 1 {
-                    opts.run_cooldown_seconds
-                } else {
-                    0.0
-                }
-            }
-        };
-        let seed = match base_seed {
-            Some(b) if !opts.same_seed => Some(b + v as u64),
-            other => other,
-        };
-        let warmup = trial == 1 && opts.warmup_request_count.is_some_and(|n| n > 0);
-
-        let mut spec = opts.loadgen.clone();
-        spec.insert("model".into(), Value::from(opts.model.clone()));
-        spec.insert("endpoint_type".into(), Value::from(opts.endpoint_type.clone()));
-        for (p, val) in fixed.iter().chain(combo.iter()) {
-            spec.insert(p.clone(), val.clone());
-        }
-        if let Some(s) = seed {
-            spec.insert("random_seed".into(), Value::from(s));
-        }
-        if warmup {
-            spec.insert(
-                "warmup_request_count".into(),
-                Value::from(opts.warmup_request_count.unwrap_or(0)),
-            );
-        }
-        // loadgen draws no dashboard (only simple or none); a dashboard request keeps its default.
-        if let Some(ui) = ui.filter(|u| *u != Ui::Dashboard) {
-            spec.insert("ui".into(), Value::from(ui.as_str()));
-        }
-
-        lines.push(PlanLine {
-            run_index,
-            trial,
-            trial_label: layout.trial_label(trial),
-            variation_index: v,
-            variation_label: if sweep { dir.clone() } else { "base".into() },
-            parameters: combo.iter().cloned().collect(),
-            seed,
-            artifact_dir: layout.run_dir(&dir, trial).display().to_string(),
-            cooldown_seconds: cooldown,
-            warmup,
-            loadgen: spec,
-        });
     }
-
-    Ok(Plan {
-        lines,
-        layout,
-        notices,
-        sweep_parameters: swept,
-        confidence_level: opts.confidence_level,
-    })
 }
 
-/// A plan line as one tab-separated row for shell loops: run_index, cooldown, artifact dir, JSON line.
-pub fn tsv_row(line: &PlanLine) -> anyhow::Result<String> {
-    Ok(format!(
-        "{}\t{}\t{}\t{}",
-        line.run_index,
-        line.cooldown_seconds,
-        line.artifact_dir,
-        serde_json::to_string(line)?
-    ))
+/// Seconds to wait before a run: the sweep cooldown between values, the run cooldown between trials.
+fn cooldown(opts: &PlanOptions, sweep: bool, v: usize, trial: u32) -> f64 {
+    let (between_values, between_trials) = (opts.sweep_cooldown_seconds, opts.run_cooldown_seconds);
+    match (sweep, opts.mode) {
+        (true, SweepMode::Independent) if trial > 1 => between_trials,
+        (true, SweepMode::Independent) if v > 0 => between_values,
+        (true, SweepMode::Independent) => 0.0,
+        _ if v > 0 => between_values,
+        _ if trial > 1 => between_trials,
+        _ => 0.0,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn opts(lists: &[(&str, &str)]) -> PlanOptions {
+    fn opts(lists: &[(Sweepable, &str)]) -> PlanOptions {
+        let real = |p: Sweepable| {
+            matches!(
+                p,
+                Sweepable::RequestRate
+                    | Sweepable::BenchmarkDuration
+                    | Sweepable::IslStddev
+                    | Sweepable::OslStddev
+            )
+        };
         PlanOptions {
-            model: "llama-3-8b".into(),
+            base: Settings {
+                model: Some("llama-3-8b".into()),
+                ..Default::default()
+            },
             lists: lists
                 .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .map(|(p, t)| {
+                    let vals = t
+                        .split(',')
+                        .map(|x| {
+                            if real(*p) {
+                                Value::from(x.parse::<f64>().unwrap())
+                            } else {
+                                Value::from(x.parse::<u64>().unwrap())
+                            }
+                        })
+                        .collect();
+                    (*p, vals)
+                })
                 .collect(),
             ..Default::default()
         }
     }
 
+    fn labels(p: &Plan) -> Vec<&str> {
+        p.lines
+            .iter()
+            .map(|l| l.place.variation_label.as_deref().unwrap())
+            .collect()
+    }
+
     #[test]
     fn grid_is_cartesian_last_fastest_and_zip_pairs() {
-        let p = build(&opts(&[("concurrency", "10,20"), ("isl", "128,512")])).unwrap();
-        let labels: Vec<_> = p.lines.iter().map(|l| l.variation_label.as_str()).collect();
+        use Sweepable::{Concurrency, Isl};
+        let p = build(&opts(&[(Concurrency, "10,20"), (Isl, "128,512")])).unwrap();
         assert_eq!(
-            labels,
+            labels(&p),
             [
                 "concurrency_10__isl_128",
                 "concurrency_10__isl_512",
@@ -491,21 +421,19 @@ mod tests {
                 "concurrency_20__isl_512"
             ]
         );
-        let mut o = opts(&[("concurrency", "10,20"), ("isl", "128,512")]);
+        let mut o = opts(&[(Concurrency, "10,20"), (Isl, "128,512")]);
         o.sweep_type = SweepType::Zip;
         let p = build(&o).unwrap();
-        let labels: Vec<_> = p.lines.iter().map(|l| l.variation_label.as_str()).collect();
-        assert_eq!(labels, ["concurrency_10__isl_128", "concurrency_20__isl_512"]);
-        o.lists[1].1 = "1,2,3".into();
+        assert_eq!(labels(&p), ["concurrency_10__isl_128", "concurrency_20__isl_512"]);
+        o.lists[1].1 = vec![1u64.into(), 2u64.into(), 3u64.into()];
         let e = build(&o).unwrap_err().to_string();
         assert!(e.contains("--sweep-type zip") && e.contains("--isl has 3"), "{e}");
     }
 
     #[test]
     fn float_values_name_folders_like_python() {
-        let p = build(&opts(&[("request_rate", "5,7.5")])).unwrap();
-        assert_eq!(p.lines[0].variation_label, "request_rate_5.0");
-        assert_eq!(p.lines[1].variation_label, "request_rate_7.5");
+        let p = build(&opts(&[(Sweepable::RequestRate, "5,7.5")])).unwrap();
+        assert_eq!(labels(&p), ["request_rate_5.0", "request_rate_7.5"]);
         assert_eq!(
             p.layout.base_dir,
             PathBuf::from("artifacts/llama-3-8b-openai-chat-request_rate_sweep")
@@ -514,33 +442,42 @@ mod tests {
 
     #[test]
     fn tv6_seeds() {
-        let p = build(&opts(&[("concurrency", "10,20,40")])).unwrap();
-        assert_eq!(
-            p.lines.iter().map(|l| l.seed.unwrap()).collect::<Vec<_>>(),
-            [42, 43, 44]
-        );
-        let mut o = opts(&[("concurrency", "10,20,40")]);
+        let seeds = |p: &Plan| p.lines.iter().map(|l| l.place.seed.unwrap()).collect::<Vec<_>>();
+        let p = build(&opts(&[(Sweepable::Concurrency, "10,20,40")])).unwrap();
+        assert_eq!(seeds(&p), [42, 43, 44]);
+        let mut o = opts(&[(Sweepable::Concurrency, "10,20,40")]);
         o.same_seed = true;
-        o.random_seed = Some(42);
-        let p = build(&o).unwrap();
-        assert_eq!(
-            p.lines.iter().map(|l| l.seed.unwrap()).collect::<Vec<_>>(),
-            [42, 42, 42]
-        );
+        o.base.random_seed = Some(42);
+        assert_eq!(seeds(&build(&o).unwrap()), [42, 42, 42]);
         // Without a sweep or trials no seed is invented.
-        let p = build(&opts(&[("concurrency", "8")])).unwrap();
-        assert_eq!(p.lines[0].seed, None);
-        assert!(!p.lines[0].loadgen.contains_key("random_seed"));
+        let p = build(&opts(&[(Sweepable::Concurrency, "8")])).unwrap();
+        assert_eq!(p.lines[0].place.seed, None);
+        assert_eq!(p.lines[0].loadgen.random_seed, None);
     }
 
     #[test]
     fn model_names_become_path_safe() {
-        let mut o = opts(&[("concurrency", "1,2")]);
-        o.model = "meta-llama/Llama 3:8b".into();
+        let mut o = opts(&[(Sweepable::Concurrency, "1,2")]);
+        o.base.model = Some("meta-llama/Llama 3:8b".into());
         let p = build(&o).unwrap();
         assert_eq!(
             p.layout.base_dir,
             PathBuf::from("artifacts/meta-llama_Llama_3_8b-openai-chat-concurrency_sweep")
         );
+    }
+
+    #[test]
+    fn a_plan_refuses_what_loadgen_refuses() {
+        use crate::contract::settings::{DatasetType, EndpointType};
+        let mut o = opts(&[(Sweepable::Concurrency, "1,2")]);
+        o.base.custom_dataset_type = Some(DatasetType::MooncakeTrace);
+        let e = build(&o).unwrap_err().to_string();
+        assert_eq!(e, Settings { ..o.base.clone() }.check().unwrap_err().to_string());
+        let mut o = opts(&[(Sweepable::Concurrency, "1,2")]);
+        o.base.endpoint_type = Some(EndpointType::Embeddings);
+        o.base.streaming = Some(true);
+        assert!(build(&o).unwrap_err().to_string().contains("--streaming"));
+        let o = opts(&[(Sweepable::Concurrency, "10,10")]);
+        assert!(build(&o).unwrap_err().to_string().contains("listed twice"));
     }
 }

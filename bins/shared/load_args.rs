@@ -1,0 +1,244 @@
+//! The load flags, declared once: loadgen flattens them to run one setting, sweep-plan flattens the
+//! same struct to write a plan. The flags a sweep may list take comma lists in both; loadgen
+//! refuses a list with more than one value. Values are typed and range-checked here by one set of
+//! parsers, so both tools refuse a bad value with the same message; the combinations are checked
+//! by the library's `Settings::check`, which both tools call.
+
+use std::path::PathBuf;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::Args;
+use sweepkit::contract::settings::{
+    parse_extra_inputs, ArrivalPattern, DatasetType, EndpointType, FlagValue, Settings, Sweepable,
+};
+
+/// An enum flag parsed by its serde names, listed in `--help` and in the error for a bad value.
+fn one_of<T: FlagValue + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(T::NAMES).map(|s| T::parse(&s).expect("a listed name parses"))
+}
+
+/// An empty item (`10,,20`) says so rather than "not a number".
+fn nonempty(s: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        return Err("empty value: give a number, or a comma list like 10,20,30".into());
+    }
+    Ok(())
+}
+
+/// A whole number ≥ 1.
+fn count(s: &str) -> Result<u64, String> {
+    nonempty(s)?;
+    let n: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| "not a whole number (e.g. 8)".to_string())?;
+    if n == 0 {
+        return Err("must be at least 1".into());
+    }
+    Ok(n)
+}
+
+/// A whole number ≥ 0.
+fn whole(s: &str) -> Result<u64, String> {
+    nonempty(s)?;
+    s.trim()
+        .parse()
+        .map_err(|_| "not a whole number (e.g. 8)".to_string())
+}
+
+fn real(s: &str) -> Result<f64, String> {
+    nonempty(s)?;
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| !x.is_nan())
+        .ok_or_else(|| "not a number (e.g. 2.5)".to_string())
+}
+
+/// A finite number > 0.
+fn positive(s: &str) -> Result<f64, String> {
+    let x = real(s)?;
+    if !(x.is_finite() && x > 0.0) {
+        return Err("must be a positive number".into());
+    }
+    Ok(x)
+}
+
+/// A finite number ≥ 0.
+fn non_negative(s: &str) -> Result<f64, String> {
+    let x = real(s)?;
+    if !(x.is_finite() && x >= 0.0) {
+        return Err("must be a number >= 0".into());
+    }
+    Ok(x)
+}
+
+/// A number of seconds ≥ 0; `inf` waits for ever.
+fn seconds_or_inf(s: &str) -> Result<f64, String> {
+    let x = real(s)?;
+    if x < 0.0 {
+        return Err("must be >= 0 seconds (inf allowed)".into());
+    }
+    Ok(x)
+}
+
+/// Every loadgen setting a command line can give (secrets and outputs are not settings: each
+/// tool declares those itself).
+#[derive(Args, Debug, Clone, Default)]
+pub struct LoadArgs {
+    /// Server base URL (http:// is prepended when no scheme is given) [default: http://localhost:8000].
+    #[arg(long, short = 'u')]
+    pub url: Option<String>,
+    /// API flavour [default: chat].
+    #[arg(long, value_parser = one_of::<EndpointType>())]
+    pub endpoint_type: Option<EndpointType>,
+    /// Request path override [default: per type, e.g. /v1/chat/completions].
+    #[arg(long, alias = "custom-endpoint")]
+    pub endpoint: Option<String>,
+    /// Model name sent in every request (required).
+    #[arg(long, short = 'm', alias = "model-names")]
+    pub model: Option<String>,
+    /// Stream responses (SSE); enables TTFT, ITL and inter-chunk latency.
+    #[arg(long)]
+    pub streaming: bool,
+
+    /// Closed loop: requests kept in flight. With --request-rate: the in-flight cap. Sweepable: 10,20,40.
+    #[arg(long, value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+    pub concurrency: Vec<u64>,
+    /// Open loop: target requests per second. Sweepable: 5,10,20.
+    #[arg(long, value_name = "RPS[,RPS...]", value_delimiter = ',', value_parser = positive)]
+    pub request_rate: Vec<f64>,
+    /// Inter-arrival pattern of --request-rate [default: poisson].
+    #[arg(long, alias = "request-rate-mode", value_parser = one_of::<ArrivalPattern>())]
+    pub arrival_pattern: Option<ArrivalPattern>,
+    /// Gamma shape for --arrival-pattern gamma (1 = Poisson, larger = more regular) [default: 1].
+    #[arg(long, alias = "vllm-burstiness", value_parser = positive)]
+    pub arrival_smoothness: Option<f64>,
+    /// Closed loop: start the --concurrency workers evenly over this many seconds instead of all at once [default: 0].
+    #[arg(long, value_name = "SECONDS", value_parser = non_negative)]
+    pub concurrency_ramp_duration: Option<f64>,
+    /// Requests in the profiling phase [default: --num-prompts]. Sweepable.
+    #[arg(long, alias = "num-requests", value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+    pub request_count: Vec<u64>,
+    /// Seconds of load in the profiling phase (instead of --request-count). Sweepable.
+    #[arg(long, value_name = "SECONDS[,...]", value_delimiter = ',', value_parser = positive)]
+    pub benchmark_duration: Vec<f64>,
+    /// Seconds to wait for in-flight requests after the duration or Ctrl-C; then they are cancelled [default: 30].
+    #[arg(long, value_name = "SECONDS", value_parser = seconds_or_inf)]
+    pub benchmark_grace_period: Option<f64>,
+    /// Warmup requests before profiling (records marked benchmark_phase=warmup; in a sweep, first trial of each value only) [default: 0].
+    #[arg(long, alias = "num-warmup-requests", value_parser = whole)]
+    pub warmup_request_count: Option<u64>,
+    /// Synthetic prompt length in tokens (mean) [default: 550]. Sweepable.
+    #[arg(
+        long,
+        aliases = ["synthetic-input-tokens-mean", "prompt-input-tokens-mean"],
+        value_name = "TOKENS[,...]",
+        value_delimiter = ',',
+        value_parser = count
+    )]
+    pub isl: Vec<u64>,
+    /// Standard deviation of the prompt length [default: 0]. Sweepable.
+    #[arg(long, alias = "synthetic-input-tokens-stddev", value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = non_negative)]
+    pub isl_stddev: Vec<f64>,
+    /// Output tokens requested (mean), sent as max_completion_tokens [default: server decides]. Sweepable.
+    #[arg(long, alias = "output-tokens-mean", value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = count)]
+    pub osl: Vec<u64>,
+    /// Standard deviation of the output length [default: 0]. Sweepable.
+    #[arg(long, alias = "output-tokens-stddev", value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = non_negative)]
+    pub osl_stddev: Vec<f64>,
+    /// Send max_tokens instead of max_completion_tokens.
+    #[arg(long)]
+    pub use_legacy_max_tokens: bool,
+    /// Distinct prompts in the dataset; also the run size without --request-count/--benchmark-duration [default: 100].
+    #[arg(long, alias = "num-dataset-entries", value_parser = count)]
+    pub num_prompts: Option<u64>,
+    /// Seed of every random choice (prompts, arrivals) [default: 0; in a sweep or with trials 42, plus the value's index].
+    #[arg(long)]
+    pub random_seed: Option<u64>,
+    /// Merged into every request body: key:value (value parsed as JSON if it is JSON) or a JSON object. Repeatable.
+    #[arg(long, value_name = "K:V")]
+    pub extra_inputs: Vec<String>,
+    /// Per-request timeout in seconds; a timed-out request is an error record [default: 21600].
+    #[arg(long, value_name = "SECONDS", value_parser = positive)]
+    pub request_timeout_seconds: Option<f64>,
+    /// Client-side token counting: builtin (tiktoken o200k_base, offline) or a local tokenizer.json [default: builtin].
+    #[arg(long)]
+    pub tokenizer: Option<String>,
+    /// Take token counts from the server's usage instead of the client tokenizer.
+    #[arg(long)]
+    pub use_server_token_count: bool,
+    /// Requests from a JSONL file instead of synthetic prompts.
+    #[arg(long)]
+    pub input_file: Option<PathBuf>,
+    /// Format of --input-file [default: single_turn].
+    #[arg(long, value_parser = one_of::<DatasetType>())]
+    pub custom_dataset_type: Option<DatasetType>,
+}
+
+impl LoadArgs {
+    /// The comma lists as given, flag by flag in sweep order (only the flags that were given).
+    pub fn lists(&self) -> Vec<(Sweepable, Vec<serde_json::Value>)> {
+        let ints = |v: &[u64]| v.iter().map(|&x| x.into()).collect::<Vec<serde_json::Value>>();
+        let reals = |v: &[f64]| v.iter().map(|&x| x.into()).collect::<Vec<serde_json::Value>>();
+        let all = [
+            (Sweepable::Concurrency, ints(&self.concurrency)),
+            (Sweepable::RequestRate, reals(&self.request_rate)),
+            (Sweepable::RequestCount, ints(&self.request_count)),
+            (Sweepable::BenchmarkDuration, reals(&self.benchmark_duration)),
+            (Sweepable::Isl, ints(&self.isl)),
+            (Sweepable::IslStddev, reals(&self.isl_stddev)),
+            (Sweepable::Osl, ints(&self.osl)),
+            (Sweepable::OslStddev, reals(&self.osl_stddev)),
+        ];
+        all.into_iter().filter(|(_, v)| !v.is_empty()).collect()
+    }
+
+    /// The settings without the list flags (a plan sets those per line).
+    pub fn base_settings(&self) -> anyhow::Result<Settings> {
+        Ok(Settings {
+            url: self.url.clone(),
+            endpoint_type: self.endpoint_type,
+            endpoint: self.endpoint.clone(),
+            model: self.model.clone(),
+            streaming: self.streaming.then_some(true),
+            arrival_pattern: self.arrival_pattern,
+            arrival_smoothness: self.arrival_smoothness,
+            concurrency_ramp_duration: self.concurrency_ramp_duration,
+            benchmark_grace_period: self.benchmark_grace_period,
+            warmup_request_count: self.warmup_request_count,
+            use_legacy_max_tokens: self.use_legacy_max_tokens.then_some(true),
+            num_prompts: self.num_prompts,
+            random_seed: self.random_seed,
+            extra_inputs: if self.extra_inputs.is_empty() {
+                None
+            } else {
+                Some(parse_extra_inputs(&self.extra_inputs)?)
+            },
+            request_timeout_seconds: self.request_timeout_seconds,
+            tokenizer: self.tokenizer.clone(),
+            use_server_token_count: self.use_server_token_count.then_some(true),
+            input_file: self.input_file.clone(),
+            custom_dataset_type: self.custom_dataset_type,
+            ..Default::default()
+        })
+    }
+
+    /// The settings of one run: every list must hold one value (loadgen runs one setting).
+    #[allow(dead_code)] // sweep-plan writes lists; only loadgen runs one setting
+    pub fn single_settings(&self) -> anyhow::Result<Settings> {
+        let mut s = self.base_settings()?;
+        for (param, values) in self.lists() {
+            if values.len() > 1 {
+                let text: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+                anyhow::bail!(
+                    "{} {}: loadgen runs one setting; sweep a list with sweep-plan (or scripts/profile)",
+                    param.flag(),
+                    text.join(",")
+                );
+            }
+            s.set_swept(param, &values[0])?;
+        }
+        Ok(s)
+    }
+}
