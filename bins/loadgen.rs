@@ -14,7 +14,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Parser;
 use sweepkit::contract::plan_line;
 use sweepkit::contract::settings::{FlagValue, Settings, Ui};
-use sweepkit::loadgen::options::{self, Io};
+use sweepkit::loadgen::options::{self, HttpClient, Io};
 
 const EXAMPLES: &str = "EXAMPLES:
   # 200 streaming chat requests, 8 at a time, records to a file, run info beside it
@@ -68,6 +68,9 @@ struct Cli {
     /// Also trust the root certificates in this PEM file (https endpoints with a private or self-signed CA).
     #[arg(long, value_name = "FILE")]
     ca_cert: Option<PathBuf>,
+    /// Client for plain http: builtin (sweepkit's HTTP/1.1 client) or reqwest (hyper), for side-by-side benchmarks.
+    #[arg(long, hide = true, value_parser = ["builtin", "reqwest"], default_value = "builtin")]
+    http_client: String,
     /// Progress display on stderr (only on a terminal) [default: simple].
     #[arg(long, value_parser = PossibleValuesParser::new(Ui::NAMES).map(|s| Ui::parse(&s).expect("listed")))]
     ui: Option<Ui>,
@@ -125,6 +128,11 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::io::outcome::Outcome> {
         cli_command: redacted_command(),
         realtime: cli.realtime,
         ca_cert: cli.ca_cert,
+        http_client: if cli.http_client == "reqwest" {
+            HttpClient::Reqwest
+        } else {
+            HttpClient::Builtin
+        },
     };
     settings.check_files()?;
     let opts = options::resolve(settings, io, place)?;

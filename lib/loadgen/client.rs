@@ -17,7 +17,7 @@ use crate::contract::records::{ErrorDetails, Phase};
 
 use super::h1::{self, H1Error};
 use super::openai::{server_error_type, BodyError, Output};
-use super::options::{EndpointType, Options};
+use super::options::{EndpointType, HttpClient, Options};
 use super::sse::SseParser;
 
 /// Everything observed about one request.
@@ -135,7 +135,7 @@ impl Client {
             value.set_sensitive(true);
             headers.insert(name, value);
         }
-        if url.scheme() == "http" {
+        if url.scheme() == "http" && opts.io.http_client == HttpClient::Builtin {
             let host = url
                 .host_str()
                 .ok_or_else(|| anyhow!("--url {}: no host", opts.url))?;

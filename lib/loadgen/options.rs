@@ -26,6 +26,20 @@ pub struct Io {
     pub realtime: bool,
     /// Extra trusted root certificates (PEM) for https endpoints with a private or self-signed CA.
     pub ca_cert: Option<PathBuf>,
+    /// Which HTTP client carries plain-http requests (https always goes through reqwest).
+    pub http_client: HttpClient,
+}
+
+/// The HTTP client for plain http. The built-in one exists because it is measurably cheaper and
+/// stamps chunks closer to their arrival than reqwest/hyper (`scripts/bench-loadgen` prints both side
+/// by side); reqwest stays selectable so that claim can be re-measured on any machine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HttpClient {
+    /// sweepkit's minimal HTTP/1.1 keep-alive client (lib/loadgen/h1.rs).
+    #[default]
+    Builtin,
+    /// reqwest over hyper, as the https path uses.
+    Reqwest,
 }
 
 /// The resolved options of one run.
