@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 use load_args::LoadArgs;
 use sweepkit::artifacts::layout::SweepMode;
+use sweepkit::contract::plan_line::PlanLine;
 use sweepkit::io::outcome::Outcome;
 use sweepkit::plan::{self, PlanOptions, SweepType, Ui};
 
@@ -109,6 +110,10 @@ struct Cli {
     /// Write the plan here instead of stdout.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Check that the plan equals this saved plan (what --resume needs): exit 1, naming the first
+    /// differing run and setting, when it does not; nothing is written either way.
+    #[arg(long, value_name = "PLAN.jsonl", conflicts_with_all = ["output", "print_base_dir"])]
+    same_as: Option<PathBuf>,
 
     /// Refused: secrets never go into a plan; give --api-key to loadgen (scripts/profile does).
     #[arg(long, hide = true)]
@@ -150,6 +155,17 @@ fn options(cli: &Cli) -> anyhow::Result<PlanOptions> {
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let opts = options(&cli)?;
     let plan = plan::build(&opts)?;
+    if let Some(saved) = &cli.same_as {
+        let inputs = sweepkit::io::jsonl::open_inputs(std::slice::from_ref(saved))?;
+        let (lines, _) = sweepkit::io::jsonl::read_all::<PlanLine>(inputs)?;
+        return Ok(match plan::compare::first_difference(&lines, &plan.lines) {
+            None => Outcome::Ok,
+            Some(d) => {
+                eprintln!("sweep-plan: not the plan in {}: {d}", saved.display());
+                Outcome::Negative
+            }
+        });
+    }
     for n in &plan.notices {
         eprintln!("{n}");
     }

@@ -2,6 +2,8 @@
 //! in execution order, each a complete loadgen spec plus its place (Contract A). The order, seeds,
 //! cooldowns, warmup placement and artifact tree follow AIPerf's Parameter Sweeping guide.
 
+pub mod compare;
+
 use std::path::PathBuf;
 
 use crate::artifacts::layout::{Layout, SweepMode};
