@@ -5,3 +5,4 @@ pub mod plan_line;
 pub mod records;
 pub mod settings;
 pub mod summary;
+pub mod sweep_aggregate;

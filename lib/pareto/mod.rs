@@ -11,6 +11,8 @@ use anyhow::bail;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::contract::sweep_aggregate::{latency_key, LATENCY_KEYS, THROUGHPUT_KEY};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Goal {
@@ -427,7 +429,7 @@ pub fn run(points: &[InputPoint], opts: &ParetoOptions) -> anyhow::Result<Report
     let mut objectives: Vec<Objective> = Vec::new();
     if opts.maximize.is_empty() {
         objectives.push(Objective {
-            key: "request_throughput_avg".into(),
+            key: THROUGHPUT_KEY.into(),
             goal: Goal::Maximize,
         });
     }
@@ -436,11 +438,8 @@ pub fn run(points: &[InputPoint], opts: &ParetoOptions) -> anyhow::Result<Report
         goal: Goal::Maximize,
     }));
     if opts.minimize.is_empty() {
-        let lat = if has_all("time_to_first_token_p99") {
-            "time_to_first_token_p99"
-        } else {
-            "request_latency_p99"
-        };
+        // Neither latency present: name the last, so the error says which objective is missing.
+        let lat = latency_key(has_all).unwrap_or(LATENCY_KEYS[1]);
         objectives.push(Objective {
             key: lat.into(),
             goal: Goal::Minimize,

@@ -6,39 +6,19 @@ use std::fmt::Write;
 
 use serde_json::{Map, Value};
 
-use crate::artifacts::names::value_text;
-use crate::sweep::{describe, SweepAggregate, CV_THRESHOLD};
-
-fn params_text(p: &Map<String, Value>) -> String {
-    describe(&p.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>())
-}
-
-fn num(v: f64) -> String {
-    if v.abs() >= 100.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
+use crate::artifacts::names::{describe_map as params_text, dir_name, num, value_text};
+use crate::contract::sweep_aggregate::{
+    latency_key as latency_rule, SweepAggregate, LATENCY_KEYS, THROUGHPUT_KEY,
+};
 
 fn list(vals: &[Value]) -> String {
     vals.iter().map(value_text).collect::<Vec<_>>().join(", ")
 }
 
-/// The latency key the analysis used.
+/// The latency key the analysis used (the last of the rule's keys when no combination has one).
 fn latency_key(agg: &SweepAggregate) -> &'static str {
-    let all = |k: &str| {
-        !agg.per_combination_metrics.is_empty()
-            && agg
-                .per_combination_metrics
-                .iter()
-                .all(|c| c.metrics.contains_key(k))
-    };
-    if all("time_to_first_token_p99") {
-        "time_to_first_token_p99"
-    } else {
-        "request_latency_p99"
-    }
+    let c = &agg.per_combination_metrics;
+    latency_rule(|k| !c.is_empty() && c.iter().all(|c| c.metrics.contains_key(k))).unwrap_or(LATENCY_KEYS[1])
 }
 
 /// Renders findings.md. `source` names the sweep aggregate file it was made from.
@@ -65,7 +45,7 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
     let _ = writeln!(s, "Source: `{source}`.\n");
 
     // The guide's own summary (best practice 5), for a sweep of one parameter.
-    let thr_trend = agg.trends.get("request_throughput_avg");
+    let thr_trend = agg.trends.get(THROUGHPUT_KEY);
     let lat_trend = agg.trends.get(lat);
     let slows = thr_trend
         .and_then(|t| t.scaling_slows_at.clone())
@@ -116,18 +96,21 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
     if agg.best_configurations.is_empty() {
         let _ = writeln!(s, "- No combination has both throughput and latency metrics.");
     }
-    for (k, what) in [
-        ("best_throughput", "Highest throughput (request_throughput_avg)"),
-        ("best_latency_p99", &*format!("Lowest p99 latency ({lat})")),
+    let best = &agg.best_configurations;
+    for (b, what) in [
+        (
+            &best.best_throughput,
+            format!("Highest throughput ({THROUGHPUT_KEY})"),
+        ),
+        (&best.best_latency_p99, format!("Lowest p99 latency ({lat})")),
     ] {
-        if let Some(b) = agg.best_configurations.get(k) {
-            let p = b["parameters"].as_object().cloned().unwrap_or_default();
+        if let Some(b) = b {
             let _ = writeln!(
                 s,
                 "- {what}: **{}** ({} {})",
-                params_text(&p),
-                b["metric"].as_f64().map(num).unwrap_or_default(),
-                b["unit"].as_str().unwrap_or("")
+                params_text(&b.parameters),
+                num(b.metric),
+                b.unit
             );
         }
     }
@@ -138,7 +121,7 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
     }
     for p in &agg.pareto_optimal {
         let c = agg.per_combination_metrics.iter().find(|c| &c.parameters == p);
-        let thr = c.and_then(|c| c.metrics.get("request_throughput_avg"));
+        let thr = c.and_then(|c| c.metrics.get(THROUGHPUT_KEY));
         let l = c.and_then(|c| c.metrics.get(lat));
         let _ = writeln!(
             s,
@@ -153,14 +136,14 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
 
     let _ = writeln!(s, "\n## Inflection points\n");
     match thr_trend {
-        None if grid_lines(agg, "request_throughput_avg").is_empty() => {
+        None if grid_lines(agg, THROUGHPUT_KEY).is_empty() => {
             let _ = writeln!(
                 s,
                 "- Throughput: no trend (needs at least two successful values)."
             );
         }
         None => {
-            for (at, t) in grid_lines(agg, "request_throughput_avg") {
+            for (at, t) in grid_lines(agg, THROUGHPUT_KEY) {
                 let slows = t.scaling_slows_at.clone().unwrap_or_default();
                 let what = if slows.is_empty() {
                     "keeps scaling (no slowdown in range)".to_string()
@@ -223,7 +206,7 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
     let _ = writeln!(
         s,
         "\n## Variance (CV > {:.0}% needs more trials)\n",
-        CV_THRESHOLD * 100.0
+        m.cv_threshold * 100.0
     );
     if m.num_trials_per_value < 2 {
         let _ = writeln!(s, "- One trial per value: no variance estimate. Use `--num-profile-runs 3` or more for confidence intervals.");
@@ -231,7 +214,7 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
         let _ = writeln!(
             s,
             "- Every key metric has CV ≤ {:.0}% at every value.",
-            CV_THRESHOLD * 100.0
+            m.cv_threshold * 100.0
         );
     }
     for f in &m.high_variance {
@@ -272,7 +255,7 @@ fn trend_label(agg: &SweepAggregate, parameter: &str, params: &Map<String, Value
             .iter()
             .filter_map(|p| params.get(&p.name).map(|v| (p.name.clone(), v.clone())))
             .collect();
-        Some(Value::from(crate::artifacts::names::dir_name(&ordered)))
+        Some(Value::from(dir_name(&ordered)))
     } else {
         params.get(parameter).cloned()
     }
@@ -280,7 +263,7 @@ fn trend_label(agg: &SweepAggregate, parameter: &str, params: &Map<String, Value
 
 /// Where to operate and why: the last value before throughput scaling slows, else the best throughput.
 fn recommended(agg: &SweepAggregate, slows: &[Value]) -> Option<(Map<String, Value>, String)> {
-    if let (Some(t), Some(knee)) = (agg.trends.get("request_throughput_avg"), slows.first()) {
+    if let (Some(t), Some(knee)) = (agg.trends.get(THROUGHPUT_KEY), slows.first()) {
         let pos = t.parameter_values.iter().position(|v| v == knee).unwrap_or(0);
         if pos > 0 {
             let before = &t.parameter_values[pos - 1];
@@ -305,8 +288,11 @@ fn recommended(agg: &SweepAggregate, slows: &[Value]) -> Option<(Map<String, Val
             }
         }
     }
-    let p = agg.best_configurations.get("best_throughput")?["parameters"]
-        .as_object()?
+    let p = agg
+        .best_configurations
+        .best_throughput
+        .as_ref()?
+        .parameters
         .clone();
     Some((p, "the highest throughput measured; no throughput knee in this range, so extend the sweep to find the limit".into()))
 }
@@ -327,7 +313,7 @@ fn recommendation(agg: &SweepAggregate, slows: &[Value]) -> String {
         .map(|c| {
             let t = c
                 .metrics
-                .get("request_throughput_avg")
+                .get(THROUGHPUT_KEY)
                 .map(|m| format!("{} {}", num(m.stats.mean), m.unit))
                 .unwrap_or_default();
             let l = c

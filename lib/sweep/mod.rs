@@ -18,9 +18,13 @@ use crate::artifacts::names::{cmp_param_list, describe, dir_name, parse_dir_name
 use crate::artifacts::{AGGREGATE_JSON, RUN_ERROR_FILE, SUMMARY_JSON};
 use crate::contract::plan_line::{FullPlace, PlanLine};
 use crate::contract::summary::{SummaryDoc, STAT_KEYS};
+use crate::contract::sweep_aggregate::{
+    latency_key, Best, BestConfigurations, Combination, CombinationMetrics, CvFlag, FailedRun,
+    SweepAggregate, SweepMetadata, SweepParameter, THROUGHPUT_KEY,
+};
 use crate::pareto::{self, Goal, Point};
 use crate::stats::confidence::{self, UnitStats};
-use crate::stats::trends::{self, Direction, Trend};
+use crate::stats::trends::{self, Direction};
 
 /// Above this coefficient of variation the guide says a value needs more trials.
 pub const CV_THRESHOLD: f64 = 0.20;
@@ -456,41 +460,6 @@ pub fn from_aggregates(root: &Path) -> anyhow::Result<(SweepInput, Vec<Combinati
     Ok((input, combos, level.unwrap_or(0.95)))
 }
 
-/// A run that failed: where it was in the plan, which combination, and why.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct FailedRun {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub run_index: Option<usize>,
-    pub label: String,
-    pub parameters: Map<String, Value>,
-    pub error: String,
-}
-
-/// One combination across its trials.
-#[derive(Debug, Clone)]
-pub struct Combination {
-    pub parameters: Vec<(String, Value)>,
-    pub dir_name: String,
-    pub trial_labels: Vec<String>,
-    pub failed: Vec<FailedRun>,
-    pub num_successful: usize,
-    /// `<tag>_<stat>` → across-trial stats (empty when every trial failed).
-    pub metrics: BTreeMap<String, UnitStats>,
-}
-
-impl Combination {
-    pub fn params_map(&self) -> Map<String, Value> {
-        self.parameters.iter().cloned().collect()
-    }
-
-    pub fn mean(&self, key: &str) -> Option<f64> {
-        self.metrics
-            .get(key)
-            .map(|m| m.stats.mean)
-            .filter(|v| v.is_finite())
-    }
-}
-
 /// Groups trials by combination (in sweep order) and aggregates every `<tag>_<stat>` across trials.
 pub fn combinations(input: &SweepInput, confidence_level: f64) -> Vec<Combination> {
     let mut order: Vec<String> = Vec::new();
@@ -580,71 +549,6 @@ pub fn aggregate_doc(c: &Combination, input: &SweepInput, confidence_level: f64)
     })
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct SweepParameter {
-    pub name: String,
-    pub values: Vec<Value>,
-}
-
-/// A value whose key metric varies by more than `CV_THRESHOLD` across trials.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct CvFlag {
-    pub parameters: Map<String, Value>,
-    pub metric: String,
-    /// Coefficient of variation as a ratio (0.25 = 25%).
-    pub cv: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SweepMetadata {
-    pub aggregation_type: &'static str,
-    pub sweep_parameters: Vec<SweepParameter>,
-    /// Combinations in the sweep, failed ones included.
-    pub num_combinations: usize,
-    pub num_trials_per_value: usize,
-    pub sweep_mode: &'static str,
-    pub confidence_level: f64,
-    pub num_profile_runs: usize,
-    pub num_successful_runs: usize,
-    /// Runs that failed; their combination is excluded from the analysis when no trial succeeded.
-    pub failed_runs: Vec<FailedRun>,
-    /// The guide's "High CV (>20%)": values that need more trials or investigation.
-    pub high_variance: Vec<CvFlag>,
-    pub cv_threshold: f64,
-    pub generator: &'static str,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CombinationMetrics {
-    pub parameters: Map<String, Value>,
-    pub num_trials: usize,
-    pub num_successful_trials: usize,
-    /// Every `<tag>_<stat>` (plus the guide's `ttft_<stat>_ms`/`itl_<stat>_ms`), each with mean, std,
-    /// min, max, cv, se, ci_low, ci_high, t_critical and unit.
-    pub metrics: BTreeMap<String, UnitStats>,
-}
-
-/// `profile_export_aiperf_sweep.json`: the guide's schema (with AIPerf 0.13's top-level counters too).
-#[derive(Debug, Clone, Serialize)]
-pub struct SweepAggregate {
-    pub aggregation_type: &'static str,
-    pub num_profile_runs: usize,
-    pub num_successful_runs: usize,
-    pub failed_runs: Vec<FailedRun>,
-    pub metadata: SweepMetadata,
-    pub per_combination_metrics: Vec<CombinationMetrics>,
-    pub best_configurations: Map<String, Value>,
-    pub pareto_optimal: Vec<Map<String, Value>>,
-    pub trends: BTreeMap<String, Trend>,
-}
-
-/// The latency key of the analysis: p99 TTFT when every combination has it, else p99 request latency.
-pub fn latency_key(combos: &[&Combination]) -> Option<&'static str> {
-    ["time_to_first_token_p99", "request_latency_p99"]
-        .into_iter()
-        .find(|k| !combos.is_empty() && combos.iter().all(|c| c.mean(k).is_some()))
-}
-
 /// The guide's alias keys: `ttft_p99_ms` for `time_to_first_token_p99`, `itl_avg_ms` for `inter_token_latency_avg`.
 fn aliases(metrics: &BTreeMap<String, UnitStats>) -> BTreeMap<String, UnitStats> {
     let mut out = metrics.clone();
@@ -661,6 +565,16 @@ fn aliases(metrics: &BTreeMap<String, UnitStats>) -> BTreeMap<String, UnitStats>
         }
     }
     out
+}
+
+/// The best configuration on one objective: combination `c`'s mean of `key` (which it has).
+fn best_at(c: &Combination, key: &str, default_unit: &str) -> Best {
+    let unit = &c.metrics[key].unit;
+    Best {
+        metric: c.mean(key).unwrap_or(f64::NAN),
+        parameters: c.params_map(),
+        unit: if unit.is_empty() { default_unit } else { unit }.to_string(),
+    }
 }
 
 /// Builds the sweep aggregate and the warnings to print (high CV).
@@ -697,21 +611,17 @@ pub fn sweep_aggregate(
     }
 
     // Best configurations (ties → first in sweep order), over combinations that succeeded.
-    let mut best = Map::new();
-    if !ok.is_empty() && ok.iter().all(|c| c.mean("request_throughput_avg").is_some()) {
+    let mut best = BestConfigurations::default();
+    if !ok.is_empty() && ok.iter().all(|c| c.mean(THROUGHPUT_KEY).is_some()) {
         let mut b = ok[0];
         for c in &ok[1..] {
-            if c.mean("request_throughput_avg") > b.mean("request_throughput_avg") {
+            if c.mean(THROUGHPUT_KEY) > b.mean(THROUGHPUT_KEY) {
                 b = c;
             }
         }
-        let unit = b.metrics["request_throughput_avg"].unit.clone();
-        best.insert(
-            "best_throughput".into(),
-            serde_json::json!({"parameters": b.params_map(), "metric": b.mean("request_throughput_avg"), "unit": if unit.is_empty() { "requests/sec".to_string() } else { unit }}),
-        );
+        best.best_throughput = Some(best_at(b, THROUGHPUT_KEY, "requests/sec"));
     }
-    let lat = latency_key(&ok);
+    let lat = latency_key(|k| !ok.is_empty() && ok.iter().all(|c| c.mean(k).is_some()));
     if let Some(k) = lat {
         let mut b = ok[0];
         for c in &ok[1..] {
@@ -719,22 +629,18 @@ pub fn sweep_aggregate(
                 b = c;
             }
         }
-        let unit = b.metrics[k].unit.clone();
-        best.insert(
-            "best_latency_p99".into(),
-            serde_json::json!({"parameters": b.params_map(), "metric": b.mean(k), "unit": if unit.is_empty() { "ms".to_string() } else { unit }}),
-        );
+        best.best_latency_p99 = Some(best_at(b, k, "ms"));
     }
 
     // Pareto: throughput max, latency min, on the across-trial means.
     let pareto_optimal = match lat {
-        Some(k) if ok.iter().all(|c| c.mean("request_throughput_avg").is_some()) => {
+        Some(k) if ok.iter().all(|c| c.mean(THROUGHPUT_KEY).is_some()) => {
             let points: Vec<Point> = ok
                 .iter()
                 .map(|c| Point {
                     parameters: c.params_map(),
                     values: vec![
-                        c.mean("request_throughput_avg").unwrap_or(f64::NAN),
+                        c.mean(THROUGHPUT_KEY).unwrap_or(f64::NAN),
                         c.mean(k).unwrap_or(f64::NAN),
                     ],
                     ci: vec![None, None],
@@ -857,18 +763,18 @@ pub fn sweep_aggregate(
 
     let num_trials_per_value = combos.iter().map(|c| c.trial_labels.len()).max().unwrap_or(0);
     let metadata = SweepMetadata {
-        aggregation_type: "sweep",
+        aggregation_type: "sweep".into(),
         sweep_parameters: params,
         num_combinations: combos.len(),
         num_trials_per_value,
-        sweep_mode: input.layout.mode.as_str(),
+        sweep_mode: input.layout.mode.as_str().into(),
         confidence_level,
         num_profile_runs: num_runs,
         num_successful_runs: num_ok,
         failed_runs: failed.clone(),
         high_variance: flags,
         cv_threshold: CV_THRESHOLD,
-        generator: concat!("sweepkit ", env!("CARGO_PKG_VERSION")),
+        generator: concat!("sweepkit ", env!("CARGO_PKG_VERSION")).into(),
     };
     let per_combination_metrics = ok
         .iter()
@@ -881,7 +787,7 @@ pub fn sweep_aggregate(
         .collect();
     (
         SweepAggregate {
-            aggregation_type: "sweep",
+            aggregation_type: "sweep".into(),
             num_profile_runs: num_runs,
             num_successful_runs: num_ok,
             failed_runs: failed,
