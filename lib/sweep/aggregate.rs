@@ -1,0 +1,371 @@
+//! Aggregation across trials and values: the trials of each combination (confidence statistics of
+//! every `<tag>_<stat>`), one combination's aggregate document, and the sweep aggregate in the
+//! Parameter Sweeping guide's schema (best configurations, Pareto set, trends, high-variance flags).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::artifacts::names::{describe, dir_name};
+use crate::contract::summary::{SummaryDoc, STAT_KEYS};
+use crate::contract::sweep_aggregate::{
+    latency_key, Best, BestConfigurations, Combination, CombinationMetrics, CvFlag, FailedRun,
+    SweepAggregate, SweepMetadata, SweepParameter, THROUGHPUT_KEY,
+};
+use crate::pareto::{self, Goal, Point};
+use crate::stats::confidence::{self, UnitStats};
+use crate::stats::trends::{self, Direction};
+use crate::sweep::load::{SweepInput, Trial};
+
+/// Above this coefficient of variation the guide says a value needs more trials.
+pub const CV_THRESHOLD: f64 = 0.20;
+
+/// Key metrics checked for high variance and followed by the trends.
+const KEY_METRICS: [(&str, Direction); 5] = [
+    ("request_throughput_avg", Direction::HigherIsBetter),
+    ("output_token_throughput_avg", Direction::HigherIsBetter),
+    ("time_to_first_token_p99", Direction::LowerIsBetter),
+    ("request_latency_p99", Direction::LowerIsBetter),
+    ("inter_token_latency_avg", Direction::LowerIsBetter),
+];
+
+/// Groups trials by combination (in sweep order) and aggregates every `<tag>_<stat>` across trials.
+pub fn combinations(input: &SweepInput, confidence_level: f64) -> Vec<Combination> {
+    let mut order: Vec<String> = Vec::new();
+    let mut groups: BTreeMap<String, Vec<&Trial>> = BTreeMap::new();
+    for t in &input.trials {
+        let d = dir_name(&t.parameters);
+        if !groups.contains_key(&d) {
+            order.push(d.clone());
+        }
+        groups.entry(d).or_default().push(t);
+    }
+    order
+        .into_iter()
+        .map(|d| {
+            let mut ts = groups.remove(&d).unwrap_or_default();
+            ts.sort_by_key(|t| t.trial);
+            let ok: Vec<&SummaryDoc> = ts.iter().filter_map(|t| t.result.as_ref().ok()).collect();
+            let mut values: BTreeMap<String, (String, Vec<f64>)> = BTreeMap::new();
+            for doc in &ok {
+                for (tag, m) in &doc.metrics {
+                    for stat in STAT_KEYS {
+                        if let Some(v) = m.get(stat) {
+                            let e = values
+                                .entry(format!("{tag}_{stat}"))
+                                .or_insert_with(|| (m.unit.clone(), Vec::new()));
+                            e.1.push(v);
+                        }
+                    }
+                }
+            }
+            let metrics = values
+                .into_iter()
+                .filter_map(|(k, (unit, xs))| {
+                    confidence::aggregate(&xs, confidence_level).map(|s| (k, UnitStats { stats: s, unit }))
+                })
+                .collect();
+            Combination {
+                parameters: ts[0].parameters.clone(),
+                dir_name: d,
+                trial_labels: ts.iter().map(|t| t.label.clone()).collect(),
+                failed: ts
+                    .iter()
+                    .filter_map(|t| {
+                        t.result.as_ref().err().map(|e| FailedRun {
+                            run_index: t.run_index,
+                            label: t.label.clone(),
+                            parameters: t.parameters.iter().cloned().collect(),
+                            error: e.clone(),
+                        })
+                    })
+                    .collect(),
+                num_successful: ok.len(),
+                metrics,
+            }
+        })
+        .collect()
+}
+
+/// A per-combination confidence aggregate in AIPerf's `profile_export_aiperf_aggregate.json` shape.
+pub fn aggregate_doc(c: &Combination, input: &SweepInput, confidence_level: f64) -> Value {
+    let mut meta = Map::new();
+    meta.insert("aggregation_type".into(), Value::from("confidence"));
+    meta.insert("num_profile_runs".into(), Value::from(c.trial_labels.len()));
+    meta.insert("num_successful_runs".into(), Value::from(c.num_successful));
+    meta.insert(
+        "failed_runs".into(),
+        serde_json::to_value(&c.failed).unwrap_or_default(),
+    );
+    meta.insert("confidence_level".into(), Value::from(confidence_level));
+    meta.insert("run_labels".into(), Value::from(c.trial_labels.clone()));
+    if let Some(cd) = input.run_cooldown_seconds {
+        meta.insert("cooldown_seconds".into(), Value::from(cd));
+    }
+    if input.layout.sweep {
+        meta.insert("variation_label".into(), Value::from(c.dir_name.clone()));
+        meta.insert("variation_values".into(), Value::Object(c.params_map()));
+        meta.insert("sweep_mode".into(), Value::from(input.layout.mode.as_str()));
+    }
+    if c.num_successful == 1 {
+        meta.insert("single_run".into(), Value::Bool(true));
+    }
+    serde_json::json!({
+        "schema_version": "1.0",
+        "generator": concat!("sweepkit ", env!("CARGO_PKG_VERSION")),
+        "metadata": meta,
+        "metrics": serde_json::to_value(&c.metrics).unwrap_or_default(),
+    })
+}
+
+/// The guide's alias keys: `ttft_p99_ms` for `time_to_first_token_p99`, `itl_avg_ms` for `inter_token_latency_avg`.
+fn aliases(metrics: &BTreeMap<String, UnitStats>) -> BTreeMap<String, UnitStats> {
+    let mut out = metrics.clone();
+    for (k, v) in metrics {
+        for (tag, short) in [
+            ("time_to_first_token_", "ttft_"),
+            ("inter_token_latency_", "itl_"),
+        ] {
+            if let Some(stat) = k.strip_prefix(tag) {
+                if v.unit == "ms" && STAT_KEYS.contains(&stat) {
+                    out.insert(format!("{short}{stat}_ms"), v.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The best configuration on one objective: combination `c`'s mean of `key` (which it has).
+fn best_at(c: &Combination, key: &str, default_unit: &str) -> Best {
+    let unit = &c.metrics[key].unit;
+    Best {
+        metric: c.mean(key).unwrap_or(f64::NAN),
+        parameters: c.params_map(),
+        unit: if unit.is_empty() { default_unit } else { unit }.to_string(),
+    }
+}
+
+/// Builds the sweep aggregate and the warnings to print (high CV).
+pub fn sweep_aggregate(
+    input: &SweepInput,
+    combos: &[Combination],
+    confidence_level: f64,
+) -> (SweepAggregate, Vec<String>) {
+    let ok: Vec<&Combination> = combos.iter().filter(|c| c.num_successful > 0).collect();
+    let failed: Vec<FailedRun> = {
+        let mut f: Vec<FailedRun> = combos.iter().flat_map(|c| c.failed.clone()).collect();
+        f.sort_by_key(|r| r.run_index);
+        f
+    };
+    let num_runs: usize = combos.iter().map(|c| c.trial_labels.len()).sum();
+    let num_ok = num_runs - failed.len();
+
+    // Parameter names and values in sweep order (first seen).
+    let mut params: Vec<SweepParameter> = Vec::new();
+    for c in combos {
+        for (k, v) in &c.parameters {
+            match params.iter_mut().find(|p| &p.name == k) {
+                Some(p) => {
+                    if !p.values.contains(v) {
+                        p.values.push(v.clone())
+                    }
+                }
+                None => params.push(SweepParameter {
+                    name: k.clone(),
+                    values: vec![v.clone()],
+                }),
+            }
+        }
+    }
+
+    // Best configurations (ties → first in sweep order), over combinations that succeeded.
+    let mut best = BestConfigurations::default();
+    if !ok.is_empty() && ok.iter().all(|c| c.mean(THROUGHPUT_KEY).is_some()) {
+        let mut b = ok[0];
+        for c in &ok[1..] {
+            if c.mean(THROUGHPUT_KEY) > b.mean(THROUGHPUT_KEY) {
+                b = c;
+            }
+        }
+        best.best_throughput = Some(best_at(b, THROUGHPUT_KEY, "requests/sec"));
+    }
+    let lat = latency_key(|k| !ok.is_empty() && ok.iter().all(|c| c.mean(k).is_some()));
+    if let Some(k) = lat {
+        let mut b = ok[0];
+        for c in &ok[1..] {
+            if c.mean(k) < b.mean(k) {
+                b = c;
+            }
+        }
+        best.best_latency_p99 = Some(best_at(b, k, "ms"));
+    }
+
+    // Pareto: throughput max, latency min, on the across-trial means.
+    let pareto_optimal = match lat {
+        Some(k) if ok.iter().all(|c| c.mean(THROUGHPUT_KEY).is_some()) => {
+            let points: Vec<Point> = ok
+                .iter()
+                .map(|c| Point {
+                    parameters: c.params_map(),
+                    values: vec![
+                        c.mean(THROUGHPUT_KEY).unwrap_or(f64::NAN),
+                        c.mean(k).unwrap_or(f64::NAN),
+                    ],
+                    ci: vec![None, None],
+                })
+                .collect();
+            pareto::optimal_parameters(&points, &[Goal::Maximize, Goal::Minimize])
+        }
+        _ => Vec::new(),
+    };
+
+    // Trends along the swept parameter (one parameter, or several moving together in a zip).
+    let mut trends_out = BTreeMap::new();
+    let one_dim =
+        params.len() == 1 || (params.len() > 1 && params.iter().all(|p| p.values.len() == combos.len()));
+    if one_dim && ok.len() >= 2 {
+        let (name, labels): (String, Vec<Value>) = if params.len() == 1 {
+            (
+                params[0].name.clone(),
+                ok.iter().map(|c| c.parameters[0].1.clone()).collect(),
+            )
+        } else {
+            (
+                "variation".into(),
+                ok.iter().map(|c| Value::from(c.dir_name.clone())).collect(),
+            )
+        };
+        for (key, dir) in KEY_METRICS {
+            if ok.iter().all(|c| c.mean(key).is_some()) {
+                let vals: Vec<f64> = ok.iter().map(|c| c.mean(key).unwrap_or(f64::NAN)).collect();
+                let unit = ok[0].metrics[key].unit.clone();
+                trends_out.insert(key.to_string(), trends::trend(&name, &labels, &vals, dir, &unit));
+            }
+        }
+    } else if ok.len() >= 2 {
+        // A grid: trends along each parameter with the others held fixed, keyed
+        // `<metric>@<parameter>[<other>=<value>,...]` (e.g. `request_throughput_avg@concurrency[isl=128]`).
+        for p in &params {
+            let value_of = |c: &Combination| {
+                c.parameters
+                    .iter()
+                    .find(|(k, _)| *k == p.name)
+                    .map(|(_, v)| v.clone())
+            };
+            let mut lines: Vec<(Map<String, Value>, Vec<&Combination>)> = Vec::new();
+            for c in &ok {
+                let fixed: Map<String, Value> = c
+                    .parameters
+                    .iter()
+                    .filter(|(k, _)| *k != p.name)
+                    .cloned()
+                    .collect();
+                match lines.iter_mut().find(|(f, _)| *f == fixed) {
+                    Some((_, cs)) => cs.push(c),
+                    None => lines.push((fixed, vec![c])),
+                }
+            }
+            for (fixed, mut cs) in lines {
+                if cs.len() < 2 {
+                    continue;
+                }
+                cs.sort_by_key(|c| value_of(c).and_then(|v| p.values.iter().position(|x| *x == v)));
+                let labels: Vec<Value> = cs.iter().filter_map(|c| value_of(c)).collect();
+                let at: Vec<String> = fixed
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.to_string().trim_matches('"')))
+                    .collect();
+                for (key, dir) in KEY_METRICS {
+                    if cs.iter().all(|c| c.mean(key).is_some()) {
+                        let vals: Vec<f64> = cs.iter().map(|c| c.mean(key).unwrap_or(f64::NAN)).collect();
+                        let mut t = trends::trend(&p.name, &labels, &vals, dir, &cs[0].metrics[key].unit);
+                        t.fixed = fixed.clone();
+                        trends_out.insert(format!("{key}@{}[{}]", p.name, at.join(",")), t);
+                    }
+                }
+            }
+        }
+    }
+
+    // High variance flags.
+    let mut flags = Vec::new();
+    let mut warnings = Vec::new();
+    for c in &ok {
+        if c.num_successful < 2 {
+            continue;
+        }
+        for (key, _) in KEY_METRICS {
+            if let Some(m) = c.metrics.get(key) {
+                let cv = m.stats.cv;
+                if cv.is_finite() && cv > CV_THRESHOLD {
+                    let label = describe(&c.parameters);
+                    warnings.push(format!(
+                        "{label}: {key} varies by CV {:.1}% (> {:.0}%) across {} trials: run more trials (--num-profile-runs) or investigate this value",
+                        cv * 100.0,
+                        CV_THRESHOLD * 100.0,
+                        c.num_successful
+                    ));
+                    flags.push(CvFlag {
+                        parameters: c.params_map(),
+                        metric: key.to_string(),
+                        cv,
+                    });
+                }
+            }
+        }
+    }
+    for f in &failed {
+        warnings.push(format!(
+            "run {}{} ({}) failed and is excluded: {}",
+            f.label,
+            f.run_index.map(|i| format!(" #{i}")).unwrap_or_default(),
+            describe(
+                &f.parameters
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<Vec<_>>()
+            ),
+            f.error
+        ));
+    }
+
+    let num_trials_per_value = combos.iter().map(|c| c.trial_labels.len()).max().unwrap_or(0);
+    let metadata = SweepMetadata {
+        aggregation_type: "sweep".into(),
+        sweep_parameters: params,
+        num_combinations: combos.len(),
+        num_trials_per_value,
+        sweep_mode: input.layout.mode.as_str().into(),
+        confidence_level,
+        num_profile_runs: num_runs,
+        num_successful_runs: num_ok,
+        failed_runs: failed.clone(),
+        high_variance: flags,
+        cv_threshold: CV_THRESHOLD,
+        generator: concat!("sweepkit ", env!("CARGO_PKG_VERSION")).into(),
+    };
+    let per_combination_metrics = ok
+        .iter()
+        .map(|c| CombinationMetrics {
+            parameters: c.params_map(),
+            num_trials: c.trial_labels.len(),
+            num_successful_trials: c.num_successful,
+            metrics: aliases(&c.metrics),
+        })
+        .collect();
+    (
+        SweepAggregate {
+            aggregation_type: "sweep".into(),
+            num_profile_runs: num_runs,
+            num_successful_runs: num_ok,
+            failed_runs: failed,
+            metadata,
+            per_combination_metrics,
+            best_configurations: best,
+            pareto_optimal,
+            trends: trends_out,
+        },
+        warnings,
+    )
+}
