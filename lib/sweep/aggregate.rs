@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::artifacts::names::{describe, dir_name};
+use crate::artifacts::names::{describe, describe_map, dir_name};
 use crate::contract::summary::{SummaryDoc, STAT_KEYS};
 use crate::contract::sweep_aggregate::{
     latency_key, Best, BestConfigurations, Combination, CombinationMetrics, CvFlag, FailedRun,
@@ -14,7 +14,7 @@ use crate::contract::sweep_aggregate::{
 };
 use crate::pareto::{self, Goal, Point};
 use crate::stats::confidence::{self, UnitStats};
-use crate::stats::trends::{self, Direction};
+use crate::stats::trends::{self, Direction, Trend};
 use crate::sweep::load::{SweepInput, Trial};
 
 /// Above this coefficient of variation the guide says a value needs more trials.
@@ -146,22 +146,8 @@ fn best_at(c: &Combination, key: &str, default_unit: &str) -> Best {
     }
 }
 
-/// Builds the sweep aggregate and the warnings to print (high CV).
-pub fn sweep_aggregate(
-    input: &SweepInput,
-    combos: &[Combination],
-    confidence_level: f64,
-) -> (SweepAggregate, Vec<String>) {
-    let ok: Vec<&Combination> = combos.iter().filter(|c| c.num_successful > 0).collect();
-    let failed: Vec<FailedRun> = {
-        let mut f: Vec<FailedRun> = combos.iter().flat_map(|c| c.failed.clone()).collect();
-        f.sort_by_key(|r| r.run_index);
-        f
-    };
-    let num_runs: usize = combos.iter().map(|c| c.trial_labels.len()).sum();
-    let num_ok = num_runs - failed.len();
-
-    // Parameter names and values in sweep order (first seen).
+/// Parameter names and values in sweep order (first seen).
+fn sweep_parameters(combos: &[Combination]) -> Vec<SweepParameter> {
     let mut params: Vec<SweepParameter> = Vec::new();
     for c in combos {
         for (k, v) in &c.parameters {
@@ -178,8 +164,11 @@ pub fn sweep_aggregate(
             }
         }
     }
+    params
+}
 
-    // Best configurations (ties → first in sweep order), over combinations that succeeded.
+/// Best configurations (ties → first in sweep order), over the combinations that succeeded.
+fn best_configurations(ok: &[&Combination], lat: Option<&str>) -> BestConfigurations {
     let mut best = BestConfigurations::default();
     if !ok.is_empty() && ok.iter().all(|c| c.mean(THROUGHPUT_KEY).is_some()) {
         let mut b = ok[0];
@@ -190,7 +179,6 @@ pub fn sweep_aggregate(
         }
         best.best_throughput = Some(best_at(b, THROUGHPUT_KEY, "requests/sec"));
     }
-    let lat = latency_key(|k| !ok.is_empty() && ok.iter().all(|c| c.mean(k).is_some()));
     if let Some(k) = lat {
         let mut b = ok[0];
         for c in &ok[1..] {
@@ -200,9 +188,12 @@ pub fn sweep_aggregate(
         }
         best.best_latency_p99 = Some(best_at(b, k, "ms"));
     }
+    best
+}
 
-    // Pareto: throughput max, latency min, on the across-trial means.
-    let pareto_optimal = match lat {
+/// Pareto: throughput max, latency min, on the across-trial means.
+fn pareto_optimal(ok: &[&Combination], lat: Option<&str>) -> Vec<Map<String, Value>> {
+    match lat {
         Some(k) if ok.iter().all(|c| c.mean(THROUGHPUT_KEY).is_some()) => {
             let points: Vec<Point> = ok
                 .iter()
@@ -218,124 +209,159 @@ pub fn sweep_aggregate(
             pareto::optimal_parameters(&points, &[Goal::Maximize, Goal::Minimize])
         }
         _ => Vec::new(),
-    };
+    }
+}
 
-    // Trends along the swept parameter (one parameter, or several moving together in a zip).
-    let mut trends_out = BTreeMap::new();
+/// The trends of the key metrics: along the swept parameter when the sweep is one-dimensional (one
+/// parameter, or several moving together in a zip), else along each axis of the grid.
+fn key_metric_trends(
+    ok: &[&Combination],
+    num_combinations: usize,
+    params: &[SweepParameter],
+) -> BTreeMap<String, Trend> {
+    if ok.len() < 2 {
+        return BTreeMap::new();
+    }
     let one_dim =
-        params.len() == 1 || (params.len() > 1 && params.iter().all(|p| p.values.len() == combos.len()));
-    if one_dim && ok.len() >= 2 {
-        let (name, labels): (String, Vec<Value>) = if params.len() == 1 {
-            (
-                params[0].name.clone(),
-                ok.iter().map(|c| c.parameters[0].1.clone()).collect(),
-            )
-        } else {
-            (
-                "variation".into(),
-                ok.iter().map(|c| Value::from(c.dir_name.clone())).collect(),
-            )
+        params.len() == 1 || (params.len() > 1 && params.iter().all(|p| p.values.len() == num_combinations));
+    if one_dim {
+        line_trends(ok, params)
+    } else {
+        grid_trends(ok, params)
+    }
+}
+
+/// Trends along the one swept parameter, or along the `variation` (folder name) of a zip.
+fn line_trends(ok: &[&Combination], params: &[SweepParameter]) -> BTreeMap<String, Trend> {
+    let (name, labels): (String, Vec<Value>) = if params.len() == 1 {
+        (
+            params[0].name.clone(),
+            ok.iter().map(|c| c.parameters[0].1.clone()).collect(),
+        )
+    } else {
+        (
+            "variation".into(),
+            ok.iter().map(|c| Value::from(c.dir_name.clone())).collect(),
+        )
+    };
+    let mut out = BTreeMap::new();
+    for (key, dir) in KEY_METRICS {
+        if ok.iter().all(|c| c.mean(key).is_some()) {
+            let vals: Vec<f64> = ok.iter().map(|c| c.mean(key).unwrap_or(f64::NAN)).collect();
+            let unit = ok[0].metrics[key].unit.clone();
+            out.insert(key.to_string(), trends::trend(&name, &labels, &vals, dir, &unit));
+        }
+    }
+    out
+}
+
+/// A grid: trends along each parameter with the others held fixed, keyed
+/// `<metric>@<parameter>[<other>=<value>,...]` (e.g. `request_throughput_avg@concurrency[isl=128]`).
+fn grid_trends(ok: &[&Combination], params: &[SweepParameter]) -> BTreeMap<String, Trend> {
+    let mut out = BTreeMap::new();
+    for p in params {
+        let value_of = |c: &Combination| {
+            c.parameters
+                .iter()
+                .find(|(k, _)| *k == p.name)
+                .map(|(_, v)| v.clone())
         };
-        for (key, dir) in KEY_METRICS {
-            if ok.iter().all(|c| c.mean(key).is_some()) {
-                let vals: Vec<f64> = ok.iter().map(|c| c.mean(key).unwrap_or(f64::NAN)).collect();
-                let unit = ok[0].metrics[key].unit.clone();
-                trends_out.insert(key.to_string(), trends::trend(&name, &labels, &vals, dir, &unit));
+        // The lines along `p`: combinations grouped by the values of the other parameters.
+        let mut lines: Vec<(Map<String, Value>, Vec<&Combination>)> = Vec::new();
+        for c in ok {
+            let fixed: Map<String, Value> = c
+                .parameters
+                .iter()
+                .filter(|(k, _)| *k != p.name)
+                .cloned()
+                .collect();
+            match lines.iter_mut().find(|(f, _)| *f == fixed) {
+                Some((_, cs)) => cs.push(c),
+                None => lines.push((fixed, vec![c])),
             }
         }
-    } else if ok.len() >= 2 {
-        // A grid: trends along each parameter with the others held fixed, keyed
-        // `<metric>@<parameter>[<other>=<value>,...]` (e.g. `request_throughput_avg@concurrency[isl=128]`).
-        for p in &params {
-            let value_of = |c: &Combination| {
-                c.parameters
-                    .iter()
-                    .find(|(k, _)| *k == p.name)
-                    .map(|(_, v)| v.clone())
-            };
-            let mut lines: Vec<(Map<String, Value>, Vec<&Combination>)> = Vec::new();
-            for c in &ok {
-                let fixed: Map<String, Value> = c
-                    .parameters
-                    .iter()
-                    .filter(|(k, _)| *k != p.name)
-                    .cloned()
-                    .collect();
-                match lines.iter_mut().find(|(f, _)| *f == fixed) {
-                    Some((_, cs)) => cs.push(c),
-                    None => lines.push((fixed, vec![c])),
-                }
+        for (fixed, mut cs) in lines {
+            if cs.len() < 2 {
+                continue;
             }
-            for (fixed, mut cs) in lines {
-                if cs.len() < 2 {
-                    continue;
-                }
-                cs.sort_by_key(|c| value_of(c).and_then(|v| p.values.iter().position(|x| *x == v)));
-                let labels: Vec<Value> = cs.iter().filter_map(|c| value_of(c)).collect();
-                let at: Vec<String> = fixed
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", v.to_string().trim_matches('"')))
-                    .collect();
-                for (key, dir) in KEY_METRICS {
-                    if cs.iter().all(|c| c.mean(key).is_some()) {
-                        let vals: Vec<f64> = cs.iter().map(|c| c.mean(key).unwrap_or(f64::NAN)).collect();
-                        let mut t = trends::trend(&p.name, &labels, &vals, dir, &cs[0].metrics[key].unit);
-                        t.fixed = fixed.clone();
-                        trends_out.insert(format!("{key}@{}[{}]", p.name, at.join(",")), t);
-                    }
+            cs.sort_by_key(|c| value_of(c).and_then(|v| p.values.iter().position(|x| *x == v)));
+            let labels: Vec<Value> = cs.iter().filter_map(|c| value_of(c)).collect();
+            let at: Vec<String> = fixed
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.to_string().trim_matches('"')))
+                .collect();
+            for (key, dir) in KEY_METRICS {
+                if cs.iter().all(|c| c.mean(key).is_some()) {
+                    let vals: Vec<f64> = cs.iter().map(|c| c.mean(key).unwrap_or(f64::NAN)).collect();
+                    let mut t = trends::trend(&p.name, &labels, &vals, dir, &cs[0].metrics[key].unit);
+                    t.fixed = fixed.clone();
+                    out.insert(format!("{key}@{}[{}]", p.name, at.join(",")), t);
                 }
             }
         }
     }
+    out
+}
 
-    // High variance flags.
+/// Key metrics whose CV across trials exceeds [`CV_THRESHOLD`], and the warning for each.
+fn high_variance(ok: &[&Combination]) -> (Vec<CvFlag>, Vec<String>) {
     let mut flags = Vec::new();
     let mut warnings = Vec::new();
-    for c in &ok {
-        if c.num_successful < 2 {
-            continue;
-        }
+    for c in ok.iter().filter(|c| c.num_successful >= 2) {
         for (key, _) in KEY_METRICS {
-            if let Some(m) = c.metrics.get(key) {
-                let cv = m.stats.cv;
-                if cv.is_finite() && cv > CV_THRESHOLD {
-                    let label = describe(&c.parameters);
-                    warnings.push(format!(
-                        "{label}: {key} varies by CV {:.1}% (> {:.0}%) across {} trials: run more trials (--num-profile-runs) or investigate this value",
-                        cv * 100.0,
-                        CV_THRESHOLD * 100.0,
-                        c.num_successful
-                    ));
-                    flags.push(CvFlag {
-                        parameters: c.params_map(),
-                        metric: key.to_string(),
-                        cv,
-                    });
-                }
+            let Some(m) = c.metrics.get(key) else { continue };
+            let cv = m.stats.cv;
+            if cv.is_finite() && cv > CV_THRESHOLD {
+                let label = describe(&c.parameters);
+                warnings.push(format!(
+                    "{label}: {key} varies by CV {:.1}% (> {:.0}%) across {} trials: run more trials (--num-profile-runs) or investigate this value",
+                    cv * 100.0,
+                    CV_THRESHOLD * 100.0,
+                    c.num_successful
+                ));
+                flags.push(CvFlag {
+                    parameters: c.params_map(),
+                    metric: key.to_string(),
+                    cv,
+                });
             }
         }
     }
-    for f in &failed {
-        warnings.push(format!(
-            "run {}{} ({}) failed and is excluded: {}",
-            f.label,
-            f.run_index.map(|i| format!(" #{i}")).unwrap_or_default(),
-            describe(
-                &f.parameters
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect::<Vec<_>>()
-            ),
-            f.error
-        ));
-    }
+    (flags, warnings)
+}
 
-    let num_trials_per_value = combos.iter().map(|c| c.trial_labels.len()).max().unwrap_or(0);
+/// The warning for a run the aggregates leave out.
+fn failed_warning(f: &FailedRun) -> String {
+    format!(
+        "run {}{} ({}) failed and is excluded: {}",
+        f.label,
+        f.run_index.map(|i| format!(" #{i}")).unwrap_or_default(),
+        describe_map(&f.parameters),
+        f.error
+    )
+}
+
+/// Builds the sweep aggregate and the warnings to print (high CV, failed runs).
+pub fn sweep_aggregate(
+    input: &SweepInput,
+    combos: &[Combination],
+    confidence_level: f64,
+) -> (SweepAggregate, Vec<String>) {
+    let ok: Vec<&Combination> = combos.iter().filter(|c| c.num_successful > 0).collect();
+    let mut failed: Vec<FailedRun> = combos.iter().flat_map(|c| c.failed.clone()).collect();
+    failed.sort_by_key(|r| r.run_index);
+    let num_runs: usize = combos.iter().map(|c| c.trial_labels.len()).sum();
+    let num_ok = num_runs - failed.len();
+    let params = sweep_parameters(combos);
+    let lat = latency_key(|k| !ok.is_empty() && ok.iter().all(|c| c.mean(k).is_some()));
+    let trends = key_metric_trends(&ok, combos.len(), &params);
+    let (flags, mut warnings) = high_variance(&ok);
+    warnings.extend(failed.iter().map(failed_warning));
     let metadata = SweepMetadata {
         aggregation_type: "sweep".into(),
         sweep_parameters: params,
         num_combinations: combos.len(),
-        num_trials_per_value,
+        num_trials_per_value: combos.iter().map(|c| c.trial_labels.len()).max().unwrap_or(0),
         sweep_mode: input.layout.mode.as_str().into(),
         confidence_level,
         num_profile_runs: num_runs,
@@ -354,18 +380,16 @@ pub fn sweep_aggregate(
             metrics: aliases(&c.metrics),
         })
         .collect();
-    (
-        SweepAggregate {
-            aggregation_type: "sweep".into(),
-            num_profile_runs: num_runs,
-            num_successful_runs: num_ok,
-            failed_runs: failed,
-            metadata,
-            per_combination_metrics,
-            best_configurations: best,
-            pareto_optimal,
-            trends: trends_out,
-        },
-        warnings,
-    )
+    let agg = SweepAggregate {
+        aggregation_type: "sweep".into(),
+        num_profile_runs: num_runs,
+        num_successful_runs: num_ok,
+        failed_runs: failed,
+        metadata,
+        per_combination_metrics,
+        best_configurations: best_configurations(&ok, lat),
+        pareto_optimal: pareto_optimal(&ok, lat),
+        trends,
+    };
+    (agg, warnings)
 }
