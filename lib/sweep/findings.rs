@@ -21,11 +21,40 @@ fn latency_key(agg: &SweepAggregate) -> &'static str {
     latency_rule(|k| !c.is_empty() && c.iter().all(|c| c.metrics.contains_key(k))).unwrap_or(LATENCY_KEYS[1])
 }
 
+fn nums(vals: &[f64]) -> String {
+    vals.iter().map(|x| num(*x)).collect::<Vec<_>>().join(", ")
+}
+
 /// Renders findings.md. `source` names the sweep aggregate file it was made from.
 pub fn render(agg: &SweepAggregate, source: &str) -> String {
     let mut s = String::new();
-    let m = &agg.metadata;
     let lat = latency_key(agg);
+    let slows = agg
+        .trends
+        .get(THROUGHPUT_KEY)
+        .and_then(|t| t.scaling_slows_at.clone())
+        .unwrap_or_default();
+    let degrades = agg
+        .trends
+        .get(lat)
+        .and_then(|t| t.latency_degrades_at.clone())
+        .unwrap_or_default();
+    header(&mut s, agg, source);
+    guide_summary(&mut s, agg, &slows, &degrades);
+    best_configurations(&mut s, agg, lat);
+    pareto_points(&mut s, agg, lat);
+    let _ = writeln!(s, "\n## Inflection points\n");
+    throughput_inflection(&mut s, agg, &slows);
+    latency_inflection(&mut s, agg, lat, &degrades);
+    variance(&mut s, agg);
+    failed_runs(&mut s, agg);
+    let _ = writeln!(s, "\n{}", recommendation(agg, &slows));
+    s
+}
+
+/// The title, what was swept and how, and the source file.
+fn header(s: &mut String, agg: &SweepAggregate, source: &str) {
+    let m = &agg.metadata;
     let _ = writeln!(s, "# Benchmark findings\n");
     let sweep_desc = m
         .sweep_parameters
@@ -43,60 +72,58 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
         m.num_profile_runs
     );
     let _ = writeln!(s, "Source: `{source}`.\n");
+}
 
-    // The guide's own summary (best practice 5), for a sweep of one parameter.
-    let thr_trend = agg.trends.get(THROUGHPUT_KEY);
-    let lat_trend = agg.trends.get(lat);
-    let slows = thr_trend
-        .and_then(|t| t.scaling_slows_at.clone())
-        .unwrap_or_default();
-    let degrades = lat_trend
-        .and_then(|t| t.latency_degrades_at.clone())
-        .unwrap_or_default();
-    if let [param] = m.sweep_parameters.as_slice() {
-        let name = &param.name;
-        let _ = writeln!(s, "## Benchmark Results\n");
-        if let Some((p, _)) = recommended(agg, &slows) {
-            let v = p.get(name).map(value_text).unwrap_or_default();
-            let why = if slows.is_empty() {
-                "highest throughput; no knee in range"
-            } else {
-                "best balance"
-            };
-            let _ = writeln!(s, "- Optimal {name}: {v} ({why})");
-        }
-        let pareto: Vec<String> = agg
-            .pareto_optimal
-            .iter()
-            .filter_map(|p| p.get(name).map(value_text))
-            .collect();
-        let _ = writeln!(
-            s,
-            "- Pareto optimal points: {}",
-            if pareto.is_empty() {
-                "none".into()
-            } else {
-                pareto.join(", ")
-            }
-        );
-        let first = |v: &[Value]| {
-            v.first()
-                .map(value_text)
-                .unwrap_or_else(|| "none in range".into())
+/// The guide's own summary (best practice 5), for a sweep of one parameter.
+fn guide_summary(s: &mut String, agg: &SweepAggregate, slows: &[Value], degrades: &[Value]) {
+    let [param] = agg.metadata.sweep_parameters.as_slice() else {
+        return;
+    };
+    let name = &param.name;
+    let _ = writeln!(s, "## Benchmark Results\n");
+    if let Some((p, _)) = recommended(agg, slows) {
+        let v = p.get(name).map(value_text).unwrap_or_default();
+        let why = if slows.is_empty() {
+            "highest throughput; no knee in range"
+        } else {
+            "best balance"
         };
-        let _ = writeln!(s, "- Throughput inflection: {} (scaling slows)", first(&slows));
-        let _ = writeln!(
-            s,
-            "- Latency inflection: {} (sharp degradation)\n",
-            first(&degrades)
-        );
+        let _ = writeln!(s, "- Optimal {name}: {v} ({why})");
     }
+    let pareto: Vec<String> = agg
+        .pareto_optimal
+        .iter()
+        .filter_map(|p| p.get(name).map(value_text))
+        .collect();
+    let _ = writeln!(
+        s,
+        "- Pareto optimal points: {}",
+        if pareto.is_empty() {
+            "none".into()
+        } else {
+            pareto.join(", ")
+        }
+    );
+    let first = |v: &[Value]| {
+        v.first()
+            .map(value_text)
+            .unwrap_or_else(|| "none in range".into())
+    };
+    let _ = writeln!(s, "- Throughput inflection: {} (scaling slows)", first(slows));
+    let _ = writeln!(
+        s,
+        "- Latency inflection: {} (sharp degradation)\n",
+        first(degrades)
+    );
+}
 
+/// The optimal configuration per objective.
+fn best_configurations(s: &mut String, agg: &SweepAggregate, lat: &str) {
     let _ = writeln!(s, "## Optimal configuration per objective\n");
-    if agg.best_configurations.is_empty() {
+    let best = &agg.best_configurations;
+    if best.is_empty() {
         let _ = writeln!(s, "- No combination has both throughput and latency metrics.");
     }
-    let best = &agg.best_configurations;
     for (b, what) in [
         (
             &best.best_throughput,
@@ -114,7 +141,10 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
             );
         }
     }
+}
 
+/// The Pareto-optimal points with their throughput and latency.
+fn pareto_points(s: &mut String, agg: &SweepAggregate, lat: &str) {
     let _ = writeln!(s, "\n## Pareto optimal points (throughput up, {lat} down)\n");
     if agg.pareto_optimal.is_empty() {
         let _ = writeln!(s, "- None.");
@@ -133,9 +163,11 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
             l.map(|t| t.unit.as_str()).unwrap_or("")
         );
     }
+}
 
-    let _ = writeln!(s, "\n## Inflection points\n");
-    match thr_trend {
+/// Where throughput scaling slows: along the swept parameter, or along each line of a grid.
+fn throughput_inflection(s: &mut String, agg: &SweepAggregate, slows: &[Value]) {
+    match agg.trends.get(THROUGHPUT_KEY) {
         None if grid_lines(agg, THROUGHPUT_KEY).is_empty() => {
             let _ = writeln!(
                 s,
@@ -161,16 +193,16 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
                 s,
                 "- Throughput inflection: {} {} (scaling slows; rate of change {}).",
                 t.parameter,
-                list(&slows),
-                t.rate_of_change
-                    .iter()
-                    .map(|x| num(*x))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                list(slows),
+                nums(&t.rate_of_change)
             );
         }
     }
-    match lat_trend {
+}
+
+/// Where latency degrades sharply: along the swept parameter, or along each line of a grid.
+fn latency_inflection(s: &mut String, agg: &SweepAggregate, lat: &str, degrades: &[Value]) {
+    match agg.trends.get(lat) {
         None if grid_lines(agg, lat).is_empty() => {
             let _ = writeln!(s, "- Latency: no trend.");
         }
@@ -193,16 +225,16 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
                 s,
                 "- Latency inflection ({lat}): {} {} (sharp degradation; rate of change {}).",
                 t.parameter,
-                list(&degrades),
-                t.rate_of_change
-                    .iter()
-                    .map(|x| num(*x))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                list(degrades),
+                nums(&t.rate_of_change)
             );
         }
     }
+}
 
+/// Values whose key metrics vary by more than the CV threshold across trials.
+fn variance(s: &mut String, agg: &SweepAggregate) {
+    let m = &agg.metadata;
     let _ = writeln!(
         s,
         "\n## Variance (CV > {:.0}% needs more trials)\n",
@@ -226,23 +258,25 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
             f.cv * 100.0
         );
     }
+}
 
-    if !m.failed_runs.is_empty() {
-        let _ = writeln!(s, "\n## Failed runs (excluded)\n");
-        for f in &m.failed_runs {
-            let _ = writeln!(
-                s,
-                "- {}{} ({}): {}",
-                f.label,
-                f.run_index.map(|i| format!(" (run {i})")).unwrap_or_default(),
-                params_text(&f.parameters),
-                f.error
-            );
-        }
+/// The runs left out, and why.
+fn failed_runs(s: &mut String, agg: &SweepAggregate) {
+    let m = &agg.metadata;
+    if m.failed_runs.is_empty() {
+        return;
     }
-
-    let _ = writeln!(s, "\n{}", recommendation(agg, &slows));
-    s
+    let _ = writeln!(s, "\n## Failed runs (excluded)\n");
+    for f in &m.failed_runs {
+        let _ = writeln!(
+            s,
+            "- {}{} ({}): {}",
+            f.label,
+            f.run_index.map(|i| format!(" (run {i})")).unwrap_or_default(),
+            params_text(&f.parameters),
+            f.error
+        );
+    }
 }
 
 /// The trend label of a combination: its value of the swept parameter, or its folder name when
