@@ -6,3 +6,4 @@ pub mod records;
 pub mod settings;
 pub mod summary;
 pub mod sweep_aggregate;
+pub mod value_aggregate;

@@ -12,6 +12,7 @@ use crate::contract::sweep_aggregate::{
     latency_key, Best, BestConfigurations, Combination, CombinationMetrics, CvFlag, FailedRun,
     SweepAggregate, SweepMetadata, SweepParameter, THROUGHPUT_KEY,
 };
+use crate::contract::value_aggregate::{ValueAggregate, ValueMetadata};
 use crate::pareto::{self, Goal, Point};
 use crate::stats::confidence::{self, UnitStats};
 use crate::stats::trends::{self, Direction, Trend};
@@ -88,34 +89,26 @@ pub fn combinations(input: &SweepInput, confidence_level: f64) -> Vec<Combinatio
 }
 
 /// A per-combination confidence aggregate in AIPerf's `profile_export_aiperf_aggregate.json` shape.
-pub fn aggregate_doc(c: &Combination, input: &SweepInput, confidence_level: f64) -> Value {
-    let mut meta = Map::new();
-    meta.insert("aggregation_type".into(), Value::from("confidence"));
-    meta.insert("num_profile_runs".into(), Value::from(c.trial_labels.len()));
-    meta.insert("num_successful_runs".into(), Value::from(c.num_successful));
-    meta.insert(
-        "failed_runs".into(),
-        serde_json::to_value(&c.failed).unwrap_or_default(),
-    );
-    meta.insert("confidence_level".into(), Value::from(confidence_level));
-    meta.insert("run_labels".into(), Value::from(c.trial_labels.clone()));
-    if let Some(cd) = input.run_cooldown_seconds {
-        meta.insert("cooldown_seconds".into(), Value::from(cd));
+pub fn aggregate_doc(c: &Combination, input: &SweepInput, confidence_level: f64) -> ValueAggregate {
+    let sweep = input.layout.sweep;
+    ValueAggregate {
+        schema_version: "1.0".into(),
+        generator: concat!("sweepkit ", env!("CARGO_PKG_VERSION")).into(),
+        metadata: ValueMetadata {
+            aggregation_type: "confidence".into(),
+            num_profile_runs: c.trial_labels.len(),
+            num_successful_runs: c.num_successful,
+            failed_runs: c.failed.clone(),
+            confidence_level,
+            run_labels: c.trial_labels.clone(),
+            cooldown_seconds: input.run_cooldown_seconds,
+            variation_label: sweep.then(|| c.dir_name.clone()),
+            variation_values: sweep.then(|| c.params_map()),
+            sweep_mode: sweep.then(|| input.layout.mode.as_str().to_string()),
+            single_run: (c.num_successful == 1).then_some(true),
+        },
+        metrics: c.metrics.clone(),
     }
-    if input.layout.sweep {
-        meta.insert("variation_label".into(), Value::from(c.dir_name.clone()));
-        meta.insert("variation_values".into(), Value::Object(c.params_map()));
-        meta.insert("sweep_mode".into(), Value::from(input.layout.mode.as_str()));
-    }
-    if c.num_successful == 1 {
-        meta.insert("single_run".into(), Value::Bool(true));
-    }
-    serde_json::json!({
-        "schema_version": "1.0",
-        "generator": concat!("sweepkit ", env!("CARGO_PKG_VERSION")),
-        "metadata": meta,
-        "metrics": serde_json::to_value(&c.metrics).unwrap_or_default(),
-    })
 }
 
 /// The guide's alias keys: `ttft_p99_ms` for `time_to_first_token_p99`, `itl_avg_ms` for `inter_token_latency_avg`.

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::artifacts::names::value_text;
 use crate::artifacts::{AGGREGATE_CSV, AGGREGATE_JSON, SWEEP_CSV, SWEEP_JSON};
 use crate::contract::sweep_aggregate::SweepAggregate;
+use crate::contract::value_aggregate::ValueAggregate;
 use crate::io::atomic;
 use crate::stats::confidence::json_num;
 
@@ -242,11 +243,14 @@ pub fn sweep_csv(agg: &SweepAggregate) -> anyhow::Result<Vec<u8>> {
     csv_bytes(rows)
 }
 
-/// Writes one combination's aggregate JSON and CSV into `dir`; returns the JSON path.
-pub fn write_aggregate(dir: &Path, doc: &Value) -> anyhow::Result<PathBuf> {
+/// Writes one combination's aggregate JSON and CSV into `dir`; returns the JSON path. Both go
+/// through `serde_json::Value`: the JSON's keys are sorted at every level, as AIPerf's readers
+/// have always seen them.
+pub fn write_aggregate(dir: &Path, agg: &ValueAggregate) -> anyhow::Result<PathBuf> {
+    let doc = serde_json::to_value(agg)?;
     let json = dir.join(AGGREGATE_JSON);
-    atomic::write_json(&json, doc)?;
-    atomic::write(&dir.join(AGGREGATE_CSV), &aggregate_csv(doc)?)?;
+    atomic::write_json(&json, &doc)?;
+    atomic::write(&dir.join(AGGREGATE_CSV), &aggregate_csv(&doc)?)?;
     Ok(json)
 }
 

@@ -13,6 +13,7 @@ use crate::artifacts::{AGGREGATE_JSON, RUN_ERROR_FILE, SUMMARY_JSON};
 use crate::contract::plan_line::{FullPlace, PlanLine};
 use crate::contract::summary::SummaryDoc;
 use crate::contract::sweep_aggregate::{Combination, FailedRun};
+use crate::contract::value_aggregate::ValueAggregate;
 use crate::stats::confidence::{self, UnitStats};
 
 /// One trial at one combination, with its summary or the reason it failed.
@@ -311,6 +312,81 @@ fn collect_files(dir: &Path, name: &str, out: &mut Vec<PathBuf>) -> anyhow::Resu
     Ok(())
 }
 
+/// One metric's across-trial stats as an aggregate file has them; a null cv is AIPerf's +inf (mean
+/// 0), any other null NaN.
+fn unit_stats(v: &Value, n_ok: usize) -> Option<UnitStats> {
+    let o = v.as_object()?;
+    let num = |k: &str| o.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    let stats = confidence::ConfidenceStats {
+        n: n_ok,
+        mean: num("mean"),
+        std: num("std"),
+        min: num("min"),
+        max: num("max"),
+        cv: match o.get("cv") {
+            Some(Value::Null) => f64::INFINITY,
+            _ => num("cv"),
+        },
+        se: num("se"),
+        ci_low: num("ci_low"),
+        ci_high: num("ci_high"),
+        t_critical: num("t_critical"),
+    };
+    Some(UnitStats {
+        stats,
+        unit: o.get("unit").and_then(Value::as_str).unwrap_or("").to_string(),
+    })
+}
+
+/// One combination rebuilt from its aggregate file `f` below `root`: parameters from the file's
+/// variation values (AIPerf names them by dotted path; the last segment is kept) or its folder.
+fn combination_of(root: &Path, f: &Path, doc: ValueAggregate<Value>) -> Combination {
+    let md = doc.metadata;
+    let parameters: Vec<(String, Value)> = match md.variation_values {
+        Some(vv) if !vv.is_empty() => vv
+            .into_iter()
+            .map(|(k, v)| (k.rsplit('.').next().unwrap_or(&k).to_string(), v))
+            .collect(),
+        _ => f
+            .strip_prefix(root)
+            .unwrap_or(f)
+            .components()
+            .filter_map(|c| parse_dir_name(&c.as_os_str().to_string_lossy()))
+            .next_back()
+            .unwrap_or_default(),
+    };
+    let n_ok = md.num_successful_runs;
+    let failed: Vec<FailedRun> = md
+        .failed_runs
+        .into_iter()
+        .map(|r| FailedRun {
+            parameters: parameters.iter().cloned().collect(),
+            ..r
+        })
+        .collect();
+    let mut trial_labels = md.run_labels;
+    for r in &failed {
+        if !trial_labels.contains(&r.label) {
+            trial_labels.push(r.label.clone());
+        }
+    }
+    if trial_labels.is_empty() {
+        trial_labels = vec!["run_0001".into(); n_ok.max(1)];
+    }
+    Combination {
+        dir_name: dir_name(&parameters),
+        parameters,
+        trial_labels,
+        failed,
+        num_successful: n_ok,
+        metrics: doc
+            .metrics
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), unit_stats(v, n_ok)?)))
+            .collect(),
+    }
+}
+
 /// Rebuilds the combinations from per-combination confidence aggregates (AIPerf's or sweepkit's
 /// `profile_export_aiperf_aggregate.json`) when a sweep's trial summaries are gone. Returns the
 /// input, its combinations and the aggregates' confidence level.
@@ -323,105 +399,18 @@ pub fn from_aggregates(root: &Path) -> anyhow::Result<(SweepInput, Vec<Combinati
         root.display(),
         AGGREGATE_JSON
     );
-    let num = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     let mut combos: Vec<Combination> = Vec::new();
     let mut level = None;
     let mut mode = SweepMode::Repeated;
     for f in &files {
-        let doc: Value = serde_json::from_str(
-            &std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?,
-        )
-        .with_context(|| format!("{}: not valid JSON", f.display()))?;
-        let md = &doc["metadata"];
-        level = level.or(md["confidence_level"].as_f64());
-        if md["sweep_mode"] == "independent" {
+        let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?;
+        let doc: ValueAggregate<Value> =
+            serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", f.display()))?;
+        level = level.or(Some(doc.metadata.confidence_level));
+        if doc.metadata.sweep_mode.as_deref() == Some("independent") {
             mode = SweepMode::Independent;
         }
-        let from_folder = || {
-            let rel = f.strip_prefix(root).unwrap_or(f);
-            rel.components()
-                .filter_map(|c| parse_dir_name(&c.as_os_str().to_string_lossy()))
-                .next_back()
-                .unwrap_or_default()
-        };
-        let parameters: Vec<(String, Value)> = match md["variation_values"].as_object() {
-            Some(vv) if !vv.is_empty() => vv
-                .iter()
-                .map(|(k, v)| (k.rsplit('.').next().unwrap_or(k).to_string(), v.clone()))
-                .collect(),
-            _ => from_folder(),
-        };
-        let labels: Vec<String> = md["run_labels"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|l| l.as_str().map(String::from)).collect())
-            .unwrap_or_default();
-        let n_ok = md["num_successful_runs"].as_u64().unwrap_or(labels.len() as u64) as usize;
-        let failed: Vec<FailedRun> = md["failed_runs"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|r| FailedRun {
-                        run_index: r["run_index"].as_u64().map(|i| i as usize),
-                        label: r["label"].as_str().unwrap_or("").to_string(),
-                        parameters: parameters.iter().cloned().collect(),
-                        error: r["error"].as_str().unwrap_or("").to_string(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut trial_labels = labels;
-        for r in &failed {
-            if !trial_labels.contains(&r.label) {
-                trial_labels.push(r.label.clone());
-            }
-        }
-        let metrics = doc["metrics"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| {
-                        let o = v.as_object()?;
-                        let mean = num(&v["mean"]);
-                        let stats = confidence::ConfidenceStats {
-                            n: n_ok,
-                            mean,
-                            std: num(&v["std"]),
-                            min: num(&v["min"]),
-                            max: num(&v["max"]),
-                            // A null cv is AIPerf's +inf (mean 0).
-                            cv: if v["cv"].is_null() && o.contains_key("cv") {
-                                f64::INFINITY
-                            } else {
-                                num(&v["cv"])
-                            },
-                            se: num(&v["se"]),
-                            ci_low: num(&v["ci_low"]),
-                            ci_high: num(&v["ci_high"]),
-                            t_critical: num(&v["t_critical"]),
-                        };
-                        Some((
-                            k.clone(),
-                            UnitStats {
-                                stats,
-                                unit: v["unit"].as_str().unwrap_or("").to_string(),
-                            },
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        combos.push(Combination {
-            dir_name: dir_name(&parameters),
-            parameters,
-            trial_labels: if trial_labels.is_empty() {
-                vec!["run_0001".into(); n_ok.max(1)]
-            } else {
-                trial_labels
-            },
-            failed,
-            num_successful: n_ok,
-            metrics,
-        });
+        combos.push(combination_of(root, f, doc));
     }
     combos.sort_by(|a, b| cmp_param_list(&a.parameters, &b.parameters));
     let trials = combos.iter().map(|c| c.trial_labels.len()).max().unwrap_or(1) as u32;
