@@ -178,6 +178,39 @@ pub fn collect_run_dirs(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()
     Ok(())
 }
 
+/// The parameters a summary's `run_info` names, in the folder's order when the folder names the
+/// same ones; else the folder's. AIPerf names them by dotted path: the last segment is kept.
+fn info_parameters(doc: &SummaryDoc, folder: Option<Vec<(String, Value)>>) -> Option<Vec<(String, Value)>> {
+    let vv = doc
+        .doc
+        .pointer("/run_info/variation_values")
+        .and_then(Value::as_object)
+        .filter(|vv| !vv.is_empty());
+    let Some(vv) = vv else {
+        return folder;
+    };
+    let from_info: Vec<(String, Value)> = vv
+        .iter()
+        .map(|(k, v)| (k.rsplit('.').next().unwrap_or(k).to_string(), v.clone()))
+        .collect();
+    Some(match folder {
+        Some(p)
+            if p.len() == from_info.len() && p.iter().all(|(k, _)| from_info.iter().any(|(f, _)| f == k)) =>
+        {
+            p.iter()
+                .map(|(k, _)| {
+                    from_info
+                        .iter()
+                        .find(|(f, _)| f == k)
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .collect()
+        }
+        _ => from_info,
+    })
+}
+
 /// Labels every run folder below `root` (sweepkit's or AIPerf's tree) by its `run_info` or its path.
 pub fn from_dir(root: &Path) -> anyhow::Result<SweepInput> {
     anyhow::ensure!(root.is_dir(), "{}: not a folder", root.display());
@@ -213,38 +246,8 @@ pub fn from_dir(root: &Path) -> anyhow::Result<SweepInput> {
             }
         }
         let result = load_run(&dir);
-        // AIPerf's run_info names the values by dotted path; keep the last segment.
         if let Ok(doc) = &result {
-            if let Some(vv) = doc
-                .doc
-                .pointer("/run_info/variation_values")
-                .and_then(Value::as_object)
-            {
-                if !vv.is_empty() {
-                    let from_info: Vec<(String, Value)> = vv
-                        .iter()
-                        .map(|(k, v)| (k.rsplit('.').next().unwrap_or(k).to_string(), v.clone()))
-                        .collect();
-                    params = Some(match params {
-                        // Keep the folder's order when both name the same parameters.
-                        Some(p)
-                            if p.len() == from_info.len()
-                                && p.iter().all(|(k, _)| from_info.iter().any(|(f, _)| f == k)) =>
-                        {
-                            p.iter()
-                                .map(|(k, _)| {
-                                    from_info
-                                        .iter()
-                                        .find(|(f, _)| f == k)
-                                        .cloned()
-                                        .unwrap_or_default()
-                                })
-                                .collect()
-                        }
-                        _ => from_info,
-                    });
-                }
-            }
+            params = info_parameters(doc, params);
         }
         trials.push(Trial {
             run_index: None,
