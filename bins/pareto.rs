@@ -84,9 +84,12 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         .iter()
         .map(|s| Slo::parse(s))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let points = pareto::parse_points(&name, &text)?;
+    let input = pareto::input::parse_points(&name, &text)?;
+    for w in &input.warnings {
+        eprintln!("pareto: warning: {w}");
+    }
     let report = pareto::run(
-        &points,
+        &input.points,
         &ParetoOptions {
             maximize: cli.maximize,
             minimize: cli.minimize,

@@ -5,3 +5,5 @@ pub mod plan_line;
 pub mod records;
 pub mod settings;
 pub mod summary;
+pub mod sweep_aggregate;
+pub mod value_aggregate;

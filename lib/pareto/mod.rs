@@ -3,6 +3,7 @@
 //! direction-aware) and strictly better on one; equal points are both optimal. Plus sweepkit's
 //! SLO filters and a significance check of each dominance from the trials' confidence intervals.
 
+pub mod input;
 pub mod plot;
 
 use std::cmp::Ordering;
@@ -10,6 +11,9 @@ use std::cmp::Ordering;
 use anyhow::bail;
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+use crate::contract::sweep_aggregate::{latency_key, LATENCY_KEYS, THROUGHPUT_KEY};
+use crate::pareto::input::{metric_value, InputPoint};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -310,105 +314,6 @@ pub fn analyze(
     }
 }
 
-/// A combination as read from a sweep aggregate or a JSONL line: its parameters and metrics.
-#[derive(Debug, Clone)]
-pub struct InputPoint {
-    pub parameters: Map<String, Value>,
-    pub metrics: Map<String, Value>,
-}
-
-/// Parses pareto's input: a sweep aggregate (sweepkit's or AIPerf's `profile_export_aiperf_sweep.json`)
-/// or JSONL points, each `{"parameters": {...}, "metrics": {key: {"mean": ..}}}` or flat
-/// `{"parameters": {...}, "request_throughput_avg": 95.2, ...}`.
-pub fn parse_points(name: &str, text: &str) -> anyhow::Result<Vec<InputPoint>> {
-    let entry = |v: &Value| -> Result<InputPoint, String> {
-        let o = v.as_object().ok_or("a point must be a JSON object")?;
-        let parameters = match o.get("parameters") {
-            Some(Value::Object(p)) => p.clone(),
-            None => Map::new(),
-            Some(_) => return Err("'parameters' must be an object".into()),
-        };
-        let metrics = match o.get("metrics") {
-            Some(Value::Object(m)) => m.clone(),
-            Some(_) => return Err("'metrics' must be an object".into()),
-            None => o
-                .iter()
-                .filter(|(k, _)| *k != "parameters")
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        };
-        Ok(InputPoint { parameters, metrics })
-    };
-    if let Ok(doc) = serde_json::from_str::<Value>(text) {
-        if let Some(list) = doc.get("per_combination_metrics").and_then(Value::as_array) {
-            return list
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    entry(v).map_err(|e| anyhow::anyhow!("{name}: per_combination_metrics[{i}]: {e}"))
-                })
-                .collect();
-        }
-        if doc.get("pareto_optimal").is_some() && doc.get("points").is_some() {
-            bail!("{name}: this is pareto's own output; give it the sweep aggregate instead");
-        }
-    }
-    // Otherwise JSONL points, read like every other JSONL input (file:line errors, torn last line).
-    let mut out = Vec::new();
-    let input = crate::io::jsonl::Input::from_reader(name, std::io::Cursor::new(text.as_bytes().to_vec()));
-    let stats = crate::io::jsonl::for_each::<Value>(vec![input], |_, v| {
-        out.push(entry(&v)?);
-        Ok(())
-    })?;
-    for w in stats.warnings() {
-        eprintln!("pareto: warning: {w}");
-    }
-    Ok(out)
-}
-
-fn split_stat(key: &str) -> Option<(&str, &str)> {
-    let (tag, stat) = key.rsplit_once('_')?;
-    crate::contract::summary::STAT_KEYS
-        .contains(&stat)
-        .then_some((tag, stat))
-}
-
-/// A metric's value (and CI) from a combination: the flat key's `mean`, else AIPerf's single-trial
-/// bare tag (`request_throughput` → its `avg`/`p99`, then its `mean`), as AIPerf's readers do.
-pub fn metric_value(metrics: &Map<String, Value>, key: &str) -> Option<(f64, Option<(f64, f64)>)> {
-    let num_ci = |o: &Map<String, Value>, field: &str| -> Option<(f64, Option<(f64, f64)>)> {
-        let v = o.get(field)?.as_f64()?;
-        let ci = match (
-            o.get("ci_low").and_then(Value::as_f64),
-            o.get("ci_high").and_then(Value::as_f64),
-        ) {
-            (Some(lo), Some(hi))
-                if field == "mean"
-                    && (lo != hi || o.get("std").and_then(Value::as_f64).unwrap_or(0.0) > 0.0) =>
-            {
-                Some((lo, hi))
-            }
-            _ => None,
-        };
-        Some((v, ci))
-    };
-    match metrics.get(key) {
-        Some(Value::Number(n)) => return n.as_f64().map(|v| (v, None)),
-        Some(Value::Object(o)) => {
-            if let Some(r) = num_ci(o, "mean").or_else(|| num_ci(o, "value")) {
-                return Some(r);
-            }
-        }
-        _ => {}
-    }
-    let (tag, stat) = split_stat(key)?;
-    let o = metrics.get(tag)?.as_object()?;
-    o.get(stat)
-        .and_then(Value::as_f64)
-        .map(|v| (v, None))
-        .or_else(|| num_ci(o, "mean"))
-}
-
 /// What `pareto` is asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct ParetoOptions {
@@ -427,7 +332,7 @@ pub fn run(points: &[InputPoint], opts: &ParetoOptions) -> anyhow::Result<Report
     let mut objectives: Vec<Objective> = Vec::new();
     if opts.maximize.is_empty() {
         objectives.push(Objective {
-            key: "request_throughput_avg".into(),
+            key: THROUGHPUT_KEY.into(),
             goal: Goal::Maximize,
         });
     }
@@ -436,11 +341,8 @@ pub fn run(points: &[InputPoint], opts: &ParetoOptions) -> anyhow::Result<Report
         goal: Goal::Maximize,
     }));
     if opts.minimize.is_empty() {
-        let lat = if has_all("time_to_first_token_p99") {
-            "time_to_first_token_p99"
-        } else {
-            "request_latency_p99"
-        };
+        // Neither latency present: name the last, so the error says which objective is missing.
+        let lat = latency_key(has_all).unwrap_or(LATENCY_KEYS[1]);
         objectives.push(Objective {
             key: lat.into(),
             goal: Goal::Minimize,

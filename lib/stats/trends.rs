@@ -3,7 +3,7 @@
 //! (aiperf-formats.md §4.7, checked by the TV5 vectors): a point is an inflection when the rate of
 //! change flips sign or moves by more than half of the previous rate.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Rate of change between consecutive values and the indices (into `values`) of inflection points.
@@ -32,12 +32,12 @@ pub enum Direction {
 }
 
 /// One key metric's trend along the swept parameter.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Trend {
     /// The swept parameter (or `variation` when several parameters move together).
     pub parameter: String,
     /// In a grid sweep, the other parameters' values held fixed along this trend.
-    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub fixed: serde_json::Map<String, Value>,
     /// The parameter values, in sweep order.
     pub parameter_values: Vec<Value>,
@@ -48,10 +48,10 @@ pub struct Trend {
     /// Parameter values where the rate of change flips sign or changes by more than 50%.
     pub inflection_points: Vec<Value>,
     /// Throughput metrics: inflections where the gain per step shrinks (scaling slows).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling_slows_at: Option<Vec<Value>>,
     /// Latency metrics: inflections where the rise per step grows (latency degrades).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_degrades_at: Option<Vec<Value>>,
     pub unit: String,
 }

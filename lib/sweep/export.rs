@@ -9,8 +9,10 @@ use serde_json::Value;
 
 use crate::artifacts::names::value_text;
 use crate::artifacts::{AGGREGATE_CSV, AGGREGATE_JSON, SWEEP_CSV, SWEEP_JSON};
+use crate::contract::sweep_aggregate::SweepAggregate;
+use crate::contract::value_aggregate::ValueAggregate;
 use crate::io::atomic;
-use crate::sweep::SweepAggregate;
+use crate::stats::confidence::json_num;
 
 fn cell(v: Option<&Value>, decimals: usize, inf_text: bool) -> String {
     match v {
@@ -189,18 +191,20 @@ pub fn sweep_csv(agg: &SweepAggregate) -> anyhow::Result<Vec<u8>> {
         h.extend(names.iter().cloned());
         h.extend(["Metric".to_string(), "Unit".to_string()]);
         rows.push(h);
-        for (k, b) in ["best_throughput", "best_latency_p99"]
-            .iter()
-            .filter_map(|k| agg.best_configurations.get(*k).map(|b| (k, b)))
-        {
+        let best = &agg.best_configurations;
+        for (k, b) in [
+            ("best_throughput", &best.best_throughput),
+            ("best_latency_p99", &best.best_latency_p99),
+        ] {
+            let Some(b) = b else { continue };
             let mut r = vec![title(k)];
             r.extend(
                 names
                     .iter()
-                    .map(|n| b["parameters"].get(n).map(value_text).unwrap_or_default()),
+                    .map(|n| b.parameters.get(n).map(value_text).unwrap_or_default()),
             );
-            r.push(cell(b.get("metric"), 2, false));
-            r.push(b["unit"].as_str().unwrap_or("").to_string());
+            r.push(cell(Some(&json_num(b.metric)), 2, false));
+            r.push(b.unit.clone());
             rows.push(r);
         }
     }
@@ -239,11 +243,14 @@ pub fn sweep_csv(agg: &SweepAggregate) -> anyhow::Result<Vec<u8>> {
     csv_bytes(rows)
 }
 
-/// Writes one combination's aggregate JSON and CSV into `dir`; returns the JSON path.
-pub fn write_aggregate(dir: &Path, doc: &Value) -> anyhow::Result<PathBuf> {
+/// Writes one combination's aggregate JSON and CSV into `dir`; returns the JSON path. Both go
+/// through `serde_json::Value`: the JSON's keys are sorted at every level, as AIPerf's readers
+/// have always seen them.
+pub fn write_aggregate(dir: &Path, agg: &ValueAggregate) -> anyhow::Result<PathBuf> {
+    let doc = serde_json::to_value(agg)?;
     let json = dir.join(AGGREGATE_JSON);
-    atomic::write_json(&json, doc)?;
-    atomic::write(&dir.join(AGGREGATE_CSV), &aggregate_csv(doc)?)?;
+    atomic::write_json(&json, &doc)?;
+    atomic::write(&dir.join(AGGREGATE_CSV), &aggregate_csv(&doc)?)?;
     Ok(json)
 }
 

@@ -6,46 +6,55 @@ use std::fmt::Write;
 
 use serde_json::{Map, Value};
 
-use crate::artifacts::names::value_text;
-use crate::sweep::{describe, SweepAggregate, CV_THRESHOLD};
-
-fn params_text(p: &Map<String, Value>) -> String {
-    describe(&p.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>())
-}
-
-fn num(v: f64) -> String {
-    if v.abs() >= 100.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
+use crate::artifacts::names::{describe_map as params_text, dir_name, num, value_text};
+use crate::contract::sweep_aggregate::{
+    latency_key as latency_rule, SweepAggregate, LATENCY_KEYS, THROUGHPUT_KEY,
+};
 
 fn list(vals: &[Value]) -> String {
     vals.iter().map(value_text).collect::<Vec<_>>().join(", ")
 }
 
-/// The latency key the analysis used.
+/// The latency key the analysis used (the last of the rule's keys when no combination has one).
 fn latency_key(agg: &SweepAggregate) -> &'static str {
-    let all = |k: &str| {
-        !agg.per_combination_metrics.is_empty()
-            && agg
-                .per_combination_metrics
-                .iter()
-                .all(|c| c.metrics.contains_key(k))
-    };
-    if all("time_to_first_token_p99") {
-        "time_to_first_token_p99"
-    } else {
-        "request_latency_p99"
-    }
+    let c = &agg.per_combination_metrics;
+    latency_rule(|k| !c.is_empty() && c.iter().all(|c| c.metrics.contains_key(k))).unwrap_or(LATENCY_KEYS[1])
+}
+
+fn nums(vals: &[f64]) -> String {
+    vals.iter().map(|x| num(*x)).collect::<Vec<_>>().join(", ")
 }
 
 /// Renders findings.md. `source` names the sweep aggregate file it was made from.
 pub fn render(agg: &SweepAggregate, source: &str) -> String {
     let mut s = String::new();
-    let m = &agg.metadata;
     let lat = latency_key(agg);
+    let slows = agg
+        .trends
+        .get(THROUGHPUT_KEY)
+        .and_then(|t| t.scaling_slows_at.clone())
+        .unwrap_or_default();
+    let degrades = agg
+        .trends
+        .get(lat)
+        .and_then(|t| t.latency_degrades_at.clone())
+        .unwrap_or_default();
+    header(&mut s, agg, source);
+    guide_summary(&mut s, agg, &slows, &degrades);
+    best_configurations(&mut s, agg, lat);
+    pareto_points(&mut s, agg, lat);
+    let _ = writeln!(s, "\n## Inflection points\n");
+    throughput_inflection(&mut s, agg, &slows);
+    latency_inflection(&mut s, agg, lat, &degrades);
+    variance(&mut s, agg);
+    failed_runs(&mut s, agg);
+    let _ = writeln!(s, "\n{}", recommendation(agg, &slows));
+    s
+}
+
+/// The title, what was swept and how, and the source file.
+fn header(s: &mut String, agg: &SweepAggregate, source: &str) {
+    let m = &agg.metadata;
     let _ = writeln!(s, "# Benchmark findings\n");
     let sweep_desc = m
         .sweep_parameters
@@ -63,82 +72,86 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
         m.num_profile_runs
     );
     let _ = writeln!(s, "Source: `{source}`.\n");
+}
 
-    // The guide's own summary (best practice 5), for a sweep of one parameter.
-    let thr_trend = agg.trends.get("request_throughput_avg");
-    let lat_trend = agg.trends.get(lat);
-    let slows = thr_trend
-        .and_then(|t| t.scaling_slows_at.clone())
-        .unwrap_or_default();
-    let degrades = lat_trend
-        .and_then(|t| t.latency_degrades_at.clone())
-        .unwrap_or_default();
-    if let [param] = m.sweep_parameters.as_slice() {
-        let name = &param.name;
-        let _ = writeln!(s, "## Benchmark Results\n");
-        if let Some((p, _)) = recommended(agg, &slows) {
-            let v = p.get(name).map(value_text).unwrap_or_default();
-            let why = if slows.is_empty() {
-                "highest throughput; no knee in range"
-            } else {
-                "best balance"
-            };
-            let _ = writeln!(s, "- Optimal {name}: {v} ({why})");
-        }
-        let pareto: Vec<String> = agg
-            .pareto_optimal
-            .iter()
-            .filter_map(|p| p.get(name).map(value_text))
-            .collect();
-        let _ = writeln!(
-            s,
-            "- Pareto optimal points: {}",
-            if pareto.is_empty() {
-                "none".into()
-            } else {
-                pareto.join(", ")
-            }
-        );
-        let first = |v: &[Value]| {
-            v.first()
-                .map(value_text)
-                .unwrap_or_else(|| "none in range".into())
+/// The guide's own summary (best practice 5), for a sweep of one parameter.
+fn guide_summary(s: &mut String, agg: &SweepAggregate, slows: &[Value], degrades: &[Value]) {
+    let [param] = agg.metadata.sweep_parameters.as_slice() else {
+        return;
+    };
+    let name = &param.name;
+    let _ = writeln!(s, "## Benchmark Results\n");
+    if let Some((p, _)) = recommended(agg, slows) {
+        let v = p.get(name).map(value_text).unwrap_or_default();
+        let why = if slows.is_empty() {
+            "highest throughput; no knee in range"
+        } else {
+            "best balance"
         };
-        let _ = writeln!(s, "- Throughput inflection: {} (scaling slows)", first(&slows));
-        let _ = writeln!(
-            s,
-            "- Latency inflection: {} (sharp degradation)\n",
-            first(&degrades)
-        );
+        let _ = writeln!(s, "- Optimal {name}: {v} ({why})");
     }
+    let pareto: Vec<String> = agg
+        .pareto_optimal
+        .iter()
+        .filter_map(|p| p.get(name).map(value_text))
+        .collect();
+    let _ = writeln!(
+        s,
+        "- Pareto optimal points: {}",
+        if pareto.is_empty() {
+            "none".into()
+        } else {
+            pareto.join(", ")
+        }
+    );
+    let first = |v: &[Value]| {
+        v.first()
+            .map(value_text)
+            .unwrap_or_else(|| "none in range".into())
+    };
+    let _ = writeln!(s, "- Throughput inflection: {} (scaling slows)", first(slows));
+    let _ = writeln!(
+        s,
+        "- Latency inflection: {} (sharp degradation)\n",
+        first(degrades)
+    );
+}
 
+/// The optimal configuration per objective.
+fn best_configurations(s: &mut String, agg: &SweepAggregate, lat: &str) {
     let _ = writeln!(s, "## Optimal configuration per objective\n");
-    if agg.best_configurations.is_empty() {
+    let best = &agg.best_configurations;
+    if best.is_empty() {
         let _ = writeln!(s, "- No combination has both throughput and latency metrics.");
     }
-    for (k, what) in [
-        ("best_throughput", "Highest throughput (request_throughput_avg)"),
-        ("best_latency_p99", &*format!("Lowest p99 latency ({lat})")),
+    for (b, what) in [
+        (
+            &best.best_throughput,
+            format!("Highest throughput ({THROUGHPUT_KEY})"),
+        ),
+        (&best.best_latency_p99, format!("Lowest p99 latency ({lat})")),
     ] {
-        if let Some(b) = agg.best_configurations.get(k) {
-            let p = b["parameters"].as_object().cloned().unwrap_or_default();
+        if let Some(b) = b {
             let _ = writeln!(
                 s,
                 "- {what}: **{}** ({} {})",
-                params_text(&p),
-                b["metric"].as_f64().map(num).unwrap_or_default(),
-                b["unit"].as_str().unwrap_or("")
+                params_text(&b.parameters),
+                num(b.metric),
+                b.unit
             );
         }
     }
+}
 
+/// The Pareto-optimal points with their throughput and latency.
+fn pareto_points(s: &mut String, agg: &SweepAggregate, lat: &str) {
     let _ = writeln!(s, "\n## Pareto optimal points (throughput up, {lat} down)\n");
     if agg.pareto_optimal.is_empty() {
         let _ = writeln!(s, "- None.");
     }
     for p in &agg.pareto_optimal {
         let c = agg.per_combination_metrics.iter().find(|c| &c.parameters == p);
-        let thr = c.and_then(|c| c.metrics.get("request_throughput_avg"));
+        let thr = c.and_then(|c| c.metrics.get(THROUGHPUT_KEY));
         let l = c.and_then(|c| c.metrics.get(lat));
         let _ = writeln!(
             s,
@@ -150,17 +163,19 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
             l.map(|t| t.unit.as_str()).unwrap_or("")
         );
     }
+}
 
-    let _ = writeln!(s, "\n## Inflection points\n");
-    match thr_trend {
-        None if grid_lines(agg, "request_throughput_avg").is_empty() => {
+/// Where throughput scaling slows: along the swept parameter, or along each line of a grid.
+fn throughput_inflection(s: &mut String, agg: &SweepAggregate, slows: &[Value]) {
+    match agg.trends.get(THROUGHPUT_KEY) {
+        None if grid_lines(agg, THROUGHPUT_KEY).is_empty() => {
             let _ = writeln!(
                 s,
                 "- Throughput: no trend (needs at least two successful values)."
             );
         }
         None => {
-            for (at, t) in grid_lines(agg, "request_throughput_avg") {
+            for (at, t) in grid_lines(agg, THROUGHPUT_KEY) {
                 let slows = t.scaling_slows_at.clone().unwrap_or_default();
                 let what = if slows.is_empty() {
                     "keeps scaling (no slowdown in range)".to_string()
@@ -178,16 +193,16 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
                 s,
                 "- Throughput inflection: {} {} (scaling slows; rate of change {}).",
                 t.parameter,
-                list(&slows),
-                t.rate_of_change
-                    .iter()
-                    .map(|x| num(*x))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                list(slows),
+                nums(&t.rate_of_change)
             );
         }
     }
-    match lat_trend {
+}
+
+/// Where latency degrades sharply: along the swept parameter, or along each line of a grid.
+fn latency_inflection(s: &mut String, agg: &SweepAggregate, lat: &str, degrades: &[Value]) {
+    match agg.trends.get(lat) {
         None if grid_lines(agg, lat).is_empty() => {
             let _ = writeln!(s, "- Latency: no trend.");
         }
@@ -210,20 +225,20 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
                 s,
                 "- Latency inflection ({lat}): {} {} (sharp degradation; rate of change {}).",
                 t.parameter,
-                list(&degrades),
-                t.rate_of_change
-                    .iter()
-                    .map(|x| num(*x))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                list(degrades),
+                nums(&t.rate_of_change)
             );
         }
     }
+}
 
+/// Values whose key metrics vary by more than the CV threshold across trials.
+fn variance(s: &mut String, agg: &SweepAggregate) {
+    let m = &agg.metadata;
     let _ = writeln!(
         s,
         "\n## Variance (CV > {:.0}% needs more trials)\n",
-        CV_THRESHOLD * 100.0
+        m.cv_threshold * 100.0
     );
     if m.num_trials_per_value < 2 {
         let _ = writeln!(s, "- One trial per value: no variance estimate. Use `--num-profile-runs 3` or more for confidence intervals.");
@@ -231,7 +246,7 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
         let _ = writeln!(
             s,
             "- Every key metric has CV ≤ {:.0}% at every value.",
-            CV_THRESHOLD * 100.0
+            m.cv_threshold * 100.0
         );
     }
     for f in &m.high_variance {
@@ -243,23 +258,25 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
             f.cv * 100.0
         );
     }
+}
 
-    if !m.failed_runs.is_empty() {
-        let _ = writeln!(s, "\n## Failed runs (excluded)\n");
-        for f in &m.failed_runs {
-            let _ = writeln!(
-                s,
-                "- {}{} ({}): {}",
-                f.label,
-                f.run_index.map(|i| format!(" (run {i})")).unwrap_or_default(),
-                params_text(&f.parameters),
-                f.error
-            );
-        }
+/// The runs left out, and why.
+fn failed_runs(s: &mut String, agg: &SweepAggregate) {
+    let m = &agg.metadata;
+    if m.failed_runs.is_empty() {
+        return;
     }
-
-    let _ = writeln!(s, "\n{}", recommendation(agg, &slows));
-    s
+    let _ = writeln!(s, "\n## Failed runs (excluded)\n");
+    for f in &m.failed_runs {
+        let _ = writeln!(
+            s,
+            "- {}{} ({}): {}",
+            f.label,
+            f.run_index.map(|i| format!(" (run {i})")).unwrap_or_default(),
+            params_text(&f.parameters),
+            f.error
+        );
+    }
 }
 
 /// The trend label of a combination: its value of the swept parameter, or its folder name when
@@ -272,7 +289,7 @@ fn trend_label(agg: &SweepAggregate, parameter: &str, params: &Map<String, Value
             .iter()
             .filter_map(|p| params.get(&p.name).map(|v| (p.name.clone(), v.clone())))
             .collect();
-        Some(Value::from(crate::artifacts::names::dir_name(&ordered)))
+        Some(Value::from(dir_name(&ordered)))
     } else {
         params.get(parameter).cloned()
     }
@@ -280,7 +297,7 @@ fn trend_label(agg: &SweepAggregate, parameter: &str, params: &Map<String, Value
 
 /// Where to operate and why: the last value before throughput scaling slows, else the best throughput.
 fn recommended(agg: &SweepAggregate, slows: &[Value]) -> Option<(Map<String, Value>, String)> {
-    if let (Some(t), Some(knee)) = (agg.trends.get("request_throughput_avg"), slows.first()) {
+    if let (Some(t), Some(knee)) = (agg.trends.get(THROUGHPUT_KEY), slows.first()) {
         let pos = t.parameter_values.iter().position(|v| v == knee).unwrap_or(0);
         if pos > 0 {
             let before = &t.parameter_values[pos - 1];
@@ -305,8 +322,11 @@ fn recommended(agg: &SweepAggregate, slows: &[Value]) -> Option<(Map<String, Val
             }
         }
     }
-    let p = agg.best_configurations.get("best_throughput")?["parameters"]
-        .as_object()?
+    let p = agg
+        .best_configurations
+        .best_throughput
+        .as_ref()?
+        .parameters
         .clone();
     Some((p, "the highest throughput measured; no throughput knee in this range, so extend the sweep to find the limit".into()))
 }
@@ -327,7 +347,7 @@ fn recommendation(agg: &SweepAggregate, slows: &[Value]) -> String {
         .map(|c| {
             let t = c
                 .metrics
-                .get("request_throughput_avg")
+                .get(THROUGHPUT_KEY)
                 .map(|m| format!("{} {}", num(m.stats.mean), m.unit))
                 .unwrap_or_default();
             let l = c
