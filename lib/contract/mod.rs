@@ -3,5 +3,6 @@
 
 pub mod plan_line;
 pub mod records;
+pub mod run_info;
 pub mod settings;
 pub mod summary;

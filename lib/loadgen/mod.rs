@@ -37,10 +37,11 @@ use crate::io::clock::Clock;
 use crate::io::jsonl::JsonlWriter;
 use crate::io::outcome::Outcome;
 
+use crate::contract::run_info::{Client as ClientHealth, PhaseWindow};
 use client::{Client, Exchange, Failure};
 use pacer::Pacer;
 use prompts::Prompt;
-use run_info::{ClientReport, Health, PhaseWindow, RunInfo};
+use run_info::Health;
 use tokenizer::Tokenizer;
 
 pub use options::{Io, Options, Settings};
@@ -599,7 +600,7 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
     let fatal = ctl.fatal.lock().unwrap().take();
     let cancelled = interrupted || fatal.is_some() || *ctl.cancel.borrow();
     if let Some(path) = &opts.io.run_info_out {
-        let info = RunInfo {
+        let info = run_info::Facts {
             opts: &opts,
             benchmark_id: format!("{nonce:016x}"),
             dataset_entries: n_prompts,
@@ -614,10 +615,10 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
                 requests: rep.profiling.requests,
             },
             was_cancelled: cancelled,
-            client: ClientReport {
+            client: ClientHealth {
                 target_request_rate: opts.request_rate,
                 achieved_request_rate: achieved,
-                health_lag: rep.health.lag_json(),
+                dispatch_lag_ms: rep.health.lag(),
                 late_requests: rep.health.late(),
                 cpu_seconds: cpu,
                 event_loop_busy: if wall > 0.0 { loop_cpu / wall } else { 0.0 },
@@ -627,7 +628,9 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
                 max_rss_bytes: run_info::max_rss_bytes(),
             },
         };
-        info.write(path).map_err(|e| anyhow!("--run-info-out: {e}"))?;
+        info.document()
+            .write(path)
+            .map_err(|e| anyhow!("--run-info-out: {e}"))?;
     }
     if let Some(e) = fatal {
         return Err(e);
