@@ -337,7 +337,7 @@ mod tests {
     use super::*;
 
     /// A representative document: a sweep run at a rate with a warmup, a synthetic dataset.
-    pub(crate) fn sample() -> RunInfo {
+    fn sample() -> RunInfo {
         let place = Place {
             run_index: Some(3),
             trial: Some(2),

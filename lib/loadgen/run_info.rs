@@ -281,170 +281,9 @@ mod tests {
         assert!(client_bound_warnings(&Health::default(), false, 0.5, 1.0).is_empty());
     }
 
-    /// The run info as loadgen wrote it before the typed contract (`json!` objects, sorted keys).
-    mod before {
-        use super::super::*;
-        use serde_json::{json, Map, Value};
-
-        fn input_config(opts: &Options, dataset_entries: usize) -> Value {
-            let mut phases = Vec::new();
-            if opts.warmup_request_count > 0 {
-                phases
-                    .push(json!({"name": "warmup", "kind": "warmup", "requests": opts.warmup_request_count}));
-            }
-            let mut prof = Map::new();
-            prof.insert("name".into(), json!("profiling"));
-            prof.insert("kind".into(), json!("profiling"));
-            prof.insert(
-                "type".into(),
-                json!(if opts.request_rate.is_some() {
-                    "request_rate"
-                } else {
-                    "concurrency"
-                }),
-            );
-            if let Some(n) = opts.request_count {
-                prof.insert("requests".into(), json!(n));
-            }
-            if let Some(d) = opts.benchmark_duration {
-                prof.insert("duration".into(), json!(d));
-                prof.insert("grace_period".into(), json!(opts.benchmark_grace_period));
-            }
-            if let Some(c) = opts.concurrency {
-                prof.insert("concurrency".into(), json!(c));
-                if opts.concurrency_ramp_duration > 0.0 {
-                    prof.insert(
-                        "concurrency_ramp_duration".into(),
-                        json!(opts.concurrency_ramp_duration),
-                    );
-                }
-            }
-            if let Some(r) = opts.request_rate {
-                prof.insert("request_rate".into(), json!(r));
-                prof.insert("arrival_pattern".into(), json!(opts.arrival_pattern));
-                prof.insert("arrival_smoothness".into(), json!(opts.arrival_smoothness));
-            }
-            phases.push(Value::Object(prof));
-            let mut prompts = Map::new();
-            prompts.insert(
-                "isl".into(),
-                json!({"mean": opts.isl as f64, "stddev": opts.isl_stddev}),
-            );
-            if let Some(o) = opts.osl {
-                prompts.insert("osl".into(), json!({"mean": o as f64, "stddev": opts.osl_stddev}));
-            }
-            let dataset = match &opts.input_file {
-                Some(p) => {
-                    json!({"name": "main", "type": "file", "path": p, "format": opts.custom_dataset_type, "entries": dataset_entries})
-                }
-                None => json!({"name": "main", "type": "synthetic", "entries": dataset_entries,
-                               "random_seed": opts.random_seed, "prompts": Value::Object(prompts)}),
-            };
-            json!({
-                "models": {"items": [{"name": opts.model}]},
-                "endpoint": {
-                    "urls": [opts.url], "type": opts.endpoint_type.name(), "path": opts.endpoint, "streaming": opts.streaming,
-                    "timeout_seconds": opts.request_timeout_seconds, "use_legacy_max_tokens": opts.use_legacy_max_tokens,
-                    "extra_inputs": opts.extra_inputs,
-                    "headers": opts.io.headers.iter().map(|(k, _)| format!("{k}: <redacted>")).collect::<Vec<_>>(),
-                    "api_key": if opts.io.api_key.is_some() { json!("<redacted>") } else { Value::Null },
-                },
-                "datasets": [dataset],
-                "phases": phases,
-                "tokenizer": {"name": opts.tokenizer, "use_server_token_count": opts.use_server_token_count},
-                "runtime": {"ui": opts.ui},
-            })
-        }
-
-        pub fn to_json(f: &Facts) -> Value {
-            let o = f.opts;
-            let place = match serde_json::to_value(&o.place) {
-                Ok(Value::Object(m)) => m,
-                _ => Map::new(),
-            };
-            let place = &place;
-            let mut run_info = Map::new();
-            run_info.insert("benchmark_id".into(), json!(f.benchmark_id));
-            run_info.insert(
-                "random_seed".into(),
-                if o.seed_given {
-                    json!(o.random_seed)
-                } else {
-                    Value::Null
-                },
-            );
-            run_info.insert("trial".into(), place.get("trial").cloned().unwrap_or(Value::Null));
-            run_info.insert(
-                "run_label".into(),
-                place.get("trial_label").cloned().unwrap_or(Value::Null),
-            );
-            run_info.insert(
-                "variation_label".into(),
-                place
-                    .get("variation_label")
-                    .cloned()
-                    .unwrap_or_else(|| json!("base")),
-            );
-            run_info.insert(
-                "variation_index".into(),
-                place.get("variation_index").cloned().unwrap_or(Value::Null),
-            );
-            run_info.insert(
-                "variation_values".into(),
-                place
-                    .get("parameters")
-                    .cloned()
-                    .unwrap_or_else(|| Value::Object(Map::new())),
-            );
-            run_info.insert("cli_command".into(), json!(o.io.cli_command));
-            for (k, v) in place {
-                if ![
-                    "trial",
-                    "trial_label",
-                    "variation_label",
-                    "variation_index",
-                    "parameters",
-                ]
-                .contains(&k.as_str())
-                {
-                    run_info.insert(k.clone(), v.clone());
-                }
-            }
-            let window =
-                |w: &PhaseWindow| json!({"start_ns": w.start_ns, "end_ns": w.end_ns, "requests": w.requests});
-            let mut phases = Map::new();
-            if let Some(w) = &f.warmup {
-                phases.insert("warmup".into(), window(w));
-            }
-            phases.insert("profiling".into(), window(&f.profiling));
-            let c = &f.client;
-            let lag = &c.dispatch_lag_ms;
-            json!({
-                "schema": "sweepkit.run_info/1",
-                "run_info": run_info,
-                "input_config": input_config(o, f.dataset_entries),
-                "phases": phases,
-                "start_time": crate::io::clock::iso_utc(f.profiling.start_ns),
-                "end_time": crate::io::clock::iso_utc(f.profiling.end_ns),
-                "was_cancelled": f.was_cancelled,
-                "client": {
-                    "target_request_rate": c.target_request_rate,
-                    "achieved_request_rate": c.achieved_request_rate,
-                    "dispatch_lag_ms": {"p50": lag.p50, "p99": lag.p99, "max": lag.max},
-                    "late_requests": c.late_requests,
-                    "cpu_seconds": c.cpu_seconds,
-                    "event_loop_busy": c.event_loop_busy,
-                    "client_bound": c.client_bound,
-                    "warnings": c.warnings,
-                    "chunks_received": c.chunks_received,
-                    "max_rss_bytes": c.max_rss_bytes,
-                }
-            })
-        }
-    }
-
     use crate::contract::plan_line::{self, Place};
     use crate::loadgen::options::{resolve, Io, Settings};
+    use serde_json::Value;
 
     fn facts(opts: &Options, warmup: bool) -> Facts<'_> {
         Facts {
@@ -516,15 +355,41 @@ mod tests {
         ]
     }
 
+    /// The files below were written by loadgen's `json!` document before the typed contract
+    /// replaced it (commit "contract: run info is one serde type"); the bytes must not move.
     #[test]
-    fn the_typed_document_is_byte_identical_to_the_json_macro_one() {
-        for opts in variants() {
-            for warmup in [true, false] {
-                let f = facts(&opts, warmup);
-                let old = serde_json::to_string_pretty(&before::to_json(&f)).unwrap();
-                let new = serde_json::to_string_pretty(&f.document().to_value().unwrap()).unwrap();
-                assert_eq!(new, old);
-            }
+    fn the_file_is_byte_identical_to_the_one_loadgen_always_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = variants();
+        for (opts, warmup, expected) in [
+            (
+                &runs[0],
+                true,
+                include_str!("../../tests/fixtures/run_info/sweep_run_at_a_rate.json"),
+            ),
+            (
+                &runs[1],
+                false,
+                include_str!("../../tests/fixtures/run_info/hand_written_duration_run.json"),
+            ),
+        ] {
+            let path = dir.path().join("run_info.json");
+            facts(opts, warmup).document().write(&path).unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
         }
+    }
+
+    #[test]
+    fn a_trace_run_names_its_file_and_no_prompt_shape() {
+        let runs = variants();
+        let doc = facts(&runs[2], false).document().to_value().unwrap();
+        assert_eq!(
+            doc["input_config"]["datasets"][0].to_string(),
+            r#"{"entries":100,"format":"mooncake_trace","name":"main","path":"/tmp/trace.jsonl","type":"file"}"#
+        );
+        assert_eq!(doc["input_config"]["endpoint"]["path"], "/v2/x");
+        assert_eq!(doc["run_info"]["random_seed"], 7);
+        assert_eq!(doc["run_info"]["seed"], 7);
+        assert_eq!(doc["run_info"]["trial"], Value::Null);
     }
 }

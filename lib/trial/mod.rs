@@ -27,7 +27,7 @@ use crate::io::outcome::Outcome;
 use crate::stats::distribution::{self as stats, Dist};
 use accumulate::Accumulator;
 use goodput::Slo;
-use run_info::{RunInfo, WindowSource};
+use run_info::{RunContext, WindowSource};
 
 /// The summary's `schema_version`: AIPerf 0.13.0's (the real artifacts say "1.4").
 pub const SCHEMA_VERSION: &str = "1.4";
@@ -138,7 +138,7 @@ pub trait Exporter {
 pub fn run(opts: Options) -> anyhow::Result<Outcome> {
     let info = match &opts.run_info {
         Some(p) => run_info::read(p)?,
-        None => RunInfo::default(),
+        None => RunContext::default(),
     };
     let format = opts.format.unwrap_or(if io::stdout().is_terminal() {
         Format::Table
@@ -202,7 +202,7 @@ fn exporter(format: Format, live: bool) -> Box<dyn Exporter> {
 fn read_live(
     inputs: Vec<Input>,
     slos: &[Slo],
-    info: &RunInfo,
+    info: &RunContext,
     format: Format,
     every: Duration,
     sweep_limit: Option<u64>,
@@ -259,7 +259,7 @@ fn read_live(
 /// place (the final summary); otherwise they are copied (live snapshots keep record order).
 pub fn summarize(
     acc: &mut Accumulator,
-    info: &RunInfo,
+    info: &RunContext,
     slos: &[Slo],
     consume: bool,
     mut warnings: Vec<String>,
@@ -545,9 +545,9 @@ pub fn summarize(
     // The warmup phase on its own (its records never enter the metrics above).
     let warmup = match acc.warmup.as_mut() {
         Some(w) if w.successes + w.errors > 0 => {
-            let winfo = RunInfo {
+            let winfo = RunContext {
                 window: info.warmup_window,
-                ..RunInfo::default()
+                ..RunContext::default()
             };
             match summarize(w, &winfo, slos, consume, Vec::new(), sweep_limit) {
                 Ok(ws) => Some(ws.entries),
