@@ -32,7 +32,7 @@ use std::sync::mpsc;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::contract::records::{ErrorDetails, Phase};
+use crate::contract::records::{ErrorDetails, ErrorKind, Phase};
 use crate::io::clock::Clock;
 use crate::io::jsonl::JsonlWriter;
 use crate::io::outcome::Outcome;
@@ -145,7 +145,7 @@ async fn exchange(sh: &Shared, session_num: u64, phase: Phase, scheduled: Option
             ex.end = Instant::now();
             ex.error = Some(ErrorDetails {
                 code: Some(499),
-                kind: "RequestCancellationError".into(),
+                kind: ErrorKind::RequestCancellation,
                 message: format!(
                     "request was cancelled after {:.3} seconds (still running when the run stopped)",
                     (ex.end - ex.start).as_secs_f64()
