@@ -2,20 +2,20 @@
 //!
 //! [`run`] drives everything, so tests run the engine in-process: build the dataset, write
 //! `inputs.json`, run the warmup and profiling phases (closed loop: N workers on one shared
-//! connection pool; open loop: absolute deadlines from the [`pacer`]; trace replay: the trace's
+//! connection pool; open loop: absolute deadlines from the [`arrival_schedule`]; trace replay: the trace's
 //! timestamps), stream one record per request to the output as each completes (a dedicated writer
 //! thread computes the metrics, so the request tasks only stamp and parse), then write the run info.
 //! Stops: request count, duration (+ grace, then in-flight requests are cancelled and marked),
 //! Ctrl-C (stop dispatching, drain for the grace period, flush, exit 130), or an unreachable server
 //! before anything succeeded (fail fast).
 
+pub mod arrival_schedule;
 pub mod client;
 pub mod dataset;
 pub mod h1;
 pub mod metrics;
 pub mod openai;
 pub mod options;
-pub mod pacer;
 pub mod progress;
 pub mod prompts;
 pub mod run_info;
@@ -38,8 +38,8 @@ use crate::io::jsonl::JsonlWriter;
 use crate::io::outcome::Outcome;
 
 use crate::contract::run_info::{Client as ClientHealth, PhaseWindow};
+use arrival_schedule::ArrivalSchedule;
 use client::{Client, Exchange, Failure};
-use pacer::Pacer;
 use prompts::Prompt;
 use run_info::Health;
 use tokenizer::Tokenizer;
@@ -219,7 +219,7 @@ fn closed_loop(
 fn open_loop(
     sh: Arc<Shared>,
     phase: Phase,
-    mut pacer: Pacer,
+    mut schedule: ArrivalSchedule,
     cap: Option<u64>,
     base: u64,
     count: Option<u64>,
@@ -235,7 +235,7 @@ fn open_loop(
             if count.is_some_and(|c| k >= c) || *stop.borrow() {
                 break;
             }
-            let Some(off) = pacer.next_offset() else { break };
+            let Some(off) = schedule.next_offset() else { break };
             if until.is_some_and(|u| off >= u) {
                 break;
             }
@@ -498,7 +498,7 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
             Some(rate) if !trace => open_loop(
                 sh.clone(),
                 Phase::Warmup,
-                Pacer::rate(
+                ArrivalSchedule::rate(
                     opts.arrival_pattern,
                     rate,
                     opts.arrival_smoothness,
@@ -536,7 +536,7 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
             open_loop(
                 sh.clone(),
                 Phase::Profiling,
-                Pacer::trace(offsets),
+                ArrivalSchedule::trace(offsets),
                 opts.concurrency,
                 0,
                 count,
@@ -544,7 +544,7 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
                 p0,
             )
         } else if let Some(rate) = opts.request_rate {
-            let pacer = Pacer::rate(
+            let schedule = ArrivalSchedule::rate(
                 opts.arrival_pattern,
                 rate,
                 opts.arrival_smoothness,
@@ -553,7 +553,7 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
             open_loop(
                 sh.clone(),
                 Phase::Profiling,
-                pacer,
+                schedule,
                 opts.concurrency,
                 base,
                 count,
