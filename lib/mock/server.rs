@@ -31,8 +31,11 @@ const MAX_BODY: usize = 64 << 20;
 /// How long in-flight responses may take to finish after SIGTERM/Ctrl-C.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-/// Serves until SIGTERM/Ctrl-C. Prints `{"listening":"HOST:PORT"}` on stdout once bound.
-pub fn run(opts: Options) -> anyhow::Result<Outcome> {
+/// Serves until SIGTERM/Ctrl-C. Prints `{"listening":"HOST:PORT"}` on stdout once bound (the
+/// address is the server's output, for scripts). What its user should read while it serves
+/// (serving on…, accept errors, stopped, `--realtime` refused) goes to `notify`, one message at a
+/// time; `bins/mock-llm` prints each as `mock-llm: <message>` on stderr.
+pub fn run(opts: Options, notify: &dyn Fn(&str)) -> anyhow::Result<Outcome> {
     opts.validate().map_err(anyhow::Error::msg)?;
     raise_fd_limit();
     crate::io::interrupt::install();
@@ -51,14 +54,14 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
                     let _ = crate::io::timer::make_thread_realtime();
                 });
             }
-            Err(e) => eprintln!(
-                "mock-llm: --realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"
-            ),
+            Err(e) => notify(&format!(
+                "--realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"
+            )),
         }
     }
     let rt = b.build()?;
     let eng = Arc::new(Engine::new(opts)?);
-    let res = rt.block_on(serve(eng.clone()));
+    let res = rt.block_on(serve(eng.clone(), notify));
     rt.shutdown_timeout(Duration::from_millis(100));
     if let Some(r) = &eng.recorder {
         r.close()?;
@@ -66,7 +69,7 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
     res.map(|_| Outcome::Ok)
 }
 
-async fn serve(eng: Arc<Engine>) -> anyhow::Result<()> {
+async fn serve(eng: Arc<Engine>, notify: &dyn Fn(&str)) -> anyhow::Result<()> {
     let o = &eng.opts;
     let addr = format!("{}:{}", o.host, o.port);
     let listener = tokio::net::TcpListener::bind(&addr)
@@ -78,8 +81,8 @@ async fn serve(eng: Arc<Engine>) -> anyhow::Result<()> {
         writeln!(out, "{{\"listening\":\"{local}\"}}")?;
         out.flush()?;
     }
-    eprintln!(
-        "mock-llm: serving {} on http://{local} (ttft {} ms, itl {} ms, max batch {})",
+    notify(&format!(
+        "serving {} on http://{local} (ttft {} ms, itl {} ms, max batch {})",
         o.served_model_name,
         o.ttft_ms,
         o.itl_ms,
@@ -88,7 +91,7 @@ async fn serve(eng: Arc<Engine>) -> anyhow::Result<()> {
         } else {
             o.max_batch.to_string()
         }
-    );
+    ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         crate::io::interrupt::wait().await;
@@ -102,7 +105,7 @@ async fn serve(eng: Arc<Engine>) -> anyhow::Result<()> {
                 Ok(x) => x,
                 Err(e) => {
                     // Out of file descriptors and the like: back off briefly, keep serving.
-                    eprintln!("mock-llm: accept: {e}");
+                    notify(&format!("accept: {e}"));
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     continue;
                 }
@@ -135,7 +138,7 @@ async fn serve(eng: Arc<Engine>) -> anyhow::Result<()> {
     while conns.load(Relaxed) > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    eprintln!("mock-llm: stopped");
+    notify("stopped");
     Ok(())
 }
 
