@@ -1,13 +1,14 @@
 //! loadgen: one benchmark (one trial at one setting) against an OpenAI-compatible server.
 //!
-//! [`run`] drives everything, so tests run the engine in-process: build the dataset, write
+//! [`benchmark`] drives everything, so tests run the engine in-process: build the dataset, write
 //! `inputs.json`, run the warmup and profiling phases (closed loop: N workers on one shared
-//! connection pool; open loop: absolute deadlines from the [`arrival_schedule`]; trace replay: the trace's
-//! timestamps), stream one record per request to the output as each completes (a dedicated writer
-//! thread computes the metrics, so the request tasks only stamp and parse), then write the run info.
-//! Stops: request count, duration (+ grace, then in-flight requests are cancelled and marked),
-//! Ctrl-C (stop dispatching, drain for the grace period, flush, exit 130), or an unreachable server
-//! before anything succeeded (fail fast).
+//! connection pool; open loop: absolute deadlines from the [`arrival_schedule`]; trace replay: the
+//! trace's timestamps), stream one record per request to the output as each completes (a dedicated
+//! writer thread computes the metrics, so the request tasks only stamp and parse), then write the
+//! run info. Stops: request count, duration (+ grace, then in-flight requests are cancelled and
+//! marked), Ctrl-C (stop dispatching, drain for the grace period, flush, exit 130), or an
+//! unreachable server before anything succeeded (fail fast). It prints nothing but the progress
+//! bar: warnings and the closing line come back in its [`Report`].
 
 pub mod arrival_schedule;
 pub mod client;
@@ -33,11 +34,11 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::contract::records::{ErrorDetails, ErrorKind, Phase};
+use crate::contract::run_info::{Client as ClientHealth, PhaseWindow};
 use crate::io::clock::Clock;
 use crate::io::jsonl::JsonlWriter;
 use crate::io::outcome::Outcome;
 
-use crate::contract::run_info::{Client as ClientHealth, PhaseWindow};
 use arrival_schedule::ArrivalSchedule;
 use client::{Client, Exchange, Failure};
 use prompts::Prompt;
