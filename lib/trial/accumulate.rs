@@ -275,41 +275,34 @@ impl Accumulator {
         warm.commit()
     }
 
-    /// Adds the parsed line (the scratch) to the trial.
+    /// Adds the parsed line (`self.scratch`) to the trial.
     fn commit(&mut self) -> Result<(), String> {
         self.lines += 1;
         if self.scratch.warmup {
             self.warmup_excluded += 1;
             return self.commit_warmup();
         }
-        // The scratch is read while the rest of `self` is written: lend it out for the commit
-        // (a move of its buffers, not a copy) and put it back for the next line.
-        let s = std::mem::take(&mut self.scratch);
-        let result = self.commit_record(&s);
-        self.scratch = s;
-        result
-    }
-
-    fn commit_record(&mut self, s: &Scratch) -> Result<(), String> {
-        let is_error = s.error.is_some();
-        self.add_to_columns(s, is_error)?;
-        let (start, end) = self.add_times(s, is_error);
-        self.add_timeline_row(s, is_error, start, end);
-        if let Some(err) = &s.error {
-            self.count_error(err);
+        // Each step reads the line from `self.scratch` and writes other fields.
+        let is_error = self.scratch.error.is_some();
+        self.add_to_columns(is_error)?;
+        let (start, end) = self.add_times(is_error);
+        self.add_timeline_row(is_error, start, end);
+        if is_error {
+            self.count_error();
             return Ok(());
         }
         self.successes += 1;
-        self.add_scheduled(s, start);
+        self.add_scheduled(start);
         if !self.slos.is_empty() {
-            self.judge_goodput(s);
+            self.judge_goodput();
         }
-        self.count_mismatches(s);
+        self.count_mismatches();
         Ok(())
     }
 
     /// The record's metric values into their columns (a failed record's `error_*` metrics only).
-    fn add_to_columns(&mut self, s: &Scratch, is_error: bool) -> Result<(), String> {
+    fn add_to_columns(&mut self, is_error: bool) -> Result<(), String> {
+        let s = &self.scratch;
         for &(id, v) in &s.scalars {
             let col = &mut self.columns.cols[id];
             if is_error && !col.tag.starts_with("error_") {
@@ -355,7 +348,8 @@ impl Accumulator {
 
     /// The record's start and end into the trial's span, and its credit-derived latencies;
     /// returns its (non-zero) start and end.
-    fn add_times(&mut self, s: &Scratch, is_error: bool) -> (Option<u64>, Option<u64>) {
+    fn add_times(&mut self, is_error: bool) -> (Option<u64>, Option<u64>) {
+        let s = &self.scratch;
         let (start, end) = (s.start_ns.filter(|&v| v > 0), s.end_ns.filter(|&v| v > 0));
         match (start, end) {
             (Some(a), Some(b)) => {
@@ -382,7 +376,8 @@ impl Accumulator {
 
     /// The record's row in AIPerf's column store, for the sweep-line metrics (failed records too:
     /// they count in concurrency), unless the timeline went over `--sweep-limit`.
-    fn add_timeline_row(&mut self, s: &Scratch, is_error: bool, start: Option<u64>, end: Option<u64>) {
+    fn add_timeline_row(&mut self, is_error: bool, start: Option<u64>, end: Option<u64>) {
+        let s = &self.scratch;
         let icl = if !is_error {
             s.lists
                 .iter()
@@ -425,7 +420,8 @@ impl Accumulator {
     }
 
     /// A failed record: counted, and its error kind tallied in order of first appearance.
-    fn count_error(&mut self, err: &ErrorDetails) {
+    fn count_error(&mut self) {
+        let Some(err) = &self.scratch.error else { return };
         self.errors += 1;
         match self.error_index.get(err) {
             Some(&i) => self.error_kinds[i].1 += 1,
@@ -438,7 +434,8 @@ impl Accumulator {
 
     /// A successful record's latency coverage and, when it was scheduled, its coordinated-omission
     /// view: dispatch lag, and TTFT and latency measured from the intended send time.
-    fn add_scheduled(&mut self, s: &Scratch, start: Option<u64>) {
+    fn add_scheduled(&mut self, start: Option<u64>) {
+        let s = &self.scratch;
         let latency_ns = s.scalar(self.ids.request_latency).map(metrics::ms_to_ns);
         if latency_ns.is_none() {
             self.missing_latency += 1;
@@ -458,7 +455,8 @@ impl Accumulator {
 
     /// Goodput: the record is good when it meets every `--goodput` SLO; one lacking a named metric
     /// is not.
-    fn judge_goodput(&mut self, s: &Scratch) {
+    fn judge_goodput(&mut self) {
+        let s = &self.scratch;
         let mut good = true;
         for (id, slo) in &self.slos {
             match s.scalar(*id) {
@@ -474,7 +472,8 @@ impl Accumulator {
     }
 
     /// AIPerf's osl_mismatch_count and usage_discrepancy_count.
-    fn count_mismatches(&mut self, s: &Scratch) {
+    fn count_mismatches(&mut self) {
+        let s = &self.scratch;
         // osl_mismatch_count needs the requested OSL, which records do not carry; it is recovered
         // from the signed diff: requested = actual / (1 + diff/100).
         if let (Some(diff), Some(actual)) = (s.scalar(self.ids.osl_diff), s.scalar(self.ids.osl)) {
