@@ -189,5 +189,7 @@ impl From<Cli> for Options {
 }
 
 fn main() -> ExitCode {
-    shared::main::<Cli>("mock-llm", |cli| sweepkit::mock::run(cli.into()))
+    shared::main::<Cli>("mock-llm", |cli| {
+        sweepkit::mock::run(cli.into(), &|message| eprintln!("mock-llm: {message}"))
+    })
 }

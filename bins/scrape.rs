@@ -56,13 +56,16 @@ fn seconds(flag: &str, v: f64) -> anyhow::Result<Duration> {
 fn main() -> ExitCode {
     shared::main::<Cli>("scrape", |cli| {
         sweepkit::io::interrupt::install();
-        scrape::run(ScrapeOptions {
-            endpoints: cli.endpoints,
-            interval: seconds("--interval", cli.interval)?,
-            duration: cli.duration.map(|d| seconds("--duration", d)).transpose()?,
-            stop_on_stdin_eof: cli.stdin_eof,
-            timeout: seconds("--timeout", cli.timeout)?,
-            output: cli.output,
-        })
+        scrape::run(
+            ScrapeOptions {
+                endpoints: cli.endpoints,
+                interval: seconds("--interval", cli.interval)?,
+                duration: cli.duration.map(|d| seconds("--duration", d)).transpose()?,
+                stop_on_stdin_eof: cli.stdin_eof,
+                timeout: seconds("--timeout", cli.timeout)?,
+                output: cli.output,
+            },
+            &|message| eprintln!("scrape: {message}"),
+        )
     })
 }

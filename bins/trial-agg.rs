@@ -107,7 +107,7 @@ fn main() -> ExitCode {
             Some(spec) => goodput::parse(spec).map_err(anyhow::Error::msg)?,
             None => Vec::new(),
         };
-        trial::run(trial::Options {
+        let report = trial::run(trial::Options {
             inputs: cli.inputs,
             run_info: cli.run_info,
             goodput,
@@ -121,6 +121,10 @@ fn main() -> ExitCode {
             sweep_limit: (cli.sweep_limit > 0).then_some(cli.sweep_limit),
             gpu_telemetry: cli.gpu_telemetry,
             server_metrics: cli.server_metrics,
-        })
+        });
+        for w in &report.warnings {
+            eprintln!("trial-agg: warning: {w}");
+        }
+        report.result
     })
 }

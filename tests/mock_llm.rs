@@ -533,7 +533,7 @@ fn api_key_is_required_and_never_logged() {
 fn sigterm_stops_cleanly_and_stdout_holds_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("truth.jsonl");
-    let (mut child, addr, mut out, _) = spawn_captured(
+    let (mut child, addr, mut out, err_path) = spawn_captured(
         &[
             "--ttft-ms",
             "0",
@@ -555,6 +555,15 @@ fn sigterm_stops_cleanly_and_stdout_holds_one_line() {
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
     assert_eq!(rest, "", "nothing but the listening line on stdout");
+    // The server's own lines reach stderr through the bin, as they always read.
+    let log = std::fs::read_to_string(err_path).unwrap();
+    assert!(
+        log.starts_with(&format!(
+            "mock-llm: serving mock-llm on http://{addr} (ttft 0 ms, itl 0 ms, "
+        )),
+        "{log}"
+    );
+    assert!(log.ends_with("mock-llm: stopped\n"), "{log}");
     assert_eq!(
         std::fs::read_to_string(&rec).unwrap().lines().count(),
         5,

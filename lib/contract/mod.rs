@@ -3,6 +3,7 @@
 
 pub mod plan_line;
 pub mod records;
+pub mod run_info;
 pub mod settings;
 pub mod summary;
 pub mod sweep_aggregate;

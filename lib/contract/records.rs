@@ -140,8 +140,124 @@ pub struct MetricValue {
 pub struct ErrorDetails {
     pub code: Option<i64>,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: ErrorKind,
     pub message: String,
+}
+
+/// What went wrong with a request: the record's `error.type`, spelled as AIPerf spells it.
+///
+/// The named kinds are the ones loadgen decides itself; anything else — a server's own error
+/// `type` (`exceed_context_size_error`), an HTTP reason phrase (`Too Many Requests`), whatever an
+/// AIPerf record carries — is [`ErrorKind::Other`], kept verbatim. A known name always reads back
+/// as its variant, never as `Other`, so equal strings are equal kinds. Kinds order by their names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A non-2xx status without a reason phrase or an error type of the server's.
+    Http,
+    /// No complete response within the request timeout.
+    Timeout,
+    /// The response started and then stopped: the connection closed part-way, or the stream ended
+    /// without a finish reason or `[DONE]`.
+    StreamCut,
+    /// The server could not be reached (refused, no route, TLS refused).
+    Connection,
+    /// The connection closed before a response started.
+    ConnectionReset,
+    /// The response broke HTTP/1.1 (bad status line, bad chunk framing).
+    Protocol,
+    /// Any other transport failure.
+    Request,
+    /// Still in flight when the run stopped; cancelled and recorded (code 499).
+    RequestCancellation,
+    /// A well-formed response without what the endpoint returns (embeddings without `data`).
+    InvalidResponse,
+    /// A body or SSE event that is not valid JSON.
+    MalformedResponse,
+    /// The server reported an error inside a 200 stream or body (`{"error": ...}`).
+    ServerStream,
+    /// A 2xx response that carried no output.
+    EmptyResponse,
+    /// Any other name, verbatim.
+    Other(String),
+}
+
+impl ErrorKind {
+    const NAMED: [(ErrorKind, &'static str); 12] = [
+        (ErrorKind::Http, "HTTPError"),
+        (ErrorKind::Timeout, "TimeoutError"),
+        (ErrorKind::StreamCut, "StreamCutError"),
+        (ErrorKind::Connection, "ConnectionError"),
+        (ErrorKind::ConnectionReset, "ConnectionResetError"),
+        (ErrorKind::Protocol, "ProtocolError"),
+        (ErrorKind::Request, "RequestError"),
+        (ErrorKind::RequestCancellation, "RequestCancellationError"),
+        (ErrorKind::InvalidResponse, "InvalidResponseError"),
+        (ErrorKind::MalformedResponse, "MalformedResponseError"),
+        (ErrorKind::ServerStream, "ServerStreamError"),
+        (ErrorKind::EmptyResponse, "EmptyResponseError"),
+    ];
+
+    /// The name in records (`"TimeoutError"`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorKind::Other(name) => name,
+            known => {
+                let (_, name) = Self::NAMED
+                    .iter()
+                    .find(|(k, _)| k == known)
+                    .expect("every named kind is in NAMED");
+                name
+            }
+        }
+    }
+
+    /// The kind a record's `error.type` names.
+    pub fn from_name(name: &str) -> ErrorKind {
+        Self::NAMED
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map_or_else(|| ErrorKind::Other(name.to_string()), |(k, _)| k.clone())
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialOrd for ErrorKind {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ErrorKind {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Serialize for ErrorKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ErrorKind;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an error type name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ErrorKind, E> {
+                Ok(ErrorKind::from_name(v))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 /// One request's record.
@@ -199,11 +315,40 @@ mod tests {
         let r: Record = serde_json::from_str(line).unwrap();
         assert_eq!(r.metadata.benchmark_phase, Phase::Warmup);
         assert_eq!(r.error.as_ref().unwrap().code, Some(499));
+        assert_eq!(r.error.as_ref().unwrap().kind, ErrorKind::RequestCancellation);
         let back = serde_json::to_string(&r).unwrap();
         assert!(
             back.contains(r#""error_isl":{"value":550,"unit":"tokens"}"#),
             "{back}"
         );
         assert_eq!(serde_json::from_str::<Record>(&back).unwrap(), r);
+    }
+
+    #[test]
+    fn error_kinds_are_aiperfs_names_and_anything_else_verbatim() {
+        for (kind, name) in ErrorKind::NAMED {
+            assert_eq!(kind.to_string(), name);
+            assert_eq!(ErrorKind::from_name(name), kind);
+            assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{name}\""));
+            assert_eq!(
+                serde_json::from_str::<ErrorKind>(&format!("\"{name}\"")).unwrap(),
+                kind
+            );
+        }
+        let other: ErrorKind = serde_json::from_str(r#""Too Many Requests""#).unwrap();
+        assert_eq!(other, ErrorKind::Other("Too Many Requests".into()));
+        assert_eq!(serde_json::to_string(&other).unwrap(), r#""Too Many Requests""#);
+        // Ordered by name, as the strings were.
+        let mut kinds = vec![
+            ErrorKind::Timeout,
+            other.clone(),
+            ErrorKind::Http,
+            ErrorKind::Connection,
+        ];
+        kinds.sort();
+        assert_eq!(
+            kinds,
+            [ErrorKind::Connection, ErrorKind::Http, ErrorKind::Timeout, other]
+        );
     }
 }

@@ -47,7 +47,8 @@ struct State {
     sleeping_until: Option<Instant>,
 }
 
-pub struct Pacer {
+/// The timer thread's heap of deadlines; [`timer_thread`] is the one instance.
+pub struct TimerThread {
     state: Mutex<State>,
     cv: Condvar,
 }
@@ -72,11 +73,11 @@ pub fn make_thread_realtime() -> std::io::Result<()> {
     }
 }
 
-/// The process-wide timer (its thread starts on first use).
-pub fn pacer() -> &'static Pacer {
-    static P: OnceLock<&'static Pacer> = OnceLock::new();
+/// The process-wide timer thread (it starts on first use).
+pub fn timer_thread() -> &'static TimerThread {
+    static P: OnceLock<&'static TimerThread> = OnceLock::new();
     P.get_or_init(|| {
-        let p: &'static Pacer = Box::leak(Box::new(Pacer {
+        let p: &'static TimerThread = Box::leak(Box::new(TimerThread {
             state: Mutex::new(State {
                 heap: BinaryHeap::with_capacity(1024),
                 seq: 0,
@@ -87,12 +88,12 @@ pub fn pacer() -> &'static Pacer {
         std::thread::Builder::new()
             .name("hr-timer".into())
             .spawn(move || p.run())
-            .expect("spawn the pacer thread");
+            .expect("spawn the timer thread");
         p
     })
 }
 
-impl Pacer {
+impl TimerThread {
     /// Wakes `waker` at (never before) `at`.
     pub fn wake_at(&self, at: Instant, waker: Waker) {
         let mut s = self.state.lock().unwrap();
@@ -162,10 +163,10 @@ impl Future for SleepUntil {
         }
         if !self.armed {
             self.armed = true;
-            pacer().wake_at(self.at, cx.waker().clone());
+            timer_thread().wake_at(self.at, cx.waker().clone());
         } else {
             // Woken before the deadline (spuriously): ask again.
-            pacer().wake_at(self.at, cx.waker().clone());
+            timer_thread().wake_at(self.at, cx.waker().clone());
         }
         Poll::Pending
     }

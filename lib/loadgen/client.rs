@@ -13,7 +13,7 @@ use anyhow::anyhow;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 
-use crate::contract::records::{ErrorDetails, Phase};
+use crate::contract::records::{ErrorDetails, ErrorKind, Phase};
 
 use super::h1::{self, H1Error};
 use super::openai::{server_error_type, BodyError, Output};
@@ -72,13 +72,9 @@ impl Exchange {
         }
     }
 
-    fn fail(&mut self, code: Option<i64>, kind: &str, message: String) {
+    fn fail(&mut self, code: Option<i64>, kind: ErrorKind, message: String) {
         if self.error.is_none() {
-            self.error = Some(ErrorDetails {
-                code,
-                kind: kind.to_string(),
-                message,
-            });
+            self.error = Some(ErrorDetails { code, kind, message });
         }
     }
 }
@@ -251,13 +247,13 @@ impl Client {
             ex.end = Instant::now();
             let kind = server_error_type(&body)
                 .or_else(|| status.canonical_reason().map(str::to_string))
-                .unwrap_or_else(|| "HTTPError".into());
+                .map_or(ErrorKind::Http, |name| ErrorKind::from_name(&name));
             let text = String::from_utf8_lossy(&body[..body.len().min(1000)])
                 .trim()
                 .to_string();
             ex.fail(
                 Some(status.as_u16() as i64),
-                &kind,
+                kind,
                 if text.is_empty() {
                     format!("HTTP {status}")
                 } else {
@@ -330,10 +326,10 @@ fn take_event(
 fn body_cut(ex: &mut Exchange, e: &reqwest::Error, timeout: Duration, after: String) -> Failure {
     ex.end = Instant::now();
     let (kind, msg) = classify(e, timeout);
-    let kind = if kind == "TimeoutError" {
+    let kind = if kind == ErrorKind::Timeout {
         kind
     } else {
-        "StreamCutError"
+        ErrorKind::StreamCut
     };
     ex.fail(ex.status.map(i64::from), kind, format!("{msg} ({after})"));
     Failure::Other
@@ -367,7 +363,7 @@ fn finish_stream(ex: &mut Exchange, parser: &mut SseParser, at: Instant) -> Fail
     if !ex.output.done && !ex.output.finished {
         ex.fail(
             ex.status.map(i64::from),
-            "StreamCutError",
+            ErrorKind::StreamCut,
             format!(
                 "the stream ended after {} content chunks without a finish_reason or [DONE]",
                 ex.content.len()
@@ -383,16 +379,20 @@ fn h1_fail(ex: &mut Exchange, e: H1Error, addr: &str) -> Failure {
     let code = ex.status.map(i64::from);
     match e {
         H1Error::Connect(e) => {
-            ex.fail(None, "ConnectionError", format!("cannot connect to {addr}: {e}"));
+            ex.fail(
+                None,
+                ErrorKind::Connection,
+                format!("cannot connect to {addr}: {e}"),
+            );
             return Failure::Unreachable;
         }
         H1Error::Cut(m) if ex.status.is_some() => ex.fail(
             code,
-            "StreamCutError",
+            ErrorKind::StreamCut,
             format!("{m} (after {} content chunks)", ex.content.len()),
         ),
-        H1Error::Cut(m) => ex.fail(None, "ConnectionResetError", m),
-        H1Error::Protocol(m) => ex.fail(code, "ProtocolError", m),
+        H1Error::Cut(m) => ex.fail(None, ErrorKind::ConnectionReset, m),
+        H1Error::Protocol(m) => ex.fail(code, ErrorKind::Protocol, m),
     }
     Failure::Other
 }
@@ -422,7 +422,7 @@ impl Client {
                 ex.end = Instant::now();
                 ex.fail(
                     ex.status.map(i64::from),
-                    "TimeoutError",
+                    ErrorKind::Timeout,
                     format!(
                         "no complete response within --request-timeout-seconds {} (after {} content chunks)",
                         timeout.as_secs_f64(),
@@ -447,19 +447,15 @@ impl Client {
                 Err(_) => (Vec::new(), Instant::now()),
             };
             ex.end = end.max(at);
-            let kind = server_error_type(&body).unwrap_or_else(|| {
-                if head.reason.is_empty() {
-                    "HTTPError".into()
-                } else {
-                    head.reason.clone()
-                }
-            });
+            let kind = server_error_type(&body)
+                .or_else(|| (!head.reason.is_empty()).then(|| head.reason.clone()))
+                .map_or(ErrorKind::Http, |name| ErrorKind::from_name(&name));
             let text = String::from_utf8_lossy(&body[..body.len().min(1000)])
                 .trim()
                 .to_string();
             ex.fail(
                 Some(head.status as i64),
-                &kind,
+                kind,
                 if text.is_empty() {
                     format!("HTTP {}", head.status)
                 } else {
@@ -513,7 +509,7 @@ fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
 }
 
 /// Error type and message of a transport error, with its cause chain.
-fn classify(e: &reqwest::Error, timeout: Duration) -> (&'static str, String) {
+fn classify(e: &reqwest::Error, timeout: Duration) -> (ErrorKind, String) {
     let mut msg = String::new();
     let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
     while let Some(s) = src {
@@ -525,7 +521,7 @@ fn classify(e: &reqwest::Error, timeout: Duration) -> (&'static str, String) {
     }
     if e.is_timeout() {
         return (
-            "TimeoutError",
+            ErrorKind::Timeout,
             format!(
                 "no complete response within --request-timeout-seconds {}",
                 timeout.as_secs_f64()
@@ -536,15 +532,15 @@ fn classify(e: &reqwest::Error, timeout: Duration) -> (&'static str, String) {
         msg = e.to_string();
     }
     let kind = if e.is_connect() {
-        "ConnectionError"
+        ErrorKind::Connection
     } else if msg.contains("reset")
         || msg.contains("closed")
         || msg.contains("incomplete")
         || msg.contains("EOF")
     {
-        "ConnectionResetError"
+        ErrorKind::ConnectionReset
     } else {
-        "RequestError"
+        ErrorKind::Request
     };
     (kind, msg)
 }

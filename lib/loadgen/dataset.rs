@@ -55,8 +55,18 @@ struct Line {
     role: Option<String>,
 }
 
-/// Loads the dataset; the second value says whether it carries a schedule (timestamps/delays).
-pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<(Vec<Prompt>, bool)> {
+/// A loaded `--input-file`.
+#[derive(Debug)]
+pub struct Dataset {
+    pub prompts: Vec<Prompt>,
+    /// The file carries a schedule (timestamps/delays): the run replays it.
+    pub trace: bool,
+    /// What was skipped (a torn last line), for the caller to show.
+    pub warnings: Vec<String>,
+}
+
+/// Loads the dataset.
+pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Dataset> {
     let input = jsonl::Input::open(path).map_err(|e| anyhow!("--input-file: {e}"))?;
     let kind = opts.custom_dataset_type;
     let mut prompts = Vec::new();
@@ -135,9 +145,11 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<(Vec
         prompts.push(prompt);
         Ok(())
     })?;
-    for w in stats.warnings() {
-        eprintln!("loadgen: --input-file {w}");
-    }
+    let warnings = stats
+        .warnings()
+        .into_iter()
+        .map(|w| format!("--input-file {w}"))
+        .collect();
     if prompts.is_empty() {
         anyhow::bail!("--input-file {}: no requests in the file", path.display());
     }
@@ -159,7 +171,11 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<(Vec
         }
         prompts.sort_by(|a, b| a.timestamp_ms.partial_cmp(&b.timestamp_ms).unwrap());
     }
-    Ok((prompts, scheduled > 0))
+    Ok(Dataset {
+        prompts,
+        trace: scheduled > 0,
+        warnings,
+    })
 }
 
 fn with_extra(opts: &Options, extra: Map<String, Value>) -> Options {
@@ -238,8 +254,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("trace.jsonl");
         std::fs::write(&p, "{\"timestamp\": 1000, \"input_length\": 600, \"output_length\": 5, \"hash_ids\": [1, 2]}\n{\"timestamp\": 1250, \"input_length\": 100, \"output_length\": 7, \"hash_ids\": [1]}\n").unwrap();
-        let (ps, sched) = load(&p, &opts(DatasetType::MooncakeTrace), &tok).unwrap();
-        assert!(sched);
+        let d = load(&p, &opts(DatasetType::MooncakeTrace), &tok).unwrap();
+        assert!(d.trace);
+        assert!(d.warnings.is_empty());
+        let ps = d.prompts;
         assert_eq!(ps.len(), 2);
         assert_eq!((ps[0].isl, ps[1].isl), (600, 100));
         assert_eq!((ps[0].timestamp_ms, ps[1].timestamp_ms), (Some(0.0), Some(250.0)));
@@ -259,8 +277,9 @@ mod tests {
             "{\"text\": \"hello world\"}\n{\"texts\": [\"a\", \"b\"], \"output_length\": 3}\n",
         )
         .unwrap();
-        let (ps, sched) = load(&p, &opts(DatasetType::SingleTurn), &tok).unwrap();
-        assert!(!sched);
+        let d = load(&p, &opts(DatasetType::SingleTurn), &tok).unwrap();
+        assert!(!d.trace);
+        let ps = d.prompts;
         assert_eq!(ps[0].isl, 2);
         assert_eq!(ps[1].max_tokens, Some(3));
         std::fs::write(&p, "{\"text\": \"x\"}\n{\"txt\": \"y\"}\n").unwrap();
@@ -268,5 +287,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("d.jsonl:2:") && e.contains("txt"), "{e}");
+        // A torn last line is skipped and reported to the caller, not printed.
+        std::fs::write(&p, "{\"text\": \"x\"}\n{\"text\": \"y").unwrap();
+        let d = load(&p, &opts(DatasetType::SingleTurn), &tok).unwrap();
+        assert_eq!(d.prompts.len(), 1);
+        assert_eq!(d.warnings.len(), 1);
+        assert!(
+            d.warnings[0].starts_with("--input-file ") && d.warnings[0].contains("skipped a torn last line"),
+            "{:?}",
+            d.warnings
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::contract::records::{ErrorDetails, Metadata, Phase, Record, Value};
+use crate::contract::records::{ErrorDetails, ErrorKind, Metadata, Phase, Record, Value};
 use crate::io::clock::Clock;
 
 use super::client::Exchange;
@@ -229,7 +229,7 @@ pub fn compute(ex: &Exchange, cx: &Context) -> Computed {
     if error.is_none() && ex.content.is_empty() {
         error = Some(ErrorDetails {
             code: ex.status.map(i64::from),
-            kind: "EmptyResponseError".into(),
+            kind: ErrorKind::EmptyResponse,
             message: "the response carried no output (no content, reasoning or tool-call text)".into(),
         });
     }
@@ -394,7 +394,7 @@ mod tests {
         let tok = Tokenizer::load("builtin").unwrap();
         let cx = Context::new(&clock, &tok, false, true, true);
         let r = record(&exchange(clock.anchor(), &[], ""), &cx);
-        assert_eq!(r.error.as_ref().unwrap().kind, "EmptyResponseError");
+        assert_eq!(r.error.as_ref().unwrap().kind, ErrorKind::EmptyResponse);
         assert_eq!(r.metrics.len(), 1);
         assert_eq!(r.scalar("error_isl"), Some(550.0));
     }

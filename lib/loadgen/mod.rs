@@ -1,21 +1,22 @@
 //! loadgen: one benchmark (one trial at one setting) against an OpenAI-compatible server.
 //!
-//! [`run`] drives everything, so tests run the engine in-process: build the dataset, write
+//! [`benchmark`] drives everything, so tests run the engine in-process: build the dataset, write
 //! `inputs.json`, run the warmup and profiling phases (closed loop: N workers on one shared
-//! connection pool; open loop: absolute deadlines from the [`pacer`]; trace replay: the trace's
-//! timestamps), stream one record per request to the output as each completes (a dedicated writer
-//! thread computes the metrics, so the request tasks only stamp and parse), then write the run info.
-//! Stops: request count, duration (+ grace, then in-flight requests are cancelled and marked),
-//! Ctrl-C (stop dispatching, drain for the grace period, flush, exit 130), or an unreachable server
-//! before anything succeeded (fail fast).
+//! connection pool; open loop: absolute deadlines from the [`arrival_schedule`]; trace replay: the
+//! trace's timestamps), stream one record per request to the output as each completes (a dedicated
+//! writer thread computes the metrics, so the request tasks only stamp and parse), then write the
+//! run info. Stops: request count, duration (+ grace, then in-flight requests are cancelled and
+//! marked), Ctrl-C (stop dispatching, drain for the grace period, flush, exit 130), or an
+//! unreachable server before anything succeeded (fail fast). It prints nothing but the progress
+//! bar: warnings and the closing line come back in its [`Report`].
 
+pub mod arrival_schedule;
 pub mod client;
 pub mod dataset;
 pub mod h1;
 pub mod metrics;
 pub mod openai;
 pub mod options;
-pub mod pacer;
 pub mod progress;
 pub mod prompts;
 pub mod run_info;
@@ -32,35 +33,86 @@ use std::sync::mpsc;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::contract::records::{ErrorDetails, Phase};
+use crate::contract::records::{ErrorDetails, ErrorKind, Phase};
+use crate::contract::run_info::{Client as ClientHealth, PhaseWindow};
 use crate::io::clock::Clock;
 use crate::io::jsonl::JsonlWriter;
 use crate::io::outcome::Outcome;
 
+use arrival_schedule::ArrivalSchedule;
 use client::{Client, Exchange, Failure};
-use pacer::Pacer;
 use prompts::Prompt;
-use run_info::{ClientReport, Health, PhaseWindow, RunInfo};
+use run_info::Health;
 use tokenizer::Tokenizer;
 
 pub use options::{Io, Options, Settings};
 
-/// Runs one benchmark on its own tokio runtime.
-pub fn run(opts: Options) -> anyhow::Result<Outcome> {
-    // Keep freed memory in the process: per-request buffers come and go at a high rate, and
-    // returning pages to the kernel only to fault them back in costs CPU on the hot path.
-    // SAFETY: mallopt only tunes glibc's allocator.
-    unsafe {
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+/// How a run ended, and what its user should be told. The library prints nothing: `bins/loadgen`
+/// prints the warnings as `loadgen: warning: …` and, with `--ui simple`, the summary line.
+#[derive(Debug)]
+pub struct Report {
+    /// How the run ended, or why it failed (bad setup, unreachable server, every request failed).
+    pub result: anyhow::Result<Outcome>,
+    /// In the order they arose: `--realtime` refused, `--input-file` lines skipped, and the
+    /// verdicts that the client, not the server, may have set the pace (also in the run info).
+    pub warnings: Vec<String>,
+    /// The profiling phase in one line, when it ran and the run did not fail on the way.
+    pub summary: Option<PhaseSummary>,
+}
+
+/// The profiling phase's totals: `200 requests (0 errors) in 4.913 s: 40.7 req/s`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PhaseSummary {
+    pub requests: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    pub requests_per_second: f64,
+    pub interrupted: bool,
+}
+
+impl std::fmt::Display for PhaseSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "{} requests ({} errors) in {:.3} s: {:.1} req/s{}",
+            self.requests,
+            self.errors,
+            self.seconds,
+            self.requests_per_second,
+            if self.interrupted { ", interrupted" } else { "" }
+        )
     }
+}
+
+/// Runs one benchmark on its own tokio runtime.
+pub fn benchmark(opts: Options) -> Report {
+    let mut report = Report {
+        result: Ok(Outcome::Ok),
+        warnings: Vec::new(),
+        summary: None,
+    };
     // One event-loop thread: no cross-thread wake-ups on the hot path (the writer thread does the
     // metrics and JSON, so the loop only sends, stamps and parses).
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
-    rt.block_on(run_async(opts))
+    let result = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(run_async(opts, &mut report)),
+        Err(e) => Err(anyhow!("cannot start the async runtime: {e}")),
+    };
+    report.result = result;
+    report
+}
+
+/// Transitional, until `bins/loadgen.rs` prints [`benchmark`]'s [`Report`] itself: runs and prints
+/// the report on stderr as loadgen always has. Delete it with that change; nothing else calls it.
+pub fn run(opts: Options) -> anyhow::Result<Outcome> {
+    let simple = opts.ui == options::Ui::Simple;
+    let report = benchmark(opts);
+    for w in &report.warnings {
+        eprintln!("loadgen: warning: {w}");
+    }
+    if let (true, Some(s)) = (simple, &report.summary) {
+        eprintln!("loadgen: {s}");
+    }
+    report.result
 }
 
 /// Stop/cancel signals shared by the dispatcher, the request tasks and the writer.
@@ -144,7 +196,7 @@ async fn exchange(sh: &Shared, session_num: u64, phase: Phase, scheduled: Option
             ex.end = Instant::now();
             ex.error = Some(ErrorDetails {
                 code: Some(499),
-                kind: "RequestCancellationError".into(),
+                kind: ErrorKind::RequestCancellation,
                 message: format!(
                     "request was cancelled after {:.3} seconds (still running when the run stopped)",
                     (ex.end - ex.start).as_secs_f64()
@@ -168,99 +220,206 @@ async fn exchange(sh: &Shared, session_num: u64, phase: Phase, scheduled: Option
     let _ = sh.tx.send(Item { ex, lag });
 }
 
+/// How one phase sends its requests.
+#[allow(clippy::large_enum_variant)] // one per phase
+enum Load {
+    Closed(ClosedLoop),
+    Open(OpenLoop),
+}
+
 /// Closed loop: `workers` tasks each send back-to-back until the count, the time limit or a stop.
 /// With a ramp, worker `w` of `n` starts at `t0 + ramp * w / n`.
-fn closed_loop(
-    sh: Arc<Shared>,
+struct ClosedLoop {
     phase: Phase,
     workers: u64,
-    base: u64,
+    /// `session_num` of the phase's first request.
+    first_session: u64,
     count: Option<u64>,
     until: Option<Instant>,
+    /// Seconds over which the workers start.
     ramp: f64,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let t0 = Instant::now();
-        let next = Arc::new(AtomicU64::new(0));
-        let mut set = tokio::task::JoinSet::new();
-        let n = count.map_or(workers, |c| c.min(workers));
-        for w in 0..n {
-            let sh = sh.clone();
-            let next = next.clone();
-            set.spawn(async move {
-                if ramp > 0.0 && w > 0 {
-                    let at = t0 + Duration::from_secs_f64(ramp * w as f64 / n as f64);
-                    let mut stop = sh.ctl.stop.subscribe();
-                    tokio::select! {
-                        _ = tokio::time::sleep_until(at.into()) => {}
-                        _ = stop.wait_for(|s| *s) => return,
-                    }
-                }
-                loop {
-                    if sh.ctl.stopped() || until.is_some_and(|u| Instant::now() >= u) {
-                        break;
-                    }
-                    let k = next.fetch_add(1, Ordering::Relaxed);
-                    if count.is_some_and(|c| k >= c) {
-                        break;
-                    }
-                    let ready = Instant::now();
-                    exchange(&sh, base + k, phase, None, ready).await;
-                }
-            });
-        }
-        while set.join_next().await.is_some() {}
-    })
 }
 
 /// Open loop: one request per deadline `t0 + offset`, optionally capped in flight.
-#[allow(clippy::too_many_arguments)]
-fn open_loop(
-    sh: Arc<Shared>,
+struct OpenLoop {
     phase: Phase,
-    mut pacer: Pacer,
+    schedule: ArrivalSchedule,
+    /// Requests in flight at most (None: no cap).
     cap: Option<u64>,
-    base: u64,
+    /// `session_num` of the phase's first request.
+    first_session: u64,
     count: Option<u64>,
+    /// Seconds after `t0` from which nothing more is sent.
     until: Option<f64>,
     t0: Instant,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let sem = cap.map(|c| Arc::new(Semaphore::new(c as usize)));
-        let mut stop = sh.ctl.stop.subscribe();
-        let mut set = tokio::task::JoinSet::new();
-        let mut k = 0u64;
-        loop {
-            if count.is_some_and(|c| k >= c) || *stop.borrow() {
-                break;
+}
+
+/// Starts the phase's dispatcher; the handle ends when its last request has.
+fn dispatch(sh: Arc<Shared>, load: Load) -> JoinHandle<()> {
+    match load {
+        Load::Closed(l) => tokio::spawn(closed_loop(sh, l)),
+        Load::Open(l) => tokio::spawn(open_loop(sh, l)),
+    }
+}
+
+async fn closed_loop(sh: Arc<Shared>, l: ClosedLoop) {
+    let ClosedLoop {
+        phase,
+        workers,
+        first_session,
+        count,
+        until,
+        ramp,
+    } = l;
+    let t0 = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let mut set = tokio::task::JoinSet::new();
+    let n = count.map_or(workers, |c| c.min(workers));
+    for w in 0..n {
+        let sh = sh.clone();
+        let next = next.clone();
+        set.spawn(async move {
+            if ramp > 0.0 && w > 0 {
+                let at = t0 + Duration::from_secs_f64(ramp * w as f64 / n as f64);
+                let mut stop = sh.ctl.stop.subscribe();
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at.into()) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
             }
-            let Some(off) = pacer.next_offset() else { break };
-            if until.is_some_and(|u| off >= u) {
-                break;
+            loop {
+                if sh.ctl.stopped() || until.is_some_and(|u| Instant::now() >= u) {
+                    break;
+                }
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if count.is_some_and(|c| k >= c) {
+                    break;
+                }
+                let ready = Instant::now();
+                exchange(&sh, first_session + k, phase, None, ready).await;
             }
-            let deadline = t0 + Duration::from_secs_f64(off);
-            tokio::select! {
-                _ = crate::io::timer::sleep_until(deadline) => {}
-                _ = stop.wait_for(|s| *s) => break,
-            }
-            let permit = match &sem {
-                Some(s) => tokio::select! {
-                    p = s.clone().acquire_owned() => Some(p.expect("semaphore open")),
-                    _ = stop.wait_for(|s| *s) => break,
-                },
-                None => None,
-            };
-            while set.try_join_next().is_some() {}
-            let sh = sh.clone();
-            let session = base + k;
-            set.spawn(async move {
-                exchange(&sh, session, phase, Some(deadline), deadline).await;
-                drop(permit);
-            });
-            k += 1;
+        });
+    }
+    while set.join_next().await.is_some() {}
+}
+
+async fn open_loop(sh: Arc<Shared>, l: OpenLoop) {
+    let OpenLoop {
+        phase,
+        mut schedule,
+        cap,
+        first_session,
+        count,
+        until,
+        t0,
+    } = l;
+    let sem = cap.map(|c| Arc::new(Semaphore::new(c as usize)));
+    let mut stop = sh.ctl.stop.subscribe();
+    let mut set = tokio::task::JoinSet::new();
+    let mut k = 0u64;
+    loop {
+        if count.is_some_and(|c| k >= c) || *stop.borrow() {
+            break;
         }
-        while set.join_next().await.is_some() {}
-    })
+        let Some(off) = schedule.next_offset() else { break };
+        if until.is_some_and(|u| off >= u) {
+            break;
+        }
+        let deadline = t0 + Duration::from_secs_f64(off);
+        tokio::select! {
+            _ = crate::io::timer::sleep_until(deadline) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+        let permit = match &sem {
+            Some(s) => tokio::select! {
+                p = s.clone().acquire_owned() => Some(p.expect("semaphore open")),
+                _ = stop.wait_for(|s| *s) => break,
+            },
+            None => None,
+        };
+        while set.try_join_next().is_some() {}
+        let sh = sh.clone();
+        let session = first_session + k;
+        set.spawn(async move {
+            exchange(&sh, session, phase, Some(deadline), deadline).await;
+            drop(permit);
+        });
+        k += 1;
+    }
+    while set.join_next().await.is_some() {}
+}
+
+/// Warmup from `t0`: the profiling phase's load shape (closed loop for a trace),
+/// `--warmup-request-count` requests, its own arrival seed.
+fn warmup_load(opts: &Options, trace: bool, t0: Instant) -> Load {
+    let count = Some(opts.warmup_request_count);
+    match opts.request_rate {
+        Some(rate) if !trace => Load::Open(OpenLoop {
+            phase: Phase::Warmup,
+            schedule: ArrivalSchedule::rate(
+                opts.arrival_pattern,
+                rate,
+                opts.arrival_smoothness,
+                opts.random_seed ^ 0x3A3,
+            ),
+            cap: opts.concurrency,
+            first_session: 0,
+            count,
+            until: None,
+            t0,
+        }),
+        _ => Load::Closed(ClosedLoop {
+            phase: Phase::Warmup,
+            workers: opts.concurrency.unwrap_or(1),
+            first_session: 0,
+            count,
+            until: None,
+            ramp: opts.concurrency_ramp_duration,
+        }),
+    }
+}
+
+/// Profiling from `p0`: a trace's own send times, else a rate, else a closed loop.
+fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option<u64>, p0: Instant) -> Load {
+    let until = opts.benchmark_duration;
+    let first_session = opts.warmup_request_count;
+    if trace {
+        // Trace rows are sent in order, each once.
+        let offsets = prompts.iter().map(|p| p.timestamp_ms.unwrap_or(0.0));
+        Load::Open(OpenLoop {
+            phase: Phase::Profiling,
+            schedule: ArrivalSchedule::trace(offsets),
+            cap: opts.concurrency,
+            first_session: 0,
+            count,
+            until,
+            t0: p0,
+        })
+    } else if let Some(rate) = opts.request_rate {
+        Load::Open(OpenLoop {
+            phase: Phase::Profiling,
+            schedule: ArrivalSchedule::rate(
+                opts.arrival_pattern,
+                rate,
+                opts.arrival_smoothness,
+                opts.random_seed,
+            ),
+            cap: opts.concurrency,
+            first_session,
+            count,
+            until,
+            t0: p0,
+        })
+    } else {
+        Load::Closed(ClosedLoop {
+            phase: Phase::Profiling,
+            workers: opts.concurrency.unwrap_or(1),
+            first_session,
+            count,
+            until: until.map(|d| after(p0, d)),
+            ramp: opts.concurrency_ramp_duration,
+        })
+    }
 }
 
 /// Waits for a phase; on Ctrl-C stops dispatching and allows `grace` for in-flight requests;
@@ -418,30 +577,107 @@ fn sink(
     rep
 }
 
-async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
-    let clock = Clock::new();
+/// What a run is made of before its first request.
+struct Setup {
+    tok: Arc<Tokenizer>,
+    prompts: Vec<Prompt>,
+    /// The dataset is a trace: its timestamps set the send times.
+    trace: bool,
+    client: Client,
+    out: JsonlWriter,
+}
+
+/// Loads the tokenizer and the dataset, writes `inputs.json`, opens the pool and the output.
+fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Setup> {
     let tok = Arc::new(Tokenizer::load(&opts.tokenizer)?);
     let (prompts, trace) = match &opts.input_file {
-        Some(p) => dataset::load(p, &opts, &tok)?,
-        None => (prompts::synthetic(&opts, &tok), false),
+        Some(p) => {
+            let d = dataset::load(p, opts, &tok)?;
+            warnings.extend(d.warnings);
+            (d.prompts, d.trace)
+        }
+        None => (prompts::synthetic(opts, &tok), false),
     };
     if let Some(p) = &opts.io.inputs_out {
         prompts::write_inputs_json(p, &prompts).map_err(|e| anyhow!("--inputs-out: {e}"))?;
     }
-    let n_prompts = prompts.len();
-    let ids: Vec<Arc<str>> = prompts.iter().map(|p| Arc::from(p.session_id.as_str())).collect();
     let open = opts.request_rate.is_some() || trace;
     let pool = opts.concurrency.unwrap_or(if open { 256 } else { 1 }) as usize;
-    let client = Client::new(&opts, pool)?;
+    let client = Client::new(opts, pool)?;
     let out = JsonlWriter::to_path_or_stdout(opts.io.output.as_deref(), opts.io.line_buffered)
         .map_err(|e| anyhow!("--output: {e}"))?;
+    Ok(Setup {
+        tok,
+        prompts,
+        trace,
+        client,
+        out,
+    })
+}
 
-    // Run size: --request-count, else a duration run, else each prompt once (a trace: each row).
-    let count: Option<u64> = match (opts.request_count, opts.benchmark_duration) {
-        (Some(n), _) => Some(if trace { n.min(prompts.len() as u64) } else { n }),
+/// Run size: `--request-count`, else a duration run (None), else each prompt once (a trace: each row).
+fn run_size(opts: &Options, trace: bool, prompts: usize) -> Option<u64> {
+    match (opts.request_count, opts.benchmark_duration) {
+        (Some(n), _) => Some(if trace { n.min(prompts as u64) } else { n }),
         (None, Some(_)) => None,
-        (None, None) => Some(prompts.len() as u64),
-    };
+        (None, None) => Some(prompts as u64),
+    }
+}
+
+/// The load phases as they ran.
+struct Ran {
+    /// When the warmup started, if there was one.
+    warmup_start: Option<Instant>,
+    profiling_start: Instant,
+    interrupted: bool,
+    /// CPU seconds of the event-loop thread (this one) during profiling.
+    loop_cpu: f64,
+}
+
+/// Warmup, then profiling, each driven to its end (count, duration + grace, Ctrl-C or a fatal error).
+async fn run_phases(opts: &Options, sh: &Arc<Shared>, trace: bool, count: Option<u64>) -> Ran {
+    let ctl = &sh.ctl;
+    let grace = opts.benchmark_grace_period;
+    let mut interrupted = false;
+
+    // Warmup: same load shape, counted, excluded by phase.
+    let mut warmup_start = None;
+    if opts.warmup_request_count > 0 {
+        let t0 = Instant::now();
+        let h = dispatch(sh.clone(), warmup_load(opts, trace, t0));
+        interrupted = drive(ctl, h, None, grace).await;
+        warmup_start = Some(t0);
+    }
+
+    // Profiling.
+    let p0 = Instant::now();
+    let loop_cpu0 = run_info::thread_cpu_seconds();
+    if !interrupted && !ctl.stopped() {
+        let h = dispatch(sh.clone(), profiling_load(opts, &sh.prompts, trace, count, p0));
+        let hard = opts.benchmark_duration.map(|d| after(after(p0, d), grace));
+        interrupted = drive(ctl, h, hard, grace).await;
+    }
+    interrupted |= crate::io::interrupt::requested();
+    Ran {
+        warmup_start,
+        profiling_start: p0,
+        interrupted,
+        loop_cpu: run_info::thread_cpu_seconds() - loop_cpu0,
+    }
+}
+
+async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome> {
+    let clock = Clock::new();
+    let Setup {
+        tok,
+        prompts,
+        trace,
+        client,
+        out,
+    } = prepare(&opts, &mut report.warnings)?;
+    let n_prompts = prompts.len();
+    let ids: Vec<Arc<str>> = prompts.iter().map(|p| Arc::from(p.session_id.as_str())).collect();
+    let count = run_size(&opts, trace, n_prompts);
     let ctl = Arc::new(Control {
         stop: watch::channel(false).0,
         cancel: watch::channel(false).0,
@@ -449,10 +685,10 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
     });
     let (tx, rx) = mpsc::channel::<Item>();
     let progress = progress::Progress::new(opts.ui, count, opts.benchmark_duration);
-    let sink_handle = {
+    let writer = {
         let parts = (
             clock,
-            tok.clone(),
+            tok,
             opts.use_server_token_count,
             opts.endpoint_type.produces_tokens(),
             opts.streaming,
@@ -475,135 +711,122 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
         ctl: ctl.clone(),
         any_success: AtomicBool::new(false),
     });
-    let workers = opts.concurrency.unwrap_or(1);
     // Only now, with the setup done and the writer thread started: only the event loop (this
     // thread, under the current-thread runtime) runs at real-time priority.
     if opts.io.realtime {
         if let Err(e) = crate::io::timer::make_thread_realtime() {
-            eprintln!("loadgen: warning: --realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority");
+            report.warnings.push(format!("--realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"));
         }
     }
     // Client CPU is counted over the load phases, not the setup (tokenizer, prompts).
     let cpu0 = run_info::cpu_seconds();
-    let grace = opts.benchmark_grace_period;
-    let mut interrupted = false;
-
-    // Warmup: same load shape, counted, excluded by phase.
-    let mut warm_window = None;
-    if opts.warmup_request_count > 0 {
-        let t0 = Instant::now();
-        let n = opts.warmup_request_count;
-        let h = match opts.request_rate {
-            Some(rate) if !trace => open_loop(
-                sh.clone(),
-                Phase::Warmup,
-                Pacer::rate(
-                    opts.arrival_pattern,
-                    rate,
-                    opts.arrival_smoothness,
-                    opts.random_seed ^ 0x3A3,
-                ),
-                opts.concurrency,
-                0,
-                Some(n),
-                None,
-                t0,
-            ),
-            _ => closed_loop(
-                sh.clone(),
-                Phase::Warmup,
-                workers,
-                0,
-                Some(n),
-                None,
-                opts.concurrency_ramp_duration,
-            ),
-        };
-        interrupted = drive(&ctl, h, None, grace).await;
-        warm_window = Some((t0, n));
-    }
-
-    // Profiling.
-    let base = opts.warmup_request_count;
-    let p0 = Instant::now();
-    let loop_cpu0 = run_info::thread_cpu_seconds();
-    if !interrupted && !ctl.stopped() {
-        let until = opts.benchmark_duration;
-        let h = if trace {
-            let offsets: Vec<f64> = sh.prompts.iter().map(|p| p.timestamp_ms.unwrap_or(0.0)).collect();
-            // Trace rows are sent in order, each once.
-            open_loop(
-                sh.clone(),
-                Phase::Profiling,
-                Pacer::trace(offsets),
-                opts.concurrency,
-                0,
-                count,
-                until,
-                p0,
-            )
-        } else if let Some(rate) = opts.request_rate {
-            let pacer = Pacer::rate(
-                opts.arrival_pattern,
-                rate,
-                opts.arrival_smoothness,
-                opts.random_seed,
-            );
-            open_loop(
-                sh.clone(),
-                Phase::Profiling,
-                pacer,
-                opts.concurrency,
-                base,
-                count,
-                until,
-                p0,
-            )
-        } else {
-            closed_loop(
-                sh.clone(),
-                Phase::Profiling,
-                workers,
-                base,
-                count,
-                until.map(|d| after(p0, d)),
-                opts.concurrency_ramp_duration,
-            )
-        };
-        let hard = until.map(|d| after(after(p0, d), grace));
-        interrupted = drive(&ctl, h, hard, grace).await;
-    }
-    interrupted |= crate::io::interrupt::requested();
-    let loop_cpu = run_info::thread_cpu_seconds() - loop_cpu0;
+    let ran = run_phases(&opts, &sh, trace, count).await;
 
     // Let the writer finish.
     drop(sh);
-    let rep = tokio::task::spawn_blocking(move || sink_handle.join())
+    let rep = tokio::task::spawn_blocking(move || writer.join())
         .await
         .map_err(|e| anyhow!("writer task failed: {e}"))?
         .map_err(|_| anyhow!("the writer thread panicked"))?;
-
-    let cpu = run_info::cpu_seconds() - cpu0;
-    let p_end = rep.profiling.last_end.unwrap_or(p0).max(p0);
-    let wall = (p_end - p0).as_secs_f64();
-    let achieved = if wall > 0.0 {
-        rep.profiling.requests as f64 / wall
-    } else {
-        0.0
+    let end = Ending {
+        opts: &opts,
+        clock,
+        benchmark_id: format!("{nonce:016x}"),
+        dataset_entries: n_prompts,
+        open_loop: opts.request_rate.is_some() || trace,
+        cpu: run_info::cpu_seconds() - cpu0,
+        ran,
+        rep,
+        ctl: &ctl,
     };
-    let open_loop_run = opts.request_rate.is_some() || trace;
-    let warnings = run_info::client_bound_warnings(&rep.health, open_loop_run, loop_cpu, wall);
-    for w in &warnings {
-        eprintln!("loadgen: warning: {w}");
+    end.conclude(report)
+}
+
+/// Everything known when the writer has finished: the run info, the warnings and the verdict
+/// are made from it.
+struct Ending<'a> {
+    opts: &'a Options,
+    clock: Clock,
+    benchmark_id: String,
+    dataset_entries: usize,
+    /// Requests were sent on a schedule (a rate or a trace), so lateness is meaningful.
+    open_loop: bool,
+    /// Process CPU seconds over the load phases.
+    cpu: f64,
+    ran: Ran,
+    rep: SinkReport,
+    ctl: &'a Control,
+}
+
+impl Ending<'_> {
+    /// Judges the client, writes the run info, fills the report and decides how the run ended.
+    fn conclude(self, report: &mut Report) -> anyhow::Result<Outcome> {
+        let (opts, rep, p0) = (self.opts, &self.rep, self.ran.profiling_start);
+        let p_end = rep.profiling.last_end.unwrap_or(p0).max(p0);
+        let wall = (p_end - p0).as_secs_f64();
+        let achieved = if wall > 0.0 {
+            rep.profiling.requests as f64 / wall
+        } else {
+            0.0
+        };
+        let loop_cpu = self.ran.loop_cpu;
+        let warnings = run_info::client_bound_warnings(&rep.health, self.open_loop, loop_cpu, wall);
+        report.warnings.extend(warnings.iter().cloned());
+        let fatal = self.ctl.fatal.lock().unwrap().take();
+        let interrupted = self.ran.interrupted;
+        if let Some(path) = &opts.io.run_info_out {
+            let client = ClientHealth {
+                target_request_rate: opts.request_rate,
+                achieved_request_rate: achieved,
+                dispatch_lag_ms: rep.health.lag(),
+                late_requests: rep.health.late(),
+                cpu_seconds: self.cpu,
+                event_loop_busy: if wall > 0.0 { loop_cpu / wall } else { 0.0 },
+                client_bound: !warnings.is_empty(),
+                warnings,
+                chunks_received: rep.chunks,
+                max_rss_bytes: run_info::max_rss_bytes(),
+            };
+            self.run_info(
+                p_end,
+                interrupted || fatal.is_some() || *self.ctl.cancel.borrow(),
+                client,
+            )
+            .document()
+            .write(path)
+            .map_err(|e| anyhow!("--run-info-out: {e}"))?;
+        }
+        if let Some(e) = fatal {
+            return Err(e);
+        }
+        report.summary = Some(PhaseSummary {
+            requests: rep.profiling.requests,
+            errors: rep.profiling.errors,
+            seconds: wall,
+            requests_per_second: achieved,
+            interrupted,
+        });
+        if interrupted {
+            return Ok(Outcome::Interrupted);
+        }
+        if rep.profiling.requests > 0 && rep.profiling.ok == 0 {
+            anyhow::bail!(
+                "all {} requests failed; first error: {} (the records are written)",
+                rep.profiling.requests,
+                rep.first_error.as_deref().unwrap_or_default()
+            );
+        }
+        Ok(Outcome::Ok)
     }
-    let fatal = ctl.fatal.lock().unwrap().take();
-    let cancelled = interrupted || fatal.is_some() || *ctl.cancel.borrow();
-    if let Some(path) = &opts.io.run_info_out {
-        let info = RunInfo {
-            opts: &opts,
-            benchmark_id: format!("{nonce:016x}"),
-            dataset_entries: n_prompts,
-            warmup: warm_window.map(|(t0, _)| PhaseWindow {
+
+    /// What the run info is made of; the profiling phase ended at `p_end`.
+    fn run_info(&self, p_end: Instant, was_cancelled: bool, client: ClientHealth) -> run_info::Facts<'_> {
+        let (clock, rep, p0) = (self.clock, &self.rep, self.ran.profiling_start);
+        run_info::Facts {
+            opts: self.opts,
+            benchmark_id: self.benchmark_id.clone(),
+            dataset_entries: self.dataset_entries,
+            warmup: self.ran.warmup_start.map(|t0| PhaseWindow {
                 start_ns: clock.wall_ns(t0),
                 end_ns: clock.wall_ns(rep.warmup.last_end.unwrap_or(t0).max(t0)),
                 requests: rep.warmup.requests,
@@ -613,44 +836,49 @@ async fn run_async(opts: Options) -> anyhow::Result<Outcome> {
                 end_ns: clock.wall_ns(p_end),
                 requests: rep.profiling.requests,
             },
-            was_cancelled: cancelled,
-            client: ClientReport {
-                target_request_rate: opts.request_rate,
-                achieved_request_rate: achieved,
-                health_lag: rep.health.lag_json(),
-                late_requests: rep.health.late(),
-                cpu_seconds: cpu,
-                event_loop_busy: if wall > 0.0 { loop_cpu / wall } else { 0.0 },
-                client_bound: !warnings.is_empty(),
-                warnings: warnings.clone(),
-                chunks_received: rep.chunks,
-                max_rss_bytes: run_info::max_rss_bytes(),
-            },
+            was_cancelled,
+            client,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_line_reads_as_it_always_did() {
+        let s = PhaseSummary {
+            requests: 200,
+            errors: 3,
+            seconds: 4.91349,
+            requests_per_second: 40.7041,
+            interrupted: true,
         };
-        info.write(path).map_err(|e| anyhow!("--run-info-out: {e}"))?;
-    }
-    if let Some(e) = fatal {
-        return Err(e);
-    }
-    if opts.ui == options::Ui::Simple {
-        eprintln!(
-            "loadgen: {} requests ({} errors) in {:.3} s: {:.1} req/s{}",
-            rep.profiling.requests,
-            rep.profiling.errors,
-            wall,
-            achieved,
-            if interrupted { ", interrupted" } else { "" }
+        assert_eq!(
+            s.to_string(),
+            "200 requests (3 errors) in 4.913 s: 40.7 req/s, interrupted"
         );
     }
-    if interrupted {
-        return Ok(Outcome::Interrupted);
+
+    #[test]
+    fn warnings_come_back_to_the_caller_even_when_the_run_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("d.jsonl");
+        std::fs::write(&input, "{\"text\": \"hello\"}\n{\"text\": \"torn").unwrap();
+        let settings: Settings = serde_json::from_value(serde_json::json!({
+            "url": "127.0.0.1:1", "model": "m", "input_file": input, "ui": "none"
+        }))
+        .unwrap();
+        let io = Io {
+            output: Some(dir.path().join("records.jsonl")),
+            ..Io::default()
+        };
+        let report = benchmark(options::resolve(settings, io, Default::default()).unwrap());
+        let err = report.result.unwrap_err().to_string();
+        assert!(err.contains("cannot reach http://127.0.0.1:1"), "{err}");
+        assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+        assert!(report.warnings[0].contains("skipped a torn last line"));
+        assert!(report.summary.is_none());
     }
-    if rep.profiling.requests > 0 && rep.profiling.ok == 0 {
-        anyhow::bail!(
-            "all {} requests failed; first error: {} (the records are written)",
-            rep.profiling.requests,
-            rep.first_error.unwrap_or_default()
-        );
-    }
-    Ok(Outcome::Ok)
 }

@@ -1,5 +1,9 @@
 //! `--ui simple`: an indicatif bar on stderr (done/total, req/s, errors, ETA; for duration runs,
 //! elapsed/total seconds), shown only when stderr is a terminal. `--ui none` shows nothing.
+//!
+//! This is loadgen's user interface, and the one place in `lib/` that draws on the terminal: the
+//! bar has to move while the run runs, from the writer thread that counts the records. Everything
+//! else the library has to say comes back to the caller (see [`super::Report`]).
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};

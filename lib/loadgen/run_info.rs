@@ -1,14 +1,17 @@
-//! Contract B: the run info (`--run-info-out`), and the client-health numbers that go in it —
-//! dispatch lag (actual − intended send time) p50/p99/max, late requests, client CPU time — and
-//! the verdict on whether the client itself was the bottleneck.
+//! The run info loadgen writes (`--run-info-out`, [`crate::contract::run_info`]): built from the
+//! resolved options and what the run measured, including the client-health numbers — dispatch lag
+//! (actual − intended send time) p50/p99/max, late requests, client CPU time — and the verdict on
+//! whether the client itself was the bottleneck.
 
-use std::path::Path;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde_json::{json, Map, Value};
 
 use super::options::Options;
+use crate::contract::run_info::{
+    self as contract, Client, Dataset, DispatchLag, Endpoint, InputConfig, Length, ModelName, Models,
+    PhaseConfig, PhaseWindow, Phases, Prompts, RunBlock, RunInfo, Runtime, TokenizerConfig,
+};
 
 /// A request counts as late when it left more than this after its intended time.
 pub const LATE_AFTER: Duration = Duration::from_millis(1);
@@ -61,8 +64,17 @@ impl Health {
         })
     }
 
-    pub fn lag_json(&self) -> Value {
-        json!({"p50": self.ms_at(0.5), "p99": self.ms_at(0.99), "max": if self.lag.is_empty() { 0.0 } else { self.lag.max() as f64 / 1e6 }})
+    /// Dispatch lag p50/p99/max, ms.
+    pub fn lag(&self) -> DispatchLag {
+        DispatchLag {
+            p50: self.ms_at(0.5),
+            p99: self.ms_at(0.99),
+            max: if self.lag.is_empty() {
+                0.0
+            } else {
+                self.lag.max() as f64 / 1e6
+            },
+        }
     }
 }
 
@@ -92,35 +104,6 @@ pub fn max_rss_bytes() -> u64 {
     u.ru_maxrss as u64 * 1024
 }
 
-/// One phase's window (epoch ns) and request count.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PhaseWindow {
-    pub start_ns: u64,
-    pub end_ns: u64,
-    pub requests: u64,
-}
-
-impl PhaseWindow {
-    fn json(&self) -> Value {
-        json!({"start_ns": self.start_ns, "end_ns": self.end_ns, "requests": self.requests})
-    }
-}
-
-/// What the client did, for the `client` block.
-pub struct ClientReport {
-    pub target_request_rate: Option<f64>,
-    pub achieved_request_rate: f64,
-    pub health_lag: Value,
-    pub late_requests: u64,
-    pub cpu_seconds: f64,
-    /// Share of the profiling window the event-loop thread was on a CPU.
-    pub event_loop_busy: f64,
-    pub client_bound: bool,
-    pub warnings: Vec<String>,
-    pub chunks_received: u64,
-    pub max_rss_bytes: u64,
-}
-
 /// Decides whether the client was the bottleneck; returns the warnings (empty = it was not).
 pub fn client_bound_warnings(health: &Health, open_loop: bool, loop_cpu: f64, wall: f64) -> Vec<String> {
     let mut w = Vec::new();
@@ -142,172 +125,134 @@ pub fn client_bound_warnings(health: &Health, open_loop: bool, loop_cpu: f64, wa
 
 /// The resolved configuration, AIPerf-like, with secrets redacted (they are never in `Options`'
 /// settings; headers are listed by name only).
-pub fn input_config(opts: &Options, dataset_entries: usize) -> Value {
+pub fn input_config(opts: &Options, dataset_entries: usize) -> InputConfig {
     let mut phases = Vec::new();
     if opts.warmup_request_count > 0 {
-        phases.push(json!({"name": "warmup", "kind": "warmup", "requests": opts.warmup_request_count}));
+        phases.push(PhaseConfig {
+            name: "warmup".into(),
+            kind: "warmup".into(),
+            requests: Some(opts.warmup_request_count),
+            ..PhaseConfig::default()
+        });
     }
-    let mut prof = Map::new();
-    prof.insert("name".into(), json!("profiling"));
-    prof.insert("kind".into(), json!("profiling"));
-    prof.insert(
-        "type".into(),
-        json!(if opts.request_rate.is_some() {
-            "request_rate"
-        } else {
-            "concurrency"
-        }),
-    );
-    if let Some(n) = opts.request_count {
-        prof.insert("requests".into(), json!(n));
-    }
-    if let Some(d) = opts.benchmark_duration {
-        prof.insert("duration".into(), json!(d));
-        prof.insert("grace_period".into(), json!(opts.benchmark_grace_period));
-    }
-    if let Some(c) = opts.concurrency {
-        prof.insert("concurrency".into(), json!(c));
-        if opts.concurrency_ramp_duration > 0.0 {
-            prof.insert(
-                "concurrency_ramp_duration".into(),
-                json!(opts.concurrency_ramp_duration),
-            );
-        }
-    }
-    if let Some(r) = opts.request_rate {
-        prof.insert("request_rate".into(), json!(r));
-        prof.insert("arrival_pattern".into(), json!(opts.arrival_pattern));
-        prof.insert("arrival_smoothness".into(), json!(opts.arrival_smoothness));
-    }
-    phases.push(Value::Object(prof));
-    let mut prompts = Map::new();
-    prompts.insert(
-        "isl".into(),
-        json!({"mean": opts.isl as f64, "stddev": opts.isl_stddev}),
-    );
-    if let Some(o) = opts.osl {
-        prompts.insert("osl".into(), json!({"mean": o as f64, "stddev": opts.osl_stddev}));
-    }
+    let duration = opts.benchmark_duration;
+    let rate = opts.request_rate;
+    phases.push(PhaseConfig {
+        name: "profiling".into(),
+        kind: "profiling".into(),
+        load: Some(
+            if rate.is_some() {
+                "request_rate"
+            } else {
+                "concurrency"
+            }
+            .into(),
+        ),
+        requests: opts.request_count,
+        duration,
+        grace_period: duration.map(|_| opts.benchmark_grace_period),
+        concurrency: opts.concurrency,
+        concurrency_ramp_duration: (opts.concurrency.is_some() && opts.concurrency_ramp_duration > 0.0)
+            .then_some(opts.concurrency_ramp_duration),
+        request_rate: rate,
+        arrival_pattern: rate.map(|_| opts.arrival_pattern),
+        arrival_smoothness: rate.map(|_| opts.arrival_smoothness),
+    });
     let dataset = match &opts.input_file {
-        Some(p) => {
-            json!({"name": "main", "type": "file", "path": p, "format": opts.custom_dataset_type, "entries": dataset_entries})
-        }
-        None => json!({"name": "main", "type": "synthetic", "entries": dataset_entries,
-                       "random_seed": opts.random_seed, "prompts": Value::Object(prompts)}),
-    };
-    json!({
-        "models": {"items": [{"name": opts.model}]},
-        "endpoint": {
-            "urls": [opts.url], "type": opts.endpoint_type.name(), "path": opts.endpoint, "streaming": opts.streaming,
-            "timeout_seconds": opts.request_timeout_seconds, "use_legacy_max_tokens": opts.use_legacy_max_tokens,
-            "extra_inputs": opts.extra_inputs,
-            "headers": opts.io.headers.iter().map(|(k, _)| format!("{k}: <redacted>")).collect::<Vec<_>>(),
-            "api_key": if opts.io.api_key.is_some() { json!("<redacted>") } else { Value::Null },
+        Some(p) => Dataset {
+            name: "main".into(),
+            kind: "file".into(),
+            entries: dataset_entries,
+            path: Some(p.clone()),
+            format: Some(opts.custom_dataset_type),
+            random_seed: None,
+            prompts: None,
         },
-        "datasets": [dataset],
-        "phases": phases,
-        "tokenizer": {"name": opts.tokenizer, "use_server_token_count": opts.use_server_token_count},
-        "runtime": {"ui": opts.ui},
-    })
+        None => Dataset {
+            name: "main".into(),
+            kind: "synthetic".into(),
+            entries: dataset_entries,
+            path: None,
+            format: None,
+            random_seed: Some(opts.random_seed),
+            prompts: Some(Prompts {
+                isl: Length {
+                    mean: opts.isl as f64,
+                    stddev: opts.isl_stddev,
+                },
+                osl: opts.osl.map(|o| Length {
+                    mean: o as f64,
+                    stddev: opts.osl_stddev,
+                }),
+            }),
+        },
+    };
+    InputConfig {
+        models: Models {
+            items: vec![ModelName {
+                name: opts.model.clone(),
+            }],
+        },
+        endpoint: Endpoint {
+            urls: vec![opts.url.clone()],
+            kind: opts.endpoint_type.name().into(),
+            path: opts.endpoint.clone(),
+            streaming: opts.streaming,
+            timeout_seconds: opts.request_timeout_seconds,
+            use_legacy_max_tokens: opts.use_legacy_max_tokens,
+            extra_inputs: opts.extra_inputs.clone(),
+            headers: opts
+                .io
+                .headers
+                .iter()
+                .map(|(k, _)| format!("{k}: <redacted>"))
+                .collect(),
+            api_key: opts.io.api_key.as_ref().map(|_| "<redacted>".into()),
+        },
+        datasets: vec![dataset],
+        phases,
+        tokenizer: TokenizerConfig {
+            name: opts.tokenizer.clone(),
+            use_server_token_count: opts.use_server_token_count,
+        },
+        runtime: Runtime { ui: opts.ui },
+    }
 }
 
-/// Everything the run info document is built from.
-pub struct RunInfo<'a> {
+/// What the run info is built from: the options and what the run measured.
+pub struct Facts<'a> {
     pub opts: &'a Options,
     pub benchmark_id: String,
     pub dataset_entries: usize,
     pub warmup: Option<PhaseWindow>,
     pub profiling: PhaseWindow,
     pub was_cancelled: bool,
-    pub client: ClientReport,
+    pub client: Client,
 }
 
-impl RunInfo<'_> {
-    pub fn to_json(&self) -> Value {
+impl Facts<'_> {
+    /// The run info document.
+    pub fn document(&self) -> RunInfo {
         let o = self.opts;
-        let place = match serde_json::to_value(&o.place) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
-        let place = &place;
-        let mut run_info = Map::new();
-        run_info.insert("benchmark_id".into(), json!(self.benchmark_id));
-        run_info.insert(
-            "random_seed".into(),
-            if o.seed_given {
-                json!(o.random_seed)
-            } else {
-                Value::Null
-            },
-        );
-        run_info.insert("trial".into(), place.get("trial").cloned().unwrap_or(Value::Null));
-        run_info.insert(
-            "run_label".into(),
-            place.get("trial_label").cloned().unwrap_or(Value::Null),
-        );
-        run_info.insert(
-            "variation_label".into(),
-            place
-                .get("variation_label")
-                .cloned()
-                .unwrap_or_else(|| json!("base")),
-        );
-        run_info.insert(
-            "variation_index".into(),
-            place.get("variation_index").cloned().unwrap_or(Value::Null),
-        );
-        run_info.insert(
-            "variation_values".into(),
-            place
-                .get("parameters")
-                .cloned()
-                .unwrap_or_else(|| Value::Object(Map::new())),
-        );
-        run_info.insert("cli_command".into(), json!(o.io.cli_command));
-        for (k, v) in place {
-            if ![
-                "trial",
-                "trial_label",
-                "variation_label",
-                "variation_index",
-                "parameters",
-            ]
-            .contains(&k.as_str())
-            {
-                run_info.insert(k.clone(), v.clone());
-            }
+        RunInfo {
+            schema: Some(contract::SCHEMA.into()),
+            benchmark_id: None,
+            run_info: Some(RunBlock::new(
+                self.benchmark_id.clone(),
+                o.seed_given.then_some(o.random_seed),
+                o.io.cli_command.clone(),
+                &o.place,
+            )),
+            input_config: Some(input_config(o, self.dataset_entries)),
+            phases: Some(Phases {
+                warmup: self.warmup,
+                profiling: Some(self.profiling),
+            }),
+            start_time: Some(crate::io::clock::iso_utc(self.profiling.start_ns)),
+            end_time: Some(crate::io::clock::iso_utc(self.profiling.end_ns)),
+            was_cancelled: Some(self.was_cancelled),
+            client: Some(self.client.clone()),
         }
-        let mut phases = Map::new();
-        if let Some(w) = &self.warmup {
-            phases.insert("warmup".into(), w.json());
-        }
-        phases.insert("profiling".into(), self.profiling.json());
-        let c = &self.client;
-        json!({
-            "schema": "sweepkit.run_info/1",
-            "run_info": run_info,
-            "input_config": input_config(o, self.dataset_entries),
-            "phases": phases,
-            "start_time": crate::io::clock::iso_utc(self.profiling.start_ns),
-            "end_time": crate::io::clock::iso_utc(self.profiling.end_ns),
-            "was_cancelled": self.was_cancelled,
-            "client": {
-                "target_request_rate": c.target_request_rate,
-                "achieved_request_rate": c.achieved_request_rate,
-                "dispatch_lag_ms": c.health_lag,
-                "late_requests": c.late_requests,
-                "cpu_seconds": c.cpu_seconds,
-                "event_loop_busy": c.event_loop_busy,
-                "client_bound": c.client_bound,
-                "warnings": c.warnings,
-                "chunks_received": c.chunks_received,
-                "max_rss_bytes": c.max_rss_bytes,
-            }
-        })
-    }
-
-    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
-        crate::io::atomic::write_json(path, &self.to_json())
     }
 }
 
@@ -322,9 +267,9 @@ mod tests {
             h.record_lag(Duration::from_micros(us * 20));
         }
         assert_eq!(h.late(), 50);
-        let j = h.lag_json();
-        assert!((j["p50"].as_f64().unwrap() - 1.0).abs() < 0.01, "{j}");
-        assert!((j["max"].as_f64().unwrap() - 2.0).abs() < 0.01, "{j}");
+        let j = h.lag();
+        assert!((j.p50 - 1.0).abs() < 0.01, "{j:?}");
+        assert!((j.max - 2.0).abs() < 0.01, "{j:?}");
         assert!(!client_bound_warnings(&h, true, 0.1, 10.0)
             .iter()
             .any(|w| w.contains("lag")));
@@ -334,5 +279,117 @@ mod tests {
         assert!(cpu_seconds() > 0.0);
         assert!(client_bound_warnings(&Health::default(), false, 0.95, 1.0)[0].contains("event loop"));
         assert!(client_bound_warnings(&Health::default(), false, 0.5, 1.0).is_empty());
+    }
+
+    use crate::contract::plan_line::{self, Place};
+    use crate::loadgen::options::{resolve, Io, Settings};
+    use serde_json::Value;
+
+    fn facts(opts: &Options, warmup: bool) -> Facts<'_> {
+        Facts {
+            opts,
+            benchmark_id: "00c0ffee00c0ffee".into(),
+            dataset_entries: 100,
+            warmup: warmup.then_some(PhaseWindow {
+                start_ns: 1_700_000_000_000_000_000,
+                end_ns: 1_700_000_000_250_000_000,
+                requests: 5,
+            }),
+            profiling: PhaseWindow {
+                start_ns: 1_700_000_000_250_000_123,
+                end_ns: 1_700_000_010_250_000_456,
+                requests: 200,
+            },
+            was_cancelled: !warmup,
+            client: Client {
+                target_request_rate: opts.request_rate,
+                achieved_request_rate: 19.990000000000002,
+                dispatch_lag_ms: DispatchLag {
+                    p50: 0.051,
+                    p99: 0.25,
+                    max: 0.0,
+                },
+                late_requests: 1,
+                cpu_seconds: 0.75,
+                event_loop_busy: 1.0 / 3.0,
+                client_bound: warmup,
+                warnings: if warmup {
+                    vec!["slow \"client\"".into()]
+                } else {
+                    Vec::new()
+                },
+                chunks_received: 6400,
+                max_rss_bytes: 12_345_678,
+            },
+        }
+    }
+
+    fn settings(json: &str) -> Settings {
+        serde_json::from_str(json).unwrap()
+    }
+
+    /// Runs as different as the options allow: a sweep line at a rate with a warmup, a hand-written
+    /// closed-loop duration run, a trace file, one with headers and a key.
+    fn variants() -> Vec<Options> {
+        let line = plan_line::parse(r#"{"run_index":3,"trial":2,"trial_label":"trial_0002","variation_index":1,"variation_label":"request_rate_20","parameters":{"request_rate":20},"seed":43,"artifact_dir":"a/request_rate_20","cooldown_seconds":0.0,"warmup":true,"loadgen":{"url":"127.0.0.1:9","model":"m","request_rate":20,"concurrency":64,"arrival_pattern":"gamma","arrival_smoothness":1.5,"streaming":true,"osl":32,"osl_stddev":4.5,"warmup_request_count":5,"request_count":200,"extra_inputs":{"temperature":0.5,"ignore_eos":true}}}"#).unwrap();
+        let io = Io {
+            cli_command: "loadgen --spec - --api-key <redacted>".into(),
+            api_key: Some("k".into()),
+            headers: vec![("X-Team".into(), "infra".into())],
+            ..Io::default()
+        };
+        vec![
+            resolve(line.effective_settings(), io.clone(), line.place.clone()).unwrap(),
+            resolve(
+                settings(r#"{"model":"m","concurrency":8,"benchmark_duration":30,"concurrency_ramp_duration":2,"ui":"none"}"#),
+                Io::default(),
+                Place::default(),
+            )
+            .unwrap(),
+            resolve(
+                settings(r#"{"model":"m","input_file":"/tmp/trace.jsonl","custom_dataset_type":"mooncake_trace","endpoint_type":"completions","endpoint":"v2/x","random_seed":7}"#),
+                io,
+                Place { seed: Some(7), ..Place::default() },
+            )
+            .unwrap(),
+        ]
+    }
+
+    /// The files below were written by loadgen's `json!` document before the typed contract
+    /// replaced it (commit "contract: run info is one serde type"); the bytes must not move.
+    #[test]
+    fn the_file_is_byte_identical_to_the_one_loadgen_always_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = variants();
+        for (opts, warmup, expected) in [
+            (
+                &runs[0],
+                true,
+                include_str!("../../tests/fixtures/run_info/sweep_run_at_a_rate.json"),
+            ),
+            (
+                &runs[1],
+                false,
+                include_str!("../../tests/fixtures/run_info/hand_written_duration_run.json"),
+            ),
+        ] {
+            let path = dir.path().join("run_info.json");
+            facts(opts, warmup).document().write(&path).unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn a_trace_run_names_its_file_and_no_prompt_shape() {
+        let runs = variants();
+        let doc = facts(&runs[2], false).document().to_value().unwrap();
+        assert_eq!(
+            doc["input_config"]["datasets"][0].to_string(),
+            r#"{"entries":100,"format":"mooncake_trace","name":"main","path":"/tmp/trace.jsonl","type":"file"}"#
+        );
+        assert_eq!(doc["input_config"]["endpoint"]["path"], "/v2/x");
+        assert_eq!(doc["run_info"]["random_seed"], 7);
+        assert_eq!(doc["run_info"]["seed"], 7);
+        assert_eq!(doc["run_info"]["trial"], Value::Null);
     }
 }

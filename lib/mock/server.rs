@@ -14,6 +14,7 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use rand::rngs::SmallRng;
 
 use super::capacity::request_rng;
 use super::engine::Engine;
@@ -22,7 +23,7 @@ use super::metrics::render_dcgm;
 use super::protocol::{self, error_body, json_str, render_full, ChunkTemplate, Endpoint, Generate};
 use super::record::RequestRecord;
 use super::stream::{MockBody, SseStream, StreamSpec};
-use super::tokens::{self, plan_output};
+use super::tokens::{self, plan_output, OutputPlan};
 use super::Options;
 use crate::io::outcome::Outcome;
 
@@ -31,8 +32,11 @@ const MAX_BODY: usize = 64 << 20;
 /// How long in-flight responses may take to finish after SIGTERM/Ctrl-C.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-/// Serves until SIGTERM/Ctrl-C. Prints `{"listening":"HOST:PORT"}` on stdout once bound.
-pub fn run(opts: Options) -> anyhow::Result<Outcome> {
+/// Serves until SIGTERM/Ctrl-C. Prints `{"listening":"HOST:PORT"}` on stdout once bound (the
+/// address is the server's output, for scripts). What its user should read while it serves
+/// (serving on…, accept errors, stopped, `--realtime` refused) goes to `notify`, one message at a
+/// time; `bins/mock-llm` prints each as `mock-llm: <message>` on stderr.
+pub fn run(opts: Options, notify: &dyn Fn(&str)) -> anyhow::Result<Outcome> {
     opts.validate().map_err(anyhow::Error::msg)?;
     raise_fd_limit();
     crate::io::interrupt::install();
@@ -51,14 +55,14 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
                     let _ = crate::io::timer::make_thread_realtime();
                 });
             }
-            Err(e) => eprintln!(
-                "mock-llm: --realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"
-            ),
+            Err(e) => notify(&format!(
+                "--realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"
+            )),
         }
     }
     let rt = b.build()?;
     let eng = Arc::new(Engine::new(opts)?);
-    let res = rt.block_on(serve(eng.clone()));
+    let res = rt.block_on(serve(eng.clone(), notify));
     rt.shutdown_timeout(Duration::from_millis(100));
     if let Some(r) = &eng.recorder {
         r.close()?;
@@ -66,7 +70,7 @@ pub fn run(opts: Options) -> anyhow::Result<Outcome> {
     res.map(|_| Outcome::Ok)
 }
 
-async fn serve(eng: Arc<Engine>) -> anyhow::Result<()> {
+async fn serve(eng: Arc<Engine>, notify: &dyn Fn(&str)) -> anyhow::Result<()> {
     let o = &eng.opts;
     let addr = format!("{}:{}", o.host, o.port);
     let listener = tokio::net::TcpListener::bind(&addr)
@@ -78,8 +82,8 @@ async fn serve(eng: Arc<Engine>) -> anyhow::Result<()> {
         writeln!(out, "{{\"listening\":\"{local}\"}}")?;
         out.flush()?;
     }
-    eprintln!(
-        "mock-llm: serving {} on http://{local} (ttft {} ms, itl {} ms, max batch {})",
+    notify(&format!(
+        "serving {} on http://{local} (ttft {} ms, itl {} ms, max batch {})",
         o.served_model_name,
         o.ttft_ms,
         o.itl_ms,
@@ -88,7 +92,7 @@ async fn serve(eng: Arc<Engine>) -> anyhow::Result<()> {
         } else {
             o.max_batch.to_string()
         }
-    );
+    ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         crate::io::interrupt::wait().await;
@@ -102,7 +106,7 @@ async fn serve(eng: Arc<Engine>) -> anyhow::Result<()> {
                 Ok(x) => x,
                 Err(e) => {
                     // Out of file descriptors and the like: back off briefly, keep serving.
-                    eprintln!("mock-llm: accept: {e}");
+                    notify(&format!("accept: {e}"));
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     continue;
                 }
@@ -135,7 +139,7 @@ async fn serve(eng: Arc<Engine>) -> anyhow::Result<()> {
     while conns.load(Relaxed) > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    eprintln!("mock-llm: stopped");
+    notify("stopped");
     Ok(())
 }
 
@@ -304,8 +308,51 @@ struct Arrival {
     client_id: Option<String>,
 }
 
+/// One generation, decided before its first token: its id, how long its answer is, which fault it
+/// gets, and its own random stream (all from the seed and the request's arrival number).
+struct Planned {
+    id: String,
+    model_json: String,
+    prompt_tokens: u32,
+    plan: OutputPlan,
+    fault: Fault,
+    answer_seed: u64,
+    rng: SmallRng,
+}
+
+impl Planned {
+    fn new(eng: &Engine, g: &Generate) -> Planned {
+        let seq = eng.next_seq();
+        let mut rng = request_rng(eng.opts.seed, seq);
+        let plan = plan_output(
+            g.max_tokens,
+            g.min_tokens,
+            g.ignore_eos,
+            eng.opts.default_max_tokens,
+            g.prompt.hash ^ eng.opts.seed,
+        );
+        let fault = eng.opts.faults.draw(&mut rng, plan.tokens);
+        let prefix = if g.endpoint == Endpoint::Chat {
+            "chatcmpl"
+        } else {
+            "cmpl"
+        };
+        Planned {
+            id: eng.request_id(prefix, seq),
+            model_json: match &g.model {
+                Some(m) => json_str(m),
+                None => eng.served_model_json.clone(),
+            },
+            prompt_tokens: g.prompt.prompt_tokens(),
+            plan,
+            fault,
+            answer_seed: tokens::answer_seed(eng.opts.seed, g.prompt.hash),
+            rng,
+        }
+    }
+}
+
 async fn generate(eng: Arc<Engine>, g: Generate, arr: Arrival) -> Result<Resp, super::stream::BodyError> {
-    let arrival = arr.at;
     if let Some(msg) = context_overflow(eng.opts.max_model_len, g.prompt.prompt_tokens(), g.max_tokens) {
         return Ok(error_response(
             &eng,
@@ -314,134 +361,119 @@ async fn generate(eng: Arc<Engine>, g: Generate, arr: Arrival) -> Result<Resp, s
             "BadRequestError",
         ));
     }
-    let seq = eng.next_seq();
-    let mut rng = request_rng(eng.opts.seed, seq);
-    let plan = plan_output(
-        g.max_tokens,
-        g.min_tokens,
-        g.ignore_eos,
-        eng.opts.default_max_tokens,
-        g.prompt.hash ^ eng.opts.seed,
-    );
-    let fault = eng.opts.faults.draw(&mut rng, plan.tokens);
-    let id = eng.request_id(
-        if g.endpoint == Endpoint::Chat {
-            "chatcmpl"
-        } else {
-            "cmpl"
-        },
-        seq,
-    );
-    let model_json = match &g.model {
-        Some(m) => json_str(m),
-        None => eng.served_model_json.clone(),
-    };
-    let prompt_tokens = g.prompt.prompt_tokens();
-    let answer_seed = tokens::answer_seed(eng.opts.seed, g.prompt.hash);
-    if fault == Fault::Error {
-        eng.metrics.fault(FaultKind::Error);
-        let status =
-            StatusCode::from_u16(eng.opts.faults.error_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        record_simple(
-            &eng,
-            id,
-            g.endpoint.name(),
-            g.stream,
-            status.as_u16(),
-            "error",
-            prompt_tokens,
-            0,
-            &arr,
-            None,
-        );
-        return Ok(json_response(
-            status,
-            error_body(
-                "injected fault (--error-rate)",
-                error_type(status),
-                status.as_u16(),
-            ),
-        ));
+    let p = Planned::new(&eng, &g);
+    if p.fault == Fault::Error {
+        return Ok(injected_error(&eng, &g, p, &arr));
     }
     if g.stream {
-        let template = ChunkTemplate::new(
-            g.endpoint,
-            &id,
-            unix_secs(),
-            &model_json,
-            g.continuous_usage,
-            prompt_tokens,
-        );
-        let admission = eng.acquire();
-        let spec = StreamSpec {
-            endpoint: g.endpoint,
-            id,
-            template,
-            plan,
-            include_usage: g.include_usage,
-            prompt_tokens,
-            answer_seed,
-            fault,
-            rng,
-            arrival,
-            client_request_id: arr.client_id,
-        };
-        let mut r = Response::new(MockBody::Sse(Box::new(SseStream::new(
-            eng.clone(),
-            spec,
-            admission,
-        ))));
-        let h = r.headers_mut();
-        h.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/event-stream; charset=utf-8"),
-        );
-        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        return Ok(r);
+        return Ok(stream_response(eng, &g, p, arr));
     }
-    // Non-streaming: hold a slot for the whole generation, answer at the end.
+    whole_response(eng, &g, p, arr).await
+}
+
+/// `--error-rate`: answer `--error-status` at once, with an OpenAI-style error body.
+fn injected_error(eng: &Engine, g: &Generate, p: Planned, arr: &Arrival) -> Resp {
+    eng.metrics.fault(FaultKind::Error);
+    let status =
+        StatusCode::from_u16(eng.opts.faults.error_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    record_simple(
+        eng,
+        p.id,
+        g.endpoint.name(),
+        g.stream,
+        status.as_u16(),
+        "error",
+        p.prompt_tokens,
+        0,
+        arr,
+        None,
+    );
+    json_response(
+        status,
+        error_body(
+            "injected fault (--error-rate)",
+            error_type(status),
+            status.as_u16(),
+        ),
+    )
+}
+
+/// Streaming: the SSE body waits for a slot and paces its own tokens.
+fn stream_response(eng: Arc<Engine>, g: &Generate, p: Planned, arr: Arrival) -> Resp {
+    let template = ChunkTemplate::new(
+        g.endpoint,
+        &p.id,
+        unix_secs(),
+        &p.model_json,
+        g.continuous_usage,
+        p.prompt_tokens,
+    );
+    let admission = eng.acquire();
+    let spec = StreamSpec {
+        endpoint: g.endpoint,
+        id: p.id,
+        template,
+        plan: p.plan,
+        include_usage: g.include_usage,
+        prompt_tokens: p.prompt_tokens,
+        answer_seed: p.answer_seed,
+        fault: p.fault,
+        rng: p.rng,
+        arrival: arr.at,
+        client_request_id: arr.client_id,
+    };
+    let mut r = Response::new(MockBody::Sse(Box::new(SseStream::new(eng, spec, admission))));
+    let h = r.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+/// Non-streaming: hold a slot for the whole generation, answer at the end.
+async fn whole_response(
+    eng: Arc<Engine>,
+    g: &Generate,
+    mut p: Planned,
+    arr: Arrival,
+) -> Result<Resp, super::stream::BodyError> {
+    let (arrival, prompt_tokens, plan) = (arr.at, p.prompt_tokens, p.plan);
     let mut slot = eng.acquire().slot().await;
     let admitted = Instant::now();
     slot.add_kv(prompt_tokens as u64);
     eng.metrics.prompt_tokens.fetch_add(prompt_tokens as u64, Relaxed);
-    let mut end = admitted + Duration::from_nanos(eng.model.first_token_ns(prompt_tokens, &mut rng));
+    let mut end = admitted + Duration::from_nanos(eng.model.first_token_ns(prompt_tokens, &mut p.rng));
     let first = end;
     let running = eng.running();
     for _ in 1..plan.tokens {
-        end += Duration::from_nanos(eng.model.itl_ns(running, &mut rng));
+        end += Duration::from_nanos(eng.model.itl_ns(running, &mut p.rng));
     }
-    match fault {
+    let record = |id: String, status: u16, outcome: &'static str, completion_tokens: u32| {
+        record_simple(
+            &eng,
+            id,
+            g.endpoint.name(),
+            false,
+            status,
+            outcome,
+            prompt_tokens,
+            completion_tokens,
+            &arr,
+            Some(admitted),
+        )
+    };
+    match p.fault {
         Fault::Disconnect(_) => {
             crate::io::timer::sleep_until(first).await;
             eng.metrics.fault(FaultKind::Disconnect);
-            record_simple(
-                &eng,
-                id,
-                g.endpoint.name(),
-                false,
-                0,
-                "disconnect",
-                prompt_tokens,
-                0,
-                &arr,
-                Some(admitted),
-            );
+            record(p.id, 0, "disconnect", 0);
             return Err("mock-llm: injected disconnect".into());
         }
         Fault::Stall(_) => {
             eng.metrics.fault(FaultKind::Stall);
-            record_simple(
-                &eng,
-                id.clone(),
-                g.endpoint.name(),
-                false,
-                0,
-                "stall",
-                prompt_tokens,
-                0,
-                &arr,
-                Some(admitted),
-            );
+            record(p.id.clone(), 0, "stall", 0);
             std::future::pending::<()>().await;
         }
         _ => {}
@@ -449,20 +481,20 @@ async fn generate(eng: Arc<Engine>, g: Generate, arr: Arrival) -> Result<Resp, s
     crate::io::timer::sleep_until(end).await;
     let mut text = String::with_capacity(plan.tokens as usize * 7);
     for i in 0..plan.tokens {
-        text.push_str(tokens::word(answer_seed, i));
+        text.push_str(tokens::word(p.answer_seed, i));
     }
     let mut body = render_full(
         g.endpoint,
-        &id,
+        &p.id,
         unix_secs(),
-        &model_json,
+        &p.model_json,
         &text,
         plan.finish_reason,
         prompt_tokens,
         plan.tokens,
     );
     let mut outcome = "ok";
-    if let Fault::Malformed(_) = fault {
+    if let Fault::Malformed(_) = p.fault {
         eng.metrics.fault(FaultKind::Malformed);
         body.truncate(body.len() / 2);
         outcome = "malformed";
@@ -478,18 +510,7 @@ async fn generate(eng: Arc<Engine>, g: Generate, arr: Arrival) -> Result<Resp, s
     };
     m.e2e.observe_ns((now - arrival).as_nanos() as u64);
     drop(slot);
-    record_simple(
-        &eng,
-        id,
-        g.endpoint.name(),
-        false,
-        200,
-        outcome,
-        prompt_tokens,
-        plan.tokens,
-        &arr,
-        Some(admitted),
-    );
+    record(p.id, 200, outcome, plan.tokens);
     Ok(json_response(StatusCode::OK, body.freeze()))
 }
 

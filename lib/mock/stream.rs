@@ -1,6 +1,6 @@
 //! Response bodies: a whole buffer, or an SSE stream that waits for a decode slot and then sends
 //! each token when it is due. Tokens already due when the connection asks for more go out together
-//! in one write; the rest wait for the `pacer` (sub-millisecond) at absolute deadlines.
+//! in one write; the rest wait for the timer thread (sub-millisecond) at absolute deadlines.
 
 use std::future::Future as _;
 use std::pin::Pin;
@@ -18,7 +18,7 @@ use super::faults::{Fault, FaultKind};
 use super::protocol::{ChunkTemplate, Endpoint};
 use super::record::RequestRecord;
 use super::tokens::{self, OutputPlan};
-use crate::io::timer::pacer;
+use crate::io::timer::timer_thread;
 
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -88,7 +88,7 @@ pub struct SseStream {
     eng: Arc<Engine>,
     s: StreamSpec,
     phase: Phase,
-    /// The deadline the pacer will wake this stream at.
+    /// The deadline the timer thread will wake this stream at.
     armed: Option<Instant>,
     due: Instant,
     sent: u32,
@@ -164,10 +164,10 @@ impl SseStream {
         }
         let now = Instant::now();
         if self.due > now {
-            // Woken by the pacer at (never before) the deadline; re-arm only for a new one.
+            // Woken by the timer thread at (never before) the deadline; re-arm only for a new one.
             if self.armed != Some(self.due) {
                 self.armed = Some(self.due);
-                pacer().wake_at(self.due, cx.waker().clone());
+                timer_thread().wake_at(self.due, cx.waker().clone());
             }
             return Poll::Pending;
         }

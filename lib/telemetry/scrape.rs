@@ -79,7 +79,10 @@ fn check_endpoint(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(opts: ScrapeOptions) -> anyhow::Result<Outcome> {
+/// Scrapes until the duration, a signal or stdin's end. An endpoint going down or answering again
+/// is told to `notify` (once per change, while it runs); `bins/scrape` prints it as
+/// `scrape: <message>` on stderr.
+pub fn run(opts: ScrapeOptions, notify: &dyn Fn(&str)) -> anyhow::Result<Outcome> {
     if opts.endpoints.is_empty() {
         anyhow::bail!(
             "no endpoint to scrape: give one or more URLs, e.g. scrape http://127.0.0.1:8000/metrics"
@@ -94,10 +97,10 @@ pub fn run(opts: ScrapeOptions) -> anyhow::Result<Outcome> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(run_async(opts))
+    rt.block_on(run_async(opts, notify))
 }
 
-async fn run_async(opts: ScrapeOptions) -> anyhow::Result<Outcome> {
+async fn run_async(opts: ScrapeOptions, notify: &dyn Fn(&str)) -> anyhow::Result<Outcome> {
     let clock = Clock::new();
     crate::io::tls::install_provider();
     let client = reqwest::Client::builder()
@@ -124,11 +127,11 @@ async fn run_async(opts: ScrapeOptions) -> anyhow::Result<Outcome> {
         for (i, batch) in lines.into_iter().enumerate() {
             let gap = batch.first().and_then(|l| l.error.clone());
             match (&gap, failing[i]) {
-                (Some(e), false) => eprintln!(
-                    "scrape: {}: {e} (recorded as a gap; still polling)",
+                (Some(e), false) => notify(&format!(
+                    "{}: {e} (recorded as a gap; still polling)",
                     opts.endpoints[i]
-                ),
-                (None, true) => eprintln!("scrape: {}: answering again", opts.endpoints[i]),
+                )),
+                (None, true) => notify(&format!("{}: answering again", opts.endpoints[i])),
                 _ => {}
             }
             failing[i] = gap.is_some();

@@ -275,14 +275,34 @@ impl Accumulator {
         warm.commit()
     }
 
+    /// Adds the parsed line (`self.scratch`) to the trial.
     fn commit(&mut self) -> Result<(), String> {
         self.lines += 1;
-        let s = &self.scratch;
-        if s.warmup {
+        if self.scratch.warmup {
             self.warmup_excluded += 1;
             return self.commit_warmup();
         }
-        let is_error = s.error.is_some();
+        // Each step reads the line from `self.scratch` and writes other fields.
+        let is_error = self.scratch.error.is_some();
+        self.add_to_columns(is_error)?;
+        let (start, end) = self.add_times(is_error);
+        self.add_timeline_row(is_error, start, end);
+        if is_error {
+            self.count_error();
+            return Ok(());
+        }
+        self.successes += 1;
+        self.add_scheduled(start);
+        if !self.slos.is_empty() {
+            self.judge_goodput();
+        }
+        self.count_mismatches();
+        Ok(())
+    }
+
+    /// The record's metric values into their columns (a failed record's `error_*` metrics only).
+    fn add_to_columns(&mut self, is_error: bool) -> Result<(), String> {
+        let s = &self.scratch;
         for &(id, v) in &s.scalars {
             let col = &mut self.columns.cols[id];
             if is_error && !col.tag.starts_with("error_") {
@@ -301,28 +321,35 @@ impl Accumulator {
             col.values
                 .push(if col.unit == "ms" { metrics::ms_to_ns(v) } else { v });
         }
-        if !is_error {
-            for &(id, a, b) in &s.lists {
-                let col = &mut self.columns.cols[id];
-                match col.list {
-                    Some(false) => {
-                        return Err(format!(
-                            "metric '{}' is a list here but a number in earlier records",
-                            col.tag
-                        ))
-                    }
-                    None => col.list = Some(true),
-                    _ => {}
+        if is_error {
+            return Ok(());
+        }
+        for &(id, a, b) in &s.lists {
+            let col = &mut self.columns.cols[id];
+            match col.list {
+                Some(false) => {
+                    return Err(format!(
+                        "metric '{}' is a list here but a number in earlier records",
+                        col.tag
+                    ))
                 }
-                if col.unit == "ms" {
-                    col.values
-                        .extend(s.list_buf[a..b].iter().map(|&v| metrics::ms_to_ns(v)));
-                } else {
-                    col.values.extend_from_slice(&s.list_buf[a..b]);
-                }
+                None => col.list = Some(true),
+                _ => {}
+            }
+            if col.unit == "ms" {
+                col.values
+                    .extend(s.list_buf[a..b].iter().map(|&v| metrics::ms_to_ns(v)));
+            } else {
+                col.values.extend_from_slice(&s.list_buf[a..b]);
             }
         }
+        Ok(())
+    }
 
+    /// The record's start and end into the trial's span, and its credit-derived latencies;
+    /// returns its (non-zero) start and end.
+    fn add_times(&mut self, is_error: bool) -> (Option<u64>, Option<u64>) {
+        let s = &self.scratch;
         let (start, end) = (s.start_ns.filter(|&v| v > 0), s.end_ns.filter(|&v| v > 0));
         match (start, end) {
             (Some(a), Some(b)) => {
@@ -344,8 +371,13 @@ impl Accumulator {
                 self.effective_ns.push(b as f64 - credit as f64);
             }
         }
+        (start, end)
+    }
 
-        // The record's row in AIPerf's column store (failed records too: they count in concurrency).
+    /// The record's row in AIPerf's column store, for the sweep-line metrics (failed records too:
+    /// they count in concurrency), unless the timeline went over `--sweep-limit`.
+    fn add_timeline_row(&mut self, is_error: bool, start: Option<u64>, end: Option<u64>) {
+        let s = &self.scratch;
         let icl = if !is_error {
             s.lists
                 .iter()
@@ -363,40 +395,47 @@ impl Accumulator {
             self.timeline = Timeline::default();
             self.timeline_dropped = true;
         }
-        if !self.timeline_dropped {
-            let tl = &mut self.timeline;
-            let ok = !is_error;
-            let scalar = |id: usize| {
-                if ok {
-                    s.scalar(id).unwrap_or(f64::NAN)
-                } else {
-                    f64::NAN
-                }
-            };
-            tl.start.push(start.map_or(f64::NAN, |v| v as f64));
-            tl.end.push(end.map_or(f64::NAN, |v| v as f64));
-            let ttft = if ok { s.scalar(self.ids.ttft) } else { None };
-            tl.gen.push(match (start, ttft) {
-                (Some(a), Some(t)) => (a as i128 + metrics::ms_to_ns(t) as i128) as f64,
-                _ => f64::NAN,
-            });
-            tl.isl.push(scalar(self.ids.isl));
-            tl.osl.push(scalar(self.ids.osl));
-            tl.icl_count.push(icl);
+        if self.timeline_dropped {
+            return;
         }
-
-        if let Some(err) = &s.error {
-            self.errors += 1;
-            match self.error_index.get(err) {
-                Some(&i) => self.error_kinds[i].1 += 1,
-                None => {
-                    self.error_index.insert(err.clone(), self.error_kinds.len());
-                    self.error_kinds.push((err.clone(), 1));
-                }
+        let tl = &mut self.timeline;
+        let ok = !is_error;
+        let scalar = |id: usize| {
+            if ok {
+                s.scalar(id).unwrap_or(f64::NAN)
+            } else {
+                f64::NAN
             }
-            return Ok(());
+        };
+        tl.start.push(start.map_or(f64::NAN, |v| v as f64));
+        tl.end.push(end.map_or(f64::NAN, |v| v as f64));
+        let ttft = if ok { s.scalar(self.ids.ttft) } else { None };
+        tl.gen.push(match (start, ttft) {
+            (Some(a), Some(t)) => (a as i128 + metrics::ms_to_ns(t) as i128) as f64,
+            _ => f64::NAN,
+        });
+        tl.isl.push(scalar(self.ids.isl));
+        tl.osl.push(scalar(self.ids.osl));
+        tl.icl_count.push(icl);
+    }
+
+    /// A failed record: counted, and its error kind tallied in order of first appearance.
+    fn count_error(&mut self) {
+        let Some(err) = &self.scratch.error else { return };
+        self.errors += 1;
+        match self.error_index.get(err) {
+            Some(&i) => self.error_kinds[i].1 += 1,
+            None => {
+                self.error_index.insert(err.clone(), self.error_kinds.len());
+                self.error_kinds.push((err.clone(), 1));
+            }
         }
-        self.successes += 1;
+    }
+
+    /// A successful record's latency coverage and, when it was scheduled, its coordinated-omission
+    /// view: dispatch lag, and TTFT and latency measured from the intended send time.
+    fn add_scheduled(&mut self, start: Option<u64>) {
+        let s = &self.scratch;
         let latency_ns = s.scalar(self.ids.request_latency).map(metrics::ms_to_ns);
         if latency_ns.is_none() {
             self.missing_latency += 1;
@@ -412,24 +451,31 @@ impl Accumulator {
                 self.sched_latency_ns.push(lag as f64 + rl);
             }
         }
+    }
 
-        if !self.slos.is_empty() {
-            let mut good = true;
-            for (id, slo) in &self.slos {
-                match s.scalar(*id) {
-                    Some(v) => good &= slo.passes(v),
-                    None => {
-                        good = false;
-                        self.goodput_missing += 1;
-                        break;
-                    }
+    /// Goodput: the record is good when it meets every `--goodput` SLO; one lacking a named metric
+    /// is not.
+    fn judge_goodput(&mut self) {
+        let s = &self.scratch;
+        let mut good = true;
+        for (id, slo) in &self.slos {
+            match s.scalar(*id) {
+                Some(v) => good &= slo.passes(v),
+                None => {
+                    good = false;
+                    self.goodput_missing += 1;
+                    break;
                 }
             }
-            self.good += good as u64;
         }
+        self.good += good as u64;
+    }
 
-        // AIPerf's osl_mismatch_count needs the requested OSL, which records do not carry; it is
-        // recovered from the signed diff: requested = actual / (1 + diff/100).
+    /// AIPerf's osl_mismatch_count and usage_discrepancy_count.
+    fn count_mismatches(&mut self) {
+        let s = &self.scratch;
+        // osl_mismatch_count needs the requested OSL, which records do not carry; it is recovered
+        // from the signed diff: requested = actual / (1 + diff/100).
         if let (Some(diff), Some(actual)) = (s.scalar(self.ids.osl_diff), s.scalar(self.ids.osl)) {
             let requested = (actual / (1.0 + diff / 100.0)).round();
             let threshold = (requested * (5.0 / 100.0)).min(50.0);
@@ -446,7 +492,6 @@ impl Accumulator {
                 self.usage_discrepancy.get_or_insert(0);
             }
         }
-        Ok(())
     }
 }
 

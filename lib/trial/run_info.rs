@@ -1,5 +1,5 @@
 //! `--run-info FILE`: where the profiling window and the run's context come from. Accepts
-//! loadgen's run info (Contract B, `"schema":"sweepkit.run_info/1"`, window in epoch ns) or an
+//! loadgen's run info ([`crate::contract::run_info`], window in epoch ns) or an
 //! AIPerf `profile_export_aiperf.json` (window from its ISO `start_time`/`end_time`, which carry
 //! microseconds only, so throughputs reprocessed that way match AIPerf's to ~1e-7, not exactly).
 
@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::contract::run_info::{AnyRunInfo, SCHEMA, SCHEMA_PREFIX};
 use crate::io::clock;
 
 /// Where the throughput window came from.
@@ -32,7 +33,7 @@ impl WindowSource {
 
 /// What trial-agg takes from a run info file.
 #[derive(Debug, Clone, Default)]
-pub struct RunInfo {
+pub struct RunContext {
     /// Profiling window, epoch ns.
     pub window: Option<(u64, u64)>,
     /// Warmup window, epoch ns (Contract B `phases.warmup`), for `warmup_metrics`.
@@ -42,63 +43,51 @@ pub struct RunInfo {
     pub end_time: Option<String>,
     pub benchmark_id: Option<String>,
     pub was_cancelled: Option<bool>,
+    /// Copied verbatim into the summary, whatever its shape (loadgen's or AIPerf's).
     pub run_info: Option<Value>,
     pub input_config: Option<Value>,
 }
 
-pub fn read(path: &Path) -> anyhow::Result<RunInfo> {
+pub fn read(path: &Path) -> anyhow::Result<RunContext> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("--run-info {}: cannot read: {e}", path.display()))?;
     let doc: Value = serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("--run-info {}: not valid JSON: {e}", path.display()))?;
-    from_json(&doc).map_err(|e| anyhow::anyhow!("--run-info {}: {e}", path.display()))
+    from_json(doc).map_err(|e| anyhow::anyhow!("--run-info {}: {e}", path.display()))
 }
 
-pub fn from_json(doc: &Value) -> Result<RunInfo, String> {
-    let obj = doc.as_object().ok_or("expected a JSON object")?;
-    let mut info = RunInfo {
-        run_info: obj.get("run_info").filter(|v| !v.is_null()).cloned(),
-        input_config: obj.get("input_config").filter(|v| !v.is_null()).cloned(),
-        was_cancelled: obj.get("was_cancelled").and_then(Value::as_bool),
-        start_time: obj.get("start_time").and_then(Value::as_str).map(str::to_string),
-        end_time: obj.get("end_time").and_then(Value::as_str).map(str::to_string),
-        ..RunInfo::default()
+pub fn from_json(doc: Value) -> Result<RunContext, String> {
+    let doc = AnyRunInfo::from_json(doc)?;
+    let mut info = RunContext {
+        benchmark_id: doc.benchmark_id().map(str::to_string),
+        was_cancelled: doc.was_cancelled,
+        start_time: doc.start_time,
+        end_time: doc.end_time,
+        run_info: doc.run_info,
+        input_config: doc.input_config,
+        ..RunContext::default()
     };
-    info.benchmark_id = obj
-        .get("benchmark_id")
-        .or_else(|| info.run_info.as_ref().and_then(|r| r.get("benchmark_id")))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let schema = obj.get("schema").and_then(Value::as_str);
-    if let Some(schema) = schema {
-        if !schema.starts_with("sweepkit.run_info/") {
-            return Err(format!("unknown schema '{schema}' (expected sweepkit.run_info/1 or an AIPerf profile_export_aiperf.json)"));
+    if let Some(schema) = &doc.schema {
+        if !schema.starts_with(SCHEMA_PREFIX) {
+            return Err(format!(
+                "unknown schema '{schema}' (expected {SCHEMA} or an AIPerf profile_export_aiperf.json)"
+            ));
         }
-        let prof = doc
-            .pointer("/phases/profiling")
+        let phases = doc.phases.unwrap_or_default();
+        let prof = phases
+            .profiling
             .ok_or("sweepkit run info without phases.profiling")?;
-        let start = prof
-            .get("start_ns")
-            .and_then(Value::as_u64)
-            .ok_or("phases.profiling.start_ns missing or not an integer")?;
-        let end = prof
-            .get("end_ns")
-            .and_then(Value::as_u64)
-            .ok_or("phases.profiling.end_ns missing or not an integer")?;
+        let (start, end) = (prof.start_ns, prof.end_ns);
         if end <= start {
             return Err(format!(
                 "phases.profiling: end_ns {end} is not after start_ns {start}"
             ));
         }
         info.window = Some((start, end));
-        if let Some(w) = doc.pointer("/phases/warmup") {
-            if let (Some(a), Some(b)) = (
-                w.get("start_ns").and_then(Value::as_u64),
-                w.get("end_ns").and_then(Value::as_u64),
-            ) {
-                info.warmup_window = (b > a).then_some((a, b));
-            }
-        }
+        info.warmup_window = phases
+            .warmup
+            .filter(|w| w.end_ns > w.start_ns)
+            .map(|w| (w.start_ns, w.end_ns));
         info.source = Some(WindowSource::RunInfo);
         info.start_time.get_or_insert_with(|| clock::iso_utc(start));
         info.end_time.get_or_insert_with(|| clock::iso_utc(end));
@@ -129,7 +118,7 @@ mod tests {
             "input_config":{"endpoint":{"type":"chat"}},
             "phases":{"warmup":{"start_ns":500_000_000u64,"end_ns":900_000_000u64,"requests":2},
                       "profiling":{"start_ns":1_000_000_000u64,"end_ns":3_500_000_000u64,"requests":10}}});
-        let i = from_json(&doc).unwrap();
+        let i = from_json(doc).unwrap();
         assert_eq!(i.window, Some((1_000_000_000, 3_500_000_000)));
         assert_eq!(i.source, Some(WindowSource::RunInfo));
         assert_eq!(i.warmup_window, Some((500_000_000, 900_000_000)));
@@ -138,18 +127,38 @@ mod tests {
     }
 
     #[test]
+    fn reads_what_loadgen_writes() {
+        let text = include_str!("../../tests/fixtures/run_info/sweep_run_at_a_rate.json");
+        let doc: Value = serde_json::from_str(text).unwrap();
+        let i = from_json(doc.clone()).unwrap();
+        assert_eq!(
+            i.window,
+            Some((1_700_000_000_250_000_123, 1_700_000_010_250_000_456))
+        );
+        assert_eq!(
+            i.warmup_window,
+            Some((1_700_000_000_000_000_000, 1_700_000_000_250_000_000))
+        );
+        assert_eq!(i.benchmark_id.as_deref(), Some("00c0ffee00c0ffee"));
+        assert_eq!(i.was_cancelled, Some(false));
+        assert_eq!(i.start_time.as_deref(), Some("2023-11-14T22:13:20.250000"));
+        assert_eq!(i.run_info.as_ref(), Some(&doc["run_info"]));
+        assert_eq!(i.input_config.as_ref(), Some(&doc["input_config"]));
+    }
+
+    #[test]
     fn aiperf_summary_window_in_us() {
         let doc = serde_json::json!({"start_time":"2026-11-27T23:17:22.373520","end_time":"2026-11-27T23:17:27.296743"});
-        let (a, b) = from_json(&doc).unwrap().window.unwrap();
+        let (a, b) = from_json(doc).unwrap().window.unwrap();
         assert_eq!(b - a, 4_923_223_000);
     }
 
     #[test]
     fn other_documents_are_rejected() {
-        assert!(from_json(&serde_json::json!({"x":1}))
+        assert!(from_json(serde_json::json!({"x":1}))
             .unwrap_err()
             .contains("neither a sweepkit run info"));
-        assert!(from_json(&serde_json::json!({"schema":"nope"}))
+        assert!(from_json(serde_json::json!({"schema":"nope"}))
             .unwrap_err()
             .contains("unknown schema"));
     }

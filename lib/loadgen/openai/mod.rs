@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 mod fast;
 
 use super::options::EndpointType;
+use crate::contract::records::ErrorKind;
 
 /// Builds one request body (exactly what `inputs.json` records).
 pub fn request_body(
@@ -167,7 +168,7 @@ pub struct Output {
 /// A problem with a response body, reported as an error record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BodyError {
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
@@ -221,7 +222,7 @@ impl Output {
             }
             if e.data.is_none() {
                 return Err(BodyError {
-                    kind: "InvalidResponseError",
+                    kind: ErrorKind::InvalidResponse,
                     message: "embeddings response has no \"data\"".into(),
                 });
             }
@@ -312,7 +313,7 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
 fn malformed(data: &[u8], e: serde_json::Error) -> BodyError {
     let shown: String = String::from_utf8_lossy(&data[..data.len().min(200)]).into_owned();
     BodyError {
-        kind: "MalformedResponseError",
+        kind: ErrorKind::MalformedResponse,
         message: format!("response is not valid JSON ({e}): {shown}"),
     }
 }
@@ -325,7 +326,7 @@ fn server_error(err: &Value) -> BodyError {
         .unwrap_or_else(|| err.to_string());
     let _ = err.get("type");
     BodyError {
-        kind: "ServerStreamError",
+        kind: ErrorKind::ServerStream,
         message,
     }
 }
@@ -403,7 +404,7 @@ mod tests {
         let mut o = Output::default();
         assert_eq!(
             o.stream_event(b"{not json").unwrap_err().kind,
-            "MalformedResponseError"
+            ErrorKind::MalformedResponse
         );
         let e = o
             .stream_event(br#"{"error":{"message":"overloaded","type":"server_error"}}"#)

@@ -1,4 +1,4 @@
-//! Open-loop send times: absolute offsets `t_i` from the phase start (never accumulated sleeps),
+//! Open-loop send times ([`ArrivalSchedule`]): absolute offsets `t_i` from the phase start (never accumulated sleeps),
 //! with AIPerf's arrival patterns — constant `1/rate`, Poisson (exponential gaps), gamma
 //! (shape = smoothness, scale = `1/(rate * shape)`) — from a seeded generator, or a trace's own
 //! timestamps. The first request goes at offset 0.
@@ -10,7 +10,7 @@ use rand_distr::{Distribution, Exp, Gamma};
 use super::options::ArrivalPattern;
 
 #[allow(clippy::large_enum_variant)] // one per phase
-pub enum Pacer {
+pub enum ArrivalSchedule {
     Rate {
         pattern: ArrivalPattern,
         rate: f64,
@@ -24,11 +24,11 @@ pub enum Pacer {
     Trace { offsets: Vec<f64>, index: usize },
 }
 
-impl Pacer {
-    pub fn rate(pattern: ArrivalPattern, rate: f64, smoothness: f64, seed: u64) -> Pacer {
+impl ArrivalSchedule {
+    pub fn rate(pattern: ArrivalPattern, rate: f64, smoothness: f64, seed: u64) -> ArrivalSchedule {
         let gamma = (pattern == ArrivalPattern::Gamma)
             .then(|| Gamma::new(smoothness, 1.0 / (rate * smoothness)).expect("positive shape and scale"));
-        Pacer::Rate {
+        ArrivalSchedule::Rate {
             pattern,
             rate,
             gamma,
@@ -39,8 +39,8 @@ impl Pacer {
         }
     }
 
-    pub fn trace(offsets_ms: impl IntoIterator<Item = f64>) -> Pacer {
-        Pacer::Trace {
+    pub fn trace(offsets_ms: impl IntoIterator<Item = f64>) -> ArrivalSchedule {
+        ArrivalSchedule::Trace {
             offsets: offsets_ms.into_iter().map(|ms| ms / 1e3).collect(),
             index: 0,
         }
@@ -49,7 +49,7 @@ impl Pacer {
     /// The next send time, in seconds from the phase start; None when a trace is exhausted.
     pub fn next_offset(&mut self) -> Option<f64> {
         match self {
-            Pacer::Rate {
+            ArrivalSchedule::Rate {
                 pattern,
                 rate,
                 gamma,
@@ -72,7 +72,7 @@ impl Pacer {
                 }
                 Some(*t)
             }
-            Pacer::Trace { offsets, index } => {
+            ArrivalSchedule::Trace { offsets, index } => {
                 let v = offsets.get(*index).copied();
                 *index += 1;
                 v
@@ -87,11 +87,11 @@ mod tests {
 
     #[test]
     fn constant_is_exact_and_random_patterns_have_the_right_mean_and_seed() {
-        let mut c = Pacer::rate(ArrivalPattern::Constant, 4.0, 1.0, 1);
+        let mut c = ArrivalSchedule::rate(ArrivalPattern::Constant, 4.0, 1.0, 1);
         let v: Vec<f64> = (0..5).map(|_| c.next_offset().unwrap()).collect();
         assert_eq!(v, vec![0.0, 0.25, 0.5, 0.75, 1.0]);
         for pattern in [ArrivalPattern::Poisson, ArrivalPattern::Gamma] {
-            let mut p = Pacer::rate(pattern, 100.0, 4.0, 7);
+            let mut p = ArrivalSchedule::rate(pattern, 100.0, 4.0, 7);
             let n = 20_000;
             let mut last = 0.0;
             for _ in 0..n {
@@ -101,13 +101,13 @@ mod tests {
             }
             let mean_gap = last / (n - 1) as f64;
             assert!((mean_gap - 0.01).abs() < 0.0005, "{pattern:?}: {mean_gap}");
-            let mut a = Pacer::rate(pattern, 100.0, 4.0, 7);
-            let mut b = Pacer::rate(pattern, 100.0, 4.0, 7);
+            let mut a = ArrivalSchedule::rate(pattern, 100.0, 4.0, 7);
+            let mut b = ArrivalSchedule::rate(pattern, 100.0, 4.0, 7);
             for _ in 0..10 {
                 assert_eq!(a.next_offset(), b.next_offset());
             }
         }
-        let mut t = Pacer::trace([0.0, 250.0]);
+        let mut t = ArrivalSchedule::trace([0.0, 250.0]);
         assert_eq!(
             (t.next_offset(), t.next_offset(), t.next_offset()),
             (Some(0.0), Some(0.25), None)
