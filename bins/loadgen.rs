@@ -137,7 +137,15 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::io::outcome::Outcome> {
     settings.check_files()?;
     let opts = options::resolve(settings, io, place)?;
     sweepkit::io::interrupt::install();
-    sweepkit::loadgen::run(opts)
+    let simple = opts.ui == Ui::Simple;
+    let report = sweepkit::loadgen::benchmark(opts);
+    for w in &report.warnings {
+        eprintln!("loadgen: warning: {w}");
+    }
+    if let (true, Some(s)) = (simple, &report.summary) {
+        eprintln!("loadgen: {s}");
+    }
+    report.result
 }
 
 fn main() -> ExitCode {

@@ -961,7 +961,7 @@ fn the_engine_runs_in_process() {
         Default::default(),
     )
     .unwrap();
-    let outcome = sweepkit::loadgen::run(opts).unwrap();
+    let outcome = sweepkit::loadgen::benchmark(opts).result.unwrap();
     assert_eq!(outcome, sweepkit::io::outcome::Outcome::Ok);
     let recs = records_of(&std::fs::read(&out).unwrap());
     assert_eq!(recs.len(), 4);

@@ -101,20 +101,6 @@ pub fn benchmark(opts: Options) -> Report {
     report
 }
 
-/// Transitional, until `bins/loadgen.rs` prints [`benchmark`]'s [`Report`] itself: runs and prints
-/// the report on stderr as loadgen always has. Delete it with that change; nothing else calls it.
-pub fn run(opts: Options) -> anyhow::Result<Outcome> {
-    let simple = opts.ui == options::Ui::Simple;
-    let report = benchmark(opts);
-    for w in &report.warnings {
-        eprintln!("loadgen: warning: {w}");
-    }
-    if let (true, Some(s)) = (simple, &report.summary) {
-        eprintln!("loadgen: {s}");
-    }
-    report.result
-}
-
 /// Stop/cancel signals shared by the dispatcher, the request tasks and the writer.
 struct Control {
     /// No new requests.

@@ -57,18 +57,19 @@ mod tests {
     #[test]
     fn names_the_first_differing_setting() {
         let a = plan_line::parse(r#"{"trial":1,"trial_label":"trial_0001","variation_label":"concurrency_2","loadgen":{"model":"m","osl":32}}"#).unwrap();
+        let one = std::slice::from_ref(&a);
         let mut b = a.clone();
-        assert_eq!(first_difference(&[a.clone()], &[b.clone()]), None);
+        assert_eq!(first_difference(one, std::slice::from_ref(&b)), None);
         b.loadgen.osl = Some(64);
         assert_eq!(
-            first_difference(&[a.clone()], &[b.clone()]).unwrap(),
+            first_difference(one, std::slice::from_ref(&b)).unwrap(),
             "run 1 (concurrency_2 trial_0001): loadgen.osl: 32 → 64"
         );
         b.loadgen.osl = None;
-        assert!(first_difference(&[a.clone()], &[b])
+        assert!(first_difference(one, &[b])
             .unwrap()
             .ends_with("loadgen.osl: 32 → absent"));
-        assert!(first_difference(&[a.clone()], &[a.clone(), a])
+        assert!(first_difference(one, &[a.clone(), a.clone()])
             .unwrap()
             .contains("has 1 runs, this one 2"));
     }
