@@ -1177,3 +1177,163 @@ fn https_endpoints_work_with_a_private_ca() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--ca-cert /no/such/ca.pem: cannot read"));
 }
+
+/// A server killed mid-run: loadgen stops within seconds (every connection refused for the
+/// default 3 s), says why in the run info and on stderr, exits 2, and counts the requests it never
+/// sent apart from the errors; closed-loop workers back off after a refusal, so the dead server
+/// costs a few records, not thousands.
+#[test]
+fn a_server_that_dies_mid_run_stops_the_run_with_its_reason() {
+    let mut mock = MockServer::start(&["--ttft-ms", "2", "--itl-ms", "2"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (records, info) = (dir.path().join("r.jsonl"), dir.path().join("ri.json"));
+    let total = 1_000_000u64;
+    let mut child = Command::new(bin("loadgen"))
+        .args([
+            "--url",
+            &mock.url(),
+            "-m",
+            "m",
+            "--streaming",
+            "--concurrency",
+            "4",
+            "--osl",
+            "4",
+        ])
+        .args([
+            "--request-count",
+            &total.to_string(),
+            "--ui",
+            "none",
+            "--line-buffered",
+        ])
+        .arg("--output")
+        .arg(&records)
+        .arg("--run-info-out")
+        .arg(&info)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it measure something first (bounded: 20 s at most).
+    let t0 = Instant::now();
+    while std::fs::read(&records).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count()) < 20 {
+        assert!(t0.elapsed() < Duration::from_secs(20), "loadgen wrote no records");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    mock.child.kill().unwrap();
+    mock.child.wait().unwrap();
+    let killed = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if killed.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("loadgen kept running 30 s after its server died");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stopped_after = killed.elapsed();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("loadgen: stopped early: the server refused every connection for 3."),
+        "{err}"
+    );
+    assert!(err.contains("never sent (the records are written)"), "{err}");
+    // 3 s of refusals plus what the kill takes to show: well under 10 s.
+    assert!(
+        stopped_after < Duration::from_secs(10),
+        "stopped {stopped_after:?} after the kill"
+    );
+    let recs = records_of(&std::fs::read(&records).unwrap());
+    let v: Value = serde_json::from_slice(&std::fs::read(&info).unwrap()).unwrap();
+    assert_eq!(v["end"]["reason"], "server_unreachable", "{}", v["end"]);
+    let not_sent = v["end"]["requests_not_sent"].as_u64().unwrap();
+    assert_eq!(
+        recs.len() as u64 + not_sent,
+        total,
+        "every request is a record or never sent"
+    );
+    let refused = recs
+        .iter()
+        .filter(|r| r["error"]["type"] == "ConnectionError")
+        .count();
+    assert!(refused >= 4, "the refusals are recorded: {refused}");
+    assert!(
+        refused < 1_000,
+        "4 workers backing off 100 ms for ~3 s: {refused} refusals"
+    );
+    assert!(
+        recs.iter().any(|r| r["error"].is_null()),
+        "what was measured is kept"
+    );
+}
+
+/// --max-errors and --max-error-rate end a run against a failing server; a healthy run records
+/// that it completed.
+#[test]
+fn error_limits_stop_the_run_and_a_healthy_run_completes() {
+    let mock = MockServer::start(&["--ttft-ms", "1", "--itl-ms", "1", "--error-rate", "1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let info = dir.path().join("ri.json");
+    let info_s = info.to_str().unwrap();
+    let url = mock.url();
+    for (limit, reason) in [
+        (["--max-errors", "7"], "max_errors"),
+        (["--max-error-rate", "0.9"], "max_error_rate"),
+    ] {
+        let out = loadgen(&[
+            "--url",
+            &url,
+            "-m",
+            "m",
+            "--concurrency",
+            "2",
+            "--request-count",
+            "100000",
+            "--osl",
+            "2",
+            "--ui",
+            "none",
+            "--output",
+            "/dev/null",
+            "--run-info-out",
+            info_s,
+            limit[0],
+            limit[1],
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.starts_with("loadgen: stopped early: "), "{err}");
+        let v: Value = serde_json::from_slice(&std::fs::read(&info).unwrap()).unwrap();
+        assert_eq!(v["end"]["reason"], reason, "{}", v["end"]);
+        assert!(v["end"]["requests_not_sent"].as_u64().unwrap() > 99_000);
+    }
+    drop(mock);
+    let ok = MockServer::start(&["--ttft-ms", "1", "--itl-ms", "1"]);
+    let out = loadgen(&[
+        "--url",
+        &ok.url(),
+        "-m",
+        "m",
+        "--concurrency",
+        "2",
+        "--request-count",
+        "10",
+        "--osl",
+        "2",
+        "--ui",
+        "none",
+        "--output",
+        "/dev/null",
+        "--run-info-out",
+        info_s,
+        "--max-errors",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&std::fs::read(&info).unwrap()).unwrap();
+    assert_eq!(v["end"], serde_json::json!({"reason": "completed"}));
+}

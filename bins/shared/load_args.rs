@@ -73,6 +73,15 @@ fn non_negative(s: &str) -> Result<f64, String> {
     Ok(x)
 }
 
+/// A fraction in (0, 1].
+fn fraction(s: &str) -> Result<f64, String> {
+    let x = real(s)?;
+    if !(x > 0.0 && x <= 1.0) {
+        return Err("must be a fraction in (0, 1], e.g. 0.5".into());
+    }
+    Ok(x)
+}
+
 /// A number of seconds ≥ 0; `inf` waits for ever.
 fn seconds_or_inf(s: &str) -> Result<f64, String> {
     let x = real(s)?;
@@ -174,6 +183,15 @@ pub struct LoadArgs {
     /// Format of --input-file [default: single_turn].
     #[arg(long, value_parser = one_of::<DatasetType>())]
     pub custom_dataset_type: Option<DatasetType>,
+    /// Stop the run (a failed run, exit 2) once this many requests have failed.
+    #[arg(long, value_name = "N", value_parser = count)]
+    pub max_errors: Option<u64>,
+    /// Stop the run once this share of the last 50 requests failed (e.g. 0.5).
+    #[arg(long, value_name = "FRACTION", value_parser = fraction)]
+    pub max_error_rate: Option<f64>,
+    /// Stop the run once the server has refused every connection for this long; 0 never stops [default: 3].
+    #[arg(long, value_name = "SECONDS", value_parser = non_negative)]
+    pub max_unreachable_seconds: Option<f64>,
 }
 
 impl LoadArgs {
@@ -220,6 +238,9 @@ impl LoadArgs {
             use_server_token_count: self.use_server_token_count.then_some(true),
             input_file: self.input_file.clone(),
             custom_dataset_type: self.custom_dataset_type,
+            max_errors: self.max_errors,
+            max_error_rate: self.max_error_rate,
+            max_unreachable_seconds: self.max_unreachable_seconds,
             ..Default::default()
         })
     }

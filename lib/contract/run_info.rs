@@ -60,6 +60,42 @@ pub struct RunInfo<R = RunBlock, C = InputConfig> {
     pub was_cancelled: Option<bool>,
     #[serde(default, deserialize_with = "lenient")]
     pub client: Option<Client>,
+    /// Why the run ended (loadgen writes it; absent in older run infos and in AIPerf's files).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub end: Option<RunEnd>,
+}
+
+/// Why a run ended, so a resumed sweep knows which runs to redo and a failed one says why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunEnd {
+    pub reason: EndReason,
+    /// What set off an early stop, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Requests of a counted run never sent because it stopped early: not errors, not records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_not_sent: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The count was sent, the duration ran out or the dataset was used up.
+    Completed,
+    /// Ctrl-C: what was measured is flushed, the run is incomplete.
+    Interrupted,
+    /// `--max-errors` was reached.
+    MaxErrors,
+    /// `--max-error-rate` was reached.
+    MaxErrorRate,
+    /// The server refused every connection for `--max-unreachable-seconds`.
+    ServerUnreachable,
+    /// A fatal error (unreachable from the start, the output could not be written).
+    Failed,
 }
 
 /// A run info as a reader takes it: the blocks trial-agg copies into its summary stay JSON,
@@ -448,6 +484,7 @@ mod tests {
                 chunks_received: 6400,
                 max_rss_bytes: 12_345_678,
             }),
+            end: None,
         }
     }
 

@@ -124,7 +124,19 @@ pub struct Settings {
     pub custom_dataset_type: Option<DatasetType>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ui: Option<Ui>,
+    /// Stop the run once this many requests have failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_errors: Option<u64>,
+    /// Stop the run once this share (0-1] of the last [`ERROR_RATE_WINDOW`] requests failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_error_rate: Option<f64>,
+    /// Stop the run once every connection has been refused for this many seconds (0: never) [default: 3].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_unreachable_seconds: Option<f64>,
 }
+
+/// How many of the latest requests `max_error_rate` looks at (it applies once that many have ended).
+pub const ERROR_RATE_WINDOW: usize = 50;
 
 /// The flags a sweep may list (`--concurrency 10,20,30`), in the order sweep-plan names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,6 +304,19 @@ impl Settings {
         }
         if self.osl == Some(0) {
             bail!("--osl 0: ask for at least one output token (or leave --osl out to let the server decide)");
+        }
+        if self.max_errors == Some(0) {
+            bail!("--max-errors 0: must be at least 1 (leave it out to never stop on a count of errors)");
+        }
+        if let Some(r) = self.max_error_rate {
+            if !(r > 0.0 && r <= 1.0) {
+                bail!("--max-error-rate {r}: must be a fraction in (0, 1], e.g. 0.5 for half of the last {ERROR_RATE_WINDOW} requests");
+            }
+        }
+        if let Some(t) = self.max_unreachable_seconds {
+            if !(t.is_finite() && t >= 0.0) {
+                bail!("--max-unreachable-seconds {t}: must be >= 0 seconds (0 never stops)");
+            }
         }
         if self.num_prompts == Some(0) {
             bail!("--num-prompts 0: must be at least 1");

@@ -21,6 +21,7 @@ pub mod progress;
 pub mod prompts;
 pub mod run_info;
 pub mod sse;
+pub mod stop;
 pub mod tokenizer;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,7 +35,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::contract::records::{ErrorDetails, ErrorKind, Phase};
-use crate::contract::run_info::{Client as ClientHealth, PhaseWindow};
+use crate::contract::run_info::{Client as ClientHealth, EndReason, PhaseWindow, RunEnd};
 use crate::io::clock::Clock;
 use crate::io::jsonl::JsonlWriter;
 use crate::io::outcome::Outcome;
@@ -109,6 +110,8 @@ struct Control {
     cancel: watch::Sender<bool>,
     /// A reason to fail the run (unreachable server, output write error).
     fatal: Mutex<Option<anyhow::Error>>,
+    /// A stop constraint that ended the run early, and what set it off.
+    ended: Mutex<Option<(EndReason, String)>>,
 }
 
 impl Control {
@@ -121,6 +124,19 @@ impl Control {
     }
     fn stopped(&self) -> bool {
         *self.stop.borrow()
+    }
+    /// A stop constraint was crossed: no new requests; a dead server's in-flight ones are abandoned.
+    fn end_early(&self, why: EndReason, detail: String) {
+        let mut e = self.ended.lock().unwrap();
+        if e.is_none() {
+            *e = Some((why, detail));
+            drop(e);
+            if why == EndReason::ServerUnreachable {
+                self.cancel();
+            } else {
+                self.stop();
+            }
+        }
     }
     fn fail(&self, e: anyhow::Error) {
         let mut f = self.fatal.lock().unwrap();
@@ -150,7 +166,14 @@ struct Item {
     lag: Duration,
 }
 
-async fn exchange(sh: &Shared, session_num: u64, phase: Phase, scheduled: Option<Instant>, ready: Instant) {
+/// Sends one request and hands its exchange to the writer; true when the server refused the connection.
+async fn exchange(
+    sh: &Shared,
+    session_num: u64,
+    phase: Phase,
+    scheduled: Option<Instant>,
+    ready: Instant,
+) -> bool {
     let pi = (session_num % sh.prompts.len() as u64) as usize;
     let p = &sh.prompts[pi];
     let mut ex = Exchange::new(
@@ -202,9 +225,15 @@ async fn exchange(sh: &Shared, session_num: u64, phase: Phase, scheduled: Option
         Some(_) => {}
     }
     let lag = ex.start.saturating_duration_since(scheduled.unwrap_or(ready));
+    let refused = ex.error.as_ref().is_some_and(|e| e.kind == ErrorKind::Connection);
     // Never blocks: the writer drains the queue every 2 ms.
     let _ = sh.tx.send(Item { ex, lag });
+    refused
 }
+
+/// A closed-loop worker whose connection was refused waits this long before its next request, as
+/// any client would, so a dead server costs a few records a second rather than thousands.
+const REFUSED_BACKOFF: Duration = Duration::from_millis(100);
 
 /// How one phase sends its requests.
 #[allow(clippy::large_enum_variant)] // one per phase
@@ -282,7 +311,13 @@ async fn closed_loop(sh: Arc<Shared>, l: ClosedLoop) {
                     break;
                 }
                 let ready = Instant::now();
-                exchange(&sh, first_session + k, phase, None, ready).await;
+                if exchange(&sh, first_session + k, phase, None, ready).await {
+                    let mut stop = sh.ctl.stop.subscribe();
+                    tokio::select! {
+                        _ = tokio::time::sleep(REFUSED_BACKOFF) => {}
+                        _ = stop.wait_for(|s| *s) => {}
+                    }
+                }
             }
         });
     }
@@ -477,10 +512,12 @@ fn sink(
     mut out: JsonlWriter,
     cx_parts: (Clock, Arc<Tokenizer>, bool, bool, bool),
     mut progress: progress::Progress,
-    warmup_total: u64,
-    profiling_total: Option<u64>,
+    totals: (u64, Option<u64>),
+    limits: options::StopLimits,
     ctl: Arc<Control>,
 ) -> SinkReport {
+    let (warmup_total, profiling_total) = totals;
+    let mut dog = stop::Watchdog::new(limits);
     let (clock, tok, server_counts, produces, streaming) = cx_parts;
     let cx = metrics::Context::new(&clock, &tok, server_counts, produces, streaming);
     let mut rep = SinkReport::default();
@@ -513,6 +550,9 @@ fn sink(
         let ex = &item.ex;
         let mut record = metrics::compute(ex, &cx);
         let is_err = record.error.is_some();
+        if let Some((why, detail)) = dog.observe(record.error.as_ref().map(|e| &e.kind), ex.end) {
+            ctl.end_early(why, detail);
+        }
         let t = if ex.phase == Phase::Warmup {
             &mut rep.warmup
         } else {
@@ -668,6 +708,7 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
         stop: watch::channel(false).0,
         cancel: watch::channel(false).0,
         fatal: Mutex::new(None),
+        ended: Mutex::new(None),
     });
     let (tx, rx) = mpsc::channel::<Item>();
     let progress = progress::Progress::new(opts.ui, count, opts.benchmark_duration);
@@ -680,10 +721,11 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
             opts.streaming,
         );
         let ctl = ctl.clone();
-        let warm = opts.warmup_request_count;
+        let totals = (opts.warmup_request_count, count);
+        let limits = opts.limits;
         std::thread::Builder::new()
             .name("loadgen-writer".into())
-            .spawn(move || sink(rx, out, parts, progress, warm, count, ctl))
+            .spawn(move || sink(rx, out, parts, progress, totals, limits, ctl))
             .map_err(|e| anyhow!("cannot start the writer thread: {e}"))?
     };
     let nonce = prompts::mix(std::process::id() as u64, clock.now_ns());
@@ -720,6 +762,7 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
         benchmark_id: format!("{nonce:016x}"),
         dataset_entries: n_prompts,
         open_loop: opts.request_rate.is_some() || trace,
+        count,
         cpu: run_info::cpu_seconds() - cpu0,
         ran,
         rep,
@@ -737,6 +780,8 @@ struct Ending<'a> {
     dataset_entries: usize,
     /// Requests were sent on a schedule (a rate or a trace), so lateness is meaningful.
     open_loop: bool,
+    /// The profiling phase's request count (None: a duration run).
+    count: Option<u64>,
     /// Process CPU seconds over the load phases.
     cpu: f64,
     ran: Ran,
@@ -759,7 +804,9 @@ impl Ending<'_> {
         let warnings = run_info::client_bound_warnings(&rep.health, self.open_loop, loop_cpu, wall);
         report.warnings.extend(warnings.iter().cloned());
         let fatal = self.ctl.fatal.lock().unwrap().take();
+        let ended = self.ctl.ended.lock().unwrap().take();
         let interrupted = self.ran.interrupted;
+        let end = self.end(fatal.as_ref(), ended.as_ref());
         if let Some(path) = &opts.io.run_info_out {
             let client = ClientHealth {
                 target_request_rate: opts.request_rate,
@@ -777,6 +824,7 @@ impl Ending<'_> {
                 p_end,
                 interrupted || fatal.is_some() || *self.ctl.cancel.borrow(),
                 client,
+                end.clone(),
             )
             .document()
             .write(path)
@@ -792,6 +840,14 @@ impl Ending<'_> {
             requests_per_second: achieved,
             interrupted,
         });
+        if let Some((_, detail)) = ended {
+            anyhow::bail!(
+                "stopped early: {detail}; {} succeeded, {} failed, {} never sent (the records are written)",
+                rep.profiling.ok,
+                rep.profiling.errors,
+                end.requests_not_sent.map_or("none".into(), |n| n.to_string())
+            );
+        }
         if interrupted {
             return Ok(Outcome::Interrupted);
         }
@@ -805,8 +861,33 @@ impl Ending<'_> {
         Ok(Outcome::Ok)
     }
 
+    /// Why the run ended; a counted run that stopped early says how many requests it never sent.
+    fn end(&self, fatal: Option<&anyhow::Error>, ended: Option<&(EndReason, String)>) -> RunEnd {
+        let (reason, detail) = match (fatal, ended) {
+            (Some(e), _) => (EndReason::Failed, Some(format!("{e:#}"))),
+            (None, Some((why, d))) => (*why, Some(d.clone())),
+            (None, None) if self.ran.interrupted => (EndReason::Interrupted, None),
+            (None, None) => (EndReason::Completed, None),
+        };
+        let requests_not_sent = self
+            .count
+            .filter(|_| reason != EndReason::Completed)
+            .map(|c| c.saturating_sub(self.rep.profiling.requests));
+        RunEnd {
+            reason,
+            detail,
+            requests_not_sent,
+        }
+    }
+
     /// What the run info is made of; the profiling phase ended at `p_end`.
-    fn run_info(&self, p_end: Instant, was_cancelled: bool, client: ClientHealth) -> run_info::Facts<'_> {
+    fn run_info(
+        &self,
+        p_end: Instant,
+        was_cancelled: bool,
+        client: ClientHealth,
+        end: RunEnd,
+    ) -> run_info::Facts<'_> {
         let (clock, rep, p0) = (self.clock, &self.rep, self.ran.profiling_start);
         run_info::Facts {
             opts: self.opts,
@@ -824,6 +905,7 @@ impl Ending<'_> {
             },
             was_cancelled,
             client,
+            end,
         }
     }
 }

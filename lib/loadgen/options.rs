@@ -3,6 +3,7 @@
 //! then [`resolve`] checks the whole ([`Settings::check`]) and fills AIPerf's defaults.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::bail;
 use serde_json::{Map, Value};
@@ -84,6 +85,8 @@ pub struct Options {
     pub input_file: Option<PathBuf>,
     pub custom_dataset_type: DatasetType,
     pub ui: Ui,
+    /// When to give up on a failing server.
+    pub limits: StopLimits,
     pub io: Io,
     /// The plan line's place in its sweep, copied into the run info.
     pub place: Place,
@@ -94,6 +97,16 @@ impl Options {
     pub fn request_url(&self) -> String {
         format!("{}{}", self.url, self.endpoint)
     }
+}
+
+/// guidellm-style stop constraints: a run against a failing or dead server ends early, with its
+/// reason in the run info, instead of filling the records with instant errors.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StopLimits {
+    pub max_errors: Option<u64>,
+    pub max_error_rate: Option<f64>,
+    /// Every connection refused for this long ends the run (zero: never).
+    pub max_unreachable: Duration,
 }
 
 /// Checks the settings and fills the defaults.
@@ -137,6 +150,11 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
         input_file: s.input_file,
         custom_dataset_type: s.custom_dataset_type.unwrap_or(DatasetType::SingleTurn),
         ui: s.ui.unwrap_or_default(),
+        limits: StopLimits {
+            max_errors: s.max_errors,
+            max_error_rate: s.max_error_rate,
+            max_unreachable: Duration::from_secs_f64(s.max_unreachable_seconds.unwrap_or(3.0)),
+        },
         io,
         place,
     })

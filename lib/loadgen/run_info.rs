@@ -10,7 +10,7 @@ use hdrhistogram::Histogram;
 use super::options::Options;
 use crate::contract::run_info::{
     self as contract, Client, Dataset, DispatchLag, Endpoint, InputConfig, Length, ModelName, Models,
-    PhaseConfig, PhaseWindow, Phases, Prompts, RunBlock, RunInfo, Runtime, TokenizerConfig,
+    PhaseConfig, PhaseWindow, Phases, Prompts, RunBlock, RunEnd, RunInfo, Runtime, TokenizerConfig,
 };
 
 /// A request counts as late when it left more than this after its intended time.
@@ -228,6 +228,7 @@ pub struct Facts<'a> {
     pub profiling: PhaseWindow,
     pub was_cancelled: bool,
     pub client: Client,
+    pub end: RunEnd,
 }
 
 impl Facts<'_> {
@@ -252,6 +253,7 @@ impl Facts<'_> {
             end_time: Some(crate::io::clock::iso_utc(self.profiling.end_ns)),
             was_cancelled: Some(self.was_cancelled),
             client: Some(self.client.clone()),
+            end: Some(self.end.clone()),
         }
     }
 }
@@ -282,6 +284,7 @@ mod tests {
     }
 
     use crate::contract::plan_line::{self, Place};
+    use crate::contract::run_info::EndReason;
     use crate::loadgen::options::{resolve, Io, Settings};
     use serde_json::Value;
 
@@ -321,6 +324,19 @@ mod tests {
                 chunks_received: 6400,
                 max_rss_bytes: 12_345_678,
             },
+            end: if warmup {
+                RunEnd {
+                    reason: EndReason::Completed,
+                    detail: None,
+                    requests_not_sent: None,
+                }
+            } else {
+                RunEnd {
+                    reason: EndReason::ServerUnreachable,
+                    detail: Some("the server refused every connection for 3.0 s (30 requests)".into()),
+                    requests_not_sent: None,
+                }
+            },
         }
     }
 
@@ -356,7 +372,8 @@ mod tests {
     }
 
     /// The files below were written by loadgen's `json!` document before the typed contract
-    /// replaced it (commit "contract: run info is one serde type"); the bytes must not move.
+    /// replaced it (commit "contract: run info is one serde type"); the bytes must not move. The
+    /// `end` block was added to them later, when loadgen began to say why a run ended.
     #[test]
     fn the_file_is_byte_identical_to_the_one_loadgen_always_wrote() {
         let dir = tempfile::tempdir().unwrap();
