@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use sweepkit::contract::plan_line::PlanLine;
 use sweepkit::io::outcome::Outcome;
 use sweepkit::sweep::{self, AggOptions};
 
@@ -20,7 +21,10 @@ const EXAMPLES: &str = "EXAMPLES:
 
   # Write into another folder and document the findings, then draw the frontier:
   sweep-agg old_sweep --output-dir /tmp/re --findings /tmp/re/findings.md
-  pareto /tmp/re/sweep_aggregate/profile_export_aiperf_sweep.json --ascii";
+  pareto /tmp/re/sweep_aggregate/profile_export_aiperf_sweep.json --ascii
+
+  # Which runs of an interrupted sweep still need running (scripts/profile --resume reruns them):
+  sweep-agg --plan artifacts/llama-3-8b-openai-chat-concurrency_sweep/plan.jsonl --pending";
 
 /// Aggregate trial summaries across trials and sweep values (confidence, best, Pareto, trends).
 ///
@@ -49,9 +53,34 @@ struct Cli {
     /// Also write the findings (best configurations, Pareto points, inflections, CV flags) as Markdown here (sweeps only).
     #[arg(long)]
     findings: Option<PathBuf>,
+    /// Aggregate nothing: list the plan's runs that still need running (not run, failed, interrupted,
+    /// stopped early, torn), one `run_index<TAB>artifact_dir<TAB>reason` line each (what --resume reruns).
+    #[arg(long, requires = "plan", conflicts_with_all = ["output_dir", "findings"])]
+    pending: bool,
+}
+
+/// `--pending`: the runs of the plan that are not complete.
+fn pending(plan: &std::path::Path) -> anyhow::Result<Outcome> {
+    let inputs = sweepkit::io::jsonl::open_inputs(&[plan.to_path_buf()])?;
+    let (lines, _) = sweepkit::io::jsonl::read_all::<PlanLine>(inputs)?;
+    let mut out = std::io::stdout().lock();
+    for (l, why) in sweep::pending::pending(&lines) {
+        let p = &l.place;
+        writeln!(
+            out,
+            "{}\t{}\t{why}",
+            p.run_index.unwrap_or(0),
+            p.artifact_dir.as_deref().unwrap_or("")
+        )?;
+    }
+    out.flush()?;
+    Ok(Outcome::Ok)
 }
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    if let (true, Some(plan)) = (cli.pending, &cli.plan) {
+        return pending(plan);
+    }
     let report = sweep::run(&AggOptions {
         plan: cli.plan,
         dir: cli.dir,

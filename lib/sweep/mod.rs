@@ -6,6 +6,7 @@ pub mod aggregate;
 pub mod export;
 pub mod findings;
 pub mod load;
+pub mod pending;
 
 use std::path::{Path, PathBuf};
 
