@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use sweepkit::io::outcome::Outcome;
+use sweepkit::pareto::input::InputPoint;
 use sweepkit::pareto::{self, ParetoOptions, Slo};
 
 const EXAMPLES: &str = "EXAMPLES:
@@ -40,8 +41,11 @@ const EXAMPLES: &str = "EXAMPLES:
 #[derive(Parser)]
 #[command(name = "pareto", version, after_help = EXAMPLES)]
 struct Cli {
-    /// Sweep aggregate JSON or JSONL points (`-` or nothing: stdin).
-    input: Option<PathBuf>,
+    /// Sweep aggregate JSON or JSONL points (`-` or nothing: stdin). Several inputs share one
+    /// frontier, each point labelled `config=NAME`: give them as NAME=FILE (else NAME is the input's
+    /// position, 1, 2, …), e.g. to compare two server configurations' sweeps.
+    #[arg(value_name = "[NAME=]INPUT")]
+    inputs: Vec<String>,
     /// A metric key to maximize (repeatable); replaces the default request_throughput_avg.
     #[arg(long, value_name = "KEY")]
     maximize: Vec<String>,
@@ -65,31 +69,72 @@ struct Cli {
     json: bool,
 }
 
-fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    let (name, text) = match &cli.input {
-        Some(p) if p.as_os_str() != "-" => (
-            p.display().to_string(),
-            std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", p.display()))?,
-        ),
-        _ => {
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(|e| anyhow::anyhow!("<stdin>: cannot read: {e}"))?;
-            ("<stdin>".to_string(), s)
+/// `NAME=FILE` → (Some(NAME), FILE); a plain path (or one that exists as given) → (None, path).
+fn split_label(arg: &str) -> (Option<&str>, &str) {
+    match arg.split_once('=') {
+        Some((n, f))
+            if !n.is_empty()
+                && n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+                && !std::path::Path::new(arg).exists() =>
+        {
+            (Some(n), f)
         }
+        _ => (None, arg),
+    }
+}
+
+/// Reads one input (a file, or `-` for stdin) as text, with the name errors use.
+fn read_input(path: &str) -> anyhow::Result<(String, String)> {
+    if path == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| anyhow::anyhow!("<stdin>: cannot read: {e}"))?;
+        return Ok(("<stdin>".to_string(), s));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{path}: cannot read: {e}"))?;
+    Ok((path.to_string(), text))
+}
+
+/// Every input's points; with several inputs each point carries `config` = its input's label.
+fn points(inputs: &[String]) -> anyhow::Result<(String, Vec<InputPoint>)> {
+    let inputs = if inputs.is_empty() {
+        vec!["-".to_string()]
+    } else {
+        inputs.to_vec()
     };
+    let mut all = Vec::new();
+    let mut names = Vec::new();
+    for (i, arg) in inputs.iter().enumerate() {
+        let (label, path) = split_label(arg);
+        let (name, text) = read_input(path)?;
+        let mut input = pareto::input::parse_points(&name, &text)?;
+        for w in &input.warnings {
+            eprintln!("pareto: warning: {w}");
+        }
+        if inputs.len() > 1 {
+            let label = label.map_or_else(|| (i + 1).to_string(), str::to_string);
+            for p in &mut input.points {
+                p.parameters
+                    .insert("config".into(), serde_json::Value::from(label.clone()));
+            }
+        }
+        names.push(name);
+        all.extend(input.points);
+    }
+    Ok((names.join(", "), all))
+}
+
+fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let (name, points) = points(&cli.inputs)?;
     let slos = cli
         .slo
         .iter()
         .map(|s| Slo::parse(s))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let input = pareto::input::parse_points(&name, &text)?;
-    for w in &input.warnings {
-        eprintln!("pareto: warning: {w}");
-    }
     let report = pareto::run(
-        &input.points,
+        &points,
         &ParetoOptions {
             maximize: cli.maximize,
             minimize: cli.minimize,

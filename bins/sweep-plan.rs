@@ -28,6 +28,10 @@ const EXAMPLES: &str = "EXAMPLES:
   sweep-plan -m llama-3-8b --concurrency 1,2,4 --format tsv \\
       | while IFS=$'\\t' read -r i cool dir spec; do echo \"$i $dir\"; done
 
+  # A Makefile campaign: make runs what is missing, never two runs at once:
+  sweep-plan -m m --concurrency 1,2,4 --num-profile-runs 3 --format make -o sweep.mk
+  make -f sweep.mk SWEEPKIT_BIN=target/release/
+
   # A grid of concurrency x input length, all trials of a value before the next:
   sweep-plan -m m --concurrency 4,16 --isl 128,1024 --num-profile-runs 3 \\
       --parameter-sweep-mode independent";
@@ -38,6 +42,8 @@ enum Format {
     Jsonl,
     /// `run_index<TAB>cooldown_seconds<TAB>artifact_dir<TAB>json` per run, for shell loops.
     Tsv,
+    /// A Makefile fragment: each run's summary a target, the aggregates depending on them (make -f FILE).
+    Make,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -173,9 +179,13 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     if cli.print_base_dir {
         text.push_str(&format!("{}\n", plan.layout.base_dir.display()));
     } else {
-        for line in &plan.lines {
+        if let Format::Make = cli.format {
+            let command: Vec<String> = std::env::args().map(|a| shell_word(&a)).collect();
+            text.push_str(&plan::makefile::fragment(&plan, &command.join(" "))?);
+        }
+        for line in plan.lines.iter().filter(|_| !matches!(cli.format, Format::Make)) {
             match cli.format {
-                Format::Jsonl => text.push_str(&serde_json::to_string(line)?),
+                Format::Jsonl | Format::Make => text.push_str(&serde_json::to_string(line)?),
                 Format::Tsv => text.push_str(&line.tsv_row()?),
             }
             text.push('\n');
@@ -190,6 +200,18 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Ok)
+}
+
+/// An argument as the fragment's comment shows it (quoted when it has to be).
+fn shell_word(a: &str) -> String {
+    if !a.is_empty()
+        && a.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_./:,=@%+-".contains(&b))
+    {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', "'\\''"))
+    }
 }
 
 fn main() -> ExitCode {

@@ -5,6 +5,7 @@
 mod common;
 mod conventions;
 mod loadgen;
+mod make;
 mod mock_llm;
 mod resume;
 mod scrape;

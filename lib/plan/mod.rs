@@ -3,6 +3,7 @@
 //! cooldowns, warmup placement and artifact tree follow AIPerf's Parameter Sweeping guide.
 
 pub mod compare;
+pub mod makefile;
 
 use std::path::PathBuf;
 
