@@ -9,5 +9,6 @@ mod make;
 mod mock_llm;
 mod resume;
 mod scrape;
+mod stages;
 mod sweep;
 mod trial_agg;
