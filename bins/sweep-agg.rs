@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use sweepkit::contract::convergence::{ConvergenceMode, ConvergenceSettings, CONVERGENCE_STATS};
 use sweepkit::contract::plan_line::PlanLine;
 use sweepkit::io::outcome::Outcome;
 use sweepkit::sweep::{self, AggOptions};
@@ -24,7 +25,10 @@ const EXAMPLES: &str = "EXAMPLES:
   pareto /tmp/re/sweep_aggregate/profile_export_aiperf_sweep.json --ascii
 
   # Which runs of an interrupted sweep still need running (scripts/profile --resume reruns them):
-  sweep-agg --plan artifacts/llama-3-8b-openai-chat-concurrency_sweep/plan.jsonl --pending";
+  sweep-agg --plan artifacts/llama-3-8b-openai-chat-concurrency_sweep/plan.jsonl --pending
+
+  # Which values have converged (CI of the mean TTFT p99 narrower than 10% of it), which need trials:
+  sweep-agg --plan done.jsonl --converged --convergence-metric time_to_first_token --convergence-stat p99";
 
 /// Aggregate trial summaries across trials and sweep values (confidence, best, Pareto, trends).
 ///
@@ -57,6 +61,71 @@ struct Cli {
     /// stopped early, torn), one `run_index<TAB>artifact_dir<TAB>reason` line each (what --resume reruns).
     #[arg(long, requires = "plan", conflicts_with_all = ["output_dir", "findings"])]
     pending: bool,
+    /// Aggregate nothing: judge each value's trials so far by the convergence criterion, one
+    /// `label<TAB>converged|not_converged<TAB>trials<TAB>criterion<TAB>detail` line each; exit 0 when
+    /// every value converged, 1 when some still need trials.
+    #[arg(long, requires_all = ["plan", "convergence_metric"], conflicts_with_all = ["output_dir", "findings", "pending"])]
+    converged: bool,
+    /// Convergence: the metric tag judged (AIPerf's --convergence-metric, e.g. time_to_first_token).
+    /// With it, the aggregates say per value how many trials it took and whether it converged, and
+    /// AIPerf's profile_export_aiperf_collated.json is written beside each value's aggregate.
+    #[arg(long, value_name = "TAG")]
+    convergence_metric: Option<String>,
+    /// Convergence: the statistic of the metric, per trial (avg, p50, p90, p95, p99, min, max).
+    #[arg(long, default_value = "avg", value_parser = CONVERGENCE_STATS)]
+    convergence_stat: String,
+    /// Convergence: ci_width (2·t·se/|mean| below it), cv (std/|mean| below it) or distribution
+    /// (Kolmogorov–Smirnov p-value of the last trial's requests against the earlier ones above it).
+    #[arg(long, default_value = "ci_width", value_parser = ConvergenceMode::parse)]
+    convergence_mode: ConvergenceMode,
+    /// Convergence: the threshold, in (0, 1); default 0.10 for ci_width, 0.05 for cv and distribution.
+    #[arg(long)]
+    convergence_threshold: Option<f64>,
+}
+
+/// The `--convergence-*` flags, when a metric is given.
+fn convergence(cli: &Cli) -> anyhow::Result<Option<ConvergenceSettings>> {
+    let Some(metric) = &cli.convergence_metric else {
+        return Ok(None);
+    };
+    let threshold = cli
+        .convergence_threshold
+        .unwrap_or(cli.convergence_mode.default_threshold());
+    anyhow::ensure!(
+        threshold > 0.0 && threshold < 1.0,
+        "--convergence-threshold must be between 0 and 1, exclusive, got {threshold}"
+    );
+    Ok(Some(ConvergenceSettings {
+        metric: metric.clone(),
+        stat: cli.convergence_stat.clone(),
+        mode: cli.convergence_mode,
+        threshold,
+        min_runs: 2,
+    }))
+}
+
+/// `--converged`: each value's verdict, one line each.
+fn converged(plan: &std::path::Path, s: &ConvergenceSettings, level: f64) -> anyhow::Result<Outcome> {
+    let verdicts = sweep::converged(plan, s, level)?;
+    let mut out = std::io::stdout().lock();
+    for v in &verdicts {
+        let c = v
+            .criterion
+            .map(|c| format!("{c:.6}"))
+            .unwrap_or_else(|| "-".into());
+        let state = if v.converged { "converged" } else { "not_converged" };
+        writeln!(
+            out,
+            "{}\t{state}\t{}\t{c}\t{}",
+            v.variation_label, v.trials, v.detail
+        )?;
+    }
+    out.flush()?;
+    Ok(if verdicts.iter().all(|v| v.converged) {
+        Outcome::Ok
+    } else {
+        Outcome::Negative
+    })
 }
 
 /// `--pending`: the runs of the plan that are not complete.
@@ -81,12 +150,17 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     if let (true, Some(plan)) = (cli.pending, &cli.plan) {
         return pending(plan);
     }
+    let conv = convergence(&cli)?;
+    if let (true, Some(plan), Some(s)) = (cli.converged, &cli.plan, &conv) {
+        return converged(plan, s, cli.confidence_level);
+    }
     let report = sweep::run(&AggOptions {
         plan: cli.plan,
         dir: cli.dir,
         output_dir: cli.output_dir,
         confidence_level: cli.confidence_level,
         findings: cli.findings,
+        convergence: conv,
     })?;
     for w in &report.warnings {
         eprintln!("sweep-agg: warning: {w}");

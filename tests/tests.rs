@@ -2,6 +2,7 @@
 //! binaries (`env!("CARGO_BIN_EXE_<tool>")`) in temp folders, and start `mock-llm` on port 0 when
 //! they need a server.
 
+mod adaptive;
 mod common;
 mod conventions;
 mod loadgen;

@@ -1,6 +1,8 @@
 //! The hand-offs between stages: one serde type per file format, used by both its writer and its
 //! reader, so a field cannot drift between the stage that writes it and the one that reads it.
 
+pub mod collated;
+pub mod convergence;
 pub mod plan_line;
 pub mod records;
 pub mod run_info;

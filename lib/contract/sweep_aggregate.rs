@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::contract::convergence::ValueConvergence;
 use crate::stats::confidence::UnitStats;
+use crate::stats::knee::Knee;
 use crate::stats::trends::Trend;
 
 /// The throughput objective of a sweep: the across-trial mean of the request throughput.
@@ -37,6 +39,19 @@ pub struct FailedRun {
     pub parameters: Map<String, Value>,
     #[serde(default)]
     pub error: String,
+}
+
+/// A planned run that was not run on purpose: where it was in the plan, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkippedRun {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_index: Option<usize>,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub parameters: Map<String, Value>,
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// One combination across its trials: what the loaders rebuild and the aggregation summarises.
@@ -101,6 +116,12 @@ pub struct SweepMetadata {
     pub high_variance: Vec<CvFlag>,
     pub cv_threshold: f64,
     pub generator: String,
+    /// Planned runs not run on purpose (converged values, a saturated sweep): not failures.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_runs: Vec<SkippedRun>,
+    /// With `--convergence-metric`: every value's verdict (trials taken, converged or not).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub convergence: Vec<ValueConvergence>,
 }
 
 /// One combination's metrics. sweepkit writes every `<tag>_<stat>` (plus the guide's
@@ -167,6 +188,10 @@ pub struct SweepAggregate<M = UnitStats> {
     /// parameter, or `<metric>@<parameter>[<other>=<value>,...]` along each axis of a grid.
     #[serde(default)]
     pub trends: BTreeMap<String, Trend>,
+    /// sweepkit's knee of each throughput trend (two-segment fit: saturation point, plateau, R²),
+    /// keyed like `trends`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub knee: BTreeMap<String, Knee>,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::contract::convergence::ValueConvergence;
 use crate::contract::sweep_aggregate::FailedRun;
 use crate::stats::confidence::UnitStats;
 
@@ -51,4 +52,7 @@ pub struct ValueMetadata {
     /// `true` when one trial succeeded: its interval is collapsed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub single_run: Option<bool>,
+    /// With `--convergence-metric`: how many trials the value took and whether it converged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub convergence: Option<ValueConvergence>,
 }

@@ -3,4 +3,6 @@
 
 pub mod confidence;
 pub mod distribution;
+pub mod knee;
+pub mod ks;
 pub mod trends;

@@ -106,6 +106,7 @@ pub fn aggregate_doc(c: &Combination, input: &SweepInput, confidence_level: f64)
             variation_values: sweep.then(|| c.params_map()),
             sweep_mode: sweep.then(|| input.layout.mode.as_str().to_string()),
             single_run: (c.num_successful == 1).then_some(true),
+            convergence: None,
         },
         metrics: c.metrics.clone(),
     }
@@ -363,6 +364,8 @@ pub fn sweep_aggregate(
         high_variance: flags,
         cv_threshold: CV_THRESHOLD,
         generator: concat!("sweepkit ", env!("CARGO_PKG_VERSION")).into(),
+        skipped_runs: input.skipped.clone(),
+        convergence: Vec::new(),
     };
     let per_combination_metrics = ok
         .iter()
@@ -382,6 +385,7 @@ pub fn sweep_aggregate(
         per_combination_metrics,
         best_configurations: best_configurations(&ok, lat),
         pareto_optimal: pareto_optimal(&ok, lat),
+        knee: crate::sweep::knee::knees(&trends),
         trends,
     };
     (agg, warnings)

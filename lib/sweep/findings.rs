@@ -46,8 +46,11 @@ pub fn render(agg: &SweepAggregate, source: &str) -> String {
     let _ = writeln!(s, "\n## Inflection points\n");
     throughput_inflection(&mut s, agg, &slows);
     latency_inflection(&mut s, agg, lat, &degrades);
+    knees(&mut s, agg);
     variance(&mut s, agg);
+    convergence(&mut s, agg);
     failed_runs(&mut s, agg);
+    skipped_runs(&mut s, agg);
     let _ = writeln!(s, "\n{}", recommendation(agg, &slows));
     s
 }
@@ -275,6 +278,93 @@ fn failed_runs(s: &mut String, agg: &SweepAggregate) {
             f.run_index.map(|i| format!(" (run {i})")).unwrap_or_default(),
             params_text(&f.parameters),
             f.error
+        );
+    }
+}
+
+/// The knee of each throughput trend (two-segment fit), beside the inflection rule.
+fn knees(s: &mut String, agg: &SweepAggregate) {
+    for (key, k) in &agg.knee {
+        let at = if k.fixed.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", params_text(&k.fixed))
+        };
+        let what = if k.saturated {
+            format!(
+                "saturates at {} = {} (plateau {:.4} {}, slope before it {:.4} per unit)",
+                k.parameter,
+                crate::artifacts::names::num(k.saturation_point),
+                k.plateau,
+                k.unit,
+                k.slope
+            )
+        } else {
+            format!(
+                "no saturation in the range tested (up to {} = {})",
+                k.parameter,
+                crate::artifacts::names::num(k.saturation_point)
+            )
+        };
+        let metric = key.split('@').next().unwrap_or(key);
+        let _ = writeln!(
+            s,
+            "- Knee of {metric}{at}: {what}; two-segment fit R² {:.3}.",
+            k.r_squared
+        );
+    }
+}
+
+/// Convergence: trials each value took and whether it converged.
+fn convergence(s: &mut String, agg: &SweepAggregate) {
+    let c = &agg.metadata.convergence;
+    if c.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Convergence\n");
+    for v in c {
+        let crit = v
+            .criterion
+            .map(|x| format!("{x:.4}"))
+            .unwrap_or_else(|| "n/a".into());
+        let state = if v.converged {
+            "converged"
+        } else {
+            "did not converge"
+        };
+        let _ = writeln!(
+            s,
+            "- {}: {state} after {} trials ({} of {}.{} = {crit}, threshold {}){}",
+            v.variation_label,
+            v.trials,
+            v.mode.as_str(),
+            v.metric,
+            v.stat,
+            v.threshold,
+            if v.detail.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", v.detail)
+            }
+        );
+    }
+}
+
+/// Planned runs not run on purpose.
+fn skipped_runs(s: &mut String, agg: &SweepAggregate) {
+    let m = &agg.metadata;
+    if m.skipped_runs.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Skipped runs (not failures)\n");
+    for f in &m.skipped_runs {
+        let _ = writeln!(
+            s,
+            "- {}{} ({}): {}",
+            f.label,
+            f.run_index.map(|i| format!(" (run {i})")).unwrap_or_default(),
+            params_text(&f.parameters),
+            f.reason
         );
     }
 }

@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use crate::artifacts::layout::{Layout, SweepMode};
 use crate::artifacts::names::{cmp_param_list, dir_name, parse_dir_name, trial_number};
-use crate::artifacts::{AGGREGATE_JSON, RUN_ERROR_FILE, SUMMARY_JSON};
+use crate::artifacts::{AGGREGATE_JSON, RUN_ERROR_FILE, RUN_SKIPPED_FILE, SUMMARY_JSON};
 use crate::contract::plan_line::{FullPlace, PlanLine};
 use crate::contract::summary::SummaryDoc;
-use crate::contract::sweep_aggregate::{Combination, FailedRun};
+use crate::contract::sweep_aggregate::{Combination, FailedRun, SkippedRun};
 use crate::contract::value_aggregate::ValueAggregate;
 use crate::stats::confidence::{self, UnitStats};
 
@@ -35,6 +35,8 @@ pub struct SweepInput {
     pub layout: Layout,
     /// Profile-run cooldown, when known (from the plan).
     pub run_cooldown_seconds: Option<f64>,
+    /// Planned runs skipped on purpose (a `run_skipped.txt` in their folder), left out of `trials`.
+    pub skipped: Vec<SkippedRun>,
 }
 
 /// Reads a run folder's summary, or why the run failed (AIPerf's rules for a failed run).
@@ -132,8 +134,22 @@ pub fn from_plan(lines: &[PlanLine]) -> anyhow::Result<SweepInput> {
         .iter()
         .find(|l| l.trial > 1 && (mode == SweepMode::Independent || l.variation_index == 0))
         .map(|l| l.cooldown_seconds);
+    let skipped_why =
+        |l: &FullPlace| std::fs::read_to_string(Path::new(&l.artifact_dir).join(RUN_SKIPPED_FILE));
+    let skipped = lines
+        .iter()
+        .filter_map(|l| {
+            skipped_why(l).ok().map(|why| SkippedRun {
+                run_index: Some(l.run_index),
+                label: l.trial_label.clone(),
+                parameters: plan_parameters(l).into_iter().collect(),
+                reason: why.trim().to_string(),
+            })
+        })
+        .collect();
     let out = lines
         .iter()
+        .filter(|l| skipped_why(l).is_err())
         .map(|l| Trial {
             run_index: Some(l.run_index),
             trial: l.trial,
@@ -152,6 +168,7 @@ pub fn from_plan(lines: &[PlanLine]) -> anyhow::Result<SweepInput> {
             mode,
         },
         run_cooldown_seconds: run_cooldown,
+        skipped,
     })
 }
 
@@ -295,6 +312,7 @@ pub fn from_dir(root: &Path) -> anyhow::Result<SweepInput> {
             mode,
         },
         run_cooldown_seconds: None,
+        skipped: Vec::new(),
     })
 }
 
@@ -426,6 +444,7 @@ pub fn from_aggregates(root: &Path) -> anyhow::Result<(SweepInput, Vec<Combinati
             mode,
         },
         run_cooldown_seconds: None,
+        skipped: Vec::new(),
     };
     Ok((input, combos, level.unwrap_or(0.95)))
 }

@@ -3,8 +3,10 @@
 //! request, summarised as findings.md ([`findings`]). This file is the driver that sequences them.
 
 pub mod aggregate;
+pub mod convergence;
 pub mod export;
 pub mod findings;
+pub mod knee;
 pub mod load;
 pub mod pending;
 
@@ -12,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::artifacts::{COLLATED_JSON, RUN_ERROR_FILE, SUMMARY_JSON};
+use crate::contract::convergence::{ConvergenceSettings, ValueConvergence};
 use crate::contract::plan_line::PlanLine;
 use crate::contract::sweep_aggregate::SweepAggregate;
 use crate::io::{atomic, jsonl};
@@ -30,6 +34,8 @@ pub struct AggOptions {
     pub confidence_level: f64,
     /// Also write findings.md here.
     pub findings: Option<PathBuf>,
+    /// `--convergence-metric …`: judge each value's trials, write AIPerf's collated files.
+    pub convergence: Option<ConvergenceSettings>,
 }
 
 /// What `sweep-agg` wrote and noticed.
@@ -104,14 +110,27 @@ fn plan_input(plan: &Path) -> anyhow::Result<SweepInput> {
     Ok(input)
 }
 
+fn check_level(level: f64) -> anyhow::Result<()> {
+    if !(level > 0.0 && level < 1.0) {
+        anyhow::bail!("--confidence-level must be between 0 and 1, exclusive (e.g. 0.95), got {level}");
+    }
+    Ok(())
+}
+
+/// `sweep-agg --plan … --converged`: every value's convergence verdict over the runs of the plan
+/// that ran (a run with no summary yet is not counted), writing nothing.
+pub fn converged(plan: &Path, s: &ConvergenceSettings, level: f64) -> anyhow::Result<Vec<ValueConvergence>> {
+    check_level(level)?;
+    let mut input = plan_input(plan)?;
+    input
+        .trials
+        .retain(|t| t.dir.join(SUMMARY_JSON).exists() || t.dir.join(RUN_ERROR_FILE).exists());
+    Ok(convergence::verdicts(&input, s, level))
+}
+
 /// Labels, aggregates and writes everything; the caller prints the warnings.
 pub fn run(opts: &AggOptions) -> anyhow::Result<AggReport> {
-    if !(opts.confidence_level > 0.0 && opts.confidence_level < 1.0) {
-        anyhow::bail!(
-            "--confidence-level must be between 0 and 1, exclusive (e.g. 0.95), got {}",
-            opts.confidence_level
-        );
-    }
+    check_level(opts.confidence_level)?;
     let mut input = match (&opts.plan, &opts.dir) {
         (Some(p), None) => plan_input(p)?,
         (None, Some(d)) => {
@@ -142,14 +161,26 @@ pub fn run(opts: &AggOptions) -> anyhow::Result<AggReport> {
         high_variance: 0,
         warnings: Vec::new(),
     };
+    let verdicts = opts
+        .convergence
+        .as_ref()
+        .map(|s| convergence::verdicts(&input, s, opts.confidence_level))
+        .unwrap_or_default();
     for c in combos.iter().filter(|c| c.num_successful > 0) {
         if let Some(dir) = input.layout.aggregate_dir(&c.dir_name) {
-            let doc = aggregate_doc(c, &input, opts.confidence_level);
+            let mut doc = aggregate_doc(c, &input, opts.confidence_level);
+            let label = convergence::label_of(&c.dir_name);
+            doc.metadata.convergence = verdicts.iter().find(|v| v.variation_label == label).cloned();
             report.aggregates.push(export::write_aggregate(&dir, &doc)?);
+            if opts.convergence.is_some() {
+                let collated = convergence::collated(c, &input, doc.metadata.convergence.clone())?;
+                atomic::write_json(&dir.join(COLLATED_JSON), &collated)?;
+            }
         }
     }
     if let Some(dir) = input.layout.sweep_aggregate_dir() {
-        let (agg, warnings) = sweep_aggregate(&input, &combos, opts.confidence_level);
+        let (mut agg, warnings) = sweep_aggregate(&input, &combos, opts.confidence_level);
+        agg.metadata.convergence = verdicts;
         let path = export::write_sweep(&dir, &agg)?;
         report.high_variance = agg.metadata.high_variance.len();
         report.warnings = warnings;

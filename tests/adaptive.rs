@@ -1,0 +1,174 @@
+//! Adaptive campaigns: convergence (a value stops getting trials once they agree) and the knee
+//! of a sweep (reported, and `--stop-on-saturation` ends an increasing sweep past it), run
+//! through scripts/profile against mock-llm.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::common::{bin, repo_root, MockServer};
+
+fn profile(dir: &Path, args: &[&str]) -> Output {
+    Command::new(repo_root().join("scripts/profile"))
+        .current_dir(dir)
+        .env("SWEEPKIT_BIN_DIR", bin("loadgen").parent().unwrap())
+        .args([
+            "--model",
+            "mock",
+            "--streaming",
+            "--ui",
+            "none",
+            "--no-server-metrics",
+        ])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn read(p: &Path) -> Value {
+    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn a_steady_server_converges_early_in_a_plain_multi_run() {
+    let mock = MockServer::start(&["--ttft-ms", "20", "--itl-ms", "1"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    let o = profile(
+        tmp.path(),
+        &[
+            "--url",
+            &url,
+            "--concurrency",
+            "2",
+            "--request-count",
+            "30",
+            "--isl",
+            "16",
+            "--osl",
+            "4",
+            "--num-profile-runs",
+            "5",
+            "--convergence-metric",
+            "time_to_first_token",
+            "--convergence-stat",
+            "p50",
+        ],
+    );
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    // At least 2 trials, and fewer than the 5 planned: the rest are skipped, not failed.
+    let ran = e.matches("profile: run ").count() - e.matches(" skipped: ").count();
+    assert!((2..5).contains(&ran), "{e}");
+    let why = format!("skipped: base converged after {ran} trials");
+    assert_eq!(e.matches(&why).count(), 5 - ran, "{e}");
+    let base = tmp.path().join("artifacts/mock-openai-chat-concurrency2");
+    for t in 1..=5 {
+        let d = base.join(format!("profile_runs/run_{t:04}"));
+        assert_eq!(d.join("run_skipped.txt").exists(), t > ran, "{}", d.display());
+        assert!(!d.join("run_error.txt").exists());
+    }
+    let agg = read(&base.join("aggregate/profile_export_aiperf_aggregate.json"));
+    let c = &agg["metadata"]["convergence"];
+    assert_eq!(c["converged"], true, "{agg}");
+    assert_eq!(c["trials"], ran);
+    assert_eq!(c["mode"], "ci_width");
+    assert!(c["criterion"].as_f64().unwrap() < 0.10);
+    assert_eq!(agg["metadata"]["num_profile_runs"], ran);
+    let col = read(&base.join("aggregate/profile_export_aiperf_collated.json"));
+    assert_eq!(col["metadata"]["aggregation_type"], "detailed");
+    assert_eq!(
+        col["metrics"]["time_to_first_token"]["combined"]["count"],
+        30 * ran
+    );
+    assert_eq!(
+        col["metrics"]["time_to_first_token"]["per_run"]
+            .as_array()
+            .unwrap()
+            .len(),
+        ran
+    );
+}
+
+#[test]
+fn a_noisy_server_runs_every_trial_and_says_it_did_not_converge() {
+    let mock = MockServer::start(&["--ttft-ms", "20", "--itl-ms", "1", "--jitter-cv", "1.0"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    let o = profile(
+        tmp.path(),
+        &[
+            "--url",
+            &url,
+            "--concurrency",
+            "1,2",
+            "--request-count",
+            "20",
+            "--isl",
+            "16",
+            "--osl",
+            "4",
+            "--num-profile-runs",
+            "4",
+            "--convergence-metric",
+            "time_to_first_token",
+            "--convergence-stat",
+            "p99",
+            "--convergence-threshold",
+            "0.02",
+        ],
+    );
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(!e.contains("skipped"), "{e}");
+    assert_eq!(e.matches("profile: run ").count(), 8, "{e}");
+    let base = tmp.path().join("artifacts/mock-openai-chat-concurrency_sweep");
+    let sweep = read(&base.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
+    let conv = sweep["metadata"]["convergence"].as_array().unwrap();
+    assert_eq!(conv.len(), 2);
+    for v in conv {
+        assert_eq!(v["converged"], false, "{v}");
+        assert_eq!(v["trials"], 4);
+    }
+    assert!(sweep["metadata"].get("skipped_runs").is_none());
+    let findings = std::fs::read_to_string(base.join("findings.md")).unwrap();
+    assert!(
+        findings.contains("concurrency_1: did not converge after 4 trials"),
+        "{findings}"
+    );
+    // The decision stage alone: exit 1 while a value still needs trials.
+    let plan = base.join("plan.jsonl");
+    let decide = |extra: &[&str]| {
+        Command::new(bin("sweep-agg"))
+            .current_dir(tmp.path())
+            .args(["--plan", plan.to_str().unwrap(), "--converged"])
+            .args(["--convergence-metric", "time_to_first_token"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = decide(&["--convergence-stat", "p99", "--convergence-threshold", "0.02"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.starts_with("concurrency_1\tnot_converged\t4\t"), "{out}");
+    // distribution: a KS p-value per value from the per-request records.
+    let o = decide(&["--convergence-mode", "distribution"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    for l in out.lines() {
+        let p: f64 = l
+            .split('\t')
+            .nth(3)
+            .unwrap()
+            .parse()
+            .unwrap_or_else(|_| panic!("{l}"));
+        assert!((0.0..=1.0).contains(&p), "{l}");
+    }
+}
