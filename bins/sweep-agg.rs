@@ -66,6 +66,14 @@ struct Cli {
     /// every value converged, 1 when some still need trials.
     #[arg(long, requires_all = ["plan", "convergence_metric"], conflicts_with_all = ["output_dir", "findings", "pending"])]
     converged: bool,
+    /// Aggregate nothing: exit 0 and print why when the sweep so far has saturated (request
+    /// throughput gained less than --saturation-threshold for two consecutive values while p99
+    /// latency rose on both), else exit 1 (what scripts/profile --stop-on-saturation loops on).
+    #[arg(long, requires = "plan", conflicts_with_all = ["output_dir", "findings", "pending", "converged"])]
+    saturated: bool,
+    /// The relative throughput gain per value under which a step counts as flat.
+    #[arg(long, default_value_t = 0.05)]
+    saturation_threshold: f64,
     /// Convergence: the metric tag judged (AIPerf's --convergence-metric, e.g. time_to_first_token).
     /// With it, the aggregates say per value how many trials it took and whether it converged, and
     /// AIPerf's profile_export_aiperf_collated.json is written beside each value's aggregate.
@@ -149,6 +157,15 @@ fn pending(plan: &std::path::Path) -> anyhow::Result<Outcome> {
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     if let (true, Some(plan)) = (cli.pending, &cli.plan) {
         return pending(plan);
+    }
+    if let (true, Some(plan)) = (cli.saturated, &cli.plan) {
+        return Ok(match sweep::saturated(plan, cli.saturation_threshold)? {
+            Some(why) => {
+                println!("{why}");
+                Outcome::Ok
+            }
+            None => Outcome::Negative,
+        });
     }
     let conv = convergence(&cli)?;
     if let (true, Some(plan), Some(s)) = (cli.converged, &cli.plan, &conv) {

@@ -172,3 +172,55 @@ fn a_noisy_server_runs_every_trial_and_says_it_did_not_converge() {
         assert!((0.0..=1.0).contains(&p), "{l}");
     }
 }
+
+#[test]
+fn a_sweep_stops_past_the_knee_and_reports_it() {
+    let mock = MockServer::start(&["--max-batch", "4", "--ttft-ms", "10", "--itl-ms", "2"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    let o = profile(
+        tmp.path(),
+        &[
+            "--url",
+            &url,
+            "--concurrency",
+            "1,2,4,8,16,32,64",
+            "--request-count",
+            "64",
+            "--isl",
+            "16",
+            "--osl",
+            "8",
+            "--stop-on-saturation",
+        ],
+    );
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(
+        e.contains("profile: stopping the sweep: saturated at concurrency="),
+        "{e}"
+    );
+    let base = tmp.path().join("artifacts/mock-openai-chat-concurrency_sweep");
+    // 32 and 64 lie past the knee: skipped with the reason, not failed.
+    for c in [32, 64] {
+        let why = std::fs::read_to_string(base.join(format!("concurrency_{c}/run_skipped.txt"))).unwrap();
+        assert!(why.contains("saturated at"), "{why}");
+    }
+    let sweep = read(&base.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
+    assert_eq!(
+        sweep["metadata"]["skipped_runs"].as_array().unwrap().len(),
+        2,
+        "{sweep}"
+    );
+    assert!(sweep["metadata"]["failed_runs"].as_array().unwrap().is_empty());
+    let knee = &sweep["knee"]["request_throughput_avg"];
+    assert_eq!(knee["saturation_point"], 4.0, "{knee}");
+    assert_eq!(knee["saturated"], true);
+    assert!(knee["r_squared"].as_f64().unwrap() > 0.9, "{knee}");
+    let findings = std::fs::read_to_string(base.join("findings.md")).unwrap();
+    assert!(
+        findings.contains("Knee of request_throughput_avg: saturates at concurrency = 4"),
+        "{findings}"
+    );
+    assert!(findings.contains("## Skipped runs (not failures)"), "{findings}");
+}

@@ -9,6 +9,7 @@ pub mod findings;
 pub mod knee;
 pub mod load;
 pub mod pending;
+pub mod saturation;
 
 use std::path::{Path, PathBuf};
 
@@ -126,6 +127,15 @@ pub fn converged(plan: &Path, s: &ConvergenceSettings, level: f64) -> anyhow::Re
         .trials
         .retain(|t| t.dir.join(SUMMARY_JSON).exists() || t.dir.join(RUN_ERROR_FILE).exists());
     Ok(convergence::verdicts(&input, s, level))
+}
+
+/// `sweep-agg --plan … --saturated`: why the runs of the plan that ran show a saturated sweep, if they do.
+pub fn saturated(plan: &Path, threshold: f64) -> anyhow::Result<Option<String>> {
+    let mut input = plan_input(plan)?;
+    input
+        .trials
+        .retain(|t| t.dir.join(SUMMARY_JSON).exists() || t.dir.join(RUN_ERROR_FILE).exists());
+    Ok(saturation::saturated(&combinations(&input, 0.95), threshold))
 }
 
 /// Labels, aggregates and writes everything; the caller prints the warnings.
