@@ -162,9 +162,15 @@ pub struct LoadArgs {
     /// Per-request timeout in seconds; a timed-out request is an error record [default: 21600].
     #[arg(long, value_name = "SECONDS", value_parser = positive)]
     pub request_timeout_seconds: Option<f64>,
-    /// Client-side token counting: builtin (tiktoken o200k_base, offline) or a local tokenizer.json [default: builtin].
+    /// Client-side token counting: builtin (tiktoken o200k_base), a tokenizer.json, a model folder holding one, or a Hugging Face model id found in the local cache ($HF_HOME/hub; never downloaded) [default: builtin].
     #[arg(long)]
     pub tokenizer: Option<String>,
+    /// Revision (branch, tag or commit) of a --tokenizer model id in the Hugging Face cache [default: main].
+    #[arg(long, value_name = "REV")]
+    pub tokenizer_revision: Option<String>,
+    /// Accepted for AIPerf command lines; sweepkit only reads tokenizer.json and runs no tokenizer code.
+    #[arg(long)]
+    pub tokenizer_trust_remote_code: bool,
     /// Take token counts from the server's usage instead of the client tokenizer.
     #[arg(long)]
     pub use_server_token_count: bool,
@@ -217,6 +223,8 @@ impl LoadArgs {
             },
             request_timeout_seconds: self.request_timeout_seconds,
             tokenizer: self.tokenizer.clone(),
+            tokenizer_revision: self.tokenizer_revision.clone(),
+            tokenizer_trust_remote_code: self.tokenizer_trust_remote_code.then_some(true),
             use_server_token_count: self.use_server_token_count.then_some(true),
             input_file: self.input_file.clone(),
             custom_dataset_type: self.custom_dataset_type,

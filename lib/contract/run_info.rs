@@ -254,6 +254,14 @@ pub struct PhaseConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenizerConfig {
     pub name: String,
+    /// A model id's revision, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    #[serde(default)]
+    pub trust_remote_code: bool,
+    /// The tokenizer.json that counted the tokens (absent for builtin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
     pub use_server_token_count: bool,
 }
 
@@ -413,6 +421,9 @@ mod tests {
                 ],
                 tokenizer: TokenizerConfig {
                     name: "builtin".into(),
+                    revision: None,
+                    trust_remote_code: false,
+                    path: None,
                     use_server_token_count: false,
                 },
                 runtime: Runtime { ui: Ui::None },

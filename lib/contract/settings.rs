@@ -116,6 +116,12 @@ pub struct Settings {
     pub request_timeout_seconds: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tokenizer: Option<String>,
+    /// The model revision (branch, tag or commit) of a `--tokenizer` model id; `main` when not given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokenizer_revision: Option<String>,
+    /// AIPerf's flag, accepted for its command lines: sweepkit runs no tokenizer code either way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokenizer_trust_remote_code: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_server_token_count: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -170,9 +176,6 @@ impl Sweepable {
         format!("--{}", self.key().replace('_', "-"))
     }
 }
-
-/// Names of the tokenizer compiled in (tiktoken's o200k_base).
-pub const BUILTIN_TOKENIZERS: [&str; 2] = ["builtin", "o200k_base"];
 
 /// loadgen's default server.
 pub const DEFAULT_URL: &str = "http://localhost:8000";
@@ -302,8 +305,9 @@ impl Settings {
         Ok(())
     }
 
-    /// Refuses files that are not there: the dataset and a tokenizer file. Separate from [`check`]
-    /// because it looks at the disk (sweep-plan calls it once, loadgen before each run).
+    /// Refuses files that are not there: the dataset, and a tokenizer that is neither builtin, a
+    /// file, a model folder nor a model id in the Hugging Face cache (at its revision). Separate
+    /// from [`check`] because it looks at the disk (sweep-plan calls it once, loadgen before each run).
     ///
     /// [`check`]: Settings::check
     pub fn check_files(&self) -> anyhow::Result<()> {
@@ -311,9 +315,7 @@ impl Settings {
             std::fs::File::open(p).map_err(|e| anyhow!("--input-file: {}: cannot open: {e}", p.display()))?;
         }
         if let Some(t) = &self.tokenizer {
-            if !BUILTIN_TOKENIZERS.contains(&t.as_str()) && !std::path::Path::new(t).exists() {
-                bail!("--tokenizer {t}: no such file; use `builtin` (o200k_base, offline) or a local tokenizer.json (models are not downloaded)");
-            }
+            crate::io::hf_cache::locate(t, self.tokenizer_revision.as_deref())?;
         }
         Ok(())
     }

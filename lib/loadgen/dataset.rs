@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::options::{DatasetType, EndpointType, Options};
-use super::prompts::{mix, text_of_tokens, Prompt};
+use super::prompts::{mix, random_words, text_of_tokens, Prompt};
 use super::tokenizer::Tokenizer;
 use crate::io::jsonl;
 
@@ -138,6 +138,7 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Data
             } else {
                 let n = line.input_length.unwrap_or(0);
                 synth_blocks(tok, opts.random_seed, k as u64, n, line.hash_ids.as_deref())
+                    .map_err(|e| e.to_string())?
             };
             let isl = tok.count(&text);
             Prompt::new(&with_extra(opts, extra), k, &text, isl, max_tokens, timestamp_ms)
@@ -192,33 +193,42 @@ fn type_name(k: DatasetType) -> &'static str {
 }
 
 /// `n` tokens; with hash ids, block `i` is the text of id `hash_ids[i]` (the last block cut short).
-fn synth_blocks(tok: &Tokenizer, seed: u64, k: u64, n: u64, hash_ids: Option<&[u64]>) -> String {
-    match hash_ids {
-        Some(ids) if !ids.is_empty() => {
-            let mut out = String::new();
-            let mut left = n;
-            for id in ids {
-                if left == 0 {
-                    break;
-                }
-                let take = left.min(BLOCK_TOKENS);
-                let mut rng = StdRng::seed_from_u64(mix(seed ^ 0x5EED_B10C, *id));
-                let block = text_of_tokens(tok, &mut rng, BLOCK_TOKENS);
-                // Words are single tokens: the first `take` words are `take` tokens.
-                out.push_str(&first_words(&block, take as usize));
-                left -= take;
-            }
-            if left > 0 {
-                let mut rng = StdRng::seed_from_u64(mix(seed, k));
-                out.push_str(&text_of_tokens(tok, &mut rng, left));
-            }
-            out
-        }
+/// Blocks are runs of single-token words, so the prompt is `n` tokens for tokenizers that do not
+/// merge across words (the ISL is counted on the text either way).
+fn synth_blocks(
+    tok: &Tokenizer,
+    seed: u64,
+    k: u64,
+    n: u64,
+    hash_ids: Option<&[u64]>,
+) -> anyhow::Result<String> {
+    let ids = match hash_ids {
+        Some(ids) if !ids.is_empty() => ids,
         _ => {
             let mut rng = StdRng::seed_from_u64(mix(seed, k));
-            text_of_tokens(tok, &mut rng, n)
+            return text_of_tokens(tok, &mut rng, n);
         }
+    };
+    let mut out = String::new();
+    let mut left = n;
+    for id in ids {
+        if left == 0 {
+            break;
+        }
+        let take = left.min(BLOCK_TOKENS);
+        let mut rng = StdRng::seed_from_u64(mix(seed ^ 0x5EED_B10C, *id));
+        let block = random_words(tok, &mut rng, BLOCK_TOKENS)?;
+        out.push_str(&first_words(&block, take as usize));
+        left -= take;
     }
+    if left > 0 {
+        let mut rng = StdRng::seed_from_u64(mix(seed, k));
+        out.push_str(&random_words(tok, &mut rng, left)?);
+    }
+    if !tok.vocabulary()?.leading_space {
+        out.remove(0);
+    }
+    Ok(out)
 }
 
 /// The first `n` space-led words of `text`.

@@ -80,6 +80,10 @@ pub struct Options {
     pub extra_inputs: Map<String, Value>,
     pub request_timeout_seconds: f64,
     pub tokenizer: String,
+    /// Revision of a model-id `--tokenizer` (None: `main`).
+    pub tokenizer_revision: Option<String>,
+    /// Given for AIPerf compatibility; only reported (no tokenizer code ever runs).
+    pub tokenizer_trust_remote_code: bool,
     pub use_server_token_count: bool,
     pub input_file: Option<PathBuf>,
     pub custom_dataset_type: DatasetType,
@@ -133,6 +137,8 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
         extra_inputs: s.extra_inputs.unwrap_or_default(),
         request_timeout_seconds: s.request_timeout_seconds.unwrap_or(21600.0),
         tokenizer: s.tokenizer.unwrap_or_else(|| "builtin".into()),
+        tokenizer_revision: s.tokenizer_revision,
+        tokenizer_trust_remote_code: s.tokenizer_trust_remote_code.unwrap_or(false),
         use_server_token_count: s.use_server_token_count.unwrap_or(false),
         input_file: s.input_file,
         custom_dataset_type: s.custom_dataset_type.unwrap_or(DatasetType::SingleTurn),
