@@ -8,4 +8,5 @@ mod loadgen;
 mod mock_llm;
 mod scrape;
 mod sweep;
+mod tokenizer;
 mod trial_agg;
