@@ -150,6 +150,12 @@ pub struct LoadArgs {
     /// Send max_tokens instead of max_completion_tokens.
     #[arg(long)]
     pub use_legacy_max_tokens: bool,
+    /// Rankings endpoint types: passages per synthetic request (the query is --isl tokens) [default: 1].
+    #[arg(long, value_name = "N", value_parser = count)]
+    pub rankings_passages_mean: Option<u64>,
+    /// Rankings endpoint types: tokens per synthetic passage [default: 550].
+    #[arg(long, value_name = "TOKENS", value_parser = count)]
+    pub rankings_passages_prompt_token_mean: Option<u64>,
     /// Distinct prompts in the dataset; also the run size without --request-count/--benchmark-duration [default: 100].
     #[arg(long, alias = "num-dataset-entries", value_parser = count)]
     pub num_prompts: Option<u64>,
@@ -214,6 +220,8 @@ impl LoadArgs {
             benchmark_grace_period: self.benchmark_grace_period,
             warmup_request_count: self.warmup_request_count,
             use_legacy_max_tokens: self.use_legacy_max_tokens.then_some(true),
+            rankings_passages_mean: self.rankings_passages_mean,
+            rankings_passages_prompt_token_mean: self.rankings_passages_prompt_token_mean,
             num_prompts: self.num_prompts,
             random_seed: self.random_seed,
             extra_inputs: if self.extra_inputs.is_empty() {

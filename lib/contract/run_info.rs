@@ -178,7 +178,8 @@ pub struct ModelName {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Endpoint {
     pub urls: Vec<String>,
-    /// `chat`, `completions`, `embeddings`.
+    /// `chat`, `completions`, `embeddings`, `responses`, `messages`, `huggingface_generate`,
+    /// `cohere_rankings`, `hf_tei_rankings`.
     #[serde(rename = "type")]
     pub kind: String,
     pub path: String,

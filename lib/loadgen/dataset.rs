@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use super::options::{DatasetType, EndpointType, Options};
 use super::prompts::{mix, random_words, text_of_tokens, Prompt};
 use super::tokenizer::Tokenizer;
+use super::wire;
 use crate::io::jsonl;
 
 /// AIPerf's `--isl-block-size` default.
@@ -111,24 +112,27 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Data
         extra.extend(line.extra.clone().unwrap_or_default());
         let prompt = if let Some(mut payload) = line.payload {
             payload.extend(extra);
-            let text = payload
-                .get("prompt")
-                .or_else(|| payload.get("input"))
-                .map(|v| v.to_string())
-                .unwrap_or_default();
-            let isl = tok.count(&text);
+            let isl = tok.count(&wire::input_texts(&payload).join(" "));
             Prompt::from_payload(k, payload, isl, max_tokens, timestamp_ms)
+        } else if opts.endpoint_type.is_rankings() {
+            return Err(format!(
+                "--endpoint-type {} needs a query and passages: give `payload` lines (the request body), or use synthetic prompts",
+                opts.endpoint_type.name()
+            ));
         } else if let Some(messages) = line.messages {
-            if opts.endpoint_type != EndpointType::Chat {
-                return Err("messages need --endpoint-type chat".into());
+            if !matches!(opts.endpoint_type, EndpointType::Chat | EndpointType::Messages) {
+                return Err("messages need --endpoint-type chat or messages".into());
             }
-            let text: Vec<String> = messages
-                .iter()
-                .filter_map(|m| m.get("content").and_then(Value::as_str).map(str::to_string))
-                .collect();
-            let isl = tok.count(&text.join(" "));
-            let mut p = Prompt::new(&with_extra(opts, extra), k, "", isl, max_tokens, timestamp_ms);
+            let mut p = Prompt::new(
+                &with_extra(opts, extra),
+                k,
+                ("", &[]),
+                0,
+                max_tokens,
+                timestamp_ms,
+            );
             p.payload.insert("messages".into(), Value::Array(messages));
+            let isl = tok.count(&wire::input_texts(&p.payload).join(" "));
             Prompt::from_payload(k, p.payload, isl, max_tokens, timestamp_ms)
         } else {
             let text = if let Some(t) = line.text.or(line.text_input) {
@@ -141,7 +145,14 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Data
                     .map_err(|e| e.to_string())?
             };
             let isl = tok.count(&text);
-            Prompt::new(&with_extra(opts, extra), k, &text, isl, max_tokens, timestamp_ms)
+            Prompt::new(
+                &with_extra(opts, extra),
+                k,
+                (&text, &[]),
+                isl,
+                max_tokens,
+                timestamp_ms,
+            )
         };
         prompts.push(prompt);
         Ok(())

@@ -22,6 +22,7 @@ pub mod prompts;
 pub mod run_info;
 pub mod sse;
 pub mod tokenizer;
+pub mod wire;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

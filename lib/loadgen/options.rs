@@ -73,6 +73,9 @@ pub struct Options {
     pub osl: Option<u64>,
     pub osl_stddev: f64,
     pub use_legacy_max_tokens: bool,
+    /// Rankings: passages per synthetic request, and tokens per passage.
+    pub rankings_passages: u64,
+    pub rankings_passage_tokens: u64,
     pub num_prompts: u64,
     pub random_seed: u64,
     /// Whether the seed was given (the run info reports `null` otherwise, as AIPerf does).
@@ -107,7 +110,7 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
     let url = s.normalized_url()?;
     let mut endpoint = s
         .endpoint
-        .unwrap_or_else(|| endpoint_type.default_path().to_string());
+        .unwrap_or_else(|| endpoint_type.default_path(s.streaming == Some(true)).to_string());
     if !endpoint.starts_with('/') {
         endpoint.insert(0, '/');
     }
@@ -131,6 +134,8 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
         osl: s.osl,
         osl_stddev: s.osl_stddev.unwrap_or(0.0),
         use_legacy_max_tokens: s.use_legacy_max_tokens.unwrap_or(false),
+        rankings_passages: s.rankings_passages_mean.unwrap_or(1),
+        rankings_passage_tokens: s.rankings_passages_prompt_token_mean.unwrap_or(550),
         num_prompts: s.num_prompts.unwrap_or(100),
         seed_given: s.random_seed.is_some(),
         random_seed: s.random_seed.unwrap_or(0),

@@ -14,9 +14,9 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
 use serde_json::{Map, Value};
 
-use super::openai;
 use super::options::Options;
 use super::tokenizer::Tokenizer;
+use super::wire;
 
 /// One entry of the dataset: a prompt and the exact request body that carries it.
 #[derive(Debug, Clone)]
@@ -36,23 +36,16 @@ pub struct Prompt {
 }
 
 impl Prompt {
+    /// The request carrying `text` (a rankings query, ranked against `passages`).
     pub fn new(
         opts: &Options,
         index: usize,
-        text: &str,
+        (text, passages): (&str, &[String]),
         isl: u64,
         max_tokens: Option<u64>,
         timestamp_ms: Option<f64>,
     ) -> Prompt {
-        let payload = openai::request_body(
-            opts.endpoint_type,
-            &opts.model,
-            text,
-            opts.streaming,
-            max_tokens,
-            opts.use_legacy_max_tokens,
-            &opts.extra_inputs,
-        );
+        let payload = wire::request_body(opts, text, passages, max_tokens);
         Prompt::from_payload(index, payload, isl, max_tokens, timestamp_ms)
     }
 
@@ -150,9 +143,31 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Prompt>>
                 .osl
                 .map(|m| positive_normal_integer(&mut rng, m as f64, opts.osl_stddev));
             let text = text_of_tokens(tok, &mut rng, isl)?;
-            Ok(Prompt::new(opts, k, &text, isl, max_tokens, None))
+            if opts.endpoint_type.is_rankings() {
+                return rankings_prompt(opts, tok, &mut rng, k, text);
+            }
+            Ok(Prompt::new(opts, k, (&text, &[]), isl, max_tokens, None))
         })
         .collect()
+}
+
+/// A rankings request: the query, and `--rankings-passages-mean` passages of
+/// `--rankings-passages-prompt-token-mean` tokens each. Its ISL is the count of all texts joined
+/// with spaces, as AIPerf tokenizes a rankings payload.
+fn rankings_prompt(
+    opts: &Options,
+    tok: &Tokenizer,
+    rng: &mut StdRng,
+    k: usize,
+    query: String,
+) -> anyhow::Result<Prompt> {
+    let passages = (0..opts.rankings_passages)
+        .map(|_| text_of_tokens(tok, rng, opts.rankings_passage_tokens))
+        .collect::<anyhow::Result<Vec<String>>>()?;
+    let mut all = vec![query.clone()];
+    all.extend(passages.iter().cloned());
+    let isl = tok.count(&all.join(" "));
+    Ok(Prompt::new(opts, k, (&query, &passages), isl, None, None))
 }
 
 /// Writes AIPerf's `inputs.json` (pretty, 2-space indent) atomically.
