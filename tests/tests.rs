@@ -4,6 +4,7 @@
 
 mod common;
 mod conventions;
+mod endpoint_types;
 mod loadgen;
 mod mock_llm;
 mod scrape;
