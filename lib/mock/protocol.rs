@@ -1,5 +1,5 @@
-//! OpenAI request bodies (what the mock reads) and vLLM-shaped responses (what it writes); the
-//! other API flavours live in `wire/`, which this dispatches to.
+//! OpenAI request bodies (what the mock reads) and vLLM-shaped responses (what it writes), and
+//! the request and error types every flavour shares; the other API flavours live in `wire/`.
 //!
 //! Responses are rendered straight into byte buffers from per-request templates: the part of an
 //! SSE chunk before the token text is rendered once per request, so a token costs a few memcpys.
@@ -129,14 +129,8 @@ pub struct Generate {
 #[derive(Debug)]
 pub struct BadRequest(pub String);
 
-/// Parses and validates a generation request body of any flavour.
+/// Parses and validates a chat/completions body (`wire::parse_generate` dispatches the others).
 pub fn parse_generate(endpoint: Endpoint, body: &[u8]) -> Result<Generate, BadRequest> {
-    match endpoint {
-        Endpoint::Responses => return super::wire::responses::parse(body),
-        Endpoint::Messages => return super::wire::messages::parse(body),
-        Endpoint::Generate | Endpoint::GenerateStream => return super::wire::tgi::parse(endpoint, body),
-        Endpoint::Chat | Endpoint::Completions => {}
-    }
     let r: GenerateRequest =
         serde_json::from_slice(body).map_err(|e| BadRequest(format!("invalid JSON request body: {e}")))?;
     let mut prompt = PromptStats::default();

@@ -269,7 +269,7 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
         client_id,
     };
     match route {
-        Route::Generate(ep) => match protocol::parse_generate(ep, &body) {
+        Route::Generate(ep) => match wire::parse_generate(ep, &body) {
             Ok(g) => generate(eng, g, arr).await,
             Err(e) => Ok(error_response(
                 &eng,

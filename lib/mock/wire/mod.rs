@@ -10,8 +10,20 @@ pub mod tgi;
 
 use bytes::BytesMut;
 
-use super::protocol::{render_full as render_openai, ChunkTemplate, Content, Endpoint};
+use super::protocol::{
+    self, render_full as render_openai, BadRequest, ChunkTemplate, Content, Endpoint, Generate,
+};
 use super::tokens::PromptStats;
+
+/// Parses and validates a generation request body of any flavour.
+pub fn parse_generate(endpoint: Endpoint, body: &[u8]) -> Result<Generate, BadRequest> {
+    match endpoint {
+        Endpoint::Responses => responses::parse(body),
+        Endpoint::Messages => messages::parse(body),
+        Endpoint::Generate | Endpoint::GenerateStream => tgi::parse(endpoint, body),
+        Endpoint::Chat | Endpoint::Completions => protocol::parse_generate(endpoint, body),
+    }
+}
 
 /// What a streamed response needs to know of its request to render it.
 pub struct Head<'a> {
@@ -131,11 +143,9 @@ pub fn add_content(prompt: &mut PromptStats, c: &Option<Content>) {
 }
 
 /// Checks a max-tokens value: at least 1.
-pub fn max_tokens(name: &str, v: Option<i64>) -> Result<Option<u32>, super::protocol::BadRequest> {
+pub fn max_tokens(name: &str, v: Option<i64>) -> Result<Option<u32>, BadRequest> {
     match v {
-        Some(m) if m < 1 => Err(super::protocol::BadRequest(format!(
-            "'{name}' must be at least 1, got {m}"
-        ))),
+        Some(m) if m < 1 => Err(BadRequest(format!("'{name}' must be at least 1, got {m}"))),
         Some(m) => Ok(Some(m.min(u32::MAX as i64) as u32)),
         None => Ok(None),
     }
