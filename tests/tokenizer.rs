@@ -139,6 +139,16 @@ fn model_folders_of_every_type_make_exact_prompts_end_to_end() {
             info["input_config"]["tokenizer"]["path"].as_str().unwrap(),
             folder.join("tokenizer.json").to_str().unwrap()
         );
+        // The same seed gives byte-identical prompts under this tokenizer too.
+        let again = tempfile::tempdir().unwrap();
+        run(
+            &mock,
+            &["--tokenizer", folder.to_str().unwrap()],
+            home.path(),
+            again.path(),
+        );
+        let bytes = |d: &Path| std::fs::read(d.join("inputs.json")).unwrap();
+        assert_eq!(bytes(dir.path()), bytes(again.path()), "{name}");
     }
 }
 

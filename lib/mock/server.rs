@@ -190,23 +190,23 @@ fn post_route(path: &str) -> Option<Route> {
 async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super::stream::BodyError> {
     let path = req.uri().path();
     let post = (req.method() == Method::POST).then(|| post_route(path)).flatten();
-    let route = match (req.method(), path) {
-        _ if post.is_some() => post.expect("just checked"),
-        (&Method::GET, "/v1/models") => Route::Models,
-        (&Method::GET, "/health") => return Ok(Response::new(MockBody::full(Bytes::new()))),
-        (&Method::GET, "/metrics") => {
+    let route = match (post, req.method(), path) {
+        (Some(r), _, _) => r,
+        (None, &Method::GET, "/v1/models") => Route::Models,
+        (None, &Method::GET, "/health") => return Ok(Response::new(MockBody::full(Bytes::new()))),
+        (None, &Method::GET, "/metrics") => {
             return Ok(text_response(
                 eng.metrics.render(eng.load(), &eng.opts.served_model_name),
                 "text/plain; version=0.0.4; charset=utf-8",
             ))
         }
-        (&Method::GET, "/dcgm/metrics") => {
+        (None, &Method::GET, "/dcgm/metrics") => {
             return Ok(text_response(
                 render_dcgm(eng.load()),
                 "text/plain; version=0.0.4; charset=utf-8",
             ))
         }
-        (_, p) if post_route(p).is_some() || PATHS.split(", ").any(|q| q == p) => {
+        (None, _, p) if PATHS.split(", ").any(|q| q == p) => {
             let msg = format!("method {} is not allowed on {path}", req.method());
             return Ok(error_response(
                 &eng,
