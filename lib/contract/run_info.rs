@@ -258,7 +258,8 @@ pub struct TokenizerConfig {
     /// A model id's revision, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
-    #[serde(default)]
+    /// `--tokenizer-trust-remote-code` was given (only reported; absent when not).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub trust_remote_code: bool,
     /// The tokenizer.json that counted the tokens (absent for builtin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
