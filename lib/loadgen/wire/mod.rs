@@ -29,7 +29,19 @@ pub fn request_body(
 ) -> Map<String, Value> {
     let (model, extra) = (opts.model.as_str(), &opts.extra_inputs);
     match opts.endpoint_type {
-        EndpointType::Responses => responses::request_body(model, prompt, opts.streaming, max_tokens, extra),
+        EndpointType::Responses => {
+            let mut m = responses::request_body(model, prompt, opts.streaming, max_tokens, extra);
+            if opts.streaming && opts.use_server_token_count {
+                // AIPerf asks for usage in the stream when it is going to count with it.
+                let so = m
+                    .entry("stream_options")
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(o) = so {
+                    o.entry("include_usage").or_insert(Value::Bool(true));
+                }
+            }
+            m
+        }
         EndpointType::Messages => messages::request_body(model, prompt, opts.streaming, max_tokens, extra),
         EndpointType::HuggingfaceGenerate => tgi::request_body(prompt, max_tokens, extra),
         kind @ (EndpointType::CohereRankings | EndpointType::HfTeiRankings) => {

@@ -278,6 +278,13 @@ fn request_bodies_follow_aiperf() {
         body(EndpointType::HfTeiRankings, false, None),
         r#"{"query":"hi","temperature":0,"texts":["a","b"]}"#
     );
+    // AIPerf asks a Responses stream for usage when it counts with the server's numbers.
+    let mut o = opts(EndpointType::Responses, true);
+    o.use_server_token_count = true;
+    assert_eq!(
+        request_body(&o, "hi", &[], None)["stream_options"],
+        serde_json::json!({"include_usage": true})
+    );
     assert_eq!(
         opts(EndpointType::HuggingfaceGenerate, true).endpoint,
         "/generate_stream"
