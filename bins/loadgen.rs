@@ -30,7 +30,11 @@ const EXAMPLES: &str = "EXAMPLES:
   sed -n 3p plan.jsonl | loadgen --spec - --api-key \"$OPENAI_API_KEY\" --output run3.jsonl
 
   # replay a Mooncake trace on its own schedule
-  loadgen -m my-model --streaming --input-file trace.jsonl --custom-dataset-type mooncake_trace";
+  loadgen -m my-model --streaming --input-file trace.jsonl --custom-dataset-type mooncake_trace
+
+  # Anthropic Messages API, token counts with the model's own tokenizer from the local HF cache
+  loadgen -m meta-llama/Llama-3.1-8B-Instruct --endpoint-type messages --streaming \\
+      --tokenizer meta-llama/Llama-3.1-8B-Instruct --isl 1024 --osl 128 --concurrency 16";
 
 /// Benchmark one setting of an OpenAI-compatible LLM server.
 ///
@@ -47,7 +51,7 @@ struct Cli {
     /// Extra request header Name:Value (never written to any output). Repeatable.
     #[arg(long, short = 'H', value_name = "K:V")]
     header: Vec<String>,
-    /// API key, sent as Authorization: Bearer (never written to any output).
+    /// API key, sent as Authorization: Bearer (x-api-key for --endpoint-type messages; never written to any output).
     #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
     /// Write the exact request bodies here (AIPerf's inputs.json).

@@ -15,9 +15,11 @@ const ABOUT: &str = "Simulated OpenAI-compatible LLM server (vLLM protocol) that
 const LONG_ABOUT: &str = "\
 Simulated OpenAI-compatible LLM server (vLLM protocol) that saturates like a GPU server.
 
-Serves POST /v1/chat/completions and /v1/completions (SSE streaming and plain JSON), POST
-/v1/embeddings, GET /v1/models, /health, /metrics (Prometheus, vLLM metric names) and /dcgm/metrics
-(DCGM-exporter-style GPU gauges). Binds 127.0.0.1; with --port 0 it picks a free port. Its only stdout
+Serves POST /v1/chat/completions and /v1/completions (SSE streaming and plain JSON), the other
+API flavours loadgen speaks -- POST /v1/responses (OpenAI Responses), /v1/messages (Anthropic
+Messages), /generate and /generate_stream (TGI) -- through the same capacity model, POST
+/v1/embeddings, /v2/rerank (Cohere-style) and /rerank (TEI) (one prefill each), GET /v1/models,
+/health, /metrics (Prometheus, vLLM metric names) and /dcgm/metrics (DCGM-exporter-style GPU gauges). Binds 127.0.0.1; with --port 0 it picks a free port. Its only stdout
 output is one line, {\"listening\":\"127.0.0.1:PORT\"}; logs go to stderr. SIGTERM or Ctrl-C stops it
 cleanly (in-flight responses get 2 s, --record is flushed), exit 0.
 
@@ -54,7 +56,17 @@ answer stops naturally at a deterministic length between max(min_tokens, 1) and 
 ceil(chars / 4), at least 1 per prompt (chat: all message texts, no template). Output words are
 common English words, one token each, chosen by a hash of --seed and the prompt: the same request
 gets the same text. Malformed bodies get 400 with an OpenAI-style JSON error naming the field;
-with --api-key, requests without 'Authorization: Bearer KEY' get 401 (health and metrics stay open).
+with --api-key, requests without 'Authorization: Bearer KEY' (or 'x-api-key: KEY') get 401 (health
+and metrics stay open).
+The other flavours follow their servers: Responses streams response.created (sent on admission,
+before prefill), one response.output_text.delta per token, response.output_text.done and
+response.completed with usage (status incomplete when max_output_tokens ran out); Messages streams
+message_start with the input count and content_block_start (on admission), one content_block_delta
+per token, content_block_stop, message_delta with the stop reason and output count, message_stop
+(max_tokens is required); /generate_stream sends one data: event per token, the last with
+generated_text and details (finish reason, generated_tokens, input_length), no [DONE]; /generate
+answers generated_text (details when parameters.details is true). Rankings score each document
+deterministically and list the results best first.
 
 FAULTS
 Each request draws at most one fault (seeded): --error-rate answers --error-status with a JSON error;
@@ -146,7 +158,7 @@ struct Cli {
     /// Write per-request server-side ground truth (JSONL, epoch ns) to FILE
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
-    /// Require 'Authorization: Bearer KEY' on /v1/* (401 otherwise); never logged
+    /// Require 'Authorization: Bearer KEY' (or 'x-api-key: KEY') on /v1/models and every POST route (401 otherwise); never logged
     #[arg(long, env = "MOCK_LLM_API_KEY", hide_env_values = true, value_name = "KEY")]
     api_key: Option<String>,
     /// Runtime worker threads; 0 = one per core

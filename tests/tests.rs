@@ -5,6 +5,7 @@
 mod adaptive;
 mod common;
 mod conventions;
+mod endpoint_types;
 mod loadgen;
 mod make;
 mod mock_llm;
@@ -12,4 +13,5 @@ mod resume;
 mod scrape;
 mod stages;
 mod sweep;
+mod tokenizer;
 mod trial_agg;

@@ -159,6 +159,12 @@ pub struct LoadArgs {
     /// Send max_tokens instead of max_completion_tokens.
     #[arg(long)]
     pub use_legacy_max_tokens: bool,
+    /// Rankings endpoint types: passages per synthetic request (the query is --isl tokens) [default: 1].
+    #[arg(long, value_name = "N", value_parser = count)]
+    pub rankings_passages_mean: Option<u64>,
+    /// Rankings endpoint types: tokens per synthetic passage [default: 550].
+    #[arg(long, value_name = "TOKENS", value_parser = count)]
+    pub rankings_passages_prompt_token_mean: Option<u64>,
     /// Distinct prompts in the dataset; also the run size without --request-count/--benchmark-duration [default: 100].
     #[arg(long, alias = "num-dataset-entries", value_parser = count)]
     pub num_prompts: Option<u64>,
@@ -171,9 +177,15 @@ pub struct LoadArgs {
     /// Per-request timeout in seconds; a timed-out request is an error record [default: 21600].
     #[arg(long, value_name = "SECONDS", value_parser = positive)]
     pub request_timeout_seconds: Option<f64>,
-    /// Client-side token counting: builtin (tiktoken o200k_base, offline) or a local tokenizer.json [default: builtin].
+    /// Client-side token counting: builtin (tiktoken o200k_base), a tokenizer.json, a model folder holding one, or a Hugging Face model id found in the local cache ($HF_HOME/hub; never downloaded) [default: builtin].
     #[arg(long)]
     pub tokenizer: Option<String>,
+    /// Revision (branch, tag or commit) of a --tokenizer model id in the Hugging Face cache [default: main].
+    #[arg(long, value_name = "REV")]
+    pub tokenizer_revision: Option<String>,
+    /// Accepted for AIPerf command lines; sweepkit only reads tokenizer.json and runs no tokenizer code.
+    #[arg(long)]
+    pub tokenizer_trust_remote_code: bool,
     /// Take token counts from the server's usage instead of the client tokenizer.
     #[arg(long)]
     pub use_server_token_count: bool,
@@ -226,6 +238,8 @@ impl LoadArgs {
             benchmark_grace_period: self.benchmark_grace_period,
             warmup_request_count: self.warmup_request_count,
             use_legacy_max_tokens: self.use_legacy_max_tokens.then_some(true),
+            rankings_passages_mean: self.rankings_passages_mean,
+            rankings_passages_prompt_token_mean: self.rankings_passages_prompt_token_mean,
             num_prompts: self.num_prompts,
             random_seed: self.random_seed,
             extra_inputs: if self.extra_inputs.is_empty() {
@@ -235,6 +249,8 @@ impl LoadArgs {
             },
             request_timeout_seconds: self.request_timeout_seconds,
             tokenizer: self.tokenizer.clone(),
+            tokenizer_revision: self.tokenizer_revision.clone(),
+            tokenizer_trust_remote_code: self.tokenizer_trust_remote_code.then_some(true),
             use_server_token_count: self.use_server_token_count.then_some(true),
             input_file: self.input_file.clone(),
             custom_dataset_type: self.custom_dataset_type,

@@ -214,7 +214,8 @@ pub struct ModelName {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Endpoint {
     pub urls: Vec<String>,
-    /// `chat`, `completions`, `embeddings`.
+    /// `chat`, `completions`, `embeddings`, `responses`, `messages`, `huggingface_generate`,
+    /// `cohere_rankings`, `hf_tei_rankings`.
     #[serde(rename = "type")]
     pub kind: String,
     pub path: String,
@@ -290,6 +291,15 @@ pub struct PhaseConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenizerConfig {
     pub name: String,
+    /// A model id's revision, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// `--tokenizer-trust-remote-code` was given (only reported; absent when not).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trust_remote_code: bool,
+    /// The tokenizer.json that counted the tokens (absent for builtin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
     pub use_server_token_count: bool,
 }
 
@@ -449,6 +459,9 @@ mod tests {
                 ],
                 tokenizer: TokenizerConfig {
                     name: "builtin".into(),
+                    revision: None,
+                    trust_remote_code: false,
+                    path: None,
                     use_server_token_count: false,
                 },
                 runtime: Runtime { ui: Ui::None },

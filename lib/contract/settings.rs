@@ -9,6 +9,7 @@ use anyhow::{anyhow, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// The API flavour a run speaks (AIPerf's `--endpoint-type` names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum EndpointType {
@@ -16,14 +17,31 @@ pub enum EndpointType {
     Chat,
     Completions,
     Embeddings,
+    /// OpenAI Responses API (`/v1/responses`).
+    Responses,
+    /// Anthropic Messages API (`/v1/messages`), as vLLM, SGLang and LiteLLM serve it.
+    Messages,
+    /// Hugging Face TGI's `/generate` and `/generate_stream`.
+    HuggingfaceGenerate,
+    /// Cohere-style `/v2/rerank` (vLLM serves it too).
+    CohereRankings,
+    /// Hugging Face TEI's `/rerank`.
+    HfTeiRankings,
 }
 
 impl EndpointType {
-    pub fn default_path(self) -> &'static str {
+    /// AIPerf's default path (TGI streams on its own path).
+    pub fn default_path(self, streaming: bool) -> &'static str {
         match self {
             EndpointType::Chat => "/v1/chat/completions",
             EndpointType::Completions => "/v1/completions",
             EndpointType::Embeddings => "/v1/embeddings",
+            EndpointType::Responses => "/v1/responses",
+            EndpointType::Messages => "/v1/messages",
+            EndpointType::HuggingfaceGenerate if streaming => "/generate_stream",
+            EndpointType::HuggingfaceGenerate => "/generate",
+            EndpointType::CohereRankings => "/v2/rerank",
+            EndpointType::HfTeiRankings => "/rerank",
         }
     }
     pub fn name(self) -> &'static str {
@@ -31,11 +49,23 @@ impl EndpointType {
             EndpointType::Chat => "chat",
             EndpointType::Completions => "completions",
             EndpointType::Embeddings => "embeddings",
+            EndpointType::Responses => "responses",
+            EndpointType::Messages => "messages",
+            EndpointType::HuggingfaceGenerate => "huggingface_generate",
+            EndpointType::CohereRankings => "cohere_rankings",
+            EndpointType::HfTeiRankings => "hf_tei_rankings",
         }
     }
-    /// Whether the endpoint produces output tokens (embeddings do not).
+    /// Whether the endpoint produces output tokens (embeddings and rankings do not).
     pub fn produces_tokens(self) -> bool {
-        self != EndpointType::Embeddings
+        !matches!(
+            self,
+            EndpointType::Embeddings | EndpointType::CohereRankings | EndpointType::HfTeiRankings
+        )
+    }
+    /// The rankings flavours: a query and passages in, scores out.
+    pub fn is_rankings(self) -> bool {
+        matches!(self, EndpointType::CohereRankings | EndpointType::HfTeiRankings)
     }
 }
 
@@ -106,6 +136,12 @@ pub struct Settings {
     pub osl_stddev: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_legacy_max_tokens: Option<bool>,
+    /// Rankings: passages per synthetic request (AIPerf's default 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rankings_passages_mean: Option<u64>,
+    /// Rankings: tokens per synthetic passage (AIPerf's default 550).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rankings_passages_prompt_token_mean: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub num_prompts: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,6 +152,12 @@ pub struct Settings {
     pub request_timeout_seconds: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tokenizer: Option<String>,
+    /// The model revision (branch, tag or commit) of a `--tokenizer` model id; `main` when not given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokenizer_revision: Option<String>,
+    /// AIPerf's flag, accepted for its command lines: sweepkit runs no tokenizer code either way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokenizer_trust_remote_code: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_server_token_count: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -183,9 +225,6 @@ impl Sweepable {
     }
 }
 
-/// Names of the tokenizer compiled in (tiktoken's o200k_base).
-pub const BUILTIN_TOKENIZERS: [&str; 2] = ["builtin", "o200k_base"];
-
 /// loadgen's default server.
 pub const DEFAULT_URL: &str = "http://localhost:8000";
 
@@ -247,8 +286,13 @@ impl Settings {
         if self.model.as_deref().is_none_or(str::is_empty) {
             bail!("--model is required (the model name the server serves, e.g. --model mock-model)");
         }
-        if self.streaming == Some(true) && self.endpoint_type == Some(EndpointType::Embeddings) {
-            bail!("--streaming: the embeddings endpoint does not stream; drop --streaming");
+        if let Some(kind) = self.endpoint_type.filter(|k| !k.produces_tokens()) {
+            if self.streaming == Some(true) {
+                bail!(
+                    "--streaming: the {} endpoint does not stream; drop --streaming",
+                    kind.name()
+                );
+            }
         }
         if self.concurrency == Some(0) {
             bail!("--concurrency 0: must be at least 1");
@@ -318,6 +362,17 @@ impl Settings {
                 bail!("--max-unreachable-seconds {t}: must be >= 0 seconds (0 never stops)");
             }
         }
+        for (flag, v) in [
+            ("--rankings-passages-mean", self.rankings_passages_mean),
+            (
+                "--rankings-passages-prompt-token-mean",
+                self.rankings_passages_prompt_token_mean,
+            ),
+        ] {
+            if v == Some(0) {
+                bail!("{flag} 0: must be at least 1");
+            }
+        }
         if self.num_prompts == Some(0) {
             bail!("--num-prompts 0: must be at least 1");
         }
@@ -327,8 +382,9 @@ impl Settings {
         Ok(())
     }
 
-    /// Refuses files that are not there: the dataset and a tokenizer file. Separate from [`check`]
-    /// because it looks at the disk (sweep-plan calls it once, loadgen before each run).
+    /// Refuses files that are not there: the dataset, and a tokenizer that is neither builtin, a
+    /// file, a model folder nor a model id in the Hugging Face cache (at its revision). Separate
+    /// from [`check`] because it looks at the disk (sweep-plan calls it once, loadgen before each run).
     ///
     /// [`check`]: Settings::check
     pub fn check_files(&self) -> anyhow::Result<()> {
@@ -336,9 +392,7 @@ impl Settings {
             std::fs::File::open(p).map_err(|e| anyhow!("--input-file: {}: cannot open: {e}", p.display()))?;
         }
         if let Some(t) = &self.tokenizer {
-            if !BUILTIN_TOKENIZERS.contains(&t.as_str()) && !std::path::Path::new(t).exists() {
-                bail!("--tokenizer {t}: no such file; use `builtin` (o200k_base, offline) or a local tokenizer.json (models are not downloaded)");
-            }
+            crate::io::hf_cache::locate(t, self.tokenizer_revision.as_deref())?;
         }
         Ok(())
     }
@@ -381,7 +435,16 @@ pub trait FlagValue: Sized + Copy + serde::de::DeserializeOwned + Serialize + 's
 }
 
 impl FlagValue for EndpointType {
-    const NAMES: &'static [&'static str] = &["chat", "completions", "embeddings"];
+    const NAMES: &'static [&'static str] = &[
+        "chat",
+        "completions",
+        "embeddings",
+        "responses",
+        "messages",
+        "huggingface_generate",
+        "cohere_rankings",
+        "hf_tei_rankings",
+    ];
 }
 impl FlagValue for ArrivalPattern {
     const NAMES: &'static [&'static str] = &["constant", "poisson", "gamma"];

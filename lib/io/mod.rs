@@ -1,8 +1,10 @@
 //! Plumbing every stage shares: JSONL in and out, atomic files, the one clock, Ctrl-C, exit
-//! outcomes, the high-resolution timer and TLS set-up. Knows nothing of any format's content.
+//! outcomes, the high-resolution timer, TLS set-up and finding a tokenizer's files (a path or the
+//! Hugging Face cache). Knows nothing of any format's content.
 
 pub mod atomic;
 pub mod clock;
+pub mod hf_cache;
 pub mod interrupt;
 pub mod jsonl;
 pub mod outcome;

@@ -19,6 +19,7 @@ use super::h1::{self, H1Error};
 use super::openai::{server_error_type, BodyError, Output};
 use super::options::{EndpointType, HttpClient, Options};
 use super::sse::SseParser;
+use super::wire;
 
 /// Everything observed about one request.
 #[derive(Debug)]
@@ -117,11 +118,20 @@ impl Client {
         crate::io::tls::install_provider();
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if opts.endpoint_type == EndpointType::Messages {
+            // Anthropic's API version header, as AIPerf sends it.
+            headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
+        }
         if let Some(key) = &opts.io.api_key {
-            let mut v = HeaderValue::from_str(&format!("Bearer {key}"))
+            // Anthropic authenticates with x-api-key, everyone else with a bearer token.
+            let (name, value) = match opts.endpoint_type {
+                EndpointType::Messages => (HeaderName::from_static("x-api-key"), key.clone()),
+                _ => (AUTHORIZATION, format!("Bearer {key}")),
+            };
+            let mut v = HeaderValue::from_str(&value)
                 .map_err(|_| anyhow!("--api-key: contains characters not allowed in an HTTP header"))?;
             v.set_sensitive(true);
-            headers.insert(AUTHORIZATION, v);
+            headers.insert(name, v);
         }
         for (k, v) in &opts.io.headers {
             let name = HeaderName::from_bytes(k.as_bytes())
@@ -277,13 +287,15 @@ impl Client {
                 Ok(Some(bytes)) => {
                     last = Instant::now();
                     let (content, output) = (&mut ex.content, &mut ex.output);
-                    if let Err(e) = parser.feed(&bytes, last, |t, d| take_event(content, output, t, d)) {
+                    if let Err(e) =
+                        parser.feed(&bytes, last, |t, d| take_event(self.kind, content, output, t, d))
+                    {
                         ex.end = Instant::now();
                         ex.fail(ex.status.map(i64::from), e.kind, e.message);
                         return Failure::Other;
                     }
                 }
-                Ok(None) => return finish_stream(ex, &mut parser, last),
+                Ok(None) => return finish_stream(ex, &mut parser, last, self.kind),
                 Err(e) => {
                     let after = format!("after {} content chunks", ex.content.len());
                     return body_cut(ex, &e, self.timeout, after);
@@ -310,12 +322,13 @@ impl Client {
 
 /// Takes one SSE event into the exchange: output text, and a content stamp if it carried output.
 fn take_event(
+    kind: EndpointType,
     content: &mut Vec<Instant>,
     output: &mut Output,
     at: Instant,
     data: &[u8],
 ) -> Result<(), BodyError> {
-    let p = output.stream_event(data)?;
+    let p = wire::stream_event(kind, output, data)?;
     if p.content || p.reasoning {
         content.push(at);
     }
@@ -338,7 +351,7 @@ fn body_cut(ex: &mut Exchange, e: &reqwest::Error, timeout: Duration, after: Str
 /// A non-streaming body arrived whole at `end`: parse it (its content counts as one response).
 fn finish_whole(ex: &mut Exchange, body: &[u8], end: Instant, kind: EndpointType) -> Failure {
     ex.end = end;
-    match ex.output.whole_body(body, kind) {
+    match wire::whole_body(kind, &mut ex.output, body) {
         Ok(p) => {
             if p.content || p.reasoning {
                 ex.content.push(end);
@@ -353,10 +366,10 @@ fn finish_whole(ex: &mut Exchange, body: &[u8], end: Instant, kind: EndpointType
 }
 
 /// The stream ended cleanly: flush a trailing event and check it really finished.
-fn finish_stream(ex: &mut Exchange, parser: &mut SseParser, at: Instant) -> Failure {
+fn finish_stream(ex: &mut Exchange, parser: &mut SseParser, at: Instant, kind: EndpointType) -> Failure {
     ex.end = at;
     let (content, output) = (&mut ex.content, &mut ex.output);
-    if let Err(e) = parser.finish(at, |t, d| take_event(content, output, t, d)) {
+    if let Err(e) = parser.finish(at, |t, d| take_event(kind, content, output, t, d)) {
         ex.fail(ex.status.map(i64::from), e.kind, e.message);
         return Failure::Other;
     }
@@ -365,8 +378,9 @@ fn finish_stream(ex: &mut Exchange, parser: &mut SseParser, at: Instant) -> Fail
             ex.status.map(i64::from),
             ErrorKind::StreamCut,
             format!(
-                "the stream ended after {} content chunks without a finish_reason or [DONE]",
-                ex.content.len()
+                "the stream ended after {} content chunks without {}",
+                ex.content.len(),
+                wire::stream_end(kind)
             ),
         );
         return Failure::Other;
@@ -465,13 +479,14 @@ impl Client {
             return Failure::Other;
         }
         if self.streaming {
+            let kind = self.kind;
             let mut parser = SseParser::new();
             let mut last = at;
             let (content, output) = (&mut ex.content, &mut ex.output);
             let r = pool
                 .read_body(conn, &head, first, at, |t, bytes| {
                     last = t;
-                    parser.feed(bytes, t, |t2, d| take_event(content, output, t2, d))
+                    parser.feed(bytes, t, |t2, d| take_event(kind, content, output, t2, d))
                 })
                 .await;
             match r {
@@ -481,7 +496,7 @@ impl Client {
                     ex.fail(ex.status.map(i64::from), e.kind, e.message);
                     Failure::Other
                 }
-                Ok(Ok(())) => finish_stream(ex, &mut parser, last),
+                Ok(Ok(())) => finish_stream(ex, &mut parser, last, kind),
             }
         } else {
             let (body, end) = match h1::collect_body(pool, conn, &head, first, at, usize::MAX).await {

@@ -15,8 +15,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::options::{DatasetType, EndpointType, Options};
-use super::prompts::{mix, text_of_tokens, Prompt};
+use super::prompts::{mix, random_words, text_of_tokens, Prompt};
 use super::tokenizer::Tokenizer;
+use super::wire;
 use crate::io::jsonl;
 
 /// AIPerf's `--isl-block-size` default.
@@ -111,24 +112,27 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Data
         extra.extend(line.extra.clone().unwrap_or_default());
         let prompt = if let Some(mut payload) = line.payload {
             payload.extend(extra);
-            let text = payload
-                .get("prompt")
-                .or_else(|| payload.get("input"))
-                .map(|v| v.to_string())
-                .unwrap_or_default();
-            let isl = tok.count(&text);
+            let isl = tok.count(&wire::input_texts(&payload).join(" "));
             Prompt::from_payload(k, payload, isl, max_tokens, timestamp_ms)
+        } else if opts.endpoint_type.is_rankings() {
+            return Err(format!(
+                "--endpoint-type {} needs a query and passages: give `payload` lines (the request body), or use synthetic prompts",
+                opts.endpoint_type.name()
+            ));
         } else if let Some(messages) = line.messages {
-            if opts.endpoint_type != EndpointType::Chat {
-                return Err("messages need --endpoint-type chat".into());
+            if !matches!(opts.endpoint_type, EndpointType::Chat | EndpointType::Messages) {
+                return Err("messages need --endpoint-type chat or messages".into());
             }
-            let text: Vec<String> = messages
-                .iter()
-                .filter_map(|m| m.get("content").and_then(Value::as_str).map(str::to_string))
-                .collect();
-            let isl = tok.count(&text.join(" "));
-            let mut p = Prompt::new(&with_extra(opts, extra), k, "", isl, max_tokens, timestamp_ms);
+            let mut p = Prompt::new(
+                &with_extra(opts, extra),
+                k,
+                ("", &[]),
+                0,
+                max_tokens,
+                timestamp_ms,
+            );
             p.payload.insert("messages".into(), Value::Array(messages));
+            let isl = tok.count(&wire::input_texts(&p.payload).join(" "));
             Prompt::from_payload(k, p.payload, isl, max_tokens, timestamp_ms)
         } else {
             let text = if let Some(t) = line.text.or(line.text_input) {
@@ -138,9 +142,17 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Data
             } else {
                 let n = line.input_length.unwrap_or(0);
                 synth_blocks(tok, opts.random_seed, k as u64, n, line.hash_ids.as_deref())
+                    .map_err(|e| e.to_string())?
             };
             let isl = tok.count(&text);
-            Prompt::new(&with_extra(opts, extra), k, &text, isl, max_tokens, timestamp_ms)
+            Prompt::new(
+                &with_extra(opts, extra),
+                k,
+                (&text, &[]),
+                isl,
+                max_tokens,
+                timestamp_ms,
+            )
         };
         prompts.push(prompt);
         Ok(())
@@ -192,33 +204,42 @@ fn type_name(k: DatasetType) -> &'static str {
 }
 
 /// `n` tokens; with hash ids, block `i` is the text of id `hash_ids[i]` (the last block cut short).
-fn synth_blocks(tok: &Tokenizer, seed: u64, k: u64, n: u64, hash_ids: Option<&[u64]>) -> String {
-    match hash_ids {
-        Some(ids) if !ids.is_empty() => {
-            let mut out = String::new();
-            let mut left = n;
-            for id in ids {
-                if left == 0 {
-                    break;
-                }
-                let take = left.min(BLOCK_TOKENS);
-                let mut rng = StdRng::seed_from_u64(mix(seed ^ 0x5EED_B10C, *id));
-                let block = text_of_tokens(tok, &mut rng, BLOCK_TOKENS);
-                // Words are single tokens: the first `take` words are `take` tokens.
-                out.push_str(&first_words(&block, take as usize));
-                left -= take;
-            }
-            if left > 0 {
-                let mut rng = StdRng::seed_from_u64(mix(seed, k));
-                out.push_str(&text_of_tokens(tok, &mut rng, left));
-            }
-            out
-        }
+/// Blocks are runs of single-token words, so the prompt is `n` tokens for tokenizers that do not
+/// merge across words (the ISL is counted on the text either way).
+fn synth_blocks(
+    tok: &Tokenizer,
+    seed: u64,
+    k: u64,
+    n: u64,
+    hash_ids: Option<&[u64]>,
+) -> anyhow::Result<String> {
+    let ids = match hash_ids {
+        Some(ids) if !ids.is_empty() => ids,
         _ => {
             let mut rng = StdRng::seed_from_u64(mix(seed, k));
-            text_of_tokens(tok, &mut rng, n)
+            return text_of_tokens(tok, &mut rng, n);
         }
+    };
+    let mut out = String::new();
+    let mut left = n;
+    for id in ids {
+        if left == 0 {
+            break;
+        }
+        let take = left.min(BLOCK_TOKENS);
+        let mut rng = StdRng::seed_from_u64(mix(seed ^ 0x5EED_B10C, *id));
+        let block = random_words(tok, &mut rng, BLOCK_TOKENS)?;
+        out.push_str(&first_words(&block, take as usize));
+        left -= take;
     }
+    if left > 0 {
+        let mut rng = StdRng::seed_from_u64(mix(seed, k));
+        out.push_str(&random_words(tok, &mut rng, left)?);
+    }
+    if !tok.vocabulary()?.leading_space {
+        out.remove(0);
+    }
+    Ok(out)
 }
 
 /// The first `n` space-led words of `text`.

@@ -99,14 +99,11 @@ fn token_counts(ex: &Exchange, cx: &Context) -> (Option<u64>, Option<u64>, u64) 
     if cx.use_server_token_count {
         match &ex.output.usage {
             Some(u) => {
-                let reasoning = u
-                    .completion_tokens_details
-                    .as_ref()
-                    .and_then(|d| d.reasoning_tokens);
+                let reasoning = u.reasoning_tokens();
                 let output = u
                     .completion_tokens
                     .map(|c| c.saturating_sub(reasoning.unwrap_or(0)));
-                (output, reasoning, u.prompt_tokens.unwrap_or(ex.isl))
+                (output, reasoning, u.prompt_total().unwrap_or(ex.isl))
             }
             None => (None, None, ex.isl),
         }
@@ -121,25 +118,19 @@ fn token_counts(ex: &Exchange, cx: &Context) -> (Option<u64>, Option<u64>, u64) 
     }
 }
 
+/// AIPerf's `usage_*` record metrics, from whichever vendor's usage keys the server sent.
 fn usage_metrics(r: &mut Computed, u: &Usage) {
     let mut put = |tag: &'static str, v: Option<u64>| {
         if let Some(v) = v {
             r.set(tag, tokens(v), "tokens");
         }
     };
-    put("usage_prompt_tokens", u.prompt_tokens);
+    put("usage_prompt_tokens", u.prompt_total());
     put("usage_completion_tokens", u.completion_tokens);
     put("usage_total_tokens", u.total_tokens);
-    put(
-        "usage_reasoning_tokens",
-        u.completion_tokens_details
-            .as_ref()
-            .and_then(|d| d.reasoning_tokens),
-    );
-    put(
-        "usage_prompt_cache_read_tokens",
-        u.prompt_tokens_details.as_ref().and_then(|d| d.cached_tokens),
-    );
+    put("usage_reasoning_tokens", u.reasoning_tokens());
+    put("usage_prompt_cache_read_tokens", u.cache_read_tokens());
+    put("usage_prompt_cache_write_tokens", u.cache_creation_input_tokens);
 }
 
 /// A record as computed, before it becomes JSON: metric tags and units are static strings, so

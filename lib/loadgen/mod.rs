@@ -23,6 +23,7 @@ pub mod run_info;
 pub mod sse;
 pub mod stop;
 pub mod tokenizer;
+pub mod wire;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -615,14 +616,23 @@ struct Setup {
 
 /// Loads the tokenizer and the dataset, writes `inputs.json`, opens the pool and the output.
 fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Setup> {
-    let tok = Arc::new(Tokenizer::load(&opts.tokenizer)?);
+    let tok = Arc::new(Tokenizer::load_at(
+        &opts.tokenizer,
+        opts.tokenizer_revision.as_deref(),
+    )?);
+    if opts.tokenizer_trust_remote_code {
+        warnings.push(format!(
+            "--tokenizer-trust-remote-code: accepted as AIPerf does, but sweepkit runs no tokenizer code: {} is read as data",
+            tok.path().map_or("builtin".into(), |p| p.display().to_string())
+        ));
+    }
     let (prompts, trace) = match &opts.input_file {
         Some(p) => {
             let d = dataset::load(p, opts, &tok)?;
             warnings.extend(d.warnings);
             (d.prompts, d.trace)
         }
-        None => (prompts::synthetic(opts, &tok), false),
+        None => (prompts::synthetic(opts, &tok)?, false),
     };
     if let Some(p) = &opts.io.inputs_out {
         prompts::write_inputs_json(p, &prompts).map_err(|e| anyhow!("--inputs-out: {e}"))?;

@@ -74,6 +74,9 @@ pub struct Options {
     pub osl: Option<u64>,
     pub osl_stddev: f64,
     pub use_legacy_max_tokens: bool,
+    /// Rankings: passages per synthetic request, and tokens per passage.
+    pub rankings_passages: u64,
+    pub rankings_passage_tokens: u64,
     pub num_prompts: u64,
     pub random_seed: u64,
     /// Whether the seed was given (the run info reports `null` otherwise, as AIPerf does).
@@ -81,6 +84,10 @@ pub struct Options {
     pub extra_inputs: Map<String, Value>,
     pub request_timeout_seconds: f64,
     pub tokenizer: String,
+    /// Revision of a model-id `--tokenizer` (None: `main`).
+    pub tokenizer_revision: Option<String>,
+    /// Given for AIPerf compatibility; only reported (no tokenizer code ever runs).
+    pub tokenizer_trust_remote_code: bool,
     pub use_server_token_count: bool,
     pub input_file: Option<PathBuf>,
     pub custom_dataset_type: DatasetType,
@@ -116,7 +123,7 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
     let url = s.normalized_url()?;
     let mut endpoint = s
         .endpoint
-        .unwrap_or_else(|| endpoint_type.default_path().to_string());
+        .unwrap_or_else(|| endpoint_type.default_path(s.streaming == Some(true)).to_string());
     if !endpoint.starts_with('/') {
         endpoint.insert(0, '/');
     }
@@ -140,12 +147,16 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
         osl: s.osl,
         osl_stddev: s.osl_stddev.unwrap_or(0.0),
         use_legacy_max_tokens: s.use_legacy_max_tokens.unwrap_or(false),
+        rankings_passages: s.rankings_passages_mean.unwrap_or(1),
+        rankings_passage_tokens: s.rankings_passages_prompt_token_mean.unwrap_or(550),
         num_prompts: s.num_prompts.unwrap_or(100),
         seed_given: s.random_seed.is_some(),
         random_seed: s.random_seed.unwrap_or(0),
         extra_inputs: s.extra_inputs.unwrap_or_default(),
         request_timeout_seconds: s.request_timeout_seconds.unwrap_or(21600.0),
         tokenizer: s.tokenizer.unwrap_or_else(|| "builtin".into()),
+        tokenizer_revision: s.tokenizer_revision,
+        tokenizer_trust_remote_code: s.tokenizer_trust_remote_code.unwrap_or(false),
         use_server_token_count: s.use_server_token_count.unwrap_or(false),
         input_file: s.input_file,
         custom_dataset_type: s.custom_dataset_type.unwrap_or(DatasetType::SingleTurn),

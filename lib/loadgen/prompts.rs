@@ -14,9 +14,9 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
 use serde_json::{Map, Value};
 
-use super::openai;
 use super::options::Options;
 use super::tokenizer::Tokenizer;
+use super::wire;
 
 /// One entry of the dataset: a prompt and the exact request body that carries it.
 #[derive(Debug, Clone)]
@@ -36,23 +36,16 @@ pub struct Prompt {
 }
 
 impl Prompt {
+    /// The request carrying `text` (a rankings query, ranked against `passages`).
     pub fn new(
         opts: &Options,
         index: usize,
-        text: &str,
+        (text, passages): (&str, &[String]),
         isl: u64,
         max_tokens: Option<u64>,
         timestamp_ms: Option<f64>,
     ) -> Prompt {
-        let payload = openai::request_body(
-            opts.endpoint_type,
-            &opts.model,
-            text,
-            opts.streaming,
-            max_tokens,
-            opts.use_legacy_max_tokens,
-            &opts.extra_inputs,
-        );
+        let payload = wire::request_body(opts, text, passages, max_tokens);
         Prompt::from_payload(index, payload, isl, max_tokens, timestamp_ms)
     }
 
@@ -99,18 +92,31 @@ pub fn positive_normal_integer(rng: &mut StdRng, mean: f64, sd: f64) -> u64 {
     1
 }
 
-/// Exactly `n` tokens of random words, deterministic for `rng`.
-pub fn text_of_tokens(tok: &Tokenizer, rng: &mut StdRng, n: u64) -> String {
-    let words = tok.words();
-    assert!(!words.is_empty(), "tokenizer has no plain word tokens");
+/// `n` random words of the tokenizer's prompt vocabulary, each with its leading space.
+pub fn random_words(tok: &Tokenizer, rng: &mut StdRng, n: u64) -> anyhow::Result<String> {
+    let words = &tok.vocabulary()?.words;
+    Ok((0..n)
+        .map(|_| words[rng.random_range(0..words.len())].as_str())
+        .collect())
+}
+
+/// Exactly `n` tokens of random words, deterministic for `rng`: checked by counting, and
+/// corrected (words dropped or added) if the tokenizer merges across words.
+pub fn text_of_tokens(tok: &Tokenizer, rng: &mut StdRng, n: u64) -> anyhow::Result<String> {
+    let vocab = tok.vocabulary()?;
+    let words = &vocab.words;
     let mut picked: Vec<&str> = (0..n)
         .map(|_| words[rng.random_range(0..words.len())].as_str())
         .collect();
+    let mut got = 0;
     for _ in 0..50 {
-        let text: String = picked.concat();
-        let got = tok.count(&text);
+        let mut text: String = picked.concat();
+        if !vocab.leading_space {
+            text.remove(0);
+        }
+        got = tok.count(&text);
         if got == n {
-            return text;
+            return Ok(text);
         }
         if got > n {
             let drop = ((got - n) as usize).min(picked.len().saturating_sub(1)).max(1);
@@ -121,11 +127,14 @@ pub fn text_of_tokens(tok: &Tokenizer, rng: &mut StdRng, n: u64) -> String {
             }
         }
     }
-    picked.concat()
+    anyhow::bail!(
+        "--tokenizer {}: its words merge so that no prompt of exactly {n} tokens (--isl) could be made (closest: {got}); give texts with --input-file or use --tokenizer builtin",
+        tok.name()
+    )
 }
 
 /// The synthetic dataset: `--num-prompts` prompts of `--isl` (± `--isl-stddev`) tokens.
-pub fn synthetic(opts: &Options, tok: &Tokenizer) -> Vec<Prompt> {
+pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Prompt>> {
     (0..opts.num_prompts as usize)
         .map(|k| {
             let mut rng = StdRng::seed_from_u64(mix(opts.random_seed, k as u64));
@@ -133,10 +142,32 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> Vec<Prompt> {
             let max_tokens = opts
                 .osl
                 .map(|m| positive_normal_integer(&mut rng, m as f64, opts.osl_stddev));
-            let text = text_of_tokens(tok, &mut rng, isl);
-            Prompt::new(opts, k, &text, isl, max_tokens, None)
+            let text = text_of_tokens(tok, &mut rng, isl)?;
+            if opts.endpoint_type.is_rankings() {
+                return rankings_prompt(opts, tok, &mut rng, k, text);
+            }
+            Ok(Prompt::new(opts, k, (&text, &[]), isl, max_tokens, None))
         })
         .collect()
+}
+
+/// A rankings request: the query, and `--rankings-passages-mean` passages of
+/// `--rankings-passages-prompt-token-mean` tokens each. Its ISL is the count of all texts joined
+/// with spaces, as AIPerf tokenizes a rankings payload.
+fn rankings_prompt(
+    opts: &Options,
+    tok: &Tokenizer,
+    rng: &mut StdRng,
+    k: usize,
+    query: String,
+) -> anyhow::Result<Prompt> {
+    let passages = (0..opts.rankings_passages)
+        .map(|_| text_of_tokens(tok, rng, opts.rankings_passage_tokens))
+        .collect::<anyhow::Result<Vec<String>>>()?;
+    let mut all = vec![query.clone()];
+    all.extend(passages.iter().cloned());
+    let isl = tok.count(&all.join(" "));
+    Ok(Prompt::new(opts, k, (&query, &passages), isl, None, None))
 }
 
 /// Writes AIPerf's `inputs.json` (pretty, 2-space indent) atomically.
@@ -185,9 +216,9 @@ mod tests {
     #[test]
     fn prompts_have_exact_isl_are_deterministic_and_differ() {
         let tok = Tokenizer::load("builtin").unwrap();
-        let a = synthetic(&opts(7), &tok);
-        let b = synthetic(&opts(7), &tok);
-        let c = synthetic(&opts(8), &tok);
+        let a = synthetic(&opts(7), &tok).unwrap();
+        let b = synthetic(&opts(7), &tok).unwrap();
+        let c = synthetic(&opts(8), &tok).unwrap();
         for p in &a {
             let text = p.payload["messages"][0]["content"].as_str().unwrap();
             assert_eq!(tok.count(text), p.isl);
@@ -218,7 +249,7 @@ mod tests {
     #[test]
     fn inputs_json_is_aiperf_shaped() {
         let tok = Tokenizer::load("builtin").unwrap();
-        let a = synthetic(&opts(7), &tok);
+        let a = synthetic(&opts(7), &tok).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("inputs.json");
         write_inputs_json(&p, &a).unwrap();

@@ -12,6 +12,7 @@ use crate::contract::run_info::{
     self as contract, Client, Dataset, DispatchLag, Endpoint, InputConfig, Length, ModelName, Models,
     PhaseConfig, PhaseWindow, Phases, Prompts, RunBlock, RunEnd, RunInfo, Runtime, TokenizerConfig,
 };
+use crate::io::hf_cache::{self, Located};
 
 /// A request counts as late when it left more than this after its intended time.
 pub const LATE_AFTER: Duration = Duration::from_millis(1);
@@ -213,6 +214,13 @@ pub fn input_config(opts: &Options, dataset_entries: usize) -> InputConfig {
         phases,
         tokenizer: TokenizerConfig {
             name: opts.tokenizer.clone(),
+            revision: opts.tokenizer_revision.clone(),
+            trust_remote_code: opts.tokenizer_trust_remote_code,
+            // Resolved again (a few stats): the run already loaded it from there.
+            path: match hf_cache::locate(&opts.tokenizer, opts.tokenizer_revision.as_deref()) {
+                Ok(Located::Files { tokenizer_json, .. }) => Some(tokenizer_json),
+                _ => None,
+            },
             use_server_token_count: opts.use_server_token_count,
         },
         runtime: Runtime { ui: opts.ui },

@@ -1,57 +1,71 @@
 //! Client-side token counting, as AIPerf does it (`--tokenizer`).
 //!
-//! `builtin` is tiktoken's o200k_base, embedded in the binary and built once. A local Hugging Face
-//! `tokenizer.json` is supported when it is a byte-level BPE (GPT-2, Llama 3, Qwen 2 and the like):
-//! its vocabulary is loaded into the same BPE engine, ranked by token id, with the file's split
-//! regex. That is exact for tiktoken-derived vocabularies (Llama 3) and close for the others, whose
-//! merge order can differ from id order. SentencePiece-style files (Metaspace) are refused with a
-//! clear message.
+//! `builtin` is tiktoken's o200k_base, embedded in the binary and built once; like AIPerf's tiktoken
+//! adapter it matches special tokens written in the text (`allowed_special="all"`). Anything else is
+//! a Hugging Face `tokenizer.json` — given as a file, a model folder or a cached model id (see
+//! `io::hf_cache`) — run by the `tokenizers` crate, so every model type (BPE, Unigram, WordPiece,
+//! WordLevel) with its normalizer, pre-tokenizer and added tokens counts exactly as `transformers`
+//! counts: `encode(text, add_special_tokens=False)`, no truncation, no padding, plus the special
+//! tokens `tokenizer_config.json` names that the tokenizer.json lacks (transformers adds those too).
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use anyhow::{anyhow, bail};
+use anyhow::anyhow;
 use serde_json::Value;
 use tiktoken_rs::CoreBPE;
+use tokenizers::AddedToken;
+
+use crate::io::hf_cache::{self, Located};
 
 pub struct Tokenizer {
     name: String,
-    bpe: BpeRef,
-    /// Single tokens of the form " word" (space + 2–12 lowercase ASCII letters): the synthetic
-    /// prompt vocabulary, so a prompt of N such words is exactly N tokens.
-    words: OnceLock<Vec<String>>,
-    vocab_size: u32,
+    engine: Engine,
+    /// The tokenizer.json in use (None: builtin).
+    path: Option<PathBuf>,
+    /// Built on first use; the error says why no prompt can be made.
+    vocabulary: OnceLock<Result<Vocabulary, String>>,
 }
 
-enum BpeRef {
+enum Engine {
     Builtin(&'static CoreBPE),
-    Owned(Box<CoreBPE>),
+    Hf(Box<tokenizers::Tokenizer>),
+}
+
+/// The synthetic prompt vocabulary: words (" word", space-led) that are one token each where a
+/// prompt puts them, so a prompt of N words is N tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vocabulary {
+    pub words: Vec<String>,
+    /// Whether a prompt keeps its first word's leading space. SentencePiece-style tokenizers that
+    /// prepend `▁` themselves would count it as one more token, so their prompts drop it.
+    pub leading_space: bool,
 }
 
 impl Tokenizer {
-    /// `builtin` or a path to a `tokenizer.json`.
+    /// `builtin`, a tokenizer.json, a model folder or a cached model id at revision `main`.
     pub fn load(spec: &str) -> anyhow::Result<Tokenizer> {
-        if spec == "builtin" || spec == "o200k_base" {
-            return Ok(Tokenizer {
-                name: "builtin".into(),
-                bpe: BpeRef::Builtin(builtin()),
-                words: OnceLock::new(),
-                vocab_size: 200_019,
-            });
-        }
-        let path = Path::new(spec);
-        if !path.exists() {
-            bail!("--tokenizer {spec}: no such file; use `builtin` (o200k_base, offline) or a local tokenizer.json (models are not downloaded)");
-        }
-        let text =
-            std::fs::read_to_string(path).map_err(|e| anyhow!("--tokenizer {spec}: cannot read: {e}"))?;
-        let (bpe, vocab_size) = from_hf_json(&text).map_err(|e| anyhow!("--tokenizer {spec}: {e}"))?;
+        Tokenizer::load_at(spec, None)
+    }
+
+    /// As [`Tokenizer::load`], at `--tokenizer-revision` `revision` for a model id.
+    pub fn load_at(spec: &str, revision: Option<&str>) -> anyhow::Result<Tokenizer> {
+        let (engine, path) = match hf_cache::locate(spec, revision)? {
+            Located::Builtin => (Engine::Builtin(builtin()), None),
+            Located::Files {
+                tokenizer_json,
+                config,
+            } => {
+                let tok = from_files(&tokenizer_json, config.as_deref())
+                    .map_err(|e| anyhow!("--tokenizer {spec}: {e}"))?;
+                (Engine::Hf(Box::new(tok)), Some(tokenizer_json))
+            }
+        };
         Ok(Tokenizer {
             name: spec.to_string(),
-            bpe: BpeRef::Owned(Box::new(bpe)),
-            words: OnceLock::new(),
-            vocab_size,
+            engine,
+            path,
+            vocabulary: OnceLock::new(),
         })
     }
 
@@ -59,42 +73,33 @@ impl Tokenizer {
         &self.name
     }
 
-    fn bpe(&self) -> &CoreBPE {
-        match &self.bpe {
-            BpeRef::Builtin(b) => b,
-            BpeRef::Owned(b) => b,
-        }
+    /// The tokenizer.json counting the tokens (None for builtin).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
-    /// Number of tokens in `text` (no special tokens, as AIPerf's `add_special_tokens=False`).
+    /// Number of tokens in `text` without the special tokens a post-processor adds (AIPerf's
+    /// `add_special_tokens=False`). A text the tokenizer cannot encode at all (a WordLevel model
+    /// without an unknown token, say) counts 0.
     pub fn count(&self, text: &str) -> u64 {
         if text.is_empty() {
             return 0;
         }
-        self.bpe().encode_ordinary(text).len() as u64
+        match &self.engine {
+            Engine::Builtin(bpe) => bpe.encode_with_special_tokens(text).len() as u64,
+            Engine::Hf(tok) => tok.encode_fast(text, false).map_or(0, |e| e.len() as u64),
+        }
     }
 
-    /// The synthetic prompt vocabulary (built on first use).
-    pub fn words(&self) -> &[String] {
-        self.words.get_or_init(|| {
-            let bpe = self.bpe();
-            let mut out = Vec::new();
-            for id in 0..self.vocab_size {
-                let Ok(bytes) = bpe.decode_bytes(&[id]) else {
-                    continue;
-                };
-                if bytes.len() >= 3
-                    && bytes.len() <= 13
-                    && bytes[0] == b' '
-                    && bytes[1..].iter().all(|b| b.is_ascii_lowercase())
-                {
-                    out.push(String::from_utf8(bytes).unwrap());
-                }
-            }
-            out.sort();
-            out.dedup();
-            out
-        })
+    /// The synthetic prompt vocabulary, or why this tokenizer cannot make exact prompts.
+    pub fn vocabulary(&self) -> anyhow::Result<&Vocabulary> {
+        self.vocabulary
+            .get_or_init(|| match &self.engine {
+                Engine::Builtin(bpe) => Ok(builtin_vocabulary(bpe)),
+                Engine::Hf(tok) => hf_vocabulary(self, tok),
+            })
+            .as_ref()
+            .map_err(|e| anyhow!("--tokenizer {}: {e}", self.name))
     }
 }
 
@@ -103,159 +108,249 @@ pub fn builtin() -> &'static CoreBPE {
     tiktoken_rs::o200k_base_singleton()
 }
 
-fn filled<M: Default + Extend<(K, u32)>, K>(items: Vec<(K, u32)>) -> M {
-    let mut m = M::default();
-    m.extend(items);
-    m
+/// Loads a tokenizer.json the way transformers' fast tokenizers use it.
+fn from_files(json: &Path, config: Option<&Path>) -> anyhow::Result<tokenizers::Tokenizer> {
+    let mut tok = tokenizers::Tokenizer::from_file(json).map_err(|e| {
+        anyhow!(
+            "{} is not a valid tokenizer.json ({e}); fetch it again or use --tokenizer builtin",
+            json.display()
+        )
+    })?;
+    // transformers' encode() turns both off unless asked for.
+    tok.with_truncation(None)
+        .map_err(|e| anyhow!("{}: cannot disable truncation: {e}", json.display()))?;
+    tok.with_padding(None);
+    if let Some(c) = config {
+        let text = std::fs::read_to_string(c).map_err(|e| anyhow!("{}: cannot read: {e}", c.display()))?;
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| anyhow!("{} is not valid JSON ({e}); fix or remove it", c.display()))?;
+        let missing: Vec<AddedToken> = config_special_tokens(&v)
+            .into_iter()
+            .filter(|t| tok.token_to_id(&t.content).is_none())
+            .collect();
+        tok.add_special_tokens(&missing);
+    }
+    Ok(tok)
 }
 
-/// GPT-2's byte-level alphabet: the printable stand-in char for each byte.
-fn byte_level_decoder() -> HashMap<char, u8> {
-    let mut bs: Vec<u32> = (b'!' as u32..=b'~' as u32)
-        .chain(0xA1..=0xAC)
-        .chain(0xAE..=0xFF)
-        .collect();
-    let mut cs = bs.clone();
-    let mut n = 0;
-    for b in 0..256u32 {
-        if !bs.contains(&b) {
-            bs.push(b);
-            cs.push(256 + n);
-            n += 1;
+/// The special tokens a tokenizer_config.json names: `added_tokens_decoder` entries (with their
+/// strip/normalize flags) and the `*_token` / `additional_special_tokens` fields.
+fn config_special_tokens(v: &Value) -> Vec<AddedToken> {
+    let mut out = Vec::new();
+    if let Some(m) = v.get("added_tokens_decoder").and_then(Value::as_object) {
+        for t in m.values() {
+            let Some(content) = t.get("content").and_then(Value::as_str) else {
+                continue;
+            };
+            let flag = |k: &str| t.get(k).and_then(Value::as_bool);
+            let special = flag("special").unwrap_or(true);
+            out.push(
+                AddedToken::from(content.to_string(), special)
+                    .lstrip(flag("lstrip").unwrap_or(false))
+                    .rstrip(flag("rstrip").unwrap_or(false))
+                    .single_word(flag("single_word").unwrap_or(false))
+                    .normalized(flag("normalized").unwrap_or(!special)),
+            );
         }
     }
-    bs.into_iter()
-        .zip(cs)
-        .map(|(b, c)| (char::from_u32(c).unwrap(), b as u8))
-        .collect()
-}
-
-const GPT2_PATTERN: &str = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
-
-fn from_hf_json(text: &str) -> anyhow::Result<(CoreBPE, u32)> {
-    let v: Value = serde_json::from_str(text).map_err(|e| anyhow!("not a tokenizer.json: {e}"))?;
-    let model = v
-        .get("model")
-        .ok_or_else(|| anyhow!("no \"model\" section: not a Hugging Face tokenizer.json"))?;
-    if model.get("type").and_then(Value::as_str) != Some("BPE") {
-        bail!(
-            "only BPE tokenizers are supported (this one is {}); use --tokenizer builtin",
-            model.get("type").unwrap_or(&Value::Null)
-        );
-    }
-    let pre = v.get("pre_tokenizer").cloned().unwrap_or(Value::Null);
-    let pre_text = pre.to_string();
-    if !pre_text.contains("ByteLevel") {
-        bail!("only byte-level BPE (GPT-2/Llama 3/Qwen style) is supported; this file's pre-tokenizer is not ByteLevel (SentencePiece-style); use --tokenizer builtin");
-    }
-    let pattern = find_split_regex(&pre).unwrap_or_else(|| GPT2_PATTERN.to_string());
-    let dec = byte_level_decoder();
-    let vocab = model
-        .get("vocab")
-        .and_then(Value::as_object)
-        .ok_or_else(|| anyhow!("model.vocab is missing"))?;
-    let mut seen_ids = std::collections::HashSet::new();
-    let mut items: Vec<(Vec<u8>, u32)> = Vec::with_capacity(vocab.len());
-    let mut max_id = 0u32;
-    for (tok, id) in vocab {
-        let id = id
-            .as_u64()
-            .ok_or_else(|| anyhow!("model.vocab[{tok:?}] is not an id"))? as u32;
-        let bytes: Option<Vec<u8>> = tok.chars().map(|c| dec.get(&c).copied()).collect();
-        let Some(bytes) = bytes else { continue };
-        if seen_ids.insert(id) {
-            max_id = max_id.max(id);
-            items.push((bytes, id));
-        }
-    }
-    let mut specials: Vec<(String, u32)> = Vec::new();
-    for t in v
-        .get("added_tokens")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let (Some(c), Some(id)) = (
-            t.get("content").and_then(Value::as_str),
-            t.get("id").and_then(Value::as_u64),
-        ) {
-            if seen_ids.insert(id as u32) {
-                specials.push((c.to_string(), id as u32));
-            }
-        }
-    }
-    let bpe = CoreBPE::new(filled(items), filled(specials), &pattern)
-        .map_err(|e| anyhow!("cannot build the BPE from this file: {e}"))?;
-    Ok((bpe, max_id + 1))
-}
-
-fn find_split_regex(v: &Value) -> Option<String> {
-    match v {
-        Value::Object(m) => {
-            if m.get("type").and_then(Value::as_str) == Some("Split") {
-                if let Some(r) = m
-                    .get("pattern")
-                    .and_then(|p| p.get("Regex"))
-                    .and_then(Value::as_str)
-                {
-                    return Some(r.to_string());
-                }
-            }
-            m.values().find_map(find_split_regex)
-        }
-        Value::Array(a) => a.iter().find_map(find_split_regex),
+    let content = |t: &Value| match t {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("content").and_then(Value::as_str).map(str::to_string),
         _ => None,
+    };
+    let named = [
+        "bos_token",
+        "eos_token",
+        "unk_token",
+        "sep_token",
+        "pad_token",
+        "cls_token",
+        "mask_token",
+    ];
+    let mut texts: Vec<String> = named.iter().filter_map(|k| v.get(*k).and_then(content)).collect();
+    for k in ["additional_special_tokens", "extra_special_tokens"] {
+        match v.get(k) {
+            Some(Value::Array(a)) => texts.extend(a.iter().filter_map(content)),
+            Some(Value::Object(o)) => texts.extend(o.values().filter_map(content)),
+            _ => {}
+        }
     }
+    out.extend(texts.into_iter().map(|t| AddedToken::from(t, true)));
+    out
+}
+
+/// o200k_base's single-token " word"s (2–12 lowercase letters), found by decoding every id.
+fn builtin_vocabulary(bpe: &CoreBPE) -> Vocabulary {
+    let mut words = Vec::new();
+    for id in 0..200_019u32 {
+        let Ok(bytes) = bpe.decode_bytes(&[id]) else {
+            continue;
+        };
+        if bytes.len() >= 3
+            && bytes.len() <= 13
+            && bytes[0] == b' '
+            && bytes[1..].iter().all(|b| b.is_ascii_lowercase())
+        {
+            words.push(String::from_utf8(bytes).expect("ascii"));
+        }
+    }
+    words.sort();
+    words.dedup();
+    Vocabulary {
+        words,
+        leading_space: true,
+    }
+}
+
+/// Most candidate words checked (spread evenly over the sorted candidates): enough variety for
+/// prompts, and a bounded set-up time on 100k+ vocabularies.
+const MAX_CANDIDATES: usize = 6000;
+
+/// A tokenizer.json's words that stay one token each between spaces. Candidates are the
+/// vocabulary entries that decode to 2–12 lowercase ASCII letters; each is checked by encoding it
+/// alone and twice in a row, both space-led (" a b", GPT-2 and BERT style) and not (`a b`, for
+/// tokenizers that prepend `▁` themselves); the layout keeping more words wins.
+fn hf_vocabulary(me: &Tokenizer, tok: &tokenizers::Tokenizer) -> Result<Vocabulary, String> {
+    let mut candidates: Vec<String> = tok
+        .get_vocab(false)
+        .into_values()
+        .filter_map(|id| tok.decode(&[id], false).ok())
+        .filter_map(|s| {
+            let w = s.strip_prefix(' ').unwrap_or(&s);
+            (w.len() >= 2 && w.len() <= 12 && w.bytes().all(|b| b.is_ascii_lowercase()))
+                .then(|| w.to_string())
+        })
+        .collect();
+    candidates.sort();
+    candidates.dedup();
+    let step = candidates.len().div_ceil(MAX_CANDIDATES).max(1);
+    let (mut spaced, mut joined) = (Vec::new(), Vec::new());
+    for w in candidates.iter().step_by(step) {
+        if me.count(&format!(" {w}")) == 1 && me.count(&format!(" {w} {w}")) == 2 {
+            spaced.push(format!(" {w}"));
+        }
+        if me.count(w) == 1 && me.count(&format!("{w} {w}")) == 2 {
+            joined.push(format!(" {w}"));
+        }
+    }
+    let v = if spaced.len() >= joined.len() {
+        Vocabulary {
+            words: spaced,
+            leading_space: true,
+        }
+    } else {
+        Vocabulary {
+            words: joined,
+            leading_space: false,
+        }
+    };
+    if v.words.is_empty() {
+        return Err(format!(
+            "no word of its vocabulary stays one token between spaces ({} candidates checked), so no synthetic prompt of exactly --isl tokens can be made; give texts with --input-file or use --tokenizer builtin",
+            candidates.len().min(MAX_CANDIDATES)
+        ));
+    }
+    Ok(v)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn builtin_counts_like_tiktoken() {
-        let t = Tokenizer::load("builtin").unwrap();
-        assert_eq!(t.count("hello world"), 2);
-        assert_eq!(t.count(""), 0);
-        let w = t.words();
-        assert!(w.len() > 5000, "{}", w.len());
-        let text: String = w.iter().take(50).cloned().collect();
-        assert_eq!(t.count(&text), 50);
+    fn fixture(name: &str) -> String {
+        format!("{}/tests/fixtures/tokenizers/{name}", env!("CARGO_MANIFEST_DIR"))
     }
 
     #[test]
-    fn byte_level_tokenizer_json_loads() {
-        // A tiny GPT-2-style file: bytes as base tokens plus one merged word.
-        let mut vocab = serde_json::Map::new();
-        let dec = byte_level_decoder();
-        let mut enc: Vec<(char, u8)> = dec.into_iter().collect();
-        enc.sort_by_key(|(_, b)| *b);
-        for (c, b) in &enc {
-            vocab.insert(c.to_string(), Value::from(*b as u64));
+    fn builtin_counts_like_tiktoken_with_special_tokens_allowed() {
+        let t = Tokenizer::load("builtin").unwrap();
+        assert_eq!(t.count("hello world"), 2);
+        assert_eq!(t.count(""), 0);
+        // AIPerf's tiktoken adapter encodes with allowed_special="all".
+        assert_eq!(t.count("<|endoftext|>"), 1);
+        let v = t.vocabulary().unwrap();
+        assert!(v.words.len() > 5000 && v.leading_space, "{}", v.words.len());
+        let text: String = v.words.iter().take(50).cloned().collect();
+        assert_eq!(t.count(&text), 50);
+    }
+
+    /// Every text of expected.json counts what transformers counted, for each model type.
+    #[test]
+    fn counts_equal_transformers_on_every_model_type() {
+        let expected: Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture("expected.json")).unwrap()).unwrap();
+        let counts = expected["counts"].as_object().unwrap();
+        assert_eq!(counts.len(), 5);
+        for (name, cases) in counts {
+            let t = Tokenizer::load(&fixture(name)).unwrap();
+            let Engine::Hf(hf) = &t.engine else { panic!() };
+            for case in cases.as_array().unwrap() {
+                let text = case["text"].as_str().unwrap();
+                let want = case["count"].as_u64().unwrap();
+                assert_eq!(t.count(text), want, "{name}: {text:?}");
+                // The same as the crate's own encode, and the special tokens are really left out.
+                assert_eq!(
+                    hf.encode(text, false).unwrap().len() as u64,
+                    want,
+                    "{name}: {text:?}"
+                );
+                let with = case["with_special_tokens"].as_u64().unwrap();
+                assert_eq!(
+                    hf.encode(text, true).unwrap().len() as u64,
+                    with,
+                    "{name}: {text:?}"
+                );
+            }
         }
-        vocab.insert("Ġhi".into(), Value::from(256));
-        vocab.insert("Ġh".into(), Value::from(257));
-        let j = serde_json::json!({"model":{"type":"BPE","vocab":vocab,"merges":[]},
-            "pre_tokenizer":{"type":"ByteLevel","add_prefix_space":false},
-            "added_tokens":[{"id":258,"content":"<|end|>"}]});
+    }
+
+    #[test]
+    fn every_model_type_makes_exact_prompts() {
+        for name in [
+            "bpe_bytelevel",
+            "bpe_metaspace",
+            "unigram",
+            "wordpiece",
+            "wordlevel",
+        ] {
+            let t = Tokenizer::load(&fixture(name)).unwrap();
+            let v = t.vocabulary().unwrap();
+            assert!(v.words.len() >= 20, "{name}: {} words", v.words.len());
+            for n in [1usize, 2, 7, 64] {
+                let mut text: String = v.words.iter().cycle().take(n).cloned().collect();
+                if !v.leading_space {
+                    text.remove(0);
+                }
+                assert_eq!(t.count(&text), n as u64, "{name}: {text:?}");
+            }
+        }
+        // Llama 2 style prepends `▁` itself: its prompts start without a space.
+        let t = Tokenizer::load(&fixture("bpe_metaspace")).unwrap();
+        assert!(!t.vocabulary().unwrap().leading_space);
+    }
+
+    #[test]
+    fn bad_files_are_one_line_errors_naming_the_flag() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("tokenizer.json");
-        std::fs::write(&p, j.to_string()).unwrap();
-        let t = Tokenizer::load(p.to_str().unwrap()).unwrap();
-        assert_eq!(t.count(" hi hi"), 2);
-        assert_eq!(t.count("ab"), 2);
-        assert_eq!(t.words(), &[" hi".to_string()]);
-        let bad = dir.path().join("sp.json");
-        std::fs::write(&bad, r#"{"model":{"type":"Unigram"}}"#).unwrap();
-        assert!(Tokenizer::load(bad.to_str().unwrap())
-            .err()
-            .unwrap()
-            .to_string()
-            .contains("only BPE"));
-        assert!(Tokenizer::load("/no/such/tokenizer.json")
-            .err()
-            .unwrap()
-            .to_string()
-            .contains("builtin"));
+        let bad = dir.path().join("tokenizer.json");
+        std::fs::write(&bad, r#"{"model":{"type":"Unigram"}"#).unwrap();
+        let e = Tokenizer::load(bad.to_str().unwrap()).err().unwrap().to_string();
+        assert!(
+            e.starts_with("--tokenizer ") && e.contains("not a valid tokenizer.json"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'));
+        // A vocabulary without plain lowercase words cannot make synthetic prompts.
+        let upper = serde_json::json!({
+            "version": "1.0", "added_tokens": [], "normalizer": null, "post_processor": null,
+            "decoder": null, "truncation": null, "padding": null,
+            "pre_tokenizer": {"type": "Whitespace"},
+            "model": {"type": "WordLevel", "vocab": {"[UNK]": 0, "HELLO": 1, "WORLD": 2}, "unk_token": "[UNK]"}
+        });
+        std::fs::write(&bad, upper.to_string()).unwrap();
+        let t = Tokenizer::load(bad.to_str().unwrap()).unwrap();
+        assert_eq!(t.count("HELLO WORLD hello"), 3);
+        let e = t.vocabulary().unwrap_err().to_string();
+        assert!(e.starts_with("--tokenizer ") && e.contains("--isl"), "{e}");
     }
 }

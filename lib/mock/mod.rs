@@ -1,4 +1,5 @@
-//! mock-llm: a simulated OpenAI-compatible inference server that speaks vLLM's protocol and
+//! mock-llm: a simulated OpenAI-compatible inference server that speaks vLLM's protocol (and the
+//! Responses, Anthropic Messages, TGI and rankings flavours, `wire/`) and
 //! saturates like a GPU server (see `capacity` for the model). `run(opts)` serves until SIGTERM or
 //! Ctrl-C; tests and benchmarks start the binary on port 0 and read its one stdout line.
 
@@ -11,6 +12,7 @@ pub mod record;
 pub mod server;
 pub mod stream;
 pub mod tokens;
+pub mod wire;
 
 use std::path::PathBuf;
 

@@ -1,4 +1,5 @@
-//! OpenAI request bodies (what the mock reads) and vLLM-shaped responses (what it writes).
+//! OpenAI request bodies (what the mock reads) and vLLM-shaped responses (what it writes), and
+//! the request and error types every flavour shares; the other API flavours live in `wire/`.
 //!
 //! Responses are rendered straight into byte buffers from per-request templates: the part of an
 //! SSE chunk before the token text is rendered once per request, so a token costs a few memcpys.
@@ -15,6 +16,14 @@ use super::tokens::PromptStats;
 pub enum Endpoint {
     Chat,
     Completions,
+    /// `/v1/responses`.
+    Responses,
+    /// `/v1/messages` (Anthropic).
+    Messages,
+    /// TGI's `/generate`.
+    Generate,
+    /// TGI's `/generate_stream`.
+    GenerateStream,
 }
 
 impl Endpoint {
@@ -22,6 +31,21 @@ impl Endpoint {
         match self {
             Endpoint::Chat => "chat",
             Endpoint::Completions => "completions",
+            Endpoint::Responses => "responses",
+            Endpoint::Messages => "messages",
+            Endpoint::Generate => "generate",
+            Endpoint::GenerateStream => "generate_stream",
+        }
+    }
+
+    /// The prefix of its response ids, as the real servers spell them.
+    pub fn id_prefix(self) -> &'static str {
+        match self {
+            Endpoint::Chat => "chatcmpl",
+            Endpoint::Completions => "cmpl",
+            Endpoint::Responses => "resp",
+            Endpoint::Messages => "msg",
+            Endpoint::Generate | Endpoint::GenerateStream => "gen",
         }
     }
 }
@@ -105,7 +129,7 @@ pub struct Generate {
 #[derive(Debug)]
 pub struct BadRequest(pub String);
 
-/// Parses and validates a chat/completions body.
+/// Parses and validates a chat/completions body (`wire::parse_generate` dispatches the others).
 pub fn parse_generate(endpoint: Endpoint, body: &[u8]) -> Result<Generate, BadRequest> {
     let r: GenerateRequest =
         serde_json::from_slice(body).map_err(|e| BadRequest(format!("invalid JSON request body: {e}")))?;
@@ -129,7 +153,7 @@ pub fn parse_generate(endpoint: Endpoint, body: &[u8]) -> Result<Generate, BadRe
                 }
             }
         }
-        Endpoint::Completions => match r
+        _ => match r
             .prompt
             .ok_or_else(|| BadRequest("'prompt' is required for /v1/completions".into()))?
         {
@@ -281,8 +305,8 @@ impl ChunkTemplate {
         prompt_tokens: u32,
     ) -> Self {
         let object = match endpoint {
-            Endpoint::Chat => "chat.completion.chunk",
             Endpoint::Completions => "text_completion",
+            _ => "chat.completion.chunk",
         };
         let head_no_choices =
             format!(r#"data: {{"id":"{id}","object":"{object}","created":{created},"model":{model_json},"#);
@@ -318,17 +342,14 @@ impl ChunkTemplate {
     /// One content chunk carrying one token; `completion` = tokens sent including this one.
     pub fn token(&self, buf: &mut BytesMut, word: &str, completion: u32) {
         buf.put_slice(self.head.as_bytes());
-        match self.endpoint {
-            Endpoint::Chat => {
-                buf.put_slice(br#""delta":{"content":""#);
-                buf.put_slice(word.as_bytes());
-                buf.put_slice(br#""},"logprobs":null,"finish_reason":null}]"#);
-            }
-            Endpoint::Completions => {
-                buf.put_slice(br#""text":""#);
-                buf.put_slice(word.as_bytes());
-                buf.put_slice(br#"","logprobs":null,"finish_reason":null,"stop_reason":null}]"#);
-            }
+        if self.endpoint == Endpoint::Completions {
+            buf.put_slice(br#""text":""#);
+            buf.put_slice(word.as_bytes());
+            buf.put_slice(br#"","logprobs":null,"finish_reason":null,"stop_reason":null}]"#);
+        } else {
+            buf.put_slice(br#""delta":{"content":""#);
+            buf.put_slice(word.as_bytes());
+            buf.put_slice(br#""},"logprobs":null,"finish_reason":null}]"#);
         }
         self.tail(buf, completion);
     }
@@ -336,9 +357,10 @@ impl ChunkTemplate {
     /// The finish chunk (empty delta / empty text), then the usage-only chunk if asked, then `[DONE]`.
     pub fn finish(&self, buf: &mut BytesMut, finish_reason: &str, completion: u32, include_usage: bool) {
         buf.put_slice(self.head.as_bytes());
-        match self.endpoint {
-            Endpoint::Chat => buf.put_slice(br#""delta":{},"logprobs":null,"finish_reason":""#),
-            Endpoint::Completions => buf.put_slice(br#""text":"","logprobs":null,"finish_reason":""#),
+        if self.endpoint == Endpoint::Completions {
+            buf.put_slice(br#""text":"","logprobs":null,"finish_reason":""#);
+        } else {
+            buf.put_slice(br#""delta":{},"logprobs":null,"finish_reason":""#);
         }
         buf.put_slice(finish_reason.as_bytes());
         buf.put_slice(br#"","stop_reason":null}]"#);
@@ -374,16 +396,16 @@ pub fn render_full(
 ) -> BytesMut {
     let mut buf = BytesMut::with_capacity(256 + text.len());
     match endpoint {
-        Endpoint::Chat => {
-            let _ = write!(
-                buf,
-                r#"{{"id":"{id}","object":"chat.completion","created":{created},"model":{model_json},"choices":[{{"index":0,"message":{{"role":"assistant","content":"{text}","tool_calls":[]}},"logprobs":null,"finish_reason":"{finish_reason}","stop_reason":null}}],"usage":"#
-            );
-        }
         Endpoint::Completions => {
             let _ = write!(
                 buf,
                 r#"{{"id":"{id}","object":"text_completion","created":{created},"model":{model_json},"choices":[{{"index":0,"text":"{text}","logprobs":null,"finish_reason":"{finish_reason}","stop_reason":null}}],"usage":"#
+            );
+        }
+        _ => {
+            let _ = write!(
+                buf,
+                r#"{{"id":"{id}","object":"chat.completion","created":{created},"model":{model_json},"choices":[{{"index":0,"message":{{"role":"assistant","content":"{text}","tool_calls":[]}},"logprobs":null,"finish_reason":"{finish_reason}","stop_reason":null}}],"usage":"#
             );
         }
     }

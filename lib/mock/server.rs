@@ -20,10 +20,11 @@ use super::capacity::request_rng;
 use super::engine::Engine;
 use super::faults::{Fault, FaultKind};
 use super::metrics::render_dcgm;
-use super::protocol::{self, error_body, json_str, render_full, ChunkTemplate, Endpoint, Generate};
+use super::protocol::{self, error_body, json_str, Endpoint, Generate};
 use super::record::RequestRecord;
 use super::stream::{MockBody, SseStream, StreamSpec};
 use super::tokens::{self, plan_output, OutputPlan};
+use super::wire::{self, rankings, Head, Template};
 use super::Options;
 use crate::io::outcome::Outcome;
 
@@ -167,36 +168,45 @@ fn text_response(body: String, content_type: &'static str) -> Resp {
     r
 }
 
+/// Every path mock-llm serves, for the 404 message.
+const PATHS: &str = "/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/messages, /generate, /generate_stream, /v2/rerank, /rerank, /v1/models, /health, /metrics, /dcgm/metrics";
+
+/// The route of a POST path.
+fn post_route(path: &str) -> Option<Route> {
+    Some(match path {
+        "/v1/chat/completions" => Route::Generate(Endpoint::Chat),
+        "/v1/completions" => Route::Generate(Endpoint::Completions),
+        "/v1/responses" => Route::Generate(Endpoint::Responses),
+        "/v1/messages" => Route::Generate(Endpoint::Messages),
+        "/generate" => Route::Generate(Endpoint::Generate),
+        "/generate_stream" => Route::Generate(Endpoint::GenerateStream),
+        "/v1/embeddings" => Route::Embeddings,
+        "/v2/rerank" => Route::Rerank(rankings::Api::Cohere),
+        "/rerank" => Route::Rerank(rankings::Api::Tei),
+        _ => return None,
+    })
+}
+
 async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super::stream::BodyError> {
     let path = req.uri().path();
-    let route = match (req.method(), path) {
-        (&Method::POST, "/v1/chat/completions") => Route::Generate(Endpoint::Chat),
-        (&Method::POST, "/v1/completions") => Route::Generate(Endpoint::Completions),
-        (&Method::POST, "/v1/embeddings") => Route::Embeddings,
-        (&Method::GET, "/v1/models") => Route::Models,
-        (&Method::GET, "/health") => return Ok(Response::new(MockBody::full(Bytes::new()))),
-        (&Method::GET, "/metrics") => {
+    let post = (req.method() == Method::POST).then(|| post_route(path)).flatten();
+    let route = match (post, req.method(), path) {
+        (Some(r), _, _) => r,
+        (None, &Method::GET, "/v1/models") => Route::Models,
+        (None, &Method::GET, "/health") => return Ok(Response::new(MockBody::full(Bytes::new()))),
+        (None, &Method::GET, "/metrics") => {
             return Ok(text_response(
                 eng.metrics.render(eng.load(), &eng.opts.served_model_name),
                 "text/plain; version=0.0.4; charset=utf-8",
             ))
         }
-        (&Method::GET, "/dcgm/metrics") => {
+        (None, &Method::GET, "/dcgm/metrics") => {
             return Ok(text_response(
                 render_dcgm(eng.load()),
                 "text/plain; version=0.0.4; charset=utf-8",
             ))
         }
-        (
-            _,
-            "/v1/chat/completions"
-            | "/v1/completions"
-            | "/v1/embeddings"
-            | "/v1/models"
-            | "/health"
-            | "/metrics"
-            | "/dcgm/metrics",
-        ) => {
+        (None, _, p) if PATHS.split(", ").any(|q| q == p) => {
             let msg = format!("method {} is not allowed on {path}", req.method());
             return Ok(error_response(
                 &eng,
@@ -206,7 +216,7 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
             ));
         }
         _ => {
-            let msg = format!("no route {path}: mock-llm serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /health, /metrics, /dcgm/metrics");
+            let msg = format!("no route {path}: mock-llm serves {PATHS}");
             return Ok(error_response(
                 &eng,
                 StatusCode::NOT_FOUND,
@@ -216,16 +226,18 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
         }
     };
     if let Some(key) = &eng.opts.api_key {
-        let ok = req
-            .headers()
+        // A bearer token, or Anthropic's x-api-key.
+        let h = req.headers();
+        let ok = h
             .get(AUTHORIZATION)
             .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+            .or_else(|| h.get("x-api-key").map(|v| v.as_bytes()))
             .is_some_and(|v| v == key.as_bytes());
         if !ok {
             return Ok(error_response(
                 &eng,
                 StatusCode::UNAUTHORIZED,
-                "missing or wrong API key: send 'Authorization: Bearer <key>' with the key given to --api-key",
+                "missing or wrong API key: send 'Authorization: Bearer <key>' (or 'x-api-key: <key>') with the key given to --api-key",
                 "authentication_error",
             ));
         }
@@ -257,7 +269,7 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
         client_id,
     };
     match route {
-        Route::Generate(ep) => match protocol::parse_generate(ep, &body) {
+        Route::Generate(ep) => match wire::parse_generate(ep, &body) {
             Ok(g) => generate(eng, g, arr).await,
             Err(e) => Ok(error_response(
                 &eng,
@@ -275,6 +287,15 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
                 "BadRequestError",
             )),
         },
+        Route::Rerank(api) => match rankings::parse(api, &body) {
+            Ok(r) => Ok(rerank(eng, api, r, arr).await),
+            Err(e) => Ok(error_response(
+                &eng,
+                StatusCode::BAD_REQUEST,
+                &e.0,
+                "BadRequestError",
+            )),
+        },
         Route::Models => unreachable!(),
     }
 }
@@ -282,6 +303,7 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
 enum Route {
     Generate(Endpoint),
     Embeddings,
+    Rerank(rankings::Api),
     Models,
 }
 
@@ -332,13 +354,8 @@ impl Planned {
             g.prompt.hash ^ eng.opts.seed,
         );
         let fault = eng.opts.faults.draw(&mut rng, plan.tokens);
-        let prefix = if g.endpoint == Endpoint::Chat {
-            "chatcmpl"
-        } else {
-            "cmpl"
-        };
         Planned {
-            id: eng.request_id(prefix, seq),
+            id: eng.request_id(g.endpoint.id_prefix(), seq),
             model_json: match &g.model {
                 Some(m) => json_str(m),
                 None => eng.served_model_json.clone(),
@@ -400,14 +417,7 @@ fn injected_error(eng: &Engine, g: &Generate, p: Planned, arr: &Arrival) -> Resp
 
 /// Streaming: the SSE body waits for a slot and paces its own tokens.
 fn stream_response(eng: Arc<Engine>, g: &Generate, p: Planned, arr: Arrival) -> Resp {
-    let template = ChunkTemplate::new(
-        g.endpoint,
-        &p.id,
-        unix_secs(),
-        &p.model_json,
-        g.continuous_usage,
-        p.prompt_tokens,
-    );
+    let template = Template::new(&head(g, &p));
     let admission = eng.acquire();
     let spec = StreamSpec {
         endpoint: g.endpoint,
@@ -430,6 +440,19 @@ fn stream_response(eng: Arc<Engine>, g: &Generate, p: Planned, arr: Arrival) -> 
     );
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
+}
+
+/// How a response of `g`, planned as `p`, renders.
+fn head<'a>(g: &Generate, p: &'a Planned) -> Head<'a> {
+    Head {
+        endpoint: g.endpoint,
+        id: &p.id,
+        created: unix_secs(),
+        model_json: &p.model_json,
+        continuous_usage: g.continuous_usage,
+        prompt_tokens: p.prompt_tokens,
+        finish_reason: p.plan.finish_reason,
+    }
 }
 
 /// Non-streaming: hold a slot for the whole generation, answer at the end.
@@ -483,16 +506,7 @@ async fn whole_response(
     for i in 0..plan.tokens {
         text.push_str(tokens::word(p.answer_seed, i));
     }
-    let mut body = render_full(
-        g.endpoint,
-        &p.id,
-        unix_secs(),
-        &p.model_json,
-        &text,
-        plan.finish_reason,
-        prompt_tokens,
-        plan.tokens,
-    );
+    let mut body = wire::render_full(&head(g, &p), &text, plan.tokens, g.include_usage);
     let mut outcome = "ok";
     if let Fault::Malformed(_) = p.fault {
         eng.metrics.fault(FaultKind::Malformed);
@@ -581,16 +595,8 @@ async fn embeddings(
     arr: Arrival,
 ) -> Resp {
     let arrival = arr.at;
-    let seq = eng.next_seq();
-    let mut rng = request_rng(eng.opts.seed, seq);
     let total: u32 = items.iter().map(|p| p.prompt_tokens()).sum();
-    let mut slot = eng.acquire().slot().await;
-    let admitted = Instant::now();
-    slot.add_kv(total as u64);
-    eng.metrics.prompt_tokens.fetch_add(total as u64, Relaxed);
-    crate::io::timer::sleep_until(admitted + Duration::from_nanos(eng.model.first_token_ns(total, &mut rng)))
-        .await;
-    drop(slot);
+    let (seq, admitted) = prefill(&eng, total).await;
     let dim = eng.opts.embedding_dim;
     let model_json = model
         .map(|m| json_str(&m))
@@ -642,6 +648,48 @@ async fn embeddings(
     );
     eng.metrics.e2e.observe_ns(arrival.elapsed().as_nanos() as u64);
     json_response(StatusCode::OK, buf.freeze())
+}
+
+/// One prefill of `total` tokens in a decode slot (embeddings, rankings), waiting for a slot as
+/// generations do: returns when it is done, with the request's number and admission time.
+async fn prefill(eng: &Arc<Engine>, total: u32) -> (u64, Instant) {
+    let seq = eng.next_seq();
+    let mut rng = request_rng(eng.opts.seed, seq);
+    let mut slot = eng.acquire().slot().await;
+    let admitted = Instant::now();
+    slot.add_kv(total as u64);
+    eng.metrics.prompt_tokens.fetch_add(total as u64, Relaxed);
+    crate::io::timer::sleep_until(admitted + Duration::from_nanos(eng.model.first_token_ns(total, &mut rng)))
+        .await;
+    drop(slot);
+    (seq, admitted)
+}
+
+/// Rankings (`/v2/rerank`, `/rerank`): the query and documents cost one prefill, then the scores.
+async fn rerank(eng: Arc<Engine>, api: rankings::Api, r: rankings::Rerank, arr: Arrival) -> Resp {
+    let total = r.tokens();
+    let (seq, admitted) = prefill(&eng, total).await;
+    let id = eng.request_id("rerank", seq);
+    let model_json = r
+        .model
+        .as_deref()
+        .map(json_str)
+        .unwrap_or_else(|| eng.served_model_json.clone());
+    let body = rankings::render(api, &r, eng.opts.seed, &id, &model_json);
+    record_simple(
+        &eng,
+        id,
+        "rankings",
+        false,
+        200,
+        "ok",
+        total,
+        0,
+        &arr,
+        Some(admitted),
+    );
+    eng.metrics.e2e.observe_ns(arr.at.elapsed().as_nanos() as u64);
+    json_response(StatusCode::OK, body.freeze())
 }
 
 /// Lifts the soft open-files limit to the hard one: 10,000 idle streams need the descriptors.

@@ -15,9 +15,10 @@ use rand::rngs::SmallRng;
 
 use super::engine::{Engine, Slot, Waiting};
 use super::faults::{Fault, FaultKind};
-use super::protocol::{ChunkTemplate, Endpoint};
+use super::protocol::Endpoint;
 use super::record::RequestRecord;
 use super::tokens::{self, OutputPlan};
+use super::wire::Template;
 use crate::io::timer::timer_thread;
 
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
@@ -72,7 +73,7 @@ enum Phase {
 pub struct StreamSpec {
     pub endpoint: Endpoint,
     pub id: String,
-    pub template: ChunkTemplate,
+    pub template: Template,
     pub plan: OutputPlan,
     pub include_usage: bool,
     pub prompt_tokens: u32,
@@ -150,6 +151,8 @@ impl SseStream {
                     .first_token_ns(self.s.prompt_tokens, &mut self.s.rng),
             );
         self.phase = Phase::Running(slot);
+        // Flavours that open with metadata events send them now, before prefill.
+        self.s.template.preamble(&mut self.buf);
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
@@ -163,6 +166,9 @@ impl SseStream {
             Phase::Running(_) => {}
         }
         let now = Instant::now();
+        if self.due > now && !self.buf.is_empty() && self.sent == 0 {
+            return Poll::Ready(Some(Ok(Frame::data(self.buf.split().freeze()))));
+        }
         if self.due > now {
             // Woken by the timer thread at (never before) the deadline; re-arm only for a new one.
             if self.armed != Some(self.due) {
@@ -216,6 +222,7 @@ impl SseStream {
                 &mut self.buf,
                 tokens::word(self.s.answer_seed, self.sent - 1),
                 self.sent,
+                self.sent == n,
             );
             if let Some((due, sent)) = &mut self.trace {
                 due.push(self.due);

@@ -173,6 +173,13 @@ impl<'a> P<'a> {
                 u.completion_tokens_details = Some(d);
                 Some(())
             }
+            // Other vendors' names for the same counts: the full parse resolves them.
+            b"input_tokens"
+            | b"output_tokens"
+            | b"input_tokens_details"
+            | b"output_tokens_details"
+            | b"cache_read_input_tokens"
+            | b"cache_creation_input_tokens" => None,
             _ => p.skip(),
         })?;
         Some(u)
@@ -366,6 +373,7 @@ mod tests {
         for s in [
             &br#"{"choices":[{"delta":{"content":"a\nb"}}]}"#[..],
             br#"{"choices":[],"usage":{"completion_tokens":4.5}}"#,
+            br#"{"choices":[],"usage":{"input_tokens":4}}"#,
             br#"{"error":{"message":"x"}}"#,
             br#"{"choices":[{"delta":{"reasoning_content":"hm"}}]}"#,
             br#"{"choices":[{"delta":{"tool_calls":[{"function":{"name":"f"}}]}}]}"#,

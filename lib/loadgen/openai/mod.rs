@@ -11,7 +11,8 @@ mod fast;
 use super::options::EndpointType;
 use crate::contract::records::ErrorKind;
 
-/// Builds one request body (exactly what `inputs.json` records).
+/// Builds one chat, completions or embeddings request body (exactly what `inputs.json` records);
+/// `wire::request_body` builds the other flavours.
 pub fn request_body(
     kind: EndpointType,
     model: &str,
@@ -23,17 +24,17 @@ pub fn request_body(
 ) -> Map<String, Value> {
     let mut m = Map::new();
     match kind {
-        EndpointType::Chat => {
-            m.insert(
-                "messages".into(),
-                serde_json::json!([{"role": "user", "content": prompt}]),
-            );
-        }
         EndpointType::Completions => {
             m.insert("prompt".into(), Value::String(prompt.to_string()));
         }
         EndpointType::Embeddings => {
             m.insert("input".into(), serde_json::json!([prompt]));
+        }
+        _ => {
+            m.insert(
+                "messages".into(),
+                serde_json::json!([{"role": "user", "content": prompt}]),
+            );
         }
     }
     m.insert("model".into(), Value::String(model.to_string()));
@@ -64,19 +65,23 @@ pub fn request_body(
     m
 }
 
-/// Server-reported token usage.
+/// Server-reported token usage, under any vendor's key names (AIPerf's `Usage`): the first
+/// synonym present wins (`prompt_tokens`/`input_tokens`, `completion_tokens`/`output_tokens`,
+/// `*_tokens_details`/`input|output_tokens_details`), and Anthropic's cache counts are kept apart
+/// so [`Usage::prompt_total`] can re-total its disjoint accounting as AIPerf does.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(from = "RawUsage")]
 pub struct Usage {
-    #[serde(default)]
     pub prompt_tokens: Option<u64>,
-    #[serde(default)]
     pub completion_tokens: Option<u64>,
-    #[serde(default)]
     pub total_tokens: Option<u64>,
-    #[serde(default)]
     pub prompt_tokens_details: Option<PromptDetails>,
-    #[serde(default)]
     pub completion_tokens_details: Option<CompletionDetails>,
+    /// `prompt_tokens` was given as `input_tokens` (Anthropic, Responses, Cohere).
+    pub input_keyed: bool,
+    /// Anthropic: prompt tokens read from / written to its cache, beside `input_tokens`.
+    pub cache_read_input_tokens: Option<u64>,
+    pub cache_creation_input_tokens: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -91,9 +96,98 @@ pub struct CompletionDetails {
     pub reasoning_tokens: Option<u64>,
 }
 
+/// Every key name a usage object may use, as sent.
+#[derive(Deserialize)]
+struct RawUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    completion_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
+    #[serde(default)]
+    total_tokens: Option<u64>,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    input_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetails>,
+    #[serde(default)]
+    output_tokens_details: Option<CompletionDetails>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
+}
+
+impl From<RawUsage> for Usage {
+    fn from(r: RawUsage) -> Usage {
+        Usage {
+            input_keyed: r.prompt_tokens.is_none() && r.input_tokens.is_some(),
+            prompt_tokens: r.prompt_tokens.or(r.input_tokens),
+            completion_tokens: r.completion_tokens.or(r.output_tokens),
+            total_tokens: r.total_tokens,
+            prompt_tokens_details: r.prompt_tokens_details.or(r.input_tokens_details),
+            completion_tokens_details: r.completion_tokens_details.or(r.output_tokens_details),
+            cache_read_input_tokens: r.cache_read_input_tokens,
+            cache_creation_input_tokens: r.cache_creation_input_tokens,
+        }
+    }
+}
+
 impl Usage {
     pub fn is_empty(&self) -> bool {
         self.prompt_tokens.is_none() && self.completion_tokens.is_none() && self.total_tokens.is_none()
+    }
+
+    /// Prompt tokens as every vendor means them: Anthropic's `input_tokens` is only the uncached
+    /// remainder when it reports cache reads or writes, so those are added back (AIPerf's rule).
+    pub fn prompt_total(&self) -> Option<u64> {
+        let p = self.prompt_tokens?;
+        let cache = [self.cache_read_input_tokens, self.cache_creation_input_tokens];
+        if self.input_keyed && cache.iter().any(Option::is_some) {
+            return Some(p + cache.iter().flatten().sum::<u64>());
+        }
+        Some(p)
+    }
+
+    pub fn reasoning_tokens(&self) -> Option<u64> {
+        self.completion_tokens_details.as_ref()?.reasoning_tokens
+    }
+
+    /// Prompt tokens served from the cache.
+    pub fn cache_read_tokens(&self) -> Option<u64> {
+        self.prompt_tokens_details
+            .as_ref()
+            .and_then(|d| d.cached_tokens)
+            .or(self.cache_read_input_tokens)
+    }
+
+    /// Field by field: this usage where it says something, else `earlier` (Anthropic sends the
+    /// input counts in `message_start` and the output count in `message_delta`).
+    pub fn or(self, earlier: Usage) -> Usage {
+        let input_keyed = if self.prompt_tokens.is_some() {
+            self.input_keyed
+        } else {
+            earlier.input_keyed
+        };
+        Usage {
+            prompt_tokens: self.prompt_tokens.or(earlier.prompt_tokens),
+            completion_tokens: self.completion_tokens.or(earlier.completion_tokens),
+            total_tokens: self.total_tokens.or(earlier.total_tokens),
+            prompt_tokens_details: self.prompt_tokens_details.or(earlier.prompt_tokens_details),
+            completion_tokens_details: self
+                .completion_tokens_details
+                .or(earlier.completion_tokens_details),
+            input_keyed,
+            cache_read_input_tokens: self.cache_read_input_tokens.or(earlier.cache_read_input_tokens),
+            cache_creation_input_tokens: self
+                .cache_creation_input_tokens
+                .or(earlier.cache_creation_input_tokens),
+        }
     }
 }
 
@@ -155,14 +249,19 @@ pub struct Parsed {
     pub finished: bool,
 }
 
-/// Accumulates a response's output across chunks.
+/// Accumulates a response's output across chunks, whatever the API flavour.
 #[derive(Debug, Default)]
 pub struct Output {
     pub text: String,
     pub reasoning: String,
     pub usage: Option<Usage>,
+    /// A finish reason (or the flavour's equivalent) arrived.
     pub finished: bool,
+    /// The stream's end marker arrived (`[DONE]`, `message_stop`, `response.completed`).
     pub done: bool,
+    /// Responses API: the `(output_index, content_index)` parts whose text came as deltas, so their
+    /// closing `done` event (which repeats the whole text) is not counted twice.
+    pub delta_parts: Vec<(u64, u64)>,
 }
 
 /// A problem with a response body, reported as an error record.
@@ -301,7 +400,8 @@ impl Output {
     }
 }
 
-fn trim_ascii(b: &[u8]) -> &[u8] {
+/// `b` without leading and trailing ASCII whitespace.
+pub fn trim_ascii(b: &[u8]) -> &[u8] {
     let s = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
     let e = b
         .iter()
@@ -310,7 +410,8 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
     &b[s..e]
 }
 
-fn malformed(data: &[u8], e: serde_json::Error) -> BodyError {
+/// A body or event that is not the JSON its flavour sends.
+pub fn malformed(data: &[u8], e: serde_json::Error) -> BodyError {
     let shown: String = String::from_utf8_lossy(&data[..data.len().min(200)]).into_owned();
     BodyError {
         kind: ErrorKind::MalformedResponse,
@@ -318,13 +419,14 @@ fn malformed(data: &[u8], e: serde_json::Error) -> BodyError {
     }
 }
 
-fn server_error(err: &Value) -> BodyError {
+/// An error the server reported in the body or the stream (`{"message": ..}` or a bare string).
+pub fn server_error(err: &Value) -> BodyError {
     let message = err
         .get("message")
         .and_then(Value::as_str)
+        .or(err.as_str())
         .map(str::to_string)
         .unwrap_or_else(|| err.to_string());
-    let _ = err.get("type");
     BodyError {
         kind: ErrorKind::ServerStream,
         message,

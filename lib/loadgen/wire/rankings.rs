@@ -1,0 +1,69 @@
+//! The rankings flavours: a query and passages in, one score per passage out, no streaming and no
+//! output tokens (like embeddings: request latency, ISL and usage).
+//!
+//! - `cohere_rankings`, `/v2/rerank` (Cohere, vLLM, Infinity): `{"model", "query", "documents"}`
+//!   → `{"results": [{"index", "relevance_score"}], "usage"?, "meta"?: {"tokens": {..}}}`.
+//! - `hf_tei_rankings`, TEI's `/rerank`: `{"query", "texts"}` → `[{"index", "score"}]`.
+//!
+//! A response with no results is an error record (AIPerf: no content). Usage comes from `usage`
+//! (vLLM) or Cohere's `meta.tokens` (`input_tokens`), when present.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::contract::records::ErrorKind;
+use crate::loadgen::openai::{malformed, server_error, BodyError, Output, Parsed, Usage};
+use crate::loadgen::options::EndpointType;
+
+/// The request body of `kind` with `--extra-inputs` merged.
+pub fn request_body(
+    kind: EndpointType,
+    model: &str,
+    query: &str,
+    passages: &[String],
+    extra: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("query".into(), Value::String(query.to_string()));
+    let docs = Value::Array(passages.iter().cloned().map(Value::String).collect());
+    if kind == EndpointType::HfTeiRankings {
+        m.insert("texts".into(), docs);
+    } else {
+        m.insert("model".into(), Value::String(model.to_string()));
+        m.insert("documents".into(), docs);
+    }
+    for (k, v) in extra {
+        m.insert(k.clone(), v.clone());
+    }
+    m
+}
+
+/// A whole rankings response (either shape).
+pub fn whole(out: &mut Output, body: &[u8]) -> Result<Parsed, BodyError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| malformed(body, e))?;
+    if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
+        return Err(server_error(err));
+    }
+    let results = match &v {
+        Value::Array(a) => a.len(),
+        _ => v.get("results").and_then(Value::as_array).map_or(0, Vec::len),
+    };
+    if results == 0 {
+        return Err(BodyError {
+            kind: ErrorKind::InvalidResponse,
+            message: "rankings response has no results".into(),
+        });
+    }
+    let usage = v
+        .get("usage")
+        .or_else(|| v.get("meta").and_then(|m| m.get("tokens")))
+        .and_then(|u| Usage::deserialize(u).ok());
+    out.usage = usage.filter(|u| !u.is_empty());
+    out.finished = true;
+    out.done = true;
+    Ok(Parsed {
+        content: true,
+        reasoning: false,
+        finished: true,
+    })
+}

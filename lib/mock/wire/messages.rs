@@ -1,0 +1,148 @@
+//! mock-llm's Anthropic Messages API (`POST /v1/messages`), as vLLM and SGLang serve it:
+//! `message_start` (with the input token count) and `content_block_start` at admission, one
+//! `content_block_delta` per token, then `content_block_stop`, `message_delta` (stop reason and
+//! output token count) and `message_stop`. `max_tokens` is required, as Anthropic's API has it.
+
+use std::fmt::Write as _;
+
+use bytes::{BufMut, BytesMut};
+use serde::Deserialize;
+
+use super::{add_content, max_tokens, Head};
+use crate::mock::protocol::{BadRequest, Content, Endpoint, Generate};
+use crate::mock::tokens::PromptStats;
+
+#[derive(Deserialize)]
+struct Request {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    messages: Option<Vec<Message>>,
+    #[serde(default)]
+    system: Option<Content>,
+    #[serde(default)]
+    max_tokens: Option<i64>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    min_tokens: Option<i64>,
+    #[serde(default)]
+    ignore_eos: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    #[serde(default)]
+    content: Option<Content>,
+}
+
+/// Parses and validates a Messages request.
+pub fn parse(body: &[u8]) -> Result<Generate, BadRequest> {
+    let r: Request =
+        serde_json::from_slice(body).map_err(|e| BadRequest(format!("invalid JSON request body: {e}")))?;
+    let msgs = r
+        .messages
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| BadRequest("'messages' is required for /v1/messages (at least one)".into()))?;
+    let mut prompt = PromptStats::default();
+    add_content(&mut prompt, &r.system);
+    msgs.iter().for_each(|m| add_content(&mut prompt, &m.content));
+    let max = max_tokens("max_tokens", r.max_tokens)?
+        .ok_or_else(|| BadRequest("'max_tokens' is required for /v1/messages".into()))?;
+    Ok(Generate {
+        endpoint: Endpoint::Messages,
+        model: r.model,
+        prompt,
+        stream: r.stream.unwrap_or(false),
+        include_usage: true,
+        continuous_usage: false,
+        max_tokens: Some(max),
+        min_tokens: r.min_tokens.unwrap_or(0).clamp(0, u32::MAX as i64) as u32,
+        ignore_eos: r.ignore_eos,
+    })
+}
+
+/// Anthropic's name for a finish reason.
+fn stop_reason(finish_reason: &str) -> &'static str {
+    if finish_reason == "length" {
+        "max_tokens"
+    } else {
+        "end_turn"
+    }
+}
+
+/// One streamed message.
+pub struct Template {
+    id: String,
+    model_json: String,
+    prompt_tokens: u32,
+    finish_reason: &'static str,
+}
+
+impl Template {
+    pub fn new(h: &Head) -> Template {
+        Template {
+            id: h.id.to_string(),
+            model_json: h.model_json.to_string(),
+            prompt_tokens: h.prompt_tokens,
+            finish_reason: h.finish_reason,
+        }
+    }
+
+    fn event(buf: &mut BytesMut, kind: &str, rest: std::fmt::Arguments) {
+        let _ = write!(buf, "event: {kind}\ndata: {{\"type\":\"{kind}\"{rest}}}\n\n");
+    }
+
+    pub fn preamble(&mut self, buf: &mut BytesMut) {
+        let (id, model, p) = (&self.id, &self.model_json, self.prompt_tokens);
+        Self::event(
+            buf,
+            "message_start",
+            format_args!(
+                r#","message":{{"id":"{id}","type":"message","role":"assistant","content":[],"model":{model},"stop_reason":null,"stop_sequence":null,"usage":{{"input_tokens":{p},"output_tokens":1}}}}"#
+            ),
+        );
+        Self::event(
+            buf,
+            "content_block_start",
+            format_args!(r#","index":0,"content_block":{{"type":"text","text":""}}"#),
+        );
+        Self::event(buf, "ping", format_args!(""));
+    }
+
+    pub fn token(&mut self, buf: &mut BytesMut, word: &str) {
+        buf.put_slice(
+            br#"event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""#,
+        );
+        buf.put_slice(word.as_bytes());
+        buf.put_slice(b"\"}}\n\n");
+    }
+
+    pub fn finish(&mut self, buf: &mut BytesMut, completion: u32) {
+        Self::event(buf, "content_block_stop", format_args!(r#","index":0"#));
+        let reason = stop_reason(self.finish_reason);
+        Self::event(
+            buf,
+            "message_delta",
+            format_args!(
+                r#","delta":{{"stop_reason":"{reason}","stop_sequence":null}},"usage":{{"output_tokens":{completion}}}"#
+            ),
+        );
+        Self::event(buf, "message_stop", format_args!(""));
+    }
+}
+
+/// A whole (non-streaming) message.
+pub fn render_full(h: &Head, text: &str, completion: u32) -> BytesMut {
+    let mut buf = BytesMut::with_capacity(256 + text.len());
+    let _ = write!(
+        buf,
+        r#"{{"id":"{}","type":"message","role":"assistant","model":{},"content":[{{"type":"text","text":"{text}"}}],"stop_reason":"{}","stop_sequence":null,"usage":{{"input_tokens":{},"output_tokens":{completion}}}}}"#,
+        h.id,
+        h.model_json,
+        stop_reason(h.finish_reason),
+        h.prompt_tokens
+    );
+    buf
+}
