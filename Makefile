@@ -3,7 +3,7 @@
 # shellcheck, librsvg2-bin, openssl, pandas, rustfmt), so that no test is skipped.
 PREFIX ?= /usr/local
 CARGO ?= cargo
-TOOLS := mock-llm loadgen trial-agg sweep-plan sweep-agg pareto scrape
+TOOLS := mock-llm loadgen trial-agg sweep-plan sweep-agg pareto scrape report
 
 .PHONY: demo test lint bench man install build release
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// Every binary of the package, for tests that check them all alike.
-pub const TOOLS: [&str; 7] = [
+pub const TOOLS: [&str; 8] = [
     "mock-llm",
     "loadgen",
     "trial-agg",
@@ -13,6 +13,7 @@ pub const TOOLS: [&str; 7] = [
     "sweep-agg",
     "pareto",
     "scrape",
+    "report",
 ];
 
 pub fn bin(tool: &str) -> PathBuf {
@@ -24,6 +25,7 @@ pub fn bin(tool: &str) -> PathBuf {
         "sweep-agg" => env!("CARGO_BIN_EXE_sweep-agg"),
         "pareto" => env!("CARGO_BIN_EXE_pareto"),
         "scrape" => env!("CARGO_BIN_EXE_scrape"),
+        "report" => env!("CARGO_BIN_EXE_report"),
         other => panic!("unknown tool {other}"),
     };
     PathBuf::from(p)

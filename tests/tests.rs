@@ -6,6 +6,7 @@ mod common;
 mod conventions;
 mod loadgen;
 mod mock_llm;
+mod report;
 mod scrape;
 mod sweep;
 mod trial_agg;
