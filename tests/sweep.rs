@@ -1301,7 +1301,7 @@ fn sweep_agg_errors_are_clear() {
 /// 10·min(c,8)+c, p99 TTFT 10+c²), failing or interrupting at chosen values. This checks the
 /// script's composition alone; the end-to-end test with the real stages is `profile_end_to_end_on_mock_llm`.
 fn stub_tools(dir: &Path) {
-    for tool in ["sweep-plan", "sweep-agg", "pareto"] {
+    for tool in ["sweep-plan", "sweep-agg", "pareto", "report"] {
         std::os::unix::fs::symlink(bin(tool), dir.join(tool)).unwrap();
     }
     let loadgen = r#"#!/usr/bin/env bash
@@ -1604,6 +1604,17 @@ fn profile_end_to_end_on_mock_llm() {
         stdout(&o).contains("Results: ./artifacts/mock-openai-chat-concurrency_sweep"),
         "{}",
         stdout(&o)
+    );
+    assert!(
+        stdout(&o)
+            .contains("  report:            ./artifacts/mock-openai-chat-concurrency_sweep/report.html"),
+        "{}",
+        stdout(&o)
+    );
+    let html = std::fs::read_to_string(base.join("report.html")).unwrap();
+    assert!(
+        html.contains("2/2") && html.contains("id=\"pareto\""),
+        "every value's two trials, and the frontier"
     );
 }
 
