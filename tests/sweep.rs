@@ -1170,8 +1170,8 @@ fn pareto_slo_exit_codes_and_pictures() {
     assert!(pic.contains("> lat"), "{pic}");
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(
-        text.starts_with("<svg") && text.contains("40 (Pareto)") && text.contains("<polyline"),
-        "svg has labels and the frontier line"
+        text.starts_with("<svg") && text.contains("concurrency=40 (Pareto)") && text.contains("<polyline"),
+        "svg has labels naming the parameter and the frontier line"
     );
     // PNG goes through rsvg-convert: with it on PATH a PNG, without it a clear error naming the way out.
     let png = tmp.path().join("frontier.png");
@@ -1222,6 +1222,35 @@ fn pareto_slo_exit_codes_and_pictures() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--plot") && stderr(&o).contains(".svg"));
+}
+
+#[test]
+fn pareto_plot_labels_axes_with_metric_and_unit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let svg = tmp.path().join("f.svg");
+    let sweep = crate::common::fixtures_dir()
+        .join("b_sweep_c2-4-8_n100/sweep_aggregate/profile_export_aiperf_sweep.json");
+    let o = run(
+        "pareto",
+        &[sweep.to_str().unwrap(), "--plot", svg.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["objectives"][0]["unit"], "requests/sec");
+    assert_eq!(json["objectives"][1]["unit"], "ms");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.contains("request_throughput_avg (requests/sec)"),
+        "y axis names metric and unit"
+    );
+    assert!(
+        text.contains("time_to_first_token_p99 (ms)"),
+        "x axis names metric and unit"
+    );
+    assert!(
+        text.contains("concurrency=8") && text.contains("concurrency=2"),
+        "points are named by parameter"
+    );
 }
 
 #[test]

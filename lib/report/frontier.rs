@@ -8,15 +8,9 @@ use super::page::{esc, table, Section};
 use super::svg::{color, fmt_num, span_values, Axis, Chart, Dash, Mark, Scale};
 use super::Ctx;
 use crate::artifacts::names::describe_map;
-use crate::pareto::input::{metric_unit, InputPoint};
+use crate::pareto::input::InputPoint;
+use crate::pareto::plot::axis_label;
 use crate::pareto::{self, Op, ParetoOptions, Report, Slo};
-
-fn label(key: &str, unit: &Option<String>) -> String {
-    match unit {
-        Some(u) => format!("{key} ({u})"),
-        None => key.to_string(),
-    }
-}
 
 /// The feasible range along an axis the SLOs on `key` leave (`None` when none is on it).
 fn slo_range(slos: &[Slo], key: &str) -> Option<(f64, f64)> {
@@ -43,7 +37,7 @@ fn op_text(op: Op) -> &'static str {
     }
 }
 
-fn chart(report: &Report, units: (Option<String>, Option<String>), slos: &[Slo]) -> anyhow::Result<String> {
+fn chart(report: &Report, slos: &[Slo]) -> anyhow::Result<String> {
     let (xi, yi) = pareto::plot::axes(report)?;
     let (xk, yk) = (&report.objectives[xi].key, &report.objectives[yi].key);
     let num = |v: Option<&Value>| v.and_then(Value::as_f64);
@@ -57,16 +51,22 @@ fn chart(report: &Report, units: (Option<String>, Option<String>), slos: &[Slo])
             .and_then(Value::as_array)
             .and_then(|a| Some((a.first()?.as_f64()?, a.get(1)?.as_f64()?)))
     };
-    let axis = |k: &str, vals: Vec<f64>, unit: &Option<String>| {
+    let axis = |i: usize, vals: Vec<f64>| {
+        let k = report.objectives[i].key.as_str();
         let bounds: Vec<f64> = pts
             .iter()
             .filter_map(|(_, _, p)| ci(p, k))
             .flat_map(|(a, b)| [a, b])
             .collect();
-        Axis::fit(label(k, unit), Scale::Linear, span_values(&vals, &bounds), true)
+        Axis::fit(
+            axis_label(&report.objectives[i]),
+            Scale::Linear,
+            span_values(&vals, &bounds),
+            true,
+        )
     };
-    let x = axis(xk, pts.iter().map(|p| p.0).collect(), &units.0);
-    let y = axis(yk, pts.iter().map(|p| p.1).collect(), &units.1);
+    let x = axis(xi, pts.iter().map(|p| p.0).collect());
+    let y = axis(yi, pts.iter().map(|p| p.1).collect());
     let (xmin, xmax, ymin, ymax) = (x.min, x.max, y.min, y.max);
     let mut c = Chart::new("pareto", "Pareto frontier: throughput against latency", x, y);
     let (xr, yr) = (slo_range(slos, xk), slo_range(slos, yk));
@@ -140,13 +140,12 @@ pub fn section(ctx: &Ctx) -> Option<Section> {
             ));
         }
     };
-    let unit = |k: &str| points.iter().find_map(|p| metric_unit(&p.metrics, k));
     let (xi, yi) = pareto::plot::axes(&report).ok()?;
     let (xk, yk) = (
         report.objectives[xi].key.clone(),
         report.objectives[yi].key.clone(),
     );
-    let svg = match chart(&report, (unit(&xk), unit(&yk)), ctx.slos) {
+    let svg = match chart(&report, ctx.slos) {
         Ok(s) => s,
         Err(e) => format!("<p class=\"warn\">{}</p>", esc(&format!("{e:#}"))),
     };
@@ -192,7 +191,10 @@ pub fn section(ctx: &Ctx) -> Option<Section> {
             esc(&list.join(", "))
         )
     };
-    let head = [label(&yk, &unit(&yk)), label(&xk, &unit(&xk))];
+    let head = [
+        axis_label(&report.objectives[yi]),
+        axis_label(&report.objectives[xi]),
+    ];
     let html = format!(
         "<p class=\"note\">A point is Pareto optimal when no other has both higher throughput and lower latency. Grey points are dominated; bars are confidence intervals.</p>{slo_text}<div class=\"charts\">{svg}</div>{}",
         table(&["value", &head[0], &head[1], "state"], &rows)
