@@ -7,6 +7,7 @@ mod conventions;
 mod loadgen;
 mod mock_llm;
 mod report;
+mod report_browser;
 mod scrape;
 mod sweep;
 mod trial_agg;
