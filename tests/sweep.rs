@@ -318,12 +318,13 @@ fn ui_rules_and_messages_of_the_guide() {
     );
     assert!(o.status.success() && stderr(&o).is_empty());
     assert!(stdout(&o).contains(r#""ui":"none""#));
-    // No sweep: no message, no UI forced, and dashboard is allowed.
+    // No sweep: no message, no UI forced, and dashboard is allowed and reaches loadgen.
     let o = run(
         "sweep-plan",
         &["-m", "m", "--concurrency", "10", "--ui", "dashboard"],
     );
     assert!(o.status.success() && stderr(&o).is_empty(), "{}", stderr(&o));
+    assert!(stdout(&o).contains(r#""ui":"dashboard""#), "{}", stdout(&o));
 }
 
 #[test]

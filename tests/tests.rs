@@ -4,6 +4,7 @@
 
 mod common;
 mod conventions;
+mod dashboard;
 mod loadgen;
 mod mock_llm;
 mod report;

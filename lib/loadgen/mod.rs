@@ -142,6 +142,8 @@ struct Shared {
     tx: mpsc::Sender<Item>,
     ctl: Arc<Control>,
     any_success: AtomicBool,
+    /// Requests sent so far (the dashboard's in-flight count is this minus the finished ones).
+    sent: Arc<AtomicU64>,
 }
 
 /// One finished request on its way to the writer.
@@ -166,6 +168,7 @@ async fn exchange(sh: &Shared, session_num: u64, phase: Phase, scheduled: Option
         ex.output.text.reserve((n.min(65_536) as usize) * 8);
     }
     ex.scheduled = scheduled;
+    sh.sent.fetch_add(1, Ordering::Relaxed);
     let mut cancel = sh.ctl.cancel.subscribe();
     let failure = if *cancel.borrow() {
         None
@@ -505,6 +508,7 @@ fn sink(
                         ctl.fail(anyhow!(e).context("cannot write the records"));
                     }
                 }
+                progress.tick();
                 std::thread::sleep(Duration::from_millis(2));
                 continue;
             }
@@ -542,7 +546,7 @@ fn sink(
                 ));
             }
         }
-        progress.record(is_err);
+        progress.record(&record, item.lag);
         if failed {
             continue;
         }
@@ -670,7 +674,8 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
         fatal: Mutex::new(None),
     });
     let (tx, rx) = mpsc::channel::<Item>();
-    let progress = progress::Progress::new(opts.ui, count, opts.benchmark_duration);
+    let sent = Arc::new(AtomicU64::new(0));
+    let progress = progress::Progress::new(&opts, count, sent.clone());
     let writer = {
         let parts = (
             clock,
@@ -696,6 +701,7 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
         tx,
         ctl: ctl.clone(),
         any_success: AtomicBool::new(false),
+        sent,
     });
     // Only now, with the setup done and the writer thread started: only the event loop (this
     // thread, under the current-thread runtime) runs at real-time priority.
