@@ -33,7 +33,7 @@ main{padding:8px 28px 40px;max-width:1500px}
 nav{font-size:14px;margin:6px 0 0}nav a{margin-right:14px;color:var(--accent);text-decoration:none}
 h2{font-size:19px;margin:28px 0 8px;padding-top:8px;border-top:1px solid var(--line)}
 h3{font-size:16px;margin:18px 0 6px}
-table{border-collapse:collapse;margin:6px 0 12px;font-size:14px}
+table{border-collapse:collapse;margin:6px 0 12px;font-size:14px;display:block;max-width:100%;overflow-x:auto}
 th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
 th{background:var(--soft)}td.num{text-align:right;font-variant-numeric:tabular-nums}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:8px 0}
