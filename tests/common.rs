@@ -35,6 +35,13 @@ pub fn run(tool: &str, args: &[&str]) -> Output {
     Command::new(bin(tool)).args(args).output().expect("run tool")
 }
 
+/// Keeps the tests that load the CPU hard (headless Chromium) apart from the ones whose timing
+/// assertions a busy CPU distorts (throughput scaling on mock-llm): each holds this while it runs.
+pub fn cpu_heavy() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

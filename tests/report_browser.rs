@@ -8,12 +8,13 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::common::{bin, fixtures_dir, repo_root, run, MockServer};
+use crate::common::{bin, cpu_heavy, fixtures_dir, repo_root, run, MockServer};
 use crate::report::{assert_self_contained, charts};
 
 /// Chromium with its own profile, no GPU, and every request (loopback included) sent to a dead
 /// proxy, so anything the page tried to fetch would fail and show up in the probe.
 fn chromium(args: &[&str], page: &Path) -> Output {
+    let _alone = cpu_heavy();
     let have = Command::new("chromium")
         .arg("--version")
         .output()

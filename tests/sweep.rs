@@ -1555,6 +1555,7 @@ fn folder_layout_labels_match_the_plan_in_both_modes() {
 /// stops scaling past concurrency 2).
 #[test]
 fn profile_end_to_end_on_mock_llm() {
+    let _alone = crate::common::cpu_heavy();
     let mock = crate::common::MockServer::start(&["--max-batch", "2", "--ttft-ms", "5", "--itl-ms", "2"]);
     let tmp = tempfile::tempdir().unwrap();
     let tools = bin("loadgen").parent().unwrap().to_path_buf();

@@ -7,8 +7,9 @@
 //! writer thread computes the metrics, so the request tasks only stamp and parse), then write the
 //! run info. Stops: request count, duration (+ grace, then in-flight requests are cancelled and
 //! marked), Ctrl-C (stop dispatching, drain for the grace period, flush, exit 130), or an
-//! unreachable server before anything succeeded (fail fast). It prints nothing but the progress
-//! bar: warnings and the closing line come back in its [`Report`].
+//! unreachable server before anything succeeded (fail fast). It prints nothing but its UI (the
+//! progress bar or the dashboard, [`progress`]): warnings and the closing line come back in its
+//! [`Report`].
 
 pub mod arrival_schedule;
 pub mod client;
