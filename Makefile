@@ -3,9 +3,9 @@
 # shellcheck, librsvg2-bin, openssl, pandas, rustfmt), so that no test is skipped.
 PREFIX ?= /usr/local
 CARGO ?= cargo
-TOOLS := mock-llm loadgen trial-agg sweep-plan sweep-agg pareto scrape
+TOOLS := mock-llm loadgen trial-agg sweep-plan sweep-agg pareto scrape report
 
-.PHONY: demo test lint bench man install build release
+.PHONY: demo test lint bench man install build release report-screenshot
 
 build:
 	$(CARGO) build --locked --bins
@@ -15,6 +15,10 @@ release:
 
 demo: release
 	scripts/demo
+
+# The README's picture of a report (docs/report.png), from the demo's sweep, rendered by headless Chromium.
+report-screenshot: release
+	scripts/report-screenshot
 
 test:
 	scripts/install-test-deps

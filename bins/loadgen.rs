@@ -75,7 +75,7 @@ struct Cli {
     /// Client for plain http: builtin (sweepkit's HTTP/1.1 client) or reqwest (hyper), for side-by-side benchmarks.
     #[arg(long, hide = true, value_parser = ["builtin", "reqwest"], default_value = "builtin")]
     http_client: String,
-    /// Progress display on stderr (only on a terminal) [default: simple].
+    /// Progress display on stderr, only on a terminal: simple (a bar), dashboard (a full-screen live view; q or Ctrl-C stops like Ctrl-C; simple where the terminal cannot show it: NO_COLOR, TERM=dumb) or none [default: simple].
     #[arg(long, value_parser = PossibleValuesParser::new(Ui::NAMES).map(|s| Ui::parse(&s).expect("listed")))]
     ui: Option<Ui>,
 }
@@ -141,7 +141,8 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::io::outcome::Outcome> {
     settings.check_files()?;
     let opts = options::resolve(settings, io, place)?;
     sweepkit::io::interrupt::install();
-    let simple = opts.ui == Ui::Simple;
+    // The dashboard's screen is gone when the run ends: the summary line stays, as after the bar.
+    let simple = matches!(opts.ui, Ui::Simple | Ui::Dashboard);
     let report = sweepkit::loadgen::benchmark(opts);
     for w in &report.warnings {
         eprintln!("loadgen: warning: {w}");

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// Every binary of the package, for tests that check them all alike.
-pub const TOOLS: [&str; 7] = [
+pub const TOOLS: [&str; 8] = [
     "mock-llm",
     "loadgen",
     "trial-agg",
@@ -13,6 +13,7 @@ pub const TOOLS: [&str; 7] = [
     "sweep-agg",
     "pareto",
     "scrape",
+    "report",
 ];
 
 pub fn bin(tool: &str) -> PathBuf {
@@ -24,6 +25,7 @@ pub fn bin(tool: &str) -> PathBuf {
         "sweep-agg" => env!("CARGO_BIN_EXE_sweep-agg"),
         "pareto" => env!("CARGO_BIN_EXE_pareto"),
         "scrape" => env!("CARGO_BIN_EXE_scrape"),
+        "report" => env!("CARGO_BIN_EXE_report"),
         other => panic!("unknown tool {other}"),
     };
     PathBuf::from(p)
@@ -31,6 +33,13 @@ pub fn bin(tool: &str) -> PathBuf {
 
 pub fn run(tool: &str, args: &[&str]) -> Output {
     Command::new(bin(tool)).args(args).output().expect("run tool")
+}
+
+/// Keeps the tests that load the CPU hard (headless Chromium) apart from the ones whose timing
+/// assertions a busy CPU distorts (throughput scaling on mock-llm): each holds this while it runs.
+pub fn cpu_heavy() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub fn repo_root() -> PathBuf {

@@ -318,12 +318,13 @@ fn ui_rules_and_messages_of_the_guide() {
     );
     assert!(o.status.success() && stderr(&o).is_empty());
     assert!(stdout(&o).contains(r#""ui":"none""#));
-    // No sweep: no message, no UI forced, and dashboard is allowed.
+    // No sweep: no message, no UI forced, and dashboard is allowed and reaches loadgen.
     let o = run(
         "sweep-plan",
         &["-m", "m", "--concurrency", "10", "--ui", "dashboard"],
     );
     assert!(o.status.success() && stderr(&o).is_empty(), "{}", stderr(&o));
+    assert!(stdout(&o).contains(r#""ui":"dashboard""#), "{}", stdout(&o));
 }
 
 #[test]
@@ -1170,8 +1171,8 @@ fn pareto_slo_exit_codes_and_pictures() {
     assert!(pic.contains("> lat"), "{pic}");
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(
-        text.starts_with("<svg") && text.contains("40 (Pareto)") && text.contains("<polyline"),
-        "svg has labels and the frontier line"
+        text.starts_with("<svg") && text.contains("concurrency=40 (Pareto)") && text.contains("<polyline"),
+        "svg has labels naming the parameter and the frontier line"
     );
     // PNG goes through rsvg-convert: with it on PATH a PNG, without it a clear error naming the way out.
     let png = tmp.path().join("frontier.png");
@@ -1222,6 +1223,35 @@ fn pareto_slo_exit_codes_and_pictures() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--plot") && stderr(&o).contains(".svg"));
+}
+
+#[test]
+fn pareto_plot_labels_axes_with_metric_and_unit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let svg = tmp.path().join("f.svg");
+    let sweep = crate::common::fixtures_dir()
+        .join("b_sweep_c2-4-8_n100/sweep_aggregate/profile_export_aiperf_sweep.json");
+    let o = run(
+        "pareto",
+        &[sweep.to_str().unwrap(), "--plot", svg.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["objectives"][0]["unit"], "requests/sec");
+    assert_eq!(json["objectives"][1]["unit"], "ms");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.contains("request_throughput_avg (requests/sec)"),
+        "y axis names metric and unit"
+    );
+    assert!(
+        text.contains("time_to_first_token_p99 (ms)"),
+        "x axis names metric and unit"
+    );
+    assert!(
+        text.contains("concurrency=8") && text.contains("concurrency=2"),
+        "points are named by parameter"
+    );
 }
 
 #[test]
@@ -1301,7 +1331,7 @@ fn sweep_agg_errors_are_clear() {
 /// 10·min(c,8)+c, p99 TTFT 10+c²), failing or interrupting at chosen values. This checks the
 /// script's composition alone; the end-to-end test with the real stages is `profile_end_to_end_on_mock_llm`.
 fn stub_tools(dir: &Path) {
-    for tool in ["sweep-plan", "sweep-agg", "pareto"] {
+    for tool in ["sweep-plan", "sweep-agg", "pareto", "report"] {
         std::os::unix::fs::symlink(bin(tool), dir.join(tool)).unwrap();
     }
     let loadgen = r#"#!/usr/bin/env bash
@@ -1525,6 +1555,7 @@ fn folder_layout_labels_match_the_plan_in_both_modes() {
 /// stops scaling past concurrency 2).
 #[test]
 fn profile_end_to_end_on_mock_llm() {
+    let _alone = crate::common::cpu_heavy();
     let mock = crate::common::MockServer::start(&["--max-batch", "2", "--ttft-ms", "5", "--itl-ms", "2"]);
     let tmp = tempfile::tempdir().unwrap();
     let tools = bin("loadgen").parent().unwrap().to_path_buf();
@@ -1604,6 +1635,17 @@ fn profile_end_to_end_on_mock_llm() {
         stdout(&o).contains("Results: ./artifacts/mock-openai-chat-concurrency_sweep"),
         "{}",
         stdout(&o)
+    );
+    assert!(
+        stdout(&o)
+            .contains("  report:            ./artifacts/mock-openai-chat-concurrency_sweep/report.html"),
+        "{}",
+        stdout(&o)
+    );
+    let html = std::fs::read_to_string(base.join("report.html")).unwrap();
+    assert!(
+        html.contains("2/2") && html.contains("id=\"pareto\""),
+        "every value's two trials, and the frontier"
     );
 }
 

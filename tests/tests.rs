@@ -5,10 +5,13 @@
 mod adaptive;
 mod common;
 mod conventions;
+mod dashboard;
 mod endpoint_types;
 mod loadgen;
 mod make;
 mod mock_llm;
+mod report;
+mod report_browser;
 mod resume;
 mod scrape;
 mod stages;

@@ -22,3 +22,19 @@ pub const AGGREGATE_CSV: &str = "profile_export_aiperf_aggregate.csv";
 /// The sweep aggregate across values.
 pub const SWEEP_JSON: &str = "profile_export_aiperf_sweep.json";
 pub const SWEEP_CSV: &str = "profile_export_aiperf_sweep.csv";
+/// One run's per-request records (loadgen writes them, trial-agg reads them).
+pub const RECORDS_JSONL: &str = "profile_export.jsonl";
+/// One run's run info (loadgen `--run-info-out`).
+pub const RUN_INFO_JSON: &str = "run_info.json";
+/// `scrape`'s samples of the server's metrics over one run.
+pub const SERVER_METRICS_JSONL: &str = "server_metrics_export.jsonl";
+/// `scrape`'s samples of the GPUs' DCGM exporter over one run.
+pub const GPU_TELEMETRY_JSONL: &str = "gpu_telemetry_export.jsonl";
+/// The sweep's plan (one line per run), in the sweep's folder.
+pub const PLAN_JSONL: &str = "plan.jsonl";
+/// The command that made the sweep, secrets redacted (the guide's best practice 5).
+pub const BENCHMARK_COMMAND_TXT: &str = "benchmark_command.txt";
+/// sweep-agg's Markdown summary, in the sweep's folder.
+pub const FINDINGS_MD: &str = "findings.md";
+/// The HTML report, in the sweep's folder.
+pub const REPORT_HTML: &str = "report.html";

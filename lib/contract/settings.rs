@@ -91,6 +91,8 @@ pub enum Ui {
     #[default]
     Simple,
     None,
+    /// A full-screen live view (falls back to `simple` off a terminal, with NO_COLOR or TERM=dumb).
+    Dashboard,
 }
 
 /// Every option as given (flags or a plan line's `loadgen` object); `None` = not given.
@@ -453,7 +455,7 @@ impl FlagValue for DatasetType {
     const NAMES: &'static [&'static str] = &["single_turn", "mooncake_trace"];
 }
 impl FlagValue for Ui {
-    const NAMES: &'static [&'static str] = &["simple", "none"];
+    const NAMES: &'static [&'static str] = &["simple", "none", "dashboard"];
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@
 //! writer thread computes the metrics, so the request tasks only stamp and parse), then write the
 //! run info. Stops: request count, duration (+ grace, then in-flight requests are cancelled and
 //! marked), Ctrl-C (stop dispatching, drain for the grace period, flush, exit 130), or an
-//! unreachable server before anything succeeded (fail fast). It prints nothing but the progress
-//! bar: warnings and the closing line come back in its [`Report`].
+//! unreachable server before anything succeeded (fail fast). It prints nothing but its UI (the
+//! progress bar or the dashboard, [`progress`]): warnings and the closing line come back in its
+//! [`Report`].
 
 pub mod arrival_schedule;
 pub mod client;
@@ -159,6 +160,8 @@ struct Shared {
     tx: mpsc::Sender<Item>,
     ctl: Arc<Control>,
     any_success: AtomicBool,
+    /// Requests sent so far (the dashboard's in-flight count is this minus the finished ones).
+    sent: Arc<AtomicU64>,
 }
 
 /// One finished request on its way to the writer.
@@ -190,6 +193,7 @@ async fn exchange(
         ex.output.text.reserve((n.min(65_536) as usize) * 8);
     }
     ex.scheduled = scheduled;
+    sh.sent.fetch_add(1, Ordering::Relaxed);
     let mut cancel = sh.ctl.cancel.subscribe();
     let failure = if *cancel.borrow() {
         None
@@ -543,6 +547,7 @@ fn sink(
                         ctl.fail(anyhow!(e).context("cannot write the records"));
                     }
                 }
+                progress.tick();
                 std::thread::sleep(Duration::from_millis(2));
                 continue;
             }
@@ -583,7 +588,7 @@ fn sink(
                 ));
             }
         }
-        progress.record(is_err);
+        progress.record(&record, item.lag);
         if failed {
             continue;
         }
@@ -721,7 +726,8 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
         ended: Mutex::new(None),
     });
     let (tx, rx) = mpsc::channel::<Item>();
-    let progress = progress::Progress::new(opts.ui, count, opts.benchmark_duration);
+    let sent = Arc::new(AtomicU64::new(0));
+    let progress = progress::Progress::new(&opts, count, sent.clone());
     let writer = {
         let parts = (
             clock,
@@ -748,6 +754,7 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
         tx,
         ctl: ctl.clone(),
         any_success: AtomicBool::new(false),
+        sent,
     });
     // Only now, with the setup done and the writer thread started: only the event loop (this
     // thread, under the current-thread runtime) runs at real-time priority.

@@ -125,6 +125,21 @@ pub fn metric_value(metrics: &Map<String, Value>, key: &str) -> Option<(f64, Opt
         .or_else(|| num_ci(o, "mean"))
 }
 
+/// A metric's unit as the combination states it: `unit` under the flat key, else under AIPerf's
+/// bare tag (`request_latency_p99` → `request_latency.unit`).
+pub fn metric_unit(metrics: &Map<String, Value>, key: &str) -> Option<String> {
+    let unit = |v: &Value| {
+        v.get("unit")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string)
+    };
+    metrics.get(key).and_then(unit).or_else(|| {
+        let (tag, _) = split_stat(key)?;
+        metrics.get(tag).and_then(unit)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +156,10 @@ mod tests {
         assert_eq!(
             metric_value(&p.points[0].metrics, "request_latency_p99"),
             Some((189.4, None))
+        );
+        assert_eq!(
+            metric_unit(&p.points[0].metrics, "request_latency_p99").as_deref(),
+            Some("ms")
         );
         let p = parse_points("<stdin>", "{\"parameters\":{\"c\":1},\"thr\":10}\n{\"thr\"").unwrap();
         assert_eq!(p.points.len(), 1);

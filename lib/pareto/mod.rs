@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::contract::sweep_aggregate::{latency_key, LATENCY_KEYS, THROUGHPUT_KEY};
-use crate::pareto::input::{metric_value, InputPoint};
+use crate::pareto::input::{metric_unit, metric_value, InputPoint};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -27,6 +27,10 @@ pub struct Objective {
     /// A per-combination metric key such as `request_throughput_avg` or `time_to_first_token_p99`.
     pub key: String,
     pub goal: Goal,
+    /// Its unit as the input states it (`ms`, `requests/sec`), for axis labels; absent for bare
+    /// JSONL numbers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 /// One combination's objective values (across-trial means) and their confidence intervals.
@@ -334,11 +338,13 @@ pub fn run(points: &[InputPoint], opts: &ParetoOptions) -> anyhow::Result<Report
         objectives.push(Objective {
             key: THROUGHPUT_KEY.into(),
             goal: Goal::Maximize,
+            unit: None,
         });
     }
     objectives.extend(opts.maximize.iter().map(|k| Objective {
         key: k.clone(),
         goal: Goal::Maximize,
+        unit: None,
     }));
     if opts.minimize.is_empty() {
         // Neither latency present: name the last, so the error says which objective is missing.
@@ -346,12 +352,17 @@ pub fn run(points: &[InputPoint], opts: &ParetoOptions) -> anyhow::Result<Report
         objectives.push(Objective {
             key: lat.into(),
             goal: Goal::Minimize,
+            unit: None,
         });
     }
     objectives.extend(opts.minimize.iter().map(|k| Objective {
         key: k.clone(),
         goal: Goal::Minimize,
+        unit: None,
     }));
+    for o in &mut objectives {
+        o.unit = points.iter().find_map(|p| metric_unit(&p.metrics, &o.key));
+    }
     let mut pts = Vec::with_capacity(points.len());
     for p in points {
         let mut values = Vec::new();
@@ -501,10 +512,12 @@ mod tests {
             Objective {
                 key: "thr".into(),
                 goal: Maximize,
+                unit: None,
             },
             Objective {
                 key: "lat".into(),
                 goal: Minimize,
+                unit: None,
             },
         ];
         let mut points = pts(&[(c(1), &[100., 50.]), (c(2), &[101., 49.]), (c(4), &[200., 300.])]);

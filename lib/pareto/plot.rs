@@ -1,15 +1,16 @@
 //! Pictures of a Pareto report: an SVG chart (plotters, SVG backend only: no system fonts needed)
 //! and the guide's terminal picture. Throughput goes up the y axis, latency along the x axis; the
-//! frontier is highlighted and joined, every point is labelled with its parameters, and trial
-//! confidence intervals are drawn as error bars.
+//! frontier is highlighted and joined, and trial confidence intervals are drawn as error bars. The
+//! chart labels its axes with metric and unit and its points `concurrency=8` (a bare `8` says
+//! nothing once the picture leaves the sweep); the terminal keeps the short values for width.
 
 use std::path::Path;
 
 use plotters::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::artifacts::names::value_text;
-use crate::pareto::{Goal, Report};
+use crate::artifacts::names::{describe_map, value_text};
+use crate::pareto::{Goal, Objective, Report};
 
 /// Which objectives go on which axis: x = first minimised (latency), y = first maximised (throughput).
 pub fn axes(report: &Report) -> anyhow::Result<(usize, usize)> {
@@ -30,6 +31,14 @@ pub fn axes(report: &Report) -> anyhow::Result<(usize, usize)> {
         .filter(|&i| i != y)
         .unwrap_or(if y == 0 { 1 } else { 0 });
     Ok((x, y))
+}
+
+/// An axis title: the metric key and, when the input states it, its unit.
+pub fn axis_label(o: &Objective) -> String {
+    match &o.unit {
+        Some(u) => format!("{} ({u})", o.key),
+        None => o.key.clone(),
+    }
 }
 
 /// Short point label: `c=10` style is ambiguous across parameters, so values joined by `/`
@@ -56,7 +65,10 @@ struct Pt {
     feasible: bool,
     /// With `--ci`: false when this optimal point's dominance over another is within the CIs.
     significant: Option<bool>,
+    /// The terminal's short label (`8`).
     label: String,
+    /// The chart's label, naming the parameters (`concurrency=8`).
+    name: String,
 }
 
 fn points(report: &Report, xi: usize, yi: usize) -> Vec<Pt> {
@@ -80,6 +92,11 @@ fn points(report: &Report, xi: usize, yi: usize) -> Vec<Pt> {
                 feasible: p.feasible,
                 significant: p.significant,
                 label: short_label(&p.parameters),
+                name: if p.parameters.is_empty() {
+                    "base".into()
+                } else {
+                    describe_map(&p.parameters)
+                },
             })
         })
         .collect()
@@ -132,8 +149,8 @@ pub fn svg(report: &Report, path: &Path) -> anyhow::Result<()> {
             .map_err(|e| err(&e))?;
         chart
             .configure_mesh()
-            .x_desc(report.objectives[xi].key.as_str())
-            .y_desc(report.objectives[yi].key.as_str())
+            .x_desc(axis_label(&report.objectives[xi]))
+            .y_desc(axis_label(&report.objectives[yi]))
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(|e| err(&e))?;
@@ -174,9 +191,9 @@ pub fn svg(report: &Report, path: &Path) -> anyhow::Result<()> {
                 RED.stroke_width(1)
             };
             let label = match (p.optimal, p.significant) {
-                (true, Some(false)) => format!("{} (Pareto, not significant)", p.label),
-                (true, _) => format!("{} (Pareto)", p.label),
-                _ => p.label.clone(),
+                (true, Some(false)) => format!("{} (Pareto, not significant)", p.name),
+                (true, _) => format!("{} (Pareto)", p.name),
+                _ => p.name.clone(),
             };
             let glyph = EmptyElement::at((p.x, p.y))
                 + Circle::new((0, 0), 5, style)

@@ -141,12 +141,12 @@ pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
         spec.endpoint_type = Some(spec.endpoint_type.unwrap_or_default());
         spec.random_seed = seed;
         spec.warmup_request_count = opts.base.warmup_request_count.filter(|_| warmup);
-        // loadgen draws no dashboard (only simple or none); a dashboard request keeps its default.
-        spec.ui = match ui {
-            Some(Ui::Simple) => Some(LoadgenUi::Simple),
-            Some(Ui::None) => Some(LoadgenUi::None),
-            _ => None,
-        };
+        // A dashboard reaches loadgen only for a single run: choose_ui refused it for sweeps and trials.
+        spec.ui = ui.map(|u| match u {
+            Ui::Simple => LoadgenUi::Simple,
+            Ui::None => LoadgenUi::None,
+            Ui::Dashboard => LoadgenUi::Dashboard,
+        });
         for (p, val) in fixed.iter().chain(combo.iter()) {
             spec.set_swept(*p, val)?;
         }

@@ -1,0 +1,258 @@
+//! The report in a real browser: headless Chromium (Debian's `chromium`) with the network off
+//! renders the page `scripts/profile` wrote against mock-llm, and AIPerf's own sweep; a probe run
+//! on a copy of the page checks from the rendered DOM that every chart drew its lines and points
+//! and that the page fetched nothing; a screenshot is saved.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::common::{bin, cpu_heavy, fixtures_dir, repo_root, run, MockServer};
+use crate::report::{assert_self_contained, charts};
+
+/// Chromium with its own profile, no GPU, and every request (loopback included) sent to a dead
+/// proxy, so anything the page tried to fetch would fail and show up in the probe.
+fn chromium(args: &[&str], page: &Path) -> Output {
+    let _alone = cpu_heavy();
+    let have = Command::new("chromium")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        have,
+        "chromium is missing (Debian: apt-get install chromium): run scripts/install-test-deps (make test runs it)"
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let o = Command::new("timeout")
+        .arg("180")
+        .arg("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--proxy-server=127.0.0.1:9",
+            "--proxy-bypass-list=<-loopback>",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// Runs in the rendered page (a test copy; the report itself has no script) once it has loaded:
+/// opens every folded block, then reports each chart's marks and how many have a non-empty box, the chart's rendered
+/// width, and every resource the page fetched.
+const PROBE: &str = r#"<script>
+window.addEventListener('load', function () { setTimeout(function () {
+  document.querySelectorAll('details').forEach(function (d) { d.open = true; });
+  var charts = [];
+  document.querySelectorAll('svg.chart').forEach(function (svg) {
+    var marks = svg.querySelectorAll('path.series, path.band, circle.point');
+    var drawn = 0;
+    marks.forEach(function (m) { var b = m.getBBox(); if (b.width > 0 || b.height > 0) drawn++; });
+    charts.push({id: svg.id, marks: marks.length, drawn: drawn, declared: Number(svg.dataset.marks),
+                 width: svg.getBoundingClientRect().width});
+  });
+  // Failed loads are listed too, once they have failed: hence after load, and a moment later.
+  var fetched = performance.getEntriesByType('resource').map(function (r) { return r.name; });
+  var pre = document.createElement('pre');
+  pre.id = 'probe';
+  pre.textContent = JSON.stringify({charts: charts, fetched: fetched});
+  document.body.appendChild(pre);
+}, 300); });
+</script>"#;
+
+/// Renders `html` with the probe and returns what it found.
+fn probe(html: &str, dir: &Path) -> Value {
+    let copy = dir.join("probed.html");
+    std::fs::write(&copy, html.replace("</body>", &format!("{PROBE}</body>"))).unwrap();
+    let o = chromium(&["--dump-dom", "--virtual-time-budget=3000"], &copy);
+    let dom = String::from_utf8_lossy(&o.stdout);
+    let text = dom
+        .split("<pre id=\"probe\">")
+        .nth(1)
+        .and_then(|s| s.split("</pre>").next())
+        .unwrap_or_else(|| {
+            panic!(
+                "the probe did not run; DOM starts: {}",
+                &dom[..dom.len().min(300)]
+            )
+        });
+    let json = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    serde_json::from_str(&json).unwrap()
+}
+
+/// Every chart the page declares was rendered with every mark, and at least one has a real box.
+fn assert_rendered(p: &Value, html: &str) -> Vec<String> {
+    let rendered = p["charts"].as_array().unwrap();
+    assert_eq!(
+        rendered.len(),
+        charts(html).len(),
+        "every chart of the file is in the DOM"
+    );
+    for c in rendered {
+        assert!(
+            c["marks"].as_u64().unwrap() > 0,
+            "chart without lines or points: {c}"
+        );
+        assert_eq!(
+            c["marks"], c["declared"],
+            "the browser sees every mark the file has: {c}"
+        );
+        assert!(c["drawn"].as_u64().unwrap() > 0, "nothing of chart drawn: {c}");
+        assert!(c["width"].as_f64().unwrap() > 200.0, "chart not laid out: {c}");
+    }
+    assert_eq!(p["fetched"], serde_json::json!([]), "the page fetched something");
+    rendered
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A full-page screenshot under the target's temp folder (kept for a look after the test).
+fn screenshot(page: &Path, name: &str) -> PathBuf {
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_file(&out);
+    chromium(
+        &[
+            "--hide-scrollbars",
+            "--window-size=1280,2400",
+            &format!("--screenshot={}", out.display()),
+        ],
+        page,
+    );
+    let png = std::fs::read(&out).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{} is no screenshot",
+        out.display()
+    );
+    out
+}
+
+#[test]
+fn profile_on_mock_llm_writes_a_report_that_renders_offline_in_chromium() {
+    let mock = MockServer::start(&[
+        "--max-batch",
+        "4",
+        "--ttft-ms",
+        "5",
+        "--itl-ms",
+        "2",
+        "--seed",
+        "3",
+    ]);
+    let tmp = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    let dcgm = format!("{url}/dcgm/metrics");
+    let o = Command::new(repo_root().join("scripts/profile"))
+        .current_dir(tmp.path())
+        .env("SWEEPKIT_BIN_DIR", bin("report").parent().unwrap())
+        .args([
+            "--model",
+            "mock",
+            "--url",
+            &url,
+            "--streaming",
+            "--concurrency",
+            "1,2,4,8",
+        ])
+        .args([
+            "--request-count",
+            "24",
+            "--isl",
+            "32",
+            "--osl",
+            "8",
+            "--num-profile-runs",
+            "2",
+        ])
+        .args([
+            "--ui",
+            "none",
+            "--scrape-interval",
+            "0.05",
+            "--gpu-telemetry",
+            &dcgm,
+        ])
+        .args(["--slo", "time_to_first_token_p99:lt:60"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let page = tmp
+        .path()
+        .join("artifacts/mock-openai-chat-concurrency_sweep/report.html");
+    assert!(
+        stdout.contains("report:            ./artifacts/mock-openai-chat-concurrency_sweep/report.html"),
+        "{stdout}"
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_self_contained(&html);
+    let ids = assert_rendered(&probe(&html, tmp.path()), &html);
+    for id in [
+        "concurrency-req-throughput",
+        "concurrency-ttft",
+        "pareto",
+        "cdf-request_latency",
+        "timeline-3-tokens",
+    ] {
+        assert!(ids.iter().any(|i| i == id), "no {id}: {ids:?}");
+    }
+    // The scraped server gauges and GPU telemetry of each value's run, on the run's clock.
+    let server = ids.iter().filter(|i| i.starts_with("timeline-0-server-")).count();
+    assert_eq!(
+        server, 5,
+        "KV cache, queue, running, GPU power, GPU utilisation: {ids:?}"
+    );
+    assert!(
+        html.contains("vllm:kv_cache_usage_perc (ratio)") && html.contains("DCGM_FI_DEV_POWER_USAGE (W)")
+    );
+    assert!(html.contains("class=\"region\""), "the SLO's region");
+    screenshot(&page, "report-mock-llm.png");
+}
+
+#[test]
+fn aiperfs_own_sweep_report_renders_in_chromium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = tmp.path().join("aiperf.html");
+    let dir = fixtures_dir().join("c2_sweep_c2-4_x3_independent");
+    let o = run("report", &[dir.to_str().unwrap(), "-o", page.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let ids = assert_rendered(&probe(&html, tmp.path()), &html);
+    assert!(
+        ids.iter().any(|i| i == "pareto") && ids.iter().any(|i| i == "concurrency-itl"),
+        "{ids:?}"
+    );
+    screenshot(&page, "report-aiperf.png");
+}
+
+#[test]
+fn the_probe_sees_a_fetch_when_a_page_makes_one() {
+    // The check above is only worth something if a request would show: a page with one does.
+    let tmp = tempfile::tempdir().unwrap();
+    let html = "<!DOCTYPE html><html><body><img src=\"http://127.0.0.1:9/x.png\"></body></html>";
+    let p = probe(html, tmp.path());
+    assert_eq!(p["fetched"], serde_json::json!(["http://127.0.0.1:9/x.png"]));
+}
