@@ -91,6 +91,13 @@ fn a_campaign_runs_under_make_resumes_what_is_missing_and_compares_frontiers() {
     assert_eq!(configs.iter().filter(|c| **c == "a").count(), 3, "{configs:?}");
     assert_eq!(configs.iter().filter(|c| **c == "b").count(), 3, "{configs:?}");
     assert!(tmp.path().join("campaign/compare/frontiers.svg").is_file());
+    let page = tmp
+        .path()
+        .join("campaign/config_a/mock-openai-chat-concurrency_sweep/report.html");
+    assert!(
+        std::fs::read_to_string(&page).unwrap().contains("<svg"),
+        "the fragment made the report"
+    );
     assert!(tmp
         .path()
         .join("campaign/aiperf_reaggregated/sweep_aggregate/profile_export_aiperf_sweep.json")

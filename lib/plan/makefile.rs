@@ -30,7 +30,7 @@ pub fn fragment(plan: &Plan, command: &str) -> anyhow::Result<String> {
     let _ = writeln!(out, ".PHONY: all runs partial");
     match aggregates.first() {
         Some(_) => {
-            let _ = writeln!(out, "all: {}", aggregates.join(" "));
+            let _ = writeln!(out, "all: {} {base}/report.html", aggregates.join(" "));
         }
         None => {
             let _ = writeln!(out, "all: runs");
@@ -46,6 +46,12 @@ pub fn fragment(plan: &Plan, command: &str) -> anyhow::Result<String> {
             out,
             "{} &: $(SWEEP_RUNS) {plan_file}\n\t$(SWEEP_AGG) --plan {plan_file} --findings {base}/findings.md >/dev/null\n",
             aggregates.join(" ")
+        );
+        // The page is made from the aggregates (and the runs' records): it follows the last of them.
+        let _ = writeln!(
+            out,
+            "{base}/report.html: {}\n\t$(REPORT) {base} -o $@\n",
+            aggregates.last().map(String::as_str).unwrap_or_default()
         );
     }
     let _ = writeln!(
@@ -69,6 +75,7 @@ SWEEPKIT_BIN ?=
 LOADGEN ?= $(SWEEPKIT_BIN)loadgen
 TRIAL_AGG ?= $(SWEEPKIT_BIN)trial-agg
 SWEEP_AGG ?= $(SWEEPKIT_BIN)sweep-agg
+REPORT ?= $(SWEEPKIT_BIN)report
 .NOTPARALLEL:
 define sweepkit_serial
 @case \" $(filter -j%,$(MAKEFLAGS)) \" in \"  \"|\" -j1 \") ;; *) echo \"sweep.mk: benchmark runs must never overlap: run make -j1 (not $(filter -j%,$(MAKEFLAGS)))\" >&2; exit 2;; esac
