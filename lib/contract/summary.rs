@@ -125,6 +125,53 @@ impl SummaryDoc {
     pub fn request_count(&self) -> Option<f64> {
         self.metrics.get("request_count").and_then(|m| m.avg)
     }
+
+    /// Why this summary is a failed run by AIPerf's rules (no metrics, or no completed request),
+    /// or `None` when it counts. sweep-agg and report judge runs by this one rule.
+    pub fn failure(&self) -> Option<String> {
+        if self.metrics.is_empty() {
+            return Some("No metrics in the summary".into());
+        }
+        if self.request_count().is_some_and(|n| n > 0.0) {
+            return None;
+        }
+        let errors: u64 = self
+            .doc
+            .get("error_summary")
+            .and_then(serde_json::Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e.get("count").and_then(serde_json::Value::as_u64))
+                    .sum()
+            })
+            .unwrap_or(0);
+        Some(if errors > 0 {
+            format!("All {errors} requests failed")
+        } else {
+            "No requests completed".into()
+        })
+    }
+}
+
+/// Every `<tag>_<stat>` of the summaries with its unit and one value per summary that has it: what
+/// the across-trial statistics are computed from (sweep-agg's aggregates, report's half-finished sweeps).
+pub fn stat_values<'a>(
+    summaries: impl IntoIterator<Item = &'a SummaryDoc>,
+) -> BTreeMap<String, (String, Vec<f64>)> {
+    let mut values: BTreeMap<String, (String, Vec<f64>)> = BTreeMap::new();
+    for doc in summaries {
+        for (tag, m) in &doc.metrics {
+            for stat in STAT_KEYS {
+                if let Some(v) = m.get(stat) {
+                    let e = values
+                        .entry(format!("{tag}_{stat}"))
+                        .or_insert_with(|| (m.unit.clone(), Vec::new()));
+                    e.1.push(v);
+                }
+            }
+        }
+    }
+    values
 }
 
 #[cfg(test)]

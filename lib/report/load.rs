@@ -15,7 +15,7 @@ use crate::artifacts::{
     RUN_ERROR_FILE, SERVER_METRICS_JSONL, SUMMARY_JSON, SWEEP_JSON,
 };
 use crate::contract::plan_line::PlanLine;
-use crate::contract::summary::{SummaryDoc, STAT_KEYS};
+use crate::contract::summary::{stat_values, SummaryDoc};
 use crate::contract::sweep_aggregate::{FailedRun, SweepAggregate};
 use crate::contract::value_aggregate::ValueAggregate;
 use crate::io::jsonl;
@@ -122,26 +122,9 @@ fn run_status(dir: &Path) -> (Option<SummaryDoc>, Status) {
     }
     match SummaryDoc::read(&path) {
         Err(e) => (None, Status::Failed(format!("{e:#}"))),
-        Ok(doc) => match doc.request_count() {
-            Some(n) if n > 0.0 => (Some(doc), Status::Ok),
-            _ => {
-                let errors: u64 = doc
-                    .doc
-                    .get("error_summary")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|e| e.get("count").and_then(Value::as_u64))
-                            .sum()
-                    })
-                    .unwrap_or(0);
-                let why = if errors > 0 {
-                    format!("All {errors} requests failed")
-                } else {
-                    "No requests completed".into()
-                };
-                (Some(doc), Status::Failed(why))
-            }
+        Ok(doc) => match doc.failure() {
+            None => (Some(doc), Status::Ok),
+            Some(why) => (Some(doc), Status::Failed(why)),
         },
     }
 }
@@ -228,20 +211,7 @@ fn read_run(root: &Path, dir: &Path) -> Run {
 /// Across-trial statistics of every `<tag>_<stat>` the runs' summaries share, as sweep-agg
 /// writes them, so a half-finished sweep (no sweep aggregate yet) still gets its numbers.
 fn trial_metrics(summaries: &[&SummaryDoc], level: f64) -> Map<String, Value> {
-    let mut values: BTreeMap<String, (String, Vec<f64>)> = BTreeMap::new();
-    for s in summaries {
-        for (tag, m) in &s.metrics {
-            for stat in STAT_KEYS {
-                if let Some(v) = m.get(stat) {
-                    let e = values
-                        .entry(format!("{tag}_{stat}"))
-                        .or_insert_with(|| (m.unit.clone(), Vec::new()));
-                    e.1.push(v);
-                }
-            }
-        }
-    }
-    values
+    stat_values(summaries.iter().copied())
         .into_iter()
         .filter_map(|(k, (unit, vs))| {
             let stats = confidence::aggregate(&vs, level)?;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::artifacts::names::{describe, describe_map, dir_name};
-use crate::contract::summary::{SummaryDoc, STAT_KEYS};
+use crate::contract::summary::{stat_values, SummaryDoc, STAT_KEYS};
 use crate::contract::sweep_aggregate::{
     latency_key, Best, BestConfigurations, Combination, CombinationMetrics, CvFlag, FailedRun,
     SweepAggregate, SweepMetadata, SweepParameter, THROUGHPUT_KEY,
@@ -47,20 +47,7 @@ pub fn combinations(input: &SweepInput, confidence_level: f64) -> Vec<Combinatio
             let mut ts = groups.remove(&d).unwrap_or_default();
             ts.sort_by_key(|t| t.trial);
             let ok: Vec<&SummaryDoc> = ts.iter().filter_map(|t| t.result.as_ref().ok()).collect();
-            let mut values: BTreeMap<String, (String, Vec<f64>)> = BTreeMap::new();
-            for doc in &ok {
-                for (tag, m) in &doc.metrics {
-                    for stat in STAT_KEYS {
-                        if let Some(v) = m.get(stat) {
-                            let e = values
-                                .entry(format!("{tag}_{stat}"))
-                                .or_insert_with(|| (m.unit.clone(), Vec::new()));
-                            e.1.push(v);
-                        }
-                    }
-                }
-            }
-            let metrics = values
+            let metrics = stat_values(ok.iter().copied())
                 .into_iter()
                 .filter_map(|(k, (unit, xs))| {
                     confidence::aggregate(&xs, confidence_level).map(|s| (k, UnitStats { stats: s, unit }))

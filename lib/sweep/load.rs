@@ -58,28 +58,9 @@ pub fn load_run(dir: &Path) -> Result<SummaryDoc, String> {
         ));
     }
     let doc = SummaryDoc::read(&path).map_err(|e| format!("{e:#}"))?;
-    if doc.metrics.is_empty() {
-        return Err("No metrics in the summary".into());
-    }
-    match doc.request_count() {
-        Some(n) if n > 0.0 => Ok(doc),
-        _ => {
-            let errors: u64 = doc
-                .doc
-                .get("error_summary")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|e| e.get("count").and_then(Value::as_u64))
-                        .sum()
-                })
-                .unwrap_or(0);
-            Err(if errors > 0 {
-                format!("All {errors} requests failed")
-            } else {
-                "No requests completed".into()
-            })
-        }
+    match doc.failure() {
+        None => Ok(doc),
+        Some(why) => Err(why),
     }
 }
 
