@@ -2,6 +2,7 @@
 //! `[("concurrency", 10), ("isl", 512)]`, `5.0` as Python prints it, `concurrency=10, isl=512`.
 
 use std::cmp::Ordering;
+use std::path::Path;
 
 use serde_json::{Map, Value};
 
@@ -101,6 +102,25 @@ pub fn describe(params: &[(String, Value)]) -> String {
         .map(|(k, v)| format!("{k}={}", value_text(v)))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// AIPerf names swept values by dotted path (`loadgen.concurrency`): the parameter is the last segment.
+pub fn short_names(values: &Map<String, Value>) -> Vec<(String, Value)> {
+    values
+        .iter()
+        .map(|(k, v)| (k.rsplit('.').next().unwrap_or(k).to_string(), v.clone()))
+        .collect()
+}
+
+/// The parameters of a file below a sweep's folder `root`: its deepest folder named like a
+/// combination (`concurrency_10__isl_512`), or none.
+pub fn params_from_path(root: &Path, file: &Path) -> Vec<(String, Value)> {
+    file.strip_prefix(root)
+        .unwrap_or(file)
+        .components()
+        .filter_map(|c| parse_dir_name(&c.as_os_str().to_string_lossy()))
+        .next_back()
+        .unwrap_or_default()
 }
 
 /// [`describe`] for a parameters map.

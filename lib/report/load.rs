@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::artifacts::names::{cmp_param_list, dir_name, parse_dir_name, trial_number};
+use crate::artifacts::names::{
+    cmp_param_list, dir_name, params_from_path, parse_dir_name, short_names, trial_number,
+};
 use crate::artifacts::{
     AGGREGATE_JSON, BENCHMARK_COMMAND_TXT, FINDINGS_MD, GPU_TELEMETRY_JSONL, PLAN_JSONL, RECORDS_JSONL,
     RUN_ERROR_FILE, SERVER_METRICS_JSONL, SUMMARY_JSON, SWEEP_JSON,
@@ -158,13 +160,6 @@ fn walk(dir: &Path, runs: &mut Vec<PathBuf>, aggregates: &mut Vec<PathBuf>) -> a
     Ok(())
 }
 
-/// AIPerf names swept parameters by dotted path (`phases.profiling.concurrency`): keep the last part.
-fn short_names(vv: &Map<String, Value>) -> Vec<(String, Value)> {
-    vv.iter()
-        .map(|(k, v)| (k.rsplit('.').next().unwrap_or(k).to_string(), v.clone()))
-        .collect()
-}
-
 /// A run's place from its path below the root (`concurrency_8/profile_runs/trial_0002`), corrected
 /// by the summary's `run_info.variation_values` when the folder names fewer parameters.
 fn place(root: &Path, dir: &Path, summary: Option<&SummaryDoc>) -> (Vec<(String, Value)>, u32, String) {
@@ -304,13 +299,7 @@ fn read_value_aggregates(root: &Path, files: &[PathBuf], warnings: &mut Vec<Stri
         };
         let params = match &doc.metadata.variation_values {
             Some(vv) if !vv.is_empty() => short_names(vv),
-            _ => f
-                .strip_prefix(root)
-                .unwrap_or(f)
-                .components()
-                .filter_map(|c| parse_dir_name(&c.as_os_str().to_string_lossy()))
-                .next_back()
-                .unwrap_or_default(),
+            _ => params_from_path(root, f),
         };
         out.insert(dir_name(&params), (params, doc.metrics.into_iter().collect()));
     }

@@ -8,7 +8,9 @@ use anyhow::Context;
 use serde_json::Value;
 
 use crate::artifacts::layout::{Layout, SweepMode};
-use crate::artifacts::names::{cmp_param_list, dir_name, parse_dir_name, trial_number};
+use crate::artifacts::names::{
+    cmp_param_list, dir_name, params_from_path, parse_dir_name, short_names, trial_number,
+};
 use crate::artifacts::{AGGREGATE_JSON, RUN_ERROR_FILE, RUN_SKIPPED_FILE, SUMMARY_JSON};
 use crate::contract::plan_line::{FullPlace, PlanLine};
 use crate::contract::summary::SummaryDoc;
@@ -187,10 +189,7 @@ fn info_parameters(doc: &SummaryDoc, folder: Option<Vec<(String, Value)>>) -> Op
     let Some(vv) = vv else {
         return folder;
     };
-    let from_info: Vec<(String, Value)> = vv
-        .iter()
-        .map(|(k, v)| (k.rsplit('.').next().unwrap_or(k).to_string(), v.clone()))
-        .collect();
+    let from_info = short_names(vv);
     Some(match folder {
         Some(p)
             if p.len() == from_info.len() && p.iter().all(|(k, _)| from_info.iter().any(|(f, _)| f == k)) =>
@@ -345,17 +344,8 @@ fn unit_stats(v: &Value, n_ok: usize) -> Option<UnitStats> {
 fn combination_of(root: &Path, f: &Path, doc: ValueAggregate<Value>) -> Combination {
     let md = doc.metadata;
     let parameters: Vec<(String, Value)> = match md.variation_values {
-        Some(vv) if !vv.is_empty() => vv
-            .into_iter()
-            .map(|(k, v)| (k.rsplit('.').next().unwrap_or(&k).to_string(), v))
-            .collect(),
-        _ => f
-            .strip_prefix(root)
-            .unwrap_or(f)
-            .components()
-            .filter_map(|c| parse_dir_name(&c.as_os_str().to_string_lossy()))
-            .next_back()
-            .unwrap_or_default(),
+        Some(vv) if !vv.is_empty() => short_names(&vv),
+        _ => params_from_path(root, f),
     };
     let n_ok = md.num_successful_runs;
     let failed: Vec<FailedRun> = md
