@@ -42,6 +42,19 @@ pub fn cpu_heavy() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Fails the test unless `tool version_flag` runs, naming the Debian package and the install
+/// command (make test installs it first; a missing tool is a failure, never a silent skip).
+pub fn require_tool(tool: &str, version_flag: &str, package: &str) {
+    let have = Command::new(tool)
+        .arg(version_flag)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        have,
+        "{tool} is missing (Debian: apt-get install {package}): run scripts/install-test-deps (make test runs it)"
+    );
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -15,14 +15,7 @@ struct Tmux {
 
 impl Tmux {
     fn new(name: &str) -> Tmux {
-        let have = Command::new("tmux")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(
-            have,
-            "tmux is missing (Debian: apt-get install tmux): run scripts/install-test-deps (make test runs it)"
-        );
+        crate::common::require_tool("tmux", "-V", "tmux");
         Tmux {
             socket: format!("sweepkit-{}-{name}", std::process::id()),
         }

@@ -15,14 +15,7 @@ use crate::report::{assert_self_contained, charts};
 /// proxy, so anything the page tried to fetch would fail and show up in the probe.
 fn chromium(args: &[&str], page: &Path) -> Output {
     let _alone = cpu_heavy();
-    let have = Command::new("chromium")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        have,
-        "chromium is missing (Debian: apt-get install chromium): run scripts/install-test-deps (make test runs it)"
-    );
+    crate::common::require_tool("chromium", "--version", "chromium");
     let profile = tempfile::tempdir().unwrap();
     let o = Command::new("timeout")
         .arg("180")

@@ -1185,14 +1185,7 @@ fn pareto_slo_exit_codes_and_pictures() {
         "--plot",
         png.to_str().unwrap(),
     ];
-    let have_rsvg = Command::new("rsvg-convert")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        have_rsvg,
-        "rsvg-convert is missing (Debian: librsvg2-bin): run scripts/install-test-deps (make test runs it)"
-    );
+    crate::common::require_tool("rsvg-convert", "--version", "librsvg2-bin");
     let o = run("pareto", &png_args);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
