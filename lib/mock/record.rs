@@ -41,6 +41,9 @@ pub struct RequestRecord {
     pub token_sent_ns: Vec<u64>,
     /// Last byte of the response handed to the connection (or the cut), epoch ns.
     pub end_ns: u64,
+    /// When the server saw the client close the connection before the response ended, epoch ns
+    /// (null unless `outcome` is `client_disconnect`; then equal to `end_ns`).
+    pub disconnected_ns: Option<u64>,
 }
 
 enum Msg {

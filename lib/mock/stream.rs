@@ -307,6 +307,7 @@ impl SseStream {
             token_due_ns: due.into_iter().map(|t| c.wall_ns(t)).collect(),
             token_sent_ns: sent.into_iter().map(|t| c.wall_ns(t)).collect(),
             end_ns: c.wall_ns(end),
+            disconnected_ns: (self.outcome == "client_disconnect").then(|| c.wall_ns(end)),
         });
     }
 }
