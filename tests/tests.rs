@@ -17,4 +17,5 @@ mod scrape;
 mod stages;
 mod sweep;
 mod tokenizer;
+mod traffic;
 mod trial_agg;

@@ -1,0 +1,217 @@
+//! Production-shaped traffic (issue 10): client-side cancellation checked from the server's side
+//! (mock-llm's `--record` and `/metrics`) and from the records, trace replay on a fixed schedule
+//! with shared `hash_ids` prefixes, and trial-agg's timeslices.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::common::{bin, MockServer};
+
+fn loadgen(args: &[&str]) -> Output {
+    Command::new(bin("loadgen"))
+        .args(args)
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .expect("run loadgen")
+}
+
+fn lines_of(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn metrics_text(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// Runs a cancellation workload on one HTTP client and checks it from both sides.
+/// `early_ms`: how far before `arrival + delay` a disconnect may be seen. The built-in client
+/// starts the timer when the body is written (so the server has it by then); reqwest has no such
+/// hook, its timer starts when the request is handed to it, before connecting and writing.
+fn cancellation_seen_by_both_sides(http_client: &str, early_ms: f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = dir.path().join("server.jsonl");
+    let records = dir.path().join("r.jsonl");
+    let mock = MockServer::start(&[
+        "--ttft-ms",
+        "20",
+        "--itl-ms",
+        "5",
+        "--record",
+        truth.to_str().unwrap(),
+    ]);
+    let (rate, delay_ms, n, seed) = (30.0, 60.0, 60u64, 7u64);
+    let out = loadgen(&[
+        "--url",
+        &mock.url(),
+        "-m",
+        "mock-model",
+        "--streaming",
+        "--osl",
+        "40",
+        "--extra-inputs",
+        "ignore_eos:true",
+        "--concurrency",
+        "4",
+        "--request-count",
+        &n.to_string(),
+        "--warmup-request-count",
+        "3",
+        "--random-seed",
+        &seed.to_string(),
+        "--request-cancellation-rate",
+        &rate.to_string(),
+        "--request-cancellation-delay",
+        &(delay_ms / 1000.0).to_string(),
+        "--http-client",
+        http_client,
+        "--ui",
+        "none",
+        "--output",
+        records.to_str().unwrap(),
+    ]);
+    ok(&out, "loadgen");
+    let recs = lines_of(&records);
+    let profiling: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["metadata"]["benchmark_phase"] == "profiling")
+        .collect();
+    assert_eq!(profiling.len() as u64, n);
+    assert!(recs
+        .iter()
+        .filter(|r| r["metadata"]["benchmark_phase"] == "warmup")
+        .all(|r| r["metadata"]["was_cancelled"] == false));
+
+    // Which requests: AIPerf's draw, one per profiling request in issue order (session_num - warmup).
+    let mut draw = sweepkit::loadgen::py_random::PyRandom::derived(seed, "timing.request.cancellation");
+    let expected: Vec<u64> = (0..n).filter(|_| draw.random() < rate / 100.0).collect();
+    let mut cancelled: Vec<u64> = profiling
+        .iter()
+        .filter(|r| r["metadata"]["was_cancelled"] == true)
+        .map(|r| r["metadata"]["session_num"].as_u64().unwrap() - 3)
+        .collect();
+    cancelled.sort();
+    assert_eq!(cancelled, expected);
+    // The seeded count is within 3 sigma of the binomial expectation (a sanity bound on the draw).
+    let (mean, sd) = (n as f64 * 0.3, (n as f64 * 0.3 * 0.7).sqrt());
+    assert!((cancelled.len() as f64 - mean).abs() < 3.0 * sd, "{}", cancelled.len());
+
+    // The records: AIPerf's shape, with the real start.
+    for r in profiling.iter().filter(|r| r["metadata"]["was_cancelled"] == true) {
+        let md = &r["metadata"];
+        assert_eq!(r["error"]["code"], 499, "{r}");
+        assert_eq!(r["error"]["type"], "RequestCancellationError");
+        assert_eq!(r["error"]["message"], "Request cancelled 0.060s after being sent");
+        assert_eq!(md["cancellation_time_ns"], md["request_end_ns"]);
+        assert!(md["request_ack_ns"].is_null());
+        let lived = (md["request_end_ns"].as_u64().unwrap() - md["request_start_ns"].as_u64().unwrap()) as f64 / 1e6;
+        assert!((delay_ms..delay_ms + 30.0).contains(&lived), "cut {lived} ms after the start: {r}");
+        let metrics: Vec<&String> = r["metrics"].as_object().unwrap().keys().collect();
+        assert_eq!(metrics, ["error_isl"]);
+    }
+    assert!(profiling
+        .iter()
+        .filter(|r| r["metadata"]["was_cancelled"] == false)
+        .all(|r| r["error"].is_null()));
+
+    // The server's side: every cut request was seen to disconnect, `delay` after it arrived.
+    let metrics = metrics_text(&mock.addr);
+    drop(mock);
+    let server: HashMap<String, Value> = lines_of(&truth)
+        .into_iter()
+        .map(|s| (s["client_request_id"].as_str().unwrap().to_string(), s))
+        .collect();
+    let mut offsets_ms = Vec::new();
+    for r in profiling.iter().filter(|r| r["metadata"]["was_cancelled"] == true) {
+        let s = &server[r["metadata"]["x_request_id"].as_str().unwrap()];
+        assert_eq!(s["outcome"], "client_disconnect", "{s}");
+        let gone = s["disconnected_ns"].as_u64().expect("disconnected_ns");
+        let arrived = s["arrival_ns"].as_u64().unwrap();
+        offsets_ms.push((gone - arrived) as f64 / 1e6 - delay_ms);
+    }
+    let mid = median(offsets_ms.clone());
+    eprintln!(
+        "{http_client}: {} of {n} cut; server-side disconnect - (arrival + delay): median {mid:.3} ms, max {:.3} ms",
+        offsets_ms.len(),
+        offsets_ms.iter().cloned().fold(f64::MIN, f64::max)
+    );
+    assert!(mid.abs() <= 1.0, "median disconnect {mid:.3} ms off the delay: {offsets_ms:?}");
+    assert!(
+        offsets_ms.iter().all(|o| (-early_ms..25.0).contains(o)),
+        "a disconnect far from the delay: {offsets_ms:?}"
+    );
+    let aborted = metrics
+        .lines()
+        .find(|l| l.starts_with("mock_llm:requests_aborted_total{"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .expect("mock_llm:requests_aborted_total");
+    assert_eq!(aborted as usize, cancelled.len(), "{metrics}");
+    assert!(server.values().filter(|s| s["outcome"] == "ok").count() >= n as usize - cancelled.len());
+
+    // trial-agg counts them as AIPerf does: errors, outside the latency metrics.
+    let out = Command::new(bin("trial-agg"))
+        .args(["--format", "json", records.to_str().unwrap()])
+        .output()
+        .unwrap();
+    ok(&out, "trial-agg");
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ok_count = n as f64 - cancelled.len() as f64;
+    assert_eq!(s["request_count"]["avg"], ok_count, "{}", s["request_count"]);
+    assert_eq!(s["error_request_count"]["avg"], cancelled.len() as f64);
+    assert_eq!(s["request_latency"]["count"], ok_count);
+}
+
+#[test]
+fn cancelled_requests_disconnect_at_the_delay_on_the_builtin_client() {
+    cancellation_seen_by_both_sides("builtin", 1.0);
+}
+
+#[test]
+fn cancelled_requests_disconnect_at_the_delay_on_reqwest() {
+    cancellation_seen_by_both_sides("reqwest", 5.0);
+}
+
+#[test]
+fn bad_cancellation_and_replay_flags_name_the_flag() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["--request-cancellation-rate", "150"], "--request-cancellation-rate"),
+        (&["--request-cancellation-rate", "10", "--request-cancellation-delay=-1"], "--request-cancellation-delay"),
+        (&["--request-cancellation-delay", "1"], "requires --request-cancellation-rate"),
+        (&["--fixed-schedule-start-offset", "10"], "requires --fixed-schedule"),
+        (&["--fixed-schedule"], "--fixed-schedule needs --input-file"),
+    ];
+    for (args, want) in cases {
+        let mut all = vec!["--url", "127.0.0.1:9", "-m", "m", "--ui", "none"];
+        all.extend_from_slice(args);
+        let out = loadgen(&all);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want) && err.starts_with("loadgen: "), "{args:?}: {err}");
+    }
+}
