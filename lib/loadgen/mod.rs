@@ -21,6 +21,7 @@ pub mod openai;
 pub mod options;
 pub mod progress;
 pub mod prompts;
+pub mod replay;
 pub mod py_random;
 pub mod run_info;
 pub mod sse;

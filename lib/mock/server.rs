@@ -267,6 +267,7 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
     let arr = Arrival {
         at: Instant::now(),
         client_id,
+        body: eng.opts.record_request_bodies.then(|| body.clone()),
     };
     match route {
         Route::Generate(ep) => match wire::parse_generate(ep, &body) {
@@ -328,6 +329,8 @@ fn models(eng: &Engine) -> Resp {
 struct Arrival {
     at: Instant,
     client_id: Option<String>,
+    /// The body, kept only with `--record-request-bodies`.
+    body: Option<Bytes>,
 }
 
 /// One generation, decided before its first token: its id, how long its answer is, which fault it
@@ -431,6 +434,7 @@ fn stream_response(eng: Arc<Engine>, g: &Generate, p: Planned, arr: Arrival) -> 
         rng: p.rng,
         arrival: arr.at,
         client_request_id: arr.client_id,
+        request_body: arr.body,
     };
     let mut r = Response::new(MockBody::Sse(Box::new(SseStream::new(eng, spec, admission))));
     let h = r.headers_mut();
@@ -574,6 +578,7 @@ impl Drop for ClientLeft<'_> {
                 token_sent_ns: Vec::new(),
                 end_ns: now,
                 disconnected_ns: Some(now),
+                request_body: super::record::body_value(self.arr.body.as_ref()),
             });
         }
     }
@@ -634,6 +639,7 @@ fn record_simple(
             token_sent_ns: Vec::new(),
             end_ns: c.now_ns(),
             disconnected_ns: None,
+            request_body: super::record::body_value(arr.body.as_ref()),
         });
     }
 }
