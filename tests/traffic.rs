@@ -120,18 +120,29 @@ fn cancellation_seen_by_both_sides(http_client: &str) {
     assert_eq!(cancelled, expected);
     // The seeded count is within 3 sigma of the binomial expectation (a sanity bound on the draw).
     let (mean, sd) = (n as f64 * 0.3, (n as f64 * 0.3 * 0.7).sqrt());
-    assert!((cancelled.len() as f64 - mean).abs() < 3.0 * sd, "{}", cancelled.len());
+    assert!(
+        (cancelled.len() as f64 - mean).abs() < 3.0 * sd,
+        "{}",
+        cancelled.len()
+    );
 
     // The records: AIPerf's shape, with the real start.
-    for r in profiling.iter().filter(|r| r["metadata"]["was_cancelled"] == true) {
+    for r in profiling
+        .iter()
+        .filter(|r| r["metadata"]["was_cancelled"] == true)
+    {
         let md = &r["metadata"];
         assert_eq!(r["error"]["code"], 499, "{r}");
         assert_eq!(r["error"]["type"], "RequestCancellationError");
         assert_eq!(r["error"]["message"], "Request cancelled 0.060s after being sent");
         assert_eq!(md["cancellation_time_ns"], md["request_end_ns"]);
         assert!(md["request_ack_ns"].is_null());
-        let lived = (md["request_end_ns"].as_u64().unwrap() - md["request_start_ns"].as_u64().unwrap()) as f64 / 1e6;
-        assert!((delay_ms..delay_ms + 50.0).contains(&lived), "cut {lived} ms after the start: {r}");
+        let lived =
+            (md["request_end_ns"].as_u64().unwrap() - md["request_start_ns"].as_u64().unwrap()) as f64 / 1e6;
+        assert!(
+            (delay_ms..delay_ms + 50.0).contains(&lived),
+            "cut {lived} ms after the start: {r}"
+        );
         let metrics: Vec<&String> = r["metrics"].as_object().unwrap().keys().collect();
         assert_eq!(metrics, ["error_isl"]);
     }
@@ -148,7 +159,10 @@ fn cancellation_seen_by_both_sides(http_client: &str) {
         .map(|s| (s["client_request_id"].as_str().unwrap().to_string(), s))
         .collect();
     let mut offsets_ms = Vec::new();
-    for r in profiling.iter().filter(|r| r["metadata"]["was_cancelled"] == true) {
+    for r in profiling
+        .iter()
+        .filter(|r| r["metadata"]["was_cancelled"] == true)
+    {
         let s = &server[r["metadata"]["x_request_id"].as_str().unwrap()];
         assert_eq!(s["outcome"], "client_disconnect", "{s}");
         let gone = s["disconnected_ns"].as_u64().expect("disconnected_ns");
@@ -161,7 +175,10 @@ fn cancellation_seen_by_both_sides(http_client: &str) {
         offsets_ms.len(),
         offsets_ms.iter().cloned().fold(f64::MIN, f64::max)
     );
-    assert!(mid.abs() <= 1.0, "median disconnect {mid:.3} ms off the delay: {offsets_ms:?}");
+    assert!(
+        mid.abs() <= 1.0,
+        "median disconnect {mid:.3} ms off the delay: {offsets_ms:?}"
+    );
     assert!(
         offsets_ms.iter().all(|o| (-5.0..50.0).contains(o)),
         "a disconnect far from the delay: {offsets_ms:?}"
@@ -201,10 +218,26 @@ fn cancelled_requests_disconnect_at_the_delay_on_reqwest() {
 #[test]
 fn bad_cancellation_and_replay_flags_name_the_flag() {
     let cases: [(&[&str], &str); 5] = [
-        (&["--request-cancellation-rate", "150"], "--request-cancellation-rate"),
-        (&["--request-cancellation-rate", "10", "--request-cancellation-delay=-1"], "--request-cancellation-delay"),
-        (&["--request-cancellation-delay", "1"], "requires --request-cancellation-rate"),
-        (&["--fixed-schedule-start-offset", "10"], "requires --fixed-schedule"),
+        (
+            &["--request-cancellation-rate", "150"],
+            "--request-cancellation-rate",
+        ),
+        (
+            &[
+                "--request-cancellation-rate",
+                "10",
+                "--request-cancellation-delay=-1",
+            ],
+            "--request-cancellation-delay",
+        ),
+        (
+            &["--request-cancellation-delay", "1"],
+            "requires --request-cancellation-rate",
+        ),
+        (
+            &["--fixed-schedule-start-offset", "10"],
+            "requires --fixed-schedule",
+        ),
         (&["--fixed-schedule"], "--fixed-schedule needs --input-file"),
     ];
     for (args, want) in cases {
@@ -213,7 +246,10 @@ fn bad_cancellation_and_replay_flags_name_the_flag() {
         let out = loadgen(&all);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(want) && err.starts_with("loadgen: "), "{args:?}: {err}");
+        assert!(
+            err.contains(want) && err.starts_with("loadgen: "),
+            "{args:?}: {err}"
+        );
     }
 }
 
@@ -297,8 +333,14 @@ fn fixed_schedule_follows_the_trace_with_its_offsets() {
     let want = [0.0, 100.0, 250.0, 400.0, 1000.0];
     assert_eq!(got.len(), want.len());
     for ((sched, sent), w) in got.iter().zip(want) {
-        assert!((sched - w).abs() < 0.01, "scheduled {sched} ms, trace says {w}: {got:?}");
-        assert!((0.0..20.0).contains(&(sent - sched)), "sent {sent} ms for {sched}: {got:?}");
+        assert!(
+            (sched - w).abs() < 0.01,
+            "scheduled {sched} ms, trace says {w}: {got:?}"
+        );
+        assert!(
+            (0.0..20.0).contains(&(sent - sched)),
+            "sent {sent} ms for {sched}: {got:?}"
+        );
     }
     // A window [1100, 1400] ms: rows outside are dropped, zero at the start offset.
     let (recs, p0, _) = replay(
@@ -342,7 +384,10 @@ fn prompts_seen(server: &[Value]) -> Vec<String> {
     let mut v: Vec<(u64, String)> = server
         .iter()
         .map(|s| {
-            let c = s["request_body"]["messages"][0]["content"].as_str().unwrap().to_string();
+            let c = s["request_body"]["messages"][0]["content"]
+                .as_str()
+                .unwrap()
+                .to_string();
             (s["arrival_ns"].as_u64().unwrap(), c)
         })
         .collect();
@@ -362,11 +407,18 @@ fn hash_ids_share_prompt_prefixes_as_the_trace_says() {
     // Row 1 is blocks 1, 2 (32 tokens); rows 0 and 4 start with it and go on with blocks 3 and 7.
     assert!(p[0].starts_with(&p[1]) && p[4].starts_with(&p[1]), "{p:?}");
     let shared04 = common_prefix(&p[0], &p[4]);
-    assert!(shared04 >= p[1].len() && shared04 < p[0].len().min(p[4].len()), "{p:?}");
+    assert!(
+        shared04 >= p[1].len() && shared04 < p[0].len().min(p[4].len()),
+        "{p:?}"
+    );
     // Row 2 shares block 1 only: the same boundary with rows 0 and 1, about half of row 1.
     let one = common_prefix(&p[1], &p[2]);
     assert_eq!(common_prefix(&p[0], &p[2]), one);
-    assert!(one >= p[1].len() / 3 && one < p[1].len() * 2 / 3, "{one} of {}: {p:?}", p[1].len());
+    assert!(
+        one >= p[1].len() / 3 && one < p[1].len() * 2 / 3,
+        "{one} of {}: {p:?}",
+        p[1].len()
+    );
     // Row 3 shares nothing.
     assert!(common_prefix(&p[0], &p[3]) < 8, "{:?} / {:?}", p[0], p[3]);
     // The same seed sends the same bytes; another seed other text for the same ids.
@@ -382,18 +434,121 @@ fn a_trace_too_short_for_its_hash_ids_names_the_line() {
     let trace = dir.path().join("t.jsonl");
     std::fs::write(&trace, "{\"timestamp\": 0, \"input_length\": 40, \"hash_ids\": [1]}\n{\"timestamp\": 5, \"input_length\": 16, \"hash_ids\": [1, 2]}\n").unwrap();
     let out = loadgen(&[
-        "--url", "127.0.0.1:9", "-m", "m", "--ui", "none", "--input-file", trace.to_str().unwrap(),
-        "--custom-dataset-type", "mooncake_trace", "--isl-block-size", "16",
+        "--url",
+        "127.0.0.1:9",
+        "-m",
+        "m",
+        "--ui",
+        "none",
+        "--input-file",
+        trace.to_str().unwrap(),
+        "--custom-dataset-type",
+        "mooncake_trace",
+        "--isl-block-size",
+        "16",
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("t.jsonl:2") && err.contains("--isl-block-size"), "{err}");
+    assert!(
+        err.contains("t.jsonl:2") && err.contains("--isl-block-size"),
+        "{err}"
+    );
     // Without timestamps, --fixed-schedule names the file.
     std::fs::write(&trace, "{\"input_length\": 40}\n").unwrap();
     let out = loadgen(&[
-        "--url", "127.0.0.1:9", "-m", "m", "--ui", "none", "--input-file", trace.to_str().unwrap(),
-        "--custom-dataset-type", "mooncake_trace", "--fixed-schedule",
+        "--url",
+        "127.0.0.1:9",
+        "-m",
+        "m",
+        "--ui",
+        "none",
+        "--input-file",
+        trace.to_str().unwrap(),
+        "--custom-dataset-type",
+        "mooncake_trace",
+        "--fixed-schedule",
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--fixed-schedule") && err.contains("t.jsonl:1"), "{err}");
+    assert!(
+        err.contains("--fixed-schedule") && err.contains("t.jsonl:1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_new_numeric_flags_sweep_as_comma_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.jsonl");
+    std::fs::write(&trace, "{\"timestamp\": 0, \"input_length\": 8}\n").unwrap();
+    let t = trace.to_str().unwrap();
+    let cases: [(&[&str], &str, Value); 5] = [
+        (
+            &["--request-cancellation-rate", "0,10,20"],
+            "request_cancellation_rate",
+            20.0.into(),
+        ),
+        (
+            &[
+                "--request-cancellation-rate",
+                "5",
+                "--request-cancellation-delay",
+                "0,0.5,1",
+            ],
+            "request_cancellation_delay",
+            1.0.into(),
+        ),
+        (
+            &[
+                "--fixed-schedule",
+                "--input-file",
+                t,
+                "--fixed-schedule-start-offset",
+                "0,100,200",
+            ],
+            "fixed_schedule_start_offset",
+            200.into(),
+        ),
+        (
+            &[
+                "--fixed-schedule",
+                "--input-file",
+                t,
+                "--fixed-schedule-end-offset",
+                "0,100,200",
+            ],
+            "fixed_schedule_end_offset",
+            200.into(),
+        ),
+        (
+            &["--input-file", t, "--isl-block-size", "16,32,64"],
+            "isl_block_size",
+            64.into(),
+        ),
+    ];
+    for (args, key, last) in cases {
+        let mut all = vec!["--url", "127.0.0.1:9", "-m", "m", "--ui", "none"];
+        all.extend_from_slice(args);
+        let out = Command::new(bin("sweep-plan")).args(&all).output().unwrap();
+        ok(&out, "sweep-plan");
+        let plan: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(plan.len(), 3, "{args:?}");
+        assert_eq!(plan[2]["parameters"][key], last, "{}", plan[2]);
+        assert_eq!(plan[2]["loadgen"][key], last);
+    }
+    let out = Command::new(bin("sweep-plan"))
+        .args([
+            "--url",
+            "127.0.0.1:9",
+            "-m",
+            "m",
+            "--request-cancellation-rate",
+            "10,150",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--request-cancellation-rate"));
 }

@@ -454,9 +454,18 @@ impl Settings {
     fn check_fixed_schedule(&self) -> anyhow::Result<()> {
         let fixed = self.fixed_schedule == Some(true);
         for (flag, given) in [
-            ("--fixed-schedule-auto-offset", self.fixed_schedule_auto_offset == Some(true)),
-            ("--fixed-schedule-start-offset", self.fixed_schedule_start_offset.is_some()),
-            ("--fixed-schedule-end-offset", self.fixed_schedule_end_offset.is_some()),
+            (
+                "--fixed-schedule-auto-offset",
+                self.fixed_schedule_auto_offset == Some(true),
+            ),
+            (
+                "--fixed-schedule-start-offset",
+                self.fixed_schedule_start_offset.is_some(),
+            ),
+            (
+                "--fixed-schedule-end-offset",
+                self.fixed_schedule_end_offset.is_some(),
+            ),
         ] {
             if given && !fixed {
                 bail!("{flag} requires --fixed-schedule (and an --input-file trace with timestamps)");

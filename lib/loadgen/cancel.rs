@@ -109,14 +109,23 @@ mod tests {
 
     #[test]
     fn a_cut_record_reads_as_aiperfs() {
-        let mut ex = Exchange::new(0, "id".into(), "c".into(), crate::contract::records::Phase::Profiling, 5);
+        let mut ex = Exchange::new(
+            0,
+            "id".into(),
+            "c".into(),
+            crate::contract::records::Phase::Profiling,
+            5,
+        );
         ex.content.push(Instant::now());
         ex.ack = Some(Instant::now());
         let start = ex.start;
         let at = start + Duration::from_millis(250);
         mark(&mut ex, Duration::from_millis(250), at);
         let e = ex.error.as_ref().unwrap();
-        assert_eq!((e.code, e.kind.clone()), (Some(499), ErrorKind::RequestCancellation));
+        assert_eq!(
+            (e.code, e.kind.clone()),
+            (Some(499), ErrorKind::RequestCancellation)
+        );
         assert_eq!(e.message, "Request cancelled 0.250s after being sent");
         assert!(ex.cancelled && ex.content.is_empty() && ex.ack.is_none());
         assert_eq!((ex.start, ex.end), (start, at));

@@ -242,7 +242,12 @@ impl Client {
 
     /// One request; `written` learns when its body was handed to the socket (reqwest: when it
     /// is handed to reqwest, which has no later hook).
-    async fn send_once(&self, ex: &mut Exchange, body: Bytes, written: Option<oneshot::Sender<Instant>>) -> Failure {
+    async fn send_once(
+        &self,
+        ex: &mut Exchange,
+        body: Bytes,
+        written: Option<oneshot::Sender<Instant>>,
+    ) -> Failure {
         let http = match &self.transport {
             Transport::H1 { pool, prefix, addr } => {
                 return self.send_h1(ex, &body, pool, prefix, addr, written).await

@@ -207,7 +207,8 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
             required: s.fixed_schedule == Some(true),
             disabled: s.no_fixed_schedule == Some(true),
             // AIPerf: on by default, off once a start offset is given (unless asked for).
-            auto_offset: s.fixed_schedule_auto_offset == Some(true) || s.fixed_schedule_start_offset.is_none(),
+            auto_offset: s.fixed_schedule_auto_offset == Some(true)
+                || s.fixed_schedule_start_offset.is_none(),
             start_offset_ms: s.fixed_schedule_start_offset,
             end_offset_ms: s.fixed_schedule_end_offset,
         },

@@ -68,10 +68,7 @@ pub fn schedule(mut prompts: Vec<Prompt>, replay: &Replay, path: &Path) -> anyho
     }
     // A stable sort: rows stamped alike keep their file order.
     prompts.sort_by(|a, b| a.timestamp_ms.partial_cmp(&b.timestamp_ms).unwrap());
-    Ok(Scheduled {
-        prompts,
-        trace: true,
-    })
+    Ok(Scheduled { prompts, trace: true })
 }
 
 #[cfg(test)]
@@ -126,7 +123,10 @@ mod tests {
             ..Replay::default()
         };
         let unstamped = vec![Prompt::from_payload(0, Default::default(), 1, None, None)];
-        let e = schedule(unstamped, &req, Path::new("d.jsonl")).err().unwrap().to_string();
+        let e = schedule(unstamped, &req, Path::new("d.jsonl"))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("--fixed-schedule") && e.contains("d.jsonl:1"), "{e}");
         let off = Replay {
             disabled: true,
@@ -135,10 +135,17 @@ mod tests {
         let s = schedule(rows(&[5.0, 1.0]), &off, Path::new("t")).unwrap();
         assert!(!s.trace);
         assert!(s.prompts.iter().all(|p| p.timestamp_ms.is_none()));
-        let e = schedule(rows(&[5.0]), &Replay { end_offset_ms: Some(1), ..req }, Path::new("t"))
-            .err()
-            .unwrap()
-            .to_string();
+        let e = schedule(
+            rows(&[5.0]),
+            &Replay {
+                end_offset_ms: Some(1),
+                ..req
+            },
+            Path::new("t"),
+        )
+        .err()
+        .unwrap()
+        .to_string();
         assert!(e.contains("none of the 1 lines"), "{e}");
     }
 }

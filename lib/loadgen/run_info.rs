@@ -8,9 +8,10 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::options::Options;
-use crate::contract::run_info::{CancellationConfig, 
-    self as contract, Client, Dataset, DispatchLag, Endpoint, InputConfig, Length, ModelName, Models,
-    PhaseConfig, PhaseWindow, Phases, Prompts, RunBlock, RunEnd, RunInfo, Runtime, TokenizerConfig,
+use crate::contract::run_info::{
+    self as contract, CancellationConfig, Client, Dataset, DispatchLag, Endpoint, InputConfig, Length,
+    ModelName, Models, PhaseConfig, PhaseWindow, Phases, Prompts, RunBlock, RunEnd, RunInfo, Runtime,
+    TokenizerConfig,
 };
 use crate::io::hf_cache::{self, Located};
 
