@@ -18,3 +18,4 @@ mod stages;
 mod sweep;
 mod tokenizer;
 mod trial_agg;
+mod workloads;

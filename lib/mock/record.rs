@@ -41,6 +41,47 @@ pub struct RequestRecord {
     pub token_sent_ns: Vec<u64>,
     /// Last byte of the response handed to the connection (or the cut), epoch ns.
     pub end_ns: u64,
+    /// Prompt tokens served by the prefix cache (only with `--prefix-cache-tokens`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached_tokens: Option<u32>,
+    /// The prompt's texts in order: system prompt / instructions, then each message's text (only
+    /// with `--record-prompts`): what a test reads to see which history a turn carried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<Vec<String>>,
+}
+
+/// The texts of a request body in the order a model reads them: `system`/`instructions`, then
+/// `messages`/`input` items (string contents or text parts), else `prompt`/`input`/`inputs`.
+pub fn prompt_texts(body: &[u8]) -> Vec<String> {
+    use serde_json::Value;
+    fn push(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(parts) => {
+                for p in parts {
+                    match p {
+                        Value::Object(m) => {
+                            if let Some(Value::String(t)) = m.get("text") {
+                                out.push(t.clone());
+                            } else if let Some(c) = m.get("content") {
+                                push(c, out);
+                            }
+                        }
+                        other => push(other, out),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(body) else { return out };
+    for key in ["system", "instructions", "messages", "input", "prompt", "inputs"] {
+        if let Some(v) = m.get(key) {
+            push(v, &mut out);
+        }
+    }
+    out
 }
 
 enum Msg {

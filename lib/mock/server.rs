@@ -250,6 +250,7 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(256).collect::<String>());
+    let record_prompts = eng.opts.record_prompts && eng.recorder.is_some();
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => {
@@ -267,6 +268,7 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
     let arr = Arrival {
         at: Instant::now(),
         client_id,
+        prompt_texts: record_prompts.then(|| super::record::prompt_texts(&body)),
     };
     match route {
         Route::Generate(ep) => match wire::parse_generate(ep, &body) {
@@ -328,6 +330,8 @@ fn models(eng: &Engine) -> Resp {
 struct Arrival {
     at: Instant,
     client_id: Option<String>,
+    /// `--record-prompts`: the body's texts.
+    prompt_texts: Option<Vec<String>>,
 }
 
 /// One generation, decided before its first token: its id, how long its answer is, which fault it
@@ -336,6 +340,8 @@ struct Planned {
     id: String,
     model_json: String,
     prompt_tokens: u32,
+    /// Prompt tokens the prefix cache served (None: no cache).
+    cached_tokens: Option<u32>,
     plan: OutputPlan,
     fault: Fault,
     answer_seed: u64,
@@ -361,6 +367,7 @@ impl Planned {
                 None => eng.served_model_json.clone(),
             },
             prompt_tokens: g.prompt.prompt_tokens(),
+            cached_tokens: eng.prefix_cached(&g.prompt.token_hashes),
             plan,
             fault,
             answer_seed: tokens::answer_seed(eng.opts.seed, g.prompt.hash),
@@ -431,6 +438,8 @@ fn stream_response(eng: Arc<Engine>, g: &Generate, p: Planned, arr: Arrival) -> 
         rng: p.rng,
         arrival: arr.at,
         client_request_id: arr.client_id,
+        cached_tokens: p.cached_tokens,
+        prompt_texts: arr.prompt_texts,
     };
     let mut r = Response::new(MockBody::Sse(Box::new(SseStream::new(eng, spec, admission))));
     let h = r.headers_mut();
@@ -451,6 +460,7 @@ fn head<'a>(g: &Generate, p: &'a Planned) -> Head<'a> {
         model_json: &p.model_json,
         continuous_usage: g.continuous_usage,
         prompt_tokens: p.prompt_tokens,
+        cached_tokens: p.cached_tokens,
         finish_reason: p.plan.finish_reason,
     }
 }
@@ -467,7 +477,8 @@ async fn whole_response(
     let admitted = Instant::now();
     slot.add_kv(prompt_tokens as u64);
     eng.metrics.prompt_tokens.fetch_add(prompt_tokens as u64, Relaxed);
-    let mut end = admitted + Duration::from_nanos(eng.model.first_token_ns(prompt_tokens, &mut p.rng));
+    let computed = prompt_tokens - p.cached_tokens.unwrap_or(0).min(prompt_tokens);
+    let mut end = admitted + Duration::from_nanos(eng.model.first_token_ns(computed, &mut p.rng));
     let first = end;
     let running = eng.running();
     for _ in 1..plan.tokens {
@@ -582,6 +593,8 @@ fn record_simple(
             token_due_ns: Vec::new(),
             token_sent_ns: Vec::new(),
             end_ns: c.now_ns(),
+            cached_tokens: None,
+            prompt: arr.prompt_texts.clone(),
         });
     }
 }

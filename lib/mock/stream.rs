@@ -82,6 +82,10 @@ pub struct StreamSpec {
     pub rng: SmallRng,
     pub arrival: Instant,
     pub client_request_id: Option<String>,
+    /// Prompt tokens the prefix cache served (None: no cache): they skip the prefill cost.
+    pub cached_tokens: Option<u32>,
+    /// `--record-prompts`: the prompt's texts, for the record.
+    pub prompt_texts: Option<Vec<String>>,
 }
 
 /// One streaming response.
@@ -148,7 +152,10 @@ impl SseStream {
             + Duration::from_nanos(
                 self.eng
                     .model
-                    .first_token_ns(self.s.prompt_tokens, &mut self.s.rng),
+                    .first_token_ns(
+                        self.s.prompt_tokens - self.s.cached_tokens.unwrap_or(0).min(self.s.prompt_tokens),
+                        &mut self.s.rng,
+                    ),
             );
         self.phase = Phase::Running(slot);
         // Flavours that open with metadata events send them now, before prefill.
@@ -307,6 +314,8 @@ impl SseStream {
             token_due_ns: due.into_iter().map(|t| c.wall_ns(t)).collect(),
             token_sent_ns: sent.into_iter().map(|t| c.wall_ns(t)).collect(),
             end_ns: c.wall_ns(end),
+            cached_tokens: self.s.cached_tokens,
+            prompt: self.s.prompt_texts.take(),
         });
     }
 }
