@@ -17,5 +17,6 @@ mod scrape;
 mod stages;
 mod sweep;
 mod tokenizer;
+mod traffic;
 mod trial_agg;
 mod workloads;

@@ -1,6 +1,6 @@
 //! Real traffic against mock-llm: multi-turn sessions (history, delays, session concurrency),
 //! shared prefixes, prefix-cache accounting, user-centric load — checked from the server's side
-//! (`--record --record-prompts`) and from the records, plus a prefix-length sweep.
+//! (`--record --record-request-bodies`) and from the records, plus a prefix-length sweep.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -42,7 +42,9 @@ fn m(r: &Value, tag: &str) -> f64 {
 }
 
 fn meta_u64(r: &Value, key: &str) -> u64 {
-    r["metadata"][key].as_u64().unwrap_or_else(|| panic!("no {key} in {r}"))
+    r["metadata"][key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {key} in {r}"))
 }
 
 /// One multi-turn run with a shared system prompt against a recording mock with a prefix cache:
@@ -60,7 +62,7 @@ fn session_run(dir: &Path, seed: &str) -> (Vec<Value>, HashMap<String, Value>, V
         "4",
         "--record",
         truth.to_str().unwrap(),
-        "--record-prompts",
+        "--record-request-bodies",
     ]);
     let rec = dir.join(format!("records{seed}.jsonl"));
     let inputs = dir.join(format!("inputs{seed}.json"));
@@ -106,11 +108,11 @@ fn session_run(dir: &Path, seed: &str) -> (Vec<Value>, HashMap<String, Value>, V
 
 fn prompt_of(server: &HashMap<String, Value>, r: &Value) -> Vec<String> {
     let id = r["metadata"]["x_request_id"].as_str().unwrap();
-    server[id]["prompt"]
+    server[id]["request_body"]["messages"]
         .as_array()
-        .unwrap_or_else(|| panic!("the server recorded no prompt for {id}"))
+        .unwrap_or_else(|| panic!("the server recorded no body for {id}"))
         .iter()
-        .map(|t| t.as_str().unwrap().to_string())
+        .map(|m| m["content"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -128,30 +130,58 @@ fn sessions_carry_their_history_share_the_system_prompt_and_honour_delays() {
     }
     assert_eq!(sessions.len(), 3);
     let system: HashSet<String> = records.iter().map(|r| prompt_of(&server, r)[0].clone()).collect();
-    assert_eq!(system.len(), 1, "one system prompt, byte-identical on every request");
+    assert_eq!(
+        system.len(),
+        1,
+        "one system prompt, byte-identical on every request"
+    );
     for turns in sessions.values_mut() {
         turns.sort_by_key(|r| meta_u64(r, "turn_index"));
-        let conv: HashSet<&str> = turns.iter().map(|r| r["metadata"]["conversation_id"].as_str().unwrap()).collect();
+        let conv: HashSet<&str> = turns
+            .iter()
+            .map(|r| r["metadata"]["conversation_id"].as_str().unwrap())
+            .collect();
         assert_eq!(conv.len(), 1);
-        assert_eq!(turns.iter().map(|r| meta_u64(r, "turn_index")).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(
+            turns
+                .iter()
+                .map(|r| meta_u64(r, "turn_index"))
+                .collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
         for k in 1..3 {
             let (prev, this) = (prompt_of(&server, turns[k - 1]), prompt_of(&server, turns[k]));
             // system + user_0, assistant_0, …, user_k
             assert_eq!(this.len(), 2 + 2 * k, "{this:?}");
-            assert_eq!(&this[..prev.len()], &prev[..], "turn {k} resends turn {}'s prompt", k - 1);
+            assert_eq!(
+                &this[..prev.len()],
+                &prev[..],
+                "turn {k} resends turn {}'s prompt",
+                k - 1
+            );
             let reply = &this[prev.len()];
             assert!(!reply.trim().is_empty(), "the reply received is in the history");
             assert!(
-                reply.split_whitespace().all(|w| sweepkit::mock::tokens::WORDS.contains(&&*format!(" {w}"))),
+                reply
+                    .split_whitespace()
+                    .all(|w| sweepkit::mock::tokens::WORDS.contains(&&*format!(" {w}"))),
                 "the history holds the mock's answer: {reply:?}"
             );
             // The delay is waited after the previous reply.
-            let gap = meta_u64(turns[k], "request_start_ns") as i64 - meta_u64(turns[k - 1], "request_end_ns") as i64;
-            assert!(gap >= 30_000_000, "turn {k} left {gap} ns after the previous reply (delay 30 ms)");
+            let gap = meta_u64(turns[k], "request_start_ns") as i64
+                - meta_u64(turns[k - 1], "request_end_ns") as i64;
+            assert!(
+                gap >= 30_000_000,
+                "turn {k} left {gap} ns after the previous reply (delay 30 ms)"
+            );
             // ISL counts the whole history.
             assert!(m(turns[k], "input_sequence_length") > m(turns[k - 1], "input_sequence_length"));
             // The prefix cache served the previous turn's prompt.
-            assert!(m(turns[k], "usage_prompt_cache_read_tokens") > 0.0, "{}", turns[k]);
+            assert!(
+                m(turns[k], "usage_prompt_cache_read_tokens") > 0.0,
+                "{}",
+                turns[k]
+            );
         }
     }
     // Concurrency counts sessions: the third session starts only after one of the first two ended.
@@ -165,7 +195,10 @@ fn sessions_carry_their_history_share_the_system_prompt_and_honour_delays() {
         .collect();
     by_start.sort_by_key(|s| s.1);
     let first_end = by_start[0].2.min(by_start[1].2);
-    assert!(by_start[2].1 >= first_end, "a third session started while two were in flight");
+    assert!(
+        by_start[2].1 >= first_end,
+        "a third session started while two were in flight"
+    );
     // inputs.json: every turn, with the history it carried (the server's texts).
     let data = inputs["data"].as_array().unwrap();
     assert_eq!(data.len(), 3);
@@ -176,18 +209,25 @@ fn sessions_carry_their_history_share_the_system_prompt_and_honour_delays() {
             let msgs = p["messages"].as_array().unwrap();
             assert_eq!(msgs.len(), 2 + 2 * k);
             assert_eq!(msgs[0]["role"], "system");
-            let texts: Vec<String> = msgs.iter().map(|m| m["content"].as_str().unwrap().to_string()).collect();
+            let texts: Vec<String> = msgs
+                .iter()
+                .map(|m| m["content"].as_str().unwrap().to_string())
+                .collect();
             let sent = records
                 .iter()
                 .find(|r| {
-                    r["metadata"]["conversation_id"] == entry["session_id"] && meta_u64(r, "turn_index") == k as u64
+                    r["metadata"]["conversation_id"] == entry["session_id"]
+                        && meta_u64(r, "turn_index") == k as u64
                 })
                 .unwrap();
             assert_eq!(texts, prompt_of(&server, sent), "inputs.json holds what was sent");
         }
     }
     let p = &info["phases"]["profiling"];
-    assert_eq!((p["requests"].as_u64(), p["sessions"].as_u64()), (Some(9), Some(3)));
+    assert_eq!(
+        (p["requests"].as_u64(), p["sessions"].as_u64()),
+        (Some(9), Some(3))
+    );
     // trial-agg: sessions, turns, cache share.
     let rec = dir.path().join("records5.jsonl");
     let out = Command::new(bin("trial-agg")).arg(&rec).output().unwrap();
@@ -201,16 +241,31 @@ fn sessions_carry_their_history_share_the_system_prompt_and_honour_delays() {
     assert!(s["total_usage_prompt_cache_read_tokens"]["avg"].as_f64().unwrap() > 0.0);
     // Another seed: another system prompt.
     let (records2, server2, _, _) = session_run(dir.path(), "6");
-    assert_ne!(prompt_of(&server2, &records2[0])[0], *system.iter().next().unwrap());
+    assert_ne!(
+        prompt_of(&server2, &records2[0])[0],
+        *system.iter().next().unwrap()
+    );
     let (records3, server3, _, _) = session_run(dir.path(), "5");
-    assert_eq!(prompt_of(&server3, &records3[0])[0], *system.iter().next().unwrap(), "same seed, same bytes");
+    assert_eq!(
+        prompt_of(&server3, &records3[0])[0],
+        *system.iter().next().unwrap(),
+        "same seed, same bytes"
+    );
 }
 
 #[test]
 fn the_prefix_pool_starts_each_first_turn_and_adds_to_the_isl() {
     let dir = tempfile::tempdir().unwrap();
     let truth = dir.path().join("truth.jsonl");
-    let mock = MockServer::start(&["--ttft-ms", "1", "--itl-ms", "1", "--record", truth.to_str().unwrap(), "--record-prompts"]);
+    let mock = MockServer::start(&[
+        "--ttft-ms",
+        "1",
+        "--itl-ms",
+        "1",
+        "--record",
+        truth.to_str().unwrap(),
+        "--record-request-bodies",
+    ]);
     let out = loadgen(&[
         "--url",
         &mock.url(),
@@ -233,16 +288,35 @@ fn the_prefix_pool_starts_each_first_turn_and_adds_to_the_isl() {
     ]);
     ok(&out, "loadgen");
     drop(mock);
-    let records: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(records.len(), 8);
     for r in &records {
-        assert_eq!(m(r, "input_sequence_length"), 50.0, "ISL = --isl + --prefix-prompt-length");
+        assert_eq!(
+            m(r, "input_sequence_length"),
+            50.0,
+            "ISL = --isl + --prefix-prompt-length"
+        );
     }
     let heads: HashSet<String> = lines(&truth)
         .iter()
-        .map(|r| r["prompt"][0].as_str().unwrap().split_whitespace().take(40).collect::<Vec<_>>().join(" "))
+        .map(|r| {
+            r["request_body"]["messages"][0]["content"]
+                .as_str()
+                .unwrap()
+                .split_whitespace()
+                .take(40)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect();
-    assert_eq!(heads.len(), 2, "8 prompts start with one of 2 prefixes: {heads:?}");
+    assert_eq!(
+        heads.len(),
+        2,
+        "8 prompts start with one of 2 prefixes: {heads:?}"
+    );
 }
 
 #[test]
@@ -276,19 +350,39 @@ fn multi_turn_files_run_as_sessions_and_bad_lines_name_file_and_line() {
     };
     let out = run(&file);
     ok(&out, "loadgen multi_turn");
-    let records: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(records.len(), 4, "each conversation once, every turn");
     let mut turns: Vec<(String, u64)> = records
         .iter()
-        .map(|r| (r["metadata"]["conversation_id"].as_str().unwrap().to_string(), meta_u64(r, "turn_index")))
+        .map(|r| {
+            (
+                r["metadata"]["conversation_id"].as_str().unwrap().to_string(),
+                meta_u64(r, "turn_index"),
+            )
+        })
         .collect();
     turns.sort();
-    assert_eq!(turns, [("a".into(), 0), ("a".into(), 1), ("b".into(), 0), ("b".into(), 1)]);
-    let b0 = records.iter().find(|r| r["metadata"]["conversation_id"] == "b" && meta_u64(r, "turn_index") == 0).unwrap();
+    assert_eq!(
+        turns,
+        [("a".into(), 0), ("a".into(), 1), ("b".into(), 0), ("b".into(), 1)]
+    );
+    let b0 = records
+        .iter()
+        .find(|r| r["metadata"]["conversation_id"] == "b" && meta_u64(r, "turn_index") == 0)
+        .unwrap();
     assert_eq!(m(b0, "output_sequence_length"), 3.0, "output_length beats --osl");
     for (text, want) in [
-        ("{\"turns\":[{\"text\":\"a\"}]}\n{\"session_id\":\"x\",\"turns\":[]}\n", ":2: a multi_turn line needs \"turns\""),
-        ("{\"turns\":[{\"text\":\"a\"},{\"text\":\"b\",\"delay\":-1}]}\n", ":1: turn 1: delay -1"),
+        (
+            "{\"turns\":[{\"text\":\"a\"}]}\n{\"session_id\":\"x\",\"turns\":[]}\n",
+            ":2: a multi_turn line needs \"turns\"",
+        ),
+        (
+            "{\"turns\":[{\"text\":\"a\"},{\"text\":\"b\",\"delay\":-1}]}\n",
+            ":1: turn 1: delay -1",
+        ),
     ] {
         let bad = dir.path().join("bad.jsonl");
         std::fs::write(&bad, text).unwrap();
@@ -326,12 +420,18 @@ fn user_centric_users_space_their_turns_and_rate_runs_count_turns() {
         "2",
     ]);
     ok(&out, "loadgen user-centric");
-    let records: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(records.len(), 12);
     let mut users: BTreeMap<String, Vec<(u64, u64)>> = BTreeMap::new();
     for r in &records {
         let id = r["metadata"]["x_correlation_id"].as_str().unwrap().to_string();
-        assert!(id.parse::<u64>().is_ok(), "user-centric session ids are user numbers: {id}");
+        assert!(
+            id.parse::<u64>().is_ok(),
+            "user-centric session ids are user numbers: {id}"
+        );
         users
             .entry(id)
             .or_default()
@@ -342,7 +442,10 @@ fn user_centric_users_space_their_turns_and_rate_runs_count_turns() {
         turns.sort();
         for w in turns.windows(2) {
             let gap = w[1].1 as i64 - w[0].1 as i64;
-            assert!(gap >= 80_000_000, "a user's turns are a turn gap (100 ms) apart: {gap} ns");
+            assert!(
+                gap >= 80_000_000,
+                "a user's turns are a turn gap (100 ms) apart: {gap} ns"
+            );
         }
     }
     // Under a rate, every turn takes a tick: the count is in turns.
@@ -365,9 +468,15 @@ fn user_centric_users_space_their_turns_and_rate_runs_count_turns() {
         "2",
     ]);
     ok(&out, "loadgen rate sessions");
-    let records: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(records.len(), 10);
-    let sessions: HashSet<&str> = records.iter().map(|r| r["metadata"]["x_correlation_id"].as_str().unwrap()).collect();
+    let sessions: HashSet<&str> = records
+        .iter()
+        .map(|r| r["metadata"]["x_correlation_id"].as_str().unwrap())
+        .collect();
     assert!(sessions.len() >= 3, "10 turns of 4-turn sessions: {sessions:?}");
     let out = loadgen(&["-m", "m", "--num-users", "3"]);
     assert_eq!(out.status.code(), Some(2));
@@ -393,8 +502,25 @@ fn a_sweep_over_the_shared_system_prompt_shows_the_prefix_cache() {
     ]);
     let art = dir.path().join("art");
     let plan = Command::new(bin("sweep-plan"))
-        .args(["--url", &mock.url(), "-m", "mock", "--streaming", "--concurrency", "1", "--request-count", "8"])
-        .args(["--osl", "4", "--shared-system-prompt-length", "0,512,2048", "--isl", "2560,2048,512"])
+        .args([
+            "--url",
+            &mock.url(),
+            "-m",
+            "mock",
+            "--streaming",
+            "--concurrency",
+            "1",
+            "--request-count",
+            "8",
+        ])
+        .args([
+            "--osl",
+            "4",
+            "--shared-system-prompt-length",
+            "0,512,2048",
+            "--isl",
+            "2560,2048,512",
+        ])
         .args(["--sweep-type", "zip", "--artifact-dir", art.to_str().unwrap()])
         .output()
         .unwrap();
@@ -433,7 +559,11 @@ fn a_sweep_over_the_shared_system_prompt_shows_the_prefix_cache() {
         ttft.push(s["time_to_first_token"]["p50"].as_f64().unwrap());
         isl.push(s["input_sequence_length"]["avg"].as_f64().unwrap());
     }
-    let sweep = Command::new(bin("sweep-agg")).arg("--plan").arg(&plan_path).output().unwrap();
+    let sweep = Command::new(bin("sweep-agg"))
+        .arg("--plan")
+        .arg(&plan_path)
+        .output()
+        .unwrap();
     ok(&sweep, "sweep-agg");
     assert_eq!(ttft.len(), 3);
     for i in &isl {

@@ -179,6 +179,30 @@ pub struct Settings {
     /// Stop the run once every connection has been refused for this many seconds (0: never) [default: 3].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_unreachable_seconds: Option<f64>,
+    /// Percent (0-100) of profiling requests cut client-side after `request_cancellation_delay`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_cancellation_rate: Option<f64>,
+    /// Seconds from the request being written to its cancellation [default: 0].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_cancellation_delay: Option<f64>,
+    /// Replay the `--input-file` trace on its timestamps (required for the offsets below).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_schedule: Option<bool>,
+    /// Never replay a timestamped trace on its schedule: send its rows as ordinary load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_fixed_schedule: Option<bool>,
+    /// Schedule zero = the earliest timestamp (AIPerf's default unless a start offset is given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_schedule_auto_offset: Option<bool>,
+    /// Trace milliseconds: rows stamped earlier are dropped; also the schedule zero without auto offset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_schedule_start_offset: Option<u64>,
+    /// Trace milliseconds: rows stamped later are dropped (inclusive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_schedule_end_offset: Option<u64>,
+    /// Tokens per `hash_ids` block of a trace (AIPerf's `--isl-block-size`) [default: 512].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isl_block_size: Option<u64>,
     /// Sessions to start (each runs all its turns); also the synthetic dataset's size.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation_num: Option<u64>,
@@ -231,6 +255,11 @@ pub enum Sweepable {
     IslStddev,
     Osl,
     OslStddev,
+    RequestCancellationRate,
+    RequestCancellationDelay,
+    FixedScheduleStartOffset,
+    FixedScheduleEndOffset,
+    IslBlockSize,
     ConversationNum,
     ConversationTurnMean,
     ConversationTurnStddev,
@@ -246,7 +275,7 @@ pub enum Sweepable {
 }
 
 impl Sweepable {
-    pub const ALL: [Sweepable; 20] = [
+    pub const ALL: [Sweepable; 25] = [
         Sweepable::Concurrency,
         Sweepable::RequestRate,
         Sweepable::RequestCount,
@@ -255,6 +284,11 @@ impl Sweepable {
         Sweepable::IslStddev,
         Sweepable::Osl,
         Sweepable::OslStddev,
+        Sweepable::RequestCancellationRate,
+        Sweepable::RequestCancellationDelay,
+        Sweepable::FixedScheduleStartOffset,
+        Sweepable::FixedScheduleEndOffset,
+        Sweepable::IslBlockSize,
         Sweepable::ConversationNum,
         Sweepable::ConversationTurnMean,
         Sweepable::ConversationTurnStddev,
@@ -280,6 +314,11 @@ impl Sweepable {
             Sweepable::IslStddev => "isl_stddev",
             Sweepable::Osl => "osl",
             Sweepable::OslStddev => "osl_stddev",
+            Sweepable::RequestCancellationRate => "request_cancellation_rate",
+            Sweepable::RequestCancellationDelay => "request_cancellation_delay",
+            Sweepable::FixedScheduleStartOffset => "fixed_schedule_start_offset",
+            Sweepable::FixedScheduleEndOffset => "fixed_schedule_end_offset",
+            Sweepable::IslBlockSize => "isl_block_size",
             Sweepable::ConversationNum => "conversation_num",
             Sweepable::ConversationTurnMean => "conversation_turn_mean",
             Sweepable::ConversationTurnStddev => "conversation_turn_stddev",
@@ -308,6 +347,8 @@ impl Sweepable {
                 | Sweepable::ConversationTurnDelayStddev
                 | Sweepable::ConversationTurnDelayRatio
                 | Sweepable::UserCentricRate
+                | Sweepable::RequestCancellationRate
+                | Sweepable::RequestCancellationDelay
         )
     }
 
@@ -352,6 +393,11 @@ impl Settings {
             Sweepable::IslStddev => self.isl_stddev = Some(real()?),
             Sweepable::Osl => self.osl = Some(count()?),
             Sweepable::OslStddev => self.osl_stddev = Some(real()?),
+            Sweepable::RequestCancellationRate => self.request_cancellation_rate = Some(real()?),
+            Sweepable::RequestCancellationDelay => self.request_cancellation_delay = Some(real()?),
+            Sweepable::FixedScheduleStartOffset => self.fixed_schedule_start_offset = Some(count()?),
+            Sweepable::FixedScheduleEndOffset => self.fixed_schedule_end_offset = Some(count()?),
+            Sweepable::IslBlockSize => self.isl_block_size = Some(count()?),
             Sweepable::ConversationNum => self.conversation_num = Some(count()?),
             Sweepable::ConversationTurnMean => self.conversation_turn_mean = Some(count()?),
             Sweepable::ConversationTurnStddev => self.conversation_turn_stddev = Some(real()?),
@@ -483,7 +529,71 @@ impl Settings {
         if self.custom_dataset_type.is_some() && self.input_file.is_none() {
             bail!("--custom-dataset-type needs --input-file");
         }
+        self.check_cancellation()?;
+        self.check_fixed_schedule()?;
         self.check_workload()
+    }
+
+    /// AIPerf's cancellation rules, except that a rate of 0 is allowed (no request is cut), so a
+    /// sweep can list its baseline: `--request-cancellation-rate 0,10,20`.
+    fn check_cancellation(&self) -> anyhow::Result<()> {
+        if let Some(r) = self.request_cancellation_rate {
+            if !(0.0..=100.0).contains(&r) {
+                bail!("--request-cancellation-rate {r}: must be a percentage from 0 to 100");
+            }
+        }
+        if let Some(d) = self.request_cancellation_delay {
+            if !(d.is_finite() && d >= 0.0) {
+                bail!("--request-cancellation-delay {d}: must be >= 0 seconds");
+            }
+            if self.request_cancellation_rate.is_none() {
+                bail!("--request-cancellation-delay requires --request-cancellation-rate to be set (cancellation is disabled when rate is unset)");
+            }
+        }
+        Ok(())
+    }
+
+    /// AIPerf's fixed-schedule rules: the offsets need an explicit `--fixed-schedule`, which needs
+    /// a trace file and excludes a request rate. Whether the file has timestamps is checked when
+    /// it is read.
+    fn check_fixed_schedule(&self) -> anyhow::Result<()> {
+        let fixed = self.fixed_schedule == Some(true);
+        for (flag, given) in [
+            (
+                "--fixed-schedule-auto-offset",
+                self.fixed_schedule_auto_offset == Some(true),
+            ),
+            (
+                "--fixed-schedule-start-offset",
+                self.fixed_schedule_start_offset.is_some(),
+            ),
+            (
+                "--fixed-schedule-end-offset",
+                self.fixed_schedule_end_offset.is_some(),
+            ),
+        ] {
+            if given && !fixed {
+                bail!("{flag} requires --fixed-schedule (and an --input-file trace with timestamps)");
+            }
+        }
+        if fixed && self.no_fixed_schedule == Some(true) {
+            bail!("--fixed-schedule and --no-fixed-schedule contradict each other: give one");
+        }
+        if fixed && self.input_file.is_none() {
+            bail!("--fixed-schedule needs --input-file: a trace whose lines carry a timestamp (ms)");
+        }
+        if fixed && self.request_rate.is_some() {
+            bail!("--fixed-schedule and --request-rate are mutually exclusive: the trace's timestamps set the send times");
+        }
+        if let (Some(s), Some(e)) = (self.fixed_schedule_start_offset, self.fixed_schedule_end_offset) {
+            if e < s {
+                bail!("--fixed-schedule-end-offset {e} is before --fixed-schedule-start-offset {s}: give an end >= the start");
+            }
+        }
+        if self.isl_block_size == Some(0) {
+            bail!("--isl-block-size 0: a hash_ids block needs at least one token");
+        }
+        Ok(())
     }
 
     /// Whether any setting asks for a conversation with more than one turn (synthetic or a
@@ -505,9 +615,18 @@ impl Settings {
         }
         for (flag, v) in [
             ("--conversation-turn-stddev", self.conversation_turn_stddev),
-            ("--conversation-turn-delay-mean", self.conversation_turn_delay_mean),
-            ("--conversation-turn-delay-stddev", self.conversation_turn_delay_stddev),
-            ("--conversation-turn-delay-ratio", self.conversation_turn_delay_ratio),
+            (
+                "--conversation-turn-delay-mean",
+                self.conversation_turn_delay_mean,
+            ),
+            (
+                "--conversation-turn-delay-stddev",
+                self.conversation_turn_delay_stddev,
+            ),
+            (
+                "--conversation-turn-delay-ratio",
+                self.conversation_turn_delay_ratio,
+            ),
         ] {
             if let Some(v) = v {
                 if !(v.is_finite() && v >= 0.0) {
@@ -517,14 +636,35 @@ impl Settings {
         }
         let synthetic_only = [
             ("--conversation-turn-mean", self.conversation_turn_mean.is_some()),
-            ("--conversation-turn-stddev", self.conversation_turn_stddev.is_some()),
-            ("--conversation-turn-delay-mean", self.conversation_turn_delay_mean.is_some()),
-            ("--conversation-turn-delay-stddev", self.conversation_turn_delay_stddev.is_some()),
-            ("--conversation-turn-delay-ratio", self.conversation_turn_delay_ratio.is_some()),
-            ("--prefix-prompt-pool-size", self.prefix_prompt_pool_size.is_some()),
+            (
+                "--conversation-turn-stddev",
+                self.conversation_turn_stddev.is_some(),
+            ),
+            (
+                "--conversation-turn-delay-mean",
+                self.conversation_turn_delay_mean.is_some(),
+            ),
+            (
+                "--conversation-turn-delay-stddev",
+                self.conversation_turn_delay_stddev.is_some(),
+            ),
+            (
+                "--conversation-turn-delay-ratio",
+                self.conversation_turn_delay_ratio.is_some(),
+            ),
+            (
+                "--prefix-prompt-pool-size",
+                self.prefix_prompt_pool_size.is_some(),
+            ),
             ("--prefix-prompt-length", self.prefix_prompt_length.is_some()),
-            ("--shared-system-prompt-length", self.shared_system_prompt_length.is_some()),
-            ("--user-context-prompt-length", self.user_context_prompt_length.is_some()),
+            (
+                "--shared-system-prompt-length",
+                self.shared_system_prompt_length.is_some(),
+            ),
+            (
+                "--user-context-prompt-length",
+                self.user_context_prompt_length.is_some(),
+            ),
         ];
         if self.input_file.is_some() {
             if let Some((flag, _)) = synthetic_only.iter().find(|(_, given)| *given) {
@@ -550,15 +690,24 @@ impl Settings {
         if !messages_api {
             for (flag, given) in [
                 ("--conversation-turn-mean", self.multi_turn()),
-                ("--shared-system-prompt-length", self.shared_system_prompt_length.is_some_and(|n| n > 0)),
-                ("--user-context-prompt-length", self.user_context_prompt_length.is_some_and(|n| n > 0)),
+                (
+                    "--shared-system-prompt-length",
+                    self.shared_system_prompt_length.is_some_and(|n| n > 0),
+                ),
+                (
+                    "--user-context-prompt-length",
+                    self.user_context_prompt_length.is_some_and(|n| n > 0),
+                ),
             ] {
                 if given {
                     bail!("{flag}: the {} endpoint has no message list to carry a session's history or a system prompt; use --endpoint-type chat, responses or messages", kind.name());
                 }
             }
-            if pool && kind.is_rankings() || pool && kind == EndpointType::Embeddings {
-                bail!("--prefix-prompt-pool-size: the {} endpoint takes no prompt prefix", kind.name());
+            if pool && (kind.is_rankings() || kind == EndpointType::Embeddings) {
+                bail!(
+                    "--prefix-prompt-pool-size: the {} endpoint takes no prompt prefix",
+                    kind.name()
+                );
             }
         }
         match (self.user_centric_rate, self.num_users) {
@@ -566,7 +715,9 @@ impl Settings {
                 bail!("--user-centric-rate {r}: must be a positive number of requests/s")
             }
             (Some(_), None) => bail!("--user-centric-rate needs --num-users (how many users share the rate)"),
-            (None, Some(_)) => bail!("--num-users requires --user-centric-rate (the requests/s all users share)"),
+            (None, Some(_)) => {
+                bail!("--num-users requires --user-centric-rate (the requests/s all users share)")
+            }
             (Some(_), Some(0)) => bail!("--num-users 0: must be at least 1"),
             (Some(_), Some(_)) => {
                 if self.request_rate.is_some() || self.concurrency.is_some() {

@@ -105,7 +105,12 @@ impl Conversation {
 
     /// The body of turn `k` after `history` (the earlier turns' user messages and the replies
     /// received), as a JSON map, and its input texts joined with spaces (what the ISL counts).
-    pub fn payload(&self, kind: EndpointType, k: usize, history: &[(Role, Arc<str>)]) -> (Map<String, Value>, String) {
+    pub fn payload(
+        &self,
+        kind: EndpointType,
+        k: usize,
+        history: &[(Role, Arc<str>)],
+    ) -> (Map<String, Value>, String) {
         let turn = &self.turns[k];
         let mut payload = turn.alone.payload.clone();
         let mut msgs: Vec<(Role, &str)> = Vec::with_capacity(history.len() + 2);
@@ -132,7 +137,12 @@ pub struct TurnSpec {
 /// Puts the message list into a body as the flavour carries it: chat `messages` (system first),
 /// Responses `instructions` + `input` items, Anthropic `system` + `messages`. The single-text
 /// flavours keep their one prompt (the checks refuse history and system prompts for them).
-pub fn set_messages(kind: EndpointType, payload: &mut Map<String, Value>, system: Option<&str>, msgs: &[(Role, &str)]) {
+pub fn set_messages(
+    kind: EndpointType,
+    payload: &mut Map<String, Value>,
+    system: Option<&str>,
+    msgs: &[(Role, &str)],
+) {
     match kind {
         EndpointType::Chat => {
             let mut list: Vec<Value> = Vec::with_capacity(msgs.len() + 1);
@@ -156,7 +166,10 @@ pub fn set_messages(kind: EndpointType, payload: &mut Map<String, Value>, system
             if let Some(s) = system {
                 payload.insert("system".into(), Value::String(s.to_string()));
             }
-            let list = msgs.iter().map(|(r, t)| json!({"role": r.name(), "content": t})).collect();
+            let list = msgs
+                .iter()
+                .map(|(r, t)| json!({"role": r.name(), "content": t}))
+                .collect();
             payload.insert("messages".into(), Value::Array(list));
         }
         _ => {}
@@ -214,7 +227,13 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversa
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let context = shared.user_context(tok, c)?.map(Arc::from);
             let id: Arc<str> = Arc::from(format!("session_{c:06}"));
-            Ok(Conversation::new(opts, tok, (c as usize, id), (system.clone(), context), turns))
+            Ok(Conversation::new(
+                opts,
+                tok,
+                (c as usize, id),
+                (system.clone(), context),
+                turns,
+            ))
         })
         .collect()
 }
@@ -281,13 +300,31 @@ mod tests {
         assert_eq!(m0[1]["content"].as_str(), c.context.as_deref());
         assert_eq!(m0[2]["content"].as_str(), Some(c.turns[0].text.as_ref()));
         // ISL of a turn counts every message text joined with spaces: 30 + 10 + 20.
-        assert_eq!(c.turns[0].alone.isl, tok.count(&wire::input_texts(&c.turns[0].alone.payload).join(" ")));
-        assert!((58..=62).contains(&c.turns[0].alone.isl), "{}", c.turns[0].alone.isl);
-        let history = vec![(Role::User, c.turns[0].text.clone()), (Role::Assistant, Arc::from(" the reply"))];
+        assert_eq!(
+            c.turns[0].alone.isl,
+            tok.count(&wire::input_texts(&c.turns[0].alone.payload).join(" "))
+        );
+        assert!(
+            (58..=62).contains(&c.turns[0].alone.isl),
+            "{}",
+            c.turns[0].alone.isl
+        );
+        let history = vec![
+            (Role::User, c.turns[0].text.clone()),
+            (Role::Assistant, Arc::from(" the reply")),
+        ];
         let (p, text) = c.payload(EndpointType::Chat, 1, &history);
-        let roles: Vec<&str> = p["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+        let roles: Vec<&str> = p["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
         assert_eq!(roles, ["system", "user", "user", "assistant", "user"]);
-        assert_eq!(p["messages"][4]["content"].as_str(), Some(c.turns[1].text.as_ref()));
+        assert_eq!(
+            p["messages"][4]["content"].as_str(),
+            Some(c.turns[1].text.as_ref())
+        );
         assert!(text.contains(" the reply"));
         // Every conversation shares the system prompt; contexts differ.
         assert!(convs.iter().all(|d| d.system == c.system));
@@ -333,9 +370,15 @@ mod tests {
             let text = conv.turns[0].text.as_ref();
             let prefix = shared.prefix_for(c as u64).unwrap();
             assert!(text.starts_with(prefix));
-            assert_eq!(&text[prefix.len()..], single[c].payload["messages"][0]["content"].as_str().unwrap());
+            assert_eq!(
+                &text[prefix.len()..],
+                single[c].payload["messages"][0]["content"].as_str().unwrap()
+            );
             assert_eq!(conv.turns[0].alone.isl, 32, "ISL adds the prefix: 20 + 12");
-            assert!(!conv.turns[1].text.starts_with(prefix), "only the first turn has the prefix");
+            assert!(
+                !conv.turns[1].text.starts_with(prefix),
+                "only the first turn has the prefix"
+            );
         }
     }
 }

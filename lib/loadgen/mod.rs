@@ -12,6 +12,7 @@
 //! [`Report`].
 
 pub mod arrival_schedule;
+pub mod cancel;
 pub mod client;
 pub mod conversation;
 pub mod dataset;
@@ -23,6 +24,8 @@ pub mod options;
 pub mod prefix;
 pub mod progress;
 pub mod prompts;
+pub mod py_random;
+pub mod replay;
 pub mod run_info;
 pub mod sessions;
 pub mod sse;
@@ -172,6 +175,10 @@ struct Shared {
     any_success: AtomicBool,
     /// Requests sent so far (the dashboard's in-flight count is this minus the finished ones).
     sent: Arc<AtomicU64>,
+    /// `--request-cancellation-rate`: which profiling requests are cut.
+    cancellation: Option<cancel::Cancellation>,
+    /// Profiling requests issued so far (the cancellation draws follow this order).
+    issued: AtomicU64,
     /// Multi-turn runs: the conversations and what the sessions sent (None: one prompt per request).
     sessions: Option<sessions::SessionSet>,
 }
@@ -203,7 +210,9 @@ async fn exchange(
         isl_text: None,
         want_reply: false,
     };
-    send_one(sh, session_num, phase, (scheduled, ready), out).await.refused
+    send_one(sh, session_num, phase, (scheduled, ready), out)
+        .await
+        .refused
 }
 
 /// What one request sends, and what it belongs to.
@@ -252,6 +261,10 @@ async fn send_one(
         ex.output.text.reserve((n.min(65_536) as usize) * 8);
     }
     ex.scheduled = scheduled;
+    if phase == Phase::Profiling {
+        let k = sh.issued.fetch_add(1, Ordering::Relaxed);
+        ex.cancel_after = sh.cancellation.as_ref().and_then(|c| c.chosen(k));
+    }
     sh.sent.fetch_add(1, Ordering::Relaxed);
     let mut cancel = sh.ctl.cancel.subscribe();
     let failure = if *cancel.borrow() {
@@ -898,6 +911,10 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
         ctl: ctl.clone(),
         any_success: AtomicBool::new(false),
         sent,
+        cancellation: opts
+            .cancellation
+            .map(|c| cancel::Cancellation::new(c, opts.random_seed)),
+        issued: AtomicU64::new(0),
         sessions,
     });
     // Only now, with the setup done and the writer thread started: only the event loop (this
@@ -913,7 +930,8 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
 
     // The history each turn carried, into inputs.json (AIPerf writes turns without it).
     if let (Some(p), Some(set)) = (&opts.io.inputs_out, &sh.sessions) {
-        set.write_inputs_json(p).map_err(|e| anyhow!("--inputs-out: {e}"))?;
+        set.write_inputs_json(p)
+            .map_err(|e| anyhow!("--inputs-out: {e}"))?;
     }
     let multi_turn = sh.sessions.is_some();
     // Let the writer finish.

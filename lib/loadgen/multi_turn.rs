@@ -92,7 +92,11 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Load
             let text = match (t.text, t.texts) {
                 (Some(s), None) => s,
                 (None, Some(ts)) if !ts.is_empty() => ts.join(" "),
-                _ => return Err(format!("turn {i}: give exactly one of text or texts (sweepkit sends text only)")),
+                _ => {
+                    return Err(format!(
+                        "turn {i}: give exactly one of text or texts (sweepkit sends text only)"
+                    ))
+                }
             };
             if let Some(d) = t.delay {
                 if !(d.is_finite() && d >= 0.0) {
@@ -106,7 +110,11 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Load
                 return Err(format!("turn {i}: output_length 0: ask for at least one token"));
             }
             let plain = t.delay.is_none() && t.output_length.is_none() && t.extra.is_none();
-            if t.role.as_deref() == Some("system") && plain && draft.turns.is_empty() && draft.system.is_none() {
+            if t.role.as_deref() == Some("system")
+                && plain
+                && draft.turns.is_empty()
+                && draft.system.is_none()
+            {
                 draft.system = Some(text);
                 continue;
             }
@@ -209,7 +217,10 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(e.contains("mt.jsonl:2:") && e.contains("at least one turn"), "{e}");
+        assert!(
+            e.contains("mt.jsonl:2:") && e.contains("at least one turn"),
+            "{e}"
+        );
         let e = load_text("{\"turns\":[{\"text\":\"a\"},{\"text\":\"b\",\"delay\":-5}]}\n")
             .err()
             .unwrap()

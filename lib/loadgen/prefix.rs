@@ -89,7 +89,11 @@ impl SharedText {
     pub fn user_context(&self, tok: &Tokenizer, c: u64) -> anyhow::Result<Option<String>> {
         match self.context_length {
             0 => Ok(None),
-            n => Ok(Some(text_of_tokens(tok, &mut rng(self.seed, CONTEXT_STREAM, c), n)?)),
+            n => Ok(Some(text_of_tokens(
+                tok,
+                &mut rng(self.seed, CONTEXT_STREAM, c),
+                n,
+            )?)),
         }
     }
 }

@@ -20,25 +20,22 @@ use super::conversation::{self, Conversation, Role};
 use super::{client, send_one, ClosedLoop, OpenLoop, Outgoing, Shared, REFUSED_BACKOFF};
 use crate::contract::records::Phase;
 
+/// `[conversation][turn]`: a body as sent, once known.
+type SentBodies = Vec<Vec<Option<Map<String, Value>>>>;
+
 /// The conversations of a run, and the bodies their first sessions sent (for `inputs.json`).
 pub struct SessionSet {
     pub conversations: Vec<Conversation>,
     /// Sessions the profiling phase starts at most (None: only the request count or time stops it).
     pub cap: Option<u64>,
     /// `[conversation][turn]`: the body turn k carried the first time the conversation ran.
-    sent: Option<Mutex<Vec<Vec<Option<Map<String, Value>>>>>>,
+    sent: Option<Mutex<SentBodies>>,
 }
 
 impl SessionSet {
     pub fn new(conversations: Vec<Conversation>, cap: Option<u64>, keep_bodies: bool) -> SessionSet {
-        let sent = keep_bodies.then(|| {
-            Mutex::new(
-                conversations
-                    .iter()
-                    .map(|c| vec![None; c.turns.len()])
-                    .collect(),
-            )
-        });
+        let sent = keep_bodies
+            .then(|| Mutex::new(conversations.iter().map(|c| vec![None; c.turns.len()]).collect()));
         SessionSet {
             conversations,
             cap,
@@ -147,7 +144,9 @@ pub(super) async fn run_session(sh: &Shared, phase: Phase, run: SessionRun, pace
         let wait_until = match (pace, k) {
             (_, 0) => None,
             (Pace::User { gap, .. }, _) => planned.map(|p| (p + *gap).max(Instant::now())),
-            _ => turn.delay_ms.map(|d| Instant::now() + Duration::from_secs_f64(d / 1000.0)),
+            _ => turn
+                .delay_ms
+                .map(|d| Instant::now() + Duration::from_secs_f64(d / 1000.0)),
         };
         if let Some(at) = wait_until {
             tokio::select! {
@@ -219,7 +218,11 @@ pub(super) async fn run_session(sh: &Shared, phase: Phase, run: SessionRun, pace
 
 /// A session's id (AIPerf's `x_correlation_id`): a UUID per execution, distinct per phase.
 fn correlation(sh: &Shared, phase: Phase, index: u64) -> Arc<str> {
-    let salt = if phase == Phase::Warmup { 0x5E55_0001 } else { 0x5E55_0002 };
+    let salt = if phase == Phase::Warmup {
+        0x5E55_0001
+    } else {
+        0x5E55_0002
+    };
     Arc::from(client::request_id(sh.nonce ^ salt, index))
 }
 

@@ -80,7 +80,10 @@ fn gcd(a: u64, b: u64) -> u64 {
 
 /// Runs the phase: the opening users, then a new user each time one's planned turns are over.
 pub(super) async fn run(sh: Arc<Shared>, l: UserLoad) {
-    let set = sh.sessions.as_ref().expect("user-centric runs have conversations");
+    let set = sh
+        .sessions
+        .as_ref()
+        .expect("user-centric runs have conversations");
     let convs = &set.conversations;
     let average = convs.iter().map(|c| c.turns.len()).sum::<usize>() as f64 / convs.len() as f64;
     let gap = Duration::from_secs_f64(l.users as f64 / l.qps);
@@ -110,7 +113,16 @@ pub(super) async fn run(sh: Arc<Shared>, l: UserLoad) {
                 first: Some((first, Some(at))),
                 planned: Some(at),
             };
-            run_session(&sh, Phase::Profiling, run, &Pace::User { counter: &counter, gap }).await;
+            run_session(
+                &sh,
+                Phase::Profiling,
+                run,
+                &Pace::User {
+                    counter: &counter,
+                    gap,
+                },
+            )
+            .await;
         });
         at + gap * user.max_turns as u32
     };
@@ -160,16 +172,35 @@ mod tests {
         assert_eq!(
             users,
             vec![
-                User { id: 2, max_turns: 1, order: 1 },
-                User { id: 3, max_turns: 1, order: 2 },
-                User { id: 4, max_turns: 2, order: 3 },
-                User { id: 5, max_turns: 3, order: 0 },
+                User {
+                    id: 2,
+                    max_turns: 1,
+                    order: 1
+                },
+                User {
+                    id: 3,
+                    max_turns: 1,
+                    order: 2
+                },
+                User {
+                    id: 4,
+                    max_turns: 2,
+                    order: 3
+                },
+                User {
+                    id: 5,
+                    max_turns: 3,
+                    order: 0
+                },
             ]
         );
         assert_eq!(next, 6);
         // Replacement times (first send + turns * gap, gap 400 ms): 500, 600, 1100, 1200 ms —
         // the new users 6, 7, 8, 9 of AIPerf's run.
-        let ends: Vec<u64> = users.iter().map(|u| u.order * 100 + u.max_turns as u64 * 400).collect();
+        let ends: Vec<u64> = users
+            .iter()
+            .map(|u| u.order * 100 + u.max_turns as u64 * 400)
+            .collect();
         assert_eq!(ends, [500, 600, 1100, 1200]);
     }
 

@@ -43,6 +43,8 @@ pub struct Options {
     pub embedding_dim: usize,
     pub faults: FaultRates,
     pub record: Option<PathBuf>,
+    /// With `record`: each request's JSON body goes into its line too.
+    pub record_request_bodies: bool,
     pub api_key: Option<String>,
     /// Runtime worker threads; 0 = one per core.
     pub workers: usize,
@@ -52,8 +54,6 @@ pub struct Options {
     pub prefix_cache_tokens: u64,
     /// Tokens per prefix-cache block (vLLM's block size).
     pub prefix_cache_block_size: usize,
-    /// `--record` also writes each request's prompt texts.
-    pub record_prompts: bool,
 }
 
 impl Default for Options {
@@ -77,12 +77,12 @@ impl Default for Options {
                 ..Default::default()
             },
             record: None,
+            record_request_bodies: false,
             api_key: None,
             workers: 0,
             realtime: false,
             prefix_cache_tokens: 0,
             prefix_cache_block_size: 16,
-            record_prompts: false,
         }
     }
 }

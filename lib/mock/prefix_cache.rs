@@ -90,7 +90,9 @@ impl PrefixCache {
             lru.touch(*h);
         }
         while lru.stamp.len() > self.capacity_blocks {
-            let Some((_, h)) = lru.order.pop_first() else { break };
+            let Some((_, h)) = lru.order.pop_first() else {
+                break;
+            };
             lru.stamp.remove(&h);
         }
         (hit * self.block) as u32

@@ -44,44 +44,20 @@ pub struct RequestRecord {
     /// Prompt tokens served by the prefix cache (only with `--prefix-cache-tokens`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cached_tokens: Option<u32>,
-    /// The prompt's texts in order: system prompt / instructions, then each message's text (only
-    /// with `--record-prompts`): what a test reads to see which history a turn carried.
+    /// When the server saw the client close the connection before the response ended, epoch ns
+    /// (null unless `outcome` is `client_disconnect`; then equal to `end_ns`).
+    pub disconnected_ns: Option<u64>,
+    /// The request's JSON body as received (only with `--record-request-bodies`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prompt: Option<Vec<String>>,
+    pub request_body: Option<serde_json::Value>,
 }
 
-/// The texts of a request body in the order a model reads them: `system`/`instructions`, then
-/// `messages`/`input` items (string contents or text parts), else `prompt`/`input`/`inputs`.
-pub fn prompt_texts(body: &[u8]) -> Vec<String> {
-    use serde_json::Value;
-    fn push(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::String(s) => out.push(s.clone()),
-            Value::Array(parts) => {
-                for p in parts {
-                    match p {
-                        Value::Object(m) => {
-                            if let Some(Value::String(t)) = m.get("text") {
-                                out.push(t.clone());
-                            } else if let Some(c) = m.get("content") {
-                                push(c, out);
-                            }
-                        }
-                        other => push(other, out),
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(body) else { return out };
-    for key in ["system", "instructions", "messages", "input", "prompt", "inputs"] {
-        if let Some(v) = m.get(key) {
-            push(v, &mut out);
-        }
-    }
-    out
+/// The body as a JSON value for `request_body` (the raw text if it is not JSON).
+pub fn body_value(body: Option<&bytes::Bytes>) -> Option<serde_json::Value> {
+    body.map(|b| {
+        serde_json::from_slice(b)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(b).into_owned()))
+    })
 }
 
 enum Msg {

@@ -208,7 +208,12 @@ mod tests {
         let mut p = PromptStats::default();
         p.add_text("");
         assert_eq!(p.prompt_tokens(), 1);
-        for text in ["hello there", "a bb ccc dddd", "internationalization", "héllo wörld x"] {
+        for text in [
+            "hello there",
+            "a bb ccc dddd",
+            "internationalization",
+            "héllo wörld x",
+        ] {
             let mut p = PromptStats::default();
             p.add_text(text);
             assert_eq!(p.token_hashes.len() as u32, count_tokens(text), "{text}");

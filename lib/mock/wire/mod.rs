@@ -53,15 +53,17 @@ impl Template {
             Endpoint::Responses => Template::Responses(responses::Template::new(h)),
             Endpoint::Messages => Template::Messages(messages::Template::new(h)),
             Endpoint::Generate | Endpoint::GenerateStream => Template::Tgi(tgi::Template::new(h)),
-            Endpoint::Chat | Endpoint::Completions => Template::OpenAi(ChunkTemplate::new(
-                h.endpoint,
-                h.id,
-                h.created,
-                h.model_json,
-                h.continuous_usage,
-                h.prompt_tokens,
-            )
-            .with_cached(h.cached_tokens)),
+            Endpoint::Chat | Endpoint::Completions => Template::OpenAi(
+                ChunkTemplate::new(
+                    h.endpoint,
+                    h.id,
+                    h.created,
+                    h.model_json,
+                    h.continuous_usage,
+                    h.prompt_tokens,
+                )
+                .with_cached(h.cached_tokens),
+            ),
         }
     }
 

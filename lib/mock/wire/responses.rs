@@ -183,7 +183,11 @@ impl Template {
         } else {
             "completed"
         };
-        let r = self.response(status, &item, &usage(self.prompt_tokens, self.cached_tokens, completion));
+        let r = self.response(
+            status,
+            &item,
+            &usage(self.prompt_tokens, self.cached_tokens, completion),
+        );
         self.event(buf, "response.completed", format_args!(r#""response":{r}"#));
     }
 }
@@ -208,7 +212,11 @@ pub fn render_full(h: &Head, text: &str, completion: u32) -> BytesMut {
         "completed"
     };
     BytesMut::from(
-        t.response(status, &item, &usage(h.prompt_tokens, h.cached_tokens.unwrap_or(0), completion))
-            .as_bytes(),
+        t.response(
+            status,
+            &item,
+            &usage(h.prompt_tokens, h.cached_tokens.unwrap_or(0), completion),
+        )
+        .as_bytes(),
     )
 }
