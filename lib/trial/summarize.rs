@@ -323,7 +323,7 @@ fn scalar_entries(
         sum_of("usage_prompt_cache_read_tokens"),
         sum_of("usage_prompt_tokens").filter(|p| *p > 0.0),
     ) {
-        scalars.push(("overall_usage_prompt_cache_read_pct", 100.0 * read / prompt));
+        scalars.push(("overall_usage_prompt_cache_read_pct", read / prompt * 100.0));
     }
     if acc.later_turns > 0 {
         // A multi-turn run: how many sessions ran (first turns) and how many turns in all.
