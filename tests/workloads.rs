@@ -394,6 +394,24 @@ fn multi_turn_files_run_as_sessions_and_bad_lines_name_file_and_line() {
     let out = loadgen(&["-m", "m", "--conversation-turn-delay-mean=-5"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--conversation-turn-delay-mean"));
+    // A shared prefix longer than the model's context (its tokenizer_config.json says 1,000,000).
+    let tok = crate::common::repo_root().join("tests/fixtures/tokenizers/bpe_bytelevel");
+    let out = loadgen(&[
+        "--url",
+        &mock.url(),
+        "-m",
+        "m",
+        "--tokenizer",
+        tok.to_str().unwrap(),
+        "--shared-system-prompt-length",
+        "1000001",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--shared-system-prompt-length 1000001") && err.contains("1000000 tokens"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -559,6 +577,23 @@ fn a_sweep_over_the_shared_system_prompt_shows_the_prefix_cache() {
         ttft.push(s["time_to_first_token"]["p50"].as_f64().unwrap());
         isl.push(s["input_sequence_length"]["avg"].as_f64().unwrap());
     }
+    // vLLM's counters, in tokens: every prompt token queried, the shared ones hit.
+    let metrics = crate::common::metrics_text(&mock.addr);
+    let counter = |name: &str| -> f64 {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(name) && !l.starts_with('#'))
+            .unwrap_or_else(|| panic!("no {name} in /metrics"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let (queries, hits) = (
+        counter("vllm:prefix_cache_queries_total"),
+        counter("vllm:prefix_cache_hits_total"),
+    );
+    assert!(
+        hits > 0.0 && hits < queries,
+        "prefix cache hits {hits} of {queries} queried tokens"
+    );
     let sweep = Command::new(bin("sweep-agg"))
         .arg("--plan")
         .arg(&plan_path)
