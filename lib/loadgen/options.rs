@@ -97,12 +97,22 @@ pub struct Options {
     pub io: Io,
     /// The plan line's place in its sweep, copied into the run info.
     pub place: Place,
+    /// `--shard` / `--start-at`: this run's part of a benchmark run by several processes, and
+    /// the instant its profiling phase starts (None: a plain run). Set after [`resolve`].
+    pub placement: Option<super::shard::Placement>,
 }
 
 impl Options {
     /// Full request URL.
     pub fn request_url(&self) -> String {
         format!("{}{}", self.url, self.endpoint)
+    }
+
+    /// The arrival schedule's seed: the run's own, or a shard's derived one.
+    pub fn arrival_seed(&self) -> u64 {
+        self.placement
+            .as_ref()
+            .map_or(self.random_seed, |p| p.arrival_seed())
     }
 }
 
@@ -168,6 +178,7 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
         },
         io,
         place,
+        placement: None,
     })
 }
 

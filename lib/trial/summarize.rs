@@ -67,6 +67,7 @@ pub fn summarize(
             }),
             warnings,
             additions,
+            shards: None,
         },
     })
 }
