@@ -73,11 +73,19 @@ impl ShardSpec {
 /// `--start-at`: RFC 3339 with a zone (`2026-11-28T23:40:00Z`) or epoch seconds (`1795909200.5`).
 pub fn parse_start_at(s: &str) -> Result<u64, String> {
     let t = s.trim();
-    if let Ok(secs) = t.parse::<f64>() {
-        if !(secs.is_finite() && secs >= 0.0) {
-            return Err(format!("'{s}': epoch seconds must be a finite number >= 0"));
-        }
-        return Ok((secs * 1e9).round() as u64);
+    // Epoch seconds, read exactly (an f64 would round away nanoseconds).
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    if !whole.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && frac.len() <= 9
+        && frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        let secs: u64 = whole.parse().map_err(|_| format!("'{s}': too large"))?;
+        let ns: u64 = format!("{frac:0<9}").parse().unwrap_or(0);
+        return secs
+            .checked_mul(1_000_000_000)
+            .and_then(|x| x.checked_add(ns))
+            .ok_or_else(|| format!("'{s}': too large"));
     }
     crate::io::clock::parse_rfc3339(t).ok_or_else(|| {
         format!("'{s}' is neither RFC 3339 with a zone (2026-11-28T23:40:00Z, or +01:00) nor epoch seconds (e.g. $(date -d '+30 sec' +%s))")
@@ -141,7 +149,7 @@ impl Placement {
         ] {
             if let Some(v) = value {
                 let part = shard.share(v);
-                if part == 0 {
+                if v < n as u64 {
                     bail!(
                         "--shard {}/{n}: {flag} {v} cannot be split over {n} shards (shard {n} would get none): give at least {n}, or fewer shards",
                         shard.index

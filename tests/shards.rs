@@ -1,0 +1,401 @@
+//! One benchmark as N loadgen processes (`--shard I/N`, `--start-at`) against one mock-llm on
+//! 127.0.0.1, merged by trial-agg, compared with one process running the same total; bad shard
+//! input; scripts/profile --shards; the Kubernetes manifest as rendered.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::common::{bin, repo_root, require_tool, MockServer};
+
+/// A mock with a fixed schedule (30 ms to the first token, 5 ms per token, no queueing, no jitter).
+fn exact_mock() -> MockServer {
+    MockServer::start(&[
+        "--ttft-ms",
+        "30",
+        "--itl-ms",
+        "5",
+        "--prefill-ms-per-token",
+        "0",
+        "--itl-per-running-ms",
+        "0",
+        "--max-batch",
+        "512",
+    ])
+}
+
+fn epoch_s() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+fn read_json(p: &Path) -> Value {
+    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn records(p: &Path) -> Vec<Value> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn ok(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The benchmark every test splits: 8 streams, 160 streamed requests of 8 tokens, seed 5.
+fn load_flags(url: &str) -> Vec<String> {
+    [
+        "--url",
+        url,
+        "-m",
+        "mock-model",
+        "--streaming",
+        "--concurrency",
+        "8",
+        "--request-count",
+        "160",
+        "--osl",
+        "8",
+        "--extra-inputs",
+        "ignore_eos:true",
+        "--random-seed",
+        "5",
+        "--ui",
+        "none",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Starts loadgen writing `records_<tag>.jsonl` and `run_info_<tag>.json` into `dir`.
+fn spawn_loadgen(dir: &Path, tag: &str, flags: &[String], extra: &[&str]) -> std::process::Child {
+    Command::new(bin("loadgen"))
+        .args(flags)
+        .args(extra)
+        .arg("--output")
+        .arg(dir.join(format!("records_{tag}.jsonl")))
+        .arg("--run-info-out")
+        .arg(dir.join(format!("run_info_{tag}.json")))
+        .env_remove("OPENAI_API_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start loadgen")
+}
+
+fn trial_agg(args: &[&Path], run_infos: &[PathBuf], extra: &[&str]) -> Output {
+    let mut c = Command::new(bin("trial-agg"));
+    for r in run_infos {
+        c.arg("--run-info").arg(r);
+    }
+    c.args(extra).args(args).args(["--format", "json"]).output().unwrap()
+}
+
+fn scalar(summary: &Value, tag: &str) -> f64 {
+    summary[tag]["avg"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no {tag}.avg in the summary"))
+}
+
+#[test]
+fn four_shards_at_one_instant_equal_one_process_running_the_total() {
+    let mock = exact_mock();
+    let dir = tempfile::tempdir().unwrap();
+    let flags = load_flags(&mock.url());
+
+    // One process, the whole benchmark.
+    let single = spawn_loadgen(dir.path(), "single", &flags, &[]);
+    ok(single.wait_with_output().unwrap(), "the single loadgen");
+
+    // Four processes, one shard each, all starting their profiling phase at one instant.
+    let n = 4;
+    let start_at = format!("{:.3}", epoch_s() + 4.0);
+    let children: Vec<_> = (1..=n)
+        .map(|i| {
+            let shard = format!("{i}/{n}");
+            spawn_loadgen(
+                dir.path(),
+                &i.to_string(),
+                &flags,
+                &["--shard", &shard, "--start-at", &start_at],
+            )
+        })
+        .collect();
+    for c in children {
+        let out = ok(c.wait_with_output().unwrap(), "a shard");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("start time passed"),
+            "a shard was not ready 4 s ahead: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // Records: the same total, tagged, no id twice, the single run's prompts dealt disjointly.
+    let single_recs = records(&dir.path().join("records_single.jsonl"));
+    let mut all = Vec::new();
+    let mut per_shard_prompts: Vec<HashSet<String>> = Vec::new();
+    for i in 1..=n {
+        let recs = records(&dir.path().join(format!("records_{i}.jsonl")));
+        assert_eq!(recs.len(), 40, "shard {i} sends its quarter of 160");
+        for r in &recs {
+            assert_eq!(r["metadata"]["shard"]["index"], i);
+            assert_eq!(r["metadata"]["shard"]["count"], n);
+            assert!(r["metadata"]["shard"]["host"].as_str().is_some_and(|h| !h.is_empty()));
+            assert!(r["error"].is_null(), "{r}");
+        }
+        per_shard_prompts.push(
+            recs.iter()
+                .map(|r| r["metadata"]["conversation_id"].as_str().unwrap().to_string())
+                .collect(),
+        );
+        all.extend(recs);
+    }
+    assert_eq!(all.len(), single_recs.len());
+    let ids: HashSet<&str> = all
+        .iter()
+        .map(|r| r["metadata"]["x_request_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), all.len(), "a request id repeats across shards");
+    let sessions: HashSet<u64> = all
+        .iter()
+        .map(|r| r["metadata"]["session_num"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sessions.len(), all.len(), "a session_num repeats across shards");
+    for (a, pa) in per_shard_prompts.iter().enumerate() {
+        for pb in &per_shard_prompts[a + 1..] {
+            assert!(pa.is_disjoint(pb), "two shards sent the same prompt");
+        }
+    }
+    let union: HashSet<String> = per_shard_prompts.into_iter().flatten().collect();
+    let single_prompts: HashSet<String> = single_recs
+        .iter()
+        .map(|r| r["metadata"]["conversation_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(union, single_prompts, "the shards together send the single run's dataset");
+
+    // Start skew, from the run infos and from the records' first sends.
+    let infos: Vec<PathBuf> = (1..=n)
+        .map(|i| dir.path().join(format!("run_info_{i}.json")))
+        .collect();
+    let starts: Vec<u64> = infos
+        .iter()
+        .map(|p| read_json(p)["phases"]["profiling"]["start_ns"].as_u64().unwrap())
+        .collect();
+    let skew_ms = (starts.iter().max().unwrap() - starts.iter().min().unwrap()) as f64 / 1e6;
+    let first_sends: Vec<u64> = (1..=n)
+        .map(|i| {
+            all.iter()
+                .filter(|r| r["metadata"]["shard"]["index"] == i)
+                .map(|r| r["metadata"]["request_start_ns"].as_u64().unwrap())
+                .min()
+                .unwrap()
+        })
+        .collect();
+    let send_skew_ms =
+        (first_sends.iter().max().unwrap() - first_sends.iter().min().unwrap()) as f64 / 1e6;
+    eprintln!("shards: profiling start skew {skew_ms:.3} ms, first-send skew {send_skew_ms:.3} ms");
+    // A few ms on an idle machine; generous for a loaded 2-core one.
+    assert!(skew_ms < 30.0, "profiling starts {skew_ms} ms apart");
+    assert!(send_skew_ms < 30.0, "first sends {send_skew_ms} ms apart");
+    let at_ns = (start_at.parse::<f64>().unwrap() * 1e9).round() as u64;
+    for p in &infos {
+        let shard = &read_json(p)["shard"];
+        assert_eq!(shard["start_at_ns"].as_u64(), Some(at_ns));
+        assert!(shard["start_late_ms"].as_f64().unwrap() < 30.0, "{shard}");
+        assert_eq!(shard["clock"]["source"], "adjtimex");
+        assert!(shard["clock"]["synchronized"].is_boolean());
+        assert!(shard["clock"]["maximum_error_us"].is_u64());
+    }
+    let benchmark_ids: HashSet<String> = infos
+        .iter()
+        .map(|p| read_json(p)["run_info"]["benchmark_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(benchmark_ids.len(), 1, "the shards share one benchmark id");
+
+    // Merged by trial-agg vs the single process.
+    let shard_files: Vec<PathBuf> = (1..=n)
+        .map(|i| dir.path().join(format!("records_{i}.jsonl")))
+        .collect();
+    let refs: Vec<&Path> = shard_files.iter().map(PathBuf::as_path).collect();
+    let merged: Value =
+        serde_json::from_slice(&ok(trial_agg(&refs, &infos, &[]), "trial-agg of the shards").stdout).unwrap();
+    let one: Value = serde_json::from_slice(
+        &ok(
+            trial_agg(
+                &[&dir.path().join("records_single.jsonl")],
+                &[dir.path().join("run_info_single.json")],
+                &[],
+            ),
+            "trial-agg of the single run",
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(scalar(&merged, "request_count"), 160.0);
+    assert_eq!(scalar(&one, "request_count"), 160.0);
+    let shards = &merged["sweepkit"]["shards"];
+    assert_eq!(shards["count"], n);
+    assert_eq!(shards["merged"], serde_json::json!([1, 2, 3, 4]));
+    assert_eq!(shards["missing"], serde_json::json!([]));
+    assert_eq!(shards["clock_error_bound_ms"], 0.0, "one host, one clock");
+    // The window is the union of the shards' windows.
+    let window = &merged["sweepkit"]["throughput_window"];
+    assert_eq!(window["start_ns"].as_u64(), starts.iter().min().copied());
+    let ends: Vec<u64> = infos
+        .iter()
+        .map(|p| read_json(p)["phases"]["profiling"]["end_ns"].as_u64().unwrap())
+        .collect();
+    assert_eq!(window["end_ns"].as_u64(), ends.iter().max().copied());
+    // The input config shows the benchmark's totals.
+    let phase = &merged["input_config"]["phases"][0];
+    assert_eq!((phase["concurrency"].as_u64(), phase["requests"].as_u64()), (Some(8), Some(160)));
+    // Same load, same server: throughput and TTFT agree within a loaded machine's noise.
+    let (t_merged, t_one) = (
+        scalar(&merged, "request_throughput"),
+        scalar(&one, "request_throughput"),
+    );
+    let ratio = t_merged / t_one;
+    let ttft = |s: &Value| s["time_to_first_token"]["p50"].as_f64().unwrap();
+    eprintln!(
+        "shards: request throughput merged/single = {t_merged:.1}/{t_one:.1} = {ratio:.3}; TTFT p50 {:.2} vs {:.2} ms",
+        ttft(&merged),
+        ttft(&one)
+    );
+    assert!((0.6..1.6).contains(&ratio), "throughput ratio {ratio}");
+    assert!(
+        (ttft(&merged) / ttft(&one) - 1.0).abs() < 0.5,
+        "TTFT p50 {} vs {}",
+        ttft(&merged),
+        ttft(&one)
+    );
+}
+
+#[test]
+fn shard_numbers_outside_one_to_n_are_refused() {
+    for (shard, says) in [
+        ("0/4", "numbered from 1"),
+        ("3/2", "shard 3 of 2 does not exist"),
+        ("x", "not I/N"),
+    ] {
+        let out = Command::new(bin("loadgen"))
+            .args(["-m", "m", "--shard", shard])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--shard {shard}: {err}");
+        assert!(err.contains("--shard") && err.contains(says), "--shard {shard}: {err}");
+    }
+    // A split that leaves a shard without load names the flag.
+    let out = Command::new(bin("loadgen"))
+        .args(["-m", "m", "--concurrency", "2", "--shard", "1/4", "--url", "127.0.0.1:9"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--concurrency 2 cannot be split over 4 shards"), "{err}");
+}
+
+#[test]
+fn a_start_time_in_the_past_starts_now_and_says_how_late() {
+    let mock = exact_mock();
+    let dir = tempfile::tempdir().unwrap();
+    let mut flags = load_flags(&mock.url());
+    assert_eq!(flags[7], "--request-count");
+    flags[8] = "8".into();
+    let past = format!("{:.3}", epoch_s() - 60.0);
+    let out = ok(
+        spawn_loadgen(dir.path(), "late", &flags, &["--start-at", &past])
+            .wait_with_output()
+            .unwrap(),
+        "loadgen with a past start",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--start-at: the start time passed") && err.contains("starting now"), "{err}");
+    let info = read_json(&dir.path().join("run_info_late.json"));
+    let late = info["shard"]["start_late_ms"].as_f64().unwrap();
+    assert!((60_000.0..120_000.0).contains(&late), "late by {late} ms");
+    assert_eq!(info["shard"]["count"], 1);
+    assert_eq!(records(&dir.path().join("records_late.jsonl")).len(), 8);
+}
+
+#[test]
+fn trial_agg_refuses_shards_of_different_settings_and_names_a_missing_one() {
+    let mock = exact_mock();
+    let dir = tempfile::tempdir().unwrap();
+    let mut flags = load_flags(&mock.url());
+    assert_eq!(flags[7], "--request-count");
+    flags[8] = "8".into();
+    let at = format!("{:.3}", epoch_s());
+    let mut other = flags.clone();
+    assert_eq!(other[9], "--osl");
+    other[10] = "9".into();
+    let run = |tag: &str, shard: &str, flags: &[String]| {
+        let args = ["--shard", shard, "--start-at", &at];
+        ok(
+            spawn_loadgen(dir.path(), tag, flags, &args).wait_with_output().unwrap(),
+            "a shard",
+        );
+    };
+    run("1", "1/2", &flags);
+    run("2", "2/2", &flags);
+    run("2b", "2/2", &other);
+    let p = |name: &str| dir.path().join(name);
+
+    // Different settings: refused, naming the setting and both shards.
+    let out = trial_agg(
+        &[&p("records_1.jsonl"), &p("records_2b.jsonl")],
+        &[p("run_info_1.json"), p("run_info_2b.json")],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--osl is 8 in shard 1/2") && err.contains("9 in shard 2/2"), "{err}");
+
+    // A missing shard: named; merged only when allowed, with a warning.
+    let out = trial_agg(&[&p("records_1.jsonl")], &[p("run_info_1.json")], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("shard 2/2 is missing") && err.contains("--allow-missing-shards"), "{err}");
+    let out = ok(
+        trial_agg(
+            &[&p("records_1.jsonl")],
+            &[p("run_info_1.json")],
+            &["--allow-missing-shards"],
+        ),
+        "trial-agg --allow-missing-shards",
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("merging 1 of 2 shards"));
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["sweepkit"]["shards"]["missing"], serde_json::json!([2]));
+    assert_eq!(scalar(&s, "request_count"), 4.0);
+
+    // The same shard twice is refused; both shards merge.
+    let out = trial_agg(
+        &[&p("records_2.jsonl")],
+        &[p("run_info_2.json"), p("run_info_2b.json")],
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("are both shard 2/2"));
+    let out = ok(
+        trial_agg(
+            &[&p("records_1.jsonl"), &p("records_2.jsonl")],
+            &[p("run_info_1.json"), p("run_info_2.json")],
+            &[],
+        ),
+        "trial-agg of both shards",
+    );
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(scalar(&s, "request_count"), 8.0);
+}
