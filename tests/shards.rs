@@ -72,6 +72,10 @@ fn load_flags(url: &str) -> Vec<String> {
         "ignore_eos:true",
         "--random-seed",
         "5",
+        "--isl",
+        "32",
+        "--num-prompts",
+        "40",
         "--ui",
         "none",
     ]
@@ -115,13 +119,21 @@ fn four_shards_at_one_instant_equal_one_process_running_the_total() {
     let dir = tempfile::tempdir().unwrap();
     let flags = load_flags(&mock.url());
 
-    // One process, the whole benchmark.
+    // One process, the whole benchmark; its set-up time (spawn to first send) sets the shards' lead.
+    let spawned = epoch_s();
     let single = spawn_loadgen(dir.path(), "single", &flags, &[]);
     ok(single.wait_with_output().unwrap(), "the single loadgen");
+    let first_send = records(&dir.path().join("records_single.jsonl"))
+        .iter()
+        .map(|r| r["metadata"]["request_start_ns"].as_u64().unwrap())
+        .min()
+        .unwrap() as f64
+        / 1e9;
+    let lead = (4.0 * (first_send - spawned) + 2.0).max(4.0);
 
     // Four processes, one shard each, all starting their profiling phase at one instant.
     let n = 4;
-    let start_at = format!("{:.3}", epoch_s() + 4.0);
+    let start_at = format!("{:.3}", epoch_s() + lead);
     let children: Vec<_> = (1..=n)
         .map(|i| {
             let shard = format!("{i}/{n}");
@@ -137,7 +149,7 @@ fn four_shards_at_one_instant_equal_one_process_running_the_total() {
         let out = ok(c.wait_with_output().unwrap(), "a shard");
         assert!(
             !String::from_utf8_lossy(&out.stderr).contains("start time passed"),
-            "a shard was not ready 4 s ahead: {}",
+            "a shard was not ready {lead:.1} s ahead: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
@@ -184,6 +196,7 @@ fn four_shards_at_one_instant_equal_one_process_running_the_total() {
         .map(|r| r["metadata"]["conversation_id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(union, single_prompts, "the shards together send the single run's dataset");
+    assert_eq!(union.len(), 40);
 
     // Start skew, from the run infos and from the records' first sends.
     let infos: Vec<PathBuf> = (1..=n)
@@ -209,7 +222,8 @@ fn four_shards_at_one_instant_equal_one_process_running_the_total() {
     // A few ms on an idle machine; generous for a loaded 2-core one.
     assert!(skew_ms < 30.0, "profiling starts {skew_ms} ms apart");
     assert!(send_skew_ms < 30.0, "first sends {send_skew_ms} ms apart");
-    let at_ns = (start_at.parse::<f64>().unwrap() * 1e9).round() as u64;
+    let (secs, ms) = start_at.split_once('.').unwrap();
+    let at_ns = secs.parse::<u64>().unwrap() * 1_000_000_000 + ms.parse::<u64>().unwrap() * 1_000_000;
     for p in &infos {
         let shard = &read_json(p)["shard"];
         assert_eq!(shard["start_at_ns"].as_u64(), Some(at_ns));
@@ -398,4 +412,171 @@ fn trial_agg_refuses_shards_of_different_settings_and_names_a_missing_one() {
     );
     let s: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(scalar(&s, "request_count"), 8.0);
+}
+
+/// Every `profile_export_aiperf.json` below `root`, by its folder relative to `root`.
+fn summaries(root: &Path) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == "profile_export_aiperf.json") {
+                let rel = p.parent().unwrap().strip_prefix(root).unwrap();
+                out.push((rel.display().to_string(), read_json(&p)));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn profile(dir: &Path, out: &str, url: &str, extra: &[&str]) -> Output {
+    Command::new(repo_root().join("scripts/profile"))
+        .current_dir(dir)
+        .env("SWEEPKIT_BIN_DIR", bin("loadgen").parent().unwrap())
+        .env_remove("OPENAI_API_KEY")
+        .args([
+            "--model",
+            "mock-model",
+            "--url",
+            url,
+            "--streaming",
+            "--concurrency",
+            "2,4",
+            "--request-count",
+            "24",
+            "--osl",
+            "4",
+            "--isl",
+            "32",
+            "--num-prompts",
+            "8",
+            "--extra-inputs",
+            "ignore_eos:true",
+            "--no-server-metrics",
+            "--artifact-dir",
+            out,
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn profile_runs_every_run_as_shards_and_the_aggregates_see_no_difference() {
+    let mock = exact_mock();
+    let dir = tempfile::tempdir().unwrap();
+    ok(
+        profile(dir.path(), "sharded", &mock.url(), &["--shards", "2", "--start-lead", "4"]),
+        "scripts/profile --shards 2",
+    );
+    ok(profile(dir.path(), "plain", &mock.url(), &[]), "scripts/profile");
+    let sharded = summaries(&dir.path().join("sharded"));
+    let plain = summaries(&dir.path().join("plain"));
+    let folders = |v: &[(String, Value)]| v.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>();
+    assert_eq!(folders(&sharded), folders(&plain));
+    assert_eq!(sharded.len(), 2, "{:?}", folders(&sharded));
+    for ((folder, s), (_, p)) in sharded.iter().zip(&plain) {
+        assert_eq!(scalar(s, "request_count"), 24.0, "{folder}");
+        assert_eq!(s["sweepkit"]["shards"]["merged"], serde_json::json!([1, 2]), "{folder}");
+        assert_eq!(s["input_config"]["phases"][0]["concurrency"], p["input_config"]["phases"][0]["concurrency"]);
+        let run = dir.path().join("sharded").join(folder);
+        for i in 1..=2 {
+            assert_eq!(records(&run.join(format!("shards/shard_{i}/profile_export.jsonl"))).len(), 12);
+        }
+        assert_eq!(records(&run.join("profile_export.jsonl")).len(), 24);
+    }
+    // sweep-agg and pareto read the sharded sweep as any other: same files, same keys.
+    let agg = |root: &str| {
+        let base = std::fs::read_dir(dir.path().join(root)).unwrap().next().unwrap().unwrap().path();
+        let sweep = read_json(&base.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
+        assert!(base.join("sweep_aggregate/pareto.json").is_file());
+        let keys: Vec<String> = sweep["per_combination_metrics"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        (sweep["metadata"]["num_successful_runs"].clone(), keys)
+    };
+    assert_eq!(agg("sharded"), agg("plain"));
+}
+
+/// A stand-in for pdsh: runs the command once per host of `-w`, here, with `hostname` answering
+/// that host's name (what each host's shard is found by), and exits with the worst status.
+const PDSH_STUB: &str = r#"#!/usr/bin/env bash
+set -u
+hosts=""
+while getopts "Sw:" o; do case $o in w) hosts=$OPTARG ;; *) ;; esac; done
+shift $((OPTIND - 1))
+IFS=, read -r -a hs <<<"$hosts"
+pids=()
+for h in "${hs[@]}"; do
+  mkdir -p "$STUB_DIR/$h"
+  printf '#!/bin/sh\necho %s\n' "$h" >"$STUB_DIR/$h/hostname"
+  chmod +x "$STUB_DIR/$h/hostname"
+  PATH="$STUB_DIR/$h:$PATH" sh -c "$*" &
+  pids+=($!)
+done
+rc=0
+for p in "${pids[@]}"; do wait "$p" || { r=$?; [ "$r" -le "$rc" ] || rc=$r; }; done
+exit "$rc"
+"#;
+
+#[test]
+fn the_pdsh_launcher_runs_one_shard_per_host_on_a_shared_folder() {
+    use std::os::unix::fs::PermissionsExt;
+    let mock = exact_mock();
+    let dir = tempfile::tempdir().unwrap();
+    let stub = dir.path().join("stub");
+    std::fs::create_dir(&stub).unwrap();
+    std::fs::write(stub.join("pdsh"), PDSH_STUB).unwrap();
+    std::fs::set_permissions(stub.join("pdsh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let spec = serde_json::json!({"loadgen": {"url": mock.url(), "model": "mock-model", "streaming": true,
+        "concurrency": 4, "request_count": 20, "osl": 4, "isl": 32, "num_prompts": 8,
+        "extra_inputs": {"ignore_eos": true}, "ui": "none"}});
+    let run = dir.path().join("run");
+    let mut child = Command::new(repo_root().join("scripts/run-shards"))
+        .args(["--launcher", "pdsh", "--hosts", "node[1-2]", "--start-lead", "4", "--remote-loadgen"])
+        .arg(bin("loadgen"))
+        .arg(&run)
+        .env("PATH", format!("{}:{}", stub.display(), std::env::var("PATH").unwrap()))
+        .env("STUB_DIR", &stub)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{spec}").unwrap();
+    }
+    ok(child.wait_with_output().unwrap(), "run-shards --launcher pdsh");
+    let infos: Vec<PathBuf> = (1..=2)
+        .map(|i| run.join(format!("shards/shard_{i}/run_info.json")))
+        .collect();
+    for (i, p) in infos.iter().enumerate() {
+        assert_eq!(read_json(p)["shard"]["index"], i + 1);
+    }
+    assert!(run.join("run_info.json").is_file());
+    let merged: Value = serde_json::from_slice(
+        &ok(trial_agg(&[&run.join("profile_export.jsonl")], &infos, &[]), "trial-agg").stdout,
+    )
+    .unwrap();
+    assert_eq!(scalar(&merged, "request_count"), 20.0);
+
+    // A host list that does not match the shard count is refused before anything runs.
+    let out = Command::new(repo_root().join("scripts/run-shards"))
+        .args(["--launcher", "pdsh", "--hosts", "node[1-2]", "--shards", "3"])
+        .arg(dir.path().join("other"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("one shard per host"));
 }
