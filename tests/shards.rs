@@ -28,7 +28,10 @@ fn exact_mock() -> MockServer {
 }
 
 fn epoch_s() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
 }
 
 fn read_json(p: &Path) -> Value {
@@ -104,7 +107,11 @@ fn trial_agg(args: &[&Path], run_infos: &[PathBuf], extra: &[&str]) -> Output {
     for r in run_infos {
         c.arg("--run-info").arg(r);
     }
-    c.args(extra).args(args).args(["--format", "json"]).output().unwrap()
+    c.args(extra)
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap()
 }
 
 fn scalar(summary: &Value, tag: &str) -> f64 {
@@ -164,7 +171,9 @@ fn four_shards_at_one_instant_equal_one_process_running_the_total() {
         for r in &recs {
             assert_eq!(r["metadata"]["shard"]["index"], i);
             assert_eq!(r["metadata"]["shard"]["count"], n);
-            assert!(r["metadata"]["shard"]["host"].as_str().is_some_and(|h| !h.is_empty()));
+            assert!(r["metadata"]["shard"]["host"]
+                .as_str()
+                .is_some_and(|h| !h.is_empty()));
             assert!(r["error"].is_null(), "{r}");
         }
         per_shard_prompts.push(
@@ -195,7 +204,10 @@ fn four_shards_at_one_instant_equal_one_process_running_the_total() {
         .iter()
         .map(|r| r["metadata"]["conversation_id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(union, single_prompts, "the shards together send the single run's dataset");
+    assert_eq!(
+        union, single_prompts,
+        "the shards together send the single run's dataset"
+    );
     assert_eq!(union.len(), 40);
 
     // Start skew, from the run infos and from the records' first sends.
@@ -216,8 +228,7 @@ fn four_shards_at_one_instant_equal_one_process_running_the_total() {
                 .unwrap()
         })
         .collect();
-    let send_skew_ms =
-        (first_sends.iter().max().unwrap() - first_sends.iter().min().unwrap()) as f64 / 1e6;
+    let send_skew_ms = (first_sends.iter().max().unwrap() - first_sends.iter().min().unwrap()) as f64 / 1e6;
     eprintln!("shards: profiling start skew {skew_ms:.3} ms, first-send skew {send_skew_ms:.3} ms");
     // A few ms on an idle machine; generous for a loaded 2-core one.
     assert!(skew_ms < 30.0, "profiling starts {skew_ms} ms apart");
@@ -234,7 +245,12 @@ fn four_shards_at_one_instant_equal_one_process_running_the_total() {
     }
     let benchmark_ids: HashSet<String> = infos
         .iter()
-        .map(|p| read_json(p)["run_info"]["benchmark_id"].as_str().unwrap().to_string())
+        .map(|p| {
+            read_json(p)["run_info"]["benchmark_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(benchmark_ids.len(), 1, "the shards share one benchmark id");
 
@@ -274,7 +290,10 @@ fn four_shards_at_one_instant_equal_one_process_running_the_total() {
     assert_eq!(window["end_ns"].as_u64(), ends.iter().max().copied());
     // The input config shows the benchmark's totals.
     let phase = &merged["input_config"]["phases"][0];
-    assert_eq!((phase["concurrency"].as_u64(), phase["requests"].as_u64()), (Some(8), Some(160)));
+    assert_eq!(
+        (phase["concurrency"].as_u64(), phase["requests"].as_u64()),
+        (Some(8), Some(160))
+    );
     // Same load, same server: throughput and TTFT agree within a loaded machine's noise.
     let (t_merged, t_one) = (
         scalar(&merged, "request_throughput"),
@@ -309,16 +328,31 @@ fn shard_numbers_outside_one_to_n_are_refused() {
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "--shard {shard}: {err}");
-        assert!(err.contains("--shard") && err.contains(says), "--shard {shard}: {err}");
+        assert!(
+            err.contains("--shard") && err.contains(says),
+            "--shard {shard}: {err}"
+        );
     }
     // A split that leaves a shard without load names the flag.
     let out = Command::new(bin("loadgen"))
-        .args(["-m", "m", "--concurrency", "2", "--shard", "1/4", "--url", "127.0.0.1:9"])
+        .args([
+            "-m",
+            "m",
+            "--concurrency",
+            "2",
+            "--shard",
+            "1/4",
+            "--url",
+            "127.0.0.1:9",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("--concurrency 2 cannot be split over 4 shards"), "{err}");
+    assert!(
+        err.contains("--concurrency 2 cannot be split over 4 shards"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -336,7 +370,10 @@ fn a_start_time_in_the_past_starts_now_and_says_how_late() {
         "loadgen with a past start",
     );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--start-at: the start time passed") && err.contains("starting now"), "{err}");
+    assert!(
+        err.contains("--start-at: the start time passed") && err.contains("starting now"),
+        "{err}"
+    );
     let info = read_json(&dir.path().join("run_info_late.json"));
     let late = info["shard"]["start_late_ms"].as_f64().unwrap();
     assert!((60_000.0..120_000.0).contains(&late), "late by {late} ms");
@@ -358,7 +395,9 @@ fn trial_agg_refuses_shards_of_different_settings_and_names_a_missing_one() {
     let run = |tag: &str, shard: &str, flags: &[String]| {
         let args = ["--shard", shard, "--start-at", &at];
         ok(
-            spawn_loadgen(dir.path(), tag, flags, &args).wait_with_output().unwrap(),
+            spawn_loadgen(dir.path(), tag, flags, &args)
+                .wait_with_output()
+                .unwrap(),
             "a shard",
         );
     };
@@ -375,13 +414,19 @@ fn trial_agg_refuses_shards_of_different_settings_and_names_a_missing_one() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("--osl is 8 in shard 1/2") && err.contains("9 in shard 2/2"), "{err}");
+    assert!(
+        err.contains("--osl is 8 in shard 1/2") && err.contains("9 in shard 2/2"),
+        "{err}"
+    );
 
     // A missing shard: named; merged only when allowed, with a warning.
     let out = trial_agg(&[&p("records_1.jsonl")], &[p("run_info_1.json")], &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("shard 2/2 is missing") && err.contains("--allow-missing-shards"), "{err}");
+    assert!(
+        err.contains("shard 2/2 is missing") && err.contains("--allow-missing-shards"),
+        "{err}"
+    );
     let out = ok(
         trial_agg(
             &[&p("records_1.jsonl")],
@@ -471,7 +516,12 @@ fn profile_runs_every_run_as_shards_and_the_aggregates_see_no_difference() {
     let mock = exact_mock();
     let dir = tempfile::tempdir().unwrap();
     ok(
-        profile(dir.path(), "sharded", &mock.url(), &["--shards", "2", "--start-lead", "4"]),
+        profile(
+            dir.path(),
+            "sharded",
+            &mock.url(),
+            &["--shards", "2", "--start-lead", "4"],
+        ),
         "scripts/profile --shards 2",
     );
     ok(profile(dir.path(), "plain", &mock.url(), &[]), "scripts/profile");
@@ -482,17 +532,32 @@ fn profile_runs_every_run_as_shards_and_the_aggregates_see_no_difference() {
     assert_eq!(sharded.len(), 2, "{:?}", folders(&sharded));
     for ((folder, s), (_, p)) in sharded.iter().zip(&plain) {
         assert_eq!(scalar(s, "request_count"), 24.0, "{folder}");
-        assert_eq!(s["sweepkit"]["shards"]["merged"], serde_json::json!([1, 2]), "{folder}");
-        assert_eq!(s["input_config"]["phases"][0]["concurrency"], p["input_config"]["phases"][0]["concurrency"]);
+        assert_eq!(
+            s["sweepkit"]["shards"]["merged"],
+            serde_json::json!([1, 2]),
+            "{folder}"
+        );
+        assert_eq!(
+            s["input_config"]["phases"][0]["concurrency"],
+            p["input_config"]["phases"][0]["concurrency"]
+        );
         let run = dir.path().join("sharded").join(folder);
         for i in 1..=2 {
-            assert_eq!(records(&run.join(format!("shards/shard_{i}/profile_export.jsonl"))).len(), 12);
+            assert_eq!(
+                records(&run.join(format!("shards/shard_{i}/profile_export.jsonl"))).len(),
+                12
+            );
         }
         assert_eq!(records(&run.join("profile_export.jsonl")).len(), 24);
     }
     // sweep-agg and pareto read the sharded sweep as any other: same files, same keys.
     let agg = |root: &str| {
-        let base = std::fs::read_dir(dir.path().join(root)).unwrap().next().unwrap().unwrap().path();
+        let base = std::fs::read_dir(dir.path().join(root))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
         let sweep = read_json(&base.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
         assert!(base.join("sweep_aggregate/pareto.json").is_file());
         let keys: Vec<String> = sweep["per_combination_metrics"][0]
@@ -541,10 +606,21 @@ fn the_pdsh_launcher_runs_one_shard_per_host_on_a_shared_folder() {
         "extra_inputs": {"ignore_eos": true}, "ui": "none"}});
     let run = dir.path().join("run");
     let mut child = Command::new(repo_root().join("scripts/run-shards"))
-        .args(["--launcher", "pdsh", "--hosts", "node[1-2]", "--start-lead", "4", "--remote-loadgen"])
+        .args([
+            "--launcher",
+            "pdsh",
+            "--hosts",
+            "node[1-2]",
+            "--start-lead",
+            "4",
+            "--remote-loadgen",
+        ])
         .arg(bin("loadgen"))
         .arg(&run)
-        .env("PATH", format!("{}:{}", stub.display(), std::env::var("PATH").unwrap()))
+        .env(
+            "PATH",
+            format!("{}:{}", stub.display(), std::env::var("PATH").unwrap()),
+        )
         .env("STUB_DIR", &stub)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -565,7 +641,11 @@ fn the_pdsh_launcher_runs_one_shard_per_host_on_a_shared_folder() {
     }
     assert!(run.join("run_info.json").is_file());
     let merged: Value = serde_json::from_slice(
-        &ok(trial_agg(&[&run.join("profile_export.jsonl")], &infos, &[]), "trial-agg").stdout,
+        &ok(
+            trial_agg(&[&run.join("profile_export.jsonl")], &infos, &[]),
+            "trial-agg",
+        )
+        .stdout,
     )
     .unwrap();
     assert_eq!(scalar(&merged, "request_count"), 20.0);
@@ -579,4 +659,151 @@ fn the_pdsh_launcher_runs_one_shard_per_host_on_a_shared_folder() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("one shard per host"));
+}
+
+/// `kubectl <verb> --local -f FILE ... -o json`: offline, no cluster (KUBECONFIG points nowhere).
+fn kubectl_local(file: &Path, verb: &[&str]) -> Value {
+    let out = Command::new("kubectl")
+        .args(verb)
+        .arg("--local")
+        .arg("-f")
+        .arg(file)
+        .args(["-o", "json"])
+        .env("KUBECONFIG", "/dev/null")
+        .output()
+        .expect("run kubectl");
+    assert!(
+        out.status.success(),
+        "kubectl {verb:?} --local rejects the manifest: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_kubernetes_job_renders_decodes_and_its_pod_script_runs_the_shards() {
+    require_tool("kubectl", "--help", "kubernetes-client");
+    let mock = exact_mock();
+    let dir = tempfile::tempdir().unwrap();
+    let loadgen_args = [
+        "--url",
+        &mock.url(),
+        "-m",
+        "mock-model",
+        "--streaming",
+        "--concurrency",
+        "4",
+        "--request-count",
+        "20",
+        "--osl",
+        "4",
+        "--isl",
+        "32",
+        "--num-prompts",
+        "8",
+        "--extra-inputs",
+        r#"{"ignore_eos": true, "note": "a \"quoted\" & spaced\\value"}"#,
+    ];
+    let out = ok(
+        Command::new(repo_root().join("deploy/kubernetes/run"))
+            .args([
+                "--shards",
+                "2",
+                "--image",
+                "registry.example/sweepkit:1",
+                "--name",
+                "bench-a",
+            ])
+            .args(["--start-lead", "4", "--hold-seconds", "0", "--render-only", "--"])
+            .args(loadgen_args)
+            .output()
+            .unwrap(),
+        "deploy/kubernetes/run --render-only",
+    );
+    let manifest = dir.path().join("job.yaml");
+    std::fs::write(&manifest, &out.stdout).unwrap();
+
+    // Typed decode into Kubernetes' own Job type (a wrong type or quantity fails here)...
+    let typed = kubectl_local(&manifest, &["set", "env", "SWEEPKIT_CHECK=1"]);
+    assert_eq!(typed["kind"], "Job");
+    // ...and the document as written, for its structure.
+    let job = kubectl_local(&manifest, &["label", "sweepkit-check=1"]);
+    assert_eq!(job["apiVersion"], "batch/v1");
+    assert_eq!(job["metadata"]["name"], "bench-a");
+    let spec = &job["spec"];
+    assert_eq!(spec["completionMode"], "Indexed");
+    assert_eq!(
+        (spec["completions"].as_u64(), spec["parallelism"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(spec["backoffLimit"], 0);
+    let pod = &spec["template"]["spec"];
+    assert_eq!(pod["restartPolicy"], "Never");
+    let c = &pod["containers"][0];
+    assert_eq!(c["image"], "registry.example/sweepkit:1");
+    assert_eq!(
+        typed["spec"]["template"]["spec"]["containers"][0]["args"],
+        c["args"]
+    );
+    let args: Vec<&str> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(args, loadgen_args, "the loadgen flags reach the pod verbatim");
+    let key = &c["env"][0];
+    assert_eq!(key["name"], "OPENAI_API_KEY");
+    assert_eq!(key["valueFrom"]["secretKeyRef"]["optional"], true);
+    let script = c["command"][2].as_str().unwrap();
+    assert_eq!(c["command"][0], "/bin/sh");
+    assert!(script.contains("i=$((JOB_COMPLETION_INDEX + 1))"), "{script}");
+    assert!(script.contains("--shard \"$i/2\" --start-at "), "{script}");
+    assert!(!script.contains("${"), "a placeholder was left: {script}");
+
+    // The pod's script, run as Kubernetes would run it for indices 0 and 1 (its /results here).
+    let results = dir.path().join("results");
+    std::fs::create_dir(&results).unwrap();
+    let local = script.replace("/results", &results.display().to_string());
+    let path = format!(
+        "{}:{}",
+        bin("loadgen").parent().unwrap().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let pods: Vec<_> = (0..2)
+        .map(|index| {
+            Command::new("/bin/sh")
+                .arg("-c")
+                .arg(&local)
+                .arg(c["command"][3].as_str().unwrap())
+                .args(&args)
+                .env("JOB_COMPLETION_INDEX", index.to_string())
+                .env("PATH", &path)
+                .env_remove("OPENAI_API_KEY")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for p in pods {
+        ok(p.wait_with_output().unwrap(), "the pod script");
+    }
+    let infos: Vec<PathBuf> = (1..=2)
+        .map(|i| results.join(format!("shard_{i}/run_info.json")))
+        .collect();
+    for i in 1..=2 {
+        assert_eq!(
+            std::fs::read_to_string(results.join(format!("shard_{i}/exit_status"))).unwrap(),
+            "0\n"
+        );
+    }
+    let recs: Vec<PathBuf> = (1..=2)
+        .map(|i| results.join(format!("shard_{i}/profile_export.jsonl")))
+        .collect();
+    let refs: Vec<&Path> = recs.iter().map(PathBuf::as_path).collect();
+    let merged: Value =
+        serde_json::from_slice(&ok(trial_agg(&refs, &infos, &[]), "trial-agg").stdout).unwrap();
+    assert_eq!(scalar(&merged, "request_count"), 20.0);
+    assert_eq!(merged["sweepkit"]["shards"]["count"], 2);
 }
