@@ -22,6 +22,7 @@ pub mod progress;
 pub mod prompts;
 pub mod run_info;
 pub mod shard;
+pub mod splitmix;
 pub mod sse;
 pub mod stop;
 pub mod tokenizer;

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use serde_json::{Map, Value};
 
-use super::prompts::{mix, Prompt};
+use super::splitmix::{mix, STEP};
 use crate::contract::records::ShardTag;
 use crate::contract::run_info::ShardBlock;
 use crate::contract::settings::Settings;
@@ -105,9 +105,6 @@ pub struct Placement {
     pub base_seed: u64,
 }
 
-/// The increment of [`mix`]: request ids are `mix(nonce, k)`, a bijection of `nonce + (k+1)·C`.
-const MIX_STEP: u64 = 0x9E37_79B9_7F4A_7C15;
-
 impl Placement {
     /// Splits the benchmark's `total` settings into this shard's, refusing a split that would
     /// leave a shard without load. `spec` None with a start time: one process waiting for it.
@@ -167,9 +164,9 @@ impl Placement {
     }
 
     /// This shard's entries of the whole dataset (every N-th, from entry I-1).
-    pub fn deal(&self, prompts: Vec<Prompt>) -> anyhow::Result<Vec<Prompt>> {
+    pub fn deal<T>(&self, prompts: Vec<T>) -> anyhow::Result<Vec<T>> {
         let total = prompts.len();
-        let mine: Vec<Prompt> = prompts
+        let mine: Vec<T> = prompts
             .into_iter()
             .enumerate()
             .filter(|(k, _)| self.shard.takes(*k))
@@ -210,7 +207,7 @@ impl Placement {
     /// per shard, because C is odd and the hash a bijection.
     pub fn nonce(&self) -> u64 {
         let offset = ((self.shard.index - 1) as u64) << 40;
-        self.shared_nonce().wrapping_add(offset.wrapping_mul(MIX_STEP))
+        self.shared_nonce().wrapping_add(offset.wrapping_mul(STEP))
     }
 
     /// The benchmark-wide `session_num` of this shard's `local` one.
