@@ -18,4 +18,5 @@ mod shards;
 mod stages;
 mod sweep;
 mod tokenizer;
+mod traffic;
 mod trial_agg;

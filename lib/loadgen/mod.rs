@@ -12,6 +12,7 @@
 //! [`Report`].
 
 pub mod arrival_schedule;
+pub mod cancel;
 pub mod client;
 pub mod dataset;
 pub mod h1;
@@ -20,6 +21,8 @@ pub mod openai;
 pub mod options;
 pub mod progress;
 pub mod prompts;
+pub mod py_random;
+pub mod replay;
 pub mod run_info;
 pub mod shard;
 pub mod splitmix;
@@ -164,6 +167,10 @@ struct Shared {
     any_success: AtomicBool,
     /// Requests sent so far (the dashboard's in-flight count is this minus the finished ones).
     sent: Arc<AtomicU64>,
+    /// `--request-cancellation-rate`: which profiling requests are cut.
+    cancellation: Option<cancel::Cancellation>,
+    /// Profiling requests issued so far (the cancellation draws follow this order).
+    issued: AtomicU64,
 }
 
 /// One finished request on its way to the writer.
@@ -195,6 +202,10 @@ async fn exchange(
         ex.output.text.reserve((n.min(65_536) as usize) * 8);
     }
     ex.scheduled = scheduled;
+    if phase == Phase::Profiling {
+        let k = sh.issued.fetch_add(1, Ordering::Relaxed);
+        ex.cancel_after = sh.cancellation.as_ref().and_then(|c| c.chosen(k));
+    }
     sh.sent.fetch_add(1, Ordering::Relaxed);
     let mut cancel = sh.ctl.cancel.subscribe();
     let failure = if *cancel.borrow() {
@@ -769,6 +780,10 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
         ctl: ctl.clone(),
         any_success: AtomicBool::new(false),
         sent,
+        cancellation: opts
+            .cancellation
+            .map(|c| cancel::Cancellation::new(c, opts.random_seed)),
+        issued: AtomicU64::new(0),
     });
     // Only now, with the setup done and the writer thread started: only the event loop (this
     // thread, under the current-thread runtime) runs at real-time priority.
