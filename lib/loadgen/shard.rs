@@ -137,7 +137,9 @@ impl Placement {
         }
         let mut mine = total.clone();
         let n = shard.count;
-        let open = total.request_rate.is_some() || total.input_file.is_some();
+        // A rate or a trace sets the send times; otherwise workers send back to back.
+        let open = total.request_rate.is_some()
+            || total.custom_dataset_type == Some(crate::contract::settings::DatasetType::MooncakeTrace);
         // Closed loop without --concurrency is one worker: one worker cannot be split.
         let concurrency = total.concurrency.or((!open).then_some(1));
         for (flag, value, slot) in [
