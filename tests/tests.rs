@@ -20,3 +20,4 @@ mod sweep;
 mod tokenizer;
 mod traffic;
 mod trial_agg;
+mod workloads;

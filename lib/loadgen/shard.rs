@@ -4,11 +4,12 @@
 //! Shards are numbered 1..=N (so `--shard 0/4` is refused; Kubernetes' 0-based
 //! `JOB_COMPLETION_INDEX` is turned into `I = index + 1` by `deploy/kubernetes/job.yaml`). Shard
 //! I takes the I-th share of every total — `--concurrency`, `--request-rate`, `--request-count`,
-//! `--warmup-request-count` — with the integer remainder going to the lowest indices, so the
-//! shares sum exactly to the total (a rate is divided evenly). The dataset is built whole from the
-//! base seed and dealt: entry k belongs to shard `k mod N + 1`, so shards send disjoint prompts
-//! (or trace rows) whose union is the single-process dataset. The arrival schedule is seeded from
-//! the base seed and I, so N Poisson streams are independent rather than N copies of one.
+//! `--warmup-request-count`, `--conversation-num`, `--num-users`, `--user-centric-rate` — with
+//! the integer remainder going to the lowest indices, so the shares sum exactly to the total (a
+//! rate is divided evenly). The dataset is built whole from the base seed and dealt: entry k
+//! belongs to shard `k mod N + 1`, so shards send disjoint prompts (conversations, trace rows)
+//! whose union is the single-process dataset. The arrival schedule is seeded from the base seed
+//! and I, so N Poisson streams are independent rather than N copies of one.
 //! Records carry `metadata.shard` and an interleaved `session_num` (`local * N + I - 1`); request
 //! ids come from one nonce shared by every shard, offset per shard, so they are distinct by
 //! construction (see [`Placement::nonce`]).
@@ -139,12 +140,19 @@ impl Placement {
         let n = shard.count;
         // A rate or a trace sets the send times; otherwise workers send back to back.
         let open = total.request_rate.is_some()
+            || total.user_centric_rate.is_some()
             || total.custom_dataset_type == Some(crate::contract::settings::DatasetType::MooncakeTrace);
         // Closed loop without --concurrency is one worker: one worker cannot be split.
         let concurrency = total.concurrency.or((!open).then_some(1));
         for (flag, value, slot) in [
             ("--concurrency", concurrency, &mut mine.concurrency),
             ("--request-count", total.request_count, &mut mine.request_count),
+            (
+                "--conversation-num",
+                total.conversation_num,
+                &mut mine.conversation_num,
+            ),
+            ("--num-users", total.num_users, &mut mine.num_users),
         ] {
             if let Some(v) = value {
                 let part = shard.share(v);
@@ -161,6 +169,7 @@ impl Placement {
             mine.concurrency = None;
         }
         mine.request_rate = total.request_rate.map(|r| r / n as f64);
+        mine.user_centric_rate = total.user_centric_rate.map(|r| r / n as f64);
         mine.warmup_request_count = total.warmup_request_count.map(|w| shard.share(w));
         Ok((mine, Some(placement)))
     }
