@@ -103,6 +103,9 @@ pub struct Options {
     pub io: Io,
     /// The plan line's place in its sweep, copied into the run info.
     pub place: Place,
+    /// `--shard` / `--start-at`: this run's part of a benchmark run by several processes, and
+    /// the instant its profiling phase starts (None: a plain run). Set after [`resolve`].
+    pub placement: Option<super::shard::Placement>,
     /// Sessions, shared prefixes and user-centric load.
     pub workload: Workload,
 }
@@ -144,6 +147,13 @@ impl Options {
     /// Full request URL.
     pub fn request_url(&self) -> String {
         format!("{}{}", self.url, self.endpoint)
+    }
+
+    /// The arrival schedule's seed: the run's own, or a shard's derived one.
+    pub fn arrival_seed(&self) -> u64 {
+        self.placement
+            .as_ref()
+            .map_or(self.random_seed, |p| p.arrival_seed())
     }
 }
 
@@ -250,6 +260,7 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
         isl_block_size: s.isl_block_size.unwrap_or(super::dataset::BLOCK_TOKENS),
         io,
         place,
+        placement: None,
         workload: Workload {
             conversation_num: s.conversation_num,
             turn_mean: s.conversation_turn_mean.unwrap_or(1).max(1),

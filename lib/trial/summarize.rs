@@ -70,6 +70,7 @@ pub fn summarize(
             }),
             warnings,
             additions,
+            shards: None,
         },
     })
 }
