@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::common::{bin, MockServer};
+use crate::common::{bin, metrics_text, MockServer};
 
 fn loadgen(args: &[&str]) -> Output {
     Command::new(bin("loadgen"))
@@ -33,15 +33,6 @@ fn ok(out: &Output, what: &str) {
         "{what} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn metrics_text(addr: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(s, "GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -270,6 +270,10 @@ impl Facts<'_> {
             was_cancelled: Some(self.was_cancelled),
             client: Some(self.client.clone()),
             end: Some(self.end.clone()),
+            shard: o
+                .placement
+                .as_ref()
+                .map(|p| p.block(self.profiling.start_ns, crate::io::clock_sync::read())),
         }
     }
 }
@@ -310,11 +314,13 @@ mod tests {
             benchmark_id: "00c0ffee00c0ffee".into(),
             dataset_entries: 100,
             warmup: warmup.then_some(PhaseWindow {
+                sessions: None,
                 start_ns: 1_700_000_000_000_000_000,
                 end_ns: 1_700_000_000_250_000_000,
                 requests: 5,
             }),
             profiling: PhaseWindow {
+                sessions: None,
                 start_ns: 1_700_000_000_250_000_123,
                 end_ns: 1_700_000_010_250_000_456,
                 requests: 200,
