@@ -299,6 +299,31 @@ fn replay(extra: &[&str], seed: &str) -> (Vec<Value>, u64, Vec<Value>) {
     let p0 = ri["phases"]["profiling"]["start_ns"]
         .as_u64()
         .unwrap_or_else(|| panic!("no profiling start in {ri}"));
+    // trial-agg adds AIPerf's schedule-fidelity metrics for a fixed-schedule run.
+    let out = trial_agg(&[
+        "--run-info",
+        info.to_str().unwrap(),
+        "--format",
+        "json",
+        records.to_str().unwrap(),
+    ]);
+    ok(&out, "trial-agg");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        ri["input_config"]["phases"][0]["type"], "fixed_schedule",
+        "{}",
+        ri["input_config"]
+    );
+    for tag in [
+        "replay_sched_lag_p50",
+        "replay_sched_lag_p90",
+        "replay_sched_lag_p99",
+    ] {
+        let lag = summary[tag]["avg"].as_f64().unwrap_or_else(|| panic!("no {tag}"));
+        assert!((0.0..100.0).contains(&lag), "{tag} {lag}");
+        assert_eq!(summary[tag]["unit"], "ms");
+    }
+    assert_eq!(summary["replay_sched_degraded"]["avg"], 0.0);
     (lines_of(&records), p0, lines_of(&truth))
 }
 

@@ -967,6 +967,7 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
             opts.placement.as_ref().map_or(nonce, |p| p.shared_nonce())
         ),
         dataset_entries: n_prompts,
+        trace,
         open_loop: opts.request_rate.is_some() || trace,
         count,
         multi_turn,
@@ -985,6 +986,8 @@ struct Ending<'a> {
     clock: Clock,
     benchmark_id: String,
     dataset_entries: usize,
+    /// The profiling phase replayed a trace on its timestamps.
+    trace: bool,
     /// Requests were sent on a schedule (a rate or a trace), so lateness is meaningful.
     open_loop: bool,
     /// The profiling phase's request count (None: a duration run).
@@ -1103,6 +1106,7 @@ impl Ending<'_> {
             opts: self.opts,
             benchmark_id: self.benchmark_id.clone(),
             dataset_entries: self.dataset_entries,
+            trace: self.trace,
             warmup: self.ran.warmup_start.map(|t0| PhaseWindow {
                 start_ns: clock.wall_ns(t0),
                 end_ns: clock.wall_ns(rep.warmup.last_end.unwrap_or(t0).max(t0)),

@@ -127,7 +127,8 @@ pub fn client_bound_warnings(health: &Health, open_loop: bool, loop_cpu: f64, wa
 
 /// The resolved configuration, AIPerf-like, with secrets redacted (they are never in `Options`'
 /// settings; headers are listed by name only).
-pub fn input_config(opts: &Options, dataset_entries: usize) -> InputConfig {
+/// `trace`: the profiling phase replayed a timestamped `--input-file` (AIPerf's `fixed_schedule`).
+pub fn input_config(opts: &Options, dataset_entries: usize, trace: bool) -> InputConfig {
     let mut phases = Vec::new();
     if opts.warmup_request_count > 0 {
         phases.push(PhaseConfig {
@@ -143,7 +144,9 @@ pub fn input_config(opts: &Options, dataset_entries: usize) -> InputConfig {
         name: "profiling".into(),
         kind: "profiling".into(),
         load: Some(
-            if rate.is_some() {
+            if trace {
+                "fixed_schedule"
+            } else if rate.is_some() {
                 "request_rate"
             } else {
                 "concurrency"
@@ -240,6 +243,8 @@ pub struct Facts<'a> {
     pub opts: &'a Options,
     pub benchmark_id: String,
     pub dataset_entries: usize,
+    /// The profiling phase replayed a trace on its timestamps.
+    pub trace: bool,
     pub warmup: Option<PhaseWindow>,
     pub profiling: PhaseWindow,
     pub was_cancelled: bool,
@@ -260,7 +265,7 @@ impl Facts<'_> {
                 o.io.cli_command.clone(),
                 &o.place,
             )),
-            input_config: Some(input_config(o, self.dataset_entries)),
+            input_config: Some(input_config(o, self.dataset_entries, self.trace)),
             phases: Some(Phases {
                 warmup: self.warmup,
                 profiling: Some(self.profiling),
@@ -313,6 +318,7 @@ mod tests {
             opts,
             benchmark_id: "00c0ffee00c0ffee".into(),
             dataset_entries: 100,
+            trace: false,
             warmup: warmup.then_some(PhaseWindow {
                 sessions: None,
                 start_ns: 1_700_000_000_000_000_000,

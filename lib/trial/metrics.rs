@@ -242,6 +242,10 @@ pub const KNOWN: &[MetricInfo] = &[
         "requests",
         None,
     ),
+    m("replay_sched_lag_p50", "Replay Schedule Lag p50", "ms", None),
+    m("replay_sched_lag_p90", "Replay Schedule Lag p90", "ms", None),
+    m("replay_sched_lag_p99", "Replay Schedule Lag p99", "ms", None),
+    m("replay_sched_degraded", "Replay Schedule Degraded", "count", None),
     m("osl_mismatch_count", "OSL Mismatch Count", "requests", None),
     m(
         "total_usage_prompt_cache_read_tokens",

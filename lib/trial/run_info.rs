@@ -48,6 +48,23 @@ pub struct RunContext {
     pub input_config: Option<Value>,
 }
 
+impl RunContext {
+    /// The profiling phase replayed a trace on its timestamps (`input_config.phases[]` of type
+    /// `fixed_schedule`): AIPerf's schedule-fidelity metrics apply.
+    pub fn fixed_schedule(&self) -> bool {
+        self.input_config
+            .as_ref()
+            .and_then(|c| c.get("phases"))
+            .and_then(Value::as_array)
+            .is_some_and(|ps| {
+                ps.iter().any(|p| {
+                    p.get("name").and_then(Value::as_str) == Some("profiling")
+                        && p.get("type").and_then(Value::as_str) == Some("fixed_schedule")
+                })
+            })
+    }
+}
+
 pub fn read(path: &Path) -> anyhow::Result<RunContext> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("--run-info {}: cannot read: {e}", path.display()))?;

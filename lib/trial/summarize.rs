@@ -317,6 +317,9 @@ fn scalar_entries(
             },
         ));
     }
+    if info.fixed_schedule() {
+        scalars.extend(replay_lag(&acc.dispatch_lag_ns));
+    }
     if let Some(n) = acc.osl_mismatch {
         scalars.push(("osl_mismatch_count", n as f64));
     }
@@ -348,6 +351,33 @@ fn scalar_entries(
         .collect();
     entries.sort_by(|a, b| a.tag.cmp(&b.tag));
     entries
+}
+
+/// AIPerf's threshold on the anchored p99 send lag beyond which a replay no longer follows its
+/// trace (ms).
+const REPLAY_DEGRADED_MS: f64 = 500.0;
+
+/// AIPerf's `replay_sched_lag_p50/p90/p99` (ms) and `replay_sched_degraded` (0/1) of a fixed-schedule
+/// run: the send lag behind the schedule (`request_start_ns − scheduled_ns`, ns) of each successful
+/// request, anchored at the least-late one.
+fn replay_lag(lag_ns: &[f64]) -> Vec<(&'static str, f64)> {
+    let Some(min) = lag_ns.iter().copied().reduce(f64::min) else {
+        return Vec::new();
+    };
+    let mut anchored: Vec<f64> = lag_ns.iter().map(|l| (l - min) / 1e6).collect();
+    let Some(d) = stats::aiperf_dist(&mut anchored) else {
+        return Vec::new();
+    };
+    let (p50, p90, p99) = (d.pct[4], d.pct[6], d.pct[8]);
+    vec![
+        ("replay_sched_lag_p50", p50),
+        ("replay_sched_lag_p90", p90),
+        ("replay_sched_lag_p99", p99),
+        (
+            "replay_sched_degraded",
+            f64::from(u8::from(p99 > REPLAY_DEGRADED_MS)),
+        ),
+    ]
 }
 
 /// AIPerf's `context_overflow_count`: failed requests whose error text names a context overflow
@@ -469,5 +499,28 @@ fn warmup_entries(
             warnings.push(format!("warmup_metrics: {e:#}"));
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_lag_is_anchored_at_the_least_late_request() {
+        // Lags 5 ms, 7 ms and 1005 ms behind the schedule → 0, 2, 1000 ms after the least late
+        // (np.percentile of those, bit for bit).
+        let got = replay_lag(&[5e6, 7e6, 1_005e6]);
+        assert_eq!(
+            got,
+            [
+                ("replay_sched_lag_p50", 2.0),
+                ("replay_sched_lag_p90", 800.4000000000001), // numpy.percentile gives the same
+                ("replay_sched_lag_p99", 980.04),
+                ("replay_sched_degraded", 1.0),
+            ]
+        );
+        assert!(replay_lag(&[]).is_empty());
+        assert_eq!(replay_lag(&[3.0, 3.0])[3], ("replay_sched_degraded", 0.0));
     }
 }
