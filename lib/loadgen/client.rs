@@ -18,6 +18,7 @@ use crate::contract::records::{ErrorDetails, ErrorKind, Phase};
 use super::h1::{self, H1Error};
 use super::openai::{server_error_type, BodyError, Output};
 use super::options::{EndpointType, HttpClient, Options};
+use super::rx_stamp::{RxLog, RxStamp};
 use super::sse::SseParser;
 use super::wire;
 
@@ -38,8 +39,11 @@ pub struct Exchange {
     pub ack: Option<Instant>,
     /// Last byte, error or cancellation.
     pub end: Instant,
-    /// Arrival stamps of the responses that carried output (AIPerf's content responses).
+    /// Arrival stamps of the responses that carried output (AIPerf's content responses): the
+    /// kernel's receive stamps on plain http where it gives them ([`super::rx_stamp`]).
     pub content: Vec<Instant>,
+    /// The user-space stamps beside `content` (plain http only).
+    pub rx: RxLog,
     pub output: Output,
     pub status: Option<u16>,
     pub error: Option<ErrorDetails>,
@@ -66,6 +70,7 @@ impl Exchange {
             ack: None,
             end: now,
             content: Vec::new(),
+            rx: RxLog::default(),
             output: Output::default(),
             status: None,
             error: None,
@@ -142,6 +147,7 @@ impl Client {
             headers.insert(name, value);
         }
         if url.scheme() == "http" && opts.io.http_client == HttpClient::Builtin {
+            super::rx_stamp::keep_on();
             let host = url
                 .host_str()
                 .ok_or_else(|| anyhow!("--url {}: no host", opts.url))?;
@@ -453,14 +459,14 @@ impl Client {
             Ok(x) => x,
             Err(e) => return h1_fail(ex, e, addr),
         };
-        ex.ack = Some(at);
+        ex.ack = Some(at.at);
         ex.status = Some(head.status);
         if !(200..300).contains(&head.status) {
             let (body, end) = match h1::collect_body(pool, conn, &head, first, at, 4096).await {
                 Ok(x) => x,
-                Err(_) => (Vec::new(), Instant::now()),
+                Err(_) => (Vec::new(), RxStamp::now()),
             };
-            ex.end = end.max(at);
+            ex.end = end.at.max(at.at);
             let kind = server_error_type(&body)
                 .or_else(|| (!head.reason.is_empty()).then(|| head.reason.clone()))
                 .map_or(ErrorKind::Http, |name| ErrorKind::from_name(&name));
@@ -481,12 +487,15 @@ impl Client {
         if self.streaming {
             let kind = self.kind;
             let mut parser = SseParser::new();
-            let mut last = at;
-            let (content, output) = (&mut ex.content, &mut ex.output);
+            let mut last = at.at;
+            let (content, output, rx) = (&mut ex.content, &mut ex.output, &mut ex.rx);
             let r = pool
                 .read_body(conn, &head, first, at, |t, bytes| {
-                    last = t;
-                    parser.feed(bytes, t, |t2, d| take_event(kind, content, output, t2, d))
+                    last = t.at;
+                    let before = content.len();
+                    let r = parser.feed(bytes, t.at, |t2, d| take_event(kind, content, output, t2, d));
+                    rx.note(t, content.len() - before);
+                    r
                 })
                 .await;
             match r {
@@ -503,7 +512,9 @@ impl Client {
                 Ok(x) => x,
                 Err(e) => return h1_fail(ex, e, addr),
             };
-            finish_whole(ex, &body, end, self.kind)
+            let f = finish_whole(ex, &body, end.at, self.kind);
+            ex.rx.note(end, ex.content.len());
+            f
         }
     }
 }

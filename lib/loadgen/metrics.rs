@@ -319,6 +319,7 @@ mod tests {
                 .iter()
                 .map(|m| start + Duration::from_millis(*m))
                 .collect(),
+            rx: Default::default(),
             output: Output {
                 text: text.into(),
                 ..Default::default()

@@ -20,6 +20,7 @@ pub mod openai;
 pub mod options;
 pub mod progress;
 pub mod prompts;
+pub mod rx_stamp;
 pub mod run_info;
 pub mod sse;
 pub mod stop;
@@ -506,6 +507,8 @@ struct SinkReport {
     warmup: Tally,
     profiling: Tally,
     health: Health,
+    /// Receive stamps of the profiling phase's content chunks.
+    rx: rx_stamp::RxHealth,
     chunks: u64,
     first_error: Option<String>,
 }
@@ -578,6 +581,7 @@ fn sink(
             }
             rep.health.record_lag(item.lag);
             rep.chunks += ex.content.len() as u64;
+            rep.rx.observe(&ex.content, &ex.rx);
             if is_err && rep.first_error.is_none() {
                 let e = record.error.as_ref().unwrap();
                 rep.first_error = Some(format!(
@@ -818,7 +822,8 @@ impl Ending<'_> {
             0.0
         };
         let loop_cpu = self.ran.loop_cpu;
-        let warnings = run_info::client_bound_warnings(&rep.health, self.open_loop, loop_cpu, wall);
+        let warnings =
+            run_info::client_bound_warnings(&rep.health, self.open_loop, loop_cpu, wall, rep.rx.lag_p99());
         report.warnings.extend(warnings.iter().cloned());
         let fatal = self.ctl.fatal.lock().unwrap().take();
         let ended = self.ctl.ended.lock().unwrap().take();
@@ -836,6 +841,7 @@ impl Ending<'_> {
                 warnings,
                 chunks_received: rep.chunks,
                 max_rss_bytes: run_info::max_rss_bytes(),
+                receive_stamps: rep.rx.summary(),
             };
             self.run_info(
                 p_end,
