@@ -78,6 +78,10 @@ struct Cli {
     /// scrape's JSONL samples of the server's /metrics: server_metrics and key figures in the summary (and server_metrics_export.json/.csv with --output-dir)
     #[arg(long, value_name = "FILE")]
     server_metrics: Option<PathBuf>,
+
+    /// Also break the summary down per server replica (records of a loadgen run given several --url carry metadata.url): a by_url object in JSON, one table per replica
+    #[arg(long, value_name = "KEY", value_parser = ["url"])]
+    by: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
             sweep_limit: (cli.sweep_limit > 0).then_some(cli.sweep_limit),
             gpu_telemetry: cli.gpu_telemetry,
             server_metrics: cli.server_metrics,
+            by_url: cli.by.is_some(),
         });
         for w in &report.warnings {
             eprintln!("trial-agg: warning: {w}");

@@ -957,7 +957,7 @@ fn the_engine_runs_in_process() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.jsonl");
     let settings = Settings {
-        url: Some(mock.url()),
+        url: Some(sweepkit::contract::settings::Urls::One(mock.url())),
         model: Some("m".into()),
         streaming: Some(true),
         concurrency: Some(2),

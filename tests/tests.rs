@@ -10,6 +10,7 @@ mod endpoint_types;
 mod loadgen;
 mod make;
 mod mock_llm;
+mod replicas;
 mod report;
 mod report_browser;
 mod resume;

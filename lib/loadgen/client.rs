@@ -44,6 +44,8 @@ pub struct Exchange {
     pub content: Vec<Instant>,
     /// The user-space stamps beside `content` (plain http only).
     pub rx: RxLog,
+    /// Which `--url` replica served it (index and base URL), when there are several.
+    pub replica: Option<(u32, Arc<str>)>,
     pub output: Output,
     pub status: Option<u16>,
     pub error: Option<ErrorDetails>,
@@ -71,6 +73,7 @@ impl Exchange {
             end: now,
             content: Vec::new(),
             rx: RxLog::default(),
+            replica: None,
             output: Output::default(),
             status: None,
             error: None,
@@ -116,9 +119,13 @@ pub struct Client {
 impl Client {
     /// One pool for the run; `pool` = the most connections kept alive (the concurrency).
     pub fn new(opts: &Options, pool: usize) -> anyhow::Result<Client> {
-        let url_text = opts.request_url();
-        let url = reqwest::Url::parse(&url_text)
-            .map_err(|e| anyhow!("--url {}: not a valid URL: {e}", opts.url))?;
+        Client::at(opts, &opts.url, pool)
+    }
+
+    /// A client of the server at `base` (one of the `--url` replicas).
+    pub fn at(opts: &Options, base: &str, pool: usize) -> anyhow::Result<Client> {
+        let url_text = format!("{base}{}", opts.endpoint);
+        let url = reqwest::Url::parse(&url_text).map_err(|e| anyhow!("--url {base}: not a valid URL: {e}"))?;
         // reqwest builds its TLS config even for plain http: the provider must exist first.
         crate::io::tls::install_provider();
         let mut headers = HeaderMap::new();
@@ -150,15 +157,15 @@ impl Client {
             super::rx_stamp::keep_on();
             let host = url
                 .host_str()
-                .ok_or_else(|| anyhow!("--url {}: no host", opts.url))?;
+                .ok_or_else(|| anyhow!("--url {base}: no host"))?;
             let addrs = url
                 .socket_addrs(|| Some(80))
-                .map_err(|e| anyhow!("--url {}: cannot resolve {host}: {e}", opts.url))?;
+                .map_err(|e| anyhow!("--url {base}: cannot resolve {host}: {e}"))?;
             let addr = *addrs
                 .iter()
                 .find(|a| a.is_ipv4())
                 .or(addrs.first())
-                .ok_or_else(|| anyhow!("--url {}: {host} resolves to no address", opts.url))?;
+                .ok_or_else(|| anyhow!("--url {base}: {host} resolves to no address"))?;
             let mut path = url.path().to_string();
             if let Some(q) = url.query() {
                 path.push('?');

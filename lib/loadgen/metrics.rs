@@ -212,6 +212,8 @@ pub fn compute(ex: &Exchange, cx: &Context) -> Computed {
             } else {
                 None
             },
+            url_index: ex.replica.as_ref().map(|r| r.0),
+            url: ex.replica.as_ref().map(|r| r.1.to_string()),
         },
         metrics: Vec::with_capacity(18),
         error: None,
@@ -320,6 +322,7 @@ mod tests {
                 .map(|m| start + Duration::from_millis(*m))
                 .collect(),
             rx: Default::default(),
+            replica: None,
             output: Output {
                 text: text.into(),
                 ..Default::default()

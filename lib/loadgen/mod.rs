@@ -20,6 +20,7 @@ pub mod openai;
 pub mod options;
 pub mod progress;
 pub mod prompts;
+pub mod replicas;
 pub mod rx_stamp;
 pub mod run_info;
 pub mod sse;
@@ -44,7 +45,8 @@ use crate::io::jsonl::JsonlWriter;
 use crate::io::outcome::Outcome;
 
 use arrival_schedule::ArrivalSchedule;
-use client::{Client, Exchange, Failure};
+use client::{Exchange, Failure};
+use replicas::Replicas;
 use prompts::Prompt;
 use run_info::Health;
 use tokenizer::Tokenizer;
@@ -153,14 +155,16 @@ impl Control {
 
 /// What every request task shares.
 struct Shared {
-    client: Client,
+    /// One client per `--url` replica.
+    replicas: Replicas,
     prompts: Vec<Prompt>,
     ids: Vec<Arc<str>>,
     nonce: u64,
-    url: String,
     tx: mpsc::Sender<Item>,
     ctl: Arc<Control>,
     any_success: AtomicBool,
+    /// The request path, e.g. `/v1/chat/completions`.
+    endpoint: String,
     /// Requests sent so far (the dashboard's in-flight count is this minus the finished ones).
     sent: Arc<AtomicU64>,
 }
@@ -194,6 +198,10 @@ async fn exchange(
         ex.output.text.reserve((n.min(65_536) as usize) * 8);
     }
     ex.scheduled = scheduled;
+    let (ri, client, url) = sh.replicas.pick(session_num);
+    if sh.replicas.several() {
+        ex.replica = Some((ri, url.clone()));
+    }
     sh.sent.fetch_add(1, Ordering::Relaxed);
     let mut cancel = sh.ctl.cancel.subscribe();
     let failure = if *cancel.borrow() {
@@ -201,7 +209,7 @@ async fn exchange(
     } else {
         tokio::select! {
             biased;
-            f = sh.client.send(&mut ex, p.body.clone()) => Some(f),
+            f = client.send(&mut ex, p.body.clone()) => Some(f),
             _ = cancel.wait_for(|c| *c) => None,
         }
     };
@@ -226,7 +234,7 @@ async fn exchange(
             } else {
                 "is the server running? check --url"
             };
-            sh.ctl.fail(anyhow!("cannot reach {}: {why} ({hint})", sh.url));
+            sh.ctl.fail(anyhow!("cannot reach {url}{}: {why} ({hint})", sh.endpoint));
         }
         Some(_) => {}
     }
@@ -619,7 +627,7 @@ struct Setup {
     prompts: Vec<Prompt>,
     /// The dataset is a trace: its timestamps set the send times.
     trace: bool,
-    client: Client,
+    replicas: Replicas,
     out: JsonlWriter,
 }
 
@@ -648,14 +656,14 @@ fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Setup> 
     }
     let open = opts.request_rate.is_some() || trace;
     let pool = opts.concurrency.unwrap_or(if open { 256 } else { 1 }) as usize;
-    let client = Client::new(opts, pool)?;
+    let replicas = Replicas::new(opts, pool)?;
     let out = JsonlWriter::to_path_or_stdout(opts.io.output.as_deref(), opts.io.line_buffered)
         .map_err(|e| anyhow!("--output: {e}"))?;
     Ok(Setup {
         tok,
         prompts,
         trace,
-        client,
+        replicas,
         out,
     })
 }
@@ -717,7 +725,7 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
         tok,
         prompts,
         trace,
-        client,
+        replicas,
         out,
     } = prepare(&opts, &mut report.warnings)?;
     let n_prompts = prompts.len();
@@ -750,11 +758,11 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
     };
     let nonce = prompts::mix(std::process::id() as u64, clock.now_ns());
     let sh = Arc::new(Shared {
-        client,
+        replicas,
         prompts,
         ids,
         nonce,
-        url: opts.request_url(),
+        endpoint: opts.endpoint.clone(),
         tx,
         ctl: ctl.clone(),
         any_success: AtomicBool::new(false),

@@ -212,7 +212,7 @@ pub fn input_config(opts: &Options, dataset_entries: usize) -> InputConfig {
             }],
         },
         endpoint: Endpoint {
-            urls: vec![opts.url.clone()],
+            urls: opts.urls.clone(),
             kind: opts.endpoint_type.name().into(),
             path: opts.endpoint.clone(),
             streaming: opts.streaming,

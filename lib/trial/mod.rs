@@ -6,6 +6,7 @@
 //! writes it ([`export_json`], [`export_csv`], [`export_table`]).
 
 pub mod accumulate;
+pub mod by_url;
 pub mod export_csv;
 pub mod export_json;
 pub mod export_table;
@@ -65,6 +66,8 @@ pub struct Options {
     /// `scrape` samples of the server's /metrics → `server_metrics_export.json`/`.csv` (needs
     /// `output_dir`).
     pub server_metrics: Option<PathBuf>,
+    /// `--by url`: also summarise each server replica's records ([`by_url`]).
+    pub by_url: bool,
 }
 
 /// Live snapshots recompute everything every tick; past this many timeline events they leave the
@@ -122,6 +125,8 @@ pub struct Summary {
     pub server: Option<server_side::ServerMetrics>,
     /// The warmup phase's metrics (AIPerf schema 1.4 `warmup_metrics`), when records had any.
     pub warmup: Option<Vec<Entry>>,
+    /// `--by url`: each replica's own summary (same window), keyed by its base URL.
+    pub by_url: Vec<(String, Summary)>,
     pub sweepkit: Provenance,
 }
 
@@ -161,17 +166,27 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
     } else {
         Format::Json
     });
+    if opts.by_url && (opts.every.is_some() || format == Format::Csv) {
+        anyhow::bail!("--by url: gives a JSON or table breakdown of the final summary; drop --every and use --format json or table");
+    }
     let inputs = jsonl::open_inputs(&opts.inputs)?;
+    let mut by = opts.by_url.then(|| by_url::ByUrl::new(&opts.goodput, opts.sweep_limit));
     let (mut acc, torn) = match opts.every {
         Some(every) => read_live(inputs, &opts.goodput, &info, format, every, opts.sweep_limit)?,
         None => {
             let mut acc = Accumulator::new(&opts.goodput);
             acc.sweep_limit = opts.sweep_limit;
-            let stats = jsonl::for_each_line(inputs, |_, line| acc.add_line(line))?;
+            let stats = jsonl::for_each_line(inputs, |_, line| {
+                acc.add_line(line)?;
+                by.as_mut().map_or(Ok(()), |b| b.add_line(line))
+            })?;
             (acc, stats.warnings())
         }
     };
     let mut summary = summarize(&mut acc, &info, &opts.goodput, true, torn, opts.sweep_limit)?;
+    if let Some(b) = by {
+        summary.by_url = b.summaries(&info)?;
+    }
     let window = summary.sweepkit.window_ns;
     if let (Some(path), Some((a, b))) = (&opts.gpu_telemetry, window) {
         let (t, warnings) = server_side::gpu_telemetry(path, a, b)?;
