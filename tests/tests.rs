@@ -19,3 +19,4 @@ mod stages;
 mod sweep;
 mod tokenizer;
 mod trial_agg;
+mod workers;

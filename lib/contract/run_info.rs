@@ -352,6 +352,30 @@ pub struct Client {
     /// Where chunk arrival times came from and the client's own lag (absent before issue 15).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receive_stamps: Option<ReceiveStamps>,
+    /// The event-loop threads (`--workers`) and how each fared (absent before issue 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<Workers>,
+}
+
+/// loadgen's event-loop threads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Workers {
+    /// How many ran.
+    pub count: u32,
+    /// One entry per worker, in worker order (profiling phase).
+    pub per_worker: Vec<WorkerHealth>,
+}
+
+/// One event-loop thread's share of the profiling phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerHealth {
+    /// Requests it sent (ok + errors).
+    pub requests: u64,
+    pub errors: u64,
+    /// Its requests' actual − intended send time, ms.
+    pub dispatch_lag_ms: DispatchLag,
+    /// Share of the profiling window its thread was on a CPU (1.0 = saturated).
+    pub event_loop_busy: f64,
 }
 
 /// How chunk arrival times were taken. On plain http each read carries the kernel's software
@@ -522,6 +546,7 @@ mod tests {
                 chunks_received: 6400,
                 max_rss_bytes: 12_345_678,
                 receive_stamps: None,
+                workers: None,
             }),
             end: None,
         }

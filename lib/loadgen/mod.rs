@@ -27,6 +27,7 @@ pub mod sse;
 pub mod stop;
 pub mod tokenizer;
 pub mod wire;
+pub mod workers;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -153,16 +154,18 @@ impl Control {
     }
 }
 
-/// What every request task shares.
+/// What every request task of one worker shares (the `Arc`s are shared by all workers).
 struct Shared {
-    /// One client per `--url` replica.
+    /// Which worker (event-loop thread) this is.
+    worker: u32,
+    /// One client per `--url` replica: this worker's own connections.
     replicas: Replicas,
-    prompts: Vec<Prompt>,
-    ids: Vec<Arc<str>>,
+    prompts: Arc<Vec<Prompt>>,
+    ids: Arc<Vec<Arc<str>>>,
     nonce: u64,
     tx: mpsc::Sender<Item>,
     ctl: Arc<Control>,
-    any_success: AtomicBool,
+    any_success: Arc<AtomicBool>,
     /// The request path, e.g. `/v1/chat/completions`.
     endpoint: String,
     /// Requests sent so far (the dashboard's in-flight count is this minus the finished ones).
@@ -173,6 +176,8 @@ struct Shared {
 struct Item {
     ex: Exchange,
     lag: Duration,
+    /// The worker that sent it.
+    worker: u32,
 }
 
 /// Sends one request and hands its exchange to the writer; true when the server refused the connection.
@@ -241,7 +246,11 @@ async fn exchange(
     let lag = ex.start.saturating_duration_since(scheduled.unwrap_or(ready));
     let refused = ex.error.as_ref().is_some_and(|e| e.kind == ErrorKind::Connection);
     // Never blocks: the writer drains the queue every 2 ms.
-    let _ = sh.tx.send(Item { ex, lag });
+    let _ = sh.tx.send(Item {
+        ex,
+        lag,
+        worker: sh.worker,
+    });
     refused
 }
 
@@ -257,10 +266,18 @@ enum Load {
 }
 
 /// Closed loop: `workers` tasks each send back-to-back until the count, the time limit or a stop.
-/// With a ramp, worker `w` of `n` starts at `t0 + ramp * w / n`.
+/// With a ramp, task `g` of `n` starts at `t0 + ramp * g / n`. A worker thread runs the tasks in
+/// `tasks`; all of them draw request numbers from `next` ([`workers`]).
+#[derive(Clone)]
 struct ClosedLoop {
     phase: Phase,
+    /// Tasks of the phase over all worker threads (the concurrency).
     workers: u64,
+    /// The tasks this worker thread runs (global indices).
+    tasks: std::ops::Range<u64>,
+    /// The next request number, shared by every task of the phase.
+    next: Arc<AtomicU64>,
+    t0: Instant,
     /// `session_num` of the phase's first request.
     first_session: u64,
     count: Option<u64>,
@@ -269,12 +286,15 @@ struct ClosedLoop {
     ramp: f64,
 }
 
-/// Open loop: one request per deadline `t0 + offset`, optionally capped in flight.
+/// Open loop: one request per deadline `t0 + offset`, optionally capped in flight. A worker thread
+/// sends schedule entry `i` when `i mod deal.1 == deal.0` ([`workers`]).
 struct OpenLoop {
     phase: Phase,
     schedule: ArrivalSchedule,
-    /// Requests in flight at most (None: no cap).
-    cap: Option<u64>,
+    /// Requests in flight at most, over all workers (None: no cap).
+    cap: Option<Arc<Semaphore>>,
+    /// (this worker, workers).
+    deal: (u64, u64),
     /// `session_num` of the phase's first request.
     first_session: u64,
     count: Option<u64>,
@@ -295,16 +315,17 @@ async fn closed_loop(sh: Arc<Shared>, l: ClosedLoop) {
     let ClosedLoop {
         phase,
         workers,
+        tasks,
+        next,
+        t0,
         first_session,
         count,
         until,
         ramp,
     } = l;
-    let t0 = Instant::now();
-    let next = Arc::new(AtomicU64::new(0));
     let mut set = tokio::task::JoinSet::new();
     let n = count.map_or(workers, |c| c.min(workers));
-    for w in 0..n {
+    for w in tasks.filter(|g| *g < n) {
         let sh = sh.clone();
         let next = next.clone();
         set.spawn(async move {
@@ -342,13 +363,13 @@ async fn open_loop(sh: Arc<Shared>, l: OpenLoop) {
     let OpenLoop {
         phase,
         mut schedule,
-        cap,
+        cap: sem,
+        deal,
         first_session,
         count,
         until,
         t0,
     } = l;
-    let sem = cap.map(|c| Arc::new(Semaphore::new(c as usize)));
     let mut stop = sh.ctl.stop.subscribe();
     let mut set = tokio::task::JoinSet::new();
     let mut k = 0u64;
@@ -359,6 +380,11 @@ async fn open_loop(sh: Arc<Shared>, l: OpenLoop) {
         let Some(off) = schedule.next_offset() else { break };
         if until.is_some_and(|u| off >= u) {
             break;
+        }
+        let session = first_session + k;
+        k += 1;
+        if (k - 1) % deal.1 != deal.0 {
+            continue;
         }
         let deadline = t0 + Duration::from_secs_f64(off);
         tokio::select! {
@@ -374,14 +400,17 @@ async fn open_loop(sh: Arc<Shared>, l: OpenLoop) {
         };
         while set.try_join_next().is_some() {}
         let sh = sh.clone();
-        let session = first_session + k;
         set.spawn(async move {
             exchange(&sh, session, phase, Some(deadline), deadline).await;
             drop(permit);
         });
-        k += 1;
     }
     while set.join_next().await.is_some() {}
+}
+
+/// The in-flight cap of an open-loop phase: one semaphore for all workers.
+fn cap(opts: &Options) -> Option<Arc<Semaphore>> {
+    opts.concurrency.map(|c| Arc::new(Semaphore::new(c as usize)))
 }
 
 /// Warmup from `t0`: the profiling phase's load shape (closed loop for a trace),
@@ -397,7 +426,8 @@ fn warmup_load(opts: &Options, trace: bool, t0: Instant) -> Load {
                 opts.arrival_smoothness,
                 opts.random_seed ^ 0x3A3,
             ),
-            cap: opts.concurrency,
+            cap: cap(opts),
+            deal: (0, 1),
             first_session: 0,
             count,
             until: None,
@@ -406,6 +436,9 @@ fn warmup_load(opts: &Options, trace: bool, t0: Instant) -> Load {
         _ => Load::Closed(ClosedLoop {
             phase: Phase::Warmup,
             workers: opts.concurrency.unwrap_or(1),
+            tasks: 0..opts.concurrency.unwrap_or(1),
+            next: Arc::new(AtomicU64::new(0)),
+            t0,
             first_session: 0,
             count,
             until: None,
@@ -424,7 +457,8 @@ fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option
         Load::Open(OpenLoop {
             phase: Phase::Profiling,
             schedule: ArrivalSchedule::trace(offsets),
-            cap: opts.concurrency,
+            cap: cap(opts),
+            deal: (0, 1),
             first_session: 0,
             count,
             until,
@@ -439,7 +473,8 @@ fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option
                 opts.arrival_smoothness,
                 opts.random_seed,
             ),
-            cap: opts.concurrency,
+            cap: cap(opts),
+            deal: (0, 1),
             first_session,
             count,
             until,
@@ -449,6 +484,9 @@ fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option
         Load::Closed(ClosedLoop {
             phase: Phase::Profiling,
             workers: opts.concurrency.unwrap_or(1),
+            tasks: 0..opts.concurrency.unwrap_or(1),
+            next: Arc::new(AtomicU64::new(0)),
+            t0: p0,
             first_session,
             count,
             until: until.map(|d| after(p0, d)),
@@ -517,6 +555,8 @@ struct SinkReport {
     health: Health,
     /// Receive stamps of the profiling phase's content chunks.
     rx: rx_stamp::RxHealth,
+    /// The profiling phase per worker thread: requests, errors, dispatch lag.
+    per_worker: Vec<(u64, u64, Health)>,
     chunks: u64,
     first_error: Option<String>,
 }
@@ -588,6 +628,14 @@ fn sink(
                 progress.set_phase("profiling", profiling_total);
             }
             rep.health.record_lag(item.lag);
+            let w = item.worker as usize;
+            if rep.per_worker.len() <= w {
+                rep.per_worker.resize_with(w + 1, Default::default);
+            }
+            let pw = &mut rep.per_worker[w];
+            pw.0 += 1;
+            pw.1 += u64::from(is_err);
+            pw.2.record_lag(item.lag);
             rep.chunks += ex.content.len() as u64;
             rep.rx.observe(&ex.content, &ex.rx);
             if is_err && rep.first_error.is_none() {
@@ -627,7 +675,8 @@ struct Setup {
     prompts: Vec<Prompt>,
     /// The dataset is a trace: its timestamps set the send times.
     trace: bool,
-    replicas: Replicas,
+    /// One set of clients per worker thread (its own connections).
+    pools: Vec<Replicas>,
     out: JsonlWriter,
 }
 
@@ -655,15 +704,23 @@ fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Setup> 
         prompts::write_inputs_json(p, &prompts).map_err(|e| anyhow!("--inputs-out: {e}"))?;
     }
     let open = opts.request_rate.is_some() || trace;
-    let pool = opts.concurrency.unwrap_or(if open { 256 } else { 1 }) as usize;
-    let replicas = Replicas::new(opts, pool)?;
+    let pool = opts.concurrency.unwrap_or(if open { 256 } else { 1 });
+    // Never more event loops than requests that can be in flight.
+    let n = opts
+        .io
+        .workers
+        .unwrap_or_else(|| workers::default_count(opts.concurrency))
+        .min(opts.concurrency.map_or(usize::MAX, |c| c.max(1) as usize)) as u64;
+    let pools = (0..n)
+        .map(|w| Replicas::new(opts, workers::share(pool, n, w).max(1) as usize))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let out = JsonlWriter::to_path_or_stdout(opts.io.output.as_deref(), opts.io.line_buffered)
         .map_err(|e| anyhow!("--output: {e}"))?;
     Ok(Setup {
         tok,
         prompts,
         trace,
-        replicas,
+        pools,
         out,
     })
 }
@@ -683,13 +740,21 @@ struct Ran {
     warmup_start: Option<Instant>,
     profiling_start: Instant,
     interrupted: bool,
-    /// CPU seconds of the event-loop thread (this one) during profiling.
-    loop_cpu: f64,
+    /// CPU seconds of each event-loop (worker) thread during profiling.
+    loop_cpu: Vec<f64>,
+    /// Event-loop (worker) threads.
+    workers: usize,
 }
 
 /// Warmup, then profiling, each driven to its end (count, duration + grace, Ctrl-C or a fatal error).
-async fn run_phases(opts: &Options, sh: &Arc<Shared>, trace: bool, count: Option<u64>) -> Ran {
-    let ctl = &sh.ctl;
+async fn run_phases(
+    opts: &Options,
+    pool: &workers::Workers,
+    ctl: &Control,
+    prompts: &[Prompt],
+    trace: bool,
+    count: Option<u64>,
+) -> Ran {
     let grace = opts.benchmark_grace_period;
     let mut interrupted = false;
 
@@ -697,25 +762,27 @@ async fn run_phases(opts: &Options, sh: &Arc<Shared>, trace: bool, count: Option
     let mut warmup_start = None;
     if opts.warmup_request_count > 0 {
         let t0 = Instant::now();
-        let h = dispatch(sh.clone(), warmup_load(opts, trace, t0));
+        let h = pool.run(warmup_load(opts, trace, t0));
         interrupted = drive(ctl, h, None, grace).await;
         warmup_start = Some(t0);
     }
 
     // Profiling.
     let p0 = Instant::now();
-    let loop_cpu0 = run_info::thread_cpu_seconds();
+    let mut loop_cpu = Vec::new();
     if !interrupted && !ctl.stopped() {
-        let h = dispatch(sh.clone(), profiling_load(opts, &sh.prompts, trace, count, p0));
+        let h = pool.run(profiling_load(opts, prompts, trace, count, p0));
         let hard = opts.benchmark_duration.map(|d| after(after(p0, d), grace));
         interrupted = drive(ctl, h, hard, grace).await;
+        loop_cpu = pool.last_cpu();
     }
     interrupted |= crate::io::interrupt::requested();
     Ran {
         warmup_start,
         profiling_start: p0,
         interrupted,
-        loop_cpu: run_info::thread_cpu_seconds() - loop_cpu0,
+        loop_cpu,
+        workers: pool.count(),
     }
 }
 
@@ -725,7 +792,7 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
         tok,
         prompts,
         trace,
-        replicas,
+        pools,
         out,
     } = prepare(&opts, &mut report.warnings)?;
     let n_prompts = prompts.len();
@@ -757,30 +824,38 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
             .map_err(|e| anyhow!("cannot start the writer thread: {e}"))?
     };
     let nonce = prompts::mix(std::process::id() as u64, clock.now_ns());
-    let sh = Arc::new(Shared {
-        replicas,
-        prompts,
-        ids,
-        nonce,
-        endpoint: opts.endpoint.clone(),
-        tx,
-        ctl: ctl.clone(),
-        any_success: AtomicBool::new(false),
-        sent,
-    });
-    // Only now, with the setup done and the writer thread started: only the event loop (this
-    // thread, under the current-thread runtime) runs at real-time priority.
-    if opts.io.realtime {
-        if let Err(e) = crate::io::timer::make_thread_realtime() {
-            report.warnings.push(format!("--realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"));
-        }
+    let (prompts, ids, any_success) = (Arc::new(prompts), Arc::new(ids), Arc::new(AtomicBool::new(false)));
+    let shared = pools
+        .into_iter()
+        .enumerate()
+        .map(|(w, replicas)| {
+            Arc::new(Shared {
+                worker: w as u32,
+                replicas,
+                prompts: prompts.clone(),
+                ids: ids.clone(),
+                nonce,
+                endpoint: opts.endpoint.clone(),
+                tx: tx.clone(),
+                ctl: ctl.clone(),
+                any_success: any_success.clone(),
+                sent: sent.clone(),
+            })
+        })
+        .collect();
+    drop(tx);
+    // Only now, with the setup done and the writer thread started: only the event loops (the
+    // worker threads) run at real-time priority.
+    let (pool, refused) = workers::Workers::start(shared, opts.io.realtime)?;
+    if let Some(e) = refused {
+        report.warnings.push(format!("--realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"));
     }
     // Client CPU is counted over the load phases, not the setup (tokenizer, prompts).
     let cpu0 = run_info::cpu_seconds();
-    let ran = run_phases(&opts, &sh, trace, count).await;
+    let ran = run_phases(&opts, &pool, &ctl, &prompts, trace, count).await;
 
-    // Let the writer finish.
-    drop(sh);
+    // Let the writer finish: the workers' queues close with them.
+    pool.stop();
     let rep = tokio::task::spawn_blocking(move || writer.join())
         .await
         .map_err(|e| anyhow!("writer task failed: {e}"))?
@@ -829,7 +904,8 @@ impl Ending<'_> {
         } else {
             0.0
         };
-        let loop_cpu = self.ran.loop_cpu;
+        // The busiest event loop decides whether the client kept up.
+        let loop_cpu = self.ran.loop_cpu.iter().copied().fold(0.0, f64::max);
         let warnings =
             run_info::client_bound_warnings(&rep.health, self.open_loop, loop_cpu, wall, rep.rx.lag_p99());
         report.warnings.extend(warnings.iter().cloned());
@@ -850,6 +926,7 @@ impl Ending<'_> {
                 chunks_received: rep.chunks,
                 max_rss_bytes: run_info::max_rss_bytes(),
                 receive_stamps: rep.rx.summary(),
+                workers: Some(self.workers_health(wall)),
             };
             self.run_info(
                 p_end,
@@ -890,6 +967,31 @@ impl Ending<'_> {
             );
         }
         Ok(Outcome::Ok)
+    }
+
+    /// The worker threads' count and each one's share of the profiling phase.
+    fn workers_health(&self, wall: f64) -> crate::contract::run_info::Workers {
+        let n = self.ran.workers;
+        let per_worker = (0..n)
+            .map(|w| {
+                let (requests, errors, lag) = self
+                    .rep
+                    .per_worker
+                    .get(w)
+                    .map_or((0, 0, Default::default()), |(r, e, h)| (*r, *e, h.lag()));
+                let cpu = self.ran.loop_cpu.get(w).copied().unwrap_or(0.0);
+                crate::contract::run_info::WorkerHealth {
+                    requests,
+                    errors,
+                    dispatch_lag_ms: lag,
+                    event_loop_busy: if wall > 0.0 { cpu / wall } else { 0.0 },
+                }
+            })
+            .collect();
+        crate::contract::run_info::Workers {
+            count: n as u32,
+            per_worker,
+        }
     }
 
     /// Why the run ended; a counted run that stopped early says how many requests it never sent.

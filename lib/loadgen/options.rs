@@ -29,6 +29,9 @@ pub struct Io {
     pub ca_cert: Option<PathBuf>,
     /// Which HTTP client carries plain-http requests (https always goes through reqwest).
     pub http_client: HttpClient,
+    /// `--workers`: event-loop threads (None: the CPUs available, capped by the concurrency).
+    /// How the client runs, not what it measures, so not a sweepable load setting.
+    pub workers: Option<usize>,
 }
 
 /// The HTTP client for plain http. The built-in one exists because it is measurably cheaper and

@@ -352,6 +352,7 @@ mod tests {
                 chunks_received: 6400,
                 max_rss_bytes: 12_345_678,
                 receive_stamps: None,
+                workers: None,
             },
             end: if warmup {
                 RunEnd {
