@@ -1,9 +1,10 @@
 //! loadgen: one benchmark (one trial at one setting) against an OpenAI-compatible server.
 //!
 //! [`benchmark`] drives everything, so tests run the engine in-process: build the dataset, write
-//! `inputs.json`, run the warmup and profiling phases (closed loop: N workers on one shared
-//! connection pool; open loop: absolute deadlines from the [`arrival_schedule`]; trace replay: the
-//! trace's timestamps), stream one record per request to the output as each completes (a dedicated
+//! `inputs.json`, run the warmup and profiling phases on `--workers` event-loop threads, each with
+//! its own connections to every `--url` replica ([`workers`], [`replicas`]) (closed loop: N tasks
+//! over one shared request counter; open loop: absolute deadlines from the [`arrival_schedule`];
+//! trace replay: the trace's timestamps), stream one record per request to the output as each completes (a dedicated
 //! writer thread computes the metrics, so the request tasks only stamp and parse), then write the
 //! run info. Stops: request count, duration (+ grace, then in-flight requests are cancelled and
 //! marked), Ctrl-C (stop dispatching, drain for the grace period, flush, exit 130), or an
