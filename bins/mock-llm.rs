@@ -80,7 +80,10 @@ RECORD
 status, outcome (ok|error|disconnect|stall|malformed|client_disconnect), prompt_tokens,
 completion_tokens, and wall-clock epoch-ns times arrival_ns (body read), admitted_ns (slot granted),
 first_token_ns, token_due_ns[] (when the model said each token was due), token_sent_ns[] (when it
-was handed to the socket) and end_ns. Differences between them are exact monotonic durations.";
+was handed to the socket), end_ns, and disconnected_ns (when the client was seen to close the
+connection before the end, else null; the same instant is counted in mock_llm:requests_aborted_total).
+Differences between them are exact monotonic durations. --record-request-bodies adds request_body,
+the JSON body as received (to check what a client sent: prompts, shared prefixes, history).";
 
 const EXAMPLES: &str = "EXAMPLES:
   # start on a free port, read the address it bound
@@ -158,6 +161,9 @@ struct Cli {
     /// Write per-request server-side ground truth (JSONL, epoch ns) to FILE
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// With --record: also write each request's JSON body as received (field request_body)
+    #[arg(long, requires = "record")]
+    record_request_bodies: bool,
     /// Require 'Authorization: Bearer KEY' (or 'x-api-key: KEY') on /v1/models and every POST route (401 otherwise); never logged
     #[arg(long, env = "MOCK_LLM_API_KEY", hide_env_values = true, value_name = "KEY")]
     api_key: Option<String>,
@@ -193,6 +199,7 @@ impl From<Cli> for Options {
                 malformed_rate: c.malformed_rate,
             },
             record: c.record,
+            record_request_bodies: c.record_request_bodies,
             api_key: c.api_key,
             workers: c.workers,
             realtime: c.realtime,

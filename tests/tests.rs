@@ -18,5 +18,6 @@ mod scrape;
 mod stages;
 mod sweep;
 mod tokenizer;
+mod traffic;
 mod trial_agg;
 mod workers;

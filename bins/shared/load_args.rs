@@ -82,6 +82,15 @@ fn fraction(s: &str) -> Result<f64, String> {
     Ok(x)
 }
 
+/// A percentage in [0, 100].
+fn percent(s: &str) -> Result<f64, String> {
+    let x = real(s)?;
+    if !(0.0..=100.0).contains(&x) {
+        return Err("must be a percentage from 0 to 100".into());
+    }
+    Ok(x)
+}
+
 /// A number of seconds ≥ 0; `inf` waits for ever.
 fn seconds_or_inf(s: &str) -> Result<f64, String> {
     let x = real(s)?;
@@ -205,6 +214,30 @@ pub struct LoadArgs {
     /// Stop the run once the server has refused every connection for this long; 0 never stops [default: 3].
     #[arg(long, value_name = "SECONDS", value_parser = non_negative)]
     pub max_unreachable_seconds: Option<f64>,
+    /// Percent (0-100) of profiling requests to cancel client-side (seeded draw per request, as AIPerf). Sweepable.
+    #[arg(long, value_name = "PERCENT[,...]", value_delimiter = ',', value_parser = percent)]
+    pub request_cancellation_rate: Vec<f64>,
+    /// Seconds after the request is written before a chosen request is cancelled [default: 0]. Sweepable.
+    #[arg(long, value_name = "SECONDS[,...]", value_delimiter = ',', value_parser = non_negative)]
+    pub request_cancellation_delay: Vec<f64>,
+    /// Replay the --input-file trace on its timestamps (required for the offsets; a trace is replayed anyway unless --no-fixed-schedule).
+    #[arg(long)]
+    pub fixed_schedule: bool,
+    /// Send a timestamped trace's rows as ordinary load (--concurrency/--request-rate), ignoring its timestamps.
+    #[arg(long, conflicts_with = "fixed_schedule")]
+    pub no_fixed_schedule: bool,
+    /// Schedule zero = the earliest timestamp [default: on, unless --fixed-schedule-start-offset is given].
+    #[arg(long)]
+    pub fixed_schedule_auto_offset: bool,
+    /// Drop trace rows stamped before this many ms; also the schedule zero without auto offset. Sweepable.
+    #[arg(long, value_name = "MS[,...]", value_delimiter = ',', value_parser = whole)]
+    pub fixed_schedule_start_offset: Vec<u64>,
+    /// Drop trace rows stamped after this many ms (inclusive). Sweepable.
+    #[arg(long, value_name = "MS[,...]", value_delimiter = ',', value_parser = whole)]
+    pub fixed_schedule_end_offset: Vec<u64>,
+    /// Tokens per hash_ids block of a mooncake_trace [default: 512]. Sweepable.
+    #[arg(long, value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = count)]
+    pub isl_block_size: Vec<u64>,
 }
 
 impl LoadArgs {
@@ -221,6 +254,23 @@ impl LoadArgs {
             (Sweepable::IslStddev, reals(&self.isl_stddev)),
             (Sweepable::Osl, ints(&self.osl)),
             (Sweepable::OslStddev, reals(&self.osl_stddev)),
+            (
+                Sweepable::RequestCancellationRate,
+                reals(&self.request_cancellation_rate),
+            ),
+            (
+                Sweepable::RequestCancellationDelay,
+                reals(&self.request_cancellation_delay),
+            ),
+            (
+                Sweepable::FixedScheduleStartOffset,
+                ints(&self.fixed_schedule_start_offset),
+            ),
+            (
+                Sweepable::FixedScheduleEndOffset,
+                ints(&self.fixed_schedule_end_offset),
+            ),
+            (Sweepable::IslBlockSize, ints(&self.isl_block_size)),
         ];
         all.into_iter().filter(|(_, v)| !v.is_empty()).collect()
     }
@@ -258,6 +308,9 @@ impl LoadArgs {
             max_errors: self.max_errors,
             max_error_rate: self.max_error_rate,
             max_unreachable_seconds: self.max_unreachable_seconds,
+            fixed_schedule: self.fixed_schedule.then_some(true),
+            no_fixed_schedule: self.no_fixed_schedule.then_some(true),
+            fixed_schedule_auto_offset: self.fixed_schedule_auto_offset.then_some(true),
             ..Default::default()
         })
     }

@@ -286,6 +286,27 @@ pub struct PhaseConfig {
     pub arrival_pattern: Option<ArrivalPattern>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrival_smoothness: Option<f64>,
+    /// `--request-cancellation-rate`/`-delay`, as AIPerf writes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancellation: Option<CancellationConfig>,
+    /// `--fixed-schedule`: schedule zero is the earliest trace timestamp.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_offset: Option<bool>,
+    /// `--fixed-schedule-start-offset`, trace milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_offset: Option<u64>,
+    /// `--fixed-schedule-end-offset`, trace milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_offset: Option<u64>,
+}
+
+/// AIPerf's `phases[].cancellation`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CancellationConfig {
+    /// Percent of profiling requests cut.
+    pub rate: f64,
+    /// Seconds from the request being written to the cut.
+    pub delay: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -205,6 +205,30 @@ pub struct Settings {
     /// Stop the run once every connection has been refused for this many seconds (0: never) [default: 3].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_unreachable_seconds: Option<f64>,
+    /// Percent (0-100) of profiling requests cut client-side after `request_cancellation_delay`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_cancellation_rate: Option<f64>,
+    /// Seconds from the request being written to its cancellation [default: 0].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_cancellation_delay: Option<f64>,
+    /// Replay the `--input-file` trace on its timestamps (required for the offsets below).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_schedule: Option<bool>,
+    /// Never replay a timestamped trace on its schedule: send its rows as ordinary load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_fixed_schedule: Option<bool>,
+    /// Schedule zero = the earliest timestamp (AIPerf's default unless a start offset is given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_schedule_auto_offset: Option<bool>,
+    /// Trace milliseconds: rows stamped earlier are dropped; also the schedule zero without auto offset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_schedule_start_offset: Option<u64>,
+    /// Trace milliseconds: rows stamped later are dropped (inclusive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_schedule_end_offset: Option<u64>,
+    /// Tokens per `hash_ids` block of a trace (AIPerf's `--isl-block-size`) [default: 512].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isl_block_size: Option<u64>,
 }
 
 /// How many of the latest requests `max_error_rate` looks at (it applies once that many have ended).
@@ -221,10 +245,15 @@ pub enum Sweepable {
     IslStddev,
     Osl,
     OslStddev,
+    RequestCancellationRate,
+    RequestCancellationDelay,
+    FixedScheduleStartOffset,
+    FixedScheduleEndOffset,
+    IslBlockSize,
 }
 
 impl Sweepable {
-    pub const ALL: [Sweepable; 8] = [
+    pub const ALL: [Sweepable; 13] = [
         Sweepable::Concurrency,
         Sweepable::RequestRate,
         Sweepable::RequestCount,
@@ -233,6 +262,11 @@ impl Sweepable {
         Sweepable::IslStddev,
         Sweepable::Osl,
         Sweepable::OslStddev,
+        Sweepable::RequestCancellationRate,
+        Sweepable::RequestCancellationDelay,
+        Sweepable::FixedScheduleStartOffset,
+        Sweepable::FixedScheduleEndOffset,
+        Sweepable::IslBlockSize,
     ];
 
     /// The settings key, which is also the parameter's name in folders and aggregates.
@@ -246,6 +280,11 @@ impl Sweepable {
             Sweepable::IslStddev => "isl_stddev",
             Sweepable::Osl => "osl",
             Sweepable::OslStddev => "osl_stddev",
+            Sweepable::RequestCancellationRate => "request_cancellation_rate",
+            Sweepable::RequestCancellationDelay => "request_cancellation_delay",
+            Sweepable::FixedScheduleStartOffset => "fixed_schedule_start_offset",
+            Sweepable::FixedScheduleEndOffset => "fixed_schedule_end_offset",
+            Sweepable::IslBlockSize => "isl_block_size",
         }
     }
 
@@ -290,6 +329,11 @@ impl Settings {
             Sweepable::IslStddev => self.isl_stddev = Some(real()?),
             Sweepable::Osl => self.osl = Some(count()?),
             Sweepable::OslStddev => self.osl_stddev = Some(real()?),
+            Sweepable::RequestCancellationRate => self.request_cancellation_rate = Some(real()?),
+            Sweepable::RequestCancellationDelay => self.request_cancellation_delay = Some(real()?),
+            Sweepable::FixedScheduleStartOffset => self.fixed_schedule_start_offset = Some(count()?),
+            Sweepable::FixedScheduleEndOffset => self.fixed_schedule_end_offset = Some(count()?),
+            Sweepable::IslBlockSize => self.isl_block_size = Some(count()?),
         }
         Ok(())
     }
@@ -431,6 +475,69 @@ impl Settings {
         }
         if self.custom_dataset_type.is_some() && self.input_file.is_none() {
             bail!("--custom-dataset-type needs --input-file");
+        }
+        self.check_cancellation()?;
+        self.check_fixed_schedule()
+    }
+
+    /// AIPerf's cancellation rules, except that a rate of 0 is allowed (no request is cut), so a
+    /// sweep can list its baseline: `--request-cancellation-rate 0,10,20`.
+    fn check_cancellation(&self) -> anyhow::Result<()> {
+        if let Some(r) = self.request_cancellation_rate {
+            if !(0.0..=100.0).contains(&r) {
+                bail!("--request-cancellation-rate {r}: must be a percentage from 0 to 100");
+            }
+        }
+        if let Some(d) = self.request_cancellation_delay {
+            if !(d.is_finite() && d >= 0.0) {
+                bail!("--request-cancellation-delay {d}: must be >= 0 seconds");
+            }
+            if self.request_cancellation_rate.is_none() {
+                bail!("--request-cancellation-delay requires --request-cancellation-rate to be set (cancellation is disabled when rate is unset)");
+            }
+        }
+        Ok(())
+    }
+
+    /// AIPerf's fixed-schedule rules: the offsets need an explicit `--fixed-schedule`, which needs
+    /// a trace file and excludes a request rate. Whether the file has timestamps is checked when
+    /// it is read.
+    fn check_fixed_schedule(&self) -> anyhow::Result<()> {
+        let fixed = self.fixed_schedule == Some(true);
+        for (flag, given) in [
+            (
+                "--fixed-schedule-auto-offset",
+                self.fixed_schedule_auto_offset == Some(true),
+            ),
+            (
+                "--fixed-schedule-start-offset",
+                self.fixed_schedule_start_offset.is_some(),
+            ),
+            (
+                "--fixed-schedule-end-offset",
+                self.fixed_schedule_end_offset.is_some(),
+            ),
+        ] {
+            if given && !fixed {
+                bail!("{flag} requires --fixed-schedule (and an --input-file trace with timestamps)");
+            }
+        }
+        if fixed && self.no_fixed_schedule == Some(true) {
+            bail!("--fixed-schedule and --no-fixed-schedule contradict each other: give one");
+        }
+        if fixed && self.input_file.is_none() {
+            bail!("--fixed-schedule needs --input-file: a trace whose lines carry a timestamp (ms)");
+        }
+        if fixed && self.request_rate.is_some() {
+            bail!("--fixed-schedule and --request-rate are mutually exclusive: the trace's timestamps set the send times");
+        }
+        if let (Some(s), Some(e)) = (self.fixed_schedule_start_offset, self.fixed_schedule_end_offset) {
+            if e < s {
+                bail!("--fixed-schedule-end-offset {e} is before --fixed-schedule-start-offset {s}: give an end >= the start");
+            }
+        }
+        if self.isl_block_size == Some(0) {
+            bail!("--isl-block-size 0: a hash_ids block needs at least one token");
         }
         Ok(())
     }

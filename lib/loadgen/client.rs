@@ -15,6 +15,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT
 
 use crate::contract::records::{ErrorDetails, ErrorKind, Phase};
 
+use tokio::sync::oneshot;
+
+use super::cancel;
 use super::h1::{self, H1Error};
 use super::openai::{server_error_type, BodyError, Output};
 use super::options::{EndpointType, HttpClient, Options};
@@ -50,6 +53,8 @@ pub struct Exchange {
     pub status: Option<u16>,
     pub error: Option<ErrorDetails>,
     pub cancelled: bool,
+    /// `--request-cancellation-delay` for a request chosen to be cut (None: runs to its end).
+    pub cancel_after: Option<Duration>,
 }
 
 impl Exchange {
@@ -78,6 +83,7 @@ impl Exchange {
             status: None,
             error: None,
             cancelled: false,
+            cancel_after: None,
         }
     }
 
@@ -230,10 +236,35 @@ impl Client {
     }
 
     /// Sends one request and records what happened into `ex` (also when the future is dropped
-    /// half-way: what was seen so far stays in `ex`).
+    /// half-way: what was seen so far stays in `ex`). A request with `cancel_after` is cut that
+    /// long after it was written, closing its connection.
     pub async fn send(&self, ex: &mut Exchange, body: Bytes) -> Failure {
+        let Some(delay) = ex.cancel_after else {
+            return self.send_once(ex, body, None).await;
+        };
+        let (tx, rx) = cancel::written_signal();
+        let out = cancel::race(self.send_once(ex, body, Some(tx)), cancel::cut_after(rx, delay)).await;
+        match out {
+            Some(f) => f,
+            None => {
+                cancel::mark(ex, delay, Instant::now());
+                Failure::Other
+            }
+        }
+    }
+
+    /// One request; `written` learns when its body was handed to the socket (reqwest: when it
+    /// is handed to reqwest, which has no later hook).
+    async fn send_once(
+        &self,
+        ex: &mut Exchange,
+        body: Bytes,
+        written: Option<oneshot::Sender<Instant>>,
+    ) -> Failure {
         let http = match &self.transport {
-            Transport::H1 { pool, prefix, addr } => return self.send_h1(ex, &body, pool, prefix, addr).await,
+            Transport::H1 { pool, prefix, addr } => {
+                return self.send_h1(ex, &body, pool, prefix, addr, written).await
+            }
             Transport::Reqwest(http) => http,
         };
         let req = http
@@ -242,6 +273,9 @@ impl Client {
             .timeout(self.timeout)
             .body(body);
         ex.start = Instant::now();
+        if let Some(tx) = written {
+            let _ = tx.send(ex.start);
+        }
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
@@ -432,6 +466,7 @@ impl Client {
         pool: &h1::Pool,
         prefix: &[u8],
         addr: &str,
+        written: Option<oneshot::Sender<Instant>>,
     ) -> Failure {
         let mut req = Vec::with_capacity(prefix.len() + 96 + body.len());
         req.extend_from_slice(prefix);
@@ -443,7 +478,7 @@ impl Client {
         req.extend_from_slice(body);
         ex.start = Instant::now();
         let timeout = self.timeout;
-        match tokio::time::timeout(timeout, self.h1_exchange(ex, &req, pool, addr)).await {
+        match tokio::time::timeout(timeout, self.h1_exchange(ex, &req, pool, addr, written)).await {
             Ok(f) => f,
             Err(_) => {
                 ex.end = Instant::now();
@@ -461,8 +496,15 @@ impl Client {
         }
     }
 
-    async fn h1_exchange(&self, ex: &mut Exchange, req: &[u8], pool: &h1::Pool, addr: &str) -> Failure {
-        let (conn, head, at, first) = match pool.send(req).await {
+    async fn h1_exchange(
+        &self,
+        ex: &mut Exchange,
+        req: &[u8],
+        pool: &h1::Pool,
+        addr: &str,
+        written: Option<oneshot::Sender<Instant>>,
+    ) -> Failure {
+        let (conn, head, at, first) = match pool.send_signalled(req, written).await {
             Ok(x) => x,
             Err(e) => return h1_fail(ex, e, addr),
         };

@@ -330,6 +330,7 @@ mod tests {
             status: Some(200),
             error: None,
             cancelled: false,
+            cancel_after: None,
         }
     }
 

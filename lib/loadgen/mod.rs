@@ -13,6 +13,7 @@
 //! [`Report`].
 
 pub mod arrival_schedule;
+pub mod cancel;
 pub mod client;
 pub mod dataset;
 pub mod h1;
@@ -21,6 +22,8 @@ pub mod openai;
 pub mod options;
 pub mod progress;
 pub mod prompts;
+pub mod py_random;
+pub mod replay;
 pub mod replicas;
 pub mod rx_stamp;
 pub mod run_info;
@@ -171,6 +174,10 @@ struct Shared {
     endpoint: String,
     /// Requests sent so far (the dashboard's in-flight count is this minus the finished ones).
     sent: Arc<AtomicU64>,
+    /// `--request-cancellation-rate`: which profiling requests are cut.
+    cancellation: Option<Arc<cancel::Cancellation>>,
+    /// Profiling requests issued so far, over all workers (the cancellation draws follow this order).
+    issued: Arc<AtomicU64>,
 }
 
 /// One finished request on its way to the writer.
@@ -207,6 +214,10 @@ async fn exchange(
     let (ri, client, url) = sh.replicas.pick(session_num);
     if sh.replicas.several() {
         ex.replica = Some((ri, url.clone()));
+    }
+    if phase == Phase::Profiling {
+        let k = sh.issued.fetch_add(1, Ordering::Relaxed);
+        ex.cancel_after = sh.cancellation.as_ref().and_then(|c| c.chosen(k));
     }
     sh.sent.fetch_add(1, Ordering::Relaxed);
     let mut cancel = sh.ctl.cancel.subscribe();
@@ -826,6 +837,11 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
     };
     let nonce = prompts::mix(std::process::id() as u64, clock.now_ns());
     let (prompts, ids, any_success) = (Arc::new(prompts), Arc::new(ids), Arc::new(AtomicBool::new(false)));
+    // Shared by every worker: one cancellation draw sequence in issue order.
+    let cancellation = opts
+        .cancellation
+        .map(|c| Arc::new(cancel::Cancellation::new(c, opts.random_seed)));
+    let issued = Arc::new(AtomicU64::new(0));
     let shared = pools
         .into_iter()
         .enumerate()
@@ -841,6 +857,8 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
                 ctl: ctl.clone(),
                 any_success: any_success.clone(),
                 sent: sent.clone(),
+                cancellation: cancellation.clone(),
+                issued: issued.clone(),
             })
         })
         .collect();

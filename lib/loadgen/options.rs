@@ -99,6 +99,12 @@ pub struct Options {
     pub ui: Ui,
     /// When to give up on a failing server.
     pub limits: StopLimits,
+    /// `--request-cancellation-rate`/`-delay` (None: no request is cut).
+    pub cancellation: Option<CancelSpec>,
+    /// How a timestamped `--input-file` is replayed.
+    pub replay: Replay,
+    /// Tokens per `hash_ids` block of a trace.
+    pub isl_block_size: u64,
     pub io: Io,
     /// The plan line's place in its sweep, copied into the run info.
     pub place: Place,
@@ -109,6 +115,30 @@ impl Options {
     pub fn request_url(&self) -> String {
         format!("{}{}", self.url, self.endpoint)
     }
+}
+
+/// Which requests are cut client-side, and when.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CancelSpec {
+    /// Percent of profiling requests chosen (0-100).
+    pub rate_percent: f64,
+    /// Seconds from the request being written to the socket to the cut.
+    pub delay_s: f64,
+}
+
+/// AIPerf's fixed-schedule options for a timestamped trace.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Replay {
+    /// `--fixed-schedule` given: the file must carry timestamps.
+    pub required: bool,
+    /// `--no-fixed-schedule`: timestamps are ignored, rows are sent as ordinary load.
+    pub disabled: bool,
+    /// Schedule zero = the earliest timestamp; else the start offset (or 0).
+    pub auto_offset: bool,
+    /// Trace ms: earlier rows are dropped.
+    pub start_offset_ms: Option<u64>,
+    /// Trace ms: later rows are dropped (inclusive).
+    pub end_offset_ms: Option<u64>,
 }
 
 /// guidellm-style stop constraints: a run against a failing or dead server ends early, with its
@@ -173,6 +203,23 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
             max_error_rate: s.max_error_rate,
             max_unreachable: Duration::from_secs_f64(s.max_unreachable_seconds.unwrap_or(3.0)),
         },
+        cancellation: s
+            .request_cancellation_rate
+            .filter(|r| *r > 0.0)
+            .map(|rate_percent| CancelSpec {
+                rate_percent,
+                delay_s: s.request_cancellation_delay.unwrap_or(0.0),
+            }),
+        replay: Replay {
+            required: s.fixed_schedule == Some(true),
+            disabled: s.no_fixed_schedule == Some(true),
+            // AIPerf: on by default, off once a start offset is given (unless asked for).
+            auto_offset: s.fixed_schedule_auto_offset == Some(true)
+                || s.fixed_schedule_start_offset.is_none(),
+            start_offset_ms: s.fixed_schedule_start_offset,
+            end_offset_ms: s.fixed_schedule_end_offset,
+        },
+        isl_block_size: s.isl_block_size.unwrap_or(super::dataset::BLOCK_TOKENS),
         io,
         place,
     })

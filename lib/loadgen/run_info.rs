@@ -9,8 +9,9 @@ use hdrhistogram::Histogram;
 
 use super::options::Options;
 use crate::contract::run_info::{
-    self as contract, Client, Dataset, DispatchLag, Endpoint, InputConfig, Length, ModelName, Models,
-    PhaseConfig, PhaseWindow, Phases, Prompts, RunBlock, RunEnd, RunInfo, Runtime, TokenizerConfig,
+    self as contract, CancellationConfig, Client, Dataset, DispatchLag, Endpoint, InputConfig, Length,
+    ModelName, Models, PhaseConfig, PhaseWindow, Phases, Prompts, RunBlock, RunEnd, RunInfo, Runtime,
+    TokenizerConfig,
 };
 use crate::io::hf_cache::{self, Located};
 
@@ -175,6 +176,13 @@ pub fn input_config(opts: &Options, dataset_entries: usize) -> InputConfig {
         request_rate: rate,
         arrival_pattern: rate.map(|_| opts.arrival_pattern),
         arrival_smoothness: rate.map(|_| opts.arrival_smoothness),
+        cancellation: opts.cancellation.map(|c| CancellationConfig {
+            rate: c.rate_percent,
+            delay: c.delay_s,
+        }),
+        auto_offset: opts.replay.required.then_some(opts.replay.auto_offset),
+        start_offset: opts.replay.start_offset_ms,
+        end_offset: opts.replay.end_offset_ms,
     });
     let dataset = match &opts.input_file {
         Some(p) => Dataset {

@@ -42,6 +42,8 @@ pub struct Options {
     pub embedding_dim: usize,
     pub faults: FaultRates,
     pub record: Option<PathBuf>,
+    /// With `record`: each request's JSON body goes into its line too.
+    pub record_request_bodies: bool,
     pub api_key: Option<String>,
     /// Runtime worker threads; 0 = one per core.
     pub workers: usize,
@@ -70,6 +72,7 @@ impl Default for Options {
                 ..Default::default()
             },
             record: None,
+            record_request_bodies: false,
             api_key: None,
             workers: 0,
             realtime: false,

@@ -82,6 +82,8 @@ pub struct StreamSpec {
     pub rng: SmallRng,
     pub arrival: Instant,
     pub client_request_id: Option<String>,
+    /// The body as received, kept only with `--record-request-bodies`.
+    pub request_body: Option<Bytes>,
 }
 
 /// One streaming response.
@@ -307,6 +309,8 @@ impl SseStream {
             token_due_ns: due.into_iter().map(|t| c.wall_ns(t)).collect(),
             token_sent_ns: sent.into_iter().map(|t| c.wall_ns(t)).collect(),
             end_ns: c.wall_ns(end),
+            disconnected_ns: (self.outcome == "client_disconnect").then(|| c.wall_ns(end)),
+            request_body: super::record::body_value(self.s.request_body.take().as_ref()),
         });
     }
 }
