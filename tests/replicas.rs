@@ -148,3 +148,36 @@ fn walk(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
     }
     None
 }
+
+/// A multi-turn session's turns all go to the replica its first turn went to, and sessions
+/// alternate over the replicas; session workloads run on one worker.
+#[test]
+fn a_session_stays_on_one_replica() {
+    let (a, b) = (replica("8"), replica("8"));
+    let tmp = tempfile::tempdir().unwrap();
+    let records = tmp.path().join("records.jsonl");
+    let ri = tmp.path().join("run_info.json");
+    let out = Command::new(bin("loadgen"))
+        .args(["--url", &a.url(), "--url", &b.url(), "-m", "m", "--streaming"])
+        .args(["--conversation-num", "6", "--conversation-turn-mean", "3", "--concurrency", "3"])
+        .args(["--osl", "4", "--isl", "16", "--ui", "none", "--workers", "2"])
+        .args(["--output", records.to_str().unwrap(), "--run-info-out", ri.to_str().unwrap()])
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut replica_of = std::collections::HashMap::new();
+    let mut per_url = [0, 0];
+    for l in std::fs::read_to_string(&records).unwrap().lines() {
+        let r: Value = serde_json::from_str(l).unwrap();
+        let md = &r["metadata"];
+        let session = md["x_correlation_id"].as_str().unwrap().to_string();
+        let u = md["url_index"].as_u64().unwrap();
+        per_url[u as usize] += 1;
+        assert_eq!(*replica_of.entry(session).or_insert(u), u, "a session changed replica: {md}");
+    }
+    assert_eq!(replica_of.len(), 6);
+    assert_eq!(per_url, [9, 9]);
+    let info: Value = serde_json::from_str(&std::fs::read_to_string(&ri).unwrap()).unwrap();
+    assert_eq!(info["client"]["workers"]["count"], 1);
+}

@@ -21,3 +21,4 @@ mod tokenizer;
 mod traffic;
 mod trial_agg;
 mod workers;
+mod workloads;

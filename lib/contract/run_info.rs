@@ -348,8 +348,12 @@ pub struct Phases {
 pub struct PhaseWindow {
     pub start_ns: u64,
     pub end_ns: u64,
+    /// Requests sent (in a multi-turn run: turns).
     #[serde(default)]
     pub requests: u64,
+    /// Multi-turn runs: sessions started (each a run of one conversation's turns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<u64>,
 }
 
 /// What the client did, and whether it, not the server, may have set the pace.
@@ -538,11 +542,13 @@ mod tests {
             }),
             phases: Some(Phases {
                 warmup: Some(PhaseWindow {
+                    sessions: None,
                     start_ns: 1_700_000_000_000_000_000,
                     end_ns: 1_700_000_000_250_000_000,
                     requests: 5,
                 }),
                 profiling: Some(PhaseWindow {
+                    sessions: None,
                     start_ns: 1_700_000_000_250_000_123,
                     end_ns: 1_700_000_010_250_000_456,
                     requests: 200,

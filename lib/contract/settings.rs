@@ -83,6 +83,8 @@ pub enum ArrivalPattern {
 pub enum DatasetType {
     SingleTurn,
     MooncakeTrace,
+    /// AIPerf's `multi_turn`: `{"session_id", "turns": [...]}` per line, a conversation each.
+    MultiTurn,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -229,6 +231,42 @@ pub struct Settings {
     /// Tokens per `hash_ids` block of a trace (AIPerf's `--isl-block-size`) [default: 512].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub isl_block_size: Option<u64>,
+    /// Sessions to start (each runs all its turns); also the synthetic dataset's size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_num: Option<u64>,
+    /// Synthetic turns per conversation (mean, >= 1) [default: 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_turn_mean: Option<u64>,
+    /// Standard deviation of the turns per conversation (truncated to a whole number, as AIPerf does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_turn_stddev: Option<f64>,
+    /// Delay before each turn after the first, mean, in ms (counted from the previous reply's end).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_turn_delay_mean: Option<f64>,
+    /// Standard deviation of the turn delay, in ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_turn_delay_stddev: Option<f64>,
+    /// Factor on every sampled turn delay (a ratio) [default: 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_turn_delay_ratio: Option<f64>,
+    /// Distinct prefixes in the pool; each conversation's first turn starts with one (tokens: --prefix-prompt-length).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix_prompt_pool_size: Option<u64>,
+    /// Length of each pool prefix, in tokens (added to the ISL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix_prompt_length: Option<u64>,
+    /// One system prompt shared by every request, in tokens (0: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_system_prompt_length: Option<u64>,
+    /// One user-context message per conversation, sent on every turn, in tokens (0: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_context_prompt_length: Option<u64>,
+    /// User-centric load: requests/s over all users (AIPerf's per-user schedule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_centric_rate: Option<f64>,
+    /// User-centric load: simulated users, each one session at a time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_users: Option<u64>,
 }
 
 /// How many of the latest requests `max_error_rate` looks at (it applies once that many have ended).
@@ -250,10 +288,22 @@ pub enum Sweepable {
     FixedScheduleStartOffset,
     FixedScheduleEndOffset,
     IslBlockSize,
+    ConversationNum,
+    ConversationTurnMean,
+    ConversationTurnStddev,
+    ConversationTurnDelayMean,
+    ConversationTurnDelayStddev,
+    ConversationTurnDelayRatio,
+    PrefixPromptPoolSize,
+    PrefixPromptLength,
+    SharedSystemPromptLength,
+    UserContextPromptLength,
+    UserCentricRate,
+    NumUsers,
 }
 
 impl Sweepable {
-    pub const ALL: [Sweepable; 13] = [
+    pub const ALL: [Sweepable; 25] = [
         Sweepable::Concurrency,
         Sweepable::RequestRate,
         Sweepable::RequestCount,
@@ -267,6 +317,18 @@ impl Sweepable {
         Sweepable::FixedScheduleStartOffset,
         Sweepable::FixedScheduleEndOffset,
         Sweepable::IslBlockSize,
+        Sweepable::ConversationNum,
+        Sweepable::ConversationTurnMean,
+        Sweepable::ConversationTurnStddev,
+        Sweepable::ConversationTurnDelayMean,
+        Sweepable::ConversationTurnDelayStddev,
+        Sweepable::ConversationTurnDelayRatio,
+        Sweepable::PrefixPromptPoolSize,
+        Sweepable::PrefixPromptLength,
+        Sweepable::SharedSystemPromptLength,
+        Sweepable::UserContextPromptLength,
+        Sweepable::UserCentricRate,
+        Sweepable::NumUsers,
     ];
 
     /// The settings key, which is also the parameter's name in folders and aggregates.
@@ -285,7 +347,37 @@ impl Sweepable {
             Sweepable::FixedScheduleStartOffset => "fixed_schedule_start_offset",
             Sweepable::FixedScheduleEndOffset => "fixed_schedule_end_offset",
             Sweepable::IslBlockSize => "isl_block_size",
+            Sweepable::ConversationNum => "conversation_num",
+            Sweepable::ConversationTurnMean => "conversation_turn_mean",
+            Sweepable::ConversationTurnStddev => "conversation_turn_stddev",
+            Sweepable::ConversationTurnDelayMean => "conversation_turn_delay_mean",
+            Sweepable::ConversationTurnDelayStddev => "conversation_turn_delay_stddev",
+            Sweepable::ConversationTurnDelayRatio => "conversation_turn_delay_ratio",
+            Sweepable::PrefixPromptPoolSize => "prefix_prompt_pool_size",
+            Sweepable::PrefixPromptLength => "prefix_prompt_length",
+            Sweepable::SharedSystemPromptLength => "shared_system_prompt_length",
+            Sweepable::UserContextPromptLength => "user_context_prompt_length",
+            Sweepable::UserCentricRate => "user_centric_rate",
+            Sweepable::NumUsers => "num_users",
         }
+    }
+
+    /// Whether the flag takes whole numbers (else any number).
+    pub fn is_integer(self) -> bool {
+        !matches!(
+            self,
+            Sweepable::RequestRate
+                | Sweepable::BenchmarkDuration
+                | Sweepable::IslStddev
+                | Sweepable::OslStddev
+                | Sweepable::ConversationTurnStddev
+                | Sweepable::ConversationTurnDelayMean
+                | Sweepable::ConversationTurnDelayStddev
+                | Sweepable::ConversationTurnDelayRatio
+                | Sweepable::UserCentricRate
+                | Sweepable::RequestCancellationRate
+                | Sweepable::RequestCancellationDelay
+        )
     }
 
     /// The long flag, for messages.
@@ -334,6 +426,18 @@ impl Settings {
             Sweepable::FixedScheduleStartOffset => self.fixed_schedule_start_offset = Some(count()?),
             Sweepable::FixedScheduleEndOffset => self.fixed_schedule_end_offset = Some(count()?),
             Sweepable::IslBlockSize => self.isl_block_size = Some(count()?),
+            Sweepable::ConversationNum => self.conversation_num = Some(count()?),
+            Sweepable::ConversationTurnMean => self.conversation_turn_mean = Some(count()?),
+            Sweepable::ConversationTurnStddev => self.conversation_turn_stddev = Some(real()?),
+            Sweepable::ConversationTurnDelayMean => self.conversation_turn_delay_mean = Some(real()?),
+            Sweepable::ConversationTurnDelayStddev => self.conversation_turn_delay_stddev = Some(real()?),
+            Sweepable::ConversationTurnDelayRatio => self.conversation_turn_delay_ratio = Some(real()?),
+            Sweepable::PrefixPromptPoolSize => self.prefix_prompt_pool_size = Some(count()?),
+            Sweepable::PrefixPromptLength => self.prefix_prompt_length = Some(count()?),
+            Sweepable::SharedSystemPromptLength => self.shared_system_prompt_length = Some(count()?),
+            Sweepable::UserContextPromptLength => self.user_context_prompt_length = Some(count()?),
+            Sweepable::UserCentricRate => self.user_centric_rate = Some(real()?),
+            Sweepable::NumUsers => self.num_users = Some(count()?),
         }
         Ok(())
     }
@@ -477,7 +581,8 @@ impl Settings {
             bail!("--custom-dataset-type needs --input-file");
         }
         self.check_cancellation()?;
-        self.check_fixed_schedule()
+        self.check_fixed_schedule()?;
+        self.check_workload()
     }
 
     /// AIPerf's cancellation rules, except that a rate of 0 is allowed (no request is cut), so a
@@ -538,6 +643,142 @@ impl Settings {
         }
         if self.isl_block_size == Some(0) {
             bail!("--isl-block-size 0: a hash_ids block needs at least one token");
+        }
+        Ok(())
+    }
+
+    /// Whether any setting asks for a conversation with more than one turn (synthetic or a
+    /// `multi_turn` file), so requests must carry their session's history.
+    pub fn multi_turn(&self) -> bool {
+        self.conversation_turn_mean.is_some_and(|m| m > 1)
+            || self.conversation_turn_stddev.is_some_and(|s| s >= 1.0)
+            || self.custom_dataset_type == Some(DatasetType::MultiTurn)
+    }
+
+    /// The rules of sessions, shared prefixes and user-centric load (AIPerf's, with its messages
+    /// where it has one).
+    fn check_workload(&self) -> anyhow::Result<()> {
+        if self.conversation_num == Some(0) {
+            bail!("--conversation-num 0: must be at least 1");
+        }
+        if self.conversation_turn_mean == Some(0) {
+            bail!("--conversation-turn-mean must be >= 1 for every value (got 0)");
+        }
+        for (flag, v) in [
+            ("--conversation-turn-stddev", self.conversation_turn_stddev),
+            (
+                "--conversation-turn-delay-mean",
+                self.conversation_turn_delay_mean,
+            ),
+            (
+                "--conversation-turn-delay-stddev",
+                self.conversation_turn_delay_stddev,
+            ),
+            (
+                "--conversation-turn-delay-ratio",
+                self.conversation_turn_delay_ratio,
+            ),
+        ] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v >= 0.0) {
+                    bail!("{flag} {v}: must be a number >= 0 (a turn delay cannot be negative)");
+                }
+            }
+        }
+        let synthetic_only = [
+            ("--conversation-turn-mean", self.conversation_turn_mean.is_some()),
+            (
+                "--conversation-turn-stddev",
+                self.conversation_turn_stddev.is_some(),
+            ),
+            (
+                "--conversation-turn-delay-mean",
+                self.conversation_turn_delay_mean.is_some(),
+            ),
+            (
+                "--conversation-turn-delay-stddev",
+                self.conversation_turn_delay_stddev.is_some(),
+            ),
+            (
+                "--conversation-turn-delay-ratio",
+                self.conversation_turn_delay_ratio.is_some(),
+            ),
+            (
+                "--prefix-prompt-pool-size",
+                self.prefix_prompt_pool_size.is_some(),
+            ),
+            ("--prefix-prompt-length", self.prefix_prompt_length.is_some()),
+            (
+                "--shared-system-prompt-length",
+                self.shared_system_prompt_length.is_some(),
+            ),
+            (
+                "--user-context-prompt-length",
+                self.user_context_prompt_length.is_some(),
+            ),
+        ];
+        if self.input_file.is_some() {
+            if let Some((flag, _)) = synthetic_only.iter().find(|(_, given)| *given) {
+                bail!("{flag} shapes synthetic conversations: drop it, or drop --input-file (a file brings its own turns)");
+            }
+        }
+        let pool = self.prefix_prompt_pool_size.is_some() || self.prefix_prompt_length.is_some();
+        let shared = self.shared_system_prompt_length.is_some() || self.user_context_prompt_length.is_some();
+        if pool && shared {
+            bail!("--prefix-prompt-pool-size/--prefix-prompt-length and --shared-system-prompt-length/--user-context-prompt-length are mutually exclusive (AIPerf's rule): pick one way of sharing prefixes");
+        }
+        match (self.prefix_prompt_pool_size, self.prefix_prompt_length) {
+            (Some(0), _) => bail!("--prefix-prompt-pool-size 0: must be greater than or equal to 1"),
+            (None, Some(n)) if n > 0 => bail!("--prefix-prompt-length {n} needs --prefix-prompt-pool-size (how many distinct prefixes to draw from)"),
+            (Some(n), None) => bail!("--prefix-prompt-pool-size {n} needs --prefix-prompt-length (tokens per prefix)"),
+            _ => {}
+        }
+        let kind = self.endpoint_type.unwrap_or_default();
+        let messages_api = matches!(
+            kind,
+            EndpointType::Chat | EndpointType::Responses | EndpointType::Messages
+        );
+        if !messages_api {
+            for (flag, given) in [
+                ("--conversation-turn-mean", self.multi_turn()),
+                (
+                    "--shared-system-prompt-length",
+                    self.shared_system_prompt_length.is_some_and(|n| n > 0),
+                ),
+                (
+                    "--user-context-prompt-length",
+                    self.user_context_prompt_length.is_some_and(|n| n > 0),
+                ),
+            ] {
+                if given {
+                    bail!("{flag}: the {} endpoint has no message list to carry a session's history or a system prompt; use --endpoint-type chat, responses or messages", kind.name());
+                }
+            }
+            if pool && (kind.is_rankings() || kind == EndpointType::Embeddings) {
+                bail!(
+                    "--prefix-prompt-pool-size: the {} endpoint takes no prompt prefix",
+                    kind.name()
+                );
+            }
+        }
+        match (self.user_centric_rate, self.num_users) {
+            (Some(r), _) if !(r.is_finite() && r > 0.0) => {
+                bail!("--user-centric-rate {r}: must be a positive number of requests/s")
+            }
+            (Some(_), None) => bail!("--user-centric-rate needs --num-users (how many users share the rate)"),
+            (None, Some(_)) => {
+                bail!("--num-users requires --user-centric-rate (the requests/s all users share)")
+            }
+            (Some(_), Some(0)) => bail!("--num-users 0: must be at least 1"),
+            (Some(_), Some(_)) => {
+                if self.request_rate.is_some() || self.concurrency.is_some() {
+                    bail!("--user-centric-rate sets the whole schedule: drop --request-rate/--concurrency");
+                }
+                if self.input_file.is_none() && self.conversation_turn_mean.unwrap_or(1) < 2 {
+                    bail!("User-centric rate mode requires --conversation-turn-mean >= 2. For single-turn workloads, use --request-rate instead.");
+                }
+            }
+            (None, None) => {}
         }
         Ok(())
     }
@@ -610,7 +851,7 @@ impl FlagValue for ArrivalPattern {
     const NAMES: &'static [&'static str] = &["constant", "poisson", "gamma"];
 }
 impl FlagValue for DatasetType {
-    const NAMES: &'static [&'static str] = &["single_turn", "mooncake_trace"];
+    const NAMES: &'static [&'static str] = &["single_turn", "mooncake_trace", "multi_turn"];
 }
 impl FlagValue for Ui {
     const NAMES: &'static [&'static str] = &["simple", "none", "dashboard"];

@@ -55,6 +55,14 @@ pub struct Exchange {
     pub cancelled: bool,
     /// `--request-cancellation-delay` for a request chosen to be cut (None: runs to its end).
     pub cancel_after: Option<Duration>,
+    /// 0-based turn of its conversation (AIPerf's `turn_index`).
+    pub turn_index: u32,
+    /// The session it belongs to (AIPerf's `x_correlation_id`; sent as `X-Correlation-ID` and
+    /// `X-Session-Affinity`); None for a single request, whose correlation id is its request id.
+    pub correlation_id: Option<Arc<str>>,
+    /// A later turn's input texts joined with spaces (its whole history): the writer thread
+    /// counts them for the ISL, off the event loop.
+    pub isl_text: Option<String>,
 }
 
 impl Exchange {
@@ -84,6 +92,9 @@ impl Exchange {
             error: None,
             cancelled: false,
             cancel_after: None,
+            turn_index: 0,
+            correlation_id: None,
+            isl_text: None,
         }
     }
 
@@ -235,6 +246,11 @@ impl Client {
         })
     }
 
+    /// The API flavour it speaks.
+    pub fn kind(&self) -> EndpointType {
+        self.kind
+    }
+
     /// Sends one request and records what happened into `ex` (also when the future is dropped
     /// half-way: what was seen so far stays in `ex`). A request with `cancel_after` is cut that
     /// long after it was written, closing its connection.
@@ -267,11 +283,15 @@ impl Client {
             }
             Transport::Reqwest(http) => http,
         };
-        let req = http
+        let mut req = http
             .post(self.url.clone())
-            .header("x-request-id", ex.x_request_id.as_str())
-            .timeout(self.timeout)
-            .body(body);
+            .header("x-request-id", ex.x_request_id.as_str());
+        if let Some(c) = &ex.correlation_id {
+            req = req
+                .header("x-correlation-id", c.as_ref())
+                .header("x-session-affinity", c.as_ref());
+        }
+        let req = req.timeout(self.timeout).body(body);
         ex.start = Instant::now();
         if let Some(tx) = written {
             let _ = tx.send(ex.start);
@@ -472,6 +492,13 @@ impl Client {
         req.extend_from_slice(prefix);
         req.extend_from_slice(b"x-request-id: ");
         req.extend_from_slice(ex.x_request_id.as_bytes());
+        if let Some(c) = &ex.correlation_id {
+            // AIPerf's session headers: the session id, and the affinity hint routers use.
+            for name in [&b"\r\nx-correlation-id: "[..], b"\r\nx-session-affinity: "] {
+                req.extend_from_slice(name);
+                req.extend_from_slice(c.as_bytes());
+            }
+        }
         req.extend_from_slice(b"\r\ncontent-length: ");
         push_decimal(&mut req, body.len());
         req.extend_from_slice(b"\r\n\r\n");

@@ -202,6 +202,7 @@ fn type_name(k: DatasetType) -> &'static str {
     match k {
         DatasetType::SingleTurn => "single_turn",
         DatasetType::MooncakeTrace => "mooncake_trace",
+        DatasetType::MultiTurn => "multi_turn",
     }
 }
 

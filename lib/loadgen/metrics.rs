@@ -197,9 +197,13 @@ pub fn compute(ex: &Exchange, cx: &Context) -> Computed {
         metadata: Metadata {
             session_num: ex.session_num,
             x_request_id: Some(ex.x_request_id.clone()),
-            x_correlation_id: Some(ex.x_request_id.clone()),
+            x_correlation_id: Some(
+                ex.correlation_id
+                    .as_deref()
+                    .map_or_else(|| ex.x_request_id.clone(), str::to_string),
+            ),
             conversation_id: Some(ex.conversation_id.to_string()),
-            turn_index: 0,
+            turn_index: ex.turn_index,
             scheduled_ns: ex.scheduled.map(|t| clock.wall_ns(t)),
             request_start_ns: clock.wall_ns(ex.start),
             request_ack_ns: ex.ack.map(|t| clock.wall_ns(t)),
@@ -331,6 +335,9 @@ mod tests {
             error: None,
             cancelled: false,
             cancel_after: None,
+            turn_index: 0,
+            correlation_id: None,
+            isl_text: None,
         }
     }
 

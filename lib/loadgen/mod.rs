@@ -15,11 +15,14 @@
 pub mod arrival_schedule;
 pub mod cancel;
 pub mod client;
+pub mod conversation;
 pub mod dataset;
 pub mod h1;
 pub mod metrics;
+pub mod multi_turn;
 pub mod openai;
 pub mod options;
+pub mod prefix;
 pub mod progress;
 pub mod prompts;
 pub mod py_random;
@@ -27,9 +30,11 @@ pub mod replay;
 pub mod replicas;
 pub mod rx_stamp;
 pub mod run_info;
+pub mod sessions;
 pub mod sse;
 pub mod stop;
 pub mod tokenizer;
+pub mod user_centric;
 pub mod wire;
 pub mod workers;
 
@@ -74,6 +79,8 @@ pub struct Report {
 /// The profiling phase's totals: `200 requests (0 errors) in 4.913 s: 40.7 req/s`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PhaseSummary {
+    /// Multi-turn runs: sessions started (the requests are their turns).
+    pub sessions: Option<u64>,
     pub requests: u64,
     pub errors: u64,
     pub seconds: f64,
@@ -83,6 +90,9 @@ pub struct PhaseSummary {
 
 impl std::fmt::Display for PhaseSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        if let Some(s) = self.sessions {
+            write!(f, "{s} sessions, ")?;
+        }
         write!(
             f,
             "{} requests ({} errors) in {:.3} s: {:.1} req/s{}",
@@ -178,6 +188,8 @@ struct Shared {
     cancellation: Option<Arc<cancel::Cancellation>>,
     /// Profiling requests issued so far, over all workers (the cancellation draws follow this order).
     issued: Arc<AtomicU64>,
+    /// Multi-turn runs: the conversations and what the sessions sent (None: one prompt per request).
+    sessions: Option<Arc<sessions::SessionSet>>,
 }
 
 /// One finished request on its way to the writer.
@@ -188,7 +200,8 @@ struct Item {
     worker: u32,
 }
 
-/// Sends one request and hands its exchange to the writer; true when the server refused the connection.
+/// Sends dataset prompt `session_num % prompts` and hands its exchange to the writer; true when
+/// the server refused the connection.
 async fn exchange(
     sh: &Shared,
     session_num: u64,
@@ -198,20 +211,72 @@ async fn exchange(
 ) -> bool {
     let pi = (session_num % sh.prompts.len() as u64) as usize;
     let p = &sh.prompts[pi];
+    let out = Outgoing {
+        body: p.body.clone(),
+        isl: p.isl,
+        max_tokens: p.max_tokens,
+        conversation: sh.ids[pi].clone(),
+        turn_index: 0,
+        correlation: None,
+        isl_text: None,
+        want_reply: false,
+        replica: session_num,
+    };
+    send_one(sh, session_num, phase, (scheduled, ready), out)
+        .await
+        .refused
+}
+
+/// What one request sends, and what it belongs to.
+struct Outgoing {
+    body: bytes::Bytes,
+    /// Input tokens, when known up front (a later turn's are counted by the writer from `isl_text`).
+    isl: u64,
+    max_tokens: Option<u64>,
+    conversation: Arc<str>,
+    turn_index: u32,
+    correlation: Option<Arc<str>>,
+    isl_text: Option<String>,
+    /// Keep the reply text (a session's history needs it).
+    want_reply: bool,
+    /// Round-robin key of the `--url` replica: the request number, or a session's number so
+    /// that all its turns go to one replica.
+    replica: u64,
+}
+
+/// How one request went, for its sender.
+struct Sent {
+    /// The server refused the connection.
+    refused: bool,
+    /// The reply text, when asked for and the request succeeded.
+    reply: Option<String>,
+}
+
+/// Sends one request and hands its exchange to the writer.
+async fn send_one(
+    sh: &Shared,
+    session_num: u64,
+    phase: Phase,
+    (scheduled, ready): (Option<Instant>, Instant),
+    out: Outgoing,
+) -> Sent {
     let mut ex = Exchange::new(
         session_num,
         client::request_id(sh.nonce, session_num),
-        sh.ids[pi].clone(),
+        out.conversation,
         phase,
-        p.isl,
+        out.isl,
     );
-    if let Some(n) = p.max_tokens {
+    ex.turn_index = out.turn_index;
+    ex.correlation_id = out.correlation;
+    ex.isl_text = out.isl_text;
+    if let Some(n) = out.max_tokens {
         // One stamp per token plus slack: no regrowth while streaming.
         ex.content.reserve(n.min(65_536) as usize + 2);
         ex.output.text.reserve((n.min(65_536) as usize) * 8);
     }
     ex.scheduled = scheduled;
-    let (ri, client, url) = sh.replicas.pick(session_num);
+    let (ri, client, url) = sh.replicas.pick(out.replica);
     if sh.replicas.several() {
         ex.replica = Some((ri, url.clone()));
     }
@@ -226,7 +291,7 @@ async fn exchange(
     } else {
         tokio::select! {
             biased;
-            f = client.send(&mut ex, p.body.clone()) => Some(f),
+            f = client.send(&mut ex, out.body) => Some(f),
             _ = cancel.wait_for(|c| *c) => None,
         }
     };
@@ -257,13 +322,21 @@ async fn exchange(
     }
     let lag = ex.start.saturating_duration_since(scheduled.unwrap_or(ready));
     let refused = ex.error.as_ref().is_some_and(|e| e.kind == ErrorKind::Connection);
+    // AIPerf keeps the content received; the reasoning only when there is no content.
+    let reply = (out.want_reply && ex.error.is_none() && !ex.content.is_empty()).then(|| {
+        if ex.output.text.is_empty() {
+            ex.output.reasoning.clone()
+        } else {
+            ex.output.text.clone()
+        }
+    });
     // Never blocks: the writer drains the queue every 2 ms.
     let _ = sh.tx.send(Item {
         ex,
         lag,
         worker: sh.worker,
     });
-    refused
+    Sent { refused, reply }
 }
 
 /// A closed-loop worker whose connection was refused waits this long before its next request, as
@@ -275,6 +348,8 @@ const REFUSED_BACKOFF: Duration = Duration::from_millis(100);
 enum Load {
     Closed(ClosedLoop),
     Open(OpenLoop),
+    /// `--user-centric-rate`: AIPerf's per-user schedule (sessions only).
+    Users(user_centric::UserLoad),
 }
 
 /// Closed loop: `workers` tasks each send back-to-back until the count, the time limit or a stop.
@@ -318,6 +393,9 @@ struct OpenLoop {
 /// Starts the phase's dispatcher; the handle ends when its last request has.
 fn dispatch(sh: Arc<Shared>, load: Load) -> JoinHandle<()> {
     match load {
+        Load::Closed(l) if sh.sessions.is_some() => tokio::spawn(sessions::closed(sh, l)),
+        Load::Open(l) if sh.sessions.is_some() => tokio::spawn(sessions::open(sh, l)),
+        Load::Users(l) => tokio::spawn(user_centric::run(sh, l)),
         Load::Closed(l) => tokio::spawn(closed_loop(sh, l)),
         Load::Open(l) => tokio::spawn(open_loop(sh, l)),
     }
@@ -447,8 +525,14 @@ fn warmup_load(opts: &Options, trace: bool, t0: Instant) -> Load {
         }),
         _ => Load::Closed(ClosedLoop {
             phase: Phase::Warmup,
-            workers: opts.concurrency.unwrap_or(1),
-            tasks: 0..opts.concurrency.unwrap_or(1),
+            workers: opts
+                .concurrency
+                .or(opts.workload.user_centric.map(|(_, users)| users))
+                .unwrap_or(1),
+            tasks: 0..opts
+                .concurrency
+                .or(opts.workload.user_centric.map(|(_, users)| users))
+                .unwrap_or(1),
             next: Arc::new(AtomicU64::new(0)),
             t0,
             first_session: 0,
@@ -463,6 +547,16 @@ fn warmup_load(opts: &Options, trace: bool, t0: Instant) -> Load {
 fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option<u64>, p0: Instant) -> Load {
     let until = opts.benchmark_duration;
     let first_session = opts.warmup_request_count;
+    if let Some((qps, users)) = opts.workload.user_centric {
+        return Load::Users(user_centric::UserLoad {
+            qps,
+            users,
+            first_session,
+            count,
+            until: until.map(|d| after(p0, d)),
+            t0: p0,
+        });
+    }
     if trace {
         // Trace rows are sent in order, each once.
         let offsets = prompts.iter().map(|p| p.timestamp_ms.unwrap_or(0.0));
@@ -555,6 +649,8 @@ fn after(t: Instant, secs: f64) -> Instant {
 #[derive(Default, Clone, Copy)]
 struct Tally {
     requests: u64,
+    /// Sessions started (first turns sent).
+    sessions: u64,
     ok: u64,
     errors: u64,
     last_end: Option<Instant>,
@@ -616,6 +712,11 @@ fn sink(
             }
             Err(mpsc::TryRecvError::Disconnected) => break,
         };
+        let mut item = item;
+        if let Some(text) = item.ex.isl_text.take() {
+            // A later turn: its ISL is its whole history, counted here, off the event loop.
+            item.ex.isl = cx.tokenizer.count(&text);
+        }
         let ex = &item.ex;
         let mut record = metrics::compute(ex, &cx);
         let is_err = record.error.is_some();
@@ -628,6 +729,9 @@ fn sink(
             &mut rep.profiling
         };
         t.requests += 1;
+        if ex.turn_index == 0 && ex.correlation_id.is_some() {
+            t.sessions += 1;
+        }
         if is_err {
             t.errors += 1;
         } else {
@@ -685,6 +789,8 @@ fn sink(
 struct Setup {
     tok: Arc<Tokenizer>,
     prompts: Vec<Prompt>,
+    /// A multi-turn run's conversations (None: one prompt per request).
+    conversations: Option<Vec<conversation::Conversation>>,
     /// The dataset is a trace: its timestamps set the send times.
     trace: bool,
     /// One set of clients per worker thread (its own connections).
@@ -704,24 +810,25 @@ fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Setup> 
             tok.path().map_or("builtin".into(), |p| p.display().to_string())
         ));
     }
-    let (prompts, trace) = match &opts.input_file {
-        Some(p) => {
-            let d = dataset::load(p, opts, &tok)?;
-            warnings.extend(d.warnings);
-            (d.prompts, d.trace)
-        }
-        None => (prompts::synthetic(opts, &tok)?, false),
-    };
+    let (prompts, trace, conversations) = dataset_of(opts, &tok, warnings)?;
     if let Some(p) = &opts.io.inputs_out {
-        prompts::write_inputs_json(p, &prompts).map_err(|e| anyhow!("--inputs-out: {e}"))?;
+        match &conversations {
+            // Rewritten after the run with the history each turn carried.
+            Some(c) => conversation::write_inputs_json(p, c, |_, _| None),
+            None => prompts::write_inputs_json(p, &prompts),
+        }
+        .map_err(|e| anyhow!("--inputs-out: {e}"))?;
     }
     let open = opts.request_rate.is_some() || trace;
     let pool = opts.concurrency.unwrap_or(if open { 256 } else { 1 });
     // Never more event loops than requests that can be in flight.
+    // A multi-turn session keeps its history and pacing on one event loop: session workloads
+    // run on one worker (see README, "All cores").
     let n = opts
         .io
         .workers
         .unwrap_or_else(|| workers::default_count(opts.concurrency))
+        .min(if conversations.is_some() { 1 } else { usize::MAX })
         .min(opts.concurrency.map_or(usize::MAX, |c| c.max(1) as usize)) as u64;
     let pools = (0..n)
         .map(|w| Replicas::new(opts, workers::share(pool, n, w).max(1) as usize))
@@ -731,19 +838,61 @@ fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Setup> 
     Ok(Setup {
         tok,
         prompts,
+        conversations,
         trace,
         pools,
         out,
     })
 }
 
-/// Run size: `--request-count`, else a duration run (None), else each prompt once (a trace: each row).
-fn run_size(opts: &Options, trace: bool, prompts: usize) -> Option<u64> {
+/// The dataset: prompts (one per request), or conversations when requests carry a session's
+/// history. Synthetic prompts with shared prefixes are one-turn conversations flattened back to
+/// prompts (their bodies never change), so they keep the single-request path.
+#[allow(clippy::type_complexity)]
+fn dataset_of(
+    opts: &Options,
+    tok: &Tokenizer,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<(Vec<Prompt>, bool, Option<Vec<conversation::Conversation>>)> {
+    let w = &opts.workload;
+    let sessions = w.sessions(opts.custom_dataset_type);
+    let convs = match &opts.input_file {
+        Some(p) if opts.custom_dataset_type == options::DatasetType::MultiTurn => {
+            let l = multi_turn::load(p, opts, tok)?;
+            warnings.extend(l.warnings);
+            l.conversations
+        }
+        Some(p) => {
+            let d = dataset::load(p, opts, tok)?;
+            warnings.extend(d.warnings);
+            return Ok((d.prompts, d.trace, None));
+        }
+        None if sessions || w.prefix_length + w.shared_system_length + w.user_context_length > 0 => {
+            conversation::synthetic(opts, tok)?
+        }
+        None => return Ok((prompts::synthetic(opts, tok)?, false, None)),
+    };
+    let firsts = convs.iter().map(|c| c.turns[0].alone.clone()).collect();
+    Ok((firsts, false, sessions.then_some(convs)))
+}
+
+/// Run size: `--request-count`, else a duration run (None), else each prompt once (a trace: each
+/// row; sessions: each conversation once, counted in sessions, see [`session_cap`]).
+fn run_size(opts: &Options, trace: bool, prompts: usize, sessions: bool) -> Option<u64> {
     match (opts.request_count, opts.benchmark_duration) {
         (Some(n), _) => Some(if trace { n.min(prompts as u64) } else { n }),
         (None, Some(_)) => None,
+        (None, None) if sessions => None,
         (None, None) => Some(prompts as u64),
     }
+}
+
+/// Sessions the profiling phase starts at most: `--conversation-num`, else (no count, no
+/// duration) each conversation once.
+fn session_cap(opts: &Options, conversations: usize) -> Option<u64> {
+    opts.workload.conversation_num.or(
+        (opts.request_count.is_none() && opts.benchmark_duration.is_none()).then_some(conversations as u64),
+    )
 }
 
 /// The load phases as they ran.
@@ -803,13 +952,18 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
     let Setup {
         tok,
         prompts,
+        conversations,
         trace,
         pools,
         out,
     } = prepare(&opts, &mut report.warnings)?;
     let n_prompts = prompts.len();
     let ids: Vec<Arc<str>> = prompts.iter().map(|p| Arc::from(p.session_id.as_str())).collect();
-    let count = run_size(&opts, trace, n_prompts);
+    let count = run_size(&opts, trace, n_prompts, conversations.is_some());
+    let sessions = conversations.map(|c| {
+        let cap = session_cap(&opts, c.len());
+        sessions::SessionSet::new(c, cap, opts.io.inputs_out.is_some())
+    });
     let ctl = Arc::new(Control {
         stop: watch::channel(false).0,
         cancel: watch::channel(false).0,
@@ -818,7 +972,8 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
     });
     let (tx, rx) = mpsc::channel::<Item>();
     let sent = Arc::new(AtomicU64::new(0));
-    let progress = progress::Progress::new(&opts, count, sent.clone());
+    let planned = count.or(sessions.as_ref().and_then(|s| s.planned_turns()));
+    let progress = progress::Progress::new(&opts, planned, sent.clone());
     let writer = {
         let parts = (
             clock,
@@ -828,7 +983,7 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
             opts.streaming,
         );
         let ctl = ctl.clone();
-        let totals = (opts.warmup_request_count, count);
+        let totals = (opts.warmup_request_count, planned);
         let limits = opts.limits;
         std::thread::Builder::new()
             .name("loadgen-writer".into())
@@ -842,6 +997,7 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
         .cancellation
         .map(|c| Arc::new(cancel::Cancellation::new(c, opts.random_seed)));
     let issued = Arc::new(AtomicU64::new(0));
+    let sessions = sessions.map(Arc::new);
     let shared = pools
         .into_iter()
         .enumerate()
@@ -859,6 +1015,7 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
                 sent: sent.clone(),
                 cancellation: cancellation.clone(),
                 issued: issued.clone(),
+                sessions: sessions.clone(),
             })
         })
         .collect();
@@ -873,6 +1030,13 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
     let cpu0 = run_info::cpu_seconds();
     let ran = run_phases(&opts, &pool, &ctl, &prompts, trace, count).await;
 
+    // The history each turn carried, into inputs.json (AIPerf writes turns without it).
+    if let (Some(p), Some(set)) = (&opts.io.inputs_out, &sessions) {
+        set.write_inputs_json(p)
+            .map_err(|e| anyhow!("--inputs-out: {e}"))?;
+    }
+    let multi_turn = sessions.is_some();
+    drop(sessions);
     // Let the writer finish: the workers' queues close with them.
     pool.stop();
     let rep = tokio::task::spawn_blocking(move || writer.join())
@@ -886,6 +1050,7 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
         dataset_entries: n_prompts,
         open_loop: opts.request_rate.is_some() || trace,
         count,
+        multi_turn,
         cpu: run_info::cpu_seconds() - cpu0,
         ran,
         rep,
@@ -905,6 +1070,8 @@ struct Ending<'a> {
     open_loop: bool,
     /// The profiling phase's request count (None: a duration run).
     count: Option<u64>,
+    /// Requests were turns of sessions (the run info counts the sessions).
+    multi_turn: bool,
     /// Process CPU seconds over the load phases.
     cpu: f64,
     ran: Ran,
@@ -961,6 +1128,7 @@ impl Ending<'_> {
             return Err(e);
         }
         report.summary = Some(PhaseSummary {
+            sessions: self.multi_turn.then_some(rep.profiling.sessions),
             requests: rep.profiling.requests,
             errors: rep.profiling.errors,
             seconds: wall,
@@ -1049,11 +1217,13 @@ impl Ending<'_> {
                 start_ns: clock.wall_ns(t0),
                 end_ns: clock.wall_ns(rep.warmup.last_end.unwrap_or(t0).max(t0)),
                 requests: rep.warmup.requests,
+                sessions: self.multi_turn.then_some(rep.warmup.sessions),
             }),
             profiling: PhaseWindow {
                 start_ns: clock.wall_ns(p0),
                 end_ns: clock.wall_ns(p_end),
                 requests: rep.profiling.requests,
+                sessions: self.multi_turn.then_some(rep.profiling.sessions),
             },
             was_cancelled,
             client,
@@ -1069,6 +1239,7 @@ mod tests {
     #[test]
     fn the_summary_line_reads_as_it_always_did() {
         let s = PhaseSummary {
+            sessions: None,
             requests: 200,
             errors: 3,
             seconds: 4.91349,

@@ -108,6 +108,41 @@ pub struct Options {
     pub io: Io,
     /// The plan line's place in its sweep, copied into the run info.
     pub place: Place,
+    /// Sessions, shared prefixes and user-centric load.
+    pub workload: Workload,
+}
+
+/// What the traffic looks like beyond one prompt per request: multi-turn sessions (AIPerf's
+/// `--conversation-*`), shared prefixes and the user-centric schedule.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Workload {
+    /// Sessions to start (None: the run size decides).
+    pub conversation_num: Option<u64>,
+    /// Turns per synthetic conversation: mean (>= 1) and stddev (whole, as AIPerf truncates it).
+    pub turn_mean: u64,
+    pub turn_stddev: u64,
+    /// Delay before turns after the first, ms: mean, stddev (whole ms) and a factor.
+    pub turn_delay_mean_ms: f64,
+    pub turn_delay_stddev_ms: u64,
+    pub turn_delay_ratio: f64,
+    /// Prefix pool: how many distinct prefixes, each this many tokens (0: no pool).
+    pub prefix_pool_size: u64,
+    pub prefix_length: u64,
+    /// Tokens of the shared system prompt and of each conversation's user context (0: none).
+    pub shared_system_length: u64,
+    pub user_context_length: u64,
+    /// User-centric load: (requests/s over all users, users).
+    pub user_centric: Option<(f64, u64)>,
+}
+
+impl Workload {
+    /// Requests carry a session's history: some conversation may have more than one turn.
+    pub fn sessions(&self, dataset: DatasetType) -> bool {
+        self.turn_mean > 1
+            || self.turn_stddev > 0
+            || dataset == DatasetType::MultiTurn
+            || self.user_centric.is_some()
+    }
 }
 
 impl Options {
@@ -186,7 +221,7 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
         use_legacy_max_tokens: s.use_legacy_max_tokens.unwrap_or(false),
         rankings_passages: s.rankings_passages_mean.unwrap_or(1),
         rankings_passage_tokens: s.rankings_passages_prompt_token_mean.unwrap_or(550),
-        num_prompts: s.num_prompts.unwrap_or(100),
+        num_prompts: s.num_prompts.or(s.conversation_num).unwrap_or(100),
         seed_given: s.random_seed.is_some(),
         random_seed: s.random_seed.unwrap_or(0),
         extra_inputs: s.extra_inputs.unwrap_or_default(),
@@ -222,6 +257,19 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
         isl_block_size: s.isl_block_size.unwrap_or(super::dataset::BLOCK_TOKENS),
         io,
         place,
+        workload: Workload {
+            conversation_num: s.conversation_num,
+            turn_mean: s.conversation_turn_mean.unwrap_or(1).max(1),
+            turn_stddev: s.conversation_turn_stddev.unwrap_or(0.0) as u64,
+            turn_delay_mean_ms: s.conversation_turn_delay_mean.unwrap_or(0.0),
+            turn_delay_stddev_ms: s.conversation_turn_delay_stddev.unwrap_or(0.0) as u64,
+            turn_delay_ratio: s.conversation_turn_delay_ratio.unwrap_or(1.0),
+            prefix_pool_size: s.prefix_prompt_pool_size.unwrap_or(0),
+            prefix_length: s.prefix_prompt_length.unwrap_or(0),
+            shared_system_length: s.shared_system_prompt_length.unwrap_or(0),
+            user_context_length: s.user_context_prompt_length.unwrap_or(0),
+            user_centric: s.user_centric_rate.zip(s.num_users),
+        },
     })
 }
 

@@ -172,11 +172,21 @@ fn rankings_prompt(
 
 /// Writes AIPerf's `inputs.json` (pretty, 2-space indent) atomically.
 pub fn write_inputs_json(path: &Path, prompts: &[Prompt]) -> anyhow::Result<()> {
+    write_inputs_entries(
+        path,
+        prompts
+            .iter()
+            .map(|p| serde_json::json!({"session_id": p.session_id, "payloads": [p.payload]})),
+    )
+}
+
+/// Writes `inputs.json` from its `data` entries (`{"session_id", "payloads"}`), pretty as AIPerf
+/// writes it, atomically.
+pub fn write_inputs_entries(path: &Path, entries: impl Iterator<Item = Value>) -> anyhow::Result<()> {
     crate::io::atomic::write_with(path, |w| {
         w.write_all(b"{\n  \"data\": [")?;
-        for (i, p) in prompts.iter().enumerate() {
+        for (i, entry) in entries.enumerate() {
             w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-            let entry = serde_json::json!({"session_id": p.session_id, "payloads": [p.payload]});
             let text = serde_json::to_string_pretty(&entry).map_err(std::io::Error::from)?;
             for (j, line) in text.lines().enumerate() {
                 if j > 0 {

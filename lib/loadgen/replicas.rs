@@ -1,10 +1,11 @@
 //! Several server replicas without a load balancer: `--url` given several times spreads the
 //! requests over them round-robin, as AIPerf's `--url-strategy round_robin` does.
 //!
-//! Each replica has its own [`Client`] (its own keep-alive pool). The replica of a request is
-//! `session_num mod replicas`: requests are numbered in the order they are issued, so this is
-//! AIPerf's counter that advances once per session start, and it does not depend on which worker
-//! sends the request. The records of a multi-replica run carry `metadata.url_index` and
+//! Each replica has its own [`Client`] (its own keep-alive pool). The replica of a single-turn
+//! request is `session_num mod replicas`, of every turn of a multi-turn session `session index
+//! mod replicas`: requests and sessions are numbered in the order they start, so this is AIPerf's
+//! counter that advances once per session start, and it does not depend on which worker sends
+//! the request. The records of a multi-replica run carry `metadata.url_index` and
 //! `metadata.url`; a single `--url` leaves them out, so those records are unchanged.
 
 use std::sync::Arc;
@@ -35,6 +36,11 @@ impl Replicas {
     pub fn pick(&self, n: u64) -> (u32, &Client, &Arc<str>) {
         let i = (n % self.clients.len() as u64) as usize;
         (i as u32, &self.clients[i], &self.urls[i])
+    }
+
+    /// The API flavour (the same for every replica).
+    pub fn kind(&self) -> super::options::EndpointType {
+        self.clients[0].kind()
     }
 
     /// More than one replica (records then say which one served them).

@@ -330,11 +330,13 @@ mod tests {
             benchmark_id: "00c0ffee00c0ffee".into(),
             dataset_entries: 100,
             warmup: warmup.then_some(PhaseWindow {
+                sessions: None,
                 start_ns: 1_700_000_000_000_000_000,
                 end_ns: 1_700_000_000_250_000_000,
                 requests: 5,
             }),
             profiling: PhaseWindow {
+                sessions: None,
                 start_ns: 1_700_000_000_250_000_123,
                 end_ns: 1_700_000_010_250_000_456,
                 requests: 200,

@@ -16,6 +16,9 @@
 //!   is exactly one worker's, and each request keeps its own `scheduled_ns` and dispatch lag. The
 //!   in-flight cap is one semaphore shared by all.
 //!
+//! Multi-turn session workloads (a session's history and pacing live on one event loop) run on
+//! one worker.
+//!
 //! The main thread only waits: for the phase to end, a Ctrl-C or the hard deadline.
 
 use std::sync::{Arc, Mutex};
@@ -171,6 +174,8 @@ fn deal(load: Load, n: usize) -> Vec<Load> {
                 })
             })
             .collect(),
+        // Session workloads run on one worker (prepare), so the per-user schedule is not dealt.
+        Load::Users(l) => vec![Load::Users(l)],
     }
 }
 

@@ -7,6 +7,7 @@ pub mod capacity;
 pub mod engine;
 pub mod faults;
 pub mod metrics;
+pub mod prefix_cache;
 pub mod protocol;
 pub mod record;
 pub mod server;
@@ -49,6 +50,10 @@ pub struct Options {
     pub workers: usize,
     /// Run the server threads at SCHED_FIFO priority 1 (shared machines).
     pub realtime: bool,
+    /// Prefix cache capacity in tokens (0: no prefix cache).
+    pub prefix_cache_tokens: u64,
+    /// Tokens per prefix-cache block (vLLM's block size).
+    pub prefix_cache_block_size: usize,
 }
 
 impl Default for Options {
@@ -76,6 +81,8 @@ impl Default for Options {
             api_key: None,
             workers: 0,
             realtime: false,
+            prefix_cache_tokens: 0,
+            prefix_cache_block_size: 16,
         }
     }
 }
@@ -99,6 +106,9 @@ impl Options {
         }
         if self.embedding_dim == 0 {
             return Err("--embedding-dim must be at least 1".into());
+        }
+        if self.prefix_cache_block_size == 0 {
+            return Err("--prefix-cache-block-size must be at least 1 token".into());
         }
         self.faults.validate()
     }

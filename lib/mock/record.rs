@@ -41,6 +41,9 @@ pub struct RequestRecord {
     pub token_sent_ns: Vec<u64>,
     /// Last byte of the response handed to the connection (or the cut), epoch ns.
     pub end_ns: u64,
+    /// Prompt tokens served by the prefix cache (only with `--prefix-cache-tokens`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached_tokens: Option<u32>,
     /// When the server saw the client close the connection before the response ended, epoch ns
     /// (null unless `outcome` is `client_disconnect`; then equal to `end_ns`).
     pub disconnected_ns: Option<u64>,

@@ -339,6 +339,8 @@ struct Planned {
     id: String,
     model_json: String,
     prompt_tokens: u32,
+    /// Prompt tokens the prefix cache served (None: no cache).
+    cached_tokens: Option<u32>,
     plan: OutputPlan,
     fault: Fault,
     answer_seed: u64,
@@ -364,6 +366,7 @@ impl Planned {
                 None => eng.served_model_json.clone(),
             },
             prompt_tokens: g.prompt.prompt_tokens(),
+            cached_tokens: eng.prefix_cached(&g.prompt.token_hashes),
             plan,
             fault,
             answer_seed: tokens::answer_seed(eng.opts.seed, g.prompt.hash),
@@ -434,6 +437,7 @@ fn stream_response(eng: Arc<Engine>, g: &Generate, p: Planned, arr: Arrival) -> 
         rng: p.rng,
         arrival: arr.at,
         client_request_id: arr.client_id,
+        cached_tokens: p.cached_tokens,
         request_body: arr.body,
     };
     let mut r = Response::new(MockBody::Sse(Box::new(SseStream::new(eng, spec, admission))));
@@ -455,6 +459,7 @@ fn head<'a>(g: &Generate, p: &'a Planned) -> Head<'a> {
         model_json: &p.model_json,
         continuous_usage: g.continuous_usage,
         prompt_tokens: p.prompt_tokens,
+        cached_tokens: p.cached_tokens,
         finish_reason: p.plan.finish_reason,
     }
 }
@@ -471,7 +476,8 @@ async fn whole_response(
     let admitted = Instant::now();
     slot.add_kv(prompt_tokens as u64);
     eng.metrics.prompt_tokens.fetch_add(prompt_tokens as u64, Relaxed);
-    let mut end = admitted + Duration::from_nanos(eng.model.first_token_ns(prompt_tokens, &mut p.rng));
+    let computed = prompt_tokens - p.cached_tokens.unwrap_or(0).min(prompt_tokens);
+    let mut end = admitted + Duration::from_nanos(eng.model.first_token_ns(computed, &mut p.rng));
     let first = end;
     let running = eng.running();
     for _ in 1..plan.tokens {
@@ -577,6 +583,7 @@ impl Drop for ClientLeft<'_> {
                 token_due_ns: Vec::new(),
                 token_sent_ns: Vec::new(),
                 end_ns: now,
+                cached_tokens: None,
                 disconnected_ns: Some(now),
                 request_body: super::record::body_value(self.arr.body.as_ref()),
             });
@@ -638,6 +645,7 @@ fn record_simple(
             token_due_ns: Vec::new(),
             token_sent_ns: Vec::new(),
             end_ns: c.now_ns(),
+            cached_tokens: None,
             disconnected_ns: None,
             request_body: super::record::body_value(arr.body.as_ref()),
         });
