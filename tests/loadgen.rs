@@ -169,7 +169,10 @@ fn streaming_chat_metrics_match_the_mock_schedule() {
     assert_eq!(rs["kernel_stamped_chunks"], 64, "{rs}");
     assert_eq!(rs["user_stamped_chunks"], 0, "{rs}");
     let lag = &rs["client_lag_ms"];
-    assert!(lag["p50"].as_f64().unwrap() <= lag["max"].as_f64().unwrap(), "{rs}");
+    assert!(
+        lag["p50"].as_f64().unwrap() <= lag["max"].as_f64().unwrap(),
+        "{rs}"
+    );
     assert!(rs["shared_reads"].as_u64().unwrap() <= 32, "{rs}");
 }
 
@@ -1162,7 +1165,12 @@ fn https_endpoints_work_with_a_private_ca() {
     let recs = run_ok(
         &[
             &args[..],
-            &["--ca-cert", ca.to_str().unwrap(), "--run-info-out", ri.to_str().unwrap()],
+            &[
+                "--ca-cert",
+                ca.to_str().unwrap(),
+                "--run-info-out",
+                ri.to_str().unwrap(),
+            ],
         ]
         .concat(),
     );

@@ -32,8 +32,25 @@ fn requests_alternate_over_replicas_and_the_breakdown_shows_the_slow_one() {
     let records = tmp.path().join("records.jsonl");
     let ri = tmp.path().join("run_info.json");
     let out = Command::new(bin("loadgen"))
-        .args(["--url", &small.url(), "--url", &big.addr, "-m", "m", "--streaming"])
-        .args(["--concurrency", "8", "--request-count", "32", "--osl", "8", "--isl", "16"])
+        .args([
+            "--url",
+            &small.url(),
+            "--url",
+            &big.addr,
+            "-m",
+            "m",
+            "--streaming",
+        ])
+        .args([
+            "--concurrency",
+            "8",
+            "--request-count",
+            "32",
+            "--osl",
+            "8",
+            "--isl",
+            "16",
+        ])
         .args(["--ui", "none", "--output", records.to_str().unwrap()])
         .args(["--run-info-out", ri.to_str().unwrap()])
         .env_remove("OPENAI_API_KEY")
@@ -62,7 +79,14 @@ fn requests_alternate_over_replicas_and_the_breakdown_shows_the_slow_one() {
     );
 
     let out = Command::new(bin("trial-agg"))
-        .args(["--by", "url", "--format", "json", "--run-info", ri.to_str().unwrap()])
+        .args([
+            "--by",
+            "url",
+            "--format",
+            "json",
+            "--run-info",
+            ri.to_str().unwrap(),
+        ])
         .arg(&records)
         .output()
         .unwrap();
@@ -76,7 +100,12 @@ fn requests_alternate_over_replicas_and_the_breakdown_shows_the_slow_one() {
     // Four requests in flight on one slot wait for each other: the small replica's first tokens
     // come several requests' durations later (each ~55 ms), the big one's after ~20 ms.
     let ttft = |v: &Value| v["time_to_first_token"]["p50"].as_f64().unwrap();
-    assert!(ttft(s) > 2.0 * ttft(b) && ttft(s) > 60.0, "small {} vs big {}", ttft(s), ttft(b));
+    assert!(
+        ttft(s) > 2.0 * ttft(b) && ttft(s) > 60.0,
+        "small {} vs big {}",
+        ttft(s),
+        ttft(b)
+    );
     // Same window: the replicas' throughputs add up to the trial's.
     let thr = |v: &Value| v["request_throughput"]["avg"].as_f64().unwrap();
     assert!((thr(s) + thr(b) - thr(&doc)).abs() < 1e-6 * thr(&doc));
@@ -101,7 +130,16 @@ fn requests_alternate_over_replicas_and_the_breakdown_shows_the_slow_one() {
 #[test]
 fn a_url_given_twice_is_refused() {
     let out = Command::new(bin("loadgen"))
-        .args(["--url", "127.0.0.1:9", "--url", "http://127.0.0.1:9/", "-m", "m", "--ui", "none"])
+        .args([
+            "--url",
+            "127.0.0.1:9",
+            "--url",
+            "http://127.0.0.1:9/",
+            "-m",
+            "m",
+            "--ui",
+            "none",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -120,7 +158,16 @@ fn profile_scrapes_every_replica() {
         .env("SWEEPKIT_BIN_DIR", bin("loadgen").parent().unwrap())
         .env_remove("OPENAI_API_KEY")
         .args(["-m", "mock", "--url", &a.url(), "--url", &b.url(), "--streaming"])
-        .args(["--concurrency", "4", "--request-count", "40", "--osl", "16", "--ui", "none"])
+        .args([
+            "--concurrency",
+            "4",
+            "--request-count",
+            "40",
+            "--osl",
+            "16",
+            "--ui",
+            "none",
+        ])
         .args(["--scrape-interval", "0.1"])
         .stdin(std::process::Stdio::null())
         .output()
@@ -159,9 +206,21 @@ fn a_session_stays_on_one_replica() {
     let ri = tmp.path().join("run_info.json");
     let out = Command::new(bin("loadgen"))
         .args(["--url", &a.url(), "--url", &b.url(), "-m", "m", "--streaming"])
-        .args(["--conversation-num", "6", "--conversation-turn-mean", "3", "--concurrency", "3"])
+        .args([
+            "--conversation-num",
+            "6",
+            "--conversation-turn-mean",
+            "3",
+            "--concurrency",
+            "3",
+        ])
         .args(["--osl", "4", "--isl", "16", "--ui", "none", "--workers", "2"])
-        .args(["--output", records.to_str().unwrap(), "--run-info-out", ri.to_str().unwrap()])
+        .args([
+            "--output",
+            records.to_str().unwrap(),
+            "--run-info-out",
+            ri.to_str().unwrap(),
+        ])
         .env_remove("OPENAI_API_KEY")
         .output()
         .unwrap();
@@ -174,7 +233,11 @@ fn a_session_stays_on_one_replica() {
         let session = md["x_correlation_id"].as_str().unwrap().to_string();
         let u = md["url_index"].as_u64().unwrap();
         per_url[u as usize] += 1;
-        assert_eq!(*replica_of.entry(session).or_insert(u), u, "a session changed replica: {md}");
+        assert_eq!(
+            *replica_of.entry(session).or_insert(u),
+            u,
+            "a session changed replica: {md}"
+        );
     }
     assert_eq!(replica_of.len(), 6);
     assert_eq!(per_url, [9, 9]);

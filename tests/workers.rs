@@ -30,9 +30,33 @@ fn run(dir: &Path, url: &str, n: &str, load: &[&str]) -> (Vec<Value>, Value) {
     let records = dir.join(format!("r{n}.jsonl"));
     let ri = dir.join(format!("ri{n}.json"));
     let out = Command::new(bin("loadgen"))
-        .args(["--url", url, "-m", "m", "--streaming", "--osl", "6", "--isl", "16"])
-        .args(["--random-seed", "7", "--num-prompts", "12", "--ui", "none", "--workers", n])
-        .args(["--output", records.to_str().unwrap(), "--run-info-out", ri.to_str().unwrap()])
+        .args([
+            "--url",
+            url,
+            "-m",
+            "m",
+            "--streaming",
+            "--osl",
+            "6",
+            "--isl",
+            "16",
+        ])
+        .args([
+            "--random-seed",
+            "7",
+            "--num-prompts",
+            "12",
+            "--ui",
+            "none",
+            "--workers",
+            n,
+        ])
+        .args([
+            "--output",
+            records.to_str().unwrap(),
+            "--run-info-out",
+            ri.to_str().unwrap(),
+        ])
         .args(load)
         .env_remove("OPENAI_API_KEY")
         .output()
@@ -43,7 +67,10 @@ fn run(dir: &Path, url: &str, n: &str, load: &[&str]) -> (Vec<Value>, Value) {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    (recs, serde_json::from_str(&std::fs::read_to_string(&ri).unwrap()).unwrap())
+    (
+        recs,
+        serde_json::from_str(&std::fs::read_to_string(&ri).unwrap()).unwrap(),
+    )
 }
 
 /// Per request number: conversation, output tokens, and (open loop) the intended send time
@@ -55,7 +82,10 @@ fn by_session(recs: &[Value], info: &Value) -> BTreeMap<u64, (String, f64, Optio
     for r in recs {
         assert!(r["error"].is_null(), "{r}");
         let md = &r["metadata"];
-        assert!(ids.insert(md["x_request_id"].as_str().unwrap().to_string()), "duplicate id");
+        assert!(
+            ids.insert(md["x_request_id"].as_str().unwrap().to_string()),
+            "duplicate id"
+        );
         let prev = m.insert(
             md["session_num"].as_u64().unwrap(),
             (
@@ -101,7 +131,14 @@ fn two_workers_give_the_records_of_one_closed_loop() {
 fn two_workers_keep_one_schedule_open_loop() {
     let m = mock();
     let tmp = tempfile::tempdir().unwrap();
-    let load = ["--request-rate", "400", "--arrival-pattern", "poisson", "--request-count", "60"];
+    let load = [
+        "--request-rate",
+        "400",
+        "--arrival-pattern",
+        "poisson",
+        "--request-count",
+        "60",
+    ];
     let (r1, i1) = run(tmp.path(), &m.url(), "1", &load);
     let (r2, i2) = run(tmp.path(), &m.url(), "2", &load);
     let (a, b) = (by_session(&r1, &i1), by_session(&r2, &i2));
@@ -124,7 +161,16 @@ fn the_default_is_capped_by_the_concurrency() {
     let records = tmp.path().join("r.jsonl");
     let ri = tmp.path().join("ri.json");
     let out = Command::new(bin("loadgen"))
-        .args(["--url", &m.url(), "-m", "m", "--concurrency", "1", "--request-count", "3"])
+        .args([
+            "--url",
+            &m.url(),
+            "-m",
+            "m",
+            "--concurrency",
+            "1",
+            "--request-count",
+            "3",
+        ])
         .args(["--ui", "none", "--output", records.to_str().unwrap()])
         .args(["--run-info-out", ri.to_str().unwrap()])
         .output()

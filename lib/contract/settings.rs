@@ -449,7 +449,10 @@ impl Settings {
         if given.is_empty() {
             return Ok(vec![normalize_url(DEFAULT_URL)?]);
         }
-        let urls = given.iter().map(|u| normalize_url(u)).collect::<anyhow::Result<Vec<_>>>()?;
+        let urls = given
+            .iter()
+            .map(|u| normalize_url(u))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         for (i, u) in urls.iter().enumerate() {
             if urls[..i].contains(u) {
                 bail!("--url {u}: given twice; each replica once (requests are spread round-robin over the --url values)");

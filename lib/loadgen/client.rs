@@ -142,7 +142,8 @@ impl Client {
     /// A client of the server at `base` (one of the `--url` replicas).
     pub fn at(opts: &Options, base: &str, pool: usize) -> anyhow::Result<Client> {
         let url_text = format!("{base}{}", opts.endpoint);
-        let url = reqwest::Url::parse(&url_text).map_err(|e| anyhow!("--url {base}: not a valid URL: {e}"))?;
+        let url =
+            reqwest::Url::parse(&url_text).map_err(|e| anyhow!("--url {base}: not a valid URL: {e}"))?;
         // reqwest builds its TLS config even for plain http: the provider must exist first.
         crate::io::tls::install_provider();
         let mut headers = HeaderMap::new();
@@ -172,9 +173,7 @@ impl Client {
         }
         if url.scheme() == "http" && opts.io.http_client == HttpClient::Builtin {
             super::rx_stamp::keep_on();
-            let host = url
-                .host_str()
-                .ok_or_else(|| anyhow!("--url {base}: no host"))?;
+            let host = url.host_str().ok_or_else(|| anyhow!("--url {base}: no host"))?;
             let addrs = url
                 .socket_addrs(|| Some(80))
                 .map_err(|e| anyhow!("--url {base}: cannot resolve {host}: {e}"))?;

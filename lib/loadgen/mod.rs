@@ -28,8 +28,8 @@ pub mod prompts;
 pub mod py_random;
 pub mod replay;
 pub mod replicas;
-pub mod rx_stamp;
 pub mod run_info;
+pub mod rx_stamp;
 pub mod sessions;
 pub mod sse;
 pub mod stop;
@@ -56,8 +56,8 @@ use crate::io::outcome::Outcome;
 
 use arrival_schedule::ArrivalSchedule;
 use client::{Exchange, Failure};
-use replicas::Replicas;
 use prompts::Prompt;
+use replicas::Replicas;
 use run_info::Health;
 use tokenizer::Tokenizer;
 
@@ -316,7 +316,8 @@ async fn send_one(
             } else {
                 "is the server running? check --url"
             };
-            sh.ctl.fail(anyhow!("cannot reach {url}{}: {why} ({hint})", sh.endpoint));
+            sh.ctl
+                .fail(anyhow!("cannot reach {url}{}: {why} ({hint})", sh.endpoint));
         }
         Some(_) => {}
     }
@@ -1024,7 +1025,9 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
     // worker threads) run at real-time priority.
     let (pool, refused) = workers::Workers::start(shared, opts.io.realtime)?;
     if let Some(e) = refused {
-        report.warnings.push(format!("--realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"));
+        report.warnings.push(format!(
+            "--realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"
+        ));
     }
     // Client CPU is counted over the load phases, not the setup (tokenizer, prompts).
     let cpu0 = run_info::cpu_seconds();

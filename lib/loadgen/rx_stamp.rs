@@ -416,7 +416,10 @@ mod tests {
     fn loopback_reads_carry_the_arrival_time() {
         use tokio::io::AsyncWriteExt;
         keep_on();
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = l.local_addr().unwrap();

@@ -58,7 +58,10 @@ pub struct Workers {
 impl Workers {
     /// Starts one thread per `Shared` (each with its own clients). With `realtime`, each event
     /// loop asks for SCHED_FIFO; the error of the first refusal comes back.
-    pub(super) fn start(shared: Vec<Arc<Shared>>, realtime: bool) -> anyhow::Result<(Workers, Option<String>)> {
+    pub(super) fn start(
+        shared: Vec<Arc<Shared>>,
+        realtime: bool,
+    ) -> anyhow::Result<(Workers, Option<String>)> {
         let mut jobs = Vec::new();
         let mut threads = Vec::new();
         let (rt_tx, rt_rx) = std::sync::mpsc::channel::<Option<String>>();
@@ -131,7 +134,9 @@ fn worker_main(
         }
     };
     let refused = if realtime {
-        crate::io::timer::make_thread_realtime().err().map(|e| e.to_string())
+        crate::io::timer::make_thread_realtime()
+            .err()
+            .map(|e| e.to_string())
     } else {
         None
     };

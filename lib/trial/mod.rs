@@ -170,7 +170,9 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
         anyhow::bail!("--by url: gives a JSON or table breakdown of the final summary; drop --every and use --format json or table");
     }
     let inputs = jsonl::open_inputs(&opts.inputs)?;
-    let mut by = opts.by_url.then(|| by_url::ByUrl::new(&opts.goodput, opts.sweep_limit));
+    let mut by = opts
+        .by_url
+        .then(|| by_url::ByUrl::new(&opts.goodput, opts.sweep_limit));
     let (mut acc, torn) = match opts.every {
         Some(every) => read_live(inputs, &opts.goodput, &info, format, every, opts.sweep_limit)?,
         None => {
