@@ -26,8 +26,15 @@ const EXAMPLES: &str = "EXAMPLES:
   trial-agg --goodput \"time_to_first_token:100 inter_token_latency:10\" \\
       --format csv records.jsonl
 
+  # Timeslices: the run cut into 10 s slices, each summarised
+  trial-agg --slice-duration 10 --output-dir artifacts/c8 records.jsonl
+
   # Several load-generator processes, one trial
-  trial-agg --format table worker-1.jsonl worker-2.jsonl";
+  trial-agg --format table worker-1.jsonl worker-2.jsonl
+
+  # The four shards of one benchmark (loadgen --shard I/4), merged into one trial
+  trial-agg --run-info run_info_1.json --run-info run_info_2.json --run-info run_info_3.json \\
+      --run-info run_info_4.json --output-dir merged shard_*.jsonl";
 
 #[derive(Clone, Copy, ValueEnum)]
 enum FormatArg {
@@ -47,9 +54,17 @@ struct Cli {
     #[arg(value_name = "RECORDS")]
     inputs: Vec<PathBuf>,
 
-    /// loadgen's --run-info-out file (profiling window, run_info, input_config) or an AIPerf profile_export_aiperf.json
+    /// loadgen's --run-info-out file (profiling window, run_info, input_config) or an AIPerf profile_export_aiperf.json. Repeat it for the shards of one benchmark (loadgen --shard I/N): they are merged into one trial whose window is the union of theirs
     #[arg(long, value_name = "FILE")]
-    run_info: Option<PathBuf>,
+    run_info: Vec<PathBuf>,
+
+    /// Merge the shards given even when some of the benchmark's shards are missing (otherwise an error naming them)
+    #[arg(long)]
+    allow_missing_shards: bool,
+
+    /// Warn when the shards' cross-host clock error bound exceeds this fraction of TTFT p50
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.05)]
+    clock_error_fraction: f64,
 
     /// Per-request SLOs "tag:value ..." in display units (ms, tokens/sec/user); adds goodput and good_request_fraction
     #[arg(long, value_name = "SLOS")]
@@ -82,6 +97,18 @@ struct Cli {
     /// Also break the summary down per server replica (records of a loadgen run given several --url carry metadata.url): a by_url object in JSON, one table per replica
     #[arg(long, value_name = "KEY", value_parser = ["url"])]
     by: Option<String>,
+
+    /// Also write AIPerf's timeslices (profile_export_aiperf_timeslices.json/.csv) into --output-dir: the run cut into slices of SECONDS by request start, each summarised
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    slice_duration: Option<f64>,
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(_) => Err(format!("'{s}' must be a positive number of seconds (e.g. 0.5)")),
+        Err(_) => Err(format!("'{s}' is not a number of seconds (e.g. 0.5)")),
+    }
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -114,6 +141,8 @@ fn main() -> ExitCode {
         let report = trial::run(trial::Options {
             inputs: cli.inputs,
             run_info: cli.run_info,
+            allow_missing_shards: cli.allow_missing_shards,
+            clock_error_fraction: cli.clock_error_fraction,
             goodput,
             format: cli.format.map(|f| match f {
                 FormatArg::Json => Format::Json,
@@ -126,6 +155,7 @@ fn main() -> ExitCode {
             gpu_telemetry: cli.gpu_telemetry,
             server_metrics: cli.server_metrics,
             by_url: cli.by.is_some(),
+            slice_duration: cli.slice_duration,
         });
         for w in &report.warnings {
             eprintln!("trial-agg: warning: {w}");

@@ -67,6 +67,38 @@ pub struct RunInfo<R = RunBlock, C = InputConfig> {
         deserialize_with = "lenient"
     )]
     pub end: Option<RunEnd>,
+    /// Where the run sat among the processes of one benchmark (`loadgen --shard`, `--start-at`);
+    /// absent for a plain run.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub shard: Option<ShardBlock>,
+}
+
+/// One shard of a benchmark run by several loadgen processes (`--shard I/N`), or a run that
+/// waited for `--start-at` (then shard 1 of 1). trial-agg merges shards by this block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardBlock {
+    /// This shard's index, 1-based (1..=count).
+    pub index: u32,
+    /// How many shards the benchmark was split into.
+    pub count: u32,
+    /// The host name the shard ran on (shards on one host share one clock).
+    pub host: String,
+    /// The benchmark's settings before the split (keys as in a plan line's `loadgen` object, plus
+    /// `start_at_ns`): every shard of one trial must carry the same.
+    pub settings: Map<String, Value>,
+    /// `--start-at` as epoch ns, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at_ns: Option<u64>,
+    /// How late the profiling phase started after `start_at_ns`, ms (0 when on time); absent
+    /// without `--start-at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_late_ms: Option<f64>,
+    /// The wall clock's own error estimate when the run started.
+    pub clock: crate::io::clock_sync::ClockSync,
 }
 
 /// Why a run ended, so a resumed sweep knows which runs to redo and a failed one says why.
@@ -576,6 +608,7 @@ mod tests {
                 workers: None,
             }),
             end: None,
+            shard: None,
         }
     }
 

@@ -31,6 +31,8 @@ pub mod replicas;
 pub mod run_info;
 pub mod rx_stamp;
 pub mod sessions;
+pub mod shard;
+pub mod splitmix;
 pub mod sse;
 pub mod stop;
 pub mod tokenizer;
@@ -515,7 +517,7 @@ fn warmup_load(opts: &Options, trace: bool, t0: Instant) -> Load {
                 opts.arrival_pattern,
                 rate,
                 opts.arrival_smoothness,
-                opts.random_seed ^ 0x3A3,
+                opts.arrival_seed() ^ 0x3A3,
             ),
             cap: cap(opts),
             deal: (0, 1),
@@ -578,7 +580,7 @@ fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option
                 opts.arrival_pattern,
                 rate,
                 opts.arrival_smoothness,
-                opts.random_seed,
+                opts.arrival_seed(),
             ),
             cap: cap(opts),
             deal: (0, 1),
@@ -675,7 +677,7 @@ struct SinkReport {
 fn sink(
     rx: mpsc::Receiver<Item>,
     mut out: JsonlWriter,
-    cx_parts: (Clock, Arc<Tokenizer>, bool, bool, bool),
+    cx_parts: (Clock, Arc<Tokenizer>, bool, bool, bool, Option<shard::Placement>),
     mut progress: progress::Progress,
     totals: (u64, Option<u64>),
     limits: options::StopLimits,
@@ -683,8 +685,9 @@ fn sink(
 ) -> SinkReport {
     let (warmup_total, profiling_total) = totals;
     let mut dog = stop::Watchdog::new(limits);
-    let (clock, tok, server_counts, produces, streaming) = cx_parts;
-    let cx = metrics::Context::new(&clock, &tok, server_counts, produces, streaming);
+    let (clock, tok, server_counts, produces, streaming, placement) = cx_parts;
+    let cx =
+        metrics::Context::new(&clock, &tok, server_counts, produces, streaming).sharded(placement.as_ref());
     let mut rep = SinkReport::default();
     let mut in_profiling = warmup_total == 0;
     if !in_profiling {
@@ -812,6 +815,11 @@ fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Setup> 
         ));
     }
     let (prompts, trace, conversations) = dataset_of(opts, &tok, warnings)?;
+    let (prompts, conversations) = match &opts.placement {
+        // A shard sends every N-th prompt (or conversation: their first turns stay aligned).
+        Some(p) => (p.deal(prompts)?, conversations.map(|c| p.deal(c)).transpose()?),
+        None => (prompts, conversations),
+    };
     if let Some(p) = &opts.io.inputs_out {
         match &conversations {
             // Rewritten after the run with the history each turn carried.
@@ -929,7 +937,10 @@ async fn run_phases(
         warmup_start = Some(t0);
     }
 
-    // Profiling.
+    // Profiling, at --start-at when given (after the warmup, so the shards' windows coincide).
+    if let Some(p) = &opts.placement {
+        p.wait_for_start().await;
+    }
     let p0 = Instant::now();
     let mut loop_cpu = Vec::new();
     if !interrupted && !ctl.stopped() {
@@ -982,6 +993,7 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
             opts.use_server_token_count,
             opts.endpoint_type.produces_tokens(),
             opts.streaming,
+            opts.placement.clone(),
         );
         let ctl = ctl.clone();
         let totals = (opts.warmup_request_count, planned);
@@ -991,7 +1003,10 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
             .spawn(move || sink(rx, out, parts, progress, totals, limits, ctl))
             .map_err(|e| anyhow!("cannot start the writer thread: {e}"))?
     };
-    let nonce = prompts::mix(std::process::id() as u64, clock.now_ns());
+    let nonce = match &opts.placement {
+        Some(p) => p.nonce(),
+        None => prompts::mix(std::process::id() as u64, clock.now_ns()),
+    };
     let (prompts, ids, any_success) = (Arc::new(prompts), Arc::new(ids), Arc::new(AtomicBool::new(false)));
     // Shared by every worker: one cancellation draw sequence in issue order.
     let cancellation = opts
@@ -1029,6 +1044,9 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
             "--realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"
         ));
     }
+    if let Some(ago) = opts.placement.as_ref().and_then(|p| p.start_in_past(&clock)) {
+        report.warnings.push(format!("--start-at: the start time passed {ago:.3} s ago: starting now (the run info's shard.start_late_ms says how late)"));
+    }
     // Client CPU is counted over the load phases, not the setup (tokenizer, prompts).
     let cpu0 = run_info::cpu_seconds();
     let ran = run_phases(&opts, &pool, &ctl, &prompts, trace, count).await;
@@ -1049,7 +1067,11 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
     let end = Ending {
         opts: &opts,
         clock,
-        benchmark_id: format!("{nonce:016x}"),
+        // Shards of one benchmark share its id.
+        benchmark_id: format!(
+            "{:016x}",
+            opts.placement.as_ref().map_or(nonce, |p| p.shared_nonce())
+        ),
         dataset_entries: n_prompts,
         open_loop: opts.request_rate.is_some() || trace,
         count,

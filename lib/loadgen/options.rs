@@ -108,6 +108,9 @@ pub struct Options {
     pub io: Io,
     /// The plan line's place in its sweep, copied into the run info.
     pub place: Place,
+    /// `--shard` / `--start-at`: this run's part of a benchmark run by several processes, and
+    /// the instant its profiling phase starts (None: a plain run). Set after [`resolve`].
+    pub placement: Option<super::shard::Placement>,
     /// Sessions, shared prefixes and user-centric load.
     pub workload: Workload,
 }
@@ -150,7 +153,17 @@ impl Options {
     pub fn request_url(&self) -> String {
         format!("{}{}", self.url, self.endpoint)
     }
+
+    /// The arrival schedule's seed: the run's own, or a shard's derived one.
+    pub fn arrival_seed(&self) -> u64 {
+        self.placement
+            .as_ref()
+            .map_or(self.random_seed, |p| p.arrival_seed())
+    }
 }
+
+/// AIPerf's `--isl-block-size` default for mooncake traces: tokens per `hash_ids` block.
+pub const DEFAULT_ISL_BLOCK_SIZE: u64 = 512;
 
 /// Which requests are cut client-side, and when.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -254,9 +267,10 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
             start_offset_ms: s.fixed_schedule_start_offset,
             end_offset_ms: s.fixed_schedule_end_offset,
         },
-        isl_block_size: s.isl_block_size.unwrap_or(super::dataset::BLOCK_TOKENS),
+        isl_block_size: s.isl_block_size.unwrap_or(DEFAULT_ISL_BLOCK_SIZE),
         io,
         place,
+        placement: None,
         workload: Workload {
             conversation_num: s.conversation_num,
             turn_mean: s.conversation_turn_mean.unwrap_or(1).max(1),

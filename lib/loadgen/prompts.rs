@@ -68,13 +68,7 @@ impl Prompt {
     }
 }
 
-/// SplitMix64: decorrelates per-prompt seeds.
-pub fn mix(seed: u64, k: u64) -> u64 {
-    let mut z = seed.wrapping_add(k.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use super::splitmix::mix;
 
 /// AIPerf's `sample_positive_normal_integer`: `max(1, ceil(N(mean, sd)))` from a normal truncated
 /// to positive values; `sd <= 0` gives `max(1, round(mean))`.

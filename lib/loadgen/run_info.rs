@@ -287,6 +287,10 @@ impl Facts<'_> {
             was_cancelled: Some(self.was_cancelled),
             client: Some(self.client.clone()),
             end: Some(self.end.clone()),
+            shard: o
+                .placement
+                .as_ref()
+                .map(|p| p.block(self.profiling.start_ns, crate::io::clock_sync::read())),
         }
     }
 }

@@ -11,11 +11,13 @@ pub mod export_csv;
 pub mod export_json;
 pub mod export_table;
 pub mod goodput;
+pub mod merge;
 pub mod metrics;
 pub mod run_info;
 pub mod server_side;
 pub mod summarize;
 pub mod sweepline;
+pub mod timeslices;
 
 pub use summarize::summarize;
 
@@ -48,8 +50,13 @@ pub enum Format {
 pub struct Options {
     /// Record files, read in order as one trial; empty or `-` = stdin.
     pub inputs: Vec<PathBuf>,
-    /// Contract B run info, or an AIPerf `profile_export_aiperf.json`.
-    pub run_info: Option<PathBuf>,
+    /// Contract B run info, or an AIPerf `profile_export_aiperf.json`; several: the shards of
+    /// one benchmark, merged ([`merge`]).
+    pub run_info: Vec<PathBuf>,
+    /// Merge the shards present when some are missing (otherwise an error naming them).
+    pub allow_missing_shards: bool,
+    /// Warn when the shards' clock error bound exceeds this fraction of TTFT p50.
+    pub clock_error_fraction: f64,
     pub goodput: Vec<Slo>,
     /// `None` = table when stdout is a terminal, else JSON.
     pub format: Option<Format>,
@@ -68,6 +75,8 @@ pub struct Options {
     pub server_metrics: Option<PathBuf>,
     /// `--by url`: also summarise each server replica's records ([`by_url`]).
     pub by_url: bool,
+    /// `--slice-duration` seconds: also write AIPerf's timeslices into `output_dir`.
+    pub slice_duration: Option<f64>,
 }
 
 /// Live snapshots recompute everything every tick; past this many timeline events they leave the
@@ -105,6 +114,8 @@ pub struct Provenance {
     pub window_ns: Option<(u64, u64)>,
     pub warnings: Vec<String>,
     pub additions: Vec<String>,
+    /// The shards merged, when the run infos were a sharded benchmark's.
+    pub shards: Option<merge::ShardsSummary>,
 }
 
 /// One trial's summary.
@@ -157,15 +168,34 @@ pub fn run(opts: Options) -> Report {
 }
 
 fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Result<Outcome> {
-    let info = match &opts.run_info {
-        Some(p) => run_info::read(p)?,
-        None => RunContext::default(),
+    let (info, shards) = match opts.run_info.as_slice() {
+        [] => (RunContext::default(), None),
+        paths => merge::read(paths, opts.allow_missing_shards)?,
     };
+    if let Some(s) = shards.as_ref().filter(|s| !s.missing.is_empty()) {
+        warnings.push(format!(
+            "merging {} of {} shards (--allow-missing-shards): missing {:?}; the throughputs cover only the shards present",
+            s.merged.len(),
+            s.count,
+            s.missing
+        ));
+    }
     let format = opts.format.unwrap_or(if io::stdout().is_terminal() {
         Format::Table
     } else {
         Format::Json
     });
+    if let Some(d) = opts.slice_duration {
+        if !(d.is_finite() && d > 0.0) {
+            anyhow::bail!("--slice-duration {d}: must be a positive number of seconds");
+        }
+        if opts.output_dir.is_none() {
+            anyhow::bail!("--slice-duration needs --output-dir DIR: the timeslices are written there (profile_export_aiperf_timeslices.json/.csv)");
+        }
+        if opts.every.is_some() {
+            anyhow::bail!("--slice-duration and --every: slice the finished run, without --every");
+        }
+    }
     if opts.by_url && (opts.every.is_some() || format == Format::Csv) {
         anyhow::bail!("--by url: gives a JSON or table breakdown of the final summary; drop --every and use --format json or table");
     }
@@ -173,21 +203,49 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
     let mut by = opts
         .by_url
         .then(|| by_url::ByUrl::new(&opts.goodput, opts.sweep_limit));
+    // With --slice-duration the lines are kept: each slice is summarised from its own records.
+    let mut lines: Vec<String> = Vec::new();
     let (mut acc, torn) = match opts.every {
         Some(every) => read_live(inputs, &opts.goodput, &info, format, every, opts.sweep_limit)?,
         None => {
             let mut acc = Accumulator::new(&opts.goodput);
             acc.sweep_limit = opts.sweep_limit;
+            let keep = opts.slice_duration.is_some();
             let stats = jsonl::for_each_line(inputs, |_, line| {
                 acc.add_line(line)?;
+                if keep {
+                    lines.push(line.to_string());
+                }
                 by.as_mut().map_or(Ok(()), |b| b.add_line(line))
             })?;
             (acc, stats.warnings())
         }
     };
+    // Before the run's summary, which sorts the columns the sweep-line metrics read in order.
+    let slices = match opts.slice_duration {
+        Some(d) => Some(timeslices::compute(&lines, d, &acc, &opts.goodput)?),
+        None => None,
+    };
+    drop(lines);
     let mut summary = summarize(&mut acc, &info, &opts.goodput, true, torn, opts.sweep_limit)?;
     if let Some(b) = by {
         summary.by_url = b.summaries(&info)?;
+    }
+    if let Some(s) = shards {
+        let p50 = ["time_to_first_token", "request_latency"]
+            .iter()
+            .find_map(|t| match summary.get(t) {
+                Some(Entry {
+                    value: MetricValue::Dist(d),
+                    ..
+                }) => Some(d.pct[4]),
+                _ => None,
+            });
+        summary
+            .sweepkit
+            .warnings
+            .extend(merge::clock_warning(&s, p50, opts.clock_error_fraction));
+        summary.sweepkit.shards = Some(s);
     }
     let window = summary.sweepkit.window_ns;
     if let (Some(path), Some((a, b))) = (&opts.gpu_telemetry, window) {
@@ -212,6 +270,15 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
         })?;
         if let Some(m) = &summary.server {
             m.write_exports(dir, summary.benchmark_id.as_deref().unwrap_or_default())?;
+        }
+        if let Some(slices) = &slices {
+            let config = summary.input_config.as_ref();
+            crate::io::atomic::write_with(&dir.join("profile_export_aiperf_timeslices.json"), |w| {
+                timeslices::write_json(slices, config, w)
+            })?;
+            crate::io::atomic::write_with(&dir.join("profile_export_aiperf_timeslices.csv"), |w| {
+                timeslices::write_csv(slices, w)
+            })?;
         }
     }
     let mut out = io::stdout().lock();
