@@ -168,7 +168,7 @@ fn profile_scrapes_every_replica() {
             "--ui",
             "none",
         ])
-        .args(["--scrape-interval", "0.1"])
+        .args(["--scrape-interval", "0.1", "--workers", "1"])
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
@@ -179,6 +179,10 @@ fn profile_scrapes_every_replica() {
         let ep = format!("{}/metrics", m.url());
         assert!(text.contains(&format!("\"{ep}\"")), "no samples of {ep}");
     }
+    // --workers goes straight to loadgen.
+    let ri = walk(tmp.path(), "run_info.json").expect("run_info.json");
+    let info: Value = serde_json::from_str(&std::fs::read_to_string(ri).unwrap()).unwrap();
+    assert_eq!(info["client"]["workers"]["count"], 1);
 }
 
 fn walk(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {

@@ -959,6 +959,62 @@ async fn run_phases(
     }
 }
 
+/// What every worker's [`Shared`] holds in common.
+struct Common {
+    prompts: Arc<Vec<Prompt>>,
+    ids: Arc<Vec<Arc<str>>>,
+    nonce: u64,
+    tx: mpsc::Sender<Item>,
+    ctl: Arc<Control>,
+    sent: Arc<AtomicU64>,
+    sessions: Option<Arc<sessions::SessionSet>>,
+}
+
+/// One [`Shared`] per worker (its own replicas, the rest in common), and the worker threads.
+/// Only now, with the setup done and the writer thread started: only the event loops (the worker
+/// threads) run at real-time priority.
+fn start_workers(
+    opts: &Options,
+    pools: Vec<Replicas>,
+    c: Common,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<workers::Workers> {
+    let any_success = Arc::new(AtomicBool::new(false));
+    // Shared by every worker: one cancellation draw sequence in issue order.
+    let cancellation = opts
+        .cancellation
+        .map(|k| Arc::new(cancel::Cancellation::new(k, opts.random_seed)));
+    let issued = Arc::new(AtomicU64::new(0));
+    let shared = pools
+        .into_iter()
+        .enumerate()
+        .map(|(w, replicas)| {
+            Arc::new(Shared {
+                worker: w as u32,
+                replicas,
+                prompts: c.prompts.clone(),
+                ids: c.ids.clone(),
+                nonce: c.nonce,
+                endpoint: opts.endpoint.clone(),
+                tx: c.tx.clone(),
+                ctl: c.ctl.clone(),
+                any_success: any_success.clone(),
+                sent: c.sent.clone(),
+                cancellation: cancellation.clone(),
+                issued: issued.clone(),
+                sessions: c.sessions.clone(),
+            })
+        })
+        .collect();
+    let (pool, refused) = workers::Workers::start(shared, opts.io.realtime)?;
+    if let Some(e) = refused {
+        warnings.push(format!(
+            "--realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"
+        ));
+    }
+    Ok(pool)
+}
+
 async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome> {
     let clock = Clock::new();
     let Setup {
@@ -1007,43 +1063,17 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
         Some(p) => p.nonce(),
         None => prompts::mix(std::process::id() as u64, clock.now_ns()),
     };
-    let (prompts, ids, any_success) = (Arc::new(prompts), Arc::new(ids), Arc::new(AtomicBool::new(false)));
-    // Shared by every worker: one cancellation draw sequence in issue order.
-    let cancellation = opts
-        .cancellation
-        .map(|c| Arc::new(cancel::Cancellation::new(c, opts.random_seed)));
-    let issued = Arc::new(AtomicU64::new(0));
-    let sessions = sessions.map(Arc::new);
-    let shared = pools
-        .into_iter()
-        .enumerate()
-        .map(|(w, replicas)| {
-            Arc::new(Shared {
-                worker: w as u32,
-                replicas,
-                prompts: prompts.clone(),
-                ids: ids.clone(),
-                nonce,
-                endpoint: opts.endpoint.clone(),
-                tx: tx.clone(),
-                ctl: ctl.clone(),
-                any_success: any_success.clone(),
-                sent: sent.clone(),
-                cancellation: cancellation.clone(),
-                issued: issued.clone(),
-                sessions: sessions.clone(),
-            })
-        })
-        .collect();
-    drop(tx);
-    // Only now, with the setup done and the writer thread started: only the event loops (the
-    // worker threads) run at real-time priority.
-    let (pool, refused) = workers::Workers::start(shared, opts.io.realtime)?;
-    if let Some(e) = refused {
-        report.warnings.push(format!(
-            "--realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"
-        ));
-    }
+    let (prompts, sessions) = (Arc::new(prompts), sessions.map(Arc::new));
+    let common = Common {
+        prompts: prompts.clone(),
+        ids: Arc::new(ids),
+        nonce,
+        tx,
+        ctl: ctl.clone(),
+        sent,
+        sessions: sessions.clone(),
+    };
+    let pool = start_workers(&opts, pools, common, &mut report.warnings)?;
     if let Some(ago) = opts.placement.as_ref().and_then(|p| p.start_in_past(&clock)) {
         report.warnings.push(format!("--start-at: the start time passed {ago:.3} s ago: starting now (the run info's shard.start_late_ms says how late)"));
     }
