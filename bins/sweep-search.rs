@@ -18,7 +18,7 @@ use sweepkit::plan::{self, PlanOptions, Ui};
 use sweepkit::search::planner::PlannerKind;
 use sweepkit::search::recipes::{self, Objective, SearchRequest};
 use sweepkit::search::sla::SlaFilter;
-use sweepkit::search::space::Dimension;
+use sweepkit::search::space::{param_hint, Dimension};
 use sweepkit::search::{self as search, SearchOptions, Step};
 
 const EXAMPLES: &str = "EXAMPLES:
@@ -50,6 +50,12 @@ enum PlannerArg {
     MonotonicSla,
     #[value(name = "smooth-isotonic", alias = "smooth_isotonic")]
     SmoothIsotonic,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum UiArg {
+    Simple,
+    None,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -130,6 +136,12 @@ struct Cli {
     #[arg(long, value_name = "N")]
     concurrency_max: Option<u64>,
 
+    /// Level of the answer's intervals, in (0, 1).
+    #[arg(long, default_value_t = 0.95)]
+    confidence_level: f64,
+    /// loadgen's progress display in the planned runs (simple or none).
+    #[arg(long, value_enum, alias = "ui-type", default_value = "none")]
+    ui: UiArg,
     /// Trials per iteration (1-10).
     #[arg(long, default_value_t = 1)]
     num_profile_runs: u32,
@@ -204,64 +216,71 @@ fn request(cli: &Cli) -> anyhow::Result<SearchRequest> {
     })
 }
 
-fn options(cli: &Cli) -> anyhow::Result<SearchOptions> {
+/// The search's folder: --search-dir, or named after the model, endpoint and searched parameter.
+fn base_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
+    if let Some(d) = &cli.search_dir {
+        return Ok(d.clone());
+    }
+    let s = cli.load.base_settings()?;
+    let model = s.model.as_deref().ok_or_else(|| {
+        anyhow::anyhow!("--model is required (to name the search's folder and plan its runs), or give --search-dir to read a search")
+    })?;
+    let key = param_hint(cli.search_space.as_deref(), cli.search_recipe.as_deref()).key();
+    let name = format!("{model}-openai-{}-{key}_search", s.endpoint_type.unwrap_or_default().name());
+    Ok(cli.artifact_dir.join(path_safe(&name)))
+}
+
+fn options(cli: &Cli, base_dir: PathBuf, findings: PathBuf) -> anyhow::Result<SearchOptions> {
     let config = recipes::compile(&request(cli)?).map_err(|e| anyhow::anyhow!(e))?;
+    if !(cli.confidence_level > 0.0 && cli.confidence_level < 1.0) {
+        anyhow::bail!("--confidence-level must be between 0 and 1, exclusive (e.g. 0.95), got {}", cli.confidence_level);
+    }
     let key = config.dim.key();
     let lists = cli.load.lists();
     if let Some((p, _)) = lists.iter().find(|(p, _)| p.key() == key) {
-        anyhow::bail!(
-            "{}: sweep-search sets {key} itself; give its range with --search-space",
-            p.flag()
-        );
+        anyhow::bail!("{}: sweep-search sets {key} itself; give its range with --search-space", p.flag());
     }
     if let Some((p, _)) = lists.iter().find(|(_, v)| v.len() > 1) {
-        anyhow::bail!(
-            "{}: a search varies one setting; give the other load flags single values",
-            p.flag()
-        );
+        anyhow::bail!("{}: a search varies one setting; give the other load flags single values", p.flag());
     }
     let mut templates = Vec::new();
-    let mut base_dir = cli.search_dir.clone();
     if cli.load.model.is_some() {
-        let plan = plan::build(&PlanOptions {
+        templates = plan::build(&PlanOptions {
             base: cli.load.base_settings()?,
             lists,
             num_profile_runs: cli.num_profile_runs,
             mode: SweepMode::Independent,
             run_cooldown_seconds: cli.profile_run_cooldown_seconds,
-            ui: Some(Ui::None),
+            ui: Some(match cli.ui {
+                UiArg::Simple => Ui::Simple,
+                UiArg::None => Ui::None,
+            }),
             artifact_dir: cli.artifact_dir.clone(),
             ..PlanOptions::default()
-        })?;
-        let s = &plan.lines[0].loadgen;
-        let name = format!(
-            "{}-openai-{}-{key}_search",
-            s.model.as_deref().unwrap_or(""),
-            s.endpoint_type.unwrap_or_default().name()
-        );
-        base_dir.get_or_insert_with(|| cli.artifact_dir.join(path_safe(&name)));
-        templates = plan.lines;
+        })?
+        .lines;
     }
-    let base_dir = base_dir.ok_or_else(|| {
-        anyhow::anyhow!("--model is required (to name the search's folder and plan its runs), or give --search-dir to read a search")
-    })?;
     Ok(SearchOptions {
-        findings: cli
-            .findings
-            .clone()
-            .unwrap_or_else(|| base_dir.join("findings.md")),
+        findings,
         config,
         base_dir,
         templates,
+        confidence_level: cli.confidence_level,
     })
 }
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    let opts = options(&cli)?;
+    let base = base_dir(&cli)?;
     if cli.print_base_dir {
-        println!("{}", opts.base_dir.display());
+        println!("{}", base.display());
         return Ok(Outcome::Ok);
     }
+    let findings = cli.findings.clone().unwrap_or_else(|| base.join("findings.md"));
+    // Bad flags (an empty search space, an unknown recipe) get their findings entry too.
+    let opts = options(&cli, base, findings.clone())
+        .inspect_err(|e| {
+            let _ = search::findings::write_error(&findings, &format!("{e:#}"));
+        })?;
     match search::step(&opts)? {
         Step::Next(lines) => {
             let mut out = std::io::stdout().lock();

@@ -14,6 +14,7 @@ mod report;
 mod report_browser;
 mod resume;
 mod scrape;
+mod search;
 mod stages;
 mod sweep;
 mod tokenizer;

@@ -16,7 +16,6 @@ use serde::Serialize;
 
 use super::evidence::{stat_from_requests, Request, Trial};
 use super::recipes::SearchConfig;
-use crate::artifacts::names::num;
 use crate::contract::settings::Sweepable;
 use crate::stats::bootstrap::{quantile, resample_indices, rng};
 use crate::stats::proportion::wilson;
@@ -42,9 +41,11 @@ pub struct Interval {
     pub crossing_hi: Option<f64>,
     /// `bootstrap over requests`, `bootstrap over trials` or `none`.
     pub method: String,
+    /// The intervals' level (0.95).
+    pub level: f64,
 }
 
-/// Share of good requests at the answer, with its Wilson 95% interval (fractions).
+/// Share of good requests at the answer, with its Wilson interval (fractions).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Attainment {
     pub good: u64,
@@ -160,7 +161,7 @@ fn whole_below(points: &[(i64, f64)], c: f64) -> i64 {
 }
 
 /// The bootstrap interval of the answer over the values probed.
-pub fn interval(cfg: &SearchConfig, values: &[ValueTrials], point: i64) -> Interval {
+pub fn interval(cfg: &SearchConfig, values: &[ValueTrials], point: i64, level: f64) -> Interval {
     let with_records = values
         .iter()
         .flat_map(|v| &v.trials)
@@ -212,22 +213,23 @@ pub fn interval(cfg: &SearchConfig, values: &[ValueTrials], point: i64) -> Inter
         (point, point.max(whole_below(&observed, c0)))
     } else {
         (
-            quantile(&wholes, 0.025) as i64,
-            quantile(&wholes, 0.975).ceil() as i64,
+            quantile(&wholes, (1.0 - level) / 2.0) as i64,
+            quantile(&wholes, (1.0 + level) / 2.0).ceil() as i64,
         )
     };
     Interval {
         lo: lo.min(point),
         hi: hi.max(point),
         crossing: c0.is_finite().then_some(c0),
-        crossing_lo: crossings.first().map(|_| quantile(&crossings, 0.025)),
-        crossing_hi: crossings.first().map(|_| quantile(&crossings, 0.975)),
+        crossing_lo: crossings.first().map(|_| quantile(&crossings, (1.0 - level) / 2.0)),
+        crossing_hi: crossings.first().map(|_| quantile(&crossings, (1.0 + level) / 2.0)),
+        level,
         method: method.to_string(),
     }
 }
 
 /// Good and attempted requests at one value (goodput recipes), with the Wilson interval.
-pub fn attainment(cfg: &SearchConfig, v: &ValueTrials) -> Option<Attainment> {
+pub fn attainment(cfg: &SearchConfig, v: &ValueTrials, level: f64) -> Option<Attainment> {
     let reqs: Vec<&Request> = v
         .trials
         .iter()
@@ -240,7 +242,7 @@ pub fn attainment(cfg: &SearchConfig, v: &ValueTrials) -> Option<Attainment> {
         .iter()
         .filter(|r| super::evidence::is_good(r, &cfg.slos))
         .count() as u64;
-    let (lo, hi) = wilson(good, total, 0.95)?;
+    let (lo, hi) = wilson(good, total, level)?;
     Some(Attainment {
         good,
         total,
@@ -292,13 +294,14 @@ pub fn sentence(cfg: &SearchConfig, a: &Answer, breach: Option<&str>) -> String 
                 i.lo, i.hi
             )
         } else {
-            format!("95% interval {}–{}", i.lo, i.hi)
+            format!("{}% interval {}–{}", pct(i.level), i.lo, i.hi)
         });
     }
     if let Some(t) = &a.attainment {
         detail.push(format!(
-            "attainment {:.1}%, Wilson 95% {:.1}–{:.1}%",
+            "attainment {:.1}%, Wilson {}% {:.1}–{:.1}%",
             t.fraction * 100.0,
+            a.interval.as_ref().map_or(95.0, |i| pct(i.level)),
             t.wilson_lo * 100.0,
             t.wilson_hi * 100.0
         ));
@@ -326,7 +329,7 @@ pub fn sentence(cfg: &SearchConfig, a: &Answer, breach: Option<&str>) -> String 
             s.push_str(&format!(
                 "; best {} {} at {what} {bv}",
                 cfg.objective.metric,
-                num(*obj)
+                format!("{obj:.2}")
             ));
         }
     }
@@ -334,6 +337,11 @@ pub fn sentence(cfg: &SearchConfig, a: &Answer, breach: Option<&str>) -> String 
         s.push_str(" — stopped at --search-max-iterations before the bracket closed");
     }
     format!("{s}, {runs}")
+}
+
+/// A level as a percentage (0.95 → 95).
+fn pct(level: f64) -> f64 {
+    (level * 1e4).round() / 100.0
 }
 
 /// Groups the iterations' trials by value, ascending.

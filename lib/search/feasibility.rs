@@ -71,8 +71,10 @@ pub fn unknown_metric(trials: &[Trial], filters: &[SlaFilter], slos: &Slos) -> O
     let f = filters
         .iter()
         .find(|f| !ok.iter().any(|d| d.has_metric(&f.metric_tag, slos)))?;
+    // Closest names first (longest shared prefix), so a typo's intended metric leads the list.
+    let shared = |t: &str| t.chars().zip(f.metric_tag.chars()).take_while(|(a, b)| a == b).count();
     let mut tags: Vec<&str> = first.summary.metrics.keys().map(String::as_str).collect();
-    tags.sort_unstable();
+    tags.sort_by_key(|t| (std::cmp::Reverse(shared(t)), *t));
     let shown = tags.iter().take(12).copied().collect::<Vec<_>>().join(", ");
     let hint = if f.metric_tag == "good_request_fraction" {
         " (it is computed from the per-request records, profile_export.jsonl, which are missing)"

@@ -8,7 +8,6 @@ use super::feasibility::averaged;
 use super::history::IterationEntry;
 use super::recipes::SearchConfig;
 use super::Iteration;
-use crate::artifacts::names::num;
 
 fn header(cfg: &SearchConfig) -> String {
     let filters: Vec<String> = cfg
@@ -34,12 +33,21 @@ fn header(cfg: &SearchConfig) -> String {
             let s: Vec<String> = cfg
                 .slos
                 .iter()
-                .map(|(t, v)| format!("{t} ≤ {}", num(*v)))
+                .map(|(t, v)| format!("{t} ≤ {}", v))
                 .collect();
             format!(" (a request is good when {})", s.join(" and "))
         }
     );
     s
+}
+
+/// The entry for a search that could not start (its flags are wrong), written to `path`.
+pub fn write_error(path: &std::path::Path, message: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let text = format!("# Findings\n\n## SLA search\n\n- **No answer:** the search could not start: {message}\n");
+    crate::io::atomic::write(path, text.as_bytes())
 }
 
 /// The entry for a search that could not go on.

@@ -39,6 +39,8 @@ pub struct SearchOptions {
     pub templates: Vec<PlanLine>,
     /// Where the findings go (default `<base>/findings.md`).
     pub findings: PathBuf,
+    /// Level of the answer's intervals (0.95: 95%).
+    pub confidence_level: f64,
 }
 
 /// One iteration replayed: its value and trials.
@@ -157,7 +159,7 @@ fn replay(opts: &SearchOptions) -> anyhow::Result<Step> {
         .or_else(|| planner.convergence_reason().map(str::to_string))
         .unwrap_or_else(|| "max_iterations".into());
     write_history(opts, &entries, &*planner, &its, Some(&reason))?;
-    let a = conclude(cfg, &its, &entries, planner.bracket(), &reason);
+    let a = conclude(cfg, &its, &entries, planner.bracket(), &reason, opts.confidence_level);
     crate::io::atomic::write_json(&opts.base_dir.join(ANSWER_JSON), &a)?;
     let text = findings::render(cfg, &a, &entries, &its);
     crate::io::atomic::write(&opts.findings, text.as_bytes())?;
@@ -190,14 +192,15 @@ fn conclude(
     entries: &[IterationEntry],
     bracket: (Option<i64>, Option<i64>),
     reason: &str,
+    level: f64,
 ) -> answer::Answer {
     let values = answer::by_value(its.iter().map(|it| (it.value, it.trials.as_slice())));
     let point = bracket.0;
-    let interval = point.map(|p| answer::interval(cfg, &values, p));
+    let interval = point.map(|p| answer::interval(cfg, &values, p, level));
     let attainment = point
         .filter(|_| cfg.attainment.is_some())
         .and_then(|p| values.iter().find(|v| v.value == p))
-        .and_then(|v| answer::attainment(cfg, v));
+        .and_then(|v| answer::attainment(cfg, v, level));
     let best = entries
         .iter()
         .filter(|e| e.feasible)
@@ -221,14 +224,14 @@ fn conclude(
         .and_then(|(_, it)| feasibility::first_breach(&it.trials, &cfg.filters, &cfg.slos))
         .map(|b| {
             let obs = b.observed.map_or("not measured".into(), |o| {
-                format!("observed {}", crate::artifacts::names::num(o))
+                format!("observed {o:.2}")
             });
             format!(
                 "{} {} {} {} ({obs})",
                 b.metric_tag,
                 b.stat,
                 b.op,
-                crate::artifacts::names::num(b.threshold)
+                b.threshold
             )
         });
     let mut a = answer::Answer {

@@ -136,7 +136,7 @@ impl SlaFilter {
             self.metric_tag,
             self.stat,
             self.op.symbol(),
-            crate::artifacts::names::num(self.threshold)
+            self.threshold
         )
     }
 }

@@ -90,6 +90,18 @@ impl Dimension {
     }
 }
 
+/// The parameter a search will vary, read from a `--search-space` value and the recipe before
+/// either is checked (to name the search's folder, so even a bad value gets a findings entry).
+pub fn param_hint(space: Option<&str>, recipe: Option<&str>) -> Sweepable {
+    let path = space.and_then(|s| s.split(':').next()).unwrap_or("");
+    match path.strip_prefix("phases.profiling.").unwrap_or(path) {
+        "request_rate" | "rate" => Sweepable::RequestRate,
+        "concurrency" => Sweepable::Concurrency,
+        _ if recipe == Some("max-request-rate-under-sla") => Sweepable::RequestRate,
+        _ => Sweepable::Concurrency,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
