@@ -226,22 +226,34 @@ fn base_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
         anyhow::anyhow!("--model is required (to name the search's folder and plan its runs), or give --search-dir to read a search")
     })?;
     let key = param_hint(cli.search_space.as_deref(), cli.search_recipe.as_deref()).key();
-    let name = format!("{model}-openai-{}-{key}_search", s.endpoint_type.unwrap_or_default().name());
+    let name = format!(
+        "{model}-openai-{}-{key}_search",
+        s.endpoint_type.unwrap_or_default().name()
+    );
     Ok(cli.artifact_dir.join(path_safe(&name)))
 }
 
 fn options(cli: &Cli, base_dir: PathBuf, findings: PathBuf) -> anyhow::Result<SearchOptions> {
     let config = recipes::compile(&request(cli)?).map_err(|e| anyhow::anyhow!(e))?;
     if !(cli.confidence_level > 0.0 && cli.confidence_level < 1.0) {
-        anyhow::bail!("--confidence-level must be between 0 and 1, exclusive (e.g. 0.95), got {}", cli.confidence_level);
+        anyhow::bail!(
+            "--confidence-level must be between 0 and 1, exclusive (e.g. 0.95), got {}",
+            cli.confidence_level
+        );
     }
     let key = config.dim.key();
     let lists = cli.load.lists();
     if let Some((p, _)) = lists.iter().find(|(p, _)| p.key() == key) {
-        anyhow::bail!("{}: sweep-search sets {key} itself; give its range with --search-space", p.flag());
+        anyhow::bail!(
+            "{}: sweep-search sets {key} itself; give its range with --search-space",
+            p.flag()
+        );
     }
     if let Some((p, _)) = lists.iter().find(|(_, v)| v.len() > 1) {
-        anyhow::bail!("{}: a search varies one setting; give the other load flags single values", p.flag());
+        anyhow::bail!(
+            "{}: a search varies one setting; give the other load flags single values",
+            p.flag()
+        );
     }
     let mut templates = Vec::new();
     if cli.load.model.is_some() {
@@ -277,10 +289,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
     let findings = cli.findings.clone().unwrap_or_else(|| base.join("findings.md"));
     // Bad flags (an empty search space, an unknown recipe) get their findings entry too.
-    let opts = options(&cli, base, findings.clone())
-        .inspect_err(|e| {
-            let _ = search::findings::write_error(&findings, &format!("{e:#}"));
-        })?;
+    let opts = options(&cli, base, findings.clone()).inspect_err(|e| {
+        let _ = search::findings::write_error(&findings, &format!("{e:#}"));
+    })?;
     match search::step(&opts)? {
         Step::Next(lines) => {
             let mut out = std::io::stdout().lock();

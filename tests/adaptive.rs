@@ -97,7 +97,10 @@ fn a_steady_server_converges_early_in_a_plain_multi_run() {
     let again = profile(tmp.path(), &[&args[..], &["--resume"]].concat());
     let e = stderr(&again);
     assert!(again.status.success(), "{e}");
-    let said = format!("resuming: 5 of 5 runs are complete and kept ({} of them skipped on purpose", 5 - ran);
+    let said = format!(
+        "resuming: 5 of 5 runs are complete and kept ({} of them skipped on purpose",
+        5 - ran
+    );
     assert!(e.contains(&said), "{e}");
     assert!(!e.contains("profile: run "), "a resumed run redid a run: {e}");
     for t in 1..=5 {
@@ -234,10 +237,15 @@ fn a_sweep_stops_past_the_knee_and_reports_it() {
     let again = profile(tmp.path(), &[&args[..], &["--resume"]].concat());
     let e = stderr(&again);
     assert!(again.status.success(), "{e}");
-    assert!(e.contains("resuming: 7 of 7 runs are complete and kept (2 of them skipped on purpose"), "{e}");
+    assert!(
+        e.contains("resuming: 7 of 7 runs are complete and kept (2 of them skipped on purpose"),
+        "{e}"
+    );
     assert!(!e.contains("profile: run "), "a resumed run redid a run: {e}");
     for c in [32, 64] {
         assert!(base.join(format!("concurrency_{c}/run_skipped.txt")).exists());
-        assert!(!base.join(format!("concurrency_{c}/profile_export_aiperf.json")).exists());
+        assert!(!base
+            .join(format!("concurrency_{c}/profile_export_aiperf.json"))
+            .exists());
     }
 }

@@ -18,11 +18,23 @@ fn profile(dir: &Path, url: &str, extra: &[&str]) -> Output {
     Command::new(repo_root().join("scripts/profile"))
         .current_dir(dir)
         .env("SWEEPKIT_BIN_DIR", bin("loadgen").parent().unwrap())
-        .args(["--model", "mock", "--url", url, "--streaming", "--no-server-metrics"])
+        .args([
+            "--model",
+            "mock",
+            "--url",
+            url,
+            "--streaming",
+            "--no-server-metrics",
+        ])
         // Short runs: 48 requests of 10 tokens each (about 0.1 s of load per run at the knee).
         .args(["--request-count", "48", "--isl", "32", "--osl", "10"])
         .args(["--search-recipe", "max-concurrency-under-sla"])
-        .args(["--search-sla", "time_to_first_token:p99:le:60", "--search-space", RANGE])
+        .args([
+            "--search-sla",
+            "time_to_first_token:p99:le:60",
+            "--search-space",
+            RANGE,
+        ])
         .args(extra)
         .stdin(Stdio::null())
         .output()
@@ -58,12 +70,21 @@ fn check_found_the_knee(planner: &str, aiperf_name: &str) {
     let b = base(tmp.path());
     assert_eq!(a["value"], 8, "{a}");
     let runs = a["runs"].as_u64().unwrap();
-    assert!(runs < GRID_RUNS, "{runs} runs: no fewer than the grid's {GRID_RUNS}");
+    assert!(
+        runs < GRID_RUNS,
+        "{runs} runs: no fewer than the grid's {GRID_RUNS}"
+    );
     let i = &a["interval"];
-    assert!(i["lo"].as_i64().unwrap() <= 8 && i["hi"].as_i64().unwrap() >= 8, "{a}");
+    assert!(
+        i["lo"].as_i64().unwrap() <= 8 && i["hi"].as_i64().unwrap() >= 8,
+        "{a}"
+    );
     assert_eq!(i["method"], "bootstrap over requests");
     let text = a["text"].as_str().unwrap();
-    assert!(text.starts_with("max concurrency under SLA: 8 (95% interval "), "{text}");
+    assert!(
+        text.starts_with("max concurrency under SLA: 8 (95% interval "),
+        "{text}"
+    );
     assert!(text.ends_with(&format!(", {runs} runs")), "{text}");
     // AIPerf's history: same keys, the boundary bracketing the knee.
     let h = read(&b.join("search_history.json"));
@@ -72,9 +93,18 @@ fn check_found_the_knee(planner: &str, aiperf_name: &str) {
     let bs = &h["boundary_summary"];
     assert_eq!(bs["feasible_max"]["value"], 8, "{bs}");
     assert_eq!(bs["infeasible_min"]["value"], 9, "{bs}");
-    assert_eq!(bs["infeasible_min"]["first_breach"]["metric_tag"], "time_to_first_token");
+    assert_eq!(
+        bs["infeasible_min"]["first_breach"]["metric_tag"],
+        "time_to_first_token"
+    );
     assert!(bs["infeasible_min"]["first_breach"]["observed"].as_f64().unwrap() > 60.0);
-    assert!(h["convergence_reason"].as_str().unwrap().ends_with("precision_reached"), "{h}");
+    assert!(
+        h["convergence_reason"]
+            .as_str()
+            .unwrap()
+            .ends_with("precision_reached"),
+        "{h}"
+    );
     let its = h["iterations"].as_array().unwrap();
     assert_eq!(its.len() as u64, runs, "one trial per iteration");
     assert_eq!(its[0]["variation_values"]["concurrency"], 1);
@@ -82,7 +112,11 @@ fn check_found_the_knee(planner: &str, aiperf_name: &str) {
     // AIPerf's adaptive layout: search_iter_NNNN/profile_runs/run_NNNN/ with the trial's files.
     for n in 0..its.len() {
         let run = b.join(format!("search_iter_{n:04}/profile_runs/run_0001"));
-        assert!(run.join("profile_export_aiperf.json").is_file(), "{}", run.display());
+        assert!(
+            run.join("profile_export_aiperf.json").is_file(),
+            "{}",
+            run.display()
+        );
         assert!(run.join("profile_export.jsonl").is_file());
     }
     let findings = std::fs::read_to_string(b.join("findings.md")).unwrap();
@@ -128,7 +162,12 @@ fn aiperf_iteration() -> tempfile::TempDir {
 
 fn sweep_search(dir: &Path, args: &[&str]) -> Output {
     Command::new(bin("sweep-search"))
-        .args(["--search-dir", dir.to_str().unwrap(), "--search-space", "concurrency:1,8:int"])
+        .args([
+            "--search-dir",
+            dir.to_str().unwrap(),
+            "--search-space",
+            "concurrency:1,8:int",
+        ])
         .args(args)
         .output()
         .unwrap()
@@ -142,7 +181,10 @@ fn findings(dir: &Path) -> String {
 fn reads_aiperfs_own_trials_and_plans_the_next_iteration() {
     let tmp = aiperf_iteration();
     // AIPerf's run has TTFT p99 46.17 ms: it holds at concurrency 1, so the next probe is 2.
-    let o = sweep_search(tmp.path(), &["--search-sla", "time_to_first_token:p99:le:60", "--model", "m"]);
+    let o = sweep_search(
+        tmp.path(),
+        &["--search-sla", "time_to_first_token:p99:le:60", "--model", "m"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert_eq!(out.lines().count(), 1, "{out}");
@@ -167,10 +209,16 @@ fn an_sla_on_a_metric_the_summaries_lack_is_an_error_not_a_failing_value() {
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert_eq!(e.lines().count(), 1, "{e}");
-    assert!(e.starts_with("sweep-search: SLA 'time_to_first_tokn p99 ≤ 60': no metric 'time_to_first_tokn'"), "{e}");
+    assert!(
+        e.starts_with("sweep-search: SLA 'time_to_first_tokn p99 ≤ 60': no metric 'time_to_first_tokn'"),
+        "{e}"
+    );
     assert!(e.contains("time_to_first_token"), "lists what there is: {e}");
     let f = findings(tmp.path());
-    assert!(f.contains("**No answer:**") && f.contains("time_to_first_tokn"), "{f}");
+    assert!(
+        f.contains("**No answer:**") && f.contains("time_to_first_tokn"),
+        "{f}"
+    );
 }
 
 #[test]
@@ -178,13 +226,21 @@ fn an_empty_search_space_is_refused_with_a_findings_entry() {
     let tmp = aiperf_iteration();
     let o = Command::new(bin("sweep-search"))
         .args(["--search-dir", tmp.path().to_str().unwrap()])
-        .args(["--search-space", "concurrency:8,8:int", "--search-sla", "time_to_first_token:p99:le:60"])
+        .args([
+            "--search-space",
+            "concurrency:8,8:int",
+            "--search-sla",
+            "time_to_first_token:p99:le:60",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert_eq!(e.lines().count(), 1, "{e}");
-    assert!(e.contains("--search-space 'concurrency:8,8:int': the space is empty"), "{e}");
+    assert!(
+        e.contains("--search-space 'concurrency:8,8:int': the space is empty"),
+        "{e}"
+    );
     assert!(findings(tmp.path()).contains("the space is empty"));
 }
 

@@ -221,8 +221,12 @@ pub fn interval(cfg: &SearchConfig, values: &[ValueTrials], point: i64, level: f
         lo: lo.min(point),
         hi: hi.max(point),
         crossing: c0.is_finite().then_some(c0),
-        crossing_lo: crossings.first().map(|_| quantile(&crossings, (1.0 - level) / 2.0)),
-        crossing_hi: crossings.first().map(|_| quantile(&crossings, (1.0 + level) / 2.0)),
+        crossing_lo: crossings
+            .first()
+            .map(|_| quantile(&crossings, (1.0 - level) / 2.0)),
+        crossing_hi: crossings
+            .first()
+            .map(|_| quantile(&crossings, (1.0 + level) / 2.0)),
         level,
         method: method.to_string(),
     }
@@ -327,9 +331,8 @@ pub fn sentence(cfg: &SearchConfig, a: &Answer, breach: Option<&str>) -> String 
             .is_some_and(|r| r.starts_with("max-throughput"))
         {
             s.push_str(&format!(
-                "; best {} {} at {what} {bv}",
-                cfg.objective.metric,
-                format!("{obj:.2}")
+                "; best {} {obj:.2} at {what} {bv}",
+                cfg.objective.metric
             ));
         }
     }

@@ -72,7 +72,12 @@ pub fn unknown_metric(trials: &[Trial], filters: &[SlaFilter], slos: &Slos) -> O
         .iter()
         .find(|f| !ok.iter().any(|d| d.has_metric(&f.metric_tag, slos)))?;
     // Closest names first (longest shared prefix), so a typo's intended metric leads the list.
-    let shared = |t: &str| t.chars().zip(f.metric_tag.chars()).take_while(|(a, b)| a == b).count();
+    let shared = |t: &str| {
+        t.chars()
+            .zip(f.metric_tag.chars())
+            .take_while(|(a, b)| a == b)
+            .count()
+    };
     let mut tags: Vec<&str> = first.summary.metrics.keys().map(String::as_str).collect();
     tags.sort_by_key(|t| (std::cmp::Reverse(shared(t)), *t));
     let shown = tags.iter().take(12).copied().collect::<Vec<_>>().join(", ");

@@ -30,11 +30,7 @@ fn header(cfg: &SearchConfig) -> String {
         if cfg.slos.is_empty() {
             String::new()
         } else {
-            let s: Vec<String> = cfg
-                .slos
-                .iter()
-                .map(|(t, v)| format!("{t} ≤ {}", v))
-                .collect();
+            let s: Vec<String> = cfg.slos.iter().map(|(t, v)| format!("{t} ≤ {}", v)).collect();
             format!(" (a request is good when {})", s.join(" and "))
         }
     );
@@ -46,7 +42,8 @@ pub fn write_error(path: &std::path::Path, message: &str) -> anyhow::Result<()> 
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let text = format!("# Findings\n\n## SLA search\n\n- **No answer:** the search could not start: {message}\n");
+    let text =
+        format!("# Findings\n\n## SLA search\n\n- **No answer:** the search could not start: {message}\n");
     crate::io::atomic::write(path, text.as_bytes())
 }
 

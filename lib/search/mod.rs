@@ -54,7 +54,7 @@ pub enum Step {
     /// Run these, then call again.
     Next(Vec<PlanLine>),
     /// The planner stopped: the answer (no value = a negative verdict).
-    Done(answer::Answer),
+    Done(Box<answer::Answer>),
 }
 
 /// One call: replay, then plan or answer. Writes `search_history.json` every time; on the answer,
@@ -159,11 +159,18 @@ fn replay(opts: &SearchOptions) -> anyhow::Result<Step> {
         .or_else(|| planner.convergence_reason().map(str::to_string))
         .unwrap_or_else(|| "max_iterations".into());
     write_history(opts, &entries, &*planner, &its, Some(&reason))?;
-    let a = conclude(cfg, &its, &entries, planner.bracket(), &reason, opts.confidence_level);
+    let a = conclude(
+        cfg,
+        &its,
+        &entries,
+        planner.bracket(),
+        &reason,
+        opts.confidence_level,
+    );
     crate::io::atomic::write_json(&opts.base_dir.join(ANSWER_JSON), &a)?;
     let text = findings::render(cfg, &a, &entries, &its);
     crate::io::atomic::write(&opts.findings, text.as_bytes())?;
-    Ok(Step::Done(a))
+    Ok(Step::Done(Box::new(a)))
 }
 
 fn write_history(
@@ -223,16 +230,10 @@ fn conclude(
         .find(|(e, _)| !e.feasible)
         .and_then(|(_, it)| feasibility::first_breach(&it.trials, &cfg.filters, &cfg.slos))
         .map(|b| {
-            let obs = b.observed.map_or("not measured".into(), |o| {
-                format!("observed {o:.2}")
-            });
-            format!(
-                "{} {} {} {} ({obs})",
-                b.metric_tag,
-                b.stat,
-                b.op,
-                b.threshold
-            )
+            let obs = b
+                .observed
+                .map_or("not measured".into(), |o| format!("observed {o:.2}"));
+            format!("{} {} {} {} ({obs})", b.metric_tag, b.stat, b.op, b.threshold)
         });
     let mut a = answer::Answer {
         parameter: cfg.dim.key().to_string(),

@@ -108,66 +108,81 @@ fn load_dim(req: &SearchRequest, param: Sweepable) -> Result<Dimension, String> 
     })
 }
 
-/// Compiles the request into a search, or says which flag is missing or wrong.
-pub fn compile(req: &SearchRequest) -> Result<SearchConfig, String> {
-    let name = req.recipe.as_deref();
+/// The filters AIPerf's recipes build from the SLA flags, in AIPerf's order.
+fn recipe_filters(req: &SearchRequest) -> Vec<SlaFilter> {
+    let mut f = Vec::new();
+    if let Some(t) = req.ttft_sla_ms {
+        f.push(filter("time_to_first_token", "p95", Op::Lt, t));
+    }
+    if let Some(t) = req.itl_sla_ms {
+        f.push(filter("inter_token_latency", "p95", Op::Lt, t));
+    }
+    if let Some(t) = req.e2e_sla_ms {
+        f.push(filter("request_latency", "p99", Op::Lt, t));
+    }
+    if let Some(e) = req.error_rate_sla {
+        f.push(filter("request_error_rate", "avg", Op::Lt, 100.0 * e));
+    }
+    f
+}
+
+/// The per-request SLOs of the goodput recipes: what makes one request good.
+fn recipe_slos(req: &SearchRequest) -> Slos {
+    [
+        ("time_to_first_token", req.ttft_sla_ms),
+        ("inter_token_latency", req.itl_sla_ms),
+        ("request_latency", req.e2e_sla_ms),
+    ]
+    .into_iter()
+    .filter_map(|(t, v)| v.map(|v| (t.to_string(), v)))
+    .collect()
+}
+
+fn goodput() -> Objective {
+    Objective {
+        metric: "goodput".into(),
+        stat: "avg".into(),
+        maximize: true,
+    }
+}
+
+/// A recipe's own part of the search, before the user's `--search-sla` filters are appended.
+struct Parts {
+    dim: Dimension,
+    filters: Vec<SlaFilter>,
+    objective: Objective,
+    planner: PlannerKind,
+    slos: Slos,
+    attainment: Option<f64>,
+}
+
+fn expand(req: &SearchRequest, attainment: f64) -> Result<Parts, String> {
     let smooth = req.planner.unwrap_or(PlannerKind::SmoothIsotonic);
-    let sla_filters = || {
-        let mut f = Vec::new();
-        if let Some(t) = req.ttft_sla_ms {
-            f.push(filter("time_to_first_token", "p95", Op::Lt, t));
-        }
-        if let Some(t) = req.itl_sla_ms {
-            f.push(filter("inter_token_latency", "p95", Op::Lt, t));
-        }
-        if let Some(t) = req.e2e_sla_ms {
-            f.push(filter("request_latency", "p99", Op::Lt, t));
-        }
-        if let Some(e) = req.error_rate_sla {
-            f.push(filter("request_error_rate", "avg", Op::Lt, 100.0 * e));
-        }
-        f
+    let plain = |dim, filters| Parts {
+        dim,
+        filters,
+        objective: throughput(),
+        planner: smooth,
+        slos: Vec::new(),
+        attainment: None,
     };
-    let slos = || -> Slos {
-        [
-            ("time_to_first_token", req.ttft_sla_ms),
-            ("inter_token_latency", req.itl_sla_ms),
-            ("request_latency", req.e2e_sla_ms),
-        ]
-        .into_iter()
-        .filter_map(|(t, v)| v.map(|v| (t.to_string(), v)))
-        .collect()
-    };
-    let attainment = req.slo_attainment_fraction.unwrap_or(0.95);
-    let (dim, mut filters, objective, planner, slos, attain) = match name {
+    let at_least = |f: f64| vec![filter("good_request_fraction", "avg", Op::Ge, f)];
+    Ok(match req.recipe.as_deref() {
         None => {
             let dim = req
                 .space
                 .clone()
                 .ok_or("--search-space is required without --search-recipe (e.g. 'concurrency:1,512:int')")?;
-            (
-                dim,
-                Vec::new(),
-                req.objective.clone().unwrap_or_else(throughput),
-                smooth,
-                Vec::new(),
-                None,
-            )
+            Parts {
+                objective: req.objective.clone().unwrap_or_else(throughput),
+                ..plain(dim, Vec::new())
+            }
         }
-        Some(n @ ("max-concurrency-under-sla" | "max-request-rate-under-sla")) => {
-            let param = if n.starts_with("max-concurrency") {
-                Sweepable::Concurrency
-            } else {
-                Sweepable::RequestRate
-            };
-            (
-                load_dim(req, param)?,
-                sla_filters(),
-                throughput(),
-                smooth,
-                Vec::new(),
-                None,
-            )
+        Some("max-concurrency-under-sla") => {
+            plain(load_dim(req, Sweepable::Concurrency)?, recipe_filters(req))
+        }
+        Some("max-request-rate-under-sla") => {
+            plain(load_dim(req, Sweepable::RequestRate)?, recipe_filters(req))
         }
         Some(n @ ("max-throughput-ttft-sla" | "max-throughput-itl-sla")) => {
             let (flag, tag, v) = if n.contains("ttft") {
@@ -176,14 +191,9 @@ pub fn compile(req: &SearchRequest) -> Result<SearchConfig, String> {
                 ("--itl-sla-ms", "inter_token_latency", req.itl_sla_ms)
             };
             let v = v.ok_or_else(|| format!("recipe '{n}' requires {flag}"))?;
-            let f = vec![filter(tag, "p95", Op::Lt, v)];
-            (
+            plain(
                 load_dim(req, Sweepable::Concurrency)?,
-                f,
-                throughput(),
-                smooth,
-                Vec::new(),
-                None,
+                vec![filter(tag, "p95", Op::Lt, v)],
             )
         }
         Some(n @ "max-goodput-under-slo") => {
@@ -202,41 +212,27 @@ pub fn compile(req: &SearchRequest) -> Result<SearchConfig, String> {
                     missing.join(", ")
                 ));
             }
-            let f = vec![filter("good_request_fraction", "avg", Op::Ge, attainment)];
-            let obj = Objective {
-                metric: "goodput".into(),
-                stat: "avg".into(),
-                maximize: true,
-            };
-            (
-                load_dim(req, Sweepable::Concurrency)?,
-                f,
-                obj,
-                smooth,
-                slos(),
-                Some(attainment),
-            )
+            Parts {
+                objective: goodput(),
+                slos: recipe_slos(req),
+                attainment: Some(attainment),
+                ..plain(load_dim(req, Sweepable::Concurrency)?, at_least(attainment))
+            }
         }
         Some(n @ "max-goodput-attainment") => {
-            let s = slos();
-            if s.is_empty() {
-                return Err(format!("recipe '{n}' requires at least one of --ttft-sla-ms, --itl-sla-ms, --e2e-sla-ms (the per-request SLOs)"));
+            let slos = recipe_slos(req);
+            if slos.is_empty() {
+                return Err(format!(
+                    "recipe '{n}' requires at least one of --ttft-sla-ms, --itl-sla-ms, --e2e-sla-ms (the per-request SLOs)"
+                ));
             }
-            let f = vec![filter("good_request_fraction", "avg", Op::Ge, attainment)];
-            let obj = Objective {
-                metric: "goodput".into(),
-                stat: "avg".into(),
-                maximize: true,
-            };
-            let planner = req.planner.unwrap_or(PlannerKind::MonotonicSla);
-            (
-                load_dim(req, Sweepable::Concurrency)?,
-                f,
-                obj,
-                planner,
-                s,
-                Some(attainment),
-            )
+            Parts {
+                objective: goodput(),
+                planner: req.planner.unwrap_or(PlannerKind::MonotonicSla),
+                slos,
+                attainment: Some(attainment),
+                ..plain(load_dim(req, Sweepable::Concurrency)?, at_least(attainment))
+            }
         }
         Some(other) => {
             return Err(format!(
@@ -244,39 +240,45 @@ pub fn compile(req: &SearchRequest) -> Result<SearchConfig, String> {
                 NAMES.join(", ")
             ))
         }
-    };
-    filters.extend(req.slas.iter().cloned());
-    if filters.is_empty() {
-        return Err(match name {
-            Some(n) => format!("recipe '{n}' requires at least one of --ttft-sla-ms, --itl-sla-ms, --e2e-sla-ms, --error-rate-sla or --search-sla"),
-            None => "--search-sla is required: the SLA to search under (e.g. 'time_to_first_token:p99:le:200')".into(),
-        });
-    }
-    if dim.kind != Kind::Int {
-        return Err(format!(
-            "--search-space {}: the {} planner searches whole numbers: add ':int'",
-            dim.path,
-            planner.name()
-        ));
-    }
+    })
+}
+
+/// Compiles the request into a search, or says which flag is missing or wrong.
+pub fn compile(req: &SearchRequest) -> Result<SearchConfig, String> {
+    let attainment = req.slo_attainment_fraction.unwrap_or(0.95);
     if !(attainment > 0.0 && attainment <= 1.0) {
         return Err(format!(
             "--slo-attainment-fraction {attainment}: must be in (0, 1]"
         ));
     }
+    let mut p = expand(req, attainment)?;
+    p.filters.extend(req.slas.iter().cloned());
+    if p.filters.is_empty() {
+        return Err(match req.recipe.as_deref() {
+            Some(n) => format!("recipe '{n}' requires at least one of --ttft-sla-ms, --itl-sla-ms, --e2e-sla-ms, --error-rate-sla or --search-sla"),
+            None => "--search-sla is required: the SLA to search under (e.g. 'time_to_first_token:p99:le:200')".into(),
+        });
+    }
+    if p.dim.kind != Kind::Int {
+        return Err(format!(
+            "--search-space {}: the {} planner searches whole numbers: add ':int'",
+            p.dim.path,
+            p.planner.name()
+        ));
+    }
     Ok(SearchConfig {
         recipe: req.recipe.clone(),
-        planner,
-        max_iterations: req.max_iterations.unwrap_or(match planner {
+        planner: p.planner,
+        max_iterations: req.max_iterations.unwrap_or(match p.planner {
             PlannerKind::MonotonicSla => 20,
             PlannerKind::SmoothIsotonic => 30,
         }),
         stability_trials: req.stability_trials.max(1),
-        dim,
-        filters,
-        slos,
-        attainment: attain,
-        objective,
+        dim: p.dim,
+        filters: p.filters,
+        slos: p.slos,
+        attainment: p.attainment,
+        objective: p.objective,
     })
 }
 
