@@ -15,6 +15,7 @@ use clap::Parser;
 use sweepkit::contract::plan_line;
 use sweepkit::contract::settings::{FlagValue, Settings, Ui};
 use sweepkit::loadgen::options::{self, HttpClient, Io};
+use sweepkit::loadgen::shard::{self, Placement, ShardSpec};
 
 const EXAMPLES: &str = "EXAMPLES:
   # 200 streaming chat requests, 8 at a time, records to a file, run info beside it
@@ -31,6 +32,10 @@ const EXAMPLES: &str = "EXAMPLES:
 
   # replay a Mooncake trace on its own schedule
   loadgen -m my-model --streaming --input-file trace.jsonl --custom-dataset-type mooncake_trace
+
+  # shard 2 of 4 of one benchmark, every shard starting its profiling phase at the same instant
+  loadgen -m my-model --streaming --concurrency 64 --request-count 4000 --shard 2/4 \\
+      --start-at 2026-11-28T23:40:00Z --output shard_2.jsonl --run-info-out run_info_2.json
 
   # Anthropic Messages API, token counts with the model's own tokenizer from the local HF cache
   loadgen -m meta-llama/Llama-3.1-8B-Instruct --endpoint-type messages --streaming \\
@@ -78,6 +83,14 @@ struct Cli {
     /// Progress display on stderr, only on a terminal: simple (a bar), dashboard (a full-screen live view; q or Ctrl-C stops like Ctrl-C; simple where the terminal cannot show it: NO_COLOR, TERM=dumb) or none [default: simple].
     #[arg(long, value_parser = PossibleValuesParser::new(Ui::NAMES).map(|s| Ui::parse(&s).expect("listed")))]
     ui: Option<Ui>,
+    // --shard and --start-at place this process among the processes of one benchmark; they are
+    // not load settings (a plan never sweeps them), so they live here, not in LoadArgs.
+    /// Run shard I of N of this benchmark (1-based: 1/4 .. 4/4): its share of --concurrency, --request-rate, --request-count and the dataset; records tagged metadata.shard. trial-agg merges the shards' files.
+    #[arg(long, value_name = "I/N", value_parser = ShardSpec::parse)]
+    shard: Option<ShardSpec>,
+    /// Start the profiling phase at this wall-clock instant (RFC 3339 with a zone, or epoch seconds), so that shards on several hosts measure the same window; a time already past starts at once, with a warning.
+    #[arg(long, value_name = "TIME", value_parser = shard::parse_start_at)]
+    start_at: Option<u64>,
 }
 
 /// The command line as run, with secret values replaced.
@@ -138,8 +151,10 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::io::outcome::Outcome> {
             HttpClient::Builtin
         },
     };
+    let (settings, placement) = Placement::split(settings, cli.shard, cli.start_at)?;
     settings.check_files()?;
-    let opts = options::resolve(settings, io, place)?;
+    let mut opts = options::resolve(settings, io, place)?;
+    opts.placement = placement;
     sweepkit::io::interrupt::install();
     // The dashboard's screen is gone when the run ends: the summary line stays, as after the bar.
     let simple = matches!(opts.ui, Ui::Simple | Ui::Dashboard);

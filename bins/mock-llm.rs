@@ -58,6 +58,17 @@ common English words, one token each, chosen by a hash of --seed and the prompt:
 gets the same text. Malformed bodies get 400 with an OpenAI-style JSON error naming the field;
 with --api-key, requests without 'Authorization: Bearer KEY' (or 'x-api-key: KEY') get 401 (health
 and metrics stay open).
+
+PREFIX CACHE
+With --prefix-cache-tokens N, prompts are cut into blocks of --prefix-cache-block-size tokens (a
+word's 4-character pieces; message boundaries count) identified by chained hashes, as vLLM's
+automatic prefix caching does: a request's cached tokens are its longest run of leading blocks
+already cached (never the whole prompt: its last token is always computed), and only the rest
+pays the prefill cost (ttft + prefill_per_token * (prompt_tokens - cached)). Every full block is
+then cached; beyond N tokens the least recently used blocks are evicted. Usage reports
+prompt_tokens_details.cached_tokens (Responses: input_tokens_details.cached_tokens; Messages:
+cache_read_input_tokens), /metrics counts vllm:prefix_cache_queries_total and
+vllm:prefix_cache_hits_total (tokens), and --record writes cached_tokens per request.
 The other flavours follow their servers: Responses streams response.created (sent on admission,
 before prefill), one response.output_text.delta per token, response.output_text.done and
 response.completed with usage (status incomplete when max_output_tokens ran out); Messages streams
@@ -80,7 +91,10 @@ RECORD
 status, outcome (ok|error|disconnect|stall|malformed|client_disconnect), prompt_tokens,
 completion_tokens, and wall-clock epoch-ns times arrival_ns (body read), admitted_ns (slot granted),
 first_token_ns, token_due_ns[] (when the model said each token was due), token_sent_ns[] (when it
-was handed to the socket) and end_ns. Differences between them are exact monotonic durations.";
+was handed to the socket), end_ns, and disconnected_ns (when the client was seen to close the
+connection before the end, else null; the same instant is counted in mock_llm:requests_aborted_total).
+Differences between them are exact monotonic durations. --record-request-bodies adds request_body,
+the JSON body as received (to check what a client sent: prompts, shared prefixes, history).";
 
 const EXAMPLES: &str = "EXAMPLES:
   # start on a free port, read the address it bound
@@ -158,6 +172,9 @@ struct Cli {
     /// Write per-request server-side ground truth (JSONL, epoch ns) to FILE
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// With --record: also write each request's JSON body as received (field request_body)
+    #[arg(long, requires = "record")]
+    record_request_bodies: bool,
     /// Require 'Authorization: Bearer KEY' (or 'x-api-key: KEY') on /v1/models and every POST route (401 otherwise); never logged
     #[arg(long, env = "MOCK_LLM_API_KEY", hide_env_values = true, value_name = "KEY")]
     api_key: Option<String>,
@@ -167,6 +184,12 @@ struct Cli {
     /// Run the server's threads at SCHED_FIFO priority 1 (needs root or CAP_SYS_NICE) so other jobs on a shared machine cannot delay token delivery; a saturated server at this priority starves them, so keep it for pacing runs
     #[arg(long)]
     realtime: bool,
+    /// Prefix cache capacity in tokens (vLLM-style automatic prefix caching, LRU); 0 = no cache. Cached prompt tokens skip the prefill cost and are reported as usage.prompt_tokens_details.cached_tokens
+    #[arg(long, default_value_t = 0, value_name = "TOKENS")]
+    prefix_cache_tokens: u64,
+    /// Tokens per prefix-cache block: prompts are cached and matched in whole blocks
+    #[arg(long, default_value_t = 16, value_name = "TOKENS")]
+    prefix_cache_block_size: usize,
 }
 
 impl From<Cli> for Options {
@@ -193,9 +216,12 @@ impl From<Cli> for Options {
                 malformed_rate: c.malformed_rate,
             },
             record: c.record,
+            record_request_bodies: c.record_request_bodies,
             api_key: c.api_key,
             workers: c.workers,
             realtime: c.realtime,
+            prefix_cache_tokens: c.prefix_cache_tokens,
+            prefix_cache_block_size: c.prefix_cache_block_size,
         }
     }
 }

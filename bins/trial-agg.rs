@@ -27,7 +27,11 @@ const EXAMPLES: &str = "EXAMPLES:
       --format csv records.jsonl
 
   # Several load-generator processes, one trial
-  trial-agg --format table worker-1.jsonl worker-2.jsonl";
+  trial-agg --format table worker-1.jsonl worker-2.jsonl
+
+  # The four shards of one benchmark (loadgen --shard I/4), merged into one trial
+  trial-agg --run-info run_info_1.json --run-info run_info_2.json --run-info run_info_3.json \\
+      --run-info run_info_4.json --output-dir merged shard_*.jsonl";
 
 #[derive(Clone, Copy, ValueEnum)]
 enum FormatArg {
@@ -47,9 +51,17 @@ struct Cli {
     #[arg(value_name = "RECORDS")]
     inputs: Vec<PathBuf>,
 
-    /// loadgen's --run-info-out file (profiling window, run_info, input_config) or an AIPerf profile_export_aiperf.json
+    /// loadgen's --run-info-out file (profiling window, run_info, input_config) or an AIPerf profile_export_aiperf.json. Repeat it for the shards of one benchmark (loadgen --shard I/N): they are merged into one trial whose window is the union of theirs
     #[arg(long, value_name = "FILE")]
-    run_info: Option<PathBuf>,
+    run_info: Vec<PathBuf>,
+
+    /// Merge the shards given even when some of the benchmark's shards are missing (otherwise an error naming them)
+    #[arg(long)]
+    allow_missing_shards: bool,
+
+    /// Warn when the shards' cross-host clock error bound exceeds this fraction of TTFT p50
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.05)]
+    clock_error_fraction: f64,
 
     /// Per-request SLOs "tag:value ..." in display units (ms, tokens/sec/user); adds goodput and good_request_fraction
     #[arg(long, value_name = "SLOS")]
@@ -110,6 +122,8 @@ fn main() -> ExitCode {
         let report = trial::run(trial::Options {
             inputs: cli.inputs,
             run_info: cli.run_info,
+            allow_missing_shards: cli.allow_missing_shards,
+            clock_error_fraction: cli.clock_error_fraction,
             goodput,
             format: cli.format.map(|f| match f {
                 FormatArg::Json => Format::Json,

@@ -82,6 +82,15 @@ fn fraction(s: &str) -> Result<f64, String> {
     Ok(x)
 }
 
+/// A percentage in [0, 100].
+fn percent(s: &str) -> Result<f64, String> {
+    let x = real(s)?;
+    if !(0.0..=100.0).contains(&x) {
+        return Err("must be a percentage from 0 to 100".into());
+    }
+    Ok(x)
+}
+
 /// A number of seconds ≥ 0; `inf` waits for ever.
 fn seconds_or_inf(s: &str) -> Result<f64, String> {
     let x = real(s)?;
@@ -204,6 +213,67 @@ pub struct LoadArgs {
     /// Stop the run once the server has refused every connection for this long; 0 never stops [default: 3].
     #[arg(long, value_name = "SECONDS", value_parser = non_negative)]
     pub max_unreachable_seconds: Option<f64>,
+    /// Percent (0-100) of profiling requests to cancel client-side (seeded draw per request, as AIPerf). Sweepable.
+    #[arg(long, value_name = "PERCENT[,...]", value_delimiter = ',', value_parser = percent)]
+    pub request_cancellation_rate: Vec<f64>,
+    /// Seconds after the request is written before a chosen request is cancelled [default: 0]. Sweepable.
+    #[arg(long, value_name = "SECONDS[,...]", value_delimiter = ',', value_parser = non_negative)]
+    pub request_cancellation_delay: Vec<f64>,
+    /// Replay the --input-file trace on its timestamps (required for the offsets; a trace is replayed anyway unless --no-fixed-schedule).
+    #[arg(long)]
+    pub fixed_schedule: bool,
+    /// Send a timestamped trace's rows as ordinary load (--concurrency/--request-rate), ignoring its timestamps.
+    #[arg(long, conflicts_with = "fixed_schedule")]
+    pub no_fixed_schedule: bool,
+    /// Schedule zero = the earliest timestamp [default: on, unless --fixed-schedule-start-offset is given].
+    #[arg(long)]
+    pub fixed_schedule_auto_offset: bool,
+    /// Drop trace rows stamped before this many ms; also the schedule zero without auto offset. Sweepable.
+    #[arg(long, value_name = "MS[,...]", value_delimiter = ',', value_parser = whole)]
+    pub fixed_schedule_start_offset: Vec<u64>,
+    /// Drop trace rows stamped after this many ms (inclusive). Sweepable.
+    #[arg(long, value_name = "MS[,...]", value_delimiter = ',', value_parser = whole)]
+    pub fixed_schedule_end_offset: Vec<u64>,
+    /// Tokens per hash_ids block of a mooncake_trace [default: 512]. Sweepable.
+    #[arg(long, value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = count)]
+    pub isl_block_size: Vec<u64>,
+
+    /// Sessions to start; each runs all its turns (also the synthetic dataset's size). Sweepable.
+    #[arg(long, aliases = ["num-conversations", "num-sessions"], value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+    pub conversation_num: Vec<u64>,
+    /// Turns per synthetic conversation (mean); each turn resends the session's history [default: 1]. Sweepable.
+    #[arg(long, alias = "session-turns-mean", value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+    pub conversation_turn_mean: Vec<u64>,
+    /// Standard deviation of the turns per conversation [default: 0]. Sweepable.
+    #[arg(long, alias = "session-turns-stddev", value_name = "N[,N...]", value_delimiter = ',', value_parser = non_negative)]
+    pub conversation_turn_stddev: Vec<f64>,
+    /// Delay before each turn after the first, from the previous reply's end, mean in ms [default: 0]. Sweepable.
+    #[arg(long, alias = "session-turn-delay-mean", value_name = "MS[,MS...]", value_delimiter = ',', value_parser = non_negative)]
+    pub conversation_turn_delay_mean: Vec<f64>,
+    /// Standard deviation of the turn delay, in ms [default: 0]. Sweepable.
+    #[arg(long, alias = "session-turn-delay-stddev", value_name = "MS[,MS...]", value_delimiter = ',', value_parser = non_negative)]
+    pub conversation_turn_delay_stddev: Vec<f64>,
+    /// Factor on every sampled turn delay [default: 1]. Sweepable.
+    #[arg(long, alias = "session-delay-ratio", value_name = "RATIO[,...]", value_delimiter = ',', value_parser = non_negative)]
+    pub conversation_turn_delay_ratio: Vec<f64>,
+    /// Distinct shared prefixes; each conversation's first turn starts with one of them. Sweepable.
+    #[arg(long, aliases = ["prompt-prefix-pool-size", "num-prefix-prompts"], value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+    pub prefix_prompt_pool_size: Vec<u64>,
+    /// Tokens of each pool prefix (added to the ISL). Sweepable.
+    #[arg(long, alias = "prompt-prefix-length", value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = whole)]
+    pub prefix_prompt_length: Vec<u64>,
+    /// Tokens of one system prompt shared by every request (0: none; added to the ISL). Sweepable.
+    #[arg(long, value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = whole)]
+    pub shared_system_prompt_length: Vec<u64>,
+    /// Tokens of a user-context message per conversation, sent on every turn (0: none; added to the ISL). Sweepable.
+    #[arg(long, value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = whole)]
+    pub user_context_prompt_length: Vec<u64>,
+    /// User-centric load: requests/s shared by --num-users users, each on AIPerf's per-user schedule. Sweepable.
+    #[arg(long, value_name = "RPS[,RPS...]", value_delimiter = ',', value_parser = positive)]
+    pub user_centric_rate: Vec<f64>,
+    /// User-centric load: simulated users, each running one session at a time. Sweepable.
+    #[arg(long, value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+    pub num_users: Vec<u64>,
 }
 
 impl LoadArgs {
@@ -220,6 +290,59 @@ impl LoadArgs {
             (Sweepable::IslStddev, reals(&self.isl_stddev)),
             (Sweepable::Osl, ints(&self.osl)),
             (Sweepable::OslStddev, reals(&self.osl_stddev)),
+            (
+                Sweepable::RequestCancellationRate,
+                reals(&self.request_cancellation_rate),
+            ),
+            (
+                Sweepable::RequestCancellationDelay,
+                reals(&self.request_cancellation_delay),
+            ),
+            (
+                Sweepable::FixedScheduleStartOffset,
+                ints(&self.fixed_schedule_start_offset),
+            ),
+            (
+                Sweepable::FixedScheduleEndOffset,
+                ints(&self.fixed_schedule_end_offset),
+            ),
+            (Sweepable::IslBlockSize, ints(&self.isl_block_size)),
+            (Sweepable::ConversationNum, ints(&self.conversation_num)),
+            (
+                Sweepable::ConversationTurnMean,
+                ints(&self.conversation_turn_mean),
+            ),
+            (
+                Sweepable::ConversationTurnStddev,
+                reals(&self.conversation_turn_stddev),
+            ),
+            (
+                Sweepable::ConversationTurnDelayMean,
+                reals(&self.conversation_turn_delay_mean),
+            ),
+            (
+                Sweepable::ConversationTurnDelayStddev,
+                reals(&self.conversation_turn_delay_stddev),
+            ),
+            (
+                Sweepable::ConversationTurnDelayRatio,
+                reals(&self.conversation_turn_delay_ratio),
+            ),
+            (
+                Sweepable::PrefixPromptPoolSize,
+                ints(&self.prefix_prompt_pool_size),
+            ),
+            (Sweepable::PrefixPromptLength, ints(&self.prefix_prompt_length)),
+            (
+                Sweepable::SharedSystemPromptLength,
+                ints(&self.shared_system_prompt_length),
+            ),
+            (
+                Sweepable::UserContextPromptLength,
+                ints(&self.user_context_prompt_length),
+            ),
+            (Sweepable::UserCentricRate, reals(&self.user_centric_rate)),
+            (Sweepable::NumUsers, ints(&self.num_users)),
         ];
         all.into_iter().filter(|(_, v)| !v.is_empty()).collect()
     }
@@ -257,6 +380,9 @@ impl LoadArgs {
             max_errors: self.max_errors,
             max_error_rate: self.max_error_rate,
             max_unreachable_seconds: self.max_unreachable_seconds,
+            fixed_schedule: self.fixed_schedule.then_some(true),
+            no_fixed_schedule: self.no_fixed_schedule.then_some(true),
+            fixed_schedule_auto_offset: self.fixed_schedule_auto_offset.then_some(true),
             ..Default::default()
         })
     }

@@ -58,6 +58,18 @@ pub struct Metadata {
     pub was_cancelled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancellation_time_ns: Option<u64>,
+    /// sweepkit addition: the shard that sent this request (`loadgen --shard`), absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardTag>,
+}
+
+/// Which shard of a benchmark a record came from: `{"index":2,"count":4,"host":"node-2"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardTag {
+    /// 1-based (1..=count).
+    pub index: u32,
+    pub count: u32,
+    pub host: String,
 }
 
 /// A metric's value: one number, or a list (one value per inter-chunk gap).

@@ -67,6 +67,38 @@ pub struct RunInfo<R = RunBlock, C = InputConfig> {
         deserialize_with = "lenient"
     )]
     pub end: Option<RunEnd>,
+    /// Where the run sat among the processes of one benchmark (`loadgen --shard`, `--start-at`);
+    /// absent for a plain run.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
+    pub shard: Option<ShardBlock>,
+}
+
+/// One shard of a benchmark run by several loadgen processes (`--shard I/N`), or a run that
+/// waited for `--start-at` (then shard 1 of 1). trial-agg merges shards by this block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardBlock {
+    /// This shard's index, 1-based (1..=count).
+    pub index: u32,
+    /// How many shards the benchmark was split into.
+    pub count: u32,
+    /// The host name the shard ran on (shards on one host share one clock).
+    pub host: String,
+    /// The benchmark's settings before the split (keys as in a plan line's `loadgen` object, plus
+    /// `start_at_ns`): every shard of one trial must carry the same.
+    pub settings: Map<String, Value>,
+    /// `--start-at` as epoch ns, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at_ns: Option<u64>,
+    /// How late the profiling phase started after `start_at_ns`, ms (0 when on time); absent
+    /// without `--start-at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_late_ms: Option<f64>,
+    /// The wall clock's own error estimate when the run started.
+    pub clock: crate::io::clock_sync::ClockSync,
 }
 
 /// Why a run ended, so a resumed sweep knows which runs to redo and a failed one says why.
@@ -286,6 +318,27 @@ pub struct PhaseConfig {
     pub arrival_pattern: Option<ArrivalPattern>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrival_smoothness: Option<f64>,
+    /// `--request-cancellation-rate`/`-delay`, as AIPerf writes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancellation: Option<CancellationConfig>,
+    /// `--fixed-schedule`: schedule zero is the earliest trace timestamp.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_offset: Option<bool>,
+    /// `--fixed-schedule-start-offset`, trace milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_offset: Option<u64>,
+    /// `--fixed-schedule-end-offset`, trace milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_offset: Option<u64>,
+}
+
+/// AIPerf's `phases[].cancellation`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CancellationConfig {
+    /// Percent of profiling requests cut.
+    pub rate: f64,
+    /// Seconds from the request being written to the cut.
+    pub delay: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -327,8 +380,12 @@ pub struct Phases {
 pub struct PhaseWindow {
     pub start_ns: u64,
     pub end_ns: u64,
+    /// Requests sent (in a multi-turn run: turns).
     #[serde(default)]
     pub requests: u64,
+    /// Multi-turn runs: sessions started (each a run of one conversation's turns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<u64>,
 }
 
 /// What the client did, and whether it, not the server, may have set the pace.
@@ -468,11 +525,13 @@ mod tests {
             }),
             phases: Some(Phases {
                 warmup: Some(PhaseWindow {
+                    sessions: None,
                     start_ns: 1_700_000_000_000_000_000,
                     end_ns: 1_700_000_000_250_000_000,
                     requests: 5,
                 }),
                 profiling: Some(PhaseWindow {
+                    sessions: None,
                     start_ns: 1_700_000_000_250_000_123,
                     end_ns: 1_700_000_010_250_000_456,
                     requests: 200,
@@ -498,6 +557,7 @@ mod tests {
                 max_rss_bytes: 12_345_678,
             }),
             end: None,
+            shard: None,
         }
     }
 

@@ -83,6 +83,8 @@ pub enum ArrivalPattern {
 pub enum DatasetType {
     SingleTurn,
     MooncakeTrace,
+    /// AIPerf's `multi_turn`: `{"session_id", "turns": [...]}` per line, a conversation each.
+    MultiTurn,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -177,6 +179,66 @@ pub struct Settings {
     /// Stop the run once every connection has been refused for this many seconds (0: never) [default: 3].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_unreachable_seconds: Option<f64>,
+    /// Percent (0-100) of profiling requests cut client-side after `request_cancellation_delay`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_cancellation_rate: Option<f64>,
+    /// Seconds from the request being written to its cancellation [default: 0].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_cancellation_delay: Option<f64>,
+    /// Replay the `--input-file` trace on its timestamps (required for the offsets below).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_schedule: Option<bool>,
+    /// Never replay a timestamped trace on its schedule: send its rows as ordinary load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_fixed_schedule: Option<bool>,
+    /// Schedule zero = the earliest timestamp (AIPerf's default unless a start offset is given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_schedule_auto_offset: Option<bool>,
+    /// Trace milliseconds: rows stamped earlier are dropped; also the schedule zero without auto offset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_schedule_start_offset: Option<u64>,
+    /// Trace milliseconds: rows stamped later are dropped (inclusive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_schedule_end_offset: Option<u64>,
+    /// Tokens per `hash_ids` block of a trace (AIPerf's `--isl-block-size`) [default: 512].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isl_block_size: Option<u64>,
+    /// Sessions to start (each runs all its turns); also the synthetic dataset's size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_num: Option<u64>,
+    /// Synthetic turns per conversation (mean, >= 1) [default: 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_turn_mean: Option<u64>,
+    /// Standard deviation of the turns per conversation (truncated to a whole number, as AIPerf does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_turn_stddev: Option<f64>,
+    /// Delay before each turn after the first, mean, in ms (counted from the previous reply's end).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_turn_delay_mean: Option<f64>,
+    /// Standard deviation of the turn delay, in ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_turn_delay_stddev: Option<f64>,
+    /// Factor on every sampled turn delay (a ratio) [default: 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_turn_delay_ratio: Option<f64>,
+    /// Distinct prefixes in the pool; each conversation's first turn starts with one (tokens: --prefix-prompt-length).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix_prompt_pool_size: Option<u64>,
+    /// Length of each pool prefix, in tokens (added to the ISL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix_prompt_length: Option<u64>,
+    /// One system prompt shared by every request, in tokens (0: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_system_prompt_length: Option<u64>,
+    /// One user-context message per conversation, sent on every turn, in tokens (0: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_context_prompt_length: Option<u64>,
+    /// User-centric load: requests/s over all users (AIPerf's per-user schedule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_centric_rate: Option<f64>,
+    /// User-centric load: simulated users, each one session at a time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_users: Option<u64>,
 }
 
 /// How many of the latest requests `max_error_rate` looks at (it applies once that many have ended).
@@ -193,10 +255,27 @@ pub enum Sweepable {
     IslStddev,
     Osl,
     OslStddev,
+    RequestCancellationRate,
+    RequestCancellationDelay,
+    FixedScheduleStartOffset,
+    FixedScheduleEndOffset,
+    IslBlockSize,
+    ConversationNum,
+    ConversationTurnMean,
+    ConversationTurnStddev,
+    ConversationTurnDelayMean,
+    ConversationTurnDelayStddev,
+    ConversationTurnDelayRatio,
+    PrefixPromptPoolSize,
+    PrefixPromptLength,
+    SharedSystemPromptLength,
+    UserContextPromptLength,
+    UserCentricRate,
+    NumUsers,
 }
 
 impl Sweepable {
-    pub const ALL: [Sweepable; 8] = [
+    pub const ALL: [Sweepable; 25] = [
         Sweepable::Concurrency,
         Sweepable::RequestRate,
         Sweepable::RequestCount,
@@ -205,6 +284,23 @@ impl Sweepable {
         Sweepable::IslStddev,
         Sweepable::Osl,
         Sweepable::OslStddev,
+        Sweepable::RequestCancellationRate,
+        Sweepable::RequestCancellationDelay,
+        Sweepable::FixedScheduleStartOffset,
+        Sweepable::FixedScheduleEndOffset,
+        Sweepable::IslBlockSize,
+        Sweepable::ConversationNum,
+        Sweepable::ConversationTurnMean,
+        Sweepable::ConversationTurnStddev,
+        Sweepable::ConversationTurnDelayMean,
+        Sweepable::ConversationTurnDelayStddev,
+        Sweepable::ConversationTurnDelayRatio,
+        Sweepable::PrefixPromptPoolSize,
+        Sweepable::PrefixPromptLength,
+        Sweepable::SharedSystemPromptLength,
+        Sweepable::UserContextPromptLength,
+        Sweepable::UserCentricRate,
+        Sweepable::NumUsers,
     ];
 
     /// The settings key, which is also the parameter's name in folders and aggregates.
@@ -218,7 +314,42 @@ impl Sweepable {
             Sweepable::IslStddev => "isl_stddev",
             Sweepable::Osl => "osl",
             Sweepable::OslStddev => "osl_stddev",
+            Sweepable::RequestCancellationRate => "request_cancellation_rate",
+            Sweepable::RequestCancellationDelay => "request_cancellation_delay",
+            Sweepable::FixedScheduleStartOffset => "fixed_schedule_start_offset",
+            Sweepable::FixedScheduleEndOffset => "fixed_schedule_end_offset",
+            Sweepable::IslBlockSize => "isl_block_size",
+            Sweepable::ConversationNum => "conversation_num",
+            Sweepable::ConversationTurnMean => "conversation_turn_mean",
+            Sweepable::ConversationTurnStddev => "conversation_turn_stddev",
+            Sweepable::ConversationTurnDelayMean => "conversation_turn_delay_mean",
+            Sweepable::ConversationTurnDelayStddev => "conversation_turn_delay_stddev",
+            Sweepable::ConversationTurnDelayRatio => "conversation_turn_delay_ratio",
+            Sweepable::PrefixPromptPoolSize => "prefix_prompt_pool_size",
+            Sweepable::PrefixPromptLength => "prefix_prompt_length",
+            Sweepable::SharedSystemPromptLength => "shared_system_prompt_length",
+            Sweepable::UserContextPromptLength => "user_context_prompt_length",
+            Sweepable::UserCentricRate => "user_centric_rate",
+            Sweepable::NumUsers => "num_users",
         }
+    }
+
+    /// Whether the flag takes whole numbers (else any number).
+    pub fn is_integer(self) -> bool {
+        !matches!(
+            self,
+            Sweepable::RequestRate
+                | Sweepable::BenchmarkDuration
+                | Sweepable::IslStddev
+                | Sweepable::OslStddev
+                | Sweepable::ConversationTurnStddev
+                | Sweepable::ConversationTurnDelayMean
+                | Sweepable::ConversationTurnDelayStddev
+                | Sweepable::ConversationTurnDelayRatio
+                | Sweepable::UserCentricRate
+                | Sweepable::RequestCancellationRate
+                | Sweepable::RequestCancellationDelay
+        )
     }
 
     /// The long flag, for messages.
@@ -262,6 +393,23 @@ impl Settings {
             Sweepable::IslStddev => self.isl_stddev = Some(real()?),
             Sweepable::Osl => self.osl = Some(count()?),
             Sweepable::OslStddev => self.osl_stddev = Some(real()?),
+            Sweepable::RequestCancellationRate => self.request_cancellation_rate = Some(real()?),
+            Sweepable::RequestCancellationDelay => self.request_cancellation_delay = Some(real()?),
+            Sweepable::FixedScheduleStartOffset => self.fixed_schedule_start_offset = Some(count()?),
+            Sweepable::FixedScheduleEndOffset => self.fixed_schedule_end_offset = Some(count()?),
+            Sweepable::IslBlockSize => self.isl_block_size = Some(count()?),
+            Sweepable::ConversationNum => self.conversation_num = Some(count()?),
+            Sweepable::ConversationTurnMean => self.conversation_turn_mean = Some(count()?),
+            Sweepable::ConversationTurnStddev => self.conversation_turn_stddev = Some(real()?),
+            Sweepable::ConversationTurnDelayMean => self.conversation_turn_delay_mean = Some(real()?),
+            Sweepable::ConversationTurnDelayStddev => self.conversation_turn_delay_stddev = Some(real()?),
+            Sweepable::ConversationTurnDelayRatio => self.conversation_turn_delay_ratio = Some(real()?),
+            Sweepable::PrefixPromptPoolSize => self.prefix_prompt_pool_size = Some(count()?),
+            Sweepable::PrefixPromptLength => self.prefix_prompt_length = Some(count()?),
+            Sweepable::SharedSystemPromptLength => self.shared_system_prompt_length = Some(count()?),
+            Sweepable::UserContextPromptLength => self.user_context_prompt_length = Some(count()?),
+            Sweepable::UserCentricRate => self.user_centric_rate = Some(real()?),
+            Sweepable::NumUsers => self.num_users = Some(count()?),
         }
         Ok(())
     }
@@ -381,6 +529,211 @@ impl Settings {
         if self.custom_dataset_type.is_some() && self.input_file.is_none() {
             bail!("--custom-dataset-type needs --input-file");
         }
+        self.check_cancellation()?;
+        self.check_fixed_schedule()?;
+        self.check_workload()
+    }
+
+    /// AIPerf's cancellation rules, except that a rate of 0 is allowed (no request is cut), so a
+    /// sweep can list its baseline: `--request-cancellation-rate 0,10,20`.
+    fn check_cancellation(&self) -> anyhow::Result<()> {
+        if let Some(r) = self.request_cancellation_rate {
+            if !(0.0..=100.0).contains(&r) {
+                bail!("--request-cancellation-rate {r}: must be a percentage from 0 to 100");
+            }
+        }
+        if let Some(d) = self.request_cancellation_delay {
+            if !(d.is_finite() && d >= 0.0) {
+                bail!("--request-cancellation-delay {d}: must be >= 0 seconds");
+            }
+            if self.request_cancellation_rate.is_none() {
+                bail!("--request-cancellation-delay requires --request-cancellation-rate to be set (cancellation is disabled when rate is unset)");
+            }
+        }
+        Ok(())
+    }
+
+    /// AIPerf's fixed-schedule rules: the offsets need an explicit `--fixed-schedule`, which needs
+    /// a trace file and excludes a request rate. Whether the file has timestamps is checked when
+    /// it is read.
+    fn check_fixed_schedule(&self) -> anyhow::Result<()> {
+        let fixed = self.fixed_schedule == Some(true);
+        for (flag, given) in [
+            (
+                "--fixed-schedule-auto-offset",
+                self.fixed_schedule_auto_offset == Some(true),
+            ),
+            (
+                "--fixed-schedule-start-offset",
+                self.fixed_schedule_start_offset.is_some(),
+            ),
+            (
+                "--fixed-schedule-end-offset",
+                self.fixed_schedule_end_offset.is_some(),
+            ),
+        ] {
+            if given && !fixed {
+                bail!("{flag} requires --fixed-schedule (and an --input-file trace with timestamps)");
+            }
+        }
+        if fixed && self.no_fixed_schedule == Some(true) {
+            bail!("--fixed-schedule and --no-fixed-schedule contradict each other: give one");
+        }
+        if fixed && self.input_file.is_none() {
+            bail!("--fixed-schedule needs --input-file: a trace whose lines carry a timestamp (ms)");
+        }
+        if fixed && self.request_rate.is_some() {
+            bail!("--fixed-schedule and --request-rate are mutually exclusive: the trace's timestamps set the send times");
+        }
+        if let (Some(s), Some(e)) = (self.fixed_schedule_start_offset, self.fixed_schedule_end_offset) {
+            if e < s {
+                bail!("--fixed-schedule-end-offset {e} is before --fixed-schedule-start-offset {s}: give an end >= the start");
+            }
+        }
+        if self.isl_block_size == Some(0) {
+            bail!("--isl-block-size 0: a hash_ids block needs at least one token");
+        }
+        Ok(())
+    }
+
+    /// Whether any setting asks for a conversation with more than one turn (synthetic or a
+    /// `multi_turn` file), so requests must carry their session's history.
+    pub fn multi_turn(&self) -> bool {
+        self.conversation_turn_mean.is_some_and(|m| m > 1)
+            || self.conversation_turn_stddev.is_some_and(|s| s >= 1.0)
+            || self.custom_dataset_type == Some(DatasetType::MultiTurn)
+    }
+
+    /// The rules of sessions, shared prefixes and user-centric load (AIPerf's, with its messages
+    /// where it has one).
+    fn check_workload(&self) -> anyhow::Result<()> {
+        if self.conversation_num == Some(0) {
+            bail!("--conversation-num 0: must be at least 1");
+        }
+        if self.conversation_turn_mean == Some(0) {
+            bail!("--conversation-turn-mean must be >= 1 for every value (got 0)");
+        }
+        for (flag, v) in [
+            ("--conversation-turn-stddev", self.conversation_turn_stddev),
+            (
+                "--conversation-turn-delay-mean",
+                self.conversation_turn_delay_mean,
+            ),
+            (
+                "--conversation-turn-delay-stddev",
+                self.conversation_turn_delay_stddev,
+            ),
+            (
+                "--conversation-turn-delay-ratio",
+                self.conversation_turn_delay_ratio,
+            ),
+        ] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v >= 0.0) {
+                    bail!("{flag} {v}: must be a number >= 0 (a turn delay cannot be negative)");
+                }
+            }
+        }
+        let synthetic_only = [
+            ("--conversation-turn-mean", self.conversation_turn_mean.is_some()),
+            (
+                "--conversation-turn-stddev",
+                self.conversation_turn_stddev.is_some(),
+            ),
+            (
+                "--conversation-turn-delay-mean",
+                self.conversation_turn_delay_mean.is_some(),
+            ),
+            (
+                "--conversation-turn-delay-stddev",
+                self.conversation_turn_delay_stddev.is_some(),
+            ),
+            (
+                "--conversation-turn-delay-ratio",
+                self.conversation_turn_delay_ratio.is_some(),
+            ),
+            (
+                "--prefix-prompt-pool-size",
+                self.prefix_prompt_pool_size.is_some(),
+            ),
+            ("--prefix-prompt-length", self.prefix_prompt_length.is_some()),
+            (
+                "--shared-system-prompt-length",
+                self.shared_system_prompt_length.is_some(),
+            ),
+            (
+                "--user-context-prompt-length",
+                self.user_context_prompt_length.is_some(),
+            ),
+        ];
+        if self.input_file.is_some() {
+            if let Some((flag, _)) = synthetic_only.iter().find(|(_, given)| *given) {
+                bail!("{flag} shapes synthetic conversations: drop it, or drop --input-file (a file brings its own turns)");
+            }
+        }
+        let pool = self.prefix_prompt_pool_size.is_some() || self.prefix_prompt_length.is_some();
+        let shared = self.shared_system_prompt_length.is_some() || self.user_context_prompt_length.is_some();
+        if pool && shared {
+            bail!("--prefix-prompt-pool-size/--prefix-prompt-length and --shared-system-prompt-length/--user-context-prompt-length are mutually exclusive (AIPerf's rule): pick one way of sharing prefixes");
+        }
+        match (self.prefix_prompt_pool_size, self.prefix_prompt_length) {
+            (Some(0), _) => bail!("--prefix-prompt-pool-size 0: must be greater than or equal to 1"),
+            (None, Some(n)) if n > 0 => bail!("--prefix-prompt-length {n} needs --prefix-prompt-pool-size (how many distinct prefixes to draw from)"),
+            (Some(n), None) => bail!("--prefix-prompt-pool-size {n} needs --prefix-prompt-length (tokens per prefix)"),
+            _ => {}
+        }
+        let kind = self.endpoint_type.unwrap_or_default();
+        let messages_api = matches!(
+            kind,
+            EndpointType::Chat | EndpointType::Responses | EndpointType::Messages
+        );
+        if !messages_api {
+            for (flag, given) in [
+                ("--conversation-turn-mean", self.multi_turn()),
+                (
+                    "--shared-system-prompt-length",
+                    self.shared_system_prompt_length.is_some_and(|n| n > 0),
+                ),
+                (
+                    "--user-context-prompt-length",
+                    self.user_context_prompt_length.is_some_and(|n| n > 0),
+                ),
+            ] {
+                if given {
+                    bail!("{flag}: the {} endpoint has no message list to carry a session's history or a system prompt; use --endpoint-type chat, responses or messages", kind.name());
+                }
+            }
+            if pool && (kind.is_rankings() || kind == EndpointType::Embeddings) {
+                bail!(
+                    "--prefix-prompt-pool-size: the {} endpoint takes no prompt prefix",
+                    kind.name()
+                );
+            }
+        }
+        self.check_user_centric()
+    }
+
+    /// `--user-centric-rate` and `--num-users`: both or neither, and sessions of 2+ turns.
+    fn check_user_centric(&self) -> anyhow::Result<()> {
+        match (self.user_centric_rate, self.num_users) {
+            (Some(r), _) if !(r.is_finite() && r > 0.0) => {
+                bail!("--user-centric-rate {r}: must be a positive number of requests/s")
+            }
+            (Some(_), None) => bail!("--user-centric-rate needs --num-users (how many users share the rate)"),
+            (None, Some(_)) => {
+                bail!("--num-users requires --user-centric-rate (the requests/s all users share)")
+            }
+            (Some(_), Some(0)) => bail!("--num-users 0: must be at least 1"),
+            (Some(_), Some(_)) => {
+                if self.request_rate.is_some() || self.concurrency.is_some() {
+                    bail!("--user-centric-rate sets the whole schedule: drop --request-rate/--concurrency");
+                }
+                if self.input_file.is_none() && self.conversation_turn_mean.unwrap_or(1) < 2 {
+                    bail!("User-centric rate mode requires --conversation-turn-mean >= 2. For single-turn workloads, use --request-rate instead.");
+                }
+            }
+            (None, None) => {}
+        }
         Ok(())
     }
 
@@ -452,7 +805,7 @@ impl FlagValue for ArrivalPattern {
     const NAMES: &'static [&'static str] = &["constant", "poisson", "gamma"];
 }
 impl FlagValue for DatasetType {
-    const NAMES: &'static [&'static str] = &["single_turn", "mooncake_trace"];
+    const NAMES: &'static [&'static str] = &["single_turn", "mooncake_trace", "multi_turn"];
 }
 impl FlagValue for Ui {
     const NAMES: &'static [&'static str] = &["simple", "none", "dashboard"];

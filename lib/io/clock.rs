@@ -90,6 +90,35 @@ pub fn parse_iso_utc(s: &str) -> Option<u64> {
     Some(secs as u64 * 1_000_000_000 + frac_ns)
 }
 
+/// Parses an RFC 3339 time with its zone (`2026-11-28T23:40:00Z`, `…+02:00`, `…-05:30`, a
+/// fraction optional) to epoch ns. A time without a zone is refused: a shard on another host
+/// could read it in another zone.
+pub fn parse_rfc3339(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (local, offset_s): (&str, i64) = if let Some(l) = s.strip_suffix('Z').or_else(|| s.strip_suffix('z'))
+    {
+        (l, 0)
+    } else {
+        let (l, off) = s.split_at(s.len().checked_sub(6)?);
+        let sign = match off.as_bytes()[0] {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        let (h, m) = off[1..].split_once(':')?;
+        let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+        if h > 23 || m > 59 {
+            return None;
+        }
+        (l, sign * (h * 3600 + m * 60))
+    };
+    if !local.contains(['T', 't', ' ']) {
+        return None;
+    }
+    let ns = parse_iso_utc(&local.replace('t', "T"))? as i64 - offset_s * 1_000_000_000;
+    u64::try_from(ns).ok()
+}
+
 // Howard Hinnant's civil-date algorithms.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -127,6 +156,19 @@ mod tests {
             parse_iso_utc("2000-03-01T00:00:00Z").unwrap(),
             951_868_800 * 1_000_000_000
         );
+    }
+
+    #[test]
+    fn rfc3339_with_zones() {
+        let z = parse_rfc3339("2000-03-01T00:00:00Z").unwrap();
+        assert_eq!(z, 951_868_800 * 1_000_000_000);
+        assert_eq!(parse_rfc3339("2000-03-01T02:00:00+02:00"), Some(z));
+        assert_eq!(
+            parse_rfc3339("2000-02-29T19:30:00.5-04:30"),
+            Some(z + 500_000_000)
+        );
+        assert_eq!(parse_rfc3339("2000-03-01T00:00:00"), None);
+        assert_eq!(parse_rfc3339("tomorrow"), None);
     }
 
     #[test]

@@ -15,6 +15,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT
 
 use crate::contract::records::{ErrorDetails, ErrorKind, Phase};
 
+use tokio::sync::oneshot;
+
+use super::cancel;
 use super::h1::{self, H1Error};
 use super::openai::{server_error_type, BodyError, Output};
 use super::options::{EndpointType, HttpClient, Options};
@@ -44,6 +47,16 @@ pub struct Exchange {
     pub status: Option<u16>,
     pub error: Option<ErrorDetails>,
     pub cancelled: bool,
+    /// `--request-cancellation-delay` for a request chosen to be cut (None: runs to its end).
+    pub cancel_after: Option<Duration>,
+    /// 0-based turn of its conversation (AIPerf's `turn_index`).
+    pub turn_index: u32,
+    /// The session it belongs to (AIPerf's `x_correlation_id`; sent as `X-Correlation-ID` and
+    /// `X-Session-Affinity`); None for a single request, whose correlation id is its request id.
+    pub correlation_id: Option<Arc<str>>,
+    /// A later turn's input texts joined with spaces (its whole history): the writer thread
+    /// counts them for the ISL, off the event loop.
+    pub isl_text: Option<String>,
 }
 
 impl Exchange {
@@ -70,6 +83,10 @@ impl Exchange {
             status: None,
             error: None,
             cancelled: false,
+            cancel_after: None,
+            turn_index: 0,
+            correlation_id: None,
+            isl_text: None,
         }
     }
 
@@ -216,19 +233,56 @@ impl Client {
         })
     }
 
+    /// The API flavour it speaks.
+    pub fn kind(&self) -> EndpointType {
+        self.kind
+    }
+
     /// Sends one request and records what happened into `ex` (also when the future is dropped
-    /// half-way: what was seen so far stays in `ex`).
+    /// half-way: what was seen so far stays in `ex`). A request with `cancel_after` is cut that
+    /// long after it was written, closing its connection.
     pub async fn send(&self, ex: &mut Exchange, body: Bytes) -> Failure {
+        let Some(delay) = ex.cancel_after else {
+            return self.send_once(ex, body, None).await;
+        };
+        let (tx, rx) = cancel::written_signal();
+        let out = cancel::race(self.send_once(ex, body, Some(tx)), cancel::cut_after(rx, delay)).await;
+        match out {
+            Some(f) => f,
+            None => {
+                cancel::mark(ex, delay, Instant::now());
+                Failure::Other
+            }
+        }
+    }
+
+    /// One request; `written` learns when its body was handed to the socket (reqwest: when it
+    /// is handed to reqwest, which has no later hook).
+    async fn send_once(
+        &self,
+        ex: &mut Exchange,
+        body: Bytes,
+        written: Option<oneshot::Sender<Instant>>,
+    ) -> Failure {
         let http = match &self.transport {
-            Transport::H1 { pool, prefix, addr } => return self.send_h1(ex, &body, pool, prefix, addr).await,
+            Transport::H1 { pool, prefix, addr } => {
+                return self.send_h1(ex, &body, pool, prefix, addr, written).await
+            }
             Transport::Reqwest(http) => http,
         };
-        let req = http
+        let mut req = http
             .post(self.url.clone())
-            .header("x-request-id", ex.x_request_id.as_str())
-            .timeout(self.timeout)
-            .body(body);
+            .header("x-request-id", ex.x_request_id.as_str());
+        if let Some(c) = &ex.correlation_id {
+            req = req
+                .header("x-correlation-id", c.as_ref())
+                .header("x-session-affinity", c.as_ref());
+        }
+        let req = req.timeout(self.timeout).body(body);
         ex.start = Instant::now();
+        if let Some(tx) = written {
+            let _ = tx.send(ex.start);
+        }
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
@@ -419,18 +473,26 @@ impl Client {
         pool: &h1::Pool,
         prefix: &[u8],
         addr: &str,
+        written: Option<oneshot::Sender<Instant>>,
     ) -> Failure {
         let mut req = Vec::with_capacity(prefix.len() + 96 + body.len());
         req.extend_from_slice(prefix);
         req.extend_from_slice(b"x-request-id: ");
         req.extend_from_slice(ex.x_request_id.as_bytes());
+        if let Some(c) = &ex.correlation_id {
+            // AIPerf's session headers: the session id, and the affinity hint routers use.
+            for name in [&b"\r\nx-correlation-id: "[..], b"\r\nx-session-affinity: "] {
+                req.extend_from_slice(name);
+                req.extend_from_slice(c.as_bytes());
+            }
+        }
         req.extend_from_slice(b"\r\ncontent-length: ");
         push_decimal(&mut req, body.len());
         req.extend_from_slice(b"\r\n\r\n");
         req.extend_from_slice(body);
         ex.start = Instant::now();
         let timeout = self.timeout;
-        match tokio::time::timeout(timeout, self.h1_exchange(ex, &req, pool, addr)).await {
+        match tokio::time::timeout(timeout, self.h1_exchange(ex, &req, pool, addr, written)).await {
             Ok(f) => f,
             Err(_) => {
                 ex.end = Instant::now();
@@ -448,8 +510,15 @@ impl Client {
         }
     }
 
-    async fn h1_exchange(&self, ex: &mut Exchange, req: &[u8], pool: &h1::Pool, addr: &str) -> Failure {
-        let (conn, head, at, first) = match pool.send(req).await {
+    async fn h1_exchange(
+        &self,
+        ex: &mut Exchange,
+        req: &[u8],
+        pool: &h1::Pool,
+        addr: &str,
+        written: Option<oneshot::Sender<Instant>>,
+    ) -> Failure {
+        let (conn, head, at, first) = match pool.send_signalled(req, written).await {
             Ok(x) => x,
             Err(e) => return h1_fail(ex, e, addr),
         };

@@ -2,9 +2,10 @@
 //!
 //! One request per line. Text comes from `text`/`texts`/`text_input`, chat `messages`, a raw
 //! `payload`, or (traces) `input_length` tokens synthesized deterministically — with `hash_ids`,
-//! block by block (512 tokens per id, the same text for the same id, so traces that share prefix
-//! blocks share prompt prefixes as on the real system). `output_length` sets the max tokens;
-//! `timestamp` (ms) or cumulative `delay` (ms) schedule the request, replayed on time.
+//! block by block (`--isl-block-size` tokens per id, default 512, the same text for the same id
+//! and seed, so traces that share prefix blocks share prompt prefixes as on the real system).
+//! `output_length` sets the max tokens; `timestamp` (ms) or cumulative `delay` (ms) schedule the
+//! request, replayed on time ([`replay`] applies the fixed-schedule offsets).
 
 use std::path::Path;
 
@@ -16,6 +17,7 @@ use serde_json::{Map, Value};
 
 use super::options::{DatasetType, EndpointType, Options};
 use super::prompts::{mix, random_words, text_of_tokens, Prompt};
+use super::replay;
 use super::tokenizer::Tokenizer;
 use super::wire;
 use crate::io::jsonl;
@@ -141,8 +143,12 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Data
                 ts.join(" ")
             } else {
                 let n = line.input_length.unwrap_or(0);
-                synth_blocks(tok, opts.random_seed, k as u64, n, line.hash_ids.as_deref())
-                    .map_err(|e| e.to_string())?
+                let ids = line.hash_ids.as_deref().unwrap_or_default();
+                let blocks = Blocks {
+                    seed: opts.random_seed,
+                    size: opts.isl_block_size,
+                };
+                synth_blocks(tok, blocks, k as u64, n, ids).map_err(|e| e.to_string())?
             };
             let isl = tok.count(&text);
             Prompt::new(
@@ -172,20 +178,16 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Data
             prompts.len()
         );
     }
-    if scheduled > 0 {
-        // Replay relative to the first request.
-        let t0 = prompts
-            .iter()
-            .filter_map(|p| p.timestamp_ms)
-            .fold(f64::INFINITY, f64::min);
-        for p in &mut prompts {
-            p.timestamp_ms = p.timestamp_ms.map(|t| t - t0);
-        }
-        prompts.sort_by(|a, b| a.timestamp_ms.partial_cmp(&b.timestamp_ms).unwrap());
+    let s = replay::schedule(prompts, &opts.replay, path)?;
+    if s.trace && opts.request_rate.is_some() {
+        anyhow::bail!(
+            "--request-rate: {} is a timestamped trace, replayed on its own schedule; drop --request-rate, or give --no-fixed-schedule to send its rows at the rate",
+            path.display()
+        );
     }
     Ok(Dataset {
-        prompts,
-        trace: scheduled > 0,
+        prompts: s.prompts,
+        trace: s.trace,
         warnings,
     })
 }
@@ -200,35 +202,42 @@ fn type_name(k: DatasetType) -> &'static str {
     match k {
         DatasetType::SingleTurn => "single_turn",
         DatasetType::MooncakeTrace => "mooncake_trace",
+        DatasetType::MultiTurn => "multi_turn",
     }
 }
 
-/// `n` tokens; with hash ids, block `i` is the text of id `hash_ids[i]` (the last block cut short).
-/// Blocks are runs of single-token words, so the prompt is `n` tokens for tokenizers that do not
-/// merge across words (the ISL is counted on the text either way).
-fn synth_blocks(
-    tok: &Tokenizer,
+/// How `hash_ids` become text: `size` tokens per id, the text of an id fixed by it and the seed.
+#[derive(Debug, Clone, Copy)]
+struct Blocks {
     seed: u64,
-    k: u64,
-    n: u64,
-    hash_ids: Option<&[u64]>,
-) -> anyhow::Result<String> {
-    let ids = match hash_ids {
-        Some(ids) if !ids.is_empty() => ids,
-        _ => {
-            let mut rng = StdRng::seed_from_u64(mix(seed, k));
-            return text_of_tokens(tok, &mut rng, n);
-        }
-    };
+    size: u64,
+}
+
+/// `n` tokens; with hash ids, block `i` is the text of id `hash_ids[i]`, AIPerf's way: every
+/// block but the last is full, the last holds what is left of `n` (at most a block; more than
+/// `m` blocks' worth is a random tail after them). Blocks are runs of single-token words, so the
+/// prompt is `n` tokens for tokenizers that do not merge across words (the ISL is counted on the
+/// text either way), and records that share leading ids share a byte-identical prefix.
+fn synth_blocks(tok: &Tokenizer, b: Blocks, k: u64, n: u64, ids: &[u64]) -> anyhow::Result<String> {
+    let seed = b.seed;
+    if ids.is_empty() {
+        let mut rng = StdRng::seed_from_u64(mix(seed, k));
+        return text_of_tokens(tok, &mut rng, n);
+    }
+    let m = ids.len() as u64;
+    if n <= (m - 1) * b.size {
+        anyhow::bail!(
+            "input_length {n} is too short for {m} hash_ids of {} tokens (--isl-block-size): the last block would be empty; it needs more than {}",
+            b.size,
+            (m - 1) * b.size
+        );
+    }
     let mut out = String::new();
     let mut left = n;
     for id in ids {
-        if left == 0 {
-            break;
-        }
-        let take = left.min(BLOCK_TOKENS);
+        let take = left.min(b.size);
         let mut rng = StdRng::seed_from_u64(mix(seed ^ 0x5EED_B10C, *id));
-        let block = random_words(tok, &mut rng, BLOCK_TOKENS)?;
+        let block = random_words(tok, &mut rng, b.size)?;
         out.push_str(&first_words(&block, take as usize));
         left -= take;
     }

@@ -92,18 +92,28 @@ impl Pool {
     /// Sends `request` (head and body, already formatted) and reads the response head.
     /// Returns the connection, the head, its arrival instant and any body bytes read with it.
     pub async fn send(&self, request: &[u8]) -> Result<(Conn, Head, Instant, Rest), H1Error> {
+        self.send_signalled(request, None).await
+    }
+
+    /// [`Pool::send`], also telling `written` the instant the request was fully written (the
+    /// start of a `--request-cancellation-delay`).
+    pub async fn send_signalled(
+        &self,
+        request: &[u8],
+        mut written: Option<tokio::sync::oneshot::Sender<Instant>>,
+    ) -> Result<(Conn, Head, Instant, Rest), H1Error> {
         let pooled = self.idle.lock().unwrap().pop();
         let reused = pooled.is_some();
         let mut conn = match pooled {
             Some(c) => c,
             None => self.connect().await?,
         };
-        match exchange_head(&mut conn, request).await {
+        match exchange_head(&mut conn, request, &mut written).await {
             Ok((head, at, rest)) => Ok((conn, head, at, rest)),
             Err((_, got_bytes)) if reused && !got_bytes => {
                 // The server closed an idle keep-alive connection: retry once on a new one.
                 let mut fresh = self.connect().await?;
-                match exchange_head(&mut fresh, request).await {
+                match exchange_head(&mut fresh, request, &mut written).await {
                     Ok((head, at, rest)) => Ok((fresh, head, at, rest)),
                     Err((e, _)) => Err(e),
                 }
@@ -181,11 +191,18 @@ impl Pool {
 
 /// Writes the request and reads until the response head is complete. The error carries whether
 /// any response byte had arrived (a retry is only safe when none had).
-async fn exchange_head(conn: &mut Conn, request: &[u8]) -> Result<(Head, Instant, Rest), (H1Error, bool)> {
+async fn exchange_head(
+    conn: &mut Conn,
+    request: &[u8],
+    written: &mut Option<tokio::sync::oneshot::Sender<Instant>>,
+) -> Result<(Head, Instant, Rest), (H1Error, bool)> {
     conn.stream
         .write_all(request)
         .await
         .map_err(|e| (H1Error::Cut(e.to_string()), false))?;
+    if let Some(tx) = written.take() {
+        let _ = tx.send(Instant::now());
+    }
     let mut acc: Vec<u8> = Vec::new();
     loop {
         let n = conn

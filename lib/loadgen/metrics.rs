@@ -17,6 +17,8 @@ pub struct Context<'a> {
     pub use_server_token_count: bool,
     pub produces_tokens: bool,
     pub streaming: bool,
+    /// A shard's tag and numbering (`loadgen --shard`), stamped on every record.
+    pub placement: Option<(crate::contract::records::ShardTag, &'a super::shard::Placement)>,
     /// Output texts already counted (bounded): a deterministic server repeats its answers, and
     /// counting is a pure function of the text.
     memo: std::cell::RefCell<std::collections::HashMap<Box<str>, u64, std::hash::BuildHasherDefault<Fnv>>>,
@@ -61,8 +63,15 @@ impl<'a> Context<'a> {
             use_server_token_count,
             produces_tokens,
             streaming,
+            placement: None,
             memo: Default::default(),
         }
+    }
+
+    /// Records of a shard carry its tag and a benchmark-wide `session_num`.
+    pub fn sharded(mut self, placement: Option<&'a super::shard::Placement>) -> Self {
+        self.placement = placement.map(|p| (p.tag(), p));
+        self
     }
 
     fn count(&self, text: &str) -> u64 {
@@ -195,11 +204,18 @@ pub fn compute(ex: &Exchange, cx: &Context) -> Computed {
     let clock = cx.clock;
     let mut r = Computed {
         metadata: Metadata {
-            session_num: ex.session_num,
+            session_num: cx
+                .placement
+                .as_ref()
+                .map_or(ex.session_num, |(_, p)| p.session_num(ex.session_num)),
             x_request_id: Some(ex.x_request_id.clone()),
-            x_correlation_id: Some(ex.x_request_id.clone()),
+            x_correlation_id: Some(
+                ex.correlation_id
+                    .as_deref()
+                    .map_or_else(|| ex.x_request_id.clone(), str::to_string),
+            ),
             conversation_id: Some(ex.conversation_id.to_string()),
-            turn_index: 0,
+            turn_index: ex.turn_index,
             scheduled_ns: ex.scheduled.map(|t| clock.wall_ns(t)),
             request_start_ns: clock.wall_ns(ex.start),
             request_ack_ns: ex.ack.map(|t| clock.wall_ns(t)),
@@ -212,6 +228,7 @@ pub fn compute(ex: &Exchange, cx: &Context) -> Computed {
             } else {
                 None
             },
+            shard: cx.placement.as_ref().map(|(t, _)| t.clone()),
         },
         metrics: Vec::with_capacity(18),
         error: None,
@@ -326,6 +343,10 @@ mod tests {
             status: Some(200),
             error: None,
             cancelled: false,
+            cancel_after: None,
+            turn_index: 0,
+            correlation_id: None,
+            isl_text: None,
         }
     }
 

@@ -12,18 +12,28 @@
 //! [`Report`].
 
 pub mod arrival_schedule;
+pub mod cancel;
 pub mod client;
+pub mod conversation;
 pub mod dataset;
 pub mod h1;
 pub mod metrics;
+pub mod multi_turn;
 pub mod openai;
 pub mod options;
+pub mod prefix;
 pub mod progress;
 pub mod prompts;
+pub mod py_random;
+pub mod replay;
 pub mod run_info;
+pub mod sessions;
+pub mod shard;
+pub mod splitmix;
 pub mod sse;
 pub mod stop;
 pub mod tokenizer;
+pub mod user_centric;
 pub mod wire;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -66,6 +76,8 @@ pub struct Report {
 /// The profiling phase's totals: `200 requests (0 errors) in 4.913 s: 40.7 req/s`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PhaseSummary {
+    /// Multi-turn runs: sessions started (the requests are their turns).
+    pub sessions: Option<u64>,
     pub requests: u64,
     pub errors: u64,
     pub seconds: f64,
@@ -75,6 +87,9 @@ pub struct PhaseSummary {
 
 impl std::fmt::Display for PhaseSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        if let Some(s) = self.sessions {
+            write!(f, "{s} sessions, ")?;
+        }
         write!(
             f,
             "{} requests ({} errors) in {:.3} s: {:.1} req/s{}",
@@ -162,6 +177,12 @@ struct Shared {
     any_success: AtomicBool,
     /// Requests sent so far (the dashboard's in-flight count is this minus the finished ones).
     sent: Arc<AtomicU64>,
+    /// `--request-cancellation-rate`: which profiling requests are cut.
+    cancellation: Option<cancel::Cancellation>,
+    /// Profiling requests issued so far (the cancellation draws follow this order).
+    issued: AtomicU64,
+    /// Multi-turn runs: the conversations and what the sessions sent (None: one prompt per request).
+    sessions: Option<sessions::SessionSet>,
 }
 
 /// One finished request on its way to the writer.
@@ -170,7 +191,8 @@ struct Item {
     lag: Duration,
 }
 
-/// Sends one request and hands its exchange to the writer; true when the server refused the connection.
+/// Sends dataset prompt `session_num % prompts` and hands its exchange to the writer; true when
+/// the server refused the connection.
 async fn exchange(
     sh: &Shared,
     session_num: u64,
@@ -180,19 +202,71 @@ async fn exchange(
 ) -> bool {
     let pi = (session_num % sh.prompts.len() as u64) as usize;
     let p = &sh.prompts[pi];
+    let out = Outgoing {
+        body: p.body.clone(),
+        isl: p.isl,
+        max_tokens: p.max_tokens,
+        conversation: sh.ids[pi].clone(),
+        turn_index: 0,
+        correlation: None,
+        isl_text: None,
+        want_reply: false,
+    };
+    send_one(sh, session_num, phase, (scheduled, ready), out)
+        .await
+        .refused
+}
+
+/// What one request sends, and what it belongs to.
+struct Outgoing {
+    body: bytes::Bytes,
+    /// Input tokens, when known up front (a later turn's are counted by the writer from `isl_text`).
+    isl: u64,
+    max_tokens: Option<u64>,
+    conversation: Arc<str>,
+    turn_index: u32,
+    correlation: Option<Arc<str>>,
+    isl_text: Option<String>,
+    /// Keep the reply text (a session's history needs it).
+    want_reply: bool,
+}
+
+/// How one request went, for its sender.
+struct Sent {
+    /// The server refused the connection.
+    refused: bool,
+    /// The reply text, when asked for and the request succeeded.
+    reply: Option<String>,
+}
+
+/// Sends one request and hands its exchange to the writer.
+async fn send_one(
+    sh: &Shared,
+    session_num: u64,
+    phase: Phase,
+    (scheduled, ready): (Option<Instant>, Instant),
+    out: Outgoing,
+) -> Sent {
     let mut ex = Exchange::new(
         session_num,
         client::request_id(sh.nonce, session_num),
-        sh.ids[pi].clone(),
+        out.conversation,
         phase,
-        p.isl,
+        out.isl,
     );
-    if let Some(n) = p.max_tokens {
+    ex.turn_index = out.turn_index;
+    ex.correlation_id = out.correlation;
+    ex.isl_text = out.isl_text;
+    if let Some(n) = out.max_tokens {
         // One stamp per token plus slack: no regrowth while streaming.
         ex.content.reserve(n.min(65_536) as usize + 2);
         ex.output.text.reserve((n.min(65_536) as usize) * 8);
     }
     ex.scheduled = scheduled;
+    if phase == Phase::Profiling {
+        let k = sh.issued.fetch_add(1, Ordering::Relaxed);
+        ex.cancel_after = sh.cancellation.as_ref().and_then(|c| c.chosen(k));
+    }
     sh.sent.fetch_add(1, Ordering::Relaxed);
     let mut cancel = sh.ctl.cancel.subscribe();
     let failure = if *cancel.borrow() {
@@ -200,7 +274,7 @@ async fn exchange(
     } else {
         tokio::select! {
             biased;
-            f = sh.client.send(&mut ex, p.body.clone()) => Some(f),
+            f = sh.client.send(&mut ex, out.body) => Some(f),
             _ = cancel.wait_for(|c| *c) => None,
         }
     };
@@ -231,9 +305,17 @@ async fn exchange(
     }
     let lag = ex.start.saturating_duration_since(scheduled.unwrap_or(ready));
     let refused = ex.error.as_ref().is_some_and(|e| e.kind == ErrorKind::Connection);
+    // AIPerf keeps the content received; the reasoning only when there is no content.
+    let reply = (out.want_reply && ex.error.is_none() && !ex.content.is_empty()).then(|| {
+        if ex.output.text.is_empty() {
+            ex.output.reasoning.clone()
+        } else {
+            ex.output.text.clone()
+        }
+    });
     // Never blocks: the writer drains the queue every 2 ms.
     let _ = sh.tx.send(Item { ex, lag });
-    refused
+    Sent { refused, reply }
 }
 
 /// A closed-loop worker whose connection was refused waits this long before its next request, as
@@ -245,6 +327,8 @@ const REFUSED_BACKOFF: Duration = Duration::from_millis(100);
 enum Load {
     Closed(ClosedLoop),
     Open(OpenLoop),
+    /// `--user-centric-rate`: AIPerf's per-user schedule (sessions only).
+    Users(user_centric::UserLoad),
 }
 
 /// Closed loop: `workers` tasks each send back-to-back until the count, the time limit or a stop.
@@ -277,6 +361,9 @@ struct OpenLoop {
 /// Starts the phase's dispatcher; the handle ends when its last request has.
 fn dispatch(sh: Arc<Shared>, load: Load) -> JoinHandle<()> {
     match load {
+        Load::Closed(l) if sh.sessions.is_some() => tokio::spawn(sessions::closed(sh, l)),
+        Load::Open(l) if sh.sessions.is_some() => tokio::spawn(sessions::open(sh, l)),
+        Load::Users(l) => tokio::spawn(user_centric::run(sh, l)),
         Load::Closed(l) => tokio::spawn(closed_loop(sh, l)),
         Load::Open(l) => tokio::spawn(open_loop(sh, l)),
     }
@@ -386,7 +473,7 @@ fn warmup_load(opts: &Options, trace: bool, t0: Instant) -> Load {
                 opts.arrival_pattern,
                 rate,
                 opts.arrival_smoothness,
-                opts.random_seed ^ 0x3A3,
+                opts.arrival_seed() ^ 0x3A3,
             ),
             cap: opts.concurrency,
             first_session: 0,
@@ -396,7 +483,10 @@ fn warmup_load(opts: &Options, trace: bool, t0: Instant) -> Load {
         }),
         _ => Load::Closed(ClosedLoop {
             phase: Phase::Warmup,
-            workers: opts.concurrency.unwrap_or(1),
+            workers: opts
+                .concurrency
+                .or(opts.workload.user_centric.map(|(_, users)| users))
+                .unwrap_or(1),
             first_session: 0,
             count,
             until: None,
@@ -409,6 +499,16 @@ fn warmup_load(opts: &Options, trace: bool, t0: Instant) -> Load {
 fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option<u64>, p0: Instant) -> Load {
     let until = opts.benchmark_duration;
     let first_session = opts.warmup_request_count;
+    if let Some((qps, users)) = opts.workload.user_centric {
+        return Load::Users(user_centric::UserLoad {
+            qps,
+            users,
+            first_session,
+            count,
+            until: until.map(|d| after(p0, d)),
+            t0: p0,
+        });
+    }
     if trace {
         // Trace rows are sent in order, each once.
         let offsets = prompts.iter().map(|p| p.timestamp_ms.unwrap_or(0.0));
@@ -428,7 +528,7 @@ fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option
                 opts.arrival_pattern,
                 rate,
                 opts.arrival_smoothness,
-                opts.random_seed,
+                opts.arrival_seed(),
             ),
             cap: opts.concurrency,
             first_session,
@@ -496,6 +596,8 @@ fn after(t: Instant, secs: f64) -> Instant {
 #[derive(Default, Clone, Copy)]
 struct Tally {
     requests: u64,
+    /// Sessions started (first turns sent).
+    sessions: u64,
     ok: u64,
     errors: u64,
     last_end: Option<Instant>,
@@ -515,7 +617,7 @@ struct SinkReport {
 fn sink(
     rx: mpsc::Receiver<Item>,
     mut out: JsonlWriter,
-    cx_parts: (Clock, Arc<Tokenizer>, bool, bool, bool),
+    cx_parts: (Clock, Arc<Tokenizer>, bool, bool, bool, Option<shard::Placement>),
     mut progress: progress::Progress,
     totals: (u64, Option<u64>),
     limits: options::StopLimits,
@@ -523,8 +625,9 @@ fn sink(
 ) -> SinkReport {
     let (warmup_total, profiling_total) = totals;
     let mut dog = stop::Watchdog::new(limits);
-    let (clock, tok, server_counts, produces, streaming) = cx_parts;
-    let cx = metrics::Context::new(&clock, &tok, server_counts, produces, streaming);
+    let (clock, tok, server_counts, produces, streaming, placement) = cx_parts;
+    let cx =
+        metrics::Context::new(&clock, &tok, server_counts, produces, streaming).sharded(placement.as_ref());
     let mut rep = SinkReport::default();
     let mut in_profiling = warmup_total == 0;
     if !in_profiling {
@@ -553,6 +656,11 @@ fn sink(
             }
             Err(mpsc::TryRecvError::Disconnected) => break,
         };
+        let mut item = item;
+        if let Some(text) = item.ex.isl_text.take() {
+            // A later turn: its ISL is its whole history, counted here, off the event loop.
+            item.ex.isl = cx.tokenizer.count(&text);
+        }
         let ex = &item.ex;
         let mut record = metrics::compute(ex, &cx);
         let is_err = record.error.is_some();
@@ -565,6 +673,9 @@ fn sink(
             &mut rep.profiling
         };
         t.requests += 1;
+        if ex.turn_index == 0 && ex.correlation_id.is_some() {
+            t.sessions += 1;
+        }
         if is_err {
             t.errors += 1;
         } else {
@@ -613,6 +724,8 @@ fn sink(
 struct Setup {
     tok: Arc<Tokenizer>,
     prompts: Vec<Prompt>,
+    /// A multi-turn run's conversations (None: one prompt per request).
+    conversations: Option<Vec<conversation::Conversation>>,
     /// The dataset is a trace: its timestamps set the send times.
     trace: bool,
     client: Client,
@@ -631,16 +744,19 @@ fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Setup> 
             tok.path().map_or("builtin".into(), |p| p.display().to_string())
         ));
     }
-    let (prompts, trace) = match &opts.input_file {
-        Some(p) => {
-            let d = dataset::load(p, opts, &tok)?;
-            warnings.extend(d.warnings);
-            (d.prompts, d.trace)
-        }
-        None => (prompts::synthetic(opts, &tok)?, false),
+    let (prompts, trace, conversations) = dataset_of(opts, &tok, warnings)?;
+    let (prompts, conversations) = match &opts.placement {
+        // A shard sends every N-th prompt (or conversation: their first turns stay aligned).
+        Some(p) => (p.deal(prompts)?, conversations.map(|c| p.deal(c)).transpose()?),
+        None => (prompts, conversations),
     };
     if let Some(p) = &opts.io.inputs_out {
-        prompts::write_inputs_json(p, &prompts).map_err(|e| anyhow!("--inputs-out: {e}"))?;
+        match &conversations {
+            // Rewritten after the run with the history each turn carried.
+            Some(c) => conversation::write_inputs_json(p, c, |_, _| None),
+            None => prompts::write_inputs_json(p, &prompts),
+        }
+        .map_err(|e| anyhow!("--inputs-out: {e}"))?;
     }
     let open = opts.request_rate.is_some() || trace;
     let pool = opts.concurrency.unwrap_or(if open { 256 } else { 1 }) as usize;
@@ -650,19 +766,61 @@ fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Setup> 
     Ok(Setup {
         tok,
         prompts,
+        conversations,
         trace,
         client,
         out,
     })
 }
 
-/// Run size: `--request-count`, else a duration run (None), else each prompt once (a trace: each row).
-fn run_size(opts: &Options, trace: bool, prompts: usize) -> Option<u64> {
+/// The dataset: prompts (one per request), or conversations when requests carry a session's
+/// history. Synthetic prompts with shared prefixes are one-turn conversations flattened back to
+/// prompts (their bodies never change), so they keep the single-request path.
+#[allow(clippy::type_complexity)]
+fn dataset_of(
+    opts: &Options,
+    tok: &Tokenizer,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<(Vec<Prompt>, bool, Option<Vec<conversation::Conversation>>)> {
+    let w = &opts.workload;
+    let sessions = w.sessions(opts.custom_dataset_type);
+    let convs = match &opts.input_file {
+        Some(p) if opts.custom_dataset_type == options::DatasetType::MultiTurn => {
+            let l = multi_turn::load(p, opts, tok)?;
+            warnings.extend(l.warnings);
+            l.conversations
+        }
+        Some(p) => {
+            let d = dataset::load(p, opts, tok)?;
+            warnings.extend(d.warnings);
+            return Ok((d.prompts, d.trace, None));
+        }
+        None if sessions || w.prefix_length + w.shared_system_length + w.user_context_length > 0 => {
+            conversation::synthetic(opts, tok)?
+        }
+        None => return Ok((prompts::synthetic(opts, tok)?, false, None)),
+    };
+    let firsts = convs.iter().map(|c| c.turns[0].alone.clone()).collect();
+    Ok((firsts, false, sessions.then_some(convs)))
+}
+
+/// Run size: `--request-count`, else a duration run (None), else each prompt once (a trace: each
+/// row; sessions: each conversation once, counted in sessions, see [`session_cap`]).
+fn run_size(opts: &Options, trace: bool, prompts: usize, sessions: bool) -> Option<u64> {
     match (opts.request_count, opts.benchmark_duration) {
         (Some(n), _) => Some(if trace { n.min(prompts as u64) } else { n }),
         (None, Some(_)) => None,
+        (None, None) if sessions => None,
         (None, None) => Some(prompts as u64),
     }
+}
+
+/// Sessions the profiling phase starts at most: `--conversation-num`, else (no count, no
+/// duration) each conversation once.
+fn session_cap(opts: &Options, conversations: usize) -> Option<u64> {
+    opts.workload.conversation_num.or(
+        (opts.request_count.is_none() && opts.benchmark_duration.is_none()).then_some(conversations as u64),
+    )
 }
 
 /// The load phases as they ran.
@@ -690,7 +848,10 @@ async fn run_phases(opts: &Options, sh: &Arc<Shared>, trace: bool, count: Option
         warmup_start = Some(t0);
     }
 
-    // Profiling.
+    // Profiling, at --start-at when given (after the warmup, so the shards' windows coincide).
+    if let Some(p) = &opts.placement {
+        p.wait_for_start().await;
+    }
     let p0 = Instant::now();
     let loop_cpu0 = run_info::thread_cpu_seconds();
     if !interrupted && !ctl.stopped() {
@@ -712,13 +873,18 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
     let Setup {
         tok,
         prompts,
+        conversations,
         trace,
         client,
         out,
     } = prepare(&opts, &mut report.warnings)?;
     let n_prompts = prompts.len();
     let ids: Vec<Arc<str>> = prompts.iter().map(|p| Arc::from(p.session_id.as_str())).collect();
-    let count = run_size(&opts, trace, n_prompts);
+    let count = run_size(&opts, trace, n_prompts, conversations.is_some());
+    let sessions = conversations.map(|c| {
+        let cap = session_cap(&opts, c.len());
+        sessions::SessionSet::new(c, cap, opts.io.inputs_out.is_some())
+    });
     let ctl = Arc::new(Control {
         stop: watch::channel(false).0,
         cancel: watch::channel(false).0,
@@ -727,7 +893,8 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
     });
     let (tx, rx) = mpsc::channel::<Item>();
     let sent = Arc::new(AtomicU64::new(0));
-    let progress = progress::Progress::new(&opts, count, sent.clone());
+    let planned = count.or(sessions.as_ref().and_then(|s| s.planned_turns()));
+    let progress = progress::Progress::new(&opts, planned, sent.clone());
     let writer = {
         let parts = (
             clock,
@@ -735,16 +902,20 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
             opts.use_server_token_count,
             opts.endpoint_type.produces_tokens(),
             opts.streaming,
+            opts.placement.clone(),
         );
         let ctl = ctl.clone();
-        let totals = (opts.warmup_request_count, count);
+        let totals = (opts.warmup_request_count, planned);
         let limits = opts.limits;
         std::thread::Builder::new()
             .name("loadgen-writer".into())
             .spawn(move || sink(rx, out, parts, progress, totals, limits, ctl))
             .map_err(|e| anyhow!("cannot start the writer thread: {e}"))?
     };
-    let nonce = prompts::mix(std::process::id() as u64, clock.now_ns());
+    let nonce = match &opts.placement {
+        Some(p) => p.nonce(),
+        None => prompts::mix(std::process::id() as u64, clock.now_ns()),
+    };
     let sh = Arc::new(Shared {
         client,
         prompts,
@@ -755,6 +926,11 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
         ctl: ctl.clone(),
         any_success: AtomicBool::new(false),
         sent,
+        cancellation: opts
+            .cancellation
+            .map(|c| cancel::Cancellation::new(c, opts.random_seed)),
+        issued: AtomicU64::new(0),
+        sessions,
     });
     // Only now, with the setup done and the writer thread started: only the event loop (this
     // thread, under the current-thread runtime) runs at real-time priority.
@@ -763,10 +939,19 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
             report.warnings.push(format!("--realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"));
         }
     }
+    if let Some(ago) = opts.placement.as_ref().and_then(|p| p.start_in_past(&clock)) {
+        report.warnings.push(format!("--start-at: the start time passed {ago:.3} s ago: starting now (the run info's shard.start_late_ms says how late)"));
+    }
     // Client CPU is counted over the load phases, not the setup (tokenizer, prompts).
     let cpu0 = run_info::cpu_seconds();
     let ran = run_phases(&opts, &sh, trace, count).await;
 
+    // The history each turn carried, into inputs.json (AIPerf writes turns without it).
+    if let (Some(p), Some(set)) = (&opts.io.inputs_out, &sh.sessions) {
+        set.write_inputs_json(p)
+            .map_err(|e| anyhow!("--inputs-out: {e}"))?;
+    }
+    let multi_turn = sh.sessions.is_some();
     // Let the writer finish.
     drop(sh);
     let rep = tokio::task::spawn_blocking(move || writer.join())
@@ -776,10 +961,15 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
     let end = Ending {
         opts: &opts,
         clock,
-        benchmark_id: format!("{nonce:016x}"),
+        // Shards of one benchmark share its id.
+        benchmark_id: format!(
+            "{:016x}",
+            opts.placement.as_ref().map_or(nonce, |p| p.shared_nonce())
+        ),
         dataset_entries: n_prompts,
         open_loop: opts.request_rate.is_some() || trace,
         count,
+        multi_turn,
         cpu: run_info::cpu_seconds() - cpu0,
         ran,
         rep,
@@ -799,6 +989,8 @@ struct Ending<'a> {
     open_loop: bool,
     /// The profiling phase's request count (None: a duration run).
     count: Option<u64>,
+    /// Requests were turns of sessions (the run info counts the sessions).
+    multi_turn: bool,
     /// Process CPU seconds over the load phases.
     cpu: f64,
     ran: Ran,
@@ -851,6 +1043,7 @@ impl Ending<'_> {
             return Err(e);
         }
         report.summary = Some(PhaseSummary {
+            sessions: self.multi_turn.then_some(rep.profiling.sessions),
             requests: rep.profiling.requests,
             errors: rep.profiling.errors,
             seconds: wall,
@@ -914,11 +1107,13 @@ impl Ending<'_> {
                 start_ns: clock.wall_ns(t0),
                 end_ns: clock.wall_ns(rep.warmup.last_end.unwrap_or(t0).max(t0)),
                 requests: rep.warmup.requests,
+                sessions: self.multi_turn.then_some(rep.warmup.sessions),
             }),
             profiling: PhaseWindow {
                 start_ns: clock.wall_ns(p0),
                 end_ns: clock.wall_ns(p_end),
                 requests: rep.profiling.requests,
+                sessions: self.multi_turn.then_some(rep.profiling.sessions),
             },
             was_cancelled,
             client,
@@ -934,6 +1129,7 @@ mod tests {
     #[test]
     fn the_summary_line_reads_as_it_always_did() {
         let s = PhaseSummary {
+            sessions: None,
             requests: 200,
             errors: 3,
             seconds: 4.91349,

@@ -94,9 +94,53 @@ pub struct Options {
     pub ui: Ui,
     /// When to give up on a failing server.
     pub limits: StopLimits,
+    /// `--request-cancellation-rate`/`-delay` (None: no request is cut).
+    pub cancellation: Option<CancelSpec>,
+    /// How a timestamped `--input-file` is replayed.
+    pub replay: Replay,
+    /// Tokens per `hash_ids` block of a trace.
+    pub isl_block_size: u64,
     pub io: Io,
     /// The plan line's place in its sweep, copied into the run info.
     pub place: Place,
+    /// `--shard` / `--start-at`: this run's part of a benchmark run by several processes, and
+    /// the instant its profiling phase starts (None: a plain run). Set after [`resolve`].
+    pub placement: Option<super::shard::Placement>,
+    /// Sessions, shared prefixes and user-centric load.
+    pub workload: Workload,
+}
+
+/// What the traffic looks like beyond one prompt per request: multi-turn sessions (AIPerf's
+/// `--conversation-*`), shared prefixes and the user-centric schedule.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Workload {
+    /// Sessions to start (None: the run size decides).
+    pub conversation_num: Option<u64>,
+    /// Turns per synthetic conversation: mean (>= 1) and stddev (whole, as AIPerf truncates it).
+    pub turn_mean: u64,
+    pub turn_stddev: u64,
+    /// Delay before turns after the first, ms: mean, stddev (whole ms) and a factor.
+    pub turn_delay_mean_ms: f64,
+    pub turn_delay_stddev_ms: u64,
+    pub turn_delay_ratio: f64,
+    /// Prefix pool: how many distinct prefixes, each this many tokens (0: no pool).
+    pub prefix_pool_size: u64,
+    pub prefix_length: u64,
+    /// Tokens of the shared system prompt and of each conversation's user context (0: none).
+    pub shared_system_length: u64,
+    pub user_context_length: u64,
+    /// User-centric load: (requests/s over all users, users).
+    pub user_centric: Option<(f64, u64)>,
+}
+
+impl Workload {
+    /// Requests carry a session's history: some conversation may have more than one turn.
+    pub fn sessions(&self, dataset: DatasetType) -> bool {
+        self.turn_mean > 1
+            || self.turn_stddev > 0
+            || dataset == DatasetType::MultiTurn
+            || self.user_centric.is_some()
+    }
 }
 
 impl Options {
@@ -104,6 +148,37 @@ impl Options {
     pub fn request_url(&self) -> String {
         format!("{}{}", self.url, self.endpoint)
     }
+
+    /// The arrival schedule's seed: the run's own, or a shard's derived one.
+    pub fn arrival_seed(&self) -> u64 {
+        self.placement
+            .as_ref()
+            .map_or(self.random_seed, |p| p.arrival_seed())
+    }
+}
+
+/// Which requests are cut client-side, and when.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CancelSpec {
+    /// Percent of profiling requests chosen (0-100).
+    pub rate_percent: f64,
+    /// Seconds from the request being written to the socket to the cut.
+    pub delay_s: f64,
+}
+
+/// AIPerf's fixed-schedule options for a timestamped trace.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Replay {
+    /// `--fixed-schedule` given: the file must carry timestamps.
+    pub required: bool,
+    /// `--no-fixed-schedule`: timestamps are ignored, rows are sent as ordinary load.
+    pub disabled: bool,
+    /// Schedule zero = the earliest timestamp; else the start offset (or 0).
+    pub auto_offset: bool,
+    /// Trace ms: earlier rows are dropped.
+    pub start_offset_ms: Option<u64>,
+    /// Trace ms: later rows are dropped (inclusive).
+    pub end_offset_ms: Option<u64>,
 }
 
 /// guidellm-style stop constraints: a run against a failing or dead server ends early, with its
@@ -149,7 +224,7 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
         use_legacy_max_tokens: s.use_legacy_max_tokens.unwrap_or(false),
         rankings_passages: s.rankings_passages_mean.unwrap_or(1),
         rankings_passage_tokens: s.rankings_passages_prompt_token_mean.unwrap_or(550),
-        num_prompts: s.num_prompts.unwrap_or(100),
+        num_prompts: s.num_prompts.or(s.conversation_num).unwrap_or(100),
         seed_given: s.random_seed.is_some(),
         random_seed: s.random_seed.unwrap_or(0),
         extra_inputs: s.extra_inputs.unwrap_or_default(),
@@ -166,8 +241,39 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
             max_error_rate: s.max_error_rate,
             max_unreachable: Duration::from_secs_f64(s.max_unreachable_seconds.unwrap_or(3.0)),
         },
+        cancellation: s
+            .request_cancellation_rate
+            .filter(|r| *r > 0.0)
+            .map(|rate_percent| CancelSpec {
+                rate_percent,
+                delay_s: s.request_cancellation_delay.unwrap_or(0.0),
+            }),
+        replay: Replay {
+            required: s.fixed_schedule == Some(true),
+            disabled: s.no_fixed_schedule == Some(true),
+            // AIPerf: on by default, off once a start offset is given (unless asked for).
+            auto_offset: s.fixed_schedule_auto_offset == Some(true)
+                || s.fixed_schedule_start_offset.is_none(),
+            start_offset_ms: s.fixed_schedule_start_offset,
+            end_offset_ms: s.fixed_schedule_end_offset,
+        },
+        isl_block_size: s.isl_block_size.unwrap_or(super::dataset::BLOCK_TOKENS),
         io,
         place,
+        placement: None,
+        workload: Workload {
+            conversation_num: s.conversation_num,
+            turn_mean: s.conversation_turn_mean.unwrap_or(1).max(1),
+            turn_stddev: s.conversation_turn_stddev.unwrap_or(0.0) as u64,
+            turn_delay_mean_ms: s.conversation_turn_delay_mean.unwrap_or(0.0),
+            turn_delay_stddev_ms: s.conversation_turn_delay_stddev.unwrap_or(0.0) as u64,
+            turn_delay_ratio: s.conversation_turn_delay_ratio.unwrap_or(1.0),
+            prefix_pool_size: s.prefix_prompt_pool_size.unwrap_or(0),
+            prefix_length: s.prefix_prompt_length.unwrap_or(0),
+            shared_system_length: s.shared_system_prompt_length.unwrap_or(0),
+            user_context_length: s.user_context_prompt_length.unwrap_or(0),
+            user_centric: s.user_centric_rate.zip(s.num_users),
+        },
     })
 }
 

@@ -68,13 +68,7 @@ impl Prompt {
     }
 }
 
-/// SplitMix64: decorrelates per-prompt seeds.
-pub fn mix(seed: u64, k: u64) -> u64 {
-    let mut z = seed.wrapping_add(k.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use super::splitmix::mix;
 
 /// AIPerf's `sample_positive_normal_integer`: `max(1, ceil(N(mean, sd)))` from a normal truncated
 /// to positive values; `sd <= 0` gives `max(1, round(mean))`.
@@ -172,11 +166,21 @@ fn rankings_prompt(
 
 /// Writes AIPerf's `inputs.json` (pretty, 2-space indent) atomically.
 pub fn write_inputs_json(path: &Path, prompts: &[Prompt]) -> anyhow::Result<()> {
+    write_inputs_entries(
+        path,
+        prompts
+            .iter()
+            .map(|p| serde_json::json!({"session_id": p.session_id, "payloads": [p.payload]})),
+    )
+}
+
+/// Writes `inputs.json` from its `data` entries (`{"session_id", "payloads"}`), pretty as AIPerf
+/// writes it, atomically.
+pub fn write_inputs_entries(path: &Path, entries: impl Iterator<Item = Value>) -> anyhow::Result<()> {
     crate::io::atomic::write_with(path, |w| {
         w.write_all(b"{\n  \"data\": [")?;
-        for (i, p) in prompts.iter().enumerate() {
+        for (i, entry) in entries.enumerate() {
             w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-            let entry = serde_json::json!({"session_id": p.session_id, "payloads": [p.payload]});
             let text = serde_json::to_string_pretty(&entry).map_err(std::io::Error::from)?;
             for (j, line) in text.lines().enumerate() {
                 if j > 0 {

@@ -9,8 +9,9 @@ use hdrhistogram::Histogram;
 
 use super::options::Options;
 use crate::contract::run_info::{
-    self as contract, Client, Dataset, DispatchLag, Endpoint, InputConfig, Length, ModelName, Models,
-    PhaseConfig, PhaseWindow, Phases, Prompts, RunBlock, RunEnd, RunInfo, Runtime, TokenizerConfig,
+    self as contract, CancellationConfig, Client, Dataset, DispatchLag, Endpoint, InputConfig, Length,
+    ModelName, Models, PhaseConfig, PhaseWindow, Phases, Prompts, RunBlock, RunEnd, RunInfo, Runtime,
+    TokenizerConfig,
 };
 use crate::io::hf_cache::{self, Located};
 
@@ -158,6 +159,13 @@ pub fn input_config(opts: &Options, dataset_entries: usize) -> InputConfig {
         request_rate: rate,
         arrival_pattern: rate.map(|_| opts.arrival_pattern),
         arrival_smoothness: rate.map(|_| opts.arrival_smoothness),
+        cancellation: opts.cancellation.map(|c| CancellationConfig {
+            rate: c.rate_percent,
+            delay: c.delay_s,
+        }),
+        auto_offset: opts.replay.required.then_some(opts.replay.auto_offset),
+        start_offset: opts.replay.start_offset_ms,
+        end_offset: opts.replay.end_offset_ms,
     });
     let dataset = match &opts.input_file {
         Some(p) => Dataset {
@@ -262,6 +270,10 @@ impl Facts<'_> {
             was_cancelled: Some(self.was_cancelled),
             client: Some(self.client.clone()),
             end: Some(self.end.clone()),
+            shard: o
+                .placement
+                .as_ref()
+                .map(|p| p.block(self.profiling.start_ns, crate::io::clock_sync::read())),
         }
     }
 }
@@ -302,11 +314,13 @@ mod tests {
             benchmark_id: "00c0ffee00c0ffee".into(),
             dataset_entries: 100,
             warmup: warmup.then_some(PhaseWindow {
+                sessions: None,
                 start_ns: 1_700_000_000_000_000_000,
                 end_ns: 1_700_000_000_250_000_000,
                 requests: 5,
             }),
             profiling: PhaseWindow {
+                sessions: None,
                 start_ns: 1_700_000_000_250_000_123,
                 end_ns: 1_700_000_010_250_000_456,
                 requests: 200,

@@ -25,6 +25,8 @@ pub struct Tokenizer {
     path: Option<PathBuf>,
     /// Built on first use; the error says why no prompt can be made.
     vocabulary: OnceLock<Result<Vocabulary, String>>,
+    /// The model's context in tokens, when its tokenizer_config.json says (`model_max_length`).
+    max_length: Option<u64>,
 }
 
 enum Engine {
@@ -50,15 +52,16 @@ impl Tokenizer {
 
     /// As [`Tokenizer::load`], at `--tokenizer-revision` `revision` for a model id.
     pub fn load_at(spec: &str, revision: Option<&str>) -> anyhow::Result<Tokenizer> {
-        let (engine, path) = match hf_cache::locate(spec, revision)? {
-            Located::Builtin => (Engine::Builtin(builtin()), None),
+        let (engine, path, max_length) = match hf_cache::locate(spec, revision)? {
+            Located::Builtin => (Engine::Builtin(builtin()), None, None),
             Located::Files {
                 tokenizer_json,
                 config,
             } => {
                 let tok = from_files(&tokenizer_json, config.as_deref())
                     .map_err(|e| anyhow!("--tokenizer {spec}: {e}"))?;
-                (Engine::Hf(Box::new(tok)), Some(tokenizer_json))
+                let max = config.as_deref().and_then(model_max_length);
+                (Engine::Hf(Box::new(tok)), Some(tokenizer_json), max)
             }
         };
         Ok(Tokenizer {
@@ -66,11 +69,17 @@ impl Tokenizer {
             engine,
             path,
             vocabulary: OnceLock::new(),
+            max_length,
         })
     }
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The model's context length in tokens, when its tokenizer_config.json gives a real one.
+    pub fn model_max_length(&self) -> Option<u64> {
+        self.max_length
     }
 
     /// The tokenizer.json counting the tokens (None for builtin).
@@ -101,6 +110,16 @@ impl Tokenizer {
             .as_ref()
             .map_err(|e| anyhow!("--tokenizer {}: {e}", self.name))
     }
+}
+
+/// `model_max_length` of a tokenizer_config.json; transformers writes a huge sentinel (1e30)
+/// when the model's context is unknown, which counts as unknown.
+fn model_max_length(config: &Path) -> Option<u64> {
+    let v: Value = serde_json::from_slice(&std::fs::read(config).ok()?).ok()?;
+    v.get("model_max_length")?
+        .as_f64()
+        .filter(|n| *n >= 1.0 && *n < 1e12)
+        .map(|n| n as u64)
 }
 
 /// o200k_base, built once per process.

@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 
 use super::capacity::{LatencyModel, Slots};
 use super::metrics::{Load, Metrics};
+use super::prefix_cache::PrefixCache;
 use super::record::Recorder;
 use super::Options;
 use crate::io::clock::Clock;
@@ -28,6 +29,8 @@ pub struct Engine {
     kv_tokens: AtomicU64,
     pub metrics: Metrics,
     pub recorder: Option<Recorder>,
+    /// `--prefix-cache-tokens`: the prefix cache (None: off).
+    pub prefix_cache: Option<PrefixCache>,
     pub clock: Clock,
     seq: AtomicU64,
     /// Distinguishes ids across server runs.
@@ -56,12 +59,25 @@ impl Engine {
             kv_tokens: AtomicU64::new(0),
             metrics: Metrics::default(),
             recorder,
+            prefix_cache: PrefixCache::new(opts.prefix_cache_block_size, opts.prefix_cache_tokens),
             run_tag: (super::tokens::mix64(clock.now_ns()) >> 32) as u32,
             clock,
             seq: AtomicU64::new(0),
             served_model_json: super::protocol::json_str(&opts.served_model_name),
             opts,
         })
+    }
+
+    /// The prompt's tokens served by the prefix cache (None when it is off), counted in vLLM's
+    /// `prefix_cache_queries` / `prefix_cache_hits`.
+    pub fn prefix_cached(&self, token_hashes: &[u64]) -> Option<u32> {
+        let cache = self.prefix_cache.as_ref()?;
+        let hit = cache.admit(token_hashes);
+        self.metrics
+            .prefix_cache_queries
+            .fetch_add(token_hashes.len() as u64, Relaxed);
+        self.metrics.prefix_cache_hits.fetch_add(hit as u64, Relaxed);
+        Some(hit)
     }
 
     /// Arrival number of the next request (seeds its random stream).

@@ -76,6 +76,9 @@ pub struct Metrics {
     pub rejected: AtomicU64,
     /// Streams the client abandoned before the end.
     pub aborted: AtomicU64,
+    /// Prefix cache: prompt tokens looked up, and those found (vLLM's counters, in tokens).
+    pub prefix_cache_queries: AtomicU64,
+    pub prefix_cache_hits: AtomicU64,
     pub faults: [AtomicU64; 4],
     pub ttft: Histogram,
     pub itl: Histogram,
@@ -91,6 +94,8 @@ impl Default for Metrics {
             success_stop: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             aborted: AtomicU64::new(0),
+            prefix_cache_queries: AtomicU64::new(0),
+            prefix_cache_hits: AtomicU64::new(0),
             faults: Default::default(),
             ttft: Histogram::new(TTFT_BUCKETS),
             itl: Histogram::new(ITL_BUCKETS),
@@ -180,6 +185,18 @@ impl Metrics {
             "vllm:generation_tokens_total",
             "Number of generation tokens processed.",
             self.generation_tokens.load(Relaxed),
+        );
+        counter(
+            &mut o,
+            "vllm:prefix_cache_queries_total",
+            "Prefix cache queries, in terms of number of queried tokens.",
+            self.prefix_cache_queries.load(Relaxed),
+        );
+        counter(
+            &mut o,
+            "vllm:prefix_cache_hits_total",
+            "Prefix cache hits, in terms of number of cached tokens.",
+            self.prefix_cache_hits.load(Relaxed),
         );
         let name = "vllm:request_success_total";
         let _ = writeln!(

@@ -7,6 +7,7 @@ pub mod capacity;
 pub mod engine;
 pub mod faults;
 pub mod metrics;
+pub mod prefix_cache;
 pub mod protocol;
 pub mod record;
 pub mod server;
@@ -42,11 +43,17 @@ pub struct Options {
     pub embedding_dim: usize,
     pub faults: FaultRates,
     pub record: Option<PathBuf>,
+    /// With `record`: each request's JSON body goes into its line too.
+    pub record_request_bodies: bool,
     pub api_key: Option<String>,
     /// Runtime worker threads; 0 = one per core.
     pub workers: usize,
     /// Run the server threads at SCHED_FIFO priority 1 (shared machines).
     pub realtime: bool,
+    /// Prefix cache capacity in tokens (0: no prefix cache).
+    pub prefix_cache_tokens: u64,
+    /// Tokens per prefix-cache block (vLLM's block size).
+    pub prefix_cache_block_size: usize,
 }
 
 impl Default for Options {
@@ -70,9 +77,12 @@ impl Default for Options {
                 ..Default::default()
             },
             record: None,
+            record_request_bodies: false,
             api_key: None,
             workers: 0,
             realtime: false,
+            prefix_cache_tokens: 0,
+            prefix_cache_block_size: 16,
         }
     }
 }
@@ -96,6 +106,9 @@ impl Options {
         }
         if self.embedding_dim == 0 {
             return Err("--embedding-dim must be at least 1".into());
+        }
+        if self.prefix_cache_block_size == 0 {
+            return Err("--prefix-cache-block-size must be at least 1 token".into());
         }
         self.faults.validate()
     }

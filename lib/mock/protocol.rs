@@ -275,13 +275,20 @@ pub fn error_body(message: &str, kind: &str, code: u16) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Usage object in vLLM's key order.
-pub fn write_usage(buf: &mut BytesMut, prompt: u32, completion: u32) {
+/// Usage object in vLLM's key order; with the prefix cache on, `prompt_tokens_details` says how
+/// many prompt tokens it served (vLLM's `--enable-prompt-tokens-details`).
+pub fn write_usage(buf: &mut BytesMut, prompt: u32, completion: u32, cached: Option<u32>) {
     let _ = write!(
         buf,
-        r#"{{"prompt_tokens":{prompt},"total_tokens":{},"completion_tokens":{completion},"prompt_tokens_details":null}}"#,
+        r#"{{"prompt_tokens":{prompt},"total_tokens":{},"completion_tokens":{completion},"prompt_tokens_details":"#,
         prompt as u64 + completion as u64
     );
+    match cached {
+        Some(c) => {
+            let _ = write!(buf, r#"{{"cached_tokens":{c}}}}}"#);
+        }
+        None => buf.put_slice(b"null}"),
+    }
 }
 
 /// Per-request SSE templates.
@@ -293,9 +300,17 @@ pub struct ChunkTemplate {
     endpoint: Endpoint,
     continuous_usage: bool,
     prompt_tokens: u32,
+    /// Prompt tokens the prefix cache served (None: no cache, `prompt_tokens_details` is null).
+    cached: Option<u32>,
 }
 
 impl ChunkTemplate {
+    /// Reports `cached` prompt tokens in every usage object.
+    pub fn with_cached(mut self, cached: Option<u32>) -> Self {
+        self.cached = cached;
+        self
+    }
+
     pub fn new(
         endpoint: Endpoint,
         id: &str,
@@ -317,13 +332,14 @@ impl ChunkTemplate {
             endpoint,
             continuous_usage,
             prompt_tokens,
+            cached: None,
         }
     }
 
     fn tail(&self, buf: &mut BytesMut, completion: u32) {
         if self.continuous_usage {
             buf.put_slice(br#","usage":"#);
-            write_usage(buf, self.prompt_tokens, completion);
+            write_usage(buf, self.prompt_tokens, completion, self.cached);
         }
         buf.put_slice(b"}\n\n");
     }
@@ -368,7 +384,7 @@ impl ChunkTemplate {
         if include_usage {
             buf.put_slice(self.head_no_choices.as_bytes());
             buf.put_slice(br#""choices":[],"usage":"#);
-            write_usage(buf, self.prompt_tokens, completion);
+            write_usage(buf, self.prompt_tokens, completion, self.cached);
             buf.put_slice(b"}\n\n");
         }
         buf.put_slice(b"data: [DONE]\n\n");
@@ -391,7 +407,7 @@ pub fn render_full(
     model_json: &str,
     text: &str,
     finish_reason: &str,
-    prompt_tokens: u32,
+    (prompt_tokens, cached): (u32, Option<u32>),
     completion_tokens: u32,
 ) -> BytesMut {
     let mut buf = BytesMut::with_capacity(256 + text.len());
@@ -409,7 +425,7 @@ pub fn render_full(
             );
         }
     }
-    write_usage(&mut buf, prompt_tokens, completion_tokens);
+    write_usage(&mut buf, prompt_tokens, completion_tokens, cached);
     buf.put_slice(b"}");
     buf
 }

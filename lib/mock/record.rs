@@ -41,6 +41,23 @@ pub struct RequestRecord {
     pub token_sent_ns: Vec<u64>,
     /// Last byte of the response handed to the connection (or the cut), epoch ns.
     pub end_ns: u64,
+    /// Prompt tokens served by the prefix cache (only with `--prefix-cache-tokens`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached_tokens: Option<u32>,
+    /// When the server saw the client close the connection before the response ended, epoch ns
+    /// (null unless `outcome` is `client_disconnect`; then equal to `end_ns`).
+    pub disconnected_ns: Option<u64>,
+    /// The request's JSON body as received (only with `--record-request-bodies`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_body: Option<serde_json::Value>,
+}
+
+/// The body as a JSON value for `request_body` (the raw text if it is not JSON).
+pub fn body_value(body: Option<&bytes::Bytes>) -> Option<serde_json::Value> {
+    body.map(|b| {
+        serde_json::from_slice(b)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(b).into_owned()))
+    })
 }
 
 enum Msg {

@@ -267,6 +267,7 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
     let arr = Arrival {
         at: Instant::now(),
         client_id,
+        body: eng.opts.record_request_bodies.then(|| body.clone()),
     };
     match route {
         Route::Generate(ep) => match wire::parse_generate(ep, &body) {
@@ -328,6 +329,8 @@ fn models(eng: &Engine) -> Resp {
 struct Arrival {
     at: Instant,
     client_id: Option<String>,
+    /// The body, kept only with `--record-request-bodies`.
+    body: Option<Bytes>,
 }
 
 /// One generation, decided before its first token: its id, how long its answer is, which fault it
@@ -336,6 +339,8 @@ struct Planned {
     id: String,
     model_json: String,
     prompt_tokens: u32,
+    /// Prompt tokens the prefix cache served (None: no cache).
+    cached_tokens: Option<u32>,
     plan: OutputPlan,
     fault: Fault,
     answer_seed: u64,
@@ -361,6 +366,7 @@ impl Planned {
                 None => eng.served_model_json.clone(),
             },
             prompt_tokens: g.prompt.prompt_tokens(),
+            cached_tokens: eng.prefix_cached(&g.prompt.token_hashes),
             plan,
             fault,
             answer_seed: tokens::answer_seed(eng.opts.seed, g.prompt.hash),
@@ -431,6 +437,8 @@ fn stream_response(eng: Arc<Engine>, g: &Generate, p: Planned, arr: Arrival) -> 
         rng: p.rng,
         arrival: arr.at,
         client_request_id: arr.client_id,
+        cached_tokens: p.cached_tokens,
+        request_body: arr.body,
     };
     let mut r = Response::new(MockBody::Sse(Box::new(SseStream::new(eng, spec, admission))));
     let h = r.headers_mut();
@@ -451,6 +459,7 @@ fn head<'a>(g: &Generate, p: &'a Planned) -> Head<'a> {
         model_json: &p.model_json,
         continuous_usage: g.continuous_usage,
         prompt_tokens: p.prompt_tokens,
+        cached_tokens: p.cached_tokens,
         finish_reason: p.plan.finish_reason,
     }
 }
@@ -467,7 +476,8 @@ async fn whole_response(
     let admitted = Instant::now();
     slot.add_kv(prompt_tokens as u64);
     eng.metrics.prompt_tokens.fetch_add(prompt_tokens as u64, Relaxed);
-    let mut end = admitted + Duration::from_nanos(eng.model.first_token_ns(prompt_tokens, &mut p.rng));
+    let computed = prompt_tokens - p.cached_tokens.unwrap_or(0).min(prompt_tokens);
+    let mut end = admitted + Duration::from_nanos(eng.model.first_token_ns(computed, &mut p.rng));
     let first = end;
     let running = eng.running();
     for _ in 1..plan.tokens {
@@ -487,14 +497,25 @@ async fn whole_response(
             Some(admitted),
         )
     };
+    // Dropped with the handler when hyper sees the client close the connection first.
+    let mut left = ClientLeft {
+        eng: &eng,
+        id: Some(p.id.clone()),
+        endpoint: g.endpoint.name(),
+        prompt_tokens,
+        arr: &arr,
+        admitted,
+    };
     match p.fault {
         Fault::Disconnect(_) => {
+            left.id = None;
             crate::io::timer::sleep_until(first).await;
             eng.metrics.fault(FaultKind::Disconnect);
             record(p.id, 0, "disconnect", 0);
             return Err("mock-llm: injected disconnect".into());
         }
         Fault::Stall(_) => {
+            left.id = None;
             eng.metrics.fault(FaultKind::Stall);
             record(p.id.clone(), 0, "stall", 0);
             std::future::pending::<()>().await;
@@ -502,6 +523,7 @@ async fn whole_response(
         _ => {}
     }
     crate::io::timer::sleep_until(end).await;
+    left.id = None;
     let mut text = String::with_capacity(plan.tokens as usize * 7);
     for i in 0..plan.tokens {
         text.push_str(tokens::word(p.answer_seed, i));
@@ -526,6 +548,47 @@ async fn whole_response(
     drop(slot);
     record(p.id, 200, outcome, plan.tokens);
     Ok(json_response(StatusCode::OK, body.freeze()))
+}
+
+/// A non-streaming request whose client may leave before the answer: if the handler is dropped
+/// while `id` is set, the request is counted as aborted and recorded as `client_disconnect`.
+struct ClientLeft<'a> {
+    eng: &'a Engine,
+    id: Option<String>,
+    endpoint: &'static str,
+    prompt_tokens: u32,
+    arr: &'a Arrival,
+    admitted: Instant,
+}
+
+impl Drop for ClientLeft<'_> {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        self.eng.metrics.aborted.fetch_add(1, Relaxed);
+        if let Some(r) = &self.eng.recorder {
+            let c = &self.eng.clock;
+            let now = c.now_ns();
+            r.write(&RequestRecord {
+                request_id: id,
+                client_request_id: self.arr.client_id.clone(),
+                endpoint: self.endpoint,
+                stream: false,
+                status: 0,
+                outcome: "client_disconnect",
+                prompt_tokens: self.prompt_tokens,
+                completion_tokens: 0,
+                arrival_ns: c.wall_ns(self.arr.at),
+                admitted_ns: Some(c.wall_ns(self.admitted)),
+                first_token_ns: None,
+                token_due_ns: Vec::new(),
+                token_sent_ns: Vec::new(),
+                end_ns: now,
+                cached_tokens: None,
+                disconnected_ns: Some(now),
+                request_body: super::record::body_value(self.arr.body.as_ref()),
+            });
+        }
+    }
 }
 
 /// vLLM's context-length check: the prompt plus the requested budget must fit `--max-model-len`.
@@ -582,6 +645,9 @@ fn record_simple(
             token_due_ns: Vec::new(),
             token_sent_ns: Vec::new(),
             end_ns: c.now_ns(),
+            cached_tokens: None,
+            disconnected_ns: None,
+            request_body: super::record::body_value(arr.body.as_ref()),
         });
     }
 }

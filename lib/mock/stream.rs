@@ -82,6 +82,10 @@ pub struct StreamSpec {
     pub rng: SmallRng,
     pub arrival: Instant,
     pub client_request_id: Option<String>,
+    /// Prompt tokens the prefix cache served (None: no cache): they skip the prefill cost.
+    pub cached_tokens: Option<u32>,
+    /// The body as received, kept only with `--record-request-bodies`.
+    pub request_body: Option<Bytes>,
 }
 
 /// One streaming response.
@@ -145,11 +149,10 @@ impl SseStream {
             .prompt_tokens
             .fetch_add(self.s.prompt_tokens as u64, Relaxed);
         self.due = now
-            + Duration::from_nanos(
-                self.eng
-                    .model
-                    .first_token_ns(self.s.prompt_tokens, &mut self.s.rng),
-            );
+            + Duration::from_nanos(self.eng.model.first_token_ns(
+                self.s.prompt_tokens - self.s.cached_tokens.unwrap_or(0).min(self.s.prompt_tokens),
+                &mut self.s.rng,
+            ));
         self.phase = Phase::Running(slot);
         // Flavours that open with metadata events send them now, before prefill.
         self.s.template.preamble(&mut self.buf);
@@ -307,6 +310,9 @@ impl SseStream {
             token_due_ns: due.into_iter().map(|t| c.wall_ns(t)).collect(),
             token_sent_ns: sent.into_iter().map(|t| c.wall_ns(t)).collect(),
             end_ns: c.wall_ns(end),
+            cached_tokens: self.s.cached_tokens,
+            disconnected_ns: (self.outcome == "client_disconnect").then(|| c.wall_ns(end)),
+            request_body: super::record::body_value(self.s.request_body.take().as_ref()),
         });
     }
 }

@@ -28,11 +28,14 @@ pub fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Accumulates a prompt's token count and content hash over one or more texts.
-#[derive(Debug, Clone, Copy)]
+/// Accumulates a prompt's token count and content hash over one or more texts (messages).
+#[derive(Debug, Clone)]
 pub struct PromptStats {
     pub tokens: u32,
     pub hash: u64,
+    /// One hash per token, in order (a word's 4-character pieces; the first token of each text
+    /// and of each word marked as such): what the prefix cache cuts into blocks.
+    pub token_hashes: Vec<u64>,
 }
 
 impl Default for PromptStats {
@@ -40,15 +43,42 @@ impl Default for PromptStats {
         PromptStats {
             tokens: 0,
             hash: FNV_OFFSET,
+            token_hashes: Vec::new(),
         }
     }
 }
+
+/// Marks the first token of a message and of a word in [`PromptStats::token_hashes`].
+const MESSAGE_START: u64 = 0x4D53_4721;
+const WORD_START: u64 = 0x5752_4421;
 
 impl PromptStats {
     pub fn add_text(&mut self, text: &str) {
         self.tokens = self.tokens.saturating_add(count_tokens(text));
         self.hash = fnv1a(self.hash, text.as_bytes());
         self.hash = fnv1a(self.hash, &[0]);
+        let mut first = true;
+        for word in text.split_whitespace() {
+            let mut piece_start = 0;
+            for (n, (i, _)) in word.char_indices().enumerate() {
+                if n > 0 && n % 4 == 0 {
+                    self.push_piece(&word[piece_start..i], piece_start == 0, &mut first);
+                    piece_start = i;
+                }
+            }
+            self.push_piece(&word[piece_start..], piece_start == 0, &mut first);
+        }
+    }
+
+    fn push_piece(&mut self, piece: &str, word_start: bool, first: &mut bool) {
+        let mut h = fnv1a(FNV_OFFSET, piece.as_bytes());
+        if word_start {
+            h ^= WORD_START;
+        }
+        if std::mem::take(first) {
+            h ^= MESSAGE_START;
+        }
+        self.token_hashes.push(mix64(h));
     }
 
     /// Token-id prompts (completions `prompt: [1,2,3]`) count one token per id.
@@ -56,6 +86,7 @@ impl PromptStats {
         self.tokens = self.tokens.saturating_add(ids.len() as u32);
         for id in ids {
             self.hash = fnv1a(self.hash, &id.to_le_bytes());
+            self.token_hashes.push(mix64(*id as u64));
         }
     }
 
@@ -177,6 +208,16 @@ mod tests {
         let mut p = PromptStats::default();
         p.add_text("");
         assert_eq!(p.prompt_tokens(), 1);
+        for text in [
+            "hello there",
+            "a bb ccc dddd",
+            "internationalization",
+            "héllo wörld x",
+        ] {
+            let mut p = PromptStats::default();
+            p.add_text(text);
+            assert_eq!(p.token_hashes.len() as u32, count_tokens(text), "{text}");
+        }
     }
 
     #[test]

@@ -81,6 +81,7 @@ pub struct Scratch {
     end_ns: Option<u64>,
     credit_ns: Option<u64>,
     scheduled_ns: Option<u64>,
+    turn_index: u64,
     warmup: bool,
     error: Option<ErrorDetails>,
     /// (column id, display value).
@@ -96,6 +97,7 @@ impl Scratch {
         self.end_ns = None;
         self.credit_ns = None;
         self.scheduled_ns = None;
+        self.turn_index = 0;
         self.warmup = false;
         self.error = None;
         self.scalars.clear();
@@ -163,6 +165,9 @@ pub struct Accumulator {
     /// Records carrying `credit_issued_ns` / `scheduled_ns`, to warn when only some do.
     pub with_credit: u64,
     pub with_schedule: u64,
+    /// Profiling records that were a conversation's first turn / a later turn (multi-turn runs).
+    pub first_turns: u64,
+    pub later_turns: u64,
     /// Per profiling record, for the sweep-line metrics; dropped (and no longer filled) once
     /// records + inter-chunk gaps exceed `sweep_limit`.
     pub timeline: Timeline,
@@ -217,6 +222,8 @@ impl Accumulator {
             missing_timestamps: 0,
             with_credit: 0,
             with_schedule: 0,
+            first_turns: 0,
+            later_turns: 0,
             timeline: Timeline::default(),
             sweep_limit: None,
             timeline_dropped: false,
@@ -264,6 +271,7 @@ impl Accumulator {
             end_ns: s.end_ns,
             credit_ns: s.credit_ns,
             scheduled_ns: s.scheduled_ns,
+            turn_index: s.turn_index,
             warmup: false,
             error: s.error.clone(),
             scalars: s.scalars.iter().map(|&(id, v)| (map(id), v)).collect(),
@@ -284,6 +292,11 @@ impl Accumulator {
         }
         // Each step reads the line from `self.scratch` and writes other fields.
         let is_error = self.scratch.error.is_some();
+        if self.scratch.turn_index == 0 {
+            self.first_turns += 1;
+        } else {
+            self.later_turns += 1;
+        }
         self.add_to_columns(is_error)?;
         let (start, end) = self.add_times(is_error);
         self.add_timeline_row(is_error, start, end);
@@ -596,6 +609,7 @@ impl<'de> Visitor<'de> for MetaSeed<'_> {
                 "request_end_ns" => s.end_ns = map.next_value()?,
                 "credit_issued_ns" => s.credit_ns = map.next_value()?,
                 "scheduled_ns" => s.scheduled_ns = map.next_value()?,
+                "turn_index" => s.turn_index = map.next_value::<Option<u64>>()?.unwrap_or(0),
                 "benchmark_phase" => {
                     let phase: Option<Str> = map.next_value()?;
                     s.warmup = phase.is_some_and(|p| p.0 == "warmup");

@@ -136,16 +136,17 @@ impl Serialize for Doc<'_> {
             serde_json::json!({"source": p.window_source.map(|s| s.as_str()), "start_ns": a, "end_ns": b,
                                "seconds": (b - a) as f64 * 1e-9})
         });
-        map.serialize_entry(
-            "sweepkit",
-            &serde_json::json!({
-                "records_read": p.records_read,
-                "warmup_records_excluded": p.warmup_excluded,
-                "throughput_window": window,
-                "additions": p.additions,
-                "warnings": p.warnings,
-            }),
-        )?;
+        let mut block = serde_json::json!({
+            "records_read": p.records_read,
+            "warmup_records_excluded": p.warmup_excluded,
+            "throughput_window": window,
+            "additions": p.additions,
+            "warnings": p.warnings,
+        });
+        if let Some(s) = &p.shards {
+            block["shards"] = serde_json::to_value(s).map_err(serde::ser::Error::custom)?;
+        }
+        map.serialize_entry("sweepkit", &block)?;
         map.end()
     }
 }

@@ -233,6 +233,26 @@ pub const KNOWN: &[MetricInfo] = &[
     ),
     m("osl_mismatch_count", "OSL Mismatch Count", "requests", None),
     m(
+        "total_usage_prompt_cache_read_tokens",
+        "Total Usage Prompt Cache Read Tokens",
+        "tokens",
+        None,
+    ),
+    m(
+        "total_usage_prompt_cache_write_tokens",
+        "Total Usage Prompt Cache Write Tokens",
+        "tokens",
+        None,
+    ),
+    up(m(
+        "overall_usage_prompt_cache_read_pct",
+        "Overall Usage Prompt Cache Read %",
+        "%",
+        None,
+    )),
+    m("session_count", "Session Count", "sessions", None),
+    m("turn_count", "Turn Count", "requests", None),
+    m(
         "usage_discrepancy_count",
         "Usage Discrepancy Count",
         "requests",
@@ -241,10 +261,12 @@ pub const KNOWN: &[MetricInfo] = &[
 ];
 
 /// The sweepkit-only tags, listed in the summary under `sweepkit.additions`.
-pub const SWEEPKIT_ADDITIONS: [&str; 3] = [
+pub const SWEEPKIT_ADDITIONS: [&str; 5] = [
     "scheduled_time_to_first_token",
     "scheduled_request_latency",
     "dispatch_lag",
+    "session_count",
+    "turn_count",
 ];
 
 pub fn lookup(tag: &str) -> Option<&'static MetricInfo> {

@@ -10,6 +10,7 @@ pub mod export_csv;
 pub mod export_json;
 pub mod export_table;
 pub mod goodput;
+pub mod merge;
 pub mod metrics;
 pub mod run_info;
 pub mod server_side;
@@ -47,8 +48,13 @@ pub enum Format {
 pub struct Options {
     /// Record files, read in order as one trial; empty or `-` = stdin.
     pub inputs: Vec<PathBuf>,
-    /// Contract B run info, or an AIPerf `profile_export_aiperf.json`.
-    pub run_info: Option<PathBuf>,
+    /// Contract B run info, or an AIPerf `profile_export_aiperf.json`; several: the shards of
+    /// one benchmark, merged ([`merge`]).
+    pub run_info: Vec<PathBuf>,
+    /// Merge the shards present when some are missing (otherwise an error naming them).
+    pub allow_missing_shards: bool,
+    /// Warn when the shards' clock error bound exceeds this fraction of TTFT p50.
+    pub clock_error_fraction: f64,
     pub goodput: Vec<Slo>,
     /// `None` = table when stdout is a terminal, else JSON.
     pub format: Option<Format>,
@@ -102,6 +108,8 @@ pub struct Provenance {
     pub window_ns: Option<(u64, u64)>,
     pub warnings: Vec<String>,
     pub additions: Vec<String>,
+    /// The shards merged, when the run infos were a sharded benchmark's.
+    pub shards: Option<merge::ShardsSummary>,
 }
 
 /// One trial's summary.
@@ -152,10 +160,18 @@ pub fn run(opts: Options) -> Report {
 }
 
 fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Result<Outcome> {
-    let info = match &opts.run_info {
-        Some(p) => run_info::read(p)?,
-        None => RunContext::default(),
+    let (info, shards) = match opts.run_info.as_slice() {
+        [] => (RunContext::default(), None),
+        paths => merge::read(paths, opts.allow_missing_shards)?,
     };
+    if let Some(s) = shards.as_ref().filter(|s| !s.missing.is_empty()) {
+        warnings.push(format!(
+            "merging {} of {} shards (--allow-missing-shards): missing {:?}; the throughputs cover only the shards present",
+            s.merged.len(),
+            s.count,
+            s.missing
+        ));
+    }
     let format = opts.format.unwrap_or(if io::stdout().is_terminal() {
         Format::Table
     } else {
@@ -172,6 +188,22 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
         }
     };
     let mut summary = summarize(&mut acc, &info, &opts.goodput, true, torn, opts.sweep_limit)?;
+    if let Some(s) = shards {
+        let p50 = ["time_to_first_token", "request_latency"]
+            .iter()
+            .find_map(|t| match summary.get(t) {
+                Some(Entry {
+                    value: MetricValue::Dist(d),
+                    ..
+                }) => Some(d.pct[4]),
+                _ => None,
+            });
+        summary
+            .sweepkit
+            .warnings
+            .extend(merge::clock_warning(&s, p50, opts.clock_error_fraction));
+        summary.sweepkit.shards = Some(s);
+    }
     let window = summary.sweepkit.window_ns;
     if let (Some(path), Some((a, b))) = (&opts.gpu_telemetry, window) {
         let (t, warnings) = server_side::gpu_telemetry(path, a, b)?;

@@ -25,7 +25,10 @@ pub fn summarize(
     let mut dists = sweep_line_entries(acc, info, sweep_limit, &mut warnings);
     let sums = column_entries(acc, consume, &mut dists);
     dists.extend(timestamp_latencies(acc));
-    let additions = scheduled_view(acc, &mut dists);
+    let mut additions = scheduled_view(acc, &mut dists);
+    if acc.later_turns > 0 {
+        additions.extend(["session_count".to_string(), "turn_count".to_string()]);
+    }
     dists.sort_by(|a, b| a.tag.cmp(&b.tag));
 
     let span = if acc.successes > 0 {
@@ -67,6 +70,7 @@ pub fn summarize(
             }),
             warnings,
             additions,
+            shards: None,
         },
     })
 }
@@ -314,6 +318,18 @@ fn scalar_entries(
     }
     if let Some(n) = acc.osl_mismatch {
         scalars.push(("osl_mismatch_count", n as f64));
+    }
+    // AIPerf's token-weighted cache share: cached prompt tokens / prompt tokens, in %.
+    if let (Some(read), Some(prompt)) = (
+        sum_of("usage_prompt_cache_read_tokens"),
+        sum_of("usage_prompt_tokens").filter(|p| *p > 0.0),
+    ) {
+        scalars.push(("overall_usage_prompt_cache_read_pct", read / prompt * 100.0));
+    }
+    if acc.later_turns > 0 {
+        // A multi-turn run: how many sessions ran (first turns) and how many turns in all.
+        scalars.push(("session_count", acc.first_turns as f64));
+        scalars.push(("turn_count", (acc.first_turns + acc.later_turns) as f64));
     }
     if let Some(n) = acc.usage_discrepancy {
         scalars.push(("usage_discrepancy_count", n as f64));

@@ -76,7 +76,20 @@ pub struct Template {
     id: String,
     model_json: String,
     prompt_tokens: u32,
+    cached_tokens: Option<u32>,
     finish_reason: &'static str,
+}
+
+/// Anthropic's input usage: `input_tokens` is the uncached remainder, beside
+/// `cache_read_input_tokens` (with the prefix cache on; no cache writes are reported).
+fn input_usage(prompt: u32, cached: Option<u32>) -> String {
+    match cached {
+        Some(c) => format!(
+            r#""input_tokens":{},"cache_read_input_tokens":{c},"cache_creation_input_tokens":0"#,
+            prompt - c.min(prompt)
+        ),
+        None => format!(r#""input_tokens":{prompt}"#),
+    }
 }
 
 impl Template {
@@ -85,6 +98,7 @@ impl Template {
             id: h.id.to_string(),
             model_json: h.model_json.to_string(),
             prompt_tokens: h.prompt_tokens,
+            cached_tokens: h.cached_tokens,
             finish_reason: h.finish_reason,
         }
     }
@@ -94,12 +108,13 @@ impl Template {
     }
 
     pub fn preamble(&mut self, buf: &mut BytesMut) {
-        let (id, model, p) = (&self.id, &self.model_json, self.prompt_tokens);
+        let (id, model) = (&self.id, &self.model_json);
+        let input = input_usage(self.prompt_tokens, self.cached_tokens);
         Self::event(
             buf,
             "message_start",
             format_args!(
-                r#","message":{{"id":"{id}","type":"message","role":"assistant","content":[],"model":{model},"stop_reason":null,"stop_sequence":null,"usage":{{"input_tokens":{p},"output_tokens":1}}}}"#
+                r#","message":{{"id":"{id}","type":"message","role":"assistant","content":[],"model":{model},"stop_reason":null,"stop_sequence":null,"usage":{{{input},"output_tokens":1}}}}"#
             ),
         );
         Self::event(
@@ -138,11 +153,11 @@ pub fn render_full(h: &Head, text: &str, completion: u32) -> BytesMut {
     let mut buf = BytesMut::with_capacity(256 + text.len());
     let _ = write!(
         buf,
-        r#"{{"id":"{}","type":"message","role":"assistant","model":{},"content":[{{"type":"text","text":"{text}"}}],"stop_reason":"{}","stop_sequence":null,"usage":{{"input_tokens":{},"output_tokens":{completion}}}}}"#,
+        r#"{{"id":"{}","type":"message","role":"assistant","model":{},"content":[{{"type":"text","text":"{text}"}}],"stop_reason":"{}","stop_sequence":null,"usage":{{{},"output_tokens":{completion}}}}}"#,
         h.id,
         h.model_json,
         stop_reason(h.finish_reason),
-        h.prompt_tokens
+        input_usage(h.prompt_tokens, h.cached_tokens)
     );
     buf
 }

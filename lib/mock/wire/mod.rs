@@ -33,6 +33,8 @@ pub struct Head<'a> {
     pub model_json: &'a str,
     pub continuous_usage: bool,
     pub prompt_tokens: u32,
+    /// Prompt tokens the prefix cache served (None: no prefix cache).
+    pub cached_tokens: Option<u32>,
     /// `"length"` or `"stop"`: how the generation will end.
     pub finish_reason: &'static str,
 }
@@ -51,14 +53,17 @@ impl Template {
             Endpoint::Responses => Template::Responses(responses::Template::new(h)),
             Endpoint::Messages => Template::Messages(messages::Template::new(h)),
             Endpoint::Generate | Endpoint::GenerateStream => Template::Tgi(tgi::Template::new(h)),
-            Endpoint::Chat | Endpoint::Completions => Template::OpenAi(ChunkTemplate::new(
-                h.endpoint,
-                h.id,
-                h.created,
-                h.model_json,
-                h.continuous_usage,
-                h.prompt_tokens,
-            )),
+            Endpoint::Chat | Endpoint::Completions => Template::OpenAi(
+                ChunkTemplate::new(
+                    h.endpoint,
+                    h.id,
+                    h.created,
+                    h.model_json,
+                    h.continuous_usage,
+                    h.prompt_tokens,
+                )
+                .with_cached(h.cached_tokens),
+            ),
         }
     }
 
@@ -124,7 +129,7 @@ pub fn render_full(h: &Head, text: &str, completion_tokens: u32, details: bool) 
             h.model_json,
             text,
             h.finish_reason,
-            h.prompt_tokens,
+            (h.prompt_tokens, h.cached_tokens),
             completion_tokens,
         ),
     }

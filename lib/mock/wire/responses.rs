@@ -81,6 +81,7 @@ pub struct Template {
     created: u64,
     model_json: String,
     prompt_tokens: u32,
+    cached_tokens: u32,
     finish_reason: &'static str,
     seq: u64,
     text: String,
@@ -94,6 +95,7 @@ impl Template {
             created: h.created,
             model_json: h.model_json.to_string(),
             prompt_tokens: h.prompt_tokens,
+            cached_tokens: h.cached_tokens.unwrap_or(0),
             finish_reason: h.finish_reason,
             seq: 0,
             text: String::new(),
@@ -181,14 +183,18 @@ impl Template {
         } else {
             "completed"
         };
-        let r = self.response(status, &item, &usage(self.prompt_tokens, completion));
+        let r = self.response(
+            status,
+            &item,
+            &usage(self.prompt_tokens, self.cached_tokens, completion),
+        );
         self.event(buf, "response.completed", format_args!(r#""response":{r}"#));
     }
 }
 
-fn usage(prompt: u32, completion: u32) -> String {
+fn usage(prompt: u32, cached: u32, completion: u32) -> String {
     format!(
-        r#"{{"input_tokens":{prompt},"input_tokens_details":{{"cached_tokens":0}},"output_tokens":{completion},"output_tokens_details":{{"reasoning_tokens":0}},"total_tokens":{}}}"#,
+        r#"{{"input_tokens":{prompt},"input_tokens_details":{{"cached_tokens":{cached}}},"output_tokens":{completion},"output_tokens_details":{{"reasoning_tokens":0}},"total_tokens":{}}}"#,
         prompt as u64 + completion as u64
     )
 }
@@ -206,7 +212,11 @@ pub fn render_full(h: &Head, text: &str, completion: u32) -> BytesMut {
         "completed"
     };
     BytesMut::from(
-        t.response(status, &item, &usage(h.prompt_tokens, completion))
-            .as_bytes(),
+        t.response(
+            status,
+            &item,
+            &usage(h.prompt_tokens, h.cached_tokens.unwrap_or(0), completion),
+        )
+        .as_bytes(),
     )
 }

@@ -1,0 +1,232 @@
+//! `--custom-dataset-type multi_turn`: AIPerf's multi-turn file, one conversation per line:
+//! `{"session_id": "...", "turns": [{"text": "...", "delay": 500, "output_length": 32}, …]}`.
+//!
+//! Lines with the same `session_id` are one conversation (turns appended in file order); a line
+//! without one is a conversation of its own. A turn has `text` or `texts` (joined with spaces),
+//! and optionally `delay` (ms after the previous reply; ignored on the first turn, as AIPerf does),
+//! `output_length` (that turn's max tokens, over `--osl`), `role` and `extra` (merged into that
+//! turn's body after `--extra-inputs`). A leading text-only `role: "system"` turn becomes the
+//! conversation's system prompt, sent first on every turn (AIPerf's rule).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::anyhow;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::conversation::{Conversation, TurnSpec};
+use super::options::Options;
+use super::tokenizer::Tokenizer;
+use crate::io::jsonl;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    #[serde(default)]
+    session_id: Option<Value>,
+    #[serde(default)]
+    turns: Option<Vec<TurnLine>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TurnLine {
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    texts: Option<Vec<String>>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    delay: Option<f64>,
+    #[serde(default)]
+    timestamp: Option<f64>,
+    #[serde(default)]
+    output_length: Option<u64>,
+    #[serde(default)]
+    extra: Option<Map<String, Value>>,
+}
+
+/// A loaded multi-turn file: its conversations and what was skipped (a torn last line).
+pub struct Loaded {
+    pub conversations: Vec<Conversation>,
+    pub warnings: Vec<String>,
+}
+
+/// One conversation as read, before formatting.
+struct Draft {
+    id: String,
+    system: Option<String>,
+    turns: Vec<TurnSpec>,
+}
+
+/// Reads the file; every malformed line is `file:line: what is wrong`.
+pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Loaded> {
+    let input = jsonl::Input::open(path).map_err(|e| anyhow!("--input-file: {e}"))?;
+    let mut drafts: Vec<Draft> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    let stats = jsonl::for_each_line(vec![input], |_, raw| {
+        let line: Line = serde_json::from_str(raw).map_err(|e| format!("not a multi_turn line: {e}"))?;
+        let turns = line.turns.unwrap_or_default();
+        if turns.is_empty() {
+            return Err("a multi_turn line needs \"turns\": a list of at least one turn".into());
+        }
+        let id = match line.session_id {
+            Some(Value::String(s)) => s,
+            Some(Value::Number(n)) => n.to_string(),
+            Some(other) => return Err(format!("session_id must be a string, got {other}")),
+            None => format!("session_{:06}", drafts.len()),
+        };
+        let at = *by_id.entry(id.clone()).or_insert_with(|| {
+            drafts.push(Draft {
+                id,
+                system: None,
+                turns: Vec::new(),
+            });
+            drafts.len() - 1
+        });
+        let draft = &mut drafts[at];
+        for (i, t) in turns.into_iter().enumerate() {
+            let text = match (t.text, t.texts) {
+                (Some(s), None) => s,
+                (None, Some(ts)) if !ts.is_empty() => ts.join(" "),
+                _ => {
+                    return Err(format!(
+                        "turn {i}: give exactly one of text or texts (sweepkit sends text only)"
+                    ))
+                }
+            };
+            if let Some(d) = t.delay {
+                if !(d.is_finite() && d >= 0.0) {
+                    return Err(format!("turn {i}: delay {d}: must be a number of ms >= 0"));
+                }
+            }
+            if t.timestamp.is_some() {
+                return Err(format!("turn {i}: timestamp: multi_turn replay on a fixed schedule is not supported; give delay (ms after the previous reply) instead"));
+            }
+            if t.output_length == Some(0) {
+                return Err(format!("turn {i}: output_length 0: ask for at least one token"));
+            }
+            let plain = t.delay.is_none() && t.output_length.is_none() && t.extra.is_none();
+            if t.role.as_deref() == Some("system")
+                && plain
+                && draft.turns.is_empty()
+                && draft.system.is_none()
+            {
+                draft.system = Some(text);
+                continue;
+            }
+            draft.turns.push(TurnSpec {
+                text,
+                max_tokens: t.output_length.or(opts.osl),
+                delay_ms: t.delay,
+                extra: t.extra.unwrap_or_default(),
+            });
+        }
+        Ok(())
+    })?;
+    let warnings = stats
+        .warnings()
+        .into_iter()
+        .map(|w| format!("--input-file {w}"))
+        .collect();
+    if drafts.is_empty() {
+        anyhow::bail!("--input-file {}: no conversations in the file", path.display());
+    }
+    if let Some(d) = drafts.iter().find(|d| d.turns.is_empty()) {
+        anyhow::bail!(
+            "--input-file {}: session {} has only a system turn: give it at least one user turn",
+            path.display(),
+            d.id
+        );
+    }
+    let conversations = drafts
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut d)| {
+            if let Some(first) = d.turns.first_mut() {
+                // AIPerf ignores a first turn's delay: nothing comes before it.
+                first.delay_ms = None;
+            }
+            let system = d.system.map(Arc::from);
+            Conversation::new(opts, tok, (i, Arc::from(d.id)), (system, None), d.turns)
+        })
+        .collect();
+    Ok(Loaded {
+        conversations,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loadgen::options::{resolve, DatasetType, Io, Settings};
+
+    fn load_text(text: &str) -> anyhow::Result<Loaded> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("mt.jsonl");
+        std::fs::write(&p, text).unwrap();
+        let o = resolve(
+            Settings {
+                model: Some("m".into()),
+                input_file: Some(p.clone()),
+                custom_dataset_type: Some(DatasetType::MultiTurn),
+                osl: Some(7),
+                ..Default::default()
+            },
+            Io::default(),
+            Default::default(),
+        )
+        .unwrap();
+        load(&p, &o, &Tokenizer::load("builtin").unwrap())
+    }
+
+    #[test]
+    fn sessions_concatenate_and_a_leading_system_turn_is_hoisted() {
+        let l = load_text(concat!(
+            r#"{"session_id":"a","turns":[{"role":"system","text":"be brief"},{"text":"hi","delay":300}]}"#,
+            "\n",
+            r#"{"turns":[{"texts":["x","y"],"output_length":3}]}"#,
+            "\n",
+            r#"{"session_id":"a","turns":[{"text":"more","delay":250,"extra":{"temperature":0}}]}"#,
+            "\n"
+        ))
+        .unwrap();
+        assert_eq!(l.conversations.len(), 2);
+        let a = &l.conversations[0];
+        assert_eq!(a.id.as_ref(), "a");
+        assert_eq!(a.system.as_deref(), Some("be brief"));
+        assert_eq!(a.turns.len(), 2);
+        assert_eq!(a.turns[0].delay_ms, None, "a first turn's delay is ignored");
+        assert_eq!(a.turns[1].delay_ms, Some(250.0));
+        assert_eq!(a.turns[1].alone.payload["temperature"], 0);
+        assert_eq!(a.turns[0].alone.payload["messages"][0]["role"], "system");
+        assert_eq!(a.turns[0].alone.max_tokens, Some(7));
+        let b = &l.conversations[1];
+        assert_eq!(b.id.as_ref(), "session_000001");
+        assert_eq!(b.turns[0].text.as_ref(), "x y");
+        assert_eq!(b.turns[0].alone.max_tokens, Some(3));
+    }
+
+    #[test]
+    fn bad_lines_name_file_and_line() {
+        let e = load_text("{\"turns\":[{\"text\":\"a\"}]}\n{\"session_id\":\"s\",\"turns\":[]}\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("mt.jsonl:2:") && e.contains("at least one turn"),
+            "{e}"
+        );
+        let e = load_text("{\"turns\":[{\"text\":\"a\"},{\"text\":\"b\",\"delay\":-5}]}\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("mt.jsonl:1:") && e.contains("delay -5"), "{e}");
+        let e = load_text("{\"session_id\":\"s\"}\n").err().unwrap().to_string();
+        assert!(e.contains("mt.jsonl:1:"), "{e}");
+    }
+}

@@ -1,0 +1,151 @@
+//! AIPerf's fixed schedule for a timestamped `--input-file`: which rows are kept
+//! (`--fixed-schedule-start-offset`/`-end-offset`, inclusive, in trace milliseconds), where the
+//! schedule's zero is (the earliest kept timestamp with auto offset, AIPerf's default; else the
+//! start offset, else 0), and each row's send time = its timestamp − zero, in trace order.
+
+use std::path::Path;
+
+use anyhow::bail;
+
+use super::options::Replay;
+use super::prompts::Prompt;
+
+/// A dataset's rows on their schedule; `trace` = whether the run replays it.
+pub struct Scheduled {
+    pub prompts: Vec<Prompt>,
+    pub trace: bool,
+}
+
+/// Applies the replay options to rows whose `timestamp_ms` is the trace's own (absolute) time,
+/// or None on every row (a file without a schedule).
+pub fn schedule(mut prompts: Vec<Prompt>, replay: &Replay, path: &Path) -> anyhow::Result<Scheduled> {
+    let stamped = prompts.iter().any(|p| p.timestamp_ms.is_some());
+    if !stamped {
+        if replay.required {
+            bail!(
+                "--fixed-schedule: {}:1: the trace has no `timestamp` (ms) on its lines; add them or drop --fixed-schedule",
+                path.display()
+            );
+        }
+        return Ok(Scheduled {
+            prompts,
+            trace: false,
+        });
+    }
+    if replay.disabled {
+        for p in &mut prompts {
+            p.timestamp_ms = None;
+        }
+        return Ok(Scheduled {
+            prompts,
+            trace: false,
+        });
+    }
+    let (lo, hi) = (replay.start_offset_ms, replay.end_offset_ms);
+    let total = prompts.len();
+    prompts.retain(|p| {
+        let t = p.timestamp_ms.unwrap_or(0.0);
+        lo.is_none_or(|s| t >= s as f64) && hi.is_none_or(|e| t <= e as f64)
+    });
+    if prompts.is_empty() {
+        bail!(
+            "--fixed-schedule-start-offset/--fixed-schedule-end-offset: none of the {total} lines of {} is stamped within [{}, {}] ms",
+            path.display(),
+            lo.unwrap_or(0),
+            hi.map_or("end".into(), |e| e.to_string())
+        );
+    }
+    let zero = if replay.auto_offset {
+        prompts
+            .iter()
+            .filter_map(|p| p.timestamp_ms)
+            .fold(f64::INFINITY, f64::min)
+    } else {
+        lo.unwrap_or(0) as f64
+    };
+    for p in &mut prompts {
+        p.timestamp_ms = p.timestamp_ms.map(|t| t - zero);
+    }
+    // A stable sort: rows stamped alike keep their file order.
+    prompts.sort_by(|a, b| a.timestamp_ms.partial_cmp(&b.timestamp_ms).unwrap());
+    Ok(Scheduled { prompts, trace: true })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(ts: &[f64]) -> Vec<Prompt> {
+        ts.iter()
+            .enumerate()
+            .map(|(i, t)| Prompt::from_payload(i, Default::default(), 1, None, Some(*t)))
+            .collect()
+    }
+
+    fn sends(r: &Replay, ts: &[f64]) -> Vec<f64> {
+        let s = schedule(rows(ts), r, Path::new("t.jsonl")).unwrap();
+        assert!(s.trace);
+        s.prompts.iter().map(|p| p.timestamp_ms.unwrap()).collect()
+    }
+
+    #[test]
+    fn offsets_filter_and_set_the_zero_as_aiperf_does() {
+        let ts = [1000.0, 1500.0, 1200.0, 3000.0, 2000.0];
+        let auto = Replay {
+            auto_offset: true,
+            ..Replay::default()
+        };
+        // Auto offset: zero at the earliest, sorted by time.
+        assert_eq!(sends(&auto, &ts), [0.0, 200.0, 500.0, 1000.0, 2000.0]);
+        // A start offset turns auto offset off: zero at the offset; both ends inclusive.
+        let window = Replay {
+            required: true,
+            start_offset_ms: Some(1200),
+            end_offset_ms: Some(2000),
+            ..Replay::default()
+        };
+        assert_eq!(sends(&window, &ts), [0.0, 300.0, 800.0]);
+        // ... unless auto offset is asked for as well: zero at the earliest kept row.
+        let both = Replay {
+            auto_offset: true,
+            start_offset_ms: Some(1300),
+            ..window
+        };
+        assert_eq!(sends(&both, &ts), [0.0, 500.0]);
+        // Neither: the trace's own clock.
+        assert_eq!(sends(&Replay::default(), &[250.0, 100.0]), [100.0, 250.0]);
+    }
+
+    #[test]
+    fn fixed_schedule_needs_timestamps_and_can_be_turned_off() {
+        let req = Replay {
+            required: true,
+            ..Replay::default()
+        };
+        let unstamped = vec![Prompt::from_payload(0, Default::default(), 1, None, None)];
+        let e = schedule(unstamped, &req, Path::new("d.jsonl"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("--fixed-schedule") && e.contains("d.jsonl:1"), "{e}");
+        let off = Replay {
+            disabled: true,
+            ..Replay::default()
+        };
+        let s = schedule(rows(&[5.0, 1.0]), &off, Path::new("t")).unwrap();
+        assert!(!s.trace);
+        assert!(s.prompts.iter().all(|p| p.timestamp_ms.is_none()));
+        let e = schedule(
+            rows(&[5.0]),
+            &Replay {
+                end_offset_ms: Some(1),
+                ..req
+            },
+            Path::new("t"),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(e.contains("none of the 1 lines"), "{e}");
+    }
+}

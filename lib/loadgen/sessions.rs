@@ -1,0 +1,378 @@
+//! Multi-turn sessions at run time, scheduled as AIPerf 0.13 schedules them.
+//!
+//! A session runs one conversation template turn by turn, keeping its history (the user messages
+//! sent and the replies received), so turn k carries everything before it. Concurrency counts
+//! sessions: `--concurrency N` keeps N sessions in flight, a session holding its slot from its
+//! first turn to its last reply, think time included. A turn's delay is waited after the previous
+//! reply ends. Under a rate, every turn takes one arrival tick, and a session's next turn, once
+//! its delay is over, takes the next tick before any new session does. Stops: `--request-count`
+//! counts turns (and may cut a session short), `--conversation-num` counts sessions started (each
+//! finishes its turns), `--benchmark-duration` stops new turns.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use super::conversation::{self, Conversation, Role};
+use super::{client, send_one, ClosedLoop, OpenLoop, Outgoing, Shared, REFUSED_BACKOFF};
+use crate::contract::records::Phase;
+
+/// `[conversation][turn]`: a body as sent, once known.
+type SentBodies = Vec<Vec<Option<Map<String, Value>>>>;
+
+/// The conversations of a run, and the bodies their first sessions sent (for `inputs.json`).
+pub struct SessionSet {
+    pub conversations: Vec<Conversation>,
+    /// Sessions the profiling phase starts at most (None: only the request count or time stops it).
+    pub cap: Option<u64>,
+    /// `[conversation][turn]`: the body turn k carried the first time the conversation ran.
+    sent: Option<Mutex<SentBodies>>,
+}
+
+impl SessionSet {
+    pub fn new(conversations: Vec<Conversation>, cap: Option<u64>, keep_bodies: bool) -> SessionSet {
+        let sent = keep_bodies
+            .then(|| Mutex::new(conversations.iter().map(|c| vec![None; c.turns.len()]).collect()));
+        SessionSet {
+            conversations,
+            cap,
+            sent,
+        }
+    }
+
+    /// Turns the profiling phase sends when every capped session runs to its end (the progress total).
+    pub fn planned_turns(&self) -> Option<u64> {
+        let n = self.conversations.len() as u64;
+        self.cap.map(|cap| {
+            (0..cap)
+                .map(|s| self.conversations[(s % n) as usize].turns.len() as u64)
+                .sum()
+        })
+    }
+
+    /// Rewrites `inputs.json` with every turn as it was sent (history included).
+    pub fn write_inputs_json(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        let sent = self.sent.as_ref().map(|m| m.lock().unwrap());
+        conversation::write_inputs_json(path, &self.conversations, |c, k| {
+            sent.as_ref().and_then(|s| s[c][k].clone())
+        })
+    }
+
+    fn keep(&self, c: usize, k: usize, body: &Map<String, Value>) {
+        if let Some(m) = &self.sent {
+            let mut s = m.lock().unwrap();
+            if s[c][k].is_none() {
+                s[c][k] = Some(body.clone());
+            }
+        }
+    }
+}
+
+/// Where a session's turns after the first get their send slot.
+pub(super) enum Pace<'a> {
+    /// Closed loop: the next request number from the phase's counter, at once.
+    Counter(&'a Counter),
+    /// Under a rate: the dispatcher's next tick (None: the phase is over).
+    Ticks(mpsc::UnboundedSender<oneshot::Sender<(u64, Instant)>>),
+    /// User-centric: the next turn at `max(now, previous planned + gap)`; dataset delays ignored.
+    User { counter: &'a Counter, gap: Duration },
+}
+
+/// A phase's request numbers: the next one, where they start, and the count that ends the phase.
+pub(super) struct Counter {
+    pub next: AtomicU64,
+    pub first: u64,
+    pub count: Option<u64>,
+    pub until: Option<Instant>,
+}
+
+impl Counter {
+    pub fn new(first: u64, count: Option<u64>, until: Option<Instant>) -> Counter {
+        Counter {
+            next: AtomicU64::new(0),
+            first,
+            count,
+            until,
+        }
+    }
+
+    /// The next request's `session_num`, or None when the phase has sent its count or its time is up.
+    pub fn take(&self) -> Option<u64> {
+        if self.until.is_some_and(|u| Instant::now() >= u) {
+            return None;
+        }
+        let k = self.next.fetch_add(1, Ordering::Relaxed);
+        if self.count.is_some_and(|c| k >= c) {
+            return None;
+        }
+        Some(self.first + k)
+    }
+
+    pub fn exhausted(&self) -> bool {
+        self.count.is_some_and(|c| self.next.load(Ordering::Relaxed) >= c)
+            || self.until.is_some_and(|u| Instant::now() >= u)
+    }
+}
+
+/// One session to run: which execution it is, its id and how many turns it may send.
+pub(super) struct SessionRun {
+    /// Phase-local session number: conversation `index % conversations` runs.
+    pub index: u64,
+    pub correlation: Arc<str>,
+    /// At most this many turns (user-centric users that start "part way" send fewer).
+    pub max_turns: usize,
+    /// The first turn's request number and scheduled time, when the dispatcher already gave them.
+    pub first: Option<(u64, Option<Instant>)>,
+    /// User-centric: when the first turn is planned.
+    pub planned: Option<Instant>,
+}
+
+/// Runs one session's turns; false when the phase is over (count, time or stop).
+pub(super) async fn run_session(sh: &Shared, phase: Phase, run: SessionRun, pace: &Pace<'_>) -> bool {
+    let set = sh.sessions.as_ref().expect("a session run has conversations");
+    let c = (run.index % set.conversations.len() as u64) as usize;
+    let conv = &set.conversations[c];
+    let kind = sh.client.kind();
+    let mut history: Vec<(Role, Arc<str>)> = Vec::new();
+    let mut first = run.first;
+    let mut planned = run.planned;
+    let mut stop = sh.ctl.stop.subscribe();
+    for (k, turn) in conv.turns.iter().enumerate().take(run.max_turns) {
+        let wait_until = match (pace, k) {
+            (_, 0) => None,
+            (Pace::User { gap, .. }, _) => planned.map(|p| (p + *gap).max(Instant::now())),
+            _ => turn
+                .delay_ms
+                .map(|d| Instant::now() + Duration::from_secs_f64(d / 1000.0)),
+        };
+        if let Some(at) = wait_until {
+            tokio::select! {
+                _ = crate::io::timer::sleep_until(at) => {}
+                _ = stop.wait_for(|s| *s) => return false,
+            }
+            if matches!(pace, Pace::User { .. }) {
+                planned = Some(at);
+            }
+        }
+        if sh.ctl.stopped() {
+            return false;
+        }
+        let (session_num, scheduled) = match first.take() {
+            Some(f) => f,
+            None => match pace {
+                Pace::Counter(n) | Pace::User { counter: n, .. } => match n.take() {
+                    Some(s) => (s, planned.filter(|_| matches!(pace, Pace::User { .. }))),
+                    None => return false,
+                },
+                Pace::Ticks(ready) => {
+                    let (tx, rx) = oneshot::channel();
+                    if ready.send(tx).is_err() {
+                        return false;
+                    }
+                    match rx.await {
+                        Ok((s, at)) => (s, Some(at)),
+                        Err(_) => return false,
+                    }
+                }
+            },
+        };
+        let (payload, isl_text) = if k == 0 {
+            (None, None)
+        } else {
+            let (p, text) = conv.payload(kind, k, &history);
+            (Some(p), Some(text))
+        };
+        let body = match &payload {
+            Some(p) => bytes::Bytes::from(serde_json::to_vec(p).expect("a JSON map serializes")),
+            None => turn.alone.body.clone(),
+        };
+        set.keep(c, k, payload.as_ref().unwrap_or(&turn.alone.payload));
+        let out = Outgoing {
+            body,
+            isl: turn.alone.isl,
+            max_tokens: turn.alone.max_tokens,
+            conversation: conv.id.clone(),
+            turn_index: k as u32,
+            correlation: Some(run.correlation.clone()),
+            isl_text,
+            want_reply: k + 1 < conv.turns.len().min(run.max_turns),
+        };
+        let ready = Instant::now();
+        let sent = send_one(sh, session_num, phase, (scheduled, ready), out).await;
+        history.push((Role::User, turn.text.clone()));
+        if let Some(r) = sent.reply {
+            history.push((Role::Assistant, Arc::from(r)));
+        }
+        if sent.refused {
+            tokio::select! {
+                _ = tokio::time::sleep(REFUSED_BACKOFF) => {}
+                _ = stop.wait_for(|s| *s) => return false,
+            }
+        }
+    }
+    true
+}
+
+/// A session's id (AIPerf's `x_correlation_id`): a UUID per execution, distinct per phase.
+fn correlation(sh: &Shared, phase: Phase, index: u64) -> Arc<str> {
+    let salt = if phase == Phase::Warmup {
+        0x5E55_0001
+    } else {
+        0x5E55_0002
+    };
+    Arc::from(client::request_id(sh.nonce ^ salt, index))
+}
+
+/// The phase's session cap: the profiling phase's `--conversation-num` (or each conversation
+/// once); warmup is bounded by its request count alone.
+fn cap(sh: &Shared, phase: Phase) -> Option<u64> {
+    match phase {
+        Phase::Warmup => None,
+        _ => sh.sessions.as_ref().and_then(|s| s.cap),
+    }
+}
+
+/// Closed loop: each of the workers runs sessions one after another.
+pub(super) async fn closed(sh: Arc<Shared>, l: ClosedLoop) {
+    let counter = Arc::new(Counter::new(l.first_session, l.count, l.until));
+    let next_session = Arc::new(AtomicU64::new(0));
+    let cap = cap(&sh, l.phase);
+    let t0 = Instant::now();
+    let n = cap.map_or(l.workers, |c| c.min(l.workers));
+    let mut set = tokio::task::JoinSet::new();
+    for w in 0..n {
+        let (sh, counter, next_session) = (sh.clone(), counter.clone(), next_session.clone());
+        let (phase, ramp) = (l.phase, l.ramp);
+        set.spawn(async move {
+            if ramp > 0.0 && w > 0 {
+                let at = t0 + Duration::from_secs_f64(ramp * w as f64 / n as f64);
+                let mut stop = sh.ctl.stop.subscribe();
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at.into()) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            }
+            loop {
+                if sh.ctl.stopped() || counter.exhausted() {
+                    break;
+                }
+                let index = next_session.fetch_add(1, Ordering::Relaxed);
+                if cap.is_some_and(|c| index >= c) {
+                    break;
+                }
+                let run = SessionRun {
+                    index,
+                    correlation: correlation(&sh, phase, index),
+                    max_turns: usize::MAX,
+                    first: None,
+                    planned: None,
+                };
+                if !run_session(&sh, phase, run, &Pace::Counter(&counter)).await {
+                    break;
+                }
+            }
+        });
+    }
+    while set.join_next().await.is_some() {}
+}
+
+/// Under a rate: at each tick, a session waiting for its next turn goes first; else a new session
+/// starts, when the concurrency cap (sessions in flight) and the session cap allow.
+pub(super) async fn open(sh: Arc<Shared>, l: OpenLoop) {
+    let OpenLoop {
+        phase,
+        mut schedule,
+        cap: in_flight,
+        first_session,
+        count,
+        until,
+        t0,
+    } = l;
+    let sem = in_flight.map(|c| Arc::new(Semaphore::new(c as usize)));
+    let session_cap = cap(&sh, phase);
+    let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<oneshot::Sender<(u64, Instant)>>();
+    let mut ready_tx = Some(ready_tx);
+    let mut stop = sh.ctl.stop.subscribe();
+    let mut set = tokio::task::JoinSet::new();
+    let (mut k, mut started) = (0u64, 0u64);
+    'ticks: loop {
+        if count.is_some_and(|c| k >= c) || *stop.borrow() {
+            break;
+        }
+        let Some(off) = schedule.next_offset() else { break };
+        if until.is_some_and(|u| off >= u) {
+            break;
+        }
+        let deadline = t0 + Duration::from_secs_f64(off);
+        tokio::select! {
+            _ = crate::io::timer::sleep_until(deadline) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+        let credit = (first_session + k, deadline);
+        while set.try_join_next().is_some() {}
+        loop {
+            // A continuation first (one whose waiter is gone is skipped).
+            while let Ok(w) = ready_rx.try_recv() {
+                if w.send(credit).is_ok() {
+                    k += 1;
+                    continue 'ticks;
+                }
+            }
+            if session_cap.is_some_and(|c| started >= c) {
+                ready_tx = None;
+            }
+            let Some(tx) = ready_tx.clone() else {
+                // No new sessions: the tick waits for a continuation; none left ends the phase.
+                tokio::select! {
+                    w = ready_rx.recv() => match w {
+                        Some(w) => if w.send(credit).is_ok() { k += 1; continue 'ticks; } else { continue },
+                        None => break 'ticks,
+                    },
+                    _ = stop.wait_for(|s| *s) => break 'ticks,
+                }
+            };
+            let permit = match &sem {
+                None => None,
+                Some(s) => match s.clone().try_acquire_owned() {
+                    Ok(p) => Some(p),
+                    Err(_) => tokio::select! {
+                        p = s.clone().acquire_owned() => Some(p.expect("semaphore open")),
+                        w = ready_rx.recv() => {
+                            if let Some(w) = w {
+                                if w.send(credit).is_ok() {
+                                    k += 1;
+                                    continue 'ticks;
+                                }
+                            }
+                            continue;
+                        }
+                        _ = stop.wait_for(|s| *s) => break 'ticks,
+                    },
+                },
+            };
+            let index = started;
+            started += 1;
+            let sh = sh.clone();
+            set.spawn(async move {
+                let run = SessionRun {
+                    index,
+                    correlation: correlation(&sh, phase, index),
+                    max_turns: usize::MAX,
+                    first: Some(credit).map(|(s, at)| (s, Some(at))),
+                    planned: None,
+                };
+                run_session(&sh, phase, run, &Pace::Ticks(tx)).await;
+                drop(permit);
+            });
+            k += 1;
+            continue 'ticks;
+        }
+    }
+    // Sessions still waiting for a tick end here; those in flight finish their turn.
+    drop(ready_tx);
+    drop(ready_rx);
+    while set.join_next().await.is_some() {}
+}

@@ -1,0 +1,215 @@
+//! `--user-centric-rate QPS --num-users N`: AIPerf 0.13's per-user schedule
+//! (`aiperf/timing/strategies/user_centric_rate.py`).
+//!
+//! Each user runs one session; its turns are `N / QPS` seconds apart (the gap, measured between
+//! planned sends: a late reply pushes the next turn to when it returns; dataset delays are
+//! ignored). Users start staggered `1 / QPS` apart, and at t = 0 the schedule already looks like
+//! steady state: with `T` the dataset's average turns and `L = max(1, T − 1)`, user `i` of the
+//! first `N` is "`(N − i)·L` turn gaps old", has `L − age/N` turns left (none: its id is used up
+//! and it is skipped) and starts at slot `order`; a fresh user with a whole conversation starts at
+//! once. When a user's planned turns are over (`first send + turns · gap`), a new user takes its
+//! place. Session ids (`x_correlation_id`) are the user numbers `"1"`, `"2"`, ….
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::sessions::{run_session, Counter, Pace, SessionRun};
+use super::Shared;
+use crate::contract::records::Phase;
+
+/// The profiling phase of a user-centric run.
+pub struct UserLoad {
+    pub qps: f64,
+    pub users: u64,
+    /// `session_num` of the phase's first request.
+    pub first_session: u64,
+    pub count: Option<u64>,
+    pub until: Option<Instant>,
+    pub t0: Instant,
+}
+
+/// One user of the opening schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct User {
+    pub id: u64,
+    pub max_turns: usize,
+    /// First send at `t0 + order / qps`.
+    pub order: u64,
+}
+
+/// The users present at t = 0, in AIPerf's order (the fresh user last), and the next free id.
+/// `fresh_turns` is the first fresh user's conversation length.
+pub fn opening(n: u64, average_turns: f64, fresh_turns: usize) -> (Vec<User>, u64) {
+    let l = (average_turns.round() as u64).saturating_sub(1).max(1);
+    let alt = gcd(n, l) > 1;
+    let step = (2..n).find(|&s| gcd(n, s) == 1).unwrap_or(1);
+    let mut next_id = 1;
+    let mut users = Vec::new();
+    for i in 0..n {
+        let age = (n - i) * l;
+        let left = l as i64 - (age / n) as i64;
+        if left <= 0 {
+            next_id += 1;
+            continue;
+        }
+        let slot = if alt { (i * step) % n } else { age % n };
+        users.push(User {
+            id: next_id,
+            max_turns: left as usize,
+            order: n - slot,
+        });
+        next_id += 1;
+    }
+    users.push(User {
+        id: next_id,
+        max_turns: fresh_turns,
+        order: 0,
+    });
+    (users, next_id + 1)
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Runs the phase: the opening users, then a new user each time one's planned turns are over.
+pub(super) async fn run(sh: Arc<Shared>, l: UserLoad) {
+    let set = sh
+        .sessions
+        .as_ref()
+        .expect("user-centric runs have conversations");
+    let convs = &set.conversations;
+    let average = convs.iter().map(|c| c.turns.len()).sum::<usize>() as f64 / convs.len() as f64;
+    let gap = Duration::from_secs_f64(l.users as f64 / l.qps);
+    let stagger = 1.0 / l.qps;
+    let cap = set.cap;
+    let counter = Arc::new(Counter::new(l.first_session, l.count, l.until));
+    let mut sessions = 0u64;
+    // The fresh user at t = 0 runs the conversation after the opening users'.
+    let (mut users, mut next_id) = opening(l.users, average, 0);
+    let fresh_conv = (users.len() as u64 - 1) % convs.len() as u64;
+    users.last_mut().unwrap().max_turns = convs[fresh_conv as usize].turns.len();
+    let mut heap = BinaryHeap::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let start = |user: User, at: Instant, index: u64, tasks: &mut tokio::task::JoinSet<()>| {
+        let (sh, counter) = (sh.clone(), counter.clone());
+        tasks.spawn(async move {
+            let mut stop = sh.ctl.stop.subscribe();
+            tokio::select! {
+                _ = crate::io::timer::sleep_until(at) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            let Some(first) = counter.take() else { return };
+            let run = SessionRun {
+                index,
+                correlation: Arc::from(user.id.to_string()),
+                max_turns: user.max_turns,
+                first: Some((first, Some(at))),
+                planned: Some(at),
+            };
+            run_session(
+                &sh,
+                Phase::Profiling,
+                run,
+                &Pace::User {
+                    counter: &counter,
+                    gap,
+                },
+            )
+            .await;
+        });
+        at + gap * user.max_turns as u32
+    };
+    for u in users {
+        if cap.is_some_and(|c| sessions >= c) {
+            break;
+        }
+        let at = l.t0 + Duration::from_secs_f64(stagger * u.order as f64);
+        heap.push(Reverse(start(u, at, sessions, &mut tasks)));
+        sessions += 1;
+    }
+    let mut stop = sh.ctl.stop.subscribe();
+    while let Some(Reverse(at)) = heap.pop() {
+        if cap.is_some_and(|c| sessions >= c) || counter.exhausted() || *stop.borrow() {
+            break;
+        }
+        if l.until.is_some_and(|u| at >= u) {
+            break;
+        }
+        tokio::select! {
+            _ = crate::io::timer::sleep_until(at) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+        while tasks.try_join_next().is_some() {}
+        let turns = convs[(sessions % convs.len() as u64) as usize].turns.len();
+        let u = User {
+            id: next_id,
+            max_turns: turns,
+            order: 0,
+        };
+        next_id += 1;
+        heap.push(Reverse(start(u, at, sessions, &mut tasks)));
+        sessions += 1;
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_schedule_is_aiperfs() {
+        // AIPerf's observed run: qps 10, 4 users, 3 turns: user 1 is "virtually done", users 2, 3
+        // have one turn left, user 4 two, and fresh user 5 starts at once with all three.
+        let (users, next) = opening(4, 3.0, 3);
+        assert_eq!(
+            users,
+            vec![
+                User {
+                    id: 2,
+                    max_turns: 1,
+                    order: 1
+                },
+                User {
+                    id: 3,
+                    max_turns: 1,
+                    order: 2
+                },
+                User {
+                    id: 4,
+                    max_turns: 2,
+                    order: 3
+                },
+                User {
+                    id: 5,
+                    max_turns: 3,
+                    order: 0
+                },
+            ]
+        );
+        assert_eq!(next, 6);
+        // Replacement times (first send + turns * gap, gap 400 ms): 500, 600, 1100, 1200 ms —
+        // the new users 6, 7, 8, 9 of AIPerf's run.
+        let ends: Vec<u64> = users
+            .iter()
+            .map(|u| u.order * 100 + u.max_turns as u64 * 400)
+            .collect();
+        assert_eq!(ends, [500, 600, 1100, 1200]);
+    }
+
+    #[test]
+    fn two_turn_conversations_and_coprime_slots() {
+        let (users, _) = opening(3, 2.0, 2);
+        assert_eq!(users.len(), 3, "user 1 is virtually done: {users:?}");
+        let orders: std::collections::HashSet<u64> = users.iter().map(|u| u.order).collect();
+        assert_eq!(orders.len(), 3, "every user has its own slot: {users:?}");
+        assert!(users.iter().all(|u| u.max_turns >= 1));
+    }
+}

@@ -1,0 +1,545 @@
+//! Production-shaped traffic (issue 10): client-side cancellation checked from the server's side
+//! (mock-llm's `--record` and `/metrics`) and from the records, trace replay on a fixed schedule
+//! with shared `hash_ids` prefixes, and trial-agg's timeslices.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::common::{bin, metrics_text, MockServer};
+
+fn loadgen(args: &[&str]) -> Output {
+    Command::new(bin("loadgen"))
+        .args(args)
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .expect("run loadgen")
+}
+
+fn lines_of(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// Runs a cancellation workload on one HTTP client and checks it from both sides.
+/// Each disconnect must be seen within [-5, +50] ms of `arrival + delay` on the server's clock
+/// (a busy 2-core machine delays the server's read of the body and the client's timer by a few
+/// ms now and then), and the median within ±1 ms. The built-in client starts the timer when the
+/// body is written; reqwest has no such hook, its timer starts when the request is handed to it.
+fn cancellation_seen_by_both_sides(http_client: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = dir.path().join("server.jsonl");
+    let records = dir.path().join("r.jsonl");
+    let mock = MockServer::start(&[
+        "--ttft-ms",
+        "20",
+        "--itl-ms",
+        "5",
+        "--record",
+        truth.to_str().unwrap(),
+    ]);
+    let (rate, delay_ms, n, seed) = (30.0, 60.0, 60u64, 7u64);
+    let out = loadgen(&[
+        "--url",
+        &mock.url(),
+        "-m",
+        "mock-model",
+        "--streaming",
+        "--osl",
+        "40",
+        "--extra-inputs",
+        "ignore_eos:true",
+        "--concurrency",
+        "4",
+        "--request-count",
+        &n.to_string(),
+        "--warmup-request-count",
+        "3",
+        "--random-seed",
+        &seed.to_string(),
+        "--request-cancellation-rate",
+        &rate.to_string(),
+        "--request-cancellation-delay",
+        &(delay_ms / 1000.0).to_string(),
+        "--http-client",
+        http_client,
+        "--ui",
+        "none",
+        "--output",
+        records.to_str().unwrap(),
+    ]);
+    ok(&out, "loadgen");
+    let recs = lines_of(&records);
+    let profiling: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["metadata"]["benchmark_phase"] == "profiling")
+        .collect();
+    assert_eq!(profiling.len() as u64, n);
+    assert!(recs
+        .iter()
+        .filter(|r| r["metadata"]["benchmark_phase"] == "warmup")
+        .all(|r| r["metadata"]["was_cancelled"] == false));
+
+    // Which requests: AIPerf's draw, one per profiling request in issue order (session_num - warmup).
+    let mut draw = sweepkit::loadgen::py_random::PyRandom::derived(seed, "timing.request.cancellation");
+    let expected: Vec<u64> = (0..n).filter(|_| draw.random() < rate / 100.0).collect();
+    let mut cancelled: Vec<u64> = profiling
+        .iter()
+        .filter(|r| r["metadata"]["was_cancelled"] == true)
+        .map(|r| r["metadata"]["session_num"].as_u64().unwrap() - 3)
+        .collect();
+    cancelled.sort();
+    assert_eq!(cancelled, expected);
+    // The seeded count is within 3 sigma of the binomial expectation (a sanity bound on the draw).
+    let (mean, sd) = (n as f64 * 0.3, (n as f64 * 0.3 * 0.7).sqrt());
+    assert!(
+        (cancelled.len() as f64 - mean).abs() < 3.0 * sd,
+        "{}",
+        cancelled.len()
+    );
+
+    // The records: AIPerf's shape, with the real start.
+    for r in profiling
+        .iter()
+        .filter(|r| r["metadata"]["was_cancelled"] == true)
+    {
+        let md = &r["metadata"];
+        assert_eq!(r["error"]["code"], 499, "{r}");
+        assert_eq!(r["error"]["type"], "RequestCancellationError");
+        assert_eq!(r["error"]["message"], "Request cancelled 0.060s after being sent");
+        assert_eq!(md["cancellation_time_ns"], md["request_end_ns"]);
+        assert!(md["request_ack_ns"].is_null());
+        let lived =
+            (md["request_end_ns"].as_u64().unwrap() - md["request_start_ns"].as_u64().unwrap()) as f64 / 1e6;
+        assert!(
+            (delay_ms..delay_ms + 50.0).contains(&lived),
+            "cut {lived} ms after the start: {r}"
+        );
+        let metrics: Vec<&String> = r["metrics"].as_object().unwrap().keys().collect();
+        assert_eq!(metrics, ["error_isl"]);
+    }
+    assert!(profiling
+        .iter()
+        .filter(|r| r["metadata"]["was_cancelled"] == false)
+        .all(|r| r["error"].is_null()));
+
+    // The server's side: every cut request was seen to disconnect, `delay` after it arrived.
+    let metrics = metrics_text(&mock.addr);
+    drop(mock);
+    let server: HashMap<String, Value> = lines_of(&truth)
+        .into_iter()
+        .map(|s| (s["client_request_id"].as_str().unwrap().to_string(), s))
+        .collect();
+    let mut offsets_ms = Vec::new();
+    for r in profiling
+        .iter()
+        .filter(|r| r["metadata"]["was_cancelled"] == true)
+    {
+        let s = &server[r["metadata"]["x_request_id"].as_str().unwrap()];
+        assert_eq!(s["outcome"], "client_disconnect", "{s}");
+        let gone = s["disconnected_ns"].as_u64().expect("disconnected_ns");
+        let arrived = s["arrival_ns"].as_u64().unwrap();
+        offsets_ms.push((gone - arrived) as f64 / 1e6 - delay_ms);
+    }
+    let mid = median(offsets_ms.clone());
+    eprintln!(
+        "{http_client}: {} of {n} cut; server-side disconnect - (arrival + delay): median {mid:.3} ms, max {:.3} ms",
+        offsets_ms.len(),
+        offsets_ms.iter().cloned().fold(f64::MIN, f64::max)
+    );
+    assert!(
+        mid.abs() <= 1.0,
+        "median disconnect {mid:.3} ms off the delay: {offsets_ms:?}"
+    );
+    assert!(
+        offsets_ms.iter().all(|o| (-5.0..50.0).contains(o)),
+        "a disconnect far from the delay: {offsets_ms:?}"
+    );
+    let aborted = metrics
+        .lines()
+        .find(|l| l.starts_with("mock_llm:requests_aborted_total{"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .expect("mock_llm:requests_aborted_total");
+    assert_eq!(aborted as usize, cancelled.len(), "{metrics}");
+    assert!(server.values().filter(|s| s["outcome"] == "ok").count() >= n as usize - cancelled.len());
+
+    // trial-agg counts them as AIPerf does: errors, outside the latency metrics.
+    let out = Command::new(bin("trial-agg"))
+        .args(["--format", "json", records.to_str().unwrap()])
+        .output()
+        .unwrap();
+    ok(&out, "trial-agg");
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ok_count = n as f64 - cancelled.len() as f64;
+    assert_eq!(s["request_count"]["avg"], ok_count, "{}", s["request_count"]);
+    assert_eq!(s["error_request_count"]["avg"], cancelled.len() as f64);
+    assert_eq!(s["request_latency"]["count"], ok_count);
+}
+
+#[test]
+fn cancelled_requests_disconnect_at_the_delay_on_the_builtin_client() {
+    cancellation_seen_by_both_sides("builtin");
+}
+
+#[test]
+fn cancelled_requests_disconnect_at_the_delay_on_reqwest() {
+    cancellation_seen_by_both_sides("reqwest");
+}
+
+#[test]
+fn bad_cancellation_and_replay_flags_name_the_flag() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--request-cancellation-rate", "150"],
+            "--request-cancellation-rate",
+        ),
+        (
+            &[
+                "--request-cancellation-rate",
+                "10",
+                "--request-cancellation-delay=-1",
+            ],
+            "--request-cancellation-delay",
+        ),
+        (
+            &["--request-cancellation-delay", "1"],
+            "requires --request-cancellation-rate",
+        ),
+        (
+            &["--fixed-schedule-start-offset", "10"],
+            "requires --fixed-schedule",
+        ),
+        (&["--fixed-schedule"], "--fixed-schedule needs --input-file"),
+    ];
+    for (args, want) in cases {
+        let mut all = vec!["--url", "127.0.0.1:9", "-m", "m", "--ui", "none"];
+        all.extend_from_slice(args);
+        let out = loadgen(&all);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(want) && err.starts_with("loadgen: "),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+/// A mooncake trace whose rows share leading `hash_ids` blocks (16 tokens each here).
+const TRACE: &str = r#"{"timestamp": 1000, "input_length": 40, "output_length": 2, "hash_ids": [1, 2, 3]}
+{"timestamp": 1100, "input_length": 32, "output_length": 2, "hash_ids": [1, 2]}
+{"timestamp": 1250, "input_length": 40, "output_length": 2, "hash_ids": [1, 5, 6]}
+{"timestamp": 1400, "input_length": 20, "output_length": 2, "hash_ids": [9, 10]}
+{"timestamp": 2000, "input_length": 40, "output_length": 2, "hash_ids": [1, 2, 7]}
+"#;
+
+/// Replays TRACE with `extra` flags; returns (records, profiling start ns, server records).
+fn replay(extra: &[&str], seed: &str) -> (Vec<Value>, u64, Vec<Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (trace, records, info, truth) = (
+        dir.path().join("trace.jsonl"),
+        dir.path().join("r.jsonl"),
+        dir.path().join("ri.json"),
+        dir.path().join("server.jsonl"),
+    );
+    std::fs::write(&trace, TRACE).unwrap();
+    let mock = MockServer::start(&[
+        "--ttft-ms",
+        "1",
+        "--itl-ms",
+        "1",
+        "--record",
+        truth.to_str().unwrap(),
+        "--record-request-bodies",
+    ]);
+    let mut args = vec![
+        "--url",
+        &mock.addr,
+        "-m",
+        "mock-model",
+        "--streaming",
+        "--input-file",
+        trace.to_str().unwrap(),
+        "--custom-dataset-type",
+        "mooncake_trace",
+        "--isl-block-size",
+        "16",
+        "--random-seed",
+        seed,
+        "--ui",
+        "none",
+        "--output",
+        records.to_str().unwrap(),
+        "--run-info-out",
+        info.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ok(&loadgen(&args), "loadgen");
+    drop(mock);
+    let ri: Value = serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    let p0 = ri["phases"]["profiling"]["start_ns"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no profiling start in {ri}"));
+    (lines_of(&records), p0, lines_of(&truth))
+}
+
+/// Send offsets (ms after the profiling start) as scheduled and as sent, in send order.
+fn offsets(recs: &[Value], p0: u64) -> Vec<(f64, f64)> {
+    let mut v: Vec<(f64, f64)> = recs
+        .iter()
+        .map(|r| {
+            let md = &r["metadata"];
+            let at = |k: &str| (md[k].as_u64().unwrap() - p0) as f64 / 1e6;
+            (at("scheduled_ns"), at("request_start_ns"))
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+    v
+}
+
+#[test]
+fn fixed_schedule_follows_the_trace_with_its_offsets() {
+    // Auto offset (the default): zero at the first timestamp, every row.
+    let (recs, p0, _) = replay(&["--fixed-schedule"], "1");
+    let got = offsets(&recs, p0);
+    let want = [0.0, 100.0, 250.0, 400.0, 1000.0];
+    assert_eq!(got.len(), want.len());
+    for ((sched, sent), w) in got.iter().zip(want) {
+        assert!(
+            (sched - w).abs() < 0.01,
+            "scheduled {sched} ms, trace says {w}: {got:?}"
+        );
+        assert!(
+            (0.0..20.0).contains(&(sent - sched)),
+            "sent {sent} ms for {sched}: {got:?}"
+        );
+    }
+    // A window [1100, 1400] ms: rows outside are dropped, zero at the start offset.
+    let (recs, p0, _) = replay(
+        &[
+            "--fixed-schedule",
+            "--fixed-schedule-start-offset",
+            "1100",
+            "--fixed-schedule-end-offset",
+            "1400",
+        ],
+        "1",
+    );
+    let got = offsets(&recs, p0);
+    let isl: Vec<f64> = recs
+        .iter()
+        .map(|r| r["metrics"]["input_sequence_length"]["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(isl.len(), 3, "{got:?}");
+    for ((sched, _), w) in got.iter().zip([0.0, 150.0, 300.0]) {
+        assert!((sched - w).abs() < 0.01, "{got:?}");
+    }
+    // The start offset with auto offset asked for too: zero at the first kept row (1100).
+    let (recs, p0, _) = replay(
+        &[
+            "--fixed-schedule",
+            "--fixed-schedule-auto-offset",
+            "--fixed-schedule-start-offset",
+            "1200",
+        ],
+        "1",
+    );
+    let got = offsets(&recs, p0);
+    for ((sched, _), w) in got.iter().zip([0.0, 150.0, 750.0]) {
+        assert!((sched - w).abs() < 0.01, "{got:?}");
+    }
+    assert_eq!(got.len(), 3);
+}
+
+/// The user prompt each request sent, as the server received it, by trace row (sent order).
+fn prompts_seen(server: &[Value]) -> Vec<String> {
+    let mut v: Vec<(u64, String)> = server
+        .iter()
+        .map(|s| {
+            let c = s["request_body"]["messages"][0]["content"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            (s["arrival_ns"].as_u64().unwrap(), c)
+        })
+        .collect();
+    v.sort();
+    v.into_iter().map(|x| x.1).collect()
+}
+
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
+}
+
+#[test]
+fn hash_ids_share_prompt_prefixes_as_the_trace_says() {
+    let (_, _, server) = replay(&[], "5");
+    let p = prompts_seen(&server);
+    assert_eq!(p.len(), 5);
+    // Row 1 is blocks 1, 2 (32 tokens); rows 0 and 4 start with it and go on with blocks 3 and 7.
+    assert!(p[0].starts_with(&p[1]) && p[4].starts_with(&p[1]), "{p:?}");
+    let shared04 = common_prefix(&p[0], &p[4]);
+    assert!(
+        shared04 >= p[1].len() && shared04 < p[0].len().min(p[4].len()),
+        "{p:?}"
+    );
+    // Row 2 shares block 1 only: the same boundary with rows 0 and 1, about half of row 1.
+    let one = common_prefix(&p[1], &p[2]);
+    assert_eq!(common_prefix(&p[0], &p[2]), one);
+    assert!(
+        one >= p[1].len() / 3 && one < p[1].len() * 2 / 3,
+        "{one} of {}: {p:?}",
+        p[1].len()
+    );
+    // Row 3 shares nothing.
+    assert!(common_prefix(&p[0], &p[3]) < 8, "{:?} / {:?}", p[0], p[3]);
+    // The same seed sends the same bytes; another seed other text for the same ids.
+    let (_, _, again) = replay(&[], "5");
+    assert_eq!(prompts_seen(&again), p);
+    let (_, _, other) = replay(&[], "6");
+    assert!(common_prefix(&prompts_seen(&other)[0], &p[0]) < 8);
+}
+
+#[test]
+fn a_trace_too_short_for_its_hash_ids_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.jsonl");
+    std::fs::write(&trace, "{\"timestamp\": 0, \"input_length\": 40, \"hash_ids\": [1]}\n{\"timestamp\": 5, \"input_length\": 16, \"hash_ids\": [1, 2]}\n").unwrap();
+    let out = loadgen(&[
+        "--url",
+        "127.0.0.1:9",
+        "-m",
+        "m",
+        "--ui",
+        "none",
+        "--input-file",
+        trace.to_str().unwrap(),
+        "--custom-dataset-type",
+        "mooncake_trace",
+        "--isl-block-size",
+        "16",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("t.jsonl:2") && err.contains("--isl-block-size"),
+        "{err}"
+    );
+    // Without timestamps, --fixed-schedule names the file.
+    std::fs::write(&trace, "{\"input_length\": 40}\n").unwrap();
+    let out = loadgen(&[
+        "--url",
+        "127.0.0.1:9",
+        "-m",
+        "m",
+        "--ui",
+        "none",
+        "--input-file",
+        trace.to_str().unwrap(),
+        "--custom-dataset-type",
+        "mooncake_trace",
+        "--fixed-schedule",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--fixed-schedule") && err.contains("t.jsonl:1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_new_numeric_flags_sweep_as_comma_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.jsonl");
+    std::fs::write(&trace, "{\"timestamp\": 0, \"input_length\": 8}\n").unwrap();
+    let t = trace.to_str().unwrap();
+    let cases: [(&[&str], &str, Value); 5] = [
+        (
+            &["--request-cancellation-rate", "0,10,20"],
+            "request_cancellation_rate",
+            20.0.into(),
+        ),
+        (
+            &[
+                "--request-cancellation-rate",
+                "5",
+                "--request-cancellation-delay",
+                "0,0.5,1",
+            ],
+            "request_cancellation_delay",
+            1.0.into(),
+        ),
+        (
+            &[
+                "--fixed-schedule",
+                "--input-file",
+                t,
+                "--fixed-schedule-start-offset",
+                "0,100,200",
+            ],
+            "fixed_schedule_start_offset",
+            200.into(),
+        ),
+        (
+            &[
+                "--fixed-schedule",
+                "--input-file",
+                t,
+                "--fixed-schedule-end-offset",
+                "0,100,200",
+            ],
+            "fixed_schedule_end_offset",
+            200.into(),
+        ),
+        (
+            &["--input-file", t, "--isl-block-size", "16,32,64"],
+            "isl_block_size",
+            64.into(),
+        ),
+    ];
+    for (args, key, last) in cases {
+        let mut all = vec!["--url", "127.0.0.1:9", "-m", "m", "--ui", "none"];
+        all.extend_from_slice(args);
+        let out = Command::new(bin("sweep-plan")).args(&all).output().unwrap();
+        ok(&out, "sweep-plan");
+        let plan: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(plan.len(), 3, "{args:?}");
+        assert_eq!(plan[2]["parameters"][key], last, "{}", plan[2]);
+        assert_eq!(plan[2]["loadgen"][key], last);
+    }
+    let out = Command::new(bin("sweep-plan"))
+        .args([
+            "--url",
+            "127.0.0.1:9",
+            "-m",
+            "m",
+            "--request-cancellation-rate",
+            "10,150",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--request-cancellation-rate"));
+}
