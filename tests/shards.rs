@@ -807,3 +807,64 @@ fn the_kubernetes_job_renders_decodes_and_its_pod_script_runs_the_shards() {
     assert_eq!(scalar(&merged, "request_count"), 20.0);
     assert_eq!(merged["sweepkit"]["shards"]["count"], 2);
 }
+
+/// A stand-in for ssh: notes the host, then runs the command here under sh with ssh's stdin.
+const SSH_STUB: &str = r#"#!/usr/bin/env bash
+while [ "$1" = -o ]; do shift 2; done
+host=$1
+shift
+echo "$host" >>"$STUB_DIR/hosts.txt"
+exec sh -c "$*"
+"#;
+
+#[test]
+fn the_ssh_launcher_brings_each_shards_files_back_and_keeps_the_key_off_command_lines() {
+    use std::os::unix::fs::PermissionsExt;
+    let mock = MockServer::start(&["--ttft-ms", "5", "--itl-ms", "1", "--api-key", "sk-shh"]);
+    let dir = tempfile::tempdir().unwrap();
+    let stub = dir.path().join("stub");
+    std::fs::create_dir(&stub).unwrap();
+    std::fs::write(stub.join("ssh"), SSH_STUB).unwrap();
+    std::fs::set_permissions(stub.join("ssh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let spec = serde_json::json!({"loadgen": {"url": mock.url(), "model": "mock-model", "streaming": true,
+        "concurrency": 3, "request_count": 30, "osl": 4, "isl": 32, "num_prompts": 9, "ui": "none"}});
+    let run = dir.path().join("run");
+    let mut child = Command::new(repo_root().join("scripts/run-shards"))
+        .args(["--launcher", "ssh", "--hosts", "a,b", "--shards", "3", "--start-lead", "4"])
+        .arg("--remote-loadgen")
+        .arg(bin("loadgen"))
+        .arg(&run)
+        .env("PATH", format!("{}:{}", stub.display(), std::env::var("PATH").unwrap()))
+        .env("STUB_DIR", &stub)
+        .env("OPENAI_API_KEY", "sk-shh")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        writeln!(child.stdin.take().unwrap(), "{spec}").unwrap();
+    }
+    ok(child.wait_with_output().unwrap(), "run-shards --launcher ssh");
+    let mut hosts: Vec<String> = std::fs::read_to_string(stub.join("hosts.txt"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    hosts.sort();
+    assert_eq!(hosts, ["a", "a", "b"], "three shards round robin over two hosts");
+    let infos: Vec<PathBuf> = (1..=3)
+        .map(|i| run.join(format!("shards/shard_{i}/run_info.json")))
+        .collect();
+    let merged: Value = serde_json::from_slice(
+        &ok(trial_agg(&[&run.join("profile_export.jsonl")], &infos, &[]), "trial-agg").stdout,
+    )
+    .unwrap();
+    assert_eq!(scalar(&merged, "request_count"), 30.0);
+    let recs = records(&run.join("profile_export.jsonl"));
+    assert!(recs.iter().all(|r| r["error"].is_null()), "the key reached every shard");
+    for p in infos {
+        assert!(!std::fs::read_to_string(p).unwrap().contains("sk-shh"));
+    }
+}
