@@ -71,6 +71,16 @@ pub fn fixtures_dir() -> PathBuf {
     p
 }
 
+/// The whole HTTP response (head and body) to `GET /metrics` from a server at `addr`.
+pub fn metrics_text(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
 /// A `mock-llm` started on 127.0.0.1 port 0 for one test; killed when dropped.
 pub struct MockServer {
     pub child: std::process::Child,

@@ -394,6 +394,24 @@ fn multi_turn_files_run_as_sessions_and_bad_lines_name_file_and_line() {
     let out = loadgen(&["-m", "m", "--conversation-turn-delay-mean=-5"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--conversation-turn-delay-mean"));
+    // A shared prefix longer than the model's context (its tokenizer_config.json says 1,000,000).
+    let tok = crate::common::repo_root().join("tests/fixtures/tokenizers/bpe_bytelevel");
+    let out = loadgen(&[
+        "--url",
+        &mock.url(),
+        "-m",
+        "m",
+        "--tokenizer",
+        tok.to_str().unwrap(),
+        "--shared-system-prompt-length",
+        "1000001",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--shared-system-prompt-length 1000001") && err.contains("1000000 tokens"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -559,6 +577,23 @@ fn a_sweep_over_the_shared_system_prompt_shows_the_prefix_cache() {
         ttft.push(s["time_to_first_token"]["p50"].as_f64().unwrap());
         isl.push(s["input_sequence_length"]["avg"].as_f64().unwrap());
     }
+    // vLLM's counters, in tokens: every prompt token queried, the shared ones hit.
+    let metrics = crate::common::metrics_text(&mock.addr);
+    let counter = |name: &str| -> f64 {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(name) && !l.starts_with('#'))
+            .unwrap_or_else(|| panic!("no {name} in /metrics"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let (queries, hits) = (
+        counter("vllm:prefix_cache_queries_total"),
+        counter("vllm:prefix_cache_hits_total"),
+    );
+    assert!(
+        hits > 0.0 && hits < queries,
+        "prefix cache hits {hits} of {queries} queried tokens"
+    );
     let sweep = Command::new(bin("sweep-agg"))
         .arg("--plan")
         .arg(&plan_path)
@@ -572,4 +607,161 @@ fn a_sweep_over_the_shared_system_prompt_shows_the_prefix_cache() {
     // Shared 0, 512, 2048 of ~2560 tokens: the uncached prefill shrinks by about 20 % and then 80 %.
     assert!(ttft[1] < ttft[0] * 0.97, "TTFT p50 by shared length: {ttft:?}");
     assert!(ttft[2] < ttft[1] * 0.6, "TTFT p50 by shared length: {ttft:?}");
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    crate::common::repo_root()
+        .join("tests/fixtures/aiperf_multi_turn")
+        .join(name)
+}
+
+/// The roles of a payload's messages.
+fn roles(p: &Value) -> Vec<String> {
+    p["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Our inputs.json for AIPerf's flags (tests/fixtures/aiperf_multi_turn) has AIPerf's structure:
+/// keys, conversations and turns in order, the system prompt shared by all, the user context
+/// shared within a conversation, each turn's own message last — plus the history AIPerf leaves out.
+#[test]
+fn inputs_json_has_aiperfs_structure_with_the_history_added() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = MockServer::start(&[
+        "--ttft-ms",
+        "2",
+        "--itl-ms",
+        "1",
+        "--prefix-cache-tokens",
+        "100000",
+    ]);
+    let inputs = dir.path().join("inputs.json");
+    let out = loadgen(&[
+        "--url",
+        &mock.url(),
+        "-m",
+        "mock",
+        "--endpoint-type",
+        "chat",
+        "--streaming",
+        "--concurrency",
+        "2",
+        "--conversation-num",
+        "3",
+        "--conversation-turn-mean",
+        "3",
+        "--conversation-turn-delay-mean",
+        "20",
+        "--shared-system-prompt-length",
+        "20",
+        "--user-context-prompt-length",
+        "10",
+        "--synthetic-input-tokens-mean",
+        "12",
+        "--output-tokens-mean",
+        "4",
+        "--random-seed",
+        "7",
+        "--inputs-out",
+        inputs.to_str().unwrap(),
+    ]);
+    ok(&out, "loadgen");
+    let ours: Value = serde_json::from_str(&std::fs::read_to_string(&inputs).unwrap()).unwrap();
+    let theirs: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("inputs.json")).unwrap()).unwrap();
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&ours), keys(&theirs));
+    let (od, td) = (
+        ours["data"].as_array().unwrap(),
+        theirs["data"].as_array().unwrap(),
+    );
+    assert_eq!(od.len(), td.len());
+    let tok = sweepkit::loadgen::tokenizer::Tokenizer::load("builtin").unwrap();
+    let text = |p: &Value, i: usize| p["messages"][i]["content"].as_str().unwrap().to_string();
+    for (o, t) in od.iter().zip(td) {
+        assert_eq!(keys(o), keys(t));
+        assert_eq!(
+            o["session_id"], t["session_id"],
+            "conversations in AIPerf's order and names"
+        );
+        let (op, tp) = (
+            o["payloads"].as_array().unwrap(),
+            t["payloads"].as_array().unwrap(),
+        );
+        assert_eq!(op.len(), tp.len(), "every turn");
+        for (k, (o, t)) in op.iter().zip(tp).enumerate() {
+            assert_eq!(keys(o), keys(t), "the same body keys");
+            let (or, tr) = (roles(o), roles(t));
+            assert_eq!(
+                tr,
+                ["system", "user", "user"],
+                "AIPerf: system, context, the turn alone"
+            );
+            assert_eq!(or[..2], tr[..2], "system prompt, then the user context");
+            assert_eq!(or.last(), tr.last(), "the turn's own message last");
+            let history: Vec<&str> = (0..k).flat_map(|_| ["user", "assistant"]).collect();
+            assert_eq!(
+                or[2..or.len() - 1],
+                history[..],
+                "ours adds the history that was sent"
+            );
+            for i in 0..2 {
+                assert_eq!(
+                    tok.count(&text(o, i)),
+                    tok.count(&text(t, i)),
+                    "same prefix lengths"
+                );
+            }
+        }
+    }
+    // Which text is shared by whom: the system prompt by everything, the context within a
+    // conversation, a turn's message by nothing else — in both files.
+    for data in [od, td] {
+        let all: Vec<&Value> = data
+            .iter()
+            .flat_map(|e| e["payloads"].as_array().unwrap())
+            .collect();
+        assert_eq!(all.iter().map(|p| text(p, 0)).collect::<HashSet<_>>().len(), 1);
+        let contexts: HashSet<String> = data.iter().map(|e| text(&e["payloads"][0], 1)).collect();
+        assert_eq!(contexts.len(), data.len(), "one context per conversation");
+        for e in data {
+            let ps = e["payloads"].as_array().unwrap();
+            assert!(ps.iter().all(|p| text(p, 1) == text(&ps[0], 1)));
+            let own: HashSet<String> = ps
+                .iter()
+                .map(|p| p["messages"].as_array().unwrap().last().unwrap()["content"].to_string())
+                .collect();
+            assert_eq!(own.len(), ps.len(), "each turn its own message");
+        }
+    }
+}
+
+/// trial-agg on AIPerf's own multi-turn records gives AIPerf's cache figures, and counts sessions.
+#[test]
+fn trial_agg_reproduces_aiperfs_cache_share_on_its_multi_turn_records() {
+    let out = Command::new(bin("trial-agg"))
+        .arg("--run-info")
+        .arg(fixture("profile_export_aiperf.json"))
+        .arg(fixture("profile_export.jsonl"))
+        .output()
+        .unwrap();
+    ok(&out, "trial-agg");
+    let ours: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let theirs: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("profile_export_aiperf.json")).unwrap())
+            .unwrap();
+    for tag in [
+        "overall_usage_prompt_cache_read_pct",
+        "total_usage_prompt_cache_read_tokens",
+        "total_usage_prompt_tokens",
+        "usage_prompt_cache_read_tokens",
+    ] {
+        assert_eq!(ours[tag], theirs[tag], "{tag}");
+    }
+    assert_eq!(ours["session_count"]["avg"], 3.0);
+    assert_eq!(ours["turn_count"]["avg"], 9.0);
 }

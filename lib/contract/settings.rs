@@ -710,6 +710,11 @@ impl Settings {
                 );
             }
         }
+        self.check_user_centric()
+    }
+
+    /// `--user-centric-rate` and `--num-users`: both or neither, and sessions of 2+ turns.
+    fn check_user_centric(&self) -> anyhow::Result<()> {
         match (self.user_centric_rate, self.num_users) {
             (Some(r), _) if !(r.is_finite() && r > 0.0) => {
                 bail!("--user-centric-rate {r}: must be a positive number of requests/s")

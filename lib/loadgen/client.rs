@@ -90,6 +90,22 @@ impl Exchange {
         }
     }
 
+    /// `--request-cancellation-rate`: turns a request cut `delay` after it was written (at `at`)
+    /// into AIPerf's cancelled record; partial output is discarded.
+    pub fn mark_cancelled(&mut self, delay: Duration, at: Instant) {
+        self.cancelled = true;
+        self.end = at;
+        self.ack = None;
+        self.status = None;
+        self.content.clear();
+        self.output = Output::default();
+        self.error = Some(ErrorDetails {
+            code: Some(499),
+            kind: ErrorKind::RequestCancellation,
+            message: format!("Request cancelled {:.3}s after being sent", delay.as_secs_f64()),
+        });
+    }
+
     fn fail(&mut self, code: Option<i64>, kind: ErrorKind, message: String) {
         if self.error.is_none() {
             self.error = Some(ErrorDetails { code, kind, message });
@@ -250,7 +266,7 @@ impl Client {
         match out {
             Some(f) => f,
             None => {
-                cancel::mark(ex, delay, Instant::now());
+                ex.mark_cancelled(delay, Instant::now());
                 Failure::Other
             }
         }
@@ -682,5 +698,29 @@ mod tests {
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
         assert_eq!(id.matches('-').count(), 4);
         assert_eq!([8, 13, 18, 23].map(|i| &id[i..i + 1]), ["-"; 4]);
+    }
+
+    #[test]
+    fn a_cut_record_reads_as_aiperfs() {
+        let mut ex = Exchange::new(
+            0,
+            "id".into(),
+            "c".into(),
+            crate::contract::records::Phase::Profiling,
+            5,
+        );
+        ex.content.push(Instant::now());
+        ex.ack = Some(Instant::now());
+        let start = ex.start;
+        let at = start + Duration::from_millis(250);
+        ex.mark_cancelled(Duration::from_millis(250), at);
+        let e = ex.error.as_ref().unwrap();
+        assert_eq!(
+            (e.code, e.kind.clone()),
+            (Some(499), ErrorKind::RequestCancellation)
+        );
+        assert_eq!(e.message, "Request cancelled 0.250s after being sent");
+        assert!(ex.cancelled && ex.content.is_empty() && ex.ack.is_none());
+        assert_eq!((ex.start, ex.end), (start, at));
     }
 }

@@ -157,6 +157,9 @@ impl Options {
     }
 }
 
+/// AIPerf's `--isl-block-size` default for mooncake traces: tokens per `hash_ids` block.
+pub const DEFAULT_ISL_BLOCK_SIZE: u64 = 512;
+
 /// Which requests are cut client-side, and when.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CancelSpec {
@@ -257,7 +260,7 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
             start_offset_ms: s.fixed_schedule_start_offset,
             end_offset_ms: s.fixed_schedule_end_offset,
         },
-        isl_block_size: s.isl_block_size.unwrap_or(super::dataset::BLOCK_TOKENS),
+        isl_block_size: s.isl_block_size.unwrap_or(DEFAULT_ISL_BLOCK_SIZE),
         io,
         place,
         placement: None,

@@ -16,6 +16,7 @@ pub mod run_info;
 pub mod server_side;
 pub mod summarize;
 pub mod sweepline;
+pub mod timeslices;
 
 pub use summarize::summarize;
 
@@ -71,6 +72,8 @@ pub struct Options {
     /// `scrape` samples of the server's /metrics → `server_metrics_export.json`/`.csv` (needs
     /// `output_dir`).
     pub server_metrics: Option<PathBuf>,
+    /// `--slice-duration` seconds: also write AIPerf's timeslices into `output_dir`.
+    pub slice_duration: Option<f64>,
 }
 
 /// Live snapshots recompute everything every tick; past this many timeline events they leave the
@@ -177,16 +180,42 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
     } else {
         Format::Json
     });
+    if let Some(d) = opts.slice_duration {
+        if !(d.is_finite() && d > 0.0) {
+            anyhow::bail!("--slice-duration {d}: must be a positive number of seconds");
+        }
+        if opts.output_dir.is_none() {
+            anyhow::bail!("--slice-duration needs --output-dir DIR: the timeslices are written there (profile_export_aiperf_timeslices.json/.csv)");
+        }
+        if opts.every.is_some() {
+            anyhow::bail!("--slice-duration and --every: slice the finished run, without --every");
+        }
+    }
     let inputs = jsonl::open_inputs(&opts.inputs)?;
+    // With --slice-duration the lines are kept: each slice is summarised from its own records.
+    let mut lines: Vec<String> = Vec::new();
     let (mut acc, torn) = match opts.every {
         Some(every) => read_live(inputs, &opts.goodput, &info, format, every, opts.sweep_limit)?,
         None => {
             let mut acc = Accumulator::new(&opts.goodput);
             acc.sweep_limit = opts.sweep_limit;
-            let stats = jsonl::for_each_line(inputs, |_, line| acc.add_line(line))?;
+            let keep = opts.slice_duration.is_some();
+            let stats = jsonl::for_each_line(inputs, |_, line| {
+                acc.add_line(line)?;
+                if keep {
+                    lines.push(line.to_string());
+                }
+                Ok(())
+            })?;
             (acc, stats.warnings())
         }
     };
+    // Before the run's summary, which sorts the columns the sweep-line metrics read in order.
+    let slices = match opts.slice_duration {
+        Some(d) => Some(timeslices::compute(&lines, d, &acc, &opts.goodput)?),
+        None => None,
+    };
+    drop(lines);
     let mut summary = summarize(&mut acc, &info, &opts.goodput, true, torn, opts.sweep_limit)?;
     if let Some(s) = shards {
         let p50 = ["time_to_first_token", "request_latency"]
@@ -227,6 +256,15 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
         })?;
         if let Some(m) = &summary.server {
             m.write_exports(dir, summary.benchmark_id.as_deref().unwrap_or_default())?;
+        }
+        if let Some(slices) = &slices {
+            let config = summary.input_config.as_ref();
+            crate::io::atomic::write_with(&dir.join("profile_export_aiperf_timeslices.json"), |w| {
+                timeslices::write_json(slices, config, w)
+            })?;
+            crate::io::atomic::write_with(&dir.join("profile_export_aiperf_timeslices.csv"), |w| {
+                timeslices::write_csv(slices, w)
+            })?;
         }
     }
     let mut out = io::stdout().lock();

@@ -267,6 +267,7 @@ fn scalar_entries(
     scalars.push(("request_count", successes));
     if acc.errors > 0 {
         scalars.push(("error_request_count", errors));
+        scalars.push(("context_overflow_count", context_overflows(acc) as f64));
     }
     scalars.push(("completed_request_count", successes + errors));
     scalars.push(("request_error_rate", 100.0 * errors / (successes + errors)));
@@ -324,7 +325,7 @@ fn scalar_entries(
         sum_of("usage_prompt_cache_read_tokens"),
         sum_of("usage_prompt_tokens").filter(|p| *p > 0.0),
     ) {
-        scalars.push(("overall_usage_prompt_cache_read_pct", 100.0 * read / prompt));
+        scalars.push(("overall_usage_prompt_cache_read_pct", read / prompt * 100.0));
     }
     if acc.later_turns > 0 {
         // A multi-turn run: how many sessions ran (first turns) and how many turns in all.
@@ -347,6 +348,26 @@ fn scalar_entries(
         .collect();
     entries.sort_by(|a, b| a.tag.cmp(&b.tag));
     entries
+}
+
+/// AIPerf's `context_overflow_count`: failed requests whose error text names a context overflow
+/// (its default case-insensitive allowlist, matched against the error message, which holds the
+/// server's error body).
+fn context_overflows(acc: &Accumulator) -> u64 {
+    const NEEDLES: [&str; 4] = [
+        "context length",
+        "maximum context",
+        "context_length_exceeded",
+        "prompt is too long",
+    ];
+    acc.error_kinds
+        .iter()
+        .filter(|(e, _)| {
+            let m = e.message.to_lowercase();
+            NEEDLES.iter().any(|n| m.contains(n))
+        })
+        .map(|(_, n)| n)
+        .sum()
 }
 
 /// `total_isl`, `total_osl`, ... and `total_usage_*`, from the columns' sums.
