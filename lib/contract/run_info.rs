@@ -438,6 +438,55 @@ pub struct Client {
     pub warnings: Vec<String>,
     pub chunks_received: u64,
     pub max_rss_bytes: u64,
+    /// Where chunk arrival times came from and the client's own lag (absent before issue 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receive_stamps: Option<ReceiveStamps>,
+    /// The event-loop threads (`--workers`) and how each fared (absent before issue 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<Workers>,
+}
+
+/// loadgen's event-loop threads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Workers {
+    /// How many ran.
+    pub count: u32,
+    /// One entry per worker, in worker order (profiling phase).
+    pub per_worker: Vec<WorkerHealth>,
+}
+
+/// One event-loop thread's share of the profiling phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerHealth {
+    /// Requests it sent (ok + errors).
+    pub requests: u64,
+    pub errors: u64,
+    /// Its requests' actual − intended send time, ms.
+    pub dispatch_lag_ms: DispatchLag,
+    /// Share of the profiling window its thread was on a CPU (1.0 = saturated).
+    pub event_loop_busy: f64,
+}
+
+/// How chunk arrival times were taken. On plain http each read carries the kernel's software
+/// receive stamp (`SO_TIMESTAMPING`), immune to the client's own scheduling delay; https and
+/// reads the kernel gave no stamp for are stamped in user space when the read returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceiveStamps {
+    /// `kernel` (every content chunk), `user` (none: https, `--http-client reqwest`, no kernel
+    /// support) or `mixed`.
+    pub source: String,
+    /// Content chunks whose arrival time is the kernel's stamp.
+    pub kernel_stamped_chunks: u64,
+    /// Content chunks stamped in user space.
+    pub user_stamped_chunks: u64,
+    /// User-space stamp − kernel stamp per kernel-stamped chunk, ms: how late the client read
+    /// what had already arrived (its own lag; 0 when no chunk had a kernel stamp).
+    pub client_lag_ms: DispatchLag,
+    /// Reads that completed more than one content chunk; all of them carry that read's one stamp
+    /// (the arrival of the last TCP segment the read drained).
+    pub shared_reads: u64,
+    /// Content chunks delivered by those reads.
+    pub chunks_in_shared_reads: u64,
 }
 
 /// Dispatch lag percentiles, ms (0 when nothing was sent).
@@ -588,6 +637,8 @@ mod tests {
                 warnings: Vec::new(),
                 chunks_received: 6400,
                 max_rss_bytes: 12_345_678,
+                receive_stamps: None,
+                workers: None,
             }),
             end: None,
             shard: None,
