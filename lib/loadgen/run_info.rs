@@ -238,7 +238,6 @@ pub fn input_config(opts: &Options, dataset_entries: usize) -> InputConfig {
             }),
             turn_delay_ratio: (w.turn_delay_mean_ms > 0.0 && w.turn_delay_ratio != 1.0)
                 .then_some(w.turn_delay_ratio),
-            ..Dataset::default()
         },
     };
     InputConfig {
