@@ -26,6 +26,9 @@ const EXAMPLES: &str = "EXAMPLES:
   trial-agg --goodput \"time_to_first_token:100 inter_token_latency:10\" \\
       --format csv records.jsonl
 
+  # Timeslices: the run cut into 10 s slices, each summarised
+  trial-agg --slice-duration 10 --output-dir artifacts/c8 records.jsonl
+
   # Several load-generator processes, one trial
   trial-agg --format table worker-1.jsonl worker-2.jsonl
 
@@ -90,6 +93,22 @@ struct Cli {
     /// scrape's JSONL samples of the server's /metrics: server_metrics and key figures in the summary (and server_metrics_export.json/.csv with --output-dir)
     #[arg(long, value_name = "FILE")]
     server_metrics: Option<PathBuf>,
+
+    /// Also break the summary down per server replica (records of a loadgen run given several --url carry metadata.url): a by_url object in JSON, one table per replica
+    #[arg(long, value_name = "KEY", value_parser = ["url"])]
+    by: Option<String>,
+
+    /// Also write AIPerf's timeslices (profile_export_aiperf_timeslices.json/.csv) into --output-dir: the run cut into slices of SECONDS by request start, each summarised
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    slice_duration: Option<f64>,
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(_) => Err(format!("'{s}' must be a positive number of seconds (e.g. 0.5)")),
+        Err(_) => Err(format!("'{s}' is not a number of seconds (e.g. 0.5)")),
+    }
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -135,6 +154,8 @@ fn main() -> ExitCode {
             sweep_limit: (cli.sweep_limit > 0).then_some(cli.sweep_limit),
             gpu_telemetry: cli.gpu_telemetry,
             server_metrics: cli.server_metrics,
+            by_url: cli.by.is_some(),
+            slice_duration: cli.slice_duration,
         });
         for w in &report.warnings {
             eprintln!("trial-agg: warning: {w}");

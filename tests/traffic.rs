@@ -543,3 +543,185 @@ fn the_new_numeric_flags_sweep_as_comma_lists() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--request-cancellation-rate"));
 }
+
+fn trial_agg(args: &[&str]) -> Output {
+    Command::new(bin("trial-agg"))
+        .args(args)
+        .output()
+        .expect("run trial-agg")
+}
+
+#[test]
+fn timeslices_are_aiperfs_own_files() {
+    // AIPerf 0.13's run with --slice-duration 0.2 (and 20 % cancelled requests): its timeslice CSV
+    // and its summary CSV come out byte for byte, its timeslice JSON key for key.
+    let f = crate::common::fixtures_dir().join("d_timeslices_c3_n24");
+    let dir = tempfile::tempdir().unwrap();
+    let out = trial_agg(&[
+        "--run-info",
+        f.join("profile_export_aiperf.json").to_str().unwrap(),
+        "--slice-duration",
+        "0.2",
+        "--output-dir",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+        f.join("profile_export.jsonl").to_str().unwrap(),
+    ]);
+    ok(&out, "trial-agg");
+    for name in [
+        "profile_export_aiperf_timeslices.csv",
+        "profile_export_aiperf.csv",
+    ] {
+        let (ours, theirs) = (
+            std::fs::read_to_string(dir.path().join(name)).unwrap(),
+            std::fs::read_to_string(f.join(name)).unwrap(),
+        );
+        assert!(ours == theirs, "{name} differs from AIPerf's");
+    }
+    let read = |p: &Path| -> Value { serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap() };
+    let ours = read(&dir.path().join("profile_export_aiperf_timeslices.json"));
+    let theirs = read(&f.join("profile_export_aiperf_timeslices.json"));
+    assert_eq!(ours["input_config"], theirs["input_config"]);
+    let (a, b) = (
+        ours["timeslices"].as_array().unwrap(),
+        theirs["timeslices"].as_array().unwrap(),
+    );
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        let (mut kx, mut ky) = (keys(x), keys(y));
+        kx.sort();
+        ky.sort();
+        assert_eq!(kx, ky);
+        for k in kx {
+            match (&x[&k], &y[&k]) {
+                (Value::Object(m), Value::Object(n)) => {
+                    assert_eq!(m.keys().collect::<Vec<_>>().len(), n.len(), "{k}");
+                    for (stat, v) in n {
+                        match (m[stat].as_f64(), v.as_f64()) {
+                            (Some(p), Some(q)) => {
+                                assert!(
+                                    (p - q).abs() <= 1e-9 * q.abs().max(1e-9),
+                                    "{k}.{stat}: {p} vs {q}"
+                                )
+                            }
+                            _ => assert_eq!(&m[stat], v, "{k}.{stat}"),
+                        }
+                    }
+                }
+                (p, q) => assert_eq!(p, q, "{k}"),
+            }
+        }
+    }
+    // The run's summary counts the cancelled requests as AIPerf does.
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let aiperf = read(&f.join("profile_export_aiperf.json"));
+    for tag in [
+        "request_count",
+        "error_request_count",
+        "completed_request_count",
+        "request_error_rate",
+        "context_overflow_count",
+    ] {
+        assert_eq!(summary[tag]["avg"], aiperf[tag]["avg"], "{tag}");
+    }
+    assert_eq!(summary["error_summary"], aiperf["error_summary"]);
+}
+
+#[test]
+fn timeslices_cut_as_aiperf_cuts_them() {
+    // Five records 0.1 s apart in their starts (tests/fixtures/timeslices/records.jsonl):
+    // [0.0, 0.5] and [0.2, 1.4] s, [1.5, 1.9], [3.1, 3.6], and a request cancelled in [4.0, 4.2].
+    let f = crate::common::repo_root().join("tests/fixtures/timeslices/records.jsonl");
+    let dir = tempfile::tempdir().unwrap();
+    let out = trial_agg(&[
+        "--slice-duration",
+        "1",
+        "--output-dir",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+        f.to_str().unwrap(),
+    ]);
+    ok(&out, "trial-agg");
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("profile_export_aiperf_timeslices.json")).unwrap(),
+    )
+    .unwrap();
+    let s = doc["timeslices"].as_array().unwrap();
+    const T0: u64 = 1_700_000_000_000_000_000;
+    const SEC: u64 = 1_000_000_000;
+    // The grid starts at the first start; slice 2 ([2, 3) s) is empty and skipped; the last one
+    // is clipped to the last end and marked incomplete.
+    let windows: Vec<(u64, u64, bool)> = s
+        .iter()
+        .map(|t| {
+            (
+                t["start_ns"].as_u64().unwrap() - T0,
+                t["end_ns"].as_u64().unwrap() - T0,
+                t.get("is_complete").is_none(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        windows,
+        [
+            (0, SEC, true),
+            (SEC, 2 * SEC, true),
+            (3 * SEC, 4 * SEC, true),
+            (4 * SEC, 4_200_000_000, false)
+        ]
+    );
+    let avg = |i: usize, tag: &str| {
+        s[i][tag]["avg"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("slice {i} {tag}"))
+    };
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    // By request start: r1 and r2 in slice 0 although r2 ends in slice 1.
+    assert_eq!([0, 1, 2].map(|i| avg(i, "request_count")), [2.0, 1.0, 1.0]);
+    assert_eq!(avg(0, "request_latency"), 850.0);
+    assert!(
+        close(avg(0, "benchmark_duration"), 1.4),
+        "first start to last end"
+    );
+    assert_eq!(avg(0, "request_throughput"), 2.0, "count / window");
+    // Time-weighted over the slice, with r2 still in flight in slice 1: 0.4 + 0.4.
+    assert!(close(avg(0, "effective_concurrency"), 1.3));
+    assert!(close(avg(1, "effective_concurrency"), 0.8));
+    // The cancelled request: an error in its slice, a throughput over the clipped 0.2 s window.
+    assert_eq!(avg(3, "request_count"), 0.0);
+    assert_eq!(avg(3, "error_request_count"), 1.0);
+    assert_eq!(avg(3, "request_error_rate"), 100.0);
+    assert!(s[3].get("request_latency").is_none());
+    let csv = std::fs::read_to_string(dir.path().join("profile_export_aiperf_timeslices.csv")).unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(lines[0], "Timeslice,Start_NS,End_NS,Metric,Unit,Stat,Value");
+    assert!(csv.contains("\r\n0,1700000000000000000,1700000001000000000,Request Count,requests,avg,2.00\r\n"));
+    assert!(csv.contains("\r\n0,1700000000000000000,1700000001000000000,Request Latency,ms,p50,850.00\r\n"));
+    assert!(csv
+        .contains("\r\n3,1700000004000000000,1700000004200000000,Error Request Count,requests,avg,1.00\r\n"));
+    // Every row: 7 fields, slice indexes dense and in order.
+    let idx: Vec<usize> = lines[1..]
+        .iter()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            assert_eq!(l.split(',').count(), 7, "{l}");
+            l.split(',').next().unwrap().parse().unwrap()
+        })
+        .collect();
+    assert!(idx.windows(2).all(|w| w[0] <= w[1]) && idx.last() == Some(&3));
+    // Bad values name the flag.
+    for (args, want) in [
+        (vec!["--slice-duration", "0"], "--slice-duration"),
+        (vec!["--slice-duration", "1"], "--output-dir"),
+    ] {
+        let mut all = args.clone();
+        all.push(f.to_str().unwrap());
+        let out = trial_agg(&all);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(want), "{err}");
+    }
+}

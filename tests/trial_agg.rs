@@ -424,14 +424,15 @@ fn failed_requests_get_error_adjusted_companions_and_an_error_summary() {
     assert_eq!(doc["completed_request_count"]["avg"], 10.0);
     assert_eq!(doc["request_error_rate"]["avg"], 10.0);
     assert_eq!(doc["total_error_isl"]["avg"], 100.0);
-    // TV2: 9 successes of 100 + 1 failure → p1..p90 = 100, p95/p99 = inf (null), avg/sum/max inf, no std.
+    // TV2: 9 successes of 100 + 1 failure → p1..p90 = 100, p95/p99 = inf, avg/sum/max inf, no std:
+    // the infinite statistics are left out, as AIPerf 0.13's own files leave them out.
     let adj = &doc["adj_request_latency"];
     assert_eq!(adj["count"], 10);
     for p in ["p1", "p5", "p10", "p25", "p50", "p75", "p90"] {
         assert_eq!(adj[p], 100.0, "{p}");
     }
     for k in ["p95", "p99", "avg", "sum", "max"] {
-        assert!(adj[k].is_null(), "{k} is +inf → null");
+        assert!(adj.get(k).is_none(), "{k} is +inf → omitted");
     }
     assert!(adj.get("std").is_none());
     assert_eq!(adj["min"], 100.0);

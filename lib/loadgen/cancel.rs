@@ -3,7 +3,7 @@
 //! profiling request, in issue order, from the `timing.request.cancellation` stream of the seed;
 //! warmup requests are never cut). A chosen request's timer starts when its body has been written
 //! to the socket; when it fires the request future is dropped, which closes the connection, so
-//! the server sees the client go. The record is AIPerf's (code 499, `RequestCancellationError`,
+//! the server sees the client go. The record ([`Exchange::mark_cancelled`]) is AIPerf's (code 499, `RequestCancellationError`,
 //! `was_cancelled`, `cancellation_time_ns`), except that `request_start_ns` stays the real start
 //! (AIPerf rebuilds the record at the cut and stamps its start there).
 
@@ -13,10 +13,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::client::Exchange;
 use super::options::CancelSpec;
 use super::py_random::PyRandom;
-use crate::contract::records::{ErrorDetails, ErrorKind};
 
 /// AIPerf's stream name for the cancellation draws.
 const STREAM: &str = "timing.request.cancellation";
@@ -72,21 +70,6 @@ pub async fn race<F: Future>(request: F, cut: impl Future<Output = ()>) -> Optio
     }
 }
 
-/// Turns a cut exchange into AIPerf's cancelled record: partial output is discarded.
-pub fn mark(ex: &mut Exchange, delay: Duration, at: Instant) {
-    ex.cancelled = true;
-    ex.end = at;
-    ex.ack = None;
-    ex.status = None;
-    ex.content.clear();
-    ex.output = Default::default();
-    ex.error = Some(ErrorDetails {
-        code: Some(499),
-        kind: ErrorKind::RequestCancellation,
-        message: format!("Request cancelled {:.3}s after being sent", delay.as_secs_f64()),
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,29 +88,5 @@ mod tests {
         let chosen: Vec<u64> = (0..20).filter(|&k| c.chosen(k).is_some()).collect();
         assert_eq!(chosen, [0, 4, 6, 8, 10, 14, 15, 18]);
         assert_eq!(c.chosen(0), Some(Duration::from_millis(20)));
-    }
-
-    #[test]
-    fn a_cut_record_reads_as_aiperfs() {
-        let mut ex = Exchange::new(
-            0,
-            "id".into(),
-            "c".into(),
-            crate::contract::records::Phase::Profiling,
-            5,
-        );
-        ex.content.push(Instant::now());
-        ex.ack = Some(Instant::now());
-        let start = ex.start;
-        let at = start + Duration::from_millis(250);
-        mark(&mut ex, Duration::from_millis(250), at);
-        let e = ex.error.as_ref().unwrap();
-        assert_eq!(
-            (e.code, e.kind.clone()),
-            (Some(499), ErrorKind::RequestCancellation)
-        );
-        assert_eq!(e.message, "Request cancelled 0.250s after being sent");
-        assert!(ex.cancelled && ex.content.is_empty() && ex.ack.is_none());
-        assert_eq!((ex.start, ex.end), (start, at));
     }
 }

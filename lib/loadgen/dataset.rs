@@ -22,9 +22,6 @@ use super::tokenizer::Tokenizer;
 use super::wire;
 use crate::io::jsonl;
 
-/// AIPerf's `--isl-block-size` default.
-pub const BLOCK_TOKENS: u64 = 512;
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Line {

@@ -43,8 +43,18 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// A statistic's cell: empty where it is infinite (AIPerf scrubs non-finite values, so the
+/// error-adjusted metrics' `inf` statistics are blank cells in its CSV).
+fn finite_cell(v: f64) -> String {
+    if v.is_finite() {
+        num(v)
+    } else {
+        String::new()
+    }
+}
+
 /// One CSV row as Python's csv module writes it (QUOTE_MINIMAL, CRLF).
-fn write_row(out: &mut dyn Write, fields: &[String]) -> io::Result<()> {
+pub fn write_row(out: &mut dyn Write, fields: &[String]) -> io::Result<()> {
     let mut line = String::new();
     for (i, f) in fields.iter().enumerate() {
         if i > 0 {
@@ -74,9 +84,9 @@ impl Exporter for Csv {
             let mut cells = vec![metric_cell(&e.header, &e.unit)];
             match &e.value {
                 MetricValue::Dist(d) => {
-                    cells.extend([d.avg, d.min, d.max, d.sum].map(num));
-                    cells.extend(d.pct.map(num));
-                    cells.push(d.std.map(num).unwrap_or_default());
+                    cells.extend([d.avg, d.min, d.max, d.sum].map(finite_cell));
+                    cells.extend(d.pct.map(finite_cell));
+                    cells.push(d.std.map(finite_cell).unwrap_or_default());
                 }
                 MetricValue::Sweep(w) => {
                     let e = String::new;

@@ -1,6 +1,6 @@
 //! `profile_export_aiperf.json`: AIPerf 0.13's shape (aiperf-formats.md §2.2). One key per metric
 //! tag → `{unit, avg, p1..p99, min, max, std, count, sum}` for distributions, `{unit, avg}` for
-//! aggregates; non-finite values are `null`, undefined ones omitted. Context keys follow
+//! aggregates; non-finite and undefined statistics are omitted (as in AIPerf's files). Context keys follow
 //! (`schema_version`, `benchmark_id`, `start_time`/`end_time` (ISO UTC), `was_cancelled`,
 //! `error_summary`, `input_config`, `run_info`), then `sweepkit` (records read, warmup excluded,
 //! throughput window, warnings, which metrics are sweepkit additions).
@@ -29,8 +29,22 @@ impl Exporter for Json {
     }
 }
 
-/// A metric entry as AIPerf's `JsonMetricResult`.
+/// A metric entry as AIPerf's `JsonMetricResult`. Infinite statistics (the error-adjusted
+/// metrics' upper tail) are left out, as AIPerf 0.13's files leave them out.
 pub fn metric_stats(unit: &str, value: &MetricValue) -> MetricStats {
+    let mut s = all_stats(unit, value);
+    for v in [
+        &mut s.avg, &mut s.p1, &mut s.p5, &mut s.p10, &mut s.p25, &mut s.p50, &mut s.p75, &mut s.p90,
+        &mut s.p95, &mut s.p99, &mut s.min, &mut s.max, &mut s.std, &mut s.sum,
+    ] {
+        if v.is_some_and(|x| !x.is_finite()) {
+            *v = None;
+        }
+    }
+    s
+}
+
+fn all_stats(unit: &str, value: &MetricValue) -> MetricStats {
     match value {
         MetricValue::Scalar(v) => MetricStats {
             unit: unit.to_string(),
@@ -130,6 +144,14 @@ impl Serialize for Doc<'_> {
         }
         if let Some(m) = &sum.server {
             map.serialize_entry("server_metrics", &m.metrics)?;
+        }
+        if !sum.by_url.is_empty() {
+            let per: serde_json::Map<String, serde_json::Value> = sum
+                .by_url
+                .iter()
+                .map(|(url, s)| (url.clone(), serde_json::to_value(Doc(s)).unwrap_or_default()))
+                .collect();
+            map.serialize_entry("by_url", &per)?;
         }
         let p = &sum.sweepkit;
         let window = p.window_ns.map(|(a, b)| {

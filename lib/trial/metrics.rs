@@ -89,7 +89,7 @@ pub const KNOWN: &[MetricInfo] = &[
     ),
     m("output_token_count", "Output Token Count", "tokens", None),
     m("reasoning_token_count", "Reasoning Tokens", "tokens", None),
-    m("error_isl", "Error ISL", "tokens", None),
+    m("error_isl", "Error Input Sequence Length", "tokens", None),
     m("stream_setup_latency", "Stream Setup Latency", "ms", None),
     m("stream_prefill_latency", "Stream Prefill Latency", "ms", None),
     m("credit_to_start_latency", "Credit-to-Start Latency", "ms", None),
@@ -212,7 +212,12 @@ pub const KNOWN: &[MetricInfo] = &[
     m("total_osl", "Total Output Sequence Length", "tokens", None),
     m("total_output_tokens", "Total Output Tokens", "tokens", None),
     m("total_reasoning_tokens", "Total Reasoning Tokens", "tokens", None),
-    m("total_error_isl", "Total Error ISL", "tokens", None),
+    m(
+        "total_error_isl",
+        "Total Error Input Sequence Length",
+        "tokens",
+        None,
+    ),
     m(
         "total_usage_prompt_tokens",
         "Total Usage Prompt Tokens",
@@ -230,6 +235,12 @@ pub const KNOWN: &[MetricInfo] = &[
         "Total Usage Total Tokens",
         "tokens",
         Some(1350),
+    ),
+    m(
+        "context_overflow_count",
+        "Context Overflow Count",
+        "requests",
+        None,
     ),
     m("osl_mismatch_count", "OSL Mismatch Count", "requests", None),
     m(

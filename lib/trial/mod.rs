@@ -6,6 +6,7 @@
 //! writes it ([`export_json`], [`export_csv`], [`export_table`]).
 
 pub mod accumulate;
+pub mod by_url;
 pub mod export_csv;
 pub mod export_json;
 pub mod export_table;
@@ -16,6 +17,7 @@ pub mod run_info;
 pub mod server_side;
 pub mod summarize;
 pub mod sweepline;
+pub mod timeslices;
 
 pub use summarize::summarize;
 
@@ -71,6 +73,10 @@ pub struct Options {
     /// `scrape` samples of the server's /metrics → `server_metrics_export.json`/`.csv` (needs
     /// `output_dir`).
     pub server_metrics: Option<PathBuf>,
+    /// `--by url`: also summarise each server replica's records ([`by_url`]).
+    pub by_url: bool,
+    /// `--slice-duration` seconds: also write AIPerf's timeslices into `output_dir`.
+    pub slice_duration: Option<f64>,
 }
 
 /// Live snapshots recompute everything every tick; past this many timeline events they leave the
@@ -130,6 +136,8 @@ pub struct Summary {
     pub server: Option<server_side::ServerMetrics>,
     /// The warmup phase's metrics (AIPerf schema 1.4 `warmup_metrics`), when records had any.
     pub warmup: Option<Vec<Entry>>,
+    /// `--by url`: each replica's own summary (same window), keyed by its base URL.
+    pub by_url: Vec<(String, Summary)>,
     pub sweepkit: Provenance,
 }
 
@@ -177,17 +185,52 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
     } else {
         Format::Json
     });
+    if let Some(d) = opts.slice_duration {
+        if !(d.is_finite() && d > 0.0) {
+            anyhow::bail!("--slice-duration {d}: must be a positive number of seconds");
+        }
+        if opts.output_dir.is_none() {
+            anyhow::bail!("--slice-duration needs --output-dir DIR: the timeslices are written there (profile_export_aiperf_timeslices.json/.csv)");
+        }
+        if opts.every.is_some() {
+            anyhow::bail!("--slice-duration and --every: slice the finished run, without --every");
+        }
+    }
+    if opts.by_url && (opts.every.is_some() || format == Format::Csv) {
+        anyhow::bail!("--by url: gives a JSON or table breakdown of the final summary; drop --every and use --format json or table");
+    }
     let inputs = jsonl::open_inputs(&opts.inputs)?;
+    let mut by = opts
+        .by_url
+        .then(|| by_url::ByUrl::new(&opts.goodput, opts.sweep_limit));
+    // With --slice-duration the lines are kept: each slice is summarised from its own records.
+    let mut lines: Vec<String> = Vec::new();
     let (mut acc, torn) = match opts.every {
         Some(every) => read_live(inputs, &opts.goodput, &info, format, every, opts.sweep_limit)?,
         None => {
             let mut acc = Accumulator::new(&opts.goodput);
             acc.sweep_limit = opts.sweep_limit;
-            let stats = jsonl::for_each_line(inputs, |_, line| acc.add_line(line))?;
+            let keep = opts.slice_duration.is_some();
+            let stats = jsonl::for_each_line(inputs, |_, line| {
+                acc.add_line(line)?;
+                if keep {
+                    lines.push(line.to_string());
+                }
+                by.as_mut().map_or(Ok(()), |b| b.add_line(line))
+            })?;
             (acc, stats.warnings())
         }
     };
+    // Before the run's summary, which sorts the columns the sweep-line metrics read in order.
+    let slices = match opts.slice_duration {
+        Some(d) => Some(timeslices::compute(&lines, d, &acc, &opts.goodput)?),
+        None => None,
+    };
+    drop(lines);
     let mut summary = summarize(&mut acc, &info, &opts.goodput, true, torn, opts.sweep_limit)?;
+    if let Some(b) = by {
+        summary.by_url = b.summaries(&info)?;
+    }
     if let Some(s) = shards {
         let p50 = ["time_to_first_token", "request_latency"]
             .iter()
@@ -227,6 +270,15 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
         })?;
         if let Some(m) = &summary.server {
             m.write_exports(dir, summary.benchmark_id.as_deref().unwrap_or_default())?;
+        }
+        if let Some(slices) = &slices {
+            let config = summary.input_config.as_ref();
+            crate::io::atomic::write_with(&dir.join("profile_export_aiperf_timeslices.json"), |w| {
+                timeslices::write_json(slices, config, w)
+            })?;
+            crate::io::atomic::write_with(&dir.join("profile_export_aiperf_timeslices.csv"), |w| {
+                timeslices::write_csv(slices, w)
+            })?;
         }
     }
     let mut out = io::stdout().lock();

@@ -60,6 +60,7 @@ pub fn summarize(
         telemetry: None,
         server: None,
         warmup,
+        by_url: Vec::new(),
         sweepkit: Provenance {
             records_read: acc.lines,
             warmup_excluded: acc.warmup_excluded,
@@ -267,6 +268,7 @@ fn scalar_entries(
     scalars.push(("request_count", successes));
     if acc.errors > 0 {
         scalars.push(("error_request_count", errors));
+        scalars.push(("context_overflow_count", context_overflows(acc) as f64));
     }
     scalars.push(("completed_request_count", successes + errors));
     scalars.push(("request_error_rate", 100.0 * errors / (successes + errors)));
@@ -347,6 +349,26 @@ fn scalar_entries(
         .collect();
     entries.sort_by(|a, b| a.tag.cmp(&b.tag));
     entries
+}
+
+/// AIPerf's `context_overflow_count`: failed requests whose error text names a context overflow
+/// (its default case-insensitive allowlist, matched against the error message, which holds the
+/// server's error body).
+fn context_overflows(acc: &Accumulator) -> u64 {
+    const NEEDLES: [&str; 4] = [
+        "context length",
+        "maximum context",
+        "context_length_exceeded",
+        "prompt is too long",
+    ];
+    acc.error_kinds
+        .iter()
+        .filter(|(e, _)| {
+            let m = e.message.to_lowercase();
+            NEEDLES.iter().any(|n| m.contains(n))
+        })
+        .map(|(_, n)| n)
+        .sum()
 }
 
 /// `total_isl`, `total_osl`, ... and `total_usage_*`, from the columns' sums.
