@@ -15,6 +15,7 @@ mod report;
 mod report_browser;
 mod resume;
 mod scrape;
+mod search;
 mod shards;
 mod stages;
 mod sweep;

@@ -262,7 +262,7 @@ pub struct Endpoint {
 }
 
 /// One dataset: synthetic (seed and prompt shape) or a file (path and format).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Dataset {
     pub name: String,
     /// `synthetic` or `file`.
@@ -277,6 +277,32 @@ pub struct Dataset {
     pub random_seed: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompts: Option<Prompts>,
+    /// Shared prefixes, in tokens (AIPerf's `prefix_prompts`; only the ones given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_prompts: Option<PrefixPrompts>,
+    /// Turns per synthetic conversation (multi-turn runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turns: Option<Length>,
+    /// Delay before each later turn, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_delay: Option<Length>,
+    /// Factor on every sampled turn delay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_delay_ratio: Option<f64>,
+}
+
+/// AIPerf's `prefix_prompts` block: pool of `pool_size` prefixes of `length` tokens, or a shared
+/// system prompt and per-conversation user context (tokens).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct PrefixPrompts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_system_length: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_context_length: Option<u64>,
 }
 
 /// Synthetic prompt lengths: `isl` always, `osl` when asked for.
@@ -330,6 +356,12 @@ pub struct PhaseConfig {
     /// `--fixed-schedule-end-offset`, trace milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_offset: Option<u64>,
+    /// `--conversation-num`: sessions the phase starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<u64>,
+    /// `--num-users` of a `user_centric` phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<u64>,
 }
 
 /// AIPerf's `phases[].cancellation`.
@@ -543,6 +575,7 @@ mod tests {
                             stddev: 4.5,
                         }),
                     }),
+                    ..Dataset::default()
                 }],
                 phases: vec![
                     PhaseConfig {

@@ -782,6 +782,15 @@ impl Settings {
                 if self.request_rate.is_some() || self.concurrency.is_some() {
                     bail!("--user-centric-rate sets the whole schedule: drop --request-rate/--concurrency");
                 }
+                let users = self.num_users.unwrap_or(1);
+                for (flag, n) in [
+                    ("--conversation-num", self.conversation_num),
+                    ("--request-count", self.request_count),
+                ] {
+                    if n.is_some_and(|n| n < users) {
+                        bail!("{flag} {} must be >= --num-users ({users}): each user needs at least one session and one request", n.unwrap_or(0));
+                    }
+                }
                 if self.input_file.is_none() && self.conversation_turn_mean.unwrap_or(1) < 2 {
                     bail!("User-centric rate mode requires --conversation-turn-mean >= 2. For single-turn workloads, use --request-rate instead.");
                 }
@@ -913,6 +922,80 @@ mod tests {
         }
         .check();
         assert!(e.unwrap_err().to_string().contains("--input-file"));
+    }
+
+    #[test]
+    fn workload_rules_name_the_flag() {
+        let base = || Settings {
+            model: Some("m".into()),
+            ..Default::default()
+        };
+        let err = |s: Settings| s.check().unwrap_err().to_string();
+        let e = err(Settings {
+            prefix_prompt_pool_size: Some(2),
+            prefix_prompt_length: Some(10),
+            shared_system_prompt_length: Some(5),
+            ..base()
+        });
+        assert!(e.contains("mutually exclusive"), "{e}");
+        assert!(err(Settings {
+            num_users: Some(3),
+            ..base()
+        })
+        .contains("--num-users requires --user-centric-rate"));
+        let uc = || Settings {
+            user_centric_rate: Some(5.0),
+            num_users: Some(4),
+            conversation_turn_mean: Some(3),
+            ..base()
+        };
+        assert!(uc().check().is_ok());
+        let e = err(Settings {
+            conversation_turn_mean: Some(1),
+            ..uc()
+        });
+        assert!(e.contains("--conversation-turn-mean >= 2"), "{e}");
+        let e = err(Settings {
+            conversation_num: Some(2),
+            ..uc()
+        });
+        assert!(
+            e.contains("--conversation-num 2 must be >= --num-users (4)"),
+            "{e}"
+        );
+        let e = err(Settings {
+            concurrency: Some(2),
+            ..uc()
+        });
+        assert!(e.contains("--user-centric-rate"), "{e}");
+        let e = err(Settings {
+            endpoint_type: Some(EndpointType::Embeddings),
+            conversation_turn_mean: Some(2),
+            ..base()
+        });
+        assert!(
+            e.contains("--conversation-turn-mean") && e.contains("embeddings"),
+            "{e}"
+        );
+        let e = err(Settings {
+            input_file: Some("x.jsonl".into()),
+            shared_system_prompt_length: Some(8),
+            ..base()
+        });
+        assert!(
+            e.contains("--shared-system-prompt-length") && e.contains("--input-file"),
+            "{e}"
+        );
+        let e = err(Settings {
+            conversation_turn_delay_mean: Some(-1.0),
+            ..base()
+        });
+        assert!(e.contains("--conversation-turn-delay-mean -1"), "{e}");
+        assert!(err(Settings {
+            prefix_prompt_length: Some(8),
+            ..base()
+        })
+        .contains("--prefix-prompt-pool-size"));
     }
 
     #[test]

@@ -10,8 +10,8 @@ use hdrhistogram::Histogram;
 use super::options::Options;
 use crate::contract::run_info::{
     self as contract, CancellationConfig, Client, Dataset, DispatchLag, Endpoint, InputConfig, Length,
-    ModelName, Models, PhaseConfig, PhaseWindow, Phases, Prompts, RunBlock, RunEnd, RunInfo, Runtime,
-    TokenizerConfig,
+    ModelName, Models, PhaseConfig, PhaseWindow, Phases, PrefixPrompts, Prompts, RunBlock, RunEnd, RunInfo,
+    Runtime, TokenizerConfig,
 };
 use crate::io::hf_cache::{self, Located};
 
@@ -144,6 +144,18 @@ pub fn client_bound_warnings(
 
 /// The resolved configuration, AIPerf-like, with secrets redacted (they are never in `Options`'
 /// settings; headers are listed by name only).
+/// AIPerf's `prefix_prompts` block, when some prefix is shared.
+fn prefix_prompts(w: &crate::loadgen::options::Workload) -> Option<PrefixPrompts> {
+    let some = |n: u64| (n > 0).then_some(n);
+    let p = PrefixPrompts {
+        pool_size: some(w.prefix_length).and(some(w.prefix_pool_size)),
+        length: some(w.prefix_length),
+        shared_system_length: some(w.shared_system_length),
+        user_context_length: some(w.user_context_length),
+    };
+    (p != PrefixPrompts::default()).then_some(p)
+}
+
 pub fn input_config(opts: &Options, dataset_entries: usize) -> InputConfig {
     let mut phases = Vec::new();
     if opts.warmup_request_count > 0 {
@@ -155,18 +167,23 @@ pub fn input_config(opts: &Options, dataset_entries: usize) -> InputConfig {
         });
     }
     let duration = opts.benchmark_duration;
-    let rate = opts.request_rate;
+    let w = &opts.workload;
+    let rate = opts.request_rate.or(w.user_centric.map(|(qps, _)| qps));
     phases.push(PhaseConfig {
         name: "profiling".into(),
         kind: "profiling".into(),
         load: Some(
-            if rate.is_some() {
+            if w.user_centric.is_some() {
+                "user_centric"
+            } else if rate.is_some() {
                 "request_rate"
             } else {
                 "concurrency"
             }
             .into(),
         ),
+        sessions: w.conversation_num,
+        users: w.user_centric.map(|(_, users)| users),
         requests: opts.request_count,
         duration,
         grace_period: duration.map(|_| opts.benchmark_grace_period),
@@ -191,8 +208,7 @@ pub fn input_config(opts: &Options, dataset_entries: usize) -> InputConfig {
             entries: dataset_entries,
             path: Some(p.clone()),
             format: Some(opts.custom_dataset_type),
-            random_seed: None,
-            prompts: None,
+            ..Dataset::default()
         },
         None => Dataset {
             name: "main".into(),
@@ -211,6 +227,17 @@ pub fn input_config(opts: &Options, dataset_entries: usize) -> InputConfig {
                     stddev: opts.osl_stddev,
                 }),
             }),
+            prefix_prompts: prefix_prompts(w),
+            turns: (w.turn_mean > 1 || w.turn_stddev > 0).then_some(Length {
+                mean: w.turn_mean as f64,
+                stddev: w.turn_stddev as f64,
+            }),
+            turn_delay: (w.turn_delay_mean_ms > 0.0).then_some(Length {
+                mean: w.turn_delay_mean_ms,
+                stddev: w.turn_delay_stddev_ms as f64,
+            }),
+            turn_delay_ratio: (w.turn_delay_mean_ms > 0.0 && w.turn_delay_ratio != 1.0)
+                .then_some(w.turn_delay_ratio),
         },
     };
     InputConfig {
