@@ -74,6 +74,9 @@ struct Cli {
     /// Run the event loop at real-time priority (SCHED_FIFO 1; needs root or CAP_SYS_NICE) so other jobs on a shared machine cannot delay timestamps.
     #[arg(long)]
     realtime: bool,
+    /// Event-loop threads, each with its own connections (closed loop: the concurrency is split; open loop: one schedule dealt round-robin) [default: the CPUs available, capped by --concurrency].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    workers: Option<u64>,
     /// Also trust the root certificates in this PEM file (https endpoints with a private or self-signed CA).
     #[arg(long, value_name = "FILE")]
     ca_cert: Option<PathBuf>,
@@ -144,6 +147,7 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::io::outcome::Outcome> {
         headers: options::parse_headers(&cli.header)?,
         cli_command: redacted_command(),
         realtime: cli.realtime,
+        workers: cli.workers.map(|n| n as usize),
         ca_cert: cli.ca_cert,
         http_client: if cli.http_client == "reqwest" {
             HttpClient::Reqwest

@@ -94,6 +94,10 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     server_metrics: Option<PathBuf>,
 
+    /// Also break the summary down per server replica (records of a loadgen run given several --url carry metadata.url): a by_url object in JSON, one table per replica
+    #[arg(long, value_name = "KEY", value_parser = ["url"])]
+    by: Option<String>,
+
     /// Also write AIPerf's timeslices (profile_export_aiperf_timeslices.json/.csv) into --output-dir: the run cut into slices of SECONDS by request start, each summarised
     #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
     slice_duration: Option<f64>,
@@ -150,6 +154,7 @@ fn main() -> ExitCode {
             sweep_limit: (cli.sweep_limit > 0).then_some(cli.sweep_limit),
             gpu_telemetry: cli.gpu_telemetry,
             server_metrics: cli.server_metrics,
+            by_url: cli.by.is_some(),
             slice_duration: cli.slice_duration,
         });
         for w in &report.warnings {

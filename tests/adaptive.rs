@@ -41,27 +41,25 @@ fn a_steady_server_converges_early_in_a_plain_multi_run() {
     let mock = MockServer::start(&["--ttft-ms", "20", "--itl-ms", "1"]);
     let tmp = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let o = profile(
-        tmp.path(),
-        &[
-            "--url",
-            &url,
-            "--concurrency",
-            "2",
-            "--request-count",
-            "30",
-            "--isl",
-            "16",
-            "--osl",
-            "4",
-            "--num-profile-runs",
-            "5",
-            "--convergence-metric",
-            "time_to_first_token",
-            "--convergence-stat",
-            "p50",
-        ],
-    );
+    let args = [
+        "--url",
+        &url,
+        "--concurrency",
+        "2",
+        "--request-count",
+        "30",
+        "--isl",
+        "16",
+        "--osl",
+        "4",
+        "--num-profile-runs",
+        "5",
+        "--convergence-metric",
+        "time_to_first_token",
+        "--convergence-stat",
+        "p50",
+    ];
+    let o = profile(tmp.path(), &args);
     let e = stderr(&o);
     assert!(o.status.success(), "{e}");
     // At least 2 trials, and fewer than the 5 planned: the rest are skipped, not failed.
@@ -95,6 +93,20 @@ fn a_steady_server_converges_early_in_a_plain_multi_run() {
             .len(),
         ran
     );
+    // --resume keeps the converged value's skipped trials skipped, and says so.
+    let again = profile(tmp.path(), &[&args[..], &["--resume"]].concat());
+    let e = stderr(&again);
+    assert!(again.status.success(), "{e}");
+    let said = format!(
+        "resuming: 5 of 5 runs are complete and kept ({} of them skipped on purpose",
+        5 - ran
+    );
+    assert!(e.contains(&said), "{e}");
+    assert!(!e.contains("profile: run "), "a resumed run redid a run: {e}");
+    for t in 1..=5 {
+        let d = base.join(format!("profile_runs/run_{t:04}"));
+        assert_eq!(d.join("run_skipped.txt").exists(), t > ran, "{}", d.display());
+    }
 }
 
 #[test]
@@ -178,22 +190,20 @@ fn a_sweep_stops_past_the_knee_and_reports_it() {
     let mock = MockServer::start(&["--max-batch", "4", "--ttft-ms", "10", "--itl-ms", "2"]);
     let tmp = tempfile::tempdir().unwrap();
     let url = mock.url();
-    let o = profile(
-        tmp.path(),
-        &[
-            "--url",
-            &url,
-            "--concurrency",
-            "1,2,4,8,16,32,64",
-            "--request-count",
-            "64",
-            "--isl",
-            "16",
-            "--osl",
-            "8",
-            "--stop-on-saturation",
-        ],
-    );
+    let args = [
+        "--url",
+        &url,
+        "--concurrency",
+        "1,2,4,8,16,32,64",
+        "--request-count",
+        "64",
+        "--isl",
+        "16",
+        "--osl",
+        "8",
+        "--stop-on-saturation",
+    ];
+    let o = profile(tmp.path(), &args);
     let e = stderr(&o);
     assert!(o.status.success(), "{e}");
     assert!(
@@ -223,4 +233,19 @@ fn a_sweep_stops_past_the_knee_and_reports_it() {
         "{findings}"
     );
     assert!(findings.contains("## Skipped runs (not failures)"), "{findings}");
+    // --resume does not run the values past the knee, and says they stay skipped.
+    let again = profile(tmp.path(), &[&args[..], &["--resume"]].concat());
+    let e = stderr(&again);
+    assert!(again.status.success(), "{e}");
+    assert!(
+        e.contains("resuming: 7 of 7 runs are complete and kept (2 of them skipped on purpose"),
+        "{e}"
+    );
+    assert!(!e.contains("profile: run "), "a resumed run redid a run: {e}");
+    for c in [32, 64] {
+        assert!(base.join(format!("concurrency_{c}/run_skipped.txt")).exists());
+        assert!(!base
+            .join(format!("concurrency_{c}/profile_export_aiperf.json"))
+            .exists());
+    }
 }

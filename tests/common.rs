@@ -5,12 +5,13 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// Every binary of the package, for tests that check them all alike.
-pub const TOOLS: [&str; 8] = [
+pub const TOOLS: [&str; 9] = [
     "mock-llm",
     "loadgen",
     "trial-agg",
     "sweep-plan",
     "sweep-agg",
+    "sweep-search",
     "pareto",
     "scrape",
     "report",
@@ -23,6 +24,7 @@ pub fn bin(tool: &str) -> PathBuf {
         "trial-agg" => env!("CARGO_BIN_EXE_trial-agg"),
         "sweep-plan" => env!("CARGO_BIN_EXE_sweep-plan"),
         "sweep-agg" => env!("CARGO_BIN_EXE_sweep-agg"),
+        "sweep-search" => env!("CARGO_BIN_EXE_sweep-search"),
         "pareto" => env!("CARGO_BIN_EXE_pareto"),
         "scrape" => env!("CARGO_BIN_EXE_scrape"),
         "report" => env!("CARGO_BIN_EXE_report"),

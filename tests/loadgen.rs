@@ -75,7 +75,11 @@ fn near(got: f64, want: f64, below: f64, above: f64, what: &str) {
 #[test]
 fn streaming_chat_metrics_match_the_mock_schedule() {
     let mock = exact_mock("50", "10", &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let ri = tmp.path().join("run_info.json");
     let recs = run_ok(&[
+        "--run-info-out",
+        ri.to_str().unwrap(),
         "--url",
         &mock.url(),
         "-m",
@@ -157,6 +161,19 @@ fn streaming_chat_metrics_match_the_mock_schedule() {
         .collect();
     sessions.sort();
     assert_eq!(sessions, (0..8).collect::<Vec<_>>());
+    // Plain http: every chunk's arrival time is the kernel's receive stamp (8 tokens x 8
+    // requests), and the client's own lag behind it is reported.
+    let info: Value = serde_json::from_str(&std::fs::read_to_string(&ri).unwrap()).unwrap();
+    let rs = &info["client"]["receive_stamps"];
+    assert_eq!(rs["source"], "kernel", "{rs}");
+    assert_eq!(rs["kernel_stamped_chunks"], 64, "{rs}");
+    assert_eq!(rs["user_stamped_chunks"], 0, "{rs}");
+    let lag = &rs["client_lag_ms"];
+    assert!(
+        lag["p50"].as_f64().unwrap() <= lag["max"].as_f64().unwrap(),
+        "{rs}"
+    );
+    assert!(rs["shared_reads"].as_u64().unwrap() <= 32, "{rs}");
 }
 
 #[test]
@@ -943,7 +960,7 @@ fn the_engine_runs_in_process() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.jsonl");
     let settings = Settings {
-        url: Some(mock.url()),
+        url: Some(sweepkit::contract::settings::Urls::One(mock.url())),
         model: Some("m".into()),
         streaming: Some(true),
         concurrency: Some(2),
@@ -1144,8 +1161,24 @@ fn https_endpoints_work_with_a_private_ca() {
         "none",
     ];
 
-    let recs = run_ok(&[&args[..], &["--ca-cert", ca.to_str().unwrap()]].concat());
+    let ri = d.join("run_info.json");
+    let recs = run_ok(
+        &[
+            &args[..],
+            &[
+                "--ca-cert",
+                ca.to_str().unwrap(),
+                "--run-info-out",
+                ri.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
     assert_eq!(recs.len(), 6);
+    // https: the kernel's stamps are not reachable through TLS; the run info says so.
+    let info: Value = serde_json::from_str(&std::fs::read_to_string(&ri).unwrap()).unwrap();
+    assert_eq!(info["client"]["receive_stamps"]["source"], "user");
+    assert_eq!(info["client"]["receive_stamps"]["kernel_stamped_chunks"], 0);
     for r in &recs {
         assert!(r["error"].is_null(), "{r}");
         assert_eq!(m(r, "output_sequence_length"), 5.0);

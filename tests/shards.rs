@@ -457,6 +457,35 @@ fn trial_agg_refuses_shards_of_different_settings_and_names_a_missing_one() {
     );
     let s: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(scalar(&s, "request_count"), 8.0);
+    assert_eq!(s["sweepkit"]["shards"]["clock_error_bound_ms"], 0.0);
+
+    // The same shards as if on two hosts whose clocks may each be 20 ms off: a 40 ms bound
+    // against a 30 ms TTFT p50 is warned about; unsynchronised, the bound is unknown.
+    let on_host = |name: &str, host: &str, synchronized: bool| {
+        let mut doc = read_json(&p(name));
+        doc["shard"]["host"] = host.into();
+        doc["shard"]["clock"]["synchronized"] = synchronized.into();
+        doc["shard"]["clock"]["maximum_error_us"] = 20_000.into();
+        let out = dir.path().join(format!("{host}_{name}"));
+        std::fs::write(&out, doc.to_string()).unwrap();
+        out
+    };
+    let recs = [p("records_1.jsonl"), p("records_2.jsonl")];
+    let recs: Vec<&Path> = recs.iter().map(PathBuf::as_path).collect();
+    for (synchronized, says) in [
+        (true, "clock error bound across the shards' hosts (40.000 ms)"),
+        (false, "not synchronised"),
+    ] {
+        let infos = [
+            on_host("run_info_1.json", "node-a", synchronized),
+            on_host("run_info_2.json", "node-b", synchronized),
+        ];
+        let out = ok(trial_agg(&recs, &infos, &[]), "trial-agg of two hosts");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+        let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(s["sweepkit"]["warnings"].to_string().contains(says));
+    }
 }
 
 /// Every `profile_export_aiperf.json` below `root`, by its folder relative to `root`.
@@ -806,4 +835,84 @@ fn the_kubernetes_job_renders_decodes_and_its_pod_script_runs_the_shards() {
         serde_json::from_slice(&ok(trial_agg(&refs, &infos, &[]), "trial-agg").stdout).unwrap();
     assert_eq!(scalar(&merged, "request_count"), 20.0);
     assert_eq!(merged["sweepkit"]["shards"]["count"], 2);
+}
+
+/// A stand-in for ssh: notes the host, then runs the command here under sh with ssh's stdin.
+const SSH_STUB: &str = r#"#!/usr/bin/env bash
+while [ "$1" = -o ]; do shift 2; done
+host=$1
+shift
+echo "$host" >>"$STUB_DIR/hosts.txt"
+exec sh -c "$*"
+"#;
+
+#[test]
+fn the_ssh_launcher_brings_each_shards_files_back_and_keeps_the_key_off_command_lines() {
+    use std::os::unix::fs::PermissionsExt;
+    let mock = MockServer::start(&["--ttft-ms", "5", "--itl-ms", "1", "--api-key", "sk-shh"]);
+    let dir = tempfile::tempdir().unwrap();
+    let stub = dir.path().join("stub");
+    std::fs::create_dir(&stub).unwrap();
+    std::fs::write(stub.join("ssh"), SSH_STUB).unwrap();
+    std::fs::set_permissions(stub.join("ssh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let spec = serde_json::json!({"loadgen": {"url": mock.url(), "model": "mock-model", "streaming": true,
+        "concurrency": 3, "request_count": 30, "osl": 4, "isl": 32, "num_prompts": 9, "ui": "none"}});
+    let run = dir.path().join("run");
+    let mut child = Command::new(repo_root().join("scripts/run-shards"))
+        .args([
+            "--launcher",
+            "ssh",
+            "--hosts",
+            "a,b",
+            "--shards",
+            "3",
+            "--start-lead",
+            "4",
+        ])
+        .arg("--remote-loadgen")
+        .arg(bin("loadgen"))
+        .arg(&run)
+        .env(
+            "PATH",
+            format!("{}:{}", stub.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("STUB_DIR", &stub)
+        .env("OPENAI_API_KEY", "sk-shh")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        writeln!(child.stdin.take().unwrap(), "{spec}").unwrap();
+    }
+    ok(child.wait_with_output().unwrap(), "run-shards --launcher ssh");
+    let mut hosts: Vec<String> = std::fs::read_to_string(stub.join("hosts.txt"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    hosts.sort();
+    assert_eq!(hosts, ["a", "a", "b"], "three shards round robin over two hosts");
+    let infos: Vec<PathBuf> = (1..=3)
+        .map(|i| run.join(format!("shards/shard_{i}/run_info.json")))
+        .collect();
+    let merged: Value = serde_json::from_slice(
+        &ok(
+            trial_agg(&[&run.join("profile_export.jsonl")], &infos, &[]),
+            "trial-agg",
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(scalar(&merged, "request_count"), 30.0);
+    let recs = records(&run.join("profile_export.jsonl"));
+    assert!(
+        recs.iter().all(|r| r["error"].is_null()),
+        "the key reached every shard"
+    );
+    for p in infos {
+        assert!(!std::fs::read_to_string(p).unwrap().contains("sk-shh"));
+    }
 }

@@ -668,8 +668,32 @@ fn inputs_json_has_aiperfs_structure_with_the_history_added() {
         "7",
         "--inputs-out",
         inputs.to_str().unwrap(),
+        "--run-info-out",
+        dir.path().join("run_info.json").to_str().unwrap(),
     ]);
     ok(&out, "loadgen");
+    // The run info describes the workload in AIPerf's input_config terms.
+    let info: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("run_info.json")).unwrap()).unwrap();
+    let aiperf: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("profile_export_aiperf.json")).unwrap())
+            .unwrap();
+    for key in ["prefix_prompts", "turns", "turn_delay"] {
+        assert_eq!(
+            info["input_config"]["datasets"][0][key], aiperf["input_config"]["datasets"][0][key],
+            "input_config.datasets[0].{key}"
+        );
+    }
+    let profiling = |v: &Value| {
+        v["input_config"]["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "profiling")
+            .unwrap()["sessions"]
+            .clone()
+    };
+    assert_eq!(profiling(&info), profiling(&aiperf));
     let ours: Value = serde_json::from_str(&std::fs::read_to_string(&inputs).unwrap()).unwrap();
     let theirs: Value =
         serde_json::from_str(&std::fs::read_to_string(fixture("inputs.json")).unwrap()).unwrap();

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
 use sweepkit::contract::settings::{
-    parse_extra_inputs, ArrivalPattern, DatasetType, EndpointType, FlagValue, Settings, Sweepable,
+    parse_extra_inputs, ArrivalPattern, DatasetType, EndpointType, FlagValue, Settings, Sweepable, Urls,
 };
 
 /// An enum flag parsed by its serde names, listed in `--help` and in the error for a bad value.
@@ -105,8 +105,9 @@ fn seconds_or_inf(s: &str) -> Result<f64, String> {
 #[derive(Args, Debug, Clone, Default)]
 pub struct LoadArgs {
     /// Server base URL (http:// is prepended when no scheme is given) [default: http://localhost:8000].
-    #[arg(long, short = 'u')]
-    pub url: Option<String>,
+    /// Given several times: server replicas, requests spread over them round-robin.
+    #[arg(long, short = 'u', action = clap::ArgAction::Append)]
+    pub url: Vec<String>,
     /// API flavour [default: chat].
     #[arg(long, value_parser = one_of::<EndpointType>())]
     pub endpoint_type: Option<EndpointType>,
@@ -350,7 +351,7 @@ impl LoadArgs {
     /// The settings without the list flags (a plan sets those per line).
     pub fn base_settings(&self) -> anyhow::Result<Settings> {
         Ok(Settings {
-            url: self.url.clone(),
+            url: Urls::from_flags(&self.url),
             endpoint_type: self.endpoint_type,
             endpoint: self.endpoint.clone(),
             model: self.model.clone(),

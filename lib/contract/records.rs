@@ -58,6 +58,13 @@ pub struct Metadata {
     pub was_cancelled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancellation_time_ns: Option<u64>,
+    /// Which `--url` replica served the request, when loadgen was given several: its index in
+    /// the `--url` list (AIPerf's `url_index`, which AIPerf keeps internal)...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_index: Option<u32>,
+    /// ...and its base URL (sweepkit addition; `trial-agg --by url` groups on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// sweepkit addition: the shard that sent this request (`loadgen --shard`), absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardTag>,

@@ -262,7 +262,7 @@ pub struct Endpoint {
 }
 
 /// One dataset: synthetic (seed and prompt shape) or a file (path and format).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Dataset {
     pub name: String,
     /// `synthetic` or `file`.
@@ -277,6 +277,32 @@ pub struct Dataset {
     pub random_seed: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompts: Option<Prompts>,
+    /// Shared prefixes, in tokens (AIPerf's `prefix_prompts`; only the ones given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_prompts: Option<PrefixPrompts>,
+    /// Turns per synthetic conversation (multi-turn runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turns: Option<Length>,
+    /// Delay before each later turn, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_delay: Option<Length>,
+    /// Factor on every sampled turn delay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_delay_ratio: Option<f64>,
+}
+
+/// AIPerf's `prefix_prompts` block: pool of `pool_size` prefixes of `length` tokens, or a shared
+/// system prompt and per-conversation user context (tokens).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct PrefixPrompts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_system_length: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_context_length: Option<u64>,
 }
 
 /// Synthetic prompt lengths: `isl` always, `osl` when asked for.
@@ -330,6 +356,12 @@ pub struct PhaseConfig {
     /// `--fixed-schedule-end-offset`, trace milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_offset: Option<u64>,
+    /// `--conversation-num`: sessions the phase starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<u64>,
+    /// `--num-users` of a `user_centric` phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<u64>,
 }
 
 /// AIPerf's `phases[].cancellation`.
@@ -406,6 +438,55 @@ pub struct Client {
     pub warnings: Vec<String>,
     pub chunks_received: u64,
     pub max_rss_bytes: u64,
+    /// Where chunk arrival times came from and the client's own lag (absent before issue 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receive_stamps: Option<ReceiveStamps>,
+    /// The event-loop threads (`--workers`) and how each fared (absent before issue 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<Workers>,
+}
+
+/// loadgen's event-loop threads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Workers {
+    /// How many ran.
+    pub count: u32,
+    /// One entry per worker, in worker order (profiling phase).
+    pub per_worker: Vec<WorkerHealth>,
+}
+
+/// One event-loop thread's share of the profiling phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerHealth {
+    /// Requests it sent (ok + errors).
+    pub requests: u64,
+    pub errors: u64,
+    /// Its requests' actual − intended send time, ms.
+    pub dispatch_lag_ms: DispatchLag,
+    /// Share of the profiling window its thread was on a CPU (1.0 = saturated).
+    pub event_loop_busy: f64,
+}
+
+/// How chunk arrival times were taken. On plain http each read carries the kernel's software
+/// receive stamp (`SO_TIMESTAMPING`), immune to the client's own scheduling delay; https and
+/// reads the kernel gave no stamp for are stamped in user space when the read returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceiveStamps {
+    /// `kernel` (every content chunk), `user` (none: https, `--http-client reqwest`, no kernel
+    /// support) or `mixed`.
+    pub source: String,
+    /// Content chunks whose arrival time is the kernel's stamp.
+    pub kernel_stamped_chunks: u64,
+    /// Content chunks stamped in user space.
+    pub user_stamped_chunks: u64,
+    /// User-space stamp − kernel stamp per kernel-stamped chunk, ms: how late the client read
+    /// what had already arrived (its own lag; 0 when no chunk had a kernel stamp).
+    pub client_lag_ms: DispatchLag,
+    /// Reads that completed more than one content chunk; all of them carry that read's one stamp
+    /// (the arrival of the last TCP segment the read drained).
+    pub shared_reads: u64,
+    /// Content chunks delivered by those reads.
+    pub chunks_in_shared_reads: u64,
 }
 
 /// Dispatch lag percentiles, ms (0 when nothing was sent).
@@ -494,6 +575,7 @@ mod tests {
                             stddev: 4.5,
                         }),
                     }),
+                    ..Dataset::default()
                 }],
                 phases: vec![
                     PhaseConfig {
@@ -555,6 +637,8 @@ mod tests {
                 warnings: Vec::new(),
                 chunks_received: 6400,
                 max_rss_bytes: 12_345_678,
+                receive_stamps: None,
+                workers: None,
             }),
             end: None,
             shard: None,

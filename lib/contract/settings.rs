@@ -97,13 +97,41 @@ pub enum Ui {
     Dashboard,
 }
 
+/// `--url`: one base URL (a string in a plan line), or several server replicas (`--url` given
+/// several times; a list) that requests are spread over round-robin, as AIPerf's
+/// `--url-strategy round_robin` does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Urls {
+    One(String),
+    Several(Vec<String>),
+}
+
+impl Urls {
+    /// From `--url` values: none, one, or several.
+    pub fn from_flags(urls: &[String]) -> Option<Urls> {
+        match urls {
+            [] => None,
+            [one] => Some(Urls::One(one.clone())),
+            more => Some(Urls::Several(more.to_vec())),
+        }
+    }
+
+    pub fn as_slice(&self) -> &[String] {
+        match self {
+            Urls::One(u) => std::slice::from_ref(u),
+            Urls::Several(v) => v,
+        }
+    }
+}
+
 /// Every option as given (flags or a plan line's `loadgen` object); `None` = not given.
 /// The serde names are Contract A's keys; an unknown key is an error naming it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    pub url: Option<Urls>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint_type: Option<EndpointType>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -414,25 +442,51 @@ impl Settings {
         Ok(())
     }
 
-    /// The URL as loadgen will use it: `http://` prepended when no scheme is given, no trailing `/`.
-    pub fn normalized_url(&self) -> anyhow::Result<String> {
-        let mut url = self.url.clone().unwrap_or_else(|| DEFAULT_URL.into());
-        if !url.contains("://") {
-            url = format!("http://{url}");
+    /// The URLs as loadgen will use them (the default when none was given), each normalized as
+    /// [`normalize_url`] does.
+    pub fn normalized_urls(&self) -> anyhow::Result<Vec<String>> {
+        let given = self.url.as_ref().map_or(&[][..], Urls::as_slice);
+        if given.is_empty() {
+            return Ok(vec![normalize_url(DEFAULT_URL)?]);
         }
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            bail!("--url {url}: only http:// and https:// URLs are supported");
+        let urls = given
+            .iter()
+            .map(|u| normalize_url(u))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        for (i, u) in urls.iter().enumerate() {
+            if urls[..i].contains(u) {
+                bail!("--url {u}: given twice; each replica once (requests are spread round-robin over the --url values)");
+            }
         }
-        while url.ends_with('/') {
-            url.pop();
-        }
-        Ok(url)
+        Ok(urls)
     }
 
+    /// The first URL as loadgen will use it.
+    pub fn normalized_url(&self) -> anyhow::Result<String> {
+        Ok(self.normalized_urls()?.swap_remove(0))
+    }
+}
+
+/// One URL as loadgen uses it: `http://` prepended when no scheme is given, no trailing `/`.
+pub fn normalize_url(url: &str) -> anyhow::Result<String> {
+    let mut url = url.to_string();
+    if !url.contains("://") {
+        url = format!("http://{url}");
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        bail!("--url {url}: only http:// and https:// URLs are supported");
+    }
+    while url.ends_with('/') {
+        url.pop();
+    }
+    Ok(url)
+}
+
+impl Settings {
     /// Refuses every value and combination loadgen cannot run, naming the flag and the fix. loadgen
     /// calls it before a run, sweep-plan on every line it writes: one rule, one message.
     pub fn check(&self) -> anyhow::Result<()> {
-        self.normalized_url()?;
+        self.normalized_urls()?;
         if self.model.as_deref().is_none_or(str::is_empty) {
             bail!("--model is required (the model name the server serves, e.g. --model mock-model)");
         }
@@ -728,6 +782,15 @@ impl Settings {
                 if self.request_rate.is_some() || self.concurrency.is_some() {
                     bail!("--user-centric-rate sets the whole schedule: drop --request-rate/--concurrency");
                 }
+                let users = self.num_users.unwrap_or(1);
+                for (flag, n) in [
+                    ("--conversation-num", self.conversation_num),
+                    ("--request-count", self.request_count),
+                ] {
+                    if n.is_some_and(|n| n < users) {
+                        bail!("{flag} {} must be >= --num-users ({users}): each user needs at least one session and one request", n.unwrap_or(0));
+                    }
+                }
                 if self.input_file.is_none() && self.conversation_turn_mean.unwrap_or(1) < 2 {
                     bail!("User-centric rate mode requires --conversation-turn-mean >= 2. For single-turn workloads, use --request-rate instead.");
                 }
@@ -859,6 +922,80 @@ mod tests {
         }
         .check();
         assert!(e.unwrap_err().to_string().contains("--input-file"));
+    }
+
+    #[test]
+    fn workload_rules_name_the_flag() {
+        let base = || Settings {
+            model: Some("m".into()),
+            ..Default::default()
+        };
+        let err = |s: Settings| s.check().unwrap_err().to_string();
+        let e = err(Settings {
+            prefix_prompt_pool_size: Some(2),
+            prefix_prompt_length: Some(10),
+            shared_system_prompt_length: Some(5),
+            ..base()
+        });
+        assert!(e.contains("mutually exclusive"), "{e}");
+        assert!(err(Settings {
+            num_users: Some(3),
+            ..base()
+        })
+        .contains("--num-users requires --user-centric-rate"));
+        let uc = || Settings {
+            user_centric_rate: Some(5.0),
+            num_users: Some(4),
+            conversation_turn_mean: Some(3),
+            ..base()
+        };
+        assert!(uc().check().is_ok());
+        let e = err(Settings {
+            conversation_turn_mean: Some(1),
+            ..uc()
+        });
+        assert!(e.contains("--conversation-turn-mean >= 2"), "{e}");
+        let e = err(Settings {
+            conversation_num: Some(2),
+            ..uc()
+        });
+        assert!(
+            e.contains("--conversation-num 2 must be >= --num-users (4)"),
+            "{e}"
+        );
+        let e = err(Settings {
+            concurrency: Some(2),
+            ..uc()
+        });
+        assert!(e.contains("--user-centric-rate"), "{e}");
+        let e = err(Settings {
+            endpoint_type: Some(EndpointType::Embeddings),
+            conversation_turn_mean: Some(2),
+            ..base()
+        });
+        assert!(
+            e.contains("--conversation-turn-mean") && e.contains("embeddings"),
+            "{e}"
+        );
+        let e = err(Settings {
+            input_file: Some("x.jsonl".into()),
+            shared_system_prompt_length: Some(8),
+            ..base()
+        });
+        assert!(
+            e.contains("--shared-system-prompt-length") && e.contains("--input-file"),
+            "{e}"
+        );
+        let e = err(Settings {
+            conversation_turn_delay_mean: Some(-1.0),
+            ..base()
+        });
+        assert!(e.contains("--conversation-turn-delay-mean -1"), "{e}");
+        assert!(err(Settings {
+            prefix_prompt_length: Some(8),
+            ..base()
+        })
+        .contains("--prefix-prompt-pool-size"));
     }
 
     #[test]

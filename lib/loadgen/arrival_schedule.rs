@@ -14,6 +14,9 @@ pub enum ArrivalSchedule {
     Rate {
         pattern: ArrivalPattern,
         rate: f64,
+        /// What it was made from, so that a copy restarts the same sequence.
+        smoothness: f64,
+        seed: u64,
         gamma: Option<Gamma<f64>>,
         exp: Exp<f64>,
         rng: StdRng,
@@ -31,6 +34,8 @@ impl ArrivalSchedule {
         ArrivalSchedule::Rate {
             pattern,
             rate,
+            smoothness,
+            seed,
             gamma,
             exp: Exp::new(rate).expect("positive rate"),
             rng: StdRng::seed_from_u64(seed ^ 0xA77_1BA1),
@@ -46,6 +51,24 @@ impl ArrivalSchedule {
         }
     }
 
+    /// The same schedule from its first entry (each worker thread walks its own copy of the
+    /// phase's schedule: same seed, same offsets).
+    pub fn restarted(&self) -> ArrivalSchedule {
+        match self {
+            ArrivalSchedule::Rate {
+                pattern,
+                rate,
+                smoothness,
+                seed,
+                ..
+            } => ArrivalSchedule::rate(*pattern, *rate, *smoothness, *seed),
+            ArrivalSchedule::Trace { offsets, .. } => ArrivalSchedule::Trace {
+                offsets: offsets.clone(),
+                index: 0,
+            },
+        }
+    }
+
     /// The next send time, in seconds from the phase start; None when a trace is exhausted.
     pub fn next_offset(&mut self) -> Option<f64> {
         match self {
@@ -57,6 +80,7 @@ impl ArrivalSchedule {
                 rng,
                 index,
                 t,
+                ..
             } => {
                 let i = *index;
                 *index += 1;
@@ -107,6 +131,10 @@ mod tests {
                 assert_eq!(a.next_offset(), b.next_offset());
             }
         }
+        let mut p = ArrivalSchedule::rate(ArrivalPattern::Gamma, 100.0, 4.0, 7);
+        let first: Vec<_> = (0..5).map(|_| p.next_offset()).collect();
+        let mut again = p.restarted();
+        assert_eq!((0..5).map(|_| again.next_offset()).collect::<Vec<_>>(), first);
         let mut t = ArrivalSchedule::trace([0.0, 250.0]);
         assert_eq!(
             (t.next_offset(), t.next_offset(), t.next_offset()),

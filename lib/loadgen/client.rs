@@ -21,6 +21,7 @@ use super::cancel;
 use super::h1::{self, H1Error};
 use super::openai::{server_error_type, BodyError, Output};
 use super::options::{EndpointType, HttpClient, Options};
+use super::rx_stamp::{RxLog, RxStamp};
 use super::sse::SseParser;
 use super::wire;
 
@@ -41,8 +42,13 @@ pub struct Exchange {
     pub ack: Option<Instant>,
     /// Last byte, error or cancellation.
     pub end: Instant,
-    /// Arrival stamps of the responses that carried output (AIPerf's content responses).
+    /// Arrival stamps of the responses that carried output (AIPerf's content responses): the
+    /// kernel's receive stamps on plain http where it gives them ([`super::rx_stamp`]).
     pub content: Vec<Instant>,
+    /// The user-space stamps beside `content` (plain http only).
+    pub rx: RxLog,
+    /// Which `--url` replica served it (index and base URL), when there are several.
+    pub replica: Option<(u32, Arc<str>)>,
     pub output: Output,
     pub status: Option<u16>,
     pub error: Option<ErrorDetails>,
@@ -79,6 +85,8 @@ impl Exchange {
             ack: None,
             end: now,
             content: Vec::new(),
+            rx: RxLog::default(),
+            replica: None,
             output: Output::default(),
             status: None,
             error: None,
@@ -144,9 +152,14 @@ pub struct Client {
 impl Client {
     /// One pool for the run; `pool` = the most connections kept alive (the concurrency).
     pub fn new(opts: &Options, pool: usize) -> anyhow::Result<Client> {
-        let url_text = opts.request_url();
-        let url = reqwest::Url::parse(&url_text)
-            .map_err(|e| anyhow!("--url {}: not a valid URL: {e}", opts.url))?;
+        Client::at(opts, &opts.url, pool)
+    }
+
+    /// A client of the server at `base` (one of the `--url` replicas).
+    pub fn at(opts: &Options, base: &str, pool: usize) -> anyhow::Result<Client> {
+        let url_text = format!("{base}{}", opts.endpoint);
+        let url =
+            reqwest::Url::parse(&url_text).map_err(|e| anyhow!("--url {base}: not a valid URL: {e}"))?;
         // reqwest builds its TLS config even for plain http: the provider must exist first.
         crate::io::tls::install_provider();
         let mut headers = HeaderMap::new();
@@ -175,17 +188,16 @@ impl Client {
             headers.insert(name, value);
         }
         if url.scheme() == "http" && opts.io.http_client == HttpClient::Builtin {
-            let host = url
-                .host_str()
-                .ok_or_else(|| anyhow!("--url {}: no host", opts.url))?;
+            super::rx_stamp::keep_on();
+            let host = url.host_str().ok_or_else(|| anyhow!("--url {base}: no host"))?;
             let addrs = url
                 .socket_addrs(|| Some(80))
-                .map_err(|e| anyhow!("--url {}: cannot resolve {host}: {e}", opts.url))?;
+                .map_err(|e| anyhow!("--url {base}: cannot resolve {host}: {e}"))?;
             let addr = *addrs
                 .iter()
                 .find(|a| a.is_ipv4())
                 .or(addrs.first())
-                .ok_or_else(|| anyhow!("--url {}: {host} resolves to no address", opts.url))?;
+                .ok_or_else(|| anyhow!("--url {base}: {host} resolves to no address"))?;
             let mut path = url.path().to_string();
             if let Some(q) = url.query() {
                 path.push('?');
@@ -538,14 +550,14 @@ impl Client {
             Ok(x) => x,
             Err(e) => return h1_fail(ex, e, addr),
         };
-        ex.ack = Some(at);
+        ex.ack = Some(at.at);
         ex.status = Some(head.status);
         if !(200..300).contains(&head.status) {
             let (body, end) = match h1::collect_body(pool, conn, &head, first, at, 4096).await {
                 Ok(x) => x,
-                Err(_) => (Vec::new(), Instant::now()),
+                Err(_) => (Vec::new(), RxStamp::now()),
             };
-            ex.end = end.max(at);
+            ex.end = end.at.max(at.at);
             let kind = server_error_type(&body)
                 .or_else(|| (!head.reason.is_empty()).then(|| head.reason.clone()))
                 .map_or(ErrorKind::Http, |name| ErrorKind::from_name(&name));
@@ -566,12 +578,15 @@ impl Client {
         if self.streaming {
             let kind = self.kind;
             let mut parser = SseParser::new();
-            let mut last = at;
-            let (content, output) = (&mut ex.content, &mut ex.output);
+            let mut last = at.at;
+            let (content, output, rx) = (&mut ex.content, &mut ex.output, &mut ex.rx);
             let r = pool
                 .read_body(conn, &head, first, at, |t, bytes| {
-                    last = t;
-                    parser.feed(bytes, t, |t2, d| take_event(kind, content, output, t2, d))
+                    last = t.at;
+                    let before = content.len();
+                    let r = parser.feed(bytes, t.at, |t2, d| take_event(kind, content, output, t2, d));
+                    rx.note(t, content.len() - before);
+                    r
                 })
                 .await;
             match r {
@@ -588,7 +603,9 @@ impl Client {
                 Ok(x) => x,
                 Err(e) => return h1_fail(ex, e, addr),
             };
-            finish_whole(ex, &body, end, self.kind)
+            let f = finish_whole(ex, &body, end.at, self.kind);
+            ex.rx.note(end, ex.content.len());
+            f
         }
     }
 }

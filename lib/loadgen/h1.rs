@@ -2,8 +2,9 @@
 //!
 //! Compared with a general client it does only what a benchmark needs — one POST with a
 //! preformatted head, the response head, and a body that is content-length, chunked or
-//! close-delimited — and hands each `read()`'s bytes to the caller with the instant they arrived,
-//! with no intermediate tasks, channels or per-chunk allocations. Connections are kept in one
+//! close-delimited — and hands each `read()`'s bytes to the caller with the instant they arrived
+//! (the kernel's receive stamp, [`super::rx_stamp`]), with no intermediate tasks, channels or
+//! per-chunk allocations. Connections are kept in one
 //! shared idle pool (at most the concurrency are ever open); a connection the server closed while
 //! idle is retried once on a fresh one, as long as no byte of the response was received.
 //! https URLs use reqwest instead (see `client.rs`).
@@ -12,14 +13,24 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+
+use super::rx_stamp::{self, RxStamp};
 
 const READ_BUF: usize = 16 * 1024;
 
 pub struct Conn {
     stream: TcpStream,
     rbuf: Box<[u8]>,
+    /// The kernel stamps this socket's reads.
+    stamped: bool,
+}
+
+impl Conn {
+    async fn read(&mut self) -> std::io::Result<(usize, RxStamp)> {
+        rx_stamp::read(&self.stream, &mut self.rbuf, self.stamped).await
+    }
 }
 
 /// Where the body of a response ends.
@@ -76,9 +87,11 @@ impl Pool {
     async fn connect(&self) -> Result<Conn, H1Error> {
         let stream = TcpStream::connect(self.addr).await.map_err(H1Error::Connect)?;
         let _ = stream.set_nodelay(true);
+        let stamped = rx_stamp::enable(&stream);
         Ok(Conn {
             stream,
             rbuf: vec![0u8; READ_BUF].into_boxed_slice(),
+            stamped,
         })
     }
 
@@ -90,8 +103,8 @@ impl Pool {
     }
 
     /// Sends `request` (head and body, already formatted) and reads the response head.
-    /// Returns the connection, the head, its arrival instant and any body bytes read with it.
-    pub async fn send(&self, request: &[u8]) -> Result<(Conn, Head, Instant, Rest), H1Error> {
+    /// Returns the connection, the head, its arrival stamp and any body bytes read with it.
+    pub async fn send(&self, request: &[u8]) -> Result<(Conn, Head, RxStamp, Rest), H1Error> {
         self.send_signalled(request, None).await
     }
 
@@ -101,7 +114,7 @@ impl Pool {
         &self,
         request: &[u8],
         mut written: Option<tokio::sync::oneshot::Sender<Instant>>,
-    ) -> Result<(Conn, Head, Instant, Rest), H1Error> {
+    ) -> Result<(Conn, Head, RxStamp, Rest), H1Error> {
         let pooled = self.idle.lock().unwrap().pop();
         let reused = pooled.is_some();
         let mut conn = match pooled {
@@ -129,13 +142,13 @@ impl Pool {
         mut conn: Conn,
         head: &Head,
         first: Rest,
-        first_at: Instant,
-        mut on_bytes: impl FnMut(Instant, &[u8]) -> Result<(), E>,
+        first_at: RxStamp,
+        mut on_bytes: impl FnMut(RxStamp, &[u8]) -> Result<(), E>,
     ) -> Result<Result<(), E>, H1Error> {
         let mut dec = Decoder::new(head.framing);
         let mut user_err: Option<E> = None;
         let mut feed = |dec: &mut Decoder,
-                        at: Instant,
+                        at: RxStamp,
                         bytes: &[u8],
                         user_err: &mut Option<E>|
          -> Result<bool, H1Error> {
@@ -161,12 +174,7 @@ impl Pool {
             if user_err.is_some() {
                 break;
             }
-            let n = conn
-                .stream
-                .read(&mut conn.rbuf)
-                .await
-                .map_err(|e| H1Error::Cut(e.to_string()))?;
-            let at = Instant::now();
+            let (n, at) = conn.read().await.map_err(|e| H1Error::Cut(e.to_string()))?;
             if n == 0 {
                 if head.framing == Framing::Close {
                     done = true;
@@ -195,7 +203,7 @@ async fn exchange_head(
     conn: &mut Conn,
     request: &[u8],
     written: &mut Option<tokio::sync::oneshot::Sender<Instant>>,
-) -> Result<(Head, Instant, Rest), (H1Error, bool)> {
+) -> Result<(Head, RxStamp, Rest), (H1Error, bool)> {
     conn.stream
         .write_all(request)
         .await
@@ -205,12 +213,10 @@ async fn exchange_head(
     }
     let mut acc: Vec<u8> = Vec::new();
     loop {
-        let n = conn
-            .stream
-            .read(&mut conn.rbuf)
+        let (n, at) = conn
+            .read()
             .await
             .map_err(|e| (H1Error::Cut(e.to_string()), !acc.is_empty()))?;
-        let at = Instant::now();
         if n == 0 {
             let got = !acc.is_empty();
             return Err((
@@ -450,9 +456,9 @@ pub async fn collect_body(
     conn: Conn,
     head: &Head,
     first: Rest,
-    at: Instant,
+    at: RxStamp,
     limit: usize,
-) -> Result<(Vec<u8>, Instant), H1Error> {
+) -> Result<(Vec<u8>, RxStamp), H1Error> {
     let mut body = Vec::new();
     let mut last = at;
     pool.read_body::<()>(conn, head, first, at, |t, b| {

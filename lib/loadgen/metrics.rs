@@ -228,6 +228,8 @@ pub fn compute(ex: &Exchange, cx: &Context) -> Computed {
             } else {
                 None
             },
+            url_index: ex.replica.as_ref().map(|r| r.0),
+            url: ex.replica.as_ref().map(|r| r.1.to_string()),
             shard: cx.placement.as_ref().map(|(t, _)| t.clone()),
         },
         metrics: Vec::with_capacity(18),
@@ -336,6 +338,8 @@ mod tests {
                 .iter()
                 .map(|m| start + Duration::from_millis(*m))
                 .collect(),
+            rx: Default::default(),
+            replica: None,
             output: Output {
                 text: text.into(),
                 ..Default::default()

@@ -1,9 +1,10 @@
 //! loadgen: one benchmark (one trial at one setting) against an OpenAI-compatible server.
 //!
 //! [`benchmark`] drives everything, so tests run the engine in-process: build the dataset, write
-//! `inputs.json`, run the warmup and profiling phases (closed loop: N workers on one shared
-//! connection pool; open loop: absolute deadlines from the [`arrival_schedule`]; trace replay: the
-//! trace's timestamps), stream one record per request to the output as each completes (a dedicated
+//! `inputs.json`, run the warmup and profiling phases on `--workers` event-loop threads, each with
+//! its own connections to every `--url` replica ([`workers`], [`replicas`]) (closed loop: N tasks
+//! over one shared request counter; open loop: absolute deadlines from the [`arrival_schedule`];
+//! trace replay: the trace's timestamps), stream one record per request to the output as each completes (a dedicated
 //! writer thread computes the metrics, so the request tasks only stamp and parse), then write the
 //! run info. Stops: request count, duration (+ grace, then in-flight requests are cancelled and
 //! marked), Ctrl-C (stop dispatching, drain for the grace period, flush, exit 130), or an
@@ -26,7 +27,9 @@ pub mod progress;
 pub mod prompts;
 pub mod py_random;
 pub mod replay;
+pub mod replicas;
 pub mod run_info;
+pub mod rx_stamp;
 pub mod sessions;
 pub mod shard;
 pub mod splitmix;
@@ -35,6 +38,7 @@ pub mod stop;
 pub mod tokenizer;
 pub mod user_centric;
 pub mod wire;
+pub mod workers;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -53,8 +57,9 @@ use crate::io::jsonl::JsonlWriter;
 use crate::io::outcome::Outcome;
 
 use arrival_schedule::ArrivalSchedule;
-use client::{Client, Exchange, Failure};
+use client::{Exchange, Failure};
 use prompts::Prompt;
+use replicas::Replicas;
 use run_info::Health;
 use tokenizer::Tokenizer;
 
@@ -165,30 +170,36 @@ impl Control {
     }
 }
 
-/// What every request task shares.
+/// What every request task of one worker shares (the `Arc`s are shared by all workers).
 struct Shared {
-    client: Client,
-    prompts: Vec<Prompt>,
-    ids: Vec<Arc<str>>,
+    /// Which worker (event-loop thread) this is.
+    worker: u32,
+    /// One client per `--url` replica: this worker's own connections.
+    replicas: Replicas,
+    prompts: Arc<Vec<Prompt>>,
+    ids: Arc<Vec<Arc<str>>>,
     nonce: u64,
-    url: String,
     tx: mpsc::Sender<Item>,
     ctl: Arc<Control>,
-    any_success: AtomicBool,
+    any_success: Arc<AtomicBool>,
+    /// The request path, e.g. `/v1/chat/completions`.
+    endpoint: String,
     /// Requests sent so far (the dashboard's in-flight count is this minus the finished ones).
     sent: Arc<AtomicU64>,
     /// `--request-cancellation-rate`: which profiling requests are cut.
-    cancellation: Option<cancel::Cancellation>,
-    /// Profiling requests issued so far (the cancellation draws follow this order).
-    issued: AtomicU64,
+    cancellation: Option<Arc<cancel::Cancellation>>,
+    /// Profiling requests issued so far, over all workers (the cancellation draws follow this order).
+    issued: Arc<AtomicU64>,
     /// Multi-turn runs: the conversations and what the sessions sent (None: one prompt per request).
-    sessions: Option<sessions::SessionSet>,
+    sessions: Option<Arc<sessions::SessionSet>>,
 }
 
 /// One finished request on its way to the writer.
 struct Item {
     ex: Exchange,
     lag: Duration,
+    /// The worker that sent it.
+    worker: u32,
 }
 
 /// Sends dataset prompt `session_num % prompts` and hands its exchange to the writer; true when
@@ -211,6 +222,7 @@ async fn exchange(
         correlation: None,
         isl_text: None,
         want_reply: false,
+        replica: session_num,
     };
     send_one(sh, session_num, phase, (scheduled, ready), out)
         .await
@@ -229,6 +241,9 @@ struct Outgoing {
     isl_text: Option<String>,
     /// Keep the reply text (a session's history needs it).
     want_reply: bool,
+    /// Round-robin key of the `--url` replica: the request number, or a session's number so
+    /// that all its turns go to one replica.
+    replica: u64,
 }
 
 /// How one request went, for its sender.
@@ -263,6 +278,10 @@ async fn send_one(
         ex.output.text.reserve((n.min(65_536) as usize) * 8);
     }
     ex.scheduled = scheduled;
+    let (ri, client, url) = sh.replicas.pick(out.replica);
+    if sh.replicas.several() {
+        ex.replica = Some((ri, url.clone()));
+    }
     if phase == Phase::Profiling {
         let k = sh.issued.fetch_add(1, Ordering::Relaxed);
         ex.cancel_after = sh.cancellation.as_ref().and_then(|c| c.chosen(k));
@@ -274,7 +293,7 @@ async fn send_one(
     } else {
         tokio::select! {
             biased;
-            f = sh.client.send(&mut ex, out.body) => Some(f),
+            f = client.send(&mut ex, out.body) => Some(f),
             _ = cancel.wait_for(|c| *c) => None,
         }
     };
@@ -299,7 +318,8 @@ async fn send_one(
             } else {
                 "is the server running? check --url"
             };
-            sh.ctl.fail(anyhow!("cannot reach {}: {why} ({hint})", sh.url));
+            sh.ctl
+                .fail(anyhow!("cannot reach {url}{}: {why} ({hint})", sh.endpoint));
         }
         Some(_) => {}
     }
@@ -314,7 +334,11 @@ async fn send_one(
         }
     });
     // Never blocks: the writer drains the queue every 2 ms.
-    let _ = sh.tx.send(Item { ex, lag });
+    let _ = sh.tx.send(Item {
+        ex,
+        lag,
+        worker: sh.worker,
+    });
     Sent { refused, reply }
 }
 
@@ -332,10 +356,18 @@ enum Load {
 }
 
 /// Closed loop: `workers` tasks each send back-to-back until the count, the time limit or a stop.
-/// With a ramp, worker `w` of `n` starts at `t0 + ramp * w / n`.
+/// With a ramp, task `g` of `n` starts at `t0 + ramp * g / n`. A worker thread runs the tasks in
+/// `tasks`; all of them draw request numbers from `next` ([`workers`]).
+#[derive(Clone)]
 struct ClosedLoop {
     phase: Phase,
+    /// Tasks of the phase over all worker threads (the concurrency).
     workers: u64,
+    /// The tasks this worker thread runs (global indices).
+    tasks: std::ops::Range<u64>,
+    /// The next request number, shared by every task of the phase.
+    next: Arc<AtomicU64>,
+    t0: Instant,
     /// `session_num` of the phase's first request.
     first_session: u64,
     count: Option<u64>,
@@ -344,12 +376,15 @@ struct ClosedLoop {
     ramp: f64,
 }
 
-/// Open loop: one request per deadline `t0 + offset`, optionally capped in flight.
+/// Open loop: one request per deadline `t0 + offset`, optionally capped in flight. A worker thread
+/// sends schedule entry `i` when `i mod deal.1 == deal.0` ([`workers`]).
 struct OpenLoop {
     phase: Phase,
     schedule: ArrivalSchedule,
-    /// Requests in flight at most (None: no cap).
-    cap: Option<u64>,
+    /// Requests in flight at most, over all workers (None: no cap).
+    cap: Option<Arc<Semaphore>>,
+    /// (this worker, workers).
+    deal: (u64, u64),
     /// `session_num` of the phase's first request.
     first_session: u64,
     count: Option<u64>,
@@ -373,16 +408,17 @@ async fn closed_loop(sh: Arc<Shared>, l: ClosedLoop) {
     let ClosedLoop {
         phase,
         workers,
+        tasks,
+        next,
+        t0,
         first_session,
         count,
         until,
         ramp,
     } = l;
-    let t0 = Instant::now();
-    let next = Arc::new(AtomicU64::new(0));
     let mut set = tokio::task::JoinSet::new();
     let n = count.map_or(workers, |c| c.min(workers));
-    for w in 0..n {
+    for w in tasks.filter(|g| *g < n) {
         let sh = sh.clone();
         let next = next.clone();
         set.spawn(async move {
@@ -420,13 +456,13 @@ async fn open_loop(sh: Arc<Shared>, l: OpenLoop) {
     let OpenLoop {
         phase,
         mut schedule,
-        cap,
+        cap: sem,
+        deal,
         first_session,
         count,
         until,
         t0,
     } = l;
-    let sem = cap.map(|c| Arc::new(Semaphore::new(c as usize)));
     let mut stop = sh.ctl.stop.subscribe();
     let mut set = tokio::task::JoinSet::new();
     let mut k = 0u64;
@@ -437,6 +473,11 @@ async fn open_loop(sh: Arc<Shared>, l: OpenLoop) {
         let Some(off) = schedule.next_offset() else { break };
         if until.is_some_and(|u| off >= u) {
             break;
+        }
+        let session = first_session + k;
+        k += 1;
+        if (k - 1) % deal.1 != deal.0 {
+            continue;
         }
         let deadline = t0 + Duration::from_secs_f64(off);
         tokio::select! {
@@ -452,14 +493,17 @@ async fn open_loop(sh: Arc<Shared>, l: OpenLoop) {
         };
         while set.try_join_next().is_some() {}
         let sh = sh.clone();
-        let session = first_session + k;
         set.spawn(async move {
             exchange(&sh, session, phase, Some(deadline), deadline).await;
             drop(permit);
         });
-        k += 1;
     }
     while set.join_next().await.is_some() {}
+}
+
+/// The in-flight cap of an open-loop phase: one semaphore for all workers.
+fn cap(opts: &Options) -> Option<Arc<Semaphore>> {
+    opts.concurrency.map(|c| Arc::new(Semaphore::new(c as usize)))
 }
 
 /// Warmup from `t0`: the profiling phase's load shape (closed loop for a trace),
@@ -475,7 +519,8 @@ fn warmup_load(opts: &Options, trace: bool, t0: Instant) -> Load {
                 opts.arrival_smoothness,
                 opts.arrival_seed() ^ 0x3A3,
             ),
-            cap: opts.concurrency,
+            cap: cap(opts),
+            deal: (0, 1),
             first_session: 0,
             count,
             until: None,
@@ -487,6 +532,12 @@ fn warmup_load(opts: &Options, trace: bool, t0: Instant) -> Load {
                 .concurrency
                 .or(opts.workload.user_centric.map(|(_, users)| users))
                 .unwrap_or(1),
+            tasks: 0..opts
+                .concurrency
+                .or(opts.workload.user_centric.map(|(_, users)| users))
+                .unwrap_or(1),
+            next: Arc::new(AtomicU64::new(0)),
+            t0,
             first_session: 0,
             count,
             until: None,
@@ -515,7 +566,8 @@ fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option
         Load::Open(OpenLoop {
             phase: Phase::Profiling,
             schedule: ArrivalSchedule::trace(offsets),
-            cap: opts.concurrency,
+            cap: cap(opts),
+            deal: (0, 1),
             first_session: 0,
             count,
             until,
@@ -530,7 +582,8 @@ fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option
                 opts.arrival_smoothness,
                 opts.arrival_seed(),
             ),
-            cap: opts.concurrency,
+            cap: cap(opts),
+            deal: (0, 1),
             first_session,
             count,
             until,
@@ -540,6 +593,9 @@ fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option
         Load::Closed(ClosedLoop {
             phase: Phase::Profiling,
             workers: opts.concurrency.unwrap_or(1),
+            tasks: 0..opts.concurrency.unwrap_or(1),
+            next: Arc::new(AtomicU64::new(0)),
+            t0: p0,
             first_session,
             count,
             until: until.map(|d| after(p0, d)),
@@ -608,6 +664,10 @@ struct SinkReport {
     warmup: Tally,
     profiling: Tally,
     health: Health,
+    /// Receive stamps of the profiling phase's content chunks.
+    rx: rx_stamp::RxHealth,
+    /// The profiling phase per worker thread: requests, errors, dispatch lag.
+    per_worker: Vec<(u64, u64, Health)>,
     chunks: u64,
     first_error: Option<String>,
 }
@@ -688,7 +748,16 @@ fn sink(
                 progress.set_phase("profiling", profiling_total);
             }
             rep.health.record_lag(item.lag);
+            let w = item.worker as usize;
+            if rep.per_worker.len() <= w {
+                rep.per_worker.resize_with(w + 1, Default::default);
+            }
+            let pw = &mut rep.per_worker[w];
+            pw.0 += 1;
+            pw.1 += u64::from(is_err);
+            pw.2.record_lag(item.lag);
             rep.chunks += ex.content.len() as u64;
+            rep.rx.observe(&ex.content, &ex.rx);
             if is_err && rep.first_error.is_none() {
                 let e = record.error.as_ref().unwrap();
                 rep.first_error = Some(format!(
@@ -728,7 +797,8 @@ struct Setup {
     conversations: Option<Vec<conversation::Conversation>>,
     /// The dataset is a trace: its timestamps set the send times.
     trace: bool,
-    client: Client,
+    /// One set of clients per worker thread (its own connections).
+    pools: Vec<Replicas>,
     out: JsonlWriter,
 }
 
@@ -759,8 +829,19 @@ fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Setup> 
         .map_err(|e| anyhow!("--inputs-out: {e}"))?;
     }
     let open = opts.request_rate.is_some() || trace;
-    let pool = opts.concurrency.unwrap_or(if open { 256 } else { 1 }) as usize;
-    let client = Client::new(opts, pool)?;
+    let pool = opts.concurrency.unwrap_or(if open { 256 } else { 1 });
+    // Never more event loops than requests that can be in flight.
+    // A multi-turn session keeps its history and pacing on one event loop: session workloads
+    // run on one worker (see README, "All cores").
+    let n = opts
+        .io
+        .workers
+        .unwrap_or_else(|| workers::default_count(opts.concurrency))
+        .min(if conversations.is_some() { 1 } else { usize::MAX })
+        .min(opts.concurrency.map_or(usize::MAX, |c| c.max(1) as usize)) as u64;
+    let pools = (0..n)
+        .map(|w| Replicas::new(opts, workers::share(pool, n, w).max(1) as usize))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let out = JsonlWriter::to_path_or_stdout(opts.io.output.as_deref(), opts.io.line_buffered)
         .map_err(|e| anyhow!("--output: {e}"))?;
     Ok(Setup {
@@ -768,7 +849,7 @@ fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Setup> 
         prompts,
         conversations,
         trace,
-        client,
+        pools,
         out,
     })
 }
@@ -829,13 +910,21 @@ struct Ran {
     warmup_start: Option<Instant>,
     profiling_start: Instant,
     interrupted: bool,
-    /// CPU seconds of the event-loop thread (this one) during profiling.
-    loop_cpu: f64,
+    /// CPU seconds of each event-loop (worker) thread during profiling.
+    loop_cpu: Vec<f64>,
+    /// Event-loop (worker) threads.
+    workers: usize,
 }
 
 /// Warmup, then profiling, each driven to its end (count, duration + grace, Ctrl-C or a fatal error).
-async fn run_phases(opts: &Options, sh: &Arc<Shared>, trace: bool, count: Option<u64>) -> Ran {
-    let ctl = &sh.ctl;
+async fn run_phases(
+    opts: &Options,
+    pool: &workers::Workers,
+    ctl: &Control,
+    prompts: &[Prompt],
+    trace: bool,
+    count: Option<u64>,
+) -> Ran {
     let grace = opts.benchmark_grace_period;
     let mut interrupted = false;
 
@@ -843,7 +932,7 @@ async fn run_phases(opts: &Options, sh: &Arc<Shared>, trace: bool, count: Option
     let mut warmup_start = None;
     if opts.warmup_request_count > 0 {
         let t0 = Instant::now();
-        let h = dispatch(sh.clone(), warmup_load(opts, trace, t0));
+        let h = pool.run(warmup_load(opts, trace, t0));
         interrupted = drive(ctl, h, None, grace).await;
         warmup_start = Some(t0);
     }
@@ -853,19 +942,77 @@ async fn run_phases(opts: &Options, sh: &Arc<Shared>, trace: bool, count: Option
         p.wait_for_start().await;
     }
     let p0 = Instant::now();
-    let loop_cpu0 = run_info::thread_cpu_seconds();
+    let mut loop_cpu = Vec::new();
     if !interrupted && !ctl.stopped() {
-        let h = dispatch(sh.clone(), profiling_load(opts, &sh.prompts, trace, count, p0));
+        let h = pool.run(profiling_load(opts, prompts, trace, count, p0));
         let hard = opts.benchmark_duration.map(|d| after(after(p0, d), grace));
         interrupted = drive(ctl, h, hard, grace).await;
+        loop_cpu = pool.last_cpu();
     }
     interrupted |= crate::io::interrupt::requested();
     Ran {
         warmup_start,
         profiling_start: p0,
         interrupted,
-        loop_cpu: run_info::thread_cpu_seconds() - loop_cpu0,
+        loop_cpu,
+        workers: pool.count(),
     }
+}
+
+/// What every worker's [`Shared`] holds in common.
+struct Common {
+    prompts: Arc<Vec<Prompt>>,
+    ids: Arc<Vec<Arc<str>>>,
+    nonce: u64,
+    tx: mpsc::Sender<Item>,
+    ctl: Arc<Control>,
+    sent: Arc<AtomicU64>,
+    sessions: Option<Arc<sessions::SessionSet>>,
+}
+
+/// One [`Shared`] per worker (its own replicas, the rest in common), and the worker threads.
+/// Only now, with the setup done and the writer thread started: only the event loops (the worker
+/// threads) run at real-time priority.
+fn start_workers(
+    opts: &Options,
+    pools: Vec<Replicas>,
+    c: Common,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<workers::Workers> {
+    let any_success = Arc::new(AtomicBool::new(false));
+    // Shared by every worker: one cancellation draw sequence in issue order.
+    let cancellation = opts
+        .cancellation
+        .map(|k| Arc::new(cancel::Cancellation::new(k, opts.random_seed)));
+    let issued = Arc::new(AtomicU64::new(0));
+    let shared = pools
+        .into_iter()
+        .enumerate()
+        .map(|(w, replicas)| {
+            Arc::new(Shared {
+                worker: w as u32,
+                replicas,
+                prompts: c.prompts.clone(),
+                ids: c.ids.clone(),
+                nonce: c.nonce,
+                endpoint: opts.endpoint.clone(),
+                tx: c.tx.clone(),
+                ctl: c.ctl.clone(),
+                any_success: any_success.clone(),
+                sent: c.sent.clone(),
+                cancellation: cancellation.clone(),
+                issued: issued.clone(),
+                sessions: c.sessions.clone(),
+            })
+        })
+        .collect();
+    let (pool, refused) = workers::Workers::start(shared, opts.io.realtime)?;
+    if let Some(e) = refused {
+        warnings.push(format!(
+            "--realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"
+        ));
+    }
+    Ok(pool)
 }
 
 async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome> {
@@ -875,7 +1022,7 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
         prompts,
         conversations,
         trace,
-        client,
+        pools,
         out,
     } = prepare(&opts, &mut report.warnings)?;
     let n_prompts = prompts.len();
@@ -916,44 +1063,33 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
         Some(p) => p.nonce(),
         None => prompts::mix(std::process::id() as u64, clock.now_ns()),
     };
-    let sh = Arc::new(Shared {
-        client,
-        prompts,
-        ids,
+    let (prompts, sessions) = (Arc::new(prompts), sessions.map(Arc::new));
+    let common = Common {
+        prompts: prompts.clone(),
+        ids: Arc::new(ids),
         nonce,
-        url: opts.request_url(),
         tx,
         ctl: ctl.clone(),
-        any_success: AtomicBool::new(false),
         sent,
-        cancellation: opts
-            .cancellation
-            .map(|c| cancel::Cancellation::new(c, opts.random_seed)),
-        issued: AtomicU64::new(0),
-        sessions,
-    });
-    // Only now, with the setup done and the writer thread started: only the event loop (this
-    // thread, under the current-thread runtime) runs at real-time priority.
-    if opts.io.realtime {
-        if let Err(e) = crate::io::timer::make_thread_realtime() {
-            report.warnings.push(format!("--realtime: cannot use SCHED_FIFO ({e}; needs root or CAP_SYS_NICE): running at normal priority"));
-        }
-    }
+        sessions: sessions.clone(),
+    };
+    let pool = start_workers(&opts, pools, common, &mut report.warnings)?;
     if let Some(ago) = opts.placement.as_ref().and_then(|p| p.start_in_past(&clock)) {
         report.warnings.push(format!("--start-at: the start time passed {ago:.3} s ago: starting now (the run info's shard.start_late_ms says how late)"));
     }
     // Client CPU is counted over the load phases, not the setup (tokenizer, prompts).
     let cpu0 = run_info::cpu_seconds();
-    let ran = run_phases(&opts, &sh, trace, count).await;
+    let ran = run_phases(&opts, &pool, &ctl, &prompts, trace, count).await;
 
     // The history each turn carried, into inputs.json (AIPerf writes turns without it).
-    if let (Some(p), Some(set)) = (&opts.io.inputs_out, &sh.sessions) {
+    if let (Some(p), Some(set)) = (&opts.io.inputs_out, &sessions) {
         set.write_inputs_json(p)
             .map_err(|e| anyhow!("--inputs-out: {e}"))?;
     }
-    let multi_turn = sh.sessions.is_some();
-    // Let the writer finish.
-    drop(sh);
+    let multi_turn = sessions.is_some();
+    drop(sessions);
+    // Let the writer finish: the workers' queues close with them.
+    pool.stop();
     let rep = tokio::task::spawn_blocking(move || writer.join())
         .await
         .map_err(|e| anyhow!("writer task failed: {e}"))?
@@ -1012,8 +1148,10 @@ impl Ending<'_> {
         } else {
             0.0
         };
-        let loop_cpu = self.ran.loop_cpu;
-        let warnings = run_info::client_bound_warnings(&rep.health, self.open_loop, loop_cpu, wall);
+        // The busiest event loop decides whether the client kept up.
+        let loop_cpu = self.ran.loop_cpu.iter().copied().fold(0.0, f64::max);
+        let warnings =
+            run_info::client_bound_warnings(&rep.health, self.open_loop, loop_cpu, wall, rep.rx.lag_p99());
         report.warnings.extend(warnings.iter().cloned());
         let fatal = self.ctl.fatal.lock().unwrap().take();
         let ended = self.ctl.ended.lock().unwrap().take();
@@ -1031,6 +1169,8 @@ impl Ending<'_> {
                 warnings,
                 chunks_received: rep.chunks,
                 max_rss_bytes: run_info::max_rss_bytes(),
+                receive_stamps: rep.rx.summary(),
+                workers: Some(self.workers_health(wall)),
             };
             self.run_info(
                 p_end,
@@ -1072,6 +1212,31 @@ impl Ending<'_> {
             );
         }
         Ok(Outcome::Ok)
+    }
+
+    /// The worker threads' count and each one's share of the profiling phase.
+    fn workers_health(&self, wall: f64) -> crate::contract::run_info::Workers {
+        let n = self.ran.workers;
+        let per_worker = (0..n)
+            .map(|w| {
+                let (requests, errors, lag) = self
+                    .rep
+                    .per_worker
+                    .get(w)
+                    .map_or((0, 0, Default::default()), |(r, e, h)| (*r, *e, h.lag()));
+                let cpu = self.ran.loop_cpu.get(w).copied().unwrap_or(0.0);
+                crate::contract::run_info::WorkerHealth {
+                    requests,
+                    errors,
+                    dispatch_lag_ms: lag,
+                    event_loop_busy: if wall > 0.0 { cpu / wall } else { 0.0 },
+                }
+            })
+            .collect();
+        crate::contract::run_info::Workers {
+            count: n as u32,
+            per_worker,
+        }
     }
 
     /// Why the run ended; a counted run that stopped early says how many requests it never sent.

@@ -29,6 +29,9 @@ pub struct Io {
     pub ca_cert: Option<PathBuf>,
     /// Which HTTP client carries plain-http requests (https always goes through reqwest).
     pub http_client: HttpClient,
+    /// `--workers`: event-loop threads (None: the CPUs available, capped by the concurrency).
+    /// How the client runs, not what it measures, so not a sweepable load setting.
+    pub workers: Option<usize>,
 }
 
 /// The HTTP client for plain http. The built-in one exists because it is measurably cheaper and
@@ -46,8 +49,10 @@ pub enum HttpClient {
 /// The resolved options of one run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Base URL without a trailing slash, e.g. `http://127.0.0.1:8000`.
+    /// Base URL without a trailing slash, e.g. `http://127.0.0.1:8000` (the first replica's).
     pub url: String,
+    /// Every `--url` replica, normalized (`urls[0] == url`); requests go round-robin.
+    pub urls: Vec<String>,
     pub endpoint_type: EndpointType,
     /// Request path, e.g. `/v1/chat/completions`.
     pub endpoint: String,
@@ -198,7 +203,8 @@ pub struct StopLimits {
 pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
     s.check()?;
     let endpoint_type = s.endpoint_type.unwrap_or_default();
-    let url = s.normalized_url()?;
+    let urls = s.normalized_urls()?;
+    let url = urls[0].clone();
     let mut endpoint = s
         .endpoint
         .unwrap_or_else(|| endpoint_type.default_path(s.streaming == Some(true)).to_string());
@@ -207,6 +213,7 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
     }
     Ok(Options {
         url,
+        urls,
         endpoint_type,
         endpoint,
         model: s.model.unwrap_or_default(),

@@ -10,8 +10,8 @@ use hdrhistogram::Histogram;
 use super::options::Options;
 use crate::contract::run_info::{
     self as contract, CancellationConfig, Client, Dataset, DispatchLag, Endpoint, InputConfig, Length,
-    ModelName, Models, PhaseConfig, PhaseWindow, Phases, Prompts, RunBlock, RunEnd, RunInfo, Runtime,
-    TokenizerConfig,
+    ModelName, Models, PhaseConfig, PhaseWindow, Phases, PrefixPrompts, Prompts, RunBlock, RunEnd, RunInfo,
+    Runtime, TokenizerConfig,
 };
 use crate::io::hf_cache::{self, Located};
 
@@ -19,6 +19,8 @@ use crate::io::hf_cache::{self, Located};
 pub const LATE_AFTER: Duration = Duration::from_millis(1);
 /// Client-bound verdict: dispatch lag p99 above this...
 pub const LAG_P99_LIMIT: Duration = Duration::from_millis(5);
+/// ...or the client reading what the kernel had already received later than this (p99)...
+pub const CLIENT_LAG_P99_LIMIT: Duration = Duration::from_millis(5);
 /// ...or the event-loop thread busy more than this share of the time (it is one thread: when it
 /// is saturated, requests wait for it, not for the server).
 pub const CPU_SHARE_LIMIT: f64 = 0.9;
@@ -107,8 +109,23 @@ pub fn max_rss_bytes() -> u64 {
 }
 
 /// Decides whether the client was the bottleneck; returns the warnings (empty = it was not).
-pub fn client_bound_warnings(health: &Health, open_loop: bool, loop_cpu: f64, wall: f64) -> Vec<String> {
+/// `client_lag_p99` is the kernel-vs-user receive stamp gap ([`super::rx_stamp`], zero without
+/// kernel stamps).
+pub fn client_bound_warnings(
+    health: &Health,
+    open_loop: bool,
+    loop_cpu: f64,
+    wall: f64,
+    client_lag_p99: Duration,
+) -> Vec<String> {
     let mut w = Vec::new();
+    if client_lag_p99 > CLIENT_LAG_P99_LIMIT {
+        w.push(format!(
+            "the client read chunks {:.2} ms (p99) after the kernel received them (limit {} ms): chunk times are the kernel's, but the client was too busy to keep up, so requests may have left late",
+            client_lag_p99.as_secs_f64() * 1e3,
+            CLIENT_LAG_P99_LIMIT.as_millis()
+        ));
+    }
     if open_loop && health.p99() > LAG_P99_LIMIT {
         w.push(format!(
             "dispatch lag p99 {:.2} ms exceeds {} ms: requests left late, the client could not keep the schedule",
@@ -127,6 +144,18 @@ pub fn client_bound_warnings(health: &Health, open_loop: bool, loop_cpu: f64, wa
 
 /// The resolved configuration, AIPerf-like, with secrets redacted (they are never in `Options`'
 /// settings; headers are listed by name only).
+/// AIPerf's `prefix_prompts` block, when some prefix is shared.
+fn prefix_prompts(w: &crate::loadgen::options::Workload) -> Option<PrefixPrompts> {
+    let some = |n: u64| (n > 0).then_some(n);
+    let p = PrefixPrompts {
+        pool_size: some(w.prefix_length).and(some(w.prefix_pool_size)),
+        length: some(w.prefix_length),
+        shared_system_length: some(w.shared_system_length),
+        user_context_length: some(w.user_context_length),
+    };
+    (p != PrefixPrompts::default()).then_some(p)
+}
+
 /// `trace`: the profiling phase replayed a timestamped `--input-file` (AIPerf's `fixed_schedule`).
 pub fn input_config(opts: &Options, dataset_entries: usize, trace: bool) -> InputConfig {
     let mut phases = Vec::new();
@@ -139,13 +168,16 @@ pub fn input_config(opts: &Options, dataset_entries: usize, trace: bool) -> Inpu
         });
     }
     let duration = opts.benchmark_duration;
-    let rate = opts.request_rate;
+    let w = &opts.workload;
+    let rate = opts.request_rate.or(w.user_centric.map(|(qps, _)| qps));
     phases.push(PhaseConfig {
         name: "profiling".into(),
         kind: "profiling".into(),
         load: Some(
             if trace {
                 "fixed_schedule"
+            } else if w.user_centric.is_some() {
+                "user_centric"
             } else if rate.is_some() {
                 "request_rate"
             } else {
@@ -153,6 +185,8 @@ pub fn input_config(opts: &Options, dataset_entries: usize, trace: bool) -> Inpu
             }
             .into(),
         ),
+        sessions: w.conversation_num,
+        users: w.user_centric.map(|(_, users)| users),
         requests: opts.request_count,
         duration,
         grace_period: duration.map(|_| opts.benchmark_grace_period),
@@ -177,8 +211,7 @@ pub fn input_config(opts: &Options, dataset_entries: usize, trace: bool) -> Inpu
             entries: dataset_entries,
             path: Some(p.clone()),
             format: Some(opts.custom_dataset_type),
-            random_seed: None,
-            prompts: None,
+            ..Dataset::default()
         },
         None => Dataset {
             name: "main".into(),
@@ -197,6 +230,17 @@ pub fn input_config(opts: &Options, dataset_entries: usize, trace: bool) -> Inpu
                     stddev: opts.osl_stddev,
                 }),
             }),
+            prefix_prompts: prefix_prompts(w),
+            turns: (w.turn_mean > 1 || w.turn_stddev > 0).then_some(Length {
+                mean: w.turn_mean as f64,
+                stddev: w.turn_stddev as f64,
+            }),
+            turn_delay: (w.turn_delay_mean_ms > 0.0).then_some(Length {
+                mean: w.turn_delay_mean_ms,
+                stddev: w.turn_delay_stddev_ms as f64,
+            }),
+            turn_delay_ratio: (w.turn_delay_mean_ms > 0.0 && w.turn_delay_ratio != 1.0)
+                .then_some(w.turn_delay_ratio),
         },
     };
     InputConfig {
@@ -206,7 +250,7 @@ pub fn input_config(opts: &Options, dataset_entries: usize, trace: bool) -> Inpu
             }],
         },
         endpoint: Endpoint {
-            urls: vec![opts.url.clone()],
+            urls: opts.urls.clone(),
             kind: opts.endpoint_type.name().into(),
             path: opts.endpoint.clone(),
             streaming: opts.streaming,
@@ -297,15 +341,18 @@ mod tests {
         let j = h.lag();
         assert!((j.p50 - 1.0).abs() < 0.01, "{j:?}");
         assert!((j.max - 2.0).abs() < 0.01, "{j:?}");
-        assert!(!client_bound_warnings(&h, true, 0.1, 10.0)
+        let z = Duration::ZERO;
+        assert!(!client_bound_warnings(&h, true, 0.1, 10.0, z)
             .iter()
             .any(|w| w.contains("lag")));
         h.record_lag(Duration::from_millis(50));
         h.record_lag(Duration::from_millis(50));
-        assert!(client_bound_warnings(&h, true, 0.1, 10.0)[0].contains("dispatch lag"));
+        assert!(client_bound_warnings(&h, true, 0.1, 10.0, z)[0].contains("dispatch lag"));
         assert!(cpu_seconds() > 0.0);
-        assert!(client_bound_warnings(&Health::default(), false, 0.95, 1.0)[0].contains("event loop"));
-        assert!(client_bound_warnings(&Health::default(), false, 0.5, 1.0).is_empty());
+        assert!(client_bound_warnings(&Health::default(), false, 0.95, 1.0, z)[0].contains("event loop"));
+        assert!(client_bound_warnings(&Health::default(), false, 0.5, 1.0, z).is_empty());
+        let late = client_bound_warnings(&Health::default(), false, 0.5, 1.0, Duration::from_millis(6));
+        assert!(late[0].contains("after the kernel received them"), "{late:?}");
     }
 
     use crate::contract::plan_line::{self, Place};
@@ -351,6 +398,8 @@ mod tests {
                 },
                 chunks_received: 6400,
                 max_rss_bytes: 12_345_678,
+                receive_stamps: None,
+                workers: None,
             },
             end: if warmup {
                 RunEnd {

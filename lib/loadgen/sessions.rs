@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot};
 
 use super::conversation::{self, Conversation, Role};
 use super::{client, send_one, ClosedLoop, OpenLoop, Outgoing, Shared, REFUSED_BACKOFF};
@@ -135,7 +135,7 @@ pub(super) async fn run_session(sh: &Shared, phase: Phase, run: SessionRun, pace
     let set = sh.sessions.as_ref().expect("a session run has conversations");
     let c = (run.index % set.conversations.len() as u64) as usize;
     let conv = &set.conversations[c];
-    let kind = sh.client.kind();
+    let kind = sh.replicas.kind();
     let mut history: Vec<(Role, Arc<str>)> = Vec::new();
     let mut first = run.first;
     let mut planned = run.planned;
@@ -199,6 +199,8 @@ pub(super) async fn run_session(sh: &Shared, phase: Phase, run: SessionRun, pace
             correlation: Some(run.correlation.clone()),
             isl_text,
             want_reply: k + 1 < conv.turns.len().min(run.max_turns),
+            // Every turn of a session goes to the replica its first turn went to.
+            replica: run.index,
         };
         let ready = Instant::now();
         let sent = send_one(sh, session_num, phase, (scheduled, ready), out).await;
@@ -285,13 +287,13 @@ pub(super) async fn open(sh: Arc<Shared>, l: OpenLoop) {
     let OpenLoop {
         phase,
         mut schedule,
-        cap: in_flight,
+        cap: sem,
+        deal: _,
         first_session,
         count,
         until,
         t0,
     } = l;
-    let sem = in_flight.map(|c| Arc::new(Semaphore::new(c as usize)));
     let session_cap = cap(&sh, phase);
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<oneshot::Sender<(u64, Instant)>>();
     let mut ready_tx = Some(ready_tx);

@@ -1,12 +1,13 @@
 //! Which runs of a plan still need running: what `scripts/profile --resume` reruns. A run is done
 //! when its folder holds a summary, no `run_error.txt`, records that end on a whole line, and a
 //! run info that says it completed; anything less (interrupted, stopped early, torn, failed) is
-//! pending, and the reason says which.
+//! pending, and the reason says which. A run skipped on purpose (`run_skipped.txt`: its value
+//! converged, or lay past the knee) is done: a resumed sweep keeps it skipped.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use crate::artifacts::{RUN_ERROR_FILE, SUMMARY_JSON};
+use crate::artifacts::{RUN_ERROR_FILE, RUN_SKIPPED_FILE, SUMMARY_JSON};
 use crate::contract::plan_line::PlanLine;
 use crate::contract::run_info::{AnyRunInfo, EndReason};
 
@@ -19,6 +20,9 @@ const RUN_INFO: &str = "run_info.json";
 pub fn run_state(dir: &Path) -> Result<(), String> {
     if !dir.is_dir() {
         return Err("not run yet".into());
+    }
+    if dir.join(RUN_SKIPPED_FILE).is_file() && !dir.join(RUN_ERROR_FILE).exists() {
+        return Ok(());
     }
     if let Ok(text) = std::fs::read_to_string(dir.join(RUN_ERROR_FILE)) {
         let first = text.lines().next().unwrap_or("").trim();
@@ -100,5 +104,10 @@ mod tests {
         assert_eq!(run_state(&d), Ok(()));
         std::fs::write(d.join(RUN_ERROR_FILE), "loadgen: stopped early: x\nmore").unwrap();
         assert_eq!(run_state(&d).unwrap_err(), "failed: loadgen: stopped early: x");
+        // Skipped on purpose (converged, past the knee): done, not redone.
+        let s = tmp.path().join("concurrency_4");
+        std::fs::create_dir(&s).unwrap();
+        std::fs::write(s.join(RUN_SKIPPED_FILE), "skipped: converged").unwrap();
+        assert_eq!(run_state(&s), Ok(()));
     }
 }

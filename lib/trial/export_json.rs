@@ -145,6 +145,14 @@ impl Serialize for Doc<'_> {
         if let Some(m) = &sum.server {
             map.serialize_entry("server_metrics", &m.metrics)?;
         }
+        if !sum.by_url.is_empty() {
+            let per: serde_json::Map<String, serde_json::Value> = sum
+                .by_url
+                .iter()
+                .map(|(url, s)| (url.clone(), serde_json::to_value(Doc(s)).unwrap_or_default()))
+                .collect();
+            map.serialize_entry("by_url", &per)?;
+        }
         let p = &sum.sweepkit;
         let window = p.window_ns.map(|(a, b)| {
             serde_json::json!({"source": p.window_source.map(|s| s.as_str()), "start_ns": a, "end_ns": b,

@@ -102,6 +102,11 @@ impl Exporter for Table {
                 writeln!(out, "  {n:>6} × {code} {}: {}", d.kind, d.message)?;
             }
         }
+        for (url, s) in &summary.by_url {
+            writeln!(out)?;
+            writeln!(out, "url: {url}")?;
+            self.export(s, out)?;
+        }
         Ok(())
     }
 }

@@ -6,6 +6,7 @@
 //! writes it ([`export_json`], [`export_csv`], [`export_table`]).
 
 pub mod accumulate;
+pub mod by_url;
 pub mod export_csv;
 pub mod export_json;
 pub mod export_table;
@@ -72,6 +73,8 @@ pub struct Options {
     /// `scrape` samples of the server's /metrics → `server_metrics_export.json`/`.csv` (needs
     /// `output_dir`).
     pub server_metrics: Option<PathBuf>,
+    /// `--by url`: also summarise each server replica's records ([`by_url`]).
+    pub by_url: bool,
     /// `--slice-duration` seconds: also write AIPerf's timeslices into `output_dir`.
     pub slice_duration: Option<f64>,
 }
@@ -133,6 +136,8 @@ pub struct Summary {
     pub server: Option<server_side::ServerMetrics>,
     /// The warmup phase's metrics (AIPerf schema 1.4 `warmup_metrics`), when records had any.
     pub warmup: Option<Vec<Entry>>,
+    /// `--by url`: each replica's own summary (same window), keyed by its base URL.
+    pub by_url: Vec<(String, Summary)>,
     pub sweepkit: Provenance,
 }
 
@@ -191,7 +196,13 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
             anyhow::bail!("--slice-duration and --every: slice the finished run, without --every");
         }
     }
+    if opts.by_url && (opts.every.is_some() || format == Format::Csv) {
+        anyhow::bail!("--by url: gives a JSON or table breakdown of the final summary; drop --every and use --format json or table");
+    }
     let inputs = jsonl::open_inputs(&opts.inputs)?;
+    let mut by = opts
+        .by_url
+        .then(|| by_url::ByUrl::new(&opts.goodput, opts.sweep_limit));
     // With --slice-duration the lines are kept: each slice is summarised from its own records.
     let mut lines: Vec<String> = Vec::new();
     let (mut acc, torn) = match opts.every {
@@ -205,7 +216,7 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
                 if keep {
                     lines.push(line.to_string());
                 }
-                Ok(())
+                by.as_mut().map_or(Ok(()), |b| b.add_line(line))
             })?;
             (acc, stats.warnings())
         }
@@ -217,6 +228,9 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
     };
     drop(lines);
     let mut summary = summarize(&mut acc, &info, &opts.goodput, true, torn, opts.sweep_limit)?;
+    if let Some(b) = by {
+        summary.by_url = b.summaries(&info)?;
+    }
     if let Some(s) = shards {
         let p50 = ["time_to_first_token", "request_latency"]
             .iter()

@@ -60,6 +60,7 @@ pub fn summarize(
         telemetry: None,
         server: None,
         warmup,
+        by_url: Vec::new(),
         sweepkit: Provenance {
             records_read: acc.lines,
             warmup_excluded: acc.warmup_excluded,

@@ -1,0 +1,279 @@
+//! The SLA search stage (`sweep-search`): from the trials gathered so far in a search folder, the
+//! next plan lines to run, or — when the planner stops — the answer with its uncertainty. Nothing
+//! is kept between calls but the folder: the planner is replayed over the iterations on disk on
+//! every call, so `sweep-search → loadgen → trial-agg` loops as a pipeline (scripts/profile, or a
+//! user's own Makefile), and AIPerf's own search folders can be read the same way.
+
+pub mod answer;
+pub mod evidence;
+pub mod feasibility;
+pub mod findings;
+pub mod history;
+pub mod planner;
+pub mod recipes;
+pub mod sla;
+pub mod space;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde_json::{json, Map, Value};
+
+use crate::contract::plan_line::PlanLine;
+use evidence::{read_trial, trial_dir, Trial, TrialState};
+use history::IterationEntry;
+use recipes::SearchConfig;
+
+/// `search_history.json`, beside the iterations (AIPerf's name and place).
+pub const HISTORY_JSON: &str = "search_history.json";
+/// The answer as JSON (sweepkit's addition beside the history).
+pub const ANSWER_JSON: &str = "search_answer.json";
+
+/// What a call needs: the compiled search, its folder, and how to write a run's plan line.
+#[derive(Debug, Clone)]
+pub struct SearchOptions {
+    pub config: SearchConfig,
+    /// The search folder (`search_iter_NNNN/` below it).
+    pub base_dir: PathBuf,
+    /// One plan line per trial (trial 1..N) with everything but the searched value and the place.
+    pub templates: Vec<PlanLine>,
+    /// Where the findings go (default `<base>/findings.md`).
+    pub findings: PathBuf,
+    /// Level of the answer's intervals (0.95: 95%).
+    pub confidence_level: f64,
+}
+
+/// One iteration replayed: its value and trials.
+pub struct Iteration {
+    pub value: i64,
+    pub trials: Vec<Trial>,
+}
+
+/// How a call ended.
+pub enum Step {
+    /// Run these, then call again.
+    Next(Vec<PlanLine>),
+    /// The planner stopped: the answer (no value = a negative verdict).
+    Done(Box<answer::Answer>),
+}
+
+/// One call: replay, then plan or answer. Writes `search_history.json` every time; on the answer,
+/// `search_answer.json` and the findings too. An error is also written to the findings.
+pub fn step(opts: &SearchOptions) -> anyhow::Result<Step> {
+    match replay(opts) {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            let text = findings::error(&opts.config, &format!("{e:#}"));
+            if std::fs::create_dir_all(&opts.base_dir).is_ok() {
+                let _ = crate::io::atomic::write(&opts.findings, text.as_bytes());
+            }
+            Err(e)
+        }
+    }
+}
+
+fn read_iteration(base: &Path, i: usize, trials: u32) -> (Vec<Trial>, Vec<u32>) {
+    let present = std::fs::read_dir(evidence::iteration_dir(base, i).join("profile_runs"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with("run_"))
+                .count()
+        })
+        .unwrap_or(0) as u32;
+    let mut done = Vec::new();
+    let mut missing = Vec::new();
+    for t in 1..=trials.max(present) {
+        match read_trial(&trial_dir(base, i, t), &format!("run_{t:04}")) {
+            TrialState::Done(tr) => done.push(tr),
+            TrialState::Missing if t <= trials => missing.push(t),
+            TrialState::Missing => {}
+        }
+    }
+    (done, missing)
+}
+
+fn replay(opts: &SearchOptions) -> anyhow::Result<Step> {
+    let cfg = &opts.config;
+    let thresholds = cfg
+        .filters
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.key(i), f.threshold))
+        .collect();
+    let mut planner = planner::new(
+        cfg.planner,
+        cfg.dim.lo as i64,
+        cfg.dim.hi as i64,
+        cfg.stability_trials,
+        thresholds,
+    );
+    let history_path = opts.base_dir.join(HISTORY_JSON);
+    let earlier: Vec<Option<i64>> = std::fs::read_to_string(&history_path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .map(|d| history::recorded_values(&d, &cfg.dim.path))
+        .unwrap_or_default();
+    let n_trials = opts.templates.len().max(1) as u32;
+    let mut its: Vec<Iteration> = Vec::new();
+    let mut entries: Vec<IterationEntry> = Vec::new();
+    let mut reason: Option<String> = None;
+    loop {
+        if its.len() >= cfg.max_iterations as usize {
+            reason = Some("max_iterations".into());
+            break;
+        }
+        let Some(v) = planner.ask() else { break };
+        let i = its.len();
+        if let Some(Some(was)) = earlier.get(i) {
+            if *was != v && evidence::iteration_dir(&opts.base_dir, i).exists() {
+                bail!(
+                    "{}: iteration {i} ran {} {was} but these flags ask for {v}: give the search's flags again, or use a new --artifact-dir",
+                    history_path.display(),
+                    cfg.dim.key()
+                );
+            }
+        }
+        let (trials, missing) = read_iteration(&opts.base_dir, i, n_trials);
+        if !missing.is_empty() {
+            write_history(opts, &entries, &*planner, &its, None)?;
+            return Ok(Step::Next(plan_lines(opts, i, v, &missing)?));
+        }
+        if let Some(why) = feasibility::unknown_metric(&trials, &cfg.filters, &cfg.slos) {
+            bail!(
+                "{why} (iteration {i}, {}): fix --search-sla or the recipe's SLA flags",
+                evidence::iteration_dir(&opts.base_dir, i).display()
+            );
+        }
+        let obs = feasibility::observe(&trials, &cfg.filters, &cfg.slos);
+        let non_monotonic = planner.tell(v, &obs);
+        entries.push(IterationEntry {
+            iteration_idx: i,
+            value: v,
+            objective: feasibility::averaged(&trials, &cfg.objective.metric, &cfg.objective.stat, &cfg.slos),
+            feasible: obs.feasible,
+            non_monotonic_warning: non_monotonic,
+        });
+        its.push(Iteration { value: v, trials });
+    }
+    let reason = reason
+        .or_else(|| planner.convergence_reason().map(str::to_string))
+        .unwrap_or_else(|| "max_iterations".into());
+    write_history(opts, &entries, &*planner, &its, Some(&reason))?;
+    let a = conclude(
+        cfg,
+        &its,
+        &entries,
+        planner.bracket(),
+        &reason,
+        opts.confidence_level,
+    );
+    crate::io::atomic::write_json(&opts.base_dir.join(ANSWER_JSON), &a)?;
+    let text = findings::render(cfg, &a, &entries, &its);
+    crate::io::atomic::write(&opts.findings, text.as_bytes())?;
+    Ok(Step::Done(Box::new(a)))
+}
+
+fn write_history(
+    opts: &SearchOptions,
+    entries: &[IterationEntry],
+    planner: &dyn planner::Planner,
+    its: &[Iteration],
+    reason: Option<&str>,
+) -> anyhow::Result<()> {
+    let cfg = &opts.config;
+    let breach = |i: usize| feasibility::first_breach(&its[i].trials, &cfg.filters, &cfg.slos);
+    let boundary =
+        history::boundary_summary(cfg, entries, planner.bracket(), breach, planner.boundary_extras());
+    std::fs::create_dir_all(&opts.base_dir)
+        .with_context(|| format!("cannot create {}", opts.base_dir.display()))?;
+    crate::io::atomic::write_json(
+        &opts.base_dir.join(HISTORY_JSON),
+        &history::document(cfg, entries, boundary, reason),
+    )
+}
+
+/// The answer from the replayed search.
+fn conclude(
+    cfg: &SearchConfig,
+    its: &[Iteration],
+    entries: &[IterationEntry],
+    bracket: (Option<i64>, Option<i64>),
+    reason: &str,
+    level: f64,
+) -> answer::Answer {
+    let values = answer::by_value(its.iter().map(|it| (it.value, it.trials.as_slice())));
+    let point = bracket.0;
+    let interval = point.map(|p| answer::interval(cfg, &values, p, level));
+    let attainment = point
+        .filter(|_| cfg.attainment.is_some())
+        .and_then(|p| values.iter().find(|v| v.value == p))
+        .and_then(|v| answer::attainment(cfg, v, level));
+    let best = entries
+        .iter()
+        .filter(|e| e.feasible)
+        .filter_map(|e| {
+            e.objective.map(|o| answer::Best {
+                value: e.value,
+                objective: o,
+            })
+        })
+        .reduce(|a, b| {
+            if (b.objective > a.objective) == cfg.objective.maximize && b.objective != a.objective {
+                b
+            } else {
+                a
+            }
+        });
+    let breach = entries
+        .iter()
+        .zip(its)
+        .find(|(e, _)| !e.feasible)
+        .and_then(|(_, it)| feasibility::first_breach(&it.trials, &cfg.filters, &cfg.slos))
+        .map(|b| {
+            let obs = b
+                .observed
+                .map_or("not measured".into(), |o| format!("observed {o:.2}"));
+            format!("{} {} {} {} ({obs})", b.metric_tag, b.stat, b.op, b.threshold)
+        });
+    let mut a = answer::Answer {
+        parameter: cfg.dim.key().to_string(),
+        value: point,
+        interval,
+        attainment,
+        best,
+        runs: its.iter().map(|it| it.trials.len()).sum(),
+        convergence_reason: reason.to_string(),
+        text: String::new(),
+    };
+    a.text = answer::sentence(cfg, &a, breach.as_deref());
+    a
+}
+
+/// The plan lines of iteration `i` at value `v`, for the trials still to run.
+fn plan_lines(opts: &SearchOptions, i: usize, v: i64, trials: &[u32]) -> anyhow::Result<Vec<PlanLine>> {
+    let key = opts.config.dim.key();
+    let n = opts.templates.len().max(1);
+    trials
+        .iter()
+        .map(|&t| {
+            let mut line = opts
+                .templates
+                .get(t as usize - 1)
+                .cloned()
+                .context("sweep-search needs the load flags (--model, --url, ...) to plan a run")?;
+            line.loadgen.set_swept(opts.config.dim.param, &json!(v))?;
+            line.loadgen.check()?;
+            let p = &mut line.place;
+            p.run_index = Some(i * n + t as usize - 1);
+            p.trial = Some(t);
+            p.trial_label = Some(format!("run_{t:04}"));
+            p.variation_index = Some(i);
+            p.variation_label = Some(format!("search_iter_{i:04}"));
+            let mut params = Map::new();
+            params.insert(key.to_string(), json!(v));
+            p.parameters = Some(params);
+            p.artifact_dir = Some(trial_dir(&opts.base_dir, i, t).display().to_string());
+            Ok(line)
+        })
+        .collect()
+}

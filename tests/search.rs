@@ -1,0 +1,267 @@
+//! The SLA search (`sweep-search`, and `scripts/profile --search-*` looping it): against mock-llm's
+//! capacity model, whose answer is known (with 8 decode slots TTFT jumps once requests queue, so
+//! "TTFT p99 ≤ 60 ms" holds up to concurrency 8 and not beyond), and on AIPerf's own trial files
+//! for the inputs that must end with a clear message rather than a guess.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::common::{bin, fixtures_dir, repo_root, MockServer};
+
+/// The grid the search is compared with: every whole value of the range.
+const RANGE: &str = "concurrency:1,32:int";
+const GRID_RUNS: u64 = 32;
+
+fn profile(dir: &Path, url: &str, extra: &[&str]) -> Output {
+    Command::new(repo_root().join("scripts/profile"))
+        .current_dir(dir)
+        .env("SWEEPKIT_BIN_DIR", bin("loadgen").parent().unwrap())
+        .args([
+            "--model",
+            "mock",
+            "--url",
+            url,
+            "--streaming",
+            "--no-server-metrics",
+        ])
+        // Short runs: 64 requests of 16 tokens. A queued request waits a whole request (~95 ms) for
+        // its first token, an admitted one ~10 ms: the SLA sits far from both on a busy machine. Past
+        // the knee about one request in nine queues, so 64 requests put several in every p99.
+        .args(["--request-count", "64", "--isl", "32", "--osl", "16"])
+        .args(["--search-recipe", "max-concurrency-under-sla"])
+        .args([
+            "--search-sla",
+            "time_to_first_token:p99:le:60",
+            "--search-space",
+            RANGE,
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn read(p: &Path) -> Value {
+    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn base(tmp: &Path) -> PathBuf {
+    tmp.join("artifacts/mock-openai-chat-concurrency_search")
+}
+
+/// Runs the search with one planner on a fresh 8-slot mock-llm; returns its folder's answer.
+fn search(planner: &str, mock_args: &[&str]) -> (tempfile::TempDir, Value) {
+    let mock = MockServer::start(&[&["--max-batch", "8", "--ttft-ms", "10"], mock_args].concat());
+    let tmp = tempfile::tempdir().unwrap();
+    let o = profile(tmp.path(), &mock.url(), &["--search-planner", planner]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    let answer = read(&base(tmp.path()).join("search_answer.json"));
+    (tmp, answer)
+}
+
+fn check_found_the_knee(planner: &str, aiperf_name: &str) {
+    let (tmp, a) = search(planner, &[]);
+    let b = base(tmp.path());
+    assert_eq!(a["value"], 8, "{a}");
+    let runs = a["runs"].as_u64().unwrap();
+    assert!(
+        runs < GRID_RUNS,
+        "{runs} runs: no fewer than the grid's {GRID_RUNS}"
+    );
+    let i = &a["interval"];
+    assert!(
+        i["lo"].as_i64().unwrap() <= 8 && i["hi"].as_i64().unwrap() >= 8,
+        "{a}"
+    );
+    assert_eq!(i["method"], "bootstrap over requests");
+    let text = a["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("max concurrency under SLA: 8 (95% interval "),
+        "{text}"
+    );
+    assert!(text.ends_with(&format!(", {runs} runs")), "{text}");
+    // AIPerf's history: same keys, the boundary bracketing the knee.
+    let h = read(&b.join("search_history.json"));
+    assert_eq!(h["config"]["planner"], aiperf_name);
+    assert_eq!(h["recipe"], "max-concurrency-under-sla");
+    let bs = &h["boundary_summary"];
+    assert_eq!(bs["feasible_max"]["value"], 8, "{bs}");
+    assert_eq!(bs["infeasible_min"]["value"], 9, "{bs}");
+    assert_eq!(
+        bs["infeasible_min"]["first_breach"]["metric_tag"],
+        "time_to_first_token"
+    );
+    assert!(bs["infeasible_min"]["first_breach"]["observed"].as_f64().unwrap() > 60.0);
+    assert!(
+        h["convergence_reason"]
+            .as_str()
+            .unwrap()
+            .ends_with("precision_reached"),
+        "{h}"
+    );
+    let its = h["iterations"].as_array().unwrap();
+    assert_eq!(its.len() as u64, runs, "one trial per iteration");
+    assert_eq!(its[0]["variation_values"]["concurrency"], 1);
+    assert_eq!(h["best_trials"][0]["feasible"], true);
+    // AIPerf's adaptive layout: search_iter_NNNN/profile_runs/run_NNNN/ with the trial's files.
+    for n in 0..its.len() {
+        let run = b.join(format!("search_iter_{n:04}/profile_runs/run_0001"));
+        assert!(
+            run.join("profile_export_aiperf.json").is_file(),
+            "{}",
+            run.display()
+        );
+        assert!(run.join("profile_export.jsonl").is_file());
+    }
+    let findings = std::fs::read_to_string(b.join("findings.md")).unwrap();
+    assert!(findings.contains(&format!("- **Answer:** {text}")), "{findings}");
+}
+
+#[test]
+fn smooth_isotonic_finds_the_knee_in_fewer_runs_than_a_grid() {
+    check_found_the_knee("smooth-isotonic", "smooth_isotonic");
+}
+
+#[test]
+fn monotonic_sla_finds_the_knee_in_fewer_runs_than_a_grid() {
+    check_found_the_knee("monotonic-sla", "monotonic_sla");
+}
+
+#[test]
+fn a_noisy_server_widens_the_interval_instead_of_flipping_the_answer() {
+    let width = |a: &Value| {
+        let i = &a["interval"];
+        i["crossing_hi"].as_f64().unwrap() - i["crossing_lo"].as_f64().unwrap()
+    };
+    let (_t1, steady) = search("smooth-isotonic", &[]);
+    let (_t2, noisy) = search("smooth-isotonic", &["--jitter-cv", "0.5", "--seed", "7"]);
+    let v = noisy["value"].as_i64().unwrap();
+    assert!((7..=9).contains(&v), "the answer flipped: {noisy}");
+    assert!(
+        width(&noisy) > width(&steady),
+        "noise did not widen the interval: steady {steady}, noisy {noisy}"
+    );
+}
+
+/// A search folder holding one iteration: AIPerf's own trial (its summary and records) at concurrency 1.
+fn aiperf_iteration() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("search_iter_0000/profile_runs/run_0001");
+    std::fs::create_dir_all(&run).unwrap();
+    for f in ["profile_export_aiperf.json", "profile_export.jsonl"] {
+        std::fs::copy(fixtures_dir().join("a_single_c8_n200").join(f), run.join(f)).unwrap();
+    }
+    tmp
+}
+
+fn sweep_search(dir: &Path, args: &[&str]) -> Output {
+    Command::new(bin("sweep-search"))
+        .args([
+            "--search-dir",
+            dir.to_str().unwrap(),
+            "--search-space",
+            "concurrency:1,8:int",
+        ])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn findings(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("findings.md")).unwrap()
+}
+
+#[test]
+fn reads_aiperfs_own_trials_and_plans_the_next_iteration() {
+    let tmp = aiperf_iteration();
+    // AIPerf's run has TTFT p99 46.17 ms: it holds at concurrency 1, so the next probe is 2.
+    let o = sweep_search(
+        tmp.path(),
+        &["--search-sla", "time_to_first_token:p99:le:60", "--model", "m"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let line: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(line["loadgen"]["concurrency"], 2);
+    assert_eq!(line["variation_label"], "search_iter_0001");
+    let want = tmp.path().join("search_iter_0001/profile_runs/run_0001");
+    assert_eq!(line["artifact_dir"], want.to_str().unwrap());
+    let h = read(&tmp.path().join("search_history.json"));
+    assert_eq!(h["iterations"][0]["feasible"], true);
+    assert_eq!(h["convergence_reason"], Value::Null, "mid-search");
+    // Without load flags it cannot plan a run, and says what it needs.
+    let o = sweep_search(tmp.path(), &["--search-sla", "time_to_first_token:p99:le:60"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("needs the load flags"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_sla_on_a_metric_the_summaries_lack_is_an_error_not_a_failing_value() {
+    let tmp = aiperf_iteration();
+    let o = sweep_search(tmp.path(), &["--search-sla", "time_to_first_tokn:p99:le:60"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        e.starts_with("sweep-search: SLA 'time_to_first_tokn p99 ≤ 60': no metric 'time_to_first_tokn'"),
+        "{e}"
+    );
+    assert!(e.contains("time_to_first_token"), "lists what there is: {e}");
+    let f = findings(tmp.path());
+    assert!(
+        f.contains("**No answer:**") && f.contains("time_to_first_tokn"),
+        "{f}"
+    );
+}
+
+#[test]
+fn an_empty_search_space_is_refused_with_a_findings_entry() {
+    let tmp = aiperf_iteration();
+    let o = Command::new(bin("sweep-search"))
+        .args(["--search-dir", tmp.path().to_str().unwrap()])
+        .args([
+            "--search-space",
+            "concurrency:8,8:int",
+            "--search-sla",
+            "time_to_first_token:p99:le:60",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        e.contains("--search-space 'concurrency:8,8:int': the space is empty"),
+        "{e}"
+    );
+    assert!(findings(tmp.path()).contains("the space is empty"));
+}
+
+#[test]
+fn when_even_the_lowest_value_fails_the_verdict_is_negative_and_says_why() {
+    let tmp = aiperf_iteration();
+    let o = sweep_search(tmp.path(), &["--search-sla", "time_to_first_token:p99:le:40"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert_eq!(
+        e.trim(),
+        "no concurrency in [1, 8] meets the SLA: even 1 breaks time_to_first_token p99 le 40 (observed 46.17), 1 run"
+    );
+    assert!(o.stdout.is_empty(), "no plan line, no guess");
+    let h = read(&tmp.path().join("search_history.json"));
+    assert_eq!(h["convergence_reason"], "smooth_isotonic_no_pass_in_range");
+    assert_eq!(h["boundary_summary"]["feasible_max"], Value::Null);
+    assert_eq!(h["boundary_summary"]["infeasible_min"]["value"], 1);
+    let a = read(&tmp.path().join("search_answer.json"));
+    assert_eq!(a["value"], Value::Null);
+    assert!(findings(tmp.path()).contains("**Answer:** no concurrency in [1, 8] meets the SLA"));
+}
