@@ -21,7 +21,10 @@
 //! **Several chunks in one read.** A read that drains several TCP segments carries one stamp, the
 //! last segment's, and every SSE event completed by that read gets it (AIPerf's rule: a chunk is
 //! stamped when the bytes that complete it are handed over). How often that happens is counted
-//! ([`RxHealth`]: reads that delivered more than one content chunk).
+//! ([`RxHealth`]: reads that delivered more than one content chunk). Reads sized to end at a
+//! segment boundary would not recover the earlier segments' stamps: Linux merges in-order segments
+//! that queue up behind an unread one into one buffer (`tcp_try_coalesce`), which keeps only the
+//! newest segment's stamp, so every chunk queued while the client was late carries that stamp.
 //!
 //! **Turning it on takes a moment.** The first socket asking for receive stamps switches
 //! timestamping on for the whole host, and Linux does that from a work queue: packets that arrive
