@@ -5,9 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use serde_json::Value;
-
-use crate::common::{bin, repo_root, MockServer};
+use crate::common::{bin, read_json as read, repo_root, stderr, MockServer};
 
 fn profile(dir: &Path, args: &[&str]) -> Output {
     Command::new(repo_root().join("scripts/profile"))
@@ -25,15 +23,6 @@ fn profile(dir: &Path, args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .unwrap()
-}
-
-fn read(p: &Path) -> Value {
-    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]

@@ -2,15 +2,10 @@
 //! does with a half-finished sweep or a folder with nothing in it.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use serde_json::Value;
 
-use crate::common::{fixtures_dir, run};
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::common::{fixtures_dir, run, stderr};
 
 /// Runs `report DIR -o OUT` and returns the page and the JSON line it printed.
 fn report(dir: &Path, out: &Path, extra: &[&str]) -> (String, Value) {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
-use crate::common::{bin, repo_root, MockServer};
+use crate::common::{bin, repo_root, stderr, MockServer};
 
 const BASE: &str = "artifacts/mock-openai-chat-concurrency_sweep";
 
@@ -50,10 +50,6 @@ fn profile(dir: &Path, args: &[&str]) -> Command {
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     profile(dir, args).output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Every file below `root` with its bytes and modification time.

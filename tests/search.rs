@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use crate::common::{bin, fixtures_dir, repo_root, MockServer};
+use crate::common::{bin, fixtures_dir, read_json as read, repo_root, stderr, MockServer};
 
 /// The grid the search is compared with: every whole value of the range.
 const RANGE: &str = "concurrency:1,32:int";
@@ -41,15 +41,6 @@ fn profile(dir: &Path, url: &str, extra: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .unwrap()
-}
-
-fn read(p: &Path) -> Value {
-    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn base(tmp: &Path) -> PathBuf {

@@ -7,15 +7,7 @@ use std::process::{Command, Output};
 
 use serde_json::{json, Value};
 
-use crate::common::{bin, fixtures_dir, run};
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::common::{bin, fixtures_dir, read_json, run, stderr, stdout};
 
 fn run_in(dir: &Path, tool: &str, args: &[&str]) -> Output {
     Command::new(bin(tool))
@@ -455,11 +447,6 @@ fn files_under(root: &Path) -> Vec<String> {
 
 fn agg(root: &Path, args: &[&str]) -> Output {
     run_in(root, "sweep-agg", args)
-}
-
-fn read_json(p: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-        .unwrap()
 }
 
 fn thr_for(c: u64) -> f64 {
