@@ -3,7 +3,8 @@
 //!
 //! Lines with the same `session_id` are one conversation (turns appended in file order); a line
 //! without one is a conversation of its own. A turn has `text` or `texts` (joined with spaces),
-//! and optionally `delay` (ms after the previous reply; ignored on the first turn, as AIPerf does),
+//! and optionally `delay` (ms after the previous reply, at most `--inter-turn-delay-cap-seconds`;
+//! ignored on the first turn, as AIPerf does),
 //! `output_length` (that turn's max tokens, over `--osl`), `role` and `extra` (merged into that
 //! turn's body after `--extra-inputs`). A leading text-only `role: "system"` turn becomes the
 //! conversation's system prompt, sent first on every turn (AIPerf's rule).
@@ -121,8 +122,9 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Load
             draft.turns.push(TurnSpec {
                 text,
                 max_tokens: t.output_length.or(opts.osl),
-                delay_ms: t.delay,
+                delay_ms: opts.workload.capped_delay(t.delay),
                 extra: t.extra.unwrap_or_default(),
+                at_ms: None,
             });
         }
         Ok(())
