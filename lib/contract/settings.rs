@@ -1083,6 +1083,111 @@ mod tests {
     }
 
     #[test]
+    fn delay_cap_and_system_prompt_rules_name_the_flag() {
+        let base = || Settings {
+            model: Some("m".into()),
+            ..Default::default()
+        };
+        let err = |s: Settings| s.check().unwrap_err().to_string();
+        let file = || Some(PathBuf::from("t.jsonl"));
+        let ok = Settings {
+            input_file: file(),
+            inter_turn_delay_cap_seconds: Some(0.0),
+            ..base()
+        };
+        assert!(ok.check().is_ok());
+        let e = err(Settings {
+            inter_turn_delay_cap_seconds: Some(-1.0),
+            ..ok.clone()
+        });
+        assert!(e.contains("--inter-turn-delay-cap-seconds -1"), "{e}");
+        let e = err(Settings {
+            input_file: None,
+            ..ok
+        });
+        assert!(
+            e.contains("--inter-turn-delay-cap-seconds") && e.contains("--input-file"),
+            "{e}"
+        );
+        let sp = || Settings {
+            system_prompt: Some("Be brief.".into()),
+            ..base()
+        };
+        assert!(sp().check().is_ok());
+        // A user context shares nothing with the system message: allowed, as in AIPerf.
+        assert!(Settings {
+            user_context_prompt_length: Some(8),
+            ..sp()
+        }
+        .check()
+        .is_ok());
+        for (s, want) in [
+            (
+                Settings {
+                    shared_system_prompt_length: Some(0),
+                    ..sp()
+                },
+                "--shared-system-prompt-length",
+            ),
+            (
+                Settings {
+                    prefix_prompt_pool_size: Some(2),
+                    prefix_prompt_length: Some(8),
+                    ..sp()
+                },
+                "--prefix-prompt-pool-size",
+            ),
+            (
+                Settings {
+                    system_prompt_file: Some("p.txt".into()),
+                    ..sp()
+                },
+                "--system-prompt-file",
+            ),
+            (
+                Settings {
+                    input_file: file(),
+                    ..sp()
+                },
+                "--input-file",
+            ),
+            (
+                Settings {
+                    endpoint_type: Some(EndpointType::Embeddings),
+                    ..sp()
+                },
+                "embeddings",
+            ),
+        ] {
+            let e = err(s);
+            assert!(e.contains("--system-prompt") && e.contains(want), "{e}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sys.txt");
+        std::fs::write(&p, "line one\nline two\n").unwrap();
+        let from_file = Settings {
+            system_prompt_file: Some(p.clone()),
+            ..base()
+        };
+        assert_eq!(
+            from_file.read_system_prompt().unwrap().as_deref(),
+            Some("line one\nline two\n")
+        );
+        std::fs::write(&p, " \n").unwrap();
+        assert!(from_file
+            .read_system_prompt()
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
+        std::fs::remove_file(&p).unwrap();
+        let e = from_file.check_files().unwrap_err().to_string();
+        assert!(
+            e.starts_with("--system-prompt-file ") && e.contains("sys.txt"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn swept_values_land_in_their_field() {
         let mut s = Settings::default();
         s.set_swept(Sweepable::Concurrency, &Value::from(8u64)).unwrap();

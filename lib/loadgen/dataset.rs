@@ -4,8 +4,10 @@
 //! `payload`, or (traces) `input_length` tokens synthesized deterministically — with `hash_ids`,
 //! block by block (`--isl-block-size` tokens per id, default 512, the same text for the same id
 //! and seed, so traces that share prefix blocks share prompt prefixes as on the real system).
-//! `output_length` sets the max tokens; `timestamp` (ms) or cumulative `delay` (ms) schedule the
-//! request, replayed on time ([`replay`] applies the fixed-schedule offsets).
+//! `output_length` sets the max tokens; `timestamp` (ms) or cumulative `delay` (ms, at most
+//! `--inter-turn-delay-cap-seconds`) schedule the request, replayed on time ([`replay`] applies the
+//! fixed-schedule offsets). A `mooncake_trace` whose lines carry `session_id` is a trace of
+//! multi-turn sessions instead ([`trace_sessions`]).
 
 use std::path::Path;
 

@@ -151,3 +151,107 @@ fn group(lines: Vec<Line>) -> Vec<(String, Vec<Line>)> {
     }
     groups
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loadgen::options::{resolve, DatasetType, Io, Settings};
+
+    fn opts(extra: Settings) -> Options {
+        resolve(
+            Settings {
+                model: Some("m".into()),
+                input_file: Some("t.jsonl".into()),
+                custom_dataset_type: Some(DatasetType::MooncakeTrace),
+                ..extra
+            },
+            Io::default(),
+            Default::default(),
+        )
+        .unwrap()
+    }
+
+    fn line(n: u64, session: Option<&str>, timestamp: Option<f64>, delay: Option<f64>) -> Line {
+        Line {
+            line: n,
+            session: session.map(String::from),
+            text: format!("turn from line {n}"),
+            max_tokens: Some(4),
+            extra: Map::new(),
+            timestamp,
+            delay,
+        }
+    }
+
+    fn trace() -> Vec<Line> {
+        vec![
+            line(1, Some("a"), Some(1000.0), Some(70.0)),
+            line(2, Some("b"), Some(900.0), None),
+            line(3, Some("a"), None, Some(300.0)),
+            line(4, None, Some(1500.0), None),
+            line(5, Some("a"), Some(2000.0), None),
+        ]
+    }
+
+    #[test]
+    fn sessions_group_in_file_order_and_start_on_the_trace_clock() {
+        let tok = Tokenizer::load("builtin").unwrap();
+        let s = build(trace(), &opts(Settings::default()), &tok, Path::new("t.jsonl")).unwrap();
+        assert!(s.trace);
+        let ids: Vec<&str> = s.conversations.iter().map(|c| c.id.as_ref()).collect();
+        // Sorted by first timestamp; the line without a session is a conversation of its own.
+        assert_eq!(ids, ["b", "a", "session_000002"]);
+        let a = &s.conversations[1];
+        assert_eq!(a.turns.len(), 3);
+        assert_eq!(a.turns[0].text.as_ref(), "turn from line 1");
+        // Zero at the earliest first turn (900): a starts at 100; its first delay is ignored.
+        assert_eq!(
+            a.turns.iter().map(|t| (t.at_ms, t.delay_ms)).collect::<Vec<_>>(),
+            [(Some(100.0), None), (None, Some(300.0)), (Some(1100.0), None)]
+        );
+        assert_eq!(
+            a.turns[0].alone.timestamp_ms,
+            Some(100.0),
+            "the first turn carries its start"
+        );
+        assert_eq!(s.conversations[2].turns[0].at_ms, Some(600.0));
+    }
+
+    #[test]
+    fn offsets_drop_stamped_lines_and_a_session_must_start_stamped() {
+        let tok = Tokenizer::load("builtin").unwrap();
+        let windowed = opts(Settings {
+            fixed_schedule: Some(true),
+            fixed_schedule_start_offset: Some(950),
+            fixed_schedule_end_offset: Some(1600),
+            ..Default::default()
+        });
+        let s = build(trace(), &windowed, &tok, Path::new("t.jsonl")).unwrap();
+        // b (900) and a's line 5 (2000) are outside; a's unstamped line 3 stays; zero = 950.
+        let a = &s.conversations[0];
+        assert_eq!(a.id.as_ref(), "a");
+        assert_eq!(a.turns.len(), 2);
+        assert_eq!(a.turns[0].at_ms, Some(50.0));
+        let mut unstamped = trace();
+        unstamped[1].timestamp = None;
+        let e = build(unstamped, &opts(Settings::default()), &tok, Path::new("t.jsonl"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("t.jsonl:2") && e.contains("session b"), "{e}");
+        // Without the clock (--no-fixed-schedule) the same lines are plain sessions.
+        let off = opts(Settings {
+            no_fixed_schedule: Some(true),
+            ..Default::default()
+        });
+        let mut lines = trace();
+        lines[1].timestamp = None;
+        let s = build(lines, &off, &tok, Path::new("t.jsonl")).unwrap();
+        assert!(!s.trace);
+        assert_eq!(s.conversations[0].id.as_ref(), "a", "file order");
+        assert!(s
+            .conversations
+            .iter()
+            .all(|c| c.turns.iter().all(|t| t.at_ms.is_none())));
+    }
+}
