@@ -800,6 +800,24 @@ fn session_trace(extra: &[&str]) -> (Vec<Value>, u64, HashMap<String, Value>) {
     drop(mock);
     let ri: Value = serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
     let p0 = ri["phases"]["profiling"]["start_ns"].as_u64().unwrap();
+    assert_eq!(ri["phases"]["profiling"]["sessions"], 4, "{}", ri["phases"]);
+    // trial-agg: sessions and turns counted; on the clock, AIPerf's schedule lag from the stamped
+    // turns, with no warning about the delayed turns that have no intended send time.
+    let out = trial_agg(&[
+        "--run-info",
+        info.to_str().unwrap(),
+        "--format",
+        "json",
+        records.to_str().unwrap(),
+    ]);
+    ok(&out, "trial-agg");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("scheduled_ns"), "{err}");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["session_count"]["avg"], 4.0, "{summary}");
+    assert_eq!(summary["turn_count"]["avg"], 8.0);
+    let fixed = extra.contains(&"--fixed-schedule");
+    assert_eq!(summary.get("replay_sched_lag_p99").is_some(), fixed, "{summary}");
     let server = lines_of(&truth)
         .into_iter()
         .map(|r| (r["client_request_id"].as_str().unwrap().to_string(), r))
