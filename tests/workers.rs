@@ -236,10 +236,17 @@ fn work(recs: &[Value]) -> Work {
                 let k = meta(r, "turn_index");
                 let m = |t: &str| r["metrics"][t]["value"].as_f64().unwrap();
                 // Later turns' ISL includes the replies (the mock's words), so only turn 0's.
-                (k, m("output_sequence_length"), (k == 0).then(|| m("input_sequence_length")))
+                (
+                    k,
+                    m("output_sequence_length"),
+                    (k == 0).then(|| m("input_sequence_length")),
+                )
             })
             .collect();
-        assert!(w.insert(conv.to_string(), v).is_none(), "conversation {conv} ran twice");
+        assert!(
+            w.insert(conv.to_string(), v).is_none(),
+            "conversation {conv} ran twice"
+        );
     }
     w
 }
@@ -260,7 +267,12 @@ fn histories(recs: &[Value], truth: &Path) -> BTreeMap<(String, u64), Vec<String
             .as_array()
             .unwrap_or_else(|| panic!("the server recorded no body for {id}"))
             .iter()
-            .map(|m| (m["role"].as_str().unwrap().into(), m["content"].as_str().unwrap().into()))
+            .map(|m| {
+                (
+                    m["role"].as_str().unwrap().into(),
+                    m["content"].as_str().unwrap().into(),
+                )
+            })
             .collect()
     };
     let mut users = BTreeMap::new();
@@ -271,11 +283,19 @@ fn histories(recs: &[Value], truth: &Path) -> BTreeMap<(String, u64), Vec<String
             assert_eq!(meta(r, "turn_index"), k as u64, "turns in order: {r}");
             let this = messages(r);
             assert_eq!(this.len(), prev.len() + 1 + usize::from(k > 0), "{this:?}");
-            assert_eq!(&this[..prev.len()], &prev[..], "turn {k} of {conv} resends its history");
+            assert_eq!(
+                &this[..prev.len()],
+                &prev[..],
+                "turn {k} of {conv} resends its history"
+            );
             if k > 0 {
                 assert_eq!(this[prev.len()].0, "assistant", "the reply is in the history");
             }
-            let user = this.iter().filter(|m| m.0 == "user").map(|m| m.1.clone()).collect();
+            let user = this
+                .iter()
+                .filter(|m| m.0 == "user")
+                .map(|m| m.1.clone())
+                .collect();
             users.insert((conv.to_string(), k as u64), user);
             prev = this;
         }
@@ -400,6 +420,7 @@ fn two_workers_keep_the_session_arrivals_of_one_open_loop() {
         }
     }
     let per = per_worker_sessions(&i2);
+    assert_eq!(per.len(), 2, "{per:?}");
     assert_eq!(per.iter().sum::<u64>(), s2.len() as u64);
     assert!(per.iter().all(|&n| n > 0), "{per:?}");
 }
@@ -443,4 +464,48 @@ fn two_workers_keep_the_per_user_schedule() {
     let odd = a.keys().filter(|u| u.parse::<u64>().unwrap() % 2 == 1).count() as u64;
     assert_eq!(per_worker_sessions(&i2), vec![8 - odd, odd]);
     assert_eq!(work(&r1), work(&r2));
+}
+
+#[test]
+fn two_workers_run_a_multi_turn_file_as_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("mt.jsonl");
+    let lines: Vec<String> = (0..6)
+        .map(|s| {
+            let turns: Vec<String> = (0..2 + s % 3)
+                .map(|k| format!(r#"{{"text":"session {s} turn {k}","delay":2}}"#))
+                .collect();
+            format!(r#"{{"session_id":"s{s}","turns":[{}]}}"#, turns.join(","))
+        })
+        .collect();
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let load = [
+        "--input-file",
+        file.to_str().unwrap(),
+        "--custom-dataset-type",
+        "multi_turn",
+        "--concurrency",
+        "2",
+    ];
+    let mut runs = Vec::new();
+    for n in ["1", "2"] {
+        let truth = tmp.path().join(format!("truth{n}.jsonl"));
+        let m = recording_mock(&truth);
+        let (recs, info) = run(tmp.path(), &m.url(), n, &load);
+        drop(m);
+        assert_eq!(
+            recs.len(),
+            2 + 3 + 4 + 2 + 3 + 4,
+            "every turn of every session once"
+        );
+        runs.push((histories(&recs, &truth), work(&recs), per_worker_sessions(&info)));
+    }
+    assert_eq!(runs[0].0, runs[1].0);
+    assert_eq!(runs[0].1, runs[1].1);
+    assert_eq!(
+        runs[0].0[&("s4".to_string(), 2)],
+        ["session 4 turn 0", "session 4 turn 1", "session 4 turn 2"]
+    );
+    assert_eq!(runs[1].2.len(), 2);
+    assert!(runs[1].2.iter().all(|&n| n > 0), "{:?}", runs[1].2);
 }

@@ -853,7 +853,9 @@ fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Setup> 
     }
     let open = opts.request_rate.is_some() || trace;
     // In flight at most: the concurrency, else the users of a user-centric run.
-    let in_flight = opts.concurrency.or(opts.workload.user_centric.map(|(_, users)| users));
+    let in_flight = opts
+        .concurrency
+        .or(opts.workload.user_centric.map(|(_, users)| users));
     let pool = in_flight.unwrap_or(if open { 256 } else { 1 });
     // Never more event loops than requests (sessions) that can be in flight.
     let n = opts
