@@ -1,6 +1,7 @@
 //! Production-shaped traffic (issue 10): client-side cancellation checked from the server's side
 //! (mock-llm's `--record` and `/metrics`) and from the records, trace replay on a fixed schedule
-//! with shared `hash_ids` prefixes, and trial-agg's timeslices.
+//! with shared `hash_ids` prefixes, session traces (history, trace clock, delay cap), the verbatim
+//! system prompt, and trial-agg's timeslices.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -497,7 +498,7 @@ fn the_new_numeric_flags_sweep_as_comma_lists() {
     let trace = dir.path().join("t.jsonl");
     std::fs::write(&trace, "{\"timestamp\": 0, \"input_length\": 8}\n").unwrap();
     let t = trace.to_str().unwrap();
-    let cases: [(&[&str], &str, Value); 5] = [
+    let cases: [(&[&str], &str, Value); 6] = [
         (
             &["--request-cancellation-rate", "0,10,20"],
             "request_cancellation_rate",
@@ -539,6 +540,11 @@ fn the_new_numeric_flags_sweep_as_comma_lists() {
             &["--input-file", t, "--isl-block-size", "16,32,64"],
             "isl_block_size",
             64.into(),
+        ),
+        (
+            &["--input-file", t, "--inter-turn-delay-cap-seconds", "0,0.5,2"],
+            "inter_turn_delay_cap_seconds",
+            2.0.into(),
         ),
     ];
     for (args, key, last) in cases {
@@ -748,5 +754,369 @@ fn timeslices_cut_as_aiperf_cuts_them() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains(want), "{err}");
+    }
+}
+
+/// A session trace (tests/fixtures/traces/sessions.jsonl) replayed on its schedule against
+/// mock-llm; returns the records, the profiling start and the server's records by request id.
+fn session_trace(extra: &[&str]) -> (Vec<Value>, u64, HashMap<String, Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (records, info, truth) = (
+        dir.path().join("r.jsonl"),
+        dir.path().join("ri.json"),
+        dir.path().join("server.jsonl"),
+    );
+    let trace = crate::common::repo_root().join("tests/fixtures/traces/sessions.jsonl");
+    let mock = MockServer::start(&[
+        "--ttft-ms",
+        "1",
+        "--itl-ms",
+        "1",
+        "--record",
+        truth.to_str().unwrap(),
+        "--record-request-bodies",
+    ]);
+    let mut args = vec![
+        "--url",
+        &mock.addr,
+        "-m",
+        "mock-model",
+        "--streaming",
+        "--input-file",
+        trace.to_str().unwrap(),
+        "--custom-dataset-type",
+        "mooncake_trace",
+        "--isl-block-size",
+        "16",
+        "--ui",
+        "none",
+        "--output",
+        records.to_str().unwrap(),
+        "--run-info-out",
+        info.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ok(&loadgen(&args), "loadgen");
+    drop(mock);
+    let ri: Value = serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    let p0 = ri["phases"]["profiling"]["start_ns"].as_u64().unwrap();
+    let server = lines_of(&truth)
+        .into_iter()
+        .map(|r| (r["client_request_id"].as_str().unwrap().to_string(), r))
+        .collect();
+    (lines_of(&records), p0, server)
+}
+
+/// The messages a record's request carried, as the server received them: (role, content).
+fn messages_seen(server: &HashMap<String, Value>, r: &Value) -> Vec<(String, String)> {
+    let id = r["metadata"]["x_request_id"].as_str().unwrap();
+    server[id]["request_body"]["messages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no body recorded for {id}"))
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap().to_string(),
+                m["content"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn session_traces_carry_history_and_keep_the_trace_clock() {
+    let (recs, p0, server) = session_trace(&["--fixed-schedule", "--inter-turn-delay-cap-seconds", "0.4"]);
+    assert_eq!(recs.len(), 8, "every line is one request");
+    let mut by: HashMap<String, Vec<&Value>> = HashMap::new();
+    for r in &recs {
+        assert!(r["error"].is_null(), "{r}");
+        let c = r["metadata"]["conversation_id"].as_str().unwrap().to_string();
+        by.entry(c).or_default().push(r);
+    }
+    for turns in by.values_mut() {
+        turns.sort_by_key(|r| r["metadata"]["turn_index"].as_u64().unwrap());
+    }
+    let turns = |c: &str| by[c].clone();
+    let lens: Vec<(String, usize)> = ["a", "b", "c", "session_000003"]
+        .iter()
+        .map(|c| (c.to_string(), turns(c).len()))
+        .collect();
+    assert_eq!(
+        lens.iter().map(|x| x.1).collect::<Vec<_>>(),
+        [3, 2, 2, 1],
+        "{lens:?}"
+    );
+    let meta = |r: &Value, k: &str| r["metadata"][k].as_u64().unwrap_or_else(|| panic!("no {k}: {r}"));
+    let srv = |r: &Value, k: &str| {
+        server[r["metadata"]["x_request_id"].as_str().unwrap()][k]
+            .as_u64()
+            .unwrap()
+    };
+    let ms = |ns: u64| ns as f64 / 1e6;
+    for (c, ts) in &by {
+        for (k, r) in ts.iter().enumerate() {
+            assert_eq!(meta(r, "turn_index"), k as u64);
+            assert_eq!(r["metadata"]["x_correlation_id"], format!("fixed-schedule-{c}"));
+            // Turn k carries turns < k and the mock's replies, then its own message.
+            let m = messages_seen(&server, r);
+            assert_eq!(m.len(), 2 * k + 1, "{c}/{k}: {m:?}");
+            if k > 0 {
+                let prev = messages_seen(&server, ts[k - 1]);
+                assert_eq!(&m[..prev.len()], &prev[..], "{c}/{k} resends turn {}", k - 1);
+                let (role, reply) = &m[prev.len()];
+                assert_eq!(role, "assistant");
+                let words: Vec<&str> = reply.split_whitespace().collect();
+                let asked = server[ts[k - 1]["metadata"]["x_request_id"].as_str().unwrap()]
+                    ["completion_tokens"]
+                    .as_u64()
+                    .unwrap();
+                assert_eq!(words.len() as u64, asked, "the reply the mock sent: {reply:?}");
+                assert!(words
+                    .iter()
+                    .all(|w| sweepkit::mock::tokens::WORDS.contains(&&*format!(" {w}"))));
+                let isl = |r: &Value| r["metrics"]["input_sequence_length"]["value"].as_f64().unwrap();
+                assert!(isl(r) > isl(ts[k - 1]), "the ISL counts the history");
+            }
+        }
+    }
+    // First turns at their timestamps (zero = 1000 ms, the earliest), `delay` ignored on c's first line.
+    for (c, want) in [("a", 0.0), ("session_000003", 50.0), ("b", 100.0), ("c", 200.0)] {
+        let r = turns(c)[0];
+        let (sched, sent) = (
+            ms(meta(r, "scheduled_ns") - p0),
+            ms(meta(r, "request_start_ns") - p0),
+        );
+        assert!(
+            (sched - want).abs() < 0.01,
+            "{c}: scheduled at {sched} ms, trace says {want}"
+        );
+        assert!(
+            (0.0..100.0).contains(&(sent - sched)),
+            "{c}: sent {sent} ms for {sched}"
+        );
+    }
+    // b's turn 1 is stamped 1600 ms: absolute, 600 ms after the zero.
+    let b1 = turns("b")[1];
+    let sched = ms(meta(b1, "scheduled_ns") - p0);
+    assert!((sched - 600.0).abs() < 0.01, "{sched}");
+    assert!((0.0..100.0).contains(&(ms(meta(b1, "request_start_ns") - p0) - sched)));
+    // On the server's clock: a's turn 1 arrives 300 ms after turn 0 ended, turn 2 at once, and
+    // c's 5 s delay is clamped to the 0.4 s cap. Late side generous (a loaded machine).
+    let gap = |r: &Value, prev: &Value| ms(srv(r, "arrival_ns")) - ms(srv(prev, "end_ns"));
+    let (a, c) = (turns("a"), turns("c"));
+    let g = gap(a[1], a[0]);
+    assert!(
+        (300.0..600.0).contains(&g),
+        "a/1 arrived {g} ms after a/0 ended (delay 300)"
+    );
+    let g = gap(a[2], a[1]);
+    assert!((0.0..150.0).contains(&g), "a/2 has no delay: {g} ms");
+    let g = gap(c[1], c[0]);
+    assert!(
+        (400.0..1500.0).contains(&g),
+        "c/1's 5000 ms delay capped at 400: {g} ms"
+    );
+    assert!(b1["metadata"].get("scheduled_ns").is_some() && a[1]["metadata"].get("scheduled_ns").is_none());
+    // hash_ids: a/0 and b/0 share block 1 (16 tokens), then differ.
+    let (ua, ub) = (
+        &messages_seen(&server, a[0])[0].1,
+        &messages_seen(&server, turns("b")[0])[0].1,
+    );
+    let shared = common_prefix(ua, ub);
+    assert!(shared >= 16 && shared < ua.len().min(ub.len()), "{ua:?} / {ub:?}");
+}
+
+#[test]
+fn session_traces_run_as_sessions_without_their_clock() {
+    // --no-fixed-schedule: the timestamps are ignored, the sessions run closed-loop with history.
+    let (recs, _, server) = session_trace(&[
+        "--no-fixed-schedule",
+        "--concurrency",
+        "2",
+        "--inter-turn-delay-cap-seconds",
+        "0.05",
+    ]);
+    assert_eq!(recs.len(), 8);
+    for r in &recs {
+        assert!(r["metadata"].get("scheduled_ns").is_none(), "{r}");
+        let k = r["metadata"]["turn_index"].as_u64().unwrap() as usize;
+        assert_eq!(messages_seen(&server, r).len(), 2 * k + 1);
+    }
+}
+
+#[test]
+fn bad_session_traces_and_prompt_flags_name_the_line_or_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("s.jsonl");
+    let t = trace.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut a = vec!["--url", "127.0.0.1:9", "-m", "m", "--ui", "none"];
+        a.extend_from_slice(extra);
+        let out = loadgen(&a);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        // One line (clap adds its "For more information" hint to a bad value).
+        let said = err
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with("For more information"));
+        assert_eq!(said.count(), 1, "one line: {err}");
+        err
+    };
+    let trace_args = ["--input-file", t, "--custom-dataset-type", "mooncake_trace"];
+    let cases: [(&str, &[&str], &[&str]); 4] = [
+        (
+            "{\"session_id\": \"s\", \"timestamp\": 0, \"input_length\": 8}\n{\"session_id\": \"s\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n",
+            &[],
+            &["s.jsonl:2:", "session_id"],
+        ),
+        (
+            "{\"session_id\": \"s\", \"timestamp\": 0, \"input_length\": 8}\n{\"session_id\": \"t\", \"input_length\": 8}\n",
+            &["--fixed-schedule"],
+            &["s.jsonl:2", "session t", "timestamp"],
+        ),
+        (
+            "{\"session_id\": \"s\", \"input_length\": 8}\n{\"session_id\": \"s\", \"delay\": -5, \"input_length\": 8}\n",
+            &[],
+            &["s.jsonl:2:", "delay -5"],
+        ),
+        (
+            "{\"session_id\": [1], \"input_length\": 8}\n",
+            &[],
+            &["s.jsonl:1:", "session_id"],
+        ),
+    ];
+    for (text, extra, want) in cases {
+        std::fs::write(&trace, text).unwrap();
+        let mut a = trace_args.to_vec();
+        a.extend_from_slice(extra);
+        let err = run(&a);
+        assert!(want.iter().all(|w| err.contains(w)), "{want:?}: {err}");
+    }
+    std::fs::write(&trace, "{\"session_id\": \"s\", \"input_length\": 8}\n").unwrap();
+    let mut a = trace_args.to_vec();
+    a.extend_from_slice(&["--endpoint-type", "completions"]);
+    let err = run(&a);
+    assert!(
+        err.contains("s.jsonl:1") && err.contains("--endpoint-type"),
+        "{err}"
+    );
+    // The cap: a number of seconds >= 0, for a file's delays.
+    let err = run(&["--input-file", t, "--inter-turn-delay-cap-seconds=-1"]);
+    assert!(err.contains("--inter-turn-delay-cap-seconds"), "{err}");
+    let err = run(&["--inter-turn-delay-cap-seconds", "2"]);
+    assert!(
+        err.contains("--inter-turn-delay-cap-seconds") && err.contains("--input-file"),
+        "{err}"
+    );
+    // The system prompt: a readable file, not with the pool or the shared system prompt.
+    let missing = dir.path().join("nope.txt");
+    let err = run(&["--system-prompt-file", missing.to_str().unwrap()]);
+    assert!(
+        err.contains("--system-prompt-file") && err.contains("nope.txt"),
+        "{err}"
+    );
+    for (extra, other) in [
+        (
+            &["--prefix-prompt-pool-size", "2", "--prefix-prompt-length", "8"][..],
+            "--prefix-prompt-pool-size",
+        ),
+        (
+            &["--shared-system-prompt-length", "8"][..],
+            "--shared-system-prompt-length",
+        ),
+        (&["--system-prompt-file", t][..], "--system-prompt-file"),
+        (&["--input-file", t][..], "--input-file"),
+        (&["--endpoint-type", "completions"][..], "completions"),
+    ] {
+        let mut a = vec!["--system-prompt", "Be brief."];
+        a.extend_from_slice(extra);
+        let err = run(&a);
+        assert!(
+            err.contains("--system-prompt") && err.contains(other),
+            "{extra:?}: {err}"
+        );
+    }
+    let err = run(&["--system-prompt", "  "]);
+    assert!(err.contains("--system-prompt") && err.contains("empty"), "{err}");
+}
+
+/// A synthetic run with `extra` flags; returns the records and the server's records by id.
+fn synthetic_run(extra: &[&str]) -> (Vec<Value>, HashMap<String, Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (records, truth) = (dir.path().join("r.jsonl"), dir.path().join("server.jsonl"));
+    let mock = MockServer::start(&[
+        "--ttft-ms",
+        "1",
+        "--itl-ms",
+        "1",
+        "--record",
+        truth.to_str().unwrap(),
+        "--record-request-bodies",
+    ]);
+    let mut args = vec![
+        "--url",
+        &mock.addr,
+        "-m",
+        "mock-model",
+        "--isl",
+        "20",
+        "--osl",
+        "3",
+        "--random-seed",
+        "4",
+        "--request-count",
+        "4",
+        "--ui",
+        "none",
+        "--output",
+        records.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ok(&loadgen(&args), "loadgen");
+    drop(mock);
+    let server = lines_of(&truth)
+        .into_iter()
+        .map(|r| (r["client_request_id"].as_str().unwrap().to_string(), r))
+        .collect();
+    (lines_of(&records), server)
+}
+
+#[test]
+fn a_verbatim_system_prompt_opens_every_request_and_adds_its_tokens() {
+    let text = "You are a terse assistant.\nAnswer in one line — no preamble.\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("system.txt");
+    std::fs::write(&file, text).unwrap();
+    let tok = sweepkit::loadgen::tokenizer::Tokenizer::load("builtin").unwrap();
+    let isl = |r: &Value| r["metrics"]["input_sequence_length"]["value"].as_u64().unwrap();
+    let (plain, _) = synthetic_run(&[]);
+    for flags in [
+        vec!["--system-prompt", text],
+        vec!["--system-prompt-file", file.to_str().unwrap()],
+    ] {
+        let (recs, server) = synthetic_run(&flags);
+        assert_eq!(recs.len(), 4);
+        for (r, p) in recs.iter().zip(&plain) {
+            let m = messages_seen(&server, r);
+            assert_eq!(m[0], ("system".to_string(), text.to_string()), "verbatim, first");
+            assert_eq!(m.len(), 2);
+            // The ISL counts the system prompt and the user prompt joined by a space.
+            let user = &m[1].1;
+            assert_eq!(isl(r), tok.count(&format!("{text} {user}")));
+            let grown = isl(r) - isl(p);
+            let n = tok.count(text);
+            assert!(
+                (n..=n + 1).contains(&grown),
+                "ISL grew by {grown}, the prompt is {n} tokens"
+            );
+        }
+    }
+    // Multi-turn: the system prompt opens every turn, before the history.
+    let (recs, server) = synthetic_run(&["--system-prompt", text, "--conversation-turn-mean", "2"]);
+    for r in &recs {
+        let m = messages_seen(&server, r);
+        let k = r["metadata"]["turn_index"].as_u64().unwrap() as usize;
+        assert_eq!(m.len(), 2 * k + 2);
+        assert_eq!(m[0], ("system".to_string(), text.to_string()));
     }
 }

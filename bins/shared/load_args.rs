@@ -275,6 +275,15 @@ pub struct LoadArgs {
     /// User-centric load: simulated users, each running one session at a time. Sweepable.
     #[arg(long, value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
     pub num_users: Vec<u64>,
+    /// Clamp every turn `delay` of an --input-file (multi_turn, mooncake_trace sessions) to at most this many seconds. Sweepable.
+    #[arg(long, value_name = "SECONDS[,...]", value_delimiter = ',', value_parser = non_negative)]
+    pub inter_turn_delay_cap_seconds: Vec<f64>,
+    /// A verbatim system prompt, sent first on every request (its tokens add to the ISL; synthetic prompts).
+    #[arg(long, value_name = "TEXT")]
+    pub system_prompt: Option<String>,
+    /// A UTF-8 text file holding the verbatim system prompt (read once, before the run).
+    #[arg(long, value_name = "PATH")]
+    pub system_prompt_file: Option<PathBuf>,
 }
 
 impl LoadArgs {
@@ -344,6 +353,10 @@ impl LoadArgs {
             ),
             (Sweepable::UserCentricRate, reals(&self.user_centric_rate)),
             (Sweepable::NumUsers, ints(&self.num_users)),
+            (
+                Sweepable::InterTurnDelayCapSeconds,
+                reals(&self.inter_turn_delay_cap_seconds),
+            ),
         ];
         all.into_iter().filter(|(_, v)| !v.is_empty()).collect()
     }
@@ -384,6 +397,8 @@ impl LoadArgs {
             fixed_schedule: self.fixed_schedule.then_some(true),
             no_fixed_schedule: self.no_fixed_schedule.then_some(true),
             fixed_schedule_auto_offset: self.fixed_schedule_auto_offset.then_some(true),
+            system_prompt: self.system_prompt.clone(),
+            system_prompt_file: self.system_prompt_file.clone(),
             ..Default::default()
         })
     }

@@ -267,6 +267,15 @@ pub struct Settings {
     /// User-centric load: simulated users, each one session at a time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub num_users: Option<u64>,
+    /// Longest wait an `--input-file`'s turn `delay` may ask for, in seconds (longer ones are clamped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inter_turn_delay_cap_seconds: Option<f64>,
+    /// A verbatim system prompt sent first on every request (its tokens add to the ISL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_prompt: Option<String>,
+    /// A UTF-8 file whose text is the verbatim system prompt (read once, before the run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_prompt_file: Option<PathBuf>,
 }
 
 /// How many of the latest requests `max_error_rate` looks at (it applies once that many have ended).
@@ -300,10 +309,11 @@ pub enum Sweepable {
     UserContextPromptLength,
     UserCentricRate,
     NumUsers,
+    InterTurnDelayCapSeconds,
 }
 
 impl Sweepable {
-    pub const ALL: [Sweepable; 25] = [
+    pub const ALL: [Sweepable; 26] = [
         Sweepable::Concurrency,
         Sweepable::RequestRate,
         Sweepable::RequestCount,
@@ -329,6 +339,7 @@ impl Sweepable {
         Sweepable::UserContextPromptLength,
         Sweepable::UserCentricRate,
         Sweepable::NumUsers,
+        Sweepable::InterTurnDelayCapSeconds,
     ];
 
     /// The settings key, which is also the parameter's name in folders and aggregates.
@@ -359,6 +370,7 @@ impl Sweepable {
             Sweepable::UserContextPromptLength => "user_context_prompt_length",
             Sweepable::UserCentricRate => "user_centric_rate",
             Sweepable::NumUsers => "num_users",
+            Sweepable::InterTurnDelayCapSeconds => "inter_turn_delay_cap_seconds",
         }
     }
 
@@ -377,6 +389,7 @@ impl Sweepable {
                 | Sweepable::UserCentricRate
                 | Sweepable::RequestCancellationRate
                 | Sweepable::RequestCancellationDelay
+                | Sweepable::InterTurnDelayCapSeconds
         )
     }
 
@@ -438,6 +451,7 @@ impl Settings {
             Sweepable::UserContextPromptLength => self.user_context_prompt_length = Some(count()?),
             Sweepable::UserCentricRate => self.user_centric_rate = Some(real()?),
             Sweepable::NumUsers => self.num_users = Some(count()?),
+            Sweepable::InterTurnDelayCapSeconds => self.inter_turn_delay_cap_seconds = Some(real()?),
         }
         Ok(())
     }
@@ -585,7 +599,58 @@ impl Settings {
         }
         self.check_cancellation()?;
         self.check_fixed_schedule()?;
-        self.check_workload()
+        self.check_workload()?;
+        self.check_delay_cap()?;
+        self.check_system_prompt()
+    }
+
+    /// `--inter-turn-delay-cap-seconds`: a number of seconds >= 0 that clamps a file's turn
+    /// delays (AIPerf ignores it on synthetic data; sweepkit says so rather than doing nothing).
+    fn check_delay_cap(&self) -> anyhow::Result<()> {
+        let Some(cap) = self.inter_turn_delay_cap_seconds else {
+            return Ok(());
+        };
+        if !(cap.is_finite() && cap >= 0.0) {
+            bail!("--inter-turn-delay-cap-seconds {cap}: must be a number of seconds >= 0");
+        }
+        if self.input_file.is_none() {
+            bail!("--inter-turn-delay-cap-seconds clamps the turn delays of an --input-file (multi_turn, mooncake_trace); synthetic delays come from --conversation-turn-delay-*: drop it or give --input-file");
+        }
+        Ok(())
+    }
+
+    /// `--system-prompt`/`--system-prompt-file`, AIPerf's rules: one of them, not blank, not with
+    /// the prefix pool or `--shared-system-prompt-length` (they fill the same system message;
+    /// a user context is fine), only where a request has a system message, synthetic prompts only.
+    fn check_system_prompt(&self) -> anyhow::Result<()> {
+        let flag = match (&self.system_prompt, &self.system_prompt_file) {
+            (None, None) => return Ok(()),
+            (Some(_), Some(_)) => {
+                bail!("--system-prompt and --system-prompt-file are mutually exclusive: give exactly one")
+            }
+            (Some(t), None) if t.trim().is_empty() => bail!(
+                "--system-prompt is empty or whitespace-only: leave it out to run without a system prompt"
+            ),
+            (Some(_), None) => "--system-prompt",
+            (None, Some(_)) => "--system-prompt-file",
+        };
+        if self.shared_system_prompt_length.is_some() {
+            bail!("{flag} and --shared-system-prompt-length are mutually exclusive (AIPerf's rule): both fill the system message; use the first for verbatim text, the second for synthetic text of a token length");
+        }
+        if self.prefix_prompt_pool_size.is_some() || self.prefix_prompt_length.is_some() {
+            bail!("{flag} and --prefix-prompt-pool-size/--prefix-prompt-length are mutually exclusive (AIPerf's rule, as for --shared-system-prompt-length)");
+        }
+        if self.input_file.is_some() {
+            bail!("{flag} applies to synthetic prompts: drop it or drop --input-file (a multi_turn file can open each session with a role \"system\" turn)");
+        }
+        let kind = self.endpoint_type.unwrap_or_default();
+        if !matches!(
+            kind,
+            EndpointType::Chat | EndpointType::Responses | EndpointType::Messages
+        ) {
+            bail!("{flag}: the {} endpoint has no system message; use --endpoint-type chat, responses or messages", kind.name());
+        }
+        Ok(())
     }
 
     /// AIPerf's cancellation rules, except that a rate of 0 is allowed (no request is cut), so a
@@ -809,10 +874,29 @@ impl Settings {
         if let Some(p) = self.input_file.as_ref().filter(|p| p.as_os_str() != "-") {
             std::fs::File::open(p).map_err(|e| anyhow!("--input-file: {}: cannot open: {e}", p.display()))?;
         }
+        self.read_system_prompt()?;
         if let Some(t) = &self.tokenizer {
             crate::io::hf_cache::locate(t, self.tokenizer_revision.as_deref())?;
         }
         Ok(())
+    }
+
+    /// The verbatim system prompt: `--system-prompt`, or the text of `--system-prompt-file`
+    /// (a file that cannot be read as UTF-8 text, or holds only whitespace, is an error naming it).
+    pub fn read_system_prompt(&self) -> anyhow::Result<Option<String>> {
+        let Some(p) = &self.system_prompt_file else {
+            return Ok(self.system_prompt.clone());
+        };
+        let text = std::fs::read_to_string(p).map_err(|e| {
+            anyhow!(
+                "--system-prompt-file {}: cannot read it: {e} (give a readable UTF-8 text file)",
+                p.display()
+            )
+        })?;
+        if text.trim().is_empty() {
+            bail!("--system-prompt-file {}: the file is empty or whitespace-only: leave the flag out to run without a system prompt", p.display());
+        }
+        Ok(Some(text))
     }
 }
 
@@ -996,6 +1080,111 @@ mod tests {
             ..base()
         })
         .contains("--prefix-prompt-pool-size"));
+    }
+
+    #[test]
+    fn delay_cap_and_system_prompt_rules_name_the_flag() {
+        let base = || Settings {
+            model: Some("m".into()),
+            ..Default::default()
+        };
+        let err = |s: Settings| s.check().unwrap_err().to_string();
+        let file = || Some(PathBuf::from("t.jsonl"));
+        let ok = Settings {
+            input_file: file(),
+            inter_turn_delay_cap_seconds: Some(0.0),
+            ..base()
+        };
+        assert!(ok.check().is_ok());
+        let e = err(Settings {
+            inter_turn_delay_cap_seconds: Some(-1.0),
+            ..ok.clone()
+        });
+        assert!(e.contains("--inter-turn-delay-cap-seconds -1"), "{e}");
+        let e = err(Settings {
+            input_file: None,
+            ..ok
+        });
+        assert!(
+            e.contains("--inter-turn-delay-cap-seconds") && e.contains("--input-file"),
+            "{e}"
+        );
+        let sp = || Settings {
+            system_prompt: Some("Be brief.".into()),
+            ..base()
+        };
+        assert!(sp().check().is_ok());
+        // A user context shares nothing with the system message: allowed, as in AIPerf.
+        assert!(Settings {
+            user_context_prompt_length: Some(8),
+            ..sp()
+        }
+        .check()
+        .is_ok());
+        for (s, want) in [
+            (
+                Settings {
+                    shared_system_prompt_length: Some(0),
+                    ..sp()
+                },
+                "--shared-system-prompt-length",
+            ),
+            (
+                Settings {
+                    prefix_prompt_pool_size: Some(2),
+                    prefix_prompt_length: Some(8),
+                    ..sp()
+                },
+                "--prefix-prompt-pool-size",
+            ),
+            (
+                Settings {
+                    system_prompt_file: Some("p.txt".into()),
+                    ..sp()
+                },
+                "--system-prompt-file",
+            ),
+            (
+                Settings {
+                    input_file: file(),
+                    ..sp()
+                },
+                "--input-file",
+            ),
+            (
+                Settings {
+                    endpoint_type: Some(EndpointType::Embeddings),
+                    ..sp()
+                },
+                "embeddings",
+            ),
+        ] {
+            let e = err(s);
+            assert!(e.contains("--system-prompt") && e.contains(want), "{e}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sys.txt");
+        std::fs::write(&p, "line one\nline two\n").unwrap();
+        let from_file = Settings {
+            system_prompt_file: Some(p.clone()),
+            ..base()
+        };
+        assert_eq!(
+            from_file.read_system_prompt().unwrap().as_deref(),
+            Some("line one\nline two\n")
+        );
+        std::fs::write(&p, " \n").unwrap();
+        assert!(from_file
+            .read_system_prompt()
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
+        std::fs::remove_file(&p).unwrap();
+        let e = from_file.check_files().unwrap_err().to_string();
+        assert!(
+            e.starts_with("--system-prompt-file ") && e.contains("sys.txt"),
+            "{e}"
+        );
     }
 
     #[test]

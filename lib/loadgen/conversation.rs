@@ -39,6 +39,8 @@ pub struct Turn {
     pub text: Arc<str>,
     /// Milliseconds to wait after the previous turn's reply before sending this one (None: at once).
     pub delay_ms: Option<f64>,
+    /// Trace replay: when to send it, ms after the profiling start (over `delay_ms`; None: not stamped).
+    pub at_ms: Option<f64>,
     /// This turn formatted on its own: system, context and its user message (no history). It is
     /// exactly what turn 0 sends, the template later turns are built from, and AIPerf's
     /// `inputs.json` entry.
@@ -86,11 +88,12 @@ impl Conversation {
                     .collect();
                 set_messages(opts.endpoint_type, &mut payload, system.as_deref(), &msgs);
                 let isl = tok.count(&wire::input_texts(&payload).join(" "));
-                let mut alone = Prompt::from_payload(index, payload, isl, t.max_tokens, None);
+                let mut alone = Prompt::from_payload(index, payload, isl, t.max_tokens, t.at_ms);
                 alone.session_id = id.to_string();
                 Turn {
                     text: Arc::from(t.text),
                     delay_ms: t.delay_ms,
+                    at_ms: t.at_ms,
                     alone,
                 }
             })
@@ -132,6 +135,8 @@ pub struct TurnSpec {
     pub max_tokens: Option<u64>,
     pub delay_ms: Option<f64>,
     pub extra: Map<String, Value>,
+    /// Trace replay: send time, ms after the profiling start.
+    pub at_ms: Option<f64>,
 }
 
 /// Puts the message list into a body as the flavour carries it: chat `messages` (system first),
@@ -222,6 +227,7 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversa
                         max_tokens,
                         delay_ms,
                         extra: Map::new(),
+                        at_ms: None,
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;

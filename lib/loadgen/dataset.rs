@@ -4,8 +4,10 @@
 //! `payload`, or (traces) `input_length` tokens synthesized deterministically — with `hash_ids`,
 //! block by block (`--isl-block-size` tokens per id, default 512, the same text for the same id
 //! and seed, so traces that share prefix blocks share prompt prefixes as on the real system).
-//! `output_length` sets the max tokens; `timestamp` (ms) or cumulative `delay` (ms) schedule the
-//! request, replayed on time ([`replay`] applies the fixed-schedule offsets).
+//! `output_length` sets the max tokens; `timestamp` (ms) or cumulative `delay` (ms, at most
+//! `--inter-turn-delay-cap-seconds`) schedule the request, replayed on time ([`replay`] applies the
+//! fixed-schedule offsets). A `mooncake_trace` whose lines carry `session_id` is a trace of
+//! multi-turn sessions instead ([`trace_sessions`]).
 
 use std::path::Path;
 
@@ -15,10 +17,12 @@ use rand::SeedableRng;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::conversation::Conversation;
 use super::options::{DatasetType, EndpointType, Options};
 use super::prompts::{mix, random_words, text_of_tokens, Prompt};
 use super::replay;
 use super::tokenizer::Tokenizer;
+use super::trace_sessions;
 use super::wire;
 use crate::io::jsonl;
 
@@ -48,7 +52,6 @@ struct Line {
     #[serde(default)]
     extra: Option<Map<String, Value>>,
     #[serde(default)]
-    #[allow(dead_code)]
     session_id: Option<Value>,
     #[serde(default)]
     #[allow(dead_code)]
@@ -58,41 +61,96 @@ struct Line {
 /// A loaded `--input-file`.
 #[derive(Debug)]
 pub struct Dataset {
+    /// One request per line (empty when the file is sessions).
     pub prompts: Vec<Prompt>,
+    /// A `mooncake_trace` whose lines carry `session_id`: its sessions ([`trace_sessions`]).
+    pub conversations: Option<Vec<Conversation>>,
     /// The file carries a schedule (timestamps/delays): the run replays it.
     pub trace: bool,
     /// What was skipped (a torn last line), for the caller to show.
     pub warnings: Vec<String>,
 }
 
+/// What a line sends, as read.
+enum Body {
+    Text(String),
+    Messages(Vec<Value>),
+    Payload(Map<String, Value>),
+}
+
+/// One line as read and checked, before it becomes a request or a session's turn.
+struct Row {
+    line: u64,
+    session: Option<String>,
+    body: Body,
+    max_tokens: Option<u64>,
+    /// The line's own `extra` (merged after `--extra-inputs`).
+    extra: Map<String, Value>,
+    timestamp: Option<f64>,
+    delay: Option<f64>,
+}
+
 /// Loads the dataset.
 pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Dataset> {
     let input = jsonl::Input::open(path).map_err(|e| anyhow!("--input-file: {e}"))?;
-    let kind = opts.custom_dataset_type;
-    let mut prompts = Vec::new();
+    let mut rows = Vec::new();
+    let stats = jsonl::for_each_line(vec![input], |loc, raw| {
+        let row = read_row(loc.line, raw, rows.len() as u64, opts, tok)?;
+        rows.push(row);
+        Ok(())
+    })?;
+    let warnings = stats
+        .warnings()
+        .into_iter()
+        .map(|w| format!("--input-file {w}"))
+        .collect();
+    if rows.is_empty() {
+        anyhow::bail!("--input-file {}: no requests in the file", path.display());
+    }
+    if rows.iter().any(|r| r.session.is_some()) {
+        let lines = rows.into_iter().map(|r| trace_sessions::Line {
+            line: r.line,
+            session: r.session,
+            text: match r.body {
+                Body::Text(t) => t,
+                _ => unreachable!("read_row refuses messages/payload in sessions"),
+            },
+            max_tokens: r.max_tokens,
+            extra: r.extra,
+            timestamp: r.timestamp,
+            delay: opts.workload.capped_delay(r.delay),
+        });
+        let s = trace_sessions::build(lines.collect(), opts, tok, path)?;
+        return Ok(Dataset {
+            prompts: Vec::new(),
+            conversations: Some(s.conversations),
+            trace: s.trace,
+            warnings,
+        });
+    }
+    let s = schedule_rows(rows, opts, tok, path)?;
+    Ok(Dataset {
+        prompts: s.prompts,
+        conversations: None,
+        trace: s.trace,
+        warnings,
+    })
+}
+
+/// One request per row, on the file's schedule: `timestamp` (ms), or a `delay` added to the
+/// previous row's time (clamped by `--inter-turn-delay-cap-seconds`).
+fn schedule_rows(
+    rows: Vec<Row>,
+    opts: &Options,
+    tok: &Tokenizer,
+    path: &Path,
+) -> anyhow::Result<replay::Scheduled> {
+    let total = rows.len();
     let mut scheduled = 0usize;
     let mut clock_ms = 0.0f64;
-    let stats = jsonl::for_each_line(vec![input], |_, raw| {
-        let line: Line =
-            serde_json::from_str(raw).map_err(|e| format!("not a {} line: {e}", type_name(kind)))?;
-        let k = prompts.len();
-        let sources = [
-            line.text.is_some() || line.texts.is_some(),
-            line.text_input.is_some(),
-            line.input_length.is_some(),
-            line.messages.is_some(),
-            line.payload.is_some(),
-        ]
-        .iter()
-        .filter(|b| **b)
-        .count();
-        if sources != 1 {
-            return Err("give exactly one of text/texts, text_input, input_length, messages, payload".into());
-        }
-        if kind == DatasetType::SingleTurn && (line.input_length.is_some() || line.hash_ids.is_some()) {
-            return Err("input_length/hash_ids belong to --custom-dataset-type mooncake_trace".into());
-        }
-        let timestamp_ms = match (line.timestamp, line.delay) {
+    let mut prompts = Vec::with_capacity(total);
+    for (k, r) in rows.into_iter().enumerate() {
+        let timestamp_ms = match (r.timestamp, opts.workload.capped_delay(r.delay)) {
             (Some(t), _) => {
                 clock_ms = t;
                 Some(t)
@@ -103,76 +161,34 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Data
             }
             (None, None) => None,
         };
-        if timestamp_ms.is_some() {
-            scheduled += 1;
-        }
-        let max_tokens = line.output_length.or(opts.osl);
+        scheduled += timestamp_ms.is_some() as usize;
         let mut extra = opts.extra_inputs.clone();
-        extra.extend(line.extra.clone().unwrap_or_default());
-        let prompt = if let Some(mut payload) = line.payload {
-            payload.extend(extra);
-            let isl = tok.count(&wire::input_texts(&payload).join(" "));
-            Prompt::from_payload(k, payload, isl, max_tokens, timestamp_ms)
-        } else if opts.endpoint_type.is_rankings() {
-            return Err(format!(
-                "--endpoint-type {} needs a query and passages: give `payload` lines (the request body), or use synthetic prompts",
-                opts.endpoint_type.name()
-            ));
-        } else if let Some(messages) = line.messages {
-            if !matches!(opts.endpoint_type, EndpointType::Chat | EndpointType::Messages) {
-                return Err("messages need --endpoint-type chat or messages".into());
+        extra.extend(r.extra);
+        let max_tokens = r.max_tokens;
+        prompts.push(match r.body {
+            Body::Payload(mut payload) => {
+                payload.extend(extra);
+                let isl = tok.count(&wire::input_texts(&payload).join(" "));
+                Prompt::from_payload(k, payload, isl, max_tokens, timestamp_ms)
             }
-            let mut p = Prompt::new(
-                &with_extra(opts, extra),
-                k,
-                ("", &[]),
-                0,
-                max_tokens,
-                timestamp_ms,
-            );
-            p.payload.insert("messages".into(), Value::Array(messages));
-            let isl = tok.count(&wire::input_texts(&p.payload).join(" "));
-            Prompt::from_payload(k, p.payload, isl, max_tokens, timestamp_ms)
-        } else {
-            let text = if let Some(t) = line.text.or(line.text_input) {
-                t
-            } else if let Some(ts) = line.texts {
-                ts.join(" ")
-            } else {
-                let n = line.input_length.unwrap_or(0);
-                let ids = line.hash_ids.as_deref().unwrap_or_default();
-                let blocks = Blocks {
-                    seed: opts.random_seed,
-                    size: opts.isl_block_size,
-                };
-                synth_blocks(tok, blocks, k as u64, n, ids).map_err(|e| e.to_string())?
-            };
-            let isl = tok.count(&text);
-            Prompt::new(
-                &with_extra(opts, extra),
-                k,
-                (&text, &[]),
-                isl,
-                max_tokens,
-                timestamp_ms,
-            )
-        };
-        prompts.push(prompt);
-        Ok(())
-    })?;
-    let warnings = stats
-        .warnings()
-        .into_iter()
-        .map(|w| format!("--input-file {w}"))
-        .collect();
-    if prompts.is_empty() {
-        anyhow::bail!("--input-file {}: no requests in the file", path.display());
+            Body::Messages(messages) => {
+                let o = with_extra(opts, extra);
+                let mut p = Prompt::new(&o, k, ("", &[]), 0, max_tokens, timestamp_ms);
+                p.payload.insert("messages".into(), Value::Array(messages));
+                let isl = tok.count(&wire::input_texts(&p.payload).join(" "));
+                Prompt::from_payload(k, p.payload, isl, max_tokens, timestamp_ms)
+            }
+            Body::Text(text) => {
+                let isl = tok.count(&text);
+                let o = with_extra(opts, extra);
+                Prompt::new(&o, k, (&text, &[]), isl, max_tokens, timestamp_ms)
+            }
+        });
     }
-    if scheduled != 0 && scheduled != prompts.len() {
+    if scheduled != 0 && scheduled != total {
         anyhow::bail!(
-            "--input-file {}: {scheduled} of {} lines have a timestamp/delay; give it on every line or none",
+            "--input-file {}: {scheduled} of {total} lines have a timestamp/delay; give it on every line or none",
             path.display(),
-            prompts.len()
         );
     }
     let s = replay::schedule(prompts, &opts.replay, path)?;
@@ -182,10 +198,74 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Data
             path.display()
         );
     }
-    Ok(Dataset {
-        prompts: s.prompts,
-        trace: s.trace,
-        warnings,
+    Ok(s)
+}
+
+/// Reads and checks line `line` (the `k`-th request); errors are the message after `file:line:`.
+fn read_row(line_no: u64, raw: &str, k: u64, opts: &Options, tok: &Tokenizer) -> Result<Row, String> {
+    let kind = opts.custom_dataset_type;
+    let line: Line = serde_json::from_str(raw).map_err(|e| format!("not a {} line: {e}", type_name(kind)))?;
+    let sources = [
+        line.text.is_some() || line.texts.is_some(),
+        line.text_input.is_some(),
+        line.input_length.is_some(),
+        line.messages.is_some(),
+        line.payload.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if sources != 1 {
+        return Err("give exactly one of text/texts, text_input, input_length, messages, payload".into());
+    }
+    if kind == DatasetType::SingleTurn && (line.input_length.is_some() || line.hash_ids.is_some()) {
+        return Err("input_length/hash_ids belong to --custom-dataset-type mooncake_trace".into());
+    }
+    let session = match (kind, line.session_id) {
+        (DatasetType::MooncakeTrace, Some(id)) => Some(trace_sessions::session_name(id)?),
+        _ => None,
+    };
+    if let Some(d) = line.delay {
+        if !(d.is_finite() && d >= 0.0) {
+            return Err(format!("delay {d}: must be a number of ms >= 0"));
+        }
+    }
+    if session.is_some() && (line.messages.is_some() || line.payload.is_some()) {
+        return Err("session_id: a session's turns are synthesized from text_input or input_length (+ hash_ids); sessions of `messages`/`payload` lines (AIPerf's message_array_with_responses) are not supported".into());
+    }
+    let body = if let Some(payload) = line.payload {
+        Body::Payload(payload)
+    } else if opts.endpoint_type.is_rankings() {
+        return Err(format!(
+            "--endpoint-type {} needs a query and passages: give `payload` lines (the request body), or use synthetic prompts",
+            opts.endpoint_type.name()
+        ));
+    } else if let Some(messages) = line.messages {
+        if !matches!(opts.endpoint_type, EndpointType::Chat | EndpointType::Messages) {
+            return Err("messages need --endpoint-type chat or messages".into());
+        }
+        Body::Messages(messages)
+    } else if let Some(t) = line.text.or(line.text_input) {
+        Body::Text(t)
+    } else if let Some(ts) = line.texts {
+        Body::Text(ts.join(" "))
+    } else {
+        let n = line.input_length.unwrap_or(0);
+        let ids = line.hash_ids.as_deref().unwrap_or_default();
+        let blocks = Blocks {
+            seed: opts.random_seed,
+            size: opts.isl_block_size,
+        };
+        Body::Text(synth_blocks(tok, blocks, k, n, ids).map_err(|e| e.to_string())?)
+    };
+    Ok(Row {
+        line: line_no,
+        session,
+        body,
+        max_tokens: line.output_length.or(opts.osl),
+        extra: line.extra.unwrap_or_default(),
+        timestamp: line.timestamp,
+        delay: line.delay,
     })
 }
 

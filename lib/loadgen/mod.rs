@@ -36,6 +36,7 @@ pub mod splitmix;
 pub mod sse;
 pub mod stop;
 pub mod tokenizer;
+pub mod trace_sessions;
 pub mod user_centric;
 pub mod wire;
 pub mod workers;
@@ -401,6 +402,9 @@ struct OpenLoop {
 fn dispatch(sh: Arc<Shared>, load: Load) -> JoinHandle<()> {
     match load {
         Load::Closed(l) if sh.sessions.is_some() => tokio::spawn(sessions::closed(sh, l)),
+        Load::Open(l) if sh.sessions.as_ref().is_some_and(|s| s.replay) => {
+            tokio::spawn(sessions::replay(sh, l))
+        }
         Load::Open(l) if sh.sessions.is_some() => tokio::spawn(sessions::open(sh, l)),
         Load::Users(l) => tokio::spawn(user_centric::run(sh, l)),
         Load::Closed(l) => tokio::spawn(closed_loop(sh, l)),
@@ -898,9 +902,17 @@ fn dataset_of(
         Some(p) => {
             let d = dataset::load(p, opts, tok)?;
             warnings.extend(d.warnings);
-            return Ok((d.prompts, d.trace, None));
+            let Some(convs) = d.conversations else {
+                return Ok((d.prompts, d.trace, None));
+            };
+            // A trace of sessions: the first turns carry the sessions' start times.
+            let firsts = convs.iter().map(|c| c.turns[0].alone.clone()).collect();
+            return Ok((firsts, d.trace, Some(convs)));
         }
-        None if sessions || w.prefix_length + w.shared_system_length + w.user_context_length > 0 => {
+        None if sessions
+            || w.prefix_length + w.shared_system_length + w.user_context_length > 0
+            || w.system_prompt.is_some() =>
+        {
             conversation::synthetic(opts, tok)?
         }
         None => return Ok((prompts::synthetic(opts, tok)?, false, None)),
@@ -913,7 +925,11 @@ fn dataset_of(
 /// row; sessions: each conversation once, counted in sessions, see [`session_cap`]).
 fn run_size(opts: &Options, trace: bool, prompts: usize, sessions: bool) -> Option<u64> {
     match (opts.request_count, opts.benchmark_duration) {
-        (Some(n), _) => Some(if trace { n.min(prompts as u64) } else { n }),
+        (Some(n), _) => Some(if trace && !sessions {
+            n.min(prompts as u64)
+        } else {
+            n
+        }),
         (None, Some(_)) => None,
         (None, None) if sessions => None,
         (None, None) => Some(prompts as u64),
@@ -1054,7 +1070,9 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
     let count = run_size(&opts, trace, n_prompts, conversations.is_some());
     let sessions = conversations.map(|c| {
         let cap = session_cap(&opts, c.len());
-        sessions::SessionSet::new(c, cap, opts.io.inputs_out.is_some())
+        let mut set = sessions::SessionSet::new(c, cap, opts.io.inputs_out.is_some());
+        set.replay = trace;
+        set
     });
     let ctl = Arc::new(Control {
         stop: watch::channel(false).0,

@@ -3,7 +3,8 @@
 //!
 //! Lines with the same `session_id` are one conversation (turns appended in file order); a line
 //! without one is a conversation of its own. A turn has `text` or `texts` (joined with spaces),
-//! and optionally `delay` (ms after the previous reply; ignored on the first turn, as AIPerf does),
+//! and optionally `delay` (ms after the previous reply, at most `--inter-turn-delay-cap-seconds`;
+//! ignored on the first turn, as AIPerf does),
 //! `output_length` (that turn's max tokens, over `--osl`), `role` and `extra` (merged into that
 //! turn's body after `--extra-inputs`). A leading text-only `role: "system"` turn becomes the
 //! conversation's system prompt, sent first on every turn (AIPerf's rule).
@@ -121,8 +122,9 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Load
             draft.turns.push(TurnSpec {
                 text,
                 max_tokens: t.output_length.or(opts.osl),
-                delay_ms: t.delay,
+                delay_ms: opts.workload.capped_delay(t.delay),
                 extra: t.extra.unwrap_or_default(),
+                at_ms: None,
             });
         }
         Ok(())
@@ -166,6 +168,10 @@ mod tests {
     use crate::loadgen::options::{resolve, DatasetType, Io, Settings};
 
     fn load_text(text: &str) -> anyhow::Result<Loaded> {
+        load_capped(text, None)
+    }
+
+    fn load_capped(text: &str, cap: Option<f64>) -> anyhow::Result<Loaded> {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("mt.jsonl");
         std::fs::write(&p, text).unwrap();
@@ -175,6 +181,7 @@ mod tests {
                 input_file: Some(p.clone()),
                 custom_dataset_type: Some(DatasetType::MultiTurn),
                 osl: Some(7),
+                inter_turn_delay_cap_seconds: cap,
                 ..Default::default()
             },
             Io::default(),
@@ -209,6 +216,16 @@ mod tests {
         assert_eq!(b.id.as_ref(), "session_000001");
         assert_eq!(b.turns[0].text.as_ref(), "x y");
         assert_eq!(b.turns[0].alone.max_tokens, Some(3));
+    }
+
+    #[test]
+    fn the_delay_cap_clamps_long_delays_only() {
+        let text = r#"{"turns":[{"text":"a"},{"text":"b","delay":5000},{"text":"c","delay":100}]}"#;
+        let l = load_capped(text, Some(0.25)).unwrap();
+        let delays: Vec<_> = l.conversations[0].turns.iter().map(|t| t.delay_ms).collect();
+        assert_eq!(delays, [None, Some(250.0), Some(100.0)]);
+        let l = load_capped(text, None).unwrap();
+        assert_eq!(l.conversations[0].turns[1].delay_ms, Some(5000.0));
     }
 
     #[test]

@@ -137,9 +137,21 @@ pub struct Workload {
     pub user_context_length: u64,
     /// User-centric load: (requests/s over all users, users).
     pub user_centric: Option<(f64, u64)>,
+    /// `--system-prompt`/`--system-prompt-file`: the verbatim system prompt of every request.
+    pub system_prompt: Option<String>,
+    /// `--inter-turn-delay-cap-seconds`, in ms: a file's turn delays are clamped to it.
+    pub delay_cap_ms: Option<f64>,
 }
 
 impl Workload {
+    /// A turn's `delay` (ms) from a file, clamped by `--inter-turn-delay-cap-seconds` (AIPerf's rule).
+    pub fn capped_delay(&self, delay_ms: Option<f64>) -> Option<f64> {
+        match (delay_ms, self.delay_cap_ms) {
+            (Some(d), Some(cap)) if d > cap => Some(cap),
+            (d, _) => d,
+        }
+    }
+
     /// Requests carry a session's history: some conversation may have more than one turn.
     pub fn sessions(&self, dataset: DatasetType) -> bool {
         self.turn_mean > 1
@@ -203,6 +215,7 @@ pub struct StopLimits {
 /// Checks the settings and fills the defaults.
 pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
     s.check()?;
+    let system_prompt = s.read_system_prompt()?;
     let endpoint_type = s.endpoint_type.unwrap_or_default();
     let urls = s.normalized_urls()?;
     let url = urls[0].clone();
@@ -284,6 +297,8 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
             shared_system_length: s.shared_system_prompt_length.unwrap_or(0),
             user_context_length: s.user_context_prompt_length.unwrap_or(0),
             user_centric: s.user_centric_rate.zip(s.num_users),
+            system_prompt,
+            delay_cap_ms: s.inter_turn_delay_cap_seconds.map(|c| c * 1000.0),
         },
     })
 }

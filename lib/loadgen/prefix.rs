@@ -5,7 +5,8 @@
 //!   each conversation draws one (once, when the dataset is built) and its first turn's user
 //!   message starts with it, in the same message (the ISL grows by the prefix length);
 //! - one **shared system prompt** for every request of the run, the first (`system`) message of
-//!   every turn;
+//!   every turn: synthetic text of `--shared-system-prompt-length` tokens, or `--system-prompt`'s
+//!   verbatim text (its tokens add to the ISL, as in AIPerf);
 //! - one **user context** per conversation, a separate user message after the system prompt, on
 //!   every turn of that conversation.
 //!
@@ -57,9 +58,10 @@ impl SharedText {
                 bail!("--shared-system-prompt-length + --user-context-prompt-length = {together} tokens: longer than the model's context of {max} tokens (model_max_length in {}'s tokenizer_config.json)", tok.name());
             }
         }
-        let system = match w.shared_system_length {
-            0 => None,
-            n => Some(text_of_tokens(tok, &mut rng(seed, SYSTEM_STREAM, 0), n)?),
+        let system = match (&w.system_prompt, w.shared_system_length) {
+            (Some(verbatim), _) => Some(verbatim.clone()),
+            (None, 0) => None,
+            (None, n) => Some(text_of_tokens(tok, &mut rng(seed, SYSTEM_STREAM, 0), n)?),
         };
         let pool = if w.prefix_length == 0 {
             Vec::new()

@@ -37,6 +37,8 @@ pub struct SessionSet {
     pub cap: Option<u64>,
     /// `[conversation][turn]`: the body turn k carried the first time the conversation ran.
     sent: Option<Mutex<SentBodies>>,
+    /// A session trace on a fixed schedule: the profiling phase runs [`replay`].
+    pub replay: bool,
 }
 
 impl SessionSet {
@@ -47,6 +49,7 @@ impl SessionSet {
             conversations,
             cap,
             sent,
+            replay: false,
         }
     }
 
@@ -86,6 +89,8 @@ pub(super) enum Pace<'a> {
     Ticks(mpsc::UnboundedSender<Waiter>),
     /// User-centric: the next turn at `max(now, previous planned + gap)`; dataset delays ignored.
     User { counter: &'a Counter, gap: Duration },
+    /// Trace replay: a stamped turn at `t0 + at_ms` (at once if that has passed), else its delay.
+    Trace { counter: &'a Counter, t0: Instant },
 }
 
 /// A phase's request numbers: the next one (shared by every worker), where they start, and the
@@ -150,12 +155,19 @@ pub(super) async fn run_session(sh: &Shared, phase: Phase, run: SessionRun, pace
     let mut planned = run.planned;
     let mut stop = sh.ctl.stop.subscribe();
     for (k, turn) in conv.turns.iter().enumerate().take(run.max_turns) {
+        let after_delay = || {
+            turn.delay_ms
+                .map(|d| Instant::now() + Duration::from_secs_f64(d / 1000.0))
+        };
+        // A replayed turn's place on the trace's clock (its record's `scheduled_ns`).
+        let stamped = match (pace, k) {
+            (Pace::Trace { t0, .. }, 1..) => turn.at_ms.map(|ms| *t0 + Duration::from_secs_f64(ms / 1000.0)),
+            _ => None,
+        };
         let wait_until = match (pace, k) {
             (_, 0) => None,
             (Pace::User { gap, .. }, _) => planned.map(|p| (p + *gap).max(Instant::now())),
-            _ => turn
-                .delay_ms
-                .map(|d| Instant::now() + Duration::from_secs_f64(d / 1000.0)),
+            _ => stamped.or_else(after_delay),
         };
         if let Some(at) = wait_until {
             tokio::select! {
@@ -172,10 +184,13 @@ pub(super) async fn run_session(sh: &Shared, phase: Phase, run: SessionRun, pace
         let (session_num, scheduled) = match first.take() {
             Some(f) => f,
             None => match pace {
-                Pace::Counter(n) | Pace::User { counter: n, .. } => match n.take() {
-                    Some(s) => (s, planned.filter(|_| matches!(pace, Pace::User { .. }))),
-                    None => return false,
-                },
+                Pace::Counter(n) | Pace::User { counter: n, .. } | Pace::Trace { counter: n, .. } => {
+                    match n.take() {
+                        Some(s) if matches!(pace, Pace::User { .. }) => (s, planned),
+                        Some(s) => (s, stamped),
+                        None => return false,
+                    }
+                }
                 Pace::Ticks(ready) => {
                     let (tx, rx) = oneshot::channel();
                     if ready.send(tx).is_err() {
@@ -400,5 +415,79 @@ pub(super) async fn open(sh: Arc<Shared>, l: OpenLoop) {
     // Sessions still waiting for a tick end here; those in flight finish their turn.
     drop(ready_tx);
     drop(ready_rx);
+    while set.join_next().await.is_some() {}
+}
+
+/// A session trace on its fixed schedule: each conversation's session starts at its first turn's
+/// time (the schedule's entries, in conversation order), its later turns as [`Pace::Trace`] says.
+/// Request numbers go in issue order; `--concurrency` caps the sessions in flight.
+pub(super) async fn replay(sh: Arc<Shared>, l: OpenLoop) {
+    let OpenLoop {
+        phase,
+        mut schedule,
+        cap: sem,
+        deal,
+        first_session,
+        count,
+        until,
+        t0,
+    } = l;
+    let until = until.map(|u| t0 + Duration::from_secs_f64(u));
+    let counter = Arc::new(Counter::new(first_session, count, until));
+    let session_cap = cap(&sh, phase);
+    let conversations = sh.sessions.as_ref().map_or(0, |s| s.conversations.len()) as u64;
+    let mut stop = sh.ctl.stop.subscribe();
+    let mut set = tokio::task::JoinSet::new();
+    let mut index = 0u64;
+    while let Some(off) = schedule.next_offset() {
+        let k = index;
+        index += 1;
+        if k >= conversations || session_cap.is_some_and(|c| k >= c) || counter.exhausted() {
+            break;
+        }
+        if k % deal.1 != deal.0 {
+            continue;
+        }
+        let deadline = t0 + Duration::from_secs_f64(off);
+        tokio::select! {
+            _ = crate::io::timer::sleep_until(deadline) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+        let permit = match &sem {
+            Some(s) => tokio::select! {
+                p = s.clone().acquire_owned() => Some(p.expect("semaphore open")),
+                _ = stop.wait_for(|s| *s) => break,
+            },
+            None => None,
+        };
+        let Some(num) = counter.take() else { break };
+        while set.try_join_next().is_some() {}
+        let (sh, counter) = (sh.clone(), counter.clone());
+        set.spawn(async move {
+            let id = sh
+                .sessions
+                .as_ref()
+                .map(|s| s.conversations[k as usize].id.clone());
+            let run = SessionRun {
+                index: k,
+                // AIPerf's id for a replayed session.
+                correlation: Arc::from(format!("fixed-schedule-{}", id.unwrap_or_default())),
+                max_turns: usize::MAX,
+                first: Some((num, Some(deadline))),
+                planned: None,
+            };
+            run_session(
+                &sh,
+                phase,
+                run,
+                &Pace::Trace {
+                    counter: &counter,
+                    t0,
+                },
+            )
+            .await;
+            drop(permit);
+        });
+    }
     while set.join_next().await.is_some() {}
 }
