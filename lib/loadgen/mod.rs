@@ -396,6 +396,8 @@ struct OpenLoop {
     t0: Instant,
     /// Multi-turn runs: the next session number (which conversation), shared by every worker.
     sessions: Arc<AtomicU64>,
+    /// A replayed session trace: the next request number (issue order), shared by every worker.
+    next: Arc<AtomicU64>,
 }
 
 /// Starts the phase's dispatcher; the handle ends when its last request has.
@@ -472,6 +474,7 @@ async fn open_loop(sh: Arc<Shared>, l: OpenLoop) {
         until,
         t0,
         sessions: _,
+        next: _,
     } = l;
     let mut stop = sh.ctl.stop.subscribe();
     let mut set = tokio::task::JoinSet::new();
@@ -536,6 +539,7 @@ fn warmup_load(opts: &Options, trace: bool, t0: Instant) -> Load {
             until: None,
             t0,
             sessions: Arc::new(AtomicU64::new(0)),
+            next: Arc::new(AtomicU64::new(0)),
         }),
         _ => Load::Closed(ClosedLoop {
             phase: Phase::Warmup,
@@ -587,6 +591,7 @@ fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option
             until,
             t0: p0,
             sessions: Arc::new(AtomicU64::new(0)),
+            next: Arc::new(AtomicU64::new(0)),
         })
     } else if let Some(rate) = opts.request_rate {
         Load::Open(OpenLoop {
@@ -604,6 +609,7 @@ fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option
             until,
             t0: p0,
             sessions: Arc::new(AtomicU64::new(0)),
+            next: Arc::new(AtomicU64::new(0)),
         })
     } else {
         Load::Closed(ClosedLoop {

@@ -331,6 +331,7 @@ pub(super) async fn open(sh: Arc<Shared>, l: OpenLoop) {
         until,
         t0,
         sessions: next_session,
+        next: _,
     } = l;
     let session_cap = cap(&sh, phase);
     let capped = || session_cap.is_some_and(|c| next_session.load(Ordering::Relaxed) >= c);
@@ -420,7 +421,8 @@ pub(super) async fn open(sh: Arc<Shared>, l: OpenLoop) {
 
 /// A session trace on its fixed schedule: each conversation's session starts at its first turn's
 /// time (the schedule's entries, in conversation order), its later turns as [`Pace::Trace`] says.
-/// Request numbers go in issue order; `--concurrency` caps the sessions in flight.
+/// Request numbers go in issue order (one counter for all workers); `--concurrency` caps the
+/// sessions in flight. On `n` workers, worker `w` runs conversation `k` when `k mod n == w`.
 pub(super) async fn replay(sh: Arc<Shared>, l: OpenLoop) {
     let OpenLoop {
         phase,
@@ -431,9 +433,11 @@ pub(super) async fn replay(sh: Arc<Shared>, l: OpenLoop) {
         count,
         until,
         t0,
+        sessions: _,
+        next,
     } = l;
     let until = until.map(|u| t0 + Duration::from_secs_f64(u));
-    let counter = Arc::new(Counter::new(first_session, count, until));
+    let counter = Arc::new(Counter::new(next, first_session, count, until));
     let session_cap = cap(&sh, phase);
     let conversations = sh.sessions.as_ref().map_or(0, |s| s.conversations.len()) as u64;
     let mut stop = sh.ctl.stop.subscribe();

@@ -185,6 +185,7 @@ fn deal(load: Load, n: usize) -> Vec<Load> {
                     until: l.until,
                     t0: l.t0,
                     sessions: l.sessions.clone(),
+                    next: l.next.clone(),
                 })
             })
             .collect(),
