@@ -36,8 +36,9 @@ const EXAMPLES: &str = "EXAMPLES:
 /// sweep aggregate) and every point's objective values, CI, feasibility and dominators. A point
 /// is optimal when no other is at least as good on every objective and better on one (equal
 /// points are both optimal). Defaults: maximize request_throughput_avg, minimize
-/// time_to_first_token_p99 (request_latency_p99 when not streaming). Exit 1 when no point meets
-/// the --slo filters.
+/// time_to_first_token_p99 (request_latency_p99 when not streaming). An SLA search's sweep
+/// aggregate (its metadata.sla_constraints) adds the search's SLA filters to --slo. Exit 1 when no
+/// point meets the filters.
 #[derive(Parser)]
 #[command(name = "pareto", version, after_help = EXAMPLES)]
 struct Cli {
@@ -97,8 +98,9 @@ fn read_input(path: &str) -> anyhow::Result<(String, String)> {
     Ok((path.to_string(), text))
 }
 
-/// Every input's points; with several inputs each point carries `config` = its input's label.
-fn points(inputs: &[String]) -> anyhow::Result<(String, Vec<InputPoint>)> {
+/// Every input's points (with several inputs each point carries `config` = its input's label),
+/// and the SLA filters a search's sweep aggregate names.
+fn points(inputs: &[String]) -> anyhow::Result<(String, Vec<InputPoint>, Vec<Slo>)> {
     let inputs = if inputs.is_empty() {
         vec!["-".to_string()]
     } else {
@@ -106,6 +108,7 @@ fn points(inputs: &[String]) -> anyhow::Result<(String, Vec<InputPoint>)> {
     };
     let mut all = Vec::new();
     let mut names = Vec::new();
+    let mut slos: Vec<Slo> = Vec::new();
     for (i, arg) in inputs.iter().enumerate() {
         let (label, path) = split_label(arg);
         let (name, text) = read_input(path)?;
@@ -122,17 +125,27 @@ fn points(inputs: &[String]) -> anyhow::Result<(String, Vec<InputPoint>)> {
         }
         names.push(name);
         all.extend(input.points);
+        for s in input.slos {
+            if !slos.contains(&s) {
+                slos.push(s);
+            }
+        }
     }
-    Ok((names.join(", "), all))
+    Ok((names.join(", "), all, slos))
 }
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    let (name, points) = points(&cli.inputs)?;
-    let slos = cli
+    let (name, points, sla) = points(&cli.inputs)?;
+    let mut slos = cli
         .slo
         .iter()
         .map(|s| Slo::parse(s))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    for s in sla {
+        if !slos.contains(&s) {
+            slos.push(s);
+        }
+    }
     let report = pareto::run(
         &points,
         &ParetoOptions {

@@ -24,6 +24,10 @@ const EXAMPLES: &str = "EXAMPLES:
   sweep-agg old_sweep --output-dir /tmp/re --findings /tmp/re/findings.md
   pareto /tmp/re/sweep_aggregate/profile_export_aiperf_sweep.json --ascii
 
+  # An SLA search's folder as a sweep over the values it measured (every trial of a value pooled,
+  # the search's SLA in the sweep aggregate's sla_constraints):
+  sweep-agg artifacts/llama-3-8b-openai-chat-concurrency_search
+
   # Which runs of an interrupted sweep still need running (scripts/profile --resume reruns them):
   sweep-agg --plan artifacts/llama-3-8b-openai-chat-concurrency_sweep/plan.jsonl --pending
 
@@ -38,11 +42,16 @@ const EXAMPLES: &str = "EXAMPLES:
 /// aggregate (sweep_aggregate/profile_export_aiperf_sweep.json/.csv): best configurations, Pareto
 /// set, trends, failed runs, and values whose key metrics vary by more than 20% (warned on stderr).
 /// A tree holding only per-value aggregates (AIPerf's or ours) still yields the sweep aggregate.
+/// A search's folder (search_history.json, search_iter_NNNN/profile_runs/run_NNNN/) is a sweep over
+/// the values it measured: each value's aggregate (aggregate/<param>_<v>/) pools every trial run
+/// at it, from every iteration, and the sweep aggregate carries AIPerf's metadata.sla_constraints
+/// (the history's SLA filters; best configurations and Pareto set from the values meeting them).
 /// Prints a JSON line naming what it wrote. Exit 1 when no run succeeded.
 #[derive(Parser)]
 #[command(name = "sweep-agg", version, after_help = EXAMPLES)]
 struct Cli {
-    /// A sweep's folder, labelled by its layout (concurrency_10/, profile_runs/trial_0001/, …).
+    /// A sweep's folder, labelled by its layout (concurrency_10/, profile_runs/trial_0001/, …), or
+    /// a search's (search_iter_0003/profile_runs/run_0001/, labelled by search_history.json).
     #[arg(conflicts_with = "plan")]
     dir: Option<PathBuf>,
     /// The plan (sweep-plan's JSONL, `-` for stdin) whose runs to aggregate.

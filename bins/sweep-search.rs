@@ -13,11 +13,11 @@ use clap::{Parser, ValueEnum};
 use load_args::LoadArgs;
 use sweepkit::artifacts::layout::SweepMode;
 use sweepkit::artifacts::names::path_safe;
+use sweepkit::contract::sla_filter::SlaFilter;
 use sweepkit::io::outcome::Outcome;
 use sweepkit::plan::{self, PlanOptions, Ui};
 use sweepkit::search::planner::PlannerKind;
 use sweepkit::search::recipes::{self, Objective, SearchRequest};
-use sweepkit::search::sla::SlaFilter;
 use sweepkit::search::space::{param_hint, Dimension};
 use sweepkit::search::{self as search, SearchOptions, Step};
 
@@ -31,6 +31,8 @@ const EXAMPLES: &str = "EXAMPLES:
       trial-agg --run-info \"$dir/run_info.json\" --output-dir \"$dir\" \"$dir/profile_export.jsonl\" >/dev/null
     done <next.tsv
   done
+  # Then AIPerf's per-value aggregate/ and sweep_aggregate/ (with the SLA) over the values measured:
+  sweep-agg artifacts/m-openai-chat-concurrency_search
 
   # Re-read a finished AIPerf search folder with the same SLA (no load flags needed to answer):
   sweep-search --search-dir artifacts/my-search --search-planner monotonic-sla \\
@@ -71,8 +73,10 @@ enum DirectionArg {
 /// replays the planner over them and prints the next plan line(s) to run (the lines sweep-plan
 /// prints; loadgen --spec runs them), or, when the planner stops, prints nothing on stdout and
 /// the answer with its 95% interval on stderr, e.g. `max concurrency under SLA: 8 (95% interval
-/// 8–8), 16 runs`. Every call rewrites AIPerf's search_history.json; the answer also goes to
-/// search_answer.json and findings.md. Exit 0: lines printed or an answer found; 1: no value
+/// 8–8), 16 runs`. Every call rewrites AIPerf's search_history.json and search_checkpoint.json
+/// (the finished iterations' trials as AIPerf's RunResults); the answer also goes to
+/// search_answer.json and findings.md. `sweep-agg` on the folder then writes AIPerf's per-value
+/// aggregate/ and sweep_aggregate/. Exit 0: lines printed or an answer found; 1: no value
 /// in the range meets the SLA; 2: an error (named, and written to findings.md).
 #[derive(Parser)]
 #[command(name = "sweep-search", version, after_help = EXAMPLES)]

@@ -114,6 +114,91 @@ fn check_found_the_knee(planner: &str, aiperf_name: &str) {
     }
     let findings = std::fs::read_to_string(b.join("findings.md")).unwrap();
     assert!(findings.contains(&format!("- **Answer:** {text}")), "{findings}");
+    check_full_layout(&b, &h);
+}
+
+/// The trials run at each value, from the history (one trial per iteration here), by value.
+fn trials_per_value(h: &Value) -> std::collections::BTreeMap<i64, u64> {
+    let mut n = std::collections::BTreeMap::new();
+    for it in h["iterations"].as_array().unwrap() {
+        *n.entry(it["variation_values"]["concurrency"].as_i64().unwrap())
+            .or_default() += 1;
+    }
+    n
+}
+
+/// AIPerf's whole adaptive layout after `scripts/profile --search-recipe`: the checkpoint, a
+/// per-value aggregate pooling every trial of its value, the sweep aggregate over the searched
+/// values with the SLA, and the grid's after-stages (frontier, report) over them.
+fn check_full_layout(b: &Path, h: &Value) {
+    let its = h["iterations"].as_array().unwrap();
+    let cp = read(&b.join("search_checkpoint.json"));
+    let cits = cp["iterations"].as_array().unwrap();
+    assert_eq!(cits.len(), its.len());
+    for (c, i) in cits.iter().zip(its) {
+        assert_eq!(c["variation_values"], i["variation_values"]);
+        let r = &c["results"][0];
+        assert_eq!(r["success"], true);
+        assert_eq!(r["label"], "run_0001");
+        assert_eq!(r["trial_index"], 0);
+        assert_eq!(r["variation_values"], i["variation_values"]);
+        assert_eq!(r["summary_metrics"]["time_to_first_token"]["unit"], "ms");
+        assert!(r["summary_metrics"]["time_to_first_token"]["p99"].is_f64(), "{r}");
+    }
+    let per_value = trials_per_value(h);
+    assert!(
+        per_value.values().any(|&n| n > 1) || h["config"]["planner"] == "smooth_isotonic",
+        "monotonic_sla asks each value twice: {per_value:?}"
+    );
+    for (v, n) in &per_value {
+        let a = read(&b.join(format!(
+            "aggregate/concurrency_{v}/profile_export_aiperf_aggregate.json"
+        )));
+        assert_eq!(a["metadata"]["num_profile_runs"].as_u64(), Some(*n), "{v}: {a}");
+        assert_eq!(a["metadata"]["run_labels"].as_array().unwrap().len() as u64, *n);
+        assert!(b
+            .join(format!(
+                "aggregate/concurrency_{v}/profile_export_aiperf_aggregate.csv"
+            ))
+            .is_file());
+    }
+    let sw = read(&b.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
+    let values: Vec<i64> = sw["metadata"]["sweep_parameters"][0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert_eq!(sw["metadata"]["sweep_parameters"][0]["name"], "concurrency");
+    assert_eq!(values, per_value.keys().copied().collect::<Vec<_>>());
+    let sla = &sw["metadata"]["sla_constraints"];
+    assert_eq!(
+        sla["active_filters"],
+        serde_json::json!([{"metric_tag": "time_to_first_token", "stat": "p99", "op": "le", "threshold": 60.0}])
+    );
+    let feasible = per_value.keys().filter(|v| **v <= 8).count() as u64;
+    assert_eq!(sla["feasible_count"].as_u64(), Some(feasible), "{sla}");
+    assert_eq!(
+        sla["infeasible_count"].as_u64(),
+        Some(per_value.len() as u64 - feasible)
+    );
+    for p in sw["pareto_optimal"].as_array().unwrap() {
+        assert!(
+            p["concurrency"].as_i64().unwrap() <= 8,
+            "an infeasible value on the frontier: {sw}"
+        );
+    }
+    assert!(b
+        .join("sweep_aggregate/profile_export_aiperf_sweep.csv")
+        .is_file());
+    let pareto = read(&b.join("sweep_aggregate/pareto.json"));
+    assert_eq!(
+        pareto["slo"]["feasible_count"].as_u64(),
+        Some(feasible),
+        "{pareto}"
+    );
+    assert!(b.join("sweep_aggregate/pareto_frontier.svg").is_file());
+    assert!(b.join("report.html").is_file());
 }
 
 #[test]
@@ -255,4 +340,114 @@ fn when_even_the_lowest_value_fails_the_verdict_is_negative_and_says_why() {
     let a = read(&tmp.path().join("search_answer.json"));
     assert_eq!(a["value"], Value::Null);
     assert!(findings(tmp.path()).contains("**Answer:** no concurrency in [1, 8] meets the SLA"));
+}
+
+/// A search folder as AIPerf 0.13 lays it out, from AIPerf's own trials: concurrency 2, then 4
+/// twice (a stability trial: AIPerf's aggregate of 4 would keep only the later one), then 8; its
+/// history names the value by AIPerf's path and the SLA `time_to_first_token p99 < 50`. The
+/// trials' TTFT p99 are 34.2, 46.8 and 61.3 ms: 2 and 4 hold, 8 breaks.
+fn aiperf_search_folder() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = fixtures_dir().join("b_sweep_c2-4-8_n100");
+    let values = [2, 4, 4, 8];
+    for (i, v) in values.iter().enumerate() {
+        let run = tmp
+            .path()
+            .join(format!("search_iter_{i:04}/profile_runs/run_0001"));
+        std::fs::create_dir_all(&run).unwrap();
+        for f in ["profile_export_aiperf.json", "profile_export.jsonl"] {
+            std::fs::copy(sweep.join(format!("concurrency_{v}")).join(f), run.join(f)).unwrap();
+        }
+    }
+    let path = "phases.profiling.concurrency";
+    let iterations: Vec<Value> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            serde_json::json!({"iteration_idx": i, "variation_values": {path: v},
+                "objective_values": [1.0], "feasible": *v < 8, "non_monotonic_warning": false})
+        })
+        .collect();
+    let history = serde_json::json!({
+        "config": {"planner": "monotonic_sla",
+            "search_space": [{"path": path, "lo": 1.0, "hi": 16.0, "kind": "int"}],
+            "sla_filters": [{"metric_tag": "time_to_first_token", "stat": "p99", "op": "lt", "threshold": 50.0}]},
+        "iterations": iterations, "best_trials": [], "boundary_summary": null,
+        "recipe": null, "convergence_reason": "monotonic_precision_reached"
+    });
+    std::fs::write(
+        tmp.path().join("search_history.json"),
+        serde_json::to_vec(&history).unwrap(),
+    )
+    .unwrap();
+    tmp
+}
+
+#[test]
+fn sweep_agg_pareto_and_report_read_a_search_folder_pooling_the_trials_of_a_value() {
+    let tmp = aiperf_search_folder();
+    let d = tmp.path();
+    let o = crate::common::run("sweep-agg", &[d.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (v, labels) in [
+        (2, vec!["search_iter_0000/run_0001"]),
+        (4, vec!["search_iter_0001/run_0001", "search_iter_0002/run_0001"]),
+        (8, vec!["search_iter_0003/run_0001"]),
+    ] {
+        let a = read(&d.join(format!(
+            "aggregate/concurrency_{v}/profile_export_aiperf_aggregate.json"
+        )));
+        assert_eq!(a["metadata"]["run_labels"], serde_json::json!(labels), "{a}");
+        assert_eq!(
+            a["metadata"]["num_profile_runs"].as_u64(),
+            Some(labels.len() as u64)
+        );
+        assert_eq!(a["metadata"]["variation_values"]["concurrency"], v);
+    }
+    let sweep_json = d.join("sweep_aggregate/profile_export_aiperf_sweep.json");
+    let sw = read(&sweep_json);
+    assert_eq!(
+        sw["metadata"]["sweep_parameters"],
+        serde_json::json!([{"name": "concurrency", "values": [2, 4, 8]}])
+    );
+    assert_eq!(
+        sw["metadata"]["sla_constraints"],
+        serde_json::json!({"active_filters": [{"metric_tag": "time_to_first_token", "stat": "p99",
+            "op": "lt", "threshold": 50.0}], "feasible_count": 2, "infeasible_count": 1})
+    );
+    // AIPerf's rule: best configurations from the feasible values, the frontier only from them.
+    assert_eq!(
+        sw["best_configurations"]["best_throughput"]["parameters"]["concurrency"],
+        4
+    );
+    assert!(!sw["pareto_optimal"].to_string().contains('8'), "{sw}");
+    let p = crate::common::run("pareto", &[sweep_json.to_str().unwrap()]);
+    assert!(p.status.success(), "{}", stderr(&p));
+    let report: Value = serde_json::from_slice(&p.stdout).unwrap();
+    assert_eq!(
+        report["slo"]["active_filters"][0]["key"],
+        "time_to_first_token_p99"
+    );
+    assert_eq!(report["slo"]["infeasible_count"], 1);
+    assert_eq!(
+        report["pareto_optimal"],
+        serde_json::json!([{"concurrency": 2}, {"concurrency": 4}])
+    );
+    let r = crate::common::run("report", &[d.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let html = std::fs::read_to_string(d.join("report.html")).unwrap();
+    assert!(
+        html.contains("concurrency"),
+        "the report's values are the searched ones"
+    );
+    // Without the history the trials' own run info names the values (and no SLA is known).
+    std::fs::remove_file(d.join("search_history.json")).unwrap();
+    let o = crate::common::run("sweep-agg", &[d.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sw = read(&sweep_json);
+    assert_eq!(
+        sw["metadata"]["sweep_parameters"][0]["values"],
+        serde_json::json!([2, 4, 8])
+    );
+    assert!(sw["metadata"].get("sla_constraints").is_none(), "{sw}");
 }

@@ -24,6 +24,26 @@ impl SweepMode {
     }
 }
 
+/// An SLA search's iteration folder: `search_iter_0003` (AIPerf's adaptive layout).
+pub fn search_iteration_dir(base: &Path, iteration: usize) -> PathBuf {
+    base.join(format!("search_iter_{iteration:04}"))
+}
+
+/// A search trial's folder: `search_iter_0003/profile_runs/run_0001` (trial 1-based).
+pub fn search_trial_dir(base: &Path, iteration: usize, trial: u32) -> PathBuf {
+    search_iteration_dir(base, iteration)
+        .join("profile_runs")
+        .join(format!("run_{trial:04}"))
+}
+
+/// The iteration number of a `search_iter_0003` folder.
+pub fn search_iteration_number(name: &str) -> Option<usize> {
+    let digits = name.strip_prefix("search_iter_")?;
+    (digits.len() >= 4 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
 /// The shape of a sweep's folder tree.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
@@ -33,6 +53,9 @@ pub struct Layout {
     pub sweep: bool,
     pub trials: u32,
     pub mode: SweepMode,
+    /// An SLA search's folder: every value gets its aggregate below `aggregate/`, also from one
+    /// trial (AIPerf's n=1 confidence files).
+    pub adaptive: bool,
 }
 
 impl Layout {
@@ -66,6 +89,9 @@ impl Layout {
     /// The folder of one combination's confidence aggregate (`None` when there are no trials to aggregate).
     pub fn aggregate_dir(&self, dir_name: &str) -> Option<PathBuf> {
         let b = &self.base_dir;
+        if self.adaptive {
+            return Some(b.join("aggregate").join(dir_name));
+        }
         match (self.sweep, self.trials > 1, self.mode) {
             (_, false, _) => None,
             (false, true, _) => Some(b.join("aggregate")),

@@ -36,5 +36,9 @@ pub const PLAN_JSONL: &str = "plan.jsonl";
 pub const BENCHMARK_COMMAND_TXT: &str = "benchmark_command.txt";
 /// sweep-agg's Markdown summary, in the sweep's folder.
 pub const FINDINGS_MD: &str = "findings.md";
+/// An SLA search's history (AIPerf's name), rewritten by sweep-search after every iteration.
+pub const SEARCH_HISTORY_JSON: &str = "search_history.json";
+/// An SLA search's finished iterations and their trials' results (AIPerf's restart checkpoint).
+pub const SEARCH_CHECKPOINT_JSON: &str = "search_checkpoint.json";
 /// The HTML report, in the sweep's folder.
 pub const REPORT_HTML: &str = "report.html";

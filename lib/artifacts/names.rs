@@ -47,9 +47,10 @@ pub fn path_safe(s: &str) -> String {
     out
 }
 
-/// Splits a folder name like `concurrency_10__isl_512` into parameters; `None` if it is not one.
+/// Splits a folder name like `concurrency_10__isl_512` into parameters; `None` if it is not one
+/// (a trial's `trial_0001` / `run_0001`, a search iteration's `search_iter_0003`).
 pub fn parse_dir_name(name: &str) -> Option<Vec<(String, Value)>> {
-    if name.starts_with("trial_") || name.starts_with("run_") {
+    if name.starts_with("trial_") || name.starts_with("run_") || name.starts_with("search_iter_") {
         return None;
     }
     let mut out = Vec::new();
@@ -162,6 +163,7 @@ mod tests {
         assert_eq!(parse_dir_name("trial_0001"), None);
         assert_eq!(parse_dir_name("profile_runs"), None);
         assert_eq!(parse_dir_name("sweep_aggregate"), None);
+        assert_eq!(parse_dir_name("search_iter_0003"), None);
         assert_eq!(trial_number("trial_0003"), Some(3));
         assert_eq!(trial_number("run_0012"), Some(12));
         assert_eq!(

@@ -7,6 +7,7 @@ pub mod plan_line;
 pub mod records;
 pub mod run_info;
 pub mod settings;
+pub mod sla_filter;
 pub mod summary;
 pub mod sweep_aggregate;
 pub mod value_aggregate;

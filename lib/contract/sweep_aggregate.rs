@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::contract::convergence::ValueConvergence;
+use crate::contract::sla_filter::SlaFilter;
 use crate::stats::confidence::UnitStats;
 use crate::stats::knee::Knee;
 use crate::stats::trends::Trend;
@@ -97,6 +98,18 @@ pub struct CvFlag {
     pub cv: f64,
 }
 
+/// AIPerf's `metadata.sla_constraints` (a search's sweep aggregate): the SLA filters every value
+/// was judged against on its across-trial means (`<tag>_<stat>`'s `mean`; a missing metric fails),
+/// and how many values held them all. `best_configurations` then come from the feasible values
+/// (all values when none is), `pareto_optimal` from the feasible values only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaConstraints {
+    pub active_filters: Vec<SlaFilter>,
+    /// Values (combinations with a successful trial) meeting every filter.
+    pub feasible_count: usize,
+    pub infeasible_count: usize,
+}
+
 /// The sweep's shape and health. AIPerf writes only the shape, hence the defaults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -122,6 +135,9 @@ pub struct SweepMetadata {
     /// With `--convergence-metric`: every value's verdict (trials taken, converged or not).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub convergence: Vec<ValueConvergence>,
+    /// An SLA search's filters and how many values met them (AIPerf's key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sla_constraints: Option<SlaConstraints>,
 }
 
 /// One combination's metrics. sweepkit writes every `<tag>_<stat>` (plus the guide's

@@ -5,6 +5,7 @@
 use anyhow::bail;
 use serde_json::{Map, Value};
 
+use super::Slo;
 use crate::contract::summary::STAT_KEYS;
 use crate::contract::sweep_aggregate::SweepAggregate;
 use crate::io::jsonl;
@@ -22,6 +23,9 @@ pub struct InputPoint {
 pub struct Points {
     pub points: Vec<InputPoint>,
     pub warnings: Vec<String>,
+    /// An SLA search's filters (the sweep aggregate's `metadata.sla_constraints`): SLOs the
+    /// frontier keeps to, as AIPerf's `pareto_optimal` of a search keeps to the feasible values.
+    pub slos: Vec<Slo>,
 }
 
 /// One JSONL point: `{"parameters": {...}, "metrics": {key: {"mean": ..}}}` or flat
@@ -53,6 +57,22 @@ pub fn parse_points(name: &str, text: &str) -> anyhow::Result<Points> {
             // The metrics stay plain JSON: AIPerf's single-trial files write bare tags.
             let agg: SweepAggregate<Value> = serde_json::from_value(doc)
                 .map_err(|e| anyhow::anyhow!("{name}: not a sweep aggregate: {e}"))?;
+            let slos = agg
+                .metadata
+                .sla_constraints
+                .iter()
+                .flat_map(|c| &c.active_filters)
+                .map(|f| {
+                    Slo::parse(&format!(
+                        "{}:{}:{}:{}",
+                        f.metric_tag,
+                        f.stat,
+                        f.op.as_str(),
+                        f.threshold
+                    ))
+                })
+                .collect::<anyhow::Result<Vec<Slo>>>()
+                .map_err(|e| anyhow::anyhow!("{name}: metadata.sla_constraints: {e:#}"))?;
             let points = agg
                 .per_combination_metrics
                 .into_iter()
@@ -64,6 +84,7 @@ pub fn parse_points(name: &str, text: &str) -> anyhow::Result<Points> {
             return Ok(Points {
                 points,
                 warnings: Vec::new(),
+                slos,
             });
         }
         if doc.get("pareto_optimal").is_some() && doc.get("points").is_some() {
@@ -80,6 +101,7 @@ pub fn parse_points(name: &str, text: &str) -> anyhow::Result<Points> {
     Ok(Points {
         points,
         warnings: stats.warnings(),
+        slos: Vec::new(),
     })
 }
 

@@ -329,6 +329,7 @@ fn layout(
         sweep: !swept.is_empty(),
         trials: opts.num_profile_runs,
         mode: opts.mode,
+        adaptive: false,
     };
     let base_text = layout
         .base_dir

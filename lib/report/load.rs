@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::artifacts::layout::search_iteration_number;
 use crate::artifacts::names::{
     cmp_param_list, dir_name, params_from_path, parse_dir_name, short_names, trial_number,
 };
@@ -160,18 +161,26 @@ fn walk(dir: &Path, runs: &mut Vec<PathBuf>, aggregates: &mut Vec<PathBuf>) -> a
     Ok(())
 }
 
-/// A run's place from its path below the root (`concurrency_8/profile_runs/trial_0002`), corrected
+/// A run's place from its path below the root (`concurrency_8/profile_runs/trial_0002`, a search's
+/// `search_iter_0003/profile_runs/run_0001`), corrected
 /// by the summary's `run_info.variation_values` when the folder names fewer parameters.
 fn place(root: &Path, dir: &Path, summary: Option<&SummaryDoc>) -> (Vec<(String, Value)>, u32, String) {
     let rel = dir.strip_prefix(root).unwrap_or(dir);
     let (mut params, mut trial, mut label) = (Vec::new(), 1, "run_0001".to_string());
+    let mut iteration = None;
     for c in rel.components() {
         let c = c.as_os_str().to_string_lossy();
         if let Some(t) = trial_number(&c) {
             (trial, label) = (t, c.into_owned());
+        } else if search_iteration_number(&c).is_some() {
+            iteration = Some(c.into_owned());
         } else if let Some(p) = parse_dir_name(&c) {
             params = p;
         }
+    }
+    // A search's trials are named by iteration too, as sweep-agg names them (`search_iter_0003/run_0001`).
+    if let Some(it) = iteration {
+        label = format!("{it}/{label}");
     }
     let info = summary
         .and_then(|s| s.doc.pointer("/run_info/variation_values"))

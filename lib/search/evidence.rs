@@ -6,23 +6,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use crate::artifacts::layout::{search_iteration_dir as iteration_dir, search_trial_dir as trial_dir};
+
 use crate::artifacts::{RECORDS_JSONL, RUN_ERROR_FILE, SUMMARY_JSON};
 use crate::contract::records::{Phase, Record};
 use crate::contract::summary::SummaryDoc;
 use crate::stats::distribution::aiperf_dist;
 use crate::sweep::load::load_run;
-
-/// An iteration's folder: `search_iter_0003`.
-pub fn iteration_dir(base: &Path, iteration: usize) -> PathBuf {
-    base.join(format!("search_iter_{iteration:04}"))
-}
-
-/// A trial's folder: `search_iter_0003/profile_runs/run_0001` (trial 1-based).
-pub fn trial_dir(base: &Path, iteration: usize, trial: u32) -> PathBuf {
-    iteration_dir(base, iteration)
-        .join("profile_runs")
-        .join(format!("run_{trial:04}"))
-}
 
 /// One request as the search sees it: failed or not, and its scalar metrics (display units).
 #[derive(Debug, Clone, Default)]

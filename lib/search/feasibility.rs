@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::evidence::{Slos, Trial, TrialData};
 use super::planner::Observation;
-use super::sla::SlaFilter;
+use crate::contract::sla_filter::SlaFilter;
 
 /// The first filter an infeasible iteration breaks (`boundary_summary.infeasible_min.first_breach`).
 #[derive(Debug, Clone, PartialEq, Serialize)]

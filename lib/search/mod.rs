@@ -5,13 +5,13 @@
 //! user's own Makefile), and AIPerf's own search folders can be read the same way.
 
 pub mod answer;
+pub mod checkpoint;
 pub mod evidence;
 pub mod feasibility;
 pub mod findings;
 pub mod history;
 pub mod planner;
 pub mod recipes;
-pub mod sla;
 pub mod space;
 
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ use history::IterationEntry;
 use recipes::SearchConfig;
 
 /// `search_history.json`, beside the iterations (AIPerf's name and place).
-pub const HISTORY_JSON: &str = "search_history.json";
+pub const HISTORY_JSON: &str = crate::artifacts::SEARCH_HISTORY_JSON;
 /// The answer as JSON (sweepkit's addition beside the history).
 pub const ANSWER_JSON: &str = "search_answer.json";
 
@@ -57,7 +57,8 @@ pub enum Step {
     Done(Box<answer::Answer>),
 }
 
-/// One call: replay, then plan or answer. Writes `search_history.json` every time; on the answer,
+/// One call: replay, then plan or answer. Writes `search_history.json` and
+/// `search_checkpoint.json` every time; on the answer,
 /// `search_answer.json` and the findings too. An error is also written to the findings.
 pub fn step(opts: &SearchOptions) -> anyhow::Result<Step> {
     match replay(opts) {
@@ -189,6 +190,10 @@ fn write_history(
     crate::io::atomic::write_json(
         &opts.base_dir.join(HISTORY_JSON),
         &history::document(cfg, entries, boundary, reason),
+    )?;
+    crate::io::atomic::write_json(
+        &opts.base_dir.join(crate::artifacts::SEARCH_CHECKPOINT_JSON),
+        &checkpoint::document(&cfg.dim.path, its),
     )
 }
 

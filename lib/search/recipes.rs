@@ -6,9 +6,9 @@
 
 use super::evidence::Slos;
 use super::planner::PlannerKind;
-use super::sla::{Op, SlaFilter};
 use super::space::{Dimension, Kind};
 use crate::contract::settings::Sweepable;
+use crate::contract::sla_filter::{Op, SlaFilter};
 
 /// The recipes by name.
 pub const NAMES: [&str; 6] = [

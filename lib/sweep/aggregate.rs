@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::artifacts::names::{describe, describe_map, dir_name};
+use crate::contract::sla_filter::SlaFilter;
 use crate::contract::summary::{stat_values, SummaryDoc, STAT_KEYS};
 use crate::contract::sweep_aggregate::{
     latency_key, Best, BestConfigurations, Combination, CombinationMetrics, CvFlag, FailedRun,
-    SweepAggregate, SweepMetadata, SweepParameter, THROUGHPUT_KEY,
+    SlaConstraints, SweepAggregate, SweepMetadata, SweepParameter, THROUGHPUT_KEY,
 };
 use crate::contract::value_aggregate::{ValueAggregate, ValueMetadata};
 use crate::pareto::{self, Goal, Point};
@@ -322,6 +323,30 @@ fn failed_warning(f: &FailedRun) -> String {
     )
 }
 
+/// The values meeting every SLA filter of a search (AIPerf's `filter_feasible`: the filter's
+/// `<tag>_<stat>` across-trial mean; a value without it fails), and the block naming them.
+fn sla_feasible<'a>(
+    ok: &[&'a Combination],
+    filters: &[SlaFilter],
+) -> (Vec<&'a Combination>, Option<SlaConstraints>) {
+    if filters.is_empty() {
+        return (ok.to_vec(), None);
+    }
+    let holds = |c: &Combination| {
+        filters.iter().all(|f| {
+            c.mean(&format!("{}_{}", f.metric_tag, f.stat))
+                .is_some_and(|v| f.holds(v))
+        })
+    };
+    let feasible: Vec<&Combination> = ok.iter().copied().filter(|c| holds(c)).collect();
+    let block = SlaConstraints {
+        active_filters: filters.to_vec(),
+        feasible_count: feasible.len(),
+        infeasible_count: ok.len() - feasible.len(),
+    };
+    (feasible, Some(block))
+}
+
 /// Builds the sweep aggregate and the warnings to print (high CV, failed runs).
 pub fn sweep_aggregate(
     input: &SweepInput,
@@ -337,6 +362,8 @@ pub fn sweep_aggregate(
     let lat = latency_key(|k| !ok.is_empty() && ok.iter().all(|c| c.mean(k).is_some()));
     let trends = key_metric_trends(&ok, combos.len(), &params);
     let (flags, mut warnings) = high_variance(&ok);
+    // Without SLA filters every value is feasible.
+    let (feasible, sla_constraints) = sla_feasible(&ok, &input.sla_filters);
     warnings.extend(failed.iter().map(failed_warning));
     let metadata = SweepMetadata {
         aggregation_type: "sweep".into(),
@@ -353,6 +380,7 @@ pub fn sweep_aggregate(
         generator: concat!("sweepkit ", env!("CARGO_PKG_VERSION")).into(),
         skipped_runs: input.skipped.clone(),
         convergence: Vec::new(),
+        sla_constraints,
     };
     let per_combination_metrics = ok
         .iter()
@@ -370,8 +398,8 @@ pub fn sweep_aggregate(
         failed_runs: failed,
         metadata,
         per_combination_metrics,
-        best_configurations: best_configurations(&ok, lat),
-        pareto_optimal: pareto_optimal(&ok, lat),
+        best_configurations: best_configurations(if feasible.is_empty() { &ok } else { &feasible }, lat),
+        pareto_optimal: pareto_optimal(&feasible, lat),
         knee: crate::sweep::knee::knees(&trends),
         trends,
     };

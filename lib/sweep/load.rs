@@ -13,6 +13,7 @@ use crate::artifacts::names::{
 };
 use crate::artifacts::{AGGREGATE_JSON, RUN_ERROR_FILE, RUN_SKIPPED_FILE, SUMMARY_JSON};
 use crate::contract::plan_line::{FullPlace, PlanLine};
+use crate::contract::sla_filter::SlaFilter;
 use crate::contract::summary::SummaryDoc;
 use crate::contract::sweep_aggregate::{Combination, FailedRun, SkippedRun};
 use crate::contract::value_aggregate::ValueAggregate;
@@ -39,6 +40,8 @@ pub struct SweepInput {
     pub run_cooldown_seconds: Option<f64>,
     /// Planned runs skipped on purpose (a `run_skipped.txt` in their folder), left out of `trials`.
     pub skipped: Vec<SkippedRun>,
+    /// An SLA search's filters (its `search_history.json`): the sweep aggregate's `sla_constraints`.
+    pub sla_filters: Vec<SlaFilter>,
 }
 
 /// Reads a run folder's summary, or why the run failed (AIPerf's rules for a failed run).
@@ -149,9 +152,11 @@ pub fn from_plan(lines: &[PlanLine]) -> anyhow::Result<SweepInput> {
             sweep,
             trials,
             mode,
+            adaptive: false,
         },
         run_cooldown_seconds: run_cooldown,
         skipped,
+        sla_filters: Vec::new(),
     })
 }
 
@@ -290,9 +295,11 @@ pub fn from_dir(root: &Path) -> anyhow::Result<SweepInput> {
             sweep,
             trials: n_trials,
             mode,
+            adaptive: false,
         },
         run_cooldown_seconds: None,
         skipped: Vec::new(),
+        sla_filters: Vec::new(),
     })
 }
 
@@ -413,9 +420,11 @@ pub fn from_aggregates(root: &Path) -> anyhow::Result<(SweepInput, Vec<Combinati
             sweep: true,
             trials,
             mode,
+            adaptive: false,
         },
         run_cooldown_seconds: None,
         skipped: Vec::new(),
+        sla_filters: Vec::new(),
     };
     Ok((input, combos, level.unwrap_or(0.95)))
 }

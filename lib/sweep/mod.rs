@@ -10,6 +10,7 @@ pub mod knee;
 pub mod load;
 pub mod pending;
 pub mod saturation;
+pub mod search_folder;
 
 use std::path::{Path, PathBuf};
 
@@ -143,6 +144,7 @@ pub fn run(opts: &AggOptions) -> anyhow::Result<AggReport> {
     check_level(opts.confidence_level)?;
     let mut input = match (&opts.plan, &opts.dir) {
         (Some(p), None) => plan_input(p)?,
+        (None, Some(d)) if search_folder::is_search_folder(d) => search_folder::from_search(d)?,
         (None, Some(d)) => {
             let mut runs = Vec::new();
             if d.is_dir() {

@@ -1,6 +1,8 @@
-//! `--search-sla metric:stat:op:threshold`: one SLA filter, as AIPerf's `SLAFilter`. Several
-//! combine; an iteration is feasible only when every one holds. Thresholds are in the metric's
-//! display unit (ms for latencies, % for `request_error_rate`, a fraction for `good_request_fraction`).
+//! `--search-sla metric:stat:op:threshold`: one SLA filter, as AIPerf's `SLAFilter`, written by
+//! sweep-search (`search_history.json`'s `config.sla_filters`) and read back by sweep-agg (the sweep
+//! aggregate's `metadata.sla_constraints`). Several combine; an iteration is feasible only when
+//! every one holds. Thresholds are in the metric's display unit (ms for latencies, % for
+//! `request_error_rate`, a fraction for `good_request_fraction`).
 
 use serde::{Deserialize, Serialize};
 
