@@ -863,8 +863,25 @@ fn messages_seen(server: &HashMap<String, Value>, r: &Value) -> Vec<(String, Str
 
 #[test]
 fn session_traces_carry_history_and_keep_the_trace_clock() {
-    let (recs, p0, server) = session_trace(&["--fixed-schedule", "--inter-turn-delay-cap-seconds", "0.4"]);
+    // On two event-loop workers: sessions are dealt to them, request numbers stay one sequence.
+    let (recs, p0, server) = session_trace(&[
+        "--fixed-schedule",
+        "--inter-turn-delay-cap-seconds",
+        "0.4",
+        "--workers",
+        "2",
+    ]);
     assert_eq!(recs.len(), 8, "every line is one request");
+    let mut nums: Vec<u64> = recs
+        .iter()
+        .map(|r| r["metadata"]["session_num"].as_u64().unwrap())
+        .collect();
+    nums.sort();
+    assert_eq!(
+        nums,
+        (0..8).collect::<Vec<u64>>(),
+        "AIPerf's credit index, in issue order"
+    );
     let mut by: HashMap<String, Vec<&Value>> = HashMap::new();
     for r in &recs {
         assert!(r["error"].is_null(), "{r}");
