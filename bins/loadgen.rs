@@ -74,7 +74,7 @@ struct Cli {
     /// Run the event loop at real-time priority (SCHED_FIFO 1; needs root or CAP_SYS_NICE) so other jobs on a shared machine cannot delay timestamps.
     #[arg(long)]
     realtime: bool,
-    /// Event-loop threads, each with its own connections (closed loop: the concurrency is split; open loop: one schedule dealt round-robin) [default: the CPUs available, capped by --concurrency].
+    /// Event-loop threads, each with its own connections (closed loop: the concurrency is split; open loop: one schedule dealt round-robin; a multi-turn session or user stays on one thread) [default: the CPUs available, capped by --concurrency or --num-users].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
     workers: Option<u64>,
     /// Also trust the root certificates in this PEM file (https endpoints with a private or self-signed CA).

@@ -201,7 +201,7 @@ fn walk(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
 }
 
 /// A multi-turn session's turns all go to the replica its first turn went to, and sessions
-/// alternate over the replicas; session workloads run on one worker.
+/// alternate over the replicas, whichever of the two workers runs the session.
 #[test]
 fn a_session_stays_on_one_replica() {
     let (a, b) = (replica("8"), replica("8"));
@@ -246,5 +246,13 @@ fn a_session_stays_on_one_replica() {
     assert_eq!(replica_of.len(), 6);
     assert_eq!(per_url, [9, 9]);
     let info: Value = serde_json::from_str(&std::fs::read_to_string(&ri).unwrap()).unwrap();
-    assert_eq!(info["client"]["workers"]["count"], 1);
+    assert_eq!(info["client"]["workers"]["count"], 2);
+    let sessions: Vec<u64> = info["client"]["workers"]["per_worker"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["sessions"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sessions.iter().sum::<u64>(), 6);
+    assert!(sessions.iter().all(|&n| n > 0), "{sessions:?}");
 }

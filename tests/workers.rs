@@ -1,6 +1,8 @@
 //! `loadgen --workers N`: several event-loop threads give the same records as one — the same
 //! request numbers and conversations, the same intended send times, the same token counts — and
-//! the run info says how many ran and how each fared.
+//! the run info says how many ran and how each fared. Session workloads too: the same
+//! conversations and turns, each turn carrying its own session's history, the session concurrency
+//! kept, the same arrival ticks under a rate and the same per-user schedule.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,6 +30,9 @@ fn mock() -> MockServer {
 /// Runs loadgen with `--workers n`; returns the records and the run info.
 fn run(dir: &Path, url: &str, n: &str, load: &[&str]) -> (Vec<Value>, Value) {
     let records = dir.join(format!("r{n}.jsonl"));
+    if records.exists() {
+        panic!("one run per worker count and directory");
+    }
     let ri = dir.join(format!("ri{n}.json"));
     let out = Command::new(bin("loadgen"))
         .args([
@@ -184,4 +189,323 @@ fn the_default_is_capped_by_the_concurrency() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--workers"));
+}
+
+/// Per-worker session counts from the run info.
+fn per_worker_sessions(info: &Value) -> Vec<u64> {
+    info["client"]["workers"]["per_worker"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sessions"].as_u64().unwrap())
+        .collect()
+}
+
+/// Records grouped by session (`x_correlation_id`), each session's turns in turn order.
+fn sessions_of(recs: &[Value]) -> BTreeMap<String, Vec<&Value>> {
+    let mut m: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    for r in recs {
+        assert!(r["error"].is_null(), "{r}");
+        let c = r["metadata"]["x_correlation_id"].as_str().unwrap().to_string();
+        m.entry(c).or_default().push(r);
+    }
+    for turns in m.values_mut() {
+        turns.sort_by_key(|r| r["metadata"]["turn_index"].as_u64().unwrap());
+    }
+    m
+}
+
+fn meta(r: &Value, key: &str) -> u64 {
+    r["metadata"][key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {key} in {r}"))
+}
+
+/// Per conversation: its turns' (turn index, output tokens, input tokens of the first turn).
+/// Each session of these runs is a distinct conversation, so this is the run's work, whichever
+/// worker did it.
+type Work = BTreeMap<String, Vec<(u64, f64, Option<f64>)>>;
+
+fn work(recs: &[Value]) -> Work {
+    let mut w = Work::new();
+    for turns in sessions_of(recs).values() {
+        let conv = turns[0]["metadata"]["conversation_id"].as_str().unwrap();
+        let v = turns
+            .iter()
+            .map(|r| {
+                let k = meta(r, "turn_index");
+                let m = |t: &str| r["metrics"][t]["value"].as_f64().unwrap();
+                // Later turns' ISL includes the replies (the mock's words), so only turn 0's.
+                (
+                    k,
+                    m("output_sequence_length"),
+                    (k == 0).then(|| m("input_sequence_length")),
+                )
+            })
+            .collect();
+        assert!(
+            w.insert(conv.to_string(), v).is_none(),
+            "conversation {conv} ran twice"
+        );
+    }
+    w
+}
+
+/// Every turn's body (as the server received it) holds its own session's earlier turns: turn k
+/// resends turn k−1's messages plus the reply, and the user messages of a (conversation, turn)
+/// are returned for comparison across runs.
+fn histories(recs: &[Value], truth: &Path) -> BTreeMap<(String, u64), Vec<String>> {
+    let server: BTreeMap<String, Value> = std::fs::read_to_string(truth)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|r| (r["client_request_id"].as_str().unwrap().to_string(), r))
+        .collect();
+    let messages = |r: &Value| -> Vec<(String, String)> {
+        let id = r["metadata"]["x_request_id"].as_str().unwrap();
+        server[id]["request_body"]["messages"]
+            .as_array()
+            .unwrap_or_else(|| panic!("the server recorded no body for {id}"))
+            .iter()
+            .map(|m| {
+                (
+                    m["role"].as_str().unwrap().into(),
+                    m["content"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    let mut users = BTreeMap::new();
+    for turns in sessions_of(recs).values() {
+        let conv = turns[0]["metadata"]["conversation_id"].as_str().unwrap();
+        let mut prev: Vec<(String, String)> = Vec::new();
+        for (k, r) in turns.iter().enumerate() {
+            assert_eq!(meta(r, "turn_index"), k as u64, "turns in order: {r}");
+            let this = messages(r);
+            assert_eq!(this.len(), prev.len() + 1 + usize::from(k > 0), "{this:?}");
+            assert_eq!(
+                &this[..prev.len()],
+                &prev[..],
+                "turn {k} of {conv} resends its history"
+            );
+            if k > 0 {
+                assert_eq!(this[prev.len()].0, "assistant", "the reply is in the history");
+            }
+            let user = this
+                .iter()
+                .filter(|m| m.0 == "user")
+                .map(|m| m.1.clone())
+                .collect();
+            users.insert((conv.to_string(), k as u64), user);
+            prev = this;
+        }
+    }
+    users
+}
+
+/// Most sessions in flight at once, a session holding its slot from its first turn's start to
+/// its last turn's end.
+fn most_sessions_in_flight(recs: &[Value]) -> usize {
+    let mut edges = Vec::new();
+    for turns in sessions_of(recs).values() {
+        let start = turns.iter().map(|r| meta(r, "request_start_ns")).min().unwrap();
+        let end = turns.iter().map(|r| meta(r, "request_end_ns")).max().unwrap();
+        // At equal times an end comes first (a slot handed over is not two sessions).
+        edges.push((start, 1i64));
+        edges.push((end, -1i64));
+    }
+    edges.sort();
+    let (mut now, mut most) = (0i64, 0i64);
+    for (_, d) in edges {
+        now += d;
+        most = most.max(now);
+    }
+    most as usize
+}
+
+fn recording_mock(truth: &Path) -> MockServer {
+    MockServer::start(&[
+        "--ttft-ms",
+        "5",
+        "--itl-ms",
+        "1",
+        "--prefill-ms-per-token",
+        "0",
+        "--itl-per-running-ms",
+        "0",
+        "--max-batch",
+        "512",
+        "--record",
+        truth.to_str().unwrap(),
+        "--record-request-bodies",
+    ])
+}
+
+/// Seeded synthetic conversations of 1 to 5 turns with a short think time.
+const CONVERSATIONS: [&str; 8] = [
+    "--conversation-turn-mean",
+    "3",
+    "--conversation-turn-stddev",
+    "1",
+    "--conversation-turn-delay-mean",
+    "3",
+    "--conversation-turn-delay-stddev",
+    "1",
+];
+
+#[test]
+fn two_workers_run_the_sessions_of_one_closed_loop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut load = vec!["--concurrency", "3", "--conversation-num", "10"];
+    load.extend(CONVERSATIONS);
+    let mut runs = Vec::new();
+    for n in ["1", "2"] {
+        let truth = tmp.path().join(format!("truth{n}.jsonl"));
+        let m = recording_mock(&truth);
+        let (recs, info) = run(tmp.path(), &m.url(), n, &load);
+        drop(m); // the record is complete once the mock is gone
+        runs.push((histories(&recs, &truth), work(&recs), recs, info));
+    }
+    let (one, two) = (&runs[0], &runs[1]);
+    // 10 sessions of the 12 conversations: the same ones, with the same turns and tokens.
+    assert_eq!(one.1.len(), 10);
+    assert!(one.1.values().any(|t| t.len() > 1) && one.1.values().any(|t| t.len() != 3));
+    assert_eq!(one.1, two.1);
+    // Each turn carried its own session's history, and the same user messages as one worker.
+    assert_eq!(one.0, two.0);
+    for (recs, info) in [(&one.2, &one.3), (&two.2, &two.3)] {
+        let most = most_sessions_in_flight(recs);
+        assert!(most <= 3, "{most} sessions in flight with --concurrency 3");
+        assert_eq!(per_worker_sessions(info).iter().sum::<u64>(), 10);
+    }
+    // Three session slots over two threads (2 + 1): both started sessions.
+    let per = per_worker_sessions(&two.3);
+    assert_eq!(per.len(), 2);
+    assert!(per.iter().all(|&n| n > 0), "{per:?}");
+}
+
+#[test]
+fn two_workers_keep_the_session_arrivals_of_one_open_loop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = mock();
+    // Every tick is a turn: a session's next turn, else a new session (no session cap).
+    let mut load = vec![
+        "--request-rate",
+        "150",
+        "--arrival-pattern",
+        "poisson",
+        "--request-count",
+        "45",
+    ];
+    load.extend(CONVERSATIONS);
+    let (r1, i1) = run(tmp.path(), &m.url(), "1", &load);
+    let (r2, i2) = run(tmp.path(), &m.url(), "2", &load);
+    let ticks = |recs: &[Value], info: &Value| -> BTreeMap<u64, u64> {
+        let p0 = info["phases"]["profiling"]["start_ns"].as_u64().unwrap();
+        recs.iter()
+            .map(|r| (meta(r, "session_num"), meta(r, "scheduled_ns") - p0))
+            .collect()
+    };
+    let (a, b) = (ticks(&r1, &i1), ticks(&r2, &i2));
+    assert_eq!(a.len(), 45);
+    assert_eq!(a.keys().copied().collect::<Vec<_>>(), (0..45).collect::<Vec<_>>());
+    // The same request numbers at the same intended send times, to the nanosecond.
+    assert_eq!(a, b);
+    // Several turns per session, and each session's turns in order on one worker.
+    let s2 = sessions_of(&r2);
+    assert!(s2.len() < 45 && s2.values().any(|t| t.len() > 1), "{}", s2.len());
+    for turns in s2.values() {
+        for (k, r) in turns.iter().enumerate() {
+            assert_eq!(meta(r, "turn_index"), k as u64);
+        }
+    }
+    let per = per_worker_sessions(&i2);
+    assert_eq!(per.len(), 2, "{per:?}");
+    assert_eq!(per.iter().sum::<u64>(), s2.len() as u64);
+    assert!(per.iter().all(|&n| n > 0), "{per:?}");
+}
+
+#[test]
+fn two_workers_keep_the_per_user_schedule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = mock();
+    // 4 users at 10 req/s: a user's turns are 400 ms apart (replies take ~15 ms), so every turn
+    // is sent at its planned time and the schedule is fixed.
+    let load = [
+        "--user-centric-rate",
+        "10",
+        "--num-users",
+        "4",
+        "--conversation-turn-mean",
+        "3",
+        "--conversation-num",
+        "8",
+    ];
+    let (r1, i1) = run(tmp.path(), &m.url(), "1", &load);
+    let (r2, i2) = run(tmp.path(), &m.url(), "2", &load);
+    let schedule = |recs: &[Value], info: &Value| -> BTreeMap<String, Vec<(u64, u64)>> {
+        let p0 = info["phases"]["profiling"]["start_ns"].as_u64().unwrap();
+        sessions_of(recs)
+            .into_iter()
+            .map(|(user, turns)| {
+                let t = turns
+                    .iter()
+                    .map(|r| (meta(r, "turn_index"), meta(r, "scheduled_ns") - p0))
+                    .collect();
+                (user, t)
+            })
+            .collect()
+    };
+    let (a, b) = (schedule(&r1, &i1), schedule(&r2, &i2));
+    assert_eq!(a.len(), 8, "{a:?}");
+    assert_eq!(a, b);
+    assert_eq!(per_worker_sessions(&i1), vec![8]);
+    // User u runs on worker u mod 2.
+    let odd = a.keys().filter(|u| u.parse::<u64>().unwrap() % 2 == 1).count() as u64;
+    assert_eq!(per_worker_sessions(&i2), vec![8 - odd, odd]);
+    assert_eq!(work(&r1), work(&r2));
+}
+
+#[test]
+fn two_workers_run_a_multi_turn_file_as_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("mt.jsonl");
+    let lines: Vec<String> = (0..6)
+        .map(|s| {
+            let turns: Vec<String> = (0..2 + s % 3)
+                .map(|k| format!(r#"{{"text":"session {s} turn {k}","delay":2}}"#))
+                .collect();
+            format!(r#"{{"session_id":"s{s}","turns":[{}]}}"#, turns.join(","))
+        })
+        .collect();
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let load = [
+        "--input-file",
+        file.to_str().unwrap(),
+        "--custom-dataset-type",
+        "multi_turn",
+        "--concurrency",
+        "2",
+    ];
+    let mut runs = Vec::new();
+    for n in ["1", "2"] {
+        let truth = tmp.path().join(format!("truth{n}.jsonl"));
+        let m = recording_mock(&truth);
+        let (recs, info) = run(tmp.path(), &m.url(), n, &load);
+        drop(m);
+        assert_eq!(
+            recs.len(),
+            2 + 3 + 4 + 2 + 3 + 4,
+            "every turn of every session once"
+        );
+        runs.push((histories(&recs, &truth), work(&recs), per_worker_sessions(&info)));
+    }
+    assert_eq!(runs[0].0, runs[1].0);
+    assert_eq!(runs[0].1, runs[1].1);
+    assert_eq!(
+        runs[0].0[&("s4".to_string(), 2)],
+        ["session 4 turn 0", "session 4 turn 1", "session 4 turn 2"]
+    );
+    assert_eq!(runs[1].2.len(), 2);
+    assert!(runs[1].2.iter().all(|&n| n > 0), "{:?}", runs[1].2);
 }

@@ -461,6 +461,10 @@ pub struct WorkerHealth {
     /// Requests it sent (ok + errors).
     pub requests: u64,
     pub errors: u64,
+    /// Sessions it started (multi-turn and user-centric runs; a session's turns all run on the
+    /// worker that started it); 0 when requests are single prompts. Absent in older files.
+    #[serde(default)]
+    pub sessions: u64,
     /// Its requests' actual − intended send time, ms.
     pub dispatch_lag_ms: DispatchLag,
     /// Share of the profiling window its thread was on a CPU (1.0 = saturated).

@@ -368,6 +368,8 @@ struct ClosedLoop {
     tasks: std::ops::Range<u64>,
     /// The next request number, shared by every task of the phase.
     next: Arc<AtomicU64>,
+    /// Multi-turn runs: the next session number (which conversation), shared likewise.
+    sessions: Arc<AtomicU64>,
     t0: Instant,
     /// `session_num` of the phase's first request.
     first_session: u64,
@@ -392,6 +394,10 @@ struct OpenLoop {
     /// Seconds after `t0` from which nothing more is sent.
     until: Option<f64>,
     t0: Instant,
+    /// Multi-turn runs: the next session number (which conversation), shared by every worker.
+    sessions: Arc<AtomicU64>,
+    /// A replayed session trace: the next request number (issue order), shared by every worker.
+    next: Arc<AtomicU64>,
 }
 
 /// Starts the phase's dispatcher; the handle ends when its last request has.
@@ -419,6 +425,7 @@ async fn closed_loop(sh: Arc<Shared>, l: ClosedLoop) {
         count,
         until,
         ramp,
+        sessions: _,
     } = l;
     let mut set = tokio::task::JoinSet::new();
     let n = count.map_or(workers, |c| c.min(workers));
@@ -466,6 +473,8 @@ async fn open_loop(sh: Arc<Shared>, l: OpenLoop) {
         count,
         until,
         t0,
+        sessions: _,
+        next: _,
     } = l;
     let mut stop = sh.ctl.stop.subscribe();
     let mut set = tokio::task::JoinSet::new();
@@ -529,6 +538,8 @@ fn warmup_load(opts: &Options, trace: bool, t0: Instant) -> Load {
             count,
             until: None,
             t0,
+            sessions: Arc::new(AtomicU64::new(0)),
+            next: Arc::new(AtomicU64::new(0)),
         }),
         _ => Load::Closed(ClosedLoop {
             phase: Phase::Warmup,
@@ -541,6 +552,7 @@ fn warmup_load(opts: &Options, trace: bool, t0: Instant) -> Load {
                 .or(opts.workload.user_centric.map(|(_, users)| users))
                 .unwrap_or(1),
             next: Arc::new(AtomicU64::new(0)),
+            sessions: Arc::new(AtomicU64::new(0)),
             t0,
             first_session: 0,
             count,
@@ -562,6 +574,8 @@ fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option
             count,
             until: until.map(|d| after(p0, d)),
             t0: p0,
+            next: Arc::new(AtomicU64::new(0)),
+            deal: (0, 1),
         });
     }
     if trace {
@@ -576,6 +590,8 @@ fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option
             count,
             until,
             t0: p0,
+            sessions: Arc::new(AtomicU64::new(0)),
+            next: Arc::new(AtomicU64::new(0)),
         })
     } else if let Some(rate) = opts.request_rate {
         Load::Open(OpenLoop {
@@ -592,6 +608,8 @@ fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option
             count,
             until,
             t0: p0,
+            sessions: Arc::new(AtomicU64::new(0)),
+            next: Arc::new(AtomicU64::new(0)),
         })
     } else {
         Load::Closed(ClosedLoop {
@@ -599,6 +617,7 @@ fn profiling_load(opts: &Options, prompts: &[Prompt], trace: bool, count: Option
             workers: opts.concurrency.unwrap_or(1),
             tasks: 0..opts.concurrency.unwrap_or(1),
             next: Arc::new(AtomicU64::new(0)),
+            sessions: Arc::new(AtomicU64::new(0)),
             t0: p0,
             first_session,
             count,
@@ -663,6 +682,16 @@ struct Tally {
     last_end: Option<Instant>,
 }
 
+/// One worker thread's profiling requests, as the writer saw them.
+#[derive(Default)]
+struct WorkerTally {
+    requests: u64,
+    errors: u64,
+    /// Sessions started (first turns sent).
+    sessions: u64,
+    health: Health,
+}
+
 #[derive(Default)]
 struct SinkReport {
     warmup: Tally,
@@ -670,8 +699,8 @@ struct SinkReport {
     health: Health,
     /// Receive stamps of the profiling phase's content chunks.
     rx: rx_stamp::RxHealth,
-    /// The profiling phase per worker thread: requests, errors, dispatch lag.
-    per_worker: Vec<(u64, u64, Health)>,
+    /// The profiling phase per worker thread.
+    per_worker: Vec<WorkerTally>,
     chunks: u64,
     first_error: Option<String>,
 }
@@ -737,9 +766,8 @@ fn sink(
             &mut rep.profiling
         };
         t.requests += 1;
-        if ex.turn_index == 0 && ex.correlation_id.is_some() {
-            t.sessions += 1;
-        }
+        let first_turn = ex.turn_index == 0 && ex.correlation_id.is_some();
+        t.sessions += u64::from(first_turn);
         if is_err {
             t.errors += 1;
         } else {
@@ -757,9 +785,10 @@ fn sink(
                 rep.per_worker.resize_with(w + 1, Default::default);
             }
             let pw = &mut rep.per_worker[w];
-            pw.0 += 1;
-            pw.1 += u64::from(is_err);
-            pw.2.record_lag(item.lag);
+            pw.requests += 1;
+            pw.errors += u64::from(is_err);
+            pw.sessions += u64::from(first_turn);
+            pw.health.record_lag(item.lag);
             rep.chunks += ex.content.len() as u64;
             rep.rx.observe(&ex.content, &ex.rx);
             if is_err && rep.first_error.is_none() {
@@ -833,16 +862,17 @@ fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Setup> 
         .map_err(|e| anyhow!("--inputs-out: {e}"))?;
     }
     let open = opts.request_rate.is_some() || trace;
-    let pool = opts.concurrency.unwrap_or(if open { 256 } else { 1 });
-    // Never more event loops than requests that can be in flight.
-    // A multi-turn session keeps its history and pacing on one event loop: session workloads
-    // run on one worker (see README, "All cores").
+    // In flight at most: the concurrency, else the users of a user-centric run.
+    let in_flight = opts
+        .concurrency
+        .or(opts.workload.user_centric.map(|(_, users)| users));
+    let pool = in_flight.unwrap_or(if open { 256 } else { 1 });
+    // Never more event loops than requests (sessions) that can be in flight.
     let n = opts
         .io
         .workers
-        .unwrap_or_else(|| workers::default_count(opts.concurrency))
-        .min(if conversations.is_some() { 1 } else { usize::MAX })
-        .min(opts.concurrency.map_or(usize::MAX, |c| c.max(1) as usize)) as u64;
+        .unwrap_or_else(|| workers::default_count(in_flight))
+        .min(in_flight.map_or(usize::MAX, |c| c.max(1) as usize)) as u64;
     let pools = (0..n)
         .map(|w| Replicas::new(opts, workers::share(pool, n, w).max(1) as usize))
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -1237,16 +1267,14 @@ impl Ending<'_> {
         let n = self.ran.workers;
         let per_worker = (0..n)
             .map(|w| {
-                let (requests, errors, lag) = self
-                    .rep
-                    .per_worker
-                    .get(w)
-                    .map_or((0, 0, Default::default()), |(r, e, h)| (*r, *e, h.lag()));
+                let none = WorkerTally::default();
+                let t = self.rep.per_worker.get(w).unwrap_or(&none);
                 let cpu = self.ran.loop_cpu.get(w).copied().unwrap_or(0.0);
                 crate::contract::run_info::WorkerHealth {
-                    requests,
-                    errors,
-                    dispatch_lag_ms: lag,
+                    requests: t.requests,
+                    errors: t.errors,
+                    sessions: t.sessions,
+                    dispatch_lag_ms: t.health.lag(),
                     event_loop_busy: if wall > 0.0 { cpu / wall } else { 0.0 },
                 }
             })

@@ -29,7 +29,8 @@ pub struct Io {
     pub ca_cert: Option<PathBuf>,
     /// Which HTTP client carries plain-http requests (https always goes through reqwest).
     pub http_client: HttpClient,
-    /// `--workers`: event-loop threads (None: the CPUs available, capped by the concurrency).
+    /// `--workers`: event-loop threads (None: the CPUs available, capped by the concurrency or the
+    /// users of a user-centric run).
     /// How the client runs, not what it measures, so not a sweepable load setting.
     pub workers: Option<usize>,
 }

@@ -8,6 +8,13 @@
 //! its delay is over, takes the next tick before any new session does. Stops: `--request-count`
 //! counts turns (and may cut a session short), `--conversation-num` counts sessions started (each
 //! finishes its turns), `--benchmark-duration` stops new turns.
+//!
+//! On several workers ([`super::workers`]) a session lives on the event loop that started it
+//! (its history and delays never cross threads); what the workers share is the phase's request
+//! counter and session counter, so the session numbers (conversations) and request numbers are
+//! those of one worker. Closed loop: the session slots are split over the workers. Under a rate:
+//! worker `w` of `n` takes arrival tick `i` when `i mod n == w`, and gives it to one of its own
+//! sessions waiting for its next turn before it starts a new one.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -79,25 +86,27 @@ pub(super) enum Pace<'a> {
     /// Closed loop: the next request number from the phase's counter, at once.
     Counter(&'a Counter),
     /// Under a rate: the dispatcher's next tick (None: the phase is over).
-    Ticks(mpsc::UnboundedSender<oneshot::Sender<(u64, Instant)>>),
+    Ticks(mpsc::UnboundedSender<Waiter>),
     /// User-centric: the next turn at `max(now, previous planned + gap)`; dataset delays ignored.
     User { counter: &'a Counter, gap: Duration },
     /// Trace replay: a stamped turn at `t0 + at_ms` (at once if that has passed), else its delay.
     Trace { counter: &'a Counter, t0: Instant },
 }
 
-/// A phase's request numbers: the next one, where they start, and the count that ends the phase.
+/// A phase's request numbers: the next one (shared by every worker), where they start, and the
+/// count that ends the phase.
 pub(super) struct Counter {
-    pub next: AtomicU64,
+    pub next: Arc<AtomicU64>,
     pub first: u64,
     pub count: Option<u64>,
     pub until: Option<Instant>,
 }
 
 impl Counter {
-    pub fn new(first: u64, count: Option<u64>, until: Option<Instant>) -> Counter {
+    /// Counts on `next` (the phase's request counter, one for all workers).
+    pub fn new(next: Arc<AtomicU64>, first: u64, count: Option<u64>, until: Option<Instant>) -> Counter {
         Counter {
-            next: AtomicU64::new(0),
+            next,
             first,
             count,
             until,
@@ -252,20 +261,19 @@ fn cap(sh: &Shared, phase: Phase) -> Option<u64> {
     }
 }
 
-/// Closed loop: each of the workers runs sessions one after another.
+/// Closed loop: each of this worker's session slots (tasks) runs sessions one after another; the
+/// session numbers come from the phase's shared session counter.
 pub(super) async fn closed(sh: Arc<Shared>, l: ClosedLoop) {
-    let counter = Arc::new(Counter::new(l.first_session, l.count, l.until));
-    let next_session = Arc::new(AtomicU64::new(0));
+    let counter = Arc::new(Counter::new(l.next.clone(), l.first_session, l.count, l.until));
     let cap = cap(&sh, l.phase);
-    let t0 = Instant::now();
     let n = cap.map_or(l.workers, |c| c.min(l.workers));
     let mut set = tokio::task::JoinSet::new();
-    for w in 0..n {
-        let (sh, counter, next_session) = (sh.clone(), counter.clone(), next_session.clone());
-        let (phase, ramp) = (l.phase, l.ramp);
+    for g in l.tasks.clone().filter(|g| *g < n) {
+        let (sh, counter, next_session) = (sh.clone(), counter.clone(), l.sessions.clone());
+        let (phase, ramp, t0) = (l.phase, l.ramp, l.t0);
         set.spawn(async move {
-            if ramp > 0.0 && w > 0 {
-                let at = t0 + Duration::from_secs_f64(ramp * w as f64 / n as f64);
+            if ramp > 0.0 && g > 0 {
+                let at = t0 + Duration::from_secs_f64(ramp * g as f64 / n as f64);
                 let mut stop = sh.ctl.stop.subscribe();
                 tokio::select! {
                     _ = tokio::time::sleep_until(at.into()) => {}
@@ -296,56 +304,74 @@ pub(super) async fn closed(sh: Arc<Shared>, l: ClosedLoop) {
     while set.join_next().await.is_some() {}
 }
 
-/// Under a rate: at each tick, a session waiting for its next turn goes first; else a new session
-/// starts, when the concurrency cap (sessions in flight) and the session cap allow.
+/// A session waiting for its next turn's tick.
+type Waiter = oneshot::Sender<(u64, Instant)>;
+
+/// Gives `credit` to the first waiting session (one whose waiter is gone is skipped).
+fn hand_over(ready: &mut mpsc::UnboundedReceiver<Waiter>, credit: (u64, Instant)) -> bool {
+    while let Ok(w) = ready.try_recv() {
+        if w.send(credit).is_ok() {
+            return true;
+        }
+    }
+    false
+}
+
+/// Under a rate: at each of this worker's ticks, one of its sessions waiting for its next turn
+/// goes first; else a new session starts, when the concurrency cap (sessions in flight, over all
+/// workers) and the session cap allow.
 pub(super) async fn open(sh: Arc<Shared>, l: OpenLoop) {
     let OpenLoop {
         phase,
         mut schedule,
         cap: sem,
-        deal: _,
+        deal,
         first_session,
         count,
         until,
         t0,
+        sessions: next_session,
+        next: _,
     } = l;
     let session_cap = cap(&sh, phase);
-    let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<oneshot::Sender<(u64, Instant)>>();
+    let capped = || session_cap.is_some_and(|c| next_session.load(Ordering::Relaxed) >= c);
+    let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<Waiter>();
     let mut ready_tx = Some(ready_tx);
     let mut stop = sh.ctl.stop.subscribe();
     let mut set = tokio::task::JoinSet::new();
-    let (mut k, mut started) = (0u64, 0u64);
+    let mut i = 0u64;
     'ticks: loop {
-        if count.is_some_and(|c| k >= c) || *stop.borrow() {
+        if count.is_some_and(|c| i >= c) || *stop.borrow() {
             break;
         }
         let Some(off) = schedule.next_offset() else { break };
         if until.is_some_and(|u| off >= u) {
             break;
         }
+        let tick = i;
+        i += 1;
+        if tick % deal.1 != deal.0 {
+            continue;
+        }
         let deadline = t0 + Duration::from_secs_f64(off);
         tokio::select! {
             _ = crate::io::timer::sleep_until(deadline) => {}
             _ = stop.wait_for(|s| *s) => break,
         }
-        let credit = (first_session + k, deadline);
+        let credit = (first_session + tick, deadline);
         while set.try_join_next().is_some() {}
         loop {
-            // A continuation first (one whose waiter is gone is skipped).
-            while let Ok(w) = ready_rx.try_recv() {
-                if w.send(credit).is_ok() {
-                    k += 1;
-                    continue 'ticks;
-                }
+            if hand_over(&mut ready_rx, credit) {
+                continue 'ticks;
             }
-            if session_cap.is_some_and(|c| started >= c) {
+            if capped() {
                 ready_tx = None;
             }
             let Some(tx) = ready_tx.clone() else {
                 // No new sessions: the tick waits for a continuation; none left ends the phase.
                 tokio::select! {
                     w = ready_rx.recv() => match w {
-                        Some(w) => if w.send(credit).is_ok() { k += 1; continue 'ticks; } else { continue },
+                        Some(w) => if w.send(credit).is_ok() { continue 'ticks } else { continue },
                         None => break 'ticks,
                     },
                     _ = stop.wait_for(|s| *s) => break 'ticks,
@@ -358,11 +384,8 @@ pub(super) async fn open(sh: Arc<Shared>, l: OpenLoop) {
                     Err(_) => tokio::select! {
                         p = s.clone().acquire_owned() => Some(p.expect("semaphore open")),
                         w = ready_rx.recv() => {
-                            if let Some(w) = w {
-                                if w.send(credit).is_ok() {
-                                    k += 1;
-                                    continue 'ticks;
-                                }
+                            if w.is_some_and(|w| w.send(credit).is_ok()) {
+                                continue 'ticks;
                             }
                             continue;
                         }
@@ -370,21 +393,23 @@ pub(super) async fn open(sh: Arc<Shared>, l: OpenLoop) {
                     },
                 },
             };
-            let index = started;
-            started += 1;
+            // Another worker may have started the last session while this one waited.
+            let index = next_session.fetch_add(1, Ordering::Relaxed);
+            if session_cap.is_some_and(|c| index >= c) {
+                continue;
+            }
             let sh = sh.clone();
             set.spawn(async move {
                 let run = SessionRun {
                     index,
                     correlation: correlation(&sh, phase, index),
                     max_turns: usize::MAX,
-                    first: Some(credit).map(|(s, at)| (s, Some(at))),
+                    first: Some((credit.0, Some(credit.1))),
                     planned: None,
                 };
                 run_session(&sh, phase, run, &Pace::Ticks(tx)).await;
                 drop(permit);
             });
-            k += 1;
             continue 'ticks;
         }
     }
@@ -396,7 +421,8 @@ pub(super) async fn open(sh: Arc<Shared>, l: OpenLoop) {
 
 /// A session trace on its fixed schedule: each conversation's session starts at its first turn's
 /// time (the schedule's entries, in conversation order), its later turns as [`Pace::Trace`] says.
-/// Request numbers go in issue order; `--concurrency` caps the sessions in flight.
+/// Request numbers go in issue order (one counter for all workers); `--concurrency` caps the
+/// sessions in flight. On `n` workers, worker `w` runs conversation `k` when `k mod n == w`.
 pub(super) async fn replay(sh: Arc<Shared>, l: OpenLoop) {
     let OpenLoop {
         phase,
@@ -407,9 +433,11 @@ pub(super) async fn replay(sh: Arc<Shared>, l: OpenLoop) {
         count,
         until,
         t0,
+        sessions: _,
+        next,
     } = l;
     let until = until.map(|u| t0 + Duration::from_secs_f64(u));
-    let counter = Arc::new(Counter::new(first_session, count, until));
+    let counter = Arc::new(Counter::new(next, first_session, count, until));
     let session_cap = cap(&sh, phase);
     let conversations = sh.sessions.as_ref().map_or(0, |s| s.conversations.len()) as u64;
     let mut stop = sh.ctl.stop.subscribe();

@@ -9,9 +9,13 @@
 //! and it is skipped) and starts at slot `order`; a fresh user with a whole conversation starts at
 //! once. When a user's planned turns are over (`first send + turns · gap`), a new user takes its
 //! place. Session ids (`x_correlation_id`) are the user numbers `"1"`, `"2"`, ….
+//!
+//! On `n` workers each computes the whole schedule and runs user `u` when `u mod n` is its own
+//! index; the request numbers come from one counter shared by all.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +24,7 @@ use super::Shared;
 use crate::contract::records::Phase;
 
 /// The profiling phase of a user-centric run.
+#[derive(Clone)]
 pub struct UserLoad {
     pub qps: f64,
     pub users: u64,
@@ -28,6 +33,10 @@ pub struct UserLoad {
     pub count: Option<u64>,
     pub until: Option<Instant>,
     pub t0: Instant,
+    /// The next request number, shared by every worker.
+    pub next: Arc<AtomicU64>,
+    /// (this worker, workers): this worker runs user `u` when `u mod workers == this`.
+    pub deal: (u64, u64),
 }
 
 /// One user of the opening schedule.
@@ -89,7 +98,7 @@ pub(super) async fn run(sh: Arc<Shared>, l: UserLoad) {
     let gap = Duration::from_secs_f64(l.users as f64 / l.qps);
     let stagger = 1.0 / l.qps;
     let cap = set.cap;
-    let counter = Arc::new(Counter::new(l.first_session, l.count, l.until));
+    let counter = Arc::new(Counter::new(l.next.clone(), l.first_session, l.count, l.until));
     let mut sessions = 0u64;
     // The fresh user at t = 0 runs the conversation after the opening users'.
     let (mut users, mut next_id) = opening(l.users, average, 0);
@@ -97,7 +106,14 @@ pub(super) async fn run(sh: Arc<Shared>, l: UserLoad) {
     users.last_mut().unwrap().max_turns = convs[fresh_conv as usize].turns.len();
     let mut heap = BinaryHeap::new();
     let mut tasks = tokio::task::JoinSet::new();
+    let deal = l.deal;
+    // Every worker walks the whole schedule (so its stops fall where one worker's would) and
+    // runs its own users.
     let start = |user: User, at: Instant, index: u64, tasks: &mut tokio::task::JoinSet<()>| {
+        let end = at + gap * user.max_turns as u32;
+        if user.id % deal.1 != deal.0 {
+            return end;
+        }
         let (sh, counter) = (sh.clone(), counter.clone());
         tasks.spawn(async move {
             let mut stop = sh.ctl.stop.subscribe();
@@ -124,7 +140,7 @@ pub(super) async fn run(sh: Arc<Shared>, l: UserLoad) {
             )
             .await;
         });
-        at + gap * user.max_turns as u32
+        end
     };
     for u in users {
         if cap.is_some_and(|c| sessions >= c) {

@@ -16,8 +16,14 @@
 //!   is exactly one worker's, and each request keeps its own `scheduled_ns` and dispatch lag. The
 //!   in-flight cap is one semaphore shared by all.
 //!
-//! Multi-turn session workloads (a session's history and pacing live on one event loop) run on
-//! one worker.
+//! - sessions (multi-turn, [`super::sessions`]): a session stays on the worker that started it,
+//!   its history and turn delays on that event loop. Closed loop: the session slots are split as
+//!   above and every slot takes the next session from one shared counter, so the conversations run
+//!   and their turns are one worker's. Under a rate: the arrival ticks are dealt as above (same
+//!   request numbers and `scheduled_ns`), and a worker gives its tick to one of its own sessions
+//!   waiting for its next turn before it starts a new one.
+//! - user-centric ([`super::user_centric`]): every worker computes AIPerf's per-user schedule
+//!   and runs user `u` when `u mod n == w`; request numbers come from one shared counter.
 //!
 //! The main thread only waits: for the phase to end, a Ctrl-C or the hard deadline.
 
@@ -27,6 +33,7 @@ use anyhow::anyhow;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use super::user_centric::UserLoad;
 use super::{dispatch, ClosedLoop, Load, OpenLoop, Shared};
 
 /// The default `--workers`: the CPUs this process may run on (affinity and cgroup quota), never
@@ -161,6 +168,7 @@ fn deal(load: Load, n: usize) -> Vec<Load> {
                 Load::Closed(ClosedLoop {
                     tasks: first..first + share(l.workers, n64, w),
                     next: l.next.clone(),
+                    sessions: l.sessions.clone(),
                     ..l.clone()
                 })
             })
@@ -176,11 +184,19 @@ fn deal(load: Load, n: usize) -> Vec<Load> {
                     count: l.count,
                     until: l.until,
                     t0: l.t0,
+                    sessions: l.sessions.clone(),
+                    next: l.next.clone(),
                 })
             })
             .collect(),
-        // Session workloads run on one worker (prepare), so the per-user schedule is not dealt.
-        Load::Users(l) => vec![Load::Users(l)],
+        Load::Users(l) => (0..n64)
+            .map(|w| {
+                Load::Users(UserLoad {
+                    deal: (w, n64),
+                    ..l.clone()
+                })
+            })
+            .collect(),
     }
 }
 
