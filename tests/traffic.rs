@@ -828,6 +828,13 @@ fn replay_sessions(
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("scheduled_ns"), "{err}");
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    if let Some(i) = extra.iter().position(|a| *a == "--inter-turn-delay-cap-seconds") {
+        let cap: f64 = extra[i + 1].parse().unwrap();
+        assert_eq!(
+            ri["input_config"]["datasets"][0]["inter_turn_delay_cap_seconds"],
+            cap
+        );
+    }
     let replayed = !extra.contains(&"--no-fixed-schedule");
     assert_eq!(
         ri["input_config"]["phases"][0]["type"] == "fixed_schedule",

@@ -289,6 +289,9 @@ pub struct Dataset {
     /// Factor on every sampled turn delay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_delay_ratio: Option<f64>,
+    /// A file's turn delays are clamped to this many seconds (`--inter-turn-delay-cap-seconds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inter_turn_delay_cap_seconds: Option<f64>,
 }
 
 /// AIPerf's `prefix_prompts` block: pool of `pool_size` prefixes of `length` tokens, or a shared

@@ -156,6 +156,52 @@ fn prefix_prompts(w: &crate::loadgen::options::Workload) -> Option<PrefixPrompts
     (p != PrefixPrompts::default()).then_some(p)
 }
 
+/// AIPerf's `datasets[0]`: the file, or the synthetic prompts and workload.
+fn dataset_config(opts: &Options, dataset_entries: usize) -> Dataset {
+    let w = &opts.workload;
+    match &opts.input_file {
+        Some(p) => Dataset {
+            name: "main".into(),
+            kind: "file".into(),
+            entries: dataset_entries,
+            path: Some(p.clone()),
+            format: Some(opts.custom_dataset_type),
+            inter_turn_delay_cap_seconds: w.delay_cap_ms.map(|ms| ms / 1000.0),
+            ..Dataset::default()
+        },
+        None => Dataset {
+            name: "main".into(),
+            kind: "synthetic".into(),
+            entries: dataset_entries,
+            path: None,
+            format: None,
+            random_seed: Some(opts.random_seed),
+            prompts: Some(Prompts {
+                isl: Length {
+                    mean: opts.isl as f64,
+                    stddev: opts.isl_stddev,
+                },
+                osl: opts.osl.map(|o| Length {
+                    mean: o as f64,
+                    stddev: opts.osl_stddev,
+                }),
+            }),
+            prefix_prompts: prefix_prompts(w),
+            turns: (w.turn_mean > 1 || w.turn_stddev > 0).then_some(Length {
+                mean: w.turn_mean as f64,
+                stddev: w.turn_stddev as f64,
+            }),
+            turn_delay: (w.turn_delay_mean_ms > 0.0).then_some(Length {
+                mean: w.turn_delay_mean_ms,
+                stddev: w.turn_delay_stddev_ms as f64,
+            }),
+            turn_delay_ratio: (w.turn_delay_mean_ms > 0.0 && w.turn_delay_ratio != 1.0)
+                .then_some(w.turn_delay_ratio),
+            inter_turn_delay_cap_seconds: None,
+        },
+    }
+}
+
 /// `trace`: the profiling phase replayed a timestamped `--input-file` (AIPerf's `fixed_schedule`).
 pub fn input_config(opts: &Options, dataset_entries: usize, trace: bool) -> InputConfig {
     let mut phases = Vec::new();
@@ -204,45 +250,7 @@ pub fn input_config(opts: &Options, dataset_entries: usize, trace: bool) -> Inpu
         start_offset: opts.replay.start_offset_ms,
         end_offset: opts.replay.end_offset_ms,
     });
-    let dataset = match &opts.input_file {
-        Some(p) => Dataset {
-            name: "main".into(),
-            kind: "file".into(),
-            entries: dataset_entries,
-            path: Some(p.clone()),
-            format: Some(opts.custom_dataset_type),
-            ..Dataset::default()
-        },
-        None => Dataset {
-            name: "main".into(),
-            kind: "synthetic".into(),
-            entries: dataset_entries,
-            path: None,
-            format: None,
-            random_seed: Some(opts.random_seed),
-            prompts: Some(Prompts {
-                isl: Length {
-                    mean: opts.isl as f64,
-                    stddev: opts.isl_stddev,
-                },
-                osl: opts.osl.map(|o| Length {
-                    mean: o as f64,
-                    stddev: opts.osl_stddev,
-                }),
-            }),
-            prefix_prompts: prefix_prompts(w),
-            turns: (w.turn_mean > 1 || w.turn_stddev > 0).then_some(Length {
-                mean: w.turn_mean as f64,
-                stddev: w.turn_stddev as f64,
-            }),
-            turn_delay: (w.turn_delay_mean_ms > 0.0).then_some(Length {
-                mean: w.turn_delay_mean_ms,
-                stddev: w.turn_delay_stddev_ms as f64,
-            }),
-            turn_delay_ratio: (w.turn_delay_mean_ms > 0.0 && w.turn_delay_ratio != 1.0)
-                .then_some(w.turn_delay_ratio),
-        },
-    };
+    let dataset = dataset_config(opts, dataset_entries);
     InputConfig {
         models: Models {
             items: vec![ModelName {
