@@ -7,7 +7,9 @@
 //! reply ends. Under a rate, every turn takes one arrival tick, and a session's next turn, once
 //! its delay is over, takes the next tick before any new session does. Stops: `--request-count`
 //! counts turns (and may cut a session short), `--conversation-num` counts sessions started (each
-//! finishes its turns), `--benchmark-duration` stops new turns.
+//! finishes its turns), `--benchmark-duration` stops new turns. A trace of sessions on its fixed
+//! schedule ([`replay`]) starts each session at its first turn's time and sends a later turn at
+//! its own time if stamped, else its delay after the previous reply (AIPerf's rule).
 //!
 //! On several workers ([`super::workers`]) a session lives on the event loop that started it
 //! (its history and delays never cross threads); what the workers share is the phase's request
