@@ -1221,3 +1221,74 @@ fn a_verbatim_system_prompt_opens_every_request_and_adds_its_tokens() {
         assert_eq!(m[0], ("system".to_string(), text.to_string()));
     }
 }
+
+#[test]
+fn single_turn_rows_sharing_a_session_go_in_order_without_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, records, truth) = (
+        dir.path().join("st.jsonl"),
+        dir.path().join("r.jsonl"),
+        dir.path().join("server.jsonl"),
+    );
+    std::fs::write(
+        &file,
+        concat!(
+            "{\"session_id\": \"u\", \"text\": \"first question\", \"output_length\": 2}\n",
+            "{\"text\": \"a row of its own\", \"output_length\": 2}\n",
+            "{\"session_id\": \"u\", \"text\": \"second question\", \"delay\": 150, \"output_length\": 2}\n",
+        ),
+    )
+    .unwrap();
+    let mock = MockServer::start(&[
+        "--ttft-ms",
+        "1",
+        "--itl-ms",
+        "1",
+        "--record",
+        truth.to_str().unwrap(),
+        "--record-request-bodies",
+    ]);
+    let out = loadgen(&[
+        "--url",
+        &mock.addr,
+        "-m",
+        "mock-model",
+        "--input-file",
+        file.to_str().unwrap(),
+        "--ui",
+        "none",
+        "--output",
+        records.to_str().unwrap(),
+    ]);
+    ok(&out, "loadgen");
+    drop(mock);
+    let server: HashMap<String, Value> = lines_of(&truth)
+        .into_iter()
+        .map(|r| (r["client_request_id"].as_str().unwrap().to_string(), r))
+        .collect();
+    let recs = lines_of(&records);
+    assert_eq!(recs.len(), 3);
+    let find = |c: &str, k: u64| {
+        recs.iter()
+            .find(|r| r["metadata"]["conversation_id"] == c && r["metadata"]["turn_index"] == k)
+            .unwrap_or_else(|| panic!("no {c}/{k}: {recs:?}"))
+    };
+    let (u0, u1) = (find("u", 0), find("u", 1));
+    find("session_000001", 0);
+    // Each row as it is: no history, no reply carried.
+    assert_eq!(
+        messages_seen(&server, u1),
+        [("user".to_string(), "second question".to_string())]
+    );
+    let srv = |r: &Value, k: &str| {
+        server[r["metadata"]["x_request_id"].as_str().unwrap()][k]
+            .as_u64()
+            .unwrap() as f64
+            / 1e6
+    };
+    let gap = srv(u1, "arrival_ns") - srv(u0, "end_ns");
+    assert!(
+        (150.0..600.0).contains(&gap),
+        "the second row waits its delay after the first reply: {gap} ms"
+    );
+}

@@ -30,6 +30,9 @@ pub struct Conversation {
     /// Sent as the first user message of every turn (`--user-context-prompt-length`).
     pub context: Option<Arc<str>>,
     pub turns: Vec<Turn>,
+    /// Turn k carries the turns before it (false: AIPerf's `single_turn` rows sharing a
+    /// `session_id`, sent in order, each as it is).
+    pub carries_history: bool,
 }
 
 /// One turn of a conversation.
@@ -103,6 +106,7 @@ impl Conversation {
             system,
             context,
             turns,
+            carries_history: true,
         }
     }
 

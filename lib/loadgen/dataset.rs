@@ -6,8 +6,9 @@
 //! and seed, so traces that share prefix blocks share prompt prefixes as on the real system).
 //! `output_length` sets the max tokens; `timestamp` (ms) or cumulative `delay` (ms, at most
 //! `--inter-turn-delay-cap-seconds`) schedule the request, replayed on time ([`replay`] applies the
-//! fixed-schedule offsets). A `mooncake_trace` whose lines carry `session_id` is a trace of
-//! multi-turn sessions instead ([`trace_sessions`]).
+//! fixed-schedule offsets). A file whose lines carry `session_id` is sessions instead
+//! ([`trace_sessions`]): multi-turn in a `mooncake_trace`, turns in order without history in a
+//! `single_turn` file.
 
 use std::path::Path;
 
@@ -63,7 +64,7 @@ struct Line {
 pub struct Dataset {
     /// One request per line (empty when the file is sessions).
     pub prompts: Vec<Prompt>,
-    /// A `mooncake_trace` whose lines carry `session_id`: its sessions ([`trace_sessions`]).
+    /// A file whose lines carry `session_id`: its sessions ([`trace_sessions`]).
     pub conversations: Option<Vec<Conversation>>,
     /// The file carries a schedule (timestamps/delays): the run replays it.
     pub trace: bool,
@@ -221,17 +222,14 @@ fn read_row(line_no: u64, raw: &str, k: u64, opts: &Options, tok: &Tokenizer) ->
     if kind == DatasetType::SingleTurn && (line.input_length.is_some() || line.hash_ids.is_some()) {
         return Err("input_length/hash_ids belong to --custom-dataset-type mooncake_trace".into());
     }
-    let session = match (kind, line.session_id) {
-        (DatasetType::MooncakeTrace, Some(id)) => Some(trace_sessions::session_name(id)?),
-        _ => None,
-    };
+    let session = line.session_id.map(trace_sessions::session_name).transpose()?;
     if let Some(d) = line.delay {
         if !(d.is_finite() && d >= 0.0) {
             return Err(format!("delay {d}: must be a number of ms >= 0"));
         }
     }
     if session.is_some() && (line.messages.is_some() || line.payload.is_some()) {
-        return Err("session_id: a session's turns are synthesized from text_input or input_length (+ hash_ids); sessions of `messages`/`payload` lines (AIPerf's message_array_with_responses) are not supported".into());
+        return Err("session_id: a session's turns are text (text/texts/text_input, or input_length + hash_ids); sessions of `messages`/`payload` lines (AIPerf's message_array_with_responses) are not supported".into());
     }
     let body = if let Some(payload) = line.payload {
         Body::Payload(payload)

@@ -205,7 +205,7 @@ pub(super) async fn run_session(sh: &Shared, phase: Phase, run: SessionRun, pace
                 }
             },
         };
-        let (payload, isl_text) = if k == 0 {
+        let (payload, isl_text) = if k == 0 || !conv.carries_history {
             (None, None)
         } else {
             let (p, text) = conv.payload(kind, k, &history);
@@ -224,7 +224,7 @@ pub(super) async fn run_session(sh: &Shared, phase: Phase, run: SessionRun, pace
             turn_index: k as u32,
             correlation: Some(run.correlation.clone()),
             isl_text,
-            want_reply: k + 1 < conv.turns.len().min(run.max_turns),
+            want_reply: conv.carries_history && k + 1 < conv.turns.len().min(run.max_turns),
             // Every turn of a session goes to the replica its first turn went to.
             replica: run.index,
         };

@@ -1,4 +1,5 @@
-//! `mooncake_trace` lines with `session_id`: AIPerf's multi-turn traces.
+//! `mooncake_trace` lines with `session_id`: AIPerf's multi-turn traces (and `single_turn` rows
+//! sharing one: sent in order, each without the turns before it, as AIPerf sends them).
 //!
 //! Lines sharing a `session_id` are one conversation, its turns in file order; a line without one
 //! is a conversation of its own. A turn's user message is its line's text (`text_input`, or
@@ -17,7 +18,7 @@ use anyhow::bail;
 use serde_json::{Map, Value};
 
 use super::conversation::{Conversation, TurnSpec};
-use super::options::{EndpointType, Options};
+use super::options::{DatasetType, EndpointType, Options};
 use super::replay;
 use super::tokenizer::Tokenizer;
 
@@ -53,12 +54,17 @@ pub fn session_name(id: Value) -> Result<String, String> {
     }
 }
 
-/// Groups the lines into conversations and places them on the trace's schedule.
+/// Groups the lines into conversations and places them on the trace's schedule. `single_turn`
+/// rows sharing a `session_id` are sent in order but each as it is, without the turns before it
+/// (AIPerf's rule for that format).
 pub fn build(lines: Vec<Line>, opts: &Options, tok: &Tokenizer, path: &Path) -> anyhow::Result<Sessions> {
-    if !matches!(
-        opts.endpoint_type,
-        EndpointType::Chat | EndpointType::Responses | EndpointType::Messages
-    ) {
+    let history = opts.custom_dataset_type != DatasetType::SingleTurn;
+    if history
+        && !matches!(
+            opts.endpoint_type,
+            EndpointType::Chat | EndpointType::Responses | EndpointType::Messages
+        )
+    {
         let first = lines
             .iter()
             .find(|l| l.session.is_some())
@@ -67,10 +73,11 @@ pub fn build(lines: Vec<Line>, opts: &Options, tok: &Tokenizer, path: &Path) -> 
     }
     let mut drafts = group(lines);
     let trace = on_clock(&mut drafts, opts, path)?;
-    Ok(Sessions {
-        conversations: conversations(drafts, opts, tok),
-        trace,
-    })
+    let mut conversations = conversations(drafts, opts, tok);
+    for c in &mut conversations {
+        c.carries_history = history;
+    }
+    Ok(Sessions { conversations, trace })
 }
 
 /// A session as read from a file, before it is formatted: `at_ms` of its turns holds the trace
