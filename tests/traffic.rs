@@ -760,13 +760,28 @@ fn timeslices_cut_as_aiperf_cuts_them() {
 /// A session trace (tests/fixtures/traces/sessions.jsonl) replayed on its schedule against
 /// mock-llm; returns the records, the profiling start and the server's records by request id.
 fn session_trace(extra: &[&str]) -> (Vec<Value>, u64, HashMap<String, Value>) {
+    let (recs, p0, server, summary) = replay_sessions("sessions.jsonl", "mooncake_trace", extra);
+    assert_eq!(summary["session_count"]["avg"], 4.0, "{summary}");
+    assert_eq!(summary["turn_count"]["avg"], 8.0);
+    (recs, p0, server)
+}
+
+/// Replays tests/fixtures/traces/FILE (a dataset of KIND) against mock-llm; returns the records,
+/// the profiling start, the server's records by request id and trial-agg's summary.
+fn replay_sessions(
+    file: &str,
+    kind: &str,
+    extra: &[&str],
+) -> (Vec<Value>, u64, HashMap<String, Value>, Value) {
     let dir = tempfile::tempdir().unwrap();
     let (records, info, truth) = (
         dir.path().join("r.jsonl"),
         dir.path().join("ri.json"),
         dir.path().join("server.jsonl"),
     );
-    let trace = crate::common::repo_root().join("tests/fixtures/traces/sessions.jsonl");
+    let trace = crate::common::repo_root()
+        .join("tests/fixtures/traces")
+        .join(file);
     let mock = MockServer::start(&[
         "--ttft-ms",
         "1",
@@ -785,7 +800,7 @@ fn session_trace(extra: &[&str]) -> (Vec<Value>, u64, HashMap<String, Value>) {
         "--input-file",
         trace.to_str().unwrap(),
         "--custom-dataset-type",
-        "mooncake_trace",
+        kind,
         "--isl-block-size",
         "16",
         "--ui",
@@ -800,11 +815,34 @@ fn session_trace(extra: &[&str]) -> (Vec<Value>, u64, HashMap<String, Value>) {
     drop(mock);
     let ri: Value = serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
     let p0 = ri["phases"]["profiling"]["start_ns"].as_u64().unwrap();
+    // trial-agg: sessions and turns counted; on the clock, AIPerf's schedule lag from the stamped
+    // turns, with no warning about the delayed turns that have no intended send time.
+    let out = trial_agg(&[
+        "--run-info",
+        info.to_str().unwrap(),
+        "--format",
+        "json",
+        records.to_str().unwrap(),
+    ]);
+    ok(&out, "trial-agg");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("scheduled_ns"), "{err}");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let replayed = !extra.contains(&"--no-fixed-schedule");
+    assert_eq!(
+        ri["input_config"]["phases"][0]["type"] == "fixed_schedule",
+        replayed
+    );
+    assert_eq!(
+        summary.get("replay_sched_lag_p99").is_some(),
+        replayed,
+        "{summary}"
+    );
     let server = lines_of(&truth)
         .into_iter()
         .map(|r| (r["client_request_id"].as_str().unwrap().to_string(), r))
         .collect();
-    (lines_of(&records), p0, server)
+    (lines_of(&records), p0, server, summary)
 }
 
 /// The messages a record's request carried, as the server received them: (role, content).
@@ -825,8 +863,25 @@ fn messages_seen(server: &HashMap<String, Value>, r: &Value) -> Vec<(String, Str
 
 #[test]
 fn session_traces_carry_history_and_keep_the_trace_clock() {
-    let (recs, p0, server) = session_trace(&["--fixed-schedule", "--inter-turn-delay-cap-seconds", "0.4"]);
+    // On two event-loop workers: sessions are dealt to them, request numbers stay one sequence.
+    let (recs, p0, server) = session_trace(&[
+        "--fixed-schedule",
+        "--inter-turn-delay-cap-seconds",
+        "0.4",
+        "--workers",
+        "2",
+    ]);
     assert_eq!(recs.len(), 8, "every line is one request");
+    let mut nums: Vec<u64> = recs
+        .iter()
+        .map(|r| r["metadata"]["session_num"].as_u64().unwrap())
+        .collect();
+    nums.sort();
+    assert_eq!(
+        nums,
+        (0..8).collect::<Vec<u64>>(),
+        "AIPerf's credit index, in issue order"
+    );
     let mut by: HashMap<String, Vec<&Value>> = HashMap::new();
     for r in &recs {
         assert!(r["error"].is_null(), "{r}");
@@ -1038,6 +1093,45 @@ fn bad_session_traces_and_prompt_flags_name_the_line_or_flag() {
     }
     let err = run(&["--system-prompt", "  "]);
     assert!(err.contains("--system-prompt") && err.contains("empty"), "{err}");
+}
+
+#[test]
+fn multi_turn_files_with_timestamps_replay_on_their_clock() {
+    // Replayed without --fixed-schedule: a file whose turns carry timestamps is a trace.
+    let (recs, p0, server, summary) = replay_sessions("multi_turn_stamped.jsonl", "multi_turn", &[]);
+    assert_eq!(summary["session_count"]["avg"], 2.0, "{summary}");
+    let find = |c: &str, k: u64| {
+        recs.iter()
+            .find(|r| r["metadata"]["conversation_id"] == c && r["metadata"]["turn_index"] == k)
+            .unwrap_or_else(|| panic!("no {c}/{k}"))
+    };
+    let ms = |r: &Value, k: &str| (r["metadata"][k].as_u64().unwrap() - p0) as f64 / 1e6;
+    // Zero at 500 ms: x at 0, y at 100, x's turn 1 stamped 800 -> 300.
+    for (c, k, want) in [("x", 0, 0.0), ("y", 0, 100.0), ("x", 1, 300.0)] {
+        let r = find(c, k);
+        assert!((ms(r, "scheduled_ns") - want).abs() < 0.01, "{c}/{k}: {r}");
+        assert!(
+            (0.0..100.0).contains(&(ms(r, "request_start_ns") - want)),
+            "{c}/{k} sent late: {r}"
+        );
+    }
+    // y's turn 1: 100 ms after y's first reply, on the server's clock; no intended time.
+    let (y0, y1) = (find("y", 0), find("y", 1));
+    assert!(y1["metadata"].get("scheduled_ns").is_none());
+    let srv = |r: &Value, k: &str| {
+        server[r["metadata"]["x_request_id"].as_str().unwrap()][k]
+            .as_u64()
+            .unwrap() as f64
+            / 1e6
+    };
+    let gap = srv(y1, "arrival_ns") - srv(y0, "end_ns");
+    assert!((100.0..400.0).contains(&gap), "{gap} ms");
+    // The hoisted system turn opens every turn of x; turn 1 carries turn 0 and the reply.
+    let m = messages_seen(&server, find("x", 1));
+    let roles: Vec<&str> = m.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(roles, ["system", "user", "assistant", "user"]);
+    assert_eq!(m[0].1, "Be brief.");
+    assert_eq!(m[1].1, "What is a KV cache?");
 }
 
 /// A synthetic run with `extra` flags; returns the records and the server's records by id.

@@ -899,11 +899,11 @@ fn dataset_of(
 ) -> anyhow::Result<(Vec<Prompt>, bool, Option<Vec<conversation::Conversation>>)> {
     let w = &opts.workload;
     let sessions = w.sessions(opts.custom_dataset_type);
-    let convs = match &opts.input_file {
+    let (convs, trace) = match &opts.input_file {
         Some(p) if opts.custom_dataset_type == options::DatasetType::MultiTurn => {
             let l = multi_turn::load(p, opts, tok)?;
             warnings.extend(l.warnings);
-            l.conversations
+            (l.conversations, l.trace)
         }
         Some(p) => {
             let d = dataset::load(p, opts, tok)?;
@@ -919,12 +919,12 @@ fn dataset_of(
             || w.prefix_length + w.shared_system_length + w.user_context_length > 0
             || w.system_prompt.is_some() =>
         {
-            conversation::synthetic(opts, tok)?
+            (conversation::synthetic(opts, tok)?, false)
         }
         None => return Ok((prompts::synthetic(opts, tok)?, false, None)),
     };
     let firsts = convs.iter().map(|c| c.turns[0].alone.clone()).collect();
-    Ok((firsts, false, sessions.then_some(convs)))
+    Ok((firsts, trace, sessions.then_some(convs)))
 }
 
 /// Run size: `--request-count`, else a duration run (None), else each prompt once (a trace: each

@@ -4,14 +4,14 @@
 //! Lines with the same `session_id` are one conversation (turns appended in file order); a line
 //! without one is a conversation of its own. A turn has `text` or `texts` (joined with spaces),
 //! and optionally `delay` (ms after the previous reply, at most `--inter-turn-delay-cap-seconds`;
-//! ignored on the first turn, as AIPerf does),
-//! `output_length` (that turn's max tokens, over `--osl`), `role` and `extra` (merged into that
-//! turn's body after `--extra-inputs`). A leading text-only `role: "system"` turn becomes the
-//! conversation's system prompt, sent first on every turn (AIPerf's rule).
+//! ignored on the first turn, as AIPerf does) or `timestamp` (ms on the file's clock: the sessions
+//! are replayed on it as a session trace is, [`trace_sessions::on_clock`]), `output_length` (that
+//! turn's max tokens, over `--osl`), `role` and `extra` (merged into that turn's body after
+//! `--extra-inputs`). A leading text-only `role: "system"` turn becomes the conversation's system
+//! prompt, sent first on every turn (AIPerf's rule).
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::anyhow;
 use serde::Deserialize;
@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 use super::conversation::{Conversation, TurnSpec};
 use super::options::Options;
 use super::tokenizer::Tokenizer;
+use super::trace_sessions::{self, Draft};
 use crate::io::jsonl;
 
 #[derive(Deserialize)]
@@ -50,17 +51,12 @@ struct TurnLine {
     extra: Option<Map<String, Value>>,
 }
 
-/// A loaded multi-turn file: its conversations and what was skipped (a torn last line).
+/// A loaded multi-turn file: its conversations, whether they replay on the file's clock
+/// (turns with `timestamp`), and what was skipped (a torn last line).
 pub struct Loaded {
     pub conversations: Vec<Conversation>,
+    pub trace: bool,
     pub warnings: Vec<String>,
-}
-
-/// One conversation as read, before formatting.
-struct Draft {
-    id: String,
-    system: Option<String>,
-    turns: Vec<TurnSpec>,
 }
 
 /// Reads the file; every malformed line is `file:line: what is wrong`.
@@ -68,7 +64,7 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Load
     let input = jsonl::Input::open(path).map_err(|e| anyhow!("--input-file: {e}"))?;
     let mut drafts: Vec<Draft> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
-    let stats = jsonl::for_each_line(vec![input], |_, raw| {
+    let stats = jsonl::for_each_line(vec![input], |loc, raw| {
         let line: Line = serde_json::from_str(raw).map_err(|e| format!("not a multi_turn line: {e}"))?;
         let turns = line.turns.unwrap_or_default();
         if turns.is_empty() {
@@ -83,52 +79,23 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Load
         let at = *by_id.entry(id.clone()).or_insert_with(|| {
             drafts.push(Draft {
                 id,
+                line: loc.line,
                 system: None,
                 turns: Vec::new(),
             });
             drafts.len() - 1
         });
-        let draft = &mut drafts[at];
-        for (i, t) in turns.into_iter().enumerate() {
-            let text = match (t.text, t.texts) {
-                (Some(s), None) => s,
-                (None, Some(ts)) if !ts.is_empty() => ts.join(" "),
-                _ => {
-                    return Err(format!(
-                        "turn {i}: give exactly one of text or texts (sweepkit sends text only)"
-                    ))
-                }
-            };
-            if let Some(d) = t.delay {
-                if !(d.is_finite() && d >= 0.0) {
-                    return Err(format!("turn {i}: delay {d}: must be a number of ms >= 0"));
-                }
-            }
-            if t.timestamp.is_some() {
-                return Err(format!("turn {i}: timestamp: multi_turn replay on a fixed schedule is not supported; give delay (ms after the previous reply) instead"));
-            }
-            if t.output_length == Some(0) {
-                return Err(format!("turn {i}: output_length 0: ask for at least one token"));
-            }
-            let plain = t.delay.is_none() && t.output_length.is_none() && t.extra.is_none();
-            if t.role.as_deref() == Some("system")
-                && plain
-                && draft.turns.is_empty()
-                && draft.system.is_none()
-            {
-                draft.system = Some(text);
-                continue;
-            }
-            draft.turns.push(TurnSpec {
-                text,
-                max_tokens: t.output_length.or(opts.osl),
-                delay_ms: opts.workload.capped_delay(t.delay),
-                extra: t.extra.unwrap_or_default(),
-                at_ms: None,
-            });
+        let d = &mut drafts[at];
+        let (n, had_system) = (d.turns.len(), d.system.is_some());
+        let added = add_turns(d, turns, opts);
+        if added.is_err() {
+            // A torn last line is skipped, not half-added.
+            d.turns.truncate(n);
+            d.system = d.system.take().filter(|_| had_system);
         }
-        Ok(())
+        added
     })?;
+    drafts.retain(|d| !d.turns.is_empty() || d.system.is_some());
     let warnings = stats
         .warnings()
         .into_iter()
@@ -144,22 +111,57 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Load
             d.id
         );
     }
-    let conversations = drafts
-        .into_iter()
-        .enumerate()
-        .map(|(i, mut d)| {
-            if let Some(first) = d.turns.first_mut() {
-                // AIPerf ignores a first turn's delay: nothing comes before it.
-                first.delay_ms = None;
-            }
-            let system = d.system.map(Arc::from);
-            Conversation::new(opts, tok, (i, Arc::from(d.id)), (system, None), d.turns)
-        })
-        .collect();
+    let trace = trace_sessions::on_clock(&mut drafts, opts, path)?;
     Ok(Loaded {
-        conversations,
+        conversations: trace_sessions::conversations(drafts, opts, tok),
+        trace,
         warnings,
     })
+}
+
+/// Appends one line's turns to its session; errors are the message after `file:line:`.
+fn add_turns(draft: &mut Draft, turns: Vec<TurnLine>, opts: &Options) -> Result<(), String> {
+    for (i, t) in turns.into_iter().enumerate() {
+        let text = match (t.text, t.texts) {
+            (Some(s), None) => s,
+            (None, Some(ts)) if !ts.is_empty() => ts.join(" "),
+            _ => {
+                return Err(format!(
+                    "turn {i}: give exactly one of text or texts (sweepkit sends text only)"
+                ))
+            }
+        };
+        for (key, v) in [("delay", t.delay), ("timestamp", t.timestamp)] {
+            if v.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
+                return Err(format!(
+                    "turn {i}: {key} {}: must be a number of ms >= 0",
+                    v.unwrap_or_default()
+                ));
+            }
+        }
+        if t.timestamp.is_some() && t.delay.is_some() {
+            return Err(format!(
+                "turn {i}: give timestamp (when to send it) or delay (after the previous reply), not both"
+            ));
+        }
+        if t.output_length == Some(0) {
+            return Err(format!("turn {i}: output_length 0: ask for at least one token"));
+        }
+        let plain =
+            t.delay.is_none() && t.timestamp.is_none() && t.output_length.is_none() && t.extra.is_none();
+        if t.role.as_deref() == Some("system") && plain && draft.turns.is_empty() && draft.system.is_none() {
+            draft.system = Some(text);
+            continue;
+        }
+        draft.turns.push(TurnSpec {
+            text,
+            max_tokens: t.output_length.or(opts.osl),
+            delay_ms: opts.workload.capped_delay(t.delay),
+            extra: t.extra.unwrap_or_default(),
+            at_ms: t.timestamp,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -216,6 +218,40 @@ mod tests {
         assert_eq!(b.id.as_ref(), "session_000001");
         assert_eq!(b.turns[0].text.as_ref(), "x y");
         assert_eq!(b.turns[0].alone.max_tokens, Some(3));
+    }
+
+    #[test]
+    fn stamped_turns_replay_on_the_file_clock() {
+        let l = load_text(concat!(
+            r#"{"session_id":"a","turns":[{"role":"system","text":"s"},{"text":"x","timestamp":900},{"text":"y","timestamp":1500}]}"#,
+            "\n",
+            r#"{"session_id":"b","turns":[{"text":"z","timestamp":400},{"text":"w","delay":20}]}"#,
+            "\n"
+        ))
+        .unwrap();
+        assert!(l.trace);
+        let ids: Vec<&str> = l.conversations.iter().map(|c| c.id.as_ref()).collect();
+        assert_eq!(ids, ["b", "a"], "sessions in start order");
+        let at = |c: usize| {
+            l.conversations[c]
+                .turns
+                .iter()
+                .map(|t| (t.at_ms, t.delay_ms))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(at(0), [(Some(0.0), None), (None, Some(20.0))]);
+        assert_eq!(at(1), [(Some(500.0), None), (Some(1100.0), None)]);
+        assert_eq!(l.conversations[1].system.as_deref(), Some("s"));
+        let e = load_text("{\"turns\":[{\"text\":\"a\",\"timestamp\":5,\"delay\":3}]}\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("mt.jsonl:1:") && e.contains("not both"), "{e}");
+        let e = load_text("{\"session_id\":\"p\",\"turns\":[{\"text\":\"a\",\"timestamp\":5}]}\n{\"session_id\":\"q\",\"turns\":[{\"text\":\"b\"}]}\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("mt.jsonl:2") && e.contains("session q"), "{e}");
     }
 
     #[test]

@@ -41,34 +41,43 @@ pub fn schedule(mut prompts: Vec<Prompt>, replay: &Replay, path: &Path) -> anyho
             trace: false,
         });
     }
-    let (lo, hi) = (replay.start_offset_ms, replay.end_offset_ms);
     let total = prompts.len();
-    prompts.retain(|p| {
-        let t = p.timestamp_ms.unwrap_or(0.0);
-        lo.is_none_or(|s| t >= s as f64) && hi.is_none_or(|e| t <= e as f64)
-    });
+    prompts.retain(|p| within(replay, p.timestamp_ms.unwrap_or(0.0)));
     if prompts.is_empty() {
-        bail!(
-            "--fixed-schedule-start-offset/--fixed-schedule-end-offset: none of the {total} lines of {} is stamped within [{}, {}] ms",
-            path.display(),
-            lo.unwrap_or(0),
-            hi.map_or("end".into(), |e| e.to_string())
-        );
+        bail!("{}", nothing_within(replay, total, path));
     }
-    let zero = if replay.auto_offset {
-        prompts
-            .iter()
-            .filter_map(|p| p.timestamp_ms)
-            .fold(f64::INFINITY, f64::min)
-    } else {
-        lo.unwrap_or(0) as f64
-    };
+    let zero = zero(replay, prompts.iter().filter_map(|p| p.timestamp_ms));
     for p in &mut prompts {
         p.timestamp_ms = p.timestamp_ms.map(|t| t - zero);
     }
     // A stable sort: rows stamped alike keep their file order.
     prompts.sort_by(|a, b| a.timestamp_ms.partial_cmp(&b.timestamp_ms).unwrap());
     Ok(Scheduled { prompts, trace: true })
+}
+
+/// Whether trace time `t` (ms) is inside the offsets' window (both ends inclusive).
+pub fn within(replay: &Replay, t: f64) -> bool {
+    replay.start_offset_ms.is_none_or(|s| t >= s as f64) && replay.end_offset_ms.is_none_or(|e| t <= e as f64)
+}
+
+/// The schedule's zero, in trace ms, for rows (or sessions) first sent at `starts`: the earliest
+/// with auto offset, else the start offset, else 0 (AIPerf's rule).
+pub fn zero(replay: &Replay, starts: impl Iterator<Item = f64>) -> f64 {
+    if replay.auto_offset {
+        starts.fold(f64::INFINITY, f64::min)
+    } else {
+        replay.start_offset_ms.unwrap_or(0) as f64
+    }
+}
+
+/// The error for a window that keeps none of the file's `total` lines.
+pub fn nothing_within(replay: &Replay, total: usize, path: &Path) -> String {
+    format!(
+        "--fixed-schedule-start-offset/--fixed-schedule-end-offset: none of the {total} lines of {} is stamped within [{}, {}] ms",
+        path.display(),
+        replay.start_offset_ms.unwrap_or(0),
+        replay.end_offset_ms.map_or("end".into(), |e| e.to_string())
+    )
 }
 
 #[cfg(test)]

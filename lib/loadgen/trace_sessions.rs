@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 
 use super::conversation::{Conversation, TurnSpec};
 use super::options::{EndpointType, Options};
+use super::replay;
 use super::tokenizer::Tokenizer;
 
 /// One line of a session trace, read and checked.
@@ -54,7 +55,6 @@ pub fn session_name(id: Value) -> Result<String, String> {
 
 /// Groups the lines into conversations and places them on the trace's schedule.
 pub fn build(lines: Vec<Line>, opts: &Options, tok: &Tokenizer, path: &Path) -> anyhow::Result<Sessions> {
-    let at = |l: &Line| format!("{}:{}", path.display(), l.line);
     if !matches!(
         opts.endpoint_type,
         EndpointType::Chat | EndpointType::Responses | EndpointType::Messages
@@ -63,93 +63,119 @@ pub fn build(lines: Vec<Line>, opts: &Options, tok: &Tokenizer, path: &Path) -> 
             .iter()
             .find(|l| l.session.is_some())
             .expect("a session line");
-        bail!("--input-file {}: session_id: a session's history needs --endpoint-type chat, responses or messages (the {} endpoint has no message list)", at(first), opts.endpoint_type.name());
+        bail!("--input-file {}:{}: session_id: a session's history needs --endpoint-type chat, responses or messages (the {} endpoint has no message list)", path.display(), first.line, opts.endpoint_type.name());
     }
+    let mut drafts = group(lines);
+    let trace = on_clock(&mut drafts, opts, path)?;
+    Ok(Sessions {
+        conversations: conversations(drafts, opts, tok),
+        trace,
+    })
+}
+
+/// A session as read from a file, before it is formatted: `at_ms` of its turns holds the trace
+/// time (ms) until [`on_clock`] places it.
+pub struct Draft {
+    pub id: String,
+    /// The file line the session starts on.
+    pub line: u64,
+    /// Its own system prompt (a `multi_turn` file's leading system turn).
+    pub system: Option<String>,
+    pub turns: Vec<TurnSpec>,
+}
+
+/// Puts the sessions on the trace's clock, AIPerf's fixed schedule; false when the run does not
+/// replay them (no timestamps, or `--no-fixed-schedule`: their stamps are dropped). Stamped turns
+/// outside the offsets' window are dropped; each session must then start stamped; the zero is
+/// AIPerf's; sessions are sorted by their start (stably), each turn's `at_ms` made relative.
+pub fn on_clock(drafts: &mut Vec<Draft>, opts: &Options, path: &Path) -> anyhow::Result<bool> {
     let r = &opts.replay;
-    let stamped = lines.iter().any(|l| l.timestamp.is_some());
+    let stamped = drafts.iter().flat_map(|d| &d.turns).any(|t| t.at_ms.is_some());
     if !stamped && r.required {
         bail!(
             "--fixed-schedule: {}:1: the trace has no `timestamp` (ms) on its lines; add them or drop --fixed-schedule",
             path.display()
         );
     }
-    let trace = stamped && !r.disabled;
-    if trace && opts.request_rate.is_some() {
+    if !stamped || r.disabled {
+        drafts
+            .iter_mut()
+            .flat_map(|d| &mut d.turns)
+            .for_each(|t| t.at_ms = None);
+        return Ok(false);
+    }
+    if opts.request_rate.is_some() {
         bail!("--request-rate: {} is a timestamped trace, replayed on its own schedule; drop --request-rate, or give --no-fixed-schedule to send its sessions at the rate", path.display());
     }
-    let total = lines.len();
-    let within = |t: f64| {
-        r.start_offset_ms.is_none_or(|s| t >= s as f64) && r.end_offset_ms.is_none_or(|e| t <= e as f64)
-    };
-    let lines: Vec<Line> = lines
-        .into_iter()
-        .filter(|l| !trace || l.timestamp.is_none_or(within))
-        .collect();
-    if lines.is_empty() {
-        bail!(
-            "--fixed-schedule-start-offset/--fixed-schedule-end-offset: none of the {total} lines of {} is stamped within [{}, {}] ms",
-            path.display(),
-            r.start_offset_ms.unwrap_or(0),
-            r.end_offset_ms.map_or("end".into(), |e| e.to_string())
-        );
+    let total = drafts.iter().map(|d| d.turns.len()).sum();
+    for d in drafts.iter_mut() {
+        d.turns.retain(|t| t.at_ms.is_none_or(|ms| replay::within(r, ms)));
     }
-    let mut groups = group(lines);
-    let mut zero = 0.0;
-    if trace {
-        for (id, g) in &groups {
-            if g[0].timestamp.is_none() {
-                bail!("--fixed-schedule: {}: session {id} starts without a `timestamp`: on a fixed schedule a session starts at its first line's timestamp (ms); add one, or give --no-fixed-schedule", at(&g[0]));
-            }
-        }
-        let first = |g: &Vec<Line>| g[0].timestamp.unwrap_or(0.0);
-        zero = if r.auto_offset {
-            groups.iter().map(|(_, g)| first(g)).fold(f64::INFINITY, f64::min)
-        } else {
-            r.start_offset_ms.unwrap_or(0) as f64
-        };
-        // A stable sort: sessions starting alike keep their file order.
-        groups.sort_by(|a, b| first(&a.1).total_cmp(&first(&b.1)));
+    drafts.retain(|d| !d.turns.is_empty());
+    if drafts.is_empty() {
+        bail!("{}", replay::nothing_within(r, total, path));
     }
-    let conversations = groups
+    if let Some(d) = drafts.iter().find(|d| d.turns[0].at_ms.is_none()) {
+        bail!("--fixed-schedule: {}:{}: session {} starts without a `timestamp`: on a fixed schedule a session starts at its first turn's timestamp (ms); add one, or give --no-fixed-schedule", path.display(), d.line, d.id);
+    }
+    let first = |d: &Draft| d.turns[0].at_ms.unwrap_or(0.0);
+    let zero = replay::zero(r, drafts.iter().map(first));
+    // A stable sort: sessions starting alike keep their file order.
+    drafts.sort_by(|a, b| first(a).total_cmp(&first(b)));
+    for t in drafts.iter_mut().flat_map(|d| &mut d.turns) {
+        t.at_ms = t.at_ms.map(|ms| ms - zero);
+    }
+    Ok(true)
+}
+
+/// The drafts formatted as conversations (a first turn's `delay` dropped: nothing comes before it,
+/// AIPerf ignores it too).
+pub fn conversations(drafts: Vec<Draft>, opts: &Options, tok: &Tokenizer) -> Vec<Conversation> {
+    drafts
         .into_iter()
         .enumerate()
-        .map(|(i, (id, g))| {
-            let turns = g
-                .into_iter()
-                .enumerate()
-                .map(|(k, l)| TurnSpec {
-                    text: l.text,
-                    max_tokens: l.max_tokens,
-                    // AIPerf ignores a first turn's delay: nothing comes before it.
-                    delay_ms: l.delay.filter(|_| k > 0),
-                    extra: l.extra,
-                    at_ms: l.timestamp.filter(|_| trace).map(|t| t - zero),
-                })
-                .collect();
-            Conversation::new(opts, tok, (i, Arc::from(id)), (None, None), turns)
+        .map(|(i, mut d)| {
+            if let Some(first) = d.turns.first_mut() {
+                first.delay_ms = None;
+            }
+            let system = d.system.map(Arc::from);
+            Conversation::new(opts, tok, (i, Arc::from(d.id)), (system, None), d.turns)
         })
-        .collect();
-    Ok(Sessions { conversations, trace })
+        .collect()
 }
 
 /// The lines by session in order of first appearance; a line without a session is its own.
-fn group(lines: Vec<Line>) -> Vec<(String, Vec<Line>)> {
-    let mut groups: Vec<(String, Vec<Line>)> = Vec::new();
+fn group(lines: Vec<Line>) -> Vec<Draft> {
+    let mut drafts: Vec<Draft> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
     for l in lines {
-        let Some(id) = l.session.clone() else {
-            groups.push((format!("session_{:06}", groups.len()), vec![l]));
-            continue;
+        let turn = TurnSpec {
+            text: l.text,
+            max_tokens: l.max_tokens,
+            delay_ms: l.delay,
+            extra: l.extra,
+            at_ms: l.timestamp,
         };
-        match by_id.get(&id) {
-            Some(&i) => groups[i].1.push(l),
-            None => {
-                by_id.insert(id.clone(), groups.len());
-                groups.push((id, vec![l]));
-            }
+        let known = l.session.as_ref().and_then(|id| by_id.get(id).copied());
+        if let Some(i) = known {
+            drafts[i].turns.push(turn);
+            continue;
         }
+        let id = match l.session {
+            Some(id) => {
+                by_id.insert(id.clone(), drafts.len());
+                id
+            }
+            None => format!("session_{:06}", drafts.len()),
+        };
+        drafts.push(Draft {
+            id,
+            line: l.line,
+            system: None,
+            turns: vec![turn],
+        });
     }
-    groups
+    drafts
 }
 
 #[cfg(test)]

@@ -74,7 +74,40 @@ fn header(s: &mut String, agg: &SweepAggregate, source: &str) {
         m.num_successful_runs,
         m.num_profile_runs
     );
+    sla(s, agg);
     let _ = writeln!(s, "Source: `{source}`.\n");
+}
+
+/// A search's SLA (`sla_constraints`): the filters and the values whose across-trial means meet them.
+fn sla(s: &mut String, agg: &SweepAggregate) {
+    let Some(c) = &agg.metadata.sla_constraints else {
+        return;
+    };
+    let filters: Vec<String> = c.active_filters.iter().map(|f| f.describe()).collect();
+    let feasible: Vec<String> = agg
+        .per_combination_metrics
+        .iter()
+        .filter(|pc| {
+            c.active_filters.iter().all(|f| {
+                pc.metrics
+                    .get(&format!("{}_{}", f.metric_tag, f.stat))
+                    .is_some_and(|m| f.holds(m.stats.mean))
+            })
+        })
+        .map(|pc| params_text(&pc.parameters))
+        .collect();
+    let _ = writeln!(
+        s,
+        "SLA: {} (on each value's across-trial mean): {} of {} values meet it{}.",
+        filters.join(" and "),
+        c.feasible_count,
+        c.feasible_count + c.infeasible_count,
+        if feasible.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", feasible.join("; "))
+        }
+    );
 }
 
 /// The guide's own summary (best practice 5), for a sweep of one parameter.
