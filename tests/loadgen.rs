@@ -447,7 +447,8 @@ fn duration_stop_and_grace_cancellation() {
         "none",
     ]);
     let took = t.elapsed();
-    assert!(took < Duration::from_millis(2500), "stopped late: {took:?}");
+    // Requests of ~1 s cut at 0.5 s; the bound only leaves room for a loaded machine's process start-up.
+    assert!(took < Duration::from_secs(5), "stopped late: {took:?}");
     let recs = records_of(&out.stdout);
     assert_eq!(recs.len(), 3, "{}", String::from_utf8_lossy(&out.stderr));
     for r in &recs {
@@ -490,7 +491,7 @@ fn duration_stop_and_grace_cancellation() {
     for r in &recs {
         assert!(r["error"].is_null());
         assert!(
-            r["metadata"]["request_start_ns"].as_u64().unwrap() - first < 520_000_000,
+            r["metadata"]["request_start_ns"].as_u64().unwrap() - first < 600_000_000,
             "sent after the duration"
         );
     }

@@ -509,3 +509,46 @@ fn two_workers_run_a_multi_turn_file_as_one() {
     assert_eq!(runs[1].2.len(), 2);
     assert!(runs[1].2.iter().all(|&n| n > 0), "{:?}", runs[1].2);
 }
+
+#[test]
+fn two_workers_replay_a_session_trace_as_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = mock();
+    let trace = crate::common::repo_root().join("tests/fixtures/traces/sessions.jsonl");
+    let load = [
+        "--input-file",
+        trace.to_str().unwrap(),
+        "--custom-dataset-type",
+        "mooncake_trace",
+        "--isl-block-size",
+        "16",
+        "--fixed-schedule",
+        "--inter-turn-delay-cap-seconds",
+        "0.4",
+    ];
+    let (r1, i1) = run(tmp.path(), &m.url(), "1", &load);
+    let (r2, i2) = run(tmp.path(), &m.url(), "2", &load);
+    // Per (conversation, turn): its intended send time on the trace clock (stamped turns only).
+    let turns = |recs: &[Value], info: &Value| -> BTreeMap<(String, u64), Option<u64>> {
+        let p0 = info["phases"]["profiling"]["start_ns"].as_u64().unwrap();
+        let nums: std::collections::BTreeSet<u64> = recs.iter().map(|r| meta(r, "session_num")).collect();
+        assert_eq!(nums, (0..8).collect(), "one request number per line, none twice");
+        recs.iter()
+            .map(|r| {
+                let md = &r["metadata"];
+                let key = (
+                    md["conversation_id"].as_str().unwrap().to_string(),
+                    meta(r, "turn_index"),
+                );
+                (key, md["scheduled_ns"].as_u64().map(|s| s - p0))
+            })
+            .collect()
+    };
+    let (a, b) = (turns(&r1, &i1), turns(&r2, &i2));
+    assert_eq!(a.len(), 8);
+    assert_eq!(a, b);
+    assert_eq!(work(&r1), work(&r2));
+    let per = per_worker_sessions(&i2);
+    assert_eq!((per.len(), per.iter().sum::<u64>()), (2, 4), "{per:?}");
+    assert!(per.iter().all(|&n| n > 0), "{per:?}");
+}
