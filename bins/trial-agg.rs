@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use sweepkit::io::outcome::Outcome;
 use sweepkit::trial::{self, goodput, Format};
 
 const EXAMPLES: &str = "EXAMPLES:
@@ -34,7 +35,10 @@ const EXAMPLES: &str = "EXAMPLES:
 
   # The four shards of one benchmark (loadgen --shard I/4), merged into one trial
   trial-agg --run-info run_info_1.json --run-info run_info_2.json --run-info run_info_3.json \\
-      --run-info run_info_4.json --output-dir merged shard_*.jsonl";
+      --run-info run_info_4.json --output-dir merged shard_*.jsonl
+
+  # Their inputs.json files, joined into the run folder's (AIPerf's layout)
+  trial-agg --merge-inputs run/inputs.json shard_1/inputs.json shard_2/inputs.json";
 
 #[derive(Clone, Copy, ValueEnum)]
 enum FormatArg {
@@ -50,13 +54,17 @@ enum FormatArg {
 #[derive(Parser)]
 #[command(name = "trial-agg", version, about = "Aggregate one trial's per-request records into AIPerf-compatible metrics", after_help = EXAMPLES)]
 struct Cli {
-    /// Record files (JSONL, loadgen's or AIPerf's profile_export.jsonl), merged as one trial; none or '-' reads stdin
+    /// Record files (JSONL, loadgen's or AIPerf's profile_export.jsonl), merged as one trial; none or '-' reads stdin. With --merge-inputs: the shards' inputs.json files, in shard order
     #[arg(value_name = "RECORDS")]
     inputs: Vec<PathBuf>,
 
     /// loadgen's --run-info-out file (profiling window, run_info, input_config) or an AIPerf profile_export_aiperf.json. Repeat it for the shards of one benchmark (loadgen --shard I/N): they are merged into one trial whose window is the union of theirs
     #[arg(long, value_name = "FILE")]
     run_info: Vec<PathBuf>,
+
+    /// Instead of a summary: join the shards' inputs.json files (the FILE arguments, in shard order; loadgen --shard's --inputs-out) into OUT, AIPerf's {"data":[…]} with every entry, written atomically; a session_id in two files is refused
+    #[arg(long, value_name = "OUT", conflicts_with_all = ["run_info", "allow_missing_shards", "goodput", "format", "output_dir", "every", "gpu_telemetry", "server_metrics", "by", "slice_duration"])]
+    merge_inputs: Option<PathBuf>,
 
     /// Merge the shards given even when some of the benchmark's shards are missing (otherwise an error naming them)
     #[arg(long)]
@@ -134,6 +142,10 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 fn main() -> ExitCode {
     shared::main::<Cli>("trial-agg", |cli| {
+        if let Some(out) = &cli.merge_inputs {
+            trial::shard_inputs::merge(&cli.inputs, out)?;
+            return Ok(Outcome::Ok);
+        }
         let goodput = match &cli.goodput {
             Some(spec) => goodput::parse(spec).map_err(anyhow::Error::msg)?,
             None => Vec::new(),

@@ -459,6 +459,77 @@ fn trial_agg_refuses_shards_of_different_settings_and_names_a_missing_one() {
     assert_eq!(scalar(&s, "request_count"), 8.0);
     assert_eq!(s["sweepkit"]["shards"]["clock_error_bound_ms"], 0.0);
 
+    // Records checked against the run infos: a shard's records without its run info are refused
+    // (naming the record's file:line and the shard) even with --allow-missing-shards...
+    let out = trial_agg(
+        &[&p("records_1.jsonl"), &p("records_2.jsonl")],
+        &[p("run_info_1.json")],
+        &["--allow-missing-shards"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("records_2.jsonl:1: a record of shard 2/2")
+            && err.contains("whose run info was not given: add --run-info for shard 2/2"),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().filter(|l| !l.contains("warning:")).count(),
+        1,
+        "one error line: {err}"
+    );
+    // ...and a request id seen twice (a file given twice) names both places.
+    let out = trial_agg(
+        &[
+            &p("records_1.jsonl"),
+            &p("records_2.jsonl"),
+            &p("records_1.jsonl"),
+        ],
+        &[p("run_info_1.json"), p("run_info_2.json")],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let first = p("records_1.jsonl").display().to_string();
+    assert!(
+        err.contains(&format!("{first}:1: request id "))
+            && err.contains(&format!("was already seen at {first}:1")),
+        "{err}"
+    );
+    // Records without a shard tag (an unsharded run's, AIPerf's) do not belong to shards.
+    let untagged = p("untagged.jsonl");
+    let lines: Vec<String> = records(&p("records_1.jsonl"))
+        .into_iter()
+        .map(|mut r| {
+            r["metadata"].as_object_mut().unwrap().remove("shard");
+            r.to_string()
+        })
+        .collect();
+    std::fs::write(&untagged, lines.join("\n") + "\n").unwrap();
+    let out = trial_agg(
+        &[&untagged, &p("records_2.jsonl")],
+        &[p("run_info_1.json"), p("run_info_2.json")],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("untagged.jsonl:1: a record without a shard tag"),
+        "{err}"
+    );
+    // The union of both shards' records is the same as the two files.
+    let union = p("union.jsonl");
+    let both = [p("records_1.jsonl"), p("records_2.jsonl")]
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .concat();
+    std::fs::write(&union, both).unwrap();
+    let out = ok(
+        trial_agg(&[&union], &[p("run_info_1.json"), p("run_info_2.json")], &[]),
+        "trial-agg of the union",
+    );
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(scalar(&s, "request_count"), 8.0);
+
     // The same shards as if on two hosts whose clocks may each be 20 ms off: a 40 ms bound
     // against a 30 ms TTFT p50 is warned about; unsynchronised, the bound is unknown.
     let on_host = |name: &str, host: &str, synchronized: bool| {
@@ -578,6 +649,22 @@ fn profile_runs_every_run_as_shards_and_the_aggregates_see_no_difference() {
             );
         }
         assert_eq!(records(&run.join("profile_export.jsonl")).len(), 24);
+        // The run's inputs.json: every shard's entries, in shard order, no session id twice.
+        let ids = |p: &Path| -> Vec<String> {
+            read_json(p)["data"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{}: no data list", p.display()))
+                .iter()
+                .map(|e| e["session_id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let shard_ids: Vec<String> = (1..=2)
+            .flat_map(|i| ids(&run.join(format!("shards/shard_{i}/inputs.json"))))
+            .collect();
+        let merged_ids = ids(&run.join("inputs.json"));
+        assert_eq!(merged_ids, shard_ids, "{folder}");
+        assert_eq!(merged_ids.len(), 8, "{folder}: the 8 prompts dealt over 2 shards");
+        assert_eq!(merged_ids.iter().collect::<HashSet<_>>().len(), 8);
     }
     // sweep-agg and pareto read the sharded sweep as any other: same files, same keys.
     let agg = |root: &str| {
@@ -651,6 +738,7 @@ fn the_pdsh_launcher_runs_one_shard_per_host_on_a_shared_folder() {
             format!("{}:{}", stub.display(), std::env::var("PATH").unwrap()),
         )
         .env("STUB_DIR", &stub)
+        .env("SWEEPKIT_BIN_DIR", bin("trial-agg").parent().unwrap())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -669,6 +757,13 @@ fn the_pdsh_launcher_runs_one_shard_per_host_on_a_shared_folder() {
         assert_eq!(read_json(p)["shard"]["index"], i + 1);
     }
     assert!(run.join("run_info.json").is_file());
+    assert_eq!(
+        read_json(&run.join("inputs.json"))["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
     let merged: Value = serde_json::from_slice(
         &ok(
             trial_agg(&[&run.join("profile_export.jsonl")], &infos, &[]),
@@ -877,6 +972,7 @@ fn the_ssh_launcher_brings_each_shards_files_back_and_keeps_the_key_off_command_
             format!("{}:{}", stub.display(), std::env::var("PATH").unwrap()),
         )
         .env("STUB_DIR", &stub)
+        .env("SWEEPKIT_BIN_DIR", bin("trial-agg").parent().unwrap())
         .env("OPENAI_API_KEY", "sk-shh")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -915,4 +1011,25 @@ fn the_ssh_launcher_brings_each_shards_files_back_and_keeps_the_key_off_command_
     for p in infos {
         assert!(!std::fs::read_to_string(p).unwrap().contains("sk-shh"));
     }
+}
+
+#[test]
+fn records_without_shards_merge_as_before() {
+    let aiperf = crate::common::fixtures_dir().join("a_single_c8_n200");
+    let records = aiperf.join("profile_export.jsonl");
+    // AIPerf's own records (no shard tag) with its own summary as the run info: summarised.
+    let out = ok(
+        trial_agg(&[&records], &[aiperf.join("profile_export_aiperf.json")], &[]),
+        "trial-agg of AIPerf's records",
+    );
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(scalar(&s, "request_count"), 200.0);
+    assert!(s["sweepkit"]["shards"].is_null());
+    // Unsharded records in several files, no run info: merged, even an id given twice (as before).
+    let out = ok(
+        trial_agg(&[&records, &records], &[], &[]),
+        "trial-agg of two files",
+    );
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(scalar(&s, "request_count"), 400.0);
 }

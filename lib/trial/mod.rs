@@ -15,6 +15,8 @@ pub mod merge;
 pub mod metrics;
 pub mod run_info;
 pub mod server_side;
+pub mod shard_inputs;
+pub mod shard_records;
 pub mod summarize;
 pub mod sweepline;
 pub mod timeslices;
@@ -200,19 +202,33 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
         anyhow::bail!("--by url: gives a JSON or table breakdown of the final summary; drop --every and use --format json or table");
     }
     let inputs = jsonl::open_inputs(&opts.inputs)?;
+    let mut check = shards.as_ref().map(shard_records::ShardRecords::new);
     let mut by = opts
         .by_url
         .then(|| by_url::ByUrl::new(&opts.goodput, opts.sweep_limit));
     // With --slice-duration the lines are kept: each slice is summarised from its own records.
     let mut lines: Vec<String> = Vec::new();
     let (mut acc, torn) = match opts.every {
-        Some(every) => read_live(inputs, &opts.goodput, &info, format, every, opts.sweep_limit)?,
+        Some(every) => {
+            let check = check.take();
+            read_live(
+                inputs,
+                &opts.goodput,
+                &info,
+                format,
+                (every, opts.sweep_limit),
+                check,
+            )?
+        }
         None => {
             let mut acc = Accumulator::new(&opts.goodput);
             acc.sweep_limit = opts.sweep_limit;
             let keep = opts.slice_duration.is_some();
-            let stats = jsonl::for_each_line(inputs, |_, line| {
+            let stats = jsonl::for_each_line(inputs, |loc, line| {
                 acc.add_line(line)?;
+                if let Some(c) = check.as_mut() {
+                    c.check(loc, line)?;
+                }
                 if keep {
                     lines.push(line.to_string());
                 }
@@ -295,15 +311,16 @@ fn exporter(format: Format, live: bool) -> Box<dyn Exporter> {
     }
 }
 
-/// Live mode: a reader thread feeds the accumulator; every `every` the running summary is
-/// written to stdout (JSON: one compact line per tick), until the input ends.
+/// Live mode: a reader thread feeds the accumulator (checking a sharded merge's records); every
+/// `every` the running summary is written to stdout (JSON: one compact line per tick), until the
+/// input ends.
 fn read_live(
     inputs: Vec<Input>,
     slos: &[Slo],
     info: &RunContext,
     format: Format,
-    every: Duration,
-    sweep_limit: Option<u64>,
+    (every, sweep_limit): (Duration, Option<u64>),
+    mut check: Option<shard_records::ShardRecords>,
 ) -> anyhow::Result<(Accumulator, Vec<String>)> {
     let mut fresh = Accumulator::new(slos);
     fresh.sweep_limit = sweep_limit;
@@ -312,7 +329,10 @@ fn read_live(
     let reader = {
         let acc = Arc::clone(&acc);
         std::thread::spawn(move || {
-            let r = jsonl::for_each_line(inputs, |_, line| acc.lock().unwrap().add_line(line));
+            let r = jsonl::for_each_line(inputs, |loc, line| {
+                acc.lock().unwrap().add_line(line)?;
+                check.as_mut().map_or(Ok(()), |c| c.check(loc, line))
+            });
             let _ = done_tx.send(());
             r
         })

@@ -1,0 +1,158 @@
+//! The records of a sharded merge checked against its run infos: the window and totals come from
+//! the run infos, so a record of a shard whose run info was not given (or of another benchmark's
+//! shard count, or untagged) would be counted outside the window it is divided by, and a request
+//! id seen twice means a record file was given twice (a shard's own file plus the run folder's
+//! union). Either is refused, naming the record's file:line. Only sharded merges are checked: an
+//! unsharded run's records, and AIPerf's, carry no shard tag.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use super::merge::ShardsSummary;
+use crate::contract::records::ShardTag;
+use crate::io::jsonl::Location;
+
+/// The two fields read from each record (the rest of the line is skipped).
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(default)]
+    metadata: Option<ProbeMeta>,
+}
+
+#[derive(Deserialize)]
+struct ProbeMeta {
+    #[serde(default)]
+    shard: Option<ShardTag>,
+    #[serde(default)]
+    x_request_id: Option<String>,
+}
+
+/// Checks each record of a sharded merge as it is read.
+#[derive(Debug, Default)]
+pub struct ShardRecords {
+    count: u32,
+    merged: Vec<u32>,
+    /// Request id → where it was first seen (source index into `sources`, line).
+    seen: HashMap<String, (usize, u64)>,
+    sources: Vec<String>,
+}
+
+impl ShardRecords {
+    /// A checker for the shards the run infos merged.
+    pub fn new(shards: &ShardsSummary) -> Self {
+        ShardRecords {
+            count: shards.count,
+            merged: shards.merged.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// Checks one record line; the error (without the location, which the reader prefixes) says
+    /// what is wrong and how to fix it.
+    pub fn check(&mut self, loc: &Location, line: &str) -> Result<(), String> {
+        let probe: Probe = serde_json::from_str(line).map_err(|e| format!("not a record: {e}"))?;
+        let meta = probe.metadata.unwrap_or(ProbeMeta {
+            shard: None,
+            x_request_id: None,
+        });
+        let n = self.count;
+        match meta.shard {
+            None => {
+                return Err(format!(
+                    "a record without a shard tag (metadata.shard), but the --run-info files are the shards of a {n}-shard benchmark: give the shards' own records (loadgen --shard I/{n} writes the tag), or the run info of the run these records come from"
+                ))
+            }
+            Some(t) if t.count != n => {
+                return Err(format!(
+                    "a record of shard {}/{}, but the --run-info files are the shards of a {n}-shard benchmark: these records are another benchmark's; give the records of the run infos' shards",
+                    t.index, t.count
+                ))
+            }
+            Some(t) if !self.merged.contains(&t.index) => {
+                return Err(format!(
+                    "a record of shard {i}/{n} ({host}), whose run info was not given: add --run-info for shard {i}/{n} (its loadgen --run-info-out file){also}",
+                    i = t.index,
+                    host = t.host,
+                    also = if t.index >= 1 && t.index <= n {
+                        ", or leave its records out (--allow-missing-shards merges only the shards whose run infos are given)"
+                    } else {
+                        ""
+                    }
+                ))
+            }
+            Some(_) => {}
+        }
+        if let Some(id) = meta.x_request_id {
+            if self.sources.last() != Some(&loc.source) {
+                self.sources.push(loc.source.clone());
+            }
+            let here = (self.sources.len() - 1, loc.line);
+            if let Some(&(s, l)) = self.seen.get(&id) {
+                return Err(format!(
+                    "request id {id} was already seen at {}:{l}: a record given twice (the same file twice, or a shard's own records and the run folder's union); give each record once",
+                    self.sources[s]
+                ));
+            }
+            self.seen.insert(id, here);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc(source: &str, line: u64) -> Location {
+        Location {
+            source: source.into(),
+            line,
+        }
+    }
+
+    fn rec(index: u32, count: u32, id: &str) -> String {
+        format!(
+            r#"{{"metadata":{{"x_request_id":"{id}","shard":{{"index":{index},"count":{count},"host":"h"}}}},"metrics":{{}}}}"#
+        )
+    }
+
+    fn checker() -> ShardRecords {
+        ShardRecords::new(&ShardsSummary {
+            count: 3,
+            merged: vec![1, 3],
+            missing: vec![2],
+            hosts: vec!["h".into(), "h".into()],
+            start_skew_ms: 0.0,
+            max_start_late_ms: None,
+            clock_error_bound_ms: Some(0.0),
+        })
+    }
+
+    #[test]
+    fn records_of_the_merged_shards_pass_and_others_are_named() {
+        let mut c = checker();
+        assert_eq!(c.check(&loc("a", 1), &rec(1, 3, "x1")), Ok(()));
+        assert_eq!(c.check(&loc("b", 1), &rec(3, 3, "x3")), Ok(()));
+        let e = c.check(&loc("a", 2), &rec(2, 3, "x2")).unwrap_err();
+        assert!(
+            e.contains("shard 2/3 (h), whose run info was not given") && e.contains("--run-info"),
+            "{e}"
+        );
+        let e = c.check(&loc("a", 3), &rec(1, 4, "x4")).unwrap_err();
+        assert!(e.contains("shard 1/4") && e.contains("3-shard benchmark"), "{e}");
+        let e = c
+            .check(&loc("a", 4), r#"{"metadata":{"x_request_id":"y"}}"#)
+            .unwrap_err();
+        assert!(e.contains("without a shard tag"), "{e}");
+    }
+
+    #[test]
+    fn a_request_id_seen_twice_names_where_it_was_first() {
+        let mut c = checker();
+        c.check(&loc("a.jsonl", 1), &rec(1, 3, "x1")).unwrap();
+        c.check(&loc("a.jsonl", 2), &rec(1, 3, "x2")).unwrap();
+        let e = c.check(&loc("b.jsonl", 7), &rec(3, 3, "x2")).unwrap_err();
+        assert!(e.contains("request id x2 was already seen at a.jsonl:2"), "{e}");
+    }
+}
