@@ -276,31 +276,42 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
     }
     warnings.extend(summary.sweepkit.warnings.iter().cloned());
     if let Some(dir) = &opts.output_dir {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("--output-dir {}: cannot create: {e}", dir.display()))?;
-        crate::io::atomic::write_with(&dir.join("profile_export_aiperf.json"), |w| {
-            export_json::Json { pretty: true }.export(&summary, w)
-        })?;
-        crate::io::atomic::write_with(&dir.join("profile_export_aiperf.csv"), |w| {
-            export_csv::Csv.export(&summary, w)
-        })?;
-        if let Some(m) = &summary.server {
-            m.write_exports(dir, summary.benchmark_id.as_deref().unwrap_or_default())?;
-        }
-        if let Some(slices) = &slices {
-            let config = summary.input_config.as_ref();
-            crate::io::atomic::write_with(&dir.join("profile_export_aiperf_timeslices.json"), |w| {
-                timeslices::write_json(slices, config, w)
-            })?;
-            crate::io::atomic::write_with(&dir.join("profile_export_aiperf_timeslices.csv"), |w| {
-                timeslices::write_csv(slices, w)
-            })?;
-        }
+        write_files(dir, &summary, slices.as_deref())?;
     }
     let mut out = io::stdout().lock();
     exporter(format, false).export(&summary, &mut out)?;
     out.flush()?;
     Ok(Outcome::Ok)
+}
+
+/// `--output-dir`: the summary as AIPerf's JSON and CSV, the server metrics' exports and the
+/// timeslices, each written atomically.
+fn write_files(
+    dir: &std::path::Path,
+    summary: &Summary,
+    slices: Option<&[timeslices::Slice]>,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("--output-dir {}: cannot create: {e}", dir.display()))?;
+    crate::io::atomic::write_with(&dir.join("profile_export_aiperf.json"), |w| {
+        export_json::Json { pretty: true }.export(summary, w)
+    })?;
+    crate::io::atomic::write_with(&dir.join("profile_export_aiperf.csv"), |w| {
+        export_csv::Csv.export(summary, w)
+    })?;
+    if let Some(m) = &summary.server {
+        m.write_exports(dir, summary.benchmark_id.as_deref().unwrap_or_default())?;
+    }
+    if let Some(slices) = slices {
+        let config = summary.input_config.as_ref();
+        crate::io::atomic::write_with(&dir.join("profile_export_aiperf_timeslices.json"), |w| {
+            timeslices::write_json(slices, config, w)
+        })?;
+        crate::io::atomic::write_with(&dir.join("profile_export_aiperf_timeslices.csv"), |w| {
+            timeslices::write_csv(slices, w)
+        })?;
+    }
+    Ok(())
 }
 
 fn exporter(format: Format, live: bool) -> Box<dyn Exporter> {
