@@ -13,7 +13,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use crate::contract::records::ErrorDetails;
+use crate::contract::records::{ErrorDetails, ShardTag};
 use crate::trial::goodput::Slo;
 use crate::trial::metrics;
 use crate::trial::sweepline::Timeline;
@@ -89,6 +89,10 @@ pub struct Scratch {
     /// (column id, range in `list_buf`).
     lists: Vec<(usize, usize, usize)>,
     list_buf: Vec<f64>,
+    /// Read `metadata.shard` and `x_request_id` too (a sharded merge checks them).
+    shard_ids: bool,
+    shard: Option<ShardTag>,
+    request_id: Option<String>,
 }
 
 impl Scratch {
@@ -103,6 +107,8 @@ impl Scratch {
         self.scalars.clear();
         self.lists.clear();
         self.list_buf.clear();
+        self.shard = None;
+        self.request_id = None;
     }
 
     fn scalar(&self, id: usize) -> Option<f64> {
@@ -233,6 +239,16 @@ impl Accumulator {
     }
 
     /// Parses one JSONL line and adds it to the trial. `Err` is the message for `file:line: ...`.
+    /// From now on also read each record's `metadata.shard` and `x_request_id` ([`Self::shard_ids`]).
+    pub fn keep_shard_ids(&mut self) {
+        self.scratch.shard_ids = true;
+    }
+
+    /// The last line's shard tag and request id (with [`Self::keep_shard_ids`]; else `None`s).
+    pub fn shard_ids(&self) -> (Option<&ShardTag>, Option<&str>) {
+        (self.scratch.shard.as_ref(), self.scratch.request_id.as_deref())
+    }
+
     pub fn add_line(&mut self, line: &str) -> Result<(), String> {
         self.scratch.clear();
         let mut de = serde_json::Deserializer::from_str(line);
@@ -277,6 +293,7 @@ impl Accumulator {
             scalars: s.scalars.iter().map(|&(id, v)| (map(id), v)).collect(),
             lists: Vec::new(),
             list_buf: s.list_buf.clone(),
+            ..Default::default()
         };
         t.lists = s.lists.iter().map(|&(id, a, b)| (map(id), a, b)).collect();
         warm.scratch = t;
@@ -614,6 +631,8 @@ impl<'de> Visitor<'de> for MetaSeed<'_> {
                     let phase: Option<Str> = map.next_value()?;
                     s.warmup = phase.is_some_and(|p| p.0 == "warmup");
                 }
+                "shard" if s.shard_ids => s.shard = map.next_value()?,
+                "x_request_id" if s.shard_ids => s.request_id = map.next_value()?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }

@@ -223,11 +223,14 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
         None => {
             let mut acc = Accumulator::new(&opts.goodput);
             acc.sweep_limit = opts.sweep_limit;
+            if check.is_some() {
+                acc.keep_shard_ids();
+            }
             let keep = opts.slice_duration.is_some();
             let stats = jsonl::for_each_line(inputs, |loc, line| {
                 acc.add_line(line)?;
                 if let Some(c) = check.as_mut() {
-                    c.check(loc, line)?;
+                    c.check(loc, acc.shard_ids())?;
                 }
                 if keep {
                     lines.push(line.to_string());
@@ -335,14 +338,18 @@ fn read_live(
 ) -> anyhow::Result<(Accumulator, Vec<String>)> {
     let mut fresh = Accumulator::new(slos);
     fresh.sweep_limit = sweep_limit;
+    if check.is_some() {
+        fresh.keep_shard_ids();
+    }
     let acc = Arc::new(Mutex::new(fresh));
     let (done_tx, done_rx) = mpsc::channel();
     let reader = {
         let acc = Arc::clone(&acc);
         std::thread::spawn(move || {
             let r = jsonl::for_each_line(inputs, |loc, line| {
-                acc.lock().unwrap().add_line(line)?;
-                check.as_mut().map_or(Ok(()), |c| c.check(loc, line))
+                let mut a = acc.lock().unwrap();
+                a.add_line(line)?;
+                check.as_mut().map_or(Ok(()), |c| c.check(loc, a.shard_ids()))
             });
             let _ = done_tx.send(());
             r

@@ -7,26 +7,9 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
-
 use super::merge::ShardsSummary;
 use crate::contract::records::ShardTag;
 use crate::io::jsonl::Location;
-
-/// The two fields read from each record (the rest of the line is skipped).
-#[derive(Deserialize)]
-struct Probe {
-    #[serde(default)]
-    metadata: Option<ProbeMeta>,
-}
-
-#[derive(Deserialize)]
-struct ProbeMeta {
-    #[serde(default)]
-    shard: Option<ShardTag>,
-    #[serde(default)]
-    x_request_id: Option<String>,
-}
 
 /// Checks each record of a sharded merge as it is read.
 #[derive(Debug, Default)]
@@ -48,16 +31,16 @@ impl ShardRecords {
         }
     }
 
-    /// Checks one record line; the error (without the location, which the reader prefixes) says
-    /// what is wrong and how to fix it.
-    pub fn check(&mut self, loc: &Location, line: &str) -> Result<(), String> {
-        let probe: Probe = serde_json::from_str(line).map_err(|e| format!("not a record: {e}"))?;
-        let meta = probe.metadata.unwrap_or(ProbeMeta {
-            shard: None,
-            x_request_id: None,
-        });
+    /// Checks one record's shard tag and request id (as the accumulator read them:
+    /// [`Accumulator::shard_ids`](super::accumulate::Accumulator::shard_ids)); the error (without
+    /// the location, which the reader prefixes) says what is wrong and how to fix it.
+    pub fn check(
+        &mut self,
+        loc: &Location,
+        (shard, id): (Option<&ShardTag>, Option<&str>),
+    ) -> Result<(), String> {
         let n = self.count;
-        match meta.shard {
+        match shard {
             None => {
                 return Err(format!(
                     "a record without a shard tag (metadata.shard), but the --run-info files are the shards of a {n}-shard benchmark: give the shards' own records (loadgen --shard I/{n} writes the tag), or the run info of the run these records come from"
@@ -83,18 +66,18 @@ impl ShardRecords {
             }
             Some(_) => {}
         }
-        if let Some(id) = meta.x_request_id {
+        if let Some(id) = id {
             if self.sources.last() != Some(&loc.source) {
                 self.sources.push(loc.source.clone());
             }
             let here = (self.sources.len() - 1, loc.line);
-            if let Some(&(s, l)) = self.seen.get(&id) {
+            if let Some(&(s, l)) = self.seen.get(id) {
                 return Err(format!(
                     "request id {id} was already seen at {}:{l}: a record given twice (the same file twice, or a shard's own records and the run folder's union); give each record once",
                     self.sources[s]
                 ));
             }
-            self.seen.insert(id, here);
+            self.seen.insert(id.to_string(), here);
         }
         Ok(())
     }
@@ -103,6 +86,7 @@ impl ShardRecords {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trial::accumulate::Accumulator;
 
     fn loc(source: &str, line: u64) -> Location {
         Location {
@@ -111,10 +95,15 @@ mod tests {
         }
     }
 
-    fn rec(index: u32, count: u32, id: &str) -> String {
-        format!(
-            r#"{{"metadata":{{"x_request_id":"{id}","shard":{{"index":{index},"count":{count},"host":"h"}}}},"metrics":{{}}}}"#
-        )
+    /// A record line as the accumulator reads it.
+    fn rec(index: u32, count: u32, id: &str) -> Accumulator {
+        let mut acc = Accumulator::new(&[]);
+        acc.keep_shard_ids();
+        acc.add_line(&format!(
+            r#"{{"metadata":{{"x_request_id":"{id}","shard":{{"index":{index},"count":{count},"host":"h"}},"request_start_ns":1,"request_end_ns":2}},"metrics":{{"request_latency":{{"value":1.0,"unit":"ms"}}}}}}"#
+        ))
+        .unwrap();
+        acc
     }
 
     fn checker() -> ShardRecords {
@@ -132,27 +121,27 @@ mod tests {
     #[test]
     fn records_of_the_merged_shards_pass_and_others_are_named() {
         let mut c = checker();
-        assert_eq!(c.check(&loc("a", 1), &rec(1, 3, "x1")), Ok(()));
-        assert_eq!(c.check(&loc("b", 1), &rec(3, 3, "x3")), Ok(()));
-        let e = c.check(&loc("a", 2), &rec(2, 3, "x2")).unwrap_err();
+        assert_eq!(c.check(&loc("a", 1), rec(1, 3, "x1").shard_ids()), Ok(()));
+        assert_eq!(c.check(&loc("b", 1), rec(3, 3, "x3").shard_ids()), Ok(()));
+        let e = c.check(&loc("a", 2), rec(2, 3, "x2").shard_ids()).unwrap_err();
         assert!(
             e.contains("shard 2/3 (h), whose run info was not given") && e.contains("--run-info"),
             "{e}"
         );
-        let e = c.check(&loc("a", 3), &rec(1, 4, "x4")).unwrap_err();
+        let e = c.check(&loc("a", 3), rec(1, 4, "x4").shard_ids()).unwrap_err();
         assert!(e.contains("shard 1/4") && e.contains("3-shard benchmark"), "{e}");
-        let e = c
-            .check(&loc("a", 4), r#"{"metadata":{"x_request_id":"y"}}"#)
-            .unwrap_err();
+        let e = c.check(&loc("a", 4), (None, Some("y"))).unwrap_err();
         assert!(e.contains("without a shard tag"), "{e}");
     }
 
     #[test]
     fn a_request_id_seen_twice_names_where_it_was_first() {
         let mut c = checker();
-        c.check(&loc("a.jsonl", 1), &rec(1, 3, "x1")).unwrap();
-        c.check(&loc("a.jsonl", 2), &rec(1, 3, "x2")).unwrap();
-        let e = c.check(&loc("b.jsonl", 7), &rec(3, 3, "x2")).unwrap_err();
+        c.check(&loc("a.jsonl", 1), rec(1, 3, "x1").shard_ids()).unwrap();
+        c.check(&loc("a.jsonl", 2), rec(1, 3, "x2").shard_ids()).unwrap();
+        let e = c
+            .check(&loc("b.jsonl", 7), rec(3, 3, "x2").shard_ids())
+            .unwrap_err();
         assert!(e.contains("request id x2 was already seen at a.jsonl:2"), "{e}");
     }
 }
