@@ -85,8 +85,14 @@ fn every_generation_flavour_streams_with_the_same_metrics() {
                 (39.0..400.0).contains(&ttft),
                 "TTFT from the first content token: {what}"
             );
+            // The mock's tokens keep its absolute schedule, so a late first token makes the next
+            // gap short: the early bound is on the last token (TTFT + 5 ITL = 60 ms), and ITL is
+            // AIPerf's (latency - TTFT) / (OSL - 1).
+            let latency = m(r, "request_latency").unwrap();
+            assert!((59.5..600.0).contains(&latency), "{what}");
             let itl = m(r, "inter_token_latency").unwrap();
-            assert!((3.5..200.0).contains(&itl), "{what}");
+            assert!((itl - (latency - ttft) / 5.0).abs() < 1e-6, "{what}");
+            assert!((0.0..200.0).contains(&itl), "{what}");
             assert_eq!(m(r, "output_sequence_length"), Some(6.0), "{what}");
             assert_eq!(m(r, "input_sequence_length"), Some(32.0), "{what}");
             // AIPerf counts the Responses API's output_text.done (it repeats the text) as one more
