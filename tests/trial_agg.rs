@@ -1015,8 +1015,9 @@ fn loadgen_records_against_mock_llm_become_a_consistent_summary() {
         "TTFT p50 {ttft} ms against a 20 ms server"
     );
     let itl = doc["inter_token_latency"]["p50"].as_f64().unwrap();
+    // A late first token shortens ITL (the mock keeps an absolute token schedule): a margin below too.
     assert!(
-        (4.0..6.0).contains(&itl),
+        (3.5..8.0).contains(&itl),
         "ITL p50 {itl} ms against a 4 ms server"
     );
     let ri: Value = serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
