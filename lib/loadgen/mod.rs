@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 use std::sync::mpsc;
 
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::contract::records::{ErrorDetails, ErrorKind, Phase};
@@ -463,6 +463,29 @@ async fn closed_loop(sh: Arc<Shared>, l: ClosedLoop) {
     while set.join_next().await.is_some() {}
 }
 
+/// The run was told to stop while an open loop's tick waited.
+struct Stopped;
+
+/// An open loop's tick: sleep until `deadline`, then wait for a slot under the concurrency cap
+/// (none without one), giving up as soon as the run is told to stop.
+async fn tick(
+    deadline: Instant,
+    sem: Option<&Arc<Semaphore>>,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<Option<OwnedSemaphorePermit>, Stopped> {
+    tokio::select! {
+        _ = crate::io::timer::sleep_until(deadline) => {}
+        _ = stop.wait_for(|s| *s) => return Err(Stopped),
+    }
+    match sem {
+        None => Ok(None),
+        Some(s) => tokio::select! {
+            p = s.clone().acquire_owned() => Ok(Some(p.expect("semaphore open"))),
+            _ = stop.wait_for(|s| *s) => Err(Stopped),
+        },
+    }
+}
+
 async fn open_loop(sh: Arc<Shared>, l: OpenLoop) {
     let OpenLoop {
         phase,
@@ -493,16 +516,8 @@ async fn open_loop(sh: Arc<Shared>, l: OpenLoop) {
             continue;
         }
         let deadline = t0 + Duration::from_secs_f64(off);
-        tokio::select! {
-            _ = crate::io::timer::sleep_until(deadline) => {}
-            _ = stop.wait_for(|s| *s) => break,
-        }
-        let permit = match &sem {
-            Some(s) => tokio::select! {
-                p = s.clone().acquire_owned() => Some(p.expect("semaphore open")),
-                _ = stop.wait_for(|s| *s) => break,
-            },
-            None => None,
+        let Ok(permit) = tick(deadline, sem.as_ref(), &mut stop).await else {
+            break;
         };
         while set.try_join_next().is_some() {}
         let sh = sh.clone();

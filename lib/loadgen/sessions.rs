@@ -455,16 +455,8 @@ pub(super) async fn replay(sh: Arc<Shared>, l: OpenLoop) {
             continue;
         }
         let deadline = t0 + Duration::from_secs_f64(off);
-        tokio::select! {
-            _ = crate::io::timer::sleep_until(deadline) => {}
-            _ = stop.wait_for(|s| *s) => break,
-        }
-        let permit = match &sem {
-            Some(s) => tokio::select! {
-                p = s.clone().acquire_owned() => Some(p.expect("semaphore open")),
-                _ = stop.wait_for(|s| *s) => break,
-            },
-            None => None,
+        let Ok(permit) = super::tick(deadline, sem.as_ref(), &mut stop).await else {
+            break;
         };
         let Some(num) = counter.take() else { break };
         while set.try_join_next().is_some() {}
