@@ -111,6 +111,20 @@ impl MockServer {
         MockServer { child, addr }
     }
 
+    /// A fast mock (TTFT and ITL 1 ms) that records every request with its body into `truth`,
+    /// so a test can check from the server's side what each request carried.
+    pub fn recording_bodies(truth: &std::path::Path) -> MockServer {
+        MockServer::start(&[
+            "--ttft-ms",
+            "1",
+            "--itl-ms",
+            "1",
+            "--record",
+            truth.to_str().unwrap(),
+            "--record-request-bodies",
+        ])
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

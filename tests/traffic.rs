@@ -263,15 +263,7 @@ fn replay(extra: &[&str], seed: &str) -> (Vec<Value>, u64, Vec<Value>) {
         dir.path().join("server.jsonl"),
     );
     std::fs::write(&trace, TRACE).unwrap();
-    let mock = MockServer::start(&[
-        "--ttft-ms",
-        "1",
-        "--itl-ms",
-        "1",
-        "--record",
-        truth.to_str().unwrap(),
-        "--record-request-bodies",
-    ]);
+    let mock = MockServer::recording_bodies(&truth);
     let mut args = vec![
         "--url",
         &mock.addr,
@@ -782,15 +774,7 @@ fn replay_sessions(
     let trace = crate::common::repo_root()
         .join("tests/fixtures/traces")
         .join(file);
-    let mock = MockServer::start(&[
-        "--ttft-ms",
-        "1",
-        "--itl-ms",
-        "1",
-        "--record",
-        truth.to_str().unwrap(),
-        "--record-request-bodies",
-    ]);
+    let mock = MockServer::recording_bodies(&truth);
     let mut args = vec![
         "--url",
         &mock.addr,
@@ -1145,15 +1129,7 @@ fn multi_turn_files_with_timestamps_replay_on_their_clock() {
 fn synthetic_run(extra: &[&str]) -> (Vec<Value>, HashMap<String, Value>) {
     let dir = tempfile::tempdir().unwrap();
     let (records, truth) = (dir.path().join("r.jsonl"), dir.path().join("server.jsonl"));
-    let mock = MockServer::start(&[
-        "--ttft-ms",
-        "1",
-        "--itl-ms",
-        "1",
-        "--record",
-        truth.to_str().unwrap(),
-        "--record-request-bodies",
-    ]);
+    let mock = MockServer::recording_bodies(&truth);
     let mut args = vec![
         "--url",
         &mock.addr,
@@ -1239,15 +1215,7 @@ fn single_turn_rows_sharing_a_session_go_in_order_without_history() {
         ),
     )
     .unwrap();
-    let mock = MockServer::start(&[
-        "--ttft-ms",
-        "1",
-        "--itl-ms",
-        "1",
-        "--record",
-        truth.to_str().unwrap(),
-        "--record-request-bodies",
-    ]);
+    let mock = MockServer::recording_bodies(&truth);
     let out = loadgen(&[
         "--url",
         &mock.addr,

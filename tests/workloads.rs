@@ -257,15 +257,7 @@ fn sessions_carry_their_history_share_the_system_prompt_and_honour_delays() {
 fn the_prefix_pool_starts_each_first_turn_and_adds_to_the_isl() {
     let dir = tempfile::tempdir().unwrap();
     let truth = dir.path().join("truth.jsonl");
-    let mock = MockServer::start(&[
-        "--ttft-ms",
-        "1",
-        "--itl-ms",
-        "1",
-        "--record",
-        truth.to_str().unwrap(),
-        "--record-request-bodies",
-    ]);
+    let mock = MockServer::recording_bodies(&truth);
     let out = loadgen(&[
         "--url",
         &mock.url(),

@@ -433,13 +433,8 @@ async fn closed_loop(sh: Arc<Shared>, l: ClosedLoop) {
         let sh = sh.clone();
         let next = next.clone();
         set.spawn(async move {
-            if ramp > 0.0 && w > 0 {
-                let at = t0 + Duration::from_secs_f64(ramp * w as f64 / n as f64);
-                let mut stop = sh.ctl.stop.subscribe();
-                tokio::select! {
-                    _ = tokio::time::sleep_until(at.into()) => {}
-                    _ = stop.wait_for(|s| *s) => return,
-                }
+            if ramp_up(&sh, ramp, t0, w, n).await.is_err() {
+                return;
             }
             loop {
                 if sh.ctl.stopped() || until.is_some_and(|u| Instant::now() >= u) {
@@ -463,8 +458,22 @@ async fn closed_loop(sh: Arc<Shared>, l: ClosedLoop) {
     while set.join_next().await.is_some() {}
 }
 
-/// The run was told to stop while an open loop's tick waited.
+/// The run was told to stop while a loop waited (a tick, a ramp).
 struct Stopped;
+
+/// A closed loop's ramp: task `g` of `n` starts `ramp * g / n` seconds after `t0`, unless the run
+/// stops first.
+async fn ramp_up(sh: &Shared, ramp: f64, t0: Instant, g: u64, n: u64) -> Result<(), Stopped> {
+    if ramp <= 0.0 || g == 0 {
+        return Ok(());
+    }
+    let at = t0 + Duration::from_secs_f64(ramp * g as f64 / n as f64);
+    let mut stop = sh.ctl.stop.subscribe();
+    tokio::select! {
+        _ = tokio::time::sleep_until(at.into()) => Ok(()),
+        _ = stop.wait_for(|s| *s) => Err(Stopped),
+    }
+}
 
 /// An open loop's tick: sleep until `deadline`, then wait for a slot under the concurrency cap
 /// (none without one), giving up as soon as the run is told to stop.

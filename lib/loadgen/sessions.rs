@@ -274,13 +274,8 @@ pub(super) async fn closed(sh: Arc<Shared>, l: ClosedLoop) {
         let (sh, counter, next_session) = (sh.clone(), counter.clone(), l.sessions.clone());
         let (phase, ramp, t0) = (l.phase, l.ramp, l.t0);
         set.spawn(async move {
-            if ramp > 0.0 && g > 0 {
-                let at = t0 + Duration::from_secs_f64(ramp * g as f64 / n as f64);
-                let mut stop = sh.ctl.stop.subscribe();
-                tokio::select! {
-                    _ = tokio::time::sleep_until(at.into()) => {}
-                    _ = stop.wait_for(|s| *s) => return,
-                }
+            if super::ramp_up(&sh, ramp, t0, g, n).await.is_err() {
+                return;
             }
             loop {
                 if sh.ctl.stopped() || counter.exhausted() {
