@@ -7,6 +7,7 @@ mod common;
 mod conventions;
 mod dashboard;
 mod endpoint_types;
+mod hostile;
 mod loadgen;
 mod make;
 mod mock_llm;
