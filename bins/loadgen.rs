@@ -158,8 +158,19 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::io::outcome::Outcome> {
     let (settings, placement) = Placement::split(settings, cli.shard, cli.start_at)?;
     settings.check_files()?;
     let mut opts = options::resolve(settings, io, place)?;
-    opts.placement = placement;
-    sweepkit::io::interrupt::install();
+    opts.place(placement);
+    sweepkit::io::interrupt::install_for_setup(
+        "\nloadgen: interrupted while preparing the run: nothing was sent\n",
+    );
+    if let Some(until) = opts.placement.as_ref().and_then(|p| p.start_at_ns) {
+        let clock = sweepkit::io::clock::Clock::new();
+        if let Some(secs) = until.checked_sub(clock.now_ns()).map(|ns| ns as f64 / 1e9) {
+            eprintln!(
+                "loadgen: --start-at: the profiling phase waits until {}Z ({secs:.1} s from now); Ctrl-C ends the run with nothing sent",
+                sweepkit::io::clock::iso_utc(until)
+            );
+        }
+    }
     // The dashboard's screen is gone when the run ends: the summary line stays, as after the bar.
     let simple = matches!(opts.ui, Ui::Simple | Ui::Dashboard);
     let report = sweepkit::loadgen::benchmark(opts);

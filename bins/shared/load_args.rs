@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
+use sweepkit::contract::seconds::Seconds;
 use sweepkit::contract::settings::{
     parse_extra_inputs, ArrivalPattern, DatasetType, EndpointType, FlagValue, Settings, Sweepable, Urls,
 };
@@ -28,10 +29,7 @@ fn nonempty(s: &str) -> Result<(), String> {
 /// A whole number ≥ 1.
 fn count(s: &str) -> Result<u64, String> {
     nonempty(s)?;
-    let n: u64 = s
-        .trim()
-        .parse()
-        .map_err(|_| "not a whole number (e.g. 8)".to_string())?;
+    let n = whole(s)?;
     if n == 0 {
         return Err("must be at least 1".into());
     }
@@ -41,9 +39,13 @@ fn count(s: &str) -> Result<u64, String> {
 /// A whole number ≥ 0.
 fn whole(s: &str) -> Result<u64, String> {
     nonempty(s)?;
-    s.trim()
-        .parse()
-        .map_err(|_| "not a whole number (e.g. 8)".to_string())
+    s.trim().parse().map_err(|_| {
+        if s.trim().parse::<f64>().is_ok_and(|x| x < 0.0) {
+            "must not be negative".to_string()
+        } else {
+            "not a whole number (e.g. 8)".to_string()
+        }
+    })
 }
 
 fn real(s: &str) -> Result<f64, String> {
@@ -94,9 +96,31 @@ fn percent(s: &str) -> Result<f64, String> {
 /// A number of seconds ≥ 0; `inf` waits for ever.
 fn seconds_or_inf(s: &str) -> Result<f64, String> {
     let x = real(s)?;
-    if x < 0.0 {
-        return Err("must be >= 0 seconds (inf allowed)".into());
+    if x == f64::INFINITY {
+        return Ok(x);
     }
+    Seconds::new(x).map_err(|why| format!("{why}, or inf"))?;
+    Ok(x)
+}
+
+/// A duration in seconds, through the one checked type ([`Seconds`]).
+fn seconds(s: &str) -> Result<f64, String> {
+    Ok(Seconds::new(real(s)?)?.secs())
+}
+
+/// A duration in seconds > 0.
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    let x = seconds(s)?;
+    if x == 0.0 {
+        return Err("must be a positive number of seconds".into());
+    }
+    Ok(x)
+}
+
+/// A duration in milliseconds, through the one checked type.
+fn millis(s: &str) -> Result<f64, String> {
+    let x = real(s)?;
+    Seconds::from_ms(x)?;
     Ok(x)
 }
 
@@ -122,35 +146,36 @@ pub struct LoadArgs {
     pub streaming: bool,
 
     /// Closed loop: requests kept in flight. With --request-rate: the in-flight cap. Sweepable: 10,20,40.
-    #[arg(long, value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+    #[arg(long, allow_negative_numbers = true, value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
     pub concurrency: Vec<u64>,
     /// Open loop: target requests per second. Sweepable: 5,10,20.
-    #[arg(long, value_name = "RPS[,RPS...]", value_delimiter = ',', value_parser = positive)]
+    #[arg(long, allow_negative_numbers = true, value_name = "RPS[,RPS...]", value_delimiter = ',', value_parser = positive)]
     pub request_rate: Vec<f64>,
     /// Inter-arrival pattern of --request-rate [default: poisson].
     #[arg(long, alias = "request-rate-mode", value_parser = one_of::<ArrivalPattern>())]
     pub arrival_pattern: Option<ArrivalPattern>,
     /// Gamma shape for --arrival-pattern gamma (1 = Poisson, larger = more regular) [default: 1].
-    #[arg(long, alias = "vllm-burstiness", value_parser = positive)]
+    #[arg(long, allow_negative_numbers = true, alias = "vllm-burstiness", value_parser = positive)]
     pub arrival_smoothness: Option<f64>,
     /// Closed loop: start the --concurrency workers evenly over this many seconds instead of all at once [default: 0].
-    #[arg(long, value_name = "SECONDS", value_parser = non_negative)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS", value_parser = seconds)]
     pub concurrency_ramp_duration: Option<f64>,
     /// Requests in the profiling phase [default: --num-prompts]. Sweepable.
-    #[arg(long, alias = "num-requests", value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+    #[arg(long, allow_negative_numbers = true, alias = "num-requests", value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
     pub request_count: Vec<u64>,
     /// Seconds of load in the profiling phase (instead of --request-count). Sweepable.
-    #[arg(long, value_name = "SECONDS[,...]", value_delimiter = ',', value_parser = positive)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS[,...]", value_delimiter = ',', value_parser = positive_seconds)]
     pub benchmark_duration: Vec<f64>,
     /// Seconds to wait for in-flight requests after the duration or Ctrl-C; then they are cancelled [default: 30].
-    #[arg(long, value_name = "SECONDS", value_parser = seconds_or_inf)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS", value_parser = seconds_or_inf)]
     pub benchmark_grace_period: Option<f64>,
     /// Warmup requests before profiling (records marked benchmark_phase=warmup; in a sweep, first trial of each value only) [default: 0].
-    #[arg(long, alias = "num-warmup-requests", value_parser = whole)]
+    #[arg(long, allow_negative_numbers = true, alias = "num-warmup-requests", value_parser = whole)]
     pub warmup_request_count: Option<u64>,
     /// Synthetic prompt length in tokens (mean) [default: 550]. Sweepable.
     #[arg(
         long,
+        allow_negative_numbers = true,
         aliases = ["synthetic-input-tokens-mean", "prompt-input-tokens-mean"],
         value_name = "TOKENS[,...]",
         value_delimiter = ',',
@@ -158,34 +183,34 @@ pub struct LoadArgs {
     )]
     pub isl: Vec<u64>,
     /// Standard deviation of the prompt length [default: 0]. Sweepable.
-    #[arg(long, alias = "synthetic-input-tokens-stddev", value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = non_negative)]
+    #[arg(long, allow_negative_numbers = true, alias = "synthetic-input-tokens-stddev", value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = non_negative)]
     pub isl_stddev: Vec<f64>,
     /// Output tokens requested (mean), sent as max_completion_tokens [default: server decides]. Sweepable.
-    #[arg(long, alias = "output-tokens-mean", value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = count)]
+    #[arg(long, allow_negative_numbers = true, alias = "output-tokens-mean", value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = count)]
     pub osl: Vec<u64>,
     /// Standard deviation of the output length [default: 0]. Sweepable.
-    #[arg(long, alias = "output-tokens-stddev", value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = non_negative)]
+    #[arg(long, allow_negative_numbers = true, alias = "output-tokens-stddev", value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = non_negative)]
     pub osl_stddev: Vec<f64>,
     /// Send max_tokens instead of max_completion_tokens.
     #[arg(long)]
     pub use_legacy_max_tokens: bool,
     /// Rankings endpoint types: passages per synthetic request (the query is --isl tokens) [default: 1].
-    #[arg(long, value_name = "N", value_parser = count)]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = count)]
     pub rankings_passages_mean: Option<u64>,
     /// Rankings endpoint types: tokens per synthetic passage [default: 550].
-    #[arg(long, value_name = "TOKENS", value_parser = count)]
+    #[arg(long, allow_negative_numbers = true, value_name = "TOKENS", value_parser = count)]
     pub rankings_passages_prompt_token_mean: Option<u64>,
     /// Distinct prompts in the dataset; also the run size without --request-count/--benchmark-duration [default: 100].
-    #[arg(long, alias = "num-dataset-entries", value_parser = count)]
+    #[arg(long, allow_negative_numbers = true, alias = "num-dataset-entries", value_parser = count)]
     pub num_prompts: Option<u64>,
     /// Seed of every random choice (prompts, arrivals) [default: 0; in a sweep or with trials 42, plus the value's index].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub random_seed: Option<u64>,
     /// Merged into every request body: key:value (value parsed as JSON if it is JSON) or a JSON object. Repeatable.
     #[arg(long, value_name = "K:V")]
     pub extra_inputs: Vec<String>,
     /// Per-request timeout in seconds; a timed-out request is an error record [default: 21600].
-    #[arg(long, value_name = "SECONDS", value_parser = positive)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS", value_parser = positive_seconds)]
     pub request_timeout_seconds: Option<f64>,
     /// Client-side token counting: builtin (tiktoken o200k_base), a tokenizer.json, a model folder holding one, or a Hugging Face model id found in the local cache ($HF_HOME/hub; never downloaded) [default: builtin].
     #[arg(long)]
@@ -206,19 +231,19 @@ pub struct LoadArgs {
     #[arg(long, value_parser = one_of::<DatasetType>())]
     pub custom_dataset_type: Option<DatasetType>,
     /// Stop the run (a failed run, exit 2) once this many requests have failed.
-    #[arg(long, value_name = "N", value_parser = count)]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = count)]
     pub max_errors: Option<u64>,
     /// Stop the run once this share of the last 50 requests failed (e.g. 0.5).
-    #[arg(long, value_name = "FRACTION", value_parser = fraction)]
+    #[arg(long, allow_negative_numbers = true, value_name = "FRACTION", value_parser = fraction)]
     pub max_error_rate: Option<f64>,
     /// Stop the run once the server has refused every connection for this long; 0 never stops [default: 3].
-    #[arg(long, value_name = "SECONDS", value_parser = non_negative)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS", value_parser = seconds)]
     pub max_unreachable_seconds: Option<f64>,
     /// Percent (0-100) of profiling requests to cancel client-side (seeded draw per request, as AIPerf). Sweepable.
-    #[arg(long, value_name = "PERCENT[,...]", value_delimiter = ',', value_parser = percent)]
+    #[arg(long, allow_negative_numbers = true, value_name = "PERCENT[,...]", value_delimiter = ',', value_parser = percent)]
     pub request_cancellation_rate: Vec<f64>,
     /// Seconds after the request is written before a chosen request is cancelled [default: 0]. Sweepable.
-    #[arg(long, value_name = "SECONDS[,...]", value_delimiter = ',', value_parser = non_negative)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS[,...]", value_delimiter = ',', value_parser = seconds)]
     pub request_cancellation_delay: Vec<f64>,
     /// Replay the --input-file trace on its timestamps (required for the offsets; a trace is replayed anyway unless --no-fixed-schedule).
     #[arg(long)]
@@ -230,53 +255,53 @@ pub struct LoadArgs {
     #[arg(long)]
     pub fixed_schedule_auto_offset: bool,
     /// Drop trace rows stamped before this many ms; also the schedule zero without auto offset. Sweepable.
-    #[arg(long, value_name = "MS[,...]", value_delimiter = ',', value_parser = whole)]
+    #[arg(long, allow_negative_numbers = true, value_name = "MS[,...]", value_delimiter = ',', value_parser = whole)]
     pub fixed_schedule_start_offset: Vec<u64>,
     /// Drop trace rows stamped after this many ms (inclusive). Sweepable.
-    #[arg(long, value_name = "MS[,...]", value_delimiter = ',', value_parser = whole)]
+    #[arg(long, allow_negative_numbers = true, value_name = "MS[,...]", value_delimiter = ',', value_parser = whole)]
     pub fixed_schedule_end_offset: Vec<u64>,
     /// Tokens per hash_ids block of a mooncake_trace [default: 512]. Sweepable.
-    #[arg(long, value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = count)]
+    #[arg(long, allow_negative_numbers = true, value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = count)]
     pub isl_block_size: Vec<u64>,
 
     /// Sessions to start; each runs all its turns (also the synthetic dataset's size). Sweepable.
-    #[arg(long, aliases = ["num-conversations", "num-sessions"], value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+    #[arg(long, allow_negative_numbers = true, aliases = ["num-conversations", "num-sessions"], value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
     pub conversation_num: Vec<u64>,
     /// Turns per synthetic conversation (mean); each turn resends the session's history [default: 1]. Sweepable.
-    #[arg(long, alias = "session-turns-mean", value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+    #[arg(long, allow_negative_numbers = true, alias = "session-turns-mean", value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
     pub conversation_turn_mean: Vec<u64>,
     /// Standard deviation of the turns per conversation [default: 0]. Sweepable.
-    #[arg(long, alias = "session-turns-stddev", value_name = "N[,N...]", value_delimiter = ',', value_parser = non_negative)]
+    #[arg(long, allow_negative_numbers = true, alias = "session-turns-stddev", value_name = "N[,N...]", value_delimiter = ',', value_parser = non_negative)]
     pub conversation_turn_stddev: Vec<f64>,
     /// Delay before each turn after the first, from the previous reply's end, mean in ms [default: 0]. Sweepable.
-    #[arg(long, alias = "session-turn-delay-mean", value_name = "MS[,MS...]", value_delimiter = ',', value_parser = non_negative)]
+    #[arg(long, allow_negative_numbers = true, alias = "session-turn-delay-mean", value_name = "MS[,MS...]", value_delimiter = ',', value_parser = millis)]
     pub conversation_turn_delay_mean: Vec<f64>,
     /// Standard deviation of the turn delay, in ms [default: 0]. Sweepable.
-    #[arg(long, alias = "session-turn-delay-stddev", value_name = "MS[,MS...]", value_delimiter = ',', value_parser = non_negative)]
+    #[arg(long, allow_negative_numbers = true, alias = "session-turn-delay-stddev", value_name = "MS[,MS...]", value_delimiter = ',', value_parser = millis)]
     pub conversation_turn_delay_stddev: Vec<f64>,
     /// Factor on every sampled turn delay [default: 1]. Sweepable.
-    #[arg(long, alias = "session-delay-ratio", value_name = "RATIO[,...]", value_delimiter = ',', value_parser = non_negative)]
+    #[arg(long, allow_negative_numbers = true, alias = "session-delay-ratio", value_name = "RATIO[,...]", value_delimiter = ',', value_parser = non_negative)]
     pub conversation_turn_delay_ratio: Vec<f64>,
     /// Distinct shared prefixes; each conversation's first turn starts with one of them. Sweepable.
-    #[arg(long, aliases = ["prompt-prefix-pool-size", "num-prefix-prompts"], value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+    #[arg(long, allow_negative_numbers = true, aliases = ["prompt-prefix-pool-size", "num-prefix-prompts"], value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
     pub prefix_prompt_pool_size: Vec<u64>,
     /// Tokens of each pool prefix (added to the ISL). Sweepable.
-    #[arg(long, alias = "prompt-prefix-length", value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = whole)]
+    #[arg(long, allow_negative_numbers = true, alias = "prompt-prefix-length", value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = whole)]
     pub prefix_prompt_length: Vec<u64>,
     /// Tokens of one system prompt shared by every request (0: none; added to the ISL). Sweepable.
-    #[arg(long, value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = whole)]
+    #[arg(long, allow_negative_numbers = true, value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = whole)]
     pub shared_system_prompt_length: Vec<u64>,
     /// Tokens of a user-context message per conversation, sent on every turn (0: none; added to the ISL). Sweepable.
-    #[arg(long, value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = whole)]
+    #[arg(long, allow_negative_numbers = true, value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = whole)]
     pub user_context_prompt_length: Vec<u64>,
     /// User-centric load: requests/s shared by --num-users users, each on AIPerf's per-user schedule. Sweepable.
-    #[arg(long, value_name = "RPS[,RPS...]", value_delimiter = ',', value_parser = positive)]
+    #[arg(long, allow_negative_numbers = true, value_name = "RPS[,RPS...]", value_delimiter = ',', value_parser = positive)]
     pub user_centric_rate: Vec<f64>,
     /// User-centric load: simulated users, each running one session at a time. Sweepable.
-    #[arg(long, value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+    #[arg(long, allow_negative_numbers = true, value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
     pub num_users: Vec<u64>,
     /// Clamp every turn `delay` of an --input-file (multi_turn, mooncake_trace sessions) to at most this many seconds. Sweepable.
-    #[arg(long, value_name = "SECONDS[,...]", value_delimiter = ',', value_parser = non_negative)]
+    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS[,...]", value_delimiter = ',', value_parser = seconds)]
     pub inter_turn_delay_cap_seconds: Vec<f64>,
     /// A verbatim system prompt, sent first on every request (its tokens add to the ISL; synthetic prompts).
     #[arg(long, value_name = "TEXT")]

@@ -3,9 +3,11 @@
 
 pub mod collated;
 pub mod convergence;
+pub mod limits;
 pub mod plan_line;
 pub mod records;
 pub mod run_info;
+pub mod seconds;
 pub mod settings;
 pub mod sla_filter;
 pub mod summary;

@@ -9,6 +9,9 @@ use anyhow::{anyhow, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::limits;
+use super::seconds;
+
 /// The API flavour a run speaks (AIPerf's `--endpoint-type` names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -516,9 +519,7 @@ impl Settings {
             bail!("--concurrency 0: must be at least 1");
         }
         if let Some(r) = self.request_rate {
-            if !(r.is_finite() && r > 0.0) {
-                bail!("--request-rate {r}: must be a positive number of requests/s");
-            }
+            check_rate("--request-rate", r, 1)?;
         }
         if self.request_count.is_some() && self.benchmark_duration.is_some() {
             bail!("--request-count and --benchmark-duration are mutually exclusive: give one");
@@ -527,14 +528,13 @@ impl Settings {
             bail!("--request-count 0: must be at least 1");
         }
         if let Some(d) = self.benchmark_duration {
-            if !(d.is_finite() && d > 0.0) {
+            if d <= 0.0 {
                 bail!("--benchmark-duration {d}: must be a positive number of seconds");
             }
+            seconds::check_flag("--benchmark-duration", d)?;
         }
-        if let Some(g) = self.benchmark_grace_period {
-            if g.is_nan() || g < 0.0 {
-                bail!("--benchmark-grace-period {g}: must be >= 0 seconds (inf allowed)");
-            }
+        if let Some(g) = self.benchmark_grace_period.filter(|g| *g != f64::INFINITY) {
+            seconds::check_flag("--benchmark-grace-period", g).map_err(|e| anyhow!("{e}, or inf"))?;
         }
         if let Some(s) = self.arrival_smoothness {
             if !(s.is_finite() && s > 0.0) {
@@ -542,14 +542,13 @@ impl Settings {
             }
         }
         if let Some(r) = self.concurrency_ramp_duration {
-            if !(r.is_finite() && r >= 0.0) {
-                bail!("--concurrency-ramp-duration {r}: must be >= 0 seconds");
-            }
+            seconds::check_flag("--concurrency-ramp-duration", r)?;
         }
         if let Some(t) = self.request_timeout_seconds {
-            if !(t.is_finite() && t > 0.0) {
+            if t <= 0.0 {
                 bail!("--request-timeout-seconds {t}: must be a positive number of seconds");
             }
+            seconds::check_flag("--request-timeout-seconds", t)?;
         }
         if self.isl == Some(0) {
             bail!("--isl 0: a prompt needs at least one token");
@@ -576,9 +575,7 @@ impl Settings {
             }
         }
         if let Some(t) = self.max_unreachable_seconds {
-            if !(t.is_finite() && t >= 0.0) {
-                bail!("--max-unreachable-seconds {t}: must be >= 0 seconds (0 never stops)");
-            }
+            seconds::check_flag("--max-unreachable-seconds", t)?;
         }
         for (flag, v) in [
             ("--rankings-passages-mean", self.rankings_passages_mean),
@@ -597,11 +594,105 @@ impl Settings {
         if self.custom_dataset_type.is_some() && self.input_file.is_none() {
             bail!("--custom-dataset-type needs --input-file");
         }
+        self.check_sizes()?;
         self.check_cancellation()?;
         self.check_fixed_schedule()?;
         self.check_workload()?;
         self.check_delay_cap()?;
         self.check_system_prompt()
+    }
+
+    /// Entries of the synthetic dataset (`--num-prompts`, else `--conversation-num`, else 100).
+    pub fn dataset_size(&self) -> u64 {
+        self.num_prompts.or(self.conversation_num).unwrap_or(100)
+    }
+
+    /// How many dataset entries the run can reach (warmup, then its request count or, for
+    /// sessions, its `--conversation-num`); None when only time bounds it.
+    pub fn dataset_reach(&self) -> Option<u64> {
+        let sessions = if self.multi_turn() {
+            self.conversation_num
+        } else {
+            None
+        };
+        let bound = match (self.request_count, sessions) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        bound.map(|b| b.saturating_add(self.warmup_request_count.unwrap_or(0)))
+    }
+
+    /// Token counts and sizes within [`limits`]: one prompt, one session's history and the whole
+    /// synthetic dataset (as built: see [`limits::built_entries`]) must fit.
+    fn check_sizes(&self) -> anyhow::Result<()> {
+        for (flag, v) in [
+            ("--isl", self.isl),
+            ("--osl", self.osl),
+            ("--prefix-prompt-length", self.prefix_prompt_length),
+            ("--shared-system-prompt-length", self.shared_system_prompt_length),
+            ("--user-context-prompt-length", self.user_context_prompt_length),
+            (
+                "--rankings-passages-prompt-token-mean",
+                self.rankings_passages_prompt_token_mean,
+            ),
+        ] {
+            if let Some(n) = v {
+                limits::check_tokens(flag, n, None).map_err(|e| anyhow!("{e}"))?;
+            }
+        }
+        let turns = self.conversation_turn_mean.unwrap_or(1);
+        if turns > limits::MAX_TURNS {
+            bail!(
+                "--conversation-turn-mean {turns}: more than the {} turns loadgen runs in one session",
+                limits::MAX_TURNS
+            );
+        }
+        if self.input_file.is_some() {
+            return Ok(());
+        }
+        let isl = self.isl.unwrap_or(550);
+        let passages = self.rankings_passages_mean.unwrap_or(0)
+            * self.rankings_passages_prompt_token_mean.unwrap_or(550);
+        let shared = self.shared_system_prompt_length.unwrap_or(0);
+        let context = self.user_context_prompt_length.unwrap_or(0);
+        let prefix = self.prefix_prompt_length.unwrap_or(0);
+        // A session's last turn carries every turn before it, replies included.
+        let history = turns
+            .saturating_mul(isl.saturating_add(self.osl.unwrap_or(0)))
+            .saturating_add(shared + context + prefix + passages);
+        if turns > 1 && history > limits::MAX_TOKENS {
+            bail!(
+                "--conversation-turn-mean {turns} x (--isl {isl} + --osl {}) = {history} tokens in a session's last turn (it carries the whole history): more than the {} tokens loadgen accepts; give fewer turns or shorter ones",
+                self.osl.unwrap_or(0),
+                limits::MAX_TOKENS
+            );
+        }
+        let size = self.dataset_size();
+        let entries = limits::built_entries(size, self.dataset_reach());
+        let flag = if self.num_prompts.is_some() {
+            "--num-prompts"
+        } else if self.conversation_num.is_some() {
+            "--conversation-num"
+        } else {
+            "--num-prompts (default)"
+        };
+        let requests = entries.saturating_mul(turns);
+        if requests > limits::MAX_DATASET_TURNS {
+            bail!("{flag} {size}: the dataset would hold {requests} requests ({entries} entries x {turns} turns): more than the {} loadgen builds; give --num-prompts N (distinct entries, cycled through) or --request-count", limits::MAX_DATASET_TURNS);
+        }
+        let pool = self.prefix_prompt_pool_size.unwrap_or(0).saturating_mul(prefix);
+        let tokens = requests
+            .saturating_mul(isl.saturating_add(passages))
+            .saturating_add(entries.saturating_mul(context))
+            .saturating_add(pool)
+            .saturating_add(shared);
+        if pool > limits::MAX_DATASET_TOKENS {
+            bail!("--prefix-prompt-pool-size {} x --prefix-prompt-length {prefix} = {pool} tokens of prefixes: more than the {} tokens loadgen builds for one dataset; give a smaller pool", self.prefix_prompt_pool_size.unwrap_or(0), limits::MAX_DATASET_TOKENS);
+        }
+        if tokens > limits::MAX_DATASET_TOKENS {
+            bail!("{flag} {size}: the dataset would hold {tokens} tokens of text ({entries} entries x {turns} turns x --isl {isl}, plus shared text): more than the {} loadgen builds; give --num-prompts N (distinct entries, cycled through), --request-count, or shorter prompts", limits::MAX_DATASET_TOKENS);
+        }
+        Ok(())
     }
 
     /// `--inter-turn-delay-cap-seconds`: a number of seconds >= 0 that clamps a file's turn
@@ -610,9 +701,7 @@ impl Settings {
         let Some(cap) = self.inter_turn_delay_cap_seconds else {
             return Ok(());
         };
-        if !(cap.is_finite() && cap >= 0.0) {
-            bail!("--inter-turn-delay-cap-seconds {cap}: must be a number of seconds >= 0");
-        }
+        seconds::check_flag("--inter-turn-delay-cap-seconds", cap)?;
         if self.input_file.is_none() {
             bail!("--inter-turn-delay-cap-seconds clamps the turn delays of an --input-file (multi_turn, mooncake_trace); synthetic delays come from --conversation-turn-delay-*: drop it or give --input-file");
         }
@@ -662,9 +751,7 @@ impl Settings {
             }
         }
         if let Some(d) = self.request_cancellation_delay {
-            if !(d.is_finite() && d >= 0.0) {
-                bail!("--request-cancellation-delay {d}: must be >= 0 seconds");
-            }
+            seconds::check_flag("--request-cancellation-delay", d)?;
             if self.request_cancellation_rate.is_none() {
                 bail!("--request-cancellation-delay requires --request-cancellation-rate to be set (cancellation is disabled when rate is unset)");
             }
@@ -735,6 +822,18 @@ impl Settings {
         for (flag, v) in [
             ("--conversation-turn-stddev", self.conversation_turn_stddev),
             (
+                "--conversation-turn-delay-ratio",
+                self.conversation_turn_delay_ratio,
+            ),
+        ] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v >= 0.0) {
+                    bail!("{flag} {}: must be a number >= 0", seconds::show(v));
+                }
+            }
+        }
+        for (flag, v) in [
+            (
                 "--conversation-turn-delay-mean",
                 self.conversation_turn_delay_mean,
             ),
@@ -742,16 +841,22 @@ impl Settings {
                 "--conversation-turn-delay-stddev",
                 self.conversation_turn_delay_stddev,
             ),
-            (
-                "--conversation-turn-delay-ratio",
-                self.conversation_turn_delay_ratio,
-            ),
         ] {
             if let Some(v) = v {
-                if !(v.is_finite() && v >= 0.0) {
-                    bail!("{flag} {v}: must be a number >= 0 (a turn delay cannot be negative)");
-                }
+                seconds::check_flag_ms(flag, v)?;
             }
+        }
+        // The delay waited is the sampled one times the ratio: that product is the wait.
+        let ratio = self.conversation_turn_delay_ratio.unwrap_or(1.0);
+        let mean = self.conversation_turn_delay_mean.unwrap_or(0.0);
+        if seconds::Seconds::from_ms(mean * ratio).is_err() {
+            bail!(
+                "--conversation-turn-delay-mean {} x --conversation-turn-delay-ratio {} = {} ms per turn: {}",
+                seconds::show(mean),
+                seconds::show(ratio),
+                seconds::show(mean * ratio),
+                seconds::Seconds::from_ms(f64::INFINITY).unwrap_err()
+            );
         }
         let synthetic_only = [
             ("--conversation-turn-mean", self.conversation_turn_mean.is_some()),
@@ -834,10 +939,10 @@ impl Settings {
 
     /// `--user-centric-rate` and `--num-users`: both or neither, and sessions of 2+ turns.
     fn check_user_centric(&self) -> anyhow::Result<()> {
+        if let Some(r) = self.user_centric_rate {
+            check_rate("--user-centric-rate", r, self.num_users.unwrap_or(1))?;
+        }
         match (self.user_centric_rate, self.num_users) {
-            (Some(r), _) if !(r.is_finite() && r > 0.0) => {
-                bail!("--user-centric-rate {r}: must be a positive number of requests/s")
-            }
             (Some(_), None) => bail!("--user-centric-rate needs --num-users (how many users share the rate)"),
             (None, Some(_)) => {
                 bail!("--num-users requires --user-centric-rate (the requests/s all users share)")
@@ -898,6 +1003,29 @@ impl Settings {
         }
         Ok(Some(text))
     }
+}
+
+/// A rate (requests/s) shared by `users`: positive, and each user's gap between requests
+/// (`users / rate`) a wait [`seconds::Seconds`] accepts, so the schedule never holds a gap of
+/// years (`--request-rate 1e-300`) that would hang the run or overflow a `Duration`.
+fn check_rate(flag: &str, r: f64, users: u64) -> anyhow::Result<()> {
+    if !(r.is_finite() && r > 0.0) {
+        bail!(
+            "{flag} {}: must be a positive number of requests/s",
+            seconds::show(r)
+        );
+    }
+    let gap = users.max(1) as f64 / r;
+    if seconds::Seconds::new(gap).is_err() {
+        bail!(
+            "{flag} {}: one request every {} s{}: the longest gap accepted is {} s (7 days); give a larger rate",
+            seconds::show(r),
+            seconds::show(gap),
+            if users > 1 { " per user" } else { "" },
+            seconds::MAX_SECONDS
+        );
+    }
+    Ok(())
 }
 
 /// Parses `--extra-inputs` values: `k:v` pairs (v parsed as JSON when it is JSON, else a string)

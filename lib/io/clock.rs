@@ -63,8 +63,19 @@ pub fn iso_utc(epoch_ns: u64) -> String {
     )
 }
 
-/// Parses what `iso_utc` writes (fraction optional, a trailing `Z` or `+00:00` accepted).
+/// Parses what `iso_utc` writes (fraction optional, a trailing `Z` or `+00:00` accepted); None
+/// for a time outside 1970..2554 (beyond u64 nanoseconds).
 pub fn parse_iso_utc(s: &str) -> Option<u64> {
+    let (secs, frac_ns) = civil_seconds(s)?;
+    u64::try_from(secs)
+        .ok()?
+        .checked_mul(1_000_000_000)?
+        .checked_add(frac_ns)
+}
+
+/// Seconds since the epoch (negative before 1970) and the fraction's ns of an ISO time in UTC,
+/// for any year 0..=9999.
+fn civil_seconds(s: &str) -> Option<(i64, u64)> {
     let s = s.trim().trim_end_matches('Z').trim_end_matches("+00:00");
     let (date, time) = s.split_once('T').or_else(|| s.split_once(' '))?;
     let mut dp = date.split('-');
@@ -85,15 +96,33 @@ pub fn parse_iso_utc(s: &str) -> Option<u64> {
         let digits: String = frac.chars().take(9).collect();
         frac_ns = digits.parse::<u64>().ok()? * 10u64.pow(9 - digits.len() as u32);
     }
+    if !(0..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&d)
+        || !(0..24).contains(&hh)
+        || !(0..60).contains(&mm)
+        || !(0..=60).contains(&ss)
+    {
+        return None;
+    }
     let days = days_from_civil(y, m, d);
-    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
-    Some(secs as u64 * 1_000_000_000 + frac_ns)
+    Some((days * 86_400 + hh * 3600 + mm * 60 + ss, frac_ns))
 }
 
 /// Parses an RFC 3339 time with its zone (`2026-11-28T23:40:00Z`, `…+02:00`, `…-05:30`, a
 /// fraction optional) to epoch ns. A time without a zone is refused: a shard on another host
 /// could read it in another zone.
 pub fn parse_rfc3339(s: &str) -> Option<u64> {
+    let (secs, frac_ns) = rfc3339_seconds(s)?;
+    u64::try_from(secs)
+        .ok()?
+        .checked_mul(1_000_000_000)?
+        .checked_add(frac_ns)
+}
+
+/// An RFC 3339 time as epoch seconds (any year 0..=9999, negative before 1970) and the
+/// fraction's ns: what [`parse_rfc3339`] reads, before it must fit u64 nanoseconds.
+pub fn rfc3339_seconds(s: &str) -> Option<(i64, u64)> {
     let s = s.trim();
     let (local, offset_s): (&str, i64) = if let Some(l) = s.strip_suffix('Z').or_else(|| s.strip_suffix('z'))
     {
@@ -115,8 +144,8 @@ pub fn parse_rfc3339(s: &str) -> Option<u64> {
     if !local.contains(['T', 't', ' ']) {
         return None;
     }
-    let ns = parse_iso_utc(&local.replace('t', "T"))? as i64 - offset_s * 1_000_000_000;
-    u64::try_from(ns).ok()
+    let (secs, frac_ns) = civil_seconds(&local.replace('t', "T"))?;
+    Some((secs - offset_s, frac_ns))
 }
 
 // Howard Hinnant's civil-date algorithms.

@@ -35,6 +35,9 @@ pub fn locate_in(spec: &str, revision: Option<&str>, caches: &[PathBuf]) -> anyh
         return Ok(Located::Builtin);
     }
     let path = Path::new(spec);
+    if path.exists() && !path.is_file() && !path.is_dir() {
+        bail!("--tokenizer {spec}: is not a tokenizer.json, a model folder or a model id (it is a device, pipe or socket); give `builtin` (o200k_base), a tokenizer.json, a model folder, or a model id from the Hugging Face cache");
+    }
     if path.is_file() {
         return Ok(files(path.to_path_buf(), path.parent().map(Path::to_path_buf)));
     }

@@ -37,13 +37,17 @@ impl Cancellation {
     /// Whether the profiling request issued `k`-th (from 0) is cut, and how long after it was
     /// written. Draws are made in order up to `k`, so the answer does not depend on call order.
     pub fn chosen(&self, k: u64) -> Option<Duration> {
-        let mut g = self.draws.lock().unwrap();
+        // The draws stay consistent even if a holder panicked: a poisoned lock is not a new failure.
+        let mut g = self
+            .draws
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (rng, drawn) = &mut *g;
         let threshold = self.spec.rate_percent / 100.0;
         while drawn.len() as u64 <= k {
             drawn.push(rng.random() < threshold);
         }
-        drawn[k as usize].then(|| Duration::from_secs_f64(self.spec.delay_s))
+        drawn[k as usize].then(|| crate::contract::seconds::duration(self.spec.delay_s))
     }
 }
 

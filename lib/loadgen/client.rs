@@ -224,7 +224,7 @@ impl Client {
                 url,
                 kind: opts.endpoint_type,
                 streaming: opts.streaming,
-                timeout: Duration::from_secs_f64(opts.request_timeout_seconds),
+                timeout: crate::contract::seconds::duration(opts.request_timeout_seconds),
             });
         }
         let mut builder = reqwest::Client::builder();
@@ -248,7 +248,7 @@ impl Client {
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
             .connect_timeout(
-                Duration::from_secs(10).min(Duration::from_secs_f64(opts.request_timeout_seconds)),
+                Duration::from_secs(10).min(crate::contract::seconds::duration(opts.request_timeout_seconds)),
             )
             .build()
             .map_err(|e| anyhow!("cannot build the HTTP client: {e}"))?;
@@ -257,7 +257,7 @@ impl Client {
             url,
             kind: opts.endpoint_type,
             streaming: opts.streaming,
-            timeout: Duration::from_secs_f64(opts.request_timeout_seconds),
+            timeout: crate::contract::seconds::duration(opts.request_timeout_seconds),
         })
     }
 

@@ -25,6 +25,8 @@ use super::replay;
 use super::tokenizer::Tokenizer;
 use super::trace_sessions;
 use super::wire;
+use crate::contract::limits;
+use crate::contract::seconds::{show, Seconds};
 use crate::io::jsonl;
 
 #[derive(Deserialize)]
@@ -89,14 +91,24 @@ struct Row {
     extra: Map<String, Value>,
     timestamp: Option<f64>,
     delay: Option<f64>,
+    /// Tokens of text synthesized for it (`input_length`).
+    synthesized: u64,
 }
 
 /// Loads the dataset.
 pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Dataset> {
     let input = jsonl::Input::open(path).map_err(|e| anyhow!("--input-file: {e}"))?;
     let mut rows = Vec::new();
+    let mut synthesized = 0u64;
     let stats = jsonl::for_each_line(vec![input], |loc, raw| {
         let row = read_row(loc.line, raw, rows.len() as u64, opts, tok)?;
+        synthesized += row.synthesized;
+        if synthesized > limits::MAX_DATASET_TOKENS {
+            return Err(format!(
+                "the input_length values so far add up to {synthesized} tokens of text to build: more than the {} loadgen builds for one dataset; use a shorter trace",
+                limits::MAX_DATASET_TOKENS
+            ));
+        }
         rows.push(row);
         Ok(())
     })?;
@@ -121,7 +133,8 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Data
             timestamp: r.timestamp,
             delay: opts.workload.capped_delay(r.delay),
         });
-        let s = trace_sessions::build(lines.collect(), opts, tok, path)?;
+        let mut warnings: Vec<String> = warnings;
+        let s = trace_sessions::build(lines.collect(), opts, tok, path, &mut warnings)?;
         return Ok(Dataset {
             prompts: Vec::new(),
             conversations: Some(s.conversations),
@@ -130,6 +143,8 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Data
         });
     }
     let s = schedule_rows(rows, opts, tok, path)?;
+    let mut warnings: Vec<String> = warnings;
+    warnings.extend(s.warning.clone());
     Ok(Dataset {
         prompts: s.prompts,
         conversations: None,
@@ -222,12 +237,8 @@ fn read_row(line_no: u64, raw: &str, k: u64, opts: &Options, tok: &Tokenizer) ->
     if kind == DatasetType::SingleTurn && (line.input_length.is_some() || line.hash_ids.is_some()) {
         return Err("input_length/hash_ids belong to --custom-dataset-type mooncake_trace".into());
     }
+    check_values(&line, tok)?;
     let session = line.session_id.map(trace_sessions::session_name).transpose()?;
-    if let Some(d) = line.delay {
-        if !(d.is_finite() && d >= 0.0) {
-            return Err(format!("delay {d}: must be a number of ms >= 0"));
-        }
-    }
     if session.is_some() && (line.messages.is_some() || line.payload.is_some()) {
         return Err("session_id: a session's turns are text (text/texts/text_input, or input_length + hash_ids); sessions of `messages`/`payload` lines (AIPerf's message_array_with_responses) are not supported".into());
     }
@@ -264,7 +275,27 @@ fn read_row(line_no: u64, raw: &str, k: u64, opts: &Options, tok: &Tokenizer) ->
         extra: line.extra.unwrap_or_default(),
         timestamp: line.timestamp,
         delay: line.delay,
+        synthesized: line.input_length.unwrap_or(0),
     })
+}
+
+/// The line's durations, timestamp and token counts, each within its limit ([`limits`],
+/// [`Seconds`]): a `1e308` delay or a `1e15` output length is refused here, naming its line.
+fn check_values(line: &Line, tok: &Tokenizer) -> Result<(), String> {
+    if let Some(d) = line.delay {
+        Seconds::from_ms(d).map_err(|why| format!("delay {}: {why}", show(d)))?;
+    }
+    if let Some(t) = line.timestamp {
+        limits::check_timestamp(t)?;
+    }
+    let context = tok.model_max_length();
+    if let Some(n) = line.output_length {
+        limits::check_tokens("output_length", n, context)?;
+    }
+    if let Some(n) = line.input_length {
+        limits::check_tokens("input_length", n, context)?;
+    }
+    Ok(())
 }
 
 fn with_extra(opts: &Options, extra: Map<String, Value>) -> Options {

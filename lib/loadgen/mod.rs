@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod multi_turn;
 pub mod openai;
 pub mod options;
+pub mod panics;
 pub mod prefix;
 pub mod progress;
 pub mod prompts;
@@ -455,7 +456,7 @@ async fn closed_loop(sh: Arc<Shared>, l: ClosedLoop) {
             }
         });
     }
-    while set.join_next().await.is_some() {}
+    panics::join_all(&mut set, &sh.ctl).await;
 }
 
 /// The run was told to stop while a loop waited (a tick, a ramp).
@@ -467,7 +468,7 @@ async fn ramp_up(sh: &Shared, ramp: f64, t0: Instant, g: u64, n: u64) -> Result<
     if ramp <= 0.0 || g == 0 {
         return Ok(());
     }
-    let at = t0 + Duration::from_secs_f64(ramp * g as f64 / n as f64);
+    let at = t0 + crate::contract::seconds::duration(ramp * g as f64 / n as f64);
     let mut stop = sh.ctl.stop.subscribe();
     tokio::select! {
         _ = tokio::time::sleep_until(at.into()) => Ok(()),
@@ -524,18 +525,18 @@ async fn open_loop(sh: Arc<Shared>, l: OpenLoop) {
         if (k - 1) % deal.1 != deal.0 {
             continue;
         }
-        let deadline = t0 + Duration::from_secs_f64(off);
+        let deadline = t0 + crate::contract::seconds::duration(off);
         let Ok(permit) = tick(deadline, sem.as_ref(), &mut stop).await else {
             break;
         };
-        while set.try_join_next().is_some() {}
+        panics::reap(&mut set, &sh.ctl);
         let sh = sh.clone();
         set.spawn(async move {
             exchange(&sh, session, phase, Some(deadline), deadline).await;
             drop(permit);
         });
     }
-    while set.join_next().await.is_some() {}
+    panics::join_all(&mut set, &sh.ctl).await;
 }
 
 /// The in-flight cap of an open-loop phase: one semaphore for all workers.
@@ -689,7 +690,7 @@ fn far() -> Instant {
 
 fn after(t: Instant, secs: f64) -> Instant {
     if secs.is_finite() && secs < 86_400.0 * 365.0 {
-        t + Duration::from_secs_f64(secs.max(0.0))
+        t + crate::contract::seconds::duration(secs.max(0.0))
     } else {
         far()
     }
@@ -996,7 +997,8 @@ async fn run_phases(
     count: Option<u64>,
 ) -> Ran {
     let grace = opts.benchmark_grace_period;
-    let mut interrupted = false;
+    crate::io::interrupt::arm();
+    let mut interrupted = crate::io::interrupt::requested();
 
     // Warmup: same load shape, counted, excluded by phase.
     let mut warmup_start = None;
@@ -1011,6 +1013,8 @@ async fn run_phases(
     if let Some(p) = &opts.placement {
         p.wait_for_start().await;
     }
+    // A Ctrl-C during the wait ends the run before its first request.
+    interrupted |= crate::io::interrupt::requested();
     let p0 = Instant::now();
     let mut loop_cpu = Vec::new();
     if !interrupted && !ctl.stopped() {
@@ -1165,7 +1169,12 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
     let rep = tokio::task::spawn_blocking(move || writer.join())
         .await
         .map_err(|e| anyhow!("writer task failed: {e}"))?
-        .map_err(|_| anyhow!("the writer thread panicked"))?;
+        .map_err(|p| {
+            anyhow!(
+                "the records writer panicked (a bug: please report it): {}",
+                panics::message(p)
+            )
+        })?;
     let end = Ending {
         opts: &opts,
         clock,

@@ -21,6 +21,8 @@ use super::conversation::{Conversation, TurnSpec};
 use super::options::Options;
 use super::tokenizer::Tokenizer;
 use super::trace_sessions::{self, Draft};
+use crate::contract::limits;
+use crate::contract::seconds::{show, Seconds};
 use crate::io::jsonl;
 
 #[derive(Deserialize)]
@@ -111,7 +113,8 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Load
             d.id
         );
     }
-    let trace = trace_sessions::on_clock(&mut drafts, opts, path)?;
+    let mut warnings: Vec<String> = warnings;
+    let trace = trace_sessions::on_clock(&mut drafts, opts, path, &mut warnings)?;
     Ok(Loaded {
         conversations: trace_sessions::conversations(drafts, opts, tok),
         trace,
@@ -131,13 +134,14 @@ fn add_turns(draft: &mut Draft, turns: Vec<TurnLine>, opts: &Options) -> Result<
                 ))
             }
         };
-        for (key, v) in [("delay", t.delay), ("timestamp", t.timestamp)] {
-            if v.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
-                return Err(format!(
-                    "turn {i}: {key} {}: must be a number of ms >= 0",
-                    v.unwrap_or_default()
-                ));
-            }
+        if let Some(d) = t.delay {
+            Seconds::from_ms(d).map_err(|why| format!("turn {i}: delay {}: {why}", show(d)))?;
+        }
+        if let Some(ts) = t.timestamp {
+            limits::check_timestamp(ts).map_err(|e| format!("turn {i}: {e}"))?;
+        }
+        if let Some(n) = t.output_length {
+            limits::check_tokens("output_length", n, None).map_err(|e| format!("turn {i}: {e}"))?;
         }
         if t.timestamp.is_some() && t.delay.is_some() {
             return Err(format!(

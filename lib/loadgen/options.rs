@@ -83,7 +83,11 @@ pub struct Options {
     /// Rankings: passages per synthetic request, and tokens per passage.
     pub rankings_passages: u64,
     pub rankings_passage_tokens: u64,
+    /// Synthetic dataset entries to build: `--num-prompts` (else `--conversation-num`, else 100),
+    /// or as many as the run can reach when that is fewer ([`crate::contract::limits::built_entries`]).
     pub num_prompts: u64,
+    /// The dataset's size as given, and the entries the run can reach (None: unbounded).
+    pub dataset_size: (u64, Option<u64>),
     pub random_seed: u64,
     /// Whether the seed was given (the run info reports `null` otherwise, as AIPerf does).
     pub seed_given: bool,
@@ -167,6 +171,18 @@ impl Options {
         format!("{}{}", self.url, self.endpoint)
     }
 
+    /// Places the run among the shards of a benchmark: shard I of N takes every N-th entry of
+    /// the whole dataset, so N times its own reach of it is built.
+    pub fn place(&mut self, placement: Option<super::shard::Placement>) {
+        if let Some(p) = &placement {
+            let (size, reach) = self.dataset_size;
+            let n = p.shard.count as u64;
+            self.num_prompts =
+                crate::contract::limits::built_entries(size, reach.map(|r| r.saturating_mul(n)));
+        }
+        self.placement = placement;
+    }
+
     /// The arrival schedule's seed: the run's own, or a shard's derived one.
     pub fn arrival_seed(&self) -> u64 {
         self.placement
@@ -215,6 +231,7 @@ pub struct StopLimits {
 /// Checks the settings and fills the defaults.
 pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
     s.check()?;
+    let dataset_size = (s.dataset_size(), s.dataset_reach());
     let system_prompt = s.read_system_prompt()?;
     let endpoint_type = s.endpoint_type.unwrap_or_default();
     let urls = s.normalized_urls()?;
@@ -248,7 +265,8 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
         use_legacy_max_tokens: s.use_legacy_max_tokens.unwrap_or(false),
         rankings_passages: s.rankings_passages_mean.unwrap_or(1),
         rankings_passage_tokens: s.rankings_passages_prompt_token_mean.unwrap_or(550),
-        num_prompts: s.num_prompts.or(s.conversation_num).unwrap_or(100),
+        num_prompts: crate::contract::limits::built_entries(dataset_size.0, dataset_size.1),
+        dataset_size,
         seed_given: s.random_seed.is_some(),
         random_seed: s.random_seed.unwrap_or(0),
         extra_inputs: s.extra_inputs.unwrap_or_default(),
@@ -263,7 +281,7 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
         limits: StopLimits {
             max_errors: s.max_errors,
             max_error_rate: s.max_error_rate,
-            max_unreachable: Duration::from_secs_f64(s.max_unreachable_seconds.unwrap_or(3.0)),
+            max_unreachable: crate::contract::seconds::duration(s.max_unreachable_seconds.unwrap_or(3.0)),
         },
         cancellation: s
             .request_cancellation_rate

@@ -9,11 +9,14 @@ use anyhow::bail;
 
 use super::options::Replay;
 use super::prompts::Prompt;
+use crate::contract::seconds::{show, Seconds, MAX_SECONDS};
 
 /// A dataset's rows on their schedule; `trace` = whether the run replays it.
 pub struct Scheduled {
     pub prompts: Vec<Prompt>,
     pub trace: bool,
+    /// A schedule long enough to say how long the run will take.
+    pub warning: Option<String>,
 }
 
 /// Applies the replay options to rows whose `timestamp_ms` is the trace's own (absolute) time,
@@ -30,6 +33,7 @@ pub fn schedule(mut prompts: Vec<Prompt>, replay: &Replay, path: &Path) -> anyho
         return Ok(Scheduled {
             prompts,
             trace: false,
+            warning: None,
         });
     }
     if replay.disabled {
@@ -39,6 +43,7 @@ pub fn schedule(mut prompts: Vec<Prompt>, replay: &Replay, path: &Path) -> anyho
         return Ok(Scheduled {
             prompts,
             trace: false,
+            warning: None,
         });
     }
     let total = prompts.len();
@@ -51,8 +56,53 @@ pub fn schedule(mut prompts: Vec<Prompt>, replay: &Replay, path: &Path) -> anyho
         p.timestamp_ms = p.timestamp_ms.map(|t| t - zero);
     }
     // A stable sort: rows stamped alike keep their file order.
-    prompts.sort_by(|a, b| a.timestamp_ms.partial_cmp(&b.timestamp_ms).unwrap());
-    Ok(Scheduled { prompts, trace: true })
+    prompts.sort_by(|a, b| {
+        a.timestamp_ms
+            .unwrap_or(0.0)
+            .total_cmp(&b.timestamp_ms.unwrap_or(0.0))
+    });
+    let last = prompts.last().and_then(|p| p.timestamp_ms).unwrap_or(0.0);
+    let warning = check_span(last, path)?;
+    Ok(Scheduled {
+        prompts,
+        trace: true,
+        warning,
+    })
+}
+
+/// A schedule that ends beyond this many seconds gets a warning saying how long the run takes.
+const WARN_SPAN_SECONDS: f64 = 3600.0;
+
+/// A replayed schedule whose last send is `last_ms` after its zero: refused beyond
+/// [`MAX_SECONDS`] (a trace of epoch timestamps without auto offset, a typo), a warning with the
+/// run time beyond an hour.
+pub fn check_span(last_ms: f64, path: &Path) -> anyhow::Result<Option<String>> {
+    let secs = last_ms / 1e3;
+    if Seconds::new(secs).is_err() {
+        bail!(
+            "--input-file {}: the timestamps span {} ms from the schedule's zero: the replay would take {}; the longest schedule accepted is {MAX_SECONDS} s (7 days): check the timestamps' unit (ms), or give --fixed-schedule-auto-offset / --fixed-schedule-start-offset",
+            path.display(),
+            show(last_ms),
+            human(secs)
+        );
+    }
+    Ok((secs > WARN_SPAN_SECONDS).then(|| {
+        format!(
+            "--input-file {}: the schedule spans {}: the run takes at least that long",
+            path.display(),
+            human(secs)
+        )
+    }))
+}
+
+/// A long time in the unit a person reads it in.
+fn human(secs: f64) -> String {
+    match secs {
+        s if s >= 86_400.0 * 365.0 => format!("{} years", show((s / (86_400.0 * 365.0)).round())),
+        s if s >= 86_400.0 => format!("{:.1} days", s / 86_400.0),
+        s if s >= 3600.0 => format!("{:.1} h", s / 3600.0),
+        s => format!("{s:.0} s"),
+    }
 }
 
 /// Whether trace time `t` (ms) is inside the offsets' window (both ends inclusive).

@@ -159,11 +159,13 @@ pub(super) async fn run_session(sh: &Shared, phase: Phase, run: SessionRun, pace
     for (k, turn) in conv.turns.iter().enumerate().take(run.max_turns) {
         let after_delay = || {
             turn.delay_ms
-                .map(|d| Instant::now() + Duration::from_secs_f64(d / 1000.0))
+                .map(|d| Instant::now() + crate::contract::seconds::duration(d / 1000.0))
         };
         // A replayed turn's place on the trace's clock (its record's `scheduled_ns`).
         let stamped = match (pace, k) {
-            (Pace::Trace { t0, .. }, 1..) => turn.at_ms.map(|ms| *t0 + Duration::from_secs_f64(ms / 1000.0)),
+            (Pace::Trace { t0, .. }, 1..) => turn
+                .at_ms
+                .map(|ms| *t0 + crate::contract::seconds::duration(ms / 1000.0)),
             _ => None,
         };
         let wait_until = match (pace, k) {
@@ -298,7 +300,7 @@ pub(super) async fn closed(sh: Arc<Shared>, l: ClosedLoop) {
             }
         });
     }
-    while set.join_next().await.is_some() {}
+    super::panics::join_all(&mut set, &sh.ctl).await;
 }
 
 /// A session waiting for its next turn's tick.
@@ -350,13 +352,13 @@ pub(super) async fn open(sh: Arc<Shared>, l: OpenLoop) {
         if tick % deal.1 != deal.0 {
             continue;
         }
-        let deadline = t0 + Duration::from_secs_f64(off);
+        let deadline = t0 + crate::contract::seconds::duration(off);
         tokio::select! {
             _ = crate::io::timer::sleep_until(deadline) => {}
             _ = stop.wait_for(|s| *s) => break,
         }
         let credit = (first_session + tick, deadline);
-        while set.try_join_next().is_some() {}
+        super::panics::reap(&mut set, &sh.ctl);
         loop {
             if hand_over(&mut ready_rx, credit) {
                 continue 'ticks;
@@ -413,7 +415,7 @@ pub(super) async fn open(sh: Arc<Shared>, l: OpenLoop) {
     // Sessions still waiting for a tick end here; those in flight finish their turn.
     drop(ready_tx);
     drop(ready_rx);
-    while set.join_next().await.is_some() {}
+    super::panics::join_all(&mut set, &sh.ctl).await;
 }
 
 /// A session trace on its fixed schedule: each conversation's session starts at its first turn's
@@ -433,7 +435,7 @@ pub(super) async fn replay(sh: Arc<Shared>, l: OpenLoop) {
         sessions: _,
         next,
     } = l;
-    let until = until.map(|u| t0 + Duration::from_secs_f64(u));
+    let until = until.map(|u| t0 + crate::contract::seconds::duration(u));
     let counter = Arc::new(Counter::new(next, first_session, count, until));
     let session_cap = cap(&sh, phase);
     let conversations = sh.sessions.as_ref().map_or(0, |s| s.conversations.len()) as u64;
@@ -449,12 +451,12 @@ pub(super) async fn replay(sh: Arc<Shared>, l: OpenLoop) {
         if k % deal.1 != deal.0 {
             continue;
         }
-        let deadline = t0 + Duration::from_secs_f64(off);
+        let deadline = t0 + crate::contract::seconds::duration(off);
         let Ok(permit) = super::tick(deadline, sem.as_ref(), &mut stop).await else {
             break;
         };
         let Some(num) = counter.take() else { break };
-        while set.try_join_next().is_some() {}
+        super::panics::reap(&mut set, &sh.ctl);
         let (sh, counter) = (sh.clone(), counter.clone());
         set.spawn(async move {
             let id = sh
@@ -482,5 +484,5 @@ pub(super) async fn replay(sh: Arc<Shared>, l: OpenLoop) {
             drop(permit);
         });
     }
-    while set.join_next().await.is_some() {}
+    super::panics::join_all(&mut set, &sh.ctl).await;
 }

@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 use super::splitmix::{mix, STEP};
 use crate::contract::records::ShardTag;
 use crate::contract::run_info::ShardBlock;
+use crate::contract::seconds::MAX_SECONDS;
 use crate::contract::settings::Settings;
 use crate::io::clock::Clock;
 use crate::io::clock_sync::ClockSync;
@@ -81,16 +82,31 @@ pub fn parse_start_at(s: &str) -> Result<u64, String> {
         && frac.len() <= 9
         && frac.bytes().all(|b| b.is_ascii_digit())
     {
-        let secs: u64 = whole.parse().map_err(|_| format!("'{s}': too large"))?;
+        let too_far = || {
+            format!("'{s}' is more than 7 days from now: --start-at waits at most {MAX_SECONDS} s; give a nearer time")
+        };
+        let secs: u64 = whole.parse().map_err(|_| too_far())?;
         let ns: u64 = format!("{frac:0<9}").parse().unwrap_or(0);
-        return secs
+        let at = secs
             .checked_mul(1_000_000_000)
             .and_then(|x| x.checked_add(ns))
-            .ok_or_else(|| format!("'{s}': too large"));
+            .ok_or_else(too_far)?;
+        if at as f64 / 1e9 - crate::io::clock::Clock::new().now_ns() as f64 / 1e9 > MAX_SECONDS {
+            return Err(too_far());
+        }
+        return Ok(at);
     }
-    crate::io::clock::parse_rfc3339(t).ok_or_else(|| {
-        format!("'{s}' is neither RFC 3339 with a zone (2026-11-28T23:40:00Z, or +01:00) nor epoch seconds (e.g. $(date -d '+30 sec' +%s))")
-    })
+    let Some((secs, frac_ns)) = crate::io::clock::rfc3339_seconds(t) else {
+        return Err(format!("'{s}' is neither RFC 3339 with a zone (2026-11-28T23:40:00Z, or +01:00) nor epoch seconds (e.g. $(date -d '+30 sec' +%s))"));
+    };
+    let ahead = secs as f64 - crate::io::clock::Clock::new().now_ns() as f64 / 1e9;
+    if ahead > MAX_SECONDS {
+        return Err(format!(
+            "'{s}' is {:.1} days from now: --start-at waits at most {MAX_SECONDS} s (7 days); give a nearer time",
+            ahead / 86_400.0
+        ));
+    }
+    Ok(secs.max(0) as u64 * 1_000_000_000 + frac_ns)
 }
 
 /// What a run carries when it is one of several processes of a benchmark, or waits for a start time.

@@ -129,6 +129,12 @@ pub fn builtin() -> &'static CoreBPE {
 
 /// Loads a tokenizer.json the way transformers' fast tokenizers use it.
 fn from_files(json: &Path, config: Option<&Path>) -> anyhow::Result<tokenizers::Tokenizer> {
+    if std::fs::metadata(json).is_ok_and(|m| m.len() == 0) {
+        anyhow::bail!(
+            "{} is not a tokenizer.json: the file is empty; give a model's tokenizer.json or use --tokenizer builtin",
+            json.display()
+        );
+    }
     let mut tok = tokenizers::Tokenizer::from_file(json).map_err(|e| {
         anyhow!(
             "{} is not a valid tokenizer.json ({e}); fetch it again or use --tokenizer builtin",

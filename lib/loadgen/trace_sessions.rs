@@ -57,7 +57,13 @@ pub fn session_name(id: Value) -> Result<String, String> {
 /// Groups the lines into conversations and places them on the trace's schedule. `single_turn`
 /// rows sharing a `session_id` are sent in order but each as it is, without the turns before it
 /// (AIPerf's rule for that format).
-pub fn build(lines: Vec<Line>, opts: &Options, tok: &Tokenizer, path: &Path) -> anyhow::Result<Sessions> {
+pub fn build(
+    lines: Vec<Line>,
+    opts: &Options,
+    tok: &Tokenizer,
+    path: &Path,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<Sessions> {
     let history = opts.custom_dataset_type != DatasetType::SingleTurn;
     if history
         && !matches!(
@@ -72,7 +78,7 @@ pub fn build(lines: Vec<Line>, opts: &Options, tok: &Tokenizer, path: &Path) -> 
         bail!("--input-file {}:{}: session_id: a session's history needs --endpoint-type chat, responses or messages (the {} endpoint has no message list)", path.display(), first.line, opts.endpoint_type.name());
     }
     let mut drafts = group(lines);
-    let trace = on_clock(&mut drafts, opts, path)?;
+    let trace = on_clock(&mut drafts, opts, path, warnings)?;
     let mut conversations = conversations(drafts, opts, tok);
     for c in &mut conversations {
         c.carries_history = history;
@@ -95,7 +101,12 @@ pub struct Draft {
 /// replay them (no timestamps, or `--no-fixed-schedule`: their stamps are dropped). Stamped turns
 /// outside the offsets' window are dropped; each session must then start stamped; the zero is
 /// AIPerf's; sessions are sorted by their start (stably), each turn's `at_ms` made relative.
-pub fn on_clock(drafts: &mut Vec<Draft>, opts: &Options, path: &Path) -> anyhow::Result<bool> {
+pub fn on_clock(
+    drafts: &mut Vec<Draft>,
+    opts: &Options,
+    path: &Path,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<bool> {
     let r = &opts.replay;
     let stamped = drafts.iter().flat_map(|d| &d.turns).any(|t| t.at_ms.is_some());
     if !stamped && r.required {
@@ -129,9 +140,12 @@ pub fn on_clock(drafts: &mut Vec<Draft>, opts: &Options, path: &Path) -> anyhow:
     let zero = replay::zero(r, drafts.iter().map(first));
     // A stable sort: sessions starting alike keep their file order.
     drafts.sort_by(|a, b| first(a).total_cmp(&first(b)));
+    let mut last = 0.0f64;
     for t in drafts.iter_mut().flat_map(|d| &mut d.turns) {
         t.at_ms = t.at_ms.map(|ms| ms - zero);
+        last = last.max(t.at_ms.unwrap_or(0.0));
     }
+    warnings.extend(replay::check_span(last, path)?);
     Ok(true)
 }
 
@@ -229,7 +243,14 @@ mod tests {
     #[test]
     fn sessions_group_in_file_order_and_start_on_the_trace_clock() {
         let tok = Tokenizer::load("builtin").unwrap();
-        let s = build(trace(), &opts(Settings::default()), &tok, Path::new("t.jsonl")).unwrap();
+        let s = build(
+            trace(),
+            &opts(Settings::default()),
+            &tok,
+            Path::new("t.jsonl"),
+            &mut Vec::new(),
+        )
+        .unwrap();
         assert!(s.trace);
         let ids: Vec<&str> = s.conversations.iter().map(|c| c.id.as_ref()).collect();
         // Sorted by first timestamp; the line without a session is a conversation of its own.
@@ -259,7 +280,7 @@ mod tests {
             fixed_schedule_end_offset: Some(1600),
             ..Default::default()
         });
-        let s = build(trace(), &windowed, &tok, Path::new("t.jsonl")).unwrap();
+        let s = build(trace(), &windowed, &tok, Path::new("t.jsonl"), &mut Vec::new()).unwrap();
         // b (900) and a's line 5 (2000) are outside; a's unstamped line 3 stays; zero = 950.
         let a = &s.conversations[0];
         assert_eq!(a.id.as_ref(), "a");
@@ -267,10 +288,16 @@ mod tests {
         assert_eq!(a.turns[0].at_ms, Some(50.0));
         let mut unstamped = trace();
         unstamped[1].timestamp = None;
-        let e = build(unstamped, &opts(Settings::default()), &tok, Path::new("t.jsonl"))
-            .err()
-            .unwrap()
-            .to_string();
+        let e = build(
+            unstamped,
+            &opts(Settings::default()),
+            &tok,
+            Path::new("t.jsonl"),
+            &mut Vec::new(),
+        )
+        .err()
+        .unwrap()
+        .to_string();
         assert!(e.contains("t.jsonl:2") && e.contains("session b"), "{e}");
         // Without the clock (--no-fixed-schedule) the same lines are plain sessions.
         let off = opts(Settings {
@@ -279,7 +306,7 @@ mod tests {
         });
         let mut lines = trace();
         lines[1].timestamp = None;
-        let s = build(lines, &off, &tok, Path::new("t.jsonl")).unwrap();
+        let s = build(lines, &off, &tok, Path::new("t.jsonl"), &mut Vec::new()).unwrap();
         assert!(!s.trace);
         assert_eq!(s.conversations[0].id.as_ref(), "a", "file order");
         assert!(s

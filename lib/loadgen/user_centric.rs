@@ -17,7 +17,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::sessions::{run_session, Counter, Pace, SessionRun};
 use super::Shared;
@@ -95,7 +95,7 @@ pub(super) async fn run(sh: Arc<Shared>, l: UserLoad) {
         .expect("user-centric runs have conversations");
     let convs = &set.conversations;
     let average = convs.iter().map(|c| c.turns.len()).sum::<usize>() as f64 / convs.len() as f64;
-    let gap = Duration::from_secs_f64(l.users as f64 / l.qps);
+    let gap = crate::contract::seconds::duration(l.users as f64 / l.qps);
     let stagger = 1.0 / l.qps;
     let cap = set.cap;
     let counter = Arc::new(Counter::new(l.next.clone(), l.first_session, l.count, l.until));
@@ -110,7 +110,7 @@ pub(super) async fn run(sh: Arc<Shared>, l: UserLoad) {
     // Every worker walks the whole schedule (so its stops fall where one worker's would) and
     // runs its own users.
     let start = |user: User, at: Instant, index: u64, tasks: &mut tokio::task::JoinSet<()>| {
-        let end = at + gap * user.max_turns as u32;
+        let end = at + gap.saturating_mul(user.max_turns.min(u32::MAX as usize) as u32);
         if user.id % deal.1 != deal.0 {
             return end;
         }
@@ -146,7 +146,7 @@ pub(super) async fn run(sh: Arc<Shared>, l: UserLoad) {
         if cap.is_some_and(|c| sessions >= c) {
             break;
         }
-        let at = l.t0 + Duration::from_secs_f64(stagger * u.order as f64);
+        let at = l.t0 + crate::contract::seconds::duration(stagger * u.order as f64);
         heap.push(Reverse(start(u, at, sessions, &mut tasks)));
         sessions += 1;
     }
@@ -162,7 +162,7 @@ pub(super) async fn run(sh: Arc<Shared>, l: UserLoad) {
             _ = crate::io::timer::sleep_until(at) => {}
             _ = stop.wait_for(|s| *s) => break,
         }
-        while tasks.try_join_next().is_some() {}
+        super::panics::reap(&mut tasks, &sh.ctl);
         let turns = convs[(sessions % convs.len() as u64) as usize].turns.len();
         let u = User {
             id: next_id,
@@ -173,7 +173,7 @@ pub(super) async fn run(sh: Arc<Shared>, l: UserLoad) {
         heap.push(Reverse(start(u, at, sessions, &mut tasks)));
         sessions += 1;
     }
-    while tasks.join_next().await.is_some() {}
+    super::panics::join_all(&mut tasks, &sh.ctl).await;
 }
 
 #[cfg(test)]

@@ -152,7 +152,7 @@ fn worker_main(
     rt.block_on(async move {
         while let Some(job) = rx.recv().await {
             let c0 = super::run_info::thread_cpu_seconds();
-            let _ = dispatch(sh.clone(), job.load).await;
+            super::panics::check(dispatch(sh.clone(), job.load).await, &sh.ctl);
             let _ = job.done.send(super::run_info::thread_cpu_seconds() - c0);
         }
     });
