@@ -30,17 +30,449 @@ struct Row {
 }
 
 /// The rows. Group them by what they attack; keep each `name` unique.
-const ROWS: &[Row] = &[Row {
-    name: "loadgen: an unknown flag",
-    tool: "loadgen",
-    args: &["--url", "{url}", "--concurrency-x", "4"],
-    files: &[],
-    stdin: None,
-    exit: 2,
-    message: "--concurrency-x",
-    max_rss_mib: 200,
-    max_secs: 30,
-}];
+const ROWS: &[Row] = &[
+    Row {
+        name: "loadgen: an unknown flag",
+        tool: "loadgen",
+        args: &["--url", "{url}", "--concurrency-x", "4"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "--concurrency-x",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    // --- run inputs (loadgen, sweep-plan, dataset values) ---
+    Row {
+        name: "loadgen: --request-cancellation-delay 1e308",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--request-cancellation-rate", "50", "--request-cancellation-delay", "1e308"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "'--request-cancellation-delay <SECONDS[,...]>': must be a number of seconds from 0 to 604800 (7 days)",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --request-cancellation-delay 1e20 under a rate",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--request-rate", "10", "--request-cancellation-rate", "50", "--request-cancellation-delay", "1e20"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "must be a number of seconds from 0 to 604800",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --conversation-turn-delay-ratio 1e300",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--conversation-turn-mean", "2", "--conversation-turn-delay-mean", "10", "--conversation-turn-delay-ratio", "1e300"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "--conversation-turn-delay-mean 10 x --conversation-turn-delay-ratio 1e300 = 1e301 ms per turn: must be a number of ms from 0 to 604800000",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --conversation-turn-delay-mean 1e15",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--conversation-turn-mean", "2", "--conversation-turn-delay-mean", "1e15"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "'--conversation-turn-delay-mean <MS[,MS...]>': must be a number of ms from 0 to 604800000",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --inter-turn-delay-cap-seconds 1e308",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--input-file", "mt.jsonl", "--custom-dataset-type", "multi_turn", "--inter-turn-delay-cap-seconds", "1e308"],
+        files: &[("mt.jsonl", "{\"turns\":[{\"text\":\"a\"},{\"text\":\"b\",\"delay\":5}]}\n")],
+        stdin: None,
+        exit: 2,
+        message: "'--inter-turn-delay-cap-seconds <SECONDS[,...]>': must be a number of seconds from 0",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: single_turn delay 1e308",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--input-file", "d.jsonl"],
+        files: &[("d.jsonl", "{\"text\":\"a\",\"delay\":0}\n{\"text\":\"b\",\"delay\":1e308}\n")],
+        stdin: None,
+        exit: 2,
+        message: "d.jsonl:2: delay 1e308: must be a number of ms from 0 to 604800000",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: single_turn timestamp 1e308",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--input-file", "d.jsonl"],
+        files: &[("d.jsonl", "{\"text\":\"a\",\"timestamp\":1e308}\n")],
+        stdin: None,
+        exit: 2,
+        message: "d.jsonl:1: timestamp 1e308: must be a number of ms from 0 to 9007199254740992",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: mooncake_trace delay 1e308",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--input-file", "t.jsonl", "--custom-dataset-type", "mooncake_trace"],
+        files: &[("t.jsonl", "{\"delay\":1e308,\"input_length\":8,\"output_length\":2}\n")],
+        stdin: None,
+        exit: 2,
+        message: "t.jsonl:1: delay 1e308: must be",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: mooncake_trace session turn delay 1e308",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--input-file", "t.jsonl", "--custom-dataset-type", "mooncake_trace"],
+        files: &[("t.jsonl", "{\"session_id\":\"s\",\"timestamp\":0,\"input_length\":8}\n{\"session_id\":\"s\",\"delay\":1e308,\"input_length\":8}\n")],
+        stdin: None,
+        exit: 2,
+        message: "t.jsonl:2: delay 1e308: must be",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: multi_turn delay 1e308",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--input-file", "mt.jsonl", "--custom-dataset-type", "multi_turn"],
+        files: &[("mt.jsonl", "{\"turns\":[{\"text\":\"a\"},{\"text\":\"b\",\"delay\":1e308}]}\n")],
+        stdin: None,
+        exit: 2,
+        message: "mt.jsonl:1: turn 1: delay 1e308: must be a number of ms",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: multi_turn timestamp 1e308",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--input-file", "mt.jsonl", "--custom-dataset-type", "multi_turn"],
+        files: &[("mt.jsonl", "{\"turns\":[{\"text\":\"a\",\"timestamp\":1e308}]}\n")],
+        stdin: None,
+        exit: 2,
+        message: "mt.jsonl:1: turn 0: timestamp 1e308: must be",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: trace timestamps spanning 1e12 ms",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--input-file", "t.jsonl", "--custom-dataset-type", "mooncake_trace"],
+        files: &[("t.jsonl", "{\"timestamp\":0,\"input_length\":8}\n{\"timestamp\":1e12,\"input_length\":8}\n")],
+        stdin: None,
+        exit: 2,
+        message: "t.jsonl: the timestamps span 1000000000000 ms from the schedule's zero: the replay would take 32 years",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: epoch-ms timestamps without auto offset",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--input-file", "t.jsonl", "--custom-dataset-type", "mooncake_trace", "--fixed-schedule", "--fixed-schedule-start-offset", "0"],
+        files: &[("t.jsonl", "{\"timestamp\":1796600000000,\"input_length\":8}\n")],
+        stdin: None,
+        exit: 2,
+        message: "the longest schedule accepted is 604800 s (7 days)",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: a negative timestamp",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--input-file", "t.jsonl", "--custom-dataset-type", "mooncake_trace"],
+        files: &[("t.jsonl", "{\"timestamp\":0,\"input_length\":8}\n{\"timestamp\":-5,\"input_length\":8}\n")],
+        stdin: None,
+        exit: 2,
+        message: "t.jsonl:2: timestamp -5: must be a number of ms from 0",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: an i64::MAX timestamp",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--input-file", "t.jsonl", "--custom-dataset-type", "mooncake_trace"],
+        files: &[("t.jsonl", "{\"timestamp\":9223372036854775807,\"input_length\":8}\n")],
+        stdin: None,
+        exit: 2,
+        message: "t.jsonl:1: timestamp 9.223372036854776e18: must be",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: mooncake input_length 1e12",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--input-file", "t.jsonl", "--custom-dataset-type", "mooncake_trace"],
+        files: &[("t.jsonl", "{\"timestamp\":0,\"input_length\":1000000000000}\n")],
+        stdin: None,
+        exit: 2,
+        message: "t.jsonl:1: input_length 1000000000000: more than the 10000000 tokens",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: mooncake output_length 1e15",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--input-file", "t.jsonl", "--custom-dataset-type", "mooncake_trace"],
+        files: &[("t.jsonl", "{\"timestamp\":0,\"input_length\":8,\"output_length\":1000000000000000}\n")],
+        stdin: None,
+        exit: 2,
+        message: "t.jsonl:1: output_length 1000000000000000: more than the 10000000 tokens",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --conversation-num 1e12",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--conversation-num", "1000000000000", "--conversation-turn-mean", "2"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "--conversation-num 1000000000000: the dataset would hold 2000000000000 requests",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --conversation-num 1e6 for 4 requests",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--conversation-num", "1000000", "--conversation-turn-mean", "2", "--isl", "64", "--request-count", "4"],
+        files: &[],
+        stdin: None,
+        exit: 0,
+        message: "",
+        max_rss_mib: 150,
+        max_secs: 20,
+    },
+    Row {
+        name: "loadgen: --conversation-turn-mean 1e6",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--conversation-turn-mean", "1000000"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "--conversation-turn-mean 1000000: more than the 10000 turns",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --conversation-turn-mean 1e9",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--conversation-turn-mean", "1000000000"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "--conversation-turn-mean 1000000000: more than the 10000 turns",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: a session history beyond any context",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--conversation-turn-mean", "5000", "--isl", "4000"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "--conversation-turn-mean 5000 x (--isl 4000 + --osl 2) = 20010000 tokens in a session's last turn",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --prefix-prompt-length 1e9",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--prefix-prompt-pool-size", "1", "--prefix-prompt-length", "1000000000"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "--prefix-prompt-length 1000000000: more than the 10000000 tokens",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --shared-system-prompt-length 1e9",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--shared-system-prompt-length", "1000000000"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "--shared-system-prompt-length 1000000000: more than the 10000000 tokens",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --prefix-prompt-pool-size 1e12",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--prefix-prompt-pool-size", "1000000000000", "--prefix-prompt-length", "10"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "--prefix-prompt-pool-size 1000000000000 x --prefix-prompt-length 10 = 10000000000000 tokens of prefixes",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --num-prompts beyond the dataset budget",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--num-prompts", "1000000", "--isl", "1000"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "--num-prompts 1000000: the dataset would hold 1000000000 tokens of text",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --request-rate 1e-300",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--request-rate", "1e-300"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "--request-rate 1e-300: one request every",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --request-cancellation-rate -1",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--request-cancellation-rate", "-1"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "invalid value '-1' for '--request-cancellation-rate <PERCENT[,...]>': must be a percentage from 0 to 100",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --concurrency -4",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--concurrency", "-4"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "invalid value '-4' for '--concurrency <N[,N...]>': must not be negative",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --tokenizer /dev/null",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--tokenizer", "/dev/null"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "is not a tokenizer.json",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --start-at 9999-12-31T23:59:59Z",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--start-at", "9999-12-31T23:59:59Z"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "'9999-12-31T23:59:59Z' is 2912",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --benchmark-duration 1e300",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--benchmark-duration", "1e300"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "'--benchmark-duration <SECONDS[,...]>': must be a number of seconds from 0 to 604800",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --request-timeout-seconds 1e300",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--request-timeout-seconds", "1e300"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "must be a number of seconds from 0 to 604800",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --concurrency-ramp-duration 1e300",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--concurrency-ramp-duration", "1e300"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "must be a number of seconds from 0 to 604800",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --max-unreachable-seconds 1e300",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--max-unreachable-seconds", "1e300"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "must be a number of seconds from 0 to 604800",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-plan: --request-cancellation-delay 1e308",
+        tool: "sweep-plan",
+        args: &["-m", "m", "--concurrency", "1,2", "--request-cancellation-rate", "10", "--request-cancellation-delay", "1e308"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "sweep-plan: invalid value '1e308' for '--request-cancellation-delay <SECONDS[,...]>': must be a number of seconds",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-plan: --conversation-turn-delay-ratio 1e300",
+        tool: "sweep-plan",
+        args: &["-m", "m", "--concurrency", "1,2", "--conversation-turn-mean", "2", "--conversation-turn-delay-mean", "10", "--conversation-turn-delay-ratio", "1e300"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "sweep-plan: --conversation-turn-delay-mean 10 x --conversation-turn-delay-ratio 1e300",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-plan: --inter-turn-delay-cap-seconds 1e308",
+        tool: "sweep-plan",
+        args: &["-m", "m", "--concurrency", "1,2", "--input-file", "mt.jsonl", "--inter-turn-delay-cap-seconds", "1e308"],
+        files: &[("mt.jsonl", "{\"text\":\"a\"}\n")],
+        stdin: None,
+        exit: 2,
+        message: "must be a number of seconds from 0 to 604800",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-plan: --conversation-num 1e12",
+        tool: "sweep-plan",
+        args: &["-m", "m", "--concurrency", "1,2", "--conversation-num", "1000000000000", "--conversation-turn-mean", "2"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "--conversation-num 1000000000000: the dataset would hold",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+];
 
 /// The result of one row's run.
 struct Ran {
@@ -165,4 +597,155 @@ fn every_hostile_input_gets_its_clear_error_or_a_bounded_run() {
         "hostile inputs mishandled:\n{}",
         failures.join("\n")
     );
+}
+
+/// Whether process `pid` has a handler installed for signal `sig` (its `SigCgt` mask in /proc).
+fn catches(pid: u32, sig: i32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (sig - 1)) != 0)
+}
+
+/// Waits for `child` to exit, at most `limit`; its exit code (None: killed by a signal or hung).
+fn exit_within(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_while_a_large_dataset_is_built_ends_the_run_at_once() {
+    let mock = MockServer::start(&["--ttft-ms", "0", "--itl-ms", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("r.jsonl");
+    // 90M tokens of prompts: minutes to build, so the signal lands while it is built.
+    let mut child = Command::new(bin("loadgen"))
+        .args([
+            "--url",
+            &mock.url(),
+            "-m",
+            "m",
+            "--ui",
+            "none",
+            "--request-count",
+            "4",
+        ])
+        .args([
+            "--num-prompts",
+            "100000",
+            "--isl",
+            "900",
+            "-o",
+            records.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let start = Instant::now();
+    while !catches(pid, libc::SIGTERM) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "loadgen never installed its handler"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+    let code = exit_within(&mut child, Duration::from_secs(10));
+    let mut stderr = String::new();
+    use std::io::Read;
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(code, Some(130), "one SIGTERM must end the setup: {stderr}");
+    assert!(
+        stderr.contains("loadgen: interrupted while preparing the run: nothing was sent"),
+        "{stderr}"
+    );
+    let sent = std::fs::read_to_string(&records).unwrap_or_default();
+    assert_eq!(sent.lines().count(), 0, "nothing was sent: {sent}");
+}
+
+#[test]
+fn ctrl_c_during_the_start_at_wait_ends_the_run_with_nothing_sent() {
+    let mock = MockServer::start(&["--ttft-ms", "0", "--itl-ms", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (records, info) = (dir.path().join("r.jsonl"), dir.path().join("run_info.json"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let at = (now + 60).to_string();
+    // One warmup request, then the wait: its record on disk says the wait has begun.
+    let mut child = Command::new(bin("loadgen"))
+        .args(["--url", &mock.url(), "-m", "m", "--ui", "none", "--osl", "2"])
+        .args([
+            "--request-count",
+            "4",
+            "--warmup-request-count",
+            "1",
+            "--start-at",
+            &at,
+        ])
+        .args([
+            "-o",
+            records.to_str().unwrap(),
+            "--run-info-out",
+            info.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while std::fs::read_to_string(&records)
+        .unwrap_or_default()
+        .lines()
+        .count()
+        < 1
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the warmup request never ended"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let code = exit_within(&mut child, Duration::from_secs(10));
+    let mut stderr = String::new();
+    use std::io::Read;
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(code, Some(130), "{stderr}");
+    let until = sweepkit::io::clock::iso_utc((now + 60) * 1_000_000_000);
+    assert!(
+        stderr.contains(&format!("--start-at: the profiling phase waits until {until}Z")),
+        "one line says until when: {stderr}"
+    );
+    let lines: Vec<String> = std::fs::read_to_string(&records)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(lines.len(), 1, "only the warmup request was sent: {lines:?}");
+    assert!(
+        lines[0].contains("\"benchmark_phase\":\"warmup\""),
+        "{}",
+        lines[0]
+    );
+    let info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
+    assert_eq!(info["end"]["reason"], "interrupted", "{info}");
+    assert_eq!(info["end"]["requests_not_sent"], 4, "{info}");
 }
