@@ -749,3 +749,39 @@ fn ctrl_c_during_the_start_at_wait_ends_the_run_with_nothing_sent() {
     assert_eq!(info["end"]["reason"], "interrupted", "{info}");
     assert_eq!(info["end"]["requests_not_sent"], 4, "{info}");
 }
+
+#[test]
+fn a_large_system_prompt_is_held_once_not_once_per_dataset_entry() {
+    let mock = MockServer::start(&["--ttft-ms", "0", "--itl-ms", "0", "--max-model-len", "10000000"]);
+    let dir = tempfile::tempdir().unwrap();
+    // 4 MB of words: the default dataset's 100 entries used to hold 3 copies each (1.2 GB).
+    let words = ["alpha ", "beta ", "gamma ", "delta ", "omega "];
+    let text: String = (0..700_000).map(|i| words[i * 7 % 5]).collect();
+    let prompt = dir.path().join("system.txt");
+    std::fs::write(&prompt, &text).unwrap();
+    let records = dir.path().join("r.jsonl");
+    let mut cmd = Command::new(bin("loadgen"));
+    cmd.args(["--url", &mock.url(), "-m", "m", "--ui", "none", "--osl", "2"])
+        .args(["--concurrency", "4", "--request-count", "8"])
+        .args(["--system-prompt-file", prompt.to_str().unwrap()])
+        .args(["-o", records.to_str().unwrap()]);
+    let ran = run_measured(cmd, None, Duration::from_secs(60));
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(ran.max_rss_mib < 250, "peak RSS {} MiB", ran.max_rss_mib);
+    let system_tokens = sweepkit::loadgen::tokenizer::Tokenizer::load("builtin")
+        .unwrap()
+        .count(&text);
+    let lines = std::fs::read_to_string(&records).unwrap();
+    assert_eq!(lines.lines().count(), 8);
+    for l in lines.lines() {
+        let r: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert!(r["error"].is_null(), "{l}");
+        // The server was sent the whole prompt: its count is in the request's ISL.
+        let isl = r["metrics"]["input_sequence_length"]["value"].as_u64().unwrap();
+        assert!(
+            isl > system_tokens,
+            "ISL {isl} <= the system prompt's {system_tokens}"
+        );
+        assert!(r["metrics"]["usage_prompt_tokens"]["value"].as_u64().unwrap() > system_tokens);
+    }
+}

@@ -16,7 +16,9 @@ use serde_json::{json, Map, Value};
 
 use super::options::{EndpointType, Options};
 use super::prefix::SharedText;
-use super::prompts::{mix, positive_normal_integer, text_of_tokens, Prompt};
+use super::prompts::{
+    json_inner, mix, positive_normal_integer, text_of_tokens, Prompt, SHARED_MARK, SHARE_BYTES,
+};
 use super::tokenizer::Tokenizer;
 use super::wire;
 
@@ -77,6 +79,10 @@ impl Conversation {
         turns: Vec<TurnSpec>,
     ) -> Conversation {
         let (system, context) = head;
+        let shared = system
+            .as_ref()
+            .filter(|s| s.len() >= SHARE_BYTES)
+            .map(|s| shared_text(s, tok));
         let turns = turns
             .into_iter()
             .map(|t| {
@@ -89,9 +95,29 @@ impl Conversation {
                     .into_iter()
                     .chain([(Role::User, t.text.as_str())])
                     .collect();
-                set_messages(opts.endpoint_type, &mut payload, system.as_deref(), &msgs);
-                let isl = tok.count(&wire::input_texts(&payload).join(" "));
-                let mut alone = Prompt::from_payload(index, payload, isl, t.max_tokens, t.at_ms);
+                let in_body = if shared.is_some() {
+                    Some(SHARED_MARK)
+                } else {
+                    system.as_deref()
+                };
+                set_messages(opts.endpoint_type, &mut payload, in_body, &msgs);
+                let texts = wire::input_texts(&payload);
+                let mut alone = match &shared {
+                    // The shared text counted once, the rest after the space that joins them.
+                    Some((json, tokens)) => {
+                        let rest: Vec<&str> = texts
+                            .iter()
+                            .map(String::as_str)
+                            .filter(|t| *t != SHARED_MARK)
+                            .collect();
+                        let isl = tokens + tok.count(&format!(" {}", rest.join(" ")));
+                        Prompt::from_payload(index, payload, isl, t.max_tokens, t.at_ms).sharing(json.clone())
+                    }
+                    None => {
+                        let isl = tok.count(&texts.join(" "));
+                        Prompt::from_payload(index, payload, isl, t.max_tokens, t.at_ms)
+                    }
+                };
                 alone.session_id = id.to_string();
                 Turn {
                     text: Arc::from(t.text),
@@ -130,6 +156,23 @@ impl Conversation {
         let text = wire::input_texts(&payload).join(" ");
         (payload, text)
     }
+}
+
+/// A large system prompt as every entry shares it: JSON-escaped once, and its token count.
+/// The synthetic dataset hands the same `Arc` to every conversation, so it is worked out once.
+fn shared_text(system: &Arc<str>, tok: &Tokenizer) -> (bytes::Bytes, u64) {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(Arc<str>, bytes::Bytes, u64)>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((_, json, tokens)) = last.as_ref().filter(|(s, _, _)| Arc::ptr_eq(s, system)) {
+            return (json.clone(), *tokens);
+        }
+        let made = (json_inner(system), tok.count(system));
+        *last = Some((system.clone(), made.0.clone(), made.1));
+        made
+    })
 }
 
 /// What a turn is made of before it is formatted.
@@ -196,7 +239,7 @@ const TURN_TEXT_STREAM: u64 = 0x7E87_0000;
 pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversation>> {
     let w = &opts.workload;
     let shared = SharedText::new(w, opts.random_seed, tok)?;
-    let system: Option<Arc<str>> = shared.system.as_deref().map(Arc::from);
+    let system: Option<Arc<str>> = shared.system.clone();
     (0..opts.num_prompts)
         .map(|c| {
             let mut counts = StdRng::seed_from_u64(mix(opts.random_seed ^ TURN_COUNT_STREAM, c));
@@ -251,21 +294,31 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversa
 /// Writes AIPerf's `inputs.json`: per conversation its `session_id` and one payload per turn.
 /// `sent(c, k)` gives the body turn `k` of conversation `c` actually carried (with its history),
 /// when it ran; a turn that never ran is written as formatted alone (AIPerf writes every turn so).
+/// Payloads are made and written one at a time (a long session's bodies, each carrying its
+/// whole history, never sit in memory together), in serde_json's pretty layout.
 pub fn write_inputs_json(
     path: &Path,
     convs: &[Conversation],
     sent: impl Fn(usize, usize) -> Option<Map<String, Value>>,
 ) -> anyhow::Result<()> {
-    let entries = convs.iter().enumerate().map(|(c, conv)| {
-        let payloads = conv
-            .turns
-            .iter()
-            .enumerate()
-            .map(|(k, t)| sent(c, k).unwrap_or_else(|| t.alone.payload.clone()))
-            .collect::<Vec<_>>();
-        json!({"session_id": conv.id.as_ref(), "payloads": payloads})
-    });
-    super::prompts::write_inputs_entries(path, entries)
+    crate::io::atomic::write_with(path, |w| {
+        w.write_all(b"{\n  \"data\": [")?;
+        for (c, conv) in convs.iter().enumerate() {
+            w.write_all(if c == 0 { b"\n" } else { b",\n" })?;
+            // A json! object's keys are sorted: "payloads" before "session_id".
+            w.write_all(b"    {\n      \"payloads\": [")?;
+            for (k, t) in conv.turns.iter().enumerate() {
+                w.write_all(if k == 0 { b"\n" } else { b",\n" })?;
+                match sent(c, k) {
+                    Some(p) => super::prompts::write_indented(w, &p, None, "        ")?,
+                    None => t.alone.write_payload(w, "        ")?,
+                }
+            }
+            let id = serde_json::to_string(conv.id.as_ref()).map_err(std::io::Error::from)?;
+            write!(w, "\n      ],\n      \"session_id\": {id}\n    }}")?;
+        }
+        w.write_all(b"\n  ]\n}\n")
+    })
 }
 
 #[cfg(test)]

@@ -216,7 +216,7 @@ async fn exchange(
     let pi = (session_num % sh.prompts.len() as u64) as usize;
     let p = &sh.prompts[pi];
     let out = Outgoing {
-        body: p.body.clone(),
+        body: p.body.bytes(),
         isl: p.isl,
         max_tokens: p.max_tokens,
         conversation: sh.ids[pi].clone(),
@@ -1104,7 +1104,7 @@ async fn run_async(opts: Options, report: &mut Report) -> anyhow::Result<Outcome
     let count = run_size(&opts, trace, n_prompts, conversations.is_some());
     let sessions = conversations.map(|c| {
         let cap = session_cap(&opts, c.len());
-        let mut set = sessions::SessionSet::new(c, cap, opts.io.inputs_out.is_some());
+        let mut set = sessions::SessionSet::new(c, cap, opts.io.inputs_out.is_some(), opts.endpoint_type);
         set.replay = trace;
         set
     });

@@ -142,7 +142,7 @@ pub struct Workload {
     /// User-centric load: (requests/s over all users, users).
     pub user_centric: Option<(f64, u64)>,
     /// `--system-prompt`/`--system-prompt-file`: the verbatim system prompt of every request.
-    pub system_prompt: Option<String>,
+    pub system_prompt: Option<std::sync::Arc<str>>,
     /// `--inter-turn-delay-cap-seconds`, in ms: a file's turn delays are clamped to it.
     pub delay_cap_ms: Option<f64>,
 }
@@ -315,7 +315,7 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
             shared_system_length: s.shared_system_prompt_length.unwrap_or(0),
             user_context_length: s.user_context_prompt_length.unwrap_or(0),
             user_centric: s.user_centric_rate.zip(s.num_users),
-            system_prompt,
+            system_prompt: system_prompt.map(std::sync::Arc::from),
             delay_cap_ms: s.inter_turn_delay_cap_seconds.map(|c| c * 1000.0),
         },
     })

@@ -32,7 +32,7 @@ const CONTEXT_STREAM: u64 = 0xC7C7_0000;
 #[derive(Debug, Clone, Default)]
 pub struct SharedText {
     /// The system prompt every request carries, if any.
-    pub system: Option<String>,
+    pub system: Option<std::sync::Arc<str>>,
     /// The prefix pool (empty: no pool).
     pub pool: Vec<String>,
     seed: u64,
@@ -61,7 +61,7 @@ impl SharedText {
         let system = match (&w.system_prompt, w.shared_system_length) {
             (Some(verbatim), _) => Some(verbatim.clone()),
             (None, 0) => None,
-            (None, n) => Some(text_of_tokens(tok, &mut rng(seed, SYSTEM_STREAM, 0), n)?),
+            (None, n) => Some(text_of_tokens(tok, &mut rng(seed, SYSTEM_STREAM, 0), n)?.into()),
         };
         let pool = if w.prefix_length == 0 {
             Vec::new()

@@ -29,10 +29,43 @@ pub struct Prompt {
     pub max_tokens: Option<u64>,
     /// Trace replay: ms from the start of the run at which to send it.
     pub timestamp_ms: Option<f64>,
-    /// The request body as sent.
+    /// The request body as sent (a large shared text stands in it as [`SHARED_MARK`]).
     pub payload: Map<String, Value>,
     /// `payload` serialized once, shared by every request that sends it.
-    pub body: Bytes,
+    pub body: Body,
+    /// The large text [`SHARED_MARK`] stands for, JSON-escaped, held once for every entry.
+    pub shared: Option<Bytes>,
+}
+
+/// Where a large text that every entry repeats (a 10 MB `--system-prompt-file`) stands in a
+/// payload: the text is held once, and only the bytes sent and `inputs.json` carry it in full.
+pub const SHARED_MARK: &str = "\u{1}sweepkit:shared\u{1}";
+/// [`SHARED_MARK`] as serde_json writes it inside a JSON string.
+const SHARED_MARK_JSON: &str = "\\u0001sweepkit:shared\\u0001";
+/// A system prompt of at least this many bytes is shared instead of copied into every entry.
+pub const SHARE_BYTES: usize = 64 * 1024;
+
+/// A request body as it goes on the wire: whole, or pieces around a shared text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Whole(Bytes),
+    Pieces(std::sync::Arc<[Bytes]>),
+}
+
+impl Body {
+    /// The bytes of one request (pieces are joined for it alone, then dropped).
+    pub fn bytes(&self) -> Bytes {
+        match self {
+            Body::Whole(b) => b.clone(),
+            Body::Pieces(p) => Bytes::from(p.concat()),
+        }
+    }
+}
+
+/// A text as the inside of a JSON string (escaped, without the quotes).
+pub fn json_inner(text: &str) -> Bytes {
+    let quoted = serde_json::to_string(text).expect("a string serializes");
+    Bytes::from(quoted[1..quoted.len() - 1].to_string())
 }
 
 impl Prompt {
@@ -63,9 +96,54 @@ impl Prompt {
             max_tokens,
             timestamp_ms,
             payload,
-            body,
+            body: Body::Whole(body),
+            shared: None,
         }
     }
+
+    /// The same prompt with `shared` (JSON-escaped) in place of the [`SHARED_MARK`] its payload
+    /// holds: the body becomes pieces around the one shared copy.
+    pub fn sharing(mut self, shared: Bytes) -> Prompt {
+        let whole = self.body.bytes();
+        let mark = SHARED_MARK_JSON.as_bytes();
+        let mut pieces = Vec::new();
+        let mut rest = &whole[..];
+        while let Some(i) = rest.windows(mark.len()).position(|w| w == mark) {
+            pieces.push(whole.slice_ref(&rest[..i]));
+            pieces.push(shared.clone());
+            rest = &rest[i + mark.len()..];
+        }
+        pieces.push(whole.slice_ref(rest));
+        self.body = Body::Pieces(pieces.into());
+        self.shared = Some(shared);
+        self
+    }
+
+    /// `payload` pretty-printed as AIPerf's `inputs.json` holds it, each line after `indent`.
+    pub fn write_payload(&self, w: &mut dyn std::io::Write, indent: &str) -> std::io::Result<()> {
+        write_indented(w, &self.payload, self.shared.as_ref(), indent)
+    }
+}
+
+/// `value` pretty-printed, every line after `indent`, with `shared` in place of [`SHARED_MARK`].
+pub fn write_indented(
+    w: &mut dyn std::io::Write,
+    value: &Map<String, Value>,
+    shared: Option<&Bytes>,
+    indent: &str,
+) -> std::io::Result<()> {
+    let mut text = serde_json::to_string_pretty(value).map_err(std::io::Error::from)?;
+    if let Some(s) = shared {
+        text = text.replace(SHARED_MARK_JSON, &String::from_utf8_lossy(s));
+    }
+    for (j, line) in text.lines().enumerate() {
+        if j > 0 {
+            w.write_all(b"\n")?;
+        }
+        w.write_all(indent.as_bytes())?;
+        w.write_all(line.as_bytes())?;
+    }
+    Ok(())
 }
 
 pub use super::splitmix::mix;
@@ -164,14 +242,20 @@ fn rankings_prompt(
     Ok(Prompt::new(opts, k, (&query, &passages), isl, None, None))
 }
 
-/// Writes AIPerf's `inputs.json` (pretty, 2-space indent) atomically.
+/// Writes AIPerf's `inputs.json` (pretty, 2-space indent) atomically, one entry at a time.
 pub fn write_inputs_json(path: &Path, prompts: &[Prompt]) -> anyhow::Result<()> {
-    write_inputs_entries(
-        path,
-        prompts
-            .iter()
-            .map(|p| serde_json::json!({"session_id": p.session_id, "payloads": [p.payload]})),
-    )
+    crate::io::atomic::write_with(path, |w| {
+        w.write_all(b"{\n  \"data\": [")?;
+        for (i, p) in prompts.iter().enumerate() {
+            w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+            // A json! object's keys are sorted: "payloads" before "session_id".
+            w.write_all(b"    {\n      \"payloads\": [\n")?;
+            p.write_payload(w, "        ")?;
+            let id = serde_json::to_string(&p.session_id).map_err(std::io::Error::from)?;
+            write!(w, "\n      ],\n      \"session_id\": {id}\n    }}")?;
+        }
+        w.write_all(b"\n  ]\n}\n")
+    })
 }
 
 /// Writes `inputs.json` from its `data` entries (`{"session_id", "payloads"}`), pretty as AIPerf
@@ -248,6 +332,29 @@ mod tests {
             firsts.len() >= 4,
             "prompts should differ from the first word: {firsts:?}"
         );
+    }
+
+    #[test]
+    fn a_shared_text_is_sent_and_written_in_full() {
+        let text = "a \"quoted\" line\nand more ".repeat(10);
+        let mut payload = Map::new();
+        payload.insert("messages".into(), serde_json::json!([{"role": "system", "content": SHARED_MARK}, {"role": "user", "content": "hi"}]));
+        let whole = {
+            let mut full = payload.clone();
+            full["messages"][0]["content"] = Value::String(text.clone());
+            Prompt::from_payload(0, full, 1, None, None)
+        };
+        let shared = Prompt::from_payload(0, payload, 1, None, None).sharing(json_inner(&text));
+        assert!(matches!(shared.body, Body::Pieces(ref p) if p.len() == 3));
+        assert_eq!(
+            shared.body.bytes(),
+            whole.body.bytes(),
+            "the bytes sent are the whole body's"
+        );
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        shared.write_payload(&mut a, "  ").unwrap();
+        whole.write_payload(&mut b, "  ").unwrap();
+        assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
     }
 
     #[test]

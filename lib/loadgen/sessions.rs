@@ -22,15 +22,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use super::conversation::{self, Conversation, Role};
+use super::options::EndpointType;
 use super::{client, send_one, ClosedLoop, OpenLoop, Outgoing, Shared, REFUSED_BACKOFF};
 use crate::contract::records::Phase;
 
-/// `[conversation][turn]`: a body as sent, once known.
-type SentBodies = Vec<Vec<Option<Map<String, Value>>>>;
+/// `[conversation][turn]`: the history a turn carried when it was sent, once known. Its messages
+/// are the session's own `Arc`s, so a 1,000-turn session keeps pointers, not 1,000 growing bodies.
+type SentBodies = Vec<Vec<Option<Vec<(Role, Arc<str>)>>>>;
 
 /// The conversations of a run, and the bodies their first sessions sent (for `inputs.json`).
 pub struct SessionSet {
@@ -41,10 +42,17 @@ pub struct SessionSet {
     sent: Option<Mutex<SentBodies>>,
     /// A session trace on a fixed schedule: the profiling phase runs [`replay`].
     pub replay: bool,
+    /// The API flavour the bodies are rebuilt in for `inputs.json`.
+    kind: EndpointType,
 }
 
 impl SessionSet {
-    pub fn new(conversations: Vec<Conversation>, cap: Option<u64>, keep_bodies: bool) -> SessionSet {
+    pub fn new(
+        conversations: Vec<Conversation>,
+        cap: Option<u64>,
+        keep_bodies: bool,
+        kind: EndpointType,
+    ) -> SessionSet {
         let sent = keep_bodies
             .then(|| Mutex::new(conversations.iter().map(|c| vec![None; c.turns.len()]).collect()));
         SessionSet {
@@ -52,6 +60,7 @@ impl SessionSet {
             cap,
             sent,
             replay: false,
+            kind,
         }
     }
 
@@ -69,15 +78,18 @@ impl SessionSet {
     pub fn write_inputs_json(&self, path: &std::path::Path) -> anyhow::Result<()> {
         let sent = self.sent.as_ref().map(|m| m.lock().unwrap());
         conversation::write_inputs_json(path, &self.conversations, |c, k| {
-            sent.as_ref().and_then(|s| s[c][k].clone())
+            let conv = &self.conversations[c];
+            let history = sent.as_ref().and_then(|s| s[c][k].as_ref())?;
+            (k > 0 && conv.carries_history).then(|| conv.payload(self.kind, k, history).0)
         })
     }
 
-    fn keep(&self, c: usize, k: usize, body: &Map<String, Value>) {
+    /// Notes the history turn `k` of conversation `c` carried, the first time it is sent.
+    fn keep(&self, c: usize, k: usize, history: &[(Role, Arc<str>)]) {
         if let Some(m) = &self.sent {
             let mut s = m.lock().unwrap();
             if s[c][k].is_none() {
-                s[c][k] = Some(body.clone());
+                s[c][k] = Some(history.to_vec());
             }
         }
     }
@@ -215,9 +227,9 @@ pub(super) async fn run_session(sh: &Shared, phase: Phase, run: SessionRun, pace
         };
         let body = match &payload {
             Some(p) => bytes::Bytes::from(serde_json::to_vec(p).expect("a JSON map serializes")),
-            None => turn.alone.body.clone(),
+            None => turn.alone.body.bytes(),
         };
-        set.keep(c, k, payload.as_ref().unwrap_or(&turn.alone.payload));
+        set.keep(c, k, &history);
         let out = Outgoing {
             body,
             isl: turn.alone.isl,
