@@ -810,15 +810,8 @@ impl Settings {
             || self.custom_dataset_type == Some(DatasetType::MultiTurn)
     }
 
-    /// The rules of sessions, shared prefixes and user-centric load (AIPerf's, with its messages
-    /// where it has one).
-    fn check_workload(&self) -> anyhow::Result<()> {
-        if self.conversation_num == Some(0) {
-            bail!("--conversation-num 0: must be at least 1");
-        }
-        if self.conversation_turn_mean == Some(0) {
-            bail!("--conversation-turn-mean must be >= 1 for every value (got 0)");
-        }
+    /// Turn delays (ms) through the one checked duration type, the ratio's product included.
+    fn check_turn_delays(&self) -> anyhow::Result<()> {
         for (flag, v) in [
             ("--conversation-turn-stddev", self.conversation_turn_stddev),
             (
@@ -858,6 +851,19 @@ impl Settings {
                 seconds::Seconds::from_ms(f64::INFINITY).unwrap_err()
             );
         }
+        Ok(())
+    }
+
+    /// The rules of sessions, shared prefixes and user-centric load (AIPerf's, with its messages
+    /// where it has one).
+    fn check_workload(&self) -> anyhow::Result<()> {
+        if self.conversation_num == Some(0) {
+            bail!("--conversation-num 0: must be at least 1");
+        }
+        if self.conversation_turn_mean == Some(0) {
+            bail!("--conversation-turn-mean must be >= 1 for every value (got 0)");
+        }
+        self.check_turn_delays()?;
         let synthetic_only = [
             ("--conversation-turn-mean", self.conversation_turn_mean.is_some()),
             (
