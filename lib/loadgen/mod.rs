@@ -873,6 +873,7 @@ fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Setup> 
         ));
     }
     let (prompts, trace, conversations) = dataset_of(opts, &tok, warnings)?;
+    warnings.extend(large_dataset(&prompts, conversations.as_deref()));
     let (prompts, conversations) = match &opts.placement {
         // A shard sends every N-th prompt (or conversation: their first turns stay aligned).
         Some(p) => (p.deal(prompts)?, conversations.map(|c| p.deal(c)).transpose()?),
@@ -910,6 +911,22 @@ fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Setup> 
         trace,
         pools,
         out,
+    })
+}
+
+/// A warning when the dataset's own text (a shared system prompt counted once) is merely large:
+/// under the refusal limit ([`crate::contract::limits::MAX_DATASET_TOKENS`]), but hundreds of MB.
+fn large_dataset(prompts: &[Prompt], convs: Option<&[conversation::Conversation]>) -> Option<String> {
+    let own = |p: &Prompt| if p.shared.is_some() { 0 } else { p.isl };
+    let tokens: u64 = match convs {
+        Some(c) => c.iter().flat_map(|c| &c.turns).map(|t| own(&t.alone)).sum(),
+        None => prompts.iter().map(own).sum(),
+    };
+    (tokens > crate::contract::limits::WARN_DATASET_TOKENS).then(|| {
+        format!(
+            "the dataset holds {tokens} tokens of prompts (~{} MB of text per copy): it takes seconds to build; --num-prompts N builds N distinct entries that the run cycles through",
+            tokens * 6 / 1_000_000
+        )
     })
 }
 
