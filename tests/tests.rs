@@ -18,6 +18,7 @@ mod resume;
 mod scrape;
 mod search;
 mod shards;
+mod slurm;
 mod stages;
 mod sweep;
 mod tokenizer;
