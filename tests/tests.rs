@@ -11,6 +11,7 @@ mod hostile;
 mod loadgen;
 mod make;
 mod mock_llm;
+mod receive_window;
 mod replicas;
 mod report;
 mod report_browser;
