@@ -567,3 +567,22 @@ fn local_cluster_start_is_idempotent_replaces_a_stale_one_and_stop_ends_what_it_
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no slurm.conf"));
 }
+
+#[test]
+fn local_cluster_without_slurm_fails_in_one_line_naming_the_packages() {
+    // /usr/sbin (munged, slurmctld, slurmd) left off PATH: what a machine without them sees.
+    let out = Command::new(local_cluster())
+        .arg("start")
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("local-cluster: munged not found") && err.contains("apt-get install slurm-wlm munge"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
