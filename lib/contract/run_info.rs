@@ -494,6 +494,18 @@ pub struct ReceiveStamps {
     pub shared_reads: u64,
     /// Content chunks delivered by those reads.
     pub chunks_in_shared_reads: u64,
+    /// Reads that found at least half the socket's receive buffer waiting: the client read so late
+    /// that its receive window closed (or nearly) and the server's next bytes waited on its side,
+    /// so their arrival times include the client's delay. 0 on a healthy run.
+    #[serde(default)]
+    pub window_full_reads: u64,
+    /// Requests with at least one such read.
+    #[serde(default)]
+    pub window_full_requests: u64,
+    /// The largest backlog one read found waiting, bytes (measured only by reads that filled
+    /// loadgen's 16 KiB buffer; 0 when none did).
+    #[serde(default)]
+    pub max_backlog_bytes: u64,
 }
 
 /// Dispatch lag percentiles, ms (0 when nothing was sent).

@@ -1248,8 +1248,9 @@ impl Ending<'_> {
         };
         // The busiest event loop decides whether the client kept up.
         let loop_cpu = self.ran.loop_cpu.iter().copied().fold(0.0, f64::max);
-        let warnings =
+        let mut warnings =
             run_info::client_bound_warnings(&rep.health, self.open_loop, loop_cpu, wall, rep.rx.lag_p99());
+        warnings.extend(rep.rx.window_warning());
         report.warnings.extend(warnings.iter().cloned());
         let fatal = self.ctl.fatal.lock().unwrap().take();
         let ended = self.ctl.ended.lock().unwrap().take();

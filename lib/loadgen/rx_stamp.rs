@@ -55,6 +55,13 @@ pub struct RxStamp {
     pub user: Instant,
     /// `at` came from the kernel.
     pub kernel: bool,
+    /// Bytes that were waiting in the socket when the read began, when the read filled the buffer
+    /// (0 otherwise: the read took everything there was, a normal read).
+    pub backlog: u32,
+    /// That backlog was at least half the socket's receive buffer: the receive window the client
+    /// advertised was closed or nearly (Linux closes it at 50-80 % of SO_RCVBUF, by version): the
+    /// server's next bytes waited on its side, so their arrival stamps include the client's delay.
+    pub window_full: bool,
 }
 
 impl RxStamp {
@@ -65,6 +72,8 @@ impl RxStamp {
             at: t,
             user: t,
             kernel: false,
+            backlog: 0,
+            window_full: false,
         }
     }
 }
@@ -90,7 +99,11 @@ pub async fn read(stream: &TcpStream, buf: &mut [u8], kernel: bool) -> io::Resul
     loop {
         stream.readable().await?;
         match stream.try_io(Interest::READABLE, || sys::recv(stream, buf, kernel)) {
-            Ok((n, stamp_ns)) => return Ok((n, convert(stamp_ns))),
+            Ok((n, stamp_ns, backlog)) => {
+                let mut s = convert(stamp_ns);
+                (s.backlog, s.window_full) = (backlog.bytes, backlog.window_full);
+                return Ok((n, s));
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -106,8 +119,17 @@ fn convert(stamp_ns: Option<i128>) -> RxStamp {
             at: user,
             user,
             kernel: false,
+            backlog: 0,
+            window_full: false,
         },
     }
+}
+
+/// What was waiting in the socket when a read that filled its buffer began.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Backlog {
+    pub bytes: u32,
+    pub window_full: bool,
 }
 
 /// `user` and `real_now_ns` were read together; `kernel_ns` is the packet's realtime stamp.
@@ -118,6 +140,8 @@ fn place(user: Instant, real_now_ns: i128, kernel_ns: i128) -> RxStamp {
             at: user,
             user,
             kernel: false,
+            backlog: 0,
+            window_full: false,
         };
     }
     match user.checked_sub(Duration::from_nanos(gap as u64)) {
@@ -125,11 +149,15 @@ fn place(user: Instant, real_now_ns: i128, kernel_ns: i128) -> RxStamp {
             at,
             user,
             kernel: true,
+            backlog: 0,
+            window_full: false,
         },
         None => RxStamp {
             at: user,
             user,
             kernel: false,
+            backlog: 0,
+            window_full: false,
         },
     }
 }
@@ -141,6 +169,9 @@ pub struct RxLog {
     pub user: Vec<Instant>,
     /// Content chunks whose `content` stamp came from the kernel.
     pub kernel_chunks: u32,
+    /// Reads that found the receive window closed (or nearly), and the largest backlog seen, bytes.
+    pub window_full_reads: u32,
+    pub max_backlog: u32,
 }
 
 impl RxLog {
@@ -152,6 +183,8 @@ impl RxLog {
         if s.kernel {
             self.kernel_chunks += added as u32;
         }
+        self.window_full_reads += u32::from(s.window_full);
+        self.max_backlog = self.max_backlog.max(s.backlog);
     }
 }
 
@@ -163,6 +196,9 @@ pub struct RxHealth {
     user_chunks: u64,
     shared_reads: u64,
     chunks_in_shared_reads: u64,
+    window_full_reads: u64,
+    window_full_requests: u64,
+    max_backlog: u64,
 }
 
 impl Default for RxHealth {
@@ -173,6 +209,9 @@ impl Default for RxHealth {
             user_chunks: 0,
             shared_reads: 0,
             chunks_in_shared_reads: 0,
+            window_full_reads: 0,
+            window_full_requests: 0,
+            max_backlog: 0,
         }
     }
 }
@@ -180,6 +219,9 @@ impl Default for RxHealth {
 impl RxHealth {
     /// One request's content stamps (`at`, used for metrics) and its user-space log.
     pub fn observe(&mut self, at: &[Instant], log: &RxLog) {
+        self.window_full_reads += u64::from(log.window_full_reads);
+        self.window_full_requests += u64::from(log.window_full_reads > 0);
+        self.max_backlog = self.max_backlog.max(u64::from(log.max_backlog));
         let kernel = (log.kernel_chunks as u64).min(at.len() as u64);
         self.kernel_chunks += kernel;
         self.user_chunks += at.len() as u64 - kernel;
@@ -202,6 +244,18 @@ impl RxHealth {
             }
             run = 1;
         }
+    }
+
+    /// The verdict when late reads closed the client's receive window (None when they never did).
+    pub fn window_warning(&self) -> Option<String> {
+        (self.window_full_reads > 0).then(|| {
+            format!(
+                "the client read so late that its TCP receive window was closed (or nearly) at {} reads, in {} request(s), with up to {} KiB waiting: the server's next chunks then waited on its side of the connection, so their arrival times (kernel stamps too) include the client's delay",
+                self.window_full_reads,
+                self.window_full_requests,
+                self.max_backlog / 1024
+            )
+        })
     }
 
     /// Client lag p99 (zero when no chunk carried a kernel stamp).
@@ -245,6 +299,9 @@ impl RxHealth {
             },
             shared_reads: self.shared_reads,
             chunks_in_shared_reads: self.chunks_in_shared_reads,
+            window_full_reads: self.window_full_reads,
+            window_full_requests: self.window_full_requests,
+            max_backlog_bytes: self.max_backlog,
         })
     }
 }
@@ -291,8 +348,13 @@ mod sys {
         r == 0
     }
 
-    /// One non-blocking `recvmsg`: bytes read and the software receive stamp (epoch ns), if any.
-    pub fn recv(stream: &TcpStream, buf: &mut [u8], want: bool) -> io::Result<(usize, Option<i128>)> {
+    /// One non-blocking `recvmsg`: bytes read, the software receive stamp (epoch ns) if any, and
+    /// when the read filled `buf`, what was waiting ([`backlog`]).
+    pub fn recv(
+        stream: &TcpStream,
+        buf: &mut [u8],
+        want: bool,
+    ) -> io::Result<(usize, Option<i128>, super::Backlog)> {
         let mut iov = libc::iovec {
             iov_base: buf.as_mut_ptr().cast(),
             iov_len: buf.len(),
@@ -329,7 +391,40 @@ mod sys {
                 }
             }
         }
-        Ok((n as usize, stamp))
+        let n = n as usize;
+        let waiting = if n == buf.len() && n > 0 {
+            backlog(stream.as_raw_fd(), n)
+        } else {
+            super::Backlog::default()
+        };
+        Ok((n, stamp, waiting))
+    }
+
+    /// After a read of `n` bytes that filled its buffer: the bytes still queued (SIOCINQ) plus `n`,
+    /// against SO_RCVBUF. Only full reads pay these two syscalls: a client that keeps up never does.
+    fn backlog(fd: libc::c_int, n: usize) -> super::Backlog {
+        let mut rest: libc::c_int = 0;
+        let mut rcvbuf: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: FIONREAD writes one c_int; getsockopt writes at most `len` bytes into rcvbuf.
+        let ok = unsafe {
+            libc::ioctl(fd, libc::FIONREAD, &mut rest) == 0
+                && libc::getsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_RCVBUF,
+                    (&mut rcvbuf as *mut libc::c_int).cast(),
+                    &mut len,
+                ) == 0
+        };
+        if !ok {
+            return super::Backlog::default();
+        }
+        let bytes = (n as u64 + rest.max(0) as u64).min(u32::MAX as u64);
+        super::Backlog {
+            bytes: bytes as u32,
+            window_full: rcvbuf > 0 && bytes * 2 >= rcvbuf as u64,
+        }
     }
 
     /// CLOCK_REALTIME now, epoch ns.
@@ -365,8 +460,12 @@ mod sys {
         false
     }
 
-    pub fn recv(stream: &TcpStream, buf: &mut [u8], _: bool) -> io::Result<(usize, Option<i128>)> {
-        stream.try_read(buf).map(|n| (n, None))
+    pub fn recv(
+        stream: &TcpStream,
+        buf: &mut [u8],
+        _: bool,
+    ) -> io::Result<(usize, Option<i128>, super::Backlog)> {
+        stream.try_read(buf).map(|n| (n, None, super::Backlog::default()))
     }
 
     pub fn realtime_ns() -> i128 {
@@ -400,6 +499,7 @@ mod tests {
         let log = RxLog {
             user: vec![ms(2), ms(2), ms(7), ms(7), ms(7)],
             kernel_chunks: 5,
+            ..RxLog::default()
         };
         let mut h = RxHealth::default();
         h.observe(&at, &log);
@@ -411,6 +511,57 @@ mod tests {
         assert!((s.client_lag_ms.max - 4.0).abs() < 0.01, "{s:?}");
         assert!((s.client_lag_ms.p50 - 4.0).abs() < 0.01, "{s:?}");
         assert!(RxHealth::default().summary().is_none());
+    }
+
+    /// A read that finds the socket's receive buffer filled (the peer wrote while nobody read) says
+    /// so; a read that keeps up does not.
+    #[test]
+    fn a_read_behind_a_full_receive_window_says_so() {
+        use std::io::Write;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let client = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            let (mut server, _) = l.accept().unwrap();
+            let mut buf = vec![0u8; 16 * 1024];
+            server.write_all(b"small").unwrap();
+            let (n, s) = read(&client, &mut buf, false).await.unwrap();
+            assert_eq!((n, s.backlog, s.window_full), (5, 0, false));
+            // Write until the client's window is shut (the writes would block), unread.
+            server.set_nonblocking(true).unwrap();
+            let chunk = [b'x'; 4096];
+            let mut written = 0usize;
+            let mut blocked = 0;
+            while blocked < 3 {
+                match server.write(&chunk) {
+                    Ok(k) => written += k,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        blocked += 1;
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            let (n, s) = read(&client, &mut buf, false).await.unwrap();
+            assert_eq!(n, buf.len());
+            assert!(s.window_full, "{s:?} after {written} bytes written unread");
+            assert!(
+                s.backlog as usize > 2 * n && s.backlog as usize <= written,
+                "{s:?}"
+            );
+            let mut log = RxLog::default();
+            log.note(s, 1);
+            let mut h = RxHealth::default();
+            h.observe(&[s.at], &log);
+            let sum = h.summary().unwrap();
+            assert_eq!((sum.window_full_reads, sum.window_full_requests), (1, 1));
+            assert_eq!(sum.max_backlog_bytes, s.backlog as u64);
+            assert!(h.window_warning().unwrap().contains("receive window was closed"));
+            assert!(RxHealth::default().window_warning().is_none());
+        });
     }
 
     /// The kernel really stamps loopback TCP reads here, and the stamp is when the bytes arrived,
