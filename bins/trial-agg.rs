@@ -172,6 +172,9 @@ fn main() -> ExitCode {
         for w in &report.warnings {
             eprintln!("trial-agg: warning: {w}");
         }
+        if let Some(v) = &report.verdict {
+            eprintln!("trial-agg: {v}");
+        }
         report.result
     })
 }

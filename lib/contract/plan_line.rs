@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -140,12 +140,10 @@ pub fn parse(line: &str) -> Result<PlanLine, String> {
 /// Reads `--spec FILE|-`: exactly one non-blank JSON line.
 pub fn read_one(path: &Path) -> anyhow::Result<PlanLine> {
     let (name, text) = if path == Path::new("-") {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-            .context("--spec -: cannot read stdin")?;
+        let s = crate::io::capped::read_all(std::io::stdin()).map_err(|e| anyhow!("--spec -: {e}"))?;
         ("<stdin>".to_string(), s)
     } else {
-        let s = std::fs::read_to_string(path)
+        let s = crate::io::capped::read_to_string(path)
             .map_err(|e| anyhow!("--spec {}: cannot read: {e}", path.display()))?;
         (path.display().to_string(), s)
     };

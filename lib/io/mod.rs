@@ -4,6 +4,7 @@
 //! content.
 
 pub mod atomic;
+pub mod capped;
 pub mod clock;
 pub mod clock_sync;
 pub mod hf_cache;

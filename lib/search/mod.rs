@@ -109,7 +109,7 @@ fn replay(opts: &SearchOptions) -> anyhow::Result<Step> {
         thresholds,
     );
     let history_path = opts.base_dir.join(HISTORY_JSON);
-    let earlier: Vec<Option<i64>> = std::fs::read_to_string(&history_path)
+    let earlier: Vec<Option<i64>> = crate::io::capped::read_to_string(&history_path)
         .ok()
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
         .map(|d| history::recorded_values(&d, &cfg.dim.path))
