@@ -56,10 +56,10 @@ pub struct PlanLine {
     pub loadgen: Settings,
 }
 
+/// The settings with keys sorted and URL secrets redacted: a plan line is written to files and
+/// pipes, so the real URL reaches loadgen only as its `--url` flag (which overrides the line's).
 fn sorted<S: Serializer>(s: &Settings, ser: S) -> Result<S::Ok, S::Error> {
-    serde_json::to_value(s)
-        .map_err(serde::ser::Error::custom)?
-        .serialize(ser)
+    crate::io::redact::json(serde_json::to_value(s).map_err(serde::ser::Error::custom)?).serialize(ser)
 }
 
 /// A [`Place`] with every field a sweep needs present (what sweep-plan writes).

@@ -179,6 +179,12 @@ impl Client {
             v.set_sensitive(true);
             headers.insert(name, v);
         }
+        if let Some(mut v) =
+            crate::io::basic_auth::header_value(&url).and_then(|v| HeaderValue::from_str(&v).ok())
+        {
+            v.set_sensitive(true); // the URL's user:password, as reqwest sends it
+            headers.insert(AUTHORIZATION, v);
+        }
         for (k, v) in &opts.io.headers {
             let name = HeaderName::from_bytes(k.as_bytes())
                 .map_err(|_| anyhow!("--header {k}: not a valid header name"))?;

@@ -242,6 +242,22 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
             ));
         }
     }
+    if let Some(pair) = &eng.opts.basic_auth {
+        let (user, pass) = pair.split_once(':').unwrap_or((pair, ""));
+        let want = crate::io::basic_auth::for_pair(user.as_bytes(), pass.as_bytes());
+        if req
+            .headers()
+            .get(AUTHORIZATION)
+            .is_none_or(|v| v.as_bytes() != want.as_bytes())
+        {
+            return Ok(error_response(
+                &eng,
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong Basic credentials: send the --basic-auth USER:PASSWORD (e.g. in the URL, http://USER:PASSWORD@host)",
+                "authentication_error",
+            ));
+        }
+    }
     if let Route::Models = route {
         return Ok(models(&eng));
     }
