@@ -15,7 +15,7 @@ struct Row {
     tool: &'static str,
     /// `{url}` becomes a mock-llm's URL (started for the row), `{dir}` the row's temp folder.
     args: &'static [&'static str],
-    /// Files written into `{dir}` before the run: (name, content).
+    /// Files written into `{dir}` before the run: (name, content); a name may hold folders.
     files: &'static [(&'static str, &'static str)],
     /// Standard input, if any.
     stdin: Option<&'static str>,
@@ -231,6 +231,83 @@ const ROWS: &[Row] = &[
         max_rss_mib: 300,
         max_secs: 30,
     },
+    Row {
+        name: "sweep-search: a torn summary in the search folder",
+        tool: "sweep-search",
+        args: &["--search-dir", "{dir}", "--search-space", "concurrency:1,8:int", "--search-sla", "time_to_first_token:p99:le:60", "--model", "m"],
+        files: &[("search_iter_0000/profile_runs/run_0001/profile_export_aiperf.json", "{\"request_count\": {\"avg\": 3")],
+        stdin: None,
+        exit: 2,
+        message: "search_iter_0000/profile_runs/run_0001/profile_export_aiperf.json: not valid JSON: EOF while parsing",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-search: a NaN in a summary",
+        tool: "sweep-search",
+        args: &["--search-dir", "{dir}", "--search-space", "concurrency:1,8:int", "--search-sla", "time_to_first_token:p99:le:60", "--model", "m"],
+        files: &[("search_iter_0000/profile_runs/run_0001/profile_export_aiperf.json", "{\"request_count\": {\"avg\": NaN}}")],
+        stdin: None,
+        exit: 2,
+        message: "search_iter_0000/profile_runs/run_0001/profile_export_aiperf.json: not valid JSON: expected value",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-search: a null summary",
+        tool: "sweep-search",
+        args: &["--search-dir", "{dir}", "--search-space", "concurrency:1,8:int", "--search-sla", "time_to_first_token:p99:le:60", "--model", "m"],
+        files: &[("search_iter_0000/profile_runs/run_0001/profile_export_aiperf.json", "null")],
+        stdin: None,
+        exit: 2,
+        message: "search_iter_0000/profile_runs/run_0001/profile_export_aiperf.json: a summary must be a JSON object",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-search: a garbage line in a trial's records",
+        tool: "sweep-search",
+        args: &["--search-dir", "{dir}", "--search-space", "concurrency:1,8:int", "--search-sla", "time_to_first_token:p99:le:60", "--model", "m"],
+        files: &[("search_iter_0000/profile_runs/run_0001/profile_export_aiperf.json", SEARCH_SUMMARY), ("search_iter_0000/profile_runs/run_0001/profile_export.jsonl", "garbage\n")],
+        stdin: None,
+        exit: 2,
+        message: "search_iter_0000/profile_runs/run_0001/profile_export.jsonl:1: not valid JSON here",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-search: a torn search_history.json",
+        tool: "sweep-search",
+        args: &["--search-dir", "{dir}", "--search-space", "concurrency:1,8:int", "--search-sla", "time_to_first_token:p99:le:60", "--model", "m"],
+        files: &[("search_history.json", "{\"iterations\": [")],
+        stdin: None,
+        exit: 2,
+        message: "search_history.json: not valid JSON",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-search: --search-dir that does not exist, nothing to read",
+        tool: "sweep-search",
+        args: &["--search-dir", "{dir}/typo", "--search-space", "concurrency:1,8:int", "--search-sla", "time_to_first_token:p99:le:60"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "/typo: no such folder: nothing to read",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-search: --search-dir that does not exist starts a new search, said so",
+        tool: "sweep-search",
+        args: &["--search-dir", "{dir}/new", "--search-space", "concurrency:1,8:int", "--search-sla", "time_to_first_token:p99:le:60", "--model", "m"],
+        files: &[],
+        stdin: None,
+        exit: 0,
+        message: "/new does not exist: starting a new search there",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
 ];
 
 /// Two successful records 1 s apart (a 1 s run for the slicing rows).
@@ -240,6 +317,9 @@ const OK_RECORDS: &str = concat!(
     r#"{"metadata":{"request_start_ns":1900000000,"request_end_ns":2000000000,"benchmark_phase":"profiling"},"metrics":{"request_latency":{"value":100.0,"unit":"ms"}}}"#,
     "\n"
 );
+
+/// A trial summary that holds at concurrency 1 (TTFT p99 10 ms).
+const SEARCH_SUMMARY: &str = r#"{"request_count":{"unit":"requests","avg":2.0},"time_to_first_token":{"unit":"ms","avg":10.0,"p99":10.0}}"#;
 
 /// Two records whose requests both failed with a 500.
 const FAILED_RECORDS: &str = concat!(
@@ -318,7 +398,9 @@ fn every_hostile_input_gets_its_clear_error_or_a_bounded_run() {
         assert!(names.insert(row.name), "two rows are named {:?}", row.name);
         let dir = tempfile::tempdir().unwrap();
         for (name, content) in row.files {
-            std::fs::write(dir.path().join(name), content).unwrap();
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
         }
         let mock = row
             .args
