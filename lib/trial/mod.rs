@@ -198,6 +198,39 @@ fn all_failed(acc: &Accumulator, summary: &Summary) -> Option<String> {
     Some(format!("all {} requests failed{common}", acc.errors))
 }
 
+/// `--slice-duration`: a positive width, with `--output-dir` and without `--every` (the bound
+/// on the number of slices needs the run's span: [`timeslices::grid`] checks it).
+fn check_slice_duration(opts: &Options) -> anyhow::Result<()> {
+    let Some(d) = opts.slice_duration else {
+        return Ok(());
+    };
+    if !(d.is_finite() && d > 0.0) {
+        anyhow::bail!("--slice-duration {d}: must be a positive number of seconds");
+    }
+    if opts.output_dir.is_none() {
+        anyhow::bail!("--slice-duration needs --output-dir DIR: the timeslices are written there (profile_export_aiperf_timeslices.json/.csv)");
+    }
+    if opts.every.is_some() {
+        anyhow::bail!("--slice-duration and --every: slice the finished run, without --every");
+    }
+    Ok(())
+}
+
+/// The summary on stdout, the verdict above a table; a verdict makes the outcome negative.
+fn print_summary(format: Format, summary: &Summary, verdict: Option<&str>) -> anyhow::Result<Outcome> {
+    let mut out = io::stdout().lock();
+    if let (Some(v), Format::Table) = (verdict, format) {
+        writeln!(out, "{v}\n")?;
+    }
+    exporter(format, false).export(summary, &mut out)?;
+    out.flush()?;
+    Ok(if verdict.is_some() {
+        Outcome::Negative
+    } else {
+        Outcome::Ok
+    })
+}
+
 fn read_summarize_write(
     opts: Options,
     warnings: &mut Vec<String>,
@@ -220,17 +253,7 @@ fn read_summarize_write(
     } else {
         Format::Json
     });
-    if let Some(d) = opts.slice_duration {
-        if !(d.is_finite() && d > 0.0) {
-            anyhow::bail!("--slice-duration {d}: must be a positive number of seconds");
-        }
-        if opts.output_dir.is_none() {
-            anyhow::bail!("--slice-duration needs --output-dir DIR: the timeslices are written there (profile_export_aiperf_timeslices.json/.csv)");
-        }
-        if opts.every.is_some() {
-            anyhow::bail!("--slice-duration and --every: slice the finished run, without --every");
-        }
-    }
+    check_slice_duration(&opts)?;
     if opts.by_url && (opts.every.is_some() || format == Format::Csv) {
         anyhow::bail!("--by url: gives a JSON or table breakdown of the final summary; drop --every and use --format json or table");
     }
@@ -315,17 +338,7 @@ fn read_summarize_write(
         write_files(dir, &summary, slices.as_deref())?;
     }
     *verdict = all_failed(&acc, &summary);
-    let mut out = io::stdout().lock();
-    if let (Some(v), Format::Table) = (verdict.as_ref(), format) {
-        writeln!(out, "{v}\n")?;
-    }
-    exporter(format, false).export(&summary, &mut out)?;
-    out.flush()?;
-    Ok(if verdict.is_some() {
-        Outcome::Negative
-    } else {
-        Outcome::Ok
-    })
+    print_summary(format, &summary, verdict.as_deref())
 }
 
 /// `--output-dir`: the summary as AIPerf's JSON and CSV, the server metrics' exports and the
