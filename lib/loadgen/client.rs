@@ -116,6 +116,7 @@ impl Exchange {
 
     fn fail(&mut self, code: Option<i64>, kind: ErrorKind, message: String) {
         if self.error.is_none() {
+            let message = crate::io::redact::text(&message); // a record is an artifact: no URL secrets
             self.error = Some(ErrorDetails { code, kind, message });
         }
     }
