@@ -14,6 +14,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Parser;
 use sweepkit::contract::plan_line;
 use sweepkit::contract::settings::{FlagValue, Settings, Ui};
+use sweepkit::io::redact;
 use sweepkit::loadgen::options::{self, HttpClient, Io};
 use sweepkit::loadgen::shard::{self, Placement, ShardSpec};
 
@@ -98,28 +99,7 @@ struct Cli {
 
 /// The command line as run, with secret values replaced.
 fn redacted_command() -> String {
-    let mut out = Vec::new();
-    let mut hide_next = false;
-    for a in std::env::args() {
-        if hide_next {
-            out.push("<redacted>".to_string());
-            hide_next = false;
-            continue;
-        }
-        if a == "--api-key" || a == "--header" || a == "-H" {
-            hide_next = true;
-            out.push(a);
-        } else if let Some((flag, _)) = a
-            .split_once('=')
-            .filter(|(f, _)| *f == "--api-key" || *f == "--header")
-        {
-            out.push(format!("{flag}=<redacted>"));
-        } else if a.starts_with("-H") && a.len() > 2 {
-            out.push("-H<redacted>".into());
-        } else {
-            out.push(a);
-        }
-    }
+    let mut out = redact::args(std::env::args());
     if let Some(first) = out.first_mut() {
         *first = "loadgen".into();
     }
@@ -155,6 +135,13 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::io::outcome::Outcome> {
             HttpClient::Builtin
         },
     };
+    if let Some(u) = settings
+        .normalized_urls()?
+        .iter()
+        .find(|u| redact::lost_a_secret(u))
+    {
+        anyhow::bail!("--spec: the URL {u} lost its secret when the plan was written (plans never hold one): give the real URL again with --url");
+    }
     let (settings, placement) = Placement::split(settings, cli.shard, cli.start_at)?;
     settings.check_files()?;
     let mut opts = options::resolve(settings, io, place)?;
@@ -175,10 +162,10 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::io::outcome::Outcome> {
     let simple = matches!(opts.ui, Ui::Simple | Ui::Dashboard);
     let report = sweepkit::loadgen::benchmark(opts);
     for w in &report.warnings {
-        eprintln!("loadgen: warning: {w}");
+        eprintln!("loadgen: warning: {}", redact::text(w));
     }
     if let (true, Some(s)) = (simple, &report.summary) {
-        eprintln!("loadgen: {s}");
+        eprintln!("loadgen: {}", redact::text(&s.to_string()));
     }
     report.result
 }

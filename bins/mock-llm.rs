@@ -178,6 +178,14 @@ struct Cli {
     /// Require 'Authorization: Bearer KEY' (or 'x-api-key: KEY') on /v1/models and every POST route (401 otherwise); never logged
     #[arg(long, env = "MOCK_LLM_API_KEY", hide_env_values = true, value_name = "KEY")]
     api_key: Option<String>,
+    /// Require 'Authorization: Basic base64(USER:PASSWORD)' (what a --url http://USER:PASSWORD@host sends) on /v1/models and every POST route (401 otherwise); never logged
+    #[arg(
+        long,
+        env = "MOCK_LLM_BASIC_AUTH",
+        hide_env_values = true,
+        value_name = "USER:PASSWORD"
+    )]
+    basic_auth: Option<String>,
     /// Runtime worker threads; 0 = one per core
     #[arg(long, default_value_t = 0, value_name = "N")]
     workers: usize,
@@ -218,6 +226,7 @@ impl From<Cli> for Options {
             record: c.record,
             record_request_bodies: c.record_request_bodies,
             api_key: c.api_key,
+            basic_auth: c.basic_auth,
             workers: c.workers,
             realtime: c.realtime,
             prefix_cache_tokens: c.prefix_cache_tokens,

@@ -3,8 +3,8 @@
 #[path = "shared/mod.rs"]
 mod shared;
 
-use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -88,13 +88,12 @@ fn split_label(arg: &str) -> (Option<&str>, &str) {
 /// Reads one input (a file, or `-` for stdin) as text, with the name errors use.
 fn read_input(path: &str) -> anyhow::Result<(String, String)> {
     if path == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| anyhow::anyhow!("<stdin>: cannot read: {e}"))?;
+        let s =
+            sweepkit::io::capped::read_all(std::io::stdin()).map_err(|e| anyhow::anyhow!("<stdin>: {e}"))?;
         return Ok(("<stdin>".to_string(), s));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{path}: cannot read: {e}"))?;
+    let text = sweepkit::io::capped::read_to_string(Path::new(path))
+        .map_err(|e| anyhow::anyhow!("{path}: cannot read: {e}"))?;
     Ok((path.to_string(), text))
 }
 

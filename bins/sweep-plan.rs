@@ -14,6 +14,7 @@ use load_args::LoadArgs;
 use sweepkit::artifacts::layout::SweepMode;
 use sweepkit::contract::plan_line::PlanLine;
 use sweepkit::io::outcome::Outcome;
+use sweepkit::io::redact;
 use sweepkit::plan::{self, PlanOptions, SweepType, Ui};
 
 const EXAMPLES: &str = "EXAMPLES:
@@ -121,6 +122,12 @@ struct Cli {
     #[arg(long, value_name = "PLAN.jsonl", conflicts_with_all = ["output", "print_base_dir"])]
     same_as: Option<PathBuf>,
 
+    /// Print these words (a command line) without secrets, each ending in a NUL byte, and exit:
+    /// URL passwords and secret-looking query values, --api-key and --header values redacted
+    /// (scripts/profile writes benchmark_command.txt with it)
+    #[arg(long, num_args = 0.., allow_hyphen_values = true, value_name = "WORD", exclusive = true)]
+    redact_args: Option<Vec<String>>,
+
     /// Refused: secrets never go into a plan; give --api-key to loadgen (scripts/profile does).
     #[arg(long, hide = true)]
     api_key: Option<String>,
@@ -159,12 +166,27 @@ fn options(cli: &Cli) -> anyhow::Result<PlanOptions> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    if let Some(words) = cli.redact_args {
+        let mut out = std::io::stdout().lock();
+        for w in redact::args(words) {
+            out.write_all(w.as_bytes())?;
+            out.write_all(b"\0")?;
+        }
+        out.flush()?;
+        return Ok(Outcome::Ok);
+    }
     let opts = options(&cli)?;
     let plan = plan::build(&opts)?;
     if let Some(saved) = &cli.same_as {
         let inputs = sweepkit::io::jsonl::open_inputs(std::slice::from_ref(saved))?;
         let (lines, _) = sweepkit::io::jsonl::read_all::<PlanLine>(inputs)?;
-        return Ok(match plan::compare::first_difference(&lines, &plan.lines) {
+        // The saved lines hold redacted URLs: compare with this plan as it would be written.
+        let written = plan
+            .lines
+            .iter()
+            .map(|l| serde_json::from_value(serde_json::to_value(l)?))
+            .collect::<Result<Vec<PlanLine>, _>>()?;
+        return Ok(match plan::compare::first_difference(&lines, &written) {
             None => Outcome::Ok,
             Some(d) => {
                 eprintln!("sweep-plan: not the plan in {}: {d}", saved.display());
@@ -180,7 +202,10 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         text.push_str(&format!("{}\n", plan.layout.base_dir.display()));
     } else {
         if let Format::Make = cli.format {
-            let command: Vec<String> = std::env::args().map(|a| shell_word(&a)).collect();
+            let command: Vec<String> = redact::args(std::env::args())
+                .iter()
+                .map(|a| shell_word(a))
+                .collect();
             text.push_str(&plan::makefile::fragment(&plan, &command.join(" "))?);
         }
         for line in plan.lines.iter().filter(|_| !matches!(cli.format, Format::Make)) {

@@ -155,7 +155,7 @@ struct Cli {
     /// Folder under which the search's folder is created (<model>-openai-<endpoint>-<param>_search).
     #[arg(long, alias = "output-artifact-dir", default_value = "artifacts")]
     artifact_dir: PathBuf,
-    /// Read (and write) this search folder instead, e.g. an AIPerf artifact dir with search_iter_NNNN/.
+    /// Read (and write) this search folder instead, e.g. an AIPerf artifact dir with search_iter_NNNN/. A folder that does not exist starts a new search there (said on stderr), or is an error without --model (nothing to read)
     #[arg(long, value_name = "DIR")]
     search_dir: Option<PathBuf>,
     /// Where the findings go [default: <search folder>/findings.md].
@@ -290,6 +290,19 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     if cli.print_base_dir {
         println!("{}", base.display());
         return Ok(Outcome::Ok);
+    }
+    if let Some(d) = cli.search_dir.as_ref().filter(|d| !d.exists()) {
+        // A mistyped path must not pass for an empty search: say what happens, or refuse to read nothing.
+        if cli.load.model.is_none() {
+            anyhow::bail!(
+                "--search-dir {}: no such folder: nothing to read (check the path, or give --model and the search flags to start a new search there)",
+                d.display()
+            );
+        }
+        eprintln!(
+            "sweep-search: --search-dir {} does not exist: starting a new search there",
+            d.display()
+        );
     }
     let findings = cli.findings.clone().unwrap_or_else(|| base.join("findings.md"));
     // Bad flags (an empty search space, an unknown recipe) get their findings entry too.

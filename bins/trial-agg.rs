@@ -107,7 +107,7 @@ struct Cli {
     by: Option<String>,
 
     /// Also write AIPerf's timeslices (profile_export_aiperf_timeslices.json/.csv) into --output-dir: the run cut into slices of SECONDS by request start, each summarised
-    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds, allow_negative_numbers = true)]
     slice_duration: Option<f64>,
 }
 
@@ -171,6 +171,9 @@ fn main() -> ExitCode {
         });
         for w in &report.warnings {
             eprintln!("trial-agg: warning: {w}");
+        }
+        if let Some(v) = &report.verdict {
+            eprintln!("trial-agg: {v}");
         }
         report.result
     })

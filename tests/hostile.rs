@@ -16,7 +16,7 @@ struct Row {
     tool: &'static str,
     /// `{url}` becomes a mock-llm's URL (started for the row), `{dir}` the row's temp folder.
     args: &'static [&'static str],
-    /// Files written into `{dir}` before the run: (name, content).
+    /// Files written into `{dir}` before the run: (name, content); a name may hold folders.
     files: &'static [(&'static str, &'static str)],
     /// Standard input, if any.
     stdin: Option<&'static str>,
@@ -473,7 +473,292 @@ const ROWS: &[Row] = &[
         max_rss_mib: 200,
         max_secs: 30,
     },
+    // --- files and outputs (readers, redaction, atomic writes, search folders) ---
+    Row {
+        name: "trial-agg: /dev/zero as records",
+        tool: "trial-agg",
+        args: &["/dev/zero"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "/dev/zero:1: line longer than 64 MiB",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --input-file /dev/zero",
+        tool: "loadgen",
+        args: &[
+            "--url",
+            "{url}",
+            "-m",
+            "m",
+            "--input-file",
+            "/dev/zero",
+            "--custom-dataset-type",
+            "single_turn",
+        ],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "/dev/zero:1: line longer than 64 MiB",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --spec /dev/zero",
+        tool: "loadgen",
+        args: &["--spec", "/dev/zero"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "--spec /dev/zero: cannot read: file longer than 64 MiB",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "trial-agg: --run-info /dev/zero",
+        tool: "trial-agg",
+        args: &["--run-info", "/dev/zero", "{dir}/ok.jsonl"],
+        files: &[("ok.jsonl", OK_RECORDS)],
+        stdin: None,
+        exit: 2,
+        message: "file longer than 64 MiB",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-agg: --plan /dev/zero",
+        tool: "sweep-agg",
+        args: &["--plan", "/dev/zero"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "/dev/zero:1: line longer than 64 MiB",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "pareto: /dev/zero",
+        tool: "pareto",
+        args: &["/dev/zero"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "/dev/zero: cannot read: file longer than 64 MiB",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "trial-agg: --slice-duration 1e-9 on a 1 s run",
+        tool: "trial-agg",
+        args: &[
+            "--slice-duration",
+            "1e-9",
+            "--output-dir",
+            "{dir}/out",
+            "{dir}/ok.jsonl",
+        ],
+        files: &[("ok.jsonl", OK_RECORDS)],
+        stdin: None,
+        exit: 2,
+        message: "into 1000000001 slices, more than the 10000 allowed: give --slice-duration 0.00011 or more",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "trial-agg: --slice-duration 1e-12 (under 1 ns)",
+        tool: "trial-agg",
+        args: &[
+            "--slice-duration",
+            "1e-12",
+            "--output-dir",
+            "{dir}/out",
+            "{dir}/ok.jsonl",
+        ],
+        files: &[("ok.jsonl", OK_RECORDS)],
+        stdin: None,
+        exit: 2,
+        message: "endless slices, more than the 10000 allowed: give --slice-duration 0.00011 or more",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "trial-agg: --slice-duration 0",
+        tool: "trial-agg",
+        args: &[
+            "--slice-duration",
+            "0",
+            "--output-dir",
+            "{dir}/out",
+            "{dir}/ok.jsonl",
+        ],
+        files: &[("ok.jsonl", OK_RECORDS)],
+        stdin: None,
+        exit: 2,
+        message: "'0' must be a positive number of seconds",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "trial-agg: --slice-duration -1",
+        tool: "trial-agg",
+        args: &[
+            "--slice-duration",
+            "-1",
+            "--output-dir",
+            "{dir}/out",
+            "{dir}/ok.jsonl",
+        ],
+        files: &[("ok.jsonl", OK_RECORDS)],
+        stdin: None,
+        exit: 2,
+        message: "'-1' must be a positive number of seconds",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "trial-agg: --slice-duration nan",
+        tool: "trial-agg",
+        args: &[
+            "--slice-duration",
+            "nan",
+            "--output-dir",
+            "{dir}/out",
+            "{dir}/ok.jsonl",
+        ],
+        files: &[("ok.jsonl", OK_RECORDS)],
+        stdin: None,
+        exit: 2,
+        message: "'nan' must be a positive number of seconds",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "trial-agg: --slice-duration inf",
+        tool: "trial-agg",
+        args: &[
+            "--slice-duration",
+            "inf",
+            "--output-dir",
+            "{dir}/out",
+            "{dir}/ok.jsonl",
+        ],
+        files: &[("ok.jsonl", OK_RECORDS)],
+        stdin: None,
+        exit: 2,
+        message: "'inf' must be a positive number of seconds",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "trial-agg: every request failed",
+        tool: "trial-agg",
+        args: &["{dir}/failed.jsonl"],
+        files: &[("failed.jsonl", FAILED_RECORDS)],
+        stdin: None,
+        exit: 1,
+        message: "trial-agg: all 2 requests failed (most common error, 2 of them: 500 ServerError: boom)",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-search: a torn summary in the search folder",
+        tool: "sweep-search",
+        args: &["--search-dir", "{dir}", "--search-space", "concurrency:1,8:int", "--search-sla", "time_to_first_token:p99:le:60", "--model", "m"],
+        files: &[("search_iter_0000/profile_runs/run_0001/profile_export_aiperf.json", "{\"request_count\": {\"avg\": 3")],
+        stdin: None,
+        exit: 2,
+        message: "search_iter_0000/profile_runs/run_0001/profile_export_aiperf.json: not valid JSON: EOF while parsing",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-search: a NaN in a summary",
+        tool: "sweep-search",
+        args: &["--search-dir", "{dir}", "--search-space", "concurrency:1,8:int", "--search-sla", "time_to_first_token:p99:le:60", "--model", "m"],
+        files: &[("search_iter_0000/profile_runs/run_0001/profile_export_aiperf.json", "{\"request_count\": {\"avg\": NaN}}")],
+        stdin: None,
+        exit: 2,
+        message: "search_iter_0000/profile_runs/run_0001/profile_export_aiperf.json: not valid JSON: expected value",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-search: a null summary",
+        tool: "sweep-search",
+        args: &["--search-dir", "{dir}", "--search-space", "concurrency:1,8:int", "--search-sla", "time_to_first_token:p99:le:60", "--model", "m"],
+        files: &[("search_iter_0000/profile_runs/run_0001/profile_export_aiperf.json", "null")],
+        stdin: None,
+        exit: 2,
+        message: "search_iter_0000/profile_runs/run_0001/profile_export_aiperf.json: a summary must be a JSON object",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-search: a garbage line in a trial's records",
+        tool: "sweep-search",
+        args: &["--search-dir", "{dir}", "--search-space", "concurrency:1,8:int", "--search-sla", "time_to_first_token:p99:le:60", "--model", "m"],
+        files: &[("search_iter_0000/profile_runs/run_0001/profile_export_aiperf.json", SEARCH_SUMMARY), ("search_iter_0000/profile_runs/run_0001/profile_export.jsonl", "garbage\n")],
+        stdin: None,
+        exit: 2,
+        message: "search_iter_0000/profile_runs/run_0001/profile_export.jsonl:1: not valid JSON here",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-search: a torn search_history.json",
+        tool: "sweep-search",
+        args: &["--search-dir", "{dir}", "--search-space", "concurrency:1,8:int", "--search-sla", "time_to_first_token:p99:le:60", "--model", "m"],
+        files: &[("search_history.json", "{\"iterations\": [")],
+        stdin: None,
+        exit: 2,
+        message: "search_history.json: not valid JSON",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-search: --search-dir that does not exist, nothing to read",
+        tool: "sweep-search",
+        args: &["--search-dir", "{dir}/typo", "--search-space", "concurrency:1,8:int", "--search-sla", "time_to_first_token:p99:le:60"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "/typo: no such folder: nothing to read",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-search: --search-dir that does not exist starts a new search, said so",
+        tool: "sweep-search",
+        args: &["--search-dir", "{dir}/new", "--search-space", "concurrency:1,8:int", "--search-sla", "time_to_first_token:p99:le:60", "--model", "m"],
+        files: &[],
+        stdin: None,
+        exit: 0,
+        message: "/new does not exist: starting a new search there",
+        max_rss_mib: 300,
+        max_secs: 30,
+    },
 ];
+
+/// Two successful records 1 s apart (a 1 s run for the slicing rows).
+const OK_RECORDS: &str = concat!(
+    r#"{"metadata":{"request_start_ns":1000000000,"request_end_ns":1100000000,"benchmark_phase":"profiling"},"metrics":{"request_latency":{"value":100.0,"unit":"ms"}}}"#,
+    "\n",
+    r#"{"metadata":{"request_start_ns":1900000000,"request_end_ns":2000000000,"benchmark_phase":"profiling"},"metrics":{"request_latency":{"value":100.0,"unit":"ms"}}}"#,
+    "\n"
+);
+
+/// A trial summary that holds at concurrency 1 (TTFT p99 10 ms).
+const SEARCH_SUMMARY: &str = r#"{"request_count":{"unit":"requests","avg":2.0},"time_to_first_token":{"unit":"ms","avg":10.0,"p99":10.0}}"#;
+
+/// Two records whose requests both failed with a 500.
+const FAILED_RECORDS: &str = concat!(
+    r#"{"metadata":{"request_start_ns":1000000000,"request_end_ns":1100000000,"benchmark_phase":"profiling"},"metrics":{},"error":{"code":500,"type":"ServerError","message":"boom"}}"#,
+    "\n",
+    r#"{"metadata":{"request_start_ns":1900000000,"request_end_ns":2000000000,"benchmark_phase":"profiling"},"metrics":{},"error":{"code":500,"type":"ServerError","message":"boom"}}"#,
+    "\n"
+);
 
 /// The result of one row's run.
 struct Ran {
@@ -556,7 +841,9 @@ fn every_hostile_input_gets_its_clear_error_or_a_bounded_run() {
         assert!(names.insert(row.name), "two rows are named {:?}", row.name);
         let dir = tempfile::tempdir().unwrap();
         for (name, content) in row.files {
-            std::fs::write(dir.path().join(name), content).unwrap();
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
         }
         let mock = row
             .args
@@ -797,4 +1084,168 @@ fn a_large_system_prompt_is_held_once_not_once_per_dataset_entry() {
         );
         assert!(r["metrics"]["usage_prompt_tokens"]["value"].as_u64().unwrap() > system_tokens);
     }
+}
+
+// --- files and outputs (readers, redaction, atomic writes, search folders): dedicated tests ---
+
+/// Every file under `root` (recursively), with its text (lossy).
+fn every_file(root: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.is_dir() {
+                todo.push(p);
+            } else if meta.is_file() {
+                let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+                out.push((p, text));
+            }
+        }
+    }
+    out
+}
+
+/// A whole scripts/profile sweep with a password in the URL, an API key and a `?token=` in the
+/// server-metrics URL: the mock answers only requests that carry the password (Basic) and the key
+/// (x-api-key), so every run succeeding proves they were sent; then no file under the output
+/// folder, nor stdout or stderr, holds any of the three.
+#[test]
+fn a_profile_sweep_sends_the_url_password_and_key_but_writes_them_nowhere() {
+    const PW: &str = "PwSecret7391";
+    const KEY: &str = "KeySecret5120";
+    const TOKEN: &str = "TokSecret8842";
+    let tmp = tempfile::tempdir().unwrap();
+    let truth = tmp.path().join("truth.jsonl");
+    let mock = MockServer::start(&[
+        "--ttft-ms",
+        "0",
+        "--itl-ms",
+        "0",
+        "--basic-auth",
+        &format!("alice:{PW}"),
+        "--api-key",
+        KEY,
+        "--record",
+        truth.to_str().unwrap(),
+    ]);
+    let url = format!("http://alice:{PW}@{}", mock.addr);
+    let metrics = format!("{}/metrics?token={TOKEN}", mock.url());
+    let out_dir = tmp.path().join("out");
+    let tools = bin("loadgen").parent().unwrap().to_path_buf();
+    let o = Command::new(crate::common::repo_root().join("scripts/profile"))
+        .current_dir(tmp.path())
+        .env("SWEEPKIT_BIN_DIR", &tools)
+        .args([
+            "--model",
+            "m",
+            "--url",
+            &url,
+            "--endpoint-type",
+            "messages",
+            "--api-key",
+            KEY,
+        ])
+        .args(["--server-metrics", &metrics, "--scrape-interval", "0.2"])
+        .args(["--concurrency", "1,2", "--request-count", "4", "--ui", "none"])
+        .args(["--artifact-dir", out_dir.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    );
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    drop(mock);
+    let served = std::fs::read_to_string(&truth).unwrap();
+    assert_eq!(served.lines().count(), 8, "2 runs of 4 requests reached the mock");
+    let files = every_file(&out_dir);
+    let base = out_dir.join("m-openai-messages-concurrency_sweep");
+    for c in [1, 2] {
+        let summary = base.join(format!("concurrency_{c}/profile_export_aiperf.json"));
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        assert_eq!(
+            doc["request_count"]["avg"],
+            4.0,
+            "{}: every request authenticated",
+            summary.display()
+        );
+    }
+    for must in [
+        "benchmark_command.txt",
+        "plan.jsonl",
+        "report.html",
+        "server_metrics_export.jsonl",
+        "run_info.json",
+    ] {
+        assert!(
+            files.iter().any(|(p, _)| p.ends_with(must)),
+            "{must} is written (and so checked); files: {:?}",
+            files.iter().map(|f| &f.0).collect::<Vec<_>>()
+        );
+    }
+    let mut leaks = Vec::new();
+    for secret in [PW, KEY, TOKEN] {
+        leaks.extend(
+            files
+                .iter()
+                .filter(|(_, t)| t.contains(secret))
+                .map(|(p, _)| p.display().to_string()),
+        );
+        for (name, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+            if text.contains(secret) {
+                leaks.push(name.to_string());
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "secrets written to: {leaks:?}");
+    let command = std::fs::read_to_string(base.join("benchmark_command.txt")).unwrap();
+    assert!(command.contains("alice:"), "the user name stays: {command}");
+}
+
+/// `report DIR -o link.html`: the symlink stays and its target holds the report; a path that is
+/// no regular file (a pipe here; a device such as /dev/full the same) is refused, untouched.
+#[test]
+fn report_writes_through_a_symlink_and_refuses_a_pipe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("real.html");
+    std::fs::write(&target, "old").unwrap();
+    let link = tmp.path().join("link.html");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let folder = crate::common::fixtures_dir().join("a_single_c8_n200");
+    let o = Command::new(bin("report"))
+        .arg(&folder)
+        .arg("-o")
+        .arg(&link)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::read_to_string(&target)
+        .unwrap()
+        .starts_with("<!DOCTYPE html>"));
+    let fifo = tmp.path().join("pipe.html");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let o = Command::new(bin("report"))
+        .arg(&folder)
+        .arg("-o")
+        .arg(&fifo)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim(),
+        format!(
+            "report: {}: not a regular file: give the path of a file to write",
+            fifo.display()
+        )
+    );
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
 }

@@ -1420,7 +1420,7 @@ fn profile_script_records_a_failed_value_and_carries_on() {
     assert!(
         cmd.starts_with("scripts/profile --model m --url")
             && cmd.contains("--concurrency 1,2,4,8,16")
-            && cmd.contains("--api-key REDACTED"),
+            && cmd.contains("--api-key '<redacted>'"),
         "{cmd}"
     );
     assert!(

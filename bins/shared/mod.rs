@@ -1,5 +1,5 @@
 //! What every sweepkit binary does the same way: parse, run, map the outcome to an exit code,
-//! print errors as `<tool>: <message: cause: cause>`, exit 0 quietly on a broken pipe, and render
+//! print errors as `<tool>: <message: cause: cause>` (URL secrets redacted), exit 0 quietly on a broken pipe, and render
 //! its own man page and shell completions from its clap definitions (hidden `--generate`).
 
 use std::ffi::OsString;
@@ -32,6 +32,7 @@ pub fn main<T: Parser>(tool: &'static str, run: impl FnOnce(T) -> anyhow::Result
         Err(e) => {
             // `tool: invalid value '0' for '--concurrency <N>': must be at least 1`, like every other error.
             let text = e.render().to_string();
+            let text = sweepkit::io::redact::text(&text);
             eprint!("{tool}: {}", text.strip_prefix("error: ").unwrap_or(&text));
             return ExitCode::from(EXIT_ERROR);
         }
@@ -40,7 +41,7 @@ pub fn main<T: Parser>(tool: &'static str, run: impl FnOnce(T) -> anyhow::Result
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{tool}: {e:#}");
+            eprintln!("{tool}: {}", sweepkit::io::redact::text(&format!("{e:#}")));
             ExitCode::from(EXIT_ERROR)
         }
     }

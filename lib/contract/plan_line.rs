@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -56,10 +56,10 @@ pub struct PlanLine {
     pub loadgen: Settings,
 }
 
+/// The settings with keys sorted and URL secrets redacted: a plan line is written to files and
+/// pipes, so the real URL reaches loadgen only as its `--url` flag (which overrides the line's).
 fn sorted<S: Serializer>(s: &Settings, ser: S) -> Result<S::Ok, S::Error> {
-    serde_json::to_value(s)
-        .map_err(serde::ser::Error::custom)?
-        .serialize(ser)
+    crate::io::redact::json(serde_json::to_value(s).map_err(serde::ser::Error::custom)?).serialize(ser)
 }
 
 /// A [`Place`] with every field a sweep needs present (what sweep-plan writes).
@@ -140,12 +140,10 @@ pub fn parse(line: &str) -> Result<PlanLine, String> {
 /// Reads `--spec FILE|-`: exactly one non-blank JSON line.
 pub fn read_one(path: &Path) -> anyhow::Result<PlanLine> {
     let (name, text) = if path == Path::new("-") {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-            .context("--spec -: cannot read stdin")?;
+        let s = crate::io::capped::read_all(std::io::stdin()).map_err(|e| anyhow!("--spec -: {e}"))?;
         ("<stdin>".to_string(), s)
     } else {
-        let s = std::fs::read_to_string(path)
+        let s = crate::io::capped::read_to_string(path)
             .map_err(|e| anyhow!("--spec {}: cannot read: {e}", path.display()))?;
         (path.display().to_string(), s)
     };

@@ -142,7 +142,8 @@ impl<R: Serialize, C: Serialize> RunInfo<R, C> {
 
     /// Writes the document (pretty, final newline) to `path` atomically.
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
-        crate::io::atomic::write_json(path, &self.to_value()?)
+        // Secrets never reach the file: URL passwords and tokens (cli_command, urls, shard settings, end detail).
+        crate::io::atomic::write_json(path, &crate::io::redact::json(self.to_value()?))
     }
 }
 

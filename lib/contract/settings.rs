@@ -998,7 +998,7 @@ impl Settings {
         let Some(p) = &self.system_prompt_file else {
             return Ok(self.system_prompt.clone());
         };
-        let text = std::fs::read_to_string(p).map_err(|e| {
+        let text = crate::io::capped::read_to_string(p).map_err(|e| {
             anyhow!(
                 "--system-prompt-file {}: cannot read it: {e} (give a readable UTF-8 text file)",
                 p.display()

@@ -114,7 +114,7 @@ impl SummaryDoc {
     }
 
     pub fn read(path: &Path) -> anyhow::Result<SummaryDoc> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::io::capped::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
         let doc: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{}: not valid JSON: {e}", path.display()))?;

@@ -3,7 +3,8 @@
 //! Inputs are files or stdin (`-`, or no path at all), read one after another as one stream.
 //! Blank lines are skipped. A malformed line is fatal and named `<file>:<line>: <what is wrong>`,
 //! except a final line with no newline: that is what a crashed writer leaves behind, so it is
-//! reported as a warning and skipped.
+//! reported as a warning and skipped. A line longer than [`super::capped::MAX_LINE_BYTES`] is
+//! fatal too: `/dev/zero` must not fill the memory.
 
 use std::fmt;
 use std::fs::File;
@@ -103,11 +104,8 @@ pub fn for_each_line(
     for mut input in inputs {
         let mut line_no = 0u64;
         loop {
-            buf.clear();
-            let n = input
-                .reader
-                .read_line(&mut buf)
-                .map_err(|e| anyhow::anyhow!("{}:{}: read failed: {e}", input.name, line_no + 1))?;
+            let n = super::capped::read_line(&mut input.reader, &mut buf)
+                .map_err(|why| anyhow::anyhow!("{}:{}: {why}", input.name, line_no + 1))?;
             if n == 0 {
                 break;
             }
@@ -255,6 +253,15 @@ mod tests {
         let (vals, stats) = read_all::<serde_json::Value>(vec![input("r", "{\"x\":1}\n{\"x\":2}")]).unwrap();
         assert_eq!(vals.len(), 2);
         assert!(stats.torn.is_empty());
+    }
+
+    #[test]
+    fn an_endless_line_is_an_error_naming_file_and_line() {
+        let zeros = Input::from_reader("zero", io::Cursor::new(b"{}\n".to_vec()).chain(io::repeat(0)));
+        let err = read_all::<serde_json::Value>(vec![zeros])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("zero:2: line longer than 64 MiB"), "{err}");
     }
 
     #[test]

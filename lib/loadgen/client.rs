@@ -116,6 +116,7 @@ impl Exchange {
 
     fn fail(&mut self, code: Option<i64>, kind: ErrorKind, message: String) {
         if self.error.is_none() {
+            let message = crate::io::redact::text(&message); // a record is an artifact: no URL secrets
             self.error = Some(ErrorDetails { code, kind, message });
         }
     }
@@ -178,6 +179,12 @@ impl Client {
                 .map_err(|_| anyhow!("--api-key: contains characters not allowed in an HTTP header"))?;
             v.set_sensitive(true);
             headers.insert(name, v);
+        }
+        if let Some(mut v) =
+            crate::io::basic_auth::header_value(&url).and_then(|v| HeaderValue::from_str(&v).ok())
+        {
+            v.set_sensitive(true); // the URL's user:password, as reqwest sends it
+            headers.insert(AUTHORIZATION, v);
         }
         for (k, v) in &opts.io.headers {
             let name = HeaderName::from_bytes(k.as_bytes())

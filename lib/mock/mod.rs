@@ -46,6 +46,8 @@ pub struct Options {
     /// With `record`: each request's JSON body goes into its line too.
     pub record_request_bodies: bool,
     pub api_key: Option<String>,
+    /// `USER:PASSWORD` every request must carry as HTTP Basic credentials.
+    pub basic_auth: Option<String>,
     /// Runtime worker threads; 0 = one per core.
     pub workers: usize,
     /// Run the server threads at SCHED_FIFO priority 1 (shared machines).
@@ -79,6 +81,7 @@ impl Default for Options {
             record: None,
             record_request_bodies: false,
             api_key: None,
+            basic_auth: None,
             workers: 0,
             realtime: false,
             prefix_cache_tokens: 0,

@@ -187,6 +187,25 @@ fn post_route(path: &str) -> Option<Route> {
     })
 }
 
+/// `--basic-auth USER:PASSWORD`: the 401 for a request without exactly those Basic credentials.
+fn basic_auth_refusal(eng: &Engine, headers: &hyper::HeaderMap) -> Option<Resp> {
+    let pair = eng.opts.basic_auth.as_ref()?;
+    let (user, pass) = pair.split_once(':').unwrap_or((pair, ""));
+    let want = crate::io::basic_auth::for_pair(user.as_bytes(), pass.as_bytes());
+    if headers
+        .get(AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes() == want.as_bytes())
+    {
+        return None;
+    }
+    Some(error_response(
+        eng,
+        StatusCode::UNAUTHORIZED,
+        "missing or wrong Basic credentials: send the --basic-auth USER:PASSWORD (e.g. in the URL, http://USER:PASSWORD@host)",
+        "authentication_error",
+    ))
+}
+
 async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super::stream::BodyError> {
     let path = req.uri().path();
     let post = (req.method() == Method::POST).then(|| post_route(path)).flatten();
@@ -241,6 +260,9 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
                 "authentication_error",
             ));
         }
+    }
+    if let Some(refused) = basic_auth_refusal(&eng, req.headers()) {
+        return Ok(refused);
     }
     if let Route::Models = route {
         return Ok(models(&eng));

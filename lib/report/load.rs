@@ -105,7 +105,7 @@ impl Folder {
 
 /// Reads a run folder's state (AIPerf's rule: a summary without completed requests is a failed run).
 fn run_status(dir: &Path) -> (Option<SummaryDoc>, Status) {
-    if let Ok(text) = std::fs::read_to_string(dir.join(RUN_ERROR_FILE)) {
+    if let Ok(text) = crate::io::capped::read_to_string(dir.join(RUN_ERROR_FILE)) {
         let t = text.trim();
         return (
             None,
@@ -225,7 +225,7 @@ fn trial_metrics(summaries: &[&SummaryDoc], level: f64) -> Map<String, Value> {
 }
 
 fn read_text(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path)
+    crate::io::capped::read_to_string(path)
         .ok()
         .filter(|t| !t.trim().is_empty())
 }
@@ -276,7 +276,7 @@ fn missing_runs(root: &Path, runs: &[Run], warnings: &mut Vec<String>) -> Vec<Mi
 /// Reads a sweep aggregate (`sweep_aggregate/profile_export_aiperf_sweep.json`), AIPerf's or sweepkit's.
 fn read_sweep(root: &Path, warnings: &mut Vec<String>) -> Option<SweepAggregate<Value>> {
     let path = root.join("sweep_aggregate").join(SWEEP_JSON);
-    let text = std::fs::read_to_string(&path).ok()?;
+    let text = crate::io::capped::read_to_string(&path).ok()?;
     match serde_json::from_str(&text) {
         Ok(s) => Some(s),
         Err(e) => {
@@ -296,7 +296,7 @@ type ValueAggregates = BTreeMap<String, (Vec<(String, Value)>, Map<String, Value
 fn read_value_aggregates(root: &Path, files: &[PathBuf], warnings: &mut Vec<String>) -> ValueAggregates {
     let mut out = BTreeMap::new();
     for f in files {
-        let doc: ValueAggregate<Value> = match std::fs::read_to_string(f)
+        let doc: ValueAggregate<Value> = match crate::io::capped::read_to_string(f)
             .map_err(|e| e.to_string())
             .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
         {

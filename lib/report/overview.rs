@@ -16,24 +16,6 @@ use crate::contract::summary::SummaryDoc;
 use crate::contract::sweep_aggregate::{latency_key, THROUGHPUT_KEY};
 use crate::pareto::input::{metric_unit, metric_value};
 
-/// A URL without what may be secret in it: user info, query and fragment.
-pub fn redact_url(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let rest = rest.split(['?', '#']).next().unwrap_or("");
-    let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    let path = if path.is_empty() {
-        String::new()
-    } else {
-        format!("/{path}")
-    };
-    if scheme.is_empty() {
-        format!("{host}{path}")
-    } else {
-        format!("{scheme}://{host}{path}")
-    }
-}
-
 fn first_summary(f: &Folder) -> Option<&SummaryDoc> {
     f.runs
         .iter()
@@ -66,7 +48,7 @@ fn when(f: &Folder) -> Option<String> {
 
 fn server(doc: &Value) -> Option<String> {
     let model = text_at(doc, "/input_config/models/items/0/name");
-    let url = text_at(doc, "/input_config/endpoint/urls/0").map(redact_url);
+    let url = text_at(doc, "/input_config/endpoint/urls/0").map(crate::io::redact::url);
     let kind = text_at(doc, "/input_config/endpoint/type");
     let streaming = doc
         .pointer("/input_config/endpoint/streaming")
@@ -195,7 +177,10 @@ pub fn overview(ctx: &Ctx) -> Section {
     });
     let mut facts: Vec<(&str, String)> = Vec::new();
     if let Some(c) = command {
-        facts.push(("command", format!("<code>{}</code>", esc(&c))));
+        facts.push((
+            "command",
+            format!("<code>{}</code>", esc(&crate::io::redact::text(&c))),
+        ));
     }
     if let Some(w) = when(f) {
         facts.push(("when", esc(&w)));
@@ -411,16 +396,6 @@ pub fn problems(ctx: &Ctx) -> Section {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_lose_their_secrets() {
-        assert_eq!(
-            redact_url("http://user:pw@host:8000/v1?key=s#x"),
-            "http://host:8000/v1"
-        );
-        assert_eq!(redact_url("127.0.0.1:8000"), "127.0.0.1:8000");
-        assert_eq!(redact_url("https://h"), "https://h");
-    }
 
     #[test]
     fn error_summaries_read_both_shapes_of_error() {

@@ -42,17 +42,29 @@ pub enum TrialState {
     /// Not run yet (or interrupted before its summary): run it (again).
     Missing,
     Done(Trial),
+    /// A summary or records file that cannot be read (torn, NaN, null, a garbage line): the
+    /// message names the file (and line). Neither a failed trial nor a missing one: the search
+    /// stops rather than steer by it.
+    Broken(String),
 }
 
 /// Reads one trial folder. A folder without a summary or run error has not run.
 pub fn read_trial(dir: &Path, label: &str) -> TrialState {
-    if !dir.join(SUMMARY_JSON).exists() && !dir.join(RUN_ERROR_FILE).exists() {
+    let summary = dir.join(SUMMARY_JSON);
+    if !summary.exists() && !dir.join(RUN_ERROR_FILE).exists() {
         return TrialState::Missing;
     }
-    let result = load_run(dir).map(|summary| TrialData {
-        summary,
-        requests: read_requests(&dir.join(RECORDS_JSONL)),
-    });
+    let fix = "delete the trial's folder to run it again";
+    if !dir.join(RUN_ERROR_FILE).exists() {
+        if let Err(e) = SummaryDoc::read(&summary) {
+            return TrialState::Broken(format!("{e:#}: {fix}"));
+        }
+    }
+    let requests = match read_requests(&dir.join(RECORDS_JSONL)) {
+        Ok(r) => r,
+        Err(e) => return TrialState::Broken(format!("{e}: {fix}")),
+    };
+    let result = load_run(dir).map(|summary| TrialData { summary, requests });
     TrialState::Done(Trial {
         label: label.to_string(),
         dir: dir.to_path_buf(),
@@ -60,15 +72,23 @@ pub fn read_trial(dir: &Path, label: &str) -> TrialState {
     })
 }
 
-/// The profiling records of a run, or `None` when the file is absent or unreadable.
-fn read_requests(path: &Path) -> Option<Vec<Request>> {
-    let text = std::fs::read_to_string(path).ok()?;
+/// The profiling records of a run, or `None` when the file is absent or holds none. A line that
+/// is not a record is an error naming `file:line`; a torn last line (a crashed writer) is skipped,
+/// as every reader here does.
+fn read_requests(path: &Path) -> Result<Option<Vec<Request>>, String> {
+    let input = match crate::io::jsonl::Input::open(path) {
+        Ok(i) => i,
+        Err(_) if !path.exists() => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    let mut records = Vec::new();
+    crate::io::jsonl::for_each::<Record>(vec![input], |_, r| {
+        records.push(r);
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        // A torn last line (a crashed writer) is skipped, as every reader here does.
-        let Ok(r) = serde_json::from_str::<Record>(line) else {
-            continue;
-        };
+    for r in records {
         if r.metadata.benchmark_phase != Phase::Profiling {
             continue;
         }
@@ -82,7 +102,7 @@ fn read_requests(path: &Path) -> Option<Vec<Request>> {
             values,
         });
     }
-    (!out.is_empty()).then_some(out)
+    Ok((!out.is_empty()).then_some(out))
 }
 
 /// Per-request SLOs (upper bounds, display units) that make a request "good" (AIPerf's goodput).

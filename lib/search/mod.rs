@@ -73,7 +73,7 @@ pub fn step(opts: &SearchOptions) -> anyhow::Result<Step> {
     }
 }
 
-fn read_iteration(base: &Path, i: usize, trials: u32) -> (Vec<Trial>, Vec<u32>) {
+fn read_iteration(base: &Path, i: usize, trials: u32) -> anyhow::Result<(Vec<Trial>, Vec<u32>)> {
     let present = std::fs::read_dir(evidence::iteration_dir(base, i).join("profile_runs"))
         .map(|d| {
             d.filter_map(|e| e.ok())
@@ -88,9 +88,10 @@ fn read_iteration(base: &Path, i: usize, trials: u32) -> (Vec<Trial>, Vec<u32>) 
             TrialState::Done(tr) => done.push(tr),
             TrialState::Missing if t <= trials => missing.push(t),
             TrialState::Missing => {}
+            TrialState::Broken(why) => bail!("{why}"),
         }
     }
-    (done, missing)
+    Ok((done, missing))
 }
 
 fn replay(opts: &SearchOptions) -> anyhow::Result<Step> {
@@ -109,11 +110,18 @@ fn replay(opts: &SearchOptions) -> anyhow::Result<Step> {
         thresholds,
     );
     let history_path = opts.base_dir.join(HISTORY_JSON);
-    let earlier: Vec<Option<i64>> = std::fs::read_to_string(&history_path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        .map(|d| history::recorded_values(&d, &cfg.dim.path))
-        .unwrap_or_default();
+    let earlier: Vec<Option<i64>> = match crate::io::capped::read_to_string(&history_path) {
+        Ok(t) => serde_json::from_str::<Value>(&t)
+            .map(|d| history::recorded_values(&d, &cfg.dim.path))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: not valid JSON ({e}): delete it to replay the search from its iteration folders",
+                    history_path.display()
+                )
+            })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => bail!("{}: cannot read: {e}", history_path.display()),
+    };
     let n_trials = opts.templates.len().max(1) as u32;
     let mut its: Vec<Iteration> = Vec::new();
     let mut entries: Vec<IterationEntry> = Vec::new();
@@ -134,7 +142,7 @@ fn replay(opts: &SearchOptions) -> anyhow::Result<Step> {
                 );
             }
         }
-        let (trials, missing) = read_iteration(&opts.base_dir, i, n_trials);
+        let (trials, missing) = read_iteration(&opts.base_dir, i, n_trials)?;
         if !missing.is_empty() {
             write_history(opts, &entries, &*planner, &its, None)?;
             return Ok(Step::Next(plan_lines(opts, i, v, &missing)?));

@@ -47,7 +47,7 @@ pub struct SweepInput {
 /// Reads a run folder's summary, or why the run failed (AIPerf's rules for a failed run).
 pub fn load_run(dir: &Path) -> Result<SummaryDoc, String> {
     let err_file = dir.join(RUN_ERROR_FILE);
-    if let Ok(text) = std::fs::read_to_string(&err_file) {
+    if let Ok(text) = crate::io::capped::read_to_string(&err_file) {
         let t = text.trim();
         return Err(if t.is_empty() {
             "run failed (no message)".to_string()
@@ -121,7 +121,7 @@ pub fn from_plan(lines: &[PlanLine]) -> anyhow::Result<SweepInput> {
         .find(|l| l.trial > 1 && (mode == SweepMode::Independent || l.variation_index == 0))
         .map(|l| l.cooldown_seconds);
     let skipped_why =
-        |l: &FullPlace| std::fs::read_to_string(Path::new(&l.artifact_dir).join(RUN_SKIPPED_FILE));
+        |l: &FullPlace| crate::io::capped::read_to_string(Path::new(&l.artifact_dir).join(RUN_SKIPPED_FILE));
     let skipped = lines
         .iter()
         .filter_map(|l| {
@@ -402,7 +402,8 @@ pub fn from_aggregates(root: &Path) -> anyhow::Result<(SweepInput, Vec<Combinati
     let mut level = None;
     let mut mode = SweepMode::Repeated;
     for f in &files {
-        let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?;
+        let text =
+            crate::io::capped::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?;
         let doc: ValueAggregate<Value> =
             serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", f.display()))?;
         level = level.or(Some(doc.metadata.confidence_level));

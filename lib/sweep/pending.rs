@@ -24,7 +24,7 @@ pub fn run_state(dir: &Path) -> Result<(), String> {
     if dir.join(RUN_SKIPPED_FILE).is_file() && !dir.join(RUN_ERROR_FILE).exists() {
         return Ok(());
     }
-    if let Ok(text) = std::fs::read_to_string(dir.join(RUN_ERROR_FILE)) {
+    if let Ok(text) = crate::io::capped::read_to_string(dir.join(RUN_ERROR_FILE)) {
         let first = text.lines().next().unwrap_or("").trim();
         return Err(format!("failed: {first}"));
     }
@@ -35,7 +35,7 @@ pub fn run_state(dir: &Path) -> Result<(), String> {
     if records.exists() && !ends_with_newline(&records) {
         return Err(format!("{RECORDS} ends in a torn line"));
     }
-    match std::fs::read_to_string(dir.join(RUN_INFO)) {
+    match crate::io::capped::read_to_string(dir.join(RUN_INFO)) {
         Ok(text) => {
             let info = serde_json::from_str(&text)
                 .map_err(|e| e.to_string())

@@ -64,7 +64,7 @@ struct History {
 /// Reads `search_history.json` (absent: nothing known); a file that is there but unreadable is an error.
 fn read_history(root: &Path) -> anyhow::Result<History> {
     let path = root.join(SEARCH_HISTORY_JSON);
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    let Ok(text) = crate::io::capped::read_to_string(&path) else {
         return Ok(History::default());
     };
     let doc: Value =

@@ -36,7 +36,7 @@ pub struct SampleLine {
 impl SampleLine {
     pub fn from_sample(endpoint: &str, timestamp_ns: u64, s: Sample) -> SampleLine {
         SampleLine {
-            endpoint: endpoint.to_string(),
+            endpoint: crate::io::redact::url(endpoint),
             timestamp_ns,
             family: (s.family != s.name).then(|| s.family.clone()),
             metric: Some(s.name),
@@ -49,14 +49,14 @@ impl SampleLine {
 
     pub fn gap(endpoint: &str, timestamp_ns: u64, error: String) -> SampleLine {
         SampleLine {
-            endpoint: endpoint.to_string(),
+            endpoint: crate::io::redact::url(endpoint),
             timestamp_ns,
             metric: None,
             family: None,
             labels: BTreeMap::new(),
             value: None,
             kind: None,
-            error: Some(error),
+            error: Some(crate::io::redact::text(&error)),
         }
     }
 }

@@ -101,6 +101,7 @@ pub fn run(opts: ScrapeOptions, notify: &dyn Fn(&str)) -> anyhow::Result<Outcome
 }
 
 async fn run_async(opts: ScrapeOptions, notify: &dyn Fn(&str)) -> anyhow::Result<Outcome> {
+    let notify = |m: &str| notify(&crate::io::redact::text(m));
     let clock = Clock::new();
     crate::io::tls::install_provider();
     let client = reqwest::Client::builder()

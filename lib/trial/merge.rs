@@ -75,7 +75,7 @@ pub fn read(paths: &[PathBuf], allow_missing: bool) -> anyhow::Result<(RunContex
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::io::capped::read_to_string(path)
         .map_err(|e| anyhow!("--run-info {}: cannot read: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| anyhow!("--run-info {}: not valid JSON: {e}", path.display()))
 }

@@ -160,16 +160,82 @@ pub trait Exporter {
 pub struct Report {
     pub result: anyhow::Result<Outcome>,
     pub warnings: Vec<String>,
+    /// Why the result is [`Outcome::Negative`]: `all N requests failed …`, printed as
+    /// `trial-agg: …` after the warnings (the line a script keeps as the run's error).
+    pub verdict: Option<String>,
 }
 
 /// Runs trial-agg: read, summarize, write. Nothing goes to stderr: the warnings come back.
 pub fn run(opts: Options) -> Report {
     let mut warnings = Vec::new();
-    let result = read_summarize_write(opts, &mut warnings);
-    Report { result, warnings }
+    let mut verdict = None;
+    let result = read_summarize_write(opts, &mut warnings, &mut verdict);
+    Report {
+        result,
+        warnings,
+        verdict,
+    }
 }
 
-fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Result<Outcome> {
+/// `all N requests failed (most common error: …)` when no request succeeded: a table of zeros
+/// is no measurement, so trial-agg says so and exits 1 (its files are still written).
+fn all_failed(acc: &Accumulator, summary: &Summary) -> Option<String> {
+    if acc.successes > 0 || acc.errors == 0 {
+        return None;
+    }
+    let common = summary
+        .error_summary
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(d, n)| {
+            let code = d.code.map(|c| format!(" {c}")).unwrap_or_default();
+            format!(
+                " (most common error, {n} of them:{code} {}: {})",
+                d.kind, d.message
+            )
+        })
+        .unwrap_or_default();
+    Some(format!("all {} requests failed{common}", acc.errors))
+}
+
+/// `--slice-duration`: a positive width, with `--output-dir` and without `--every` (the bound
+/// on the number of slices needs the run's span: [`timeslices::grid`] checks it).
+fn check_slice_duration(opts: &Options) -> anyhow::Result<()> {
+    let Some(d) = opts.slice_duration else {
+        return Ok(());
+    };
+    if !(d.is_finite() && d > 0.0) {
+        anyhow::bail!("--slice-duration {d}: must be a positive number of seconds");
+    }
+    if opts.output_dir.is_none() {
+        anyhow::bail!("--slice-duration needs --output-dir DIR: the timeslices are written there (profile_export_aiperf_timeslices.json/.csv)");
+    }
+    if opts.every.is_some() {
+        anyhow::bail!("--slice-duration and --every: slice the finished run, without --every");
+    }
+    Ok(())
+}
+
+/// The summary on stdout, the verdict above a table; a verdict makes the outcome negative.
+fn print_summary(format: Format, summary: &Summary, verdict: Option<&str>) -> anyhow::Result<Outcome> {
+    let mut out = io::stdout().lock();
+    if let (Some(v), Format::Table) = (verdict, format) {
+        writeln!(out, "{v}\n")?;
+    }
+    exporter(format, false).export(summary, &mut out)?;
+    out.flush()?;
+    Ok(if verdict.is_some() {
+        Outcome::Negative
+    } else {
+        Outcome::Ok
+    })
+}
+
+fn read_summarize_write(
+    opts: Options,
+    warnings: &mut Vec<String>,
+    verdict: &mut Option<String>,
+) -> anyhow::Result<Outcome> {
     let (info, shards) = match opts.run_info.as_slice() {
         [] => (RunContext::default(), None),
         paths => merge::read(paths, opts.allow_missing_shards)?,
@@ -187,17 +253,7 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
     } else {
         Format::Json
     });
-    if let Some(d) = opts.slice_duration {
-        if !(d.is_finite() && d > 0.0) {
-            anyhow::bail!("--slice-duration {d}: must be a positive number of seconds");
-        }
-        if opts.output_dir.is_none() {
-            anyhow::bail!("--slice-duration needs --output-dir DIR: the timeslices are written there (profile_export_aiperf_timeslices.json/.csv)");
-        }
-        if opts.every.is_some() {
-            anyhow::bail!("--slice-duration and --every: slice the finished run, without --every");
-        }
-    }
+    check_slice_duration(&opts)?;
     if opts.by_url && (opts.every.is_some() || format == Format::Csv) {
         anyhow::bail!("--by url: gives a JSON or table breakdown of the final summary; drop --every and use --format json or table");
     }
@@ -281,10 +337,8 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
     if let Some(dir) = &opts.output_dir {
         write_files(dir, &summary, slices.as_deref())?;
     }
-    let mut out = io::stdout().lock();
-    exporter(format, false).export(&summary, &mut out)?;
-    out.flush()?;
-    Ok(Outcome::Ok)
+    *verdict = all_failed(&acc, &summary);
+    print_summary(format, &summary, verdict.as_deref())
 }
 
 /// `--output-dir`: the summary as AIPerf's JSON and CSV, the server metrics' exports and the

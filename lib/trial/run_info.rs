@@ -66,7 +66,7 @@ impl RunContext {
 }
 
 pub fn read(path: &Path) -> anyhow::Result<RunContext> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::io::capped::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("--run-info {}: cannot read: {e}", path.display()))?;
     let doc: Value = serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("--run-info {}: not valid JSON: {e}", path.display()))?;

@@ -39,7 +39,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> anyhow::Result<usize> {
 
 /// The `data` entries of one `inputs.json`.
 fn read_data(path: &Path) -> anyhow::Result<Vec<Value>> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::io::capped::read_to_string(path)
         .map_err(|e| anyhow!("--merge-inputs: {}: cannot read: {e}", path.display()))?;
     let doc: Value = serde_json::from_str(&text)
         .map_err(|e| anyhow!("--merge-inputs: {}: not valid JSON: {e}", path.display()))?;

@@ -55,8 +55,9 @@ pub fn summarize(
         end_time,
         was_cancelled: info.was_cancelled.unwrap_or(false),
         error_summary: acc.error_kinds.clone(),
-        run_info: info.run_info.clone(),
-        input_config: info.input_config.clone(),
+        // Copied into every export: without the URL secrets an AIPerf run info may still hold.
+        run_info: info.run_info.clone().map(crate::io::redact::json),
+        input_config: info.input_config.clone().map(crate::io::redact::json),
         telemetry: None,
         server: None,
         warmup,

@@ -53,13 +53,21 @@ struct Meta {
 /// A slice's float64 edges as AIPerf computes them: `(start, end, complete)`.
 pub type Edges = (f64, f64, bool);
 
+/// The most slices one run is cut into: each is a whole summary, and a slice width far below
+/// the run's length would only ask for memory (1 ns slices of a 1 s run: 8.7 GB).
+pub const MAX_SLICES: usize = 10_000;
+
 /// AIPerf's grid over the records' `(start, end)` (ns): for each record its slice (None: no
-/// start), and the slices' edges.
-pub fn grid(spans: &[(Option<u64>, Option<u64>)], seconds: f64) -> (Vec<Option<usize>>, Vec<Edges>) {
+/// start), and the slices' edges. A width under 1 ns, or one that cuts the run into more than
+/// [`MAX_SLICES`] slices, is refused with the smallest width this run allows.
+pub fn grid(
+    spans: &[(Option<u64>, Option<u64>)],
+    seconds: f64,
+) -> anyhow::Result<(Vec<Option<usize>>, Vec<Edges>)> {
     let d = (seconds * 1e9) as u64;
     let starts = spans.iter().filter_map(|s| s.0.map(|v| v as f64));
     let Some(t0) = starts.clone().reduce(f64::min) else {
-        return (vec![None; spans.len()], Vec::new());
+        return Ok((vec![None; spans.len()], Vec::new()));
     };
     let max_start = starts.reduce(f64::max).unwrap_or(t0);
     let max_end = spans
@@ -67,7 +75,20 @@ pub fn grid(spans: &[(Option<u64>, Option<u64>)], seconds: f64) -> (Vec<Option<u
         .filter_map(|s| s.1.map(|v| v as f64))
         .reduce(f64::max);
     let tmax = max_end.map_or(max_start, |e| e.max(max_start));
-    let n = ((tmax - t0) / d as f64) as usize + 1;
+    let n = if d == 0 {
+        f64::INFINITY
+    } else {
+        ((tmax - t0) / d as f64).floor() + 1.0
+    };
+    if n > MAX_SLICES as f64 {
+        anyhow::bail!(
+            "--slice-duration {seconds}: cuts this run ({:.3} s of records) into {} slices, more than the {MAX_SLICES} allowed: give --slice-duration {} or more",
+            (tmax - t0) / 1e9,
+            if n.is_finite() { format!("{n}") } else { "endless".into() },
+            smallest_width(tmax - t0)
+        );
+    }
+    let n = n as usize;
     let edges: Vec<f64> = (0..=n).map(|k| t0 + (k as u64 * d) as f64).collect();
     // numpy.digitize (right=False): the last edge <= x.
     let bin = |x: f64| {
@@ -83,7 +104,19 @@ pub fn grid(spans: &[(Option<u64>, Option<u64>)], seconds: f64) -> (Vec<Option<u
             (edges[k], end.min(tmax), end <= tmax)
         })
         .collect();
-    (bins, slices)
+    Ok((bins, slices))
+}
+
+/// The smallest `--slice-duration` (seconds, rounded up to two significant digits) that cuts a
+/// span of `span_ns` into at most [`MAX_SLICES`] slices.
+fn smallest_width(span_ns: f64) -> String {
+    let ns = (span_ns / (MAX_SLICES - 1) as f64).ceil().max(1.0);
+    let magnitude = 10f64.powi(ns.log10().floor() as i32 - 1).max(1.0);
+    let ns = (ns / magnitude).ceil() * magnitude;
+    let digits = (9 - (ns.log10().floor() as i32 - 1)).max(0) as usize;
+    let text = format!("{:.*}", digits, ns / 1e9);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.to_string()
 }
 
 /// Every non-empty slice of the profiling records among `lines`, each summarised; `whole` is the
@@ -106,17 +139,19 @@ pub fn compute(
         profiling.push(l);
         spans.push((m.request_start_ns, m.request_end_ns));
     }
-    let (bins, edges) = grid(&spans, seconds);
+    let (bins, edges) = grid(&spans, seconds)?;
+    let mut members: Vec<Vec<&str>> = vec![Vec::new(); edges.len()];
+    for (i, b) in bins.iter().enumerate() {
+        if let Some(k) = b {
+            members[*k].push(profiling[i]);
+        }
+    }
     let icl: &[f64] = match whole.columns.get("inter_chunk_latency") {
         Some(c) if c.list == Some(true) && c.unit == "ms" => &c.values,
         _ => &[],
     };
     let mut out = Vec::new();
-    for (k, (start, end, is_complete)) in edges.into_iter().enumerate() {
-        let members: Vec<&str> = (0..profiling.len())
-            .filter(|&i| bins[i] == Some(k))
-            .map(|i| profiling[i])
-            .collect();
+    for (k, ((start, end, is_complete), members)) in edges.into_iter().zip(members).enumerate() {
         if members.is_empty() {
             continue;
         }
@@ -237,7 +272,7 @@ mod tests {
             (None, Some(t0 + S)),                 // no start: in no slice
             (Some(t0 + 2 * S + 1024), Some(t0 + 5 * S / 2)),
         ];
-        let (bins, slices) = grid(&spans, 1.0);
+        let (bins, slices) = grid(&spans, 1.0).unwrap();
         assert_eq!(bins, [Some(0), Some(1), None, Some(2)]);
         assert_eq!(slices.len(), 3);
         let last = slices[2];
@@ -247,11 +282,27 @@ mod tests {
         );
         assert!(slices[0].2 && slices[1].2);
         // AIPerf's int(seconds * 1e9): 0.2 s is 200000000 ns, not 200000000.00000003.
-        let (_, s) = grid(&[(Some(0), Some(399_999_999))], 0.2);
+        let (_, s) = grid(&[(Some(0), Some(399_999_999))], 0.2).unwrap();
         assert_eq!(
             s.iter().map(|x| x.1).collect::<Vec<_>>(),
             [200_000_000.0, 399_999_999.0]
         );
-        assert_eq!(grid(&[(None, None)], 1.0).1.len(), 0);
+        assert_eq!(grid(&[(None, None)], 1.0).unwrap().1.len(), 0);
+    }
+
+    #[test]
+    fn too_many_slices_are_refused_with_the_smallest_width_this_run_allows() {
+        let run = [(Some(0), Some(1_000_000_000))];
+        let err = grid(&run, 1e-9).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "--slice-duration 0.000000001: cuts this run (1.000 s of records) into 1000000001 slices, more than the 10000 allowed: give --slice-duration 0.00011 or more"
+        );
+        assert!(grid(&run, 1e-12)
+            .unwrap_err()
+            .to_string()
+            .contains("endless slices"));
+        assert_eq!(grid(&run, 0.00011).unwrap().1.len(), 9091);
+        assert!(grid(&run, 0.0001).is_err(), "10001 slices");
     }
 }
