@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::common::{bin, fixtures_dir, read_json, repo_root, run, stderr, stdout, MockServer};
+use crate::common::{bin, cpu_heavy, fixtures_dir, read_json, repo_root, run, stderr, stdout, MockServer};
 
 /// `scripts/profile` into `dir/artifacts`, returning the sweep's folder.
 fn profile(dir: &Path, url: &str, args: &[&str]) -> PathBuf {
@@ -110,7 +110,107 @@ fn sixteen_decode_slots_serve_more_within_the_slo_than_four_and_compare_says_so(
         "{text}"
     );
     assert!(text.contains("significant, confidence"), "{text}");
+    decision_page_draws_both_configurations(a.path(), &lb, &ln);
 }
+
+/// `report base=… new=…`: the decision first, two colours and markers, a legend, and (rendered in
+/// headless Chromium) labels inside the chart that do not overlap.
+fn decision_page_draws_both_configurations(dir: &Path, lb: &str, ln: &str) {
+    let page = dir.join("decision.html");
+    let o = run(
+        "report",
+        &[
+            lb,
+            ln,
+            "--slo",
+            "time_to_first_token_p99:le:100",
+            "-o",
+            page.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let (d, chart) = (
+        html.find("id=\"decision\"").unwrap(),
+        html.find("id=\"configurations\"").unwrap(),
+    );
+    assert!(d < chart, "the decision panel comes first");
+    assert!(html.contains("<strong>new serves more within the SLO (time_to_first_token p99 ≤ 100)"));
+    assert!(
+        html.contains("fill=\"#0072B2\" stroke=\"#0072B2\"")
+            && html.contains("fill=\"#E69F00\" stroke=\"#E69F00\"")
+    );
+    assert!(
+        html.contains(">base</text>") && html.contains(">new</text>"),
+        "a legend names both"
+    );
+    let probe = dir.join("probed.html");
+    std::fs::write(&probe, html.replace("</body>", &format!("{PROBE}</body>"))).unwrap();
+    let _alone = cpu_heavy();
+    crate::common::require_tool("chromium", "--version", "chromium");
+    let profile = tempfile::tempdir().unwrap();
+    let o = Command::new("timeout")
+        .args([
+            "120",
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+        ])
+        .args(["--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--dump-dom", "--virtual-time-budget=3000"])
+        .arg(format!("file://{}", probe.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&o.stdout);
+    let found = dom
+        .split("<pre id=\"probe\">")
+        .nth(1)
+        .and_then(|s| s.split("</pre>").next());
+    let v: serde_json::Value =
+        serde_json::from_str(found.unwrap_or_else(|| panic!("no probe output: {dom}"))).unwrap();
+    let fills: Vec<&str> = v["fills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(fills.len() >= 2, "two distinct point colours drawn: {v}");
+    let boxes = v["labels"].as_array().unwrap();
+    assert!(!boxes.is_empty(), "{v}");
+    let b = |x: &serde_json::Value| [0, 1, 2, 3].map(|i| x[i].as_f64().unwrap());
+    for (i, x) in boxes.iter().enumerate() {
+        let [l, t, r, bt] = b(x);
+        assert!(
+            l >= 0.0 && t >= 0.0 && r <= 640.0 && bt <= 400.0,
+            "label {i} outside the viewBox: {v}"
+        );
+        for y in &boxes[..i] {
+            let [l2, t2, r2, b2] = b(y);
+            assert!(!(l < r2 && l2 < r && t < b2 && t2 < bt), "labels overlap: {v}");
+        }
+    }
+}
+
+/// Runs in a copy of the decision page: the distinct fill colours of the drawn points, and every
+/// point label's rendered box in viewBox units.
+const PROBE: &str = r#"<script>
+window.addEventListener('load', function () {
+  var svg = document.querySelector('#configurations svg.chart');
+  var fills = {};
+  svg.querySelectorAll('.point').forEach(function (p) {
+    var b = p.getBBox(); if (b.width > 0) fills[p.getAttribute('stroke')] = 1; });
+  var labels = [];
+  svg.querySelectorAll('text.plabel').forEach(function (t) {
+    var b = t.getBBox(); labels.push([b.x, b.y, b.x + b.width, b.y + b.height]); });
+  var pre = document.createElement('pre');
+  pre.id = 'probe';
+  pre.textContent = JSON.stringify({fills: Object.keys(fills), labels: labels});
+  document.body.appendChild(pre);
+});
+</script>"#;
 
 /// Copies trials `picks` (1-based) of a one-value sweep into `to/profile_runs/run_000N`, renumbered.
 fn split(sweep: &Path, picks: &[u32], to: &Path) {
