@@ -94,8 +94,22 @@ pub fn settings(input_config: &Value) -> Map<String, Value> {
         .collect()
 }
 
+/// Settings that change the prompts but not their distribution: a difference is reported, not refused.
+pub const INFORMATIONAL: [&str; 1] = ["random_seed"];
+
+/// The informational settings that differ, in words (`random_seed: 0.0 → 42.0`).
+pub fn notes(base: &Map<String, Value>, new: &Map<String, Value>) -> Vec<String> {
+    INFORMATIONAL
+        .iter()
+        .filter_map(|s| match (base.get(*s), new.get(*s)) {
+            (Some(a), Some(b)) if a != b => Some(format!("{s}: {a} → {b}")),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The first setting (in [`SETTINGS`] order) in which `new` differs from `base`, skipping
-/// `allowed`; `None` when they agree. A setting only one side records is not held against it
+/// `allowed` and the [`INFORMATIONAL`] ones; `None` when they agree. A setting only one side records is not held against it
 /// (older files lack some), except the ones every summary has.
 pub fn first_difference(
     base: &Map<String, Value>,
@@ -105,7 +119,7 @@ pub fn first_difference(
     const ALWAYS: [&str; 3] = ["endpoint_type", "isl", "osl"];
     SETTINGS
         .iter()
-        .filter(|s| !allowed.iter().any(|a| a == *s))
+        .filter(|s| !allowed.iter().any(|a| a == *s) && !INFORMATIONAL.contains(s))
         .find_map(|s| match (base.get(*s), new.get(*s)) {
             (Some(a), Some(b)) => {
                 let one = |v: &Value| Value::Object(Map::from_iter([(s.to_string(), v.clone())]));
