@@ -154,14 +154,9 @@ mod tests {
         let (a, b) = (settings(&cfg(550.0, 42)), settings(&cfg(100.0, 7)));
         assert_eq!(first_difference(&a, &a, &[]), None);
         assert_eq!(first_difference(&a, &b, &[]).unwrap(), "isl.mean: 550.0 → 100.0");
-        assert_eq!(
-            first_difference(&a, &b, &["isl".into()]).unwrap(),
-            "random_seed: 42.0 → 7.0"
-        );
-        assert_eq!(
-            first_difference(&a, &b, &["isl".into(), "random_seed".into()]),
-            None
-        );
+        // Another seed draws other prompts from the same distribution: said, not refused.
+        assert_eq!(first_difference(&a, &b, &["isl".into()]), None);
+        assert_eq!(notes(&a, &b), vec!["random_seed: 42.0 → 7.0".to_string()]);
     }
 
     #[test]
