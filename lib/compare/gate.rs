@@ -8,6 +8,9 @@ use crate::contract::comparison::{GateResult, Interval};
 use crate::contract::sla_filter::STATS;
 use crate::stats::welch::{self, Sample};
 
+/// One matched value as a gate judges it: where (`concurrency_16`), the unit, base's and new's trials.
+pub type GatePoint = (String, String, Sample, Sample);
+
 /// One parsed gate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gate {
@@ -76,19 +79,14 @@ impl Gate {
     }
 
     /// Judges the gate at every matched value (`(at, unit, base, new)`); fails at the worst one.
-    pub fn judge(
-        &self,
-        new_label: &str,
-        points: &[(String, String, Sample, Sample)],
-        level: f64,
-    ) -> anyhow::Result<GateResult> {
+    pub fn judge(&self, new_label: &str, points: &[GatePoint], level: f64) -> anyhow::Result<GateResult> {
         anyhow::ensure!(
             !points.is_empty(),
             "--gate '{}': {} is not measured at any value both base and {new_label} have",
             self.raw,
             self.metric
         );
-        let mut worst: Option<(f64, &(String, String, Sample, Sample), Option<Interval>)> = None;
+        let mut worst: Option<(f64, &GatePoint, Option<Interval>)> = None;
         for p in points {
             let (_, _, b, n) = p;
             let (e, iv) = self.excess(b, n, level).ok_or_else(|| {

@@ -86,10 +86,13 @@ fn load_of_run(input_config: Option<&Value>) -> Vec<(String, Value)> {
         .unwrap_or_default()
 }
 
+/// One value's parameters, successful trials' summaries and failed-trial count.
+type Group<'a> = (Vec<(String, Value)>, Vec<&'a SummaryDoc>, usize);
+
 /// Groups the trials by value: each metric's sample over the successful trials.
 fn points_of(input: &SweepInput) -> Vec<Point> {
     let mut order: Vec<String> = Vec::new();
-    let mut groups: BTreeMap<String, (Vec<(String, Value)>, Vec<&SummaryDoc>, usize)> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     for t in &input.trials {
         let key = dir_name(&t.parameters);
         if !order.contains(&key) {

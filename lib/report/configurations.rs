@@ -57,8 +57,11 @@ pub fn labels(report: &Report) -> Vec<String> {
     out
 }
 
+/// A placed label's box in viewBox units: left, top, right, bottom.
+pub type LabelBox = (f64, f64, f64, f64);
+
 /// The chart (an `<svg class="chart">` element) and, for tests, its label boxes.
-pub fn chart(report: &Report, title: &str) -> anyhow::Result<(String, Vec<(f64, f64, f64, f64)>)> {
+pub fn chart(report: &Report, title: &str) -> anyhow::Result<(String, Vec<LabelBox>)> {
     let (xi, yi) = axes(report)?;
     let (xk, yk) = (&report.objectives[xi].key, &report.objectives[yi].key);
     let num = |p: &ReportPoint, k: &str| p.values.get(k).and_then(Value::as_f64);
