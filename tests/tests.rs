@@ -17,6 +17,7 @@ mod report_browser;
 mod resume;
 mod scrape;
 mod search;
+mod serve;
 mod shards;
 mod stages;
 mod sweep;
