@@ -107,7 +107,10 @@ fn two_configurations_each_swept_with_their_own_parameters_and_no_process_left()
         tmp.path(),
         &[
             "--serve",
-            &mock_cmd(&m, "--max-batch {b} --api-key s3cr3t-k3y"),
+            &format!(
+                "HF_TOKEN=s3cr3t-hf DB_URL=http://user:s3cr3t-pw@127.0.0.1/db {}",
+                mock_cmd(&m, "--max-batch {b} --api-key s3cr3t-k3y")
+            ),
             "--serve-params",
             "b=4,16",
             "--api-key",
@@ -141,6 +144,10 @@ fn two_configurations_each_swept_with_their_own_parameters_and_no_process_left()
         let command = info["command"].as_str().unwrap();
         assert!(
             command.contains(&format!("--max-batch {b} --api-key REDACTED")),
+            "{command}"
+        );
+        assert!(
+            command.starts_with("HF_TOKEN=REDACTED DB_URL=http://user:REDACTED@127.0.0.1/db sh -c"),
             "{command}"
         );
         // The load values were computed from the parameter: {b} and 2*{b}.
