@@ -3,7 +3,7 @@
 # shellcheck, librsvg2-bin, openssl, pandas, rustfmt), so that no test is skipped.
 PREFIX ?= /usr/local
 CARGO ?= cargo
-TOOLS := mock-llm loadgen trial-agg sweep-plan sweep-agg pareto scrape report
+TOOLS := mock-llm loadgen trial-agg sweep-plan sweep-agg pareto scrape report compare
 
 .PHONY: demo test lint bench man install build release report-screenshot
 

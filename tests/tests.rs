@@ -4,6 +4,7 @@
 
 mod adaptive;
 mod common;
+mod compare;
 mod conventions;
 mod dashboard;
 mod endpoint_types;
