@@ -31,6 +31,8 @@ const LOAD: [&str; 14] = [
 
 /// Runs scripts/profile to its exit. Its output goes to files, not pipes: a leftover server
 /// process holding a pipe would make the wait outlast profile and hide the leftover.
+const FAST: &str = "--ttft-ms 1 --itl-ms 1";
+
 fn profile(dir: &Path, args: &[&str]) -> Output {
     let (out, err) = (dir.join("profile.out"), dir.join("profile.err"));
     let status = Command::new(repo_root().join("scripts/profile"))
@@ -50,11 +52,11 @@ fn profile(dir: &Path, args: &[&str]) -> Output {
     }
 }
 
-/// A fast mock-llm command line behind `sh`, which first leaves a `sleep MARKER` in the server's
+/// A mock-llm command line (fast unless `extra` says otherwise) behind `sh`, which first leaves a `sleep MARKER` in the server's
 /// process group: a member that is not the leader, so a stop that only kills the leader shows.
 fn mock_cmd(marker: &str, extra: &str) -> String {
     format!(
-        "sh -c 'sleep {marker} & exec {} --port {{port}} --ttft-ms 1 --itl-ms 1 --served-model-name mock {extra}'",
+        "sh -c 'sleep {marker} & exec {} --port {{port}} --served-model-name mock {extra}'",
         bin("mock-llm").display()
     )
 }
@@ -109,7 +111,7 @@ fn two_configurations_each_swept_with_their_own_parameters_and_no_process_left()
             "--serve",
             &format!(
                 "HF_TOKEN=s3cr3t-hf DB_URL=http://user:s3cr3t-pw@127.0.0.1/db {}",
-                mock_cmd(&m, "--max-batch {b} --api-key s3cr3t-k3y")
+                mock_cmd(&m, "--max-batch {b} --api-key s3cr3t-k3y --ttft-ms 1 --itl-ms 1")
             ),
             "--serve-params",
             "b=4,16",
@@ -194,7 +196,7 @@ fn a_server_that_exits_or_never_gets_ready_is_recorded_and_the_next_configuratio
             "--serve-config",
             &format!("hang=sleep {m_hang}"),
             "--serve-config",
-            &format!("good={}", mock_cmd(&m_good, "")),
+            &format!("good={}", mock_cmd(&m_good, FAST)),
             "--server-ready-timeout",
             "2",
             "--server-stop-grace",
@@ -272,7 +274,7 @@ fn mtimes(root: &Path) -> BTreeMap<PathBuf, SystemTime> {
 fn resume_keeps_a_finished_configuration_and_runs_the_failed_one() {
     let tmp = tempfile::tempdir().unwrap();
     let m = marker(4);
-    let good = format!("a={}", mock_cmd(&m, ""));
+    let good = format!("a={}", mock_cmd(&m, FAST));
     let first = profile(
         tmp.path(),
         &[
@@ -294,7 +296,7 @@ fn resume_keeps_a_finished_configuration_and_runs_the_failed_one() {
             "--serve-config",
             &good,
             "--serve-config",
-            &format!("b={}", mock_cmd(&m, "")),
+            &format!("b={}", mock_cmd(&m, FAST)),
             "--concurrency",
             "2",
             "--resume",
@@ -317,5 +319,49 @@ fn resume_keeps_a_finished_configuration_and_runs_the_failed_one() {
     assert!(sweep_dir(&art.join("b"))
         .join("profile_export_aiperf.json")
         .is_file());
+    assert_eq!(processes_with(&m), Vec::<String>::new());
+}
+
+#[test]
+fn compare_and_report_run_over_the_configurations_and_a_failed_gate_exits_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = marker(5);
+    // The base has 8 decode slots, the other 2: at concurrency 8 it serves about a quarter as much.
+    let o = profile(
+        tmp.path(),
+        &[
+            "--serve-config",
+            &format!("many={}", mock_cmd(&m, "--max-batch 8")),
+            "--serve-config",
+            &format!("few={}", mock_cmd(&m, "--max-batch 2")),
+            "--concurrency",
+            "8",
+            "--request-count",
+            "24",
+            "--num-profile-runs",
+            "2",
+            "--gate",
+            "request_throughput:avg:-3%",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "the gate fails: {}", stderr(&o));
+    let art = tmp.path().join("artifacts");
+    for c in ["many", "few"] {
+        assert_eq!(read_json(&art.join(c).join("server.json"))["status"], "complete");
+    }
+    let cmp = read_json(&art.join("compare.json"));
+    assert_eq!(cmp["base"], "many", "{cmp}");
+    let labels: Vec<&str> = cmp["configurations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["many", "few"]);
+    assert_eq!(cmp["gates"][0]["passed"], false, "{}", cmp["gates"]);
+    let md = std::fs::read_to_string(art.join("compare.md")).unwrap();
+    assert!(md.contains("request_throughput"), "{md}");
+    let page = std::fs::read_to_string(art.join("report.html")).unwrap();
+    assert!(page.contains("many") && page.contains("few"));
     assert_eq!(processes_with(&m), Vec::<String>::new());
 }
