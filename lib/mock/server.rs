@@ -194,11 +194,7 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
         (Some(r), _, _) => r,
         (None, &Method::GET, "/v1/models") => Route::Models,
         (None, &Method::GET, "/health") => return Ok(Response::new(MockBody::full(Bytes::new()))),
-        // vLLM's shape: {"version":"0.32.0"}.
-        (None, &Method::GET, "/version") => {
-            let body = format!(r#"{{"version":"{}"}}"#, env!("CARGO_PKG_VERSION"));
-            return Ok(json_response(StatusCode::OK, body));
-        }
+        (None, &Method::GET, "/version") => return Ok(version()),
         (None, &Method::GET, "/metrics") => {
             return Ok(text_response(
                 eng.metrics.render(eng.load(), &eng.opts.served_model_name),
@@ -318,6 +314,12 @@ fn unix_secs() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// `/version` in vLLM's shape: `{"version":"0.32.0"}`.
+fn version() -> Resp {
+    let body = format!(r#"{{"version":"{}"}}"#, env!("CARGO_PKG_VERSION"));
+    json_response(StatusCode::OK, body)
 }
 
 fn models(eng: &Engine) -> Resp {
