@@ -295,6 +295,44 @@ fn a_ttft_regression_fails_the_gate_and_an_a_a_pair_passes() {
 }
 
 #[test]
+fn a_search_folder_gives_its_answer_as_the_capacity_and_its_sla_as_the_slo() {
+    let mock = MockServer::start(&["--max-batch", "4", "--ttft-ms", "20", "--itl-ms", "5"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let search = profile(
+        tmp.path(),
+        &mock.url(),
+        &[
+            "--request-count",
+            "16",
+            "--search-recipe",
+            "max-concurrency-under-sla",
+            "--search-sla",
+            "time_to_first_token:p99:le:100",
+            "--search-space",
+            "concurrency:1,32:int",
+        ],
+    );
+    let answer = read_json(&search.join("search_answer.json"));
+    let l = labelled("a", &search);
+    let o = compare(&[l.as_str(), &labelled("b", &search), "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(c["configurations"][0]["kind"], "search");
+    assert_eq!(
+        c["slo"][0]["metric_tag"], "time_to_first_token",
+        "the search's SLA: {c}"
+    );
+    let cap = &c["decision"]["capacities"][0];
+    assert_eq!(cap["source"], "search_answer");
+    assert_eq!(cap["value"].as_f64(), answer["value"].as_f64(), "{cap}");
+    assert_eq!(
+        cap["value_low"].as_f64(),
+        answer["interval"]["lo"].as_f64(),
+        "{cap}"
+    );
+}
+
+#[test]
 fn reads_aiperfs_own_artifacts_and_matches_by_swept_value() {
     let f = fixtures_dir();
     let c2 = f.join("c2_sweep_c2-4_x3_independent");

@@ -77,7 +77,8 @@ fn capacity(c: &Configuration, slo: &[SlaFilter], level: f64) -> Capacity {
     };
     cap.parameter = Some(k.clone());
     cap.value = Some(*x);
-    cap.holds_on_interval = feasible(slo, p, level).1;
+    // One trial has no interval to hold on.
+    cap.holds_on_interval = p.trials >= 2 && feasible(slo, p, level).1;
     match answer {
         Some(a) => (cap.value_low, cap.value_high) = (a.low, a.high),
         None => {

@@ -83,6 +83,12 @@ fn check_workloads(
             ));
             continue;
         };
+        for n in workload::notes(&bw, &cw) {
+            warnings.push(format!(
+                "{} and {}: {n} (other prompts from the same distribution)",
+                base.label, c.label
+            ));
+        }
         if let Some(d) = workload::first_difference(&bw, &cw, allowed) {
             let setting = d.split(['.', ':']).next().unwrap_or("").to_string();
             anyhow::bail!(

@@ -35,7 +35,10 @@ pub fn capacity_text(c: &Capacity) -> String {
     let thr = c.throughput.as_ref().map_or("no throughput".into(), |t| {
         format!("{} {}", side_text(t), c.throughput_unit)
     });
-    let sure = if c.holds_on_interval {
+    let one = c.throughput.as_ref().is_some_and(|t| t.trials < 2);
+    let sure = if one {
+        "one trial: no interval to judge it on"
+    } else if c.holds_on_interval {
         "holds on the interval too"
     } else {
         "holds on the means only"

@@ -152,7 +152,7 @@ pub struct Capacity {
     pub value_high: Option<f64>,
     /// `search_answer` or `sweep` (feasible values judged on trial means).
     pub source: String,
-    /// The SLO still holds at the pessimistic end of every metric's interval there.
+    /// The SLO still holds at the pessimistic end of every metric's interval there (false with one trial).
     pub holds_on_interval: bool,
     /// The throughput metric (`request_throughput_avg`, requests/sec) at that value.
     pub throughput_metric: String,
