@@ -19,6 +19,7 @@ mod report_browser;
 mod resume;
 mod scrape;
 mod search;
+mod serve;
 mod shards;
 mod slurm;
 mod stages;

@@ -60,6 +60,7 @@ pub fn summarize(
         input_config: info.input_config.clone().map(crate::io::redact::json),
         telemetry: None,
         server: None,
+        efficiency: Vec::new(),
         warmup,
         by_url: Vec::new(),
         sweepkit: Provenance {
