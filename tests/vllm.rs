@@ -190,12 +190,13 @@ fn scrape_and_the_summary_carry_vllms_own_metric_names() {
     let dir = tempfile::tempdir().unwrap();
     let samples = dir.path().join("server_metrics_export.jsonl");
     let mut scrape = std::process::Command::new(bin("scrape"))
-        .args(["--interval", "0.2", "--output", samples.to_str().unwrap()])
+        .args(["--interval", "0.1", "--output", samples.to_str().unwrap()])
         .arg(format!("{}/metrics", v.url))
         .spawn()
         .unwrap();
     // A baseline sample before the first request: counters are deltas from it.
     wait_for("scrape's first sample", || line_count(&samples) > 0);
+    // Three rounds of 64 tokens: a run of many scrape intervals, so the window holds samples.
     let recs = loadgen(
         &v,
         dir.path(),
@@ -204,11 +205,11 @@ fn scrape_and_the_summary_carry_vllms_own_metric_names() {
             "--concurrency",
             "2",
             "--request-count",
-            "4",
+            "6",
             "--isl",
             "64",
             "--osl",
-            "8",
+            "64",
             "--extra-inputs",
             "ignore_eos:true",
         ],
@@ -233,13 +234,13 @@ fn scrape_and_the_summary_carry_vllms_own_metric_names() {
     assert_eq!(kind("vllm:generation_tokens_total"), "counter");
     assert_eq!(kind("vllm:prefix_cache_hits_total"), "counter");
     assert_eq!(kind("vllm:time_to_first_token_seconds_bucket"), "histogram");
-    // scrape's raw values are vLLM's: the generation counter rose by exactly 4 × 8 tokens.
+    // scrape's raw values are vLLM's: the generation counter rose by exactly 6 × 64 tokens.
     let gen: Vec<f64> = lines
         .iter()
         .filter(|l| l["metric"] == "vllm:generation_tokens_total")
         .map(|l| l["value"].as_f64().unwrap())
         .collect();
-    assert_eq!(gen.last().unwrap() - gen.first().unwrap(), 32.0, "{gen:?}");
+    assert_eq!(gen.last().unwrap() - gen.first().unwrap(), 384.0, "{gen:?}");
 
     let out = run(
         "trial-agg",
@@ -276,7 +277,7 @@ fn scrape_and_the_summary_carry_vllms_own_metric_names() {
     let total = sm["vllm:generation_tokens_total"]["series"][0]["stats"]["total"]
         .as_f64()
         .unwrap();
-    assert!(total > 0.0 && total <= 32.0, "{total}");
+    assert!(total > 0.0 && total <= 384.0, "{total}");
     assert!(
         s["vllm:generation_tokens_total_rate"]["avg"].as_f64().unwrap() > 0.0,
         "key figure in {s}"
