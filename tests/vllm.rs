@@ -494,7 +494,7 @@ fn every_turn_carries_the_history_vllm_returned() {
     let msgs = |e: &proxy::Exchange| e.request["messages"].as_array().unwrap().clone();
     let mut firsts = 0;
     for e in &ex {
-        assert_eq!(e.status, 200);
+        assert_eq!((e.path.as_str(), e.status), ("/v1/chat/completions", 200));
         let ms = msgs(e);
         if ms.len() == 1 {
             firsts += 1;
