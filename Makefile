@@ -4,7 +4,7 @@
 # test is skipped.
 PREFIX ?= /usr/local
 CARGO ?= cargo
-TOOLS := mock-llm loadgen trial-agg sweep-plan sweep-agg pareto scrape report
+TOOLS := mock-llm loadgen trial-agg sweep-plan sweep-agg pareto scrape report compare
 
 .PHONY: demo demo-vllm test lint bench man install build release report-screenshot
 

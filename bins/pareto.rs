@@ -59,7 +59,8 @@ struct Cli {
     /// Mark frontier points whose dominance over another point is not significant (trial CIs overlap).
     #[arg(long)]
     ci: bool,
-    /// Draw throughput against latency with the frontier, labels and CI error bars (.svg; .png needs rsvg-convert).
+    /// Draw throughput against latency with the frontier, labels and CI error bars (.svg; .png needs
+    /// rsvg-convert). Several inputs: one colour and marker per input, each one's frontier, a legend.
     #[arg(long, value_name = "FILE")]
     plot: Option<PathBuf>,
     /// Print the terminal picture (to stderr when stdout carries the JSON, i.e. with --json).
@@ -157,7 +158,17 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     )
     .map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
     if let Some(p) = &cli.plot {
-        sweepkit::pareto::plot::write_picture(&report, p)?;
+        if cli.inputs.len() > 1 {
+            // Several configurations: one colour and marker each, a legend, labels that fit.
+            use sweepkit::report::configurations;
+            let (chart, _) = configurations::chart(&report, "Configurations: throughput against latency")?;
+            let doc = configurations::standalone(&chart);
+            sweepkit::pareto::plot::write_picture_with(p, |f| {
+                sweepkit::io::atomic::write(f, doc.as_bytes())
+            })?;
+        } else {
+            sweepkit::pareto::plot::write_picture(&report, p)?;
+        }
     }
     let mut out = std::io::stdout().lock();
     if cli.ascii {

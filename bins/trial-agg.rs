@@ -98,6 +98,14 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     gpu_telemetry: Option<PathBuf>,
 
+    /// GPUs serving the run: adds output_token_throughput_per_gpu (tokens/sec/gpu) [default: the GPUs in --gpu-telemetry]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    gpu_count: Option<u32>,
+
+    /// Price of one GPU-hour (any currency): adds cost_per_million_output_tokens (GPUs × price / output tokens per hour × 10^6)
+    #[arg(long, value_name = "PRICE", value_parser = positive_price)]
+    gpu_hour_price: Option<f64>,
+
     /// scrape's JSONL samples of the server's /metrics: server_metrics and key figures in the summary (and server_metrics_export.json/.csv with --output-dir)
     #[arg(long, value_name = "FILE")]
     server_metrics: Option<PathBuf>,
@@ -116,6 +124,13 @@ fn positive_seconds(s: &str) -> Result<f64, String> {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
         Ok(_) => Err(format!("'{s}' must be a positive number of seconds (e.g. 0.5)")),
         Err(_) => Err(format!("'{s}' is not a number of seconds (e.g. 0.5)")),
+    }
+}
+
+fn positive_price(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a positive price per GPU-hour (e.g. 2.5)")),
     }
 }
 
@@ -166,6 +181,8 @@ fn main() -> ExitCode {
             sweep_limit: (cli.sweep_limit > 0).then_some(cli.sweep_limit),
             gpu_telemetry: cli.gpu_telemetry,
             server_metrics: cli.server_metrics,
+            gpu_count: cli.gpu_count,
+            gpu_hour_price: cli.gpu_hour_price,
             by_url: cli.by.is_some(),
             slice_duration: cli.slice_duration,
         });

@@ -9,6 +9,7 @@
 //! terminal: `bins/` parse arguments into the typed options defined here, call in, print what
 //! comes back and map it to an exit code.
 pub mod artifacts;
+pub mod compare;
 pub mod contract;
 pub mod io;
 pub mod loadgen;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Every binary of the package, for tests that check them all alike.
-pub const TOOLS: [&str; 9] = [
+pub const TOOLS: [&str; 10] = [
     "mock-llm",
     "loadgen",
     "trial-agg",
@@ -15,6 +15,7 @@ pub const TOOLS: [&str; 9] = [
     "pareto",
     "scrape",
     "report",
+    "compare",
 ];
 
 pub fn bin(tool: &str) -> PathBuf {
@@ -28,6 +29,7 @@ pub fn bin(tool: &str) -> PathBuf {
         "pareto" => env!("CARGO_BIN_EXE_pareto"),
         "scrape" => env!("CARGO_BIN_EXE_scrape"),
         "report" => env!("CARGO_BIN_EXE_report"),
+        "compare" => env!("CARGO_BIN_EXE_compare"),
         other => panic!("unknown tool {other}"),
     };
     PathBuf::from(p)

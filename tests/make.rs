@@ -103,6 +103,30 @@ fn a_campaign_runs_under_make_resumes_what_is_missing_and_compares_frontiers() {
         .join("campaign/aiperf_reaggregated/sweep_aggregate/profile_export_aiperf_sweep.json")
         .is_file());
 
+    // The CI gate: b (8 slots) is no worse than a (1 slot), so the default gates pass; a gate that
+    // fails on a rise in throughput fails make, naming the gate.
+    let o = make(tmp.path(), &a, &b, &["gate"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let md = std::fs::read_to_string(tmp.path().join("campaign/compare/compare.md")).unwrap();
+    assert!(
+        md.contains("- ✅ gate time_to_first_token:p99:+5% passed"),
+        "{md}"
+    );
+    let o = make(
+        tmp.path(),
+        &a,
+        &b,
+        &["gate", "GATES=--gate request_throughput:avg:+5%"],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains(
+            "compare: gate request_throughput:avg:+5% FAILED: b request_throughput_avg at concurrency_"
+        ),
+        "{}",
+        text(&o.stderr)
+    );
+
     // Nothing is missing: make -n shows no run.
     let o = make(tmp.path(), &a, &b, &["-n"]);
     assert!(o.status.success());

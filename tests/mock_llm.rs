@@ -2,7 +2,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -1008,5 +1008,65 @@ fn jitter_is_seeded() {
     assert!(
         a.iter().collect::<std::collections::HashSet<_>>().len() > 6,
         "jitter varies per token: {a:?}"
+    );
+}
+
+/// `/version` answers in vLLM's shape, and the DCGM energy counter is the integral of the
+/// simulated power: 70 W idle, 650 W with the single decode slot busy.
+#[test]
+fn version_and_an_energy_counter_consistent_with_the_simulated_power() {
+    let m = MockServer::start(&[
+        "--max-batch",
+        "1",
+        "--ttft-ms",
+        "0",
+        "--itl-ms",
+        "100",
+        "--itl-per-running-ms",
+        "0",
+    ]);
+    let v = get(&m.addr, "/version").json();
+    assert_eq!(v, serde_json::json!({"version": env!("CARGO_PKG_VERSION")}));
+    let energy = || {
+        let t0 = Instant::now();
+        let d = String::from_utf8(get(&m.addr, "/dcgm/metrics").body).unwrap();
+        (
+            t0,
+            metric(&d, "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"),
+            Instant::now(),
+        )
+    };
+    // Idle: exactly 70 W between the two readings, which the server took between our send and
+    // our receipt of each (the counter is rounded to 1 mJ).
+    let (a0, e0, a1) = energy();
+    std::thread::sleep(Duration::from_millis(300));
+    let (b0, e1, b1) = energy();
+    let (shortest, longest) = ((b0 - a1).as_secs_f64(), (b1 - a0).as_secs_f64());
+    assert!(
+        e1 - e0 >= 70e3 * shortest - 1.0,
+        "{} mJ in ≥ {shortest} s",
+        e1 - e0
+    );
+    assert!(e1 - e0 <= 70e3 * longest + 1.0, "{} mJ in ≤ {longest} s", e1 - e0);
+    // One request holding the only slot for 4 × 100 ms: 580 W more while it runs.
+    let (c0, e2, c1) = energy();
+    assert_eq!(
+        post(&m.addr, "/v1/chat/completions", &chat_body(5, true)).status,
+        200
+    );
+    let (d0, e3, d1) = energy();
+    let (shortest, longest) = ((d0 - c1).as_secs_f64(), (d1 - c0).as_secs_f64());
+    let busy = 0.4;
+    assert!(e3 - e2 >= 70e3 * shortest + 580e3 * busy - 1.0, "{} mJ", e3 - e2);
+    assert!(
+        e3 - e2 <= 650e3 * longest + 1.0,
+        "{} mJ in ≤ {longest} s",
+        e3 - e2
+    );
+    assert!(
+        metric(
+            &String::from_utf8(get(&m.addr, "/dcgm/metrics").body).unwrap(),
+            "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"
+        ) >= e3
     );
 }

@@ -4,6 +4,7 @@
 
 mod adaptive;
 mod common;
+mod compare;
 mod conventions;
 mod dashboard;
 mod endpoint_types;
@@ -17,6 +18,7 @@ mod report_browser;
 mod resume;
 mod scrape;
 mod search;
+mod serve;
 mod shards;
 mod stages;
 mod sweep;

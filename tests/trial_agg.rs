@@ -1073,3 +1073,63 @@ fn scrape_gaps_leave_the_summary_complete() {
     assert_eq!(sm["summary"]["endpoint_info"][ep]["failed_fetches"], 2);
     assert_eq!(sm["summary"]["endpoint_info"][ep]["successful_fetches"], 2);
 }
+
+/// AIPerf's energy rules: the DCGM energy counter's delta from the last sample before the window to
+/// the last inside it (plus 666 ms of grace for the closing scrape), then AIPerf's ratios.
+#[test]
+fn gpu_energy_metrics_from_the_dcgm_energy_counter() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Two requests over T0 .. T0+150 ms, 11 output and 100 input tokens each.
+    let recs = [Rec::ok(0, 100.0, 20.0), Rec::ok(50, 100.0, 20.0)];
+    let dcgm = "http://127.0.0.1:9400/metrics";
+    let mut samples = String::new();
+    // mJ: the baseline at -100 ms, 2 000 J later at +650 ms (inside the grace), then a sample
+    // after the grace that must not count.
+    for (t_ms, mj) in [
+        (-100i64, 1_000_000.0),
+        (60, 1_500_000.0),
+        (650, 3_000_000.0),
+        (950, 9e9),
+    ] {
+        samples += &json!({"endpoint": dcgm, "timestamp_ns": (T0 as i64 + t_ms * 1_000_000) as u64,
+                           "metric": "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
+                           "labels": {"gpu": "0", "UUID": "GPU-1234"}, "value": mj, "type": "counter"})
+        .to_string();
+        samples += "\n";
+    }
+    let gpu = write(tmp.path(), "gpu_telemetry_export.jsonl", &samples);
+    let args = [
+        "--format",
+        "json",
+        "--gpu-telemetry",
+        gpu.to_str().unwrap(),
+        "--gpu-count",
+        "2",
+        "--gpu-hour-price",
+        "4",
+    ];
+    let doc = ok_json(&trial_agg(&args, Some(&lines(&recs))));
+    let m = |tag: &str| {
+        doc[tag]["avg"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{tag} missing: {doc:#}"))
+    };
+    assert_eq!(doc["nvidia_total_gpu_energy"]["unit"], "J");
+    assert_eq!(m("nvidia_total_gpu_energy"), 2_000.0);
+    assert_eq!(m("nvidia_energy_per_output_token"), 2_000.0 * 1e3 / 22.0);
+    assert_eq!(doc["nvidia_energy_per_output_token"]["unit"], "mJ/token");
+    assert_eq!(m("nvidia_energy_per_total_token"), 2_000.0 * 1e3 / 222.0);
+    assert_eq!(m("nvidia_output_tokens_per_joule"), 22.0 / 2_000.0);
+    assert_eq!(m("nvidia_energy_per_request"), 1_000.0);
+    assert!((m("nvidia_energy_delay_product") - 1_000.0 * 0.1).abs() < 1e-9);
+    // Average power: the energy over the 150 ms profiling window.
+    assert!((m("nvidia_average_gpu_power") - 2_000.0 / 0.15).abs() < 1e-6);
+    let tput = m("output_token_throughput");
+    assert!((m("nvidia_output_tps_per_watt") - tput / (2_000.0 / 0.15)).abs() < 1e-9);
+    assert!((m("output_token_throughput_per_gpu") - tput / 2.0).abs() < 1e-9);
+    // 2 GPUs at 4 per hour: 8 per hour for tput × 3600 tokens.
+    assert!((m("cost_per_million_output_tokens") - 8.0 / (tput * 3600.0) * 1e6).abs() < 1e-9);
+    // No power gauge: no total power; no concurrency in the run info: no energy per user.
+    assert!(doc.get("nvidia_total_gpu_power").is_none());
+    assert!(doc.get("nvidia_energy_per_user").is_none());
+}

@@ -2,6 +2,7 @@
 //! reader, so a field cannot drift between the stage that writes it and the one that reads it.
 
 pub mod collated;
+pub mod comparison;
 pub mod convergence;
 pub mod plan_line;
 pub mod records;

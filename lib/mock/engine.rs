@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 use tokio::sync::oneshot;
 
 use super::capacity::{LatencyModel, Slots};
+use super::energy::EnergyMeter;
 use super::metrics::{Load, Metrics};
 use super::prefix_cache::PrefixCache;
 use super::record::Recorder;
@@ -36,6 +37,8 @@ pub struct Engine {
     /// Distinguishes ids across server runs.
     run_tag: u32,
     pub served_model_json: String,
+    /// The simulated GPU's energy counter (`/dcgm/metrics`).
+    energy: EnergyMeter,
 }
 
 impl Engine {
@@ -61,6 +64,7 @@ impl Engine {
             recorder,
             prefix_cache: PrefixCache::new(opts.prefix_cache_block_size, opts.prefix_cache_tokens),
             run_tag: (super::tokens::mix64(clock.now_ns()) >> 32) as u32,
+            energy: EnergyMeter::new(clock.now_ns()),
             clock,
             seq: AtomicU64::new(0),
             served_model_json: super::protocol::json_str(&opts.served_model_name),
@@ -109,10 +113,28 @@ impl Engine {
         }
     }
 
+    /// Energy used since start, mJ (the integral of the simulated power up to now).
+    pub fn energy_mj(&self) -> f64 {
+        let _s = self.slots.lock().unwrap();
+        self.energy.advance(
+            self.clock.now_ns(),
+            super::energy::power_w(self.load().utilization()),
+        )
+    }
+
+    /// Integrates the power drawn so far; called under the slots lock before the batch changes.
+    fn meter_energy(&self) {
+        self.energy.advance(
+            self.clock.now_ns(),
+            super::energy::power_w(self.load().utilization()),
+        );
+    }
+
     /// Takes a decode slot now, or joins the queue.
     pub fn acquire(self: &Arc<Self>) -> Admission {
         let mut s = self.slots.lock().unwrap();
         if s.try_admit() {
+            self.meter_energy();
             self.running.store(s.running(), Relaxed);
             Admission::Now(Slot {
                 eng: self.clone(),
@@ -131,6 +153,7 @@ impl Engine {
 
     fn release(&self) {
         let mut s = self.slots.lock().unwrap();
+        self.meter_energy();
         while let Some(w) = s.release() {
             if w.send(()).is_ok() {
                 break;

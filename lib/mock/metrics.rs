@@ -257,8 +257,9 @@ impl Metrics {
     }
 }
 
-/// DCGM-exporter text: one simulated GPU whose utilisation follows the decode batch fill.
-pub fn render_dcgm(load: Load) -> String {
+/// DCGM-exporter text: one simulated GPU whose utilisation follows the decode batch fill;
+/// `energy_mj` is its energy counter (the integral of the power shown).
+pub fn render_dcgm(load: Load, energy_mj: f64) -> String {
     const FB_TOTAL_MIB: f64 = 81_559.0;
     const WEIGHTS_MIB: f64 = 16_384.0;
     let util = load.utilization();
@@ -299,7 +300,13 @@ pub fn render_dcgm(load: Load) -> String {
         "DCGM_FI_DEV_POWER_USAGE",
         "Power draw (in W).",
         "gauge",
-        ((70.0 + util * 580.0) * 1000.0).round() / 1000.0,
+        (super::energy::power_w(util) * 1000.0).round() / 1000.0,
+    );
+    g(
+        "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
+        "Total energy consumption since boot (in mJ).",
+        "counter",
+        energy_mj.round(),
     );
     g(
         "DCGM_FI_DEV_GPU_TEMP",

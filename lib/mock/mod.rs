@@ -4,6 +4,7 @@
 //! Ctrl-C; tests and benchmarks start the binary on port 0 and read its one stdout line.
 
 pub mod capacity;
+pub mod energy;
 pub mod engine;
 pub mod faults;
 pub mod metrics;

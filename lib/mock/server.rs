@@ -169,7 +169,7 @@ fn text_response(body: String, content_type: &'static str) -> Resp {
 }
 
 /// Every path mock-llm serves, for the 404 message.
-const PATHS: &str = "/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/messages, /generate, /generate_stream, /v2/rerank, /rerank, /v1/models, /health, /metrics, /dcgm/metrics";
+const PATHS: &str = "/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/messages, /generate, /generate_stream, /v2/rerank, /rerank, /v1/models, /version, /health, /metrics, /dcgm/metrics";
 
 /// The route of a POST path.
 fn post_route(path: &str) -> Option<Route> {
@@ -194,6 +194,7 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
         (Some(r), _, _) => r,
         (None, &Method::GET, "/v1/models") => Route::Models,
         (None, &Method::GET, "/health") => return Ok(Response::new(MockBody::full(Bytes::new()))),
+        (None, &Method::GET, "/version") => return Ok(version()),
         (None, &Method::GET, "/metrics") => {
             return Ok(text_response(
                 eng.metrics.render(eng.load(), &eng.opts.served_model_name),
@@ -202,7 +203,7 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
         }
         (None, &Method::GET, "/dcgm/metrics") => {
             return Ok(text_response(
-                render_dcgm(eng.load()),
+                render_dcgm(eng.load(), eng.energy_mj()),
                 "text/plain; version=0.0.4; charset=utf-8",
             ))
         }
@@ -313,6 +314,12 @@ fn unix_secs() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// `/version` in vLLM's shape: `{"version":"0.32.0"}`.
+fn version() -> Resp {
+    let body = format!(r#"{{"version":"{}"}}"#, env!("CARGO_PKG_VERSION"));
+    json_response(StatusCode::OK, body)
 }
 
 fn models(eng: &Engine) -> Resp {

@@ -214,16 +214,21 @@ pub fn svg(report: &Report, path: &Path) -> anyhow::Result<()> {
 /// Writes the picture: `.svg` directly; `.png` through `rsvg-convert` when it is installed
 /// (this build draws SVG only, so it needs no system fonts).
 pub fn write_picture(report: &Report, path: &Path) -> anyhow::Result<()> {
+    write_picture_with(path, |p| svg(report, p))
+}
+
+/// [`write_picture`] with another SVG drawer (`draw` writes an SVG file at the path it is given).
+pub fn write_picture_with(path: &Path, draw: impl Fn(&Path) -> anyhow::Result<()>) -> anyhow::Result<()> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
     match ext.as_str() {
-        "svg" => svg(report, path),
+        "svg" => draw(path),
         "png" => {
             let tmp = path.with_extension("svg.tmp");
-            svg(report, &tmp)?;
+            draw(&tmp)?;
             let status = std::process::Command::new("rsvg-convert")
                 .arg("-o")
                 .arg(path)

@@ -21,8 +21,9 @@ pub fn first_difference(saved: &[PlanLine], new: &[PlanLine]) -> Option<String> 
         .then(|| format!("the saved plan has {} runs, this one {}", saved.len(), new.len()))
 }
 
-/// `loadgen.osl: 32 → 64`, `seed: 42 → 7`, `loadgen.osl: absent → 64`.
-fn first_path(a: &Value, b: &Value, at: &str) -> Option<String> {
+/// The first differing path of two JSON documents below `at`: `loadgen.osl: 32 → 64`, `seed: 42 → 7`,
+/// `loadgen.osl: absent → 64` (compare names a differing workload setting with it too).
+pub fn first_path(a: &Value, b: &Value, at: &str) -> Option<String> {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();

@@ -4,6 +4,8 @@
 //! [`parameters`], [`frontier`], [`distributions`], [`timeline`]) with [`svg`]'s primitives, and
 //! [`page`] assembles the page. This file sequences them and writes the file atomically.
 
+pub mod comparison_page;
+pub mod configurations;
 pub mod digest;
 pub mod distributions;
 pub mod frontier;

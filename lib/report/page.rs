@@ -50,6 +50,7 @@ svg circle.point:hover,svg path.series:hover{stroke-width:3.5}
 .note{color:var(--muted);font-size:14px}
 .bad{color:var(--bad)}.warn{color:var(--warn)}
 .findings{max-width:1000px}
+.decision{font-size:17px;margin:10px 0}
 details{margin:8px 0;border:1px solid var(--line);border-radius:4px;padding:4px 10px}
 details>summary{cursor:pointer;font-weight:600;padding:4px 0}
 ";

@@ -253,6 +253,56 @@ pub enum Mark {
     Hollow,
 }
 
+/// A marker's shape: one per configuration, so the series stay apart without colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Circle,
+    Square,
+    Triangle,
+    Diamond,
+}
+
+impl Shape {
+    pub fn nth(i: usize) -> Shape {
+        [Shape::Circle, Shape::Square, Shape::Triangle, Shape::Diamond][i % 4]
+    }
+
+    /// The shape centred on (x, y), about 10 px across.
+    fn element(self, x: f64, y: f64, attrs: &str) -> String {
+        match self {
+            Shape::Circle => format!("<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5\" {attrs}"),
+            Shape::Square => format!(
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"9\" height=\"9\" {attrs}",
+                x - 4.5,
+                y - 4.5
+            ),
+            Shape::Triangle => format!(
+                "<path d=\"M{x:.1},{:.1} L{:.1},{:.1} L{:.1},{:.1} Z\" {attrs}",
+                y - 6.0,
+                x + 5.5,
+                y + 4.0,
+                x - 5.5,
+                y + 4.0
+            ),
+            Shape::Diamond => format!(
+                "<path d=\"M{x:.1},{:.1} L{:.1},{y:.1} L{x:.1},{:.1} L{:.1},{y:.1} Z\" {attrs}",
+                y - 6.0,
+                x + 6.0,
+                y + 6.0,
+                x - 6.0
+            ),
+        }
+    }
+
+    fn tag(self) -> &'static str {
+        match self {
+            Shape::Circle => "circle",
+            Shape::Square => "rect",
+            Shape::Triangle | Shape::Diamond => "path",
+        }
+    }
+}
+
 const W: f64 = 640.0;
 const H: f64 = 380.0;
 const LEFT: f64 = 78.0;
@@ -272,6 +322,8 @@ pub struct Chart {
     /// Boxes of the labels placed so far, so the next one avoids them.
     placed: Vec<(f64, f64, f64, f64)>,
     legend: Vec<(String, &'static str, Dash)>,
+    /// Marker legend entries (one per configuration).
+    legend_marks: Vec<(String, &'static str, Shape)>,
     marks: usize,
 }
 
@@ -286,6 +338,7 @@ impl Chart {
             labels: String::new(),
             placed: Vec::new(),
             legend: Vec::new(),
+            legend_marks: Vec::new(),
             marks: 0,
         }
     }
@@ -347,8 +400,10 @@ impl Chart {
         if pts.len() < 2 || pts.iter().all(|(_, lo, hi)| lo == hi) {
             return;
         }
+        // A non-negative metric's band stops at zero: a mean minus t·se below 0 is not a value it can take.
+        let floor = if self.y.min >= 0.0 { 0.0 } else { f64::NEG_INFINITY };
         let upper: Vec<(f64, f64)> = pts.iter().map(|(x, _, hi)| (*x, *hi)).collect();
-        let lower: Vec<(f64, f64)> = pts.iter().rev().map(|(x, lo, _)| (*x, *lo)).collect();
+        let lower: Vec<(f64, f64)> = pts.iter().rev().map(|(x, lo, _)| (*x, lo.max(floor))).collect();
         let d = format!(
             "{} {} Z",
             self.path_d(&upper),
@@ -391,8 +446,9 @@ impl Chart {
         self.marks += 1;
     }
 
-    /// Places a point's label at the first corner around it that overlaps no earlier label.
-    fn label(&mut self, px: f64, py: f64, text: &str) {
+    /// Places a point's label at the first spot around it that stays inside the plot and overlaps
+    /// no earlier label; returns false (the label is left to the point's hover text) when none does.
+    fn label(&mut self, px: f64, py: f64, text: &str) -> bool {
         let w = 6.8 * text.chars().count() as f64;
         let candidates = [
             (8.0, -8.0),
@@ -401,34 +457,90 @@ impl Chart {
             (-8.0 - w, 16.0),
             (8.0, -22.0),
             (8.0, 30.0),
+            (-w / 2.0, -12.0),
+            (-w / 2.0, 22.0),
         ];
-        let inside = |x: f64| x >= LEFT && x + w <= W - RIGHT;
+        let boxed = |dx: f64, dy: f64| (px + dx, py + dy - 11.0, px + dx + w, py + dy + 2.0);
+        let inside =
+            |b: &(f64, f64, f64, f64)| b.0 >= LEFT && b.2 <= W - RIGHT && b.1 >= TOP && b.3 <= H - BOTTOM;
         let free = |b: &(f64, f64, f64, f64)| {
             !self
                 .placed
                 .iter()
                 .any(|p| b.0 < p.2 && p.0 < b.2 && b.1 < p.3 && p.1 < b.3)
         };
-        let (dx, dy) = candidates
-            .iter()
-            .copied()
-            .find(|(dx, dy)| inside(px + dx) && free(&(px + dx, py + dy - 11.0, px + dx + w, py + dy + 2.0)))
-            .unwrap_or(if inside(px + 8.0) {
-                (8.0, -8.0)
-            } else {
-                (-8.0 - w, -8.0)
-            });
+        let Some((dx, dy)) = candidates.iter().copied().find(|(dx, dy)| {
+            let b = boxed(*dx, *dy);
+            inside(&b) && free(&b)
+        }) else {
+            return false;
+        };
         let (x, y) = (px + dx, py + dy);
-        self.placed.push((x, y - 11.0, x + w, y + 2.0));
+        self.placed.push(boxed(dx, dy));
         let _ = write!(
             self.labels,
             "<text class=\"plabel\" x=\"{x:.1}\" y=\"{y:.1}\">{}</text>",
             esc(text)
         );
+        true
+    }
+
+    /// The boxes of the labels placed (left, top, right, bottom in viewBox units), for tests.
+    pub fn label_boxes(&self) -> &[(f64, f64, f64, f64)] {
+        &self.placed
+    }
+
+    /// A configuration's point: its shape and colour (filled on the frontier, hollow off it), hover
+    /// text, and a label when one fits. Returns whether the label was placed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn marker(
+        &mut self,
+        x: f64,
+        y: f64,
+        shape: Shape,
+        color: &'static str,
+        filled: bool,
+        label: Option<&str>,
+        hover: &str,
+    ) -> bool {
+        if !self.usable(x, y) {
+            return false;
+        }
+        let (px, py) = (self.px(x), self.py(y));
+        let fill = if filled { color } else { "#ffffff" };
+        let attrs = format!(
+            "class=\"point\" fill=\"{fill}\" stroke=\"{color}\" stroke-width=\"1.8\"><title>{}</title></{}>",
+            esc(hover),
+            shape.tag()
+        );
+        self.body.push_str(&shape.element(px, py, &attrs));
+        self.marks += 1;
+        label.is_some_and(|l| self.label(px, py, l))
+    }
+
+    /// Adds a marker entry to the legend (a configuration's colour and shape).
+    pub fn legend_marker(&mut self, name: &str, color: &'static str, shape: Shape) {
+        self.legend_marks.push((name.to_string(), color, shape));
+    }
+
+    /// Horizontal error bar (confidence interval along x) at `y`, never below zero on a non-negative axis.
+    pub fn error_bar_x(&mut self, y: f64, lo: f64, hi: f64) {
+        let lo = if self.x.min >= 0.0 { lo.max(0.0) } else { lo };
+        if !self.usable(lo, y) || !self.usable(hi, y) || lo == hi {
+            return;
+        }
+        let py = self.py(y);
+        let _ = write!(
+            self.body,
+            "<path class=\"ci\" d=\"M{:.1},{py:.1} L{:.1},{py:.1}\" stroke=\"#999\" stroke-width=\"1\"/>",
+            self.px(lo),
+            self.px(hi)
+        );
     }
 
     /// Vertical error bar (confidence interval) at `x`.
     pub fn error_bar(&mut self, x: f64, lo: f64, hi: f64) {
+        let lo = if self.y.min >= 0.0 { lo.max(0.0) } else { lo };
         if !self.usable(x, lo) || !self.usable(x, hi) || lo == hi {
             return;
         }
@@ -506,10 +618,29 @@ impl Chart {
     /// The legend below the x axis label, wrapped into rows; returns it and the height it takes.
     fn legend_svg(&self) -> (String, f64) {
         let mut s = String::new();
-        if self.legend.is_empty() {
+        if self.legend.is_empty() && self.legend_marks.is_empty() {
             return (s, 0.0);
         }
         let (mut x, mut y) = (LEFT, H + 8.0);
+        for (name, color, shape) in &self.legend_marks {
+            let w = 34.0 + 7.2 * name.chars().count() as f64;
+            if x + w > W - RIGHT && x > LEFT {
+                x = LEFT;
+                y += 16.0;
+            }
+            let attrs = format!(
+                "class=\"legend-mark\" fill=\"{color}\" stroke=\"{color}\" stroke-width=\"1.8\"></{}>",
+                shape.tag()
+            );
+            s.push_str(&shape.element(x + 9.0, y - 4.0, &attrs));
+            let _ = write!(
+                s,
+                "<text class=\"legend\" x=\"{:.1}\" y=\"{y:.1}\">{}</text>",
+                x + 22.0,
+                esc(name)
+            );
+            x += w;
+        }
         for (name, color, dash) in &self.legend {
             let w = 34.0 + 7.2 * name.chars().count() as f64;
             if x + w > W - RIGHT && x > LEFT {

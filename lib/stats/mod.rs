@@ -9,3 +9,4 @@ pub mod knee;
 pub mod ks;
 pub mod proportion;
 pub mod trends;
+pub mod welch;

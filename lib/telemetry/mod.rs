@@ -3,6 +3,7 @@
 //! ([`window`]), AIPerf's export files from it ([`export`]) and the key figures that join the trial's
 //! metrics ([`key_figures`]). trial-agg calls the functions re-exported here.
 
+pub mod energy;
 pub mod export;
 pub mod key_figures;
 pub mod prometheus;

@@ -106,7 +106,8 @@ impl Serialize for Doc<'_> {
         }
         // The server's and GPUs' key figures, as unit-bearing metrics (sweep-agg aggregates them).
         let server_figures = sum.server.iter().flat_map(|m| &m.figures);
-        for (tag, stats) in server_figures.chain(sum.telemetry.iter().flat_map(|t| &t.figures)) {
+        let gpu_figures = sum.telemetry.iter().flat_map(|t| &t.figures);
+        for (tag, stats) in server_figures.chain(gpu_figures).chain(&sum.efficiency) {
             map.serialize_entry(tag, stats)?;
         }
         map.serialize_entry("was_cancelled", &sum.was_cancelled)?;

@@ -77,6 +77,11 @@ pub struct Options {
     pub server_metrics: Option<PathBuf>,
     /// `--by url`: also summarise each server replica's records ([`by_url`]).
     pub by_url: bool,
+    /// GPUs serving the run (`--gpu-count`): output tokens/s per GPU; default: the GPUs in
+    /// `gpu_telemetry`.
+    pub gpu_count: Option<u32>,
+    /// Price of one GPU-hour (`--gpu-hour-price`): the cost of a million output tokens.
+    pub gpu_hour_price: Option<f64>,
     /// `--slice-duration` seconds: also write AIPerf's timeslices into `output_dir`.
     pub slice_duration: Option<f64>,
 }
@@ -136,6 +141,9 @@ pub struct Summary {
     pub telemetry: Option<server_side::GpuTelemetry>,
     /// From `--server-metrics`.
     pub server: Option<server_side::ServerMetrics>,
+    /// AIPerf's GPU energy-efficiency metrics (from `--gpu-telemetry`) and the cost per GPU (from
+    /// `--gpu-count`, `--gpu-hour-price`), as unit-bearing trial metrics.
+    pub efficiency: Vec<(String, crate::contract::summary::MetricStats)>,
     /// The warmup phase's metrics (AIPerf schema 1.4 `warmup_metrics`), when records had any.
     pub warmup: Option<Vec<Entry>>,
     /// `--by url`: each replica's own summary (same window), keyed by its base URL.
@@ -277,6 +285,7 @@ fn read_summarize_write(opts: Options, warnings: &mut Vec<String>) -> anyhow::Re
         summary.server = Some(m);
         summary.sweepkit.warnings.extend(warnings);
     }
+    summary.efficiency = server_side::efficiency(&summary, opts.gpu_count, opts.gpu_hour_price);
     warnings.extend(summary.sweepkit.warnings.iter().cloned());
     if let Some(dir) = &opts.output_dir {
         write_files(dir, &summary, slices.as_deref())?;

@@ -18,6 +18,9 @@ pub struct GpuTelemetry {
     pub csv_section: String,
     /// Key GPU figures as trial metrics (see `telemetry::key_figures`).
     pub figures: Vec<(String, crate::contract::summary::MetricStats)>,
+    /// The samples and the window, for the energy metrics.
+    lines: Vec<SampleLine>,
+    window: (u64, u64),
 }
 
 /// What the server's own metrics showed over the trial window (`--server-metrics`).
@@ -76,6 +79,8 @@ pub fn gpu_telemetry(path: &Path, start_ns: u64, end_ns: u64) -> anyhow::Result<
             telemetry_data,
             csv_section,
             figures: telemetry::key_figures(&summary),
+            lines,
+            window: (start_ns, end_ns),
         },
         warnings,
     ))
@@ -111,4 +116,58 @@ impl ServerMetrics {
             telemetry::export_csv(&doc["metrics"]).as_bytes(),
         )
     }
+}
+
+/// AIPerf's `nvidia_*` energy-efficiency metrics of the trial (when its GPU telemetry holds energy
+/// or power) and the cost metrics (output tokens/s per GPU; with a GPU-hour price, the price of a
+/// million output tokens). See [`telemetry::energy`].
+pub fn efficiency(
+    summary: &super::Summary,
+    gpu_count: Option<u32>,
+    gpu_hour_price: Option<f64>,
+) -> Vec<(String, crate::contract::summary::MetricStats)> {
+    use telemetry::energy;
+    let avg = |tag: &str| {
+        summary
+            .get(tag)
+            .and_then(|e| super::export_json::metric_stats(&e.unit, &e.value).avg)
+    };
+    let concurrency = summary
+        .input_config
+        .as_ref()
+        .and_then(|c| c["phases"].as_array())
+        .and_then(|p| {
+            p.iter()
+                .find(|p| p["name"] == "profiling" || p["kind"] == "profiling")
+        })
+        .and_then(|p| p["concurrency"].as_f64());
+    let figures = energy::TrialFigures {
+        output_tokens: avg("total_osl"),
+        input_tokens: avg("total_isl"),
+        requests: avg("request_count"),
+        latency_ms: avg("request_latency"),
+        request_throughput: avg("request_throughput"),
+        output_token_throughput: avg("output_token_throughput"),
+        goodput: avg("goodput"),
+        concurrency,
+    };
+    let mut out = Vec::new();
+    let mut gpus = gpu_count.map(f64::from);
+    if let Some(t) = &summary.telemetry {
+        let secs = t.window.1.saturating_sub(t.window.0) as f64 / 1e9;
+        out = energy::efficiency(&t.lines, t.window, secs, &figures);
+        if gpus.is_none() {
+            let n = t.telemetry_data["endpoints"].as_object().map(|e| {
+                e.values()
+                    .filter_map(|g| g["gpus"].as_object())
+                    .map(|g| g.len())
+                    .sum::<usize>()
+            });
+            gpus = n.filter(|&n| n > 0).map(|n| n as f64);
+        }
+    }
+    if let Some(g) = gpus {
+        out.extend(energy::cost(figures.output_token_throughput, g, gpu_hour_price));
+    }
+    out
 }

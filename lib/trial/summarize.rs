@@ -59,6 +59,7 @@ pub fn summarize(
         input_config: info.input_config.clone(),
         telemetry: None,
         server: None,
+        efficiency: Vec::new(),
         warmup,
         by_url: Vec::new(),
         sweepkit: Provenance {
