@@ -568,3 +568,102 @@ fn a_prompt_longer_than_max_model_len_is_vllms_400_as_an_error_record() {
         assert!(msg.contains(&MAX_MODEL_LEN.to_string()), "names the limit: {msg}");
     }
 }
+
+/// Processes that are part of some vLLM server (its engine core and workers retitle themselves).
+fn vllm_processes() -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|c| c.starts_with(b"VLLM::"))
+        .count()
+}
+
+#[test]
+fn the_decision_loop_on_vllm_finds_8_sequences_serve_more_at_concurrency_8() {
+    let Some(_alone) = server::exclusive("decision loop") else {
+        return;
+    };
+    let before = vllm_processes();
+    let tmp = tempfile::tempdir().unwrap();
+    let model = server::model_dir();
+    let serve = format!(
+        "VLLM_TARGET_DEVICE=cpu VLLM_CPU_OMP_THREADS_BIND=nobind VLLM_CPU_KVCACHE_SPACE=1 \
+         HF_HUB_OFFLINE=1 VLLM_NO_USAGE_STATS=1 {} serve {} --host 127.0.0.1 --port {{port}} \
+         --served-model-name {MODEL} --dtype bfloat16 --max-model-len 4096 \
+         --max-num-seqs {{max_num_seqs}}",
+        server::venv_dir().join("bin/vllm").display(),
+        model.display()
+    );
+    let art = tmp.path().join("artifacts");
+    // Two server lifetimes, three short trials each at concurrency 8: 2 sequences per batch must
+    // queue 6 of the 8 requests, 8 sequences batch them all.
+    let (out, err) = (tmp.path().join("profile.out"), tmp.path().join("profile.err"));
+    let status = std::process::Command::new(common::repo_root().join("scripts/profile"))
+        .env("SWEEPKIT_BIN_DIR", bin("loadgen").parent().unwrap())
+        .args(["--serve", &serve, "--serve-params", "max_num_seqs=2,8"])
+        .args([
+            "-m",
+            MODEL,
+            "--streaming",
+            "--concurrency",
+            "8",
+            "--request-count",
+            "24",
+        ])
+        .args(["--num-profile-runs", "3", "--isl", "64", "--osl", "32"])
+        .args(["--extra-inputs", "ignore_eos:true", "--ui", "none"])
+        .args([
+            "--tokenizer",
+            model.to_str().unwrap(),
+            "--profile-run-cooldown-seconds",
+            "0",
+        ])
+        .arg("--artifact-dir")
+        .arg(&art)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .status()
+        .unwrap();
+    let log = std::fs::read_to_string(&err).unwrap_or_default();
+    assert_eq!(status.code(), Some(0), "scripts/profile --serve: {log}");
+    for c in ["max_num_seqs-2", "max_num_seqs-8"] {
+        let s = read_json(&art.join(c).join("server.json"));
+        assert_eq!(s["status"], "complete", "{c}: {s}");
+    }
+    let cmp = read_json(&art.join("compare.json"));
+    assert_eq!(cmp["base"], "max_num_seqs-2", "{cmp}");
+    let pair = &cmp["pairs"][0];
+    assert_eq!(pair["new"], "max_num_seqs-8", "{pair}");
+    let point = pair["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["parameters"]["concurrency"] == 8)
+        .unwrap_or_else(|| panic!("no concurrency 8 in {pair}"));
+    let thr = point["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "request_throughput_avg")
+        .unwrap_or_else(|| panic!("no request throughput in {point}"));
+    assert_eq!(
+        (thr["base"]["trials"].as_u64(), thr["new"]["trials"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(thr["verdict"], "better", "8 sequences serve more: {thr}");
+    let ratio = &thr["ratio"];
+    assert!(
+        ratio["low"].as_f64().unwrap() > 1.0 && ratio["low"].as_f64() <= ratio["value"].as_f64(),
+        "the ratio's interval lies above 1: {ratio}"
+    );
+    assert!(std::fs::read_to_string(art.join("compare.md"))
+        .unwrap()
+        .contains("request_throughput"));
+    assert_eq!(
+        vllm_processes(),
+        before,
+        "both servers stopped, engine cores included"
+    );
+}

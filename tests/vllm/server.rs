@@ -99,8 +99,18 @@ pub fn missing() -> Option<String> {
 /// vLLM missing is a failure naming the fix, unless `SWEEPKIT_ALLOW_SKIP` contains `vllm`: then
 /// the test says on stderr that it skipped, and why, and gets None.
 pub fn acquire(test: &str) -> Option<Session> {
-    static TURN: Mutex<()> = Mutex::new(());
     static SERVER: OnceLock<Result<Vllm, String>> = OnceLock::new();
+    let turn = exclusive(test)?;
+    match SERVER.get_or_init(start) {
+        Ok(v) => Some(Session { vllm: v, _turn: turn }),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The machine to the calling test alone (no other vLLM test runs; the shared server, if started,
+/// is idle), for a test that starts its own servers. None (a visible skip) or a failure as `acquire`.
+pub fn exclusive(test: &str) -> Option<MutexGuard<'static, ()>> {
+    static TURN: Mutex<()> = Mutex::new(());
     if let Some(why) = missing() {
         let allowed = std::env::var("SWEEPKIT_ALLOW_SKIP").is_ok_and(|v| v.contains("vllm"));
         if allowed {
@@ -113,11 +123,7 @@ pub fn acquire(test: &str) -> Option<Session> {
         }
         panic!("vLLM is missing: {why}: run scripts/install-test-deps (make test runs it), or set SWEEPKIT_ALLOW_SKIP=vllm to skip");
     }
-    let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    match SERVER.get_or_init(start) {
-        Ok(v) => Some(Session { vllm: v, _turn: turn }),
-        Err(e) => panic!("{e}"),
-    }
+    Some(TURN.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 fn free_port() -> u16 {
