@@ -104,8 +104,9 @@ fn exact_tokens(endpoint: &str, streaming: bool, overhead: f64) {
         );
         assert_eq!(m(r, "usage_completion_tokens"), 6.0, "OSL = max_tokens: {r}");
         if streaming {
+            // ITL may be 0: vLLM can flush a short stream's events in one write (seen on responses).
             assert!(m(r, "time_to_first_token") > 0.0, "{r}");
-            assert!(m(r, "inter_token_latency") > 0.0, "{r}");
+            assert!(m(r, "inter_token_latency") >= 0.0, "{r}");
         }
     }
     isls.sort();
