@@ -1,11 +1,12 @@
 # sweepkit's entry points. `make demo` benchmarks the bundled mock-llm end to end; `make test` is
 # what CI runs: it first installs what the tests need and is missing (scripts/install-test-deps:
-# shellcheck, librsvg2-bin, openssl, pandas, rustfmt), so that no test is skipped.
+# shellcheck, librsvg2-bin, openssl, pandas, rustfmt, the real vLLM for tests/vllm.rs), so that no
+# test is skipped.
 PREFIX ?= /usr/local
 CARGO ?= cargo
 TOOLS := mock-llm loadgen trial-agg sweep-plan sweep-agg pareto scrape report compare
 
-.PHONY: demo test lint bench man install build release report-screenshot
+.PHONY: demo demo-vllm test lint bench man install build release report-screenshot
 
 build:
 	$(CARGO) build --locked --bins
@@ -15,6 +16,10 @@ release:
 
 demo: release
 	scripts/demo
+
+# The same demo on the real vLLM (CPU build; scripts/demo-vllm installs it first if missing).
+demo-vllm: release
+	scripts/demo-vllm
 
 # The README's picture of a report (docs/report.png), from the demo's sweep, rendered by headless Chromium.
 report-screenshot: release
