@@ -21,6 +21,18 @@ pub use engine::Engine;
 pub use faults::FaultRates;
 pub use server::run;
 
+/// The header a client may send the API key in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthHeader {
+    /// `Authorization: Bearer KEY` or `x-api-key: KEY` (a real gateway in front of several APIs).
+    #[default]
+    Any,
+    /// Only `Authorization: Bearer KEY` (OpenAI's way).
+    Bearer,
+    /// Only `x-api-key: KEY` (Anthropic's way).
+    XApiKey,
+}
+
 /// Everything the server needs, typed (the CLI maps its flags onto this).
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -46,6 +58,8 @@ pub struct Options {
     /// With `record`: each request's JSON body goes into its line too.
     pub record_request_bodies: bool,
     pub api_key: Option<String>,
+    /// Which header may carry `api_key` (a test of one client flavour accepts only its header).
+    pub auth_header: AuthHeader,
     /// Runtime worker threads; 0 = one per core.
     pub workers: usize,
     /// Run the server threads at SCHED_FIFO priority 1 (shared machines).
@@ -79,6 +93,7 @@ impl Default for Options {
             record: None,
             record_request_bodies: false,
             api_key: None,
+            auth_header: AuthHeader::Any,
             workers: 0,
             realtime: false,
             prefix_cache_tokens: 0,
