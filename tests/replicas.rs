@@ -6,22 +6,11 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::{bin, repo_root, MockServer};
+use crate::common::{bin, MockServer};
 
 /// A replica with `slots` decode slots, 20 ms to the first token, 5 ms per token.
 fn replica(slots: &str) -> MockServer {
-    MockServer::start(&[
-        "--max-batch",
-        slots,
-        "--ttft-ms",
-        "20",
-        "--itl-ms",
-        "5",
-        "--prefill-ms-per-token",
-        "0",
-        "--itl-per-running-ms",
-        "0",
-    ])
+    MockServer::fixed("20", "5", &["--max-batch", slots])
 }
 
 #[test]
@@ -153,10 +142,7 @@ fn a_url_given_twice_is_refused() {
 fn profile_scrapes_every_replica() {
     let (a, b) = (replica("4"), replica("4"));
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(repo_root().join("scripts/profile"))
-        .current_dir(tmp.path())
-        .env("SWEEPKIT_BIN_DIR", bin("loadgen").parent().unwrap())
-        .env_remove("OPENAI_API_KEY")
+    let out = crate::common::profile_cmd(tmp.path())
         .args(["-m", "mock", "--url", &a.url(), "--url", &b.url(), "--streaming"])
         .args([
             "--concurrency",
@@ -169,7 +155,6 @@ fn profile_scrapes_every_replica() {
             "none",
         ])
         .args(["--scrape-interval", "0.1", "--workers", "1"])
-        .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
