@@ -4,20 +4,18 @@
 //! for the inputs that must end with a clear message rather than a guess.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::common::{bin, fixtures_dir, read_json as read, repo_root, stderr, MockServer};
+use crate::common::{bin, fixtures_dir, read_json as read, stderr, MockServer};
 
 /// The grid the search is compared with: every whole value of the range.
 const RANGE: &str = "concurrency:1,32:int";
 const GRID_RUNS: u64 = 32;
 
 fn profile(dir: &Path, url: &str, extra: &[&str]) -> Output {
-    Command::new(repo_root().join("scripts/profile"))
-        .current_dir(dir)
-        .env("SWEEPKIT_BIN_DIR", bin("loadgen").parent().unwrap())
+    crate::common::profile_cmd(dir)
         .args([
             "--model",
             "mock",
@@ -38,7 +36,6 @@ fn profile(dir: &Path, url: &str, extra: &[&str]) -> Output {
             RANGE,
         ])
         .args(extra)
-        .stdin(Stdio::null())
         .output()
         .unwrap()
 }
@@ -456,10 +453,22 @@ fn sweep_agg_pareto_and_report_read_a_search_folder_pooling_the_trials_of_a_valu
     let r = crate::common::run("report", &[d.to_str().unwrap()]);
     assert!(r.status.success(), "{}", stderr(&r));
     let html = std::fs::read_to_string(d.join("report.html")).unwrap();
-    assert!(
-        html.contains("concurrency"),
-        "the report's values are the searched ones"
-    );
+    // The report's values are the searched ones: a point per searched value with the sweep
+    // aggregate's across-trial mean (4 pools its two trials), and no other value.
+    for c in sw["per_combination_metrics"].as_array().unwrap() {
+        let v = &c["parameters"]["concurrency"];
+        let mean = c["metrics"]["time_to_first_token_p99"]["mean"].as_f64().unwrap();
+        let title = format!("<title>concurrency={v}: time_to_first_token_p99 {mean:.1} ms");
+        assert!(html.contains(&title), "no {title} in the report");
+    }
+    let mut shown: Vec<&str> = html
+        .split("<title>concurrency=")
+        .skip(1)
+        .map(|t| t.split(|c: char| !c.is_ascii_digit()).next().unwrap())
+        .collect();
+    shown.sort();
+    shown.dedup();
+    assert_eq!(shown, ["2", "4", "8"], "the points' values");
     // Without the history the trials' own run info names the values (and no SLA is known).
     std::fs::remove_file(d.join("search_history.json")).unwrap();
     let o = crate::common::run("sweep-agg", &[d.to_str().unwrap()]);
