@@ -227,6 +227,15 @@ pub fn jsonl(p: &Path) -> Vec<serde_json::Value> {
 /// any scheduling delay is a bug; being early is always one.
 pub const LATE_MS: f64 = 1000.0;
 
+/// numpy's linear percentile `q` (0..=100) of `values`, as AIPerf computes its statistics.
+pub fn percentile(values: &[f64], q: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let x = q / 100.0 * (v.len() - 1) as f64;
+    let (i, f) = (x.floor() as usize, x - x.floor());
+    v[i] + f * (v[(i + 1).min(v.len() - 1)] - v[i])
+}
+
 /// `got` (ms) happened no earlier than `due` and at most `late` ms after it: the timing rule for
 /// what the operating system controls.
 pub fn on_time(got: f64, due: f64, late: f64, what: &str) {

@@ -86,14 +86,16 @@ fn requests_alternate_over_replicas_and_the_breakdown_shows_the_slow_one() {
     let (s, b) = (&by[&small.url()], &by[&big.url()]);
     assert_eq!(s["request_count"]["avg"], 16.0);
     assert_eq!(b["request_count"]["avg"], 16.0);
-    // Four requests in flight on one slot wait for each other: the small replica's first tokens
-    // come several requests' durations later (each ~55 ms), the big one's after ~20 ms.
+    // Four requests in flight on one slot wait for each other: most of the small replica's first
+    // tokens wait at least a whole request (55 ms) besides their 20 ms, the big one's come at 20 ms (never
+    // earlier; how much later is the machine's business).
     let ttft = |v: &Value| v["time_to_first_token"]["p50"].as_f64().unwrap();
-    assert!(
-        ttft(s) > 2.0 * ttft(b) && ttft(s) > 60.0,
-        "small {} vs big {}",
-        ttft(s),
-        ttft(b)
+    assert!(ttft(s) > 60.0, "small {} vs big {}", ttft(s), ttft(b));
+    crate::common::on_time(
+        ttft(b),
+        20.0,
+        crate::common::LATE_MS,
+        "the big replica's TTFT p50",
     );
     // Same window: the replicas' throughputs add up to the trial's.
     let thr = |v: &Value| v["request_throughput"]["avg"].as_f64().unwrap();

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::common::{bin, jsonl as lines_of, loadgen, metrics_text, ok, MockServer};
+use crate::common::{bin, jsonl as lines_of, loadgen, metrics_text, ok, on_time, MockServer, LATE_MS};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -17,10 +17,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Runs a cancellation workload on one HTTP client and checks it from both sides.
-/// Each disconnect must be seen within [-5, +50] ms of `arrival + delay` on the server's clock
-/// (a busy 2-core machine delays the server's read of the body and the client's timer by a few
-/// ms now and then), and the median within ±1 ms. The built-in client starts the timer when the
-/// body is written; reqwest has no such hook, its timer starts when the request is handed to it.
+/// Which requests are cut, and that each is cut no earlier than its delay after it was sent, are
+/// the program's (checked exactly); when the server sees the disconnect is the operating
+/// system's: never more than 5 ms before `arrival + delay` on the server's clock (its read of the
+/// body may come late, making the cut look early by that much), the median not before it (to
+/// 1 ms), and at most [`LATE_MS`] after it. The built-in client starts the timer when the body is
+/// written; reqwest has no such hook, its timer starts when the request is handed to it.
 fn cancellation_seen_by_both_sides(http_client: &str) {
     let dir = tempfile::tempdir().unwrap();
     let truth = dir.path().join("server.jsonl");
@@ -106,10 +108,7 @@ fn cancellation_seen_by_both_sides(http_client: &str) {
         assert!(md["request_ack_ns"].is_null());
         let lived =
             (md["request_end_ns"].as_u64().unwrap() - md["request_start_ns"].as_u64().unwrap()) as f64 / 1e6;
-        assert!(
-            (delay_ms..delay_ms + 50.0).contains(&lived),
-            "cut {lived} ms after the start: {r}"
-        );
+        crate::common::on_time(lived, delay_ms, LATE_MS, &format!("cut after the start: {r}"));
         let metrics: Vec<&String> = r["metrics"].as_object().unwrap().keys().collect();
         assert_eq!(metrics, ["error_isl"]);
     }
@@ -143,11 +142,11 @@ fn cancellation_seen_by_both_sides(http_client: &str) {
         offsets_ms.iter().cloned().fold(f64::MIN, f64::max)
     );
     assert!(
-        mid.abs() <= 1.0,
+        (-1.0..LATE_MS).contains(&mid),
         "median disconnect {mid:.3} ms off the delay: {offsets_ms:?}"
     );
     assert!(
-        offsets_ms.iter().all(|o| (-5.0..50.0).contains(o)),
+        offsets_ms.iter().all(|o| (-5.0..LATE_MS).contains(o)),
         "a disconnect far from the delay: {offsets_ms:?}"
     );
     let aborted = metrics
@@ -291,14 +290,8 @@ fn replay(extra: &[&str], seed: &str) -> (Vec<Value>, u64, Vec<Value>) {
         (md["request_start_ns"].as_u64().unwrap() - md["scheduled_ns"].as_u64().unwrap()) as f64
     };
     let least = recs.iter().map(lag).fold(f64::MAX, f64::min);
-    let mut anchored: Vec<f64> = recs.iter().map(|r| (lag(r) - least) / 1e6).collect();
-    anchored.sort_by(f64::total_cmp);
-    // numpy's linear percentile, as AIPerf computes it.
-    let pct = |q: f64| {
-        let x = q / 100.0 * (anchored.len() - 1) as f64;
-        let (i, f) = (x.floor() as usize, x - x.floor());
-        anchored[i] + f * (anchored[(i + 1).min(anchored.len() - 1)] - anchored[i])
-    };
+    let anchored: Vec<f64> = recs.iter().map(|r| (lag(r) - least) / 1e6).collect();
+    let pct = |q: f64| crate::common::percentile(&anchored, q);
     for (tag, q) in [
         ("replay_sched_lag_p50", 50.0),
         ("replay_sched_lag_p90", 90.0),
@@ -930,31 +923,24 @@ fn session_traces_carry_history_and_keep_the_trace_clock() {
             (sched - want).abs() < 0.01,
             "{c}: scheduled at {sched} ms, trace says {want}"
         );
-        assert!(
-            (0.0..100.0).contains(&(sent - sched)),
-            "{c}: sent {sent} ms for {sched}"
-        );
+        on_time(sent, sched, LATE_MS, &format!("{c}: sent"));
     }
     // b's turn 1 is stamped 1600 ms: absolute, 600 ms after the zero.
     let b1 = turns("b")[1];
     let sched = ms(meta(b1, "scheduled_ns") - p0);
     assert!((sched - 600.0).abs() < 0.01, "{sched}");
-    assert!((0.0..100.0).contains(&(ms(meta(b1, "request_start_ns") - p0) - sched)));
+    on_time(ms(meta(b1, "request_start_ns") - p0), sched, LATE_MS, "b/1 sent");
     // On the server's clock: a's turn 1 arrives 300 ms after turn 0 ended, turn 2 at once, and
     // c's 5 s delay is clamped to the 0.4 s cap. Late side generous (a loaded machine).
     let gap = |r: &Value, prev: &Value| ms(srv(r, "arrival_ns")) - ms(srv(prev, "end_ns"));
     let (a, c) = (turns("a"), turns("c"));
-    let g = gap(a[1], a[0]);
-    assert!(
-        (300.0..600.0).contains(&g),
-        "a/1 arrived {g} ms after a/0 ended (delay 300)"
-    );
-    let g = gap(a[2], a[1]);
-    assert!((0.0..150.0).contains(&g), "a/2 has no delay: {g} ms");
-    let g = gap(c[1], c[0]);
-    assert!(
-        (400.0..1500.0).contains(&g),
-        "c/1's 5000 ms delay capped at 400: {g} ms"
+    on_time(gap(a[1], a[0]), 300.0, LATE_MS, "a/1 after a/0 ended (delay 300)");
+    on_time(gap(a[2], a[1]), 0.0, LATE_MS, "a/2 (no delay)");
+    on_time(
+        gap(c[1], c[0]),
+        400.0,
+        LATE_MS,
+        "c/1 (its 5000 ms delay capped at 400)",
     );
     assert!(b1["metadata"].get("scheduled_ns").is_some() && a[1]["metadata"].get("scheduled_ns").is_none());
     // hash_ids: a/0 and b/0 share block 1 (16 tokens), then differ.
@@ -1095,9 +1081,11 @@ fn multi_turn_files_with_timestamps_replay_on_their_clock() {
     for (c, k, want) in [("x", 0, 0.0), ("y", 0, 100.0), ("x", 1, 300.0)] {
         let r = find(c, k);
         assert!((ms(r, "scheduled_ns") - want).abs() < 0.01, "{c}/{k}: {r}");
-        assert!(
-            (0.0..100.0).contains(&(ms(r, "request_start_ns") - want)),
-            "{c}/{k} sent late: {r}"
+        on_time(
+            ms(r, "request_start_ns"),
+            want,
+            LATE_MS,
+            &format!("{c}/{k} sent: {r}"),
         );
     }
     // y's turn 1: 100 ms after y's first reply, on the server's clock; no intended time.
@@ -1110,7 +1098,7 @@ fn multi_turn_files_with_timestamps_replay_on_their_clock() {
             / 1e6
     };
     let gap = srv(y1, "arrival_ns") - srv(y0, "end_ns");
-    assert!((100.0..400.0).contains(&gap), "{gap} ms");
+    on_time(gap, 100.0, LATE_MS, "y/1 after y/0 ended (delay 100)");
     // The hoisted system turn opens every turn of x; turn 1 carries turn 0 and the reply.
     let m = messages_seen(&server, find("x", 1));
     let roles: Vec<&str> = m.iter().map(|(r, _)| r.as_str()).collect();
