@@ -242,7 +242,7 @@ fn band_paths(svg: &str) -> Vec<Vec<(f64, f64)>> {
             p.split('"')
                 .next()
                 .unwrap()
-                .split(|c| c == 'M' || c == 'L' || c == 'Z')
+                .split(['M', 'L', 'Z'])
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(|xy| {
