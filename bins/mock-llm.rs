@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use sweepkit::mock::{FaultRates, Options};
+use sweepkit::mock::{AuthHeader, FaultRates, Options};
 
 const ABOUT: &str = "Simulated OpenAI-compatible LLM server (vLLM protocol) that saturates like a GPU server";
 
@@ -186,6 +186,9 @@ struct Cli {
         value_name = "USER:PASSWORD"
     )]
     basic_auth: Option<String>,
+    /// Which header may carry the --api-key: any (Bearer or x-api-key), bearer (only 'Authorization: Bearer KEY') or x-api-key (only 'x-api-key: KEY')
+    #[arg(long, value_enum, default_value_t = AuthHeaderArg::Any, value_name = "HEADER")]
+    auth_header: AuthHeaderArg,
     /// Runtime worker threads; 0 = one per core
     #[arg(long, default_value_t = 0, value_name = "N")]
     workers: usize,
@@ -198,6 +201,14 @@ struct Cli {
     /// Tokens per prefix-cache block: prompts are cached and matched in whole blocks
     #[arg(long, default_value_t = 16, value_name = "TOKENS")]
     prefix_cache_block_size: usize,
+}
+
+/// `--auth-header`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum AuthHeaderArg {
+    Any,
+    Bearer,
+    XApiKey,
 }
 
 impl From<Cli> for Options {
@@ -227,6 +238,11 @@ impl From<Cli> for Options {
             record_request_bodies: c.record_request_bodies,
             api_key: c.api_key,
             basic_auth: c.basic_auth,
+            auth_header: match c.auth_header {
+                AuthHeaderArg::Any => AuthHeader::Any,
+                AuthHeaderArg::Bearer => AuthHeader::Bearer,
+                AuthHeaderArg::XApiKey => AuthHeader::XApiKey,
+            },
             workers: c.workers,
             realtime: c.realtime,
             prefix_cache_tokens: c.prefix_cache_tokens,

@@ -3,14 +3,12 @@
 //! through scripts/profile against mock-llm.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use crate::common::{bin, read_json as read, repo_root, stderr, MockServer};
+use crate::common::{bin, profile_cmd, read_json as read, stderr, MockServer};
 
 fn profile(dir: &Path, args: &[&str]) -> Output {
-    Command::new(repo_root().join("scripts/profile"))
-        .current_dir(dir)
-        .env("SWEEPKIT_BIN_DIR", bin("loadgen").parent().unwrap())
+    profile_cmd(dir)
         .args([
             "--model",
             "mock",
@@ -20,7 +18,6 @@ fn profile(dir: &Path, args: &[&str]) -> Output {
             "--no-server-metrics",
         ])
         .args(args)
-        .stdin(Stdio::null())
         .output()
         .unwrap()
 }
@@ -160,18 +157,35 @@ fn a_noisy_server_runs_every_trial_and_says_it_did_not_converge() {
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert_eq!(out.lines().count(), 2, "{out}");
     assert!(out.starts_with("concurrency_1\tnot_converged\t4\t"), "{out}");
-    // distribution: a KS p-value per value from the per-request records.
+    // distribution: per value, the KS p-value of the last trial's per-request TTFTs against the
+    // earlier trials' (recomputed here from the records), converged when above 0.05.
     let o = decide(&["--convergence-mode", "distribution"]);
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    for l in out.lines() {
-        let p: f64 = l
-            .split('\t')
-            .nth(3)
-            .unwrap()
-            .parse()
-            .unwrap_or_else(|_| panic!("{l}"));
-        assert!((0.0..=1.0).contains(&p), "{l}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    let ttfts = |label: &str, trials: std::ops::RangeInclusive<u32>| -> Vec<f64> {
+        trials
+            .flat_map(|t| {
+                let run = base.join(format!("profile_runs/trial_{t:04}/{label}/profile_export.jsonl"));
+                crate::common::jsonl(&run)
+            })
+            .filter(|r| r["error"].is_null())
+            .map(|r| r["metrics"]["time_to_first_token"]["value"].as_f64().unwrap())
+            .collect()
+    };
+    let mut all_converged = true;
+    for (l, label) in out.lines().zip(["concurrency_1", "concurrency_2"]) {
+        let f: Vec<&str> = l.split('\t').collect();
+        assert_eq!(f[0], label, "{out}");
+        let (earlier, last) = (ttfts(label, 1..=3), ttfts(label, 4..=4));
+        assert_eq!((earlier.len(), last.len()), (60, 20), "{label}");
+        let (_, p) = sweepkit::stats::ks::ks_2samp(&earlier, &last).unwrap();
+        assert_eq!(f[3], format!("{p:.6}"), "{l}");
+        let converged = p > 0.05;
+        all_converged &= converged;
+        let state = if converged { "converged" } else { "not_converged" };
+        assert_eq!(&f[1..3], [state, "4"], "{l}");
     }
+    assert_eq!(o.status.code(), Some(if all_converged { 0 } else { 1 }));
 }
 
 #[test]

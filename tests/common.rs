@@ -127,6 +127,28 @@ impl MockServer {
         ])
     }
 
+    /// A mock with a fixed schedule: `ttft_ms` to the first token, then one token every `itl_ms`;
+    /// no prefill cost, no slowdown with the running count, no jitter and 512 decode slots (no
+    /// queueing), so every time it sends is known in advance. `extra` adds flags (a
+    /// `--max-batch` in it replaces the 512, for a test of queueing).
+    pub fn fixed(ttft_ms: &str, itl_ms: &str, extra: &[&str]) -> MockServer {
+        let mut args = vec![
+            "--ttft-ms",
+            ttft_ms,
+            "--itl-ms",
+            itl_ms,
+            "--prefill-ms-per-token",
+            "0",
+            "--itl-per-running-ms",
+            "0",
+        ];
+        if !extra.contains(&"--max-batch") {
+            args.extend(["--max-batch", "512"]);
+        }
+        args.extend_from_slice(extra);
+        MockServer::start(&args)
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -153,4 +175,74 @@ pub fn stdout(o: &Output) -> String {
 pub fn read_json(p: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// `loadgen ARGS` with no `OPENAI_API_KEY` from the caller's environment.
+pub fn loadgen(args: &[&str]) -> Output {
+    Command::new(bin("loadgen"))
+        .args(args)
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .expect("run loadgen")
+}
+
+/// `scripts/profile` run in `dir` with this build's binaries (`SWEEPKIT_BIN_DIR`), no
+/// `OPENAI_API_KEY` from the caller and stdin closed; the caller adds the flags.
+pub fn profile_cmd(dir: &Path) -> Command {
+    let mut c = Command::new(repo_root().join("scripts/profile"));
+    c.current_dir(dir)
+        .env("SWEEPKIT_BIN_DIR", bin("loadgen").parent().unwrap())
+        .env_remove("OPENAI_API_KEY")
+        .stdin(std::process::Stdio::null());
+    c
+}
+
+/// Panics with `what` and the tool's standard error unless it exited 0; returns the output (or
+/// the reference to it it was given).
+pub fn ok<O: std::borrow::Borrow<Output>>(out: O, what: &str) -> O {
+    let o = out.borrow();
+    assert!(
+        o.status.success(),
+        "{what} failed ({:?}): {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
+/// JSON lines (records, plan lines) from a tool's output; blank lines are skipped.
+pub fn jsonl_of(text: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(text)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// JSON lines from a file, panicking with its path when it is missing.
+pub fn jsonl(p: &Path) -> Vec<serde_json::Value> {
+    jsonl_of(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+}
+
+/// How late an event the operating system schedules (a thread waking, bytes arriving) may be on a
+/// loaded 2-core machine before a test calls it wrong, ms: generous, since only lateness beyond
+/// any scheduling delay is a bug; being early is always one.
+pub const LATE_MS: f64 = 1000.0;
+
+/// numpy's linear percentile `q` (0..=100) of `values`, as AIPerf computes its statistics.
+pub fn percentile(values: &[f64], q: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let x = q / 100.0 * (v.len() - 1) as f64;
+    let (i, f) = (x.floor() as usize, x - x.floor());
+    v[i] + f * (v[(i + 1).min(v.len() - 1)] - v[i])
+}
+
+/// `got` (ms) happened no earlier than `due` and at most `late` ms after it: the timing rule for
+/// what the operating system controls.
+pub fn on_time(got: f64, due: f64, late: f64, what: &str) {
+    assert!(
+        got >= due && got <= due + late,
+        "{what}: {got} ms, due at {due} ms (never early, at most {late} ms late)"
+    );
 }

@@ -19,20 +19,7 @@ const GENERATION: [&str; 5] = [
 
 /// TTFT 40 ms and 4 ms per token, no queueing (everything fits in the batch).
 fn mock(extra: &[&str]) -> MockServer {
-    let mut args = vec![
-        "--ttft-ms",
-        "40",
-        "--itl-ms",
-        "4",
-        "--prefill-ms-per-token",
-        "0",
-        "--itl-per-running-ms",
-        "0",
-        "--max-batch",
-        "64",
-    ];
-    args.extend_from_slice(extra);
-    MockServer::start(&args)
+    MockServer::fixed("40", "4", extra)
 }
 
 fn run(mock: &MockServer, args: &[&str]) -> Vec<Value> {
@@ -199,18 +186,41 @@ fn rankings_flavours_run_end_to_end() {
 
 #[test]
 fn messages_authenticate_with_x_api_key() {
-    let mock = mock(&["--api-key", "s3cret"]);
-    let recs = run(
-        &mock,
-        &[
-            "--endpoint-type",
-            "messages",
-            "--streaming",
-            "--osl",
-            "3",
-            "--api-key",
-            "s3cret",
-        ],
-    );
-    assert_eq!(m(&recs[0], "output_sequence_length"), Some(3.0));
+    // This mock takes the key only as `x-api-key`, as Anthropic's API does: a Bearer header fails.
+    let mock = mock(&["--api-key", "s3cret", "--auth-header", "x-api-key"]);
+    let messages = [
+        "--endpoint-type",
+        "messages",
+        "--streaming",
+        "--osl",
+        "3",
+        "--api-key",
+        "s3cret",
+    ];
+    let recs = run(&mock, &messages);
+    for r in &recs {
+        assert_eq!(m(r, "output_sequence_length"), Some(3.0), "{r}");
+    }
+    // The same key sent the OpenAI way (chat: Bearer) is refused by this mock, and messages'
+    // x-api-key by a mock that takes only Bearer: the header, not the key, made the difference.
+    let bearer_only =
+        crate::common::MockServer::fixed("40", "4", &["--api-key", "s3cret", "--auth-header", "bearer"]);
+    for (server, args) in [
+        (&mock, &["--endpoint-type", "chat", "--api-key", "s3cret"][..]),
+        (&bearer_only, &messages[..]),
+    ] {
+        let out = crate::common::loadgen(
+            &[
+                &["--url", &server.url(), "-m", "m", "--ui", "none"][..],
+                &["--request-count", "2"][..],
+                args,
+            ]
+            .concat(),
+        );
+        let recs = crate::common::jsonl_of(&out.stdout);
+        assert_eq!(recs.len(), 2, "{args:?}: {}", crate::common::stderr(&out));
+        for r in &recs {
+            assert_eq!(r["error"]["code"], 401, "{args:?}: {r}");
+        }
+    }
 }

@@ -6,22 +6,11 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::{bin, repo_root, MockServer};
+use crate::common::{bin, MockServer};
 
 /// A replica with `slots` decode slots, 20 ms to the first token, 5 ms per token.
 fn replica(slots: &str) -> MockServer {
-    MockServer::start(&[
-        "--max-batch",
-        slots,
-        "--ttft-ms",
-        "20",
-        "--itl-ms",
-        "5",
-        "--prefill-ms-per-token",
-        "0",
-        "--itl-per-running-ms",
-        "0",
-    ])
+    MockServer::fixed("20", "5", &["--max-batch", slots])
 }
 
 #[test]
@@ -97,14 +86,16 @@ fn requests_alternate_over_replicas_and_the_breakdown_shows_the_slow_one() {
     let (s, b) = (&by[&small.url()], &by[&big.url()]);
     assert_eq!(s["request_count"]["avg"], 16.0);
     assert_eq!(b["request_count"]["avg"], 16.0);
-    // Four requests in flight on one slot wait for each other: the small replica's first tokens
-    // come several requests' durations later (each ~55 ms), the big one's after ~20 ms.
+    // Four requests in flight on one slot wait for each other: most of the small replica's first
+    // tokens wait at least a whole request (55 ms) besides their 20 ms, the big one's come at 20 ms (never
+    // earlier; how much later is the machine's business).
     let ttft = |v: &Value| v["time_to_first_token"]["p50"].as_f64().unwrap();
-    assert!(
-        ttft(s) > 2.0 * ttft(b) && ttft(s) > 60.0,
-        "small {} vs big {}",
-        ttft(s),
-        ttft(b)
+    assert!(ttft(s) > 60.0, "small {} vs big {}", ttft(s), ttft(b));
+    crate::common::on_time(
+        ttft(b),
+        20.0,
+        crate::common::LATE_MS,
+        "the big replica's TTFT p50",
     );
     // Same window: the replicas' throughputs add up to the trial's.
     let thr = |v: &Value| v["request_throughput"]["avg"].as_f64().unwrap();
@@ -153,10 +144,7 @@ fn a_url_given_twice_is_refused() {
 fn profile_scrapes_every_replica() {
     let (a, b) = (replica("4"), replica("4"));
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(repo_root().join("scripts/profile"))
-        .current_dir(tmp.path())
-        .env("SWEEPKIT_BIN_DIR", bin("loadgen").parent().unwrap())
-        .env_remove("OPENAI_API_KEY")
+    let out = crate::common::profile_cmd(tmp.path())
         .args(["-m", "mock", "--url", &a.url(), "--url", &b.url(), "--streaming"])
         .args([
             "--concurrency",
@@ -169,7 +157,6 @@ fn profile_scrapes_every_replica() {
             "none",
         ])
         .args(["--scrape-interval", "0.1", "--workers", "1"])
-        .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

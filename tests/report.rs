@@ -79,10 +79,28 @@ fn aiperfs_three_value_sweep_gets_every_chart_with_labelled_axes() {
     ] {
         assert!(charts.iter().any(|(c, _)| c == id), "no chart {id}: {charts:?}");
     }
-    assert!(
-        charts.iter().all(|(_, m)| *m > 0),
-        "a chart without data: {charts:?}"
-    );
+    // Three values, one trial each (so no bands): a line and a point per value for each statistic,
+    // one CDF curve per value, one timeline line per run.
+    for (id, marks) in &charts {
+        let want = match id.as_str() {
+            "concurrency-req-throughput" | "concurrency-tok-throughput" | "pareto" => 1 + 3,
+            "concurrency-ttft" | "concurrency-itl" | "concurrency-latency" => 3 * (1 + 3),
+            c if c.starts_with("cdf-") => 3,
+            c if c.starts_with("timeline-") => 1,
+            other => panic!("unexpected chart {other}"),
+        };
+        assert_eq!(*marks, want, "{id}: {charts:?}");
+        let svg = chart_svg(&html, id);
+        let drawn: usize = ["series", "band", "point"]
+            .iter()
+            .map(|c| svg.matches(&format!("class=\"{c}\"")).count())
+            .sum();
+        assert_eq!(
+            drawn, want,
+            "{id}: data-marks says {marks}, the SVG draws {drawn}"
+        );
+    }
+    assert_eq!(charts.len(), 5 + 1 + 3 + 9, "{charts:?}");
     // 2, 4, 8 is geometric: a log axis; every axis names its metric and unit.
     assert!(html.contains("concurrency, log scale"));
     assert!(html.contains("request_throughput (requests/sec)") && html.contains("time_to_first_token (ms)"));
@@ -128,13 +146,112 @@ fn trials_draw_confidence_bands_and_the_slo_is_shaded() {
         &["--slo", slo],
     );
     assert_eq!(line["runs_ok"], 6);
-    assert!(
-        html.contains("class=\"band\""),
-        "three trials per value give confidence bands"
+    // Three trials per value give confidence bands: each TTFT band runs from the value's CI low
+    // to its CI high (AIPerf's sweep aggregate) at concurrency 2 and 4, in the chart's own scale.
+    let sweep = crate::common::read_json(
+        &fixtures_dir().join("c2_sweep_c2-4_x3_independent/sweep_aggregate/profile_export_aiperf_sweep.json"),
     );
+    let ci = |c: u64, key: &str| {
+        let combo = sweep["per_combination_metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["parameters"]["concurrency"] == c)
+            .unwrap();
+        let m = &combo["metrics"][key];
+        (m["ci_low"].as_f64().unwrap(), m["ci_high"].as_f64().unwrap())
+    };
+    let chart = chart_svg(&html, "concurrency-ttft");
+    let (x_of, y_of) = (tick_map(chart, "middle"), tick_map(chart, "end"));
+    let bands = band_paths(chart);
+    assert_eq!(bands.len(), 3, "p50, p90 and p99 each get a band");
+    for (band, stat) in bands.iter().zip(["p50", "p90", "p99"]) {
+        let key = format!("time_to_first_token_{stat}");
+        let ((lo2, hi2), (lo4, hi4)) = (ci(2, &key), ci(4, &key));
+        // Upper edge left to right, then the lower edge back.
+        let want = [(2.0, hi2), (4.0, hi4), (4.0, lo4), (2.0, lo2)];
+        assert_eq!(band.len(), 4, "{key}: {band:?}");
+        for ((x, y), (c, v)) in band.iter().zip(want) {
+            assert!(
+                // Coordinates and ticks are written to 0.1 px: 0.2 px is 0.03 ms here.
+                (x - x_of(c)).abs() < 0.2 && (y - y_of(v)).abs() < 0.2,
+                "{key}: band corner ({x}, {y}), want ({}, {}) for concurrency {c}, {v} ms",
+                x_of(c),
+                y_of(v)
+            );
+        }
+    }
     assert!(html.contains("class=\"region\""), "the SLO's region is shaded");
     assert!(html.contains("SLO: time_to_first_token_p99 &lt; 30"));
     assert!(html.contains("3/3"), "runs ok per value");
+}
+
+/// The `<svg>` element of the chart `id`.
+fn chart_svg<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<svg class=\"chart\" id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no chart {id}"));
+    let len = html[start..].find("</svg>").unwrap();
+    &html[start..start + len]
+}
+
+/// The linear map from data to pixels of one axis, from its first two tick labels (`anchor`
+/// `middle`: the x axis, whose label sits at the tick; `end`: the y axis, label 4 px below).
+fn tick_map(svg: &str, anchor: &str) -> impl Fn(f64) -> f64 {
+    let ticks: Vec<(f64, f64)> = svg
+        .split("<text class=\"tick\" ")
+        .skip(1)
+        .filter(|t| t.contains(&format!("text-anchor=\"{anchor}\"")))
+        .map(|t| {
+            let attr = |name: &str| -> f64 {
+                t.split(&format!("{name}=\""))
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            };
+            let label: f64 = t
+                .split('>')
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let px = if anchor == "middle" {
+                attr("x")
+            } else {
+                attr("y") - 4.0
+            };
+            (label, px)
+        })
+        .collect();
+    let ((v0, p0), (v1, p1)) = (ticks[0], ticks[1]);
+    move |v| p0 + (v - v0) * (p1 - p0) / (v1 - v0)
+}
+
+/// The corners of every confidence band of a chart, in drawing order.
+fn band_paths(svg: &str) -> Vec<Vec<(f64, f64)>> {
+    svg.split("<path class=\"band\" d=\"")
+        .skip(1)
+        .map(|p| {
+            p.split('"')
+                .next()
+                .unwrap()
+                .split(['M', 'L', 'Z'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|xy| {
+                    let (x, y) = xy.split_once(',').unwrap();
+                    (x.parse().unwrap(), y.parse().unwrap())
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// A copy of one of AIPerf's run folders holding only `files`.

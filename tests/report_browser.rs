@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::common::{bin, cpu_heavy, fixtures_dir, repo_root, run, MockServer};
+use crate::common::{cpu_heavy, fixtures_dir, run, MockServer};
 use crate::report::{assert_self_contained, charts};
 
 /// Chromium with its own profile, no GPU, and every request (loopback included) sent to a dead
@@ -153,9 +153,7 @@ fn profile_on_mock_llm_writes_a_report_that_renders_offline_in_chromium() {
     let tmp = tempfile::tempdir().unwrap();
     let url = mock.url();
     let dcgm = format!("{url}/dcgm/metrics");
-    let o = Command::new(repo_root().join("scripts/profile"))
-        .current_dir(tmp.path())
-        .env("SWEEPKIT_BIN_DIR", bin("report").parent().unwrap())
+    let o = crate::common::profile_cmd(tmp.path())
         .args([
             "--model",
             "mock",
@@ -184,7 +182,6 @@ fn profile_on_mock_llm_writes_a_report_that_renders_offline_in_chromium() {
             &dcgm,
         ])
         .args(["--slo", "time_to_first_token_p99:lt:60"])
-        .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
-use crate::common::{bin, repo_root, stderr, MockServer};
+use crate::common::{bin, stderr, MockServer};
 
 const BASE: &str = "artifacts/mock-openai-chat-concurrency_sweep";
 
@@ -40,11 +40,8 @@ fn args<'a>(url: &'a str, osl: &'a str) -> Vec<&'a str> {
 }
 
 fn profile(dir: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(repo_root().join("scripts/profile"));
-    c.current_dir(dir)
-        .env("SWEEPKIT_BIN_DIR", bin("loadgen").parent().unwrap())
-        .args(args)
-        .stdin(Stdio::null());
+    let mut c = crate::common::profile_cmd(dir);
+    c.args(args);
     c
 }
 

@@ -146,10 +146,7 @@ fn a_sweep_on_mock_llm_shows_kv_cache_usage_and_queue_length_rising() {
     // Two decode slots: at concurrency 1 nothing waits; at 6, four requests queue behind the batch.
     let mock = MockServer::start(&["--max-batch", "2", "--ttft-ms", "5", "--itl-ms", "3"]);
     let tmp = tempfile::tempdir().unwrap();
-    let tools = crate::common::bin("scrape").parent().unwrap().to_path_buf();
-    let out = std::process::Command::new(crate::common::repo_root().join("scripts/profile"))
-        .current_dir(tmp.path())
-        .env("SWEEPKIT_BIN_DIR", &tools)
+    let out = crate::common::profile_cmd(tmp.path())
         .args([
             "--model",
             "mock",

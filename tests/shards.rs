@@ -9,22 +9,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::common::{bin, repo_root, require_tool, MockServer};
+use crate::common::{
+    bin, jsonl as records, ok, on_time, read_json, repo_root, require_tool, MockServer, LATE_MS,
+};
 
 /// A mock with a fixed schedule (30 ms to the first token, 5 ms per token, no queueing, no jitter).
 fn exact_mock() -> MockServer {
-    MockServer::start(&[
-        "--ttft-ms",
-        "30",
-        "--itl-ms",
-        "5",
-        "--prefill-ms-per-token",
-        "0",
-        "--itl-per-running-ms",
-        "0",
-        "--max-batch",
-        "512",
-    ])
+    MockServer::fixed("30", "5", &[])
 }
 
 fn epoch_s() -> f64 {
@@ -32,29 +23,6 @@ fn epoch_s() -> f64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
-}
-
-fn read_json(p: &Path) -> Value {
-    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn records(p: &Path) -> Vec<Value> {
-    std::fs::read_to_string(p)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn ok(out: Output, what: &str) -> Output {
-    assert!(
-        out.status.success(),
-        "{what} failed ({:?}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// The benchmark every test splits: 8 streams, 160 streamed requests of 8 tokens, seed 5.
@@ -230,15 +198,27 @@ fn four_shards_at_one_instant_equal_one_process_running_the_total() {
         .collect();
     let send_skew_ms = (first_sends.iter().max().unwrap() - first_sends.iter().min().unwrap()) as f64 / 1e6;
     eprintln!("shards: profiling start skew {skew_ms:.3} ms, first-send skew {send_skew_ms:.3} ms");
-    // A few ms on an idle machine; generous for a loaded 2-core one.
-    assert!(skew_ms < 30.0, "profiling starts {skew_ms} ms apart");
-    assert!(send_skew_ms < 30.0, "first sends {send_skew_ms} ms apart");
+    // The common start is the program's: no shard starts or sends before it; how late each one
+    // wakes is the operating system's (a few ms on an idle machine, a generous bound here).
     let (secs, ms) = start_at.split_once('.').unwrap();
     let at_ns = secs.parse::<u64>().unwrap() * 1_000_000_000 + ms.parse::<u64>().unwrap() * 1_000_000;
+    for (what, t) in starts
+        .iter()
+        .map(|t| ("profiling start", t))
+        .chain(first_sends.iter().map(|t| ("first send", t)))
+    {
+        let after_ms = *t as f64 / 1e6 - at_ns as f64 / 1e6;
+        on_time(after_ms, 0.0, LATE_MS, &format!("{what} after --start-at"));
+    }
     for p in &infos {
         let shard = &read_json(p)["shard"];
         assert_eq!(shard["start_at_ns"].as_u64(), Some(at_ns));
-        assert!(shard["start_late_ms"].as_f64().unwrap() < 30.0, "{shard}");
+        on_time(
+            shard["start_late_ms"].as_f64().unwrap(),
+            0.0,
+            LATE_MS,
+            "start_late_ms",
+        );
         assert_eq!(shard["clock"]["source"], "adjtimex");
         assert!(shard["clock"]["synchronized"].is_boolean());
         assert!(shard["clock"]["maximum_error_us"].is_u64());
@@ -294,24 +274,28 @@ fn four_shards_at_one_instant_equal_one_process_running_the_total() {
         (phase["concurrency"].as_u64(), phase["requests"].as_u64()),
         (Some(8), Some(160))
     );
-    // Same load, same server: throughput and TTFT agree within a loaded machine's noise.
-    let (t_merged, t_one) = (
-        scalar(&merged, "request_throughput"),
-        scalar(&one, "request_throughput"),
-    );
-    let ratio = t_merged / t_one;
-    let ttft = |s: &Value| s["time_to_first_token"]["p50"].as_f64().unwrap();
-    eprintln!(
-        "shards: request throughput merged/single = {t_merged:.1}/{t_one:.1} = {ratio:.3}; TTFT p50 {:.2} vs {:.2} ms",
-        ttft(&merged),
-        ttft(&one)
-    );
-    assert!((0.6..1.6).contains(&ratio), "throughput ratio {ratio}");
+    // Same load, same server: both match the mock's fixed schedule (30 ms to the first token,
+    // 8 tokens in 65 ms, 8 streams), never faster, late by a loaded machine's delays at most.
+    for (what, s) in [("merged", &merged), ("one process", &one)] {
+        check_the_schedule(s, 8, 65.0, what);
+    }
+}
+
+/// A summary of a run against [`exact_mock`] (30 ms to the first token, then 5 ms a token) at
+/// `concurrency` streams of requests lasting `request_ms`: TTFT and latency never below the
+/// schedule, and at most [`LATE_MS`] above it; the throughput never above what the schedule
+/// allows (`concurrency / request_ms`), nor below it with every request [`LATE_MS`] late.
+fn check_the_schedule(s: &Value, concurrency: u64, request_ms: f64, what: &str) {
+    let ttft = s["time_to_first_token"]["p50"].as_f64().unwrap();
+    on_time(ttft, 30.0, LATE_MS, &format!("{what}: TTFT p50"));
+    let lat = s["request_latency"]["p50"].as_f64().unwrap();
+    on_time(lat, request_ms, LATE_MS, &format!("{what}: latency p50"));
+    let thr = scalar(s, "request_throughput");
+    let ceiling = concurrency as f64 / (request_ms / 1e3);
+    let floor = concurrency as f64 / ((request_ms + LATE_MS) / 1e3);
     assert!(
-        (ttft(&merged) / ttft(&one) - 1.0).abs() < 0.5,
-        "TTFT p50 {} vs {}",
-        ttft(&merged),
-        ttft(&one)
+        thr <= ceiling * (1.0 + 1e-9) && thr >= floor,
+        "{what}: request throughput {thr}/s outside [{floor}, {ceiling}]"
     );
 }
 
@@ -579,10 +563,7 @@ fn summaries(root: &Path) -> Vec<(String, Value)> {
 }
 
 fn profile(dir: &Path, out: &str, url: &str, extra: &[&str]) -> Output {
-    Command::new(repo_root().join("scripts/profile"))
-        .current_dir(dir)
-        .env("SWEEPKIT_BIN_DIR", bin("loadgen").parent().unwrap())
-        .env_remove("OPENAI_API_KEY")
+    crate::common::profile_cmd(dir)
         .args([
             "--model",
             "mock-model",
@@ -606,7 +587,6 @@ fn profile(dir: &Path, out: &str, url: &str, extra: &[&str]) -> Output {
             out,
         ])
         .args(extra)
-        .stdin(Stdio::null())
         .output()
         .unwrap()
 }
@@ -631,7 +611,27 @@ fn profile_runs_every_run_as_shards_and_the_aggregates_see_no_difference() {
     assert_eq!(folders(&sharded), folders(&plain));
     assert_eq!(sharded.len(), 2, "{:?}", folders(&sharded));
     for ((folder, s), (_, p)) in sharded.iter().zip(&plain) {
+        // What the program decides is the same to the token: requests, prompts, answers, errors.
+        for tag in [
+            "request_count",
+            "input_sequence_length",
+            "output_sequence_length",
+            "total_isl",
+            "total_osl",
+        ] {
+            assert_eq!(s[tag]["avg"], p[tag]["avg"], "{folder}: {tag}");
+        }
         assert_eq!(scalar(s, "request_count"), 24.0, "{folder}");
+        assert_eq!(scalar(s, "output_sequence_length"), 4.0, "{folder}");
+        assert_eq!(
+            s.get("error_request_count"),
+            p.get("error_request_count"),
+            "{folder}"
+        );
+        // The times, against the mock's schedule (4 tokens: 30 + 3 x 5 ms), in both.
+        let c = s["input_config"]["phases"][0]["concurrency"].as_u64().unwrap();
+        check_the_schedule(s, c, 45.0, &format!("sharded {folder}"));
+        check_the_schedule(p, c, 45.0, &format!("plain {folder}"));
         assert_eq!(
             s["sweepkit"]["shards"]["merged"],
             serde_json::json!([1, 2]),
@@ -666,7 +666,8 @@ fn profile_runs_every_run_as_shards_and_the_aggregates_see_no_difference() {
         assert_eq!(merged_ids.len(), 8, "{folder}: the 8 prompts dealt over 2 shards");
         assert_eq!(merged_ids.iter().collect::<HashSet<_>>().len(), 8);
     }
-    // sweep-agg and pareto read the sharded sweep as any other: same files, same keys.
+    // sweep-agg and pareto read the sharded sweep as any other: same files, same keys, the same
+    // counts.
     let agg = |root: &str| {
         let base = std::fs::read_dir(dir.path().join(root))
             .unwrap()
@@ -682,7 +683,18 @@ fn profile_runs_every_run_as_shards_and_the_aggregates_see_no_difference() {
             .keys()
             .cloned()
             .collect();
-        (sweep["metadata"]["num_successful_runs"].clone(), keys)
+        let counts: Vec<(Value, Value)> = sweep["per_combination_metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["parameters"].clone(),
+                    c["metrics"]["request_count"]["avg"].clone(),
+                )
+            })
+            .collect();
+        (sweep["metadata"]["num_successful_runs"].clone(), keys, counts)
     };
     assert_eq!(agg("sharded"), agg("plain"));
 }
@@ -932,8 +944,10 @@ fn the_kubernetes_job_renders_decodes_and_its_pod_script_runs_the_shards() {
     assert_eq!(merged["sweepkit"]["shards"]["count"], 2);
 }
 
-/// A stand-in for ssh: notes the host, then runs the command here under sh with ssh's stdin.
+/// A stand-in for ssh: notes its whole command line and the host, then runs the command here
+/// under sh with ssh's stdin.
 const SSH_STUB: &str = r#"#!/usr/bin/env bash
+printf 'ssh %s\n' "$*" >>"$STUB_DIR/argv.txt"
 while [ "$1" = -o ]; do shift 2; done
 host=$1
 shift
@@ -991,6 +1005,14 @@ fn the_ssh_launcher_brings_each_shards_files_back_and_keeps_the_key_off_command_
         .collect();
     hosts.sort();
     assert_eq!(hosts, ["a", "a", "b"], "three shards round robin over two hosts");
+    // What a process listing on either machine shows: ssh's command line, with the remote
+    // loadgen's, never the key (it travels on ssh's stdin).
+    let argv = std::fs::read_to_string(stub.join("argv.txt")).unwrap();
+    assert_eq!(argv.lines().count(), 3, "{argv}");
+    for l in argv.lines() {
+        assert!(l.contains(bin("loadgen").to_str().unwrap()), "{l}");
+        assert!(!l.contains("sk-shh"), "the key on a command line: {l}");
+    }
     let infos: Vec<PathBuf> = (1..=3)
         .map(|i| run.join(format!("shards/shard_{i}/run_info.json")))
         .collect();

@@ -1598,9 +1598,15 @@ fn profile_end_to_end_on_mock_llm() {
         .iter()
         .map(|c| c["metrics"]["request_throughput_avg"]["mean"].as_f64().unwrap())
         .collect();
-    assert!(thr[1] > 1.5 * thr[0], "two slots double throughput: {thr:?}");
+    // A request holds its slot at least 5 ms + 5 tokens x 2 ms = 15 ms, so a slot completes at
+    // most 66.7 requests a second: that ceiling is the mock's, never passed; how close a run gets
+    // to it is the machine's. Two slots beat what one could ever do; four streams on two slots
+    // stay under two slots' ceiling.
+    let slot = 1000.0 / 15.0;
+    assert!(thr[0] <= slot, "one stream beat its slot: {thr:?}");
+    assert!(thr[1] > slot, "two slots double throughput: {thr:?}");
     assert!(
-        thr[2] < 1.3 * thr[1],
+        thr[2] <= 2.0 * slot,
         "beyond two slots throughput stays flat: {thr:?}"
     );
     // Each trial's seed is its value's (42 + index), recorded by loadgen in the summary's run_info.

@@ -9,32 +9,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::common::{bin, metrics_text, MockServer};
-
-fn loadgen(args: &[&str]) -> Output {
-    Command::new(bin("loadgen"))
-        .args(args)
-        .env_remove("OPENAI_API_KEY")
-        .output()
-        .expect("run loadgen")
-}
-
-fn lines_of(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
-}
-
-fn ok(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use crate::common::{bin, jsonl as lines_of, loadgen, metrics_text, ok, on_time, MockServer, LATE_MS};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -42,10 +17,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Runs a cancellation workload on one HTTP client and checks it from both sides.
-/// Each disconnect must be seen within [-5, +50] ms of `arrival + delay` on the server's clock
-/// (a busy 2-core machine delays the server's read of the body and the client's timer by a few
-/// ms now and then), and the median within ±1 ms. The built-in client starts the timer when the
-/// body is written; reqwest has no such hook, its timer starts when the request is handed to it.
+/// Which requests are cut, and that each is cut no earlier than its delay after it was sent, are
+/// the program's (checked exactly); when the server sees the disconnect is the operating
+/// system's: never before the client's start + delay (to the two processes' clocks, 0.5 ms), the
+/// median not before `arrival + delay` on the server's clock (to 1 ms: its read of the body may
+/// come late), and at most [`LATE_MS`] after it. The built-in client starts the timer when the body is
+/// written; reqwest has no such hook, its timer starts when the request is handed to it.
 fn cancellation_seen_by_both_sides(http_client: &str) {
     let dir = tempfile::tempdir().unwrap();
     let truth = dir.path().join("server.jsonl");
@@ -131,10 +108,7 @@ fn cancellation_seen_by_both_sides(http_client: &str) {
         assert!(md["request_ack_ns"].is_null());
         let lived =
             (md["request_end_ns"].as_u64().unwrap() - md["request_start_ns"].as_u64().unwrap()) as f64 / 1e6;
-        assert!(
-            (delay_ms..delay_ms + 50.0).contains(&lived),
-            "cut {lived} ms after the start: {r}"
-        );
+        crate::common::on_time(lived, delay_ms, LATE_MS, &format!("cut after the start: {r}"));
         let metrics: Vec<&String> = r["metrics"].as_object().unwrap().keys().collect();
         assert_eq!(metrics, ["error_isl"]);
     }
@@ -157,9 +131,12 @@ fn cancellation_seen_by_both_sides(http_client: &str) {
     {
         let s = &server[r["metadata"]["x_request_id"].as_str().unwrap()];
         assert_eq!(s["outcome"], "client_disconnect", "{s}");
-        let gone = s["disconnected_ns"].as_u64().expect("disconnected_ns");
-        let arrived = s["arrival_ns"].as_u64().unwrap();
-        offsets_ms.push((gone - arrived) as f64 / 1e6 - delay_ms);
+        let gone = s["disconnected_ns"].as_u64().expect("disconnected_ns") as f64 / 1e6;
+        let arrived = s["arrival_ns"].as_u64().unwrap() as f64 / 1e6;
+        // Never before the client could cut it (its start + delay: the program's deadline).
+        let started = r["metadata"]["request_start_ns"].as_u64().unwrap() as f64 / 1e6;
+        assert!(gone >= started + delay_ms - 0.5, "seen gone before the cut: {s}");
+        offsets_ms.push(gone - arrived - delay_ms);
     }
     let mid = median(offsets_ms.clone());
     eprintln!(
@@ -168,11 +145,11 @@ fn cancellation_seen_by_both_sides(http_client: &str) {
         offsets_ms.iter().cloned().fold(f64::MIN, f64::max)
     );
     assert!(
-        mid.abs() <= 1.0,
+        (-1.0..LATE_MS).contains(&mid),
         "median disconnect {mid:.3} ms off the delay: {offsets_ms:?}"
     );
     assert!(
-        offsets_ms.iter().all(|o| (-5.0..50.0).contains(o)),
+        offsets_ms.iter().all(|o| *o < LATE_MS),
         "a disconnect far from the delay: {offsets_ms:?}"
     );
     let aborted = metrics
@@ -307,17 +284,32 @@ fn replay(extra: &[&str], seed: &str) -> (Vec<Value>, u64, Vec<Value>) {
         "{}",
         ri["input_config"]
     );
-    for tag in [
-        "replay_sched_lag_p50",
-        "replay_sched_lag_p90",
-        "replay_sched_lag_p99",
+    // AIPerf's schedule-fidelity metrics are the records' send lags behind the schedule, anchored
+    // at the least late one: recomputed here from the records (how late each send was is the
+    // operating system's business; what trial-agg makes of it is not).
+    let recs = lines_of(&records);
+    let lag = |r: &Value| {
+        let md = &r["metadata"];
+        (md["request_start_ns"].as_u64().unwrap() - md["scheduled_ns"].as_u64().unwrap()) as f64
+    };
+    let least = recs.iter().map(lag).fold(f64::MAX, f64::min);
+    let anchored: Vec<f64> = recs.iter().map(|r| (lag(r) - least) / 1e6).collect();
+    let pct = |q: f64| crate::common::percentile(&anchored, q);
+    for (tag, q) in [
+        ("replay_sched_lag_p50", 50.0),
+        ("replay_sched_lag_p90", 90.0),
+        ("replay_sched_lag_p99", 99.0),
     ] {
-        let lag = summary[tag]["avg"].as_f64().unwrap_or_else(|| panic!("no {tag}"));
-        assert!((0.0..100.0).contains(&lag), "{tag} {lag}");
+        let got = summary[tag]["avg"].as_f64().unwrap_or_else(|| panic!("no {tag}"));
+        assert!(
+            (got - pct(q)).abs() <= 1e-9 * pct(q).max(1.0),
+            "{tag} {got} vs {anchored:?}"
+        );
         assert_eq!(summary[tag]["unit"], "ms");
     }
-    assert_eq!(summary["replay_sched_degraded"]["avg"], 0.0);
-    (lines_of(&records), p0, lines_of(&truth))
+    let degraded = if pct(99.0) > 500.0 { 1.0 } else { 0.0 };
+    assert_eq!(summary["replay_sched_degraded"]["avg"], degraded);
+    (recs, p0, lines_of(&truth))
 }
 
 /// Send offsets (ms after the profiling start) as scheduled and as sent, in send order.
@@ -346,10 +338,8 @@ fn fixed_schedule_follows_the_trace_with_its_offsets() {
             (sched - w).abs() < 0.01,
             "scheduled {sched} ms, trace says {w}: {got:?}"
         );
-        assert!(
-            (0.0..20.0).contains(&(sent - sched)),
-            "sent {sent} ms for {sched}: {got:?}"
-        );
+        // Never before its time; how late, the operating system decides (a generous bound).
+        crate::common::on_time(*sent, *sched, crate::common::LATE_MS, &format!("{got:?}"));
     }
     // A window [1100, 1400] ms: rows outside are dropped, zero at the start offset.
     let (recs, p0, _) = replay(
@@ -936,31 +926,24 @@ fn session_traces_carry_history_and_keep_the_trace_clock() {
             (sched - want).abs() < 0.01,
             "{c}: scheduled at {sched} ms, trace says {want}"
         );
-        assert!(
-            (0.0..100.0).contains(&(sent - sched)),
-            "{c}: sent {sent} ms for {sched}"
-        );
+        on_time(sent, sched, LATE_MS, &format!("{c}: sent"));
     }
     // b's turn 1 is stamped 1600 ms: absolute, 600 ms after the zero.
     let b1 = turns("b")[1];
     let sched = ms(meta(b1, "scheduled_ns") - p0);
     assert!((sched - 600.0).abs() < 0.01, "{sched}");
-    assert!((0.0..100.0).contains(&(ms(meta(b1, "request_start_ns") - p0) - sched)));
+    on_time(ms(meta(b1, "request_start_ns") - p0), sched, LATE_MS, "b/1 sent");
     // On the server's clock: a's turn 1 arrives 300 ms after turn 0 ended, turn 2 at once, and
     // c's 5 s delay is clamped to the 0.4 s cap. Late side generous (a loaded machine).
     let gap = |r: &Value, prev: &Value| ms(srv(r, "arrival_ns")) - ms(srv(prev, "end_ns"));
     let (a, c) = (turns("a"), turns("c"));
-    let g = gap(a[1], a[0]);
-    assert!(
-        (300.0..600.0).contains(&g),
-        "a/1 arrived {g} ms after a/0 ended (delay 300)"
-    );
-    let g = gap(a[2], a[1]);
-    assert!((0.0..150.0).contains(&g), "a/2 has no delay: {g} ms");
-    let g = gap(c[1], c[0]);
-    assert!(
-        (400.0..1500.0).contains(&g),
-        "c/1's 5000 ms delay capped at 400: {g} ms"
+    on_time(gap(a[1], a[0]), 300.0, LATE_MS, "a/1 after a/0 ended (delay 300)");
+    on_time(gap(a[2], a[1]), 0.0, LATE_MS, "a/2 (no delay)");
+    on_time(
+        gap(c[1], c[0]),
+        400.0,
+        LATE_MS,
+        "c/1 (its 5000 ms delay capped at 400)",
     );
     assert!(b1["metadata"].get("scheduled_ns").is_some() && a[1]["metadata"].get("scheduled_ns").is_none());
     // hash_ids: a/0 and b/0 share block 1 (16 tokens), then differ.
@@ -1101,9 +1084,11 @@ fn multi_turn_files_with_timestamps_replay_on_their_clock() {
     for (c, k, want) in [("x", 0, 0.0), ("y", 0, 100.0), ("x", 1, 300.0)] {
         let r = find(c, k);
         assert!((ms(r, "scheduled_ns") - want).abs() < 0.01, "{c}/{k}: {r}");
-        assert!(
-            (0.0..100.0).contains(&(ms(r, "request_start_ns") - want)),
-            "{c}/{k} sent late: {r}"
+        on_time(
+            ms(r, "request_start_ns"),
+            want,
+            LATE_MS,
+            &format!("{c}/{k} sent: {r}"),
         );
     }
     // y's turn 1: 100 ms after y's first reply, on the server's clock; no intended time.
@@ -1116,7 +1101,7 @@ fn multi_turn_files_with_timestamps_replay_on_their_clock() {
             / 1e6
     };
     let gap = srv(y1, "arrival_ns") - srv(y0, "end_ns");
-    assert!((100.0..400.0).contains(&gap), "{gap} ms");
+    on_time(gap, 100.0, LATE_MS, "y/1 after y/0 ended (delay 100)");
     // The hoisted system turn opens every turn of x; turn 1 carries turn 0 and the reply.
     let m = messages_seen(&server, find("x", 1));
     let roles: Vec<&str> = m.iter().map(|(r, _)| r.as_str()).collect();

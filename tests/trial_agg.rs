@@ -1009,17 +1009,38 @@ fn loadgen_records_against_mock_llm_become_a_consistent_summary() {
     assert_eq!(doc["time_to_first_token"]["count"], 24);
     assert_eq!(doc["output_sequence_length"]["avg"], 10.0);
     assert_eq!(doc["input_sequence_length"]["avg"], 64.0);
-    let ttft = doc["time_to_first_token"]["p50"].as_f64().unwrap();
-    assert!(
-        (20.0..35.0).contains(&ttft),
-        "TTFT p50 {ttft} ms against a 20 ms server"
-    );
-    let itl = doc["inter_token_latency"]["p50"].as_f64().unwrap();
-    // A late first token shortens ITL (the mock keeps an absolute token schedule): a margin below too.
-    assert!(
-        (3.5..8.0).contains(&itl),
-        "ITL p50 {itl} ms against a 4 ms server"
-    );
+    // Each record against the mock's schedule: the first token no earlier than 20 ms, the tenth
+    // no earlier than 20 + 9 x 4 = 56 ms, each at most LATE_MS late (the mock keeps an absolute
+    // schedule, so a late first token shortens ITL = (latency - TTFT) / 9: no bound of its own);
+    // the summary's p50s are the records' own.
+    let (mut ttfts, mut itls) = (Vec::new(), Vec::new());
+    for r in crate::common::jsonl(&recs)
+        .iter()
+        .filter(|r| r["metadata"]["benchmark_phase"] == "profiling")
+    {
+        let v = |tag: &str| r["metrics"][tag]["value"].as_f64().unwrap();
+        let (ttft, lat, itl) = (
+            v("time_to_first_token"),
+            v("request_latency"),
+            v("inter_token_latency"),
+        );
+        crate::common::on_time(ttft, 20.0, crate::common::LATE_MS, "TTFT against a 20 ms server");
+        crate::common::on_time(lat, 56.0, crate::common::LATE_MS, "the tenth token");
+        assert!((itl - (lat - ttft) / 9.0).abs() < 1e-9, "{r}");
+        ttfts.push(ttft);
+        itls.push(itl);
+    }
+    assert_eq!(ttfts.len(), 24);
+    for (tag, values) in [("time_to_first_token", &ttfts), ("inter_token_latency", &itls)] {
+        let (got, want) = (
+            doc[tag]["p50"].as_f64().unwrap(),
+            crate::common::percentile(values, 50.0),
+        );
+        assert!(
+            (got - want).abs() <= 1e-9 * want,
+            "{tag} p50 {got}, the records' {want}"
+        );
+    }
     let ri: Value = serde_json::from_str(&std::fs::read_to_string(&info).unwrap()).unwrap();
     let p = &ri["phases"]["profiling"];
     let window_s = (p["end_ns"].as_u64().unwrap() - p["start_ns"].as_u64().unwrap()) as f64 * 1e-9;

@@ -13,18 +13,7 @@ use serde_json::Value;
 use crate::common::{bin, MockServer};
 
 fn mock() -> MockServer {
-    MockServer::start(&[
-        "--ttft-ms",
-        "5",
-        "--itl-ms",
-        "1",
-        "--prefill-ms-per-token",
-        "0",
-        "--itl-per-running-ms",
-        "0",
-        "--max-batch",
-        "512",
-    ])
+    MockServer::fixed("5", "1", &[])
 }
 
 /// Runs loadgen with `--workers n`; returns the records and the run info.
@@ -153,9 +142,41 @@ fn two_workers_keep_one_schedule_open_loop() {
     assert!(a.values().all(|v| v.2.is_some()));
     // The schedule is dealt round-robin: 30 each.
     assert_eq!(per_worker_requests(&i2), vec![30, 30]);
-    for p in i2["client"]["workers"]["per_worker"].as_array().unwrap() {
-        assert!(p["dispatch_lag_ms"]["p50"].as_f64().unwrap() >= 0.0);
-        assert!(p["event_loop_busy"].as_f64().unwrap() >= 0.0);
+    // Worker w sent schedule entries w, w + 2, ...: its median dispatch lag is one of its own
+    // records' (to the histogram's 0.1 %), and its loop was busy for part of the run, never more.
+    let mut sent: Vec<(u64, u64)> = r2
+        .iter()
+        .map(|r| {
+            let md = &r["metadata"];
+            (
+                md["scheduled_ns"].as_u64().unwrap(),
+                md["request_start_ns"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    sent.sort();
+    for (w, p) in i2["client"]["workers"]["per_worker"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        let lags: Vec<f64> = sent
+            .iter()
+            .skip(w)
+            .step_by(2)
+            .map(|(due, at)| (at - due) as f64 / 1e6)
+            .collect();
+        let (lo, hi) = lags
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(lo, hi), l| (lo.min(*l), hi.max(*l)));
+        let p50 = p["dispatch_lag_ms"]["p50"].as_f64().unwrap();
+        assert!(
+            p50 >= lo * 0.99 - 0.001 && p50 <= hi * 1.01 + 0.001,
+            "worker {w}: p50 {p50} ms outside its records' lags {lags:?}"
+        );
+        let busy = p["event_loop_busy"].as_f64().unwrap();
+        assert!(busy > 0.0 && busy <= 1.0, "worker {w}: busy {busy}");
     }
 }
 
@@ -324,21 +345,11 @@ fn most_sessions_in_flight(recs: &[Value]) -> usize {
 }
 
 fn recording_mock(truth: &Path) -> MockServer {
-    MockServer::start(&[
-        "--ttft-ms",
+    MockServer::fixed(
         "5",
-        "--itl-ms",
         "1",
-        "--prefill-ms-per-token",
-        "0",
-        "--itl-per-running-ms",
-        "0",
-        "--max-batch",
-        "512",
-        "--record",
-        truth.to_str().unwrap(),
-        "--record-request-bodies",
-    ])
+        &["--record", truth.to_str().unwrap(), "--record-request-bodies"],
+    )
 }
 
 /// Seeded synthetic conversations of 1 to 5 turns with a short think time.

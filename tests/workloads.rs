@@ -4,36 +4,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::common::{bin, MockServer};
-
-fn loadgen(args: &[&str]) -> Output {
-    Command::new(bin("loadgen"))
-        .args(args)
-        .args(["--ui", "none"])
-        .env_remove("OPENAI_API_KEY")
-        .output()
-        .expect("run loadgen")
-}
-
-fn lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn ok(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use crate::common::{bin, jsonl as lines, loadgen, ok, MockServer};
 
 fn m(r: &Value, tag: &str) -> f64 {
     r["metrics"][tag]["value"]

@@ -22,6 +22,18 @@ pub use engine::Engine;
 pub use faults::FaultRates;
 pub use server::run;
 
+/// The header a client may send the API key in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthHeader {
+    /// `Authorization: Bearer KEY` or `x-api-key: KEY` (a real gateway in front of several APIs).
+    #[default]
+    Any,
+    /// Only `Authorization: Bearer KEY` (OpenAI's way).
+    Bearer,
+    /// Only `x-api-key: KEY` (Anthropic's way).
+    XApiKey,
+}
+
 /// Everything the server needs, typed (the CLI maps its flags onto this).
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -49,6 +61,8 @@ pub struct Options {
     pub api_key: Option<String>,
     /// `USER:PASSWORD` every request must carry as HTTP Basic credentials.
     pub basic_auth: Option<String>,
+    /// Which header may carry `api_key` (a test of one client flavour accepts only its header).
+    pub auth_header: AuthHeader,
     /// Runtime worker threads; 0 = one per core.
     pub workers: usize,
     /// Run the server threads at SCHED_FIFO priority 1 (shared machines).
@@ -83,6 +97,7 @@ impl Default for Options {
             record_request_bodies: false,
             api_key: None,
             basic_auth: None,
+            auth_header: AuthHeader::Any,
             workers: 0,
             realtime: false,
             prefix_cache_tokens: 0,

@@ -25,6 +25,7 @@ use super::record::RequestRecord;
 use super::stream::{MockBody, SseStream, StreamSpec};
 use super::tokens::{self, plan_output, OutputPlan};
 use super::wire::{self, rankings, Head, Template};
+use super::AuthHeader;
 use super::Options;
 use crate::io::outcome::Outcome;
 
@@ -154,6 +155,31 @@ fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Resp {
     r
 }
 
+/// Why a request is refused for its API key under `mode`, or None when it carries the key in an
+/// accepted header.
+fn unauthorized(h: &hyper::HeaderMap, key: &str, mode: AuthHeader) -> Option<&'static str> {
+    let bearer = || {
+        h.get(AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+    };
+    let x_api_key = || h.get("x-api-key").map(|v| v.as_bytes());
+    let (sent, refusal) = match mode {
+        AuthHeader::Any => (
+            bearer().or_else(x_api_key),
+            "missing or wrong API key: send 'Authorization: Bearer <key>' (or 'x-api-key: <key>') with the key given to --api-key",
+        ),
+        AuthHeader::Bearer => (
+            bearer(),
+            "missing or wrong API key: send 'Authorization: Bearer <key>' (this server takes no other header: --auth-header bearer)",
+        ),
+        AuthHeader::XApiKey => (
+            x_api_key(),
+            "missing or wrong API key: send 'x-api-key: <key>' (this server takes no other header: --auth-header x-api-key)",
+        ),
+    };
+    (sent != Some(key.as_bytes())).then_some(refusal)
+}
+
 fn error_response(eng: &Engine, status: StatusCode, message: &str, kind: &str) -> Resp {
     if status.is_client_error() {
         eng.metrics.rejected.fetch_add(1, Relaxed);
@@ -246,18 +272,11 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
         }
     };
     if let Some(key) = &eng.opts.api_key {
-        // A bearer token, or Anthropic's x-api-key.
-        let h = req.headers();
-        let ok = h
-            .get(AUTHORIZATION)
-            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-            .or_else(|| h.get("x-api-key").map(|v| v.as_bytes()))
-            .is_some_and(|v| v == key.as_bytes());
-        if !ok {
+        if let Some(refusal) = unauthorized(req.headers(), key, eng.opts.auth_header) {
             return Ok(error_response(
                 &eng,
                 StatusCode::UNAUTHORIZED,
-                "missing or wrong API key: send 'Authorization: Bearer <key>' (or 'x-api-key: <key>') with the key given to --api-key",
+                refusal,
                 "authentication_error",
             ));
         }
