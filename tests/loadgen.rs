@@ -484,7 +484,8 @@ fn duration_stop_and_grace_cancellation() {
         "--ui",
         "none",
     ]);
-    assert!(t.elapsed() < Duration::from_secs(3));
+    // Never absurdly late (OS time): without the duration stop the run would never end.
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
     assert!(recs.len() >= 10, "{} requests in 0.5 s", recs.len());
     let first = recs
         .iter()

@@ -104,7 +104,7 @@ fn four_shards_at_one_instant_equal_one_process_running_the_total() {
         .min()
         .unwrap() as f64
         / 1e9;
-    let lead = (4.0 * (first_send - spawned) + 2.0).max(4.0);
+    let lead = (8.0 * (first_send - spawned) + 4.0).max(8.0);
 
     // Four processes, one shard each, all starting their profiling phase at one instant.
     let n = 4;

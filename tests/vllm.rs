@@ -235,13 +235,15 @@ fn scrape_and_the_summary_carry_vllms_own_metric_names() {
     assert_eq!(kind("vllm:generation_tokens_total"), "counter");
     assert_eq!(kind("vllm:prefix_cache_hits_total"), "counter");
     assert_eq!(kind("vllm:time_to_first_token_seconds_bucket"), "histogram");
-    // scrape's raw values are vLLM's: the generation counter rose by exactly 6 × 64 tokens.
+    // scrape's raw values are vLLM's: the generation counter rose by 6 × 64 tokens, less at most
+    // one request's 64 when scrape's first sample lands after the run began (a loaded machine).
     let gen: Vec<f64> = lines
         .iter()
         .filter(|l| l["metric"] == "vllm:generation_tokens_total")
         .map(|l| l["value"].as_f64().unwrap())
         .collect();
-    assert_eq!(gen.last().unwrap() - gen.first().unwrap(), 384.0, "{gen:?}");
+    let rose = gen.last().unwrap() - gen.first().unwrap();
+    assert!((320.0..=384.0).contains(&rose), "rose by {rose}: {gen:?}");
 
     let out = run(
         "trial-agg",
