@@ -247,7 +247,8 @@ fn a_ttft_regression_fails_the_gate_and_an_a_a_pair_passes() {
     let (odd, even) = (a.path().join("odd"), a.path().join("even"));
     split(&six, &[1, 3, 5], &odd);
     split(&six, &[2, 4, 6], &even);
-    let gate = ["--gate", "time_to_first_token:p99:+5%"];
+    // p50: a p99 of 16 requests is one request, which a loaded machine can delay alone.
+    let gate = ["--gate", "time_to_first_token:p50:+5%"];
     let o = compare(
         &[
             &[labelled("base", &odd).as_str(), &labelled("new", &slow)],
@@ -258,11 +259,11 @@ fn a_ttft_regression_fails_the_gate_and_an_a_a_pair_passes() {
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{e}\n{}", stdout(&o));
     assert!(
-        e.contains("compare: gate time_to_first_token:p99:+5% FAILED: new time_to_first_token_p99 at concurrency_2: base "),
+        e.contains("compare: gate time_to_first_token:p50:+5% FAILED: new time_to_first_token_p50 at concurrency_2: base "),
         "{e}"
     );
     assert!(e.contains("95% CI ×"), "the interval is named: {e}");
-    assert!(stdout(&o).contains("FAIL gate time_to_first_token:p99:+5%"));
+    assert!(stdout(&o).contains("FAIL gate time_to_first_token:p50:+5%"));
     let o = compare(
         &[
             &[labelled("base", &odd).as_str(), &labelled("new", &even)],
@@ -271,7 +272,7 @@ fn a_ttft_regression_fails_the_gate_and_an_a_a_pair_passes() {
         .concat(),
     );
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stderr(&o), stdout(&o));
-    assert!(stdout(&o).contains("PASS gate time_to_first_token:p99:+5% passed"));
+    assert!(stdout(&o).contains("PASS gate time_to_first_token:p50:+5% passed"));
     // The gate's lower throughput side too, in Markdown for a pull request.
     let o = compare(&[
         labelled("base", &odd).as_str(),
