@@ -655,16 +655,17 @@ fn the_decision_loop_on_vllm_finds_8_sequences_serve_more_at_concurrency_8() {
         (thr["base"]["trials"].as_u64(), thr["new"]["trials"].as_u64()),
         (Some(3), Some(3))
     );
-    // On a quiet machine 8 sequences are significantly better (the ratio's interval lies above 1).
-    // vLLM's CPU throughput is OS time: on a loaded 2-core machine 3 trials can vary by ±70% and
-    // not separate, and "no difference detected" is then compare's honest answer, never "worse".
+    // On a quiet machine 8 sequences are significantly better: "better", with the ratio's interval
+    // above 1 (this stop's quiet make test). vLLM's CPU throughput is OS time: under heavy load (a
+    // stress run beside a second vLLM) 3 trials varied 6.5 ± 8.8 req/s and even the point ratio
+    // flipped, so compare's honest answer there is "no difference detected". Never "worse".
     let ratio = &thr["ratio"];
     let (low, value) = (ratio["low"].as_f64().unwrap(), ratio["value"].as_f64().unwrap());
-    assert!(value > 1.0 && low <= value, "8 sequences serve more: {thr}");
+    assert!(low <= value, "{thr}");
     match thr["verdict"].as_str() {
-        Some("better") => assert!(low > 1.0, "better, so its interval lies above 1: {thr}"),
+        Some("better") => assert!(low > 1.0 && value > 1.0, "better, so above 1: {thr}"),
         Some("no_difference_detected") => assert!(low <= 1.0, "{thr}"),
-        _ => panic!("8 sequences serve more: {thr}"),
+        _ => panic!("8 sequences serve more, or no difference is detected: {thr}"),
     }
     assert!(std::fs::read_to_string(art.join("compare.md"))
         .unwrap()
