@@ -582,8 +582,34 @@ fn vllm_processes() -> usize {
         .count()
 }
 
+/// The largest `vllm:num_requests_running` any trial under `dir` scraped (0 when none did).
+fn running_max(dir: &Path) -> f64 {
+    let mut max = f64::NEG_INFINITY;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == "server_metrics_export.jsonl") {
+                for l in records(&p) {
+                    if l["metric"] == "vllm:num_requests_running" {
+                        max = max.max(l["value"].as_f64().unwrap_or(f64::NEG_INFINITY));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        max.is_finite(),
+        "no vllm:num_requests_running sample under {}",
+        dir.display()
+    );
+    max
+}
+
 #[test]
-fn the_decision_loop_on_vllm_finds_8_sequences_serve_more_at_concurrency_8() {
+fn the_decision_loop_on_vllm_compares_2_and_8_sequences_at_concurrency_8() {
     let Some(_alone) = server::exclusive("decision loop") else {
         return;
     };
@@ -655,17 +681,33 @@ fn the_decision_loop_on_vllm_finds_8_sequences_serve_more_at_concurrency_8() {
         (thr["base"]["trials"].as_u64(), thr["new"]["trials"].as_u64()),
         (Some(3), Some(3))
     );
-    // On a quiet machine 8 sequences are significantly better: "better", with the ratio's interval
-    // above 1 (this stop's quiet make test). vLLM's CPU throughput is OS time: under heavy load (a
-    // stress run beside a second vLLM) 3 trials varied 6.5 ± 8.8 req/s and even the point ratio
-    // flipped, so compare's honest answer there is "no difference detected". Never "worse".
+    // What vLLM controls is checked exactly: its own gauge of requests in the batch, scraped once a
+    // second beside every trial, never passed 2 with 2 sequences and did pass 2 with 8 (at
+    // concurrency 8 the batch sits at 8 most of the run).
+    assert!(
+        running_max(&art.join("max_num_seqs-2")) <= 2.0,
+        "2 sequences hold at most 2 requests in the batch"
+    );
+    assert!(
+        running_max(&art.join("max_num_seqs-8")) > 2.0,
+        "8 sequences batch more than 2 requests at concurrency 8"
+    );
+    // Throughput is OS time: on a quiet machine 8 sequences are significantly better ("better", the
+    // ratio's interval above 1), but under a stress run's load the two server lifetimes saw
+    // different machines (3.4 vs 1.5 req/s once: "worse"). What compare controls is checked: its
+    // verdict agrees with its own interval.
     let ratio = &thr["ratio"];
-    let (low, value) = (ratio["low"].as_f64().unwrap(), ratio["value"].as_f64().unwrap());
-    assert!(low <= value, "{thr}");
+    let (low, value, high) = (
+        ratio["low"].as_f64().unwrap(),
+        ratio["value"].as_f64().unwrap(),
+        ratio["high"].as_f64().unwrap(),
+    );
+    assert!(low <= value && value <= high, "{thr}");
     match thr["verdict"].as_str() {
-        Some("better") => assert!(low > 1.0 && value > 1.0, "better, so above 1: {thr}"),
-        Some("no_difference_detected") => assert!(low <= 1.0, "{thr}"),
-        _ => panic!("8 sequences serve more, or no difference is detected: {thr}"),
+        Some("better") => assert!(low > 1.0, "better, so above 1: {thr}"),
+        Some("worse") => assert!(high < 1.0, "worse, so below 1: {thr}"),
+        Some("no_difference_detected") => assert!(low <= 1.0 && high >= 1.0, "{thr}"),
+        _ => panic!("a verdict: {thr}"),
     }
     assert!(std::fs::read_to_string(art.join("compare.md"))
         .unwrap()
