@@ -377,7 +377,7 @@ fn the_readme_opens_with_the_demo_and_the_test_command_ci_runs() {
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .last();
+        .next_back();
     assert_eq!(
         last,
         Some("make test"),
