@@ -317,7 +317,7 @@ pub fn ascii(report: &Report) -> anyhow::Result<String> {
         }
     }
     let mut s = String::new();
-    s.push_str(&format!("{}\n", report.objectives[yi].key));
+    s.push_str(&format!("{}\n", axis_label(&report.objectives[yi])));
     s.push_str(&format!("{:>9}\n", "^"));
     for (r, line) in grid.iter().enumerate() {
         let yv = y1 - (y1 - y0) * r as f64 / (h - 1) as f64;
@@ -329,7 +329,7 @@ pub fn ascii(report: &Report) -> anyhow::Result<String> {
         "{:>8} +{}> {}\n",
         "",
         "-".repeat(w + 1),
-        report.objectives[xi].key
+        axis_label(&report.objectives[xi])
     ));
     let mut ticks = vec![' '; w + 12];
     for i in 0..5 {

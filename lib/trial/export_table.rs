@@ -60,7 +60,8 @@ impl Exporter for Table {
                     .chain(std::iter::repeat_n("N/A".to_string(), 6))
                     .collect(),
             };
-            let name = if e.unit.is_empty() {
+            // A header that already ends with its unit ("… Cache Read %") does not repeat it.
+            let name = if e.unit.is_empty() || e.header.ends_with(e.unit.as_str()) {
                 e.header.clone()
             } else {
                 format!("{} ({})", e.header, e.unit)
