@@ -87,8 +87,14 @@ impl Conversation {
         let turns = turns
             .into_iter()
             .map(|t| {
-                let mut o = opts.clone();
-                o.extra_inputs.extend(t.extra);
+                // Per-turn body keys need their own options; most turns have none (no copy).
+                let o = if t.extra.is_empty() {
+                    std::borrow::Cow::Borrowed(opts)
+                } else {
+                    let mut o = opts.clone();
+                    o.extra_inputs.extend(t.extra);
+                    std::borrow::Cow::Owned(o)
+                };
                 let mut payload = wire::request_body(&o, &t.text, &[], t.max_tokens);
                 let msgs: Vec<(Role, &str)> = context
                     .as_deref()

@@ -209,24 +209,9 @@ pub async fn run_session(
         }
         let (request_num, scheduled) = match first.take() {
             Some(f) => f,
-            None => match pace {
-                Pace::Counter(n) | Pace::User { counter: n, .. } | Pace::Trace { counter: n, .. } => {
-                    match n.take() {
-                        Some(s) if matches!(pace, Pace::User { .. }) => (s, planned),
-                        Some(s) => (s, stamped),
-                        None => return false,
-                    }
-                }
-                Pace::Ticks(ready) => {
-                    let (tx, rx) = oneshot::channel();
-                    if ready.send(tx).is_err() {
-                        return false;
-                    }
-                    match rx.await {
-                        Ok((s, at)) => (s, Some(at)),
-                        Err(_) => return false,
-                    }
-                }
+            None => match next_slot(pace, planned, stamped).await {
+                Some(slot) => slot,
+                None => return false,
             },
         };
         let (payload, isl_text) = if k == 0 || !conv.carries_history {
@@ -266,6 +251,31 @@ pub async fn run_session(
         }
     }
     true
+}
+
+/// The request number and scheduled time of a session's next turn (None: the phase is over):
+/// from the phase's counter (scheduled when `planned` by a user, or `stamped` by a trace), or
+/// the dispatcher's next tick.
+async fn next_slot(
+    pace: &Pace<'_>,
+    planned: Option<Instant>,
+    stamped: Option<Instant>,
+) -> Option<(u64, Option<Instant>)> {
+    match pace {
+        Pace::Counter(n) | Pace::User { counter: n, .. } | Pace::Trace { counter: n, .. } => {
+            let s = n.take()?;
+            Some(if matches!(pace, Pace::User { .. }) {
+                (s, planned)
+            } else {
+                (s, stamped)
+            })
+        }
+        Pace::Ticks(ready) => {
+            let (tx, rx) = oneshot::channel();
+            ready.send(tx).ok()?;
+            rx.await.ok().map(|(s, at)| (s, Some(at)))
+        }
+    }
 }
 
 /// A session's id (AIPerf's `x_correlation_id`): a UUID per execution, distinct per phase.
