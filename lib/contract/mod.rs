@@ -4,6 +4,7 @@
 pub mod collated;
 pub mod comparison;
 pub mod convergence;
+pub mod inputs;
 pub mod limits;
 pub mod plan_line;
 pub mod records;

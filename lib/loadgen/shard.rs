@@ -404,7 +404,7 @@ mod tests {
             let p = p.unwrap();
             benchmark.insert(p.shared_nonce());
             for k in 0..2000 {
-                assert!(ids.insert(super::super::client::request_id(p.nonce(), k)));
+                assert!(ids.insert(crate::loadgen::http::client::request_id(p.nonce(), k)));
                 assert_eq!(p.session_num(k) % 4, (i - 1) as u64);
             }
         }

@@ -33,7 +33,12 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> anyhow::Result<usize> {
         }
     }
     let n = entries.len();
-    crate::loadgen::prompts::write_inputs_entries(out, entries.into_iter())?;
+    crate::contract::inputs::write(out, |w| {
+        for e in &entries {
+            w.entry_value(e)?;
+        }
+        Ok(())
+    })?;
     Ok(n)
 }
 

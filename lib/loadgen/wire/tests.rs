@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::loadgen::http::sse::SseParser;
 use crate::loadgen::openai::Usage;
-use crate::loadgen::sse::SseParser;
 
 /// What a stream gave: text, reasoning, usage, content events (in arrival order of chunks), ends.
 #[derive(Debug, PartialEq)]

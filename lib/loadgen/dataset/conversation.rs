@@ -1,0 +1,453 @@
+//! Conversations: the dataset of a multi-turn run (AIPerf 0.13's `Conversation`), and how each
+//! turn becomes a request body.
+//!
+//! A conversation is a template: its turns' user texts, output lengths and delays, plus the text
+//! every turn repeats (the shared system prompt, the conversation's user context). A session runs
+//! one; turn k sends `[system] + [context] + user_0, assistant_0, …, user_k` where `assistant_i`
+//! is the reply actually received (AIPerf's default `deltas_without_responses` mode: the history
+//! grows with the live responses; a failed turn leaves its user message and no reply).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde_json::{json, Map, Value};
+
+use super::content::UserContent;
+use crate::loadgen::dataset::prefix::SharedText;
+use crate::loadgen::dataset::prompts::{
+    json_inner, mix, positive_normal_integer, pretty, text_of_tokens, Prompt, SHARED_MARK, SHARE_BYTES,
+};
+use crate::loadgen::dataset::tokenizer::Tokenizer;
+use crate::loadgen::options::{EndpointType, Options};
+use crate::loadgen::wire;
+
+/// One conversation template.
+#[derive(Debug, Clone)]
+pub struct Conversation {
+    /// AIPerf's `conversation_id` (`session_000000`, or the file's `session_id`).
+    pub id: Arc<str>,
+    /// Sent first on every turn: the system prompt (shared, or the file's leading system turn).
+    pub system: Option<Arc<str>>,
+    /// Sent as the first user message of every turn (`--user-context-prompt-length`).
+    pub context: Option<Arc<str>>,
+    pub turns: Vec<Turn>,
+    /// Turn k carries the turns before it (false: AIPerf's `single_turn` rows sharing a
+    /// `session_id`, sent in order, each as it is).
+    pub carries_history: bool,
+}
+
+/// One turn of a conversation.
+#[derive(Debug, Clone)]
+pub struct Turn {
+    /// The user message (with the pool prefix in front on a synthetic first turn).
+    pub content: UserContent,
+    /// Milliseconds to wait after the previous turn's reply before sending this one (None: at once).
+    pub delay_ms: Option<f64>,
+    /// Trace replay: when to send it, ms after the profiling start (over `delay_ms`; None: not stamped).
+    pub at_ms: Option<f64>,
+    /// This turn formatted on its own: system, context and its user message (no history). It is
+    /// exactly what turn 0 sends, the template later turns are built from, and AIPerf's
+    /// `inputs.json` entry.
+    pub alone: Prompt,
+}
+
+/// Who said a message of the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
+
+impl Conversation {
+    /// Builds a conversation: each turn's own request (`alone`) from its text, output budget,
+    /// delay and per-turn body keys (`extra`, merged after `--extra-inputs`).
+    pub fn new(
+        opts: &Options,
+        tok: &Tokenizer,
+        (index, id): (usize, Arc<str>),
+        head: (Option<Arc<str>>, Option<Arc<str>>),
+        turns: Vec<TurnSpec>,
+    ) -> Conversation {
+        let (system, context) = head;
+        let shared = system
+            .as_ref()
+            .filter(|s| s.len() >= SHARE_BYTES)
+            .map(|s| shared_text(s, tok));
+        let turns = turns
+            .into_iter()
+            .map(|t| {
+                // Per-turn body keys need their own options; most turns have none (no copy).
+                let o = if t.extra.is_empty() {
+                    std::borrow::Cow::Borrowed(opts)
+                } else {
+                    let mut o = opts.clone();
+                    o.extra_inputs.extend(t.extra);
+                    std::borrow::Cow::Owned(o)
+                };
+                let mut payload = wire::request_body(&o, &t.text, &[], t.max_tokens);
+                let msgs: Vec<(Role, &str)> = context
+                    .as_deref()
+                    .map(|c| (Role::User, c))
+                    .into_iter()
+                    .chain([(Role::User, t.text.as_str())])
+                    .collect();
+                let in_body = if shared.is_some() {
+                    Some(SHARED_MARK)
+                } else {
+                    system.as_deref()
+                };
+                set_messages(opts.endpoint_type, &mut payload, in_body, &msgs);
+                let texts = wire::input_texts(&payload);
+                let mut alone = match &shared {
+                    // The shared text counted once, the rest after the space that joins them.
+                    Some((json, tokens)) => {
+                        let rest: Vec<&str> = texts
+                            .iter()
+                            .map(String::as_str)
+                            .filter(|t| *t != SHARED_MARK)
+                            .collect();
+                        let isl = tokens + tok.count(&format!(" {}", rest.join(" ")));
+                        Prompt::from_payload(index, payload, isl, t.max_tokens, t.at_ms).sharing(json.clone())
+                    }
+                    None => {
+                        let isl = tok.count(&texts.join(" "));
+                        Prompt::from_payload(index, payload, isl, t.max_tokens, t.at_ms)
+                    }
+                };
+                alone.session_id = id.to_string();
+                Turn {
+                    content: UserContent::text(t.text),
+                    delay_ms: t.delay_ms,
+                    at_ms: t.at_ms,
+                    alone,
+                }
+            })
+            .collect();
+        Conversation {
+            id,
+            system,
+            context,
+            turns,
+            carries_history: true,
+        }
+    }
+
+    /// The body of turn `k` after `history` (the earlier turns' user messages and the replies
+    /// received), as a JSON map, and its input texts joined with spaces (what the ISL counts).
+    pub fn payload(
+        &self,
+        kind: EndpointType,
+        k: usize,
+        history: &[(Role, UserContent)],
+    ) -> (Map<String, Value>, String) {
+        let turn = &self.turns[k];
+        let mut payload = turn.alone.payload.clone();
+        let texts: Vec<(Role, std::borrow::Cow<str>)> = history
+            .iter()
+            .map(|(r, c)| (*r, c.as_text()))
+            .chain([(Role::User, turn.content.as_text())])
+            .collect();
+        let mut msgs: Vec<(Role, &str)> = Vec::with_capacity(history.len() + 2);
+        if let Some(c) = self.context.as_deref() {
+            msgs.push((Role::User, c));
+        }
+        msgs.extend(texts.iter().map(|(r, t)| (*r, t.as_ref())));
+        set_messages(kind, &mut payload, self.system.as_deref(), &msgs);
+        let text = wire::input_texts(&payload).join(" ");
+        (payload, text)
+    }
+}
+
+/// A large system prompt as every entry shares it: JSON-escaped once, and its token count.
+/// The synthetic dataset hands the same `Arc` to every conversation, so it is worked out once.
+fn shared_text(system: &Arc<str>, tok: &Tokenizer) -> (bytes::Bytes, u64) {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(Arc<str>, bytes::Bytes, u64)>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((_, json, tokens)) = last.as_ref().filter(|(s, _, _)| Arc::ptr_eq(s, system)) {
+            return (json.clone(), *tokens);
+        }
+        let made = (json_inner(system), tok.count(system));
+        *last = Some((system.clone(), made.0.clone(), made.1));
+        made
+    })
+}
+
+/// What a turn is made of before it is formatted.
+#[derive(Debug, Clone, Default)]
+pub struct TurnSpec {
+    pub text: String,
+    pub max_tokens: Option<u64>,
+    pub delay_ms: Option<f64>,
+    pub extra: Map<String, Value>,
+    /// Trace replay: send time, ms after the profiling start.
+    pub at_ms: Option<f64>,
+}
+
+/// Puts the message list into a body as the flavour carries it: chat `messages` (system first),
+/// Responses `instructions` + `input` items, Anthropic `system` + `messages`. The single-text
+/// flavours keep their one prompt (the checks refuse history and system prompts for them).
+pub fn set_messages(
+    kind: EndpointType,
+    payload: &mut Map<String, Value>,
+    system: Option<&str>,
+    msgs: &[(Role, &str)],
+) {
+    match kind {
+        EndpointType::Chat => {
+            let mut list: Vec<Value> = Vec::with_capacity(msgs.len() + 1);
+            if let Some(s) = system {
+                list.push(json!({"role": "system", "content": s}));
+            }
+            list.extend(msgs.iter().map(|(r, t)| json!({"role": r.name(), "content": t})));
+            payload.insert("messages".into(), Value::Array(list));
+        }
+        EndpointType::Responses => {
+            if let Some(s) = system {
+                payload.insert("instructions".into(), Value::String(s.to_string()));
+            }
+            let items = msgs
+                .iter()
+                .map(|(r, t)| json!({"type": "message", "role": r.name(), "content": t}))
+                .collect();
+            payload.insert("input".into(), Value::Array(items));
+        }
+        EndpointType::Messages => {
+            if let Some(s) = system {
+                payload.insert("system".into(), Value::String(s.to_string()));
+            }
+            let list = msgs
+                .iter()
+                .map(|(r, t)| json!({"role": r.name(), "content": t}))
+                .collect();
+            payload.insert("messages".into(), Value::Array(list));
+        }
+        _ => {}
+    }
+}
+
+/// Streams of the seed for the synthetic draws that single-turn prompts do not make.
+const TURN_COUNT_STREAM: u64 = 0x7C0F_0000;
+const TURN_TEXT_STREAM: u64 = 0x7E87_0000;
+
+/// The synthetic conversations (AIPerf's synthetic composer): `--num-prompts` of them (default
+/// `--conversation-num`), each of `--conversation-turn-mean` (± stddev) turns; turn 0 of
+/// conversation `c` is exactly single-turn prompt `c` (same seed stream), with the pool prefix in
+/// front; later turns wait `--conversation-turn-delay-*` ms, AIPerf's draw `spn(int(mean), std) * ratio`.
+pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversation>> {
+    let w = &opts.workload;
+    let shared = SharedText::new(w, opts.random_seed, tok)?;
+    let system: Option<Arc<str>> = shared.system.clone();
+    (0..opts.num_prompts)
+        .map(|c| {
+            let mut counts = StdRng::seed_from_u64(mix(opts.random_seed ^ TURN_COUNT_STREAM, c));
+            let n = positive_normal_integer(&mut counts, w.turn_mean as f64, w.turn_stddev as f64);
+            let turns = (0..n)
+                .map(|t| {
+                    let mut rng = if t == 0 {
+                        StdRng::seed_from_u64(mix(opts.random_seed, c))
+                    } else {
+                        StdRng::seed_from_u64(mix(mix(opts.random_seed, c) ^ TURN_TEXT_STREAM, t))
+                    };
+                    let isl = positive_normal_integer(&mut rng, opts.isl as f64, opts.isl_stddev);
+                    let max_tokens = opts
+                        .osl
+                        .map(|m| positive_normal_integer(&mut rng, m as f64, opts.osl_stddev));
+                    let mut text = text_of_tokens(tok, &mut rng, isl)?;
+                    if t == 0 {
+                        if let Some(p) = shared.prefix_for(c) {
+                            text.insert_str(0, p);
+                        }
+                    }
+                    let delay_ms = (t > 0 && w.turn_delay_mean_ms > 0.0).then(|| {
+                        positive_normal_integer(
+                            &mut counts,
+                            w.turn_delay_mean_ms.trunc(),
+                            w.turn_delay_stddev_ms as f64,
+                        ) as f64
+                            * w.turn_delay_ratio
+                    });
+                    Ok(TurnSpec {
+                        text,
+                        max_tokens,
+                        delay_ms,
+                        extra: Map::new(),
+                        at_ms: None,
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let context = shared.user_context(tok, c)?.map(Arc::from);
+            let id: Arc<str> = Arc::from(format!("session_{c:06}"));
+            Ok(Conversation::new(
+                opts,
+                tok,
+                (c as usize, id),
+                (system.clone(), context),
+                turns,
+            ))
+        })
+        .collect()
+}
+
+/// Writes AIPerf's `inputs.json`: per conversation its `session_id` and one payload per turn.
+/// `sent(c, k)` gives the body turn `k` of conversation `c` actually carried (with its history),
+/// when it ran; a turn that never ran is written as formatted alone (AIPerf writes every turn so).
+/// Payloads are made and written one at a time (a long session's bodies, each carrying its
+/// whole history, never sit in memory together).
+pub fn write_inputs_json(
+    path: &Path,
+    convs: &[Conversation],
+    sent: impl Fn(usize, usize) -> Option<Map<String, Value>>,
+) -> anyhow::Result<()> {
+    crate::contract::inputs::write(path, |w| {
+        for (c, conv) in convs.iter().enumerate() {
+            let payloads = conv.turns.iter().enumerate().map(|(k, t)| match sent(c, k) {
+                Some(p) => pretty(&p, None),
+                None => t.alone.pretty_payload(),
+            });
+            w.entry(payloads, &conv.id)?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loadgen::options::{resolve, Io, Settings};
+
+    fn opts(kind: EndpointType, extra: Settings) -> Options {
+        resolve(
+            Settings {
+                model: Some("m".into()),
+                isl: Some(20),
+                osl: Some(4),
+                num_prompts: Some(6),
+                random_seed: Some(3),
+                endpoint_type: Some(kind),
+                conversation_turn_mean: Some(3),
+                conversation_turn_delay_mean: Some(50.0),
+                conversation_turn_delay_ratio: Some(2.0),
+                shared_system_prompt_length: Some(30),
+                user_context_prompt_length: Some(10),
+                ..extra
+            },
+            Io::default(),
+            Default::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn turns_carry_system_context_and_history_in_order() {
+        let tok = Tokenizer::load("builtin").unwrap();
+        let convs = synthetic(&opts(EndpointType::Chat, Settings::default()), &tok).unwrap();
+        assert_eq!(convs.len(), 6);
+        let c = &convs[0];
+        assert_eq!(c.turns.len(), 3);
+        assert_eq!(c.turns[0].delay_ms, None);
+        assert_eq!(c.turns[1].delay_ms, Some(100.0), "spn(50, 0) * 2");
+        let m0 = &c.turns[0].alone.payload["messages"];
+        assert_eq!(m0[0]["role"], "system");
+        assert_eq!(m0[1]["role"], "user");
+        assert_eq!(m0[1]["content"].as_str(), c.context.as_deref());
+        assert_eq!(
+            m0[2]["content"].as_str(),
+            Some(c.turns[0].content.as_text().as_ref())
+        );
+        // ISL of a turn counts every message text joined with spaces: 30 + 10 + 20.
+        assert_eq!(
+            c.turns[0].alone.isl,
+            tok.count(&wire::input_texts(&c.turns[0].alone.payload).join(" "))
+        );
+        assert!(
+            (58..=62).contains(&c.turns[0].alone.isl),
+            "{}",
+            c.turns[0].alone.isl
+        );
+        let history = vec![
+            (Role::User, c.turns[0].content.clone()),
+            (Role::Assistant, UserContent::text(" the reply")),
+        ];
+        let (p, text) = c.payload(EndpointType::Chat, 1, &history);
+        let roles: Vec<&str> = p["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(roles, ["system", "user", "user", "assistant", "user"]);
+        assert_eq!(
+            p["messages"][4]["content"].as_str(),
+            Some(c.turns[1].content.as_text().as_ref())
+        );
+        assert!(text.contains(" the reply"));
+        // Every conversation shares the system prompt; contexts differ.
+        assert!(convs.iter().all(|d| d.system == c.system));
+        assert_ne!(convs[1].context, c.context);
+    }
+
+    #[test]
+    fn responses_and_messages_carry_the_system_prompt_in_their_own_field() {
+        let tok = Tokenizer::load("builtin").unwrap();
+        let r = synthetic(&opts(EndpointType::Responses, Settings::default()), &tok).unwrap();
+        let p = &r[0].turns[0].alone.payload;
+        assert_eq!(p["instructions"].as_str(), r[0].system.as_deref());
+        assert_eq!(p["input"].as_array().unwrap().len(), 2);
+        let m = synthetic(&opts(EndpointType::Messages, Settings::default()), &tok).unwrap();
+        let p = &m[0].turns[0].alone.payload;
+        assert_eq!(p["system"].as_str(), m[0].system.as_deref());
+        assert_eq!(p["messages"][0]["role"], "user");
+    }
+
+    #[test]
+    fn first_turns_are_the_single_turn_prompts_with_the_pool_prefix_in_front() {
+        let tok = Tokenizer::load("builtin").unwrap();
+        let o = resolve(
+            Settings {
+                model: Some("m".into()),
+                isl: Some(20),
+                osl: Some(4),
+                num_prompts: Some(6),
+                random_seed: Some(3),
+                conversation_turn_mean: Some(3),
+                prefix_prompt_pool_size: Some(2),
+                prefix_prompt_length: Some(12),
+                ..Default::default()
+            },
+            Io::default(),
+            Default::default(),
+        )
+        .unwrap();
+        let convs = synthetic(&o, &tok).unwrap();
+        let single = crate::loadgen::dataset::prompts::synthetic(&o, &tok).unwrap();
+        let shared = SharedText::new(&o.workload, 3, &tok).unwrap();
+        for (c, conv) in convs.iter().enumerate() {
+            let text = conv.turns[0].content.as_text();
+            let prefix = shared.prefix_for(c as u64).unwrap();
+            assert!(text.starts_with(prefix));
+            assert_eq!(
+                &text[prefix.len()..],
+                single[c].payload["messages"][0]["content"].as_str().unwrap()
+            );
+            assert_eq!(conv.turns[0].alone.isl, 32, "ISL adds the prefix: 20 + 12");
+            assert!(
+                !conv.turns[1].content.as_text().starts_with(prefix),
+                "only the first turn has the prefix"
+            );
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! What to send: the dataset (synthetic prompts, conversations with shared prefixes, or an
+//! `--input-file` in one of AIPerf's formats), its text and token counts.
+
+pub mod content;
+pub mod conversation;
+pub mod input_file;
+pub mod multi_turn;
+pub mod prefix;
+pub mod prompts;
+pub mod replay;
+pub mod tokenizer;
+pub mod trace_sessions;
+
+use conversation::Conversation;
+use prompts::Prompt;
+use tokenizer::Tokenizer;
+
+use crate::loadgen::options::{DatasetType, Options};
+
+/// A run's dataset.
+pub struct Dataset {
+    /// One prompt per request; with conversations, each conversation's first turn.
+    pub prompts: Vec<Prompt>,
+    /// A multi-turn run's conversations (None: one prompt per request).
+    pub conversations: Option<Vec<Conversation>>,
+    /// The dataset is a trace: its timestamps set the send times.
+    pub trace: bool,
+}
+
+impl Dataset {
+    fn flat(prompts: Vec<Prompt>, trace: bool) -> Dataset {
+        Dataset {
+            prompts,
+            conversations: None,
+            trace,
+        }
+    }
+
+    /// Conversations, with their first turns as the prompts.
+    fn of(convs: Vec<Conversation>, trace: bool, sessions: bool) -> Dataset {
+        let prompts = convs.iter().map(|c| c.turns[0].alone.clone()).collect();
+        Dataset {
+            prompts,
+            conversations: sessions.then_some(convs),
+            trace,
+        }
+    }
+}
+
+/// The dataset: prompts (one per request), or conversations when requests carry a session's
+/// history. Synthetic prompts with shared prefixes are one-turn conversations flattened back to
+/// prompts (their bodies never change), so they keep the single-request path.
+pub fn load(opts: &Options, tok: &Tokenizer, warnings: &mut Vec<String>) -> anyhow::Result<Dataset> {
+    let w = &opts.workload;
+    let sessions = w.sessions(opts.custom_dataset_type);
+    match &opts.input_file {
+        Some(p) if opts.custom_dataset_type == DatasetType::MultiTurn => {
+            let l = multi_turn::load(p, opts, tok)?;
+            warnings.extend(l.warnings);
+            Ok(Dataset::of(l.conversations, l.trace, sessions))
+        }
+        Some(p) => {
+            let d = input_file::load(p, opts, tok)?;
+            warnings.extend(d.warnings);
+            Ok(match d.conversations {
+                // A trace of sessions: the first turns carry the sessions' start times.
+                Some(convs) => Dataset::of(convs, d.trace, true),
+                None => Dataset::flat(d.prompts, d.trace),
+            })
+        }
+        None if sessions
+            || w.prefix_length + w.shared_system_length + w.user_context_length > 0
+            || w.system_prompt.is_some() =>
+        {
+            Ok(Dataset::of(conversation::synthetic(opts, tok)?, false, sessions))
+        }
+        None => Ok(Dataset::flat(prompts::synthetic(opts, tok)?, false)),
+    }
+}
+
+/// A warning when the dataset's own text (a shared system prompt counted once) is merely large:
+/// under the refusal limit ([`crate::contract::limits::MAX_DATASET_TOKENS`]), but hundreds of MB.
+pub fn large(d: &Dataset) -> Option<String> {
+    let own = |p: &Prompt| if p.shared.is_some() { 0 } else { p.isl };
+    let tokens: u64 = match &d.conversations {
+        Some(c) => c.iter().flat_map(|c| &c.turns).map(|t| own(&t.alone)).sum(),
+        None => d.prompts.iter().map(own).sum(),
+    };
+    (tokens > crate::contract::limits::WARN_DATASET_TOKENS).then(|| {
+        format!(
+            "the dataset holds {tokens} tokens of prompts (~{} MB of text per copy): it takes seconds to build; --num-prompts N builds N distinct entries that the run cycles through",
+            tokens * 6 / 1_000_000
+        )
+    })
+}
