@@ -5,6 +5,7 @@ pub mod collated;
 pub mod comparison;
 pub mod convergence;
 pub mod limits;
+pub mod load_flags;
 pub mod plan_line;
 pub mod records;
 pub mod run_info;
