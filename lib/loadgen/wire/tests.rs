@@ -329,3 +329,27 @@ fn input_texts_are_what_aiperf_tokenizes() {
         ["q", "d1", "d2"]
     );
 }
+
+/// The contract's `has_message_list` (what the checks ask) and the flavour's `set_messages` (what
+/// a session's turn sends) agree for every endpoint type: the flavours said to carry a message
+/// list put the system prompt and the whole history in the body; the others leave it untouched.
+#[test]
+fn set_messages_carries_history_exactly_where_the_type_has_a_message_list() {
+    let msgs = [
+        (Role::User, "first"),
+        (Role::Assistant, "reply"),
+        (Role::User, "second"),
+    ];
+    for &kind in EndpointType::ALL {
+        let mut payload = Map::new();
+        payload.insert("model".into(), Value::String("m".into()));
+        let before = payload.clone();
+        flavour(kind).set_messages(&mut payload, Some("be brief"), &msgs);
+        let texts = input_texts(&payload);
+        if kind.has_message_list() {
+            assert_eq!(texts, ["be brief", "first", "reply", "second"], "{}", kind.name());
+        } else {
+            assert_eq!(payload, before, "{}", kind.name());
+        }
+    }
+}
