@@ -23,6 +23,7 @@ mod search;
 mod serve;
 mod shards;
 mod slurm;
+mod stage_imports;
 mod stages;
 mod sweep;
 mod tokenizer;

@@ -6,6 +6,7 @@ pub mod comparison;
 pub mod convergence;
 pub mod inputs;
 pub mod limits;
+pub mod load_flags;
 pub mod plan_line;
 pub mod records;
 pub mod run_info;

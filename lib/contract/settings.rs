@@ -12,64 +12,100 @@ use serde_json::{Map, Value};
 use super::limits;
 use super::seconds;
 
-/// The API flavour a run speaks (AIPerf's `--endpoint-type` names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum EndpointType {
-    #[default]
-    Chat,
-    Completions,
-    Embeddings,
-    /// OpenAI Responses API (`/v1/responses`).
-    Responses,
-    /// Anthropic Messages API (`/v1/messages`), as vLLM, SGLang and LiteLLM serve it.
-    Messages,
-    /// Hugging Face TGI's `/generate` and `/generate_stream`.
-    HuggingfaceGenerate,
-    /// Cohere-style `/v2/rerank` (vLLM serves it too).
-    CohereRankings,
-    /// Hugging Face TEI's `/rerank`.
-    HfTeiRankings,
+/// Declares [`EndpointType`] from one row per flavour: its flag value (= serde name), AIPerf's
+/// default path (and TGI's streaming one), whether it produces output tokens, whether its body carries a message list (history, system prompt) and
+/// whether it is a rankings type. The variant, its name, `NAMES` and the facts come from that row;
+/// each flavour's wire format lives in one file of `loadgen/wire/` (client) and `mock/wire/` (server).
+macro_rules! endpoint_types {
+    ($( $(#[$attr:meta])* $v:ident = $name:literal {
+        path: $path:literal $(| streaming $stream_path:literal)?,
+        tokens: $t:expr, messages: $m:expr, rankings: $r:expr $(,)?
+    } ),+ $(,)?) => {
+        /// The API flavour a run speaks (AIPerf's `--endpoint-type` names).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+        pub enum EndpointType {
+            $( $(#[$attr])* #[serde(rename = $name)] $v, )+
+        }
+
+        impl EndpointType {
+            /// Every flavour, in `--help` order.
+            pub const ALL: &'static [EndpointType] = &[$(EndpointType::$v),+];
+
+            /// AIPerf's default request path (TGI streams on its own path).
+            pub fn default_path(self, streaming: bool) -> &'static str {
+                match self {
+                    $(EndpointType::$v => {
+                        $(if streaming {
+                            return $stream_path;
+                        })?
+                        $path
+                    })+
+                }
+            }
+            /// The flag value, which is also the serde name.
+            pub fn name(self) -> &'static str {
+                match self { $(EndpointType::$v => $name,)+ }
+            }
+            /// Whether the endpoint produces output tokens (embeddings and rankings do not).
+            pub fn produces_tokens(self) -> bool {
+                match self { $(EndpointType::$v => $t,)+ }
+            }
+            /// Whether a request body carries a message list, so it can hold a session's history
+            /// and a system prompt (the other flavours send one text).
+            pub fn has_message_list(self) -> bool {
+                match self { $(EndpointType::$v => $m,)+ }
+            }
+            /// The rankings flavours: a query and passages in, scores out.
+            pub fn is_rankings(self) -> bool {
+                match self { $(EndpointType::$v => $r,)+ }
+            }
+        }
+
+        impl FlagValue for EndpointType {
+            const NAMES: &'static [&'static str] = &[$($name),+];
+        }
+    };
 }
 
-impl EndpointType {
-    /// AIPerf's default path (TGI streams on its own path).
-    pub fn default_path(self, streaming: bool) -> &'static str {
-        match self {
-            EndpointType::Chat => "/v1/chat/completions",
-            EndpointType::Completions => "/v1/completions",
-            EndpointType::Embeddings => "/v1/embeddings",
-            EndpointType::Responses => "/v1/responses",
-            EndpointType::Messages => "/v1/messages",
-            EndpointType::HuggingfaceGenerate if streaming => "/generate_stream",
-            EndpointType::HuggingfaceGenerate => "/generate",
-            EndpointType::CohereRankings => "/v2/rerank",
-            EndpointType::HfTeiRankings => "/rerank",
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            EndpointType::Chat => "chat",
-            EndpointType::Completions => "completions",
-            EndpointType::Embeddings => "embeddings",
-            EndpointType::Responses => "responses",
-            EndpointType::Messages => "messages",
-            EndpointType::HuggingfaceGenerate => "huggingface_generate",
-            EndpointType::CohereRankings => "cohere_rankings",
-            EndpointType::HfTeiRankings => "hf_tei_rankings",
-        }
-    }
-    /// Whether the endpoint produces output tokens (embeddings and rankings do not).
-    pub fn produces_tokens(self) -> bool {
-        !matches!(
-            self,
-            EndpointType::Embeddings | EndpointType::CohereRankings | EndpointType::HfTeiRankings
-        )
-    }
-    /// The rankings flavours: a query and passages in, scores out.
-    pub fn is_rankings(self) -> bool {
-        matches!(self, EndpointType::CohereRankings | EndpointType::HfTeiRankings)
-    }
+endpoint_types! {
+    #[default]
+    Chat = "chat" {
+        path: "/v1/chat/completions",
+        tokens: true, messages: true, rankings: false,
+    },
+    Completions = "completions" {
+        path: "/v1/completions",
+        tokens: true, messages: false, rankings: false,
+    },
+    Embeddings = "embeddings" {
+        path: "/v1/embeddings",
+        tokens: false, messages: false, rankings: false,
+    },
+    /// OpenAI Responses API (`/v1/responses`).
+    Responses = "responses" {
+        path: "/v1/responses",
+        tokens: true, messages: true, rankings: false,
+    },
+    /// Anthropic Messages API (`/v1/messages`), as vLLM, SGLang and LiteLLM serve it.
+    Messages = "messages" {
+        path: "/v1/messages",
+        tokens: true, messages: true, rankings: false,
+    },
+    /// Hugging Face TGI's `/generate` and `/generate_stream`.
+    HuggingfaceGenerate = "huggingface_generate" {
+        path: "/generate" | streaming "/generate_stream",
+        tokens: true, messages: false, rankings: false,
+    },
+    /// Cohere-style `/v2/rerank` (vLLM serves it too).
+    CohereRankings = "cohere_rankings" {
+        path: "/v2/rerank",
+        tokens: false, messages: false, rankings: true,
+    },
+    /// Hugging Face TEI's `/rerank`.
+    HfTeiRankings = "hf_tei_rankings" {
+        path: "/rerank",
+        tokens: false, messages: false, rankings: true,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -128,274 +164,105 @@ impl Urls {
     }
 }
 
-/// Every option as given (flags or a plan line's `loadgen` object); `None` = not given.
-/// The serde names are Contract A's keys; an unknown key is an error naming it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<Urls>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub endpoint_type: Option<EndpointType>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub streaming: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub concurrency: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_rate: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub arrival_pattern: Option<ArrivalPattern>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub arrival_smoothness: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub concurrency_ramp_duration: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_count: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub benchmark_duration: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub benchmark_grace_period: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub warmup_request_count: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub isl: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub isl_stddev: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub osl: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub osl_stddev: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub use_legacy_max_tokens: Option<bool>,
-    /// Rankings: passages per synthetic request (AIPerf's default 1).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rankings_passages_mean: Option<u64>,
-    /// Rankings: tokens per synthetic passage (AIPerf's default 550).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rankings_passages_prompt_token_mean: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub num_prompts: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub random_seed: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extra_inputs: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_timeout_seconds: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tokenizer: Option<String>,
-    /// The model revision (branch, tag or commit) of a `--tokenizer` model id; `main` when not given.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tokenizer_revision: Option<String>,
-    /// AIPerf's flag, accepted for its command lines: sweepkit runs no tokenizer code either way.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tokenizer_trust_remote_code: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub use_server_token_count: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub input_file: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub custom_dataset_type: Option<DatasetType>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ui: Option<Ui>,
-    /// Stop the run once this many requests have failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_errors: Option<u64>,
-    /// Stop the run once this share (0-1] of the last [`ERROR_RATE_WINDOW`] requests failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_error_rate: Option<f64>,
-    /// Stop the run once every connection has been refused for this many seconds (0: never) [default: 3].
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_unreachable_seconds: Option<f64>,
-    /// Percent (0-100) of profiling requests cut client-side after `request_cancellation_delay`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_cancellation_rate: Option<f64>,
-    /// Seconds from the request being written to its cancellation [default: 0].
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_cancellation_delay: Option<f64>,
-    /// Replay the `--input-file` trace on its timestamps (required for the offsets below).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fixed_schedule: Option<bool>,
-    /// Never replay a timestamped trace on its schedule: send its rows as ordinary load.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub no_fixed_schedule: Option<bool>,
-    /// Schedule zero = the earliest timestamp (AIPerf's default unless a start offset is given).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fixed_schedule_auto_offset: Option<bool>,
-    /// Trace milliseconds: rows stamped earlier are dropped; also the schedule zero without auto offset.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fixed_schedule_start_offset: Option<u64>,
-    /// Trace milliseconds: rows stamped later are dropped (inclusive).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fixed_schedule_end_offset: Option<u64>,
-    /// Tokens per `hash_ids` block of a trace (AIPerf's `--isl-block-size`) [default: 512].
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub isl_block_size: Option<u64>,
-    /// Sessions to start (each runs all its turns); also the synthetic dataset's size.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub conversation_num: Option<u64>,
-    /// Synthetic turns per conversation (mean, >= 1) [default: 1].
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub conversation_turn_mean: Option<u64>,
-    /// Standard deviation of the turns per conversation (truncated to a whole number, as AIPerf does).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub conversation_turn_stddev: Option<f64>,
-    /// Delay before each turn after the first, mean, in ms (counted from the previous reply's end).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub conversation_turn_delay_mean: Option<f64>,
-    /// Standard deviation of the turn delay, in ms.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub conversation_turn_delay_stddev: Option<f64>,
-    /// Factor on every sampled turn delay (a ratio) [default: 1].
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub conversation_turn_delay_ratio: Option<f64>,
-    /// Distinct prefixes in the pool; each conversation's first turn starts with one (tokens: --prefix-prompt-length).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub prefix_prompt_pool_size: Option<u64>,
-    /// Length of each pool prefix, in tokens (added to the ISL).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub prefix_prompt_length: Option<u64>,
-    /// One system prompt shared by every request, in tokens (0: none).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shared_system_prompt_length: Option<u64>,
-    /// One user-context message per conversation, sent on every turn, in tokens (0: none).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_context_prompt_length: Option<u64>,
-    /// User-centric load: requests/s over all users (AIPerf's per-user schedule).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_centric_rate: Option<f64>,
-    /// User-centric load: simulated users, each one session at a time.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub num_users: Option<u64>,
-    /// Longest wait an `--input-file`'s turn `delay` may ask for, in seconds (longer ones are clamped).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inter_turn_delay_cap_seconds: Option<f64>,
-    /// A verbatim system prompt sent first on every request (its tokens add to the ISL).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub system_prompt: Option<String>,
-    /// A UTF-8 file whose text is the verbatim system prompt (read once, before the run).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub system_prompt_file: Option<PathBuf>,
+/// Generates [`Settings`], [`Sweepable`] and `set_swept` from `loadgen_settings!`'s table
+/// (`load_flags.rs`): one field per row, one variant per sweepable row, in the table's order.
+macro_rules! settings_from_table {
+    (@rows [$($fields:tt)*] [$($sweep:tt)*]) => {
+        settings_from_table!(@emit [$($fields)*] [$($sweep)*]);
+    };
+    (@rows [$($fields:tt)*] [$($sweep:tt)*]
+        $(#[doc = $d:literal])* #[arg $arg:tt] $field:ident: sweep($t:ident) => $variant:ident, $($rest:tt)*) => {
+        settings_from_table!(@rows [$($fields)* $(#[doc = $d])* $field: ($t),] [$($sweep)* ($variant $field $t)] $($rest)*);
+    };
+    (@rows [$($fields:tt)*] [$($sweep:tt)*]
+        $(#[doc = $d:literal])* #[arg $arg:tt] $field:ident: $kind:ident($($t:tt)+), $($rest:tt)*) => {
+        settings_from_table!(@rows [$($fields)* $(#[doc = $d])* $field: ($($t)+),] [$($sweep)*] $($rest)*);
+    };
+    (@emit [$($(#[doc = $d:literal])* $field:ident: ($($t:tt)+),)*] [$(($variant:ident $key:ident $st:ident))*]) => {
+        /// Every option as given (flags or a plan line's `loadgen` object); `None` = not given.
+        /// The serde names are Contract A's keys; an unknown key is an error naming it. The fields
+        /// are the rows of `loadgen_settings!` (`load_flags.rs`), plus `ui`.
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Settings {
+            $(
+                $(#[doc = $d])*
+                #[serde(skip_serializing_if = "Option::is_none")]
+                pub $field: Option<$($t)+>,
+            )*
+            /// How loadgen shows progress: a plan line's key (loadgen's own `--ui` flag sets it).
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub ui: Option<Ui>,
+        }
+
+        /// The flags a sweep may list (`--concurrency 10,20,30`), in the order sweep-plan names them:
+        /// the rows of `loadgen_settings!` marked `=> Variant`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Sweepable {
+            $($variant,)*
+        }
+
+        impl Sweepable {
+            pub const ALL: &'static [Sweepable] = &[$(Sweepable::$variant),*];
+
+            /// The settings key, which is also the parameter's name in folders and aggregates.
+            pub fn key(self) -> &'static str {
+                match self {
+                    $(Sweepable::$variant => stringify!($key),)*
+                }
+            }
+
+            /// Whether the flag takes whole numbers (else any number).
+            pub fn is_integer(self) -> bool {
+                match self {
+                    $(Sweepable::$variant => <$st as SweptValue>::INTEGER,)*
+                }
+            }
+        }
+
+        impl Settings {
+            /// Sets one swept parameter to one of its values.
+            pub fn set_swept(&mut self, param: Sweepable, v: &Value) -> anyhow::Result<()> {
+                match param {
+                    $(Sweepable::$variant => self.$key = Some(<$st as SweptValue>::from_json(param, v)?),)*
+                }
+                Ok(())
+            }
+        }
+    };
+    ($($rows:tt)*) => {
+        settings_from_table!(@rows [] [] $($rows)*);
+    };
+}
+
+crate::loadgen_settings!(settings_from_table);
+
+/// The value types a sweep lists: whole numbers or any number.
+trait SweptValue: Sized {
+    const INTEGER: bool;
+    fn from_json(param: Sweepable, v: &Value) -> anyhow::Result<Self>;
+}
+
+impl SweptValue for u64 {
+    const INTEGER: bool = true;
+    fn from_json(param: Sweepable, v: &Value) -> anyhow::Result<u64> {
+        v.as_u64()
+            .ok_or_else(|| anyhow!("{}: {v} is not a whole number", param.flag()))
+    }
+}
+
+impl SweptValue for f64 {
+    const INTEGER: bool = false;
+    fn from_json(param: Sweepable, v: &Value) -> anyhow::Result<f64> {
+        v.as_f64()
+            .ok_or_else(|| anyhow!("{}: {v} is not a number", param.flag()))
+    }
 }
 
 /// How many of the latest requests `max_error_rate` looks at (it applies once that many have ended).
 pub const ERROR_RATE_WINDOW: usize = 50;
 
-/// The flags a sweep may list (`--concurrency 10,20,30`), in the order sweep-plan names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sweepable {
-    Concurrency,
-    RequestRate,
-    RequestCount,
-    BenchmarkDuration,
-    Isl,
-    IslStddev,
-    Osl,
-    OslStddev,
-    RequestCancellationRate,
-    RequestCancellationDelay,
-    FixedScheduleStartOffset,
-    FixedScheduleEndOffset,
-    IslBlockSize,
-    ConversationNum,
-    ConversationTurnMean,
-    ConversationTurnStddev,
-    ConversationTurnDelayMean,
-    ConversationTurnDelayStddev,
-    ConversationTurnDelayRatio,
-    PrefixPromptPoolSize,
-    PrefixPromptLength,
-    SharedSystemPromptLength,
-    UserContextPromptLength,
-    UserCentricRate,
-    NumUsers,
-    InterTurnDelayCapSeconds,
-}
-
 impl Sweepable {
-    pub const ALL: [Sweepable; 26] = [
-        Sweepable::Concurrency,
-        Sweepable::RequestRate,
-        Sweepable::RequestCount,
-        Sweepable::BenchmarkDuration,
-        Sweepable::Isl,
-        Sweepable::IslStddev,
-        Sweepable::Osl,
-        Sweepable::OslStddev,
-        Sweepable::RequestCancellationRate,
-        Sweepable::RequestCancellationDelay,
-        Sweepable::FixedScheduleStartOffset,
-        Sweepable::FixedScheduleEndOffset,
-        Sweepable::IslBlockSize,
-        Sweepable::ConversationNum,
-        Sweepable::ConversationTurnMean,
-        Sweepable::ConversationTurnStddev,
-        Sweepable::ConversationTurnDelayMean,
-        Sweepable::ConversationTurnDelayStddev,
-        Sweepable::ConversationTurnDelayRatio,
-        Sweepable::PrefixPromptPoolSize,
-        Sweepable::PrefixPromptLength,
-        Sweepable::SharedSystemPromptLength,
-        Sweepable::UserContextPromptLength,
-        Sweepable::UserCentricRate,
-        Sweepable::NumUsers,
-        Sweepable::InterTurnDelayCapSeconds,
-    ];
-
-    /// The settings key, which is also the parameter's name in folders and aggregates.
-    pub fn key(self) -> &'static str {
-        match self {
-            Sweepable::Concurrency => "concurrency",
-            Sweepable::RequestRate => "request_rate",
-            Sweepable::RequestCount => "request_count",
-            Sweepable::BenchmarkDuration => "benchmark_duration",
-            Sweepable::Isl => "isl",
-            Sweepable::IslStddev => "isl_stddev",
-            Sweepable::Osl => "osl",
-            Sweepable::OslStddev => "osl_stddev",
-            Sweepable::RequestCancellationRate => "request_cancellation_rate",
-            Sweepable::RequestCancellationDelay => "request_cancellation_delay",
-            Sweepable::FixedScheduleStartOffset => "fixed_schedule_start_offset",
-            Sweepable::FixedScheduleEndOffset => "fixed_schedule_end_offset",
-            Sweepable::IslBlockSize => "isl_block_size",
-            Sweepable::ConversationNum => "conversation_num",
-            Sweepable::ConversationTurnMean => "conversation_turn_mean",
-            Sweepable::ConversationTurnStddev => "conversation_turn_stddev",
-            Sweepable::ConversationTurnDelayMean => "conversation_turn_delay_mean",
-            Sweepable::ConversationTurnDelayStddev => "conversation_turn_delay_stddev",
-            Sweepable::ConversationTurnDelayRatio => "conversation_turn_delay_ratio",
-            Sweepable::PrefixPromptPoolSize => "prefix_prompt_pool_size",
-            Sweepable::PrefixPromptLength => "prefix_prompt_length",
-            Sweepable::SharedSystemPromptLength => "shared_system_prompt_length",
-            Sweepable::UserContextPromptLength => "user_context_prompt_length",
-            Sweepable::UserCentricRate => "user_centric_rate",
-            Sweepable::NumUsers => "num_users",
-            Sweepable::InterTurnDelayCapSeconds => "inter_turn_delay_cap_seconds",
-        }
-    }
-
-    /// Whether the flag takes whole numbers (else any number).
-    pub fn is_integer(self) -> bool {
-        !matches!(
-            self,
-            Sweepable::RequestRate
-                | Sweepable::BenchmarkDuration
-                | Sweepable::IslStddev
-                | Sweepable::OslStddev
-                | Sweepable::ConversationTurnStddev
-                | Sweepable::ConversationTurnDelayMean
-                | Sweepable::ConversationTurnDelayStddev
-                | Sweepable::ConversationTurnDelayRatio
-                | Sweepable::UserCentricRate
-                | Sweepable::RequestCancellationRate
-                | Sweepable::RequestCancellationDelay
-                | Sweepable::InterTurnDelayCapSeconds
-        )
-    }
-
     /// The long flag, for messages.
     pub fn flag(self) -> String {
         format!("--{}", self.key().replace('_', "-"))
@@ -416,47 +283,6 @@ impl Settings {
             merged.extend(flags);
         }
         Ok(serde_json::from_value(Value::Object(merged))?)
-    }
-
-    /// Sets one swept parameter to one of its values.
-    pub fn set_swept(&mut self, param: Sweepable, v: &Value) -> anyhow::Result<()> {
-        let count = || {
-            v.as_u64()
-                .ok_or_else(|| anyhow::anyhow!("{}: {v} is not a whole number", param.flag()))
-        };
-        let real = || {
-            v.as_f64()
-                .ok_or_else(|| anyhow::anyhow!("{}: {v} is not a number", param.flag()))
-        };
-        match param {
-            Sweepable::Concurrency => self.concurrency = Some(count()?),
-            Sweepable::RequestRate => self.request_rate = Some(real()?),
-            Sweepable::RequestCount => self.request_count = Some(count()?),
-            Sweepable::BenchmarkDuration => self.benchmark_duration = Some(real()?),
-            Sweepable::Isl => self.isl = Some(count()?),
-            Sweepable::IslStddev => self.isl_stddev = Some(real()?),
-            Sweepable::Osl => self.osl = Some(count()?),
-            Sweepable::OslStddev => self.osl_stddev = Some(real()?),
-            Sweepable::RequestCancellationRate => self.request_cancellation_rate = Some(real()?),
-            Sweepable::RequestCancellationDelay => self.request_cancellation_delay = Some(real()?),
-            Sweepable::FixedScheduleStartOffset => self.fixed_schedule_start_offset = Some(count()?),
-            Sweepable::FixedScheduleEndOffset => self.fixed_schedule_end_offset = Some(count()?),
-            Sweepable::IslBlockSize => self.isl_block_size = Some(count()?),
-            Sweepable::ConversationNum => self.conversation_num = Some(count()?),
-            Sweepable::ConversationTurnMean => self.conversation_turn_mean = Some(count()?),
-            Sweepable::ConversationTurnStddev => self.conversation_turn_stddev = Some(real()?),
-            Sweepable::ConversationTurnDelayMean => self.conversation_turn_delay_mean = Some(real()?),
-            Sweepable::ConversationTurnDelayStddev => self.conversation_turn_delay_stddev = Some(real()?),
-            Sweepable::ConversationTurnDelayRatio => self.conversation_turn_delay_ratio = Some(real()?),
-            Sweepable::PrefixPromptPoolSize => self.prefix_prompt_pool_size = Some(count()?),
-            Sweepable::PrefixPromptLength => self.prefix_prompt_length = Some(count()?),
-            Sweepable::SharedSystemPromptLength => self.shared_system_prompt_length = Some(count()?),
-            Sweepable::UserContextPromptLength => self.user_context_prompt_length = Some(count()?),
-            Sweepable::UserCentricRate => self.user_centric_rate = Some(real()?),
-            Sweepable::NumUsers => self.num_users = Some(count()?),
-            Sweepable::InterTurnDelayCapSeconds => self.inter_turn_delay_cap_seconds = Some(real()?),
-        }
-        Ok(())
     }
 
     /// The URLs as loadgen will use them (the default when none was given), each normalized as
@@ -733,10 +559,7 @@ impl Settings {
             bail!("{flag} applies to synthetic prompts: drop it or drop --input-file (a multi_turn file can open each session with a role \"system\" turn)");
         }
         let kind = self.endpoint_type.unwrap_or_default();
-        if !matches!(
-            kind,
-            EndpointType::Chat | EndpointType::Responses | EndpointType::Messages
-        ) {
+        if !kind.has_message_list() {
             bail!("{flag}: the {} endpoint has no system message; use --endpoint-type chat, responses or messages", kind.name());
         }
         Ok(())
@@ -913,11 +736,7 @@ impl Settings {
             _ => {}
         }
         let kind = self.endpoint_type.unwrap_or_default();
-        let messages_api = matches!(
-            kind,
-            EndpointType::Chat | EndpointType::Responses | EndpointType::Messages
-        );
-        if !messages_api {
+        if !kind.has_message_list() {
             for (flag, given) in [
                 ("--conversation-turn-mean", self.multi_turn()),
                 (
@@ -1070,18 +889,6 @@ pub trait FlagValue: Sized + Copy + serde::de::DeserializeOwned + Serialize + 's
     }
 }
 
-impl FlagValue for EndpointType {
-    const NAMES: &'static [&'static str] = &[
-        "chat",
-        "completions",
-        "embeddings",
-        "responses",
-        "messages",
-        "huggingface_generate",
-        "cohere_rankings",
-        "hf_tei_rankings",
-    ];
-}
 impl FlagValue for ArrivalPattern {
     const NAMES: &'static [&'static str] = &["constant", "poisson", "gamma"];
 }

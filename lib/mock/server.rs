@@ -24,7 +24,7 @@ use super::protocol::{self, error_body, json_str, Endpoint, Generate};
 use super::record::RequestRecord;
 use super::stream::{MockBody, SseStream, StreamSpec};
 use super::tokens::{self, plan_output, OutputPlan};
-use super::wire::{self, rankings, Head, Template};
+use super::wire::{self, rankings, Head};
 use super::AuthHeader;
 use super::Options;
 use crate::io::outcome::Outcome;
@@ -312,7 +312,7 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
         body: eng.opts.record_request_bodies.then(|| body.clone()),
     };
     match route {
-        Route::Generate(ep) => match wire::parse_generate(ep, &body) {
+        Route::Generate(ep) => match wire::flavour(ep).parse(ep, &body) {
             Ok(g) => generate(eng, g, arr).await,
             Err(e) => Ok(error_response(
                 &eng,
@@ -471,7 +471,8 @@ fn injected_error(eng: &Engine, g: &Generate, p: Planned, arr: &Arrival) -> Resp
 
 /// Streaming: the SSE body waits for a slot and paces its own tokens.
 fn stream_response(eng: Arc<Engine>, g: &Generate, p: Planned, arr: Arrival) -> Resp {
-    let template = Template::new(&head(g, &p));
+    let h = head(g, &p);
+    let template = wire::flavour(g.endpoint).template(&h);
     let admission = eng.acquire();
     let spec = StreamSpec {
         endpoint: g.endpoint,
@@ -576,7 +577,7 @@ async fn whole_response(
     for i in 0..plan.tokens {
         text.push_str(tokens::word(p.answer_seed, i));
     }
-    let mut body = wire::render_full(&head(g, &p), &text, plan.tokens, g.include_usage);
+    let mut body = wire::flavour(g.endpoint).render_full(&head(g, &p), &text, plan.tokens, g.include_usage);
     let mut outcome = "ok";
     if let Fault::Malformed(_) = p.fault {
         eng.metrics.fault(FaultKind::Malformed);

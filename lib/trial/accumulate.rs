@@ -238,7 +238,6 @@ impl Accumulator {
         }
     }
 
-    /// Parses one JSONL line and adds it to the trial. `Err` is the message for `file:line: ...`.
     /// From now on also read each record's `metadata.shard` and `x_request_id` ([`Self::shard_ids`]).
     pub fn keep_shard_ids(&mut self) {
         self.scratch.shard_ids = true;
@@ -249,6 +248,7 @@ impl Accumulator {
         (self.scratch.shard.as_ref(), self.scratch.request_id.as_deref())
     }
 
+    /// Parses one JSONL line and adds it to the trial. `Err` is the message for `file:line: ...`.
     pub fn add_line(&mut self, line: &str) -> Result<(), String> {
         self.scratch.clear();
         let mut de = serde_json::Deserializer::from_str(line);

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::content::UserContent;
 use crate::loadgen::dataset::prefix::SharedText;
@@ -22,6 +22,7 @@ use crate::loadgen::dataset::prompts::{
 use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::options::{EndpointType, Options};
 use crate::loadgen::wire;
+pub use crate::loadgen::wire::Role;
 
 /// One conversation template.
 #[derive(Debug, Clone)]
@@ -51,22 +52,6 @@ pub struct Turn {
     /// exactly what turn 0 sends, the template later turns are built from, and AIPerf's
     /// `inputs.json` entry.
     pub alone: Prompt,
-}
-
-/// Who said a message of the history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    User,
-    Assistant,
-}
-
-impl Role {
-    fn name(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Assistant => "assistant",
-        }
-    }
 }
 
 impl Conversation {
@@ -107,7 +92,7 @@ impl Conversation {
                 } else {
                     system.as_deref()
                 };
-                set_messages(opts.endpoint_type, &mut payload, in_body, &msgs);
+                wire::flavour(opts.endpoint_type).set_messages(&mut payload, in_body, &msgs);
                 let texts = wire::input_texts(&payload);
                 let mut alone = match &shared {
                     // The shared text counted once, the rest after the space that joins them.
@@ -163,7 +148,7 @@ impl Conversation {
             msgs.push((Role::User, c));
         }
         msgs.extend(texts.iter().map(|(r, t)| (*r, t.as_ref())));
-        set_messages(kind, &mut payload, self.system.as_deref(), &msgs);
+        wire::flavour(kind).set_messages(&mut payload, self.system.as_deref(), &msgs);
         let text = wire::input_texts(&payload).join(" ");
         (payload, text)
     }
@@ -195,48 +180,6 @@ pub struct TurnSpec {
     pub extra: Map<String, Value>,
     /// Trace replay: send time, ms after the profiling start.
     pub at_ms: Option<f64>,
-}
-
-/// Puts the message list into a body as the flavour carries it: chat `messages` (system first),
-/// Responses `instructions` + `input` items, Anthropic `system` + `messages`. The single-text
-/// flavours keep their one prompt (the checks refuse history and system prompts for them).
-pub fn set_messages(
-    kind: EndpointType,
-    payload: &mut Map<String, Value>,
-    system: Option<&str>,
-    msgs: &[(Role, &str)],
-) {
-    match kind {
-        EndpointType::Chat => {
-            let mut list: Vec<Value> = Vec::with_capacity(msgs.len() + 1);
-            if let Some(s) = system {
-                list.push(json!({"role": "system", "content": s}));
-            }
-            list.extend(msgs.iter().map(|(r, t)| json!({"role": r.name(), "content": t})));
-            payload.insert("messages".into(), Value::Array(list));
-        }
-        EndpointType::Responses => {
-            if let Some(s) = system {
-                payload.insert("instructions".into(), Value::String(s.to_string()));
-            }
-            let items = msgs
-                .iter()
-                .map(|(r, t)| json!({"type": "message", "role": r.name(), "content": t}))
-                .collect();
-            payload.insert("input".into(), Value::Array(items));
-        }
-        EndpointType::Messages => {
-            if let Some(s) = system {
-                payload.insert("system".into(), Value::String(s.to_string()));
-            }
-            let list = msgs
-                .iter()
-                .map(|(r, t)| json!({"role": r.name(), "content": t}))
-                .collect();
-            payload.insert("messages".into(), Value::Array(list));
-        }
-        _ => {}
-    }
 }
 
 /// Streams of the seed for the synthetic draws that single-turn prompts do not make.

@@ -65,12 +65,7 @@ pub fn build(
     warnings: &mut Vec<String>,
 ) -> anyhow::Result<Sessions> {
     let history = opts.custom_dataset_type != DatasetType::SingleTurn;
-    if history
-        && !matches!(
-            opts.endpoint_type,
-            EndpointType::Chat | EndpointType::Responses | EndpointType::Messages
-        )
-    {
+    if history && !opts.endpoint_type.has_message_list() {
         let first = lines
             .iter()
             .find(|l| l.session.is_some())

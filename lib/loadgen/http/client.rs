@@ -166,16 +166,13 @@ impl Client {
         crate::io::tls::install_provider();
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if opts.endpoint_type == EndpointType::Messages {
-            // Anthropic's API version header, as AIPerf sends it.
-            headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
+        let flavour = wire::flavour(opts.endpoint_type);
+        for (name, value) in flavour.headers() {
+            headers.insert(*name, HeaderValue::from_static(value));
         }
         if let Some(key) = &opts.io.api_key {
-            // Anthropic authenticates with x-api-key, everyone else with a bearer token.
-            let (name, value) = match opts.endpoint_type {
-                EndpointType::Messages => (HeaderName::from_static("x-api-key"), key.clone()),
-                _ => (AUTHORIZATION, format!("Bearer {key}")),
-            };
+            let (name, value) = flavour.auth_header(key);
+            let name = HeaderName::from_static(name);
             let mut v = HeaderValue::from_str(&value)
                 .map_err(|_| anyhow!("--api-key: contains characters not allowed in an HTTP header"))?;
             v.set_sensitive(true);
@@ -418,7 +415,7 @@ fn take_event(
     at: Instant,
     data: &[u8],
 ) -> Result<(), BodyError> {
-    let p = wire::stream_event(kind, output, data)?;
+    let p = wire::flavour(kind).stream_event(output, data)?;
     if p.content || p.reasoning {
         content.push(at);
     }
@@ -441,7 +438,7 @@ fn body_cut(ex: &mut Exchange, e: &reqwest::Error, timeout: Duration, after: Str
 /// A non-streaming body arrived whole at `end`: parse it (its content counts as one response).
 fn finish_whole(ex: &mut Exchange, body: &[u8], end: Instant, kind: EndpointType) -> Failure {
     ex.end = end;
-    match wire::whole_body(kind, &mut ex.output, body) {
+    match wire::flavour(kind).whole_body(&mut ex.output, body) {
         Ok(p) => {
             if p.content || p.reasoning {
                 ex.content.push(end);
@@ -470,7 +467,7 @@ fn finish_stream(ex: &mut Exchange, parser: &mut SseParser, at: Instant, kind: E
             format!(
                 "the stream ended after {} content chunks without {}",
                 ex.content.len(),
-                wire::stream_end(kind)
+                wire::flavour(kind).stream_end()
             ),
         );
         return Failure::Other;

@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 mod fast;
 
-use super::options::EndpointType;
 use crate::contract::records::ErrorKind;
+use crate::contract::settings::EndpointType;
 
 /// Builds one chat, completions or embeddings request body (exactly what `inputs.json` records);
 /// `wire::request_body` builds the other flavours.

@@ -456,9 +456,8 @@ mod tests {
         ]
     }
 
-    /// The files below were written by loadgen's `json!` document before the typed contract
-    /// replaced it (commit "contract: run info is one serde type"); the bytes must not move. The
-    /// `end` block was added to them later, when loadgen began to say why a run ended.
+    /// The fixtures below are run info files as loadgen writes them: readers (trial-agg, sweep-agg,
+    /// the shard merge) depend on these exact bytes, so a change to the type must not move them.
     #[test]
     fn the_file_is_byte_identical_to_the_one_loadgen_always_wrote() {
         let dir = tempfile::tempdir().unwrap();

@@ -11,8 +11,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{push, Text};
+use super::{push, unless_done, Flavour, Role, Text};
 use crate::loadgen::openai::{malformed, server_error, BodyError, Output, Parsed, Usage};
+use crate::loadgen::options::Options;
 
 /// What Anthropic requires when no `--osl` is given (AIPerf's default).
 const DEFAULT_MAX_TOKENS: u64 = 1024;
@@ -153,4 +154,59 @@ pub fn whole(out: &mut Output, body: &[u8]) -> Result<Parsed, BodyError> {
         reasoning: !reasoning.is_empty(),
         finished: true,
     })
+}
+
+/// Anthropic Messages as a [`Flavour`].
+pub struct Messages;
+
+impl Flavour for Messages {
+    /// Anthropic's API version header, as AIPerf sends it.
+    fn headers(&self) -> &'static [(&'static str, &'static str)] {
+        &[("anthropic-version", "2023-06-01")]
+    }
+
+    /// Anthropic authenticates with `x-api-key`.
+    fn auth_header(&self, key: &str) -> (&'static str, String) {
+        ("x-api-key", key.to_string())
+    }
+
+    fn request_body(
+        &self,
+        opts: &Options,
+        prompt: &str,
+        _: &[String],
+        max_tokens: Option<u64>,
+    ) -> Map<String, Value> {
+        request_body(
+            &opts.model,
+            prompt,
+            opts.streaming,
+            max_tokens,
+            &opts.extra_inputs,
+        )
+    }
+
+    /// The system prompt as `system`, the messages as `messages`.
+    fn set_messages(&self, payload: &mut Map<String, Value>, system: Option<&str>, msgs: &[(Role, &str)]) {
+        if let Some(s) = system {
+            payload.insert("system".into(), Value::String(s.to_string()));
+        }
+        let list = msgs
+            .iter()
+            .map(|(r, t)| serde_json::json!({"role": r.name(), "content": t}))
+            .collect();
+        payload.insert("messages".into(), Value::Array(list));
+    }
+
+    fn stream_event(&self, out: &mut Output, data: &[u8]) -> Result<Parsed, BodyError> {
+        unless_done(out, data, event)
+    }
+
+    fn whole_body(&self, out: &mut Output, body: &[u8]) -> Result<Parsed, BodyError> {
+        whole(out, body)
+    }
+
+    fn stream_end(&self) -> &'static str {
+        "message_stop"
+    }
 }

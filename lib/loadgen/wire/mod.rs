@@ -1,11 +1,14 @@
-//! The API flavours, one file each: OpenAI chat, completions and embeddings (`openai/`, with its
-//! fast path), the Responses API, Anthropic Messages, TGI's generate, and the rankings types. Each
+//! The API flavours behind one [`Flavour`] trait, one implementation per file: OpenAI chat,
+//! completions and embeddings (`openai.rs`, over the parser of `loadgen/openai/` with its fast
+//! path), the Responses API, Anthropic Messages, TGI's generate, and the rankings types. Each
 //! builds its request body and parses its responses into the same [`Output`], so every flavour
 //! yields the same metrics: a content stamp only for events that carry output (never for
-//! `message_start`, `response.created` and the like), usage mapped to the same fields. This
-//! module dispatches on the endpoint type and holds what the flavour parsers share.
+//! `message_start`, `response.created` and the like), usage mapped to the same fields.
+//! [`flavour`] is the one place that maps an endpoint type to its flavour; this module also holds
+//! what the flavour parsers share.
 
 pub mod messages;
+pub mod openai;
 pub mod rankings;
 pub mod responses;
 pub mod tgi;
@@ -16,89 +19,97 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::openai::{self, trim_ascii, BodyError, Output, Parsed};
+use super::openai::{trim_ascii, BodyError, Output, Parsed};
 use super::options::{EndpointType, Options};
 
-/// Builds one request body (exactly what `inputs.json` records). `passages` are the documents a
-/// rankings request ranks against the `prompt` (its query); the other flavours ignore them.
+/// One API flavour as the client speaks it. Adding a flavour = a row in the contract's
+/// `endpoint_types!` (its name, default path and the facts the checks need), a file here
+/// implementing this trait, and its arm in [`flavour`]. The path lives in the row, not here:
+/// `options::resolve` fills it in, and the wire sits above the options.
+pub trait Flavour: Sync {
+    /// Headers the API wants on every request besides the content type (name, value).
+    fn headers(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+    /// The header that carries `--api-key`, and its value (a bearer token unless the API says otherwise).
+    fn auth_header(&self, key: &str) -> (&'static str, String) {
+        ("authorization", format!("Bearer {key}"))
+    }
+    /// One request body (exactly what `inputs.json` records). `passages` are the documents a
+    /// rankings request ranks against the `prompt` (its query); the other flavours ignore them.
+    fn request_body(
+        &self,
+        opts: &Options,
+        prompt: &str,
+        passages: &[String],
+        max_tokens: Option<u64>,
+    ) -> Map<String, Value>;
+    /// Puts a session's message list (and system prompt) into a body as the flavour carries it.
+    /// Only the flavours whose `EndpointType::has_message_list` is true have one; the single-text
+    /// flavours keep their one prompt (the checks refuse history and system prompts for them).
+    fn set_messages(&self, _payload: &mut Map<String, Value>, _system: Option<&str>, _msgs: &[(Role, &str)]) {
+    }
+    /// Parses one SSE data payload of a stream into `out`.
+    fn stream_event(&self, out: &mut Output, data: &[u8]) -> Result<Parsed, BodyError>;
+    /// Parses a whole non-streaming body into `out`.
+    fn whole_body(&self, out: &mut Output, body: &[u8]) -> Result<Parsed, BodyError>;
+    /// What ends a stream properly, for the message when a stream stops short.
+    fn stream_end(&self) -> &'static str;
+}
+
+/// The flavour of an endpoint type: the one match over the flavours on the client side.
+pub fn flavour(kind: EndpointType) -> &'static dyn Flavour {
+    match kind {
+        EndpointType::Chat => &openai::OpenAi(EndpointType::Chat),
+        EndpointType::Completions => &openai::OpenAi(EndpointType::Completions),
+        EndpointType::Embeddings => &openai::OpenAi(EndpointType::Embeddings),
+        EndpointType::Responses => &responses::Responses,
+        EndpointType::Messages => &messages::Messages,
+        EndpointType::HuggingfaceGenerate => &tgi::Tgi,
+        EndpointType::CohereRankings => &rankings::Rankings(EndpointType::CohereRankings),
+        EndpointType::HfTeiRankings => &rankings::Rankings(EndpointType::HfTeiRankings),
+    }
+}
+
+/// Builds one request body of the run's flavour (exactly what `inputs.json` records).
 pub fn request_body(
     opts: &Options,
     prompt: &str,
     passages: &[String],
     max_tokens: Option<u64>,
 ) -> Map<String, Value> {
-    let (model, extra) = (opts.model.as_str(), &opts.extra_inputs);
-    match opts.endpoint_type {
-        EndpointType::Responses => {
-            let mut m = responses::request_body(model, prompt, opts.streaming, max_tokens, extra);
-            if opts.streaming && opts.use_server_token_count {
-                // AIPerf asks for usage in the stream when it is going to count with it.
-                let so = m
-                    .entry("stream_options")
-                    .or_insert_with(|| Value::Object(Map::new()));
-                if let Value::Object(o) = so {
-                    o.entry("include_usage").or_insert(Value::Bool(true));
-                }
-            }
-            m
-        }
-        EndpointType::Messages => messages::request_body(model, prompt, opts.streaming, max_tokens, extra),
-        EndpointType::HuggingfaceGenerate => tgi::request_body(prompt, max_tokens, extra),
-        kind @ (EndpointType::CohereRankings | EndpointType::HfTeiRankings) => {
-            rankings::request_body(kind, model, prompt, passages, extra)
-        }
-        kind @ (EndpointType::Chat | EndpointType::Completions | EndpointType::Embeddings) => {
-            openai::request_body(
-                kind,
-                model,
-                prompt,
-                opts.streaming,
-                max_tokens,
-                opts.use_legacy_max_tokens,
-                extra,
-            )
+    flavour(opts.endpoint_type).request_body(opts, prompt, passages, max_tokens)
+}
+
+/// Who said a message of a session's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
         }
     }
 }
 
-/// Parses one SSE data payload of a `kind` stream into `out`.
-pub fn stream_event(kind: EndpointType, out: &mut Output, data: &[u8]) -> Result<Parsed, BodyError> {
-    match kind {
-        EndpointType::Responses | EndpointType::Messages | EndpointType::HuggingfaceGenerate => {
-            let data = trim_ascii(data);
-            if data == b"[DONE]" {
-                out.done = true;
-                return Ok(Parsed::default());
-            }
-            match kind {
-                EndpointType::Responses => responses::event(out, data),
-                EndpointType::Messages => messages::event(out, data),
-                _ => tgi::event(out, data),
-            }
-        }
-        _ => out.stream_event(data),
+/// The end of the stream for the flavours whose servers may close with `[DONE]` after their own
+/// last event: marks `out` done; else hands the trimmed event to `parse`.
+fn unless_done(
+    out: &mut Output,
+    data: &[u8],
+    parse: fn(&mut Output, &[u8]) -> Result<Parsed, BodyError>,
+) -> Result<Parsed, BodyError> {
+    let data = trim_ascii(data);
+    if data == b"[DONE]" {
+        out.done = true;
+        return Ok(Parsed::default());
     }
-}
-
-/// Parses a whole non-streaming body of a `kind` response into `out`.
-pub fn whole_body(kind: EndpointType, out: &mut Output, body: &[u8]) -> Result<Parsed, BodyError> {
-    match kind {
-        EndpointType::Responses => responses::whole(out, body),
-        EndpointType::Messages => messages::whole(out, body),
-        EndpointType::HuggingfaceGenerate => tgi::whole(out, body),
-        EndpointType::CohereRankings | EndpointType::HfTeiRankings => rankings::whole(out, body),
-        _ => out.whole_body(body, kind),
-    }
-}
-
-/// What ends a `kind` stream properly, for the message when a stream stops short.
-pub fn stream_end(kind: EndpointType) -> &'static str {
-    match kind {
-        EndpointType::Responses => "response.completed",
-        EndpointType::Messages => "message_stop",
-        EndpointType::HuggingfaceGenerate => "a final event with details",
-        _ => "a finish_reason or [DONE]",
-    }
+    parse(out, data)
 }
 
 /// The texts AIPerf tokenizes for a request body's ISL (its `extract_payload_inputs`): message

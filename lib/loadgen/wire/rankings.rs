@@ -11,9 +11,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::Flavour;
 use crate::contract::records::ErrorKind;
 use crate::loadgen::openai::{malformed, server_error, BodyError, Output, Parsed, Usage};
-use crate::loadgen::options::EndpointType;
+use crate::loadgen::options::{EndpointType, Options};
 
 /// The request body of `kind` with `--extra-inputs` merged.
 pub fn request_body(
@@ -66,4 +67,32 @@ pub fn whole(out: &mut Output, body: &[u8]) -> Result<Parsed, BodyError> {
         reasoning: false,
         finished: true,
     })
+}
+
+/// One of the rankings endpoint types (`CohereRankings` or `HfTeiRankings`).
+pub struct Rankings(pub EndpointType);
+
+impl Flavour for Rankings {
+    fn request_body(
+        &self,
+        opts: &Options,
+        query: &str,
+        passages: &[String],
+        _: Option<u64>,
+    ) -> Map<String, Value> {
+        request_body(self.0, &opts.model, query, passages, &opts.extra_inputs)
+    }
+
+    /// Rankings never stream (the checks refuse `--streaming`); an event is read as OpenAI's.
+    fn stream_event(&self, out: &mut Output, data: &[u8]) -> Result<Parsed, BodyError> {
+        out.stream_event(data)
+    }
+
+    fn whole_body(&self, out: &mut Output, body: &[u8]) -> Result<Parsed, BodyError> {
+        whole(out, body)
+    }
+
+    fn stream_end(&self) -> &'static str {
+        "a finish_reason or [DONE]"
+    }
 }

@@ -10,8 +10,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{push, Text};
+use super::{push, unless_done, Flavour, Role, Text};
 use crate::loadgen::openai::{malformed, server_error, BodyError, Output, Parsed, Usage};
+use crate::loadgen::options::Options;
 
 /// `{"input": [{"role": "user", "content": prompt, "type": "message"}], "model", "stream",
 /// "max_output_tokens"?}` with `--extra-inputs` merged, as AIPerf builds it.
@@ -155,4 +156,59 @@ pub fn whole(out: &mut Output, body: &[u8]) -> Result<Parsed, BodyError> {
         reasoning: !reasoning.is_empty(),
         finished: true,
     })
+}
+
+/// The Responses API as a [`Flavour`].
+pub struct Responses;
+
+impl Flavour for Responses {
+    fn request_body(
+        &self,
+        opts: &Options,
+        prompt: &str,
+        _: &[String],
+        max_tokens: Option<u64>,
+    ) -> Map<String, Value> {
+        let mut m = request_body(
+            &opts.model,
+            prompt,
+            opts.streaming,
+            max_tokens,
+            &opts.extra_inputs,
+        );
+        if opts.streaming && opts.use_server_token_count {
+            // AIPerf asks for usage in the stream when it is going to count with it.
+            let so = m
+                .entry("stream_options")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(o) = so {
+                o.entry("include_usage").or_insert(Value::Bool(true));
+            }
+        }
+        m
+    }
+
+    /// The system prompt as `instructions`, the messages as `input` items.
+    fn set_messages(&self, payload: &mut Map<String, Value>, system: Option<&str>, msgs: &[(Role, &str)]) {
+        if let Some(s) = system {
+            payload.insert("instructions".into(), Value::String(s.to_string()));
+        }
+        let items = msgs
+            .iter()
+            .map(|(r, t)| serde_json::json!({"type": "message", "role": r.name(), "content": t}))
+            .collect();
+        payload.insert("input".into(), Value::Array(items));
+    }
+
+    fn stream_event(&self, out: &mut Output, data: &[u8]) -> Result<Parsed, BodyError> {
+        unless_done(out, data, event)
+    }
+
+    fn whole_body(&self, out: &mut Output, body: &[u8]) -> Result<Parsed, BodyError> {
+        whole(out, body)
+    }
+
+    fn stream_end(&self) -> &'static str {
+        "response.completed"
+    }
 }

@@ -28,7 +28,7 @@ fn feed(kind: EndpointType, chunks: &[&[u8]]) -> Seen {
     for (i, c) in chunks.iter().enumerate() {
         let at = t0 + Duration::from_micros(i as u64);
         p.feed(c, at, |t, d| {
-            let r = stream_event(kind, &mut out, d)?;
+            let r = flavour(kind).stream_event(&mut out, d)?;
             if r.content || r.reasoning {
                 stamps.push(t);
             }
@@ -37,7 +37,7 @@ fn feed(kind: EndpointType, chunks: &[&[u8]]) -> Seen {
         .unwrap();
     }
     p.finish(t0 + Duration::from_secs(1), |t, d| {
-        let r = stream_event(kind, &mut out, d)?;
+        let r = flavour(kind).stream_event(&mut out, d)?;
         if r.content || r.reasoning {
             stamps.push(t);
         }
@@ -151,28 +151,30 @@ fn tgi_stream() {
 #[test]
 fn error_events_become_errors() {
     let mut o = Output::default();
-    let e = stream_event(
-        EndpointType::Messages,
-        &mut o,
-        br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
-    )
-    .unwrap_err();
+    let e = flavour(EndpointType::Messages)
+        .stream_event(
+            &mut o,
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        )
+        .unwrap_err();
     assert_eq!(e.message, "Overloaded");
-    let e = stream_event(
-        EndpointType::Responses,
-        &mut o,
-        br#"{"type":"response.failed","response":{"error":{"code":"server_error","message":"boom"}}}"#,
-    )
-    .unwrap_err();
+    let e = flavour(EndpointType::Responses)
+        .stream_event(
+            &mut o,
+            br#"{"type":"response.failed","response":{"error":{"code":"server_error","message":"boom"}}}"#,
+        )
+        .unwrap_err();
     assert_eq!(e.message, "boom");
-    let e = stream_event(
-        EndpointType::HuggingfaceGenerate,
-        &mut o,
-        br#"{"error":"Input validation error","error_type":"validation"}"#,
-    )
-    .unwrap_err();
+    let e = flavour(EndpointType::HuggingfaceGenerate)
+        .stream_event(
+            &mut o,
+            br#"{"error":"Input validation error","error_type":"validation"}"#,
+        )
+        .unwrap_err();
     assert_eq!(e.message, "Input validation error");
-    assert!(stream_event(EndpointType::Messages, &mut o, b"{\"type\":").is_err());
+    assert!(flavour(EndpointType::Messages)
+        .stream_event(&mut o, b"{\"type\":")
+        .is_err());
 }
 
 #[test]
@@ -217,7 +219,7 @@ fn whole_bodies_of_every_flavour() {
     ];
     for (kind, body, text, total) in cases {
         let mut o = Output::default();
-        let p = whole_body(kind, &mut o, body.as_bytes()).unwrap();
+        let p = flavour(kind).whole_body(&mut o, body.as_bytes()).unwrap();
         assert!(p.content, "{kind:?}");
         assert_eq!(o.text, text, "{kind:?}");
         assert_eq!(
@@ -227,7 +229,9 @@ fn whole_bodies_of_every_flavour() {
         );
     }
     let mut o = Output::default();
-    let e = whole_body(EndpointType::HfTeiRankings, &mut o, b"[]").unwrap_err();
+    let e = flavour(EndpointType::HfTeiRankings)
+        .whole_body(&mut o, b"[]")
+        .unwrap_err();
     assert!(e.message.contains("no results"));
 }
 
@@ -324,4 +328,28 @@ fn input_texts_are_what_aiperf_tokenizes() {
         texts(serde_json::json!({"query":"q","documents":["d1",{"text":"d2"}]})),
         ["q", "d1", "d2"]
     );
+}
+
+/// The contract's `has_message_list` (what the checks ask) and the flavour's `set_messages` (what
+/// a session's turn sends) agree for every endpoint type: the flavours said to carry a message
+/// list put the system prompt and the whole history in the body; the others leave it untouched.
+#[test]
+fn set_messages_carries_history_exactly_where_the_type_has_a_message_list() {
+    let msgs = [
+        (Role::User, "first"),
+        (Role::Assistant, "reply"),
+        (Role::User, "second"),
+    ];
+    for &kind in EndpointType::ALL {
+        let mut payload = Map::new();
+        payload.insert("model".into(), Value::String("m".into()));
+        let before = payload.clone();
+        flavour(kind).set_messages(&mut payload, Some("be brief"), &msgs);
+        let texts = input_texts(&payload);
+        if kind.has_message_list() {
+            assert_eq!(texts, ["be brief", "first", "reply", "second"], "{}", kind.name());
+        } else {
+            assert_eq!(payload, before, "{}", kind.name());
+        }
+    }
 }

@@ -10,8 +10,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{push, Text};
+use super::{push, unless_done, Flavour, Text};
 use crate::loadgen::openai::{malformed, server_error, BodyError, Output, Parsed, Usage};
+use crate::loadgen::options::Options;
 
 /// `{"inputs": prompt, "parameters": {"max_new_tokens"?, ...}}`: AIPerf puts `--extra-inputs` in
 /// `parameters` (TGI's sampling options live there).
@@ -112,4 +113,31 @@ pub fn whole(out: &mut Output, body: &[u8]) -> Result<Parsed, BodyError> {
         reasoning: false,
         finished: true,
     })
+}
+
+/// TGI's generate as a [`Flavour`].
+pub struct Tgi;
+
+impl Flavour for Tgi {
+    fn request_body(
+        &self,
+        opts: &Options,
+        prompt: &str,
+        _: &[String],
+        max_tokens: Option<u64>,
+    ) -> Map<String, Value> {
+        request_body(prompt, max_tokens, &opts.extra_inputs)
+    }
+
+    fn stream_event(&self, out: &mut Output, data: &[u8]) -> Result<Parsed, BodyError> {
+        unless_done(out, data, event)
+    }
+
+    fn whole_body(&self, out: &mut Output, body: &[u8]) -> Result<Parsed, BodyError> {
+        whole(out, body)
+    }
+
+    fn stream_end(&self) -> &'static str {
+        "a final event with details"
+    }
 }

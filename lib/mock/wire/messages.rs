@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use bytes::{BufMut, BytesMut};
 use serde::Deserialize;
 
-use super::{add_content, max_tokens, Head};
+use super::{add_content, max_tokens, Flavour, Head, Stream};
 use crate::mock::protocol::{BadRequest, Content, Endpoint, Generate};
 use crate::mock::tokens::PromptStats;
 
@@ -106,8 +106,10 @@ impl Template {
     fn event(buf: &mut BytesMut, kind: &str, rest: std::fmt::Arguments) {
         let _ = write!(buf, "event: {kind}\ndata: {{\"type\":\"{kind}\"{rest}}}\n\n");
     }
+}
 
-    pub fn preamble(&mut self, buf: &mut BytesMut) {
+impl Stream for Template {
+    fn preamble(&mut self, buf: &mut BytesMut) {
         let (id, model) = (&self.id, &self.model_json);
         let input = input_usage(self.prompt_tokens, self.cached_tokens);
         Self::event(
@@ -125,7 +127,7 @@ impl Template {
         Self::event(buf, "ping", format_args!(""));
     }
 
-    pub fn token(&mut self, buf: &mut BytesMut, word: &str) {
+    fn token(&mut self, buf: &mut BytesMut, word: &str, _completion: u32, _last: bool) {
         buf.put_slice(
             br#"event: content_block_delta
 data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""#,
@@ -134,7 +136,7 @@ data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text
         buf.put_slice(b"\"}}\n\n");
     }
 
-    pub fn finish(&mut self, buf: &mut BytesMut, completion: u32) {
+    fn finish(&mut self, buf: &mut BytesMut, _reason: &str, completion: u32, _usage: bool) {
         Self::event(buf, "content_block_stop", format_args!(r#","index":0"#));
         let reason = stop_reason(self.finish_reason);
         Self::event(
@@ -145,6 +147,23 @@ data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text
             ),
         );
         Self::event(buf, "message_stop", format_args!(""));
+    }
+}
+
+/// Anthropic Messages as a [`Flavour`].
+pub struct Messages;
+
+impl Flavour for Messages {
+    fn parse(&self, _: Endpoint, body: &[u8]) -> Result<Generate, BadRequest> {
+        parse(body)
+    }
+
+    fn template(&self, h: &Head) -> super::Template {
+        Box::new(Template::new(h))
+    }
+
+    fn render_full(&self, h: &Head, text: &str, completion: u32, _details: bool) -> BytesMut {
+        render_full(h, text, completion)
     }
 }
 

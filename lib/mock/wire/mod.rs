@@ -1,27 +1,38 @@
-//! The API flavours mock-llm speaks beside OpenAI chat and completions (`protocol.rs`): the
-//! Responses API, Anthropic Messages, TGI's generate, and the rankings types, one file each (its
-//! request parser and its response rendering). Every generation flavour runs through the same
-//! capacity model and [`Template`] interface, so each is exercised end to end by loadgen.
+//! The API flavours mock-llm speaks behind one [`Flavour`] trait, one implementation per file:
+//! OpenAI chat and completions (`openai.rs`, over `protocol.rs`), the Responses API, Anthropic
+//! Messages and TGI's generate; the rankings types (`rankings.rs`) answer without generating.
+//! Every generation flavour runs through the same capacity model and [`Stream`] interface, so each
+//! is exercised end to end by loadgen. [`flavour`] is the one match over the flavours.
 
 pub mod messages;
+pub mod openai;
 pub mod rankings;
 pub mod responses;
 pub mod tgi;
 
 use bytes::BytesMut;
 
-use super::protocol::{
-    self, render_full as render_openai, BadRequest, ChunkTemplate, Content, Endpoint, Generate,
-};
+use super::protocol::{BadRequest, Content, Endpoint, Generate};
 use super::tokens::PromptStats;
 
-/// Parses and validates a generation request body of any flavour.
-pub fn parse_generate(endpoint: Endpoint, body: &[u8]) -> Result<Generate, BadRequest> {
+/// One generation flavour as mock-llm serves it: its request parser, its SSE rendering and its
+/// whole (non-streaming) body.
+pub trait Flavour: Sync {
+    /// Parses and validates a request body (`endpoint`: the route it came in on).
+    fn parse(&self, endpoint: Endpoint, body: &[u8]) -> Result<Generate, BadRequest>;
+    /// The SSE rendering of one streamed response.
+    fn template(&self, h: &Head) -> Template;
+    /// A whole non-streaming body.
+    fn render_full(&self, h: &Head, text: &str, completion_tokens: u32, details: bool) -> BytesMut;
+}
+
+/// The flavour of a generation route: the one match over the flavours on the mock side.
+pub fn flavour(endpoint: Endpoint) -> &'static dyn Flavour {
     match endpoint {
-        Endpoint::Responses => responses::parse(body),
-        Endpoint::Messages => messages::parse(body),
-        Endpoint::Generate | Endpoint::GenerateStream => tgi::parse(endpoint, body),
-        Endpoint::Chat | Endpoint::Completions => protocol::parse_generate(endpoint, body),
+        Endpoint::Chat | Endpoint::Completions => &openai::OpenAi,
+        Endpoint::Responses => &responses::Responses,
+        Endpoint::Messages => &messages::Messages,
+        Endpoint::Generate | Endpoint::GenerateStream => &tgi::Tgi,
     }
 }
 
@@ -40,98 +51,23 @@ pub struct Head<'a> {
 }
 
 /// The SSE rendering of one streamed response, whatever its flavour.
-pub enum Template {
-    OpenAi(ChunkTemplate),
-    Responses(responses::Template),
-    Messages(messages::Template),
-    Tgi(tgi::Template),
-}
+pub type Template = Box<dyn Stream>;
 
-impl Template {
-    pub fn new(h: &Head) -> Template {
-        match h.endpoint {
-            Endpoint::Responses => Template::Responses(responses::Template::new(h)),
-            Endpoint::Messages => Template::Messages(messages::Template::new(h)),
-            Endpoint::Generate | Endpoint::GenerateStream => Template::Tgi(tgi::Template::new(h)),
-            Endpoint::Chat | Endpoint::Completions => Template::OpenAi(
-                ChunkTemplate::new(
-                    h.endpoint,
-                    h.id,
-                    h.created,
-                    h.model_json,
-                    h.continuous_usage,
-                    h.prompt_tokens,
-                )
-                .with_cached(h.cached_tokens),
-            ),
-        }
-    }
-
+/// The events of one streamed response.
+pub trait Stream: Send {
     /// Events sent as soon as the request is admitted, before prefill: the flavours whose servers
     /// open the stream with metadata (`message_start`, `response.created`) send them then, so a
     /// client that took them for the first token would measure a TTFT far too short.
-    pub fn preamble(&mut self, buf: &mut BytesMut) {
-        match self {
-            Template::Responses(t) => t.preamble(buf),
-            Template::Messages(t) => t.preamble(buf),
-            Template::OpenAi(_) | Template::Tgi(_) => {}
-        }
-    }
-
+    fn preamble(&mut self, _buf: &mut BytesMut) {}
     /// Chat's role-only chunk, sent with the first token.
-    pub fn role(&self, buf: &mut BytesMut) {
-        if let Template::OpenAi(t) = self {
-            t.role(buf);
-        }
-    }
-
+    fn role(&self, _buf: &mut BytesMut) {}
     /// One event carrying one token; `completion` = tokens sent including this one.
-    pub fn token(&mut self, buf: &mut BytesMut, word: &str, completion: u32, last: bool) {
-        match self {
-            Template::OpenAi(t) => t.token(buf, word, completion),
-            Template::Responses(t) => t.token(buf, word),
-            Template::Messages(t) => t.token(buf, word),
-            Template::Tgi(t) => t.token(buf, word, completion, last),
-        }
-    }
-
+    fn token(&mut self, buf: &mut BytesMut, word: &str, completion: u32, last: bool);
     /// The closing events after the last token.
-    pub fn finish(&mut self, buf: &mut BytesMut, finish_reason: &str, completion: u32, include_usage: bool) {
-        match self {
-            Template::OpenAi(t) => t.finish(buf, finish_reason, completion, include_usage),
-            Template::Responses(t) => t.finish(buf, completion),
-            Template::Messages(t) => t.finish(buf, completion),
-            Template::Tgi(_) => {}
-        }
-    }
-
+    fn finish(&mut self, buf: &mut BytesMut, finish_reason: &str, completion: u32, include_usage: bool);
     /// A corrupt event (truncated JSON) for `--malformed-rate`.
-    pub fn malformed(&self, buf: &mut BytesMut) {
-        match self {
-            Template::OpenAi(t) => t.malformed(buf),
-            _ => buf.extend_from_slice(b"data: {\"type\":\"\\u00\n\n"),
-        }
-    }
-}
-
-/// A whole non-streaming body of any generation flavour.
-pub fn render_full(h: &Head, text: &str, completion_tokens: u32, details: bool) -> BytesMut {
-    match h.endpoint {
-        Endpoint::Responses => responses::render_full(h, text, completion_tokens),
-        Endpoint::Messages => messages::render_full(h, text, completion_tokens),
-        Endpoint::Generate | Endpoint::GenerateStream => {
-            tgi::render_full(h, text, completion_tokens, details)
-        }
-        Endpoint::Chat | Endpoint::Completions => render_openai(
-            h.endpoint,
-            h.id,
-            h.created,
-            h.model_json,
-            text,
-            h.finish_reason,
-            (h.prompt_tokens, h.cached_tokens),
-            completion_tokens,
-        ),
+    fn malformed(&self, buf: &mut BytesMut) {
+        buf.extend_from_slice(b"data: {\"type\":\"\\u00\n\n");
     }
 }
 

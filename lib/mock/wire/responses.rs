@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use bytes::BytesMut;
 use serde::Deserialize;
 
-use super::{add_content, max_tokens, Head};
+use super::{add_content, max_tokens, Flavour, Head, Stream};
 use crate::mock::protocol::{BadRequest, Content, Endpoint, Generate};
 use crate::mock::tokens::PromptStats;
 
@@ -123,8 +123,10 @@ impl Template {
             self.id, self.created, self.model_json
         )
     }
+}
 
-    pub fn preamble(&mut self, buf: &mut BytesMut) {
+impl Stream for Template {
+    fn preamble(&mut self, buf: &mut BytesMut) {
         let r = self.response("in_progress", "", "null");
         self.event(buf, "response.created", format_args!(r#""response":{r}"#));
         self.event(buf, "response.in_progress", format_args!(r#""response":{r}"#));
@@ -147,7 +149,7 @@ impl Template {
         );
     }
 
-    pub fn token(&mut self, buf: &mut BytesMut, word: &str) {
+    fn token(&mut self, buf: &mut BytesMut, word: &str, _completion: u32, _last: bool) {
         self.text.push_str(word);
         let id = self.msg_id.clone();
         self.event(
@@ -157,7 +159,7 @@ impl Template {
         );
     }
 
-    pub fn finish(&mut self, buf: &mut BytesMut, completion: u32) {
+    fn finish(&mut self, buf: &mut BytesMut, _reason: &str, completion: u32, _usage: bool) {
         let (id, text) = (self.msg_id.clone(), std::mem::take(&mut self.text));
         let part = format!(r#"{{"type":"output_text","text":"{text}","annotations":[]}}"#);
         self.event(
@@ -189,6 +191,23 @@ impl Template {
             &usage(self.prompt_tokens, self.cached_tokens, completion),
         );
         self.event(buf, "response.completed", format_args!(r#""response":{r}"#));
+    }
+}
+
+/// The Responses API as a [`Flavour`].
+pub struct Responses;
+
+impl Flavour for Responses {
+    fn parse(&self, _: Endpoint, body: &[u8]) -> Result<Generate, BadRequest> {
+        parse(body)
+    }
+
+    fn template(&self, h: &Head) -> super::Template {
+        Box::new(Template::new(h))
+    }
+
+    fn render_full(&self, h: &Head, text: &str, completion: u32, _details: bool) -> BytesMut {
+        render_full(h, text, completion)
     }
 }
 

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use bytes::BytesMut;
 use serde::Deserialize;
 
-use super::{max_tokens, Head};
+use super::{max_tokens, Flavour, Head, Stream};
 use crate::mock::protocol::{BadRequest, Endpoint, Generate};
 use crate::mock::tokens::PromptStats;
 
@@ -81,8 +81,10 @@ impl Template {
             text: String::new(),
         }
     }
+}
 
-    pub fn token(&mut self, buf: &mut BytesMut, word: &str, completion: u32, last: bool) {
+impl Stream for Template {
+    fn token(&mut self, buf: &mut BytesMut, word: &str, completion: u32, last: bool) {
         self.text.push_str(word);
         let _ = write!(
             buf,
@@ -99,6 +101,26 @@ impl Template {
             buf.extend_from_slice(br#""generated_text":null,"details":null,"top_tokens":null}"#);
         }
         buf.extend_from_slice(b"\n\n");
+    }
+
+    /// The last token event carries the details: nothing follows it.
+    fn finish(&mut self, _: &mut BytesMut, _: &str, _: u32, _: bool) {}
+}
+
+/// TGI's generate as a [`Flavour`]: `/generate` and `/generate_stream`.
+pub struct Tgi;
+
+impl Flavour for Tgi {
+    fn parse(&self, endpoint: Endpoint, body: &[u8]) -> Result<Generate, BadRequest> {
+        parse(endpoint, body)
+    }
+
+    fn template(&self, h: &Head) -> super::Template {
+        Box::new(Template::new(h))
+    }
+
+    fn render_full(&self, h: &Head, text: &str, completion: u32, details: bool) -> BytesMut {
+        render_full(h, text, completion, details)
     }
 }
 
