@@ -376,8 +376,7 @@ fn the_readme_opens_with_the_demo_and_the_test_command_ci_runs() {
     let last = ci
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .next_back();
+        .rfind(|l| !l.is_empty() && !l.starts_with('#'));
     assert_eq!(
         last,
         Some("make test"),
