@@ -8,6 +8,7 @@ mod compare;
 mod conventions;
 mod dashboard;
 mod endpoint_types;
+mod findings;
 mod hostile;
 mod loadgen;
 mod make;
