@@ -202,3 +202,34 @@ fn a_client_bound_run_is_named_before_anything_else() {
         "{md}"
     );
 }
+
+#[test]
+fn sweep_agg_prints_the_long_csv_one_row_per_value_metric_and_stat() {
+    let tmp = tempfile::tempdir().unwrap();
+    sweep(tmp.path(), |_| 1.0, |_| 2.0, |_, _, _| {});
+    let o = Command::new(bin("sweep-agg"))
+        .current_dir(tmp.path())
+        .args(["--plan", "plan.jsonl", "--format", "long-csv"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows[0], "value,metric,stat,number,unit");
+    // Trials 44, 45, 46 req/s at concurrency 8; TTFT p99 98, 100, 102... at 16: 198, 200, 202.
+    assert!(
+        rows.contains(&"8,request_throughput_avg,mean,45,requests/sec"),
+        "{text}"
+    );
+    assert!(
+        rows.contains(&"8,request_throughput_avg,min,44,requests/sec"),
+        "{text}"
+    );
+    assert!(rows.contains(&"16,time_to_first_token_p99,max,202,ms"), "{text}");
+    // Every row has the five cells; nothing else is printed.
+    assert!(rows.iter().all(|r| r.split(',').count() == 5), "{text}");
+    assert!(
+        !text.contains("ttft_p99_ms") && !text.contains("base_dir"),
+        "{text}"
+    );
+}

@@ -92,6 +92,9 @@ fn chart(report: &Report, slos: &[Slo]) -> anyhow::Result<String> {
         if let Some((lo, hi)) = ci(p, yk) {
             c.error_bar(*x, lo, hi);
         }
+        if let Some((lo, hi)) = ci(p, xk) {
+            c.error_bar_x(*y, lo, hi);
+        }
         let mark = match (p.pareto_optimal, p.feasible) {
             (true, _) => Mark::Filled,
             (false, true) => Mark::Grey,

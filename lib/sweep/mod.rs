@@ -56,37 +56,40 @@ pub struct AggReport {
     pub warnings: Vec<String>,
 }
 
-/// One line per run whose `run_info.json` says the client may have been the bottleneck: the run,
-/// its parameters and loadgen's reasons. A missing or unreadable run info is no evidence either way.
-pub fn client_bound_runs(trials: &[Trial]) -> Vec<String> {
-    let mut out = Vec::new();
-    for t in trials {
-        let Ok(text) = std::fs::read_to_string(t.dir.join(RUN_INFO_JSON)) else {
-            continue;
-        };
-        let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else {
-            continue;
-        };
-        if doc.pointer("/client/client_bound") != Some(&serde_json::Value::Bool(true)) {
-            continue;
-        }
-        let why: Vec<&str> = doc
-            .pointer("/client/warnings")
-            .and_then(|w| w.as_array())
-            .map(|w| w.iter().filter_map(|x| x.as_str()).collect())
-            .unwrap_or_default();
-        out.push(format!(
-            "{} ({}): {}",
-            t.label,
-            crate::artifacts::names::describe(&t.parameters),
-            if why.is_empty() {
-                "run info marks the client as the bottleneck".to_string()
-            } else {
-                why.join("; ")
-            }
-        ));
+/// Why a run's `run_info.json` says the client may have been the bottleneck (loadgen's reasons),
+/// or `None` when it does not say so; a missing or unreadable run info is no evidence either way.
+pub fn client_bound_reason(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(RUN_INFO_JSON)).ok()?;
+    let doc = serde_json::from_str::<serde_json::Value>(&text).ok()?;
+    if doc.pointer("/client/client_bound") != Some(&serde_json::Value::Bool(true)) {
+        return None;
     }
-    out
+    let why: Vec<&str> = doc
+        .pointer("/client/warnings")
+        .and_then(|w| w.as_array())
+        .map(|w| w.iter().filter_map(|x| x.as_str()).collect())
+        .unwrap_or_default();
+    Some(if why.is_empty() {
+        "run info marks the client as the bottleneck".to_string()
+    } else {
+        why.join("; ")
+    })
+}
+
+/// One line per run whose run info says the client may have been the bottleneck: the run, its
+/// parameters and why.
+pub fn client_bound_runs(trials: &[Trial]) -> Vec<String> {
+    trials
+        .iter()
+        .filter_map(|t| {
+            let why = client_bound_reason(&t.dir)?;
+            Some(format!(
+                "{} ({}): {why}",
+                t.label,
+                crate::artifacts::names::describe(&t.parameters)
+            ))
+        })
+        .collect()
 }
 
 /// Writes findings.md when asked; `sweep_json` is the file it was made from.
