@@ -129,8 +129,10 @@ pub fn section(ctx: &Ctx) -> Option<Section> {
     if points.len() < 2 {
         return None;
     }
+    // With the values' intervals, so each point gets whiskers along both axes.
     let opts = ParetoOptions {
         slos: ctx.slos.to_vec(),
+        ci: true,
         ..ParetoOptions::default()
     };
     let report = match pareto::run(&points, &opts) {
