@@ -402,7 +402,7 @@ fn the_report_fits_1280_px_with_every_heading_once_and_the_search_answer_in_the_
         "no wide-band note"
     );
     let pareto = html
-        .split("id=\"pareto\"")
+        .split("<svg class=\"chart\" id=\"pareto\"")
         .nth(1)
         .unwrap()
         .split("</svg>")
