@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use sweepkit::contract::convergence::{ConvergenceMode, ConvergenceSettings, CONVERGENCE_STATS};
 use sweepkit::contract::plan_line::PlanLine;
 use sweepkit::io::outcome::Outcome;
@@ -30,6 +30,9 @@ const EXAMPLES: &str = "EXAMPLES:
 
   # Which runs of an interrupted sweep still need running (scripts/profile --resume reruns them):
   sweep-agg --plan artifacts/llama-3-8b-openai-chat-concurrency_sweep/plan.jsonl --pending
+
+  # Every value, metric and across-trial statistic as one row each (for pandas, R, a spreadsheet):
+  sweep-agg --plan done.jsonl --format long-csv > sweep_long.csv
 
   # Which values have converged (CI of the mean TTFT p99 narrower than 10% of it), which need trials:
   sweep-agg --plan done.jsonl --converged --convergence-metric time_to_first_token --convergence-stat p99";
@@ -66,6 +69,10 @@ struct Cli {
     /// Also write the findings (best configurations, Pareto points, inflections, CV flags) as Markdown here (sweeps only).
     #[arg(long)]
     findings: Option<PathBuf>,
+    /// What to print on stdout: json (a line naming what was written) or long-csv (the sweep
+    /// aggregate as `value,metric,stat,number,unit` rows, one per value, metric and statistic).
+    #[arg(long, value_enum, default_value = "json")]
+    format: OutFormat,
     /// Aggregate nothing: list the plan's runs that still need running (not run, failed, interrupted,
     /// stopped early, torn), one `run_index<TAB>artifact_dir<TAB>reason` line each (what --resume reruns).
     #[arg(long, requires = "plan", conflicts_with_all = ["output_dir", "findings"])]
@@ -98,6 +105,25 @@ struct Cli {
     /// Convergence: the threshold, in (0, 1); default 0.10 for ci_width, 0.05 for cv and distribution.
     #[arg(long)]
     convergence_threshold: Option<f64>,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum OutFormat {
+    /// One JSON line naming what was written
+    Json,
+    /// The sweep aggregate in long form: value,metric,stat,number,unit
+    LongCsv,
+}
+
+/// `--format long-csv`: the sweep aggregate just written, in long form.
+fn print_long_csv(report: &sweep::AggReport) -> anyhow::Result<Vec<u8>> {
+    let Some(path) = &report.sweep_aggregate else {
+        anyhow::bail!("--format long-csv: no sweep aggregate was written (a sweep needs at least one value); use --format json");
+    };
+    let text = std::fs::read_to_string(path)?;
+    let agg: sweepkit::contract::sweep_aggregate::SweepAggregate<serde_json::Value> =
+        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    sweepkit::sweep::export::long_csv(&agg)
 }
 
 /// The `--convergence-*` flags, when a metric is given.
@@ -192,7 +218,11 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         eprintln!("sweep-agg: warning: {w}");
     }
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    if cli.format == OutFormat::LongCsv {
+        out.write_all(&print_long_csv(&report)?)?;
+    } else {
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    }
     out.flush()?;
     Ok(if report.num_successful_runs == 0 {
         Outcome::Negative

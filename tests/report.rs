@@ -359,3 +359,16 @@ fn nothing_to_report_is_one_line_naming_the_folder_and_the_fix() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown operator 'zz'"));
 }
+
+#[test]
+fn a_single_runs_timeline_names_its_folder_not_an_empty_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("a.html");
+    let dir = fixtures_dir().join("a_single_c8_n200");
+    let (html, _) = report(&dir, &out, &[]);
+    assert!(!html.contains("Run <code></code>"), "empty run path");
+    assert!(
+        html.contains(&format!("Run <code>{}</code>, ", dir.display())),
+        "the run's folder is named"
+    );
+}

@@ -246,3 +246,200 @@ fn the_probe_sees_a_fetch_when_a_page_makes_one() {
     let p = probe(html, tmp.path());
     assert_eq!(p["fetched"], serde_json::json!(["http://127.0.0.1:9/x.png"]));
 }
+
+/// Runs in the rendered page at 1,280 px: whether the body scrolls sideways, every heading's
+/// text, and each table's own overflow.
+const LAYOUT_PROBE: &str = r#"<script>
+window.addEventListener('load', function () { setTimeout(function () {
+  var se = document.scrollingElement;
+  var heads = [];
+  document.querySelectorAll('h1,h2,h3,h4,h5,h6').forEach(function (h) { heads.push(h.textContent.trim()); });
+  var tables = [];
+  document.querySelectorAll('table').forEach(function (t) {
+    tables.push({scroll: t.scrollWidth, client: t.clientWidth, head: t.rows[0].textContent});
+  });
+  var pre = document.createElement('pre');
+  pre.id = 'probe';
+  pre.textContent = JSON.stringify({scroll: se.scrollWidth, client: se.clientWidth,
+    heads: heads, tables: tables, text: document.body.innerText});
+  document.body.appendChild(pre);
+}, 300); });
+</script>"#;
+
+fn layout_probe(html: &str, dir: &Path) -> Value {
+    let copy = dir.join("layout.html");
+    std::fs::write(&copy, html.replace("</body>", &format!("{LAYOUT_PROBE}</body>"))).unwrap();
+    let o = chromium(
+        &[
+            "--window-size=1280,900",
+            "--dump-dom",
+            "--virtual-time-budget=3000",
+        ],
+        &copy,
+    );
+    let dom = String::from_utf8_lossy(&o.stdout);
+    let text = dom
+        .split("<pre id=\"probe\">")
+        .nth(1)
+        .and_then(|s| s.split("</pre>").next())
+        .expect("the probe did not run");
+    let json = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    serde_json::from_str(&json).unwrap()
+}
+
+/// A 2-trial concurrency sweep with every key column of the overview (throughput, output tokens,
+/// TTFT p50/p99, ITL p50, latency p99, goodput), noisy enough for intervals below zero, and one
+/// client-bound run; aggregated with findings. Returns the sweep folder.
+fn wide_sweep(root: &Path) -> PathBuf {
+    let o = run(
+        "sweep-plan",
+        &[
+            "-m",
+            "m",
+            "--concurrency",
+            "1,2,4,8,16",
+            "--num-profile-runs",
+            "2",
+        ],
+    );
+    assert!(o.status.success());
+    let plan = root.join("plan.jsonl");
+    std::fs::write(&plan, &o.stdout).unwrap();
+    for line in String::from_utf8_lossy(&o.stdout).lines() {
+        let l: Value = serde_json::from_str(line).unwrap();
+        let c = l["parameters"]["concurrency"].as_f64().unwrap();
+        let k = l["trial"].as_f64().unwrap() * 2.0 - 3.0;
+        let stat = |unit: &str, v: f64| serde_json::json!({"unit": unit, "avg": v, "p50": v, "p99": v * 1.5, "min": v / 2.0, "max": v * 2.0, "std": 1.0});
+        let doc = serde_json::json!({
+            "schema_version": "1.5",
+            "request_throughput": stat("requests/sec", 10.0 * c.min(6.0) + k * 12.0),
+            "output_token_throughput": stat("tokens/sec", 320.0 * c.min(6.0) + k * 300.0),
+            "goodput": stat("requests/sec", 9.0 * c.min(6.0) + k * 10.0),
+            "request_count": {"unit": "requests", "avg": 100.0},
+            "time_to_first_token": stat("ms", 50.0 + c * 3.0 + k * 40.0),
+            "inter_token_latency": stat("ms", 12.345 + c + k * 9.0),
+            "request_latency": stat("ms", 1234.5 + c * 40.0 + k * 300.0),
+            "run_info": {"variation_values": {}},
+            "error_summary": []
+        });
+        let dir = root.join(l["artifact_dir"].as_str().unwrap());
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("profile_export_aiperf.json"), doc.to_string()).unwrap();
+        if c == 16.0 {
+            let info = serde_json::json!({"client": {"client_bound": true,
+                "warnings": ["the client's event loop was busy 97% of the time"]}});
+            std::fs::write(dir.join("run_info.json"), info.to_string()).unwrap();
+        }
+    }
+    let base = root.join("artifacts/m-openai-chat-concurrency_sweep");
+    let o = std::process::Command::new(crate::common::bin("sweep-agg"))
+        .current_dir(root)
+        .args(["--plan", "plan.jsonl", "--findings"])
+        .arg(base.join("findings.md"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    base
+}
+
+/// The layout checks: no sideways scroll of the body or of any table, every heading once.
+fn assert_fits_1280(p: &Value) {
+    assert!(
+        p["scroll"].as_f64().unwrap() <= p["client"].as_f64().unwrap(),
+        "the page scrolls sideways at 1,280 px: {} > {}",
+        p["scroll"],
+        p["client"]
+    );
+    for t in p["tables"].as_array().unwrap() {
+        assert!(
+            t["scroll"].as_f64().unwrap() <= t["client"].as_f64().unwrap(),
+            "a table scrolls sideways at 1,280 px: {t}"
+        );
+    }
+    let heads: Vec<&str> = p["heads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for h in &heads {
+        assert!(seen.insert(*h), "heading {h:?} twice: {heads:?}");
+    }
+}
+
+#[test]
+fn the_report_fits_1280_px_with_every_heading_once_and_the_search_answer_in_the_overview() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = wide_sweep(tmp.path());
+    let page = tmp.path().join("sweep.html");
+    let o = run("report", &[base.to_str().unwrap(), "-o", page.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let p = layout_probe(&html, tmp.path());
+    assert_fits_1280(&p);
+    let text = p["text"].as_str().unwrap();
+    // The overview shows ITL (it was hidden behind a sideways scroll) and marks clamped intervals.
+    let overview = &p["tables"][0]["head"];
+    assert!(overview.as_str().unwrap().contains("ITL p50 (ms)"), "{overview}");
+    assert!(
+        text.contains("0*–") && text.contains("Only 2 trials per value"),
+        "{text}"
+    );
+    // The client-bound run comes first, before the sweep's facts.
+    let bound = text.find("The client was the bottleneck").expect(text);
+    assert!(
+        bound < text.find("runs\t").or(text.find("runs")).unwrap(),
+        "{text}"
+    );
+    // Intervals taller than a chart are not drawn as bands that fill it; the Pareto chart has
+    // whiskers both ways.
+    assert!(
+        html.contains("taller than the chart not drawn"),
+        "no wide-band note"
+    );
+    let pareto = html
+        .split("<svg class=\"chart\" id=\"pareto\"")
+        .nth(1)
+        .unwrap()
+        .split("</svg>")
+        .next()
+        .unwrap();
+    assert!(
+        pareto.matches("class=\"ci\" d=\"M").count() >= 10,
+        "vertical and horizontal whiskers for 5 points"
+    );
+    screenshot(&page, "report-layout-1280.png");
+
+    // The same folder as a search left it: its findings' table is a table, "Findings" is one
+    // heading, and the answer is in the overview.
+    std::fs::write(
+        base.join("findings.md"),
+        "# Findings\n\n## SLA search\n\n- Question: custom search\n- **Answer:** concurrency 8 is the highest that meets the SLA\n\n| iteration | concurrency | feasible | time_to_first_token p99 |\n|---|---|---|---|\n| 0 | 4 | yes | 55.00 |\n| 1 | 8 | yes | 58.00 |\n| 2 | 16 | no | 120.00 |\n",
+    )
+    .unwrap();
+    let o = run("report", &[base.to_str().unwrap(), "-o", page.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = layout_probe(&std::fs::read_to_string(&page).unwrap(), tmp.path());
+    assert_fits_1280(&p);
+    let text = p["text"].as_str().unwrap();
+    assert!(!text.contains("| iteration"), "raw table text: {text}");
+    assert!(
+        p["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["head"].as_str().unwrap().starts_with("iteration")),
+        "{p}"
+    );
+    let answer = text
+        .find("concurrency 8 is the highest that meets the SLA")
+        .expect(text);
+    assert!(
+        answer < text.find("SLA search").unwrap(),
+        "the answer is in the overview: {text}"
+    );
+}

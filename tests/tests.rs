@@ -9,6 +9,7 @@ mod conventions;
 mod dashboard;
 mod docs;
 mod endpoint_types;
+mod findings;
 mod hostile;
 mod loadgen;
 mod make;

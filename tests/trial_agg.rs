@@ -1154,3 +1154,46 @@ fn gpu_energy_metrics_from_the_dcgm_energy_counter() {
     assert!(doc.get("nvidia_total_gpu_power").is_none());
     assert!(doc.get("nvidia_energy_per_user").is_none());
 }
+
+#[test]
+fn the_table_names_its_run_flags_zero_gaps_and_shows_the_output_length_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The first request's tokens all came in one read: TTFT = latency, so its ITL is 0.
+    let recs = [Rec::ok(0, 20.0, 20.0), Rec::ok(10, 1200.0, 30.0)];
+    let text_of = |args: &[&str]| {
+        let out = trial_agg(args, Some(&lines(&recs)));
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = text_of(&["--format", "table"]);
+    assert!(
+        text.starts_with(
+            "sweepkit trial-agg | LLM Metrics | records only (give --run-info to name the run)\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Output Sequence Length (tokens)"), "{text}");
+    assert!(!text.contains("Output Token Count"), "{text}");
+    assert!(
+        text.contains("Note: Inter Token Latency min 0.00 ms: the client read several chunks at once"),
+        "{text}"
+    );
+    // The JSON still has the output token count (AIPerf's artifact is unchanged).
+    let doc = ok_json(&trial_agg(&["--format", "json"], Some(&lines(&recs))));
+    assert!(doc.get("output_sequence_length").is_some());
+    // With the run info, the title says which run: its folder, trial and benchmark id.
+    let info = json!({"schema": "sweepkit.run_info/1",
+        "run_info": {"benchmark_id": "ab12", "trial": 2, "artifact_dir": "artifacts/m-sweep/concurrency_8/profile_runs/trial_0002"},
+        "input_config": {"endpoint": {"type": "chat"}},
+        "phases": {"profiling": {"start_ns": T0, "end_ns": T0 + 2_000_000_000, "requests": 2}}});
+    let p = write(tmp.path(), "run_info.json", &info.to_string());
+    let text = text_of(&["--format", "table", "--run-info", p.to_str().unwrap()]);
+    assert!(
+        text.starts_with("sweepkit trial-agg | LLM Metrics | artifacts/m-sweep/concurrency_8/profile_runs/trial_0002, trial 2, benchmark ab12\n"),
+        "{text}"
+    );
+    // Without a zero gap there is no note.
+    let recs = [Rec::ok(0, 100.0, 20.0), Rec::ok(10, 1200.0, 30.0)];
+    let out = trial_agg(&["--format", "table"], Some(&lines(&recs)));
+    assert!(!String::from_utf8(out.stdout).unwrap().contains("Note:"));
+}

@@ -92,6 +92,9 @@ fn chart(report: &Report, slos: &[Slo]) -> anyhow::Result<String> {
         if let Some((lo, hi)) = ci(p, yk) {
             c.error_bar(*x, lo, hi);
         }
+        if let Some((lo, hi)) = ci(p, xk) {
+            c.error_bar_x(*y, lo, hi);
+        }
         let mark = match (p.pareto_optimal, p.feasible) {
             (true, _) => Mark::Filled,
             (false, true) => Mark::Grey,
@@ -126,8 +129,10 @@ pub fn section(ctx: &Ctx) -> Option<Section> {
     if points.len() < 2 {
         return None;
     }
+    // With the values' intervals, so each point gets whiskers along both axes.
     let opts = ParetoOptions {
         slos: ctx.slos.to_vec(),
+        ci: true,
         ..ParetoOptions::default()
     };
     let report = match pareto::run(&points, &opts) {

@@ -92,13 +92,54 @@ fn run_counts(f: &Folder) -> String {
     s
 }
 
-/// `12.3 ± 0.4` (mean and half the confidence interval) or just the mean.
+/// `12.3 ± 0.4` (mean and half the confidence interval), or `12.3 (0*–40.1)` when the interval
+/// reaches below zero, which these metrics cannot (clamped and marked), or just the mean.
 fn cell(metrics: &Map<String, Value>, key: &str) -> String {
     match metric_value(metrics, key) {
+        Some((v, Some((lo, hi)))) if lo < 0.0 && v >= 0.0 => {
+            format!("{} (0*–{})", fmt_num(v), fmt_num(hi))
+        }
         Some((v, Some((lo, hi)))) => format!("{} ± {}", fmt_num(v), fmt_num((hi - lo) / 2.0)),
         Some((v, None)) => fmt_num(v),
         None => String::new(),
     }
+}
+
+/// A short column heading for a key metric (the full key is in the note under the table), so
+/// the table fits a 1,280 px window.
+fn short_name(key: &str) -> String {
+    let (tag, stat) = key.rsplit_once('_').unwrap_or((key, ""));
+    let tag = match tag {
+        "request_throughput" => "requests/s",
+        "output_token_throughput" => "output tokens/s",
+        "time_to_first_token" => "TTFT",
+        "inter_token_latency" => "ITL",
+        "request_latency" => "latency",
+        "goodput" => "goodput",
+        t => t,
+    };
+    if stat == "avg" {
+        tag.to_string()
+    } else {
+        format!("{tag} {stat}")
+    }
+}
+
+/// The warning under a table of intervals drawn from fewer than 3 trials.
+fn few_trials_note(f: &Folder) -> String {
+    let n = f
+        .sweep
+        .as_ref()
+        .map(|s| s.metadata.num_trials_per_value)
+        .unwrap_or(0);
+    if n != 2 {
+        return String::new();
+    }
+    format!(
+        "<p class=\"warn\">Only 2 trials per value: the {:.0}% intervals use t = {:.1} and are very wide. Use <code>--num-profile-runs 3</code> or more.</p>",
+        f.confidence_level * 100.0,
+        crate::stats::confidence::t_critical(f.confidence_level, 1.0)
+    )
 }
 
 /// The key numbers of every value, one row each.
@@ -122,10 +163,11 @@ fn key_numbers(ctx: &Ctx) -> String {
             .iter()
             .find_map(|v| metric_unit(&v.metrics, k))
             .unwrap_or_default();
-        *label = if unit.is_empty() {
-            k.to_string()
+        let name = short_name(k);
+        *label = if unit.is_empty() || name.ends_with("/s") {
+            name
         } else {
-            format!("{k} ({unit})")
+            format!("{name} ({unit})")
         };
     }
     let mut head: Vec<&str> = vec!["value", "runs ok"];
@@ -156,15 +198,31 @@ fn key_numbers(ctx: &Ctx) -> String {
             r
         })
         .collect();
+    let keys: Vec<&str> = cols.iter().map(|(k, _)| *k).collect();
+    let clamped = rows.iter().flatten().any(|c| c.contains("(0*–"));
     let note = if f.is_sweep() {
         format!(
-            "Across-trial means; ± is half the {:.0}% confidence interval when a value has several trials. The sweep's latency objective is {lat}.",
-            f.confidence_level * 100.0
+            "Across-trial means; ± is half the {:.0}% confidence interval when a value has several trials{}. Columns: {}. The sweep's latency objective is {lat}.",
+            f.confidence_level * 100.0,
+            if clamped {
+                "; 0* marks an interval clamped at zero (the Student-t interval reached below it, which these metrics cannot)"
+            } else {
+                ""
+            },
+            keys.join(", ")
         )
     } else {
-        "The run's summary (trial-agg's numbers).".to_string()
+        format!(
+            "The run's summary (trial-agg's numbers). Columns: {}.",
+            keys.join(", ")
+        )
     };
-    format!("{}<p class=\"note\">{}</p>", table(&head, &rows), esc(&note))
+    format!(
+        "{}<p class=\"note\">{}</p>{}",
+        table(&head, &rows),
+        esc(&note),
+        few_trials_note(f)
+    )
 }
 
 /// What ran: command, when, server, runs, and the key numbers.
@@ -217,7 +275,11 @@ pub fn overview(ctx: &Ctx) -> Section {
         "folder",
         format!("<code>{}</code>", esc(&f.root.display().to_string())),
     ));
-    let mut html = String::from("<dl class=\"facts\">");
+    if let Some(a) = search_answer(f) {
+        facts.insert(0, ("answer", a));
+    }
+    let mut html = client_bound(f);
+    html.push_str("<dl class=\"facts\">");
     for (k, v) in facts {
         html.push_str(&format!("<dt>{k}</dt><dd>{v}</dd>"));
     }
@@ -228,6 +290,38 @@ pub fn overview(ctx: &Ctx) -> Section {
         html.push_str("<p class=\"bad\">No run finished with a summary, so there are no numbers yet; the runs and what is missing are listed below.</p>");
     }
     Section::new("overview", "Overview", html)
+}
+
+/// A search's answer, from its findings (`- **Answer:** …`), as HTML.
+fn search_answer(f: &Folder) -> Option<String> {
+    let md = f.findings.as_ref()?;
+    let line = md.lines().find_map(|l| l.trim().strip_prefix("- **Answer:**"))?;
+    Some(format!("<strong>{}</strong>", esc(line.trim())))
+}
+
+/// First of all, the runs whose run info says the client may have set the pace.
+fn client_bound(f: &Folder) -> String {
+    let bound: Vec<String> = f
+        .runs
+        .iter()
+        .filter_map(|r| {
+            let why = crate::sweep::client_bound_reason(&r.dir)?;
+            let name = if r.parameters.is_empty() {
+                r.label.clone()
+            } else {
+                format!("{} ({})", r.label, describe(&r.parameters))
+            };
+            Some(format!("<li>{}: {}</li>", esc(&name), esc(&why)))
+        })
+        .collect();
+    if bound.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<p class=\"bad\"><strong>The client was the bottleneck</strong> in {} run(s): their numbers measure the load generator as much as the server.</p><ul>{}</ul>",
+        bound.len(),
+        bound.join("")
+    )
 }
 
 /// findings.md as HTML (the optimal configuration, Pareto points, inflections, recommendation).

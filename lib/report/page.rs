@@ -44,6 +44,7 @@ pre{padding:8px 10px;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
 svg.chart{width:100%;height:auto;border:1px solid var(--line);border-radius:4px;background:#fff}
 svg .title{font-size:15px;font-weight:600;fill:var(--fg)}
 svg .tick,svg .legend,svg .plabel,svg .rlabel{font-size:12px;fill:#333}
+svg .wide-band{font-size:12px;fill:var(--warn)}
 svg .axis-label{font-size:13px;fill:#333}
 svg .grid{stroke:#eceff2}svg .frame{stroke:#9aa3ad}
 svg circle.point:hover,svg path.series:hover{stroke-width:3.5}
@@ -128,15 +129,40 @@ fn inline_md(text: &str) -> String {
     out
 }
 
-/// The little Markdown findings.md uses (headings, bullets, paragraphs, `code`, **bold**) as HTML.
+/// A Markdown table row's cells (`| a | b |`), or `None` for the `|---|---|` rule under the head.
+fn table_cells(line: &str) -> Option<Vec<String>> {
+    let inner = line.trim().trim_start_matches('|').trim_end_matches('|');
+    let cells: Vec<String> = inner.split('|').map(|c| c.trim().to_string()).collect();
+    let rule = cells
+        .iter()
+        .all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':')));
+    (!rule).then_some(cells)
+}
+
+/// A Markdown table (its lines, head first) as an HTML table.
+fn md_table(lines: &[&str]) -> String {
+    let mut rows = lines.iter().filter_map(|l| table_cells(l));
+    let head: Vec<String> = rows.next().unwrap_or_default();
+    let body: Vec<Vec<String>> = rows.map(|r| r.iter().map(|c| inline_md(c)).collect()).collect();
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    table(&head, &body)
+}
+
+/// The little Markdown findings.md uses (headings, bullets, tables, paragraphs, `code`, **bold**)
+/// as HTML. The `#` title is left out: the page's own section heading names it.
 pub fn markdown(md: &str) -> String {
     let mut s = String::new();
     let mut in_list = false;
     let mut para: Vec<&str> = Vec::new();
-    let flush = |s: &mut String, para: &mut Vec<&str>| {
+    let mut rows: Vec<&str> = Vec::new();
+    let flush = |s: &mut String, para: &mut Vec<&str>, rows: &mut Vec<&str>| {
         if !para.is_empty() {
             let _ = write!(s, "<p>{}</p>", inline_md(&para.join(" ")));
             para.clear();
+        }
+        if !rows.is_empty() {
+            s.push_str(&md_table(rows));
+            rows.clear();
         }
     };
     for line in md.lines() {
@@ -146,30 +172,43 @@ pub fn markdown(md: &str) -> String {
             s.push_str("</ul>");
             in_list = false;
         }
-        if let Some(h) = t.strip_prefix('#') {
-            flush(&mut s, &mut para);
+        if t.trim_start().starts_with('|') {
+            if !para.is_empty() {
+                let _ = write!(s, "<p>{}</p>", inline_md(&para.join(" ")));
+                para.clear();
+            }
+            rows.push(t);
+        } else if let Some(h) = t.strip_prefix('#') {
+            flush(&mut s, &mut para, &mut rows);
             let level = 1 + h.chars().take_while(|c| *c == '#').count();
-            // findings.md's `#` title sits under the page's own h2: shift levels down by two.
-            let tag = (level + 2).min(6);
+            if level == 1 {
+                continue;
+            }
+            // findings.md's `##` sections sit under the page's own h2: shift levels down by one.
+            let tag = (level + 1).min(6);
             let _ = write!(
                 s,
                 "<h{tag}>{}</h{tag}>",
                 inline_md(h.trim_start_matches('#').trim())
             );
         } else if let Some(it) = item {
-            flush(&mut s, &mut para);
+            flush(&mut s, &mut para, &mut rows);
             if !in_list {
                 s.push_str("<ul>");
                 in_list = true;
             }
             let _ = write!(s, "<li>{}</li>", inline_md(it));
         } else if t.trim().is_empty() {
-            flush(&mut s, &mut para);
+            flush(&mut s, &mut para, &mut rows);
         } else {
+            if !rows.is_empty() {
+                s.push_str(&md_table(&rows));
+                rows.clear();
+            }
             para.push(t.trim());
         }
     }
-    flush(&mut s, &mut para);
+    flush(&mut s, &mut para, &mut rows);
     if in_list {
         s.push_str("</ul>");
     }
@@ -185,7 +224,16 @@ mod tests {
         let h = markdown("# Benchmark findings\n\nSweep: c = 1, 2 <x>.\nSource: `a.json`.\n\n## Best\n\n- Optimal **c=2**: 3\n- b\n\nEnd.");
         assert_eq!(
             h,
-            "<h3>Benchmark findings</h3><p>Sweep: c = 1, 2 &lt;x&gt;. Source: <code>a.json</code>.</p><h4>Best</h4><ul><li>Optimal <strong>c=2</strong>: 3</li><li>b</li></ul><p>End.</p>"
+            "<p>Sweep: c = 1, 2 &lt;x&gt;. Source: <code>a.json</code>.</p><h3>Best</h3><ul><li>Optimal <strong>c=2</strong>: 3</li><li>b</li></ul><p>End.</p>"
+        );
+    }
+
+    #[test]
+    fn a_markdown_table_becomes_a_table_not_pipes() {
+        let h = markdown("## SLA search\n\n- **Answer:** 8\n\n| iteration | concurrency | feasible |\n|---|---|---|\n| 0 | 4 | yes |\n| 1 | `8` | no |\nAfter.");
+        assert_eq!(
+            h,
+            "<h3>SLA search</h3><ul><li><strong>Answer:</strong> 8</li></ul><table><thead><tr><th>iteration</th><th>concurrency</th><th>feasible</th></tr></thead><tbody><tr><td class=\"num\">0</td><td class=\"num\">4</td><td>yes</td></tr><tr><td class=\"num\">1</td><td><code>8</code></td><td>no</td></tr></tbody></table><p>After.</p>"
         );
     }
 

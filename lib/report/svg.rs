@@ -325,6 +325,8 @@ pub struct Chart {
     /// Marker legend entries (one per configuration).
     legend_marks: Vec<(String, &'static str, Shape)>,
     marks: usize,
+    /// Bands left out because at some value they covered the whole plot height.
+    wide_bands: usize,
 }
 
 impl Chart {
@@ -340,6 +342,7 @@ impl Chart {
             legend: Vec::new(),
             legend_marks: Vec::new(),
             marks: 0,
+            wide_bands: 0,
         }
     }
 
@@ -398,6 +401,16 @@ impl Chart {
             .filter(|(x, lo, hi)| self.usable(*x, *lo) && self.usable(*x, *hi))
             .collect();
         if pts.len() < 2 || pts.iter().all(|(_, lo, hi)| lo == hi) {
+            return;
+        }
+        // A band as tall as the whole plot at some value says only "within noise" and hides the
+        // lines under it: it is left out and the chart says so instead.
+        let floor_at = if self.y.min >= 0.0 { 0.0 } else { f64::NEG_INFINITY };
+        if pts
+            .iter()
+            .any(|(_, lo, hi)| lo.max(floor_at) <= self.y.min && *hi >= self.y.max)
+        {
+            self.wide_bands += 1;
             return;
         }
         // A non-negative metric's band stops at zero: a mean minus t·se below 0 is not a value it can take.
@@ -665,8 +678,18 @@ impl Chart {
     pub fn finish(self) -> String {
         let id = esc(&self.id);
         let (legend, legend_h) = self.legend_svg();
+        let wide = if self.wide_bands > 0 {
+            format!(
+                "<text class=\"wide-band\" x=\"{}\" y=\"{}\">{} confidence band(s) taller than the chart not drawn: within noise</text>",
+                LEFT + 8.0,
+                TOP + 16.0,
+                self.wide_bands
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "<svg class=\"chart\" id=\"{id}\" data-marks=\"{}\" viewBox=\"0 0 {W} {}\" role=\"img\" aria-label=\"{}\"><clipPath id=\"clip-{id}\"><rect x=\"{LEFT}\" y=\"{TOP}\" width=\"{}\" height=\"{}\"/></clipPath><text class=\"title\" x=\"{LEFT}\" y=\"22\">{}</text>{}{}<g class=\"data\" clip-path=\"url(#clip-{id})\">{}</g><g class=\"labels\">{}</g></svg>",
+            "<svg class=\"chart\" id=\"{id}\" data-marks=\"{}\" viewBox=\"0 0 {W} {}\" role=\"img\" aria-label=\"{}\"><clipPath id=\"clip-{id}\"><rect x=\"{LEFT}\" y=\"{TOP}\" width=\"{}\" height=\"{}\"/></clipPath><text class=\"title\" x=\"{LEFT}\" y=\"22\">{}</text>{}{}{wide}<g class=\"data\" clip-path=\"url(#clip-{id})\">{}</g><g class=\"labels\">{}</g></svg>",
             self.marks,
             H + legend_h,
             esc(&self.title),

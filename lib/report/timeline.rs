@@ -210,6 +210,12 @@ pub fn section(ctx: &Ctx, warnings: &mut Vec<String>) -> Option<Section> {
             .unwrap_or(&run.dir)
             .display()
             .to_string();
+        // A single run's folder is the report's own: name it rather than print an empty path.
+        let rel = if rel.is_empty() {
+            f.root.display().to_string()
+        } else {
+            rel
+        };
         let name = if f.is_sweep() {
             describe(&v.parameters)
         } else {

@@ -98,6 +98,14 @@ pub fn aggregate(values: &[f64], confidence_level: f64) -> Option<ConfidenceStat
     })
 }
 
+/// The interval of a metric that cannot be negative (times, rates, counts), for display: the
+/// Student-t interval is symmetric and with few trials reaches below zero, so its lower end is
+/// clamped at 0 and the third value says it was. The JSON aggregates keep AIPerf's raw interval.
+pub fn non_negative(s: &ConfidenceStats) -> (f64, f64, bool) {
+    let clamped = s.ci_low < 0.0 && s.mean >= 0.0;
+    (if clamped { 0.0 } else { s.ci_low }, s.ci_high, clamped)
+}
+
 /// A float as JSON: finite numbers as numbers, NaN and ±inf as `null` (AIPerf's rule).
 pub fn json_num(v: f64) -> serde_json::Value {
     serde_json::Number::from_f64(v)

@@ -243,6 +243,66 @@ pub fn sweep_csv(agg: &SweepAggregate) -> anyhow::Result<Vec<u8>> {
     csv_bytes(rows)
 }
 
+/// The across-trial statistics a long CSV row can hold, in AIPerf's key order.
+const LONG_STATS: [&str; 9] = [
+    "mean",
+    "std",
+    "min",
+    "max",
+    "cv",
+    "se",
+    "ci_low",
+    "ci_high",
+    "t_critical",
+];
+
+/// The sweep aggregate as a long ("tidy") CSV: one row per value, metric and across-trial
+/// statistic, `value,metric,stat,number,unit` (value: the swept value, or `name=v, …` when several
+/// parameters move; metric: `<tag>_<stat>`, e.g. `time_to_first_token_p99`; number in `unit`,
+/// empty when undefined, e.g. `t_critical` of one trial). The guide's alias keys are left out.
+pub fn long_csv<M: serde::Serialize>(agg: &SweepAggregate<M>) -> anyhow::Result<Vec<u8>> {
+    let names: Vec<&str> = agg
+        .metadata
+        .sweep_parameters
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    let mut rows = vec![["value", "metric", "stat", "number", "unit"]
+        .map(String::from)
+        .to_vec()];
+    for c in &agg.per_combination_metrics {
+        let value = match names.as_slice() {
+            [one] => c.parameters.get(*one).map(value_text).unwrap_or_default(),
+            _ => crate::artifacts::names::describe_map(&c.parameters),
+        };
+        for (key, m) in &c.metrics {
+            if (key.starts_with("ttft_") || key.starts_with("itl_")) && key.ends_with("_ms") {
+                continue;
+            }
+            let m = serde_json::to_value(m)?;
+            let unit = m
+                .get("unit")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            for st in LONG_STATS {
+                let number = match m.get(st).and_then(Value::as_f64) {
+                    Some(v) => format!("{v}"),
+                    None => String::new(),
+                };
+                rows.push(vec![
+                    value.clone(),
+                    key.clone(),
+                    st.to_string(),
+                    number,
+                    unit.clone(),
+                ]);
+            }
+        }
+    }
+    csv_bytes(rows)
+}
+
 /// Writes one combination's aggregate JSON and CSV into `dir`; returns the JSON path. Both go
 /// through `serde_json::Value`: the JSON's keys are sorted at every level, as AIPerf's readers
 /// have always seen them.
@@ -266,6 +326,37 @@ pub fn write_sweep(dir: &Path, agg: &SweepAggregate) -> anyhow::Result<PathBuf> 
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_long_csv_has_one_row_per_value_metric_and_stat() {
+        let agg: SweepAggregate<Value> = serde_json::from_value(json!({
+            "aggregation_type": "sweep", "num_profile_runs": 2, "num_successful_runs": 2, "failed_runs": [],
+            "metadata": {"aggregation_type": "sweep", "sweep_parameters": [{"name": "concurrency", "values": [8]}],
+                "num_combinations": 1, "num_trials_per_value": 2, "sweep_mode": "repeated", "confidence_level": 0.95,
+                "num_profile_runs": 2, "num_successful_runs": 2, "failed_runs": [], "high_variance": [],
+                "cv_threshold": 0.2, "generator": "t"},
+            "per_combination_metrics": [{"parameters": {"concurrency": 8}, "num_trials": 2, "num_successful_trials": 2,
+                "metrics": {"time_to_first_token_p99": {"mean": 50.5, "std": 1.0, "min": 50.0, "max": 51.0, "cv": 0.02,
+                    "se": 0.7, "ci_low": -3.0, "ci_high": 104.0, "t_critical": null, "unit": "ms"},
+                    "ttft_p99_ms": {"mean": 50.5, "unit": "ms"}}}],
+            "best_configurations": {}, "pareto_optimal": [], "trends": {}
+        }))
+        .unwrap();
+        let text = String::from_utf8(long_csv(&agg).unwrap()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "value,metric,stat,number,unit");
+        assert_eq!(lines.len(), 1 + LONG_STATS.len(), "{text}");
+        assert_eq!(lines[1], "8,time_to_first_token_p99,mean,50.5,ms");
+        assert!(
+            lines.contains(&"8,time_to_first_token_p99,ci_low,-3,ms"),
+            "{text}"
+        );
+        assert!(
+            lines.contains(&"8,time_to_first_token_p99,t_critical,,ms"),
+            "{text}"
+        );
+        assert!(!text.contains("ttft_p99_ms"), "aliases left out");
+    }
 
     #[test]
     fn aggregate_csv_matches_aiperf_formatting() {

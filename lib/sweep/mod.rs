@@ -8,6 +8,7 @@ pub mod export;
 pub mod findings;
 pub mod knee;
 pub mod load;
+pub mod noise;
 pub mod pending;
 pub mod saturation;
 pub mod search_folder;
@@ -16,13 +17,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::artifacts::{COLLATED_JSON, RUN_ERROR_FILE, SUMMARY_JSON};
+use crate::artifacts::{COLLATED_JSON, RUN_ERROR_FILE, RUN_INFO_JSON, SUMMARY_JSON};
 use crate::contract::convergence::{ConvergenceSettings, ValueConvergence};
 use crate::contract::plan_line::PlanLine;
 use crate::contract::sweep_aggregate::SweepAggregate;
 use crate::io::{atomic, jsonl};
 use crate::sweep::aggregate::{aggregate_doc, combinations, sweep_aggregate};
-use crate::sweep::load::{collect_run_dirs, from_aggregates, from_dir, from_plan, SweepInput};
+use crate::sweep::load::{collect_run_dirs, from_aggregates, from_dir, from_plan, SweepInput, Trial};
 
 /// What `sweep-agg` is asked to do.
 #[derive(Debug, Clone)]
@@ -55,18 +56,56 @@ pub struct AggReport {
     pub warnings: Vec<String>,
 }
 
+/// Why a run's `run_info.json` says the client may have been the bottleneck (loadgen's reasons),
+/// or `None` when it does not say so; a missing or unreadable run info is no evidence either way.
+pub fn client_bound_reason(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(RUN_INFO_JSON)).ok()?;
+    let doc = serde_json::from_str::<serde_json::Value>(&text).ok()?;
+    if doc.pointer("/client/client_bound") != Some(&serde_json::Value::Bool(true)) {
+        return None;
+    }
+    let why: Vec<&str> = doc
+        .pointer("/client/warnings")
+        .and_then(|w| w.as_array())
+        .map(|w| w.iter().filter_map(|x| x.as_str()).collect())
+        .unwrap_or_default();
+    Some(if why.is_empty() {
+        "run info marks the client as the bottleneck".to_string()
+    } else {
+        why.join("; ")
+    })
+}
+
+/// One line per run whose run info says the client may have been the bottleneck: the run, its
+/// parameters and why.
+pub fn client_bound_runs(trials: &[Trial]) -> Vec<String> {
+    trials
+        .iter()
+        .filter_map(|t| {
+            let why = client_bound_reason(&t.dir)?;
+            Some(format!(
+                "{} ({}): {why}",
+                t.label,
+                crate::artifacts::names::describe(&t.parameters)
+            ))
+        })
+        .collect()
+}
+
 /// Writes findings.md when asked; `sweep_json` is the file it was made from.
 fn write_findings(
     opts: &AggOptions,
     agg: &SweepAggregate,
     sweep_json: &Path,
+    trials: &[Trial],
 ) -> anyhow::Result<Option<PathBuf>> {
     let Some(f) = &opts.findings else {
         return Ok(None);
     };
+    let client = client_bound_runs(trials);
     atomic::write(
         f,
-        findings::render(agg, &sweep_json.display().to_string()).as_bytes(),
+        findings::render(agg, &sweep_json.display().to_string(), &client).as_bytes(),
     )?;
     Ok(Some(f.clone()))
 }
@@ -90,7 +129,7 @@ fn from_aggregates_run(dir: &Path, opts: &AggOptions) -> anyhow::Result<AggRepor
     Ok(AggReport {
         base_dir: input.layout.base_dir.clone(),
         aggregates: Vec::new(),
-        findings: write_findings(opts, &agg, &path)?,
+        findings: write_findings(opts, &agg, &path, &[])?,
         sweep_aggregate: Some(path),
         num_profile_runs: agg.num_profile_runs,
         num_successful_runs: agg.num_successful_runs,
@@ -196,7 +235,7 @@ pub fn run(opts: &AggOptions) -> anyhow::Result<AggReport> {
         let path = export::write_sweep(&dir, &agg)?;
         report.high_variance = agg.metadata.high_variance.len();
         report.warnings = warnings;
-        report.findings = write_findings(opts, &agg, &path)?;
+        report.findings = write_findings(opts, &agg, &path, &input.trials)?;
         report.sweep_aggregate = Some(path);
     } else {
         for t in &input.trials {

@@ -39,10 +39,81 @@ fn shown(tag: &str) -> bool {
     !(tag == "inter_chunk_latency" || tag.starts_with("http_req_") || tag.ends_with("_diff_pct"))
 }
 
+/// The output token count repeats the output sequence length unless reasoning tokens were counted
+/// apart: then it is shown, else left to the JSON/CSV.
+fn repeats_osl(summary: &Summary, tag: &str) -> bool {
+    let reasoning = summary
+        .get("reasoning_token_count")
+        .is_some_and(|e| match &e.value {
+            MetricValue::Dist(d) => d.max > 0.0,
+            MetricValue::Sweep(w) => w.max > 0.0,
+            MetricValue::Scalar(v) => *v > 0.0,
+        });
+    tag == "output_token_count" && summary.get("output_sequence_length").is_some() && !reasoning
+}
+
+/// Which run the table is about, from the run info (`--run-info`): its folder, else its label
+/// and trial, and its benchmark id.
+pub fn run_name(summary: &Summary) -> String {
+    let Some(r) = &summary.run_info else {
+        return "records only (give --run-info to name the run)".into();
+    };
+    let text = |k: &str| r.get(k).and_then(|v| v.as_str()).filter(|s| !s.is_empty());
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(d) = text("artifact_dir") {
+        parts.push(d.to_string());
+    } else if let Some(l) = text("run_label").or_else(|| text("variation_label")) {
+        parts.push(l.to_string());
+    }
+    if let Some(t) = r.get("trial").and_then(|v| v.as_u64()) {
+        parts.push(format!("trial {t}"));
+    }
+    if let Some(b) = text("benchmark_id") {
+        parts.push(format!("benchmark {b}"));
+    }
+    if parts.is_empty() {
+        "unnamed run".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The minimum of a gap metric (ms), when it is a distribution.
+fn min_of(summary: &Summary, tag: &str) -> Option<f64> {
+    match &summary.get(tag)?.value {
+        MetricValue::Dist(d) => Some(d.min),
+        MetricValue::Sweep(w) => Some(w.min),
+        MetricValue::Scalar(_) => None,
+    }
+}
+
+/// A note for TTST or ITL minimums of 0.00 ms: two chunks stamped at the same instant means the
+/// client read them in one go, so the gap measures the client's reads, not the server.
+pub fn zero_gap_note(summary: &Summary) -> Option<String> {
+    let zero: Vec<&str> = [
+        ("time_to_second_token", "Time to Second Token"),
+        ("inter_token_latency", "Inter Token Latency"),
+    ]
+    .into_iter()
+    .filter(|(t, _)| min_of(summary, t).is_some_and(|m| m < 0.005))
+    .map(|(_, h)| h)
+    .collect();
+    (!zero.is_empty()).then(|| {
+        format!(
+            "Note: {} min 0.00 ms: the client read several chunks at once (same timestamp), so these minimums measure the client's reads, not the server's token gaps; a busy or loaded client makes them, and the averages are less affected.",
+            zero.join(" and ")
+        )
+    })
+}
+
 impl Exporter for Table {
     fn export(&self, summary: &Summary, out: &mut dyn Write) -> io::Result<()> {
         let mut rows: Vec<(u32, String, Vec<String>)> = Vec::new();
-        for e in summary.entries.iter().filter(|e| shown(&e.tag)) {
+        for e in summary
+            .entries
+            .iter()
+            .filter(|e| shown(&e.tag) && !repeats_osl(summary, &e.tag))
+        {
             let base = e.tag.strip_prefix("adj_").unwrap_or(&e.tag);
             let order = metrics::lookup(base).and_then(|i| i.console).unwrap_or(5000) * 2
                 + e.tag.starts_with("adj_") as u32;
@@ -80,7 +151,7 @@ impl Exporter for Table {
                 widths[i + 1] = widths[i + 1].max(c.len());
             }
         }
-        let title = "sweepkit trial-agg | LLM Metrics";
+        let title = format!("sweepkit trial-agg | LLM Metrics | {}", run_name(summary));
         writeln!(out, "{title}")?;
         let mut line = format!("{:>w$}", "Metric", w = widths[0]);
         for (i, c) in COLS.iter().enumerate() {
@@ -94,6 +165,9 @@ impl Exporter for Table {
                 line.push_str(&format!("  {:>w$}", c, w = widths[i + 1]));
             }
             writeln!(out, "{line}")?;
+        }
+        if let Some(n) = zero_gap_note(summary) {
+            writeln!(out, "{n}")?;
         }
         if !summary.error_summary.is_empty() {
             writeln!(out)?;
