@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use crate::loadgen::dataset::conversation::{Conversation, TurnSpec};
 use crate::loadgen::dataset::replay;
 use crate::loadgen::dataset::tokenizer::Tokenizer;
-use crate::loadgen::options::{DatasetType, EndpointType, Options};
+use crate::loadgen::options::{DatasetType, Options};
 
 /// One line of a session trace, read and checked.
 pub struct Line {
