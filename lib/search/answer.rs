@@ -79,6 +79,17 @@ pub struct Boundary {
     pub budget: u32,
 }
 
+impl From<(&[Check], u32, u32)> for Boundary {
+    /// From the planner's `verification()`: checks, runs spent, budget.
+    fn from((checks, extra_runs, budget): (&[Check], u32, u32)) -> Boundary {
+        Boundary {
+            checks: checks.to_vec(),
+            extra_runs,
+            budget,
+        }
+    }
+}
+
 /// What `search_answer.json` holds and the sentence says.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Answer {

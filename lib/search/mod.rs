@@ -97,13 +97,7 @@ fn read_iteration(base: &Path, i: usize, trials: u32) -> anyhow::Result<(Vec<Tri
 
 fn replay(opts: &SearchOptions) -> anyhow::Result<Step> {
     let cfg = &opts.config;
-    if !evidence::iteration_dir(&opts.base_dir, 0).exists() {
-        // Nothing measured yet: a misspelt metric is refused now, not after the first run.
-        for f in &cfg.filters {
-            let raw = format!("{}:{}:{}:{}", f.metric_tag, f.stat, f.op.as_str(), f.threshold);
-            sla_names::check(f, &raw).map_err(anyhow::Error::msg)?;
-        }
-    }
+    refuse_unknown_metrics(opts)?;
     let thresholds = cfg
         .filters
         .iter()
@@ -182,13 +176,7 @@ fn replay(opts: &SearchOptions) -> anyhow::Result<Step> {
         .or_else(|| planner.convergence_reason().map(str::to_string))
         .unwrap_or_else(|| "max_iterations".into());
     write_history(opts, &entries, &*planner, &its, Some(&reason))?;
-    let boundary = planner
-        .verification()
-        .map(|(checks, extra_runs, budget)| answer::Boundary {
-            checks: checks.to_vec(),
-            extra_runs,
-            budget,
-        });
+    let boundary = planner.verification().map(answer::Boundary::from);
     let a = conclude(
         cfg,
         &its,
@@ -201,6 +189,19 @@ fn replay(opts: &SearchOptions) -> anyhow::Result<Step> {
     let text = findings::render(cfg, &a, &entries, &its);
     crate::io::atomic::write(&opts.findings, text.as_bytes())?;
     Ok(Step::Done(Box::new(a)))
+}
+
+/// Nothing measured yet: a misspelt metric is refused now, not after the first run. (A folder
+/// with trials is checked against their summaries, which may hold a newer AIPerf's metrics.)
+fn refuse_unknown_metrics(opts: &SearchOptions) -> anyhow::Result<()> {
+    if evidence::iteration_dir(&opts.base_dir, 0).exists() {
+        return Ok(());
+    }
+    for f in &opts.config.filters {
+        let raw = format!("{}:{}:{}:{}", f.metric_tag, f.stat, f.op.as_str(), f.threshold);
+        sla_names::check(f, &raw).map_err(anyhow::Error::msg)?;
+    }
+    Ok(())
 }
 
 fn write_history(

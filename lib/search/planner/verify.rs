@@ -168,14 +168,14 @@ impl Verified {
     }
 
     /// The bracket's ends, every value in an inversion of the majority verdicts (a value that
-    /// fails just below one that holds), and every value whose runs disagree and have not
-    /// settled (a tie has no majority, but is no verdict either), ascending, each once.
+    /// fails just below one that holds), and every value whose runs disagree (a tie has no
+    /// majority, but is no verdict either; a settled one stays listed), ascending, each once.
     fn targets(&self) -> Vec<i64> {
         let (f, i) = self.inner.bracket();
         let mut t: Vec<i64> = [f, i].into_iter().flatten().collect();
         t.extend(self.log.keys().copied().filter(|&v| {
             let (p, f) = self.tally(v);
-            p > 0 && f > 0 && self.settled(v).is_none()
+            p > 0 && f > 0
         }));
         let majority: Vec<(i64, bool)> = self
             .log
