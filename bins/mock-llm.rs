@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use sweepkit::mock::faults::SlowPatch;
 use sweepkit::mock::{AuthHeader, FaultRates, Options};
 
 const ABOUT: &str = "Simulated OpenAI-compatible LLM server (vLLM protocol) that saturates like a GPU server";
@@ -83,7 +84,8 @@ FAULTS
 Each request draws at most one fault (seeded): --error-rate answers --error-status with a JSON error;
 --disconnect-rate cuts the connection before a random token; --stall-rate stops sending before a
 random token and holds the connection; --malformed-rate inserts a truncated-JSON SSE event (plain
-responses: a truncated body). Each is counted in /metrics as mock_llm:faults_injected_total{kind}.
+responses: a truncated body). --slow-requests FROM-TO,... delays the first token of those arrivals
+(numbered from 0) by --slow-ms: a slow benchmark run at a chosen place. Each is counted in /metrics as mock_llm:faults_injected_total{kind}.
 
 RECORD
 --record FILE writes one JSON line per request as it completes: request_id, client_request_id
@@ -169,6 +171,13 @@ struct Cli {
     /// Fraction of requests with a corrupt (truncated JSON) SSE event (0..1)
     #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
     malformed_rate: f64,
+    /// Arrival numbers (from 0, in arrival order) whose first token waits --slow-ms more, e.g. 64-127,320-383: one run slowed as by a job beside the server, deterministically; counted as faults_injected_total{kind="slow"}
+    #[arg(long, value_name = "FROM-TO,...", value_parser = |s: &str| SlowPatch::parse(s, 0.0))]
+    slow_requests: Option<SlowPatch>,
+    /// Extra first-token delay of the --slow-requests, ms (0-3600000)
+    #[arg(long, default_value_t = 100.0, value_name = "MS", requires = "slow_requests",
+          value_parser = |s: &str| SlowPatch::parse("", s.parse().unwrap_or(f64::NAN)).map(|p| p.extra_ns as f64 / 1e6))]
+    slow_ms: f64,
     /// Write per-request server-side ground truth (JSONL, epoch ns) to FILE
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
@@ -234,6 +243,13 @@ impl From<Cli> for Options {
                 stall_rate: c.stall_rate,
                 malformed_rate: c.malformed_rate,
             },
+            slow: c
+                .slow_requests
+                .map(|p| SlowPatch {
+                    extra_ns: (c.slow_ms * 1e6).round() as u64,
+                    ..p
+                })
+                .unwrap_or_default(),
             record: c.record,
             record_request_bodies: c.record_request_bodies,
             api_key: c.api_key,

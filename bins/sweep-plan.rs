@@ -194,8 +194,24 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             }
         });
     }
-    for n in &plan.notices {
-        eprintln!("{n}");
+    // Said once per sweep: not again for a sweep already planned (its plan.jsonl is there), nor
+    // when only its folder is asked for.
+    let planned = plan
+        .layout
+        .base_dir
+        .join(sweepkit::artifacts::PLAN_JSONL)
+        .exists();
+    if !cli.print_base_dir && !planned {
+        for n in &plan.notices {
+            eprintln!("{n}");
+        }
+        if let Some(n) = plan
+            .lines
+            .first()
+            .and_then(|l| sweepkit::plan::output_length::server_decides(&l.loadgen))
+        {
+            eprintln!("sweep-plan: {n}");
+        }
     }
     let mut text = String::new();
     if cli.print_base_dir {

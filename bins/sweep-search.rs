@@ -109,6 +109,12 @@ struct Cli {
     /// Agreeing verdicts monotonic-sla needs before it trusts a value (AIPerf's monotonic_stability_trials).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
     search_stability_trials: u32,
+    /// Extra runs the search may spend re-measuring its boundary before it answers (the last value
+    /// that held, the first that failed, any that contradicts its neighbours) until each verdict
+    /// leads by two runs; 0 answers without re-measuring. An unsettled verdict makes the answer unsure.
+    #[arg(long, default_value_t = sweepkit::search::planner::verify::DEFAULT_BUDGET, value_name = "RUNS",
+          value_parser = clap::value_parser!(u32).range(0..=100))]
+    search_verify_runs: u32,
     /// The objective best_trials ranks by (a summary metric tag) [default: output_token_throughput].
     #[arg(long, value_name = "TAG")]
     search_metric: Option<String>,
@@ -212,6 +218,7 @@ fn request(cli: &Cli) -> anyhow::Result<SearchRequest> {
         concurrency_max: cli.concurrency_max,
         max_iterations: cli.search_max_iterations,
         stability_trials: cli.search_stability_trials,
+        verify_runs: cli.search_verify_runs,
         objective: cli.search_metric.as_ref().map(|m| Objective {
             metric: m.clone(),
             stat: cli.search_stat.clone(),
@@ -309,7 +316,12 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let opts = options(&cli, base, findings.clone()).inspect_err(|e| {
         let _ = search::findings::write_error(&findings, &format!("{e:#}"));
     })?;
-    match search::step(&opts)? {
+    let fresh = !opts.base_dir.join(search::HISTORY_JSON).exists();
+    let step = search::step(&opts)?;
+    if fresh && matches!(step, Step::Next(_)) {
+        start_notes(&cli, &opts);
+    }
+    match step {
         Step::Next(lines) => {
             let mut out = std::io::stdout().lock();
             for l in &lines {
@@ -329,6 +341,44 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 Outcome::Negative
             })
         }
+    }
+}
+
+/// Said once, on the call that starts a search: the SLA as resolved (with its unit and what the
+/// recipe flags mean), and that the server picks the output length when no --osl is given.
+fn start_notes(cli: &Cli, opts: &SearchOptions) {
+    let c = &opts.config;
+    let mut meaning = Vec::new();
+    for (flag, given, stat) in [
+        ("--ttft-sla-ms", cli.ttft_sla_ms.is_some(), "p95"),
+        ("--itl-sla-ms", cli.itl_sla_ms.is_some(), "p95"),
+        ("--e2e-sla-ms", cli.e2e_sla_ms.is_some(), "p99"),
+    ] {
+        if given && c.attainment.is_none() {
+            meaning.push(format!("{flag} is {stat}, strictly below"));
+        }
+    }
+    let meaning = if meaning.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({}; --search-sla METRIC:STAT:le:MS for another stat)",
+            meaning.join(", ")
+        )
+    };
+    eprintln!(
+        "sweep-search: {} in [{}, {}] under SLA {}{meaning}",
+        c.dim.key(),
+        c.dim.lo,
+        c.dim.hi,
+        search::sla_names::describe_all(&c.filters)
+    );
+    if let Some(note) = opts
+        .templates
+        .first()
+        .and_then(|t| sweepkit::plan::output_length::server_decides(&t.loadgen))
+    {
+        eprintln!("sweep-search: {note}");
     }
 }
 

@@ -89,7 +89,16 @@ fn check_found_the_knee(root: &Path, a: &Value, aiperf_name: &str, want_runs: u6
         i["lo"].as_i64().unwrap() <= 8 && i["hi"].as_i64().unwrap() >= 8,
         "{a}"
     );
-    assert_eq!(i["method"], "bootstrap over requests");
+    // The boundary's two values were measured twice (re-measured, or monotonic's stability
+    // trials): the interval resamples those trials, then their requests.
+    assert_eq!(i["method"], "bootstrap over trials and requests");
+    assert_eq!(a["sure"], true, "{a}");
+    let checks = a["boundary"]["checks"].as_array().unwrap();
+    let settled: Vec<(i64, bool)> = checks
+        .iter()
+        .map(|c| (c["value"].as_i64().unwrap(), c["stable"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(settled, [(8, true), (9, true)], "{a}");
     let text = a["text"].as_str().unwrap();
     assert!(
         text.starts_with("max concurrency under SLA: 8 (95% interval "),
@@ -231,8 +240,9 @@ fn check_full_layout(b: &Path, h: &Value) {
 #[test]
 fn smooth_isotonic_finds_the_knee_in_fewer_runs_than_a_grid() {
     let (root, a) = steady_search();
-    // 4 and 8 hold, 16 breaks, then 10, 12, 14 and 9 settle the crossing: 7 runs of 17.
-    check_found_the_knee(root, a, "smooth_isotonic", 7);
+    // 4 and 8 hold, 16 breaks, then 10, 12, 14 and 9 settle the crossing, and 8 and 9 are
+    // measured again to confirm their verdicts: 9 runs of 17.
+    check_found_the_knee(root, a, "smooth_isotonic", 9);
     std::fs::remove_dir_all(root).unwrap();
 }
 
@@ -256,6 +266,44 @@ fn a_noisy_server_widens_the_interval_instead_of_flipping_the_answer() {
     assert!(
         width(&noisy) > width(steady),
         "noise did not widen the interval: steady {steady}, noisy {noisy}"
+    );
+}
+
+#[test]
+fn a_slow_run_at_the_knee_is_re_measured_not_taken_for_the_boundary() {
+    // The second run (concurrency 8: arrivals 64-127, 64 requests a run) waits 100 ms more for
+    // every first token, as if a compile ran beside the server; the others jitter (cv 0.3).
+    let slow = ["--slow-requests", "64-127", "--slow-ms", "100"];
+    let (tmp, a) = search(
+        "smooth-isotonic",
+        &[&["--jitter-cv", "0.3", "--seed", "7"][..], &slow[..]].concat(),
+    );
+    let h = read(&base(tmp.path()).join("search_history.json"));
+    let second = &h["iterations"][1];
+    assert_eq!(second["variation_values"]["concurrency"], 8, "{h}");
+    assert_eq!(second["feasible"], false, "the slow run failed 8: {h}");
+    // Without re-measuring, the bracket would close at 7-8 and answer 7 with confidence.
+    let text = a["text"].as_str().unwrap();
+    if a["sure"] == true {
+        assert_eq!(a["value"], 8, "a confident wrong answer: {a}");
+        assert!(!text.contains("unsure"), "{text}");
+    } else {
+        assert!(text.contains(" — unsure: the verdict"), "{text}");
+    }
+    let eight = a["boundary"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["value"] == 8)
+        .unwrap_or_else(|| panic!("8 was not re-measured: {a}"));
+    assert!(
+        eight["passes"].as_u64().unwrap() >= eight["fails"].as_u64().unwrap() + 2,
+        "{a}"
+    );
+    let findings = std::fs::read_to_string(base(tmp.path()).join("findings.md")).unwrap();
+    assert!(
+        findings.contains("- Boundary re-measured until each verdict led by two runs: "),
+        "{findings}"
     );
 }
 
@@ -360,9 +408,10 @@ fn when_even_the_lowest_value_fails_the_verdict_is_negative_and_says_why() {
     let o = sweep_search(tmp.path(), &["--search-sla", "time_to_first_token:p99:le:40"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let e = stderr(&o);
+    // Read without the load flags, 1's verdict cannot be re-measured: the answer says so.
     assert_eq!(
         e.trim(),
-        "no concurrency in [1, 8] meets the SLA: even 1 breaks time_to_first_token p99 le 40 (observed 46.17), 1 run"
+        "no concurrency in [1, 8] meets the SLA: even 1 breaks time_to_first_token p99 le 40 (observed 46.17) — unsure: the verdict at 1 (0 held, 1 failed) not re-measured (give the load flags and --search-verify-runs), 1 run"
     );
     assert!(o.stdout.is_empty(), "no plan line, no guess");
     let h = read(&tmp.path().join("search_history.json"));
@@ -371,7 +420,120 @@ fn when_even_the_lowest_value_fails_the_verdict_is_negative_and_says_why() {
     assert_eq!(h["boundary_summary"]["infeasible_min"]["value"], 1);
     let a = read(&tmp.path().join("search_answer.json"));
     assert_eq!(a["value"], Value::Null);
-    assert!(findings(tmp.path()).contains("**Answer:** no concurrency in [1, 8] meets the SLA"));
+    let f = findings(tmp.path());
+    assert!(
+        f.contains("**Answer:** no concurrency in [1, 8] meets the SLA"),
+        "{f}"
+    );
+    assert!(f.contains("SLA: `time_to_first_token p99 ≤ 40 ms`"), "{f}");
+}
+
+/// sweep-search starting a new search in a fresh folder (nothing runs: the URL is never called).
+fn start(tmp: &Path, args: &[&str]) -> Output {
+    Command::new(bin("sweep-search"))
+        .current_dir(tmp)
+        .args([
+            "-m",
+            "m",
+            "--url",
+            "http://127.0.0.1:9",
+            "--search-space",
+            "concurrency:1,8:int",
+        ])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_misspelt_sla_metric_is_refused_before_the_first_run_and_aiperfs_aliases_are_accepted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = start(tmp.path(), &["--search-sla", "time_to_frist_token:p99:le:60"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        e.starts_with("sweep-search: --search-sla 'time_to_frist_token:p99:le:60': unknown metric 'time_to_frist_token'; known names: time_to_first_token, "),
+        "{e}"
+    );
+    assert!(e.contains("ttft=time_to_first_token"), "names the aliases: {e}");
+    assert!(o.stdout.is_empty(), "no run planned");
+    let o = start(tmp.path(), &["--search-sla", "ttft:p99:le:60", "--osl", "16"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line: Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+    assert_eq!(line["loadgen"]["concurrency"], 1);
+    let h = read(
+        &tmp.path()
+            .join("artifacts/m-openai-chat-concurrency_search/search_history.json"),
+    );
+    assert_eq!(h["config"]["sla_filters"][0]["metric_tag"], "time_to_first_token");
+}
+
+#[test]
+fn the_first_call_says_the_resolved_sla_with_its_unit_and_who_picks_the_output_length() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = [
+        "--search-recipe",
+        "max-concurrency-under-sla",
+        "--ttft-sla-ms",
+        "60",
+    ];
+    let o = start(tmp.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = stderr(&o);
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 2, "{e}");
+    assert_eq!(
+        lines[0],
+        "sweep-search: concurrency in [1, 8] under SLA time_to_first_token p95 < 60 ms (--ttft-sla-ms is p95, strictly below; --search-sla METRIC:STAT:le:MS for another stat)"
+    );
+    assert!(
+        lines[1].starts_with("sweep-search: no --osl: the server picks each reply's length"),
+        "{e}"
+    );
+    // Said once: the next call (the search is under way) is quiet.
+    let o = start(tmp.path(), &args);
+    assert!(o.status.success() && stderr(&o).is_empty(), "{}", stderr(&o));
+}
+
+#[test]
+fn sweep_plan_gives_its_notices_once_per_sweep() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = |extra: &[&str]| {
+        Command::new(bin("sweep-plan"))
+            .current_dir(tmp.path())
+            .args(["-m", "m", "--concurrency", "1,2"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = plan(&[]);
+    assert!(o.status.success());
+    let e = stderr(&o);
+    assert_eq!(
+        e.lines().collect::<Vec<_>>(),
+        [
+            "Parameter sweep mode: UI automatically set to 'simple' (use '--ui none' to disable UI output)",
+            "sweep-plan: no --osl: the server picks each reply's length (its default max tokens), so the output length is not controlled; give --osl N to fix it"
+        ]
+    );
+    let o = plan(&["--print-base-dir"]);
+    assert!(o.status.success() && stderr(&o).is_empty(), "{}", stderr(&o));
+    let base = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    std::fs::create_dir_all(tmp.path().join(&base)).unwrap();
+    let o = plan(&["--output", &format!("{base}/plan.jsonl")]);
+    assert!(o.status.success());
+    assert_eq!(
+        stderr(&o).lines().count(),
+        2,
+        "the plan is written with its notices"
+    );
+    let o = plan(&[]);
+    assert!(
+        o.status.success() && stderr(&o).is_empty(),
+        "planned already: {}",
+        stderr(&o)
+    );
 }
 
 /// A search folder as AIPerf 0.13 lays it out, from AIPerf's own trials: concurrency 2, then 4

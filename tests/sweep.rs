@@ -287,7 +287,10 @@ fn tv6_seeds_same_seed_and_grid_labels() {
 
 #[test]
 fn ui_rules_and_messages_of_the_guide() {
-    let o = run("sweep-plan", &["-m", "m", "--concurrency", "10,20,30,40"]);
+    let o = run(
+        "sweep-plan",
+        &["-m", "m", "--concurrency", "10,20,30,40", "--osl", "16"],
+    );
     assert!(o.status.success());
     assert_eq!(
         stderr(&o).trim(),
@@ -306,14 +309,23 @@ fn ui_rules_and_messages_of_the_guide() {
     assert!(stdout(&o).is_empty());
     let o = run(
         "sweep-plan",
-        &["-m", "m", "--concurrency", "10,20", "--ui", "none"],
+        &["-m", "m", "--concurrency", "10,20", "--ui", "none", "--osl", "16"],
     );
     assert!(o.status.success() && stderr(&o).is_empty());
     assert!(stdout(&o).contains(r#""ui":"none""#));
     // No sweep: no message, no UI forced, and dashboard is allowed and reaches loadgen.
     let o = run(
         "sweep-plan",
-        &["-m", "m", "--concurrency", "10", "--ui", "dashboard"],
+        &[
+            "-m",
+            "m",
+            "--concurrency",
+            "10",
+            "--ui",
+            "dashboard",
+            "--osl",
+            "16",
+        ],
     );
     assert!(o.status.success() && stderr(&o).is_empty(), "{}", stderr(&o));
     assert!(stdout(&o).contains(r#""ui":"dashboard""#), "{}", stdout(&o));

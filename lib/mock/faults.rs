@@ -1,6 +1,6 @@
 //! Seeded fault injection: each request draws at most one fault from `--error-rate`,
 //! `--disconnect-rate`, `--stall-rate` and `--malformed-rate` (the rates are exclusive shares of
-//! requests and must sum to at most 1).
+//! requests and must sum to at most 1), plus a deterministic slow patch (`--slow-requests`).
 
 use rand::rngs::SmallRng;
 use rand::RngExt;
@@ -72,6 +72,56 @@ impl FaultRates {
     }
 }
 
+/// `--slow-requests FROM-TO,...` with `--slow-ms`: requests whose arrival number (0-based, every
+/// generation, embedding or ranking in arrival order) falls in a range wait `--slow-ms` more for their
+/// first token, holding their slot — one benchmark run slowed as by a compile beside the server, at
+/// a place a test chooses (a run of N requests after K others is `K-(K+N-1)`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SlowPatch {
+    /// Inclusive arrival-number ranges.
+    pub ranges: Vec<(u64, u64)>,
+    /// Extra first-token delay, ns.
+    pub extra_ns: u64,
+}
+
+impl SlowPatch {
+    /// Parses `--slow-requests` (`64-127,256-319`; a single number is a one-request range) with
+    /// `--slow-ms` milliseconds of extra delay.
+    pub fn parse(raw: &str, slow_ms: f64) -> Result<SlowPatch, String> {
+        if !(slow_ms.is_finite() && (0.0..=3_600_000.0).contains(&slow_ms)) {
+            return Err(format!(
+                "--slow-ms {slow_ms}: give milliseconds between 0 and 3600000"
+            ));
+        }
+        let mut ranges = Vec::new();
+        for part in raw.split(',').filter(|p| !p.trim().is_empty()) {
+            let (a, b) = part.split_once('-').unwrap_or((part, part));
+            let num = |x: &str| x.trim().parse::<u64>().ok();
+            match (num(a), num(b)) {
+                (Some(a), Some(b)) if a <= b => ranges.push((a, b)),
+                _ => {
+                    return Err(format!(
+                        "--slow-requests '{raw}': '{part}' is not FROM-TO (arrival numbers from 0, FROM <= TO), e.g. 64-127"
+                    ))
+                }
+            }
+        }
+        Ok(SlowPatch {
+            ranges,
+            extra_ns: (slow_ms * 1e6).round() as u64,
+        })
+    }
+
+    /// The extra first-token delay of arrival `seq`, ns (0 outside the ranges).
+    pub fn extra_ns(&self, seq: u64) -> u64 {
+        if self.ranges.iter().any(|&(a, b)| (a..=b).contains(&seq)) {
+            self.extra_ns
+        } else {
+            0
+        }
+    }
+}
+
 /// One request's injected fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -104,14 +154,17 @@ pub enum FaultKind {
     Disconnect = 1,
     Stall = 2,
     Malformed = 3,
+    /// A request slowed by `--slow-requests`.
+    Slow = 4,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 4] = [
+    pub const ALL: [FaultKind; 5] = [
         FaultKind::Error,
         FaultKind::Disconnect,
         FaultKind::Stall,
         FaultKind::Malformed,
+        FaultKind::Slow,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -119,6 +172,7 @@ impl FaultKind {
             FaultKind::Disconnect => "disconnect",
             FaultKind::Stall => "stall",
             FaultKind::Malformed => "malformed",
+            FaultKind::Slow => "slow",
         }
     }
 }
@@ -126,6 +180,22 @@ impl FaultKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slow_patch_delays_exactly_its_arrivals() {
+        let p = SlowPatch::parse("64-127,200", 100.0).unwrap();
+        let slowed: Vec<u64> = (0..300).filter(|&s| p.extra_ns(s) > 0).collect();
+        assert_eq!(slowed.len(), 65);
+        assert_eq!((slowed[0], slowed[63], slowed[64]), (64, 127, 200));
+        assert_eq!(p.extra_ns(64), 100_000_000);
+        for bad in ["9-3", "a-b", "5-"] {
+            let e = SlowPatch::parse(bad, 100.0).unwrap_err();
+            assert!(e.starts_with("--slow-requests"), "{e}");
+        }
+        assert!(SlowPatch::parse("1", f64::NAN)
+            .unwrap_err()
+            .starts_with("--slow-ms"));
+    }
     use crate::mock::capacity::request_rng;
 
     #[test]

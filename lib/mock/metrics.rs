@@ -79,7 +79,7 @@ pub struct Metrics {
     /// Prefix cache: prompt tokens looked up, and those found (vLLM's counters, in tokens).
     pub prefix_cache_queries: AtomicU64,
     pub prefix_cache_hits: AtomicU64,
-    pub faults: [AtomicU64; 4],
+    pub faults: [AtomicU64; 5],
     pub ttft: Histogram,
     pub itl: Histogram,
     pub e2e: Histogram,

@@ -55,6 +55,8 @@ pub struct Options {
     pub max_model_len: u32,
     pub embedding_dim: usize,
     pub faults: FaultRates,
+    /// `--slow-requests`/`--slow-ms`: arrivals whose first token comes late (none by default).
+    pub slow: faults::SlowPatch,
     pub record: Option<PathBuf>,
     /// With `record`: each request's JSON body goes into its line too.
     pub record_request_bodies: bool,
@@ -93,6 +95,7 @@ impl Default for Options {
                 error_status: 500,
                 ..Default::default()
             },
+            slow: faults::SlowPatch::default(),
             record: None,
             record_request_bodies: false,
             api_key: None,

@@ -393,6 +393,8 @@ struct Planned {
     fault: Fault,
     answer_seed: u64,
     rng: SmallRng,
+    /// `--slow-requests`: extra first-token delay, ns.
+    slow_ns: u64,
 }
 
 impl Planned {
@@ -419,8 +421,18 @@ impl Planned {
             fault,
             answer_seed: tokens::answer_seed(eng.opts.seed, g.prompt.hash),
             rng,
+            slow_ns: slow_ns(eng, seq),
         }
     }
+}
+
+/// `--slow-requests`' extra first-token delay of arrival `seq` (counted as a `slow` fault).
+fn slow_ns(eng: &Engine, seq: u64) -> u64 {
+    let ns = eng.opts.slow.extra_ns(seq);
+    if ns > 0 {
+        eng.metrics.fault(FaultKind::Slow);
+    }
+    ns
 }
 
 async fn generate(eng: Arc<Engine>, g: Generate, arr: Arrival) -> Result<Resp, super::stream::BodyError> {
@@ -488,6 +500,7 @@ fn stream_response(eng: Arc<Engine>, g: &Generate, p: Planned, arr: Arrival) -> 
         client_request_id: arr.client_id,
         cached_tokens: p.cached_tokens,
         request_body: arr.body,
+        slow_ns: p.slow_ns,
     };
     let mut r = Response::new(MockBody::Sse(Box::new(SseStream::new(eng, spec, admission))));
     let h = r.headers_mut();
@@ -526,7 +539,7 @@ async fn whole_response(
     slot.add_kv(prompt_tokens as u64);
     eng.metrics.prompt_tokens.fetch_add(prompt_tokens as u64, Relaxed);
     let computed = prompt_tokens - p.cached_tokens.unwrap_or(0).min(prompt_tokens);
-    let mut end = admitted + Duration::from_nanos(eng.model.first_token_ns(computed, &mut p.rng));
+    let mut end = admitted + Duration::from_nanos(eng.model.first_token_ns(computed, &mut p.rng) + p.slow_ns);
     let first = end;
     let running = eng.running();
     for _ in 1..plan.tokens {
@@ -774,8 +787,11 @@ async fn prefill(eng: &Arc<Engine>, total: u32) -> (u64, Instant) {
     let admitted = Instant::now();
     slot.add_kv(total as u64);
     eng.metrics.prompt_tokens.fetch_add(total as u64, Relaxed);
-    crate::io::timer::sleep_until(admitted + Duration::from_nanos(eng.model.first_token_ns(total, &mut rng)))
-        .await;
+    let extra = slow_ns(eng, seq);
+    crate::io::timer::sleep_until(
+        admitted + Duration::from_nanos(eng.model.first_token_ns(total, &mut rng) + extra),
+    )
+    .await;
     drop(slot);
     (seq, admitted)
 }

@@ -86,6 +86,8 @@ pub struct StreamSpec {
     pub cached_tokens: Option<u32>,
     /// The body as received, kept only with `--record-request-bodies`.
     pub request_body: Option<Bytes>,
+    /// `--slow-requests`: extra first-token delay, ns.
+    pub slow_ns: u64,
 }
 
 /// One streaming response.
@@ -149,10 +151,12 @@ impl SseStream {
             .prompt_tokens
             .fetch_add(self.s.prompt_tokens as u64, Relaxed);
         self.due = now
-            + Duration::from_nanos(self.eng.model.first_token_ns(
-                self.s.prompt_tokens - self.s.cached_tokens.unwrap_or(0).min(self.s.prompt_tokens),
-                &mut self.s.rng,
-            ));
+            + Duration::from_nanos(
+                self.eng.model.first_token_ns(
+                    self.s.prompt_tokens - self.s.cached_tokens.unwrap_or(0).min(self.s.prompt_tokens),
+                    &mut self.s.rng,
+                ) + self.s.slow_ns,
+            );
         self.phase = Phase::Running(slot);
         // Flavours that open with metadata events send them now, before prefill.
         self.s.template.preamble(&mut self.buf);

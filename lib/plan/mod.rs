@@ -4,6 +4,7 @@
 
 pub mod compare;
 pub mod makefile;
+pub mod output_length;
 
 use std::path::PathBuf;
 

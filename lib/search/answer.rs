@@ -1,12 +1,14 @@
 //! The search's answer and how sure it is. The point is the planner's latched `feasible_max` (a
-//! value that was measured to hold). The interval comes from a bootstrap over requests: each
-//! replicate resamples every trial's requests with replacement, recomputes each filter's stat and
-//! margin at every probed value, and places the boundary where the worst (threshold-scaled) margin
-//! crosses zero, interpolating between the last value that holds and the first that does not. The
-//! 2.5% and 97.5% quantiles of the replicates' largest whole value below that crossing, widened to
-//! contain the point, are the 95% interval. Trials without records enter at their summary values; when no
-//! trial has records the bootstrap resamples the trials of each value instead (the trials' spread).
-//! Goodput recipes add the Wilson interval of the share of good requests at the answer.
+//! value that was measured to hold, its verdict re-measured until stable: `planner::verify`). The
+//! interval comes from a bootstrap over trials and requests: each replicate resamples the trials
+//! of every probed value (run-to-run noise: a slow run, a busy neighbour), then each chosen
+//! trial's requests, recomputes each filter's stat, takes its median over the chosen trials (one
+//! slow run among several does not move it), and places the boundary where the worst
+//! (threshold-scaled) margin crosses zero, interpolating between the last value that holds and the
+//! first that does not. The 2.5% and 97.5% quantiles of the replicates' largest whole value below
+//! that crossing, widened to contain the point, are the 95% interval. Trials without records enter
+//! at their summary values. Goodput recipes add the Wilson interval of the share of good requests
+//! at the answer.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +17,7 @@ use rand::RngExt;
 use serde::Serialize;
 
 use super::evidence::{stat_from_requests, Request, Trial};
+use super::planner::verify::Check;
 use super::recipes::SearchConfig;
 use crate::contract::settings::Sweepable;
 use crate::stats::bootstrap::{quantile, resample_indices, rng};
@@ -39,7 +42,8 @@ pub struct Interval {
     pub crossing: Option<f64>,
     pub crossing_lo: Option<f64>,
     pub crossing_hi: Option<f64>,
-    /// `bootstrap over requests`, `bootstrap over trials` or `none`.
+    /// `bootstrap over trials and requests`, `bootstrap over requests` (one trial per value),
+    /// `bootstrap over trials` (no records) or `none`.
     pub method: String,
     /// The intervals' level (0.95).
     pub level: f64,
@@ -64,6 +68,28 @@ pub struct Best {
     pub objective: f64,
 }
 
+/// The boundary's re-measurement: the values the answer rests on and their runs' verdicts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Boundary {
+    /// The last value that held, the first that failed, and any value out of monotonic order.
+    pub checks: Vec<Check>,
+    /// Runs spent re-measuring them (beyond the planner's own).
+    pub extra_runs: u32,
+    /// `--search-verify-runs`: the most such runs allowed.
+    pub budget: u32,
+}
+
+impl From<(&[Check], u32, u32)> for Boundary {
+    /// From the planner's `verification()`: checks, runs spent, budget.
+    fn from((checks, extra_runs, budget): (&[Check], u32, u32)) -> Boundary {
+        Boundary {
+            checks: checks.to_vec(),
+            extra_runs,
+            budget,
+        }
+    }
+}
+
 /// What `search_answer.json` holds and the sentence says.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Answer {
@@ -75,6 +101,11 @@ pub struct Answer {
     pub attainment: Option<Attainment>,
     /// The objective's best feasible iteration — what the throughput recipes answer.
     pub best: Option<Best>,
+    /// How the boundary was re-measured (null for a folder read without the load flags' budget).
+    pub boundary: Option<Boundary>,
+    /// False when a verdict the answer rests on did not settle within the budget, or the search
+    /// stopped at `--search-max-iterations`: the value is then the best guess, not a finding.
+    pub sure: bool,
     /// Trials run (every iteration's, failed ones too).
     pub runs: usize,
     pub convergence_reason: String,
@@ -92,7 +123,7 @@ fn scaled_margin(cfg: &SearchConfig, stats: &[Vec<Option<f64>>]) -> f64 {
             if v.is_empty() {
                 return f64::INFINITY;
             }
-            let m = f.margin(v.iter().sum::<f64>() / v.len() as f64);
+            let m = f.margin(median(v));
             m / if f.threshold != 0.0 {
                 f.threshold.abs()
             } else {
@@ -100,6 +131,17 @@ fn scaled_margin(cfg: &SearchConfig, stats: &[Vec<Option<f64>>]) -> f64 {
             }
         })
         .fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// The median (one slow trial among three does not move it; two average).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 /// Per trial, per filter: the stat from resampled requests (or the summary when no records).
@@ -167,12 +209,11 @@ pub fn interval(cfg: &SearchConfig, values: &[ValueTrials], point: i64, level: f
         .flat_map(|v| &v.trials)
         .any(|t| t.result.as_ref().is_ok_and(|d| d.requests.is_some()));
     let many_trials = values.iter().any(|v| v.trials.len() > 1);
-    let method = if with_records {
-        "bootstrap over requests"
-    } else if many_trials {
-        "bootstrap over trials"
-    } else {
-        "none"
+    let method = match (with_records, many_trials) {
+        (true, true) => "bootstrap over trials and requests",
+        (true, false) => "bootstrap over requests",
+        (false, true) => "bootstrap over trials",
+        (false, false) => "none",
     };
     let observed: Vec<(i64, f64)> = values
         .iter()
@@ -192,14 +233,13 @@ pub fn interval(cfg: &SearchConfig, values: &[ValueTrials], point: i64, level: f
         let pts: Vec<(i64, f64)> = values
             .iter()
             .map(|v| {
-                let stats = if with_records {
-                    replicate_stats(cfg, &v.trials, Some(&mut g))
+                let n = v.trials.len();
+                let picked: Vec<&Trial> = if n > 1 {
+                    (0..n).map(|_| v.trials[g.random_range(0..n)]).collect()
                 } else {
-                    let all = replicate_stats(cfg, &v.trials, None);
-                    (0..all.len())
-                        .map(|_| all[g.random_range(0..all.len())].clone())
-                        .collect()
+                    v.trials.clone()
                 };
+                let stats = replicate_stats(cfg, &picked, with_records.then_some(&mut g));
                 (v.value, scaled_margin(cfg, &stats))
             })
             .collect();
@@ -268,12 +308,18 @@ pub fn sentence(cfg: &SearchConfig, a: &Answer, breach: Option<&str>) -> String 
         ""
     };
     let runs = format!("{} run{}", a.runs, if a.runs == 1 { "" } else { "s" });
+    let unsure = a
+        .boundary
+        .as_ref()
+        .and_then(unsure_note)
+        .map(|n| format!(" — {n}"))
+        .unwrap_or_default();
     let Some(v) = a.value else {
         let why = breach
             .map(|b| format!(": even {} breaks {b}", cfg.dim.lo))
             .unwrap_or_default();
         return format!(
-            "no {what} in [{}, {}] meets the SLA{why}, {runs}",
+            "no {what} in [{}, {}] meets the SLA{why}{unsure}, {runs}",
             cfg.dim.lo, cfg.dim.hi
         );
     };
@@ -312,7 +358,7 @@ pub fn sentence(cfg: &SearchConfig, a: &Answer, breach: Option<&str>) -> String 
     }
     let mut s = format!("{head}: {v}{unit} ({})", detail.join("; "));
     if a.convergence_reason.ends_with("no_failure_in_range") {
-        s = format!("{head}: at least {v}{unit} (the SLA held up to the top of the range), ");
+        s = format!("{head}: at least {v}{unit} (the SLA held up to the top of the range){unsure}, ");
         return s + &runs;
     }
     if let (
@@ -339,7 +385,31 @@ pub fn sentence(cfg: &SearchConfig, a: &Answer, breach: Option<&str>) -> String 
     if a.convergence_reason == "max_iterations" {
         s.push_str(" — stopped at --search-max-iterations before the bracket closed");
     }
-    format!("{s}, {runs}")
+    format!("{s}{unsure}, {runs}")
+}
+
+/// Why the answer is unsure: the verdicts the boundary rests on that did not settle.
+pub fn unsure_note(b: &Boundary) -> Option<String> {
+    let open: Vec<String> = b
+        .checks
+        .iter()
+        .filter(|c| !c.stable)
+        .map(|c| format!("{} ({} held, {} failed)", c.value, c.passes, c.fails))
+        .collect();
+    if open.is_empty() {
+        return None;
+    }
+    let (s, list) = (if open.len() == 1 { "" } else { "s" }, open.join(", "));
+    Some(if b.budget == 0 {
+        format!(
+            "unsure: the verdict{s} at {list} not re-measured (give the load flags and --search-verify-runs)"
+        )
+    } else {
+        format!(
+            "unsure: the verdict{s} at {list} did not settle in {} re-measuring runs (--search-verify-runs)",
+            b.extra_runs
+        )
+    })
 }
 
 /// A level as a percentage (0.95 → 95).

@@ -13,7 +13,7 @@ fn header(cfg: &SearchConfig) -> String {
     let filters: Vec<String> = cfg
         .filters
         .iter()
-        .map(|f| format!("`{}`", f.describe()))
+        .map(|f| format!("`{}`", super::sla_names::describe(f)))
         .collect();
     let mut s = String::from("# Findings\n\n## SLA search\n\n");
     let _ = writeln!(
@@ -67,6 +67,33 @@ pub fn render(cfg: &SearchConfig, a: &Answer, entries: &[IterationEntry], its: &
             _ => String::new(),
         };
         let _ = writeln!(s, "- Uncertainty: {}{crossing}", i.method);
+    }
+    if let Some(b) = &a.boundary {
+        let checks: Vec<String> = b
+            .checks
+            .iter()
+            .map(|c| {
+                let verdict = match (c.stable, c.passes > c.fails) {
+                    (false, _) => "unsettled",
+                    (true, true) => "holds",
+                    (true, false) => "fails",
+                };
+                format!("{} {verdict} ({} held, {} failed)", c.value, c.passes, c.fails)
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "- Boundary re-measured until each verdict led by two runs: {}; {} extra runs of {} allowed (--search-verify-runs)",
+            if checks.is_empty() { "nothing to check".to_string() } else { checks.join(", ") },
+            b.extra_runs,
+            b.budget
+        );
+    }
+    if !a.sure {
+        let _ = writeln!(
+            s,
+            "- **Unsure:** the answer is the best guess from verdicts that did not settle; more runs per value (--num-profile-runs), more requests per run or a larger --search-verify-runs would settle it"
+        );
     }
     let _ = writeln!(
         s,

@@ -12,6 +12,7 @@ pub mod findings;
 pub mod history;
 pub mod planner;
 pub mod recipes;
+pub mod sla_names;
 pub mod space;
 
 use std::path::{Path, PathBuf};
@@ -96,6 +97,7 @@ fn read_iteration(base: &Path, i: usize, trials: u32) -> anyhow::Result<(Vec<Tri
 
 fn replay(opts: &SearchOptions) -> anyhow::Result<Step> {
     let cfg = &opts.config;
+    refuse_unknown_metrics(opts)?;
     let thresholds = cfg
         .filters
         .iter()
@@ -108,6 +110,12 @@ fn replay(opts: &SearchOptions) -> anyhow::Result<Step> {
         cfg.dim.hi as i64,
         cfg.stability_trials,
         thresholds,
+        // Without the load flags no run can be planned: answer from what is there.
+        if opts.templates.is_empty() {
+            0
+        } else {
+            cfg.verify_runs
+        },
     );
     let history_path = opts.base_dir.join(HISTORY_JSON);
     let earlier: Vec<Option<i64>> = match crate::io::capped::read_to_string(&history_path) {
@@ -168,11 +176,12 @@ fn replay(opts: &SearchOptions) -> anyhow::Result<Step> {
         .or_else(|| planner.convergence_reason().map(str::to_string))
         .unwrap_or_else(|| "max_iterations".into());
     write_history(opts, &entries, &*planner, &its, Some(&reason))?;
+    let boundary = planner.verification().map(answer::Boundary::from);
     let a = conclude(
         cfg,
         &its,
         &entries,
-        planner.bracket(),
+        (planner.bracket(), boundary),
         &reason,
         opts.confidence_level,
     );
@@ -180,6 +189,19 @@ fn replay(opts: &SearchOptions) -> anyhow::Result<Step> {
     let text = findings::render(cfg, &a, &entries, &its);
     crate::io::atomic::write(&opts.findings, text.as_bytes())?;
     Ok(Step::Done(Box::new(a)))
+}
+
+/// Nothing measured yet: a misspelt metric is refused now, not after the first run. (A folder
+/// with trials is checked against their summaries, which may hold a newer AIPerf's metrics.)
+fn refuse_unknown_metrics(opts: &SearchOptions) -> anyhow::Result<()> {
+    if evidence::iteration_dir(&opts.base_dir, 0).exists() {
+        return Ok(());
+    }
+    for f in &opts.config.filters {
+        let raw = format!("{}:{}:{}:{}", f.metric_tag, f.stat, f.op.as_str(), f.threshold);
+        sla_names::check(f, &raw).map_err(anyhow::Error::msg)?;
+    }
+    Ok(())
 }
 
 fn write_history(
@@ -210,7 +232,7 @@ fn conclude(
     cfg: &SearchConfig,
     its: &[Iteration],
     entries: &[IterationEntry],
-    bracket: (Option<i64>, Option<i64>),
+    (bracket, boundary): ((Option<i64>, Option<i64>), Option<answer::Boundary>),
     reason: &str,
     level: f64,
 ) -> answer::Answer {
@@ -254,6 +276,11 @@ fn conclude(
         interval,
         attainment,
         best,
+        sure: reason != "max_iterations"
+            && boundary
+                .as_ref()
+                .is_none_or(|b| b.checks.iter().all(|c| c.stable)),
+        boundary,
         runs: its.iter().map(|it| it.trials.len()).sum(),
         convergence_reason: reason.to_string(),
         text: String::new(),

@@ -47,6 +47,8 @@ pub struct SearchRequest {
     pub max_iterations: Option<u32>,
     /// Agreeing verdicts the monotonic planner needs per value (AIPerf's default 2).
     pub stability_trials: u32,
+    /// Extra runs the boundary may take to settle its verdicts (`planner::verify`).
+    pub verify_runs: u32,
     pub objective: Option<Objective>,
 }
 
@@ -63,6 +65,8 @@ pub struct SearchConfig {
     pub objective: Objective,
     pub max_iterations: u32,
     pub stability_trials: u32,
+    /// Extra runs the boundary may take to settle its verdicts (`planner::verify`).
+    pub verify_runs: u32,
 }
 
 fn throughput() -> Objective {
@@ -252,7 +256,11 @@ pub fn compile(req: &SearchRequest) -> Result<SearchConfig, String> {
         ));
     }
     let mut p = expand(req, attainment)?;
-    p.filters.extend(req.slas.iter().cloned());
+    // AIPerf's short names (`ttft`, `itl`, ...) name the summary's tags.
+    p.filters.extend(req.slas.iter().cloned().map(|mut f| {
+        f.metric_tag = super::sla_names::canonical(&f.metric_tag).to_string();
+        f
+    }));
     if p.filters.is_empty() {
         return Err(match req.recipe.as_deref() {
             Some(n) => format!("recipe '{n}' requires at least one of --ttft-sla-ms, --itl-sla-ms, --e2e-sla-ms, --error-rate-sla or --search-sla"),
@@ -274,6 +282,7 @@ pub fn compile(req: &SearchRequest) -> Result<SearchConfig, String> {
             PlannerKind::SmoothIsotonic => 30,
         }),
         stability_trials: req.stability_trials.max(1),
+        verify_runs: req.verify_runs,
         dim: p.dim,
         filters: p.filters,
         slos: p.slos,

@@ -5,6 +5,7 @@
 
 pub mod monotonic;
 pub mod smooth_isotonic;
+pub mod verify;
 
 use std::collections::BTreeMap;
 
@@ -53,11 +54,36 @@ pub trait Planner {
     fn boundary_extras(&self) -> serde_json::Map<String, serde_json::Value> {
         serde_json::Map::new()
     }
+    /// The boundary's re-measurement (see `verify`): its checks, runs spent, and budget.
+    fn verification(&self) -> Option<(&[verify::Check], u32, u32)> {
+        None
+    }
 }
 
-/// Builds a planner over the whole-number range `[lo, hi]`. `stability` is the monotonic planner's
-/// agreeing-verdict count (AIPerf's `monotonic_stability_trials`); `thresholds` the filters' by key.
+/// Builds a planner over the whole-number range `[lo, hi]` whose boundary is re-measured with at
+/// most `verify_runs` extra runs before it answers (see `verify`). `stability` is the monotonic
+/// planner's agreeing-verdict count (AIPerf's `monotonic_stability_trials`); `thresholds` the
+/// filters' by key.
 pub fn new(
+    kind: PlannerKind,
+    lo: i64,
+    hi: i64,
+    stability: u32,
+    thresholds: Vec<(String, f64)>,
+    verify_runs: u32,
+) -> Box<dyn Planner> {
+    let recipe = verify::Recipe {
+        kind,
+        lo,
+        hi,
+        stability,
+        thresholds,
+    };
+    Box::new(verify::Verified::new(recipe, verify_runs))
+}
+
+/// The planner as AIPerf defines it, without the re-measurement.
+pub fn new_inner(
     kind: PlannerKind,
     lo: i64,
     hi: i64,
