@@ -10,15 +10,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 use serde_json::{json, Map, Value};
 
+use super::corpus::Streams;
 use super::options::{EndpointType, Options};
 use super::prefix::SharedText;
-use super::prompts::{
-    json_inner, mix, positive_normal_integer, text_of_tokens, Prompt, SHARED_MARK, SHARE_BYTES,
-};
+use super::prompts::{json_inner, Prompt, SHARED_MARK, SHARE_BYTES};
+use super::py_random::PyRandom;
 use super::tokenizer::Tokenizer;
 use super::wire;
 
@@ -228,47 +226,35 @@ pub fn set_messages(
     }
 }
 
-/// Streams of the seed for the synthetic draws that single-turn prompts do not make.
-const TURN_COUNT_STREAM: u64 = 0x7C0F_0000;
-const TURN_TEXT_STREAM: u64 = 0x7E87_0000;
-
 /// The synthetic conversations (AIPerf's synthetic composer): `--num-prompts` of them (default
-/// `--conversation-num`), each of `--conversation-turn-mean` (± stddev) turns; turn 0 of
-/// conversation `c` is exactly single-turn prompt `c` (same seed stream), with the pool prefix in
-/// front; later turns wait `--conversation-turn-delay-*` ms, AIPerf's draw `spn(int(mean), std) * ratio`.
+/// `--conversation-num`), each of `--conversation-turn-mean` (± stddev) turns of corpus text,
+/// drawn from AIPerf's streams in AIPerf's order (conversation by conversation, turn by turn), so
+/// a run without shared texts sends AIPerf's prompts; the pool prefix goes in front of the first
+/// turn at the token level; later turns wait `--conversation-turn-delay-*` ms, AIPerf's draw
+/// `spn(int(mean), std) * ratio`.
 pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversation>> {
     let w = &opts.workload;
     let shared = SharedText::new(w, opts.random_seed, tok)?;
     let system: Option<Arc<str>> = shared.system.clone();
+    let mut streams = Streams::new(opts.random_seed);
+    let mut counts = PyRandom::derived(opts.random_seed, "composer.conversation.turn_count");
+    let mut delays = PyRandom::derived(opts.random_seed, "composer.conversation.turn_delay");
     (0..opts.num_prompts)
         .map(|c| {
-            let mut counts = StdRng::seed_from_u64(mix(opts.random_seed ^ TURN_COUNT_STREAM, c));
-            let n = positive_normal_integer(&mut counts, w.turn_mean as f64, w.turn_stddev as f64);
+            let n = counts.positive_normal_integer(w.turn_mean as f64, w.turn_stddev as f64);
             let turns = (0..n)
                 .map(|t| {
-                    let mut rng = if t == 0 {
-                        StdRng::seed_from_u64(mix(opts.random_seed, c))
-                    } else {
-                        StdRng::seed_from_u64(mix(mix(opts.random_seed, c) ^ TURN_TEXT_STREAM, t))
-                    };
-                    let isl = positive_normal_integer(&mut rng, opts.isl as f64, opts.isl_stddev);
-                    let max_tokens = opts
-                        .osl
-                        .map(|m| positive_normal_integer(&mut rng, m as f64, opts.osl_stddev));
-                    let mut text = text_of_tokens(tok, &mut rng, isl)?;
-                    if t == 0 {
-                        if let Some(p) = shared.prefix_for(c) {
-                            text.insert_str(0, p);
-                        }
-                    }
+                    let isl = streams.isl(opts.isl, opts.isl_stddev);
+                    let prefix = if t == 0 { shared.prefix_for(c) } else { None };
+                    let text = streams.text(tok, isl, prefix)?;
                     let delay_ms = (t > 0 && w.turn_delay_mean_ms > 0.0).then(|| {
-                        positive_normal_integer(
-                            &mut counts,
+                        delays.positive_normal_integer(
                             w.turn_delay_mean_ms.trunc(),
-                            w.turn_delay_stddev_ms as f64,
+                            (w.turn_delay_stddev_ms as f64).trunc(),
                         ) as f64
                             * w.turn_delay_ratio
                     });
+                    let max_tokens = opts.osl.map(|m| streams.osl(m, opts.osl_stddev));
                     Ok(TurnSpec {
                         text,
                         max_tokens,
@@ -305,8 +291,9 @@ pub fn write_inputs_json(
         w.write_all(b"{\n  \"data\": [")?;
         for (c, conv) in convs.iter().enumerate() {
             w.write_all(if c == 0 { b"\n" } else { b",\n" })?;
-            // A json! object's keys are sorted: "payloads" before "session_id".
-            w.write_all(b"    {\n      \"payloads\": [")?;
+            // AIPerf's order: "session_id", then "payloads".
+            let id = serde_json::to_string(conv.id.as_ref()).map_err(std::io::Error::from)?;
+            write!(w, "    {{\n      \"session_id\": {id},\n      \"payloads\": [")?;
             for (k, t) in conv.turns.iter().enumerate() {
                 w.write_all(if k == 0 { b"\n" } else { b",\n" })?;
                 match sent(c, k) {
@@ -314,8 +301,7 @@ pub fn write_inputs_json(
                     None => t.alone.write_payload(w, "        ")?,
                 }
             }
-            let id = serde_json::to_string(conv.id.as_ref()).map_err(std::io::Error::from)?;
-            write!(w, "\n      ],\n      \"session_id\": {id}\n    }}")?;
+            w.write_all(b"\n      ]\n    }")?;
         }
         w.write_all(b"\n  ]\n}\n")
     })
@@ -407,41 +393,69 @@ mod tests {
         assert_eq!(p["messages"][0]["role"], "user");
     }
 
-    #[test]
-    fn first_turns_are_the_single_turn_prompts_with_the_pool_prefix_in_front() {
-        let tok = Tokenizer::load("builtin").unwrap();
-        let o = resolve(
+    fn settings(turns: u64, pool: Option<u64>) -> Options {
+        resolve(
             Settings {
                 model: Some("m".into()),
                 isl: Some(20),
                 osl: Some(4),
                 num_prompts: Some(6),
                 random_seed: Some(3),
-                conversation_turn_mean: Some(3),
-                prefix_prompt_pool_size: Some(2),
-                prefix_prompt_length: Some(12),
+                conversation_turn_mean: Some(turns),
+                prefix_prompt_pool_size: pool,
+                prefix_prompt_length: pool.map(|_| 12),
                 ..Default::default()
             },
             Io::default(),
             Default::default(),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn first_turns_carry_the_pool_prefix_at_the_token_level() {
+        let tok = Tokenizer::load("builtin").unwrap();
+        let o = settings(3, Some(2));
         let convs = synthetic(&o, &tok).unwrap();
-        let single = crate::loadgen::prompts::synthetic(&o, &tok).unwrap();
         let shared = SharedText::new(&o.workload, 3, &tok).unwrap();
         for (c, conv) in convs.iter().enumerate() {
-            let text = conv.turns[0].text.as_ref();
             let prefix = shared.prefix_for(c as u64).unwrap();
-            assert!(text.starts_with(prefix));
-            assert_eq!(
-                &text[prefix.len()..],
-                single[c].payload["messages"][0]["content"].as_str().unwrap()
-            );
+            assert!(conv.turns[0].text.starts_with(prefix));
             assert_eq!(conv.turns[0].alone.isl, 32, "ISL adds the prefix: 20 + 12");
             assert!(
                 !conv.turns[1].text.starts_with(prefix),
                 "only the first turn has the prefix"
             );
+            assert_eq!(conv.turns[1].alone.isl, 20);
         }
+    }
+
+    #[test]
+    fn one_turn_conversations_draw_the_single_turn_prompts_from_the_same_streams() {
+        // AIPerf's composer draws every turn from one set of streams in order, so a one-turn
+        // conversation run sends the single-turn prompts, and a three-turn one does not.
+        let tok = Tokenizer::load("builtin").unwrap();
+        let text = |c: &Conversation| c.turns[0].text.to_string();
+        let single = crate::loadgen::prompts::synthetic(&settings(1, None), &tok).unwrap();
+        let singles: Vec<&str> = single
+            .iter()
+            .map(|p| p.payload["messages"][0]["content"].as_str().unwrap())
+            .collect();
+        let one: Vec<String> = synthetic(&settings(1, None), &tok)
+            .unwrap()
+            .iter()
+            .map(text)
+            .collect();
+        assert_eq!(one, singles);
+        let three: Vec<String> = synthetic(&settings(3, None), &tok)
+            .unwrap()
+            .iter()
+            .map(text)
+            .collect();
+        assert_eq!(three[0], singles[0]);
+        assert_ne!(
+            three[1], singles[1],
+            "conversation 0's later turns drew in between"
+        );
     }
 }

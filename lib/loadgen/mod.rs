@@ -16,6 +16,7 @@ pub mod arrival_schedule;
 pub mod cancel;
 pub mod client;
 pub mod conversation;
+pub mod corpus;
 pub mod dataset;
 pub mod h1;
 pub mod metrics;

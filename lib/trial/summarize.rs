@@ -292,6 +292,10 @@ fn scalar_entries(
         None => duration_ns.map(|ns| ns * metrics::NS_TO_SEC),
     };
     let total_isl = sum_of("input_sequence_length");
+    warnings.extend(super::isl_check::warning(
+        total_isl,
+        sum_of("usage_prompt_tokens"),
+    ));
     let total_osl = sum_of("output_sequence_length");
     if let Some(d) = window_s.filter(|d| *d > 0.0) {
         scalars.push(("request_throughput", successes / d));
