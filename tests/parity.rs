@@ -289,3 +289,64 @@ fn trial_agg_warns_when_the_server_counts_other_prompt_tokens_than_the_isl() {
     );
 }
 
+#[test]
+fn a_reasoning_models_tokens_feed_aiperfs_reasoning_metrics() {
+    // mock-llm --reasoning-tokens 3: of each 8-token answer, 3 are reasoning_content.
+    let mock = MockServer::fixed("0", "0", &["--reasoning-tokens", "3"]);
+    let dir = tempfile::tempdir().unwrap();
+    let recs = dir.path().join("records.jsonl");
+    let url = mock.url();
+    ok(
+        loadgen(&[
+            "--url",
+            &url,
+            "-m",
+            "m",
+            "--streaming",
+            "--osl",
+            "8",
+            "--isl",
+            "20",
+            "--request-count",
+            "4",
+            "--use-server-token-count",
+            "--ui",
+            "none",
+            "--output",
+            recs.to_str().unwrap(),
+        ]),
+        "loadgen",
+    );
+    for r in jsonl(&recs) {
+        let m = |t: &str| {
+            r["metrics"][t]["value"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{t}: {r}"))
+        };
+        assert_eq!(m("reasoning_token_count"), 3.0);
+        assert_eq!(m("output_token_count"), 5.0);
+        assert_eq!(m("output_sequence_length"), 8.0);
+        assert_eq!(m("usage_reasoning_tokens"), 3.0);
+        assert_eq!(m("thinking_efficiency"), 0.6);
+        assert_eq!(r["metrics"]["thinking_efficiency"]["unit"], "ratio");
+    }
+    let out = dir.path().join("summary");
+    ok(
+        run(
+            "trial-agg",
+            &[recs.to_str().unwrap(), "--output-dir", out.to_str().unwrap()],
+        ),
+        "trial-agg",
+    );
+    let s = read_json(&out.join("profile_export_aiperf.json"));
+    assert_eq!(s["total_reasoning_tokens"]["avg"], 12.0);
+    assert_eq!(s["total_usage_reasoning_tokens"]["avg"], 12.0);
+    assert_eq!(s["overall_thinking_efficiency"]["avg"], 0.6);
+    assert_eq!(s["overall_thinking_efficiency"]["unit"], "ratio");
+    assert_eq!(s["thinking_efficiency"]["p50"], 0.6);
+    let csv = std::fs::read_to_string(out.join("profile_export_aiperf.csv")).unwrap();
+    assert!(
+        csv.contains("Thinking Efficiency") && csv.contains("Overall Thinking Efficiency"),
+        "{csv}"
+    );
+}

@@ -140,6 +140,9 @@ fn usage_metrics(r: &mut Computed, u: &Usage) {
     put("usage_reasoning_tokens", u.reasoning_tokens());
     put("usage_prompt_cache_read_tokens", u.cache_read_tokens());
     put("usage_prompt_cache_write_tokens", u.cache_creation_input_tokens);
+    for (tag, v, unit) in super::usage_extras::metrics(u) {
+        r.set(tag, v, unit);
+    }
 }
 
 /// A record as computed, before it becomes JSON: metric tags and units are static strings, so
@@ -268,6 +271,14 @@ pub fn compute(ex: &Exchange, cx: &Context) -> Computed {
         }
         if let Some(rz) = reasoning {
             r.set("reasoning_token_count", tokens(rz), "tokens");
+            // AIPerf's thinking_efficiency: reasoning tokens per output (answer) token.
+            if let Some(o) = output.filter(|o| *o > 0) {
+                r.set(
+                    "thinking_efficiency",
+                    Value::Scalar(rz as f64 / o as f64),
+                    "ratio",
+                );
+            }
         }
         if let Some(osl) = osl {
             r.set("output_sequence_length", tokens(osl), "tokens");

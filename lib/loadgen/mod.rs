@@ -39,6 +39,7 @@ pub mod sse;
 pub mod stop;
 pub mod tokenizer;
 pub mod trace_sessions;
+pub mod usage_extras;
 pub mod user_centric;
 pub mod wire;
 pub mod workers;

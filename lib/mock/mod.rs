@@ -10,6 +10,7 @@ pub mod faults;
 pub mod metrics;
 pub mod prefix_cache;
 pub mod protocol;
+pub mod reasoning;
 pub mod record;
 pub mod server;
 pub mod stream;
@@ -71,6 +72,8 @@ pub struct Options {
     pub prefix_cache_tokens: u64,
     /// Tokens per prefix-cache block (vLLM's block size).
     pub prefix_cache_block_size: usize,
+    /// `--reasoning-tokens`: streamed chat answers open with this many `reasoning_content` tokens.
+    pub reasoning_tokens: u32,
 }
 
 impl Default for Options {
@@ -102,6 +105,7 @@ impl Default for Options {
             realtime: false,
             prefix_cache_tokens: 0,
             prefix_cache_block_size: 16,
+            reasoning_tokens: 0,
         }
     }
 }

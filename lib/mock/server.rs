@@ -471,7 +471,7 @@ fn injected_error(eng: &Engine, g: &Generate, p: Planned, arr: &Arrival) -> Resp
 
 /// Streaming: the SSE body waits for a slot and paces its own tokens.
 fn stream_response(eng: Arc<Engine>, g: &Generate, p: Planned, arr: Arrival) -> Resp {
-    let template = Template::new(&head(g, &p));
+    let template = super::reasoning::streamed(Template::new(&head(g, &p)), &eng.opts);
     let admission = eng.acquire();
     let spec = StreamSpec {
         endpoint: g.endpoint,

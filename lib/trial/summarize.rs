@@ -296,6 +296,13 @@ fn scalar_entries(
         total_isl,
         sum_of("usage_prompt_tokens"),
     ));
+    // AIPerf's overall_thinking_efficiency: total reasoning tokens per total output token.
+    if let (Some(rz), Some(out)) = (
+        sum_of("reasoning_token_count"),
+        sum_of("output_token_count").filter(|o| *o > 0.0),
+    ) {
+        scalars.push(("overall_thinking_efficiency", rz / out));
+    }
     let total_osl = sum_of("output_sequence_length");
     if let Some(d) = window_s.filter(|d| *d > 0.0) {
         scalars.push(("request_throughput", successes / d));
