@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use super::corpus::Streams;
 use super::options::{EndpointType, Options};
 use super::prefix::SharedText;
-use super::prompts::{json_inner, Prompt, SHARED_MARK, SHARE_BYTES};
+use super::prompts::{corpus_text, json_inner, Prompt, SHARED_MARK, SHARE_BYTES};
 use super::py_random::PyRandom;
 use super::tokenizer::Tokenizer;
 use super::wire;
@@ -246,7 +246,7 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversa
                 .map(|t| {
                     let isl = streams.isl(opts.isl, opts.isl_stddev);
                     let prefix = if t == 0 { shared.prefix_for(c) } else { None };
-                    let text = streams.text(tok, isl, prefix)?;
+                    let text = corpus_text(&mut streams, tok, isl, prefix)?;
                     let delay_ms = (t > 0 && w.turn_delay_mean_ms > 0.0).then(|| {
                         delays.positive_normal_integer(
                             w.turn_delay_mean_ms.trunc(),

@@ -11,10 +11,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use rand::rngs::StdRng;
-use rand::SeedableRng;
-
-use super::prompts::text_of_tokens;
 use super::py_random::PyRandom;
 use super::tokenizer::Tokenizer;
 
@@ -137,7 +133,16 @@ pub fn text(tok: &Tokenizer, offset: &mut Offset, n: u64, prefix: Option<&str>) 
     );
     let mut tokens = prefix.map(|p| tok.encode(p)).unwrap_or_default();
     let target = tokens.len() + n as usize;
-    let start = offset(corpus.len());
+    let mut start = offset(corpus.len());
+    if prefix.is_some() {
+        // The body starts on a word, so the prefix stays whole words (AIPerf joins mid-word too).
+        for _ in 0..64 {
+            if tok.decode(&corpus.window(start, 1)).starts_with(' ') {
+                break;
+            }
+            start = (start + 1) % corpus.len();
+        }
+    }
     tokens.extend(corpus.window(start, n as usize));
     exact_text(tok, &corpus, tokens, target, offset)
 }
@@ -169,15 +174,15 @@ impl Streams {
         self.max_tokens.positive_normal_integer(mean as f64, sd.trunc())
     }
 
-    /// A prompt of exactly `n` tokens from the corpus stream. A tokenizer that cannot encode the
-    /// corpus (a WordLevel vocabulary without an unknown token) gets random vocabulary words.
+    /// A prompt of exactly `n` tokens from the corpus stream.
     pub fn text(&mut self, tok: &Tokenizer, n: u64, prefix: Option<&str>) -> anyhow::Result<String> {
         let rng = &mut self.corpus;
-        text(tok, &mut |len| rng.randbelow(len as u32) as usize, n, prefix).or_else(|why| {
-            let mut words = StdRng::seed_from_u64(self.corpus.random().to_bits());
-            let body = text_of_tokens(tok, &mut words, n).map_err(|e| e.context(why.to_string()))?;
-            Ok(format!("{}{body}", prefix.unwrap_or("")))
-        })
+        text(tok, &mut |len| rng.randbelow(len as u32) as usize, n, prefix)
+    }
+
+    /// A seed from the corpus stream, for text made another way when the corpus cannot serve.
+    pub fn seed(&mut self) -> u64 {
+        self.corpus.random().to_bits()
     }
 }
 

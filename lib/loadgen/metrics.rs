@@ -197,6 +197,21 @@ impl Computed {
     }
 }
 
+/// `reasoning_token_count`, and AIPerf's `thinking_efficiency`: reasoning tokens per output
+/// (answer) token, when the answer has any.
+fn reasoning_metrics(r: &mut Computed, output: Option<u64>, reasoning: Option<u64>) {
+    if let Some(rz) = reasoning {
+        r.set("reasoning_token_count", tokens(rz), "tokens");
+        if let Some(o) = output.filter(|o| *o > 0) {
+            r.set(
+                "thinking_efficiency",
+                Value::Scalar(rz as f64 / o as f64),
+                "ratio",
+            );
+        }
+    }
+}
+
 /// Builds the record of one request.
 pub fn record(ex: &Exchange, cx: &Context) -> Record {
     compute(ex, cx).into_record()
@@ -269,17 +284,7 @@ pub fn compute(ex: &Exchange, cx: &Context) -> Computed {
         if let Some(o) = output.filter(|o| *o > 0) {
             r.set("output_token_count", tokens(o), "tokens");
         }
-        if let Some(rz) = reasoning {
-            r.set("reasoning_token_count", tokens(rz), "tokens");
-            // AIPerf's thinking_efficiency: reasoning tokens per output (answer) token.
-            if let Some(o) = output.filter(|o| *o > 0) {
-                r.set(
-                    "thinking_efficiency",
-                    Value::Scalar(rz as f64 / o as f64),
-                    "ratio",
-                );
-            }
-        }
+        reasoning_metrics(&mut r, output, reasoning);
         if let Some(osl) = osl {
             r.set("output_sequence_length", tokens(osl), "tokens");
             if latency > 0.0 {

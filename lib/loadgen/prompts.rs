@@ -15,6 +15,7 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
 use serde_json::{Map, Value};
 
+use super::corpus::Streams;
 use super::options::Options;
 use super::tokenizer::Tokenizer;
 use super::wire;
@@ -212,15 +213,31 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Prompt>>
     if opts.endpoint_type.is_rankings() {
         return synthetic_rankings(opts, tok);
     }
-    let mut streams = super::corpus::Streams::new(opts.random_seed);
+    let mut streams = Streams::new(opts.random_seed);
     (0..opts.num_prompts as usize)
         .map(|k| {
             let isl = streams.isl(opts.isl, opts.isl_stddev);
-            let text = streams.text(tok, isl, None)?;
+            let text = corpus_text(&mut streams, tok, isl, None)?;
             let max_tokens = opts.osl.map(|m| streams.osl(m, opts.osl_stddev));
             Ok(Prompt::new(opts, k, (&text, &[]), isl, max_tokens, None))
         })
         .collect()
+}
+
+/// `n` tokens of corpus text from `streams` (AIPerf's prompt), after `prefix`. A tokenizer that
+/// cannot encode the corpus (a WordLevel vocabulary without an unknown token) gets random
+/// vocabulary words instead.
+pub fn corpus_text(
+    streams: &mut Streams,
+    tok: &Tokenizer,
+    n: u64,
+    prefix: Option<&str>,
+) -> anyhow::Result<String> {
+    streams.text(tok, n, prefix).or_else(|why| {
+        let mut words = StdRng::seed_from_u64(streams.seed());
+        let body = text_of_tokens(tok, &mut words, n).map_err(|e| e.context(why.to_string()))?;
+        Ok(format!("{}{body}", prefix.unwrap_or("")))
+    })
 }
 
 /// Synthetic rankings requests: a query and passages of random vocabulary words each.

@@ -296,13 +296,7 @@ fn scalar_entries(
         total_isl,
         sum_of("usage_prompt_tokens"),
     ));
-    // AIPerf's overall_thinking_efficiency: total reasoning tokens per total output token.
-    if let (Some(rz), Some(out)) = (
-        sum_of("reasoning_token_count"),
-        sum_of("output_token_count").filter(|o| *o > 0.0),
-    ) {
-        scalars.push(("overall_thinking_efficiency", rz / out));
-    }
+    scalars.extend(overall_thinking_efficiency(&sum_of));
     let total_osl = sum_of("output_sequence_length");
     if let Some(d) = window_s.filter(|d| *d > 0.0) {
         scalars.push(("request_throughput", successes / d));
@@ -412,6 +406,15 @@ fn context_overflows(acc: &Accumulator) -> u64 {
         })
         .map(|(_, n)| n)
         .sum()
+}
+
+/// AIPerf's `overall_thinking_efficiency`: total reasoning tokens per total output token.
+fn overall_thinking_efficiency(sum_of: &dyn Fn(&str) -> Option<f64>) -> Option<(&'static str, f64)> {
+    let out = sum_of("output_token_count").filter(|o| *o > 0.0)?;
+    Some((
+        "overall_thinking_efficiency",
+        sum_of("reasoning_token_count")? / out,
+    ))
 }
 
 /// `total_isl`, `total_osl`, ... and `total_usage_*`, from the columns' sums.

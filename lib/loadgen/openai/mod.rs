@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+pub mod extras;
 mod fast;
 
 use super::options::EndpointType;
@@ -83,7 +84,7 @@ pub struct Usage {
     pub cache_read_input_tokens: Option<u64>,
     pub cache_creation_input_tokens: Option<u64>,
     /// Vendors' other usage keys (AIPerf's usage extras).
-    pub extras: super::usage_extras::UsageExtras,
+    pub extras: extras::UsageExtras,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -132,7 +133,7 @@ struct RawUsage {
     #[serde(default)]
     cache_creation_input_tokens: Option<u64>,
     #[serde(flatten)]
-    extras: super::usage_extras::RawExtras,
+    extras: extras::RawExtras,
 }
 
 impl From<RawUsage> for Usage {
