@@ -210,6 +210,9 @@ struct Cli {
     /// Tokens per prefix-cache block: prompts are cached and matched in whole blocks
     #[arg(long, default_value_t = 16, value_name = "TOKENS")]
     prefix_cache_block_size: usize,
+    /// A reasoning model: streamed chat answers send their first N tokens as delta.reasoning_content (then content), and usage.completion_tokens_details.reasoning_tokens counts them (they are part of completion_tokens)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    reasoning_tokens: u32,
 }
 
 /// `--auth-header`.
@@ -263,6 +266,7 @@ impl From<Cli> for Options {
             realtime: c.realtime,
             prefix_cache_tokens: c.prefix_cache_tokens,
             prefix_cache_block_size: c.prefix_cache_block_size,
+            reasoning_tokens: c.reasoning_tokens,
         }
     }
 }

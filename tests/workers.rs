@@ -493,11 +493,11 @@ fn two_workers_keep_the_per_user_schedule() {
         let mut all = true;
         for turns in sessions_of(recs).values() {
             for w in turns.windows(2) {
-                let planned = meta(&w[0], "scheduled_ns") - p0 + 400_000_000;
-                let reply = meta(&w[0], "request_end_ns") - p0;
-                let sent = meta(&w[1], "scheduled_ns") - p0;
+                let planned = meta(w[0], "scheduled_ns") - p0 + 400_000_000;
+                let reply = meta(w[0], "request_end_ns") - p0;
+                let sent = meta(w[1], "scheduled_ns") - p0;
                 if reply <= planned {
-                    assert_eq!(sent, planned, "turn {} on time", meta(&w[1], "turn_index"));
+                    assert_eq!(sent, planned, "turn {} on time", meta(w[1], "turn_index"));
                 } else {
                     all = false;
                     let late_ns = crate::common::LATE_MS as u64 * 1_000_000;

@@ -32,14 +32,17 @@ impl InputsWriter<'_> {
         I: IntoIterator<Item = io::Result<String>>,
     {
         self.open()?;
-        // A json! object's keys are sorted: "payloads" before "session_id".
-        self.w.write_all(b"    {\n      \"payloads\": [")?;
+        // AIPerf's order: "session_id", then "payloads".
+        let id = serde_json::to_string(session_id).map_err(io::Error::from)?;
+        write!(
+            self.w,
+            "    {{\n      \"session_id\": {id},\n      \"payloads\": ["
+        )?;
         for (k, p) in payloads.into_iter().enumerate() {
             self.w.write_all(if k == 0 { b"\n" } else { b",\n" })?;
             write_lines(self.w, &p?, "        ")?;
         }
-        let id = serde_json::to_string(session_id).map_err(io::Error::from)?;
-        write!(self.w, "\n      ],\n      \"session_id\": {id}\n    }}")
+        self.w.write_all(b"\n      ]\n    }")
     }
 
     /// One entry as read from another `inputs.json` (its keys kept as they are).
@@ -73,8 +76,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// The layout AIPerf's writer gives (`json.dumps(…, indent=2)` of sorted keys): what
-    /// serde_json pretty-prints for the whole document.
+    /// AIPerf's layout (`json.dumps(…, indent=2)`, "session_id" before "payloads"), streamed entry
+    /// by entry; a merged entry keeps the keys it was read with.
     #[test]
     fn entries_written_one_by_one_are_the_whole_document_pretty_printed() {
         let a = json!({"messages": [{"role": "user", "content": "hi \"there\""}], "model": "m"});
@@ -98,8 +101,23 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        let want = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+        let sorted = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+        // Streamed: the same document, each entry's two keys in AIPerf's order.
+        let want = sorted
+            .replace(
+                "    {\n      \"payloads\"",
+                "    {\n      \"session_id\": SID,\n      \"payloads\"",
+            )
+            .replace(
+                "\n      ],\n      \"session_id\": \"session_000000\"\n",
+                "\n      ]\n",
+            )
+            .replacen("SID", "\"session_000000\"", 1)
+            .replace("\n      ],\n      \"session_id\": \"s\u{e9}1\"\n", "\n      ]\n")
+            .replacen("SID", "\"s\u{e9}1\"", 1);
         assert_eq!(std::fs::read_to_string(&streamed).unwrap(), want);
-        assert_eq!(std::fs::read_to_string(&merged).unwrap(), want);
+        let back: Value = serde_json::from_str(&want).unwrap();
+        assert_eq!(back, doc);
+        assert_eq!(std::fs::read_to_string(&merged).unwrap(), sorted);
     }
 }

@@ -15,6 +15,8 @@ pub fn child_seed(seed: u64, stream: &str) -> u64 {
 pub struct PyRandom {
     mt: [u32; 624],
     i: usize,
+    /// `gauss`'s second value, used by the next call.
+    gauss_next: Option<f64>,
 }
 
 impl PyRandom {
@@ -25,7 +27,11 @@ impl PyRandom {
         } else {
             vec![seed as u32, (seed >> 32) as u32]
         };
-        let mut r = PyRandom { mt: [0; 624], i: 624 };
+        let mut r = PyRandom {
+            mt: [0; 624],
+            i: 624,
+            gauss_next: None,
+        };
         r.init_genrand(19_650_218);
         let (n, len) = (624usize, key.len());
         let (mut i, mut j) = (1usize, 0usize);
@@ -97,6 +103,45 @@ impl PyRandom {
         let b = (self.next_u32() >> 6) as f64;
         (a * 67_108_864.0 + b) * (1.0 / 9_007_199_254_740_992.0)
     }
+
+    /// `random.randrange(n)` for `0 < n < 2^32`: `getrandbits(n.bit_length())` until below `n`.
+    pub fn randbelow(&mut self, n: u32) -> u32 {
+        let k = 32 - n.leading_zeros();
+        loop {
+            let r = self.next_u32() >> (32 - k);
+            if r < n {
+                return r;
+            }
+        }
+    }
+
+    /// `random.gauss(mu, sigma)`: Box-Muller on two `random()` draws, the second value kept for
+    /// the next call.
+    pub fn gauss(&mut self, mu: f64, sigma: f64) -> f64 {
+        let z = match self.gauss_next.take() {
+            Some(z) => z,
+            None => {
+                let x2pi = self.random() * std::f64::consts::TAU;
+                let g2rad = (-2.0 * (1.0 - self.random()).ln()).sqrt();
+                self.gauss_next = Some(x2pi.sin() * g2rad);
+                x2pi.cos() * g2rad
+            }
+        };
+        mu + z * sigma
+    }
+
+    /// AIPerf's `sample_positive_normal_integer`: `max(1, round(mean))` without spread, else
+    /// `max(1, ceil(x))` for the first draw `x >= 0` of `gauss(mean, sd)` (10,000 tries, then `mean`).
+    pub fn positive_normal_integer(&mut self, mean: f64, sd: f64) -> u64 {
+        if sd <= 0.0 {
+            return (mean.round_ties_even() as u64).max(1);
+        }
+        let x = (0..10_000)
+            .map(|_| self.gauss(mean, sd))
+            .find(|&x| x >= 0.0)
+            .unwrap_or(mean.max(0.0));
+        (x.ceil() as u64).max(1)
+    }
 }
 
 #[cfg(test)]
@@ -111,6 +156,16 @@ mod tests {
         assert_eq!(r.random(), 0.025010755222666936);
         // A seed wider than 32 bits: random.Random(2**40 + 5).random()
         assert_eq!(PyRandom::new((1 << 40) + 5).random(), 0.5043802970418443);
+    }
+
+    #[test]
+    fn python_randrange_and_gauss() {
+        // r=random.Random(42); [r.randrange(1000003) for _ in range(3)], [r.gauss(100,10) for _ in range(3)]
+        let mut r = PyRandom::new(42);
+        let picks: Vec<u32> = (0..3).map(|_| r.randbelow(1_000_003)).collect();
+        assert_eq!(picks, [670487, 116739, 26225]);
+        let g: Vec<f64> = (0..3).map(|_| r.gauss(100.0, 10.0)).collect();
+        assert_eq!(g, [99.6022654474295, 92.51530446679301, 102.97474520401718]);
     }
 
     #[test]

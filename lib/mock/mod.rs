@@ -73,6 +73,8 @@ pub struct Options {
     pub prefix_cache_tokens: u64,
     /// Tokens per prefix-cache block (vLLM's block size).
     pub prefix_cache_block_size: usize,
+    /// `--reasoning-tokens`: streamed chat answers open with this many `reasoning_content` tokens.
+    pub reasoning_tokens: u32,
 }
 
 impl Default for Options {
@@ -105,6 +107,7 @@ impl Default for Options {
             realtime: false,
             prefix_cache_tokens: 0,
             prefix_cache_block_size: 16,
+            reasoning_tokens: 0,
         }
     }
 }

@@ -302,6 +302,8 @@ pub struct ChunkTemplate {
     prompt_tokens: u32,
     /// Prompt tokens the prefix cache served (None: no cache, `prompt_tokens_details` is null).
     cached: Option<u32>,
+    /// `--reasoning-tokens`: the first this many tokens are `reasoning_content` (chat only).
+    pub reasoning: u32,
 }
 
 impl ChunkTemplate {
@@ -333,13 +335,33 @@ impl ChunkTemplate {
             continuous_usage,
             prompt_tokens,
             cached: None,
+            reasoning: 0,
+        }
+    }
+
+    /// The first `n` tokens as `reasoning_content` (chat only: the flavour decides).
+    pub fn with_reasoning(mut self, n: u32) -> Self {
+        self.reasoning = n;
+        self
+    }
+
+    /// The usage object, with `completion_tokens_details.reasoning_tokens` once reasoning began.
+    fn usage(&self, buf: &mut BytesMut, completion: u32) {
+        write_usage(buf, self.prompt_tokens, completion, self.cached);
+        let reasoning = self.reasoning.min(completion);
+        if reasoning > 0 {
+            buf.truncate(buf.len() - 1);
+            let _ = write!(
+                buf,
+                r#","completion_tokens_details":{{"reasoning_tokens":{reasoning}}}}}"#
+            );
         }
     }
 
     fn tail(&self, buf: &mut BytesMut, completion: u32) {
         if self.continuous_usage {
             buf.put_slice(br#","usage":"#);
-            write_usage(buf, self.prompt_tokens, completion, self.cached);
+            self.usage(buf, completion);
         }
         buf.put_slice(b"}\n\n");
     }
@@ -363,7 +385,11 @@ impl ChunkTemplate {
             buf.put_slice(word.as_bytes());
             buf.put_slice(br#"","logprobs":null,"finish_reason":null,"stop_reason":null}]"#);
         } else {
-            buf.put_slice(br#""delta":{"content":""#);
+            buf.put_slice(if completion <= self.reasoning {
+                br#""delta":{"reasoning_content":""#.as_slice()
+            } else {
+                br#""delta":{"content":""#.as_slice()
+            });
             buf.put_slice(word.as_bytes());
             buf.put_slice(br#""},"logprobs":null,"finish_reason":null}]"#);
         }
@@ -384,7 +410,7 @@ impl ChunkTemplate {
         if include_usage {
             buf.put_slice(self.head_no_choices.as_bytes());
             buf.put_slice(br#""choices":[],"usage":"#);
-            write_usage(buf, self.prompt_tokens, completion, self.cached);
+            self.usage(buf, completion);
             buf.put_slice(b"}\n\n");
         }
         buf.put_slice(b"data: [DONE]\n\n");
@@ -453,6 +479,33 @@ mod tests {
             assert_eq!(v["model"], "m\"x");
         }
         assert_eq!(events[4], "data: [DONE]");
+    }
+
+    #[test]
+    fn reasoning_tokens_come_first_and_are_counted_in_usage() {
+        let mut t = ChunkTemplate::new(Endpoint::Chat, "chatcmpl-1", 5, r#""m""#, false, 3);
+        t.reasoning = 2;
+        let mut b = BytesMut::new();
+        for (i, w) in [" a", " b", " c"].iter().enumerate() {
+            t.token(&mut b, w, i as u32 + 1);
+        }
+        t.finish(&mut b, "length", 3, true);
+        let events: Vec<serde_json::Value> = std::str::from_utf8(&b)
+            .unwrap()
+            .split("\n\n")
+            .filter_map(|e| {
+                e.strip_prefix("data: ")
+                    .and_then(|j| serde_json::from_str(j).ok())
+            })
+            .collect();
+        let delta = |i: usize| events[i]["choices"][0]["delta"].clone();
+        assert_eq!(delta(0), serde_json::json!({"reasoning_content": " a"}));
+        assert_eq!(delta(1), serde_json::json!({"reasoning_content": " b"}));
+        assert_eq!(delta(2), serde_json::json!({"content": " c"}));
+        let usage = &events[4]["usage"];
+        assert_eq!(usage["completion_tokens"], 3);
+        assert_eq!(usage["completion_tokens_details"]["reasoning_tokens"], 2);
+        assert_eq!(usage["prompt_tokens_details"], serde_json::Value::Null);
     }
 
     #[test]

@@ -483,7 +483,8 @@ fn injected_error(eng: &Engine, g: &Generate, p: Planned, arr: &Arrival) -> Resp
 
 /// Streaming: the SSE body waits for a slot and paces its own tokens.
 fn stream_response(eng: Arc<Engine>, g: &Generate, p: Planned, arr: Arrival) -> Resp {
-    let h = head(g, &p);
+    let mut h = head(g, &p);
+    h.reasoning_tokens = eng.opts.reasoning_tokens;
     let template = wire::flavour(g.endpoint).template(&h);
     let admission = eng.acquire();
     let spec = StreamSpec {
@@ -523,6 +524,7 @@ fn head<'a>(g: &Generate, p: &'a Planned) -> Head<'a> {
         prompt_tokens: p.prompt_tokens,
         cached_tokens: p.cached_tokens,
         finish_reason: p.plan.finish_reason,
+        reasoning_tokens: 0,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod export_csv;
 pub mod export_json;
 pub mod export_table;
 pub mod goodput;
+pub mod isl_check;
 pub mod merge;
 pub mod metrics;
 pub mod run_info;

@@ -292,6 +292,11 @@ fn scalar_entries(
         None => duration_ns.map(|ns| ns * metrics::NS_TO_SEC),
     };
     let total_isl = sum_of("input_sequence_length");
+    warnings.extend(super::isl_check::warning(
+        total_isl,
+        sum_of("usage_prompt_tokens"),
+    ));
+    scalars.extend(overall_thinking_efficiency(&sum_of));
     let total_osl = sum_of("output_sequence_length");
     if let Some(d) = window_s.filter(|d| *d > 0.0) {
         scalars.push(("request_throughput", successes / d));
@@ -401,6 +406,15 @@ fn context_overflows(acc: &Accumulator) -> u64 {
         })
         .map(|(_, n)| n)
         .sum()
+}
+
+/// AIPerf's `overall_thinking_efficiency`: total reasoning tokens per total output token.
+fn overall_thinking_efficiency(sum_of: &dyn Fn(&str) -> Option<f64>) -> Option<(&'static str, f64)> {
+    let out = sum_of("output_token_count").filter(|o| *o > 0.0)?;
+    Some((
+        "overall_thinking_efficiency",
+        sum_of("reasoning_token_count")? / out,
+    ))
 }
 
 /// `total_isl`, `total_osl`, ... and `total_usage_*`, from the columns' sums.

@@ -10,17 +10,15 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 use serde_json::{Map, Value};
 
 use super::content::UserContent;
+use super::corpus::Streams;
 use crate::loadgen::dataset::prefix::SharedText;
-use crate::loadgen::dataset::prompts::{
-    json_inner, mix, positive_normal_integer, pretty, text_of_tokens, Prompt, SHARED_MARK, SHARE_BYTES,
-};
+use crate::loadgen::dataset::prompts::{corpus_text, json_inner, pretty, Prompt, SHARED_MARK, SHARE_BYTES};
 use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::options::{EndpointType, Options};
+use crate::loadgen::py_random::PyRandom;
 use crate::loadgen::wire;
 pub use crate::loadgen::wire::Role;
 
@@ -182,47 +180,35 @@ pub struct TurnSpec {
     pub at_ms: Option<f64>,
 }
 
-/// Streams of the seed for the synthetic draws that single-turn prompts do not make.
-const TURN_COUNT_STREAM: u64 = 0x7C0F_0000;
-const TURN_TEXT_STREAM: u64 = 0x7E87_0000;
-
 /// The synthetic conversations (AIPerf's synthetic composer): `--num-prompts` of them (default
-/// `--conversation-num`), each of `--conversation-turn-mean` (± stddev) turns; turn 0 of
-/// conversation `c` is exactly single-turn prompt `c` (same seed stream), with the pool prefix in
-/// front; later turns wait `--conversation-turn-delay-*` ms, AIPerf's draw `spn(int(mean), std) * ratio`.
+/// `--conversation-num`), each of `--conversation-turn-mean` (± stddev) turns of corpus text,
+/// drawn from AIPerf's streams in AIPerf's order (conversation by conversation, turn by turn), so
+/// a run without shared texts sends AIPerf's prompts; the pool prefix goes in front of the first
+/// turn at the token level; later turns wait `--conversation-turn-delay-*` ms, AIPerf's draw
+/// `spn(int(mean), std) * ratio`.
 pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversation>> {
     let w = &opts.workload;
     let shared = SharedText::new(w, opts.random_seed, tok)?;
     let system: Option<Arc<str>> = shared.system.clone();
+    let mut streams = Streams::new(opts.random_seed);
+    let mut counts = PyRandom::derived(opts.random_seed, "composer.conversation.turn_count");
+    let mut delays = PyRandom::derived(opts.random_seed, "composer.conversation.turn_delay");
     (0..opts.num_prompts)
         .map(|c| {
-            let mut counts = StdRng::seed_from_u64(mix(opts.random_seed ^ TURN_COUNT_STREAM, c));
-            let n = positive_normal_integer(&mut counts, w.turn_mean as f64, w.turn_stddev as f64);
+            let n = counts.positive_normal_integer(w.turn_mean as f64, w.turn_stddev as f64);
             let turns = (0..n)
                 .map(|t| {
-                    let mut rng = if t == 0 {
-                        StdRng::seed_from_u64(mix(opts.random_seed, c))
-                    } else {
-                        StdRng::seed_from_u64(mix(mix(opts.random_seed, c) ^ TURN_TEXT_STREAM, t))
-                    };
-                    let isl = positive_normal_integer(&mut rng, opts.isl as f64, opts.isl_stddev);
-                    let max_tokens = opts
-                        .osl
-                        .map(|m| positive_normal_integer(&mut rng, m as f64, opts.osl_stddev));
-                    let mut text = text_of_tokens(tok, &mut rng, isl)?;
-                    if t == 0 {
-                        if let Some(p) = shared.prefix_for(c) {
-                            text.insert_str(0, p);
-                        }
-                    }
+                    let isl = streams.isl(opts.isl, opts.isl_stddev);
+                    let prefix = if t == 0 { shared.prefix_for(c) } else { None };
+                    let text = corpus_text(&mut streams, tok, isl, prefix)?;
                     let delay_ms = (t > 0 && w.turn_delay_mean_ms > 0.0).then(|| {
-                        positive_normal_integer(
-                            &mut counts,
+                        delays.positive_normal_integer(
                             w.turn_delay_mean_ms.trunc(),
-                            w.turn_delay_stddev_ms as f64,
+                            (w.turn_delay_stddev_ms as f64).trunc(),
                         ) as f64
                             * w.turn_delay_ratio
                     });
+                    let max_tokens = opts.osl.map(|m| streams.osl(m, opts.osl_stddev));
                     Ok(TurnSpec {
                         text,
                         max_tokens,
@@ -356,41 +342,70 @@ mod tests {
         assert_eq!(p["messages"][0]["role"], "user");
     }
 
-    #[test]
-    fn first_turns_are_the_single_turn_prompts_with_the_pool_prefix_in_front() {
-        let tok = Tokenizer::load("builtin").unwrap();
-        let o = resolve(
+    fn settings(turns: u64, pool: Option<u64>) -> Options {
+        resolve(
             Settings {
                 model: Some("m".into()),
                 isl: Some(20),
                 osl: Some(4),
                 num_prompts: Some(6),
                 random_seed: Some(3),
-                conversation_turn_mean: Some(3),
-                prefix_prompt_pool_size: Some(2),
-                prefix_prompt_length: Some(12),
+                conversation_turn_mean: Some(turns),
+                prefix_prompt_pool_size: pool,
+                prefix_prompt_length: pool.map(|_| 12),
                 ..Default::default()
             },
             Io::default(),
             Default::default(),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn first_turns_carry_the_pool_prefix_at_the_token_level() {
+        let tok = Tokenizer::load("builtin").unwrap();
+        let o = settings(3, Some(2));
         let convs = synthetic(&o, &tok).unwrap();
-        let single = crate::loadgen::dataset::prompts::synthetic(&o, &tok).unwrap();
         let shared = SharedText::new(&o.workload, 3, &tok).unwrap();
         for (c, conv) in convs.iter().enumerate() {
             let text = conv.turns[0].content.as_text();
             let prefix = shared.prefix_for(c as u64).unwrap();
             assert!(text.starts_with(prefix));
-            assert_eq!(
-                &text[prefix.len()..],
-                single[c].payload["messages"][0]["content"].as_str().unwrap()
-            );
             assert_eq!(conv.turns[0].alone.isl, 32, "ISL adds the prefix: 20 + 12");
             assert!(
                 !conv.turns[1].content.as_text().starts_with(prefix),
                 "only the first turn has the prefix"
             );
+            assert_eq!(conv.turns[1].alone.isl, 20);
         }
+    }
+
+    #[test]
+    fn one_turn_conversations_draw_the_single_turn_prompts_from_the_same_streams() {
+        // AIPerf's composer draws every turn from one set of streams in order, so a one-turn
+        // conversation run sends the single-turn prompts, and a three-turn one does not.
+        let tok = Tokenizer::load("builtin").unwrap();
+        let text = |c: &Conversation| c.turns[0].content.as_text().to_string();
+        let single = crate::loadgen::dataset::prompts::synthetic(&settings(1, None), &tok).unwrap();
+        let singles: Vec<&str> = single
+            .iter()
+            .map(|p| p.payload["messages"][0]["content"].as_str().unwrap())
+            .collect();
+        let one: Vec<String> = synthetic(&settings(1, None), &tok)
+            .unwrap()
+            .iter()
+            .map(text)
+            .collect();
+        assert_eq!(one, singles);
+        let three: Vec<String> = synthetic(&settings(3, None), &tok)
+            .unwrap()
+            .iter()
+            .map(text)
+            .collect();
+        assert_eq!(three[0], singles[0]);
+        assert_ne!(
+            three[1], singles[1],
+            "conversation 0's later turns drew in between"
+        );
     }
 }

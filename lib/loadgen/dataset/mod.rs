@@ -3,6 +3,7 @@
 
 pub mod content;
 pub mod conversation;
+pub mod corpus;
 pub mod input_file;
 pub mod multi_turn;
 pub mod prefix;

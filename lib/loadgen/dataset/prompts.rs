@@ -1,10 +1,11 @@
 //! Synthetic prompts and `inputs.json`.
 //!
-//! A synthetic prompt is a run of random single-token words (" word"), so its length under the
-//! chosen tokenizer is exactly the ISL asked for (checked, and corrected if a tokenizer merges
-//! across words). Prompt k is drawn from its own generator seeded by (seed, k): the same seed gives
-//! byte-identical prompts and `inputs.json`, and prompts differ from their first word on, so a
-//! server cannot prefix-cache one request with another.
+//! A synthetic prompt is a window of AIPerf's Shakespeare corpus (see [`super::corpus`]), exactly
+//! the ISL asked for under the chosen tokenizer, drawn from AIPerf's seeded streams in dataset
+//! order: the same seed gives byte-identical prompts, and the prompts AIPerf 0.13 sends for that
+//! seed and tokenizer. Rankings queries and passages (and `--isl-block-size` blocks, shared
+//! prefixes) are random single-token vocabulary words, each from its own generator seeded by
+//! (seed, k).
 
 use std::path::Path;
 
@@ -14,6 +15,7 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
 use serde_json::{Map, Value};
 
+use super::corpus::Streams;
 use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::options::Options;
 use crate::loadgen::wire;
@@ -193,20 +195,51 @@ pub fn text_of_tokens(tok: &Tokenizer, rng: &mut StdRng, n: u64) -> anyhow::Resu
     )
 }
 
-/// The synthetic dataset: `--num-prompts` prompts of `--isl` (± `--isl-stddev`) tokens.
+/// The synthetic dataset: `--num-prompts` prompts of `--isl` (± `--isl-stddev`) tokens of
+/// AIPerf's corpus, drawn from AIPerf's streams in order: AIPerf's own prompts for the same seed.
 pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Prompt>> {
+    if opts.endpoint_type.is_rankings() {
+        return synthetic_rankings(opts, tok);
+    }
+    let mut streams = Streams::new(opts.random_seed);
+    (0..opts.num_prompts as usize)
+        .map(|k| {
+            let isl = streams.isl(opts.isl, opts.isl_stddev);
+            let text = corpus_text(&mut streams, tok, isl, None)?;
+            let max_tokens = opts.osl.map(|m| streams.osl(m, opts.osl_stddev));
+            Ok(Prompt::new(opts, k, (&text, &[]), isl, max_tokens, None))
+        })
+        .collect()
+}
+
+/// `n` tokens of corpus text from `streams` (AIPerf's prompt), after `prefix`. A tokenizer that
+/// cannot encode the corpus (a WordLevel vocabulary without an unknown token) gets random
+/// vocabulary words instead.
+pub fn corpus_text(
+    streams: &mut Streams,
+    tok: &Tokenizer,
+    n: u64,
+    prefix: Option<&str>,
+) -> anyhow::Result<String> {
+    streams.text(tok, n, prefix).or_else(|why| {
+        let mut words = StdRng::seed_from_u64(streams.seed());
+        let body = text_of_tokens(tok, &mut words, n).map_err(|e| e.context(why.to_string()))?;
+        Ok(format!("{}{body}", prefix.unwrap_or("")))
+    })
+}
+
+/// Synthetic rankings requests: a query and passages of random vocabulary words each.
+fn synthetic_rankings(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Prompt>> {
     (0..opts.num_prompts as usize)
         .map(|k| {
             let mut rng = StdRng::seed_from_u64(mix(opts.random_seed, k as u64));
             let isl = positive_normal_integer(&mut rng, opts.isl as f64, opts.isl_stddev);
-            let max_tokens = opts
-                .osl
-                .map(|m| positive_normal_integer(&mut rng, m as f64, opts.osl_stddev));
-            let text = text_of_tokens(tok, &mut rng, isl)?;
-            if opts.endpoint_type.is_rankings() {
-                return rankings_prompt(opts, tok, &mut rng, k, text);
+            if let Some(m) = opts.osl {
+                // Drawn and unused (rankings have no output), as before: the texts keep their bytes.
+                positive_normal_integer(&mut rng, m as f64, opts.osl_stddev);
             }
-            Ok(Prompt::new(opts, k, (&text, &[]), isl, max_tokens, None))
+            let text = text_of_tokens(tok, &mut rng, isl)?;
+            rankings_prompt(opts, tok, &mut rng, k, text)
         })
         .collect()
 }

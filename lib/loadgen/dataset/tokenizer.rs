@@ -100,6 +100,29 @@ impl Tokenizer {
         }
     }
 
+    /// Token ids of `text` as AIPerf encodes it (`add_special_tokens=False`; builtin: special
+    /// tokens written in the text allowed). A text the tokenizer cannot encode gives no ids.
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        match &self.engine {
+            Engine::Builtin(bpe) => bpe.encode_with_special_tokens(text),
+            Engine::Hf(tok) => tok
+                .encode_fast(text, false)
+                .map_or_else(|_| Vec::new(), |e| e.get_ids().to_vec()),
+        }
+    }
+
+    /// The text of `ids` as AIPerf decodes it: builtin as tiktoken (bytes read as UTF-8, invalid
+    /// sequences replaced), others as transformers with `skip_special_tokens=False`.
+    pub fn decode(&self, ids: &[u32]) -> String {
+        match &self.engine {
+            Engine::Builtin(bpe) => bpe
+                .decode_bytes(ids)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default(),
+            Engine::Hf(tok) => tok.decode(ids, false).unwrap_or_default(),
+        }
+    }
+
     /// The synthetic prompt vocabulary, or why this tokenizer cannot make exact prompts.
     pub fn vocabulary(&self) -> anyhow::Result<&Vocabulary> {
         self.vocabulary

@@ -156,6 +156,7 @@ impl<'a> P<'a> {
                 let mut d = PromptDetails::default();
                 p.object(|p, k| match k {
                     b"cached_tokens" => p.opt_uint().map(|v| d.cached_tokens = v),
+                    b"audio_tokens" => p.opt_uint().map(|v| d.audio_tokens = v),
                     _ => p.skip(),
                 })?;
                 u.prompt_tokens_details = Some(d);
@@ -168,13 +169,20 @@ impl<'a> P<'a> {
                 let mut d = CompletionDetails::default();
                 p.object(|p, k| match k {
                     b"reasoning_tokens" => p.opt_uint().map(|v| d.reasoning_tokens = v),
+                    b"audio_tokens" => p.opt_uint().map(|v| d.audio_tokens = v),
+                    b"accepted_prediction_tokens" => p.opt_uint().map(|v| d.accepted_prediction_tokens = v),
+                    b"rejected_prediction_tokens" => p.opt_uint().map(|v| d.rejected_prediction_tokens = v),
                     _ => p.skip(),
                 })?;
                 u.completion_tokens_details = Some(d);
                 Some(())
             }
-            // Other vendors' names for the same counts: the full parse resolves them.
-            b"input_tokens"
+            b"prompt_cache_miss_tokens" => p.opt_uint().map(|v| u.extras.prompt_cache_miss_tokens = v),
+            b"toolUsePromptTokenCount" => p.opt_uint().map(|v| u.extras.tool_use_prompt_tokens = v),
+            // Other vendors' names for the same counts, and audio seconds (a number or `{}`): the
+            // full parse resolves them.
+            b"prompt_audio_seconds"
+            | b"input_tokens"
             | b"output_tokens"
             | b"input_tokens_details"
             | b"output_tokens_details"

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+pub mod extras;
 mod fast;
 
 use crate::contract::records::ErrorKind;
@@ -82,18 +83,28 @@ pub struct Usage {
     /// Anthropic: prompt tokens read from / written to its cache, beside `input_tokens`.
     pub cache_read_input_tokens: Option<u64>,
     pub cache_creation_input_tokens: Option<u64>,
+    /// Vendors' other usage keys (AIPerf's usage extras).
+    pub extras: extras::UsageExtras,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct PromptDetails {
     #[serde(default)]
     pub cached_tokens: Option<u64>,
+    #[serde(default)]
+    pub audio_tokens: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct CompletionDetails {
     #[serde(default)]
     pub reasoning_tokens: Option<u64>,
+    #[serde(default)]
+    pub audio_tokens: Option<u64>,
+    #[serde(default)]
+    pub accepted_prediction_tokens: Option<u64>,
+    #[serde(default)]
+    pub rejected_prediction_tokens: Option<u64>,
 }
 
 /// Every key name a usage object may use, as sent.
@@ -121,6 +132,8 @@ struct RawUsage {
     cache_read_input_tokens: Option<u64>,
     #[serde(default)]
     cache_creation_input_tokens: Option<u64>,
+    #[serde(flatten)]
+    extras: extras::RawExtras,
 }
 
 impl From<RawUsage> for Usage {
@@ -134,6 +147,7 @@ impl From<RawUsage> for Usage {
             completion_tokens_details: r.completion_tokens_details.or(r.output_tokens_details),
             cache_read_input_tokens: r.cache_read_input_tokens,
             cache_creation_input_tokens: r.cache_creation_input_tokens,
+            extras: r.extras.into(),
         }
     }
 }
@@ -187,6 +201,7 @@ impl Usage {
             cache_creation_input_tokens: self
                 .cache_creation_input_tokens
                 .or(earlier.cache_creation_input_tokens),
+            extras: self.extras.or(earlier.extras),
         }
     }
 }

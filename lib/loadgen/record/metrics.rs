@@ -143,6 +143,9 @@ fn usage_metrics(r: &mut Computed, u: &Usage) {
     put("usage_reasoning_tokens", u.reasoning_tokens());
     put("usage_prompt_cache_read_tokens", u.cache_read_tokens());
     put("usage_prompt_cache_write_tokens", u.cache_creation_input_tokens);
+    for (tag, v, unit) in super::usage_extras::metrics(u) {
+        r.set(tag, v, unit);
+    }
 }
 
 /// A record as computed, before it becomes JSON: metric tags and units are static strings, so
@@ -194,6 +197,21 @@ impl Computed {
         out.extend_from_slice(b"},\"error\":");
         serde_json::to_writer(&mut *out, &self.error).expect("errors serialize");
         out.push(b'}');
+    }
+}
+
+/// `reasoning_token_count`, and AIPerf's `thinking_efficiency`: reasoning tokens per output
+/// (answer) token, when the answer has any.
+fn reasoning_metrics(r: &mut Computed, output: Option<u64>, reasoning: Option<u64>) {
+    if let Some(rz) = reasoning {
+        r.set("reasoning_token_count", tokens(rz), "tokens");
+        if let Some(o) = output.filter(|o| *o > 0) {
+            r.set(
+                "thinking_efficiency",
+                Value::Scalar(rz as f64 / o as f64),
+                "ratio",
+            );
+        }
     }
 }
 
@@ -274,9 +292,7 @@ pub fn compute(ex: &Exchange, cx: &Context) -> Computed {
         if let Some(o) = output.filter(|o| *o > 0) {
             r.set("output_token_count", tokens(o), "tokens");
         }
-        if let Some(rz) = reasoning {
-            r.set("reasoning_token_count", tokens(rz), "tokens");
-        }
+        reasoning_metrics(&mut r, output, reasoning);
         if let Some(osl) = osl {
             r.set("output_sequence_length", tokens(osl), "tokens");
             if latency > 0.0 {

@@ -4,3 +4,4 @@
 pub mod metrics;
 pub mod progress;
 pub mod run_info;
+pub mod usage_extras;

@@ -48,6 +48,10 @@ pub struct Head<'a> {
     pub cached_tokens: Option<u32>,
     /// `"length"` or `"stop"`: how the generation will end.
     pub finish_reason: &'static str,
+    /// `--reasoning-tokens`: a streamed chat answer opens with this many `reasoning_content`
+    /// tokens (vLLM's reasoning parser output), counted in usage's
+    /// `completion_tokens_details.reasoning_tokens`, so a client's reasoning metrics have a truth.
+    pub reasoning_tokens: u32,
 }
 
 /// The SSE rendering of one streamed response, whatever its flavour.

@@ -24,7 +24,12 @@ impl Flavour for OpenAi {
                 h.continuous_usage,
                 h.prompt_tokens,
             )
-            .with_cached(h.cached_tokens),
+            .with_cached(h.cached_tokens)
+            .with_reasoning(if h.endpoint == Endpoint::Chat {
+                h.reasoning_tokens
+            } else {
+                0
+            }),
         )
     }
 
