@@ -143,57 +143,39 @@ impl Metrics {
     pub fn render(&self, load: Load, model: &str) -> String {
         let l = format!("engine=\"0\",model_name={}", prom_label(model));
         let mut o = String::with_capacity(8192);
-        let gauge = |o: &mut String, name: &str, help: &str, v: f64| {
-            let _ = writeln!(
-                o,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{{l}}} {v:?}"
-            );
-        };
-        gauge(
-            &mut o,
-            "vllm:num_requests_running",
-            "Number of requests in model execution batches.",
-            load.running as f64,
-        );
-        gauge(
-            &mut o,
-            "vllm:num_requests_waiting",
-            "Number of requests waiting to be processed.",
-            load.waiting as f64,
-        );
-        gauge(
-            &mut o,
-            "vllm:kv_cache_usage_perc",
-            "KV-cache usage. 1 means 100 percent usage.",
-            load.kv_usage(),
-        );
-        let counter = |o: &mut String, name: &str, help: &str, v: u64| {
-            let _ = writeln!(
-                o,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{{l}}} {v:?}",
-                v = v as f64
-            );
-        };
+        render_load(&mut o, &l, load);
+        self.render_tokens(&mut o, &l);
+        self.render_latencies(&mut o, &l);
+        self.render_mock_only(&mut o, &l);
+        o
+    }
+
+    /// vLLM's token and request counters: what a client-side count is checked against.
+    fn render_tokens(&self, o: &mut String, l: &str) {
         counter(
-            &mut o,
+            o,
+            l,
             "vllm:prompt_tokens_total",
             "Number of prefill tokens processed.",
             self.prompt_tokens.load(Relaxed),
         );
         counter(
-            &mut o,
+            o,
+            l,
             "vllm:generation_tokens_total",
             "Number of generation tokens processed.",
             self.generation_tokens.load(Relaxed),
         );
         counter(
-            &mut o,
+            o,
+            l,
             "vllm:prefix_cache_queries_total",
             "Prefix cache queries, in terms of number of queried tokens.",
             self.prefix_cache_queries.load(Relaxed),
         );
         counter(
-            &mut o,
+            o,
+            l,
             "vllm:prefix_cache_hits_total",
             "Prefix cache hits, in terms of number of cached tokens.",
             self.prefix_cache_hits.load(Relaxed),
@@ -213,24 +195,33 @@ impl Metrics {
             "{name}{{{l},finished_reason=\"stop\"}} {:?}",
             self.success_stop.load(Relaxed) as f64
         );
+    }
+
+    /// vLLM's latency histograms (seconds), the server-side view of TTFT, ITL and latency.
+    fn render_latencies(&self, o: &mut String, l: &str) {
         self.ttft.render(
-            &mut o,
+            o,
             "vllm:time_to_first_token_seconds",
             "Histogram of time to first token in seconds.",
-            &l,
+            l,
         );
         self.itl.render(
-            &mut o,
+            o,
             "vllm:inter_token_latency_seconds",
             "Histogram of inter-token latency in seconds.",
-            &l,
+            l,
         );
         self.e2e.render(
-            &mut o,
+            o,
             "vllm:e2e_request_latency_seconds",
             "Histogram of e2e request latency in seconds.",
-            &l,
+            l,
         );
+    }
+
+    /// mock-llm's own counters (not vLLM's): faults injected, requests rejected or aborted,
+    /// so a test can check the client saw exactly what the server did.
+    fn render_mock_only(&self, o: &mut String, l: &str) {
         let name = "mock_llm:faults_injected_total";
         let _ = writeln!(o, "# HELP {name} Faults injected by --error-rate, --disconnect-rate, --stall-rate, --malformed-rate.\n# TYPE {name} counter");
         for k in FaultKind::ALL {
@@ -242,19 +233,63 @@ impl Metrics {
             );
         }
         counter(
-            &mut o,
+            o,
+            l,
             "mock_llm:requests_rejected_total",
             "Requests answered 4xx (malformed body, bad parameters, missing API key).",
             self.rejected.load(Relaxed),
         );
         counter(
-            &mut o,
+            o,
+            l,
             "mock_llm:requests_aborted_total",
             "Requests the client abandoned before the end.",
             self.aborted.load(Relaxed),
         );
-        o
     }
+}
+
+/// vLLM's scheduler gauges: the engine's load at the moment of the scrape.
+fn render_load(o: &mut String, l: &str, load: Load) {
+    gauge(
+        o,
+        l,
+        "vllm:num_requests_running",
+        "Number of requests in model execution batches.",
+        load.running as f64,
+    );
+    gauge(
+        o,
+        l,
+        "vllm:num_requests_waiting",
+        "Number of requests waiting to be processed.",
+        load.waiting as f64,
+    );
+    gauge(
+        o,
+        l,
+        "vllm:kv_cache_usage_perc",
+        "KV-cache usage. 1 means 100 percent usage.",
+        load.kv_usage(),
+    );
+}
+
+/// One gauge with its HELP and TYPE lines, labelled `l`.
+fn gauge(o: &mut String, l: &str, name: &str, help: &str, v: f64) {
+    let _ = writeln!(
+        o,
+        "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{{l}}} {v:?}"
+    );
+}
+
+/// One counter with its HELP and TYPE lines, labelled `l`; the value printed as a float
+/// (`3.0`), as vLLM's exposition does.
+fn counter(o: &mut String, l: &str, name: &str, help: &str, v: u64) {
+    let _ = writeln!(
+        o,
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{{l}}} {v:?}",
+        v = v as f64
+    );
 }
 
 /// DCGM-exporter text: one simulated GPU whose utilisation follows the decode batch fill;

@@ -233,55 +233,11 @@ fn basic_auth_refusal(eng: &Engine, headers: &hyper::HeaderMap) -> Option<Resp> 
 }
 
 async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super::stream::BodyError> {
-    let path = req.uri().path();
-    let post = (req.method() == Method::POST).then(|| post_route(path)).flatten();
-    let route = match (post, req.method(), path) {
-        (Some(r), _, _) => r,
-        (None, &Method::GET, "/v1/models") => Route::Models,
-        (None, &Method::GET, "/health") => return Ok(Response::new(MockBody::full(Bytes::new()))),
-        (None, &Method::GET, "/version") => return Ok(version()),
-        (None, &Method::GET, "/metrics") => {
-            return Ok(text_response(
-                eng.metrics.render(eng.load(), &eng.opts.served_model_name),
-                "text/plain; version=0.0.4; charset=utf-8",
-            ))
-        }
-        (None, &Method::GET, "/dcgm/metrics") => {
-            return Ok(text_response(
-                render_dcgm(eng.load(), eng.energy_mj()),
-                "text/plain; version=0.0.4; charset=utf-8",
-            ))
-        }
-        (None, _, p) if PATHS.split(", ").any(|q| q == p) => {
-            let msg = format!("method {} is not allowed on {path}", req.method());
-            return Ok(error_response(
-                &eng,
-                StatusCode::METHOD_NOT_ALLOWED,
-                &msg,
-                "invalid_request_error",
-            ));
-        }
-        _ => {
-            let msg = format!("no route {path}: mock-llm serves {PATHS}");
-            return Ok(error_response(
-                &eng,
-                StatusCode::NOT_FOUND,
-                &msg,
-                "not_found_error",
-            ));
-        }
+    let route = match resolve_route(&eng, req.method(), req.uri().path()) {
+        Ok(r) => r,
+        Err(answer) => return Ok(*answer),
     };
-    if let Some(key) = &eng.opts.api_key {
-        if let Some(refusal) = unauthorized(req.headers(), key, eng.opts.auth_header) {
-            return Ok(error_response(
-                &eng,
-                StatusCode::UNAUTHORIZED,
-                refusal,
-                "authentication_error",
-            ));
-        }
-    }
-    if let Some(refused) = basic_auth_refusal(&eng, req.headers()) {
+    if let Some(refused) = auth_refusal(&eng, req.headers()) {
         return Ok(refused);
     }
     if let Route::Models = route {
@@ -292,25 +248,87 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(256).collect::<String>());
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                return Ok(error_response(
-                    &eng,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "request body over 64 MiB",
-                    "invalid_request_error",
-                ));
-            }
-            return Err(e);
-        }
+    let body = match read_body(&eng, req.into_body()).await? {
+        Ok(b) => b,
+        Err(too_large) => return Ok(too_large),
     };
     let arr = Arrival {
         at: Instant::now(),
         client_id,
         body: eng.opts.record_request_bodies.then(|| body.clone()),
     };
+    dispatch(eng, route, body, arr).await
+}
+
+/// Which route serves the request; `Err` is the whole answer when it needs no auth check or
+/// body (health, version, the metrics pages, 405 on a known path, 404 otherwise).
+fn resolve_route(eng: &Engine, method: &Method, path: &str) -> Result<Route, Box<Resp>> {
+    let post = (method == Method::POST).then(|| post_route(path)).flatten();
+    let answer = match (post, method, path) {
+        (Some(r), _, _) => return Ok(r),
+        (None, &Method::GET, "/v1/models") => return Ok(Route::Models),
+        (None, &Method::GET, "/health") => Response::new(MockBody::full(Bytes::new())),
+        (None, &Method::GET, "/version") => version(),
+        (None, &Method::GET, "/metrics") => text_response(
+            eng.metrics.render(eng.load(), &eng.opts.served_model_name),
+            "text/plain; version=0.0.4; charset=utf-8",
+        ),
+        (None, &Method::GET, "/dcgm/metrics") => text_response(
+            render_dcgm(eng.load(), eng.energy_mj()),
+            "text/plain; version=0.0.4; charset=utf-8",
+        ),
+        (None, _, p) if PATHS.split(", ").any(|q| q == p) => {
+            let msg = format!("method {method} is not allowed on {path}");
+            error_response(eng, StatusCode::METHOD_NOT_ALLOWED, &msg, "invalid_request_error")
+        }
+        _ => {
+            let msg = format!("no route {path}: mock-llm serves {PATHS}");
+            error_response(eng, StatusCode::NOT_FOUND, &msg, "not_found_error")
+        }
+    };
+    Err(Box::new(answer))
+}
+
+/// The 401 for a request without the `--api-key` or `--basic-auth` credentials, if any.
+fn auth_refusal(eng: &Engine, headers: &hyper::HeaderMap) -> Option<Resp> {
+    if let Some(key) = &eng.opts.api_key {
+        if let Some(refusal) = unauthorized(headers, key, eng.opts.auth_header) {
+            return Some(error_response(
+                eng,
+                StatusCode::UNAUTHORIZED,
+                refusal,
+                "authentication_error",
+            ));
+        }
+    }
+    basic_auth_refusal(eng, headers)
+}
+
+/// The whole body, up to `MAX_BODY`; over it, `Ok(Err(413))`: an answer, not a broken connection.
+async fn read_body(eng: &Engine, body: Incoming) -> Result<Result<Bytes, Resp>, super::stream::BodyError> {
+    match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => Ok(Ok(b.to_bytes())),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                return Ok(Err(error_response(
+                    eng,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request body over 64 MiB",
+                    "invalid_request_error",
+                )));
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Parses the body for its route and serves it; a body that does not parse gets a 400.
+async fn dispatch(
+    eng: Arc<Engine>,
+    route: Route,
+    body: Bytes,
+    arr: Arrival,
+) -> Result<Resp, super::stream::BodyError> {
     match route {
         Route::Generate(ep) => match wire::flavour(ep).parse(ep, &body) {
             Ok(g) => generate(eng, g, arr).await,

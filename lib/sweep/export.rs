@@ -148,6 +148,16 @@ pub fn sweep_csv(agg: &SweepAggregate) -> anyhow::Result<Vec<u8>> {
         .iter()
         .map(|p| p.name.clone())
         .collect();
+    let mut rows = combination_rows(agg, &names);
+    best_configuration_rows(agg, &names, &mut rows);
+    pareto_rows(agg, &names, &mut rows);
+    metadata_rows(agg, &names, &mut rows);
+    csv_bytes(rows)
+}
+
+/// The header and one row per combination: its parameter values, then mean, std, min, max (2
+/// decimals) and cv (4) of each metric; a metric a combination lacks is 5 empty cells.
+fn combination_rows(agg: &SweepAggregate, names: &[String]) -> Vec<Vec<String>> {
     let keys: BTreeSet<&String> = agg
         .per_combination_metrics
         .iter()
@@ -155,7 +165,7 @@ pub fn sweep_csv(agg: &SweepAggregate) -> anyhow::Result<Vec<u8>> {
         .filter(|k| !(k.starts_with("ttft_") || k.starts_with("itl_")) || !k.ends_with("_ms"))
         .collect();
     let mut rows = Vec::new();
-    let mut header = names.clone();
+    let mut header = names.to_vec();
     for k in &keys {
         for s in ["mean", "std", "min", "max", "cv"] {
             header.push(format!("{k}_{s}"));
@@ -184,6 +194,11 @@ pub fn sweep_csv(agg: &SweepAggregate) -> anyhow::Result<Vec<u8>> {
         }
         rows.push(r);
     }
+    rows
+}
+
+/// The "Best Configurations" section: best throughput and best p99 latency, when known.
+fn best_configuration_rows(agg: &SweepAggregate, names: &[String], rows: &mut Vec<Vec<String>>) {
     rows.push(vec![]);
     rows.push(vec!["Best Configurations".into()]);
     if !agg.best_configurations.is_empty() {
@@ -208,12 +223,16 @@ pub fn sweep_csv(agg: &SweepAggregate) -> anyhow::Result<Vec<u8>> {
             rows.push(r);
         }
     }
+}
+
+/// The "Pareto Optimal Points" section: the parameter values of each point, or `None`.
+fn pareto_rows(agg: &SweepAggregate, names: &[String], rows: &mut Vec<Vec<String>>) {
     rows.push(vec![]);
     rows.push(vec!["Pareto Optimal Points".into()]);
     if agg.pareto_optimal.is_empty() {
         rows.push(vec!["None".into()]);
     } else {
-        rows.push(names.clone());
+        rows.push(names.to_vec());
         for p in &agg.pareto_optimal {
             rows.push(
                 names
@@ -223,6 +242,10 @@ pub fn sweep_csv(agg: &SweepAggregate) -> anyhow::Result<Vec<u8>> {
             );
         }
     }
+}
+
+/// The "Metadata" section: how the sweep was run, one field a row.
+fn metadata_rows(agg: &SweepAggregate, names: &[String], rows: &mut Vec<Vec<String>>) {
     rows.push(vec![]);
     rows.push(vec!["Metadata".into()]);
     rows.push(vec!["Field".into(), "Value".into()]);
@@ -240,7 +263,6 @@ pub fn sweep_csv(agg: &SweepAggregate) -> anyhow::Result<Vec<u8>> {
     ] {
         rows.push(vec![k.to_string(), v]);
     }
-    csv_bytes(rows)
 }
 
 /// The across-trial statistics a long CSV row can hold, in AIPerf's key order.

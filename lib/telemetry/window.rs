@@ -141,6 +141,44 @@ fn gauge_stats(values: &[f64]) -> Json {
 /// Summarises samples over the window `[start_ns, end_ns]` into AIPerf's `server_metrics_export.json`
 /// `metrics` shape: `{family: {type, unit, source, series: [{endpoint_url, labels?, stats, buckets?}]}}`.
 pub fn summarize(lines: &[SampleLine], start_ns: u64, end_ns: u64) -> Json {
+    let mut out = Map::new();
+    for ((endpoint, family, labels), s) in group_series(lines) {
+        let kind = s.kind.unwrap_or_default();
+        let (unit, source) = family_info(&family);
+        let mut entry = json!({"endpoint_url": endpoint});
+        if !labels.is_empty() {
+            entry["labels"] = json!(labels);
+        }
+        match kind {
+            MetricType::Counter => {
+                let Some(stats) = counter_stats(&s, start_ns, end_ns) else {
+                    continue;
+                };
+                entry["stats"] = stats;
+            }
+            MetricType::Histogram => {
+                let (stats, buckets) = histogram_stats(&s, start_ns, end_ns);
+                entry["stats"] = stats;
+                entry["buckets"] = buckets;
+            }
+            _ => {
+                let Some(stats) = gauge_window(&s, start_ns, end_ns) else {
+                    continue;
+                };
+                entry["stats"] = stats;
+            }
+        }
+        let fam = out
+            .entry(family.clone())
+            .or_insert_with(|| json!({"type": kind, "unit": unit, "source": source, "series": []}));
+        fam["series"].as_array_mut().unwrap().push(entry);
+    }
+    Json::Object(out)
+}
+
+/// Groups the sample lines into series (endpoint, family, labels without `le`): a histogram's
+/// buckets, `_sum` and `_count` lines all land in their family's one series.
+fn group_series(lines: &[SampleLine]) -> BTreeMap<SeriesKey, Series> {
     let mut series: BTreeMap<SeriesKey, Series> = BTreeMap::new();
     for l in lines {
         let (Some(metric), Some(value)) = (&l.metric, l.value) else {
@@ -169,84 +207,77 @@ pub fn summarize(lines: &[SampleLine], start_ns: u64, end_ns: u64) -> Json {
             _ => s.points.push(p),
         }
     }
-    let mut out = Map::new();
-    for ((endpoint, family, labels), s) in series {
-        let kind = s.kind.unwrap_or_default();
-        let (unit, source) = family_info(&family);
-        let mut entry = json!({"endpoint_url": endpoint});
-        if !labels.is_empty() {
-            entry["labels"] = json!(labels);
-        }
-        match kind {
-            MetricType::Counter => {
-                let w = windowed(&s.points, start_ns, end_ns);
-                if w.is_empty() {
-                    continue;
-                }
-                let total = counter_increase(&w);
-                let secs = span_seconds(&w);
-                entry["stats"] = json!({"total": total, "rate": if secs > 0.0 { total / secs } else { 0.0 }});
-            }
-            MetricType::Histogram => {
-                let count_w = windowed(&s.count, start_ns, end_ns);
-                let sum_w = windowed(&s.sum, start_ns, end_ns);
-                let count = counter_increase(&count_w);
-                let sum = counter_increase(&sum_w);
-                let secs = span_seconds(&count_w);
-                let mut bounds: Vec<(f64, String, f64)> = s
-                    .buckets
-                    .iter()
-                    .map(|(le, pts)| {
-                        let b = if le == "+Inf" {
-                            f64::INFINITY
-                        } else {
-                            le.parse().unwrap_or(f64::INFINITY)
-                        };
-                        (b, le.clone(), counter_increase(&windowed(pts, start_ns, end_ns)))
-                    })
-                    .collect();
-                bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
-                let cum: Vec<(f64, f64)> = bounds.iter().map(|(b, _, c)| (*b, *c)).collect();
-                let mut stats = Map::new();
-                stats.insert("count".into(), json!(count));
-                stats.insert("sum".into(), json!(sum));
-                stats.insert("avg".into(), json!(if count > 0.0 { sum / count } else { 0.0 }));
-                stats.insert(
-                    "count_rate".into(),
-                    json!(if secs > 0.0 { count / secs } else { 0.0 }),
-                );
-                stats.insert(
-                    "sum_rate".into(),
-                    json!(if secs > 0.0 { sum / secs } else { 0.0 }),
-                );
-                for (key, q) in PERCENTILES {
-                    if let Some(v) = histogram_quantile(q / 100.0, &cum) {
-                        stats.insert(format!("{key}_estimate"), json!(v));
-                    }
-                }
-                entry["stats"] = Json::Object(stats);
-                entry["buckets"] =
-                    Json::Object(bounds.iter().map(|(_, le, c)| (le.clone(), json!(c))).collect());
-            }
-            _ => {
-                let vals: Vec<f64> = s
-                    .points
-                    .iter()
-                    .filter(|(t, _)| *t >= start_ns && *t <= end_ns)
-                    .map(|p| p.1)
-                    .collect();
-                if vals.is_empty() {
-                    continue;
-                }
-                entry["stats"] = gauge_stats(&vals);
-            }
-        }
-        let fam = out
-            .entry(family.clone())
-            .or_insert_with(|| json!({"type": kind, "unit": unit, "source": source, "series": []}));
-        fam["series"].as_array_mut().unwrap().push(entry);
+    series
+}
+
+/// A counter's `{total, rate}` over the window (rate per second), or `None` when it has no
+/// sample in the window, so the series is left out.
+fn counter_stats(s: &Series, start_ns: u64, end_ns: u64) -> Option<Json> {
+    let w = windowed(&s.points, start_ns, end_ns);
+    if w.is_empty() {
+        return None;
     }
-    Json::Object(out)
+    let total = counter_increase(&w);
+    let secs = span_seconds(&w);
+    Some(json!({"total": total, "rate": if secs > 0.0 { total / secs } else { 0.0 }}))
+}
+
+/// A histogram's stats (count, sum, avg, rates per second, percentile estimates) and its
+/// per-bucket increases over the window, keyed by the `le` text as scraped.
+fn histogram_stats(s: &Series, start_ns: u64, end_ns: u64) -> (Json, Json) {
+    let count_w = windowed(&s.count, start_ns, end_ns);
+    let sum_w = windowed(&s.sum, start_ns, end_ns);
+    let count = counter_increase(&count_w);
+    let sum = counter_increase(&sum_w);
+    let secs = span_seconds(&count_w);
+    let mut bounds: Vec<(f64, String, f64)> = s
+        .buckets
+        .iter()
+        .map(|(le, pts)| {
+            let b = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().unwrap_or(f64::INFINITY)
+            };
+            (b, le.clone(), counter_increase(&windowed(pts, start_ns, end_ns)))
+        })
+        .collect();
+    bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let cum: Vec<(f64, f64)> = bounds.iter().map(|(b, _, c)| (*b, *c)).collect();
+    let mut stats = Map::new();
+    stats.insert("count".into(), json!(count));
+    stats.insert("sum".into(), json!(sum));
+    stats.insert("avg".into(), json!(if count > 0.0 { sum / count } else { 0.0 }));
+    stats.insert(
+        "count_rate".into(),
+        json!(if secs > 0.0 { count / secs } else { 0.0 }),
+    );
+    stats.insert(
+        "sum_rate".into(),
+        json!(if secs > 0.0 { sum / secs } else { 0.0 }),
+    );
+    for (key, q) in PERCENTILES {
+        if let Some(v) = histogram_quantile(q / 100.0, &cum) {
+            stats.insert(format!("{key}_estimate"), json!(v));
+        }
+    }
+    let buckets = Json::Object(bounds.iter().map(|(_, le, c)| (le.clone(), json!(c))).collect());
+    (Json::Object(stats), buckets)
+}
+
+/// A gauge's distribution over the samples inside the window, or `None` when there are none,
+/// so the series is left out.
+fn gauge_window(s: &Series, start_ns: u64, end_ns: u64) -> Option<Json> {
+    let vals: Vec<f64> = s
+        .points
+        .iter()
+        .filter(|(t, _)| *t >= start_ns && *t <= end_ns)
+        .map(|p| p.1)
+        .collect();
+    if vals.is_empty() {
+        return None;
+    }
+    Some(gauge_stats(&vals))
 }
 
 /// Groups DCGM families per GPU, as AIPerf's `telemetry_data.endpoints`:

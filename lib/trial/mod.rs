@@ -245,18 +245,7 @@ fn read_summarize_write(
     warnings: &mut Vec<String>,
     verdict: &mut Option<String>,
 ) -> anyhow::Result<Outcome> {
-    let (info, shards) = match opts.run_info.as_slice() {
-        [] => (RunContext::default(), None),
-        paths => merge::read(paths, opts.allow_missing_shards)?,
-    };
-    if let Some(s) = shards.as_ref().filter(|s| !s.missing.is_empty()) {
-        warnings.push(format!(
-            "merging {} of {} shards (--allow-missing-shards): missing {:?}; the throughputs cover only the shards present",
-            s.merged.len(),
-            s.count,
-            s.missing
-        ));
-    }
+    let (info, shards) = read_run_info(&opts, warnings)?;
     let format = opts.format.unwrap_or(if io::stdout().is_terminal() {
         Format::Table
     } else {
@@ -267,43 +256,22 @@ fn read_summarize_write(
         anyhow::bail!("--by url: gives a JSON or table breakdown of the final summary; drop --every and use --format json or table");
     }
     let inputs = jsonl::open_inputs(&opts.inputs)?;
-    let mut check = shards.as_ref().map(shard_records::ShardRecords::new);
+    let check = shards.as_ref().map(shard_records::ShardRecords::new);
     let mut by = opts
         .by_url
         .then(|| by_url::ByUrl::new(&opts.goodput, opts.sweep_limit));
     // With --slice-duration the lines are kept: each slice is summarised from its own records.
     let mut lines: Vec<String> = Vec::new();
     let (mut acc, torn) = match opts.every {
-        Some(every) => {
-            let check = check.take();
-            read_live(
-                inputs,
-                &opts.goodput,
-                &info,
-                format,
-                (every, opts.sweep_limit),
-                check,
-            )?
-        }
-        None => {
-            let mut acc = Accumulator::new(&opts.goodput);
-            acc.sweep_limit = opts.sweep_limit;
-            if check.is_some() {
-                acc.keep_shard_ids();
-            }
-            let keep = opts.slice_duration.is_some();
-            let stats = jsonl::for_each_line(inputs, |loc, line| {
-                acc.add_line(line)?;
-                if let Some(c) = check.as_mut() {
-                    c.check(loc, acc.shard_ids())?;
-                }
-                if keep {
-                    lines.push(line.to_string());
-                }
-                by.as_mut().map_or(Ok(()), |b| b.add_line(line))
-            })?;
-            (acc, stats.warnings())
-        }
+        Some(every) => read_live(
+            inputs,
+            &opts.goodput,
+            &info,
+            format,
+            (every, opts.sweep_limit),
+            check,
+        )?,
+        None => read_all(inputs, &opts, check, by.as_mut(), &mut lines)?,
     };
     // Before the run's summary, which sorts the columns the sweep-line metrics read in order.
     let slices = match opts.slice_duration {
@@ -316,21 +284,88 @@ fn read_summarize_write(
         summary.by_url = b.summaries(&info)?;
     }
     if let Some(s) = shards {
-        let p50 = ["time_to_first_token", "request_latency"]
-            .iter()
-            .find_map(|t| match summary.get(t) {
-                Some(Entry {
-                    value: MetricValue::Dist(d),
-                    ..
-                }) => Some(d.pct[4]),
-                _ => None,
-            });
-        summary
-            .sweepkit
-            .warnings
-            .extend(merge::clock_warning(&s, p50, opts.clock_error_fraction));
-        summary.sweepkit.shards = Some(s);
+        attach_shards(&mut summary, s, opts.clock_error_fraction);
     }
+    attach_server_side(&mut summary, &opts)?;
+    warnings.extend(summary.sweepkit.warnings.iter().cloned());
+    if let Some(dir) = &opts.output_dir {
+        write_files(dir, &summary, slices.as_deref())?;
+    }
+    *verdict = all_failed(&acc, &summary);
+    print_summary(format, &summary, verdict.as_deref())
+}
+
+/// The run context from `--run-info` (merged when there are several shards); a warning when
+/// shards are missing, since the throughputs then cover only part of the run.
+fn read_run_info(
+    opts: &Options,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<(RunContext, Option<merge::ShardsSummary>)> {
+    let (info, shards) = match opts.run_info.as_slice() {
+        [] => (RunContext::default(), None),
+        paths => merge::read(paths, opts.allow_missing_shards)?,
+    };
+    if let Some(s) = shards.as_ref().filter(|s| !s.missing.is_empty()) {
+        warnings.push(format!(
+            "merging {} of {} shards (--allow-missing-shards): missing {:?}; the throughputs cover only the shards present",
+            s.merged.len(),
+            s.count,
+            s.missing
+        ));
+    }
+    Ok((info, shards))
+}
+
+/// Reads every record once (no `--every`): into the accumulator, the shard check, the
+/// `--by url` breakdown and, with `--slice-duration`, `lines`. Returns the torn-line warnings.
+fn read_all(
+    inputs: Vec<Input>,
+    opts: &Options,
+    mut check: Option<shard_records::ShardRecords>,
+    mut by: Option<&mut by_url::ByUrl>,
+    lines: &mut Vec<String>,
+) -> anyhow::Result<(Accumulator, Vec<String>)> {
+    let mut acc = Accumulator::new(&opts.goodput);
+    acc.sweep_limit = opts.sweep_limit;
+    if check.is_some() {
+        acc.keep_shard_ids();
+    }
+    let keep = opts.slice_duration.is_some();
+    let stats = jsonl::for_each_line(inputs, |loc, line| {
+        acc.add_line(line)?;
+        if let Some(c) = check.as_mut() {
+            c.check(loc, acc.shard_ids())?;
+        }
+        if keep {
+            lines.push(line.to_string());
+        }
+        by.as_mut().map_or(Ok(()), |b| b.add_line(line))
+    })?;
+    Ok((acc, stats.warnings()))
+}
+
+/// Puts the shards block in the summary, with a warning when the hosts' clocks may differ by
+/// more than `fraction` of the p50 TTFT (or latency), which would skew the merged timings.
+fn attach_shards(summary: &mut Summary, s: merge::ShardsSummary, fraction: f64) {
+    let p50 = ["time_to_first_token", "request_latency"]
+        .iter()
+        .find_map(|t| match summary.get(t) {
+            Some(Entry {
+                value: MetricValue::Dist(d),
+                ..
+            }) => Some(d.pct[4]),
+            _ => None,
+        });
+    summary
+        .sweepkit
+        .warnings
+        .extend(merge::clock_warning(&s, p50, fraction));
+    summary.sweepkit.shards = Some(s);
+}
+
+/// The server side over the profiling window: `--gpu-telemetry`, `--server-metrics` and the
+/// efficiency figures derived from them.
+fn attach_server_side(summary: &mut Summary, opts: &Options) -> anyhow::Result<()> {
     let window = summary.sweepkit.window_ns;
     if let (Some(path), Some((a, b))) = (&opts.gpu_telemetry, window) {
         let (t, warnings) = server_side::gpu_telemetry(path, a, b)?;
@@ -342,13 +377,8 @@ fn read_summarize_write(
         summary.server = Some(m);
         summary.sweepkit.warnings.extend(warnings);
     }
-    summary.efficiency = server_side::efficiency(&summary, opts.gpu_count, opts.gpu_hour_price);
-    warnings.extend(summary.sweepkit.warnings.iter().cloned());
-    if let Some(dir) = &opts.output_dir {
-        write_files(dir, &summary, slices.as_deref())?;
-    }
-    *verdict = all_failed(&acc, &summary);
-    print_summary(format, &summary, verdict.as_deref())
+    summary.efficiency = server_side::efficiency(summary, opts.gpu_count, opts.gpu_hour_price);
+    Ok(())
 }
 
 /// `--output-dir`: the summary as AIPerf's JSON and CSV, the server metrics' exports and the

@@ -467,119 +467,167 @@ fn active_weighted(rate: &Curve, mask: &Curve, ws: f64, we: f64) -> SweepStats {
     weighted_stats(&mut segs, active)
 }
 
+/// One sweep-line metric: tag, header, unit, stats.
+type SweepMetric = (&'static str, &'static str, &'static str, SweepStats);
+
+/// Nanoseconds per second: the rate curves are per ns, the metrics per second.
+const NS: f64 = 1_000_000_000.0;
+
 /// The 14 sweep-line metrics (tag, header, unit, stats), or none when no record has timestamps.
 /// `window`: the profiling window in epoch ns; `None` = first event → last event.
-pub fn metrics(
-    t: &Timeline,
-    icl: &[f64],
-    window: Option<(u64, u64)>,
-) -> Vec<(&'static str, &'static str, &'static str, SweepStats)> {
-    let conc = concurrency(&t.start, &t.end);
-    if conc.ts.is_empty() {
+pub fn metrics(t: &Timeline, icl: &[f64], window: Option<(u64, u64)>) -> Vec<SweepMetric> {
+    let Some(c) = Curves::new(t, icl) else {
         return Vec::new();
-    }
+    };
     let (ws, we) = match window {
         Some((a, b)) => (a as f64, b as f64),
-        None => (conc.ts[0], *conc.ts.last().unwrap()),
+        None => (c.conc.ts[0], *c.conc.ts.last().unwrap()),
     };
-    let gen_conc = concurrency(&t.gen, &t.end);
-    let prefill_conc = concurrency(&t.start, &t.gen);
-    let lay = if icl.is_empty() {
-        None
-    } else {
-        Some(icl_layout(t, icl))
-    };
-    let decode = match &lay {
-        Some(l) => decode_throughput_icl(t, icl, l),
-        None => decode_throughput_plain(t),
-    };
-    let prefill = prefill_throughput(t);
-    let total = total_throughput(t);
-    let decode_per_user = divide(&decode, &gen_conc);
-    let prefill_per_user = divide(&prefill, &prefill_conc);
-    let tif = tokens_in_flight(t, icl, lay.as_ref());
-    const NS: f64 = 1_000_000_000.0;
-    let tw = |c: &Curve| time_weighted(c, ws, we);
-    let aw = |r: &Curve, m: &Curve| active_weighted(r, m, ws, we);
+    let mut out = effective_metrics(&c, ws, we);
+    out.extend(active_metrics(&c, ws, we));
+    out
+}
+
+/// The step curves the metrics are read from, built once: concurrency per phase and the
+/// token rates (per ns), whole and per user.
+struct Curves {
+    conc: Curve,
+    gen_conc: Curve,
+    prefill_conc: Curve,
+    decode: Curve,
+    prefill: Curve,
+    total: Curve,
+    decode_per_user: Curve,
+    prefill_per_user: Curve,
+    tif: Curve,
+}
+
+impl Curves {
+    /// `None` when no record has timestamps (the concurrency curve is empty).
+    fn new(t: &Timeline, icl: &[f64]) -> Option<Curves> {
+        let conc = concurrency(&t.start, &t.end);
+        if conc.ts.is_empty() {
+            return None;
+        }
+        let gen_conc = concurrency(&t.gen, &t.end);
+        let prefill_conc = concurrency(&t.start, &t.gen);
+        let lay = if icl.is_empty() {
+            None
+        } else {
+            Some(icl_layout(t, icl))
+        };
+        let decode = match &lay {
+            Some(l) => decode_throughput_icl(t, icl, l),
+            None => decode_throughput_plain(t),
+        };
+        let prefill = prefill_throughput(t);
+        let total = total_throughput(t);
+        let decode_per_user = divide(&decode, &gen_conc);
+        let prefill_per_user = divide(&prefill, &prefill_conc);
+        let tif = tokens_in_flight(t, icl, lay.as_ref());
+        Some(Curves {
+            conc,
+            gen_conc,
+            prefill_conc,
+            decode,
+            prefill,
+            total,
+            decode_per_user,
+            prefill_per_user,
+            tif,
+        })
+    }
+}
+
+/// The 8 `effective_*` metrics and tokens in flight: time-weighted over the whole window.
+fn effective_metrics(c: &Curves, ws: f64, we: f64) -> Vec<SweepMetric> {
+    let tw = |x: &Curve| time_weighted(x, ws, we);
     vec![
         (
             "effective_concurrency",
             "Effective Concurrency",
             "requests",
-            tw(&conc),
+            tw(&c.conc),
         ),
         (
             "effective_decode_concurrency",
             "Effective Decode Concurrency",
             "requests",
-            tw(&gen_conc),
+            tw(&c.gen_conc),
         ),
         (
             "effective_prefill_concurrency",
             "Effective Prefill Concurrency",
             "requests",
-            tw(&prefill_conc),
+            tw(&c.prefill_conc),
         ),
         (
             "effective_decode_throughput",
             "Effective Decode Throughput",
             "tokens/sec",
-            tw(&decode).scaled(NS),
+            tw(&c.decode).scaled(NS),
         ),
         (
             "effective_prefill_throughput",
             "Effective Prefill Throughput",
             "tokens/sec",
-            tw(&prefill).scaled(NS),
+            tw(&c.prefill).scaled(NS),
         ),
         (
             "effective_total_throughput",
             "Effective Total Throughput",
             "tokens/sec",
-            tw(&total).scaled(NS),
+            tw(&c.total).scaled(NS),
         ),
         (
             "effective_decode_throughput_per_user",
             "Effective Decode Throughput Per User",
             "tokens/sec/user",
-            tw(&decode_per_user).scaled(NS),
+            tw(&c.decode_per_user).scaled(NS),
         ),
         (
             "effective_prefill_throughput_per_user",
             "Effective Prefill Throughput Per User",
             "tokens/sec/user",
-            tw(&prefill_per_user).scaled(NS),
+            tw(&c.prefill_per_user).scaled(NS),
         ),
-        ("tokens_in_flight", "Tokens In Flight", "tokens", tw(&tif)),
+        ("tokens_in_flight", "Tokens In Flight", "tokens", tw(&c.tif)),
+    ]
+}
+
+/// The 5 `active_*` metrics: weighted by time only while the phase has requests in it.
+fn active_metrics(c: &Curves, ws: f64, we: f64) -> Vec<SweepMetric> {
+    let aw = |r: &Curve, m: &Curve| active_weighted(r, m, ws, we);
+    vec![
         (
             "active_decode_throughput",
             "Active Decode Throughput",
             "tokens/sec",
-            aw(&decode, &gen_conc).scaled(NS),
+            aw(&c.decode, &c.gen_conc).scaled(NS),
         ),
         (
             "active_prefill_throughput",
             "Active Prefill Throughput",
             "tokens/sec",
-            aw(&prefill, &prefill_conc).scaled(NS),
+            aw(&c.prefill, &c.prefill_conc).scaled(NS),
         ),
         (
             "active_decode_throughput_per_user",
             "Active Decode Throughput Per User",
             "tokens/sec/user",
-            aw(&decode_per_user, &gen_conc).scaled(NS),
+            aw(&c.decode_per_user, &c.gen_conc).scaled(NS),
         ),
         (
             "active_prefill_throughput_per_user",
             "Active Prefill Throughput Per User",
             "tokens/sec/user",
-            aw(&prefill_per_user, &prefill_conc).scaled(NS),
+            aw(&c.prefill_per_user, &c.prefill_conc).scaled(NS),
         ),
         (
             "active_total_throughput",
             "Active Total Throughput",
             "tokens/sec",
-            aw(&total, &conc).scaled(NS),
+            aw(&c.total, &c.conc).scaled(NS),
         ),
     ]
 }

@@ -164,6 +164,24 @@ impl Client {
             reqwest::Url::parse(&url_text).map_err(|e| anyhow!("--url {base}: not a valid URL: {e}"))?;
         // reqwest builds its TLS config even for plain http: the provider must exist first.
         crate::io::tls::install_provider();
+        let headers = Client::request_headers(opts, &url)?;
+        let transport = if url.scheme() == "http" && opts.io.http_client == HttpClient::Builtin {
+            Client::builtin_transport(base, &url, &headers, pool)?
+        } else {
+            Client::reqwest_transport(opts, headers, pool)?
+        };
+        Ok(Client {
+            transport,
+            url,
+            kind: opts.endpoint_type,
+            streaming: opts.streaming,
+            timeout: crate::contract::seconds::duration(opts.request_timeout_seconds),
+        })
+    }
+
+    /// The headers every request carries: content type, the flavour's own, the API key, the
+    /// URL's Basic credentials and `--header`s; secrets are marked sensitive so they never print.
+    fn request_headers(opts: &Options, url: &reqwest::Url) -> anyhow::Result<HeaderMap> {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         let flavour = wire::flavour(opts.endpoint_type);
@@ -179,7 +197,7 @@ impl Client {
             headers.insert(name, v);
         }
         if let Some(mut v) =
-            crate::io::basic_auth::header_value(&url).and_then(|v| HeaderValue::from_str(&v).ok())
+            crate::io::basic_auth::header_value(url).and_then(|v| HeaderValue::from_str(&v).ok())
         {
             v.set_sensitive(true); // the URL's user:password, as reqwest sends it
             headers.insert(AUTHORIZATION, v);
@@ -192,46 +210,54 @@ impl Client {
             value.set_sensitive(true);
             headers.insert(name, value);
         }
-        if url.scheme() == "http" && opts.io.http_client == HttpClient::Builtin {
-            crate::loadgen::http::rx_stamp::keep_on();
-            let host = url.host_str().ok_or_else(|| anyhow!("--url {base}: no host"))?;
-            let addrs = url
-                .socket_addrs(|| Some(80))
-                .map_err(|e| anyhow!("--url {base}: cannot resolve {host}: {e}"))?;
-            let addr = *addrs
-                .iter()
-                .find(|a| a.is_ipv4())
-                .or(addrs.first())
-                .ok_or_else(|| anyhow!("--url {base}: {host} resolves to no address"))?;
-            let mut path = url.path().to_string();
-            if let Some(q) = url.query() {
-                path.push('?');
-                path.push_str(q);
-            }
-            let host_header = match url.port() {
-                Some(p) => format!("{host}:{p}"),
-                None => host.to_string(),
-            };
-            let mut prefix =
-                format!("POST {path} HTTP/1.1\r\nhost: {host_header}\r\naccept: */*\r\n").into_bytes();
-            for (name, value) in headers.iter() {
-                prefix.extend_from_slice(name.as_str().as_bytes());
-                prefix.extend_from_slice(b": ");
-                prefix.extend_from_slice(value.as_bytes());
-                prefix.extend_from_slice(b"\r\n");
-            }
-            return Ok(Client {
-                transport: Transport::H1 {
-                    pool: h1::Pool::new(addr, pool.max(1)),
-                    prefix,
-                    addr: addr.to_string(),
-                },
-                url,
-                kind: opts.endpoint_type,
-                streaming: opts.streaming,
-                timeout: crate::contract::seconds::duration(opts.request_timeout_seconds),
-            });
+        Ok(headers)
+    }
+
+    /// Plain http with the built-in client: resolves the address once (IPv4 first) and
+    /// preformats the request head with `headers`.
+    fn builtin_transport(
+        base: &str,
+        url: &reqwest::Url,
+        headers: &HeaderMap,
+        pool: usize,
+    ) -> anyhow::Result<Transport> {
+        crate::loadgen::http::rx_stamp::keep_on();
+        let host = url.host_str().ok_or_else(|| anyhow!("--url {base}: no host"))?;
+        let addrs = url
+            .socket_addrs(|| Some(80))
+            .map_err(|e| anyhow!("--url {base}: cannot resolve {host}: {e}"))?;
+        let addr = *addrs
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or(addrs.first())
+            .ok_or_else(|| anyhow!("--url {base}: {host} resolves to no address"))?;
+        let mut path = url.path().to_string();
+        if let Some(q) = url.query() {
+            path.push('?');
+            path.push_str(q);
         }
+        let host_header = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        };
+        let mut prefix =
+            format!("POST {path} HTTP/1.1\r\nhost: {host_header}\r\naccept: */*\r\n").into_bytes();
+        for (name, value) in headers.iter() {
+            prefix.extend_from_slice(name.as_str().as_bytes());
+            prefix.extend_from_slice(b": ");
+            prefix.extend_from_slice(value.as_bytes());
+            prefix.extend_from_slice(b"\r\n");
+        }
+        Ok(Transport::H1 {
+            pool: h1::Pool::new(addr, pool.max(1)),
+            prefix,
+            addr: addr.to_string(),
+        })
+    }
+
+    /// https (or `--http-client reqwest`): reqwest with `--ca-cert`'s roots, `headers` as defaults
+    /// and a connect timeout no longer than the request timeout.
+    fn reqwest_transport(opts: &Options, headers: HeaderMap, pool: usize) -> anyhow::Result<Transport> {
         let mut builder = reqwest::Client::builder();
         if let Some(path) = &opts.io.ca_cert {
             let pem =
@@ -257,13 +283,7 @@ impl Client {
             )
             .build()
             .map_err(|e| anyhow!("cannot build the HTTP client: {e}"))?;
-        Ok(Client {
-            transport: Transport::Reqwest(http),
-            url,
-            kind: opts.endpoint_type,
-            streaming: opts.streaming,
-            timeout: crate::contract::seconds::duration(opts.request_timeout_seconds),
-        })
+        Ok(Transport::Reqwest(http))
     }
 
     /// The API flavour it speaks.
