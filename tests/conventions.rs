@@ -74,6 +74,9 @@ fn a_closed_pipe_ends_the_tool_quietly_with_exit_0() {
             &values.join(","),
             "--num-profile-runs",
             "10",
+            // With the output length set, sweep-plan has nothing to note on stderr.
+            "--osl",
+            "16",
             "--ui",
             "none",
         ])

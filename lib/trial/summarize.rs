@@ -298,33 +298,7 @@ fn scalar_entries(
     ));
     scalars.extend(overall_thinking_efficiency(&sum_of));
     let total_osl = sum_of("output_sequence_length");
-    if let Some(d) = window_s.filter(|d| *d > 0.0) {
-        scalars.push(("request_throughput", successes / d));
-        if let Some(osl) = total_osl {
-            scalars.push(("output_token_throughput", osl / d));
-        }
-        if let Some(isl) = total_isl {
-            scalars.push(("input_token_throughput", isl / d));
-        }
-        if let (Some(isl), Some(osl)) = (total_isl, total_osl) {
-            scalars.push(("total_token_throughput", (isl + osl) / d));
-        }
-        if !slos.is_empty() {
-            scalars.push(("goodput", acc.good as f64 / d));
-        }
-    }
-    if !slos.is_empty() {
-        scalars.push(("good_request_count", acc.good as f64));
-        let attempted = successes + errors;
-        scalars.push((
-            "good_request_fraction",
-            if attempted == 0.0 {
-                0.0
-            } else {
-                acc.good as f64 / attempted
-            },
-        ));
-    }
+    scalars.extend(rates(acc, !slos.is_empty(), window_s, (total_isl, total_osl)));
     if info.fixed_schedule() {
         scalars.extend(replay_lag(&acc.dispatch_lag_ns));
     }
@@ -359,6 +333,45 @@ fn scalar_entries(
         .collect();
     entries.sort_by(|a, b| a.tag.cmp(&b.tag));
     entries
+}
+
+/// The per-second rates over the window (s): requests, tokens (input, output, both) and, with SLOs,
+/// goodput; with SLOs also the good requests and their share of those attempted.
+fn rates(
+    acc: &Accumulator,
+    has_slos: bool,
+    window_s: Option<f64>,
+    (total_isl, total_osl): (Option<f64>, Option<f64>),
+) -> Vec<(&'static str, f64)> {
+    let mut out = Vec::new();
+    if let Some(d) = window_s.filter(|d| *d > 0.0) {
+        out.push(("request_throughput", acc.successes as f64 / d));
+        if let Some(osl) = total_osl {
+            out.push(("output_token_throughput", osl / d));
+        }
+        if let Some(isl) = total_isl {
+            out.push(("input_token_throughput", isl / d));
+        }
+        if let (Some(isl), Some(osl)) = (total_isl, total_osl) {
+            out.push(("total_token_throughput", (isl + osl) / d));
+        }
+        if has_slos {
+            out.push(("goodput", acc.good as f64 / d));
+        }
+    }
+    if has_slos {
+        out.push(("good_request_count", acc.good as f64));
+        let attempted = (acc.successes + acc.errors) as f64;
+        out.push((
+            "good_request_fraction",
+            if attempted == 0.0 {
+                0.0
+            } else {
+                acc.good as f64 / attempted
+            },
+        ));
+    }
+    out
 }
 
 /// AIPerf's threshold on the anchored p99 send lag beyond which a replay no longer follows its
