@@ -91,11 +91,18 @@ fn an_interrupted_sweep_resumes_with_only_the_missing_runs() {
     let base = tmp.path().join(BASE);
 
     // Ctrl-C (SIGINT to the whole process group, as a terminal sends it) once run 3 of 6 starts.
-    let mut child = profile(tmp.path(), &args(&url, "8"))
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
+    let mut cmd = profile(tmp.path(), &args(&url, "8"));
+    cmd.stderr(Stdio::piped()).process_group(0);
+    // A shell started with SIGINT ignored (the suite run as a background job of a script) cannot
+    // trap it, as POSIX says; the profile must see the signal as a terminal's Ctrl-C delivers it.
+    // SAFETY: signal(2) between fork and exec touches only the child's dispositions.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        })
+    };
+    let mut child = cmd.spawn().unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let t0 = Instant::now();
     loop {
