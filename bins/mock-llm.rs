@@ -213,6 +213,9 @@ struct Cli {
     /// A reasoning model: streamed chat answers send their first N tokens as delta.reasoning_content (then content), and usage.completion_tokens_details.reasoning_tokens counts them (they are part of completion_tokens)
     #[arg(long, default_value_t = 0, value_name = "N")]
     reasoning_tokens: u32,
+    /// Speculative decoding with K drafts per verify step: chat and completions answers carry vLLM's per-request stats (metrics.speculative_decoding, on the body or the trailing usage chunk); step s accepts s mod (K+1) drafts, after the first token from prefill
+    #[arg(long, default_value_t = 0, value_name = "K")]
+    spec_decode_tokens: u32,
 }
 
 /// `--auth-header`.
@@ -267,6 +270,7 @@ impl From<Cli> for Options {
             prefix_cache_tokens: c.prefix_cache_tokens,
             prefix_cache_block_size: c.prefix_cache_block_size,
             reasoning_tokens: c.reasoning_tokens,
+            spec_decode_tokens: c.spec_decode_tokens,
         }
     }
 }

@@ -350,3 +350,85 @@ fn a_reasoning_models_tokens_feed_aiperfs_reasoning_metrics() {
         "{csv}"
     );
 }
+
+#[test]
+fn vllms_spec_decode_stats_feed_aiperfs_spec_decode_metrics() {
+    // mock-llm --spec-decode-tokens 3: verify step s accepts s mod 4 drafts after the prefill
+    // token, so a 12-token answer takes 5 steps accepting 0,1,2,3,0 (6 of 15 drafts) and a
+    // 5-token answer 3 steps accepting 0,1,0 (1 of 9).
+    let mock = MockServer::fixed("0", "0", &["--spec-decode-tokens", "3"]);
+    let dir = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    let mut all = String::new();
+    // Non-streaming completions (stats on the body) and streamed chat (on the usage chunk).
+    for (osl, extra) in [("12", "--endpoint-type=completions"), ("5", "--streaming")] {
+        let recs = dir.path().join(format!("records-{osl}.jsonl"));
+        let args = [
+            "--url",
+            &url,
+            "-m",
+            "m",
+            "--osl",
+            osl,
+            "--isl",
+            "16",
+            "--request-count",
+            "4",
+            extra,
+            "--ui",
+            "none",
+            "--output",
+            recs.to_str().unwrap(),
+        ];
+        ok(loadgen(&args), "loadgen");
+        let (steps, accepted, drafted, per_verified) = if osl == "12" {
+            (5.0, 6.0, 15.0, 11.0 / 20.0)
+        } else {
+            (3.0, 1.0, 9.0, 4.0 / 12.0)
+        };
+        for r in jsonl(&recs) {
+            let m = |t: &str| {
+                r["metrics"][t]["value"]
+                    .as_f64()
+                    .unwrap_or_else(|| panic!("{t}: {r}"))
+            };
+            assert_eq!(m("spec_decode_steps"), steps, "{r}");
+            assert_eq!(m("spec_decode_accepted_draft_tokens"), accepted);
+            assert_eq!(m("spec_decode_draft_tokens"), drafted);
+            assert_eq!(m("spec_decode_acceptance_length"), 1.0 + accepted / steps);
+            assert_eq!(m("spec_decode_draft_acceptance_rate"), accepted / drafted * 100.0);
+            assert_eq!(m("spec_decode_accepted_per_verified"), per_verified);
+            assert_eq!(r["metrics"]["spec_decode_draft_acceptance_rate"]["unit"], "%");
+        }
+        all.push_str(&std::fs::read_to_string(&recs).unwrap());
+    }
+    let both = dir.path().join("records.jsonl");
+    std::fs::write(&both, all).unwrap();
+    let out = dir.path().join("summary");
+    ok(
+        run(
+            "trial-agg",
+            &[both.to_str().unwrap(), "--output-dir", out.to_str().unwrap()],
+        ),
+        "trial-agg",
+    );
+    let s = read_json(&out.join("profile_export_aiperf.json"));
+    assert_eq!(s["total_spec_decode_steps"]["avg"], 32.0);
+    assert_eq!(s["total_accepted_draft_tokens"]["avg"], 28.0);
+    assert_eq!(s["total_draft_tokens"]["avg"], 96.0);
+    // Every verify step weighs the same (1 + 28/32), unlike the per-request mean.
+    assert_eq!(s["spec_decode_token_weighted_acceptance_length"]["avg"], 1.875);
+    let per_request = (1.0 + 6.0 / 5.0 + 1.0 + 1.0 / 3.0) / 2.0;
+    let avg = s["spec_decode_acceptance_length"]["avg"].as_f64().unwrap();
+    assert!((avg - per_request).abs() < 1e-12, "{avg}");
+    assert_eq!(
+        s["spec_decode_overall_draft_acceptance_rate"]["avg"],
+        28.0 / 96.0 * 100.0
+    );
+    assert_eq!(s["spec_decode_overall_draft_acceptance_rate"]["unit"], "%");
+    let csv = std::fs::read_to_string(out.join("profile_export_aiperf.csv")).unwrap();
+    assert!(
+        csv.contains("Token-Weighted Acceptance Length") && csv.contains("Accepted per Verified"),
+        "{csv}"
+    );
+}

@@ -12,6 +12,7 @@ pub mod prefix_cache;
 pub mod protocol;
 pub mod record;
 pub mod server;
+pub mod spec_decode;
 pub mod stream;
 pub mod tokens;
 pub mod wire;
@@ -75,6 +76,9 @@ pub struct Options {
     pub prefix_cache_block_size: usize,
     /// `--reasoning-tokens`: streamed chat answers open with this many `reasoning_content` tokens.
     pub reasoning_tokens: u32,
+    /// `--spec-decode-tokens`: drafts per verify step; answers carry vLLM's per-request
+    /// speculative-decoding stats (0: none).
+    pub spec_decode_tokens: u32,
 }
 
 impl Default for Options {
@@ -108,6 +112,7 @@ impl Default for Options {
             prefix_cache_tokens: 0,
             prefix_cache_block_size: 16,
             reasoning_tokens: 0,
+            spec_decode_tokens: 0,
         }
     }
 }

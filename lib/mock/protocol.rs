@@ -304,6 +304,8 @@ pub struct ChunkTemplate {
     cached: Option<u32>,
     /// `--reasoning-tokens`: the first this many tokens are `reasoning_content` (chat only).
     pub reasoning: u32,
+    /// `--spec-decode-tokens`: the trailing usage chunk carries vLLM's spec-decode stats.
+    spec_decode: u32,
 }
 
 impl ChunkTemplate {
@@ -336,7 +338,14 @@ impl ChunkTemplate {
             prompt_tokens,
             cached: None,
             reasoning: 0,
+            spec_decode: 0,
         }
+    }
+
+    /// Drafts per verify step for vLLM's per-request spec-decode stats (0: none).
+    pub fn with_spec_decode(mut self, k: u32) -> Self {
+        self.spec_decode = k;
+        self
     }
 
     /// The first `n` tokens as `reasoning_content` (chat only: the flavour decides).
@@ -411,7 +420,9 @@ impl ChunkTemplate {
             buf.put_slice(self.head_no_choices.as_bytes());
             buf.put_slice(br#""choices":[],"usage":"#);
             self.usage(buf, completion);
-            buf.put_slice(b"}\n\n");
+            buf.put_slice(b"}");
+            crate::mock::spec_decode::close_with(buf, self.spec_decode, completion);
+            buf.put_slice(b"\n\n");
         }
         buf.put_slice(b"data: [DONE]\n\n");
     }

@@ -503,6 +503,7 @@ fn injected_error(eng: &Engine, g: &Generate, p: Planned, arr: &Arrival) -> Resp
 fn stream_response(eng: Arc<Engine>, g: &Generate, p: Planned, arr: Arrival) -> Resp {
     let mut h = head(g, &p);
     h.reasoning_tokens = eng.opts.reasoning_tokens;
+    h.spec_decode_tokens = eng.opts.spec_decode_tokens;
     let template = wire::flavour(g.endpoint).template(&h);
     let admission = eng.acquire();
     let spec = StreamSpec {
@@ -543,6 +544,7 @@ fn head<'a>(g: &Generate, p: &'a Planned) -> Head<'a> {
         cached_tokens: p.cached_tokens,
         finish_reason: p.plan.finish_reason,
         reasoning_tokens: 0,
+        spec_decode_tokens: 0,
     }
 }
 
@@ -610,7 +612,9 @@ async fn whole_response(
     for i in 0..plan.tokens {
         text.push_str(tokens::word(p.answer_seed, i));
     }
-    let mut body = wire::flavour(g.endpoint).render_full(&head(g, &p), &text, plan.tokens, g.include_usage);
+    let mut h = head(g, &p);
+    h.spec_decode_tokens = eng.opts.spec_decode_tokens;
+    let mut body = wire::flavour(g.endpoint).render_full(&h, &text, plan.tokens, g.include_usage);
     let mut outcome = "ok";
     if let Fault::Malformed(_) = p.fault {
         eng.metrics.fault(FaultKind::Malformed);

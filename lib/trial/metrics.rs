@@ -175,6 +175,58 @@ pub const KNOWN: &[MetricInfo] = &[
         "tokens",
         None,
     ),
+    // Speculative decoding (vLLM's per-request stats; AIPerf's spec_decode_metrics.py).
+    up(m(
+        "spec_decode_acceptance_length",
+        "Acceptance Length",
+        "ratio",
+        None,
+    )),
+    up(m(
+        "spec_decode_draft_acceptance_rate",
+        "Draft Acceptance Rate",
+        "%",
+        None,
+    )),
+    up(m(
+        "spec_decode_accepted_per_verified",
+        "Accepted per Verified",
+        "ratio",
+        None,
+    )),
+    m("spec_decode_steps", "Spec Decode Steps", "count", None),
+    m(
+        "spec_decode_accepted_draft_tokens",
+        "Accepted Draft Tokens",
+        "tokens",
+        None,
+    ),
+    m("spec_decode_draft_tokens", "Draft Tokens", "tokens", None),
+    m(
+        "total_spec_decode_steps",
+        "Total Spec Decode Steps",
+        "count",
+        None,
+    ),
+    m(
+        "total_accepted_draft_tokens",
+        "Total Accepted Draft Tokens",
+        "tokens",
+        None,
+    ),
+    m("total_draft_tokens", "Total Draft Tokens", "tokens", None),
+    up(m(
+        "spec_decode_token_weighted_acceptance_length",
+        "Token-Weighted Acceptance Length",
+        "ratio",
+        None,
+    )),
+    up(m(
+        "spec_decode_overall_draft_acceptance_rate",
+        "Overall Draft Acceptance Rate",
+        "%",
+        None,
+    )),
     m("thinking_efficiency", "Thinking Efficiency", "ratio", None),
     m(
         "overall_thinking_efficiency",

@@ -297,6 +297,7 @@ fn scalar_entries(
         sum_of("usage_prompt_tokens"),
     ));
     scalars.extend(overall_thinking_efficiency(&sum_of));
+    scalars.extend(spec_decode_overall(&sum_of));
     let total_osl = sum_of("output_sequence_length");
     scalars.extend(rates(acc, !slos.is_empty(), window_s, (total_isl, total_osl)));
     if info.fixed_schedule() {
@@ -430,6 +431,20 @@ fn overall_thinking_efficiency(sum_of: &dyn Fn(&str) -> Option<f64>) -> Option<(
     ))
 }
 
+/// AIPerf's run-level spec-decode ratios: `1 + Σ accepted / Σ steps` (every verify step weighs
+/// the same) and `Σ accepted / Σ drafted` in %, each undefined when its denominator is 0.
+fn spec_decode_overall(sum_of: &dyn Fn(&str) -> Option<f64>) -> Vec<(&'static str, f64)> {
+    let accepted = sum_of("spec_decode_accepted_draft_tokens");
+    let mut out = Vec::new();
+    if let (Some(a), Some(steps)) = (accepted, sum_of("spec_decode_steps").filter(|s| *s > 0.0)) {
+        out.push(("spec_decode_token_weighted_acceptance_length", 1.0 + a / steps));
+    }
+    if let (Some(a), Some(d)) = (accepted, sum_of("spec_decode_draft_tokens").filter(|d| *d > 0.0)) {
+        out.push(("spec_decode_overall_draft_acceptance_rate", 100.0 * a / d));
+    }
+    out
+}
+
 /// `total_isl`, `total_osl`, ... and `total_usage_*`, from the columns' sums.
 fn token_totals(sums: &[(String, f64)]) -> Vec<(String, f64)> {
     let sum_of = |tag: &str| sums.iter().find(|(t, _)| t == tag).map(|(_, s)| *s);
@@ -440,6 +455,12 @@ fn token_totals(sums: &[(String, f64)]) -> Vec<(String, f64)> {
         ("total_output_tokens", sum_of("output_token_count")),
         ("total_reasoning_tokens", sum_of("reasoning_token_count")),
         ("total_error_isl", sum_of("error_isl")),
+        ("total_spec_decode_steps", sum_of("spec_decode_steps")),
+        (
+            "total_accepted_draft_tokens",
+            sum_of("spec_decode_accepted_draft_tokens"),
+        ),
+        ("total_draft_tokens", sum_of("spec_decode_draft_tokens")),
     ] {
         if let Some(t) = total {
             totals.push((tag.to_string(), t));

@@ -1,8 +1,9 @@
 //! A targeted parse of the common streamed chunk: one pass over the bytes that walks the JSON
 //! structure, skips every value it does not need without building or validating it, and pulls out
 //! `choices[].delta.content` / `choices[].text` and `finish_reason`. Anything less common — an
-//! escaped string, usage, an error, reasoning or tool calls, logprobs — returns `None`, and the
-//! caller falls back to the full serde parse, so the fast path can only be faster, never different.
+//! escaped string, usage, an error, vLLM's `metrics`, reasoning or tool calls, logprobs — returns
+//! `None`, and the caller falls back to the full serde parse, so the fast path can only be faster,
+//! never different.
 
 /// What the fast path found in one chunk.
 #[derive(Debug, Default, PartialEq)]
@@ -301,7 +302,8 @@ pub fn fast(data: &[u8]) -> Option<Fast<'_>> {
             }
             Some(())
         }
-        b"error" => {
+        // An error, or vLLM's per-request metrics (speculative decoding): the full parse.
+        b"error" | b"metrics" => {
             if p.is_null() {
                 Some(())
             } else {

@@ -214,6 +214,16 @@ struct Chunk<'a> {
     usage: Option<Usage>,
     #[serde(default)]
     error: Option<Value>,
+    #[serde(default)]
+    metrics: Option<RootMetrics>,
+}
+
+/// vLLM's response-root `metrics` (`--per-request-spec-decode-metrics`): on the body, or on the
+/// trailing usage chunk when streaming.
+#[derive(Deserialize)]
+struct RootMetrics {
+    #[serde(default)]
+    speculative_decoding: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -270,6 +280,9 @@ pub struct Output {
     pub text: String,
     pub reasoning: String,
     pub usage: Option<Usage>,
+    /// vLLM's `metrics.speculative_decoding` payload as sent (the last non-empty one wins, as
+    /// AIPerf reads it); [`crate::loadgen::record::spec_decode`] turns it into metrics.
+    pub spec_decode: Option<Value>,
     /// A finish reason (or the flavour's equivalent) arrived.
     pub finished: bool,
     /// The stream's end marker arrived (`[DONE]`, `message_stop`, `response.completed`).
@@ -409,6 +422,11 @@ impl Output {
                 // The last chunk with a non-empty usage wins (AIPerf).
                 self.usage = Some(u);
                 p.finished = true;
+            }
+        }
+        if let Some(sd) = c.metrics.and_then(|m| m.speculative_decoding) {
+            if sd.as_object().is_some_and(|o| !o.is_empty()) {
+                self.spec_decode = Some(sd);
             }
         }
         Ok(p)

@@ -332,6 +332,11 @@ pub fn compute(ex: &Exchange, cx: &Context) -> Computed {
     if let Some(u) = &ex.output.usage {
         usage_metrics(&mut r, u);
     }
+    if let Some(sd) = &ex.output.spec_decode {
+        for (tag, v, unit) in super::spec_decode::metrics(sd) {
+            r.set(tag, v, unit);
+        }
+    }
     r
 }
 

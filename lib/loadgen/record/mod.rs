@@ -4,4 +4,5 @@
 pub mod metrics;
 pub mod progress;
 pub mod run_info;
+pub mod spec_decode;
 pub mod usage_extras;

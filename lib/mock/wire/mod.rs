@@ -52,6 +52,8 @@ pub struct Head<'a> {
     /// tokens (vLLM's reasoning parser output), counted in usage's
     /// `completion_tokens_details.reasoning_tokens`, so a client's reasoning metrics have a truth.
     pub reasoning_tokens: u32,
+    /// `--spec-decode-tokens`: drafts per verify step, for vLLM's per-request stats (0: none).
+    pub spec_decode_tokens: u32,
 }
 
 /// The SSE rendering of one streamed response, whatever its flavour.

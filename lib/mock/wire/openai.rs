@@ -5,6 +5,7 @@ use bytes::BytesMut;
 
 use super::{Flavour, Head, Stream, Template};
 use crate::mock::protocol::{self, BadRequest, ChunkTemplate, Endpoint, Generate};
+use crate::mock::spec_decode;
 
 /// `/v1/chat/completions` and `/v1/completions`.
 pub struct OpenAi;
@@ -29,12 +30,13 @@ impl Flavour for OpenAi {
                 h.reasoning_tokens
             } else {
                 0
-            }),
+            })
+            .with_spec_decode(h.spec_decode_tokens),
         )
     }
 
     fn render_full(&self, h: &Head, text: &str, completion_tokens: u32, _details: bool) -> BytesMut {
-        protocol::render_full(
+        let mut body = protocol::render_full(
             h.endpoint,
             h.id,
             h.created,
@@ -43,7 +45,9 @@ impl Flavour for OpenAi {
             h.finish_reason,
             (h.prompt_tokens, h.cached_tokens),
             completion_tokens,
-        )
+        );
+        spec_decode::close_with(&mut body, h.spec_decode_tokens, completion_tokens);
+        body
     }
 }
 
