@@ -7,6 +7,7 @@ mod common;
 mod compare;
 mod conventions;
 mod dashboard;
+mod datasets;
 mod docs;
 mod endpoint_types;
 mod findings;

@@ -121,6 +121,12 @@ macro_rules! loadgen_settings {
         /// Format of --input-file [default: single_turn].
         #[arg(long, value_parser = one_of::<DatasetType>())]
         custom_dataset_type: opt(DatasetType),
+        /// An AIPerf public dataset read from its local --input-file (never downloaded): sharegpt, spec_bench, spec_al_mtbench.
+        #[arg(long, value_parser = one_of::<PublicDataset>())]
+        public_dataset: opt(PublicDataset),
+        /// Which dataset entry each request (or session) takes: sequential, random (with replacement) or shuffle (a new permutation each pass), seeded by --random-seed [default: shuffle for random_pool, else sequential].
+        #[arg(long, value_parser = one_of::<SamplingStrategy>())]
+        dataset_sampling_strategy: opt(SamplingStrategy),
         /// Stop the run (a failed run, exit 2) once this many requests have failed.
         #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = count)]
         max_errors: opt(u64),

@@ -124,6 +124,38 @@ pub enum DatasetType {
     MooncakeTrace,
     /// AIPerf's `multi_turn`: `{"session_id", "turns": [...]}` per line, a conversation each.
     MultiTurn,
+    /// AIPerf's `random_pool`: a file (one pool) or folder (a pool per file) of entries, sampled
+    /// with replacement into `--num-prompts` requests.
+    RandomPool,
+    /// AIPerf's `raw_payload`: each line a request body sent verbatim (a folder: a file per session).
+    RawPayload,
+    /// AIPerf's `burst_gpt_trace`: a BurstGPT CSV (timestamps in s, request/response tokens).
+    BurstGptTrace,
+}
+
+/// `--public-dataset`: AIPerf's public datasets, read here from a local `--input-file` (never
+/// downloaded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicDataset {
+    /// ShareGPT's JSON (a list of `{"conversations": [{"from", "value"}, ...]}`).
+    Sharegpt,
+    /// Spec-Bench's `question.jsonl` (`{"turns": [...]}`; the first turn is sent).
+    SpecBench,
+    /// MT-Bench prompts (`{"prompt": [...]}` per line; every turn, as a session).
+    SpecAlMtbench,
+}
+
+/// `--dataset-sampling-strategy`: which dataset entry each request (or session) takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SamplingStrategy {
+    /// In order, wrapping at the end.
+    Sequential,
+    /// Uniformly with replacement.
+    Random,
+    /// A fresh permutation for every pass over the dataset.
+    Shuffle,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -420,12 +452,27 @@ impl Settings {
         if self.custom_dataset_type.is_some() && self.input_file.is_none() {
             bail!("--custom-dataset-type needs --input-file");
         }
+        self.check_public_dataset()?;
         self.check_sizes()?;
         self.check_cancellation()?;
         self.check_fixed_schedule()?;
         self.check_workload()?;
         self.check_delay_cap()?;
         self.check_system_prompt()
+    }
+
+    /// `--public-dataset` reads a local `--input-file` and is the file's whole format.
+    fn check_public_dataset(&self) -> anyhow::Result<()> {
+        if let Some(d) = self.public_dataset {
+            let name = serde_json::to_value(d).unwrap_or_default();
+            if self.input_file.is_none() {
+                bail!("--public-dataset {}: give the dataset's local file with --input-file (sweepkit never downloads)", name.as_str().unwrap_or_default());
+            }
+            if self.custom_dataset_type.is_some() {
+                bail!("--public-dataset and --custom-dataset-type name the file's format twice: give one");
+            }
+        }
+        Ok(())
     }
 
     /// Entries of the synthetic dataset (`--num-prompts`, else `--conversation-num`, else 100).
@@ -893,7 +940,20 @@ impl FlagValue for ArrivalPattern {
     const NAMES: &'static [&'static str] = &["constant", "poisson", "gamma"];
 }
 impl FlagValue for DatasetType {
-    const NAMES: &'static [&'static str] = &["single_turn", "mooncake_trace", "multi_turn"];
+    const NAMES: &'static [&'static str] = &[
+        "single_turn",
+        "mooncake_trace",
+        "multi_turn",
+        "random_pool",
+        "raw_payload",
+        "burst_gpt_trace",
+    ];
+}
+impl FlagValue for PublicDataset {
+    const NAMES: &'static [&'static str] = &["sharegpt", "spec_bench", "spec_al_mtbench"];
+}
+impl FlagValue for SamplingStrategy {
+    const NAMES: &'static [&'static str] = &["sequential", "random", "shuffle"];
 }
 impl FlagValue for Ui {
     const NAMES: &'static [&'static str] = &["simple", "none", "dashboard"];
@@ -916,6 +976,8 @@ mod tests {
         names_round_trip::<EndpointType>();
         names_round_trip::<ArrivalPattern>();
         names_round_trip::<DatasetType>();
+        names_round_trip::<PublicDataset>();
+        names_round_trip::<SamplingStrategy>();
         names_round_trip::<Ui>();
     }
 

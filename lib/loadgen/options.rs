@@ -9,7 +9,9 @@ use anyhow::bail;
 use serde_json::{Map, Value};
 
 pub use crate::contract::plan_line::Place;
-pub use crate::contract::settings::{ArrivalPattern, DatasetType, EndpointType, Settings, Ui};
+pub use crate::contract::settings::{
+    ArrivalPattern, DatasetType, EndpointType, PublicDataset, SamplingStrategy, Settings, Ui,
+};
 
 /// What the run needs besides [`Settings`]: outputs and secrets (never in a plan line).
 #[derive(Debug, Clone, Default)]
@@ -101,6 +103,10 @@ pub struct Options {
     pub use_server_token_count: bool,
     pub input_file: Option<PathBuf>,
     pub custom_dataset_type: DatasetType,
+    /// `--public-dataset`: the `--input-file` is this AIPerf public dataset (over the custom type).
+    pub public_dataset: Option<PublicDataset>,
+    /// `--dataset-sampling-strategy` as given (None: the dataset type's default, [`Options::sampling`]).
+    pub sampling_strategy: Option<SamplingStrategy>,
     pub ui: Ui,
     /// When to give up on a failing server.
     pub limits: StopLimits,
@@ -181,6 +187,23 @@ impl Options {
                 crate::contract::limits::built_entries(size, reach.map(|r| r.saturating_mul(n)));
         }
         self.placement = placement;
+    }
+
+    /// Which entry each request takes: `--dataset-sampling-strategy`, else AIPerf's default for
+    /// the dataset (`shuffle` for random_pool; sequential for files, traces and public datasets;
+    /// sequential for synthetic prompts too, where AIPerf shuffles: its entries are independent
+    /// draws, so the order changes nothing but which request carries which).
+    pub fn sampling(&self) -> SamplingStrategy {
+        self.sampling_strategy.unwrap_or(
+            if self.input_file.is_some()
+                && self.public_dataset.is_none()
+                && self.custom_dataset_type == DatasetType::RandomPool
+            {
+                SamplingStrategy::Shuffle
+            } else {
+                SamplingStrategy::Sequential
+            },
+        )
     }
 
     /// The arrival schedule's seed: the run's own, or a shard's derived one.
@@ -277,6 +300,8 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
         use_server_token_count: s.use_server_token_count.unwrap_or(false),
         input_file: s.input_file,
         custom_dataset_type: s.custom_dataset_type.unwrap_or(DatasetType::SingleTurn),
+        public_dataset: s.public_dataset,
+        sampling_strategy: s.dataset_sampling_strategy,
         ui: s.ui.unwrap_or_default(),
         limits: StopLimits {
             max_errors: s.max_errors,

@@ -153,6 +153,62 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Data
     })
 }
 
+/// One row of a token-count trace read from another format (a BurstGPT CSV): synthesized
+/// text of `input_length` tokens, `output_length` max tokens, sent at `timestamp_ms`.
+pub struct TraceRow {
+    pub line: u64,
+    pub timestamp_ms: f64,
+    pub input_length: u64,
+    pub output_length: u64,
+}
+
+/// A token-count trace's rows as a dataset: text synthesized as for a `mooncake_trace` row
+/// without `hash_ids`, replayed on the rows' timestamps ([`replay`]).
+pub fn trace_rows(
+    path: &Path,
+    rows: Vec<TraceRow>,
+    opts: &Options,
+    tok: &Tokenizer,
+) -> anyhow::Result<Dataset> {
+    let blocks = Blocks {
+        seed: opts.random_seed,
+        size: opts.isl_block_size,
+    };
+    let mut synthesized = 0u64;
+    let mut out = Vec::with_capacity(rows.len());
+    for (k, r) in rows.into_iter().enumerate() {
+        let at = |e: String| anyhow!("{}:{}: {e}", path.display(), r.line);
+        synthesized += r.input_length;
+        if synthesized > limits::MAX_DATASET_TOKENS {
+            return Err(at(format!(
+                "the request tokens so far add up to {synthesized} tokens of text to build: more than the {} loadgen builds for one dataset; use a shorter trace",
+                limits::MAX_DATASET_TOKENS
+            )));
+        }
+        let text = synth_blocks(tok, blocks, k as u64, r.input_length, &[]).map_err(|e| at(e.to_string()))?;
+        out.push(Row {
+            line: r.line,
+            session: None,
+            body: Body::Text(text),
+            max_tokens: Some(r.output_length),
+            extra: Map::new(),
+            timestamp: Some(r.timestamp_ms),
+            delay: None,
+            synthesized: r.input_length,
+        });
+    }
+    if out.is_empty() {
+        anyhow::bail!("--input-file {}: no requests in the file", path.display());
+    }
+    let s = schedule_rows(out, opts, tok, path)?;
+    Ok(Dataset {
+        prompts: s.prompts,
+        conversations: None,
+        trace: s.trace,
+        warnings: s.warning.into_iter().collect(),
+    })
+}
+
 /// One request per row, on the file's schedule: `timestamp` (ms), or a `delay` added to the
 /// previous row's time (clamped by `--inter-turn-delay-cap-seconds`).
 fn schedule_rows(
@@ -309,6 +365,9 @@ fn type_name(k: DatasetType) -> &'static str {
         DatasetType::SingleTurn => "single_turn",
         DatasetType::MooncakeTrace => "mooncake_trace",
         DatasetType::MultiTurn => "multi_turn",
+        DatasetType::RandomPool => "random_pool",
+        DatasetType::RawPayload => "raw_payload",
+        DatasetType::BurstGptTrace => "burst_gpt_trace",
     }
 }
 

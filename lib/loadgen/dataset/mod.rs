@@ -1,14 +1,21 @@
 //! What to send: the dataset (synthetic prompts, conversations with shared prefixes, or an
 //! `--input-file` in one of AIPerf's formats), its text and token counts.
 
+pub mod burst_gpt;
 pub mod content;
 pub mod conversation;
 pub mod corpus;
 pub mod input_file;
+pub mod mt_bench;
 pub mod multi_turn;
 pub mod prefix;
 pub mod prompts;
+pub mod random_pool;
+pub mod raw_payload;
 pub mod replay;
+pub mod sampling;
+pub mod sharegpt;
+pub mod spec_bench;
 pub mod tokenizer;
 pub mod trace_sessions;
 
@@ -16,7 +23,7 @@ use conversation::Conversation;
 use prompts::Prompt;
 use tokenizer::Tokenizer;
 
-use crate::loadgen::options::{DatasetType, Options};
+use crate::loadgen::options::{DatasetType, Options, PublicDataset};
 
 /// A run's dataset.
 pub struct Dataset {
@@ -55,6 +62,25 @@ pub fn load(opts: &Options, tok: &Tokenizer, warnings: &mut Vec<String>) -> anyh
     let w = &opts.workload;
     let sessions = w.sessions(opts.custom_dataset_type);
     match &opts.input_file {
+        Some(p) if opts.public_dataset.is_some() => public(p, opts, tok, warnings),
+        Some(p) if opts.custom_dataset_type == DatasetType::RandomPool => {
+            let l = random_pool::load(p, opts, tok)?;
+            warnings.extend(l.warnings);
+            Ok(Dataset::flat(l.prompts, false))
+        }
+        Some(p) if opts.custom_dataset_type == DatasetType::RawPayload => {
+            let l = raw_payload::load(p, tok)?;
+            warnings.extend(l.warnings);
+            Ok(match l.conversations {
+                Some(c) => Dataset::of(c, false, true),
+                None => Dataset::flat(l.prompts, false),
+            })
+        }
+        Some(p) if opts.custom_dataset_type == DatasetType::BurstGptTrace => {
+            let d = burst_gpt::load(p, opts, tok)?;
+            warnings.extend(d.warnings);
+            Ok(Dataset::flat(d.prompts, d.trace))
+        }
         Some(p) if opts.custom_dataset_type == DatasetType::MultiTurn => {
             let l = multi_turn::load(p, opts, tok)?;
             warnings.extend(l.warnings);
@@ -77,6 +103,25 @@ pub fn load(opts: &Options, tok: &Tokenizer, warnings: &mut Vec<String>) -> anyh
         }
         None => Ok(Dataset::flat(prompts::synthetic(opts, tok)?, false)),
     }
+}
+
+/// An AIPerf public dataset from its local file: one request per entry, or sessions when some
+/// entry has several turns (MT-Bench, multi-pair ShareGPT).
+fn public(
+    path: &std::path::Path,
+    opts: &Options,
+    tok: &Tokenizer,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<Dataset> {
+    let (drafts, notes) = match opts.public_dataset {
+        Some(PublicDataset::Sharegpt) => sharegpt::load(path, opts, tok)?,
+        Some(PublicDataset::SpecBench) => spec_bench::load(path, opts)?,
+        Some(PublicDataset::SpecAlMtbench) | None => mt_bench::load(path, opts)?,
+    };
+    warnings.extend(notes);
+    let sessions = drafts.iter().any(|d| d.turns.len() > 1);
+    let convs = trace_sessions::conversations(drafts, opts, tok);
+    Ok(Dataset::of(convs, false, sessions))
 }
 
 /// A warning when the dataset's own text (a shared system prompt counted once) is merely large:

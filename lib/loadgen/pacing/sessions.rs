@@ -31,8 +31,10 @@ use super::send::{Due, Outgoing, Sender};
 use crate::contract::records::Phase;
 use crate::loadgen::dataset::content::UserContent;
 use crate::loadgen::dataset::conversation::{self, Conversation, Role};
+use crate::loadgen::dataset::sampling::Sampler;
 use crate::loadgen::http::client;
 use crate::loadgen::options::EndpointType;
+use crate::loadgen::options::SamplingStrategy;
 
 /// `[conversation][turn]`: the history a turn carried when it was sent, once known. Its messages
 /// are the session's own `Arc`s, so a 1,000-turn session keeps pointers, not 1,000 growing bodies.
@@ -49,6 +51,8 @@ pub struct SessionSet {
     pub replay: bool,
     /// The API flavour the bodies are rebuilt in for `inputs.json`.
     kind: EndpointType,
+    /// Which conversation session `s` runs (`--dataset-sampling-strategy`).
+    pub sampler: Sampler,
 }
 
 impl SessionSet {
@@ -60,21 +64,22 @@ impl SessionSet {
     ) -> SessionSet {
         let sent = keep_bodies
             .then(|| Mutex::new(conversations.iter().map(|c| vec![None; c.turns.len()]).collect()));
+        let n = conversations.len();
         SessionSet {
             conversations,
             cap,
             sent,
             replay: false,
             kind,
+            sampler: Sampler::new(SamplingStrategy::Sequential, n, 0),
         }
     }
 
     /// Turns the profiling phase sends when every capped session runs to its end (the progress total).
     pub fn planned_turns(&self) -> Option<u64> {
-        let n = self.conversations.len() as u64;
         self.cap.map(|cap| {
             (0..cap)
-                .map(|s| self.conversations[(s % n) as usize].turns.len() as u64)
+                .map(|s| self.conversations[self.sampler.pick(s)].turns.len() as u64)
                 .sum()
         })
     }
@@ -171,7 +176,7 @@ pub async fn run_session(
     run: SessionRun,
     pace: &Pace<'_>,
 ) -> bool {
-    let c = (run.index % set.conversations.len() as u64) as usize;
+    let c = set.sampler.pick(run.index);
     let conv = &set.conversations[c];
     let kind = sh.replicas.kind();
     let mut history: Vec<(Role, UserContent)> = Vec::new();

@@ -17,6 +17,7 @@ use anyhow::anyhow;
 
 use crate::io::clock::Clock;
 use crate::io::outcome::Outcome;
+use crate::loadgen::dataset::sampling::Sampler;
 use crate::loadgen::options::Options;
 use crate::loadgen::pacing::control::Control;
 use crate::loadgen::pacing::sessions::SessionSet;
@@ -47,6 +48,7 @@ pub async fn run(
         let cap = setup::session_cap(&opts, c.len());
         let mut set = SessionSet::new(c, cap, opts.io.inputs_out.is_some(), opts.endpoint_type);
         set.replay = plan.trace;
+        set.sampler = Sampler::new(opts.sampling(), set.conversations.len(), opts.random_seed);
         Arc::new(set)
     });
     let ctl = Arc::new(Control::default());
@@ -59,7 +61,8 @@ pub async fn run(
         Some(p) => p.nonce(),
         None => crate::loadgen::splitmix::mix(std::process::id() as u64, clock.now_ns()),
     };
-    let prompts = Arc::new(Prompts::new(Arc::new(dataset.prompts)));
+    let sampler = Sampler::new(opts.sampling(), dataset.prompts.len(), opts.random_seed);
+    let prompts = Arc::new(Prompts::new(Arc::new(dataset.prompts), sampler));
     let source = match &sessions {
         Some(s) => Source::Sessions(s.clone()),
         None => Source::Prompts(prompts.clone()),

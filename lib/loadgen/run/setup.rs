@@ -69,6 +69,11 @@ pub fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Set
         ));
     }
     let mut d = dataset::load(opts, &tok, warnings)?;
+    if d.trace && opts.sampling() != crate::loadgen::options::SamplingStrategy::Sequential {
+        anyhow::bail!(
+            "--dataset-sampling-strategy: the --input-file is a timestamped trace, replayed in its own order; drop the flag, or give --no-fixed-schedule to send its rows as ordinary load"
+        );
+    }
     warnings.extend(dataset::large(&d));
     if let Some(p) = &opts.placement {
         // A shard sends every N-th prompt (or conversation: their first turns stay aligned).
