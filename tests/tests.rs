@@ -14,6 +14,7 @@ mod hostile;
 mod loadgen;
 mod make;
 mod mock_llm;
+mod panics;
 mod parity;
 mod receive_window;
 mod replicas;
