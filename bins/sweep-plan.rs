@@ -177,6 +177,11 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
     let opts = options(&cli)?;
     let plan = plan::build(&opts)?;
+    // The file is read as loadgen reads it, once, with the first run's settings: what a line may
+    // hold does not depend on the swept values.
+    if let (false, Some(first)) = (cli.print_base_dir, plan.lines.first()) {
+        sweepkit::loadgen::dataset::check_input_file(&first.loadgen)?;
+    }
     if let Some(saved) = &cli.same_as {
         let inputs = sweepkit::io::jsonl::open_inputs(std::slice::from_ref(saved))?;
         let (lines, _) = sweepkit::io::jsonl::read_all::<PlanLine>(inputs)?;

@@ -79,6 +79,19 @@ pub fn load(opts: &Options, tok: &Tokenizer, warnings: &mut Vec<String>) -> anyh
     }
 }
 
+/// Checks a planned run's `--input-file` as loadgen will check it: the same [`load`] with the
+/// same tokenizer (every line's values, the schedule's span, the model's context), the dataset
+/// then dropped. sweep-plan calls it so a plan never holds a file loadgen would refuse; the error
+/// is loadgen's own (`file:line: ...`). Nothing to check without a file.
+pub fn check_input_file(s: &crate::contract::settings::Settings) -> anyhow::Result<()> {
+    if s.input_file.is_none() {
+        return Ok(());
+    }
+    let opts = crate::loadgen::options::resolve(s.clone(), Default::default(), Default::default())?;
+    let tok = Tokenizer::load_at(&opts.tokenizer, opts.tokenizer_revision.as_deref())?;
+    load(&opts, &tok, &mut Vec::new()).map(drop)
+}
+
 /// A warning when the dataset's own text (a shared system prompt counted once) is merely large:
 /// under the refusal limit ([`crate::contract::limits::MAX_DATASET_TOKENS`]), but hundreds of MB.
 pub fn large(d: &Dataset) -> Option<String> {
