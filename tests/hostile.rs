@@ -14,7 +14,8 @@ struct Row {
     /// What is fed in, for the failure message.
     name: &'static str,
     tool: &'static str,
-    /// `{url}` becomes a mock-llm's URL (started for the row), `{dir}` the row's temp folder.
+    /// `{url}` becomes a mock-llm's URL (started for the row), `{dir}` the row's temp folder,
+    /// `{fixtures}` the tests/fixtures folder.
     args: &'static [&'static str],
     /// Files written into `{dir}` before the run: (name, content); a name may hold folders.
     files: &'static [(&'static str, &'static str)],
@@ -474,6 +475,61 @@ const ROWS: &[Row] = &[
         max_secs: 30,
     },
     Row {
+        name: "loadgen: --isl beyond the tokenizer's context",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "-o", "{dir}/r.jsonl", "--tokenizer", "{fixtures}/tokenizers/bpe_bytelevel", "--num-prompts", "1", "--request-count", "1", "--isl", "2000000"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "loadgen: --isl 2000000: more than the model's context of 1000000 tokens (model_max_length in ",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "loadgen: --isl + --osl beyond the tokenizer's context",
+        tool: "loadgen",
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "-o", "{dir}/r.jsonl", "--tokenizer", "{fixtures}/tokenizers/bpe_bytelevel", "--num-prompts", "1", "--request-count", "1", "--isl", "999000", "--osl", "2000"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "loadgen: --isl 999000 + --osl 2000 = 1001000 tokens: more than the model's context of 1000000 tokens (model_max_length in ",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-plan: an --isl list crossing the tokenizer's context",
+        tool: "sweep-plan",
+        args: &["-m", "m", "--tokenizer", "{fixtures}/tokenizers/bpe_bytelevel", "--num-prompts", "1", "--isl", "1000,2000000"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "sweep-plan: --isl 2000000: more than the model's context of 1000000 tokens (model_max_length in ",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-plan: --isl + --osl crossing the tokenizer's context",
+        tool: "sweep-plan",
+        args: &["-m", "m", "--tokenizer", "{fixtures}/tokenizers/bpe_bytelevel", "--num-prompts", "1", "--isl", "999000", "--osl", "100,2000"],
+        files: &[],
+        stdin: None,
+        exit: 2,
+        message: "sweep-plan: --isl 999000 + --osl 2000 = 1001000 tokens: more than the model's context",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
+        name: "sweep-plan: an --isl spread crossing the tokenizer's context warns",
+        tool: "sweep-plan",
+        args: &["-m", "m", "--tokenizer", "{fixtures}/tokenizers/bpe_bytelevel", "--num-prompts", "1", "--isl", "990000", "--isl-stddev", "5000", "--concurrency", "1,2"],
+        files: &[],
+        stdin: None,
+        exit: 0,
+        message: "sweep-plan: warning: --isl 990000 (stddev 5000): mean + 3 stddev = 1005000 tokens, more than the model's context of 1000000 tokens",
+        max_rss_mib: 200,
+        max_secs: 30,
+    },
+    Row {
         name: "sweep-plan: a good trace file plans (the check refuses only what loadgen refuses)",
         tool: "sweep-plan",
         args: &["-m", "m", "--concurrency", "1,2", "--input-file", "t.jsonl", "--custom-dataset-type", "mooncake_trace", "-o", "{dir}/plan.jsonl"],
@@ -929,7 +985,10 @@ fn high_water_kib(pid: libc::pid_t) -> u64 {
 }
 
 fn fill(arg: &str, url: &str, dir: &Path) -> String {
-    arg.replace("{url}", url).replace("{dir}", dir.to_str().unwrap())
+    let fixtures = crate::common::repo_root().join("tests/fixtures");
+    arg.replace("{url}", url)
+        .replace("{dir}", dir.to_str().unwrap())
+        .replace("{fixtures}", fixtures.to_str().unwrap())
 }
 
 #[test]

@@ -5,6 +5,7 @@
 mod adaptive;
 mod common;
 mod compare;
+mod context;
 mod conventions;
 mod dashboard;
 mod docs;

@@ -68,6 +68,7 @@ pub fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Set
             tok.path().map_or("builtin".into(), |p| p.display().to_string())
         ));
     }
+    warnings.extend(dataset::context::check(opts, &tok)?);
     let mut d = dataset::load(opts, &tok, warnings)?;
     warnings.extend(dataset::large(&d));
     if let Some(p) = &opts.placement {
