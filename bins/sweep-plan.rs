@@ -177,6 +177,14 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
     let opts = options(&cli)?;
     let plan = plan::build(&opts)?;
+    // Checked as loadgen will check them with its tokenizer: the model's context, the input file.
+    let warnings = match cli.print_base_dir {
+        true => Vec::new(),
+        false => {
+            let runs: Vec<_> = plan.lines.iter().map(|l| &l.loadgen).collect();
+            sweepkit::loadgen::dataset::check_planned(&runs)?
+        }
+    };
     if let Some(saved) = &cli.same_as {
         let inputs = sweepkit::io::jsonl::open_inputs(std::slice::from_ref(saved))?;
         let (lines, _) = sweepkit::io::jsonl::read_all::<PlanLine>(inputs)?;
@@ -204,6 +212,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     if !cli.print_base_dir && !planned {
         for n in &plan.notices {
             eprintln!("{n}");
+        }
+        for w in &warnings {
+            eprintln!("sweep-plan: warning: {w}");
         }
         if let Some(n) = plan
             .lines

@@ -5,6 +5,7 @@
 mod adaptive;
 mod common;
 mod compare;
+mod context;
 mod conventions;
 mod dashboard;
 mod datasets;
@@ -15,6 +16,7 @@ mod hostile;
 mod loadgen;
 mod make;
 mod mock_llm;
+mod panics;
 mod parity;
 mod receive_window;
 mod replicas;

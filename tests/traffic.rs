@@ -532,6 +532,10 @@ fn the_new_numeric_flags_sweep_as_comma_lists() {
     for (args, key, last) in cases {
         let mut all = vec!["--url", "127.0.0.1:9", "-m", "m", "--ui", "none"];
         all.extend_from_slice(args);
+        // The trace is read as loadgen reads it: its input_length lines are a mooncake trace.
+        if args.contains(&"--input-file") {
+            all.extend(["--custom-dataset-type", "mooncake_trace"]);
+        }
         let out = Command::new(bin("sweep-plan")).args(&all).output().unwrap();
         ok(&out, "sweep-plan");
         let plan: Vec<Value> = String::from_utf8_lossy(&out.stdout)

@@ -3,6 +3,7 @@
 
 pub mod burst_gpt;
 pub mod content;
+pub mod context;
 pub mod conversation;
 pub mod corpus;
 pub mod input_file;
@@ -122,6 +123,37 @@ fn public(
     let sessions = drafts.iter().any(|d| d.turns.len() > 1);
     let convs = trace_sessions::conversations(drafts, opts, tok);
     Ok(Dataset::of(convs, false, sessions))
+}
+
+/// Checks planned runs as loadgen will check them once its tokenizer is loaded: each run's
+/// `--isl`/`--osl` against the model's context ([`context`]), and the `--input-file` with the
+/// same [`load`] (every line's values, the schedule's span), once with the first run's settings
+/// (what a line may hold does not depend on the swept values), its dataset then dropped.
+/// sweep-plan calls it so a plan never holds a run loadgen would refuse; the errors are
+/// loadgen's own. Returns the warnings, each once.
+pub fn check_planned(runs: &[&crate::contract::settings::Settings]) -> anyhow::Result<Vec<String>> {
+    use crate::loadgen::options::resolve;
+    let Some(first) = runs.first() else {
+        return Ok(Vec::new());
+    };
+    if first.input_file.is_none() && first.tokenizer.as_deref().is_none_or(|t| t == "builtin") {
+        return Ok(Vec::new());
+    }
+    let opts = resolve((*first).clone(), Default::default(), Default::default())?;
+    let tok = Tokenizer::load_at(&opts.tokenizer, opts.tokenizer_revision.as_deref())?;
+    let mut warnings: Vec<String> = Vec::new();
+    if opts.input_file.is_some() {
+        load(&opts, &tok, &mut Vec::new())?;
+    } else if tok.context().is_some() {
+        for s in runs {
+            let w = context::check(
+                &resolve((*s).clone(), Default::default(), Default::default())?,
+                &tok,
+            )?;
+            warnings.extend(w.filter(|w| !warnings.contains(w)));
+        }
+    }
+    Ok(warnings)
 }
 
 /// A warning when the dataset's own text (a shared system prompt counted once) is merely large:

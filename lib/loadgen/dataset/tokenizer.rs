@@ -25,8 +25,9 @@ pub struct Tokenizer {
     path: Option<PathBuf>,
     /// Built on first use; the error says why no prompt can be made.
     vocabulary: OnceLock<Result<Vocabulary, String>>,
-    /// The model's context in tokens, when its tokenizer_config.json says (`model_max_length`).
-    max_length: Option<u64>,
+    /// The model's context in tokens, when its tokenizer_config.json says (`model_max_length`),
+    /// and that file.
+    max_length: Option<(u64, PathBuf)>,
 }
 
 enum Engine {
@@ -60,7 +61,9 @@ impl Tokenizer {
             } => {
                 let tok = from_files(&tokenizer_json, config.as_deref())
                     .map_err(|e| anyhow!("--tokenizer {spec}: {e}"))?;
-                let max = config.as_deref().and_then(model_max_length);
+                let max = config
+                    .as_deref()
+                    .and_then(|c| Some((model_max_length(c)?, c.to_path_buf())));
                 (Engine::Hf(Box::new(tok)), Some(tokenizer_json), max)
             }
         };
@@ -79,7 +82,13 @@ impl Tokenizer {
 
     /// The model's context length in tokens, when its tokenizer_config.json gives a real one.
     pub fn model_max_length(&self) -> Option<u64> {
-        self.max_length
+        self.max_length.as_ref().map(|m| m.0)
+    }
+
+    /// The model's context and where it was read: `(8192, "model_max_length in DIR/tokenizer_config.json")`.
+    pub fn context(&self) -> Option<(u64, String)> {
+        let (n, config) = self.max_length.as_ref()?;
+        Some((*n, format!("model_max_length in {}", config.display())))
     }
 
     /// The tokenizer.json counting the tokens (None for builtin).

@@ -8,6 +8,7 @@ pub mod closed;
 pub mod control;
 pub mod deadline;
 pub mod deal;
+pub mod injected_panic;
 pub mod load;
 pub mod open;
 pub mod panics;

@@ -85,6 +85,7 @@ pub struct Sent {
 impl Sender {
     /// Sends request `request_num` of the phase and hands its exchange to the writer.
     pub async fn send(&self, request_num: u64, phase: Phase, due: Due, mut out: Outgoing) -> Sent {
+        super::injected_panic::check(self.sent.load(Ordering::Relaxed));
         let mut ex = self.start_exchange(request_num, phase, &mut out);
         ex.scheduled = due.scheduled;
         let (ri, client, url) = self.replicas.pick(out.replica);

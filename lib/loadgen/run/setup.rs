@@ -68,6 +68,7 @@ pub fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Set
             tok.path().map_or("builtin".into(), |p| p.display().to_string())
         ));
     }
+    warnings.extend(dataset::context::check(opts, &tok)?);
     let mut d = dataset::load(opts, &tok, warnings)?;
     if d.trace && opts.sampling() != crate::loadgen::options::SamplingStrategy::Sequential {
         anyhow::bail!(
