@@ -379,7 +379,19 @@ fn fixed_schedule_follows_the_trace_with_its_offsets() {
 }
 
 /// The user prompt each request sent, as the server received it, by trace row (sent order).
-fn prompts_seen(server: &[Value]) -> Vec<String> {
+/// The prompts the server received, in trace-row order: each server record joined to loadgen's
+/// by request id, ordered by its request number (arrival order is the OS's: rows due close
+/// together may arrive swapped on a loaded machine).
+fn prompts_seen(records: &[Value], server: &[Value]) -> Vec<String> {
+    let num: HashMap<&str, u64> = records
+        .iter()
+        .map(|r| {
+            (
+                r["metadata"]["x_request_id"].as_str().unwrap(),
+                r["metadata"]["session_num"].as_u64().unwrap(),
+            )
+        })
+        .collect();
     let mut v: Vec<(u64, String)> = server
         .iter()
         .map(|s| {
@@ -387,7 +399,7 @@ fn prompts_seen(server: &[Value]) -> Vec<String> {
                 .as_str()
                 .unwrap()
                 .to_string();
-            (s["arrival_ns"].as_u64().unwrap(), c)
+            (num[s["client_request_id"].as_str().unwrap()], c)
         })
         .collect();
     v.sort();
@@ -400,8 +412,8 @@ fn common_prefix(a: &str, b: &str) -> usize {
 
 #[test]
 fn hash_ids_share_prompt_prefixes_as_the_trace_says() {
-    let (_, _, server) = replay(&[], "5");
-    let p = prompts_seen(&server);
+    let (records, _, server) = replay(&[], "5");
+    let p = prompts_seen(&records, &server);
     assert_eq!(p.len(), 5);
     // Row 1 is blocks 1, 2 (32 tokens); rows 0 and 4 start with it and go on with blocks 3 and 7.
     assert!(p[0].starts_with(&p[1]) && p[4].starts_with(&p[1]), "{p:?}");
@@ -421,10 +433,10 @@ fn hash_ids_share_prompt_prefixes_as_the_trace_says() {
     // Row 3 shares nothing.
     assert!(common_prefix(&p[0], &p[3]) < 8, "{:?} / {:?}", p[0], p[3]);
     // The same seed sends the same bytes; another seed other text for the same ids.
-    let (_, _, again) = replay(&[], "5");
-    assert_eq!(prompts_seen(&again), p);
-    let (_, _, other) = replay(&[], "6");
-    assert!(common_prefix(&prompts_seen(&other)[0], &p[0]) < 8);
+    let (again_records, _, again) = replay(&[], "5");
+    assert_eq!(prompts_seen(&again_records, &again), p);
+    let (other_records, _, other) = replay(&[], "6");
+    assert!(common_prefix(&prompts_seen(&other_records, &other)[0], &p[0]) < 8);
 }
 
 #[test]
