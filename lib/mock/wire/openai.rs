@@ -3,13 +3,30 @@
 
 use bytes::BytesMut;
 
-use super::{Flavour, Head, Stream, Template};
+use super::{Flavour, Head, Route, Stream, Template};
 use crate::mock::protocol::{self, BadRequest, ChunkTemplate, Endpoint, Generate};
 
 /// `/v1/chat/completions` and `/v1/completions`.
 pub struct OpenAi;
 
 impl Flavour for OpenAi {
+    fn routes(&self) -> &'static [Route] {
+        &[
+            Route {
+                path: "/v1/chat/completions",
+                endpoint: Endpoint::Chat,
+                name: "chat",
+                id_prefix: "chatcmpl",
+            },
+            Route {
+                path: "/v1/completions",
+                endpoint: Endpoint::Completions,
+                name: "completions",
+                id_prefix: "cmpl",
+            },
+        ]
+    }
+
     fn parse(&self, endpoint: Endpoint, body: &[u8]) -> Result<Generate, BadRequest> {
         protocol::parse_generate(endpoint, body)
     }
