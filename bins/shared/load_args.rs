@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
-use sweepkit::contract::seconds::Seconds;
+use sweepkit::contract::ranges::Range;
 use sweepkit::contract::settings::{
     parse_extra_inputs, ArrivalPattern, DatasetType, EndpointType, FlagValue, PublicDataset,
     SamplingStrategy, Settings, Sweepable, Urls,
@@ -26,16 +26,6 @@ fn nonempty(s: &str) -> Result<(), String> {
         return Err("empty value: give a number, or a comma list like 10,20,30".into());
     }
     Ok(())
-}
-
-/// A whole number ≥ 1.
-fn count(s: &str) -> Result<u64, String> {
-    nonempty(s)?;
-    let n = whole(s)?;
-    if n == 0 {
-        return Err("must be at least 1".into());
-    }
-    Ok(n)
 }
 
 /// A whole number ≥ 0.
@@ -59,71 +49,38 @@ fn real(s: &str) -> Result<f64, String> {
         .ok_or_else(|| "not a number (e.g. 2.5)".to_string())
 }
 
-/// A finite number > 0.
-fn positive(s: &str) -> Result<f64, String> {
-    let x = real(s)?;
-    if !(x.is_finite() && x > 0.0) {
-        return Err("must be a positive number".into());
+/// The number types a ranged flag takes.
+trait Number: Sized + Copy {
+    fn parse(s: &str) -> Result<Self, String>;
+    fn as_f64(self) -> f64;
+}
+
+impl Number for u64 {
+    fn parse(s: &str) -> Result<u64, String> {
+        whole(s)
     }
-    Ok(x)
-}
-
-/// A finite number ≥ 0.
-fn non_negative(s: &str) -> Result<f64, String> {
-    let x = real(s)?;
-    if !(x.is_finite() && x >= 0.0) {
-        return Err("must be a number >= 0".into());
+    fn as_f64(self) -> f64 {
+        self as f64
     }
-    Ok(x)
 }
 
-/// A fraction in (0, 1].
-fn fraction(s: &str) -> Result<f64, String> {
-    let x = real(s)?;
-    if !(x > 0.0 && x <= 1.0) {
-        return Err("must be a fraction in (0, 1], e.g. 0.5".into());
+impl Number for f64 {
+    fn parse(s: &str) -> Result<f64, String> {
+        real(s)
     }
-    Ok(x)
-}
-
-/// A percentage in [0, 100].
-fn percent(s: &str) -> Result<f64, String> {
-    let x = real(s)?;
-    if !(0.0..=100.0).contains(&x) {
-        return Err("must be a percentage from 0 to 100".into());
+    fn as_f64(self) -> f64 {
+        self
     }
-    Ok(x)
 }
 
-/// A number of seconds ≥ 0; `inf` waits for ever.
-fn seconds_or_inf(s: &str) -> Result<f64, String> {
-    let x = real(s)?;
-    if x == f64::INFINITY {
-        return Ok(x);
+/// The parser of a flag whose row declares `#[range(..)]`: a number of type `T` within the
+/// range, refused in the range's own words (the same `Settings::check` gives a plan line).
+fn ranged<T: Number>(range: Range) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
+    move |s| {
+        let x = T::parse(s)?;
+        range.check(x.as_f64())?;
+        Ok(x)
     }
-    Seconds::new(x).map_err(|why| format!("{why}, or inf"))?;
-    Ok(x)
-}
-
-/// A duration in seconds, through the one checked type ([`Seconds`]).
-fn seconds(s: &str) -> Result<f64, String> {
-    Ok(Seconds::new(real(s)?)?.secs())
-}
-
-/// A duration in seconds > 0.
-fn positive_seconds(s: &str) -> Result<f64, String> {
-    let x = seconds(s)?;
-    if x == 0.0 {
-        return Err("must be a positive number of seconds".into());
-    }
-    Ok(x)
-}
-
-/// A duration in milliseconds, through the one checked type.
-fn millis(s: &str) -> Result<f64, String> {
-    let x = real(s)?;
-    Seconds::from_ms(x)?;
-    Ok(x)
 }
 
 /// Generates `LoadArgs` with `lists` and `base_settings` from the library's one table of settings
@@ -162,16 +119,16 @@ macro_rules! load_args_from_table {
         }
     };
     (@rows [$($fields:tt)*] [$($lists:tt)*] [$($opt:ident)*] [$($flag:ident)*] [$($urls:ident)*] [$($extra:ident)*]
-        $(#[doc = $d:literal])* #[arg $arg:tt] $field:ident: sweep($t:ident) => $variant:ident, $($rest:tt)*) => {
+        $(#[doc = $d:literal])* #[arg $arg:tt] $(#[range($r:ident)])? $field:ident: sweep($t:ident) => $variant:ident, $($rest:tt)*) => {
         load_args_from_table!(@rows
-            [$($fields)* $(#[doc = $d])* #[arg $arg] pub $field: Vec<$t>,]
+            [$($fields)* $(#[doc = $d])* #[arg $arg] $(#[arg(value_parser = ranged::<$t>(Range::$r))])? pub $field: Vec<$t>,]
             [$($lists)* ($variant $field)] [$($opt)*] [$($flag)*] [$($urls)*] [$($extra)*]
             $($rest)*);
     };
     (@rows [$($fields:tt)*] [$($lists:tt)*] [$($opt:ident)*] [$($flag:ident)*] [$($urls:ident)*] [$($extra:ident)*]
-        $(#[doc = $d:literal])* #[arg $arg:tt] $field:ident: opt($($t:tt)+), $($rest:tt)*) => {
+        $(#[doc = $d:literal])* #[arg $arg:tt] $(#[range($r:ident)])? $field:ident: opt($t:ident), $($rest:tt)*) => {
         load_args_from_table!(@rows
-            [$($fields)* $(#[doc = $d])* #[arg $arg] pub $field: Option<$($t)+>,]
+            [$($fields)* $(#[doc = $d])* #[arg $arg] $(#[arg(value_parser = ranged::<$t>(Range::$r))])? pub $field: Option<$t>,]
             [$($lists)*] [$($opt)* $field] [$($flag)*] [$($urls)*] [$($extra)*]
             $($rest)*);
     };

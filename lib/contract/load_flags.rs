@@ -5,12 +5,16 @@
 //! table, so a new flag is one row plus its use; the rules over combinations stay in
 //! [`Settings::check`].
 //!
-//! A row is `/// help` `#[arg(..)]` `name: kind(Type)` with `=> Variant` when it sweeps. Kinds:
+//! A row is `/// help` `#[arg(..)]` `#[range(..)]`? `name: kind(Type)` with `=> Variant` when it
+//! sweeps. A numeric row's `#[range(R)]` ([`Range`]) is the one declaration of the values it
+//! accepts: the CLI parses the flag with it and [`Settings::check`] checks a plan line's value
+//! with it, in the same words. Kinds:
 //! `opt(T)` one value (`Option<T>`), `flag(bool)` a switch, `sweep(u64 | f64)` a comma list a sweep
 //! may vary, `urls(Urls)` the repeatable `--url`, `extra(..)` the `--extra-inputs` pairs. The
 //! `#[arg]` tokens are clap's, read only by the binaries (the library knows no clap); the parsers
 //! they name live in `bins/shared/load_args.rs`.
 //!
+//! [`Range`]: super::ranges::Range
 //! [`Settings`]: super::settings::Settings
 //! [`Sweepable`]: super::settings::Sweepable
 //! [`Settings::check`]: super::settings::Settings::check
@@ -37,31 +41,39 @@ macro_rules! loadgen_settings {
         #[arg(long)]
         streaming: flag(bool),
         /// Closed loop: requests kept in flight. With --request-rate: the in-flight cap. Sweepable: 10,20,40.
-        #[arg(long, allow_negative_numbers = true, value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+        #[arg(long, allow_negative_numbers = true, value_name = "N[,N...]", value_delimiter = ',')]
+        #[range(Count)]
         concurrency: sweep(u64) => Concurrency,
         /// Open loop: target requests per second. Sweepable: 5,10,20.
-        #[arg(long, allow_negative_numbers = true, value_name = "RPS[,RPS...]", value_delimiter = ',', value_parser = positive)]
+        #[arg(long, allow_negative_numbers = true, value_name = "RPS[,RPS...]", value_delimiter = ',')]
+        #[range(Positive)]
         request_rate: sweep(f64) => RequestRate,
         /// Inter-arrival pattern of --request-rate [default: poisson].
         #[arg(long, alias = "request-rate-mode", value_parser = one_of::<ArrivalPattern>())]
         arrival_pattern: opt(ArrivalPattern),
         /// Gamma shape for --arrival-pattern gamma (1 = Poisson, larger = more regular) [default: 1].
-        #[arg(long, allow_negative_numbers = true, alias = "vllm-burstiness", value_parser = positive)]
+        #[arg(long, allow_negative_numbers = true, alias = "vllm-burstiness")]
+        #[range(Positive)]
         arrival_smoothness: opt(f64),
         /// Closed loop: start the --concurrency workers evenly over this many seconds instead of all at once [default: 0].
-        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS", value_parser = seconds)]
+        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS")]
+        #[range(Seconds)]
         concurrency_ramp_duration: opt(f64),
         /// Requests in the profiling phase [default: --num-prompts]. Sweepable.
-        #[arg(long, allow_negative_numbers = true, alias = "num-requests", value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+        #[arg(long, allow_negative_numbers = true, alias = "num-requests", value_name = "N[,N...]", value_delimiter = ',')]
+        #[range(Count)]
         request_count: sweep(u64) => RequestCount,
         /// Seconds of load in the profiling phase (instead of --request-count). Sweepable.
-        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS[,...]", value_delimiter = ',', value_parser = positive_seconds)]
+        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS[,...]", value_delimiter = ',')]
+        #[range(PositiveSeconds)]
         benchmark_duration: sweep(f64) => BenchmarkDuration,
         /// Seconds to wait for in-flight requests after the duration or Ctrl-C; then they are cancelled [default: 30].
-        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS", value_parser = seconds_or_inf)]
+        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS")]
+        #[range(SecondsOrInf)]
         benchmark_grace_period: opt(f64),
         /// Warmup requests before profiling (records marked benchmark_phase=warmup; in a sweep, first trial of each value only) [default: 0].
-        #[arg(long, allow_negative_numbers = true, alias = "num-warmup-requests", value_parser = whole)]
+        #[arg(long, allow_negative_numbers = true, alias = "num-warmup-requests")]
+        #[range(Whole)]
         warmup_request_count: opt(u64),
         /// Synthetic prompt length in tokens (mean) [default: 550]. Sweepable.
         #[arg(
@@ -69,30 +81,36 @@ macro_rules! loadgen_settings {
         allow_negative_numbers = true,
         aliases = ["synthetic-input-tokens-mean", "prompt-input-tokens-mean"],
         value_name = "TOKENS[,...]",
-        value_delimiter = ',',
-        value_parser = count
+        value_delimiter = ','
         )]
+        #[range(Count)]
         isl: sweep(u64) => Isl,
         /// Standard deviation of the prompt length [default: 0]. Sweepable.
-        #[arg(long, allow_negative_numbers = true, alias = "synthetic-input-tokens-stddev", value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = non_negative)]
+        #[arg(long, allow_negative_numbers = true, alias = "synthetic-input-tokens-stddev", value_name = "TOKENS[,...]", value_delimiter = ',')]
+        #[range(NonNegative)]
         isl_stddev: sweep(f64) => IslStddev,
         /// Output tokens requested (mean), sent as max_completion_tokens [default: server decides]. Sweepable.
-        #[arg(long, allow_negative_numbers = true, alias = "output-tokens-mean", value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = count)]
+        #[arg(long, allow_negative_numbers = true, alias = "output-tokens-mean", value_name = "TOKENS[,...]", value_delimiter = ',')]
+        #[range(Count)]
         osl: sweep(u64) => Osl,
         /// Standard deviation of the output length [default: 0]. Sweepable.
-        #[arg(long, allow_negative_numbers = true, alias = "output-tokens-stddev", value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = non_negative)]
+        #[arg(long, allow_negative_numbers = true, alias = "output-tokens-stddev", value_name = "TOKENS[,...]", value_delimiter = ',')]
+        #[range(NonNegative)]
         osl_stddev: sweep(f64) => OslStddev,
         /// Send max_tokens instead of max_completion_tokens.
         #[arg(long)]
         use_legacy_max_tokens: flag(bool),
         /// Rankings endpoint types: passages per synthetic request (the query is --isl tokens) [default: 1].
-        #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = count)]
+        #[arg(long, allow_negative_numbers = true, value_name = "N")]
+        #[range(Count)]
         rankings_passages_mean: opt(u64),
         /// Rankings endpoint types: tokens per synthetic passage [default: 550].
-        #[arg(long, allow_negative_numbers = true, value_name = "TOKENS", value_parser = count)]
+        #[arg(long, allow_negative_numbers = true, value_name = "TOKENS")]
+        #[range(Count)]
         rankings_passages_prompt_token_mean: opt(u64),
         /// Distinct prompts in the dataset; also the run size without --request-count/--benchmark-duration [default: 100].
-        #[arg(long, allow_negative_numbers = true, alias = "num-dataset-entries", value_parser = count)]
+        #[arg(long, allow_negative_numbers = true, alias = "num-dataset-entries")]
+        #[range(Count)]
         num_prompts: opt(u64),
         /// Seed of every random choice (prompts, arrivals) [default: 0; in a sweep or with trials 42, plus the value's index].
         #[arg(long, allow_negative_numbers = true)]
@@ -101,7 +119,8 @@ macro_rules! loadgen_settings {
         #[arg(long, value_name = "K:V")]
         extra_inputs: extra(Map<String, Value>),
         /// Per-request timeout in seconds; a timed-out request is an error record [default: 21600].
-        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS", value_parser = positive_seconds)]
+        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS")]
+        #[range(PositiveSeconds)]
         request_timeout_seconds: opt(f64),
         /// Client-side token counting: builtin (tiktoken o200k_base), a tokenizer.json, a model folder holding one, or a Hugging Face model id found in the local cache ($HF_HOME/hub; never downloaded) [default: builtin].
         #[arg(long)]
@@ -128,19 +147,24 @@ macro_rules! loadgen_settings {
         #[arg(long, value_parser = one_of::<SamplingStrategy>())]
         dataset_sampling_strategy: opt(SamplingStrategy),
         /// Stop the run (a failed run, exit 2) once this many requests have failed.
-        #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = count)]
+        #[arg(long, allow_negative_numbers = true, value_name = "N")]
+        #[range(Count)]
         max_errors: opt(u64),
         /// Stop the run once this share of the last 50 requests failed (e.g. 0.5).
-        #[arg(long, allow_negative_numbers = true, value_name = "FRACTION", value_parser = fraction)]
+        #[arg(long, allow_negative_numbers = true, value_name = "FRACTION")]
+        #[range(Fraction)]
         max_error_rate: opt(f64),
         /// Stop the run once the server has refused every connection for this long; 0 never stops [default: 3].
-        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS", value_parser = seconds)]
+        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS")]
+        #[range(Seconds)]
         max_unreachable_seconds: opt(f64),
         /// Percent (0-100) of profiling requests to cancel client-side (seeded draw per request, as AIPerf). Sweepable.
-        #[arg(long, allow_negative_numbers = true, value_name = "PERCENT[,...]", value_delimiter = ',', value_parser = percent)]
+        #[arg(long, allow_negative_numbers = true, value_name = "PERCENT[,...]", value_delimiter = ',')]
+        #[range(Percent)]
         request_cancellation_rate: sweep(f64) => RequestCancellationRate,
         /// Seconds after the request is written before a chosen request is cancelled [default: 0]. Sweepable.
-        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS[,...]", value_delimiter = ',', value_parser = seconds)]
+        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS[,...]", value_delimiter = ',')]
+        #[range(Seconds)]
         request_cancellation_delay: sweep(f64) => RequestCancellationDelay,
         /// Replay the --input-file trace on its timestamps (required for the offsets; a trace is replayed anyway unless --no-fixed-schedule).
         #[arg(long)]
@@ -152,52 +176,68 @@ macro_rules! loadgen_settings {
         #[arg(long)]
         fixed_schedule_auto_offset: flag(bool),
         /// Drop trace rows stamped before this many ms; also the schedule zero without auto offset. Sweepable.
-        #[arg(long, allow_negative_numbers = true, value_name = "MS[,...]", value_delimiter = ',', value_parser = whole)]
+        #[arg(long, allow_negative_numbers = true, value_name = "MS[,...]", value_delimiter = ',')]
+        #[range(Whole)]
         fixed_schedule_start_offset: sweep(u64) => FixedScheduleStartOffset,
         /// Drop trace rows stamped after this many ms (inclusive). Sweepable.
-        #[arg(long, allow_negative_numbers = true, value_name = "MS[,...]", value_delimiter = ',', value_parser = whole)]
+        #[arg(long, allow_negative_numbers = true, value_name = "MS[,...]", value_delimiter = ',')]
+        #[range(Whole)]
         fixed_schedule_end_offset: sweep(u64) => FixedScheduleEndOffset,
         /// Tokens per hash_ids block of a mooncake_trace [default: 512]. Sweepable.
-        #[arg(long, allow_negative_numbers = true, value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = count)]
+        #[arg(long, allow_negative_numbers = true, value_name = "TOKENS[,...]", value_delimiter = ',')]
+        #[range(Count)]
         isl_block_size: sweep(u64) => IslBlockSize,
         /// Sessions to start; each runs all its turns (also the synthetic dataset's size). Sweepable.
-        #[arg(long, allow_negative_numbers = true, aliases = ["num-conversations", "num-sessions"], value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+        #[arg(long, allow_negative_numbers = true, aliases = ["num-conversations", "num-sessions"], value_name = "N[,N...]", value_delimiter = ',')]
+        #[range(Count)]
         conversation_num: sweep(u64) => ConversationNum,
         /// Turns per synthetic conversation (mean); each turn resends the session's history [default: 1]. Sweepable.
-        #[arg(long, allow_negative_numbers = true, alias = "session-turns-mean", value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+        #[arg(long, allow_negative_numbers = true, alias = "session-turns-mean", value_name = "N[,N...]", value_delimiter = ',')]
+        #[range(Count)]
         conversation_turn_mean: sweep(u64) => ConversationTurnMean,
         /// Standard deviation of the turns per conversation [default: 0]. Sweepable.
-        #[arg(long, allow_negative_numbers = true, alias = "session-turns-stddev", value_name = "N[,N...]", value_delimiter = ',', value_parser = non_negative)]
+        #[arg(long, allow_negative_numbers = true, alias = "session-turns-stddev", value_name = "N[,N...]", value_delimiter = ',')]
+        #[range(NonNegative)]
         conversation_turn_stddev: sweep(f64) => ConversationTurnStddev,
         /// Delay before each turn after the first, from the previous reply's end, mean in ms [default: 0]. Sweepable.
-        #[arg(long, allow_negative_numbers = true, alias = "session-turn-delay-mean", value_name = "MS[,MS...]", value_delimiter = ',', value_parser = millis)]
+        #[arg(long, allow_negative_numbers = true, alias = "session-turn-delay-mean", value_name = "MS[,MS...]", value_delimiter = ',')]
+        #[range(Millis)]
         conversation_turn_delay_mean: sweep(f64) => ConversationTurnDelayMean,
         /// Standard deviation of the turn delay, in ms [default: 0]. Sweepable.
-        #[arg(long, allow_negative_numbers = true, alias = "session-turn-delay-stddev", value_name = "MS[,MS...]", value_delimiter = ',', value_parser = millis)]
+        #[arg(long, allow_negative_numbers = true, alias = "session-turn-delay-stddev", value_name = "MS[,MS...]", value_delimiter = ',')]
+        #[range(Millis)]
         conversation_turn_delay_stddev: sweep(f64) => ConversationTurnDelayStddev,
         /// Factor on every sampled turn delay [default: 1]. Sweepable.
-        #[arg(long, allow_negative_numbers = true, alias = "session-delay-ratio", value_name = "RATIO[,...]", value_delimiter = ',', value_parser = non_negative)]
+        #[arg(long, allow_negative_numbers = true, alias = "session-delay-ratio", value_name = "RATIO[,...]", value_delimiter = ',')]
+        #[range(NonNegative)]
         conversation_turn_delay_ratio: sweep(f64) => ConversationTurnDelayRatio,
         /// Distinct shared prefixes; each conversation's first turn starts with one of them. Sweepable.
-        #[arg(long, allow_negative_numbers = true, aliases = ["prompt-prefix-pool-size", "num-prefix-prompts"], value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+        #[arg(long, allow_negative_numbers = true, aliases = ["prompt-prefix-pool-size", "num-prefix-prompts"], value_name = "N[,N...]", value_delimiter = ',')]
+        #[range(Count)]
         prefix_prompt_pool_size: sweep(u64) => PrefixPromptPoolSize,
         /// Tokens of each pool prefix (added to the ISL). Sweepable.
-        #[arg(long, allow_negative_numbers = true, alias = "prompt-prefix-length", value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = whole)]
+        #[arg(long, allow_negative_numbers = true, alias = "prompt-prefix-length", value_name = "TOKENS[,...]", value_delimiter = ',')]
+        #[range(Whole)]
         prefix_prompt_length: sweep(u64) => PrefixPromptLength,
         /// Tokens of one system prompt shared by every request (0: none; added to the ISL). Sweepable.
-        #[arg(long, allow_negative_numbers = true, value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = whole)]
+        #[arg(long, allow_negative_numbers = true, value_name = "TOKENS[,...]", value_delimiter = ',')]
+        #[range(Whole)]
         shared_system_prompt_length: sweep(u64) => SharedSystemPromptLength,
         /// Tokens of a user-context message per conversation, sent on every turn (0: none; added to the ISL). Sweepable.
-        #[arg(long, allow_negative_numbers = true, value_name = "TOKENS[,...]", value_delimiter = ',', value_parser = whole)]
+        #[arg(long, allow_negative_numbers = true, value_name = "TOKENS[,...]", value_delimiter = ',')]
+        #[range(Whole)]
         user_context_prompt_length: sweep(u64) => UserContextPromptLength,
         /// User-centric load: requests/s shared by --num-users users, each on AIPerf's per-user schedule. Sweepable.
-        #[arg(long, allow_negative_numbers = true, value_name = "RPS[,RPS...]", value_delimiter = ',', value_parser = positive)]
+        #[arg(long, allow_negative_numbers = true, value_name = "RPS[,RPS...]", value_delimiter = ',')]
+        #[range(Positive)]
         user_centric_rate: sweep(f64) => UserCentricRate,
         /// User-centric load: simulated users, each running one session at a time. Sweepable.
-        #[arg(long, allow_negative_numbers = true, value_name = "N[,N...]", value_delimiter = ',', value_parser = count)]
+        #[arg(long, allow_negative_numbers = true, value_name = "N[,N...]", value_delimiter = ',')]
+        #[range(Count)]
         num_users: sweep(u64) => NumUsers,
         /// Clamp every turn `delay` of an --input-file (multi_turn, mooncake_trace sessions) to at most this many seconds. Sweepable.
-        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS[,...]", value_delimiter = ',', value_parser = seconds)]
+        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS[,...]", value_delimiter = ',')]
+        #[range(Seconds)]
         inter_turn_delay_cap_seconds: sweep(f64) => InterTurnDelayCapSeconds,
         /// A verbatim system prompt, sent first on every request (its tokens add to the ISL; synthetic prompts).
         #[arg(long, value_name = "TEXT")]

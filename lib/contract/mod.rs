@@ -8,6 +8,7 @@ pub mod inputs;
 pub mod limits;
 pub mod load_flags;
 pub mod plan_line;
+pub mod ranges;
 pub mod records;
 pub mod run_info;
 pub mod seconds;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::limits;
+use super::ranges::Range;
 use super::seconds;
 
 /// Declares [`EndpointType`] from one row per flavour: its flag value (= serde name), AIPerf's
@@ -199,18 +200,21 @@ impl Urls {
 /// Generates [`Settings`], [`Sweepable`] and `set_swept` from `loadgen_settings!`'s table
 /// (`load_flags.rs`): one field per row, one variant per sweepable row, in the table's order.
 macro_rules! settings_from_table {
-    (@rows [$($fields:tt)*] [$($sweep:tt)*]) => {
-        settings_from_table!(@emit [$($fields)*] [$($sweep)*]);
+    (@rows [$($fields:tt)*] [$($sweep:tt)*] [$($ranges:tt)*]) => {
+        settings_from_table!(@emit [$($fields)*] [$($sweep)*] [$($ranges)*]);
     };
-    (@rows [$($fields:tt)*] [$($sweep:tt)*]
-        $(#[doc = $d:literal])* #[arg $arg:tt] $field:ident: sweep($t:ident) => $variant:ident, $($rest:tt)*) => {
-        settings_from_table!(@rows [$($fields)* $(#[doc = $d])* $field: ($t),] [$($sweep)* ($variant $field $t)] $($rest)*);
+    (@rows [$($fields:tt)*] [$($sweep:tt)*] [$($ranges:tt)*]
+        $(#[doc = $d:literal])* #[arg $arg:tt] $(#[range($r:ident)])? $field:ident: sweep($t:ident) => $variant:ident, $($rest:tt)*) => {
+        settings_from_table!(@rows [$($fields)* $(#[doc = $d])* $field: ($t),] [$($sweep)* ($variant $field $t)]
+            [$($ranges)* $(($field $r))?] $($rest)*);
     };
-    (@rows [$($fields:tt)*] [$($sweep:tt)*]
-        $(#[doc = $d:literal])* #[arg $arg:tt] $field:ident: $kind:ident($($t:tt)+), $($rest:tt)*) => {
-        settings_from_table!(@rows [$($fields)* $(#[doc = $d])* $field: ($($t)+),] [$($sweep)*] $($rest)*);
+    (@rows [$($fields:tt)*] [$($sweep:tt)*] [$($ranges:tt)*]
+        $(#[doc = $d:literal])* #[arg $arg:tt] $(#[range($r:ident)])? $field:ident: $kind:ident($($t:tt)+), $($rest:tt)*) => {
+        settings_from_table!(@rows [$($fields)* $(#[doc = $d])* $field: ($($t)+),] [$($sweep)*]
+            [$($ranges)* $(($field $r))?] $($rest)*);
     };
-    (@emit [$($(#[doc = $d:literal])* $field:ident: ($($t:tt)+),)*] [$(($variant:ident $key:ident $st:ident))*]) => {
+    (@emit [$($(#[doc = $d:literal])* $field:ident: ($($t:tt)+),)*] [$(($variant:ident $key:ident $st:ident))*]
+        [$(($ranged:ident $range:ident))*]) => {
         /// Every option as given (flags or a plan line's `loadgen` object); `None` = not given.
         /// The serde names are Contract A's keys; an unknown key is an error naming it. The fields
         /// are the rows of `loadgen_settings!` (`load_flags.rs`), plus `ui`.
@@ -260,10 +264,19 @@ macro_rules! settings_from_table {
                 }
                 Ok(())
             }
+
+            /// Every given value within the range its row declares (`#[range]`): `--flag value:
+            /// why`, in the words the CLI's parser uses for the same value.
+            fn check_ranges(&self) -> anyhow::Result<()> {
+                $(if let Some(v) = self.$ranged {
+                    Range::$range.check_flag(&flag_of(stringify!($ranged)), v as f64)?;
+                })*
+                Ok(())
+            }
         }
     };
     ($($rows:tt)*) => {
-        settings_from_table!(@rows [] [] $($rows)*);
+        settings_from_table!(@rows [] [] [] $($rows)*);
     };
 }
 
@@ -297,8 +310,13 @@ pub const ERROR_RATE_WINDOW: usize = 50;
 impl Sweepable {
     /// The long flag, for messages.
     pub fn flag(self) -> String {
-        format!("--{}", self.key().replace('_', "-"))
+        flag_of(self.key())
     }
+}
+
+/// The long flag of a settings key (`isl_stddev` → `--isl-stddev`).
+fn flag_of(key: &str) -> String {
+    format!("--{}", key.replace('_', "-"))
 }
 
 /// loadgen's default server.
@@ -365,6 +383,7 @@ impl Settings {
         if self.model.as_deref().is_none_or(str::is_empty) {
             bail!("--model is required (the model name the server serves, e.g. --model mock-model)");
         }
+        self.check_ranges()?;
         if let Some(kind) = self.endpoint_type.filter(|k| !k.produces_tokens()) {
             if self.streaming == Some(true) {
                 bail!(
@@ -373,81 +392,11 @@ impl Settings {
                 );
             }
         }
-        if self.concurrency == Some(0) {
-            bail!("--concurrency 0: must be at least 1");
-        }
         if let Some(r) = self.request_rate {
             check_rate("--request-rate", r, 1)?;
         }
         if self.request_count.is_some() && self.benchmark_duration.is_some() {
             bail!("--request-count and --benchmark-duration are mutually exclusive: give one");
-        }
-        if self.request_count == Some(0) {
-            bail!("--request-count 0: must be at least 1");
-        }
-        if let Some(d) = self.benchmark_duration {
-            if d <= 0.0 {
-                bail!("--benchmark-duration {d}: must be a positive number of seconds");
-            }
-            seconds::check_flag("--benchmark-duration", d)?;
-        }
-        if let Some(g) = self.benchmark_grace_period.filter(|g| *g != f64::INFINITY) {
-            seconds::check_flag("--benchmark-grace-period", g).map_err(|e| anyhow!("{e}, or inf"))?;
-        }
-        if let Some(s) = self.arrival_smoothness {
-            if !(s.is_finite() && s > 0.0) {
-                bail!("--arrival-smoothness {s}: must be a positive number (the gamma shape)");
-            }
-        }
-        if let Some(r) = self.concurrency_ramp_duration {
-            seconds::check_flag("--concurrency-ramp-duration", r)?;
-        }
-        if let Some(t) = self.request_timeout_seconds {
-            if t <= 0.0 {
-                bail!("--request-timeout-seconds {t}: must be a positive number of seconds");
-            }
-            seconds::check_flag("--request-timeout-seconds", t)?;
-        }
-        if self.isl == Some(0) {
-            bail!("--isl 0: a prompt needs at least one token");
-        }
-        for (flag, v) in [
-            ("--isl-stddev", self.isl_stddev),
-            ("--osl-stddev", self.osl_stddev),
-        ] {
-            if let Some(v) = v {
-                if !(v.is_finite() && v >= 0.0) {
-                    bail!("{flag} {v}: must be >= 0");
-                }
-            }
-        }
-        if self.osl == Some(0) {
-            bail!("--osl 0: ask for at least one output token (or leave --osl out to let the server decide)");
-        }
-        if self.max_errors == Some(0) {
-            bail!("--max-errors 0: must be at least 1 (leave it out to never stop on a count of errors)");
-        }
-        if let Some(r) = self.max_error_rate {
-            if !(r > 0.0 && r <= 1.0) {
-                bail!("--max-error-rate {r}: must be a fraction in (0, 1], e.g. 0.5 for half of the last {ERROR_RATE_WINDOW} requests");
-            }
-        }
-        if let Some(t) = self.max_unreachable_seconds {
-            seconds::check_flag("--max-unreachable-seconds", t)?;
-        }
-        for (flag, v) in [
-            ("--rankings-passages-mean", self.rankings_passages_mean),
-            (
-                "--rankings-passages-prompt-token-mean",
-                self.rankings_passages_prompt_token_mean,
-            ),
-        ] {
-            if v == Some(0) {
-                bail!("{flag} 0: must be at least 1");
-            }
-        }
-        if self.num_prompts == Some(0) {
-            bail!("--num-prompts 0: must be at least 1");
         }
         if self.custom_dataset_type.is_some() && self.input_file.is_none() {
             bail!("--custom-dataset-type needs --input-file");
@@ -568,14 +517,10 @@ impl Settings {
         Ok(())
     }
 
-    /// `--inter-turn-delay-cap-seconds`: a number of seconds >= 0 that clamps a file's turn
-    /// delays (AIPerf ignores it on synthetic data; sweepkit says so rather than doing nothing).
+    /// `--inter-turn-delay-cap-seconds` clamps a file's turn delays (AIPerf ignores it on
+    /// synthetic data; sweepkit says so rather than doing nothing).
     fn check_delay_cap(&self) -> anyhow::Result<()> {
-        let Some(cap) = self.inter_turn_delay_cap_seconds else {
-            return Ok(());
-        };
-        seconds::check_flag("--inter-turn-delay-cap-seconds", cap)?;
-        if self.input_file.is_none() {
+        if self.inter_turn_delay_cap_seconds.is_some() && self.input_file.is_none() {
             bail!("--inter-turn-delay-cap-seconds clamps the turn delays of an --input-file (multi_turn, mooncake_trace); synthetic delays come from --conversation-turn-delay-*: drop it or give --input-file");
         }
         Ok(())
@@ -615,16 +560,8 @@ impl Settings {
     /// AIPerf's cancellation rules, except that a rate of 0 is allowed (no request is cut), so a
     /// sweep can list its baseline: `--request-cancellation-rate 0,10,20`.
     fn check_cancellation(&self) -> anyhow::Result<()> {
-        if let Some(r) = self.request_cancellation_rate {
-            if !(0.0..=100.0).contains(&r) {
-                bail!("--request-cancellation-rate {r}: must be a percentage from 0 to 100");
-            }
-        }
-        if let Some(d) = self.request_cancellation_delay {
-            seconds::check_flag("--request-cancellation-delay", d)?;
-            if self.request_cancellation_rate.is_none() {
-                bail!("--request-cancellation-delay requires --request-cancellation-rate to be set (cancellation is disabled when rate is unset)");
-            }
+        if self.request_cancellation_delay.is_some() && self.request_cancellation_rate.is_none() {
+            bail!("--request-cancellation-delay requires --request-cancellation-rate to be set (cancellation is disabled when rate is unset)");
         }
         Ok(())
     }
@@ -666,9 +603,6 @@ impl Settings {
                 bail!("--fixed-schedule-end-offset {e} is before --fixed-schedule-start-offset {s}: give an end >= the start");
             }
         }
-        if self.isl_block_size == Some(0) {
-            bail!("--isl-block-size 0: a hash_ids block needs at least one token");
-        }
         Ok(())
     }
 
@@ -680,35 +614,9 @@ impl Settings {
             || self.custom_dataset_type == Some(DatasetType::MultiTurn)
     }
 
-    /// Turn delays (ms) through the one checked duration type, the ratio's product included.
+    /// The turn delay waited (ms): the mean times the ratio, through the one checked duration
+    /// type (each alone is checked by its range).
     fn check_turn_delays(&self) -> anyhow::Result<()> {
-        for (flag, v) in [
-            ("--conversation-turn-stddev", self.conversation_turn_stddev),
-            (
-                "--conversation-turn-delay-ratio",
-                self.conversation_turn_delay_ratio,
-            ),
-        ] {
-            if let Some(v) = v {
-                if !(v.is_finite() && v >= 0.0) {
-                    bail!("{flag} {}: must be a number >= 0", seconds::show(v));
-                }
-            }
-        }
-        for (flag, v) in [
-            (
-                "--conversation-turn-delay-mean",
-                self.conversation_turn_delay_mean,
-            ),
-            (
-                "--conversation-turn-delay-stddev",
-                self.conversation_turn_delay_stddev,
-            ),
-        ] {
-            if let Some(v) = v {
-                seconds::check_flag_ms(flag, v)?;
-            }
-        }
         // The delay waited is the sampled one times the ratio: that product is the wait.
         let ratio = self.conversation_turn_delay_ratio.unwrap_or(1.0);
         let mean = self.conversation_turn_delay_mean.unwrap_or(0.0);
@@ -727,12 +635,6 @@ impl Settings {
     /// The rules of sessions, shared prefixes and user-centric load (AIPerf's, with its messages
     /// where it has one).
     fn check_workload(&self) -> anyhow::Result<()> {
-        if self.conversation_num == Some(0) {
-            bail!("--conversation-num 0: must be at least 1");
-        }
-        if self.conversation_turn_mean == Some(0) {
-            bail!("--conversation-turn-mean must be >= 1 for every value (got 0)");
-        }
         self.check_turn_delays()?;
         let synthetic_only = [
             ("--conversation-turn-mean", self.conversation_turn_mean.is_some()),
@@ -777,7 +679,6 @@ impl Settings {
             bail!("--prefix-prompt-pool-size/--prefix-prompt-length and --shared-system-prompt-length/--user-context-prompt-length are mutually exclusive (AIPerf's rule): pick one way of sharing prefixes");
         }
         match (self.prefix_prompt_pool_size, self.prefix_prompt_length) {
-            (Some(0), _) => bail!("--prefix-prompt-pool-size 0: must be greater than or equal to 1"),
             (None, Some(n)) if n > 0 => bail!("--prefix-prompt-length {n} needs --prefix-prompt-pool-size (how many distinct prefixes to draw from)"),
             (Some(n), None) => bail!("--prefix-prompt-pool-size {n} needs --prefix-prompt-length (tokens per prefix)"),
             _ => {}
@@ -819,7 +720,6 @@ impl Settings {
             (None, Some(_)) => {
                 bail!("--num-users requires --user-centric-rate (the requests/s all users share)")
             }
-            (Some(_), Some(0)) => bail!("--num-users 0: must be at least 1"),
             (Some(_), Some(_)) => {
                 if self.request_rate.is_some() || self.concurrency.is_some() {
                     bail!("--user-centric-rate sets the whole schedule: drop --request-rate/--concurrency");
@@ -877,16 +777,10 @@ impl Settings {
     }
 }
 
-/// A rate (requests/s) shared by `users`: positive, and each user's gap between requests
+/// A rate (requests/s, positive by its range) shared by `users`: each user's gap between requests
 /// (`users / rate`) a wait [`seconds::Seconds`] accepts, so the schedule never holds a gap of
 /// years (`--request-rate 1e-300`) that would hang the run or overflow a `Duration`.
 fn check_rate(flag: &str, r: f64, users: u64) -> anyhow::Result<()> {
-    if !(r.is_finite() && r > 0.0) {
-        bail!(
-            "{flag} {}: must be a positive number of requests/s",
-            seconds::show(r)
-        );
-    }
     let gap = users.max(1) as f64 / r;
     if seconds::Seconds::new(gap).is_err() {
         bail!(
@@ -1009,6 +903,81 @@ mod tests {
         }
         .check();
         assert!(e.unwrap_err().to_string().contains("--input-file"));
+    }
+
+    /// A plan line's value out of its row's `#[range]` is refused in one line naming the flag, in
+    /// the words the CLI's parser uses for the same value; the edges of each range pass.
+    #[test]
+    fn out_of_range_values_are_refused_by_their_rows_range() {
+        let base = || Settings {
+            model: Some("m".into()),
+            ..Default::default()
+        };
+        let err = |s: Settings| s.check().unwrap_err().to_string();
+        for (s, want) in [
+            (
+                Settings {
+                    isl: Some(0),
+                    ..base()
+                },
+                "--isl 0: must be at least 1",
+            ),
+            (
+                Settings {
+                    osl_stddev: Some(-1.0),
+                    ..base()
+                },
+                "--osl-stddev -1: must be a number >= 0",
+            ),
+            (
+                Settings {
+                    max_error_rate: Some(1.5),
+                    ..base()
+                },
+                "--max-error-rate 1.5: must be a fraction in (0, 1], e.g. 0.5",
+            ),
+            (
+                Settings {
+                    request_cancellation_rate: Some(101.0),
+                    ..base()
+                },
+                "--request-cancellation-rate 101: must be a percentage from 0 to 100",
+            ),
+            (
+                Settings {
+                    request_timeout_seconds: Some(0.0),
+                    ..base()
+                },
+                "--request-timeout-seconds 0: must be a positive number of seconds",
+            ),
+            (
+                Settings {
+                    conversation_turn_delay_mean: Some(-1.0),
+                    ..base()
+                },
+                "--conversation-turn-delay-mean -1: must be a number of ms from 0 to",
+            ),
+            (
+                Settings {
+                    num_users: Some(0),
+                    user_centric_rate: Some(1.0),
+                    ..base()
+                },
+                "--num-users 0: must be at least 1",
+            ),
+        ] {
+            let e = err(s);
+            assert!(e.starts_with(want) && !e.contains('\n'), "{e}");
+        }
+        let edges = Settings {
+            benchmark_grace_period: Some(f64::INFINITY),
+            max_error_rate: Some(1.0),
+            request_cancellation_rate: Some(0.0),
+            isl_stddev: Some(0.0),
+            concurrency: Some(1),
+            ..base()
+        };
+        assert!(edges.check().is_ok(), "{:?}", edges.check());
     }
 
     #[test]

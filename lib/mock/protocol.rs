@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use super::tokens::PromptStats;
 
-/// Which generation endpoint a request came in on.
+/// Which generation endpoint a request came in on (its path and names are its flavour's
+/// `wire::Route`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     Chat,
@@ -24,30 +25,6 @@ pub enum Endpoint {
     Generate,
     /// TGI's `/generate_stream`.
     GenerateStream,
-}
-
-impl Endpoint {
-    pub fn name(self) -> &'static str {
-        match self {
-            Endpoint::Chat => "chat",
-            Endpoint::Completions => "completions",
-            Endpoint::Responses => "responses",
-            Endpoint::Messages => "messages",
-            Endpoint::Generate => "generate",
-            Endpoint::GenerateStream => "generate_stream",
-        }
-    }
-
-    /// The prefix of its response ids, as the real servers spell them.
-    pub fn id_prefix(self) -> &'static str {
-        match self {
-            Endpoint::Chat => "chatcmpl",
-            Endpoint::Completions => "cmpl",
-            Endpoint::Responses => "resp",
-            Endpoint::Messages => "msg",
-            Endpoint::Generate | Endpoint::GenerateStream => "gen",
-        }
-    }
 }
 
 #[derive(Deserialize, Default)]

@@ -194,18 +194,24 @@ fn text_response(body: String, content_type: &'static str) -> Resp {
     r
 }
 
-/// Every path mock-llm serves, for the 404 message.
-const PATHS: &str = "/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/messages, /generate, /generate_stream, /v2/rerank, /rerank, /v1/models, /version, /health, /metrics, /dcgm/metrics";
+/// The paths mock-llm serves besides the generation flavours' routes (`wire::paths`).
+const OTHER_PATHS: [&str; 8] = [
+    "/v1/embeddings",
+    "/v2/rerank",
+    "/rerank",
+    "/v1/models",
+    "/version",
+    "/health",
+    "/metrics",
+    "/dcgm/metrics",
+];
 
 /// The route of a POST path.
 fn post_route(path: &str) -> Option<Route> {
+    if let Some((r, _)) = wire::route(path) {
+        return Some(Route::Generate(r.endpoint));
+    }
     Some(match path {
-        "/v1/chat/completions" => Route::Generate(Endpoint::Chat),
-        "/v1/completions" => Route::Generate(Endpoint::Completions),
-        "/v1/responses" => Route::Generate(Endpoint::Responses),
-        "/v1/messages" => Route::Generate(Endpoint::Messages),
-        "/generate" => Route::Generate(Endpoint::Generate),
-        "/generate_stream" => Route::Generate(Endpoint::GenerateStream),
         "/v1/embeddings" => Route::Embeddings,
         "/v2/rerank" => Route::Rerank(rankings::Api::Cohere),
         "/rerank" => Route::Rerank(rankings::Api::Tei),
@@ -277,12 +283,13 @@ fn resolve_route(eng: &Engine, method: &Method, path: &str) -> Result<Route, Box
             render_dcgm(eng.load(), eng.energy_mj()),
             "text/plain; version=0.0.4; charset=utf-8",
         ),
-        (None, _, p) if PATHS.split(", ").any(|q| q == p) => {
+        (None, _, p) if wire::paths().chain(OTHER_PATHS).any(|q| q == p) => {
             let msg = format!("method {method} is not allowed on {path}");
             error_response(eng, StatusCode::METHOD_NOT_ALLOWED, &msg, "invalid_request_error")
         }
         _ => {
-            let msg = format!("no route {path}: mock-llm serves {PATHS}");
+            let all: Vec<&str> = wire::paths().chain(OTHER_PATHS).collect();
+            let msg = format!("no route {path}: mock-llm serves {}", all.join(", "));
             error_response(eng, StatusCode::NOT_FOUND, &msg, "not_found_error")
         }
     };
@@ -428,7 +435,7 @@ impl Planned {
         );
         let fault = eng.opts.faults.draw(&mut rng, plan.tokens);
         Planned {
-            id: eng.request_id(g.endpoint.id_prefix(), seq),
+            id: eng.request_id(wire::route_of(g.endpoint).id_prefix, seq),
             model_json: match &g.model {
                 Some(m) => json_str(m),
                 None => eng.served_model_json.clone(),
@@ -480,7 +487,7 @@ fn injected_error(eng: &Engine, g: &Generate, p: Planned, arr: &Arrival) -> Resp
     record_simple(
         eng,
         p.id,
-        g.endpoint.name(),
+        wire::route_of(g.endpoint).name,
         g.stream,
         status.as_u16(),
         "error",
@@ -571,7 +578,7 @@ async fn whole_response(
         record_simple(
             &eng,
             id,
-            g.endpoint.name(),
+            wire::route_of(g.endpoint).name,
             false,
             status,
             outcome,
@@ -585,7 +592,7 @@ async fn whole_response(
     let mut left = ClientLeft {
         eng: &eng,
         id: Some(p.id.clone()),
-        endpoint: g.endpoint.name(),
+        endpoint: wire::route_of(g.endpoint).name,
         prompt_tokens,
         arr: &arr,
         admitted,

@@ -302,7 +302,7 @@ impl SseStream {
         rec.write(&RequestRecord {
             request_id: std::mem::take(&mut self.s.id),
             client_request_id: self.s.client_request_id.take(),
-            endpoint: self.s.endpoint.name(),
+            endpoint: super::wire::route_of(self.s.endpoint).name,
             stream: true,
             status,
             outcome: self.outcome,

@@ -19,8 +19,8 @@ use crate::loadgen::dataset::prompts::{corpus_text, json_inner, pretty, Prompt, 
 use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::options::{EndpointType, Options};
 use crate::loadgen::py_random::PyRandom;
-use crate::loadgen::wire;
 pub use crate::loadgen::wire::Role;
+use crate::loadgen::wire::{self, BodySpec};
 
 /// One conversation template.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ impl Conversation {
     /// Builds a conversation: each turn's own request (`alone`) from its text, output budget,
     /// delay and per-turn body keys (`extra`, merged after `--extra-inputs`).
     pub fn new(
-        opts: &Options,
+        spec: &BodySpec,
         tok: &Tokenizer,
         (index, id): (usize, Arc<str>),
         head: (Option<Arc<str>>, Option<Arc<str>>),
@@ -67,30 +67,23 @@ impl Conversation {
             .as_ref()
             .filter(|s| s.len() >= SHARE_BYTES)
             .map(|s| shared_text(s, tok));
+        let context_content = context.clone().map(UserContent::text);
         let turns = turns
             .into_iter()
             .map(|t| {
-                // Per-turn body keys need their own options; most turns have none (no copy).
-                let o = if t.extra.is_empty() {
-                    std::borrow::Cow::Borrowed(opts)
-                } else {
-                    let mut o = opts.clone();
-                    o.extra_inputs.extend(t.extra);
-                    std::borrow::Cow::Owned(o)
-                };
-                let mut payload = wire::request_body(&o, &t.text, &[], t.max_tokens);
-                let msgs: Vec<(Role, &str)> = context
-                    .as_deref()
+                let content = UserContent::text(t.text);
+                let mut payload = wire::request_body(&spec.with_extra(t.extra), &content, &[], t.max_tokens);
+                let msgs: Vec<(Role, &UserContent)> = context_content
+                    .iter()
                     .map(|c| (Role::User, c))
-                    .into_iter()
-                    .chain([(Role::User, t.text.as_str())])
+                    .chain([(Role::User, &content)])
                     .collect();
                 let in_body = if shared.is_some() {
                     Some(SHARED_MARK)
                 } else {
                     system.as_deref()
                 };
-                wire::flavour(opts.endpoint_type).set_messages(&mut payload, in_body, &msgs);
+                wire::flavour(spec.kind).set_messages(&mut payload, in_body, &msgs);
                 let texts = wire::input_texts(&payload);
                 let mut alone = match &shared {
                     // The shared text counted once, the rest after the space that joins them.
@@ -110,7 +103,7 @@ impl Conversation {
                 };
                 alone.session_id = id.to_string();
                 Turn {
-                    content: UserContent::text(t.text),
+                    content,
                     delay_ms: t.delay_ms,
                     at_ms: t.at_ms,
                     alone,
@@ -136,16 +129,13 @@ impl Conversation {
     ) -> (Map<String, Value>, String) {
         let turn = &self.turns[k];
         let mut payload = turn.alone.payload.clone();
-        let texts: Vec<(Role, std::borrow::Cow<str>)> = history
-            .iter()
-            .map(|(r, c)| (*r, c.as_text()))
-            .chain([(Role::User, turn.content.as_text())])
-            .collect();
-        let mut msgs: Vec<(Role, &str)> = Vec::with_capacity(history.len() + 2);
-        if let Some(c) = self.context.as_deref() {
+        let context = self.context.clone().map(UserContent::text);
+        let mut msgs: Vec<(Role, &UserContent)> = Vec::with_capacity(history.len() + 2);
+        if let Some(c) = &context {
             msgs.push((Role::User, c));
         }
-        msgs.extend(texts.iter().map(|(r, t)| (*r, t.as_ref())));
+        msgs.extend(history.iter().map(|(r, c)| (*r, c)));
+        msgs.push((Role::User, &turn.content));
         wire::flavour(kind).set_messages(&mut payload, self.system.as_deref(), &msgs);
         let text = wire::input_texts(&payload).join(" ");
         (payload, text)
@@ -193,6 +183,7 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversa
     let mut streams = Streams::new(opts.random_seed);
     let mut counts = PyRandom::derived(opts.random_seed, "composer.conversation.turn_count");
     let mut delays = PyRandom::derived(opts.random_seed, "composer.conversation.turn_delay");
+    let spec = BodySpec::of(opts);
     (0..opts.num_prompts)
         .map(|c| {
             let n = counts.positive_normal_integer(w.turn_mean as f64, w.turn_stddev as f64);
@@ -221,7 +212,7 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversa
             let context = shared.user_context(tok, c)?.map(Arc::from);
             let id: Arc<str> = Arc::from(format!("session_{c:06}"));
             Ok(Conversation::new(
-                opts,
+                &spec,
                 tok,
                 (c as usize, id),
                 (system.clone(), context),

@@ -23,69 +23,121 @@ const CHUNK_CHARS: usize = 10_000;
 /// mismatch; sweepkit goes on (the same text whenever AIPerf's is exact) to keep ISL exact.
 const MAX_RETRIES: usize = 50;
 
-/// The corpus as token ids of one tokenizer.
+/// The corpus chunks' token counts under `builtin` (o200k_base), in order, so that set-up cuts
+/// windows without tokenizing the whole corpus (0.2 s): a chunk is encoded when a window first
+/// touches it. `builtin_chunk_counts_are_current` recomputes them and fails when they are stale.
+const BUILTIN_CHUNK_TOKENS: &[u32] = &include!("../assets/shakespeare-builtin-chunk-tokens.in");
+
+/// The corpus as token ids of one tokenizer: AIPerf's chunks, each encoded alone.
 pub struct Corpus {
-    tokens: Vec<u32>,
+    chunks: Vec<String>,
+    /// Where each chunk's ids start in the whole corpus, then the total.
+    starts: Vec<usize>,
+    /// Each chunk's ids, encoded on first use (all at once for a tokenizer without counts).
+    ids: Vec<OnceLock<Vec<u32>>>,
 }
 
 /// Tokenized corpora by tokenizer (name and file), built once per process.
 static CORPORA: OnceLock<Mutex<HashMap<String, Arc<Corpus>>>> = OnceLock::new();
 
 impl Corpus {
-    /// The corpus under `tok`, tokenized once per process.
+    /// The corpus under `tok`, built once per process.
     pub fn of(tok: &Tokenizer) -> Arc<Corpus> {
         let key = format!("{}\u{0}{:?}", tok.name(), tok.path());
         let cache = CORPORA.get_or_init(Default::default);
         if let Some(c) = cache.lock().expect("corpus cache").get(&key) {
             return c.clone();
         }
-        let c = Arc::new(Corpus::tokenize(tok));
+        let c = Arc::new(Corpus::new(tok));
         cache.lock().expect("corpus cache").insert(key, c.clone());
         c
     }
 
-    /// AIPerf's `_initialize_corpus`: non-empty stripped lines, joined by spaces into chunks of
-    /// at least [`CHUNK_CHARS`] characters, each encoded alone (two threads), ids concatenated.
-    fn tokenize(tok: &Tokenizer) -> Corpus {
-        let mut chunks: Vec<String> = Vec::new();
-        let (mut buf, mut chars): (Vec<&str>, usize) = (Vec::new(), 0);
-        for line in SHAKESPEARE.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            buf.push(line);
-            chars += line.chars().count();
-            if chars >= CHUNK_CHARS {
-                chunks.push(buf.join(" "));
-                buf.clear();
-                chars = 0;
-            }
+    /// The chunks with their ids' offsets: from the stored counts for `builtin`, else by
+    /// encoding every chunk (two threads).
+    fn new(tok: &Tokenizer) -> Corpus {
+        let chunks = chunks();
+        let ids: Vec<OnceLock<Vec<u32>>> = chunks.iter().map(|_| OnceLock::new()).collect();
+        let counts: Vec<usize> = if tok.is_builtin() && BUILTIN_CHUNK_TOKENS.len() == chunks.len() {
+            BUILTIN_CHUNK_TOKENS.iter().map(|&n| n as usize).collect()
+        } else {
+            let half = chunks.len() / 2;
+            let encode = |from: usize, to: usize| {
+                for (c, slot) in chunks[from..to].iter().zip(&ids[from..to]) {
+                    let _ = slot.set(tok.encode(c));
+                }
+            };
+            std::thread::scope(|s| {
+                let h = s.spawn(|| encode(half, chunks.len()));
+                encode(0, half);
+                h.join().expect("corpus tokenizer thread");
+            });
+            ids.iter().map(|i| i.get().map_or(0, Vec::len)).collect()
+        };
+        let mut starts = Vec::with_capacity(counts.len() + 1);
+        let mut at = 0;
+        for n in counts {
+            starts.push(at);
+            at += n;
         }
-        if !buf.is_empty() {
-            chunks.push(buf.join(" "));
-        }
-        let half = chunks.len() / 2;
-        let (a, b) = chunks.split_at(half);
-        let encode = |part: &[String]| -> Vec<u32> { part.iter().flat_map(|c| tok.encode(c)).collect() };
-        let (mut tokens, rest) = std::thread::scope(|s| {
-            let h = s.spawn(|| encode(b));
-            (encode(a), h.join().expect("corpus tokenizer thread"))
-        });
-        tokens.extend(rest);
-        Corpus { tokens }
+        starts.push(at);
+        Corpus { chunks, starts, ids }
     }
 
     /// Number of tokens.
     pub fn len(&self) -> usize {
-        self.tokens.len()
+        *self.starts.last().unwrap_or(&0)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.tokens.is_empty()
+        self.len() == 0
+    }
+
+    /// The ids of chunk `c`, encoded with `tok` (the corpus's tokenizer) on first use.
+    fn chunk(&self, tok: &Tokenizer, c: usize) -> &[u32] {
+        self.ids[c].get_or_init(|| tok.encode(&self.chunks[c]))
     }
 
     /// `n` tokens from offset `start`, wrapping at the end (as often as a window longer than
     /// the corpus needs; AIPerf wraps once and returns a shorter window).
-    pub fn window(&self, start: usize, n: usize) -> Vec<u32> {
-        self.tokens.iter().cycle().skip(start).take(n).copied().collect()
+    pub fn window(&self, tok: &Tokenizer, start: usize, n: usize) -> Vec<u32> {
+        let total = self.len();
+        let mut out = Vec::with_capacity(n);
+        if total == 0 {
+            return out;
+        }
+        let mut at = start % total;
+        while out.len() < n {
+            // The last chunk starting at or before `at` holds it (empty chunks share a start).
+            let c = self.starts[..self.chunks.len()].partition_point(|&s| s <= at) - 1;
+            let ids = self.chunk(tok, c);
+            let from = at - self.starts[c];
+            let take = (n - out.len()).min(ids.len() - from);
+            out.extend_from_slice(&ids[from..from + take]);
+            at = (at + take) % total;
+        }
+        out
     }
+}
+
+/// AIPerf's `_initialize_corpus` chunks: non-empty stripped lines, joined by spaces into chunks
+/// of at least [`CHUNK_CHARS`] characters (each encoded alone, ids concatenated).
+fn chunks() -> Vec<String> {
+    let mut chunks: Vec<String> = Vec::new();
+    let (mut buf, mut chars): (Vec<&str>, usize) = (Vec::new(), 0);
+    for line in SHAKESPEARE.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        buf.push(line);
+        chars += line.chars().count();
+        if chars >= CHUNK_CHARS {
+            chunks.push(buf.join(" "));
+            buf.clear();
+            chars = 0;
+        }
+    }
+    if !buf.is_empty() {
+        chunks.push(buf.join(" "));
+    }
+    chunks
 }
 
 /// Draws the start of a corpus window: a uniform offset below the corpus length.
@@ -112,7 +164,7 @@ pub fn exact_text(
             tokens.truncate(target);
         } else {
             let more = target - got;
-            tokens.extend(corpus.window(offset(corpus.len()), more));
+            tokens.extend(corpus.window(tok, offset(corpus.len()), more));
         }
     }
     anyhow::bail!(
@@ -137,13 +189,13 @@ pub fn text(tok: &Tokenizer, offset: &mut Offset, n: u64, prefix: Option<&str>) 
     if prefix.is_some() {
         // The body starts on a word, so the prefix stays whole words (AIPerf joins mid-word too).
         for _ in 0..64 {
-            if tok.decode(&corpus.window(start, 1)).starts_with(' ') {
+            if tok.decode(&corpus.window(tok, start, 1)).starts_with(' ') {
                 break;
             }
             start = (start + 1) % corpus.len();
         }
     }
-    tokens.extend(corpus.window(start, n as usize));
+    tokens.extend(corpus.window(tok, start, n as usize));
     exact_text(tok, &corpus, tokens, target, offset)
 }
 
@@ -206,8 +258,8 @@ mod tests {
         let tok = Tokenizer::load("builtin").unwrap();
         let c = Corpus::of(&tok);
         assert!(c.len() > 1_000_000, "{}", c.len());
-        let w = c.window(c.len() - 2, 5);
-        assert_eq!(w[2..], c.window(0, 3)[..]);
+        let w = c.window(&tok, c.len() - 2, 5);
+        assert_eq!(w[2..], c.window(&tok, 0, 3)[..]);
         let mut at = [c.len() - 3, 17, 99].into_iter();
         for n in [1u64, 7, 300] {
             let t = text(&tok, &mut |_| at.next().unwrap_or(5), n, None).unwrap();
@@ -216,5 +268,52 @@ mod tests {
         let t = text(&tok, &mut |_| 1234, 20, Some(" To be or not to be")).unwrap();
         assert!(t.starts_with(" To be or not to be"), "{t}");
         assert_eq!(tok.count(&t), 6 + 20);
+    }
+
+    /// The stored `builtin` counts are the chunks' counts now (a changed corpus, chunking or
+    /// tokenizer fails here; `SWEEPKIT_WRITE_CHUNK_TOKENS=1` rewrites the table instead), and a
+    /// corpus cut from them (chunks encoded as windows touch them) gives the ids of the corpus
+    /// encoded whole, wherever a window starts or wraps.
+    #[test]
+    fn builtin_chunk_counts_are_current_and_lazy_windows_match_the_whole() {
+        let tok = Tokenizer::load("builtin").unwrap();
+        let encoded: Vec<Vec<u32>> = chunks().iter().map(|c| tok.encode(c)).collect();
+        let counts: Vec<usize> = encoded.iter().map(Vec::len).collect();
+        if std::env::var_os("SWEEPKIT_WRITE_CHUNK_TOKENS").is_some() {
+            let list: Vec<String> = counts.iter().map(usize::to_string).collect();
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/lib/loadgen/assets/shakespeare-builtin-chunk-tokens.in"
+            );
+            std::fs::write(path, format!("[{}]\n", list.join(", "))).unwrap();
+            return;
+        }
+        let stored: Vec<usize> = BUILTIN_CHUNK_TOKENS.iter().map(|&n| n as usize).collect();
+        assert_eq!(
+            stored, counts,
+            "lib/loadgen/assets/shakespeare-builtin-chunk-tokens.in is stale: rerun this test with SWEEPKIT_WRITE_CHUNK_TOKENS=1"
+        );
+        let lazy = Corpus::new(&tok);
+        assert!(
+            lazy.ids.iter().all(|i| i.get().is_none()),
+            "nothing encoded up front"
+        );
+        let whole: Vec<u32> = encoded.concat();
+        assert_eq!(lazy.len(), whole.len());
+        let n = whole.len();
+        for (start, len) in [
+            (0, 10),
+            (n / 2, 5000),
+            (n - 3, 7),
+            (lazy.starts[1] - 2, 4),
+            (n + 5, 3),
+        ] {
+            let want: Vec<u32> = whole.iter().cycle().skip(start).take(len).copied().collect();
+            assert_eq!(lazy.window(&tok, start, len), want, "window at {start}");
+        }
+        assert!(
+            lazy.ids.iter().filter(|i| i.get().is_some()).count() < 10,
+            "only the touched chunks"
+        );
     }
 }

@@ -21,13 +21,14 @@ use serde_json::{Map, Value};
 use crate::contract::limits;
 use crate::contract::seconds::{show, Seconds};
 use crate::io::jsonl;
+use crate::loadgen::dataset::content::UserContent;
 use crate::loadgen::dataset::conversation::Conversation;
 use crate::loadgen::dataset::prompts::{mix, random_words, text_of_tokens, Prompt};
 use crate::loadgen::dataset::replay;
 use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::dataset::trace_sessions;
 use crate::loadgen::options::{DatasetType, EndpointType, Options};
-use crate::loadgen::wire;
+use crate::loadgen::wire::{self, BodySpec};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -221,6 +222,7 @@ fn schedule_rows(
     let mut scheduled = 0usize;
     let mut clock_ms = 0.0f64;
     let mut prompts = Vec::with_capacity(total);
+    let run_spec = BodySpec::of(opts);
     for (k, r) in rows.into_iter().enumerate() {
         let timestamp_ms = match (r.timestamp, opts.workload.capped_delay(r.delay)) {
             (Some(t), _) => {
@@ -234,26 +236,31 @@ fn schedule_rows(
             (None, None) => None,
         };
         scheduled += timestamp_ms.is_some() as usize;
-        let mut extra = opts.extra_inputs.clone();
-        extra.extend(r.extra);
+        let spec = run_spec.with_extra(r.extra);
         let max_tokens = r.max_tokens;
         prompts.push(match r.body {
             Body::Payload(mut payload) => {
-                payload.extend(extra);
+                payload.extend(spec.extra.clone());
                 let isl = tok.count(&wire::input_texts(&payload).join(" "));
                 Prompt::from_payload(k, payload, isl, max_tokens, timestamp_ms)
             }
             Body::Messages(messages) => {
-                let o = with_extra(opts, extra);
-                let mut p = Prompt::new(&o, k, ("", &[]), 0, max_tokens, timestamp_ms);
+                let none = UserContent::text("");
+                let mut p = Prompt::new(&spec, k, (&none, &[]), 0, max_tokens, timestamp_ms);
                 p.payload.insert("messages".into(), Value::Array(messages));
                 let isl = tok.count(&wire::input_texts(&p.payload).join(" "));
                 Prompt::from_payload(k, p.payload, isl, max_tokens, timestamp_ms)
             }
             Body::Text(text) => {
                 let isl = tok.count(&text);
-                let o = with_extra(opts, extra);
-                Prompt::new(&o, k, (&text, &[]), isl, max_tokens, timestamp_ms)
+                Prompt::new(
+                    &spec,
+                    k,
+                    (&UserContent::text(text), &[]),
+                    isl,
+                    max_tokens,
+                    timestamp_ms,
+                )
             }
         });
     }
@@ -352,12 +359,6 @@ fn check_values(line: &Line, tok: &Tokenizer) -> Result<(), String> {
         limits::check_tokens("input_length", n, context)?;
     }
     Ok(())
-}
-
-fn with_extra(opts: &Options, extra: Map<String, Value>) -> Options {
-    let mut o = opts.clone();
-    o.extra_inputs = extra;
-    o
 }
 
 fn type_name(k: DatasetType) -> &'static str {

@@ -15,10 +15,11 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
 use serde_json::{Map, Value};
 
+use super::content::UserContent;
 use super::corpus::Streams;
 use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::options::Options;
-use crate::loadgen::wire;
+use crate::loadgen::wire::{self, BodySpec};
 
 /// One entry of the dataset: a prompt and the exact request body that carries it.
 #[derive(Debug, Clone)]
@@ -71,16 +72,16 @@ pub fn json_inner(text: &str) -> Bytes {
 }
 
 impl Prompt {
-    /// The request carrying `text` (a rankings query, ranked against `passages`).
+    /// The request carrying `content` (a rankings query, ranked against `passages`).
     pub fn new(
-        opts: &Options,
+        spec: &BodySpec,
         index: usize,
-        (text, passages): (&str, &[String]),
+        (content, passages): (&UserContent, &[String]),
         isl: u64,
         max_tokens: Option<u64>,
         timestamp_ms: Option<f64>,
     ) -> Prompt {
-        let payload = wire::request_body(opts, text, passages, max_tokens);
+        let payload = wire::request_body(spec, content, passages, max_tokens);
         Prompt::from_payload(index, payload, isl, max_tokens, timestamp_ms)
     }
 
@@ -201,13 +202,14 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Prompt>>
     if opts.endpoint_type.is_rankings() {
         return synthetic_rankings(opts, tok);
     }
+    let spec = BodySpec::of(opts);
     let mut streams = Streams::new(opts.random_seed);
     (0..opts.num_prompts as usize)
         .map(|k| {
             let isl = streams.isl(opts.isl, opts.isl_stddev);
-            let text = corpus_text(&mut streams, tok, isl, None)?;
+            let text = UserContent::text(corpus_text(&mut streams, tok, isl, None)?);
             let max_tokens = opts.osl.map(|m| streams.osl(m, opts.osl_stddev));
-            Ok(Prompt::new(opts, k, (&text, &[]), isl, max_tokens, None))
+            Ok(Prompt::new(&spec, k, (&text, &[]), isl, max_tokens, None))
         })
         .collect()
 }
@@ -230,6 +232,7 @@ pub fn corpus_text(
 
 /// Synthetic rankings requests: a query and passages of random vocabulary words each.
 fn synthetic_rankings(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Prompt>> {
+    let spec = BodySpec::of(opts);
     (0..opts.num_prompts as usize)
         .map(|k| {
             let mut rng = StdRng::seed_from_u64(mix(opts.random_seed, k as u64));
@@ -239,7 +242,7 @@ fn synthetic_rankings(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Pro
                 positive_normal_integer(&mut rng, m as f64, opts.osl_stddev);
             }
             let text = text_of_tokens(tok, &mut rng, isl)?;
-            rankings_prompt(opts, tok, &mut rng, k, text)
+            rankings_prompt(opts, &spec, tok, &mut rng, k, text)
         })
         .collect()
 }
@@ -249,6 +252,7 @@ fn synthetic_rankings(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Pro
 /// with spaces, as AIPerf tokenizes a rankings payload.
 fn rankings_prompt(
     opts: &Options,
+    spec: &BodySpec,
     tok: &Tokenizer,
     rng: &mut StdRng,
     k: usize,
@@ -260,7 +264,14 @@ fn rankings_prompt(
     let mut all = vec![query.clone()];
     all.extend(passages.iter().cloned());
     let isl = tok.count(&all.join(" "));
-    Ok(Prompt::new(opts, k, (&query, &passages), isl, None, None))
+    Ok(Prompt::new(
+        spec,
+        k,
+        (&UserContent::text(query), &passages),
+        isl,
+        None,
+        None,
+    ))
 }
 
 /// Writes AIPerf's `inputs.json`: one entry per prompt.

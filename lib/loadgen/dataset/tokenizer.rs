@@ -91,6 +91,11 @@ impl Tokenizer {
         Some((*n, format!("model_max_length in {}", config.display())))
     }
 
+    /// Whether this is `builtin` (tiktoken's o200k_base).
+    pub fn is_builtin(&self) -> bool {
+        matches!(self.engine, Engine::Builtin(_))
+    }
+
     /// The tokenizer.json counting the tokens (None for builtin).
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()

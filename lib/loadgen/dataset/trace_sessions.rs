@@ -21,6 +21,7 @@ use crate::loadgen::dataset::conversation::{Conversation, TurnSpec};
 use crate::loadgen::dataset::replay;
 use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::options::{DatasetType, Options};
+use crate::loadgen::wire::BodySpec;
 
 /// One line of a session trace, read and checked.
 pub struct Line {
@@ -147,6 +148,7 @@ pub fn on_clock(
 /// The drafts formatted as conversations (a first turn's `delay` dropped: nothing comes before it,
 /// AIPerf ignores it too).
 pub fn conversations(drafts: Vec<Draft>, opts: &Options, tok: &Tokenizer) -> Vec<Conversation> {
+    let spec = BodySpec::of(opts);
     drafts
         .into_iter()
         .enumerate()
@@ -155,7 +157,7 @@ pub fn conversations(drafts: Vec<Draft>, opts: &Options, tok: &Tokenizer) -> Vec
                 first.delay_ms = None;
             }
             let system = d.system.map(Arc::from);
-            Conversation::new(opts, tok, (i, Arc::from(d.id)), (system, None), d.turns)
+            Conversation::new(&spec, tok, (i, Arc::from(d.id)), (system, None), d.turns)
         })
         .collect()
 }

@@ -4,67 +4,13 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub mod extras;
 mod fast;
 
 use crate::contract::records::ErrorKind;
 use crate::contract::settings::EndpointType;
-
-/// Builds one chat, completions or embeddings request body (exactly what `inputs.json` records);
-/// `wire::request_body` builds the other flavours.
-pub fn request_body(
-    kind: EndpointType,
-    model: &str,
-    prompt: &str,
-    streaming: bool,
-    max_tokens: Option<u64>,
-    legacy_max_tokens: bool,
-    extra: &Map<String, Value>,
-) -> Map<String, Value> {
-    let mut m = Map::new();
-    match kind {
-        EndpointType::Completions => {
-            m.insert("prompt".into(), Value::String(prompt.to_string()));
-        }
-        EndpointType::Embeddings => {
-            m.insert("input".into(), serde_json::json!([prompt]));
-        }
-        _ => {
-            m.insert(
-                "messages".into(),
-                serde_json::json!([{"role": "user", "content": prompt}]),
-            );
-        }
-    }
-    m.insert("model".into(), Value::String(model.to_string()));
-    if kind != EndpointType::Embeddings {
-        m.insert("stream".into(), Value::Bool(streaming));
-        if let Some(n) = max_tokens {
-            // The completions API only knows max_tokens.
-            let key = if legacy_max_tokens || kind == EndpointType::Completions {
-                "max_tokens"
-            } else {
-                "max_completion_tokens"
-            };
-            m.insert(key.into(), Value::from(n));
-        }
-    }
-    for (k, v) in extra {
-        m.insert(k.clone(), v.clone());
-    }
-    if streaming && kind != EndpointType::Embeddings {
-        // Merged, not overwritten, as AIPerf does.
-        let so = m
-            .entry("stream_options")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(o) = so {
-            o.entry("include_usage").or_insert(Value::Bool(true));
-        }
-    }
-    m
-}
 
 /// Server-reported token usage, under any vendor's key names (AIPerf's `Usage`): the first
 /// synonym present wins (`prompt_tokens`/`input_tokens`, `completion_tokens`/`output_tokens`,
@@ -475,21 +421,6 @@ pub fn server_error_type(body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn chat_body_has_aiperf_fields() {
-        let mut extra = Map::new();
-        extra.insert("ignore_eos".into(), Value::Bool(true));
-        let b = request_body(EndpointType::Chat, "m", "hi", true, Some(32), false, &extra);
-        assert_eq!(
-            serde_json::to_string(&b).unwrap(),
-            // serde_json sorts keys (no preserve_order): deterministic bytes for inputs.json.
-            r#"{"ignore_eos":true,"max_completion_tokens":32,"messages":[{"content":"hi","role":"user"}],"model":"m","stream":true,"stream_options":{"include_usage":true}}"#
-        );
-        let b = request_body(EndpointType::Chat, "m", "hi", false, Some(8), true, &Map::new());
-        assert_eq!(b["max_tokens"], 8);
-        assert!(!b.contains_key("stream_options"));
-    }
 
     #[test]
     fn real_server_chunk_shapes() {

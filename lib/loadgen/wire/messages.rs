@@ -11,40 +11,12 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{push, unless_done, Flavour, Role, Text};
+use super::{content_value, merge_extra, push, unless_done, BodySpec, Flavour, Role, Text};
+use crate::loadgen::dataset::content::UserContent;
 use crate::loadgen::openai::{malformed, server_error, BodyError, Output, Parsed, Usage};
-use crate::loadgen::options::Options;
 
 /// What Anthropic requires when no `--osl` is given (AIPerf's default).
 const DEFAULT_MAX_TOKENS: u64 = 1024;
-
-/// `{"model", "messages": [{"role": "user", "content": prompt}], "max_tokens", "stream"?}` with
-/// `--extra-inputs` merged; `stream` only when streaming, as AIPerf (and Claude clients) send it.
-pub fn request_body(
-    model: &str,
-    prompt: &str,
-    streaming: bool,
-    max_tokens: Option<u64>,
-    extra: &Map<String, Value>,
-) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("model".into(), Value::String(model.to_string()));
-    m.insert(
-        "messages".into(),
-        serde_json::json!([{"role": "user", "content": prompt}]),
-    );
-    m.insert(
-        "max_tokens".into(),
-        Value::from(max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)),
-    );
-    if streaming {
-        m.insert("stream".into(), Value::Bool(true));
-    }
-    for (k, v) in extra {
-        m.insert(k.clone(), v.clone());
-    }
-    m
-}
 
 #[derive(Deserialize)]
 struct Event<'a> {
@@ -170,30 +142,45 @@ impl Flavour for Messages {
         ("x-api-key", key.to_string())
     }
 
+    /// `{"model", "messages": [{"role": "user", "content"}], "max_tokens", "stream"?}` with
+    /// `--extra-inputs` merged; `stream` only when streaming, as AIPerf (and Claude clients) send it.
     fn request_body(
         &self,
-        opts: &Options,
-        prompt: &str,
+        spec: &BodySpec,
+        content: &UserContent,
         _: &[String],
         max_tokens: Option<u64>,
     ) -> Map<String, Value> {
-        request_body(
-            &opts.model,
-            prompt,
-            opts.streaming,
-            max_tokens,
-            &opts.extra_inputs,
-        )
+        let mut m = Map::new();
+        m.insert("model".into(), Value::String(spec.model.clone()));
+        m.insert(
+            "messages".into(),
+            serde_json::json!([{"role": "user", "content": content_value(content)}]),
+        );
+        m.insert(
+            "max_tokens".into(),
+            Value::from(max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)),
+        );
+        if spec.streaming {
+            m.insert("stream".into(), Value::Bool(true));
+        }
+        merge_extra(&mut m, spec);
+        m
     }
 
     /// The system prompt as `system`, the messages as `messages`.
-    fn set_messages(&self, payload: &mut Map<String, Value>, system: Option<&str>, msgs: &[(Role, &str)]) {
+    fn set_messages(
+        &self,
+        payload: &mut Map<String, Value>,
+        system: Option<&str>,
+        msgs: &[(Role, &UserContent)],
+    ) {
         if let Some(s) = system {
             payload.insert("system".into(), Value::String(s.to_string()));
         }
         let list = msgs
             .iter()
-            .map(|(r, t)| serde_json::json!({"role": r.name(), "content": t}))
+            .map(|(r, c)| serde_json::json!({"role": r.name(), "content": content_value(c)}))
             .collect();
         payload.insert("messages".into(), Value::Array(list));
     }

@@ -7,6 +7,7 @@
 //! [`flavour`] is the one place that maps an endpoint type to its flavour; this module also holds
 //! what the flavour parsers share.
 
+pub mod body;
 pub mod messages;
 pub mod openai;
 pub mod rankings;
@@ -19,8 +20,11 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+pub use body::BodySpec;
+
+use super::dataset::content::UserContent;
 use super::openai::{trim_ascii, BodyError, Output, Parsed};
-use super::options::{EndpointType, Options};
+use crate::contract::settings::EndpointType;
 
 /// One API flavour as the client speaks it. Adding a flavour = a row in the contract's
 /// `endpoint_types!` (its name, default path and the facts the checks need), a file here
@@ -35,19 +39,25 @@ pub trait Flavour: Sync {
     fn auth_header(&self, key: &str) -> (&'static str, String) {
         ("authorization", format!("Bearer {key}"))
     }
-    /// One request body (exactly what `inputs.json` records). `passages` are the documents a
-    /// rankings request ranks against the `prompt` (its query); the other flavours ignore them.
+    /// One request body (exactly what `inputs.json` records) carrying `content`. `passages` are
+    /// the documents a rankings request ranks against the `content` (its query); the other
+    /// flavours ignore them.
     fn request_body(
         &self,
-        opts: &Options,
-        prompt: &str,
+        spec: &BodySpec,
+        content: &UserContent,
         passages: &[String],
         max_tokens: Option<u64>,
     ) -> Map<String, Value>;
     /// Puts a session's message list (and system prompt) into a body as the flavour carries it.
     /// Only the flavours whose `EndpointType::has_message_list` is true have one; the single-text
     /// flavours keep their one prompt (the checks refuse history and system prompts for them).
-    fn set_messages(&self, _payload: &mut Map<String, Value>, _system: Option<&str>, _msgs: &[(Role, &str)]) {
+    fn set_messages(
+        &self,
+        _payload: &mut Map<String, Value>,
+        _system: Option<&str>,
+        _msgs: &[(Role, &UserContent)],
+    ) {
     }
     /// Parses one SSE data payload of a stream into `out`.
     fn stream_event(&self, out: &mut Output, data: &[u8]) -> Result<Parsed, BodyError>;
@@ -73,12 +83,24 @@ pub fn flavour(kind: EndpointType) -> &'static dyn Flavour {
 
 /// Builds one request body of the run's flavour (exactly what `inputs.json` records).
 pub fn request_body(
-    opts: &Options,
-    prompt: &str,
+    spec: &BodySpec,
+    content: &UserContent,
     passages: &[String],
     max_tokens: Option<u64>,
 ) -> Map<String, Value> {
-    flavour(opts.endpoint_type).request_body(opts, prompt, passages, max_tokens)
+    flavour(spec.kind).request_body(spec, content, passages, max_tokens)
+}
+
+/// A message's content as a body's `content` carries it: one string while its parts are text.
+pub fn content_value(content: &UserContent) -> Value {
+    Value::String(content.as_text().into_owned())
+}
+
+/// `--extra-inputs` (and a turn's own keys) merged into a body, over what the flavour set.
+fn merge_extra(m: &mut Map<String, Value>, spec: &BodySpec) {
+    for (k, v) in &spec.extra {
+        m.insert(k.clone(), v.clone());
+    }
 }
 
 /// Who said a message of a session's history.

@@ -11,33 +11,11 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::Flavour;
+use super::{merge_extra, BodySpec, Flavour};
 use crate::contract::records::ErrorKind;
+use crate::contract::settings::EndpointType;
+use crate::loadgen::dataset::content::UserContent;
 use crate::loadgen::openai::{malformed, server_error, BodyError, Output, Parsed, Usage};
-use crate::loadgen::options::{EndpointType, Options};
-
-/// The request body of `kind` with `--extra-inputs` merged.
-pub fn request_body(
-    kind: EndpointType,
-    model: &str,
-    query: &str,
-    passages: &[String],
-    extra: &Map<String, Value>,
-) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("query".into(), Value::String(query.to_string()));
-    let docs = Value::Array(passages.iter().cloned().map(Value::String).collect());
-    if kind == EndpointType::HfTeiRankings {
-        m.insert("texts".into(), docs);
-    } else {
-        m.insert("model".into(), Value::String(model.to_string()));
-        m.insert("documents".into(), docs);
-    }
-    for (k, v) in extra {
-        m.insert(k.clone(), v.clone());
-    }
-    m
-}
 
 /// A whole rankings response (either shape).
 pub fn whole(out: &mut Output, body: &[u8]) -> Result<Parsed, BodyError> {
@@ -73,14 +51,25 @@ pub fn whole(out: &mut Output, body: &[u8]) -> Result<Parsed, BodyError> {
 pub struct Rankings(pub EndpointType);
 
 impl Flavour for Rankings {
+    /// The query (the request's content) and its passages, with `--extra-inputs` merged.
     fn request_body(
         &self,
-        opts: &Options,
-        query: &str,
+        spec: &BodySpec,
+        query: &UserContent,
         passages: &[String],
         _: Option<u64>,
     ) -> Map<String, Value> {
-        request_body(self.0, &opts.model, query, passages, &opts.extra_inputs)
+        let mut m = Map::new();
+        m.insert("query".into(), Value::String(query.as_text().into_owned()));
+        let docs = Value::Array(passages.iter().cloned().map(Value::String).collect());
+        if self.0 == EndpointType::HfTeiRankings {
+            m.insert("texts".into(), docs);
+        } else {
+            m.insert("model".into(), Value::String(spec.model.clone()));
+            m.insert("documents".into(), docs);
+        }
+        merge_extra(&mut m, spec);
+        m
     }
 
     /// Rankings never stream (the checks refuse `--streaming`); an event is read as OpenAI's.

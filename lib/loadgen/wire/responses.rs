@@ -10,34 +10,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{push, unless_done, Flavour, Role, Text};
+use super::{content_value, merge_extra, push, unless_done, BodySpec, Flavour, Role, Text};
+use crate::loadgen::dataset::content::UserContent;
 use crate::loadgen::openai::{malformed, server_error, BodyError, Output, Parsed, Usage};
-use crate::loadgen::options::Options;
-
-/// `{"input": [{"role": "user", "content": prompt, "type": "message"}], "model", "stream",
-/// "max_output_tokens"?}` with `--extra-inputs` merged, as AIPerf builds it.
-pub fn request_body(
-    model: &str,
-    prompt: &str,
-    streaming: bool,
-    max_tokens: Option<u64>,
-    extra: &Map<String, Value>,
-) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert(
-        "input".into(),
-        serde_json::json!([{"role": "user", "content": prompt, "type": "message"}]),
-    );
-    m.insert("model".into(), Value::String(model.to_string()));
-    m.insert("stream".into(), Value::Bool(streaming));
-    if let Some(n) = max_tokens {
-        m.insert("max_output_tokens".into(), Value::from(n));
-    }
-    for (k, v) in extra {
-        m.insert(k.clone(), v.clone());
-    }
-    m
-}
 
 #[derive(Deserialize)]
 struct Event<'a> {
@@ -162,21 +137,27 @@ pub fn whole(out: &mut Output, body: &[u8]) -> Result<Parsed, BodyError> {
 pub struct Responses;
 
 impl Flavour for Responses {
+    /// `{"input": [{"role": "user", "content", "type": "message"}], "model", "stream",
+    /// "max_output_tokens"?}` with `--extra-inputs` merged, as AIPerf builds it.
     fn request_body(
         &self,
-        opts: &Options,
-        prompt: &str,
+        spec: &BodySpec,
+        content: &UserContent,
         _: &[String],
         max_tokens: Option<u64>,
     ) -> Map<String, Value> {
-        let mut m = request_body(
-            &opts.model,
-            prompt,
-            opts.streaming,
-            max_tokens,
-            &opts.extra_inputs,
+        let mut m = Map::new();
+        m.insert(
+            "input".into(),
+            serde_json::json!([{"role": "user", "content": content_value(content), "type": "message"}]),
         );
-        if opts.streaming && opts.use_server_token_count {
+        m.insert("model".into(), Value::String(spec.model.clone()));
+        m.insert("stream".into(), Value::Bool(spec.streaming));
+        if let Some(n) = max_tokens {
+            m.insert("max_output_tokens".into(), Value::from(n));
+        }
+        merge_extra(&mut m, spec);
+        if spec.streaming && spec.stream_usage {
             // AIPerf asks for usage in the stream when it is going to count with it.
             let so = m
                 .entry("stream_options")
@@ -189,13 +170,18 @@ impl Flavour for Responses {
     }
 
     /// The system prompt as `instructions`, the messages as `input` items.
-    fn set_messages(&self, payload: &mut Map<String, Value>, system: Option<&str>, msgs: &[(Role, &str)]) {
+    fn set_messages(
+        &self,
+        payload: &mut Map<String, Value>,
+        system: Option<&str>,
+        msgs: &[(Role, &UserContent)],
+    ) {
         if let Some(s) = system {
             payload.insert("instructions".into(), Value::String(s.to_string()));
         }
         let items = msgs
             .iter()
-            .map(|(r, t)| serde_json::json!({"type": "message", "role": r.name(), "content": t}))
+            .map(|(r, c)| serde_json::json!({"type": "message", "role": r.name(), "content": content_value(c)}))
             .collect();
         payload.insert("input".into(), Value::Array(items));
     }

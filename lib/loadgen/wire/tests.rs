@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::loadgen::dataset::content::UserContent;
 use crate::loadgen::http::sse::SseParser;
 use crate::loadgen::openai::Usage;
 
@@ -253,10 +254,11 @@ fn request_bodies_follow_aiperf() {
         )
         .unwrap()
     };
+    let hi = UserContent::text("hi");
     let body = |kind, streaming, max| {
         serde_json::to_string(&request_body(
-            &opts(kind, streaming),
-            "hi",
+            &BodySpec::of(&opts(kind, streaming)),
+            &hi,
             &["a".into(), "b".into()],
             max,
         ))
@@ -286,7 +288,7 @@ fn request_bodies_follow_aiperf() {
     let mut o = opts(EndpointType::Responses, true);
     o.use_server_token_count = true;
     assert_eq!(
-        request_body(&o, "hi", &[], None)["stream_options"],
+        request_body(&BodySpec::of(&o), &hi, &[], None)["stream_options"],
         serde_json::json!({"include_usage": true})
     );
     assert_eq!(
@@ -335,10 +337,11 @@ fn input_texts_are_what_aiperf_tokenizes() {
 /// list put the system prompt and the whole history in the body; the others leave it untouched.
 #[test]
 fn set_messages_carries_history_exactly_where_the_type_has_a_message_list() {
+    let [first, reply, second] = ["first", "reply", "second"].map(UserContent::text);
     let msgs = [
-        (Role::User, "first"),
-        (Role::Assistant, "reply"),
-        (Role::User, "second"),
+        (Role::User, &first),
+        (Role::Assistant, &reply),
+        (Role::User, &second),
     ];
     for &kind in EndpointType::ALL {
         let mut payload = Map::new();
@@ -352,4 +355,58 @@ fn set_messages_carries_history_exactly_where_the_type_has_a_message_list() {
             assert_eq!(payload, before, "{}", kind.name());
         }
     }
+}
+
+#[test]
+fn chat_body_has_aiperf_fields() {
+    let mut spec = BodySpec {
+        kind: EndpointType::Chat,
+        model: "m".into(),
+        streaming: true,
+        legacy_max_tokens: false,
+        stream_usage: false,
+        extra: Map::new(),
+    };
+    spec.extra.insert("ignore_eos".into(), Value::Bool(true));
+    let hi = UserContent::text("hi");
+    let b = request_body(&spec, &hi, &[], Some(32));
+    assert_eq!(
+        serde_json::to_string(&b).unwrap(),
+        // serde_json sorts keys (no preserve_order): deterministic bytes for inputs.json.
+        r#"{"ignore_eos":true,"max_completion_tokens":32,"messages":[{"content":"hi","role":"user"}],"model":"m","stream":true,"stream_options":{"include_usage":true}}"#
+    );
+    spec.streaming = false;
+    spec.legacy_max_tokens = true;
+    spec.extra.clear();
+    let b = request_body(&spec, &hi, &[], Some(8));
+    assert_eq!(b["max_tokens"], 8);
+    assert!(!b.contains_key("stream_options"));
+}
+
+/// A turn's own body keys go over `--extra-inputs` in a copy; a turn without any borrows the spec.
+#[test]
+fn a_turns_extra_keys_merge_over_the_runs() {
+    let mut spec = BodySpec {
+        kind: EndpointType::Completions,
+        model: "m".into(),
+        streaming: false,
+        legacy_max_tokens: false,
+        stream_usage: false,
+        extra: Map::new(),
+    };
+    spec.extra.insert("temperature".into(), Value::from(0));
+    spec.extra.insert("top_k".into(), Value::from(5));
+    assert!(matches!(
+        spec.with_extra(Map::new()),
+        std::borrow::Cow::Borrowed(_)
+    ));
+    let mut own = Map::new();
+    own.insert("temperature".into(), Value::from(1));
+    let turn = spec.with_extra(own);
+    let b = request_body(&turn, &UserContent::text("p"), &[], None);
+    assert_eq!(
+        (&b["temperature"], &b["top_k"]),
+        (&Value::from(1), &Value::from(5))
+    );
+    assert_eq!(spec.extra["temperature"], 0, "the run's spec is unchanged");
 }

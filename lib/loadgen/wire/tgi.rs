@@ -10,25 +10,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{push, unless_done, Flavour, Text};
+use super::{push, unless_done, BodySpec, Flavour, Text};
+use crate::loadgen::dataset::content::UserContent;
 use crate::loadgen::openai::{malformed, server_error, BodyError, Output, Parsed, Usage};
-use crate::loadgen::options::Options;
-
-/// `{"inputs": prompt, "parameters": {"max_new_tokens"?, ...}}`: AIPerf puts `--extra-inputs` in
-/// `parameters` (TGI's sampling options live there).
-pub fn request_body(prompt: &str, max_tokens: Option<u64>, extra: &Map<String, Value>) -> Map<String, Value> {
-    let mut params = Map::new();
-    if let Some(n) = max_tokens {
-        params.insert("max_new_tokens".into(), Value::from(n));
-    }
-    for (k, v) in extra {
-        params.insert(k.clone(), v.clone());
-    }
-    let mut m = Map::new();
-    m.insert("inputs".into(), Value::String(prompt.to_string()));
-    m.insert("parameters".into(), Value::Object(params));
-    m
-}
 
 #[derive(Deserialize)]
 struct Event<'a> {
@@ -119,14 +103,26 @@ pub fn whole(out: &mut Output, body: &[u8]) -> Result<Parsed, BodyError> {
 pub struct Tgi;
 
 impl Flavour for Tgi {
+    /// `{"inputs", "parameters": {"max_new_tokens"?, ...}}`: AIPerf puts `--extra-inputs` in
+    /// `parameters` (TGI's sampling options live there).
     fn request_body(
         &self,
-        opts: &Options,
-        prompt: &str,
+        spec: &BodySpec,
+        content: &UserContent,
         _: &[String],
         max_tokens: Option<u64>,
     ) -> Map<String, Value> {
-        request_body(prompt, max_tokens, &opts.extra_inputs)
+        let mut params = Map::new();
+        if let Some(n) = max_tokens {
+            params.insert("max_new_tokens".into(), Value::from(n));
+        }
+        for (k, v) in &spec.extra {
+            params.insert(k.clone(), v.clone());
+        }
+        let mut m = Map::new();
+        m.insert("inputs".into(), Value::String(content.as_text().into_owned()));
+        m.insert("parameters".into(), Value::Object(params));
+        m
     }
 
     fn stream_event(&self, out: &mut Output, data: &[u8]) -> Result<Parsed, BodyError> {

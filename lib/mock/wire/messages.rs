@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use bytes::{BufMut, BytesMut};
 use serde::Deserialize;
 
-use super::{add_content, max_tokens, Flavour, Head, Stream};
+use super::{add_content, max_tokens, Flavour, Head, Route, Stream};
 use crate::mock::protocol::{BadRequest, Content, Endpoint, Generate};
 use crate::mock::tokens::PromptStats;
 
@@ -154,6 +154,15 @@ data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text
 pub struct Messages;
 
 impl Flavour for Messages {
+    fn routes(&self) -> &'static [Route] {
+        &[Route {
+            path: "/v1/messages",
+            endpoint: Endpoint::Messages,
+            name: "messages",
+            id_prefix: "msg",
+        }]
+    }
+
     fn parse(&self, _: Endpoint, body: &[u8]) -> Result<Generate, BadRequest> {
         parse(body)
     }

@@ -3,7 +3,7 @@
 
 use bytes::BytesMut;
 
-use super::{Flavour, Head, Stream, Template};
+use super::{Flavour, Head, Route, Stream, Template};
 use crate::mock::protocol::{self, BadRequest, ChunkTemplate, Endpoint, Generate};
 use crate::mock::spec_decode;
 
@@ -11,6 +11,23 @@ use crate::mock::spec_decode;
 pub struct OpenAi;
 
 impl Flavour for OpenAi {
+    fn routes(&self) -> &'static [Route] {
+        &[
+            Route {
+                path: "/v1/chat/completions",
+                endpoint: Endpoint::Chat,
+                name: "chat",
+                id_prefix: "chatcmpl",
+            },
+            Route {
+                path: "/v1/completions",
+                endpoint: Endpoint::Completions,
+                name: "completions",
+                id_prefix: "cmpl",
+            },
+        ]
+    }
+
     fn parse(&self, endpoint: Endpoint, body: &[u8]) -> Result<Generate, BadRequest> {
         protocol::parse_generate(endpoint, body)
     }

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use bytes::BytesMut;
 use serde::Deserialize;
 
-use super::{add_content, max_tokens, Flavour, Head, Stream};
+use super::{add_content, max_tokens, Flavour, Head, Route, Stream};
 use crate::mock::protocol::{BadRequest, Content, Endpoint, Generate};
 use crate::mock::tokens::PromptStats;
 
@@ -198,6 +198,15 @@ impl Stream for Template {
 pub struct Responses;
 
 impl Flavour for Responses {
+    fn routes(&self) -> &'static [Route] {
+        &[Route {
+            path: "/v1/responses",
+            endpoint: Endpoint::Responses,
+            name: "responses",
+            id_prefix: "resp",
+        }]
+    }
+
     fn parse(&self, _: Endpoint, body: &[u8]) -> Result<Generate, BadRequest> {
         parse(body)
     }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use bytes::BytesMut;
 use serde::Deserialize;
 
-use super::{max_tokens, Flavour, Head, Stream};
+use super::{max_tokens, Flavour, Head, Route, Stream};
 use crate::mock::protocol::{BadRequest, Endpoint, Generate};
 use crate::mock::tokens::PromptStats;
 
@@ -111,6 +111,23 @@ impl Stream for Template {
 pub struct Tgi;
 
 impl Flavour for Tgi {
+    fn routes(&self) -> &'static [Route] {
+        &[
+            Route {
+                path: "/generate",
+                endpoint: Endpoint::Generate,
+                name: "generate",
+                id_prefix: "gen",
+            },
+            Route {
+                path: "/generate_stream",
+                endpoint: Endpoint::GenerateStream,
+                name: "generate_stream",
+                id_prefix: "gen",
+            },
+        ]
+    }
+
     fn parse(&self, endpoint: Endpoint, body: &[u8]) -> Result<Generate, BadRequest> {
         parse(endpoint, body)
     }
