@@ -13,6 +13,7 @@ mod findings;
 mod hostile;
 mod loadgen;
 mod make;
+mod media;
 mod mock_llm;
 mod parity;
 mod receive_window;

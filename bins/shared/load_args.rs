@@ -11,7 +11,8 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
 use sweepkit::contract::seconds::Seconds;
 use sweepkit::contract::settings::{
-    parse_extra_inputs, ArrivalPattern, DatasetType, EndpointType, FlagValue, Settings, Sweepable, Urls,
+    parse_extra_inputs, ArrivalPattern, AudioFormat, DatasetType, EndpointType, FlagValue, ImageFormat,
+    Settings, Sweepable, Urls,
 };
 
 /// An enum flag parsed by its serde names, listed in `--help` and in the error for a bad value.

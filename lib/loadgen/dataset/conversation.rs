@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use super::content::UserContent;
 use super::corpus::Streams;
+use super::media::{self, MediaMaker};
 use crate::loadgen::dataset::prefix::SharedText;
 use crate::loadgen::dataset::prompts::{corpus_text, json_inner, pretty, Prompt, SHARED_MARK, SHARE_BYTES};
 use crate::loadgen::dataset::tokenizer::Tokenizer;
@@ -91,6 +92,8 @@ impl Conversation {
                     system.as_deref()
                 };
                 wire::flavour(opts.endpoint_type).set_messages(&mut payload, in_body, &msgs);
+                let content = media::content(&t.text, t.media);
+                media::put_contents(&mut payload, &[&content]);
                 let texts = wire::input_texts(&payload);
                 let mut alone = match &shared {
                     // The shared text counted once, the rest after the space that joins them.
@@ -109,8 +112,9 @@ impl Conversation {
                     }
                 };
                 alone.session_id = id.to_string();
+                alone.audio_seconds = content.audio_seconds();
                 Turn {
-                    content: UserContent::text(t.text),
+                    content,
                     delay_ms: t.delay_ms,
                     at_ms: t.at_ms,
                     alone,
@@ -147,6 +151,8 @@ impl Conversation {
         }
         msgs.extend(texts.iter().map(|(r, t)| (*r, t.as_ref())));
         wire::flavour(kind).set_messages(&mut payload, self.system.as_deref(), &msgs);
+        let tail: Vec<&UserContent> = history.iter().map(|(_, c)| c).chain([&turn.content]).collect();
+        media::put_contents(&mut payload, &tail);
         let text = wire::input_texts(&payload).join(" ");
         (payload, text)
     }
@@ -178,6 +184,8 @@ pub struct TurnSpec {
     pub extra: Map<String, Value>,
     /// Trace replay: send time, ms after the profiling start.
     pub at_ms: Option<f64>,
+    /// Images and audio after the text (chat only).
+    pub media: Vec<super::content::Part>,
 }
 
 /// The synthetic conversations (AIPerf's synthetic composer): `--num-prompts` of them (default
@@ -193,6 +201,7 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversa
     let mut streams = Streams::new(opts.random_seed);
     let mut counts = PyRandom::derived(opts.random_seed, "composer.conversation.turn_count");
     let mut delays = PyRandom::derived(opts.random_seed, "composer.conversation.turn_delay");
+    let mut media = MediaMaker::new(&opts.media, opts.random_seed);
     (0..opts.num_prompts)
         .map(|c| {
             let n = counts.positive_normal_integer(w.turn_mean as f64, w.turn_stddev as f64);
@@ -215,6 +224,7 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversa
                         delay_ms,
                         extra: Map::new(),
                         at_ms: None,
+                        media: media.parts(),
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;

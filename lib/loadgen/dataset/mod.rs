@@ -5,6 +5,7 @@ pub mod content;
 pub mod conversation;
 pub mod corpus;
 pub mod input_file;
+pub mod media;
 pub mod multi_turn;
 pub mod prefix;
 pub mod prompts;

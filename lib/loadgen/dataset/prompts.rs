@@ -16,6 +16,7 @@ use rand_distr::{Distribution, Normal};
 use serde_json::{Map, Value};
 
 use super::corpus::Streams;
+use super::media::MediaMaker;
 use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::options::Options;
 use crate::loadgen::wire;
@@ -37,6 +38,8 @@ pub struct Prompt {
     pub body: Body,
     /// The large text [`SHARED_MARK`] stands for, JSON-escaped, held once for every entry.
     pub shared: Option<Bytes>,
+    /// Seconds of its first audio clip, if it carries audio.
+    pub audio_seconds: Option<f64>,
 }
 
 /// Where a large text that every entry repeats (a 10 MB `--system-prompt-file`) stands in a
@@ -100,6 +103,7 @@ impl Prompt {
             payload,
             body: Body::Whole(body),
             shared: None,
+            audio_seconds: None,
         }
     }
 
@@ -202,12 +206,21 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Prompt>>
         return synthetic_rankings(opts, tok);
     }
     let mut streams = Streams::new(opts.random_seed);
+    let mut media = MediaMaker::new(&opts.media, opts.random_seed);
     (0..opts.num_prompts as usize)
         .map(|k| {
             let isl = streams.isl(opts.isl, opts.isl_stddev);
             let text = corpus_text(&mut streams, tok, isl, None)?;
             let max_tokens = opts.osl.map(|m| streams.osl(m, opts.osl_stddev));
-            Ok(Prompt::new(opts, k, (&text, &[]), isl, max_tokens, None))
+            if !media.is_on() {
+                return Ok(Prompt::new(opts, k, (&text, &[]), isl, max_tokens, None));
+            }
+            let content = super::media::content(&text, media.parts());
+            let mut payload = wire::request_body(opts, &text, &[], max_tokens);
+            super::media::put_contents(&mut payload, &[&content]);
+            let mut p = Prompt::from_payload(k, payload, isl, max_tokens, None);
+            p.audio_seconds = content.audio_seconds();
+            Ok(p)
         })
         .collect()
 }
