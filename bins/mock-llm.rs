@@ -60,6 +60,14 @@ gets the same text. Malformed bodies get 400 with an OpenAI-style JSON error nam
 with --api-key, requests without 'Authorization: Bearer KEY' (or 'x-api-key: KEY') get 401 (health
 and metrics stay open).
 
+IMAGES AND AUDIO
+Chat content parts of type image_url and input_audio are read, not just skipped: each image's
+width x height comes from its PNG or JPEG header (data: URLs; a remote URL is not fetched) and each
+clip's length from its WAV header. They cost prompt tokens, so usage, the prefill time and --record
+see them: an image 85 + 170 per 512x512 tile it covers (ceil(w/512) * ceil(h/512) tiles; 85 alone
+when its size cannot be read), audio 25 per started second (none when its length cannot be read).
+--record writes media: {images: [[w, h], ...], audio_seconds: [...], tokens} for such a request.
+
 PREFIX CACHE
 With --prefix-cache-tokens N, prompts are cut into blocks of --prefix-cache-block-size tokens (a
 word's 4-character pieces; message boundaries count) identified by chained hashes, as vLLM's

@@ -15,6 +15,7 @@ mod findings;
 mod hostile;
 mod loadgen;
 mod make;
+mod media;
 mod mock_llm;
 mod panics;
 mod parity;

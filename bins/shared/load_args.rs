@@ -11,8 +11,8 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
 use sweepkit::contract::ranges::Range;
 use sweepkit::contract::settings::{
-    parse_extra_inputs, ArrivalPattern, DatasetType, EndpointType, FlagValue, PublicDataset,
-    SamplingStrategy, Settings, Sweepable, Urls,
+    parse_extra_inputs, ArrivalPattern, AudioFormat, DatasetType, EndpointType, FlagValue, ImageFormat,
+    PublicDataset, SamplingStrategy, Settings, Sweepable, Urls,
 };
 
 /// An enum flag parsed by its serde names, listed in `--help` and in the error for a bad value.
@@ -129,6 +129,14 @@ macro_rules! load_args_from_table {
         $(#[doc = $d:literal])* #[arg $arg:tt] $(#[range($r:ident)])? $field:ident: opt($t:ident), $($rest:tt)*) => {
         load_args_from_table!(@rows
             [$($fields)* $(#[doc = $d])* #[arg $arg] $(#[arg(value_parser = ranged::<$t>(Range::$r))])? pub $field: Option<$t>,]
+            [$($lists)*] [$($opt)* $field] [$($flag)*] [$($urls)*] [$($extra)*]
+            $($rest)*);
+    };
+    // A list-valued option (`opt(Vec<f64>)`): a type, not a name, and no declared range.
+    (@rows [$($fields:tt)*] [$($lists:tt)*] [$($opt:ident)*] [$($flag:ident)*] [$($urls:ident)*] [$($extra:ident)*]
+        $(#[doc = $d:literal])* #[arg $arg:tt] $field:ident: opt($t:ty), $($rest:tt)*) => {
+        load_args_from_table!(@rows
+            [$($fields)* $(#[doc = $d])* #[arg $arg] pub $field: Option<$t>,]
             [$($lists)*] [$($opt)* $field] [$($flag)*] [$($urls)*] [$($extra)*]
             $($rest)*);
     };

@@ -239,6 +239,54 @@ macro_rules! loadgen_settings {
         #[arg(long, allow_negative_numbers = true, value_name = "SECONDS[,...]", value_delimiter = ',')]
         #[range(Seconds)]
         inter_turn_delay_cap_seconds: sweep(f64) => InterTurnDelayCapSeconds,
+        /// Images per request (AIPerf's --image-batch-size; chat only) [default: 1 once any --image-* flag is given, else no images].
+        #[arg(long, allow_negative_numbers = true, alias = "batch-size-image", value_name = "N")]
+        #[range(Whole)]
+        image_batch_size: opt(u64),
+        /// Synthetic image width in pixels (mean) [default: 512 once images are on].
+        #[arg(long, allow_negative_numbers = true, value_name = "PIXELS")]
+        #[range(NonNegative)]
+        image_width_mean: opt(f64),
+        /// Standard deviation of the image width in pixels [default: 0].
+        #[arg(long, allow_negative_numbers = true, value_name = "PIXELS")]
+        #[range(NonNegative)]
+        image_width_stddev: opt(f64),
+        /// Synthetic image height in pixels (mean) [default: 512 once images are on].
+        #[arg(long, allow_negative_numbers = true, value_name = "PIXELS")]
+        #[range(NonNegative)]
+        image_height_mean: opt(f64),
+        /// Standard deviation of the image height in pixels [default: 0].
+        #[arg(long, allow_negative_numbers = true, value_name = "PIXELS")]
+        #[range(NonNegative)]
+        image_height_stddev: opt(f64),
+        /// Encoding of synthetic images: png, jpeg, or random (one of the two per image) [default: jpeg, AIPerf's effective default].
+        #[arg(long, value_parser = one_of::<ImageFormat>())]
+        image_format: opt(ImageFormat),
+        /// Audio clips per request (AIPerf's --audio-batch-size; chat only) [default: 1 once --audio-length-* is given, else no audio].
+        #[arg(long, allow_negative_numbers = true, alias = "batch-size-audio", value_name = "N")]
+        #[range(Whole)]
+        audio_batch_size: opt(u64),
+        /// Synthetic audio length in seconds (mean) [default: 10 once audio is on].
+        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS")]
+        #[range(NonNegative)]
+        audio_length_mean: opt(f64),
+        /// Standard deviation of the audio length in seconds [default: 0].
+        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS")]
+        #[range(NonNegative)]
+        audio_length_stddev: opt(f64),
+        /// Encoding of synthetic audio: wav (PCM); mp3 is refused (no MP3 encoder in sweepkit) [default: wav].
+        #[arg(long, value_parser = one_of::<AudioFormat>())]
+        audio_format: opt(AudioFormat),
+        /// Sample rates in kHz, one drawn per clip (e.g. 16,44.1) [default: 16].
+        #[arg(long, allow_negative_numbers = true, value_name = "KHZ[,...]", value_delimiter = ',', num_args = 1.., value_parser = ranged::<f64>(Range::Positive))]
+        audio_sample_rates: opt(Vec<f64>),
+        /// Bit depths, one drawn per clip: 8, 16, 24 or 32 (e.g. 16,24) [default: 16].
+        #[arg(long, allow_negative_numbers = true, value_name = "BITS[,...]", value_delimiter = ',', num_args = 1.., value_parser = ranged::<u64>(Range::Count))]
+        audio_depths: opt(Vec<u64>),
+        /// Audio channels: 1 (mono) or 2 (stereo) [default: 1].
+        #[arg(long, allow_negative_numbers = true, value_name = "N")]
+        #[range(Count)]
+        audio_num_channels: opt(u64),
         /// A verbatim system prompt, sent first on every request (its tokens add to the ISL; synthetic prompts).
         #[arg(long, value_name = "TEXT")]
         system_prompt: opt(String),

@@ -7,6 +7,7 @@ pub mod convergence;
 pub mod inputs;
 pub mod limits;
 pub mod load_flags;
+pub mod media;
 pub mod plan_line;
 pub mod ranges;
 pub mod records;

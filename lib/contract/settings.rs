@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::limits;
+pub use super::media::{AudioFormat, ImageFormat, MediaFlags};
 use super::ranges::Range;
 use super::seconds;
 
@@ -407,6 +408,7 @@ impl Settings {
         self.check_fixed_schedule()?;
         self.check_workload()?;
         self.check_delay_cap()?;
+        super::media::check(&self.media_flags())?;
         self.check_system_prompt()
     }
 
@@ -422,6 +424,28 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// The values the media rules (`super::media`) read.
+    pub fn media_flags(&self) -> MediaFlags {
+        let kind = self.endpoint_type.unwrap_or_default();
+        MediaFlags {
+            image_batch_size: self.image_batch_size,
+            image_width_mean: self.image_width_mean,
+            image_width_stddev: self.image_width_stddev,
+            image_height_mean: self.image_height_mean,
+            image_height_stddev: self.image_height_stddev,
+            image_format: self.image_format,
+            audio_batch_size: self.audio_batch_size,
+            audio_length_mean: self.audio_length_mean,
+            audio_length_stddev: self.audio_length_stddev,
+            audio_format: self.audio_format,
+            audio_sample_rates: self.audio_sample_rates.clone(),
+            audio_depths: self.audio_depths.clone(),
+            audio_num_channels: self.audio_num_channels,
+            non_chat_endpoint: (kind != EndpointType::Chat).then(|| kind.name()),
+            input_file: self.input_file.is_some(),
+        }
     }
 
     /// Entries of the synthetic dataset (`--num-prompts`, else `--conversation-num`, else 100).
@@ -848,6 +872,12 @@ impl FlagValue for PublicDataset {
 }
 impl FlagValue for SamplingStrategy {
     const NAMES: &'static [&'static str] = &["sequential", "random", "shuffle"];
+}
+impl FlagValue for ImageFormat {
+    const NAMES: &'static [&'static str] = &["png", "jpeg", "random"];
+}
+impl FlagValue for AudioFormat {
+    const NAMES: &'static [&'static str] = &["wav", "mp3"];
 }
 impl FlagValue for Ui {
     const NAMES: &'static [&'static str] = &["simple", "none", "dashboard"];

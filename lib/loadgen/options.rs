@@ -124,6 +124,8 @@ pub struct Options {
     pub placement: Option<super::shard::Placement>,
     /// Sessions, shared prefixes and user-centric load.
     pub workload: Workload,
+    /// Synthetic images and audio in every user message (`--image-*`, `--audio-*`).
+    pub media: crate::contract::media::MediaSpec,
 }
 
 /// What the traffic looks like beyond one prompt per request: multi-turn sessions (AIPerf's
@@ -255,6 +257,7 @@ pub struct StopLimits {
 pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
     s.check()?;
     let dataset_size = (s.dataset_size(), s.dataset_reach());
+    let media = crate::contract::media::resolve(&s.media_flags());
     let system_prompt = s.read_system_prompt()?;
     let endpoint_type = s.endpoint_type.unwrap_or_default();
     let urls = s.normalized_urls()?;
@@ -328,6 +331,7 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
         io,
         place,
         placement: None,
+        media,
         workload: Workload {
             conversation_num: s.conversation_num,
             turn_mean: s.conversation_turn_mean.unwrap_or(1).max(1),

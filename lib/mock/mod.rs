@@ -7,6 +7,7 @@ pub mod capacity;
 pub mod energy;
 pub mod engine;
 pub mod faults;
+pub mod media;
 pub mod metrics;
 pub mod prefix_cache;
 pub mod protocol;

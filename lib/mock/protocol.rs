@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use bytes::{BufMut, BytesMut};
 use serde::Deserialize;
 
+use super::media::MediaSeen;
 use super::tokens::PromptStats;
 
 /// Which generation endpoint a request came in on (its path and names are its flavour's
@@ -46,6 +47,22 @@ pub enum Content {
 pub struct Part {
     #[serde(default)]
     pub text: Option<String>,
+    #[serde(default)]
+    pub image_url: Option<ImageUrl>,
+    #[serde(default)]
+    pub input_audio: Option<InputAudio>,
+}
+
+/// An `image_url` part's object.
+#[derive(Deserialize)]
+pub struct ImageUrl {
+    pub url: String,
+}
+
+/// An `input_audio` part's object (`format` is not needed: the bytes say what they are).
+#[derive(Deserialize)]
+pub struct InputAudio {
+    pub data: String,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +117,8 @@ pub struct Generate {
     pub max_tokens: Option<u32>,
     pub min_tokens: u32,
     pub ignore_eos: Option<bool>,
+    /// The images and audio a chat request carried (None: none).
+    pub media: Option<MediaSeen>,
 }
 
 /// A request the mock refuses with 400, and why.
@@ -111,6 +130,7 @@ pub fn parse_generate(endpoint: Endpoint, body: &[u8]) -> Result<Generate, BadRe
     let r: GenerateRequest =
         serde_json::from_slice(body).map_err(|e| BadRequest(format!("invalid JSON request body: {e}")))?;
     let mut prompt = PromptStats::default();
+    let mut media = MediaSeen::default();
     match endpoint {
         Endpoint::Chat => {
             let msgs = r
@@ -122,10 +142,19 @@ pub fn parse_generate(endpoint: Endpoint, body: &[u8]) -> Result<Generate, BadRe
             for m in &msgs {
                 match &m.content {
                     Some(Content::Text(t)) => prompt.add_text(t),
-                    Some(Content::Parts(ps)) => ps
-                        .iter()
-                        .filter_map(|p| p.text.as_deref())
-                        .for_each(|t| prompt.add_text(t)),
+                    Some(Content::Parts(ps)) => {
+                        for p in ps {
+                            if let Some(t) = &p.text {
+                                prompt.add_text(t);
+                            }
+                            if let Some(i) = &p.image_url {
+                                media.add_image(&i.url);
+                            }
+                            if let Some(a) = &p.input_audio {
+                                media.add_audio(&a.data);
+                            }
+                        }
+                    }
                     None => {}
                 }
             }
@@ -180,6 +209,7 @@ pub fn parse_generate(endpoint: Endpoint, body: &[u8]) -> Result<Generate, BadRe
         ));
     }
     let include_usage = so.include_usage.unwrap_or(false);
+    prompt.media_tokens = media.tokens;
     Ok(Generate {
         endpoint,
         model: r.model,
@@ -191,6 +221,7 @@ pub fn parse_generate(endpoint: Endpoint, body: &[u8]) -> Result<Generate, BadRe
         max_tokens,
         min_tokens,
         ignore_eos: r.ignore_eos,
+        media: (!media.is_empty()).then_some(media),
     })
 }
 

@@ -50,6 +50,10 @@ pub struct RequestRecord {
     /// The request's JSON body as received (only with `--record-request-bodies`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_body: Option<serde_json::Value>,
+    /// The images (`[width, height]` px) and audio (seconds) the request carried, and the prompt
+    /// tokens they cost (absent when it carried none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<super::media::MediaSeen>,
 }
 
 /// The body as a JSON value for `request_body` (the raw text if it is not JSON).

@@ -262,6 +262,7 @@ async fn handle(eng: Arc<Engine>, req: Request<Incoming>) -> Result<Resp, super:
         at: Instant::now(),
         client_id,
         body: eng.opts.record_request_bodies.then(|| body.clone()),
+        media: None,
     };
     dispatch(eng, route, body, arr).await
 }
@@ -404,6 +405,8 @@ struct Arrival {
     client_id: Option<String>,
     /// The body, kept only with `--record-request-bodies`.
     body: Option<Bytes>,
+    /// The images and audio the request carried.
+    media: Option<super::media::MediaSeen>,
 }
 
 /// One generation, decided before its first token: its id, how long its answer is, which fault it
@@ -460,7 +463,12 @@ fn slow_ns(eng: &Engine, seq: u64) -> u64 {
     ns
 }
 
-async fn generate(eng: Arc<Engine>, g: Generate, arr: Arrival) -> Result<Resp, super::stream::BodyError> {
+async fn generate(
+    eng: Arc<Engine>,
+    mut g: Generate,
+    mut arr: Arrival,
+) -> Result<Resp, super::stream::BodyError> {
+    arr.media = g.media.take();
     if let Some(msg) = context_overflow(eng.opts.max_model_len, g.prompt.prompt_tokens(), g.max_tokens) {
         return Ok(error_response(
             &eng,
@@ -527,6 +535,7 @@ fn stream_response(eng: Arc<Engine>, g: &Generate, p: Planned, arr: Arrival) -> 
         client_request_id: arr.client_id,
         cached_tokens: p.cached_tokens,
         request_body: arr.body,
+        media: arr.media,
         slow_ns: p.slow_ns,
     };
     let mut r = Response::new(MockBody::Sse(Box::new(SseStream::new(eng, spec, admission))));
@@ -679,6 +688,7 @@ impl Drop for ClientLeft<'_> {
                 cached_tokens: None,
                 disconnected_ns: Some(now),
                 request_body: super::record::body_value(self.arr.body.as_ref()),
+                media: self.arr.media.clone(),
             });
         }
     }
@@ -741,6 +751,7 @@ fn record_simple(
             cached_tokens: None,
             disconnected_ns: None,
             request_body: super::record::body_value(arr.body.as_ref()),
+            media: arr.media.clone(),
         });
     }
 }

@@ -86,6 +86,8 @@ pub struct StreamSpec {
     pub cached_tokens: Option<u32>,
     /// The body as received, kept only with `--record-request-bodies`.
     pub request_body: Option<Bytes>,
+    /// The images and audio the request carried (for `--record`).
+    pub media: Option<super::media::MediaSeen>,
     /// `--slow-requests`: extra first-token delay, ns.
     pub slow_ns: u64,
 }
@@ -317,6 +319,7 @@ impl SseStream {
             cached_tokens: self.s.cached_tokens,
             disconnected_ns: (self.outcome == "client_disconnect").then(|| c.wall_ns(end)),
             request_body: super::record::body_value(self.s.request_body.take().as_ref()),
+            media: self.s.media.take(),
         });
     }
 }

@@ -36,11 +36,14 @@ pub struct PromptStats {
     /// One hash per token, in order (a word's 4-character pieces; the first token of each text
     /// and of each word marked as such): what the prefix cache cuts into blocks.
     pub token_hashes: Vec<u64>,
+    /// Prompt tokens of the request's images and audio (`super::media`'s rule).
+    pub media_tokens: u32,
 }
 
 impl Default for PromptStats {
     fn default() -> Self {
         PromptStats {
+            media_tokens: 0,
             tokens: 0,
             hash: FNV_OFFSET,
             token_hashes: Vec::new(),
@@ -92,7 +95,7 @@ impl PromptStats {
 
     /// The prompt's token count under the documented rule (at least 1).
     pub fn prompt_tokens(&self) -> u32 {
-        self.tokens.max(1)
+        self.tokens.saturating_add(self.media_tokens).max(1)
     }
 }
 

@@ -228,6 +228,11 @@ pub const KNOWN: &[MetricInfo] = &[
         None,
     )),
     m("thinking_efficiency", "Thinking Efficiency", "ratio", None),
+    m("num_images", "Number of Images", "images", None),
+    m("image_throughput", "Image Throughput", "images/sec", None),
+    m("image_latency", "Image Latency", "ms/image", None),
+    m("audio_duration", "Audio Duration", "sec", None),
+    up(m("rtfx", "Inverse Real-Time Factor (RTFx)", "ratio", None)),
     m(
         "overall_thinking_efficiency",
         "Overall Thinking Efficiency",

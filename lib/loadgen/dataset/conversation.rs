@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use super::content::UserContent;
 use super::corpus::Streams;
+use super::media::{self, MediaMaker};
 use crate::loadgen::dataset::prefix::SharedText;
 use crate::loadgen::dataset::prompts::{corpus_text, json_inner, pretty, Prompt, SHARED_MARK, SHARE_BYTES};
 use crate::loadgen::dataset::tokenizer::Tokenizer;
@@ -71,7 +72,7 @@ impl Conversation {
         let turns = turns
             .into_iter()
             .map(|t| {
-                let content = UserContent::text(t.text);
+                let content = media::content(&t.text, t.media);
                 let mut payload = wire::request_body(&spec.with_extra(t.extra), &content, &[], t.max_tokens);
                 let msgs: Vec<(Role, &UserContent)> = context_content
                     .iter()
@@ -84,6 +85,7 @@ impl Conversation {
                     system.as_deref()
                 };
                 wire::flavour(spec.kind).set_messages(&mut payload, in_body, &msgs);
+                media::put_contents(&mut payload, &[&content]);
                 let texts = wire::input_texts(&payload);
                 let mut alone = match &shared {
                     // The shared text counted once, the rest after the space that joins them.
@@ -102,6 +104,7 @@ impl Conversation {
                     }
                 };
                 alone.session_id = id.to_string();
+                alone.audio_seconds = content.audio_seconds();
                 Turn {
                     content,
                     delay_ms: t.delay_ms,
@@ -137,6 +140,8 @@ impl Conversation {
         msgs.extend(history.iter().map(|(r, c)| (*r, c)));
         msgs.push((Role::User, &turn.content));
         wire::flavour(kind).set_messages(&mut payload, self.system.as_deref(), &msgs);
+        let tail: Vec<&UserContent> = history.iter().map(|(_, c)| c).chain([&turn.content]).collect();
+        media::put_contents(&mut payload, &tail);
         let text = wire::input_texts(&payload).join(" ");
         (payload, text)
     }
@@ -168,6 +173,8 @@ pub struct TurnSpec {
     pub extra: Map<String, Value>,
     /// Trace replay: send time, ms after the profiling start.
     pub at_ms: Option<f64>,
+    /// Images and audio after the text (chat only).
+    pub media: Vec<super::content::Part>,
 }
 
 /// The synthetic conversations (AIPerf's synthetic composer): `--num-prompts` of them (default
@@ -184,6 +191,7 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversa
     let mut counts = PyRandom::derived(opts.random_seed, "composer.conversation.turn_count");
     let mut delays = PyRandom::derived(opts.random_seed, "composer.conversation.turn_delay");
     let spec = BodySpec::of(opts);
+    let mut media = MediaMaker::new(&opts.media, opts.random_seed);
     (0..opts.num_prompts)
         .map(|c| {
             let n = counts.positive_normal_integer(w.turn_mean as f64, w.turn_stddev as f64);
@@ -206,6 +214,7 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversa
                         delay_ms,
                         extra: Map::new(),
                         at_ms: None,
+                        media: media.parts(),
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;

@@ -7,6 +7,7 @@ pub mod context;
 pub mod conversation;
 pub mod corpus;
 pub mod input_file;
+pub mod media;
 pub mod mt_bench;
 pub mod multi_turn;
 pub mod prefix;

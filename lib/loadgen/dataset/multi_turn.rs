@@ -163,6 +163,7 @@ fn add_turns(draft: &mut Draft, turns: Vec<TurnLine>, opts: &Options) -> Result<
             delay_ms: opts.workload.capped_delay(t.delay),
             extra: t.extra.unwrap_or_default(),
             at_ms: t.timestamp,
+            media: Vec::new(),
         });
     }
     Ok(())

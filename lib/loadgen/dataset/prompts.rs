@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use super::content::UserContent;
 use super::corpus::Streams;
+use super::media::MediaMaker;
 use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::options::Options;
 use crate::loadgen::wire::{self, BodySpec};
@@ -38,6 +39,8 @@ pub struct Prompt {
     pub body: Body,
     /// The large text [`SHARED_MARK`] stands for, JSON-escaped, held once for every entry.
     pub shared: Option<Bytes>,
+    /// Seconds of its first audio clip, if it carries audio.
+    pub audio_seconds: Option<f64>,
 }
 
 /// Where a large text that every entry repeats (a 10 MB `--system-prompt-file`) stands in a
@@ -101,6 +104,7 @@ impl Prompt {
             payload,
             body: Body::Whole(body),
             shared: None,
+            audio_seconds: None,
         }
     }
 
@@ -204,12 +208,28 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Prompt>>
     }
     let spec = BodySpec::of(opts);
     let mut streams = Streams::new(opts.random_seed);
+    let mut media = MediaMaker::new(&opts.media, opts.random_seed);
     (0..opts.num_prompts as usize)
         .map(|k| {
             let isl = streams.isl(opts.isl, opts.isl_stddev);
-            let text = UserContent::text(corpus_text(&mut streams, tok, isl, None)?);
+            let text = corpus_text(&mut streams, tok, isl, None)?;
             let max_tokens = opts.osl.map(|m| streams.osl(m, opts.osl_stddev));
-            Ok(Prompt::new(&spec, k, (&text, &[]), isl, max_tokens, None))
+            if !media.is_on() {
+                return Ok(Prompt::new(
+                    &spec,
+                    k,
+                    (&UserContent::text(text), &[]),
+                    isl,
+                    max_tokens,
+                    None,
+                ));
+            }
+            let content = super::media::content(&text, media.parts());
+            let mut payload = wire::request_body(&spec, &content, &[], max_tokens);
+            super::media::put_contents(&mut payload, &[&content]);
+            let mut p = Prompt::from_payload(k, payload, isl, max_tokens, None);
+            p.audio_seconds = content.audio_seconds();
+            Ok(p)
         })
         .collect()
 }

@@ -78,6 +78,7 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Load
         .iter()
         .map(|p| (0..n).map(|_| (rng.random() * p.len() as f64) as usize).collect())
         .collect();
+    let spec = crate::loadgen::wire::BodySpec::of(opts);
     let prompts = (0..n)
         .map(|i| {
             let texts: Vec<&str> = pools
@@ -87,7 +88,8 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Load
                 .collect();
             let text = texts.join(" ");
             let isl = tok.count(&text);
-            Prompt::new(opts, i, (&text, &[]), isl, opts.osl, None)
+            let content = super::content::UserContent::text(text);
+            Prompt::new(&spec, i, (&content, &[]), isl, opts.osl, None)
         })
         .collect();
     Ok(Loaded { prompts, warnings })

@@ -113,6 +113,7 @@ fn kept(e: Entry, opts: &Options, tok: &Tokenizer) -> Option<Vec<TurnSpec>> {
             delay_ms: None,
             extra: Default::default(),
             at_ms: None,
+            media: Vec::new(),
         });
     }
     Some(turns)

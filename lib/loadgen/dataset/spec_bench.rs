@@ -74,5 +74,6 @@ pub fn turn(text: String, opts: &Options) -> TurnSpec {
         delay_ms: None,
         extra: Default::default(),
         at_ms: None,
+        media: Vec::new(),
     }
 }

@@ -173,6 +173,7 @@ fn group(lines: Vec<Line>) -> Vec<Draft> {
             delay_ms: l.delay,
             extra: l.extra,
             at_ms: l.timestamp,
+            media: Vec::new(),
         };
         let known = l.session.as_ref().and_then(|id| by_id.get(id).copied());
         if let Some(i) = known {

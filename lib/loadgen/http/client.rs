@@ -64,6 +64,10 @@ pub struct Exchange {
     /// A later turn's input texts joined with spaces (its whole history): the writer thread
     /// counts them for the ISL, off the event loop.
     pub isl_text: Option<String>,
+    /// Images in the request body (its history's included), as AIPerf counts them from the payload.
+    pub num_images: u32,
+    /// Seconds of the sent turn's first audio clip (AIPerf's `audio_duration_seconds`).
+    pub audio_seconds: Option<f64>,
 }
 
 impl Exchange {
@@ -96,6 +100,8 @@ impl Exchange {
             turn_index: 0,
             correlation_id: None,
             isl_text: None,
+            num_images: 0,
+            audio_seconds: None,
         }
     }
 

@@ -62,9 +62,17 @@ pub struct Outgoing {
     pub isl_text: Option<String>,
     /// Keep the reply text (a session's history needs it).
     pub want_reply: bool,
+    /// Seconds of the turn's first audio clip, if it carries audio.
+    pub audio_seconds: Option<f64>,
     /// Round-robin key of the `--url` replica: the request number, or a session's number so
     /// that all its turns go to one replica.
     pub replica: u64,
+}
+
+/// The `image_url` parts of a chat body (`"type":"image_url"`, which no JSON string can hold
+/// unescaped), as AIPerf counts `num_images` from the payload bytes.
+fn image_parts(body: &[u8]) -> u32 {
+    memchr::memmem::find_iter(body, br#""type":"image_url""#).count() as u32
 }
 
 /// When a request is sent: its place on a schedule (open loops), and when it was ready to go.
@@ -155,6 +163,8 @@ impl Sender {
         ex.turn_index = out.turn_index;
         ex.correlation_id = out.correlation.take();
         ex.isl_text = out.isl_text.take();
+        ex.num_images = image_parts(&out.body);
+        ex.audio_seconds = out.audio_seconds;
         if let Some(n) = out.max_tokens {
             // One stamp per token plus slack: no regrowth while streaming.
             ex.content.reserve(n.min(65_536) as usize + 2);

@@ -239,6 +239,7 @@ pub async fn run_session(
             correlation: Some(run.correlation.clone()),
             isl_text,
             want_reply: conv.carries_history && k + 1 < conv.turns.len().min(run.max_turns),
+            audio_seconds: turn.content.audio_seconds(),
             // Every turn of a session goes to the replica its first turn went to.
             replica: run.index,
         };

@@ -39,6 +39,7 @@ impl Prompts {
             correlation: None,
             isl_text: None,
             want_reply: false,
+            audio_seconds: p.audio_seconds,
             replica: request_num,
         };
         sh.send(request_num, phase, due, out).await.refused

@@ -337,7 +337,28 @@ pub fn compute(ex: &Exchange, cx: &Context) -> Computed {
             r.set(tag, v, unit);
         }
     }
+    media_metrics(&mut r, ex, latency);
     r
+}
+
+/// AIPerf's image and audio metrics (`image_metrics.py`, `audio_duration_metric.py`,
+/// `rtfx_metric.py`): per request, from the images in the body and the turn's first clip.
+fn media_metrics(r: &mut Computed, ex: &Exchange, latency_ns: f64) {
+    let seconds = latency_ns / 1e9;
+    if ex.num_images > 0 {
+        let n = ex.num_images as f64;
+        r.set("num_images", Value::Scalar(n), "images");
+        if seconds > 0.0 {
+            r.set("image_throughput", Value::Scalar(n / seconds), "images/sec");
+        }
+        r.set("image_latency", Value::Scalar(latency_ns / 1e6 / n), "ms/image");
+    }
+    if let Some(a) = ex.audio_seconds.filter(|a| *a > 0.0) {
+        r.set("audio_duration", Value::Scalar(a), "sec");
+        if seconds > 0.0 {
+            r.set("rtfx", Value::Scalar(a / seconds), "ratio");
+        }
+    }
 }
 
 /// The phase of a record, for counting.
@@ -380,7 +401,32 @@ mod tests {
             turn_index: 0,
             correlation_id: None,
             isl_text: None,
+            num_images: 0,
+            audio_seconds: None,
         }
+    }
+
+    /// AIPerf's definitions: images / latency s, latency ms / images, audio s / latency s; none
+    /// of them on a request without media.
+    #[test]
+    fn image_and_audio_metrics_follow_aiperfs_definitions() {
+        let clock = Clock::new();
+        let tok = Tokenizer::load("builtin").unwrap();
+        let cx = Context::new(&clock, &tok, false, true, false);
+        let start = Instant::now();
+        let mut ex = exchange(start, &[100, 200], "hi there");
+        let plain = compute(&ex, &cx).into_record();
+        assert_eq!(plain.scalar("num_images"), None);
+        assert_eq!(plain.scalar("rtfx"), None);
+        ex.num_images = 4;
+        ex.audio_seconds = Some(3.0);
+        let r = compute(&ex, &cx).into_record();
+        assert_eq!(r.scalar("request_latency"), Some(200.0));
+        assert_eq!(r.scalar("num_images"), Some(4.0));
+        assert_eq!(r.scalar("image_throughput"), Some(20.0));
+        assert_eq!(r.scalar("image_latency"), Some(50.0));
+        assert_eq!(r.scalar("audio_duration"), Some(3.0));
+        assert_eq!(r.scalar("rtfx"), Some(15.0));
     }
 
     #[test]

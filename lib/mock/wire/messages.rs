@@ -59,6 +59,7 @@ pub fn parse(body: &[u8]) -> Result<Generate, BadRequest> {
         max_tokens: Some(max),
         min_tokens: r.min_tokens.unwrap_or(0).clamp(0, u32::MAX as i64) as u32,
         ignore_eos: r.ignore_eos,
+        media: None,
     })
 }
 

@@ -51,6 +51,7 @@ pub fn parse(endpoint: Endpoint, body: &[u8]) -> Result<Generate, BadRequest> {
         max_tokens: max_tokens("max_new_tokens", p.max_new_tokens)?,
         min_tokens: p.min_tokens.unwrap_or(0).clamp(0, u32::MAX as i64) as u32,
         ignore_eos: p.ignore_eos,
+        media: None,
     })
 }
 

@@ -1,0 +1,330 @@
+//! The image and audio settings (AIPerf 0.13's `--image-*` and `--audio-*` flags) and how AIPerf
+//! resolves them: a modality is on once one of its shape flags is given (its batch size then
+//! defaults to 1, its size to AIPerf's config defaults: 512 x 512 pixels, 10 s of audio), and the
+//! rules that refuse what cannot run, each naming its flag.
+
+use anyhow::bail;
+use serde::{Deserialize, Serialize};
+
+/// `--image-format`: how synthetic images are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageFormat {
+    Png,
+    /// AIPerf's effective default (its config's, used when the flag is not given).
+    #[default]
+    Jpeg,
+    /// PNG or JPEG, drawn per image.
+    Random,
+}
+
+/// `--audio-format`: how synthetic audio is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AudioFormat {
+    #[default]
+    Wav,
+    /// Accepted as AIPerf spells it and refused by [`check`]: sweepkit has no MP3 encoder.
+    Mp3,
+}
+
+/// The settings the media rules read (`Settings::media_flags`): the `--image-*` and `--audio-*`
+/// values as given, and where the requests go.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MediaFlags {
+    pub image_batch_size: Option<u64>,
+    pub image_width_mean: Option<f64>,
+    pub image_width_stddev: Option<f64>,
+    pub image_height_mean: Option<f64>,
+    pub image_height_stddev: Option<f64>,
+    pub image_format: Option<ImageFormat>,
+    pub audio_batch_size: Option<u64>,
+    pub audio_length_mean: Option<f64>,
+    pub audio_length_stddev: Option<f64>,
+    pub audio_format: Option<AudioFormat>,
+    pub audio_sample_rates: Option<Vec<f64>>,
+    pub audio_depths: Option<Vec<u64>>,
+    pub audio_num_channels: Option<u64>,
+    /// The endpoint's name when it is not chat (None: chat).
+    pub non_chat_endpoint: Option<&'static str>,
+    /// An `--input-file` is given.
+    pub input_file: bool,
+}
+
+/// A mean and a standard deviation.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Spread {
+    pub mean: f64,
+    pub stddev: f64,
+}
+
+/// Synthetic images per request, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageSpec {
+    pub batch: u64,
+    /// Pixels.
+    pub width: Spread,
+    /// Pixels.
+    pub height: Spread,
+    pub format: ImageFormat,
+}
+
+/// Synthetic audio clips per request, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioSpec {
+    pub batch: u64,
+    /// Seconds.
+    pub length: Spread,
+    /// kHz, one drawn per clip.
+    pub sample_rates_khz: Vec<f64>,
+    /// Bits per sample, one drawn per clip.
+    pub depths: Vec<u16>,
+    pub channels: u16,
+}
+
+/// What synthetic media a request carries (None: that modality is off).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MediaSpec {
+    pub images: Option<ImageSpec>,
+    pub audio: Option<AudioSpec>,
+}
+
+/// The largest image side accepted, in pixels (a JPEG cannot state more than 65,535; beyond
+/// 8,192 a noise image is tens of MB in every request body).
+pub const MAX_IMAGE_SIDE: f64 = 8192.0;
+/// The longest mean audio clip accepted, in seconds.
+pub const MAX_AUDIO_SECONDS: f64 = 3600.0;
+/// The highest sample rate accepted, in kHz.
+pub const MAX_SAMPLE_RATE_KHZ: f64 = 384.0;
+
+/// The flag that turned images on (None: off), as AIPerf's converter reads the shape flags.
+fn image_trigger(s: &MediaFlags) -> Option<&'static str> {
+    [
+        ("--image-batch-size", s.image_batch_size.is_some()),
+        ("--image-width-mean", s.image_width_mean.is_some()),
+        ("--image-width-stddev", s.image_width_stddev.is_some()),
+        ("--image-height-mean", s.image_height_mean.is_some()),
+        ("--image-height-stddev", s.image_height_stddev.is_some()),
+    ]
+    .into_iter()
+    .find_map(|(f, given)| given.then_some(f))
+}
+
+/// The flag that turned audio on (None: off).
+fn audio_trigger(s: &MediaFlags) -> Option<&'static str> {
+    [
+        ("--audio-batch-size", s.audio_batch_size.is_some()),
+        ("--audio-length-mean", s.audio_length_mean.is_some()),
+        ("--audio-length-stddev", s.audio_length_stddev.is_some()),
+    ]
+    .into_iter()
+    .find_map(|(f, given)| given.then_some(f))
+}
+
+/// The media the settings ask for, with AIPerf's defaults filled in. A zero batch size or a zero
+/// mean size turns the modality off, as in AIPerf.
+pub fn resolve(s: &MediaFlags) -> MediaSpec {
+    let images = image_trigger(s).map(|_| ImageSpec {
+        batch: s.image_batch_size.unwrap_or(1),
+        width: Spread {
+            mean: s.image_width_mean.unwrap_or(512.0),
+            stddev: s.image_width_stddev.unwrap_or(0.0),
+        },
+        height: Spread {
+            mean: s.image_height_mean.unwrap_or(512.0),
+            stddev: s.image_height_stddev.unwrap_or(0.0),
+        },
+        format: s.image_format.unwrap_or_default(),
+    });
+    let audio = audio_trigger(s).map(|_| AudioSpec {
+        batch: s.audio_batch_size.unwrap_or(1),
+        length: Spread {
+            mean: s.audio_length_mean.unwrap_or(10.0),
+            stddev: s.audio_length_stddev.unwrap_or(0.0),
+        },
+        sample_rates_khz: s.audio_sample_rates.clone().unwrap_or_else(|| vec![16.0]),
+        depths: s.audio_depths.as_ref().map_or_else(
+            || vec![16],
+            |d| d.iter().map(|&b| b.min(u16::MAX as u64) as u16).collect(),
+        ),
+        channels: s.audio_num_channels.unwrap_or(1).min(2) as u16,
+    });
+    MediaSpec {
+        images: images.filter(|i| i.batch > 0 && i.width.mean.trunc() > 0.0 && i.height.mean.trunc() > 0.0),
+        audio: audio.filter(|a| a.batch > 0 && a.length.mean > 0.0),
+    }
+}
+
+/// Refuses media settings that cannot run, naming the flag and the fix.
+pub fn check(s: &MediaFlags) -> anyhow::Result<()> {
+    if s.audio_format == Some(AudioFormat::Mp3) {
+        bail!("--audio-format mp3: sweepkit has no MP3 encoder (no pure-Rust one is available offline); use --audio-format wav");
+    }
+    for d in s.audio_depths.iter().flatten() {
+        if ![8, 16, 24, 32].contains(d) {
+            bail!("--audio-depths {d}: unsupported bit depth; give 8, 16, 24 or 32 (AIPerf's depths)");
+        }
+    }
+    if let Some(c) = s.audio_num_channels.filter(|c| !(1..=2).contains(c)) {
+        bail!("--audio-num-channels {c}: give 1 (mono) or 2 (stereo)");
+    }
+    for r in s.audio_sample_rates.iter().flatten() {
+        if !(r * 1000.0 >= 1.0 && *r <= MAX_SAMPLE_RATE_KHZ) {
+            bail!("--audio-sample-rates {r}: a rate in kHz from 0.001 to {MAX_SAMPLE_RATE_KHZ} (e.g. 16 or 44.1)");
+        }
+    }
+    for (flag, v) in [
+        ("--image-width-mean", s.image_width_mean),
+        ("--image-height-mean", s.image_height_mean),
+    ] {
+        if let Some(v) = v.filter(|v| *v > MAX_IMAGE_SIDE) {
+            bail!(
+                "--{}: {v} pixels is more than the {MAX_IMAGE_SIDE} sweepkit makes; give a smaller size",
+                &flag[2..]
+            );
+        }
+    }
+    if let Some(m) = s.audio_length_mean {
+        if m > 0.0 && m < 0.01 {
+            bail!("--audio-length-mean {m}: AIPerf needs at least 0.01 seconds of audio (or 0 for none)");
+        }
+        if m > MAX_AUDIO_SECONDS {
+            bail!("--audio-length-mean {m}: more than the {MAX_AUDIO_SECONDS} s sweepkit makes per clip; give a shorter length");
+        }
+    }
+    check_where(s)
+}
+
+/// Media go where a chat message can carry them, on synthetic prompts.
+fn check_where(s: &MediaFlags) -> anyhow::Result<()> {
+    let Some(flag) = image_trigger(s).or_else(|| audio_trigger(s)) else {
+        return Ok(());
+    };
+    if let Some(kind) = s.non_chat_endpoint {
+        bail!("{flag}: the {kind} endpoint cannot carry images or audio; use --endpoint-type chat");
+    }
+    if s.input_file {
+        bail!("{flag} makes synthetic media; an --input-file names its own (its image/images/audio/audios fields): drop {flag} or --input-file");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shape_flag_turns_its_modality_on_with_aiperfs_defaults() {
+        assert_eq!(resolve(&MediaFlags::default()), MediaSpec::default());
+        let s = MediaFlags {
+            image_width_mean: Some(100.0),
+            audio_batch_size: Some(2),
+            image_format: Some(ImageFormat::Png),
+            ..Default::default()
+        };
+        let m = resolve(&s);
+        let i = m.images.unwrap();
+        assert_eq!(
+            (i.batch, i.width.mean, i.height.mean, i.format),
+            (1, 100.0, 512.0, ImageFormat::Png)
+        );
+        let a = m.audio.unwrap();
+        assert_eq!((a.batch, a.length.mean, a.channels), (2, 10.0, 1));
+        assert_eq!((a.sample_rates_khz, a.depths), (vec![16.0], vec![16]));
+        // A format alone, a zero batch or a zero size: no media, as in AIPerf.
+        for s in [
+            MediaFlags {
+                image_format: Some(ImageFormat::Png),
+                ..Default::default()
+            },
+            MediaFlags {
+                image_batch_size: Some(0),
+                ..Default::default()
+            },
+            MediaFlags {
+                image_height_mean: Some(0.0),
+                ..Default::default()
+            },
+            MediaFlags {
+                audio_length_mean: Some(0.0),
+                ..Default::default()
+            },
+        ] {
+            assert_eq!(resolve(&s), MediaSpec::default(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn bad_media_settings_name_their_flag() {
+        let cases = [
+            (
+                MediaFlags {
+                    audio_format: Some(AudioFormat::Mp3),
+                    ..Default::default()
+                },
+                "--audio-format mp3",
+            ),
+            (
+                MediaFlags {
+                    audio_depths: Some(vec![16, 12]),
+                    ..Default::default()
+                },
+                "--audio-depths 12",
+            ),
+            (
+                MediaFlags {
+                    audio_num_channels: Some(3),
+                    ..Default::default()
+                },
+                "--audio-num-channels 3",
+            ),
+            (
+                MediaFlags {
+                    audio_sample_rates: Some(vec![500.0]),
+                    ..Default::default()
+                },
+                "--audio-sample-rates 500",
+            ),
+            (
+                MediaFlags {
+                    image_width_mean: Some(9000.0),
+                    ..Default::default()
+                },
+                "--image-width-mean",
+            ),
+            (
+                MediaFlags {
+                    audio_length_mean: Some(0.005),
+                    ..Default::default()
+                },
+                "--audio-length-mean 0.005",
+            ),
+            (
+                MediaFlags {
+                    image_batch_size: Some(1),
+                    non_chat_endpoint: Some("completions"),
+                    ..Default::default()
+                },
+                "--image-batch-size: the completions endpoint",
+            ),
+            (
+                MediaFlags {
+                    audio_length_mean: Some(2.0),
+                    input_file: true,
+                    ..Default::default()
+                },
+                "--audio-length-mean makes synthetic media",
+            ),
+        ];
+        for (s, want) in cases {
+            let e = check(&s).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+        assert!(check(&MediaFlags {
+            image_batch_size: Some(2),
+            ..Default::default()
+        })
+        .is_ok());
+    }
+}

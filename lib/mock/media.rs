@@ -1,0 +1,81 @@
+//! What a chat request's image and audio parts cost and what the mock saw of them. Prefill is
+//! charged in prompt tokens (so `usage.prompt_tokens`, the TTFT model and `--record` all see it):
+//! an image costs [`IMAGE_BASE_TOKENS`] plus [`TOKENS_PER_TILE`] per 512 x 512 tile it covers
+//! (`ceil(w/512) * ceil(h/512)`, OpenAI's high-detail rule without its rescaling), audio
+//! [`AUDIO_TOKENS_PER_SECOND`] per started second. An image whose size cannot be read (a remote
+//! URL, bytes that are no PNG/JPEG) costs the base alone; audio of unreadable length costs nothing.
+
+use serde::Serialize;
+
+use crate::io::media::{data_url_bytes, image_size, unbase64, wav};
+
+/// Prompt tokens every image costs.
+pub const IMAGE_BASE_TOKENS: u32 = 85;
+/// Prompt tokens per 512 x 512 tile of an image.
+pub const TOKENS_PER_TILE: u32 = 170;
+/// Side of a tile, in pixels.
+pub const TILE: u32 = 512;
+/// Prompt tokens per started second of audio.
+pub const AUDIO_TOKENS_PER_SECOND: u32 = 25;
+
+/// The media of one request as the mock received them (written to `--record` as `media`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MediaSeen {
+    /// Each image's `[width, height]` in pixels, read from its PNG/JPEG header (null: unreadable).
+    pub images: Vec<Option<[u32; 2]>>,
+    /// Each audio clip's length in seconds, read from its WAV header (null: unreadable).
+    pub audio_seconds: Vec<Option<f64>>,
+    /// Prompt tokens the media cost (included in `prompt_tokens`).
+    pub tokens: u32,
+}
+
+impl MediaSeen {
+    /// An `image_url` part's URL.
+    pub fn add_image(&mut self, url: &str) {
+        let size = data_url_bytes(url).and_then(|b| image_size(&b));
+        self.tokens = self.tokens.saturating_add(image_tokens(size));
+        self.images.push(size.map(|(w, h)| [w, h]));
+    }
+
+    /// An `input_audio` part's base64 data.
+    pub fn add_audio(&mut self, data: &str) {
+        let seconds = unbase64(data).and_then(|b| wav::info(&b)).map(|i| i.seconds);
+        let tokens = seconds.map_or(0, |s| (s.ceil() as u32).saturating_mul(AUDIO_TOKENS_PER_SECOND));
+        self.tokens = self.tokens.saturating_add(tokens);
+        self.audio_seconds.push(seconds);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty() && self.audio_seconds.is_empty()
+    }
+}
+
+/// The prompt tokens of an image of `size` (None: unknown size, the base alone).
+pub fn image_tokens(size: Option<(u32, u32)>) -> u32 {
+    let tiles = size.map_or(0, |(w, h)| w.div_ceil(TILE) * h.div_ceil(TILE));
+    IMAGE_BASE_TOKENS + TOKENS_PER_TILE * tiles
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::media::{base64, png};
+
+    #[test]
+    fn images_cost_per_tile_and_audio_per_second() {
+        assert_eq!(image_tokens(Some((512, 512))), 85 + 170);
+        assert_eq!(image_tokens(Some((513, 100))), 85 + 2 * 170);
+        assert_eq!(image_tokens(None), 85);
+        let mut m = MediaSeen::default();
+        m.add_image(&format!(
+            "data:image/png;base64,{}",
+            base64(&png::encode(600, 20, &vec![0; 600 * 20 * 3]))
+        ));
+        m.add_image("https://example.com/cat.png");
+        m.add_audio(&base64(&wav::encode(1000, 16, 1, &vec![0.0; 1500])));
+        m.add_audio("not base64!");
+        assert_eq!(m.images, [Some([600, 20]), None]);
+        assert_eq!(m.audio_seconds, [Some(1.5), None]);
+        assert_eq!(m.tokens, (85 + 2 * 170) + 85 + 2 * 25);
+    }
+}
