@@ -155,7 +155,18 @@ impl MockServer {
 }
 
 impl Drop for MockServer {
+    /// SIGTERM, so the mock flushes its `--record` writer (a test reading the truth after the
+    /// mock is gone sees every request); SIGKILL only if it has not ended within 10 s.
     fn drop(&mut self) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
