@@ -175,7 +175,10 @@ fn zigzag() -> [usize; 64] {
 }
 
 /// The canonical Huffman code (code, length) of each symbol.
-fn codes(bits: &[u8; 16], vals: &[u8]) -> [(u16, u8); 256] {
+/// A Huffman table as codes: (code, length in bits) for each symbol.
+type Codes = [(u16, u8); 256];
+
+fn codes(bits: &[u8; 16], vals: &[u8]) -> Codes {
     let mut table = [(0u16, 0u8); 256];
     let (mut code, mut k) = (0u16, 0usize);
     for (len, &n) in bits.iter().enumerate() {
@@ -237,12 +240,7 @@ fn quantized(block: &[f32; 64], q: &[u16; 64], zz: &[usize; 64]) -> [i32; 64] {
 }
 
 /// Writes one block (zig-zag coefficients) and returns its DC for the next block's difference.
-fn encode_block(
-    w: &mut BitWriter,
-    coef: &[i32; 64],
-    prev_dc: i32,
-    (dc, ac): &([(u16, u8); 256], [(u16, u8); 256]),
-) -> i32 {
+fn encode_block(w: &mut BitWriter, coef: &[i32; 64], prev_dc: i32, (dc, ac): &(Codes, Codes)) -> i32 {
     let diff = coef[0] - prev_dc;
     let (size, bits) = magnitude(diff);
     w.put(dc[size as usize]);
