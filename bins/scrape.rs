@@ -24,7 +24,8 @@ const EXAMPLES: &str = "EXAMPLES:
 ///
 /// Writes `{endpoint, timestamp_ns, metric, family?, labels, value, type}` per sample (timestamp_ns:
 /// wall-clock epoch ns of the scrape), or `{endpoint, timestamp_ns, error}` when a scrape failed (a gap).
-/// Stops on SIGTERM/Ctrl-C (exit 0 after flushing), after --duration, or at stdin EOF with --stdin-eof.
+/// Stops on SIGTERM/Ctrl-C or at stdin EOF with --stdin-eof (one final scrape, as AIPerf takes at the
+/// end of profiling, then exit 0 after flushing), or after --duration.
 #[derive(Parser)]
 #[command(name = "scrape", version, after_help = EXAMPLES, allow_negative_numbers = true)]
 struct Cli {

@@ -226,3 +226,59 @@ fn a_sweep_on_mock_llm_shows_kv_cache_usage_and_queue_length_rising() {
     // GPU figures ride along too, so pareto can use them as objectives.
     assert!(mean(1, "DCGM_FI_DEV_GPU_UTIL_avg") >= mean(0, "DCGM_FI_DEV_GPU_UTIL_avg"));
 }
+
+/// `vllm:request_success_total` at each scrape in the file, in order.
+fn successes(path: &std::path::Path) -> Vec<f64> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["metric"] == "vllm:request_success_total")
+        .map(|l| l["value"].as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_stop_takes_a_final_scrape_so_a_run_shorter_than_the_interval_is_counted() {
+    let mock = MockServer::start(&["--ttft-ms", "1", "--itl-ms", "1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("server_metrics_export.jsonl");
+    let url = format!("{}/metrics", mock.url());
+    let mut scrape = std::process::Command::new(crate::common::bin("scrape"))
+        .args(["--interval", "3600", "--output"])
+        .arg(&file)
+        .arg(&url)
+        .spawn()
+        .unwrap();
+    // The first tick's sample, before any request (bounded wait: the scrape is local).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while successes(&file).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no first sample in 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = crate::common::loadgen(&[
+        "--url",
+        &mock.url(),
+        "-m",
+        "m",
+        "--request-count",
+        "5",
+        "--concurrency",
+        "5",
+        "--ui",
+        "none",
+        "--output",
+        dir.path().join("profile_export.jsonl").to_str().unwrap(),
+    ]);
+    crate::common::ok(out, "loadgen");
+    // SIGTERM an hour before the next tick: the stop itself reads the counters once more.
+    unsafe { libc::kill(scrape.id() as i32, libc::SIGTERM) };
+    assert!(scrape.wait().unwrap().success());
+    let seen = successes(&file);
+    let summed = |v: &[f64]| v.iter().sum::<f64>();
+    assert_eq!(seen.first().copied(), Some(0.0), "{seen:?}");
+    // One series per finish reason; the final scrape's lines sum to the 5 requests sent.
+    let per_scrape = seen.len() / 2;
+    assert_eq!(seen.len(), per_scrape * 2, "two scrapes: {seen:?}");
+    assert_eq!(summed(&seen[per_scrape..]), 5.0, "{seen:?}");
+}

@@ -582,9 +582,9 @@ fn vllm_processes() -> usize {
         .count()
 }
 
-/// The largest `vllm:num_requests_running` any trial under `dir` scraped (0 when none did).
-fn running_max(dir: &Path) -> f64 {
-    let mut max = f64::NEG_INFINITY;
+/// One server lifetime's scrapes, trial by trial (`run_0001`…): each trial's samples in order.
+fn trial_scrapes(dir: &Path) -> Vec<Vec<Value>> {
+    let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap().flatten() {
@@ -592,20 +592,37 @@ fn running_max(dir: &Path) -> f64 {
             if p.is_dir() {
                 stack.push(p);
             } else if p.file_name().is_some_and(|n| n == "server_metrics_export.jsonl") {
-                for l in records(&p) {
-                    if l["metric"] == "vllm:num_requests_running" {
-                        max = max.max(l["value"].as_f64().unwrap_or(f64::NEG_INFINITY));
-                    }
-                }
+                files.push(p);
             }
         }
     }
-    assert!(
-        max.is_finite(),
-        "no vllm:num_requests_running sample under {}",
-        dir.display()
-    );
-    max
+    files.sort();
+    assert!(!files.is_empty(), "no server metrics under {}", dir.display());
+    files.iter().map(|f| records(f)).collect()
+}
+
+/// A metric's value summed over its label sets, at the trial's first and at its final scrape.
+fn first_and_final(samples: &[Value], metric: &str) -> (f64, f64) {
+    let at = |ts: &Value| {
+        samples
+            .iter()
+            .filter(|l| l["timestamp_ns"] == *ts && l["metric"] == metric)
+            .map(|l| l["value"].as_f64().unwrap())
+            .sum::<f64>()
+    };
+    let first = &samples.first().expect("a sample")["timestamp_ns"];
+    let last = &samples.last().expect("a sample")["timestamp_ns"];
+    (at(first), at(last))
+}
+
+/// The largest `vllm:num_requests_running` among a lifetime's samples.
+fn running_max(trials: &[Vec<Value>]) -> f64 {
+    trials
+        .iter()
+        .flatten()
+        .filter(|l| l["metric"] == "vllm:num_requests_running")
+        .filter_map(|l| l["value"].as_f64())
+        .fold(f64::NEG_INFINITY, f64::max)
 }
 
 #[test]
@@ -681,16 +698,46 @@ fn the_decision_loop_on_vllm_compares_2_and_8_sequences_at_concurrency_8() {
         (thr["base"]["trials"].as_u64(), thr["new"]["trials"].as_u64()),
         (Some(3), Some(3))
     );
-    // What vLLM controls is checked exactly: its own gauge of requests in the batch, scraped once a
-    // second beside every trial, never passed 2 with 2 sequences and did pass 2 with 8 (at
-    // concurrency 8 the batch sits at 8 most of the run).
+    // What vLLM counts is checked exactly, read at each trial's final scrape (taken at the stop):
+    // every trial's 24 requests succeeded; with 2 sequences no step runs more than 2, so the steps
+    // are at least 72 requests × 32 tokens / 2; the running gauge never passed 2.
+    let lifetimes = [2.0, 8.0].map(|seqs| (seqs, trial_scrapes(&art.join(format!("max_num_seqs-{seqs}")))));
+    let mut queued = Vec::new();
+    for (seqs, trials) in &lifetimes {
+        assert_eq!(trials.len(), 3, "{seqs} sequences: a scrape file per trial");
+        for t in trials {
+            let (before, after) = first_and_final(t, "vllm:request_success_total");
+            assert_eq!(
+                after - before,
+                24.0,
+                "{seqs} sequences: vLLM's successes over one trial"
+            );
+        }
+        let last = trials.last().unwrap();
+        let steps = first_and_final(last, "vllm:iteration_tokens_total_count").1;
+        assert!(
+            steps >= 72.0 * 32.0 / seqs,
+            "{seqs} sequences: {steps} engine steps"
+        );
+        let (sum, count) = (
+            first_and_final(last, "vllm:request_queue_time_seconds_sum").1,
+            first_and_final(last, "vllm:request_queue_time_seconds_count").1,
+        );
+        assert!(count >= 72.0, "{seqs} sequences: {count} queue times");
+        queued.push(sum / count);
+    }
     assert!(
-        running_max(&art.join("max_num_seqs-2")) <= 2.0,
+        running_max(&lifetimes[0].1) <= 2.0,
         "2 sequences hold at most 2 requests in the batch"
     );
+    // With 2 sequences 6 of every 8 requests wait for a whole request to finish; with 8 none waits
+    // for more than the step in progress. vLLM's own mean queue time shows it (about 600 ms
+    // against 20 µs here): a factor of 10 leaves room for either lifetime's machine to be slow.
     assert!(
-        running_max(&art.join("max_num_seqs-8")) > 2.0,
-        "8 sequences batch more than 2 requests at concurrency 8"
+        queued[0] > 10.0 * queued[1],
+        "mean queue time: {} s with 2 sequences, {} s with 8",
+        queued[0],
+        queued[1]
     );
     // Throughput is OS time: on a quiet machine 8 sequences are significantly better ("better", the
     // ratio's interval above 1), but under a stress run's load the two server lifetimes saw

@@ -123,7 +123,7 @@ async fn run_async(opts: ScrapeOptions, notify: &dyn Fn(&str)) -> anyhow::Result
     let stop_at = opts.duration.map(|d| start + d);
     let mut failing = vec![false; opts.endpoints.len()];
     let mut tick = 0u64;
-    loop {
+    let mut scrape_all = async || -> anyhow::Result<()> {
         let lines = futures_join(&client, &clock, &opts.endpoints).await;
         for (i, batch) in lines.into_iter().enumerate() {
             let gap = batch.first().and_then(|l| l.error.clone());
@@ -141,6 +141,10 @@ async fn run_async(opts: ScrapeOptions, notify: &dyn Fn(&str)) -> anyhow::Result
             }
         }
         out.flush()?;
+        Ok(())
+    };
+    loop {
+        scrape_all().await?;
         // Next absolute tick that is still in the future (an overrun skips ticks, never overlaps).
         let now = Instant::now();
         tick += 1;
@@ -149,18 +153,19 @@ async fn run_async(opts: ScrapeOptions, notify: &dyn Fn(&str)) -> anyhow::Result
             tick += 1;
             next = start + opts.interval * tick as u32;
         }
-        if stop_at.is_some_and(|s| next > s) {
-            if let Some(s) = stop_at {
-                if !wait_or_stop(s, &stdin_closed).await {
-                    break;
-                }
-            }
+        // --duration ends the polling at its last tick; a stop (signal, stdin EOF) ends it with
+        // one final scrape, as AIPerf's: counters read at the stop, not up to an interval before it
+        // (a run shorter than the interval otherwise has no sample of its own).
+        let last = stop_at.filter(|&s| next > s);
+        if !wait_or_stop(last.unwrap_or(next), &stdin_closed).await {
+            scrape_all().await?;
             break;
         }
-        if !wait_or_stop(next, &stdin_closed).await {
+        if last.is_some() {
             break;
         }
     }
+    drop(scrape_all);
     out.flush()?;
     Ok(Outcome::Ok)
 }

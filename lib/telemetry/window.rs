@@ -8,7 +8,8 @@
 //! - histograms: bucket increases over the window, `count`, `sum`, `avg`, rates, and quantile
 //!   estimates `pXX_estimate` by linear interpolation inside the bucket (Prometheus' histogram_quantile).
 //!
-//! The sample just before the window starts is used as the baseline for counters and histograms.
+//! For counters and histograms, the sample just before the window starts is the baseline and the
+//! first one after it ends (the closing scrape) is the end point.
 
 use std::collections::BTreeMap;
 
@@ -64,13 +65,18 @@ struct Series {
     count: Vec<(u64, f64)>,
 }
 
-/// Points in the window, preceded by the last one before it (the baseline).
+/// Points in the window, preceded by the last one before it (the baseline) and followed by the
+/// first one after it: the closing scrape. A scrape lands up to an interval after the last response
+/// (scrape takes a final one when stopped); without it a counter misses the run's tail and a run
+/// shorter than the interval has no increase at all. AIPerf likewise ends the window at
+/// `max(profiling end, last update)`, which is its final scrape.
 fn windowed(points: &[(u64, f64)], start: u64, end: u64) -> Vec<(u64, f64)> {
     let mut out = Vec::new();
     if let Some(base) = points.iter().rev().find(|(t, _)| *t < start) {
         out.push(*base);
     }
     out.extend(points.iter().filter(|(t, _)| *t >= start && *t <= end));
+    out.extend(points.iter().find(|(t, _)| *t > end));
     out
 }
 
@@ -342,13 +348,15 @@ mod tests {
     #[test]
     fn counter_window_delta_survives_a_reset() {
         let s = 1_000_000_000u64;
-        // Baseline 100 before the window; 110, 130 inside; reset to 5; then 25. Increase = 10+20+5+20 = 55.
+        // Baseline 100 before the window; 110, 130 inside; reset to 5; then 25; the closing scrape
+        // after the window's end 30, and nothing later counts. Increase = 10+20+5+20+5 = 60.
         let lines: Vec<_> = [
             (0, 100.0),
             (s, 110.0),
             (2 * s, 130.0),
             (3 * s, 5.0),
             (4 * s, 25.0),
+            (5 * s, 30.0),
             (9 * s, 999.0),
         ]
         .iter()
@@ -364,8 +372,8 @@ mod tests {
         .collect();
         let out = summarize(&lines, s, 4 * s + 10);
         let st = &out["vllm:generation_tokens_total"]["series"][0]["stats"];
-        assert_eq!(st["total"], json!(55.0));
-        assert_eq!(st["rate"], json!(55.0 / 4.0));
+        assert_eq!(st["total"], json!(60.0));
+        assert_eq!(st["rate"], json!(60.0 / 5.0));
         assert_eq!(out["vllm:generation_tokens_total"]["unit"], json!("tokens"));
         assert_eq!(out["vllm:generation_tokens_total"]["source"], json!("vllm"));
     }
