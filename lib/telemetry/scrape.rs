@@ -165,7 +165,6 @@ async fn run_async(opts: ScrapeOptions, notify: &dyn Fn(&str)) -> anyhow::Result
             break;
         }
     }
-    drop(scrape_all);
     out.flush()?;
     Ok(Outcome::Ok)
 }
