@@ -1,4 +1,5 @@
-//! The model's context, as the tokenizer states it (`model_max_length`): `--isl` (+ `--osl`)
+//! The model's context, as its files state it (`model_max_length`, else config.json's
+//! `max_position_embeddings`): `--isl` (+ `--osl`)
 //! beyond it is refused, naming the file it came from; a spread that may cross it is a warning.
 
 use crate::common::{bin, repo_root, MockServer};
@@ -71,4 +72,57 @@ fn isl_and_osl_beyond_the_models_context_are_refused_and_a_spread_across_it_warn
     );
     let records = std::fs::read_to_string(dir.path().join("r.jsonl")).unwrap();
     assert_eq!(records.lines().count(), 3);
+}
+
+#[test]
+fn without_model_max_length_the_context_is_config_jsons_max_position_embeddings() {
+    let dir = tempfile::tempdir().unwrap();
+    let tok = tokenizer_with_context(dir.path());
+    // transformers' sentinel for "unknown": the model's config.json beside it says 200.
+    std::fs::write(
+        tok.join("tokenizer_config.json"),
+        r#"{"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 1e30}"#,
+    )
+    .unwrap();
+    let config = tok.join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"model_type": "llama", "max_position_embeddings": 200}"#,
+    )
+    .unwrap();
+    let o = Command::new(bin("loadgen"))
+        .env_remove("OPENAI_API_KEY")
+        .args(["--url", "http://127.0.0.1:9", "-m", "m", "--ui", "none"])
+        .args(["--tokenizer", tok.to_str().unwrap(), "--request-count", "1"])
+        .args(["--isl", "150", "--osl", "51"])
+        .args(["-o", dir.path().join("r.jsonl").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim(),
+        format!(
+            "loadgen: --isl 150 + --osl 51 = 201 tokens: more than the model's context of 200 tokens (max_position_embeddings in {}); give a smaller --isl or --osl",
+            config.display()
+        )
+    );
+    // sweep-plan checks every planned run against the same context: 201 is refused, 200 plans.
+    let plan = |osl: &str| {
+        Command::new(bin("sweep-plan"))
+            .args(["--url", "http://127.0.0.1:9", "-m", "m"])
+            .args(["--tokenizer", tok.to_str().unwrap(), "--concurrency", "1,2"])
+            .args(["--isl", "150", "--osl", osl])
+            .output()
+            .unwrap()
+    };
+    let o = plan("51");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("sweep-plan: --isl 150 + --osl 51 = 201 tokens: more than the model's context of 200 tokens (max_position_embeddings in "),
+        "{err}"
+    );
+    let o = plan("50");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
 }

@@ -1,6 +1,7 @@
-//! The model's context, when the tokenizer states it (`model_max_length` in its
-//! tokenizer_config.json, the limit transformers applies): a synthetic request's prompt and reply
-//! (`--isl` + `--osl`) must fit in it, or the server refuses every request of the run.
+//! The model's context, when its files state it (`model_max_length` in its tokenizer_config.json,
+//! the limit transformers applies, else `max_position_embeddings` in its config.json): a synthetic
+//! request's prompt and reply (`--isl` + `--osl`) must fit in it, or the server refuses every
+//! request of the run.
 
 use anyhow::bail;
 

@@ -25,9 +25,9 @@ pub struct Tokenizer {
     path: Option<PathBuf>,
     /// Built on first use; the error says why no prompt can be made.
     vocabulary: OnceLock<Result<Vocabulary, String>>,
-    /// The model's context in tokens, when its tokenizer_config.json says (`model_max_length`),
-    /// and that file.
-    max_length: Option<(u64, PathBuf)>,
+    /// The model's context in tokens, when the model's files state it, and where it was read
+    /// (`model_max_length in DIR/tokenizer_config.json`).
+    max_length: Option<(u64, String)>,
 }
 
 enum Engine {
@@ -61,9 +61,7 @@ impl Tokenizer {
             } => {
                 let tok = from_files(&tokenizer_json, config.as_deref())
                     .map_err(|e| anyhow!("--tokenizer {spec}: {e}"))?;
-                let max = config
-                    .as_deref()
-                    .and_then(|c| Some((model_max_length(c)?, c.to_path_buf())));
+                let max = stated_context(&tokenizer_json, config.as_deref());
                 (Engine::Hf(Box::new(tok)), Some(tokenizer_json), max)
             }
         };
@@ -80,15 +78,14 @@ impl Tokenizer {
         &self.name
     }
 
-    /// The model's context length in tokens, when its tokenizer_config.json gives a real one.
+    /// The model's context length in tokens, when its files state one (see [`Tokenizer::context`]).
     pub fn model_max_length(&self) -> Option<u64> {
         self.max_length.as_ref().map(|m| m.0)
     }
 
     /// The model's context and where it was read: `(8192, "model_max_length in DIR/tokenizer_config.json")`.
     pub fn context(&self) -> Option<(u64, String)> {
-        let (n, config) = self.max_length.as_ref()?;
-        Some((*n, format!("model_max_length in {}", config.display())))
+        self.max_length.clone()
     }
 
     /// Whether this is `builtin` (tiktoken's o200k_base).
@@ -149,11 +146,26 @@ impl Tokenizer {
     }
 }
 
-/// `model_max_length` of a tokenizer_config.json; transformers writes a huge sentinel (1e30)
-/// when the model's context is unknown, which counts as unknown.
-fn model_max_length(config: &Path) -> Option<u64> {
-    let v: Value = serde_json::from_slice(&std::fs::read(config).ok()?).ok()?;
-    v.get("model_max_length")?
+/// The model's context: `model_max_length` of its tokenizer_config.json (the limit transformers
+/// applies), else `max_position_embeddings` of the config.json beside its tokenizer.json (what a
+/// server such as vLLM derives its default `--max-model-len` from), with where it was read.
+fn stated_context(tokenizer_json: &Path, tokenizer_config: Option<&Path>) -> Option<(u64, String)> {
+    let read = |file: &Path, key: &str| Some((number_in(file, key)?, format!("{key} in {}", file.display())));
+    tokenizer_config
+        .and_then(|c| read(c, "model_max_length"))
+        .or_else(|| {
+            read(
+                &tokenizer_json.parent()?.join("config.json"),
+                "max_position_embeddings",
+            )
+        })
+}
+
+/// A whole number `key` of a JSON file; transformers writes a huge sentinel (1e30) for
+/// `model_max_length` when the model's context is unknown, which counts as unknown.
+fn number_in(file: &Path, key: &str) -> Option<u64> {
+    let v: Value = serde_json::from_slice(&std::fs::read(file).ok()?).ok()?;
+    v.get(key)?
         .as_f64()
         .filter(|n| *n >= 1.0 && *n < 1e12)
         .map(|n| n as u64)
