@@ -1155,6 +1155,48 @@ fn gpu_energy_metrics_from_the_dcgm_energy_counter() {
     assert!(doc.get("nvidia_energy_per_user").is_none());
 }
 
+/// AMD's Device Metrics Exporter scraped as GPU telemetry: `gpu_energy_consumed` (µJ) and
+/// `gpu_package_power` (W) give AIPerf's `amd_*` tags by the same rules as DCGM's `nvidia_*`.
+#[test]
+fn amd_energy_metrics_from_the_device_metrics_exporter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recs = [Rec::ok(0, 100.0, 20.0), Rec::ok(50, 100.0, 20.0)];
+    let dme = "http://127.0.0.1:5000/metrics";
+    let labels = json!({"gpu_id": "0", "serial_number": "692251001124", "card_model": "MI300X"});
+    let mut samples = String::new();
+    // µJ: the baseline before the window, 3 000 J later in the closing scrape; 500 W of package power.
+    for (t_ms, metric, v) in [
+        (-100i64, "gpu_energy_consumed", 1e9),
+        (60, "gpu_package_power", 500.0),
+        (600, "gpu_energy_consumed", 4e9),
+    ] {
+        samples += &json!({"endpoint": dme, "timestamp_ns": (T0 as i64 + t_ms * 1_000_000) as u64,
+                           "metric": metric, "labels": labels, "value": v, "type": "gauge"})
+        .to_string();
+        samples += "\n";
+    }
+    let gpu = write(tmp.path(), "gpu_telemetry_export.jsonl", &samples);
+    let doc = ok_json(&trial_agg(
+        &["--format", "json", "--gpu-telemetry", gpu.to_str().unwrap()],
+        Some(&lines(&recs)),
+    ));
+    let m = |tag: &str| {
+        doc[tag]["avg"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{tag} missing: {doc:#}"))
+    };
+    assert_eq!(doc["amd_total_gpu_energy"]["unit"], "J");
+    assert_eq!(m("amd_total_gpu_energy"), 3_000.0);
+    assert_eq!(m("amd_total_gpu_power"), 500.0);
+    assert_eq!(m("amd_energy_per_request"), 1_500.0);
+    assert_eq!(m("amd_energy_per_output_token"), 3_000.0 * 1e3 / 22.0);
+    assert!((m("amd_average_gpu_power") - 3_000.0 / 0.15).abs() < 1e-6);
+    assert!(
+        doc.get("nvidia_total_gpu_energy").is_none(),
+        "no DCGM samples: {doc:#}"
+    );
+}
+
 #[test]
 fn the_table_names_its_run_flags_zero_gaps_and_shows_the_output_length_once() {
     let tmp = tempfile::tempdir().unwrap();

@@ -17,8 +17,8 @@ pub const KEY_METRICS: [&str; 11] = [
     "nvidia_total_gpu_energy_avg",
 ];
 
-/// Energy metrics (AIPerf's power-efficiency tags) shown when a summary has them.
-pub const ENERGY_PREFIX: &str = "nvidia_";
+/// Energy metrics (AIPerf's power-efficiency tags, per GPU vendor) shown when a summary has them.
+pub const ENERGY_PREFIXES: [&str; 2] = ["nvidia_", "amd_"];
 
 /// True when larger values of `<tag>_<stat>` are better.
 pub fn higher_is_better(metric: &str) -> bool {
@@ -52,7 +52,7 @@ pub fn to_compare<'a>(
         .map(|k| k.to_string())
         .collect();
     for k in available {
-        let wanted = k.starts_with(ENERGY_PREFIX) && k.ends_with("_avg");
+        let wanted = ENERGY_PREFIXES.iter().any(|p| k.starts_with(p)) && k.ends_with("_avg");
         if wanted && both(k) && !out.contains(k) {
             out.push(k.clone());
         }

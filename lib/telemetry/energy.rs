@@ -1,11 +1,14 @@
 //! GPU energy over a trial's profiling window and AIPerf 0.13's energy-efficiency metrics
-//! (`aiperf/metrics/energy_efficiency_analyzer.py`, the `nvidia_*` tags of
-//! `metrics/types/power_efficiency_metrics.py`), with AIPerf's rules:
+//! (`aiperf/metrics/energy_efficiency_analyzer.py`, the `nvidia_*` and `amd_*` tags of
+//! `metrics/types/power_efficiency_metrics.py`), with AIPerf's rules, per vendor:
 //!
-//! - energy per GPU: the DCGM counter `DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION` (mJ) at its last sample
-//!   in `[start, end + 666 ms]` (the grace catches the scrape that closes the window) minus its last
+//! - energy per GPU: the energy counter (DCGM's `DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION` in mJ; AMD
+//!   Device Metrics Exporter's `gpu_energy_consumed` in µJ) at its last sample in
+//!   `[start, end + 666 ms]` (the grace catches the scrape that closes the window) minus its last
 //!   sample before `start` (else the first in the window), clamped at 0; summed over GPUs, in J;
-//! - total power: the sum over GPUs of the mean `DCGM_FI_DEV_POWER_USAGE` sample in `[start, end]`;
+//! - total power: the sum over GPUs of the mean power sample (`DCGM_FI_DEV_POWER_USAGE`; AMD's
+//!   `gpu_package_power`, else `gpu_power_usage`, as AIPerf's AMD exporter collector prefers) in
+//!   `[start, end]`;
 //! - average power = energy / window; without an energy counter, energy = total power × window;
 //! - the ratios divide by the trial's totals (output and input tokens, requests, concurrency) and
 //!   rates (request, output-token and good-request throughput), exactly as the analyzer does.
@@ -22,6 +25,38 @@ use crate::telemetry::samples::SampleLine;
 pub const FINAL_SCRAPE_GRACE_NS: u64 = 666_000_000;
 const ENERGY: &str = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION";
 const POWER: &str = "DCGM_FI_DEV_POWER_USAGE";
+
+/// Where one GPU vendor's energy and power are scraped from, and its tags' prefix.
+struct Vendor {
+    /// `nvidia` or `amd`: the tags are `<prefix>_total_gpu_energy` and so on.
+    prefix: &'static str,
+    /// The cumulative energy counter's family.
+    energy: &'static str,
+    /// Joules per unit of that counter (mJ: 1e-3, µJ: 1e-6).
+    joules_per_unit: f64,
+    /// Power families in W, the first a GPU reports is used.
+    power: &'static [&'static str],
+    /// Labels that name a GPU, the first present is used.
+    gpu_labels: &'static [&'static str],
+}
+
+const VENDORS: [Vendor; 2] = [
+    Vendor {
+        prefix: "nvidia",
+        energy: ENERGY,
+        joules_per_unit: 1e-3,
+        power: &[POWER],
+        gpu_labels: &["UUID", "gpu"],
+    },
+    // AMD's Device Metrics Exporter (`rocm/device-metrics-exporter`, Prometheus text over HTTP).
+    Vendor {
+        prefix: "amd",
+        energy: "gpu_energy_consumed",
+        joules_per_unit: 1e-6,
+        power: &["gpu_package_power", "gpu_power_usage"],
+        gpu_labels: &["serial_number", "gpu_id"],
+    },
+];
 
 /// What the efficiency ratios divide by: the trial's own figures (None when not measured).
 #[derive(Debug, Clone, Default)]
@@ -44,8 +79,12 @@ pub struct TrialFigures {
     pub concurrency: Option<f64>,
 }
 
-/// One series per GPU (endpoint and UUID, else `gpu` label) of `metric`, as time-sorted points.
-fn per_gpu(lines: &[SampleLine], metric: &str) -> BTreeMap<(String, String), Vec<(u64, f64)>> {
+/// One series per GPU (endpoint and the vendor's first GPU label) of `metric`, as time-sorted points.
+fn per_gpu(
+    lines: &[SampleLine],
+    metric: &str,
+    gpu_labels: &[&str],
+) -> BTreeMap<(String, String), Vec<(u64, f64)>> {
     let mut out: BTreeMap<(String, String), Vec<(u64, f64)>> = BTreeMap::new();
     for l in lines {
         let (Some(m), Some(v)) = (&l.metric, l.value) else {
@@ -54,10 +93,9 @@ fn per_gpu(lines: &[SampleLine], metric: &str) -> BTreeMap<(String, String), Vec
         if m != metric {
             continue;
         }
-        let gpu = l
-            .labels
-            .get("UUID")
-            .or_else(|| l.labels.get("gpu"))
+        let gpu = gpu_labels
+            .iter()
+            .find_map(|k| l.labels.get(*k))
             .cloned()
             .unwrap_or_default();
         out.entry((l.endpoint.clone(), gpu))
@@ -71,10 +109,10 @@ fn per_gpu(lines: &[SampleLine], metric: &str) -> BTreeMap<(String, String), Vec
 }
 
 /// Total GPU energy in J over `[start, end + grace]` and the number of GPUs that reported it.
-pub fn total_energy_j(lines: &[SampleLine], start_ns: u64, end_ns: u64) -> (f64, usize) {
+fn total_energy_j(v: &Vendor, lines: &[SampleLine], start_ns: u64, end_ns: u64) -> (f64, usize) {
     let end = end_ns.saturating_add(FINAL_SCRAPE_GRACE_NS);
     let (mut total, mut gpus) = (0.0, 0);
-    for pts in per_gpu(lines, ENERGY).values() {
+    for pts in per_gpu(lines, v.energy, v.gpu_labels).values() {
         let inside: Vec<f64> = pts
             .iter()
             .filter(|p| p.0 >= start_ns && p.0 <= end)
@@ -88,16 +126,21 @@ pub fn total_energy_j(lines: &[SampleLine], start_ns: u64, end_ns: u64) -> (f64,
             .rev()
             .find(|p| p.0 < start_ns)
             .map_or(inside[0], |p| p.1);
-        total += (last - base).max(0.0) / 1e3;
+        total += (last - base).max(0.0) * v.joules_per_unit;
         gpus += 1;
     }
     (total, gpus)
 }
 
 /// The sum over GPUs of each GPU's mean power in `[start, end]`, W, and the number of GPUs.
-pub fn total_power_w(lines: &[SampleLine], start_ns: u64, end_ns: u64) -> (f64, usize) {
+fn total_power_w(v: &Vendor, lines: &[SampleLine], start_ns: u64, end_ns: u64) -> (f64, usize) {
+    let mut by_gpu: BTreeMap<(String, String), Vec<(u64, f64)>> = BTreeMap::new();
+    for family in v.power.iter().rev() {
+        // A later (less preferred) family is overwritten by an earlier one for the same GPU.
+        by_gpu.extend(per_gpu(lines, family, v.gpu_labels));
+    }
     let (mut total, mut gpus) = (0.0, 0);
-    for pts in per_gpu(lines, POWER).values() {
+    for pts in by_gpu.values() {
         let inside: Vec<f64> = pts
             .iter()
             .filter(|p| p.0 >= start_ns && p.0 <= end_ns)
@@ -112,9 +155,14 @@ pub fn total_power_w(lines: &[SampleLine], start_ns: u64, end_ns: u64) -> (f64, 
     (total, gpus)
 }
 
-fn stat(tag: &str, unit: &str, v: f64) -> (String, MetricStats) {
+/// A vendor's tag: `nvidia_total_gpu_energy`.
+fn tag(v: &Vendor, name: &str) -> String {
+    format!("{}_{name}", v.prefix)
+}
+
+fn stat(tag: impl Into<String>, unit: &str, v: f64) -> (String, MetricStats) {
     (
-        tag.to_string(),
+        tag.into(),
         MetricStats {
             unit: unit.to_string(),
             avg: Some(v),
@@ -123,19 +171,33 @@ fn stat(tag: &str, unit: &str, v: f64) -> (String, MetricStats) {
     )
 }
 
-/// AIPerf's `nvidia_*` energy-efficiency metrics of a window of `duration_s` seconds, from the DCGM
-/// samples and the trial's figures; empty when the samples hold neither energy nor power.
+/// AIPerf's `nvidia_*` and `amd_*` energy-efficiency metrics of a window of `duration_s` seconds,
+/// from the GPU samples and the trial's figures: a vendor whose samples hold neither energy nor
+/// power contributes nothing.
 pub fn efficiency(
     lines: &[SampleLine],
     window_ns: (u64, u64),
     duration_s: f64,
     f: &TrialFigures,
 ) -> Vec<(String, MetricStats)> {
-    let (energy, energy_gpus) = total_energy_j(lines, window_ns.0, window_ns.1);
-    let (power, power_gpus) = total_power_w(lines, window_ns.0, window_ns.1);
+    VENDORS
+        .iter()
+        .flat_map(|v| vendor_efficiency(v, lines, window_ns, duration_s, f))
+        .collect()
+}
+
+fn vendor_efficiency(
+    v: &Vendor,
+    lines: &[SampleLine],
+    window_ns: (u64, u64),
+    duration_s: f64,
+    f: &TrialFigures,
+) -> Vec<(String, MetricStats)> {
+    let (energy, energy_gpus) = total_energy_j(v, lines, window_ns.0, window_ns.1);
+    let (power, power_gpus) = total_power_w(v, lines, window_ns.0, window_ns.1);
     let mut out = Vec::new();
     if power_gpus > 0 {
-        out.push(stat("nvidia_total_gpu_power", "W", power));
+        out.push(stat(tag(v, "total_gpu_power"), "W", power));
     }
     let (energy, avg_power) = if energy_gpus > 0 && energy > 0.0 {
         (
@@ -152,14 +214,14 @@ pub fn efficiency(
         return out;
     };
     if avg_power > 0.0 {
-        out.push(stat("nvidia_average_gpu_power", "W", avg_power));
+        out.push(stat(tag(v, "average_gpu_power"), "W", avg_power));
     }
-    out.push(stat("nvidia_total_gpu_energy", "J", energy));
+    out.push(stat(tag(v, "total_gpu_energy"), "J", energy));
     let output = f.output_tokens.filter(|&t| t != 0.0);
     if let Some(t) = output {
-        out.push(stat("nvidia_output_tokens_per_joule", "tokens/J", t / energy));
+        out.push(stat(tag(v, "output_tokens_per_joule"), "tokens/J", t / energy));
         out.push(stat(
-            "nvidia_energy_per_output_token",
+            tag(v, "energy_per_output_token"),
             "mJ/token",
             energy * 1e3 / t,
         ));
@@ -167,34 +229,34 @@ pub fn efficiency(
     let total_tokens = f.input_tokens.unwrap_or(0.0) + output.unwrap_or(0.0);
     if total_tokens > 0.0 {
         out.push(stat(
-            "nvidia_energy_per_total_token",
+            tag(v, "energy_per_total_token"),
             "mJ/token",
             energy * 1e3 / total_tokens,
         ));
     }
     let per_request = f.requests.filter(|&r| r != 0.0).map(|r| energy / r);
     if let Some(e) = per_request {
-        out.push(stat("nvidia_energy_per_request", "joules/request", e));
+        out.push(stat(tag(v, "energy_per_request"), "joules/request", e));
     }
     if let Some(c) = f.concurrency.filter(|&c| c > 0.0) {
-        out.push(stat("nvidia_energy_per_user", "joules/user", energy / c));
+        out.push(stat(tag(v, "energy_per_user"), "joules/user", energy / c));
     }
     if let (Some(e), Some(l)) = (per_request, f.latency_ms.filter(|&l| l != 0.0)) {
-        out.push(stat("nvidia_energy_delay_product", "J*s", e * l / 1e3));
+        out.push(stat(tag(v, "energy_delay_product"), "J*s", e * l / 1e3));
     }
     if avg_power > 0.0 {
         let per_watt = [
             (
-                "nvidia_performance_per_watt",
+                tag(v, "performance_per_watt"),
                 "requests/sec/W",
                 f.request_throughput,
             ),
             (
-                "nvidia_output_tps_per_watt",
+                tag(v, "output_tps_per_watt"),
                 "tokens/sec/W",
                 f.output_token_throughput,
             ),
-            ("nvidia_goodput_per_watt", "good-req/s/W", f.goodput),
+            (tag(v, "goodput_per_watt"), "good-req/s/W", f.goodput),
         ];
         for (tag, unit, v) in per_watt {
             if let Some(v) = v {
@@ -269,11 +331,11 @@ mod tests {
     #[test]
     fn energy_is_the_counter_delta_with_aiperf_baseline_and_grace() {
         assert_eq!(
-            total_energy_j(&samples(), 1_000_000_000, 11_000_000_000),
+            total_energy_j(&VENDORS[0], &samples(), 1_000_000_000, 11_000_000_000),
             (4_000.0, 2)
         );
         assert_eq!(
-            total_power_w(&samples(), 1_000_000_000, 11_000_000_000),
+            total_power_w(&VENDORS[0], &samples(), 1_000_000_000, 11_000_000_000),
             (350.0, 2)
         );
     }
@@ -338,5 +400,50 @@ mod tests {
         assert_eq!(c[0].1.avg, Some(125.0));
         assert!((c[1].1.avg.unwrap() - 20.0 / 3.6).abs() < 1e-12);
         assert!(cost(None, 8.0, Some(2.5)).is_empty());
+    }
+
+    fn amd(t_ms: u64, metric: &str, gpu_id: &str, v: f64) -> SampleLine {
+        let mut l = line(t_ms, metric, gpu_id, v);
+        l.labels = [("gpu_id".to_string(), gpu_id.to_string())].into_iter().collect();
+        l
+    }
+
+    /// AMD's exporter beside DCGM: `amd_*` from `gpu_energy_consumed` (µJ) and the package power
+    /// (preferred over `gpu_power_usage` for the same GPU), the `nvidia_*` tags unchanged.
+    #[test]
+    fn amd_device_metrics_exporter_samples_give_the_amd_tags() {
+        let mut lines = samples();
+        lines.extend([
+            // GPU 0: 500 J → 2 500 J over the window (µJ); package 150 W, power_usage ignored.
+            amd(500, "gpu_energy_consumed", "0", 500e6),
+            amd(11_500, "gpu_energy_consumed", "0", 2_500e6),
+            amd(2_000, "gpu_package_power", "0", 150.0),
+            amd(2_000, "gpu_power_usage", "0", 999.0),
+            // GPU 1 reports power usage only: 50 W.
+            amd(3_000, "gpu_power_usage", "1", 50.0),
+        ]);
+        let f = TrialFigures {
+            output_tokens: Some(1_000.0),
+            requests: Some(10.0),
+            ..Default::default()
+        };
+        let m: BTreeMap<String, f64> = efficiency(&lines, (1_000_000_000, 11_000_000_000), 10.0, &f)
+            .into_iter()
+            .map(|(k, s)| (k, s.avg.unwrap()))
+            .collect();
+        let want = [
+            ("amd_total_gpu_power", 200.0),
+            ("amd_average_gpu_power", 200.0),
+            ("amd_total_gpu_energy", 2_000.0),
+            ("amd_output_tokens_per_joule", 0.5),
+            ("amd_energy_per_output_token", 2_000.0),
+            ("amd_energy_per_total_token", 2_000.0),
+            ("amd_energy_per_request", 200.0),
+            ("nvidia_total_gpu_energy", 4_000.0),
+        ];
+        for (k, v) in want {
+            assert!((m[k] - v).abs() < 1e-9, "{k}: {:?} vs {v}", m.get(k));
+        }
+        assert_eq!(m.keys().filter(|k| k.starts_with("amd_")).count(), 7, "{m:?}");
     }
 }

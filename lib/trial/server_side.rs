@@ -118,7 +118,7 @@ impl ServerMetrics {
     }
 }
 
-/// AIPerf's `nvidia_*` energy-efficiency metrics of the trial (when its GPU telemetry holds energy
+/// AIPerf's `nvidia_*` and `amd_*` energy-efficiency metrics of the trial (when its GPU telemetry holds energy
 /// or power) and the cost metrics (output tokens/s per GPU; with a GPU-hour price, the price of a
 /// million output tokens). See [`telemetry::energy`].
 pub fn efficiency(
