@@ -137,6 +137,97 @@ fn multi_turn_prompts_are_aiperfs_for_the_same_seed() {
     assert_eq!(turns(&ours), theirs);
 }
 
+#[test]
+fn prefix_pool_prompts_are_aiperfs_for_the_same_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = loadgen_inputs(
+        dir.path(),
+        &[
+            "--random-seed",
+            "42",
+            "--isl",
+            "50",
+            "--osl",
+            "8",
+            "--num-prompts",
+            "6",
+            "--request-count",
+            "6",
+            "--concurrency",
+            "2",
+            "--prefix-prompt-length",
+            "20",
+            "--prefix-prompt-pool-size",
+            "3",
+        ],
+    );
+    // The pool is drawn from AIPerf's corpus stream and each prompt's prefix is AIPerf's choice:
+    // its 6 prompts start with 3 distinct prefixes, in AIPerf's order.
+    assert_eq!(ours, fixture("inputs_seed42_prefix_pool.json"));
+}
+
+/// Per conversation, per turn: the system prompt, the user context and the turn's own text.
+fn shared_texts(inputs: &Value) -> Vec<Vec<[String; 3]>> {
+    inputs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["payloads"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let m = p["messages"].as_array().unwrap();
+                    let text = |v: &Value| v["content"].as_str().unwrap().to_string();
+                    assert_eq!((&m[0]["role"], &m[1]["role"]), (&"system".into(), &"user".into()));
+                    [text(&m[0]), text(&m[1]), text(m.last().unwrap())]
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn shared_system_prompt_and_user_contexts_are_aiperfs_for_the_same_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = loadgen_inputs(
+        dir.path(),
+        &[
+            "--random-seed",
+            "7",
+            "--isl",
+            "40",
+            "--isl-stddev",
+            "5",
+            "--osl",
+            "6",
+            "--conversation-num",
+            "3",
+            "--num-prompts",
+            "3",
+            "--conversation-turn-mean",
+            "2",
+            "--conversation-turn-stddev",
+            "1",
+            "--concurrency",
+            "2",
+            "--shared-system-prompt-length",
+            "30",
+            "--user-context-prompt-length",
+            "15",
+        ],
+    );
+    // The system prompt comes first on AIPerf's corpus stream, then every turn, then each
+    // conversation's user context. (AIPerf's inputs.json writes each turn without its history,
+    // sweepkit's the body as sent: the texts are compared, not the message lists.)
+    let theirs = shared_texts(&fixture("inputs_seed7_system_and_context.json"));
+    assert_eq!(theirs.iter().map(Vec::len).collect::<Vec<_>>(), [3, 2, 4]);
+    assert_eq!(shared_texts(&ours), theirs);
+    let contexts: std::collections::HashSet<_> = theirs.iter().map(|c| &c[0][1]).collect();
+    assert_eq!(contexts.len(), 3, "one user context per conversation");
+}
+
 /// AIPerf on PATH, else where scripts/install-test-deps puts it (as tests/stages.rs finds it).
 fn aiperf_dir() -> Option<PathBuf> {
     let on_path = std::env::var("PATH")

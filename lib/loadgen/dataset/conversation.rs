@@ -185,20 +185,20 @@ pub struct TurnSpec {
 /// `spn(int(mean), std) * ratio`.
 pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversation>> {
     let w = &opts.workload;
-    let shared = SharedText::new(w, opts.random_seed, tok)?;
-    let system: Option<Arc<str>> = shared.system.clone();
     let mut streams = Streams::new(opts.random_seed);
+    let mut shared = SharedText::new(w, opts.random_seed, tok, &mut streams)?;
+    let system: Option<Arc<str>> = shared.system.clone();
     let mut counts = PyRandom::derived(opts.random_seed, "composer.conversation.turn_count");
     let mut delays = PyRandom::derived(opts.random_seed, "composer.conversation.turn_delay");
     let spec = BodySpec::of(opts);
     let mut media = MediaMaker::new(&opts.media, opts.random_seed);
-    (0..opts.num_prompts)
-        .map(|c| {
+    let all_turns = (0..opts.num_prompts)
+        .map(|_| {
             let n = counts.positive_normal_integer(w.turn_mean as f64, w.turn_stddev as f64);
-            let turns = (0..n)
+            (0..n)
                 .map(|t| {
                     let isl = streams.isl(opts.isl, opts.isl_stddev);
-                    let prefix = if t == 0 { shared.prefix_for(c) } else { None };
+                    let prefix = if t == 0 { shared.next_prefix() } else { None };
                     let text = corpus_text(&mut streams, tok, isl, prefix)?;
                     let delay_ms = (t > 0 && w.turn_delay_mean_ms > 0.0).then(|| {
                         delays.positive_normal_integer(
@@ -217,13 +217,20 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversa
                         media: media.parts(),
                     })
                 })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let context = shared.user_context(tok, c)?.map(Arc::from);
+                .collect::<anyhow::Result<Vec<_>>>()
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // The user contexts come after every conversation's turns on the corpus stream (AIPerf's order).
+    all_turns
+        .into_iter()
+        .enumerate()
+        .map(|(c, turns)| {
+            let context = shared.user_context(tok, &mut streams)?.map(Arc::from);
             let id: Arc<str> = Arc::from(format!("session_{c:06}"));
             Ok(Conversation::new(
                 &spec,
                 tok,
-                (c as usize, id),
+                (c, id),
                 (system.clone(), context),
                 turns,
             ))
@@ -366,10 +373,10 @@ mod tests {
         let tok = Tokenizer::load("builtin").unwrap();
         let o = settings(3, Some(2));
         let convs = synthetic(&o, &tok).unwrap();
-        let shared = SharedText::new(&o.workload, 3, &tok).unwrap();
-        for (c, conv) in convs.iter().enumerate() {
+        let mut shared = SharedText::new(&o.workload, 3, &tok, &mut Streams::new(3)).unwrap();
+        for conv in &convs {
             let text = conv.turns[0].content.as_text();
-            let prefix = shared.prefix_for(c as u64).unwrap();
+            let prefix = shared.next_prefix().unwrap();
             assert!(text.starts_with(prefix));
             assert_eq!(conv.turns[0].alone.isl, 32, "ISL adds the prefix: 20 + 12");
             assert!(

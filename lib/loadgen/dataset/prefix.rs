@@ -10,39 +10,44 @@
 //! - one **user context** per conversation, a separate user message after the system prompt, on
 //!   every turn of that conversation.
 //!
-//! The text is sweepkit's own (random single-token words of the client tokenizer, exactly the
-//! asked number of tokens), deterministic per seed: the same `--random-seed` gives the same bytes,
-//! another seed other bytes. Byte equality with AIPerf's Shakespeare corpus is not attempted.
+//! The texts are AIPerf's: windows of its corpus drawn from its `dataset.prompt.corpus` stream
+//! ([`Streams`]) in AIPerf's order — the shared system prompt first (AIPerf makes it when its
+//! prompt generator starts), then the pool's prefixes, then every conversation's turns, then the
+//! user contexts in conversation order (AIPerf adds them once the conversations are made) — and
+//! each conversation's prefix is AIPerf's `choice()` on its `dataset.prompt.prefix` stream. So
+//! the same seed and tokenizer give AIPerf's bytes.
+
+use std::sync::Arc;
 
 use anyhow::bail;
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 
-use crate::loadgen::dataset::prompts::{mix, text_of_tokens};
+use crate::loadgen::dataset::corpus::Streams;
+use crate::loadgen::dataset::prompts::corpus_text;
 use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::options::Workload;
-
-/// Streams of the seed, one per kind of shared text, so changing one flag never changes another's text.
-const SYSTEM_STREAM: u64 = 0x5157_0000;
-const POOL_STREAM: u64 = 0x9001_0000;
-const CHOICE_STREAM: u64 = 0xC401_0000;
-const CONTEXT_STREAM: u64 = 0xC7C7_0000;
+use crate::loadgen::py_random::PyRandom;
 
 /// The run's shared texts.
-#[derive(Debug, Clone, Default)]
 pub struct SharedText {
     /// The system prompt every request carries, if any.
-    pub system: Option<std::sync::Arc<str>>,
+    pub system: Option<Arc<str>>,
     /// The prefix pool (empty: no pool).
     pub pool: Vec<String>,
-    seed: u64,
+    /// AIPerf's `dataset.prompt.prefix` stream: which prefix each conversation takes.
+    choice: PyRandom,
     context_length: u64,
 }
 
 impl SharedText {
-    /// Builds the system prompt and the pool for `seed`; refuses a shared text longer than the
-    /// model's context when the tokenizer knows it (`model_max_length`).
-    pub fn new(w: &Workload, seed: u64, tok: &Tokenizer) -> anyhow::Result<SharedText> {
+    /// Builds the system prompt and the pool from `streams` (the run's, before any prompt is
+    /// drawn); refuses a shared text longer than the model's context when the tokenizer knows it
+    /// (`model_max_length`).
+    pub fn new(
+        w: &Workload,
+        seed: u64,
+        tok: &Tokenizer,
+        streams: &mut Streams,
+    ) -> anyhow::Result<SharedText> {
         if let Some(max) = tok.model_max_length() {
             for (flag, n) in [
                 ("--shared-system-prompt-length", w.shared_system_length),
@@ -61,47 +66,41 @@ impl SharedText {
         let system = match (&w.system_prompt, w.shared_system_length) {
             (Some(verbatim), _) => Some(verbatim.clone()),
             (None, 0) => None,
-            (None, n) => Some(text_of_tokens(tok, &mut rng(seed, SYSTEM_STREAM, 0), n)?.into()),
+            (None, n) => Some(corpus_text(streams, tok, n, None)?.into()),
         };
         let pool = if w.prefix_length == 0 {
             Vec::new()
         } else {
             (0..w.prefix_pool_size)
-                .map(|i| text_of_tokens(tok, &mut rng(seed, POOL_STREAM, i), w.prefix_length))
+                .map(|_| corpus_text(streams, tok, w.prefix_length, None))
                 .collect::<anyhow::Result<_>>()?
         };
         Ok(SharedText {
             system,
             pool,
-            seed,
+            choice: PyRandom::derived(seed, "dataset.prompt.prefix"),
             context_length: w.user_context_length,
         })
     }
 
-    /// The pool prefix conversation `c` starts with (drawn once per conversation), if there is a pool.
-    pub fn prefix_for(&self, c: u64) -> Option<&str> {
+    /// The pool prefix the next conversation starts with (AIPerf draws one per conversation, in
+    /// order, when it makes its first turn), if there is a pool.
+    pub fn next_prefix(&mut self) -> Option<&str> {
         if self.pool.is_empty() {
             return None;
         }
-        let i = rng(self.seed, CHOICE_STREAM, c).random_range(0..self.pool.len());
+        let i = self.choice.randbelow(self.pool.len() as u32) as usize;
         Some(&self.pool[i])
     }
 
-    /// Conversation `c`'s user context, if there is one.
-    pub fn user_context(&self, tok: &Tokenizer, c: u64) -> anyhow::Result<Option<String>> {
+    /// The next conversation's user context, if there is one: drawn from `streams` after every
+    /// conversation's turns, one per conversation in order (AIPerf's `_finalize_conversations`).
+    pub fn user_context(&self, tok: &Tokenizer, streams: &mut Streams) -> anyhow::Result<Option<String>> {
         match self.context_length {
             0 => Ok(None),
-            n => Ok(Some(text_of_tokens(
-                tok,
-                &mut rng(self.seed, CONTEXT_STREAM, c),
-                n,
-            )?)),
+            n => corpus_text(streams, tok, n, None).map(Some),
         }
     }
-}
-
-fn rng(seed: u64, stream: u64, k: u64) -> StdRng {
-    StdRng::seed_from_u64(mix(seed ^ stream.wrapping_mul(0x9E37_79B9), k))
 }
 
 #[cfg(test)]
@@ -121,9 +120,8 @@ mod tests {
     #[test]
     fn shared_text_is_exact_deterministic_per_seed_and_chosen_per_conversation() {
         let tok = Tokenizer::load("builtin").unwrap();
-        let a = SharedText::new(&workload(), 7, &tok).unwrap();
-        let b = SharedText::new(&workload(), 7, &tok).unwrap();
-        let c = SharedText::new(&workload(), 8, &tok).unwrap();
+        let new = |seed| SharedText::new(&workload(), seed, &tok, &mut Streams::new(seed)).unwrap();
+        let (mut a, b, c) = (new(7), new(7), new(8));
         assert_eq!(tok.count(a.system.as_deref().unwrap()), 64);
         assert_eq!(a.system, b.system);
         assert_ne!(a.system, c.system);
@@ -131,12 +129,29 @@ mod tests {
         assert_eq!(a.pool.len(), 3);
         assert!(a.pool.iter().all(|p| tok.count(p) == 40));
         assert_ne!(a.pool[0], a.pool[1]);
-        let chosen: std::collections::HashSet<_> = (0..30).map(|k| a.prefix_for(k).unwrap()).collect();
-        assert_eq!(chosen.len(), 3, "30 conversations draw from all 3 prefixes");
-        assert_eq!(a.prefix_for(5), b.prefix_for(5));
-        let ctx = a.user_context(&tok, 0).unwrap().unwrap();
+        // AIPerf's order on the corpus stream: the system prompt, then the pool.
+        let mut s = Streams::new(7);
+        assert_eq!(
+            a.system.as_deref(),
+            Some(corpus_text(&mut s, &tok, 64, None).unwrap().as_str())
+        );
+        assert_eq!(a.pool[0], corpus_text(&mut s, &tok, 40, None).unwrap());
+        // Prefixes: choice() on dataset.prompt.prefix, one per conversation.
+        let mut pick = PyRandom::derived(7, "dataset.prompt.prefix");
+        let pool = a.pool.clone();
+        let chosen: Vec<String> = (0..30).map(|_| a.next_prefix().unwrap().to_string()).collect();
+        let want: Vec<String> = (0..30)
+            .map(|_| pool[pick.randbelow(3) as usize].clone())
+            .collect();
+        assert_eq!(chosen, want);
+        assert_eq!(chosen.iter().collect::<std::collections::HashSet<_>>().len(), 3);
+        let mut s = Streams::new(7);
+        let ctx = a.user_context(&tok, &mut s).unwrap().unwrap();
         assert_eq!(tok.count(&ctx), 16);
-        assert_ne!(Some(ctx), a.user_context(&tok, 1).unwrap());
-        assert!(SharedText::default().prefix_for(0).is_none());
+        assert_ne!(
+            Some(ctx),
+            a.user_context(&tok, &mut s).unwrap(),
+            "each draw is the next window"
+        );
     }
 }
