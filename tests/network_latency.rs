@@ -449,3 +449,74 @@ fn ctrl_c_stops_the_probe_without_topping_up() {
     assert_eq!(lines.len(), 1, "no top-up after Ctrl-C: {lines:?}");
     assert_eq!(lines[0]["success"], true);
 }
+
+/// `scripts/profile --network-latency-automatic`: each run's probe writes its samples into the
+/// run's folder, trial-agg takes them, and the adjusted metrics reach the sweep aggregate.
+#[test]
+fn a_sweep_probes_every_run_and_aggregates_the_adjusted_metrics() {
+    let mock = MockServer::fixed("10", "1", &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = crate::common::profile_cmd(tmp.path())
+        .args([
+            "--model",
+            "mock",
+            "--url",
+            &mock.url(),
+            "--streaming",
+            "--concurrency",
+            "1,2",
+        ])
+        .args([
+            "--request-count",
+            "4",
+            "--isl",
+            "16",
+            "--osl",
+            "4",
+            "--ui",
+            "none",
+        ])
+        .args([
+            "--network-latency-automatic",
+            "--network-latency-ping-interval",
+            "600",
+        ])
+        .output()
+        .unwrap();
+    ok(&out, "scripts/profile --network-latency-automatic");
+    let base = tmp.path().join("artifacts/mock-openai-chat-concurrency_sweep");
+    let sweep = read_json(&base.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
+    let per = sweep["per_combination_metrics"].as_array().unwrap();
+    for (i, c) in ["1", "2"].iter().enumerate() {
+        let run = base.join(format!("concurrency_{c}"));
+        let samples = jsonl(&run.join("profile_export_network_latency.jsonl"));
+        assert_eq!(
+            samples.len(),
+            5,
+            "concurrency {c}: the start probe and the top-up"
+        );
+        let mean_ms = samples.iter().map(|s| s["rtt_ns"].as_f64().unwrap()).sum::<f64>() / 5.0 / 1e6;
+        let summary = read_json(&run.join("profile_export_aiperf.json"));
+        let rtt = summary["network_rtt"]["avg"].as_f64().unwrap();
+        assert!(
+            (rtt - mean_ms).abs() <= 1e-12 * mean_ms.max(1.0),
+            "concurrency {c}: {rtt} ms vs {mean_ms} ms"
+        );
+        assert_eq!(
+            per[i]["parameters"]["concurrency"],
+            json!(c.parse::<u64>().unwrap())
+        );
+        for key in [
+            "network_rtt_avg",
+            "network_adjusted_time_to_first_token_p99",
+            "network_adjusted_request_latency_avg",
+        ] {
+            let (tag, stat) = key.rsplit_once('_').unwrap();
+            assert_eq!(
+                per[i]["metrics"][key]["mean"], summary[tag][stat],
+                "concurrency {c}: {key}: {:#}",
+                per[i]["metrics"]
+            );
+        }
+    }
+}
