@@ -66,6 +66,9 @@ struct Cli {
     /// Write the run info here (resolved config, phase windows, client health).
     #[arg(long, value_name = "FILE")]
     run_info_out: Option<PathBuf>,
+    /// With --network-latency-automatic: write the round-trip probe's samples here [default: beside --output, AIPerf's profile_export_network_latency.jsonl beside profile_export.jsonl].
+    #[arg(long, value_name = "FILE")]
+    network_latency_out: Option<PathBuf>,
     /// Records to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
@@ -123,6 +126,7 @@ fn run(cli: Cli) -> anyhow::Result<sweepkit::io::outcome::Outcome> {
         line_buffered: cli.line_buffered,
         inputs_out: cli.inputs_out,
         run_info_out: cli.run_info_out,
+        network_latency_out: cli.network_latency_out,
         api_key: cli.api_key.filter(|k| !k.is_empty()),
         headers: options::parse_headers(&cli.header)?,
         cli_command: redacted_command(),

@@ -63,7 +63,7 @@ struct Cli {
     run_info: Vec<PathBuf>,
 
     /// Instead of a summary: join the shards' inputs.json files (the FILE arguments, in shard order; loadgen --shard's --inputs-out) into OUT, AIPerf's {"data":[…]} with every entry, written atomically; a session_id in two files is refused
-    #[arg(long, value_name = "OUT", conflicts_with_all = ["run_info", "allow_missing_shards", "goodput", "format", "output_dir", "every", "gpu_telemetry", "server_metrics", "by", "slice_duration"])]
+    #[arg(long, value_name = "OUT", conflicts_with_all = ["run_info", "allow_missing_shards", "goodput", "format", "output_dir", "every", "gpu_telemetry", "server_metrics", "by", "slice_duration", "network_latency"])]
     merge_inputs: Option<PathBuf>,
 
     /// Merge the shards given even when some of the benchmark's shards are missing (otherwise an error naming them)
@@ -113,6 +113,10 @@ struct Cli {
     /// Also break the summary down per server replica (records of a loadgen run given several --url carry metadata.url): a by_url object in JSON, one table per replica
     #[arg(long, value_name = "KEY", value_parser = ["url"])]
     by: Option<String>,
+
+    /// loadgen's (or AIPerf's) profile_export_network_latency.jsonl: subtract the mean of its successful round-trip probes from TTFT, TTFO and request latency as network_adjusted_* metrics, with network_rtt (a --network-latency-mean in the run info wins)
+    #[arg(long, value_name = "FILE")]
+    network_latency: Option<PathBuf>,
 
     /// Also write AIPerf's timeslices (profile_export_aiperf_timeslices.json/.csv) into --output-dir: the run cut into slices of SECONDS by request start, each summarised
     #[arg(long, value_name = "SECONDS", value_parser = positive_seconds, allow_negative_numbers = true)]
@@ -185,6 +189,7 @@ fn main() -> ExitCode {
             gpu_hour_price: cli.gpu_hour_price,
             by_url: cli.by.is_some(),
             slice_duration: cli.slice_duration,
+            network_latency: cli.network_latency,
         });
         for w in &report.warnings {
             eprintln!("trial-agg: warning: {w}");

@@ -17,6 +17,7 @@ mod loadgen;
 mod make;
 mod media;
 mod mock_llm;
+mod network_latency;
 mod panics;
 mod parity;
 mod receive_window;

@@ -293,6 +293,17 @@ macro_rules! loadgen_settings {
         /// A UTF-8 text file holding the verbatim system prompt (read once, before the run).
         #[arg(long, value_name = "PATH")]
         system_prompt_file: opt(PathBuf),
+        /// Probe the server's TCP-handshake round trip during profiling (a fresh connection every --network-latency-ping-interval; samples to profile_export_network_latency.jsonl beside --output); trial-agg subtracts their mean from TTFT, TTFO and request latency as network_adjusted_* metrics.
+        #[arg(long)]
+        network_latency_automatic: flag(bool),
+        /// A fixed network round trip in ms to subtract instead of probing (network_adjusted_* metrics, no probe).
+        #[arg(long, allow_negative_numbers = true, value_name = "MS")]
+        #[range(Millis)]
+        network_latency_mean: opt(f64),
+        /// Seconds between round-trip probes, with --network-latency-automatic only [default: 1].
+        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS")]
+        #[range(PositiveSeconds)]
+        network_latency_ping_interval: opt(f64),
         }
     };
 }

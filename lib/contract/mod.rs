@@ -8,6 +8,7 @@ pub mod inputs;
 pub mod limits;
 pub mod load_flags;
 pub mod media;
+pub mod network_latency;
 pub mod plan_line;
 pub mod ranges;
 pub mod records;

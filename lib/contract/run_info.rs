@@ -232,6 +232,9 @@ pub struct InputConfig {
     pub phases: Vec<PhaseConfig>,
     pub tokenizer: TokenizerConfig,
     pub runtime: Runtime,
+    /// AIPerf's `network_latency` block, when `--network-latency-automatic` or `-mean` was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_latency: Option<super::network_latency::Config>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -624,6 +627,7 @@ mod tests {
                     use_server_token_count: false,
                 },
                 runtime: Runtime { ui: Ui::None },
+                network_latency: None,
             }),
             phases: Some(Phases {
                 warmup: Some(PhaseWindow {

@@ -408,6 +408,7 @@ impl Settings {
         self.check_fixed_schedule()?;
         self.check_workload()?;
         self.check_delay_cap()?;
+        self.check_network_latency()?;
         super::media::check(&self.media_flags())?;
         self.check_system_prompt()
     }
@@ -548,6 +549,39 @@ impl Settings {
             bail!("--inter-turn-delay-cap-seconds clamps the turn delays of an --input-file (multi_turn, mooncake_trace); synthetic delays come from --conversation-turn-delay-*: drop it or give --input-file");
         }
         Ok(())
+    }
+
+    /// AIPerf's network-latency rules: automatic (measure the round trip) or a mean (set it),
+    /// not both; the ping interval only with automatic, and not below AIPerf's 1 ms floor.
+    fn check_network_latency(&self) -> anyhow::Result<()> {
+        use super::network_latency::MIN_PING_INTERVAL;
+        let automatic = self.network_latency_automatic == Some(true);
+        if automatic && self.network_latency_mean.is_some() {
+            bail!("--network-latency-automatic and --network-latency-mean are mutually exclusive: automatic measures the round trip, mean sets it; give one");
+        }
+        if let Some(i) = self.network_latency_ping_interval {
+            if !automatic {
+                bail!("--network-latency-ping-interval only applies with --network-latency-automatic: add it, or drop the interval");
+            }
+            if i < MIN_PING_INTERVAL {
+                bail!("--network-latency-ping-interval {i}: must be at least {MIN_PING_INTERVAL} s (1 ms)");
+            }
+        }
+        Ok(())
+    }
+
+    /// The network-latency mode the settings ask for.
+    pub fn network_latency(&self) -> super::network_latency::Mode {
+        use super::network_latency::{Mode, DEFAULT_PING_INTERVAL};
+        match (self.network_latency_automatic, self.network_latency_mean) {
+            (_, Some(ms)) => Mode::Mean { ms },
+            (Some(true), None) => Mode::Probe {
+                interval_s: self
+                    .network_latency_ping_interval
+                    .unwrap_or(DEFAULT_PING_INTERVAL),
+            },
+            _ => Mode::Off,
+        }
     }
 
     /// `--system-prompt`/`--system-prompt-file`, AIPerf's rules: one of them, not blank, not with

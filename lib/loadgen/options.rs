@@ -20,6 +20,8 @@ pub struct Io {
     pub line_buffered: bool,
     pub inputs_out: Option<PathBuf>,
     pub run_info_out: Option<PathBuf>,
+    /// `--network-latency-out`: where the round-trip probe's samples go (default: beside `output`).
+    pub network_latency_out: Option<PathBuf>,
     pub api_key: Option<String>,
     /// Extra request headers `(name, value)`; values are secrets as far as logs are concerned.
     pub headers: Vec<(String, String)>,
@@ -126,6 +128,10 @@ pub struct Options {
     pub workload: Workload,
     /// Synthetic images and audio in every user message (`--image-*`, `--audio-*`).
     pub media: crate::contract::media::MediaSpec,
+    /// `--network-latency-automatic` / `--network-latency-mean`.
+    pub network_latency: crate::contract::network_latency::Mode,
+    /// Where the probe's samples are written, when it probes.
+    pub network_samples: Option<PathBuf>,
 }
 
 /// What the traffic looks like beyond one prompt per request: multi-turn sessions (AIPerf's
@@ -260,6 +266,8 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
     let media = crate::contract::media::resolve(&s.media_flags());
     let system_prompt = s.read_system_prompt()?;
     let endpoint_type = s.endpoint_type.unwrap_or_default();
+    let network_latency = s.network_latency();
+    let network_samples = network_samples_path(network_latency, &io)?;
     let urls = s.normalized_urls()?;
     let url = urls[0].clone();
     let mut endpoint = s
@@ -332,6 +340,8 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
         place,
         placement: None,
         media,
+        network_latency,
+        network_samples,
         workload: Workload {
             conversation_num: s.conversation_num,
             turn_mean: s.conversation_turn_mean.unwrap_or(1).max(1),
@@ -348,6 +358,26 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
             delay_cap_ms: s.inter_turn_delay_cap_seconds.map(|c| c * 1000.0),
         },
     })
+}
+
+/// The probe's samples file: `--network-latency-out`, else beside the records (AIPerf's name);
+/// records on stdout leave it nowhere to go, which is an error rather than a file in the
+/// working directory.
+fn network_samples_path(
+    mode: crate::contract::network_latency::Mode,
+    io: &Io,
+) -> anyhow::Result<Option<PathBuf>> {
+    use crate::contract::network_latency::{samples_path_beside, Mode};
+    if !matches!(mode, Mode::Probe { .. }) {
+        return Ok(None);
+    }
+    if let Some(p) = &io.network_latency_out {
+        return Ok(Some(p.clone()));
+    }
+    match io.output.as_deref().filter(|p| *p != std::path::Path::new("-")) {
+        Some(records) => Ok(Some(samples_path_beside(records))),
+        None => bail!("--network-latency-automatic: the probe's samples need a file: give --output FILE (they go beside it, as profile_export_network_latency.jsonl beside profile_export.jsonl) or --network-latency-out FILE"),
+    }
 }
 
 /// Parses `--header K:V` values.

@@ -176,6 +176,7 @@ fn merge(parts: &[Part], missing: Vec<u32>) -> (RunContext, Option<ShardsSummary
         was_cancelled: Some(parts.iter().any(|p| p.ctx.was_cancelled == Some(true))),
         run_info: first.run_info.clone(),
         input_config: first.input_config.clone().map(|c| totals(c, parts)),
+        network_rtt_ns: None,
     };
     let starts: Vec<u64> = windows.iter().map(|w| w.0).collect();
     let late: Vec<f64> = parts.iter().filter_map(|p| p.block.start_late_ms).collect();

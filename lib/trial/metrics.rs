@@ -252,6 +252,26 @@ pub const KNOWN: &[MetricInfo] = &[
         "%",
         None,
     ),
+    // Network-adjusted latencies and the round trip subtracted (AIPerf's network_adjusted_metrics.py).
+    m(
+        "network_adjusted_time_to_first_token",
+        "Network-Adjusted Time to First Token",
+        "ms",
+        Some(101),
+    ),
+    m(
+        "network_adjusted_time_to_first_output_token",
+        "Network-Adjusted Time to First Output Token",
+        "ms",
+        Some(211),
+    ),
+    m(
+        "network_adjusted_request_latency",
+        "Network-Adjusted Request Latency",
+        "ms",
+        Some(301),
+    ),
+    m("network_rtt", "Network RTT", "ms", Some(305)),
     // sweepkit additions: the coordinated-omission view (records carrying metadata.scheduled_ns).
     m(
         "scheduled_time_to_first_token",

@@ -14,6 +14,7 @@ pub mod goodput;
 pub mod isl_check;
 pub mod merge;
 pub mod metrics;
+pub mod network_adjusted;
 pub mod run_info;
 pub mod server_side;
 pub mod shard_inputs;
@@ -85,6 +86,8 @@ pub struct Options {
     pub gpu_hour_price: Option<f64>,
     /// `--slice-duration` seconds: also write AIPerf's timeslices into `output_dir`.
     pub slice_duration: Option<f64>,
+    /// `--network-latency FILE`: the round-trip probe's samples (`network_adjusted_*` metrics).
+    pub network_latency: Option<PathBuf>,
 }
 
 /// Live snapshots recompute everything every tick; past this many timeline events they leave the
@@ -245,7 +248,8 @@ fn read_summarize_write(
     warnings: &mut Vec<String>,
     verdict: &mut Option<String>,
 ) -> anyhow::Result<Outcome> {
-    let (info, shards) = read_run_info(&opts, warnings)?;
+    let (mut info, shards) = read_run_info(&opts, warnings)?;
+    info.network_rtt_ns = network_adjusted::rtt_ns(&info, opts.network_latency.as_deref(), warnings)?;
     let format = opts.format.unwrap_or(if io::stdout().is_terminal() {
         Format::Table
     } else {
@@ -275,7 +279,13 @@ fn read_summarize_write(
     };
     // Before the run's summary, which sorts the columns the sweep-line metrics read in order.
     let slices = match opts.slice_duration {
-        Some(d) => Some(timeslices::compute(&lines, d, &acc, &opts.goodput)?),
+        Some(d) => Some(timeslices::compute(
+            &lines,
+            d,
+            &acc,
+            &opts.goodput,
+            info.network_rtt_ns,
+        )?),
         None => None,
     };
     drop(lines);

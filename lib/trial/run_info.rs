@@ -46,6 +46,9 @@ pub struct RunContext {
     /// Copied verbatim into the summary, whatever its shape (loadgen's or AIPerf's).
     pub run_info: Option<Value>,
     pub input_config: Option<Value>,
+    /// The round trip subtracted for the `network_adjusted_*` metrics, ns (set by trial-agg from
+    /// the run info and `--network-latency`; [`super::network_adjusted`]).
+    pub network_rtt_ns: Option<f64>,
 }
 
 impl RunContext {

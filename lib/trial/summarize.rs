@@ -23,6 +23,10 @@ pub fn summarize(
     check_input(acc, slos)?;
     // Sweep-line metrics first: they need the pooled ICL column in record order.
     let mut dists = sweep_line_entries(acc, info, sweep_limit, &mut warnings);
+    // Before the columns are consumed: the adjusted latencies shift their values.
+    if let Some(rtt) = info.network_rtt_ns {
+        dists.extend(super::network_adjusted::entries(acc, rtt));
+    }
     let sums = column_entries(acc, consume, &mut dists);
     dists.extend(timestamp_latencies(acc));
     let mut additions = scheduled_view(acc, &mut dists);

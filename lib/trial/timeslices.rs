@@ -126,6 +126,7 @@ pub fn compute(
     seconds: f64,
     whole: &Accumulator,
     slos: &[Slo],
+    network_rtt_ns: Option<f64>,
 ) -> anyhow::Result<Vec<Slice>> {
     let mut profiling: Vec<&str> = Vec::new();
     let mut spans = Vec::new();
@@ -163,6 +164,8 @@ pub fn compute(
         let window = (start as u64, end as u64);
         let slice_info = RunContext {
             window: Some(window),
+            // AIPerf shifts each slice's latencies by the run's one round trip.
+            network_rtt_ns,
             ..RunContext::default()
         };
         // The slice's own records make no timeline of their own: the run's is windowed below.

@@ -287,6 +287,7 @@ pub fn input_config(opts: &Options, dataset_entries: usize, trace: bool) -> Inpu
             use_server_token_count: opts.use_server_token_count,
         },
         runtime: Runtime { ui: opts.ui },
+        network_latency: opts.network_latency.config(),
     }
 }
 

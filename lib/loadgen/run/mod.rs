@@ -4,6 +4,7 @@
 //! (how), [`crate::loadgen::dataset`] (what), [`crate::loadgen::record`] (what to write).
 
 pub mod conclude;
+pub mod network_probe;
 pub mod phases;
 pub mod setup;
 pub mod stop;
@@ -44,6 +45,7 @@ pub async fn run(
         out,
     } = setup::prepare(&opts, warnings)?;
     let plan = Plan::of(&opts, &dataset);
+    let probe = network_probe::Probe::prepare(&opts, clock)?;
     let sessions = dataset.conversations.map(|c| {
         let cap = setup::session_cap(&opts, c.len());
         let mut set = SessionSet::new(c, cap, opts.io.inputs_out.is_some(), opts.endpoint_type);
@@ -80,7 +82,8 @@ pub async fn run(
     }
     // Client CPU is counted over the load phases, not the setup (tokenizer, prompts).
     let cpu0 = run_info::cpu_seconds();
-    let ran = phases::run_phases(&opts, &pool, &ctl, plan, &prompts.prompts).await;
+    let ran = phases::run_phases(&opts, &pool, &ctl, plan, &prompts.prompts, probe).await;
+    warnings.extend(ran.network.as_ref().and_then(network_probe::Tally::warning));
 
     // The history each turn carried, into inputs.json (AIPerf writes turns without it).
     if let (Some(p), Some(set)) = (&opts.io.inputs_out, &sessions) {

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use tokio::task::JoinHandle;
 
+use super::network_probe::{Probe, Tally};
 use super::setup::Plan;
 use super::workers::Workers;
 use crate::loadgen::dataset::prompts::Prompt;
@@ -23,15 +24,19 @@ pub struct Ran {
     pub loop_cpu: Vec<f64>,
     /// Event-loop (worker) threads.
     pub workers: usize,
+    /// The network-latency probe's tally, when it ran (`--network-latency-automatic`).
+    pub network: Option<Tally>,
 }
 
-/// Warmup, then profiling, each driven to its end (count, duration + grace, Ctrl-C or a fatal error).
+/// Warmup, then profiling, each driven to its end (count, duration + grace, Ctrl-C or a fatal
+/// error); the network probe, when given, spans the profiling phase as AIPerf's does.
 pub async fn run_phases(
     opts: &Options,
     pool: &Workers,
     ctl: &Control,
     plan: Plan,
     prompts: &[Prompt],
+    probe: Option<Probe>,
 ) -> Ran {
     let grace = opts.benchmark_grace_period;
     let pace = if plan.trace {
@@ -59,11 +64,17 @@ pub async fn run_phases(
     interrupted |= crate::io::interrupt::requested();
     let p0 = Instant::now();
     let mut loop_cpu = Vec::new();
+    let mut network = None;
     if !interrupted && !ctl.stopped() {
+        let probing = probe.map(Probe::start);
         let h = pool.run(load::profiling(opts, pace, plan.count, p0));
         let hard = opts.benchmark_duration.map(|d| after(after(p0, d), grace));
         interrupted = drive(ctl, h, hard, grace).await;
         loop_cpu = pool.last_cpu();
+        interrupted |= crate::io::interrupt::requested();
+        if let Some(p) = probing {
+            network = Some(p.finish(interrupted).await);
+        }
     }
     interrupted |= crate::io::interrupt::requested();
     Ran {
@@ -72,6 +83,7 @@ pub async fn run_phases(
         interrupted,
         loop_cpu,
         workers: pool.count(),
+        network,
     }
 }
 
