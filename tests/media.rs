@@ -285,6 +285,16 @@ fn single_turn_media_files_reach_the_server_with_their_sizes() {
         2,
         "a media-only line has no text part"
     );
+    // The client's image and audio metrics count the file's media: 1 and 2 images, 1.25 s clips.
+    let records = dir.path().join("r.jsonl");
+    let agg = ok(run("trial-agg", &[records.to_str().unwrap()]), "trial-agg");
+    let summary: serde_json::Value = serde_json::from_slice(&agg.stdout).unwrap();
+    assert_eq!(summary["num_images"]["avg"], 1.5, "{}", summary["num_images"]);
+    assert_eq!(
+        summary["audio_duration"]["avg"], 1.25,
+        "{}",
+        summary["audio_duration"]
+    );
     for (i, r) in seen.iter().enumerate() {
         assert_eq!(
             inputs["data"][i]["payloads"][0]["messages"],
@@ -368,5 +378,24 @@ fn bad_media_in_a_dataset_name_the_file_line_and_field() {
     assert!(
         e.contains("d.jsonl:1: image: the completions endpoint cannot carry images, audio or video"),
         "{e}"
+    );
+}
+
+/// `single_turn` lines sharing a `session_id` are sent in order, each with its own media alone
+/// (AIPerf's rule for that format: no history).
+#[test]
+fn single_turn_session_lines_send_each_lines_own_media() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.jsonl");
+    let lines = [
+        serde_json::json!({"session_id": "s", "text": "one", "image": media_fixture("wide.png")}),
+        serde_json::json!({"session_id": "s", "text": "two", "image": media_fixture("photo.jpg")}),
+    ];
+    std::fs::write(&file, format!("{}\n{}\n", lines[0], lines[1])).unwrap();
+    let (seen, _) = run_on_file(&file, &["--request-count", "2", "--osl", "2"]);
+    let images: Vec<&serde_json::Value> = seen.iter().map(|r| &r["media"]["images"]).collect();
+    assert_eq!(
+        images,
+        [&serde_json::json!([[700, 300]]), &serde_json::json!([[640, 480]])]
     );
 }
