@@ -173,3 +173,229 @@ fn the_same_seed_sends_the_same_media() {
         "jpeg is the default format"
     );
 }
+
+/// A dataset line's media fixture (`tests/fixtures/media/`): `wide.png` 700x300 and
+/// `photo.jpg` 640x480 made by Pillow (a zlib-compressed PNG, a baseline JPEG), `tone.wav`
+/// 1.25 s of 16-bit mono 8 kHz made by Python's `wave`, `clip.mp4` 64 bytes (an `ftyp` box, zeros)
+/// (the mock does not decode video).
+fn media_fixture(name: &str) -> String {
+    let p = crate::common::repo_root().join("tests/fixtures/media").join(name);
+    p.to_str().unwrap().to_string()
+}
+
+/// A run of loadgen with `args` on `file` against a mock recording bodies: the server's records
+/// in arrival order, inputs.json, and loadgen's output.
+fn run_on_file(file: &std::path::Path, args: &[&str]) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let dir = file.parent().unwrap();
+    let (truth, records, inputs) = (
+        dir.join("server.jsonl"),
+        dir.join("r.jsonl"),
+        dir.join("inputs.json"),
+    );
+    let mock = MockServer::recording_bodies(&truth);
+    let url = mock.url();
+    let mut all = vec![
+        "--url",
+        &url,
+        "-m",
+        "m",
+        "--ui",
+        "none",
+        "--concurrency",
+        "1",
+        "--input-file",
+        file.to_str().unwrap(),
+        "-o",
+        records.to_str().unwrap(),
+        "--inputs-out",
+        inputs.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    ok(loadgen(&all), "loadgen on a dataset naming media");
+    drop(mock);
+    let mut seen = jsonl(&truth);
+    seen.sort_by_key(|r| r["arrival_ns"].as_u64().unwrap());
+    (seen, read_json(&inputs))
+}
+
+/// AIPerf's `single_turn` media fields: local files (read, sent as a data URL of the file's own
+/// bytes / `input_audio` of the WAV's bytes), a URL passed through, a media-only line; the mock
+/// reads back each image's size, each clip's length and the video's bytes, and inputs.json holds
+/// the bodies the server received.
+#[test]
+fn single_turn_media_files_reach_the_server_with_their_sizes() {
+    use serde_json::json;
+    use sweepkit::io::media::base64;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("d.jsonl");
+    let (png, jpg, wav, mp4) = (
+        media_fixture("wide.png"),
+        media_fixture("photo.jpg"),
+        media_fixture("tone.wav"),
+        media_fixture("clip.mp4"),
+    );
+    let lines = [
+        json!({"text": "describe", "image": png, "audio": wav}),
+        json!({"texts": ["compare", "these"], "images": [jpg, "https://example.com/cat.png"]}),
+        json!({"audios": [wav], "video": mp4}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&file, text).unwrap();
+    let (seen, inputs) = run_on_file(&file, &["--request-count", "3", "--osl", "2"]);
+    assert_eq!(seen.len(), 3, "one request per line");
+    let media: Vec<&serde_json::Value> = seen.iter().map(|r| &r["media"]).collect();
+    // 700x300 covers 2 tiles (85 + 2*170), 1.25 s is 2 started seconds (2*25).
+    assert_eq!(
+        media[0],
+        &json!({"images": [[700, 300]], "audio_seconds": [1.25], "tokens": 425 + 50})
+    );
+    // 640x480 covers 2 tiles too; the URL is not fetched: its size is unknown, it costs the base 85.
+    assert_eq!(
+        media[1],
+        &json!({"images": [[640, 480], null], "audio_seconds": [], "tokens": 425 + 85})
+    );
+    assert_eq!(
+        media[2],
+        &json!({"images": [], "audio_seconds": [1.25], "tokens": 50, "video_bytes": [64]})
+    );
+    let bytes = |p: &str| base64(&std::fs::read(p).unwrap());
+    let content = |i: usize| seen[i]["request_body"]["messages"][0]["content"].clone();
+    assert_eq!(
+        content(0),
+        json!([
+            {"type": "text", "text": "describe"},
+            {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{}", bytes(&png))}},
+            {"type": "input_audio", "input_audio": {"data": bytes(&wav), "format": "wav"}},
+        ])
+    );
+    assert_eq!(
+        content(1)[2],
+        json!({"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}})
+    );
+    assert!(content(1)[1]["image_url"]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("data:image/jpeg;base64,/9j/"));
+    assert_eq!(
+        content(2)[1],
+        json!({"type": "video_url", "video_url": {"url": format!("data:video/mp4;base64,{}", bytes(&mp4))}})
+    );
+    assert_eq!(
+        content(2).as_array().unwrap().len(),
+        2,
+        "a media-only line has no text part"
+    );
+    // The client's image and audio metrics count the file's media: 1 and 2 images, 1.25 s clips.
+    let records = dir.path().join("r.jsonl");
+    let agg = ok(run("trial-agg", &[records.to_str().unwrap()]), "trial-agg");
+    let summary: serde_json::Value = serde_json::from_slice(&agg.stdout).unwrap();
+    assert_eq!(summary["num_images"]["avg"], 1.5, "{}", summary["num_images"]);
+    assert_eq!(
+        summary["audio_duration"]["avg"], 1.25,
+        "{}",
+        summary["audio_duration"]
+    );
+    for (i, r) in seen.iter().enumerate() {
+        assert_eq!(
+            inputs["data"][i]["payloads"][0]["messages"],
+            r["request_body"]["messages"],
+            "inputs.json holds line {}'s body as sent",
+            i + 1
+        );
+    }
+}
+
+/// `multi_turn` turns name media too, and a later turn resends the earlier turn's image in its
+/// history (as synthetic media are).
+#[test]
+fn multi_turn_media_files_are_carried_in_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mt.jsonl");
+    let line = serde_json::json!({"session_id": "s", "turns": [
+        {"text": "look", "image": media_fixture("wide.png")},
+        {"text": "listen", "audio": media_fixture("tone.wav")},
+    ]});
+    std::fs::write(&file, format!("{line}\n")).unwrap();
+    let (seen, _) = run_on_file(
+        &file,
+        &[
+            "--custom-dataset-type",
+            "multi_turn",
+            "--request-count",
+            "2",
+            "--osl",
+            "2",
+        ],
+    );
+    let got: Vec<(&serde_json::Value, &serde_json::Value)> = seen
+        .iter()
+        .map(|r| (&r["media"]["images"], &r["media"]["audio_seconds"]))
+        .collect();
+    let (one, none) = (serde_json::json!([[700, 300]]), serde_json::json!([]));
+    assert_eq!(got[0], (&one, &none), "turn 1: its image");
+    assert_eq!(
+        got[1],
+        (&one, &serde_json::json!([1.25])),
+        "turn 2: turn 1's image, then its clip"
+    );
+}
+
+/// A media file that cannot be read, and media on an endpoint that cannot carry them: one line
+/// naming the file:line and the field, exit 2, before any request.
+#[test]
+fn bad_media_in_a_dataset_name_the_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("d.jsonl");
+    let good = serde_json::json!({"text": "a", "image": media_fixture("wide.png")});
+    let missing = dir.path().join("gone.png");
+    let bad = serde_json::json!({"text": "b", "images": [missing.to_str().unwrap()]});
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--url",
+            "http://127.0.0.1:9",
+            "-m",
+            "m",
+            "--ui",
+            "none",
+            "--input-file",
+            file.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = loadgen(&args);
+        let err = String::from_utf8_lossy(&o.stderr).trim().to_string();
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        err
+    };
+    std::fs::write(&file, format!("{good}\n{bad}\n")).unwrap();
+    let e = run(&[]);
+    assert!(
+        e.contains("d.jsonl:2: images \"") && e.contains("gone.png\": cannot read it"),
+        "{e}"
+    );
+    std::fs::write(&file, format!("{good}\n")).unwrap();
+    let e = run(&["--endpoint-type", "completions"]);
+    assert!(
+        e.contains("d.jsonl:1: image: the completions endpoint cannot carry images, audio or video"),
+        "{e}"
+    );
+}
+
+/// `single_turn` lines sharing a `session_id` are sent in order, each with its own media alone
+/// (AIPerf's rule for that format: no history).
+#[test]
+fn single_turn_session_lines_send_each_lines_own_media() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.jsonl");
+    let lines = [
+        serde_json::json!({"session_id": "s", "text": "one", "image": media_fixture("wide.png")}),
+        serde_json::json!({"session_id": "s", "text": "two", "image": media_fixture("photo.jpg")}),
+    ];
+    std::fs::write(&file, format!("{}\n{}\n", lines[0], lines[1])).unwrap();
+    let (seen, _) = run_on_file(&file, &["--request-count", "2", "--osl", "2"]);
+    let images: Vec<&serde_json::Value> = seen.iter().map(|r| &r["media"]["images"]).collect();
+    assert_eq!(
+        images,
+        [&serde_json::json!([[700, 300]]), &serde_json::json!([[640, 480]])]
+    );
+}

@@ -4,6 +4,8 @@
 //! (`ceil(w/512) * ceil(h/512)`, OpenAI's high-detail rule without its rescaling), audio
 //! [`AUDIO_TOKENS_PER_SECOND`] per started second. An image whose size cannot be read (a remote
 //! URL, bytes that are no PNG/JPEG) costs the base alone; audio of unreadable length costs nothing.
+//! A `video_url` part is counted (its decoded size recorded) and costs nothing: the mock has no
+//! video decoder to charge frames by.
 
 use serde::Serialize;
 
@@ -25,8 +27,12 @@ pub struct MediaSeen {
     pub images: Vec<Option<[u32; 2]>>,
     /// Each audio clip's length in seconds, read from its WAV header (null: unreadable).
     pub audio_seconds: Vec<Option<f64>>,
-    /// Prompt tokens the media cost (included in `prompt_tokens`).
+    /// Prompt tokens the media cost (included in `prompt_tokens`; videos cost none).
     pub tokens: u32,
+    /// Each video's size in bytes as decoded from its data URL (null: a remote URL); left out
+    /// when the request carried no video.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub video_bytes: Vec<Option<usize>>,
 }
 
 impl MediaSeen {
@@ -45,8 +51,13 @@ impl MediaSeen {
         self.audio_seconds.push(seconds);
     }
 
+    /// A `video_url` part's URL: counted, its decoded size kept, no tokens charged.
+    pub fn add_video(&mut self, url: &str) {
+        self.video_bytes.push(data_url_bytes(url).map(|b| b.len()));
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.images.is_empty() && self.audio_seconds.is_empty()
+        self.images.is_empty() && self.audio_seconds.is_empty() && self.video_bytes.is_empty()
     }
 }
 
@@ -74,6 +85,13 @@ mod tests {
         m.add_image("https://example.com/cat.png");
         m.add_audio(&base64(&wav::encode(1000, 16, 1, &vec![0.0; 1500])));
         m.add_audio("not base64!");
+        assert!(
+            !serde_json::to_string(&m).unwrap().contains("video"),
+            "no video key without one"
+        );
+        m.add_video(&format!("data:video/mp4;base64,{}", base64(b"ftypisom")));
+        m.add_video("https://example.com/v.mp4");
+        assert_eq!(m.video_bytes, [Some(8), None]);
         assert_eq!(m.images, [Some([600, 20]), None]);
         assert_eq!(m.audio_seconds, [Some(1.5), None]);
         assert_eq!(m.tokens, (85 + 2 * 170) + 85 + 2 * 25);

@@ -51,6 +51,27 @@ pub struct Part {
     pub image_url: Option<ImageUrl>,
     #[serde(default)]
     pub input_audio: Option<InputAudio>,
+    /// A `video_url` part's object (its `url`, as an image's).
+    #[serde(default)]
+    pub video_url: Option<ImageUrl>,
+}
+
+impl Part {
+    /// Adds the part's text to the prompt, its image, video or audio to what the mock saw.
+    fn count(&self, prompt: &mut PromptStats, media: &mut MediaSeen) {
+        if let Some(t) = &self.text {
+            prompt.add_text(t);
+        }
+        if let Some(i) = &self.image_url {
+            media.add_image(&i.url);
+        }
+        if let Some(v) = &self.video_url {
+            media.add_video(&v.url);
+        }
+        if let Some(a) = &self.input_audio {
+            media.add_audio(&a.data);
+        }
+    }
 }
 
 /// An `image_url` part's object.
@@ -142,19 +163,7 @@ pub fn parse_generate(endpoint: Endpoint, body: &[u8]) -> Result<Generate, BadRe
             for m in &msgs {
                 match &m.content {
                     Some(Content::Text(t)) => prompt.add_text(t),
-                    Some(Content::Parts(ps)) => {
-                        for p in ps {
-                            if let Some(t) = &p.text {
-                                prompt.add_text(t);
-                            }
-                            if let Some(i) = &p.image_url {
-                                media.add_image(&i.url);
-                            }
-                            if let Some(a) = &p.input_audio {
-                                media.add_audio(&a.data);
-                            }
-                        }
-                    }
+                    Some(Content::Parts(ps)) => ps.iter().for_each(|p| p.count(&mut prompt, &mut media)),
                     None => {}
                 }
             }

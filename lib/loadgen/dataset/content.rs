@@ -18,6 +18,8 @@ pub enum Part {
         data: Arc<str>,
         seconds: Option<f64>,
     },
+    /// A video: its URL, or a `data:video/<fmt>;base64,…` URL (only a dataset file names videos).
+    Video(Arc<str>),
 }
 
 /// What one message carries. Cloning shares the parts (a session's history holds pointers, not
@@ -80,7 +82,7 @@ impl UserContent {
     }
 
     /// The OpenAI chat `content`, as AIPerf renders a turn: one text alone is a string; otherwise
-    /// a list of parts, texts first, then `image_url` parts, then `input_audio` parts.
+    /// a list of parts, texts first, then `image_url`, `input_audio` and `video_url` parts.
     pub fn chat_content(&self) -> Value {
         if let [Part::Text(t)] = &self.parts[..] {
             return Value::String(t.to_string());
@@ -97,7 +99,11 @@ impl UserContent {
             Part::Audio { data, .. } => Some(audio_part(data)),
             _ => None,
         });
-        let parts: Vec<Value> = texts.chain(images).chain(audio).collect();
+        let videos = self.parts.iter().filter_map(|p| match p {
+            Part::Video(url) => Some(json!({"type": "video_url", "video_url": {"url": url.as_ref()}})),
+            _ => None,
+        });
+        let parts: Vec<Value> = texts.chain(images).chain(audio).chain(videos).collect();
         if parts.is_empty() {
             Value::String(String::new())
         } else {
@@ -137,7 +143,7 @@ mod tests {
     }
 
     /// AIPerf's `_render_turn_content`: a lone text is a string, media make a list with texts,
-    /// then images, then audio, whatever order the parts were given in.
+    /// then images, then audio, then videos, whatever order the parts were given in.
     #[test]
     fn chat_content_is_a_string_alone_and_parts_in_aiperfs_order_with_media() {
         assert_eq!(UserContent::text("hi").chat_content(), json!("hi"));
@@ -147,6 +153,7 @@ mod tests {
                     data: "wav,QUJD".into(),
                     seconds: Some(1.5),
                 },
+                Part::Video("https://example.com/v.mp4".into()),
                 Part::Text("look".into()),
                 Part::Image("data:image/png;base64,AAA".into()),
                 Part::Audio {
@@ -162,6 +169,7 @@ mod tests {
                 {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAA"}},
                 {"type": "input_audio", "input_audio": {"data": "QUJD", "format": "wav"}},
                 {"type": "input_audio", "input_audio": {"data": "REVG", "format": "mp3"}},
+                {"type": "video_url", "video_url": {"url": "https://example.com/v.mp4"}},
             ])
         );
         assert_eq!(c.as_text(), "look");

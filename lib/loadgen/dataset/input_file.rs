@@ -1,6 +1,8 @@
 //! `--input-file` datasets: AIPerf's `single_turn` and `mooncake_trace` line formats.
 //!
-//! One request per line. Text comes from `text`/`texts`/`text_input`, chat `messages`, a raw
+//! One request per line. A `single_turn` line may name images, audio and videos after its text
+//! (`image`/`images`, `audio`/`audios`, `video`/`videos`: [`media_file`](crate::loadgen::dataset::media_file), chat only).
+//! Text comes from `text`/`texts`/`text_input`, chat `messages`, a raw
 //! `payload`, or (traces) `input_length` tokens synthesized deterministically — with `hash_ids`,
 //! block by block (`--isl-block-size` tokens per id, default 512, the same text for the same id
 //! and seed, so traces that share prefix blocks share prompt prefixes as on the real system).
@@ -21,8 +23,10 @@ use serde_json::{Map, Value};
 use crate::contract::limits;
 use crate::contract::seconds::{show, Seconds};
 use crate::io::jsonl;
-use crate::loadgen::dataset::content::UserContent;
+use crate::loadgen::dataset::content::{Part, UserContent};
 use crate::loadgen::dataset::conversation::Conversation;
+use crate::loadgen::dataset::media;
+use crate::loadgen::dataset::media_file::{Fields, MediaFiles};
 use crate::loadgen::dataset::prompts::{mix, random_words, text_of_tokens, Prompt};
 use crate::loadgen::dataset::replay;
 use crate::loadgen::dataset::tokenizer::Tokenizer;
@@ -57,6 +61,18 @@ struct Line {
     extra: Option<Map<String, Value>>,
     #[serde(default)]
     session_id: Option<Value>,
+    #[serde(default)]
+    image: Option<String>,
+    #[serde(default)]
+    images: Option<Vec<String>>,
+    #[serde(default)]
+    audio: Option<String>,
+    #[serde(default)]
+    audios: Option<Vec<String>>,
+    #[serde(default)]
+    video: Option<String>,
+    #[serde(default)]
+    videos: Option<Vec<String>>,
     #[serde(default)]
     #[allow(dead_code)]
     role: Option<String>,
@@ -94,6 +110,8 @@ struct Row {
     delay: Option<f64>,
     /// Tokens of text synthesized for it (`input_length`).
     synthesized: u64,
+    /// The images, audio and videos the line names, after its text ([`media_file`](crate::loadgen::dataset::media_file)).
+    media: Vec<Part>,
 }
 
 /// Loads the dataset.
@@ -101,8 +119,9 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Data
     let input = jsonl::Input::open(path).map_err(|e| anyhow!("--input-file: {e}"))?;
     let mut rows = Vec::new();
     let mut synthesized = 0u64;
+    let mut files = MediaFiles::default();
     let stats = jsonl::for_each_line(vec![input], |loc, raw| {
-        let row = read_row(loc.line, raw, rows.len() as u64, opts, tok)?;
+        let row = read_row((loc.line, raw), rows.len() as u64, opts, tok, &mut files)?;
         synthesized += row.synthesized;
         if synthesized > limits::MAX_DATASET_TOKENS {
             return Err(format!(
@@ -133,6 +152,7 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Data
             extra: r.extra,
             timestamp: r.timestamp,
             delay: opts.workload.capped_delay(r.delay),
+            media: r.media,
         });
         let mut warnings: Vec<String> = warnings;
         let s = trace_sessions::build(lines.collect(), opts, tok, path, &mut warnings)?;
@@ -196,6 +216,7 @@ pub fn trace_rows(
             timestamp: Some(r.timestamp_ms),
             delay: None,
             synthesized: r.input_length,
+            media: Vec::new(),
         });
     }
     if out.is_empty() {
@@ -251,7 +272,7 @@ fn schedule_rows(
                 let isl = tok.count(&wire::input_texts(&p.payload).join(" "));
                 Prompt::from_payload(k, p.payload, isl, max_tokens, timestamp_ms)
             }
-            Body::Text(text) => {
+            Body::Text(text) if r.media.is_empty() => {
                 let isl = tok.count(&text);
                 Prompt::new(
                     &spec,
@@ -261,6 +282,15 @@ fn schedule_rows(
                     max_tokens,
                     timestamp_ms,
                 )
+            }
+            Body::Text(text) => {
+                let isl = tok.count(&text);
+                let content = media::content(&text, r.media);
+                let mut payload = wire::request_body(&spec, &content, &[], max_tokens);
+                media::put_contents(&mut payload, &[&content]);
+                let mut p = Prompt::from_payload(k, payload, isl, max_tokens, timestamp_ms);
+                p.audio_seconds = content.audio_seconds();
+                p
             }
         });
     }
@@ -281,9 +311,17 @@ fn schedule_rows(
 }
 
 /// Reads and checks line `line` (the `k`-th request); errors are the message after `file:line:`.
-fn read_row(line_no: u64, raw: &str, k: u64, opts: &Options, tok: &Tokenizer) -> Result<Row, String> {
+fn read_row(
+    (line_no, raw): (u64, &str),
+    k: u64,
+    opts: &Options,
+    tok: &Tokenizer,
+    files: &mut MediaFiles,
+) -> Result<Row, String> {
     let kind = opts.custom_dataset_type;
-    let line: Line = serde_json::from_str(raw).map_err(|e| format!("not a {} line: {e}", type_name(kind)))?;
+    let mut line: Line =
+        serde_json::from_str(raw).map_err(|e| format!("not a {} line: {e}", type_name(kind)))?;
+    let fields = media_fields(&mut line);
     let sources = [
         line.text.is_some() || line.texts.is_some(),
         line.text_input.is_some(),
@@ -294,9 +332,14 @@ fn read_row(line_no: u64, raw: &str, k: u64, opts: &Options, tok: &Tokenizer) ->
     .iter()
     .filter(|b| **b)
     .count();
-    if sources != 1 {
+    if let Some(field) = fields.first_field() {
+        check_media_line(&line, field, opts)?;
+    }
+    let media_only = sources == 0 && fields.any();
+    if sources != 1 && !media_only {
         return Err("give exactly one of text/texts, text_input, input_length, messages, payload".into());
     }
+    let media = files.parts(fields)?;
     if kind == DatasetType::SingleTurn && (line.input_length.is_some() || line.hash_ids.is_some()) {
         return Err("input_length/hash_ids belong to --custom-dataset-type mooncake_trace".into());
     }
@@ -321,6 +364,8 @@ fn read_row(line_no: u64, raw: &str, k: u64, opts: &Options, tok: &Tokenizer) ->
         Body::Text(t)
     } else if let Some(ts) = line.texts {
         Body::Text(ts.join(" "))
+    } else if media_only {
+        Body::Text(String::new())
     } else {
         let n = line.input_length.unwrap_or(0);
         let ids = line.hash_ids.as_deref().unwrap_or_default();
@@ -339,7 +384,43 @@ fn read_row(line_no: u64, raw: &str, k: u64, opts: &Options, tok: &Tokenizer) ->
         timestamp: line.timestamp,
         delay: line.delay,
         synthesized: line.input_length.unwrap_or(0),
+        media,
     })
+}
+
+/// The line's media fields, taken out of it.
+fn media_fields(line: &mut Line) -> Fields {
+    Fields {
+        image: line.image.take(),
+        images: line.images.take(),
+        audio: line.audio.take(),
+        audios: line.audios.take(),
+        video: line.video.take(),
+        videos: line.videos.take(),
+    }
+}
+
+/// Media go with a `single_turn` line's text, in a chat request (AIPerf's `SingleTurn` has the
+/// fields; its `MooncakeTrace` has none, and only the chat endpoint renders them).
+fn check_media_line(line: &Line, field: &str, opts: &Options) -> Result<(), String> {
+    if opts.custom_dataset_type != DatasetType::SingleTurn {
+        return Err(format!(
+            "{field}: a {} line carries no media (AIPerf's single_turn and multi_turn lines do); drop {field} or use --custom-dataset-type single_turn",
+            type_name(opts.custom_dataset_type)
+        ));
+    }
+    if opts.endpoint_type != EndpointType::Chat {
+        return Err(format!(
+            "{field}: the {} endpoint cannot carry images, audio or video; use --endpoint-type chat",
+            opts.endpoint_type.name()
+        ));
+    }
+    if line.messages.is_some() || line.payload.is_some() {
+        return Err(format!(
+            "{field}: media go with text/texts; a messages/payload line carries its own content parts"
+        ));
+    }
+    Ok(())
 }
 
 /// The line's durations, timestamp and token counts, each within its limit ([`limits`],

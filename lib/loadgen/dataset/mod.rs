@@ -8,6 +8,7 @@ pub mod conversation;
 pub mod corpus;
 pub mod input_file;
 pub mod media;
+pub mod media_file;
 pub mod mt_bench;
 pub mod multi_turn;
 pub mod prefix;

@@ -2,7 +2,8 @@
 //! `{"session_id": "...", "turns": [{"text": "...", "delay": 500, "output_length": 32}, …]}`.
 //!
 //! Lines with the same `session_id` are one conversation (turns appended in file order); a line
-//! without one is a conversation of its own. A turn has `text` or `texts` (joined with spaces),
+//! without one is a conversation of its own. A turn has `text` or `texts` (joined with spaces)
+//! and/or media (`image`/`images`, `audio`/`audios`, `video`/`videos`: [`media_file`](crate::loadgen::dataset::media_file), chat only),
 //! and optionally `delay` (ms after the previous reply, at most `--inter-turn-delay-cap-seconds`;
 //! ignored on the first turn, as AIPerf does) or `timestamp` (ms on the file's clock: the sessions
 //! are replayed on it as a session trace is, [`trace_sessions::on_clock`]), `output_length` (that
@@ -21,9 +22,10 @@ use crate::contract::limits;
 use crate::contract::seconds::{show, Seconds};
 use crate::io::jsonl;
 use crate::loadgen::dataset::conversation::{Conversation, TurnSpec};
+use crate::loadgen::dataset::media_file::{Fields, MediaFiles};
 use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::dataset::trace_sessions::{self, Draft};
-use crate::loadgen::options::Options;
+use crate::loadgen::options::{EndpointType, Options};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +53,32 @@ struct TurnLine {
     output_length: Option<u64>,
     #[serde(default)]
     extra: Option<Map<String, Value>>,
+    #[serde(default)]
+    image: Option<String>,
+    #[serde(default)]
+    images: Option<Vec<String>>,
+    #[serde(default)]
+    audio: Option<String>,
+    #[serde(default)]
+    audios: Option<Vec<String>>,
+    #[serde(default)]
+    video: Option<String>,
+    #[serde(default)]
+    videos: Option<Vec<String>>,
+}
+
+impl TurnLine {
+    /// The turn's media fields, taken out of it.
+    fn media_fields(&mut self) -> Fields {
+        Fields {
+            image: self.image.take(),
+            images: self.images.take(),
+            audio: self.audio.take(),
+            audios: self.audios.take(),
+            video: self.video.take(),
+            videos: self.videos.take(),
+        }
+    }
 }
 
 /// A loaded multi-turn file: its conversations, whether they replay on the file's clock
@@ -66,6 +94,7 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Load
     let input = jsonl::Input::open(path).map_err(|e| anyhow!("--input-file: {e}"))?;
     let mut drafts: Vec<Draft> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
+    let mut files = MediaFiles::default();
     let stats = jsonl::for_each_line(vec![input], |loc, raw| {
         let line: Line = serde_json::from_str(raw).map_err(|e| format!("not a multi_turn line: {e}"))?;
         let turns = line.turns.unwrap_or_default();
@@ -89,7 +118,7 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Load
         });
         let d = &mut drafts[at];
         let (n, had_system) = (d.turns.len(), d.system.is_some());
-        let added = add_turns(d, turns, opts);
+        let added = add_turns(d, turns, opts, &mut files);
         if added.is_err() {
             // A torn last line is skipped, not half-added.
             d.turns.truncate(n);
@@ -123,14 +152,32 @@ pub fn load(path: &Path, opts: &Options, tok: &Tokenizer) -> anyhow::Result<Load
 }
 
 /// Appends one line's turns to its session; errors are the message after `file:line:`.
-fn add_turns(draft: &mut Draft, turns: Vec<TurnLine>, opts: &Options) -> Result<(), String> {
-    for (i, t) in turns.into_iter().enumerate() {
+fn add_turns(
+    draft: &mut Draft,
+    turns: Vec<TurnLine>,
+    opts: &Options,
+    files: &mut MediaFiles,
+) -> Result<(), String> {
+    for (i, mut t) in turns.into_iter().enumerate() {
+        let fields = t.media_fields();
+        if let Some(field) = fields
+            .first_field()
+            .filter(|_| opts.endpoint_type != EndpointType::Chat)
+        {
+            return Err(format!(
+                "turn {i}: {field}: the {} endpoint cannot carry images, audio or video; use --endpoint-type chat",
+                opts.endpoint_type.name()
+            ));
+        }
+        let has_media = fields.any();
+        let media = files.parts(fields).map_err(|e| format!("turn {i}: {e}"))?;
         let text = match (t.text, t.texts) {
             (Some(s), None) => s,
             (None, Some(ts)) if !ts.is_empty() => ts.join(" "),
+            (None, None) if has_media => String::new(),
             _ => {
                 return Err(format!(
-                    "turn {i}: give exactly one of text or texts (sweepkit sends text only)"
+                    "turn {i}: give exactly one of text or texts, or media alone (image/images, audio/audios, video/videos)"
                 ))
             }
         };
@@ -153,6 +200,7 @@ fn add_turns(draft: &mut Draft, turns: Vec<TurnLine>, opts: &Options) -> Result<
         }
         let plain =
             t.delay.is_none() && t.timestamp.is_none() && t.output_length.is_none() && t.extra.is_none();
+        let plain = plain && media.is_empty();
         if t.role.as_deref() == Some("system") && plain && draft.turns.is_empty() && draft.system.is_none() {
             draft.system = Some(text);
             continue;
@@ -163,7 +211,7 @@ fn add_turns(draft: &mut Draft, turns: Vec<TurnLine>, opts: &Options) -> Result<
             delay_ms: opts.workload.capped_delay(t.delay),
             extra: t.extra.unwrap_or_default(),
             at_ms: t.timestamp,
-            media: Vec::new(),
+            media,
         });
     }
     Ok(())

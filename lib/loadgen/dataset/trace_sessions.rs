@@ -37,6 +37,8 @@ pub struct Line {
     pub timestamp: Option<f64>,
     /// Ms after the previous reply (already capped by `--inter-turn-delay-cap-seconds`).
     pub delay: Option<f64>,
+    /// The images, audio and videos after the text (a `single_turn` line's media fields).
+    pub media: Vec<crate::loadgen::dataset::content::Part>,
 }
 
 /// The trace's conversations, in the order their sessions start, and whether they are replayed
@@ -173,7 +175,7 @@ fn group(lines: Vec<Line>) -> Vec<Draft> {
             delay_ms: l.delay,
             extra: l.extra,
             at_ms: l.timestamp,
-            media: Vec::new(),
+            media: l.media,
         };
         let known = l.session.as_ref().and_then(|id| by_id.get(id).copied());
         if let Some(i) = known {
@@ -225,6 +227,7 @@ mod tests {
             extra: Map::new(),
             timestamp,
             delay,
+            media: Vec::new(),
         }
     }
 
