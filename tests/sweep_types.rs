@@ -1,0 +1,215 @@
+//! AIPerf 0.13's other sweep types: `scenarios` (named runs, `--variant`) and `sobol` (quasi-random
+//! points, a sweep file), planned by sweep-plan, run by scripts/profile on mock-llm and read by
+//! sweep-agg and pareto.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+use crate::common::{bin, stderr, stdout};
+
+fn plan_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(bin("sweep-plan"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run sweep-plan")
+}
+
+fn lines(o: &Output) -> Vec<Value> {
+    assert!(o.status.success(), "sweep-plan: {}", stderr(o));
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The fields a scenario decides: label, parameters, folder, seed and the settings loadgen gets.
+fn place(l: &Value) -> Value {
+    let g = &l["loadgen"];
+    json!({
+        "run": l["run_index"], "trial": l["trial"], "label": l["variation_label"],
+        "parameters": l["parameters"], "dir": l["artifact_dir"], "seed": l["seed"],
+        "isl": g["isl"], "osl": g["osl"], "concurrency": g["concurrency"], "request_rate": g["request_rate"],
+    })
+}
+
+#[test]
+fn a_three_scenario_plan_is_the_hand_written_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = plan_in(
+        tmp.path(),
+        &[
+            "-m",
+            "llama",
+            "--concurrency",
+            "2",
+            "--osl",
+            "16",
+            "--num-profile-runs",
+            "2",
+            "--variant",
+            "short: isl=128, osl=64",
+            "--variant",
+            "long: prompt-input-tokens-mean=2048, concurrency=8",
+            "--sweep-variant",
+            "request_rate=2.5",
+        ],
+    );
+    let got: Vec<Value> = lines(&o).iter().map(place).collect();
+    let b = "artifacts/llama-openai-chat-scenarios_sweep/profile_runs";
+    // AIPerf's order (repeated: trials outer, runs inner), seeds 42 + run index, a run's own values
+    // over the shared ones, `v2` for the unnamed third run.
+    let want = [
+        (
+            0,
+            1,
+            "short",
+            json!({"isl": 128, "osl": 64}),
+            42,
+            128,
+            64,
+            2,
+            Value::Null,
+        ),
+        (
+            1,
+            1,
+            "long",
+            json!({"isl": 2048, "concurrency": 8}),
+            43,
+            2048,
+            16,
+            8,
+            Value::Null,
+        ),
+        (2, 1, "v2", json!({"request_rate": 2.5}), 44, 0, 16, 2, json!(2.5)),
+        (
+            3,
+            2,
+            "short",
+            json!({"isl": 128, "osl": 64}),
+            42,
+            128,
+            64,
+            2,
+            Value::Null,
+        ),
+        (
+            4,
+            2,
+            "long",
+            json!({"isl": 2048, "concurrency": 8}),
+            43,
+            2048,
+            16,
+            8,
+            Value::Null,
+        ),
+        (5, 2, "v2", json!({"request_rate": 2.5}), 44, 0, 16, 2, json!(2.5)),
+    ]
+    .map(|(run, trial, label, params, seed, isl, osl, conc, rate)| {
+        json!({
+            "run": run, "trial": trial, "label": label, "parameters": params,
+            "dir": format!("{b}/trial_000{trial}/{label}"), "seed": seed,
+            "isl": if isl == 0 { Value::Null } else { json!(isl) }, "osl": osl, "concurrency": conc,
+            "request_rate": rate,
+        })
+    });
+    assert_eq!(got, want);
+
+    // Independent order: all trials of a run before the next, the folder first.
+    let o = plan_in(
+        tmp.path(),
+        &[
+            "-m",
+            "llama",
+            "--num-profile-runs",
+            "2",
+            "--parameter-sweep-mode",
+            "independent",
+            "--variant",
+            "a: isl=1",
+            "--variant",
+            "b: isl=2",
+        ],
+    );
+    let dirs: Vec<String> = lines(&o)
+        .iter()
+        .map(|l| l["artifact_dir"].as_str().unwrap().to_string())
+        .collect();
+    let b = "artifacts/llama-openai-chat-scenarios_sweep";
+    assert_eq!(
+        dirs,
+        [
+            format!("{b}/a/profile_runs/trial_0001"),
+            format!("{b}/a/profile_runs/trial_0002"),
+            format!("{b}/b/profile_runs/trial_0001"),
+            format!("{b}/b/profile_runs/trial_0002"),
+        ]
+    );
+}
+
+/// sweep-plan's one-line error for these arguments (exit 2).
+fn plan_error(args: &[&str]) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = plan_in(tmp.path(), args);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    let e = stderr(&o);
+    assert_eq!(e.trim_end().lines().count(), 1, "one line: {e}");
+    assert!(e.starts_with("sweep-plan: "), "{e}");
+    e.trim_end().to_string()
+}
+
+#[test]
+fn bad_scenarios_get_one_line_errors_naming_the_variant() {
+    let e = plan_error(&["-m", "m", "--variant", "a: isl=1", "--variant", "b: bogus=3"]);
+    assert!(
+        e.contains("--variant 'b: bogus=3': 'bogus' is not a setting a variant can change"),
+        "{e}"
+    );
+    let e = plan_error(&["-m", "m", "--variant", "a: isl=1"]);
+    assert!(e.contains("--variant: a single variant is not a sweep"), "{e}");
+    let e = plan_error(&["-m", "m", "--variant", "a: isl=1", "--variant", "a: isl=2"]);
+    assert!(e.contains("the name 'a' is used twice"), "{e}");
+    let e = plan_error(&["-m", "m", "--variant", "a: isl=1", "--variant", "../up: isl=2"]);
+    assert!(
+        e.contains("--variant '../up: isl=2': name '../up' is not path-safe"),
+        "{e}"
+    );
+    let e = plan_error(&[
+        "-m",
+        "m",
+        "--variant",
+        "a: concurrency=x",
+        "--variant",
+        "b: isl=2",
+    ]);
+    assert!(e.contains("concurrency=x: not a whole number"), "{e}");
+    // The run's settings are checked as loadgen checks them, the variant named.
+    let e = plan_error(&[
+        "-m",
+        "m",
+        "--variant",
+        "a: concurrency=0",
+        "--variant",
+        "b: isl=2",
+    ]);
+    assert!(e.contains("--variant 'a': --concurrency 0"), "{e}");
+    // Comma lists are a grid: AIPerf refuses them beside --variant.
+    let e = plan_error(&[
+        "-m",
+        "m",
+        "--concurrency",
+        "1,2",
+        "--variant",
+        "a: isl=1",
+        "--variant",
+        "b: isl=2",
+    ]);
+    assert!(
+        e.contains("--concurrency: a comma list is a grid sweep, and --variant already declares the runs"),
+        "{e}"
+    );
+}
