@@ -37,6 +37,9 @@ const EXAMPLES: &str = "EXAMPLES:
   # Hand-picked named runs (AIPerf's scenarios sweep), each in a folder named after it:
   sweep-plan -m m --variant 'short: isl=128, osl=64' --variant 'long: isl=2048, osl=512, concurrency=4'
 
+  # 8 quasi-random points over concurrency x request rate (AIPerf's sobol sweep, from a file):
+  sweep-plan -m m --sweep-config sobol.json
+
   # A grid of concurrency x input length, all trials of a value before the next:
   sweep-plan -m m --concurrency 4,16 --isl 128,1024 --num-profile-runs 3 \\
       --parameter-sweep-mode independent";
@@ -98,6 +101,11 @@ struct Cli {
     /// is its name (v0, v1, ... when none is given). Not with comma lists.
     #[arg(long, alias = "sweep-variant", value_name = "[NAME:] KEY=VALUE,...")]
     variant: Vec<String>,
+    /// A JSON file with AIPerf's sweep block for a sobol sweep (quasi-random points over ranges):
+    /// {"type": "sobol", "samples": 8, "seed": 1, "dimensions": [{"path": "concurrency", "lo": 1,
+    /// "hi": 64, "scale": "log", "kind": "int"}]}, alone or as {"sweep": {...}}. See docs/sweeps.md.
+    #[arg(long, value_name = "FILE.json", conflicts_with = "variant")]
+    sweep_config: Option<PathBuf>,
     /// Seconds to wait between sweep values.
     #[arg(long, default_value_t = 0.0)]
     parameter_sweep_cooldown_seconds: f64,
@@ -175,8 +183,15 @@ fn options(cli: &Cli) -> anyhow::Result<PlanOptions> {
     })
 }
 
-/// The sweep `--variant` declares, if any.
+/// The sweep `--variant` or `--sweep-config` declares, if any.
 fn explicit_sweep(cli: &Cli) -> anyhow::Result<Option<ExplicitSweep>> {
+    if let Some(path) = &cli.sweep_config {
+        let file = path.display().to_string();
+        let text = sweepkit::io::capped::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("--sweep-config {file}: cannot read: {e}"))?;
+        let sweep = plan::sobol::SobolSweep::parse(&text, &file)?;
+        return Ok(Some(ExplicitSweep::Sobol { sweep, file }));
+    }
     if cli.variant.is_empty() {
         return Ok(None);
     }

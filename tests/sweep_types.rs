@@ -213,3 +213,109 @@ fn bad_scenarios_get_one_line_errors_naming_the_variant() {
         "{e}"
     );
 }
+
+/// The plan's (folder, parameters) per run for a sweep file; loadgen's settings carry the values.
+fn sobol_plan(dir: &Path, file: &Path, extra: &[&str]) -> Vec<(String, Value)> {
+    let mut args = vec!["-m", "m", "--sweep-config", file.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    lines(&plan_in(dir, &args))
+        .iter()
+        .map(|l| {
+            let label = l["variation_label"].as_str().unwrap().to_string();
+            assert!(
+                l["artifact_dir"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("-sobol_sweep/{label}")),
+                "{l}"
+            );
+            for (k, v) in l["parameters"].as_object().unwrap() {
+                assert_eq!(&l["loadgen"][k], v, "{k} reaches loadgen: {l}");
+            }
+            (label, l["parameters"].clone())
+        })
+        .collect()
+}
+
+#[test]
+fn sobol_plans_equal_aiperfs_own_expansion() {
+    // tests/fixtures/sobol/<case>.expected.jsonl: AIPerf 0.13's expand_sweep (scipy's Sobol) on the
+    // same block; make_expected.py there says how. Scrambled with a seed, unscrambled with 5 (not
+    // a power of 2) samples, and log/linear, int/real and choices dimensions.
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = crate::common::repo_root().join("tests/fixtures/sobol");
+    for case in ["a", "b", "c"] {
+        let got = sobol_plan(tmp.path(), &fx.join(format!("{case}.json")), &[]);
+        let want: Vec<(String, Value)> = crate::common::jsonl(&fx.join(format!("{case}.expected.jsonl")))
+            .iter()
+            .map(|e| (e["dir_name"].as_str().unwrap().to_string(), e["values"].clone()))
+            .collect();
+        assert_eq!(got, want, "case {case}");
+    }
+    // Without a seed in the file the plan's seed draws the scramble (AIPerf would draw a fresh one).
+    let unseeded = tmp.path().join("a.json");
+    let text = std::fs::read_to_string(fx.join("a.json"))
+        .unwrap()
+        .replace("\"seed\": 7,", "");
+    std::fs::write(&unseeded, text).unwrap();
+    assert_eq!(
+        sobol_plan(tmp.path(), &unseeded, &["--random-seed", "7"]),
+        sobol_plan(tmp.path(), &fx.join("a.json"), &[])
+    );
+    assert_ne!(
+        sobol_plan(tmp.path(), &unseeded, &[]),
+        sobol_plan(tmp.path(), &fx.join("a.json"), &[])
+    );
+}
+
+#[test]
+fn bad_sobol_files_get_one_line_errors_naming_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let f = file("hi.json", "{\"type\": \"sobol\", \"samples\": 4,\n \"dimensions\": [\n  {\"path\": \"concurrency\", \"lo\": 8, \"hi\": 2, \"kind\": \"int\"}]}");
+    let e = plan_error(&["-m", "m", "--sweep-config", &f]);
+    assert!(
+        e.contains(&format!("{f}:3:")) && e.contains("dimension 'concurrency': hi (2) must be > lo (8)"),
+        "{e}"
+    );
+    let f = file("typo.json", "{\"type\": \"sobol\",\n \"sampels\": 4}");
+    let e = plan_error(&["-m", "m", "--sweep-config", &f]);
+    assert!(
+        e.contains(&format!("{f}:2:")) && e.contains("unknown field `sampels`"),
+        "{e}"
+    );
+    let e = plan_error(&[
+        "-m",
+        "m",
+        "--sweep-config",
+        &tmp.path().join("none.json").display().to_string(),
+    ]);
+    assert!(
+        e.contains("--sweep-config") && e.contains("none.json: cannot read"),
+        "{e}"
+    );
+    // Two points rounding to one concurrency would share a folder: refused, both named.
+    let f = file(
+        "narrow.json",
+        r#"{"type": "sobol", "samples": 8, "seed": 1, "dimensions": [{"path": "concurrency", "lo": 1, "hi": 3, "kind": "int"}]}"#,
+    );
+    let e = plan_error(&["-m", "m", "--sweep-config", &f]);
+    assert!(
+        e.contains("are the same run (concurrency_") && e.contains("would share a folder"),
+        "{e}"
+    );
+    // A point's settings are checked as loadgen checks them, the point named.
+    let f = file(
+        "zero.json",
+        r#"{"type": "sobol", "samples": 2, "scramble": false, "dimensions": [{"path": "concurrency", "lo": 0, "hi": 4, "kind": "int"}]}"#,
+    );
+    let e = plan_error(&["-m", "m", "--sweep-config", &f]);
+    assert!(
+        e.contains("sobol point 0 (concurrency_0): --concurrency 0"),
+        "{e}"
+    );
+}

@@ -4,8 +4,10 @@
 
 pub mod compare;
 pub mod makefile;
+pub mod numpy_pcg64;
 pub mod output_length;
 pub mod scenarios;
+pub mod sobol;
 
 use std::path::PathBuf;
 
@@ -17,6 +19,9 @@ use serde_json::Value;
 
 use crate::contract::plan_line::{Place, PlanLine};
 use crate::contract::settings::{Settings, Sweepable, Ui as LoadgenUi};
+
+/// A sweep's seed when `--random-seed` is not given (AIPerf's).
+pub const DEFAULT_SEED: u64 = 42;
 
 /// AIPerf's upper bound on `--num-profile-runs`.
 pub const MAX_TRIALS: u32 = 10;
@@ -116,6 +121,8 @@ type Combo = Vec<(Sweepable, Value)>;
 pub enum ExplicitSweep {
     /// Named runs (`--variant`), in the order given, each in a folder named after it.
     Scenarios(Vec<scenarios::Scenario>),
+    /// Quasi-random points over ranges, read from `file` (`--sweep-config`).
+    Sobol { sweep: sobol::SobolSweep, file: String },
 }
 
 /// One variation of the sweep: its folder name and the settings it changes.
@@ -132,13 +139,21 @@ pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
     let (fixed, swept) = split_lists(&opts.lists)?;
     let variations = variations(opts, &swept)?;
     let sweep = !swept.is_empty() || opts.explicit.is_some();
-    let (ui, notices) = choose_ui(sweep, opts.ui, opts.num_profile_runs)?;
+    let (ui, mut notices) = choose_ui(sweep, opts.ui, opts.num_profile_runs)?;
+    if let Some(ExplicitSweep::Sobol { sweep, file }) = &opts.explicit {
+        notices.extend(
+            sweep
+                .warnings()
+                .iter()
+                .map(|w| format!("sweep-plan: warning: {file}: {w}")),
+        );
+    }
     let layout = layout(opts, &fixed, &swept)?;
     // Seeds: 42 by default for any sweep or repeated run; base + variation index per value.
     let base_seed = opts
         .base
         .random_seed
-        .or((sweep || opts.num_profile_runs > 1).then_some(42));
+        .or((sweep || opts.num_profile_runs > 1).then_some(DEFAULT_SEED));
 
     let mut lines = Vec::new();
     for (run_index, (v, trial)) in execution_order(sweep, opts.mode, variations.len(), opts.num_profile_runs)
@@ -244,6 +259,29 @@ fn variations(opts: &PlanOptions, swept: &[(Sweepable, Vec<Value>)]) -> anyhow::
                 context: format!("--variant '{}'", s.name),
             })
             .collect(),
+        ExplicitSweep::Sobol { sweep, file } => {
+            let seed = sweep.seed.or(opts.base.random_seed).unwrap_or(DEFAULT_SEED);
+            let out: Vec<Variation> = sweep
+                .runs(seed)
+                .into_iter()
+                .enumerate()
+                .map(|(i, combo)| {
+                    let named: Vec<(String, Value)> = combo
+                        .iter()
+                        .map(|(p, x)| (p.key().to_string(), x.clone()))
+                        .collect();
+                    let dir = dir_name(&named);
+                    Variation {
+                        context: format!("{file}: sobol point {i} ({dir})"),
+                        dir,
+                        combo,
+                    }
+                })
+                .collect();
+            let dirs: Vec<String> = out.iter().map(|v| v.dir.clone()).collect();
+            sobol::check_distinct(&dirs, file)?;
+            out
+        }
     })
 }
 
@@ -252,6 +290,7 @@ impl ExplicitSweep {
     fn flag(&self) -> &'static str {
         match self {
             ExplicitSweep::Scenarios(_) => "--variant",
+            ExplicitSweep::Sobol { .. } => "--sweep-config",
         }
     }
 
@@ -259,6 +298,7 @@ impl ExplicitSweep {
     fn stimulus(&self) -> &'static str {
         match self {
             ExplicitSweep::Scenarios(_) => "scenarios_sweep",
+            ExplicitSweep::Sobol { .. } => "sobol_sweep",
         }
     }
 }
