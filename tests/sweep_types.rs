@@ -319,3 +319,108 @@ fn bad_sobol_files_get_one_line_errors_naming_file_and_line() {
         "{e}"
     );
 }
+
+#[test]
+fn profile_runs_scenarios_and_sobol_end_to_end_and_sweep_agg_reads_them() {
+    use crate::common::{profile_cmd, read_json, MockServer};
+    let mock = MockServer::start(&["--ttft-ms", "0", "--itl-ms", "0"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let common = [
+        "-m",
+        "m",
+        "--url",
+        mock.addr.as_str(),
+        "--streaming",
+        "--ui",
+        "none",
+        "--no-server-metrics",
+        "--request-count",
+        "3",
+        "--isl",
+        "16",
+        "--osl",
+        "4",
+    ];
+    let o = profile_cmd(tmp.path())
+        .args(common)
+        .args([
+            "--num-profile-runs",
+            "2",
+            "--variant",
+            "small: concurrency=1",
+            "--variant",
+            "big: concurrency=2, isl=32",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "profile: {}", stderr(&o));
+    let base = tmp.path().join("artifacts/m-openai-chat-scenarios_sweep");
+    // Each scenario's confidence aggregate is in a folder named after it (AIPerf's layout), 2 trials each.
+    for (name, params) in [
+        ("small", json!({"concurrency": 1})),
+        ("big", json!({"concurrency": 2, "isl": 32})),
+    ] {
+        let a = read_json(
+            &base
+                .join("aggregate")
+                .join(name)
+                .join("profile_export_aiperf_aggregate.json"),
+        );
+        assert_eq!(a["metadata"]["variation_label"], name);
+        assert_eq!(a["metadata"]["variation_values"], params);
+        assert_eq!(a["metadata"]["num_successful_runs"], 2, "{name}");
+    }
+    let s = read_json(&base.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
+    assert_eq!(s["metadata"]["num_combinations"], 2);
+    let p = read_json(&base.join("sweep_aggregate/pareto.json"));
+    assert_eq!(p["points"].as_array().unwrap().len(), 2, "{p}");
+    // sweep-agg from the folder alone (no plan) tells the scenarios apart by their folders too.
+    let again = tmp.path().join("again");
+    let o = Command::new(bin("sweep-agg"))
+        .arg(&base)
+        .args(["--output-dir", again.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "sweep-agg: {}", stderr(&o));
+    let mut found = Vec::new();
+    let mut stack = vec![again.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            match e.path().is_dir() {
+                true => stack.push(e.path()),
+                false if e.file_name() == "profile_export_aiperf_sweep.json" => found.push(e.path()),
+                false => {}
+            }
+        }
+    }
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(read_json(&found[0])["metadata"]["num_combinations"], 2);
+
+    // Three sobol points, one trial each: three run folders as planned, three combinations.
+    let sweep = tmp.path().join("sobol.json");
+    std::fs::write(&sweep, r#"{"type": "sobol", "samples": 3, "seed": 5, "dimensions": [{"path": "concurrency", "lo": 1, "hi": 8, "kind": "int"}, {"path": "request_rate", "lo": 50, "hi": 100}]}"#).unwrap();
+    let o = profile_cmd(tmp.path())
+        .args(common)
+        .args(["--sweep-config", sweep.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "profile: {}", stderr(&o));
+    let base = tmp.path().join("artifacts/m-openai-chat-sobol_sweep");
+    let plan = crate::common::jsonl(&base.join("plan.jsonl"));
+    assert_eq!(plan.len(), 3);
+    for l in &plan {
+        let dir = Path::new(l["artifact_dir"].as_str().unwrap());
+        let dir = if dir.is_absolute() {
+            dir.to_path_buf()
+        } else {
+            tmp.path().join(dir)
+        };
+        assert!(
+            dir.join("profile_export_aiperf.json").is_file(),
+            "{}",
+            dir.display()
+        );
+    }
+    let s = read_json(&base.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
+    assert_eq!(s["metadata"]["num_combinations"], 3);
+}
