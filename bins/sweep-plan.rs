@@ -9,13 +9,14 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, Parser, ValueEnum};
 use load_args::LoadArgs;
 use sweepkit::artifacts::layout::SweepMode;
 use sweepkit::contract::plan_line::PlanLine;
+use sweepkit::contract::settings::Sweepable;
 use sweepkit::io::outcome::Outcome;
 use sweepkit::io::redact;
-use sweepkit::plan::{self, PlanOptions, SweepType, Ui};
+use sweepkit::plan::{self, ExplicitSweep, PlanOptions, SweepType, Ui};
 
 const EXAMPLES: &str = "EXAMPLES:
   # The guide's sweep with 5 trials each, as a plan (one line per run, in execution order):
@@ -32,6 +33,12 @@ const EXAMPLES: &str = "EXAMPLES:
   # A Makefile campaign: make runs what is missing, never two runs at once:
   sweep-plan -m m --concurrency 1,2,4 --num-profile-runs 3 --format make -o sweep.mk
   make -f sweep.mk SWEEPKIT_BIN=target/release/
+
+  # Hand-picked named runs (AIPerf's scenarios sweep), each in a folder named after it:
+  sweep-plan -m m --variant 'short: isl=128, osl=64' --variant 'long: isl=2048, osl=512, concurrency=4'
+
+  # 8 quasi-random points over concurrency x request rate (AIPerf's sobol sweep, from a file):
+  sweep-plan -m m --sweep-config sobol.json
 
   # A grid of concurrency x input length, all trials of a value before the next:
   sweep-plan -m m --concurrency 4,16 --isl 128,1024 --num-profile-runs 3 \\
@@ -89,6 +96,16 @@ struct Cli {
     /// Several swept lists: grid (Cartesian product) or zip (element by element).
     #[arg(long, value_enum, default_value = "grid")]
     sweep_type: SweepTypeArg,
+    /// One named run of a scenarios sweep: '[name:] key=value, key=value' (give it twice or more).
+    /// Keys are list flags without '--' (isl, osl, concurrency, request-rate, ...); the run's folder
+    /// is its name (v0, v1, ... when none is given). Not with comma lists.
+    #[arg(long, alias = "sweep-variant", value_name = "[NAME:] KEY=VALUE,...")]
+    variant: Vec<String>,
+    /// A JSON file with AIPerf's sweep block for a sobol sweep (quasi-random points over ranges):
+    /// {"type": "sobol", "samples": 8, "seed": 1, "dimensions": [{"path": "concurrency", "lo": 1,
+    /// "hi": 64, "scale": "log", "kind": "int"}]}, alone or as {"sweep": {...}}. See docs/sweeps.md.
+    #[arg(long, value_name = "FILE.json", conflicts_with = "variant")]
+    sweep_config: Option<PathBuf>,
     /// Seconds to wait between sweep values.
     #[arg(long, default_value_t = 0.0)]
     parameter_sweep_cooldown_seconds: f64,
@@ -147,6 +164,7 @@ fn options(cli: &Cli) -> anyhow::Result<PlanOptions> {
             SweepTypeArg::Grid => SweepType::Grid,
             SweepTypeArg::Zip => SweepType::Zip,
         },
+        explicit: explicit_sweep(cli)?,
         num_profile_runs: cli.num_profile_runs,
         mode: match cli.parameter_sweep_mode {
             ModeArg::Repeated => SweepMode::Repeated,
@@ -163,6 +181,36 @@ fn options(cli: &Cli) -> anyhow::Result<PlanOptions> {
         }),
         artifact_dir: cli.artifact_dir.clone(),
     })
+}
+
+/// The sweep `--variant` or `--sweep-config` declares, if any.
+fn explicit_sweep(cli: &Cli) -> anyhow::Result<Option<ExplicitSweep>> {
+    if let Some(path) = &cli.sweep_config {
+        let file = path.display().to_string();
+        let text = sweepkit::io::capped::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("--sweep-config {file}: cannot read: {e}"))?;
+        let sweep = plan::sobol::SobolSweep::parse(&text, &file)?;
+        return Ok(Some(ExplicitSweep::Sobol { sweep, file }));
+    }
+    if cli.variant.is_empty() {
+        return Ok(None);
+    }
+    let cmd = Cli::command();
+    // A key is any spelling of a list flag: its long name or an alias, kebab- or snake-case.
+    let key = |k: &str| -> Option<Sweepable> {
+        let k = k.replace('_', "-");
+        let arg = cmd.get_arguments().find(|a| {
+            a.get_long() == Some(k.as_str()) || a.get_all_aliases().is_some_and(|al| al.contains(&k.as_str()))
+        })?;
+        Sweepable::ALL
+            .iter()
+            .copied()
+            .find(|p| p.key() == arg.get_id().as_str())
+    };
+    Ok(Some(ExplicitSweep::Scenarios(plan::scenarios::parse_all(
+        &cli.variant,
+        key,
+    )?)))
 }
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {

@@ -33,6 +33,7 @@ mod slurm;
 mod stage_imports;
 mod stages;
 mod sweep;
+mod sweep_types;
 mod tokenizer;
 mod traffic;
 mod trial_agg;

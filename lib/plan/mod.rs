@@ -4,7 +4,10 @@
 
 pub mod compare;
 pub mod makefile;
+pub mod numpy_pcg64;
 pub mod output_length;
+pub mod scenarios;
+pub mod sobol;
 
 use std::path::PathBuf;
 
@@ -16,6 +19,9 @@ use serde_json::Value;
 
 use crate::contract::plan_line::{Place, PlanLine};
 use crate::contract::settings::{Settings, Sweepable, Ui as LoadgenUi};
+
+/// A sweep's seed when `--random-seed` is not given (AIPerf's).
+pub const DEFAULT_SEED: u64 = 42;
 
 /// AIPerf's upper bound on `--num-profile-runs`.
 pub const MAX_TRIALS: u32 = 10;
@@ -63,6 +69,8 @@ pub struct PlanOptions {
     /// The list flags as given, each with its values (one value: fixed; more: swept), in flag order.
     pub lists: Vec<(Sweepable, Vec<Value>)>,
     pub sweep_type: SweepType,
+    /// A sweep given as its runs rather than as comma lists (AIPerf's `scenarios` and `sobol`).
+    pub explicit: Option<ExplicitSweep>,
     pub num_profile_runs: u32,
     pub mode: SweepMode,
     pub sweep_cooldown_seconds: f64,
@@ -80,6 +88,7 @@ impl Default for PlanOptions {
             base: Settings::default(),
             lists: Vec::new(),
             sweep_type: SweepType::Grid,
+            explicit: None,
             num_profile_runs: 1,
             mode: SweepMode::Repeated,
             sweep_cooldown_seconds: 0.0,
@@ -107,31 +116,57 @@ pub struct Plan {
 /// One parameter combination: (parameter, value) in sweep order.
 type Combo = Vec<(Sweepable, Value)>;
 
+/// A sweep AIPerf declares by its runs instead of comma lists.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExplicitSweep {
+    /// Named runs (`--variant`), in the order given, each in a folder named after it.
+    Scenarios(Vec<scenarios::Scenario>),
+    /// Quasi-random points over ranges, read from `file` (`--sweep-config`).
+    Sobol { sweep: sobol::SobolSweep, file: String },
+}
+
+/// One variation of the sweep: its folder name and the settings it changes.
+struct Variation {
+    dir: String,
+    combo: Combo,
+    /// Said before a message about this variation (`--variant 'small'`), empty for a comma list.
+    context: String,
+}
+
 /// Expands the options into the plan, refusing invalid combinations with a message naming the flag.
 pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
     check_options(opts)?;
     let (fixed, swept) = split_lists(&opts.lists)?;
-    let sweep = !swept.is_empty();
-    let combos = combinations(&swept, opts.sweep_type)?;
-    let (ui, notices) = choose_ui(sweep, opts.ui, opts.num_profile_runs)?;
+    let variations = variations(opts, &swept)?;
+    let sweep = !swept.is_empty() || opts.explicit.is_some();
+    let (ui, mut notices) = choose_ui(sweep, opts.ui, opts.num_profile_runs)?;
+    if let Some(ExplicitSweep::Sobol { sweep, file }) = &opts.explicit {
+        notices.extend(
+            sweep
+                .warnings()
+                .iter()
+                .map(|w| format!("sweep-plan: warning: {file}: {w}")),
+        );
+    }
     let layout = layout(opts, &fixed, &swept)?;
     // Seeds: 42 by default for any sweep or repeated run; base + variation index per value.
     let base_seed = opts
         .base
         .random_seed
-        .or((sweep || opts.num_profile_runs > 1).then_some(42));
+        .or((sweep || opts.num_profile_runs > 1).then_some(DEFAULT_SEED));
 
     let mut lines = Vec::new();
-    for (run_index, (v, trial)) in execution_order(sweep, opts.mode, combos.len(), opts.num_profile_runs)
+    for (run_index, (v, trial)) in execution_order(sweep, opts.mode, variations.len(), opts.num_profile_runs)
         .into_iter()
         .enumerate()
     {
-        let combo = &combos[v];
-        let named: Vec<(String, Value)> = combo
+        let var = &variations[v];
+        let named: Vec<(String, Value)> = var
+            .combo
             .iter()
             .map(|(p, x)| (p.key().to_string(), x.clone()))
             .collect();
-        let dir = if sweep { dir_name(&named) } else { String::new() };
+        let dir = if sweep { var.dir.clone() } else { String::new() };
         let seed = match base_seed {
             Some(b) if !opts.same_seed => Some(b + v as u64),
             other => other,
@@ -148,11 +183,20 @@ pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
             Ui::None => LoadgenUi::None,
             Ui::Dashboard => LoadgenUi::Dashboard,
         });
-        for (p, val) in fixed.iter().chain(combo.iter()) {
-            spec.set_swept(*p, val)?;
+        // A variation's own values win over the shared ones (AIPerf's deep merge of a scenario).
+        let checked = (|| {
+            for (p, val) in fixed.iter().chain(var.combo.iter()) {
+                spec.set_swept(*p, val)?;
+            }
+            // The same rules loadgen applies, so a plan never holds a run loadgen would refuse.
+            spec.check()
+        })();
+        if let Err(e) = checked {
+            match var.context.is_empty() {
+                true => return Err(e),
+                false => bail!("{}: {e:#}", var.context),
+            }
         }
-        // The same rules loadgen applies, so a plan never holds a run loadgen would refuse.
-        spec.check()?;
 
         lines.push(PlanLine {
             place: Place {
@@ -175,9 +219,115 @@ pub fn build(opts: &PlanOptions) -> anyhow::Result<Plan> {
         lines,
         layout,
         notices,
-        sweep_parameters: swept.into_iter().map(|(p, v)| (p.key().to_string(), v)).collect(),
+        sweep_parameters: sweep_parameters(&swept, &variations),
         confidence_level: opts.confidence_level,
     })
+}
+
+/// The variations in sweep order: the comma lists' combinations, or the explicit sweep's runs.
+fn variations(opts: &PlanOptions, swept: &[(Sweepable, Vec<Value>)]) -> anyhow::Result<Vec<Variation>> {
+    let Some(explicit) = &opts.explicit else {
+        return Ok(combinations(swept, opts.sweep_type)?
+            .into_iter()
+            .map(|combo| {
+                let named: Vec<(String, Value)> = combo
+                    .iter()
+                    .map(|(p, x)| (p.key().to_string(), x.clone()))
+                    .collect();
+                Variation {
+                    dir: dir_name(&named),
+                    combo,
+                    context: String::new(),
+                }
+            })
+            .collect());
+    };
+    if let Some((p, _)) = swept.first() {
+        bail!(
+            "{}: a comma list is a grid sweep, and {} already declares the runs: give each run its value there instead",
+            p.flag(),
+            explicit.flag()
+        );
+    }
+    Ok(match explicit {
+        ExplicitSweep::Scenarios(runs) => runs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Variation {
+                dir: s.dir_name(i),
+                combo: s.values.clone(),
+                context: format!("--variant '{}'", s.name),
+            })
+            .collect(),
+        ExplicitSweep::Sobol { sweep, file } => {
+            let seed = sweep.seed.or(opts.base.random_seed).unwrap_or(DEFAULT_SEED);
+            let out: Vec<Variation> = sweep
+                .runs(seed)
+                .into_iter()
+                .enumerate()
+                .map(|(i, combo)| {
+                    let named: Vec<(String, Value)> = combo
+                        .iter()
+                        .map(|(p, x)| (p.key().to_string(), x.clone()))
+                        .collect();
+                    let dir = dir_name(&named);
+                    Variation {
+                        context: format!("{file}: sobol point {i} ({dir})"),
+                        dir,
+                        combo,
+                    }
+                })
+                .collect();
+            let dirs: Vec<String> = out.iter().map(|v| v.dir.clone()).collect();
+            sobol::check_distinct(&dirs, file)?;
+            out
+        }
+    })
+}
+
+impl ExplicitSweep {
+    /// The flag (or file) that declared the sweep, for messages.
+    fn flag(&self) -> &'static str {
+        match self {
+            ExplicitSweep::Scenarios(_) => "--variant",
+            ExplicitSweep::Sobol { .. } => "--sweep-config",
+        }
+    }
+
+    /// The sweep's kind in the sweep folder's name (`<model>-openai-chat-scenarios_sweep`).
+    fn stimulus(&self) -> &'static str {
+        match self {
+            ExplicitSweep::Scenarios(_) => "scenarios_sweep",
+            ExplicitSweep::Sobol { .. } => "sobol_sweep",
+        }
+    }
+}
+
+/// The swept parameters and their values in first-seen order (a scenario's values are its own).
+fn sweep_parameters(
+    swept: &[(Sweepable, Vec<Value>)],
+    variations: &[Variation],
+) -> Vec<(String, Vec<Value>)> {
+    if !swept.is_empty() {
+        return swept
+            .iter()
+            .map(|(p, v)| (p.key().to_string(), v.clone()))
+            .collect();
+    }
+    let mut out: Vec<(String, Vec<Value>)> = Vec::new();
+    for (p, x) in variations.iter().flat_map(|v| v.combo.iter()) {
+        let i = match out.iter().position(|(k, _)| k == p.key()) {
+            Some(i) => i,
+            None => {
+                out.push((p.key().to_string(), Vec::new()));
+                out.len() - 1
+            }
+        };
+        if !out[i].1.contains(x) {
+            out[i].1.push(x.clone());
+        }
+    }
+    out
 }
 
 /// The plan-level flags, and the shared settings as loadgen would check them.
@@ -309,7 +459,9 @@ fn layout(
     swept: &[(Sweepable, Vec<Value>)],
 ) -> anyhow::Result<Layout> {
     let fixed_value = |p: Sweepable| fixed.iter().find(|(q, _)| *q == p).map(|(_, v)| v);
-    let stimulus = if !swept.is_empty() {
+    let stimulus = if let Some(e) = &opts.explicit {
+        e.stimulus().to_string()
+    } else if !swept.is_empty() {
         let names: Vec<&str> = swept.iter().map(|(p, _)| p.key()).collect();
         format!("{}_sweep", names.join("_"))
     } else if let Some(v) = fixed_value(Sweepable::RequestRate) {
@@ -327,7 +479,7 @@ fn layout(
     ));
     let layout = Layout {
         base_dir: opts.artifact_dir.join(name),
-        sweep: !swept.is_empty(),
+        sweep: !swept.is_empty() || opts.explicit.is_some(),
         trials: opts.num_profile_runs,
         mode: opts.mode,
         adaptive: false,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::artifacts::names::{describe, describe_map, dir_name};
+use crate::artifacts::names::{describe, describe_map};
 use crate::contract::sla_filter::SlaFilter;
 use crate::contract::summary::{stat_values, SummaryDoc, STAT_KEYS};
 use crate::contract::sweep_aggregate::{
@@ -36,7 +36,7 @@ pub fn combinations(input: &SweepInput, confidence_level: f64) -> Vec<Combinatio
     let mut order: Vec<String> = Vec::new();
     let mut groups: BTreeMap<String, Vec<&Trial>> = BTreeMap::new();
     for t in &input.trials {
-        let d = dir_name(&t.parameters);
+        let d = t.variation.clone();
         if !groups.contains_key(&d) {
             order.push(d.clone());
         }

@@ -25,6 +25,9 @@ pub struct Trial {
     pub run_index: Option<usize>,
     pub trial: u32,
     pub label: String,
+    /// The combination's folder name, which tells combinations apart: `concurrency_10` for a grid,
+    /// a scenario's name (`small`) whatever values it sets.
+    pub variation: String,
     /// Swept parameters in sweep order.
     pub parameters: Vec<(String, Value)>,
     pub dir: PathBuf,
@@ -140,6 +143,7 @@ pub fn from_plan(lines: &[PlanLine]) -> anyhow::Result<SweepInput> {
             run_index: Some(l.run_index),
             trial: l.trial,
             label: l.trial_label.clone(),
+            variation: l.variation_label.clone(),
             parameters: plan_parameters(l),
             dir: PathBuf::from(&l.artifact_dir),
             result: load_run(Path::new(&l.artifact_dir)),
@@ -234,15 +238,18 @@ pub fn from_dir(root: &Path) -> anyhow::Result<SweepInput> {
         let mut trial = 1;
         let mut label = "run_0001".to_string();
         let mut params: Option<Vec<(String, Value)>> = None;
+        // The combination's own folder: the one that is neither `profile_runs` nor a trial's.
+        let mut folder: Option<String> = None;
         for (i, c) in comps.iter().enumerate() {
             if let Some(t) = trial_number(c) {
                 trial = t;
                 label = c.clone();
             } else if c != "profile_runs" {
+                if comps.get(i + 1).is_some_and(|n| n == "profile_runs") {
+                    independent = true;
+                }
+                folder = Some(c.clone());
                 if let Some(p) = parse_dir_name(c) {
-                    if comps.get(i + 1).is_some_and(|n| n == "profile_runs") {
-                        independent = true;
-                    }
                     params = Some(p);
                 }
             }
@@ -251,16 +258,18 @@ pub fn from_dir(root: &Path) -> anyhow::Result<SweepInput> {
         if let Ok(doc) = &result {
             params = info_parameters(doc, params);
         }
+        let parameters = params.unwrap_or_default();
         trials.push(Trial {
             run_index: None,
             trial,
             label,
-            parameters: params.unwrap_or_default(),
+            variation: folder.unwrap_or_else(|| dir_name(&parameters)),
+            parameters,
             dir,
             result,
         });
     }
-    let combos: std::collections::BTreeSet<String> = trials.iter().map(|t| dir_name(&t.parameters)).collect();
+    let combos: std::collections::BTreeSet<&str> = trials.iter().map(|t| t.variation.as_str()).collect();
     let sweep = combos.len() > 1 || trials.iter().any(|t| !t.parameters.is_empty());
     let n_trials = trials.iter().map(|t| t.trial).max().unwrap_or(1);
     // Execution order as the layout implies it.
@@ -269,24 +278,17 @@ pub fn from_dir(root: &Path) -> anyhow::Result<SweepInput> {
     } else {
         SweepMode::Repeated
     };
-    let mut order: Vec<String> = Vec::new();
-    for t in &trials {
-        let d = dir_name(&t.parameters);
-        if !order.contains(&d) {
-            order.push(d);
-        }
-    }
     // Sort combinations by their values (numeric) so the sweep order is the natural one.
     let mut keyed: Vec<(Vec<(String, Value)>, String)> = trials
         .iter()
-        .map(|t| (t.parameters.clone(), dir_name(&t.parameters)))
+        .map(|t| (t.parameters.clone(), t.variation.clone()))
         .collect();
     keyed.sort_by(|a, b| cmp_param_list(&a.0, &b.0));
     keyed.dedup_by(|a, b| a.1 == b.1);
     let rank = |d: &str| keyed.iter().position(|(_, k)| k == d).unwrap_or(0);
     trials.sort_by_key(|t| match mode {
-        SweepMode::Independent => (rank(&dir_name(&t.parameters)), t.trial),
-        SweepMode::Repeated => (t.trial as usize, rank(&dir_name(&t.parameters)) as u32),
+        SweepMode::Independent => (rank(&t.variation), t.trial),
+        SweepMode::Repeated => (t.trial as usize, rank(&t.variation) as u32),
     });
     Ok(SweepInput {
         trials,

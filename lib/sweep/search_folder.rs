@@ -127,6 +127,7 @@ pub fn from_search(root: &Path) -> anyhow::Result<SweepInput> {
                 run_index: Some(trials.len()),
                 trial: *n,
                 label: format!("search_iter_{i:04}/run_{t:04}"),
+                variation: dir_name(&parameters),
                 parameters,
                 dir,
                 result,

@@ -1,0 +1,137 @@
+//! NumPy's default generator as `np.random.default_rng(seed)` builds it: a `SeedSequence` hashes
+//! the integer seed into a PCG64 (XSL-RR 128/64) state. Only what scipy's Sobol scrambling draws is
+//! here (`integers(0, 2, dtype=uint32)`), bit for bit, so a scrambled plan equals AIPerf's.
+
+/// `SeedSequence`'s hashing constants (numpy/random/bit_generator.pyx).
+const INIT_A: u32 = 0x43b0_d7e5;
+const MULT_A: u32 = 0x931e_8875;
+const INIT_B: u32 = 0x8b51_f9dd;
+const MULT_B: u32 = 0x58f3_8ded;
+const MIX_MULT_L: u32 = 0xca01_f9dd;
+const MIX_MULT_R: u32 = 0x4973_f715;
+const XSHIFT: u32 = 16;
+const POOL_SIZE: usize = 4;
+
+/// PCG64's 128-bit LCG multiplier.
+const PCG_MULT: u128 = 0x2360_ed05_1fc6_5da4_4385_df64_9fcc_f645;
+
+/// `SeedSequence(seed).generate_state(4, np.uint64)`.
+fn seed_sequence_state(seed: u64) -> [u64; 4] {
+    // The seed as little-endian 32-bit words (one word for a seed below 2^32).
+    let mut entropy = vec![seed as u32];
+    if seed >> 32 != 0 {
+        entropy.push((seed >> 32) as u32);
+    }
+    let mut hash_const = INIT_A;
+    let mut hashmix = |v: u32| {
+        let mut v = v ^ hash_const;
+        hash_const = hash_const.wrapping_mul(MULT_A);
+        v = v.wrapping_mul(hash_const);
+        v ^ (v >> XSHIFT)
+    };
+    let mix = |x: u32, y: u32| {
+        let r = MIX_MULT_L
+            .wrapping_mul(x)
+            .wrapping_sub(MIX_MULT_R.wrapping_mul(y));
+        r ^ (r >> XSHIFT)
+    };
+    let mut pool = [0u32; POOL_SIZE];
+    for (i, p) in pool.iter_mut().enumerate() {
+        *p = hashmix(entropy.get(i).copied().unwrap_or(0));
+    }
+    for src in 0..POOL_SIZE {
+        for dst in 0..POOL_SIZE {
+            if src != dst {
+                let h = hashmix(pool[src]);
+                pool[dst] = mix(pool[dst], h);
+            }
+        }
+    }
+    // (A seed has at most two words, fewer than the pool's four: nothing more to mix in.)
+    let mut hash_const = INIT_B;
+    let mut words = [0u32; 2 * POOL_SIZE];
+    for (i, w) in words.iter_mut().enumerate() {
+        let mut v = pool[i % POOL_SIZE] ^ hash_const;
+        hash_const = hash_const.wrapping_mul(MULT_B);
+        v = v.wrapping_mul(hash_const);
+        *w = v ^ (v >> XSHIFT);
+    }
+    std::array::from_fn(|i| words[2 * i] as u64 | (words[2 * i + 1] as u64) << 32)
+}
+
+/// NumPy's `PCG64` bit generator with its buffered 32-bit draws.
+pub struct Pcg64 {
+    state: u128,
+    inc: u128,
+    /// The upper half of the last 64-bit output, not yet used by a 32-bit draw.
+    spare: Option<u32>,
+}
+
+impl Pcg64 {
+    /// The generator `np.random.default_rng(seed)` holds.
+    pub fn new(seed: u64) -> Pcg64 {
+        let w = seed_sequence_state(seed);
+        let init_state = (w[0] as u128) << 64 | w[1] as u128;
+        let init_seq = (w[2] as u128) << 64 | w[3] as u128;
+        let mut g = Pcg64 {
+            state: 0,
+            inc: init_seq << 1 | 1,
+            spare: None,
+        };
+        g.step();
+        g.state = g.state.wrapping_add(init_state);
+        g.step();
+        g
+    }
+
+    fn step(&mut self) {
+        self.state = self.state.wrapping_mul(PCG_MULT).wrapping_add(self.inc);
+    }
+
+    /// One 64-bit output (XSL-RR of the advanced state).
+    pub fn next_u64(&mut self) -> u64 {
+        self.step();
+        let x = ((self.state >> 64) as u64) ^ (self.state as u64);
+        x.rotate_right((self.state >> 122) as u32)
+    }
+
+    /// One 32-bit output: the low half of a fresh 64-bit one, then its high half.
+    fn next_u32(&mut self) -> u32 {
+        if let Some(s) = self.spare.take() {
+            return s;
+        }
+        let n = self.next_u64();
+        self.spare = Some((n >> 32) as u32);
+        n as u32
+    }
+
+    /// `integers(0, 2, dtype=np.uint32)`: Lemire's bounded draw with two outcomes is the top bit.
+    pub fn bit(&mut self) -> u32 {
+        self.next_u32() >> 31
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_numpy_default_rng() {
+        // np.random.default_rng(12345).bit_generator.random_raw(3) and
+        // np.random.default_rng(7).integers(0, 2, size=16, dtype=np.uint32), numpy 2.4.6.
+        let mut g = Pcg64::new(12345);
+        let raw: Vec<u64> = (0..3).map(|_| g.next_u64()).collect();
+        assert_eq!(raw, RAW_12345);
+        let mut g = Pcg64::new(7);
+        let bits: Vec<u32> = (0..16).map(|_| g.bit()).collect();
+        assert_eq!(bits, [1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1]);
+        // A seed of two 32-bit words: default_rng(2**40 + 3).bit_generator.random_raw(2).
+        let mut g = Pcg64::new((1 << 40) + 3);
+        assert_eq!(
+            [g.next_u64(), g.next_u64()],
+            [14271435802380633900, 18370326226487632705]
+        );
+    }
+
+    const RAW_12345: [u64; 3] = [4193609425186963869, 5843160025838961886, 14708796524633321433];
+}
