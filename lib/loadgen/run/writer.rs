@@ -150,7 +150,7 @@ impl Writer {
             };
             if let Some(payload) = item.ex.isl_payload.take() {
                 // A later turn: its ISL is its whole history, counted here, off the event loop.
-                item.ex.isl = crate::loadgen::dataset::chat::payload_isl(&cx.tokenizer, &payload);
+                item.ex.isl = crate::loadgen::dataset::chat::payload_isl(cx.tokenizer, &payload);
             }
             let mut record = metrics::compute(&item.ex, &cx);
             if let Some((why, detail)) = dog.observe(record.error.as_ref().map(|e| &e.kind), item.ex.end) {
