@@ -3,6 +3,7 @@
 //! they need a server.
 
 mod adaptive;
+mod chat_template;
 mod common;
 mod compare;
 mod context;

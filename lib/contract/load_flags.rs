@@ -131,6 +131,9 @@ macro_rules! loadgen_settings {
         /// Accepted for AIPerf command lines; sweepkit only reads tokenizer.json and runs no tokenizer code.
         #[arg(long)]
         tokenizer_trust_remote_code: flag(bool),
+        /// Count chat prompts through the --tokenizer's chat template (ISL = its apply_chat_template(messages, add_generation_prompt=True)) and shorten synthetic prompts by the template's overhead, as AIPerf; without a template (builtin included) it changes nothing, with a warning.
+        #[arg(long)]
+        apply_chat_template: flag(bool),
         /// Take token counts from the server's usage instead of the client tokenizer.
         #[arg(long)]
         use_server_token_count: flag(bool),

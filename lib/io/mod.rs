@@ -8,6 +8,7 @@
 pub mod atomic;
 pub mod basic_auth;
 pub mod capped;
+pub mod chat_template;
 pub mod clock;
 pub mod clock_sync;
 pub mod hf_cache;

@@ -102,6 +102,8 @@ pub struct Options {
     pub tokenizer_revision: Option<String>,
     /// Given for AIPerf compatibility; only reported (no tokenizer code ever runs).
     pub tokenizer_trust_remote_code: bool,
+    /// `--apply-chat-template`: chat ISL through the tokenizer's chat template (`dataset::chat`).
+    pub apply_chat_template: bool,
     pub use_server_token_count: bool,
     pub input_file: Option<PathBuf>,
     pub custom_dataset_type: DatasetType,
@@ -308,6 +310,7 @@ pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
         tokenizer: s.tokenizer.unwrap_or_else(|| "builtin".into()),
         tokenizer_revision: s.tokenizer_revision,
         tokenizer_trust_remote_code: s.tokenizer_trust_remote_code.unwrap_or(false),
+        apply_chat_template: s.apply_chat_template.unwrap_or(false),
         use_server_token_count: s.use_server_token_count.unwrap_or(false),
         input_file: s.input_file,
         custom_dataset_type: s.custom_dataset_type.unwrap_or(DatasetType::SingleTurn),

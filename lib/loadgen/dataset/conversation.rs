@@ -129,7 +129,7 @@ impl Conversation {
         kind: EndpointType,
         k: usize,
         history: &[(Role, UserContent)],
-    ) -> (Map<String, Value>, String) {
+    ) -> Map<String, Value> {
         let turn = &self.turns[k];
         let mut payload = turn.alone.payload.clone();
         let context = self.context.clone().map(UserContent::text);
@@ -142,8 +142,7 @@ impl Conversation {
         wire::flavour(kind).set_messages(&mut payload, self.system.as_deref(), &msgs);
         let tail: Vec<&UserContent> = history.iter().map(|(_, c)| c).chain([&turn.content]).collect();
         media::put_contents(&mut payload, &tail);
-        let text = wire::input_texts(&payload).join(" ");
-        (payload, text)
+        payload
     }
 }
 
@@ -192,13 +191,16 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversa
     let mut delays = PyRandom::derived(opts.random_seed, "composer.conversation.turn_delay");
     let spec = BodySpec::of(opts);
     let mut media = MediaMaker::new(&opts.media, opts.random_seed);
+    let wrap = super::chat::overheads(tok);
     let all_turns = (0..opts.num_prompts)
         .map(|_| {
             let n = counts.positive_normal_integer(w.turn_mean as f64, w.turn_stddev as f64);
             (0..n)
                 .map(|t| {
-                    let isl = streams.isl(opts.isl, opts.isl_stddev);
                     let prefix = if t == 0 { shared.next_prefix() } else { None };
+                    // AIPerf: the template's overheads come off the prompt (floor 0 under a prefix).
+                    let floor = u64::from(prefix.is_none());
+                    let isl = wrap.apply(streams.isl(opts.isl, opts.isl_stddev), t == 0, floor);
                     let text = corpus_text(&mut streams, tok, isl, prefix)?;
                     let delay_ms = (t > 0 && w.turn_delay_mean_ms > 0.0).then(|| {
                         delays.positive_normal_integer(
@@ -318,7 +320,8 @@ mod tests {
             (Role::User, c.turns[0].content.clone()),
             (Role::Assistant, UserContent::text(" the reply")),
         ];
-        let (p, text) = c.payload(EndpointType::Chat, 1, &history);
+        let p = c.payload(EndpointType::Chat, 1, &history);
+        let text = wire::input_texts(&p).join(" ");
         let roles: Vec<&str> = p["messages"]
             .as_array()
             .unwrap()

@@ -2,6 +2,7 @@
 //! `--input-file` in one of AIPerf's formats), its text and token counts.
 
 pub mod burst_gpt;
+pub mod chat;
 pub mod content;
 pub mod context;
 pub mod conversation;

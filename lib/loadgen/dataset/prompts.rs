@@ -209,9 +209,10 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Prompt>>
     let spec = BodySpec::of(opts);
     let mut streams = Streams::new(opts.random_seed);
     let mut media = MediaMaker::new(&opts.media, opts.random_seed);
+    let wrap = super::chat::overheads(tok);
     (0..opts.num_prompts as usize)
         .map(|k| {
-            let isl = streams.isl(opts.isl, opts.isl_stddev);
+            let isl = wrap.apply(streams.isl(opts.isl, opts.isl_stddev), true, 1);
             let text = corpus_text(&mut streams, tok, isl, None)?;
             let max_tokens = opts.osl.map(|m| streams.osl(m, opts.osl_stddev));
             if !media.is_on() {

@@ -14,8 +14,9 @@ use std::sync::OnceLock;
 use anyhow::anyhow;
 use serde_json::Value;
 use tiktoken_rs::CoreBPE;
-use tokenizers::AddedToken;
+use tokenizers::{AddedToken, PostProcessor as _};
 
+use crate::io::chat_template::ChatTemplate;
 use crate::io::hf_cache::{self, Located};
 
 pub struct Tokenizer {
@@ -28,6 +29,10 @@ pub struct Tokenizer {
     /// The model's context in tokens, when the model's files state it, and where it was read
     /// (`model_max_length in DIR/tokenizer_config.json`).
     max_length: Option<(u64, String)>,
+    /// The tokenizer_config.json beside the tokenizer.json, if any.
+    config: Option<PathBuf>,
+    /// `--apply-chat-template` with a template found: chat prompts are counted through it.
+    chat: Option<ChatTemplate>,
 }
 
 enum Engine {
@@ -53,8 +58,8 @@ impl Tokenizer {
 
     /// As [`Tokenizer::load`], at `--tokenizer-revision` `revision` for a model id.
     pub fn load_at(spec: &str, revision: Option<&str>) -> anyhow::Result<Tokenizer> {
-        let (engine, path, max_length) = match hf_cache::locate(spec, revision)? {
-            Located::Builtin => (Engine::Builtin(builtin()), None, None),
+        let (engine, path, max_length, config) = match hf_cache::locate(spec, revision)? {
+            Located::Builtin => (Engine::Builtin(builtin()), None, None, None),
             Located::Files {
                 tokenizer_json,
                 config,
@@ -62,7 +67,7 @@ impl Tokenizer {
                 let tok = from_files(&tokenizer_json, config.as_deref())
                     .map_err(|e| anyhow!("--tokenizer {spec}: {e}"))?;
                 let max = stated_context(&tokenizer_json, config.as_deref());
-                (Engine::Hf(Box::new(tok)), Some(tokenizer_json), max)
+                (Engine::Hf(Box::new(tok)), Some(tokenizer_json), max, config)
             }
         };
         Ok(Tokenizer {
@@ -71,7 +76,59 @@ impl Tokenizer {
             path,
             vocabulary: OnceLock::new(),
             max_length,
+            config,
+            chat: None,
         })
+    }
+
+    /// `--apply-chat-template`: counts chat prompts through the tokenizer's chat template from now
+    /// on. A tokenizer without one (builtin included) is left as it is, as AIPerf leaves it; the
+    /// answer is then the one-line warning saying so. A template that does not compile is an error.
+    pub fn apply_chat_template(&mut self) -> anyhow::Result<Option<String>> {
+        let found = match &self.path {
+            Some(json) => ChatTemplate::find(json, self.config.as_deref())
+                .map_err(|e| anyhow!("--apply-chat-template: {e}"))?,
+            None => None,
+        };
+        let warning = found.is_none().then(|| {
+            format!(
+                "--apply-chat-template: --tokenizer {} has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja), so prompts are counted as bare text, as AIPerf does",
+                self.name
+            )
+        });
+        self.chat = found;
+        Ok(warning)
+    }
+
+    /// Whether chat prompts are counted through a chat template.
+    pub fn has_chat_template(&self) -> bool {
+        self.chat.is_some()
+    }
+
+    /// Tokens of `messages` through the chat template, as transformers'
+    /// `apply_chat_template(messages, tokenize=True, add_generation_prompt)` counts them (the
+    /// rendered text encoded without added special tokens). None without a template, or when the
+    /// template refuses the messages (AIPerf then counts the bare text).
+    pub fn count_chat(&self, messages: &[Value], add_generation_prompt: bool) -> Option<u64> {
+        let text = self.render_chat(messages, add_generation_prompt)?;
+        Some(self.count(&text))
+    }
+
+    /// The chat template's text of `messages` (None: no template, or it refused them).
+    pub fn render_chat(&self, messages: &[Value], add_generation_prompt: bool) -> Option<String> {
+        self.chat.as_ref()?.render(messages, add_generation_prompt).ok()
+    }
+
+    /// Special tokens the post-processor adds to one sequence (BOS for Llama, 0 for GPT-2 and
+    /// builtin): transformers' `num_special_tokens_to_add(pair=False)`, AIPerf's
+    /// `num_prompt_special_tokens`.
+    pub fn num_special_tokens(&self) -> u64 {
+        match &self.engine {
+            Engine::Builtin(_) => 0,
+            Engine::Hf(tok) => tok
+                .get_post_processor()
+                .map_or(0, |p| p.added_tokens(false) as u64),
+        }
     }
 
     pub fn name(&self) -> &str {

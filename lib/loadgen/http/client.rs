@@ -61,9 +61,9 @@ pub struct Exchange {
     /// The session it belongs to (AIPerf's `x_correlation_id`; sent as `X-Correlation-ID` and
     /// `X-Session-Affinity`); None for a single request, whose correlation id is its request id.
     pub correlation_id: Option<Arc<str>>,
-    /// A later turn's input texts joined with spaces (its whole history): the writer thread
-    /// counts them for the ISL, off the event loop.
-    pub isl_text: Option<String>,
+    /// A later turn's body (its whole history): the writer thread counts its ISL, off the event
+    /// loop (its input texts joined with spaces, or its messages through the chat template).
+    pub isl_payload: Option<serde_json::Map<String, serde_json::Value>>,
     /// Images in the request body (its history's included), as AIPerf counts them from the payload.
     pub num_images: u32,
     /// Seconds of the sent turn's first audio clip (AIPerf's `audio_duration_seconds`).
@@ -99,7 +99,7 @@ impl Exchange {
             cancel_after: None,
             turn_index: 0,
             correlation_id: None,
-            isl_text: None,
+            isl_payload: None,
             num_images: 0,
             audio_seconds: None,
         }

@@ -53,13 +53,13 @@ pub struct Finished {
 /// What one request sends, and what it belongs to.
 pub struct Outgoing {
     pub body: bytes::Bytes,
-    /// Input tokens, when known up front (a later turn's are counted by the writer from `isl_text`).
+    /// Input tokens, when known up front (a later turn's are counted by the writer from `isl_payload`).
     pub isl: u64,
     pub max_tokens: Option<u64>,
     pub conversation: Arc<str>,
     pub turn_index: u32,
     pub correlation: Option<Arc<str>>,
-    pub isl_text: Option<String>,
+    pub isl_payload: Option<serde_json::Map<String, serde_json::Value>>,
     /// Keep the reply text (a session's history needs it).
     pub want_reply: bool,
     /// Seconds of the turn's first audio clip, if it carries audio.
@@ -162,7 +162,7 @@ impl Sender {
         );
         ex.turn_index = out.turn_index;
         ex.correlation_id = out.correlation.take();
-        ex.isl_text = out.isl_text.take();
+        ex.isl_payload = out.isl_payload.take();
         ex.num_images = image_parts(&out.body);
         ex.audio_seconds = out.audio_seconds;
         if let Some(n) = out.max_tokens {

@@ -90,7 +90,7 @@ impl SessionSet {
         conversation::write_inputs_json(path, &self.conversations, |c, k| {
             let conv = &self.conversations[c];
             let history = sent.as_ref().and_then(|s| s[c][k].as_ref())?;
-            (k > 0 && conv.carries_history).then(|| conv.payload(self.kind, k, history).0)
+            (k > 0 && conv.carries_history).then(|| conv.payload(self.kind, k, history))
         })
     }
 
@@ -219,12 +219,7 @@ pub async fn run_session(
                 None => return false,
             },
         };
-        let (payload, isl_text) = if k == 0 || !conv.carries_history {
-            (None, None)
-        } else {
-            let (p, text) = conv.payload(kind, k, &history);
-            (Some(p), Some(text))
-        };
+        let payload = (k > 0 && conv.carries_history).then(|| conv.payload(kind, k, &history));
         let body = match &payload {
             Some(p) => bytes::Bytes::from(serde_json::to_vec(p).expect("a JSON map serializes")),
             None => turn.alone.body.bytes(),
@@ -237,7 +232,7 @@ pub async fn run_session(
             conversation: conv.id.clone(),
             turn_index: k as u32,
             correlation: Some(run.correlation.clone()),
-            isl_text,
+            isl_payload: payload,
             want_reply: conv.carries_history && k + 1 < conv.turns.len().min(run.max_turns),
             audio_seconds: turn.content.audio_seconds(),
             // Every turn of a session goes to the replica its first turn went to.

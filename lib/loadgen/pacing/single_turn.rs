@@ -37,7 +37,7 @@ impl Prompts {
             conversation: self.ids[pi].clone(),
             turn_index: 0,
             correlation: None,
-            isl_text: None,
+            isl_payload: None,
             want_reply: false,
             audio_seconds: p.audio_seconds,
             replica: request_num,

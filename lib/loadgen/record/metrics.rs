@@ -400,7 +400,7 @@ mod tests {
             cancel_after: None,
             turn_index: 0,
             correlation_id: None,
-            isl_text: None,
+            isl_payload: None,
             num_images: 0,
             audio_seconds: None,
         }

@@ -58,10 +58,11 @@ impl Plan {
 
 /// Loads the tokenizer and the dataset, writes `inputs.json`, opens the pool and the output.
 pub fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Setup> {
-    let tok = Arc::new(Tokenizer::load_at(
-        &opts.tokenizer,
-        opts.tokenizer_revision.as_deref(),
-    )?);
+    let mut tok = Tokenizer::load_at(&opts.tokenizer, opts.tokenizer_revision.as_deref())?;
+    if opts.apply_chat_template {
+        warnings.extend(tok.apply_chat_template()?);
+    }
+    let tok = Arc::new(tok);
     if opts.tokenizer_trust_remote_code {
         warnings.push(format!(
             "--tokenizer-trust-remote-code: accepted as AIPerf does, but sweepkit runs no tokenizer code: {} is read as data",
@@ -70,6 +71,7 @@ pub fn prepare(opts: &Options, warnings: &mut Vec<String>) -> anyhow::Result<Set
     }
     warnings.extend(dataset::context::check(opts, &tok)?);
     let mut d = dataset::load(opts, &tok, warnings)?;
+    dataset::chat::count_dataset(&tok, &mut d);
     if d.trace && opts.sampling() != crate::loadgen::options::SamplingStrategy::Sequential {
         anyhow::bail!(
             "--dataset-sampling-strategy: the --input-file is a timestamped trace, replayed in its own order; drop the flag, or give --no-fixed-schedule to send its rows as ordinary load"

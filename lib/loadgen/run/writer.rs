@@ -148,9 +148,9 @@ impl Writer {
                 }
                 Err(mpsc::TryRecvError::Disconnected) => break,
             };
-            if let Some(text) = item.ex.isl_text.take() {
+            if let Some(payload) = item.ex.isl_payload.take() {
                 // A later turn: its ISL is its whole history, counted here, off the event loop.
-                item.ex.isl = cx.tokenizer.count(&text);
+                item.ex.isl = crate::loadgen::dataset::chat::payload_isl(cx.tokenizer, &payload);
             }
             let mut record = metrics::compute(&item.ex, &cx);
             if let Some((why, detail)) = dog.observe(record.error.as_ref().map(|e| &e.kind), item.ex.end) {

@@ -1,0 +1,194 @@
+//! `--apply-chat-template` against a recording mock-llm: the records' ISL is the request's
+//! messages counted through the tokenizer's chat template (as transformers' apply_chat_template
+//! counts them, `tests/fixtures/chat_templates/expected.json`), synthetic prompts shrink by the
+//! template's overhead so the templated prompt stays `--isl` tokens, and without the flag nothing
+//! changes.
+
+use std::path::Path;
+
+use serde_json::Value;
+use sweepkit::loadgen::dataset::tokenizer::Tokenizer;
+
+use crate::common::{jsonl, loadgen, ok, stderr, MockServer};
+
+fn chatml() -> String {
+    crate::common::repo_root()
+        .join("tests/fixtures/chat_templates/chatml")
+        .display()
+        .to_string()
+}
+
+/// Runs loadgen with `args` against a recording mock: (server records, client records, stderr).
+fn run(dir: &Path, tag: &str, args: &[&str]) -> (Vec<Value>, Vec<Value>, String) {
+    let truth = dir.join(format!("{tag}-truth.jsonl"));
+    let out = dir.join(format!("{tag}-records.jsonl"));
+    let mock = MockServer::recording_bodies(&truth);
+    let url = mock.url();
+    let mut all = vec![
+        "--url",
+        &url,
+        "-m",
+        "mock",
+        "--ui",
+        "none",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let o = ok(loadgen(&all), "loadgen");
+    drop(mock);
+    (jsonl(&truth), jsonl(&out), stderr(&o))
+}
+
+fn isl(r: &Value) -> u64 {
+    r["metrics"]["input_sequence_length"]["value"].as_f64().unwrap() as u64
+}
+
+/// The ISL transformers gives the single user message "Hello, how are you today?" through the
+/// ChatML template (expected.json's first chatml case), and its bare count.
+const TEMPLATED: u64 = 54;
+const BARE: u64 = 15;
+
+#[test]
+fn record_isl_is_the_templated_count_transformers_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("in.jsonl");
+    std::fs::write(&file, "{\"text\": \"Hello, how are you today?\"}\n").unwrap();
+    let want = &crate::common::read_json(
+        &crate::common::repo_root().join("tests/fixtures/chat_templates/expected.json"),
+    )["templates"]["chatml"]["cases"][0];
+    assert_eq!(want["count"].as_u64(), Some(TEMPLATED));
+    let tok = chatml();
+    let common = [
+        "--input-file",
+        file.to_str().unwrap(),
+        "--request-count",
+        "2",
+        "--tokenizer",
+        &tok,
+    ];
+    let with: Vec<&str> = common.iter().copied().chain(["--apply-chat-template"]).collect();
+    let (server, records, _) = run(dir.path(), "with", &with);
+    assert_eq!(server.len(), 2);
+    for s in &server {
+        assert_eq!(
+            s["request_body"]["messages"], want["messages"],
+            "the server got the messages counted"
+        );
+    }
+    assert_eq!(
+        records.iter().map(isl).collect::<Vec<_>>(),
+        [TEMPLATED, TEMPLATED]
+    );
+    let (_, records, _) = run(dir.path(), "without", &common);
+    assert_eq!(
+        records.iter().map(isl).collect::<Vec<_>>(),
+        [BARE, BARE],
+        "without the flag: bare text"
+    );
+}
+
+#[test]
+fn synthetic_prompts_shrink_by_the_overhead_and_stay_isl_tokens_templated() {
+    let dir = tempfile::tempdir().unwrap();
+    let tok_spec = chatml();
+    let common = [
+        "--isl",
+        "100",
+        "--osl",
+        "4",
+        "--request-count",
+        "3",
+        "--num-prompts",
+        "3",
+        "--tokenizer",
+        &tok_spec,
+    ];
+    let with: Vec<&str> = common.iter().copied().chain(["--apply-chat-template"]).collect();
+    let (server, records, _) = run(dir.path(), "with", &with);
+    let mut tok = Tokenizer::load(&tok_spec).unwrap();
+    let bare = |s: &Value| tok_count(&tok, s);
+    // AIPerf's overheads of this template: 30 per request + 8 per message (expected.json).
+    assert!(
+        server.iter().all(|s| bare(s) == 100 - 38),
+        "{:?}",
+        server.iter().map(bare).collect::<Vec<_>>()
+    );
+    assert_eq!(tok.apply_chat_template().unwrap(), None);
+    for (s, r) in server.iter().zip(&records) {
+        let messages = s["request_body"]["messages"].as_array().unwrap();
+        assert_eq!(Some(isl(r)), tok.count_chat(messages, true));
+        assert!(
+            isl(r).abs_diff(100) <= 2,
+            "templated ISL {} is about --isl 100",
+            isl(r)
+        );
+    }
+    let (server, records, _) = run(dir.path(), "without", &common);
+    assert!(server.iter().all(|s| tok_count(&tok, s) == 100));
+    assert!(records.iter().all(|r| isl(r) == 100));
+}
+
+/// Tokens of the last user message's text, bare.
+fn tok_count(tok: &Tokenizer, s: &Value) -> u64 {
+    let m = s["request_body"]["messages"].as_array().unwrap();
+    tok.count(m.last().unwrap()["content"].as_str().unwrap())
+}
+
+#[test]
+fn later_turns_count_their_history_through_the_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let tok_spec = chatml();
+    let args = [
+        "--isl",
+        "40",
+        "--osl",
+        "3",
+        "--conversation-num",
+        "2",
+        "--conversation-turn-mean",
+        "3",
+        "--tokenizer",
+        &tok_spec,
+        "--apply-chat-template",
+    ];
+    let (mut server, records, _) = run(dir.path(), "turns", &args);
+    let mut tok = Tokenizer::load(&tok_spec).unwrap();
+    tok.apply_chat_template().unwrap();
+    assert_eq!(records.len(), 6);
+    let id = |v: &Value, k: &str| v[k].as_str().unwrap().to_string();
+    server.sort_by_key(|s| id(s, "client_request_id"));
+    for r in &records {
+        let s = server
+            .iter()
+            .find(|s| id(s, "client_request_id") == r["metadata"]["x_request_id"].as_str().unwrap())
+            .unwrap();
+        let messages = s["request_body"]["messages"].as_array().unwrap();
+        assert_eq!(
+            Some(isl(r)),
+            tok.count_chat(messages, true),
+            "turn {}",
+            r["metadata"]["turn_index"]
+        );
+    }
+    assert!(records
+        .iter()
+        .any(|r| r["metadata"]["turn_index"].as_u64() == Some(2)));
+}
+
+#[test]
+fn a_tokenizer_without_a_template_warns_once_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, with, err) = run(
+        dir.path(),
+        "builtin",
+        &["--isl", "50", "--request-count", "2", "--apply-chat-template"],
+    );
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("--apply-chat-template"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("no chat template"), "{err}");
+    assert!(with.iter().all(|r| isl(r) == 50));
+}
