@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::artifacts::names::dir_name;
 use crate::contract::collated::{CollatedDoc, CollatedMetadata, CollatedMetric, Combined, PerRun};
 use crate::contract::convergence::{ConvergenceMode, ConvergenceSettings, ValueConvergence};
 use crate::contract::records::{Phase, Record};
@@ -32,7 +31,7 @@ pub fn label_of(dir: &str) -> String {
 fn groups(input: &SweepInput) -> Vec<(String, Vec<&Trial>)> {
     let mut out: Vec<(String, Vec<&Trial>)> = Vec::new();
     for t in &input.trials {
-        let d = dir_name(&t.parameters);
+        let d = t.variation.clone();
         match out.iter_mut().find(|(k, _)| *k == d) {
             Some((_, v)) => v.push(t),
             None => out.push((d, vec![t])),
@@ -140,10 +139,7 @@ pub fn collated(
     verdict: Option<ValueConvergence>,
 ) -> anyhow::Result<CollatedDoc> {
     let mut pooled: BTreeMap<String, (Vec<f64>, Vec<PerRun>)> = BTreeMap::new();
-    let ts = input
-        .trials
-        .iter()
-        .filter(|t| dir_name(&t.parameters) == c.dir_name);
+    let ts = input.trials.iter().filter(|t| t.variation == c.dir_name);
     for t in ts.filter(|t| t.result.is_ok()) {
         let inputs = jsonl::open_inputs(&[t.dir.join(RECORDS_FILE)])?;
         let (records, _) = jsonl::read_all::<Record>(inputs)?;
