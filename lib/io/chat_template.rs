@@ -21,8 +21,8 @@ pub struct ChatTemplate {
     pub source: PathBuf,
 }
 
-/// The special-token fields transformers hands a template.
-const TOKEN_FIELDS: [&str; 7] = [
+/// The special-token fields of a tokenizer_config.json (transformers hands them to a template too).
+pub const TOKEN_FIELDS: [&str; 7] = [
     "bos_token",
     "eos_token",
     "unk_token",

@@ -289,16 +289,10 @@ fn config_special_tokens(v: &Value) -> Vec<AddedToken> {
         Value::Object(o) => o.get("content").and_then(Value::as_str).map(str::to_string),
         _ => None,
     };
-    let named = [
-        "bos_token",
-        "eos_token",
-        "unk_token",
-        "sep_token",
-        "pad_token",
-        "cls_token",
-        "mask_token",
-    ];
-    let mut texts: Vec<String> = named.iter().filter_map(|k| v.get(*k).and_then(content)).collect();
+    let mut texts: Vec<String> = crate::io::chat_template::TOKEN_FIELDS
+        .iter()
+        .filter_map(|k| v.get(*k).and_then(content))
+        .collect();
     for k in ["additional_special_tokens", "extra_special_tokens"] {
         match v.get(k) {
             Some(Value::Array(a)) => texts.extend(a.iter().filter_map(content)),
