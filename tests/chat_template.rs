@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 use sweepkit::loadgen::dataset::tokenizer::Tokenizer;
 
-use crate::common::{jsonl, loadgen, ok, stderr, MockServer};
+use crate::common::recorded_loadgen;
 
 fn chatml() -> String {
     crate::common::repo_root()
@@ -20,24 +20,7 @@ fn chatml() -> String {
 
 /// Runs loadgen with `args` against a recording mock: (server records, client records, stderr).
 fn run(dir: &Path, tag: &str, args: &[&str]) -> (Vec<Value>, Vec<Value>, String) {
-    let truth = dir.join(format!("{tag}-truth.jsonl"));
-    let out = dir.join(format!("{tag}-records.jsonl"));
-    let mock = MockServer::recording_bodies(&truth);
-    let url = mock.url();
-    let mut all = vec![
-        "--url",
-        &url,
-        "-m",
-        "mock",
-        "--ui",
-        "none",
-        "-o",
-        out.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    let o = ok(loadgen(&all), "loadgen");
-    drop(mock);
-    (jsonl(&truth), jsonl(&out), stderr(&o))
+    recorded_loadgen(dir, tag, args)
 }
 
 fn isl(r: &Value) -> u64 {

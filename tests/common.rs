@@ -257,3 +257,25 @@ pub fn on_time(got: f64, due: f64, late: f64, what: &str) {
         "{what}: {got} ms, due at {due} ms (never early, at most {late} ms late)"
     );
 }
+
+/// loadgen with `args` (model `mock`, no UI) against a mock recording request bodies, its files
+/// in `dir` named after `tag`: (the server's records in arrival order, the client's records,
+/// loadgen's stderr). A failed run fails the test.
+pub fn recorded_loadgen(
+    dir: &Path,
+    tag: &str,
+    args: &[&str],
+) -> (Vec<serde_json::Value>, Vec<serde_json::Value>, String) {
+    let truth = dir.join(format!("{tag}-server.jsonl"));
+    let out = dir.join(format!("{tag}-records.jsonl"));
+    let mock = MockServer::recording_bodies(&truth);
+    let url = mock.url();
+    let mut all = vec!["--url", &url, "-m", "mock", "--ui", "none"];
+    all.extend(["-o", out.to_str().unwrap()]);
+    all.extend_from_slice(args);
+    let o = ok(loadgen(&all), "loadgen");
+    drop(mock);
+    let mut server = jsonl(&truth);
+    server.sort_by_key(|r| r["arrival_ns"].as_u64().unwrap());
+    (server, jsonl(&out), stderr(&o))
+}

@@ -8,7 +8,7 @@ use serde_json::Value;
 use sweepkit::loadgen::dataset::tokenizer::Tokenizer;
 use sweepkit::loadgen::py_random::PyRandom;
 
-use crate::common::{jsonl, loadgen, ok, stderr, MockServer};
+use crate::common::recorded_loadgen;
 
 fn fixture(name: &str) -> PathBuf {
     crate::common::repo_root()
@@ -19,26 +19,7 @@ fn fixture(name: &str) -> PathBuf {
 /// A run of `args` against a recording mock: (the server's records in arrival order, the
 /// client's records, loadgen's stderr).
 fn run(args: &[&str]) -> (Vec<Value>, Vec<Value>, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let (truth, out) = (dir.path().join("server.jsonl"), dir.path().join("r.jsonl"));
-    let mock = MockServer::recording_bodies(&truth);
-    let url = mock.url();
-    let mut all = vec![
-        "--url",
-        &url,
-        "-m",
-        "mock",
-        "--ui",
-        "none",
-        "-o",
-        out.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    let o = ok(loadgen(&all), "loadgen");
-    drop(mock);
-    let mut server = jsonl(&truth);
-    server.sort_by_key(|r| r["arrival_ns"].as_u64().unwrap());
-    (server, jsonl(&out), stderr(&o))
+    recorded_loadgen(tempfile::tempdir().unwrap().path(), "run", args)
 }
 
 fn body(r: &Value) -> &Value {

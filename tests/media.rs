@@ -2,7 +2,7 @@
 //! mock-llm's `--record`, which reads each image's size from its PNG/JPEG header and each clip's
 //! length from its WAV header.
 
-use crate::common::{jsonl, loadgen, ok, read_json, run, MockServer};
+use crate::common::{jsonl, loadgen, ok, read_json, recorded_loadgen, run, MockServer};
 
 /// Two-turn sessions with two 100x60 PNGs and one 0.5 s clip per turn: the first turn's request
 /// carries its own media, the second also its history's, each image as asked and charged by the
@@ -187,34 +187,11 @@ fn media_fixture(name: &str) -> String {
 /// in arrival order, inputs.json, and loadgen's output.
 fn run_on_file(file: &std::path::Path, args: &[&str]) -> (Vec<serde_json::Value>, serde_json::Value) {
     let dir = file.parent().unwrap();
-    let (truth, records, inputs) = (
-        dir.join("server.jsonl"),
-        dir.join("r.jsonl"),
-        dir.join("inputs.json"),
-    );
-    let mock = MockServer::recording_bodies(&truth);
-    let url = mock.url();
-    let mut all = vec![
-        "--url",
-        &url,
-        "-m",
-        "m",
-        "--ui",
-        "none",
-        "--concurrency",
-        "1",
-        "--input-file",
-        file.to_str().unwrap(),
-        "-o",
-        records.to_str().unwrap(),
-        "--inputs-out",
-        inputs.to_str().unwrap(),
-    ];
+    let inputs = dir.join("inputs.json");
+    let mut all = vec!["--concurrency", "1", "--input-file", file.to_str().unwrap()];
+    all.extend(["--inputs-out", inputs.to_str().unwrap()]);
     all.extend_from_slice(args);
-    ok(loadgen(&all), "loadgen on a dataset naming media");
-    drop(mock);
-    let mut seen = jsonl(&truth);
-    seen.sort_by_key(|r| r["arrival_ns"].as_u64().unwrap());
+    let (seen, _, _) = recorded_loadgen(dir, "media", &all);
     (seen, read_json(&inputs))
 }
 
@@ -286,7 +263,7 @@ fn single_turn_media_files_reach_the_server_with_their_sizes() {
         "a media-only line has no text part"
     );
     // The client's image and audio metrics count the file's media: 1 and 2 images, 1.25 s clips.
-    let records = dir.path().join("r.jsonl");
+    let records = dir.path().join("media-records.jsonl");
     let agg = ok(run("trial-agg", &[records.to_str().unwrap()]), "trial-agg");
     let summary: serde_json::Value = serde_json::from_slice(&agg.stdout).unwrap();
     assert_eq!(summary["num_images"]["avg"], 1.5, "{}", summary["num_images"]);
