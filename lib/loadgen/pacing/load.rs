@@ -89,7 +89,7 @@ pub fn warmup(opts: &Options, pace: Pacing, t0: Instant) -> Load {
 /// requests (None: until the duration ends).
 pub fn profiling(opts: &Options, pace: Pacing, count: Option<u64>, p0: Instant) -> Load {
     let until = opts.benchmark_duration;
-    let first_request = opts.warmup_request_count;
+    let first_request = profiling_first_request(opts, matches!(pace, Pacing::Trace(_)));
     if let Some((qps, users)) = opts.workload.user_centric {
         return Load::Users(UserLoad {
             qps,
@@ -119,7 +119,7 @@ pub fn profiling(opts: &Options, pace: Pacing, count: Option<u64>, p0: Instant) 
     match (pace, opts.request_rate) {
         (Pacing::Trace(rows), _) => {
             let offsets = rows.iter().map(|p| p.timestamp_ms.unwrap_or(0.0));
-            open(ArrivalSchedule::trace(offsets), 0)
+            open(ArrivalSchedule::trace(offsets), first_request)
         }
         (Pacing::Options, Some(rate)) => open(
             ArrivalSchedule::rate(
@@ -142,6 +142,16 @@ pub fn profiling(opts: &Options, pace: Pacing, count: Option<u64>, p0: Instant) 
             until: until.map(|d| super::deadline::after(p0, d)),
             ramp: opts.concurrency_ramp_duration,
         }),
+    }
+}
+
+/// The request number (`session_num`) of the profiling phase's first request: after the
+/// warmup's, except on a trace's schedule, whose rows are numbered from 0.
+pub fn profiling_first_request(opts: &Options, trace: bool) -> u64 {
+    if trace {
+        0
+    } else {
+        opts.warmup_request_count
     }
 }
 

@@ -37,8 +37,10 @@ pub struct Sender {
     pub sent: Arc<AtomicU64>,
     /// `--request-cancellation-rate`: which profiling requests are cut.
     pub cancellation: Option<Arc<Cancellation>>,
-    /// Profiling requests issued so far, over all workers (the cancellation draws follow this order).
-    pub issued: Arc<AtomicU64>,
+    /// The profiling phase's first request number: request `n` is the `n - first`-th issued,
+    /// the index of its cancellation draw (AIPerf draws when it issues the credit, so the
+    /// draw follows the request number, not the order in which tasks reach the socket).
+    pub profiling_first: u64,
 }
 
 /// One finished request on its way to the writer.
@@ -101,7 +103,7 @@ impl Sender {
             ex.replica = Some((ri, url.clone()));
         }
         if phase == Phase::Profiling {
-            let k = self.issued.fetch_add(1, Ordering::Relaxed);
+            let k = request_num.saturating_sub(self.profiling_first);
             ex.cancel_after = self.cancellation.as_ref().and_then(|c| c.chosen(k));
         }
         self.sent.fetch_add(1, Ordering::Relaxed);

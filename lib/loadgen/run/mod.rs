@@ -76,7 +76,7 @@ pub async fn run(
         ctl: ctl.clone(),
         sent,
     };
-    let pool = setup::start_workers(&opts, pools, common, warnings)?;
+    let pool = setup::start_workers(&opts, plan.trace, pools, common, warnings)?;
     if let Some(ago) = opts.placement.as_ref().and_then(|p| p.start_in_past(&clock)) {
         warnings.push(format!("--start-at: the start time passed {ago:.3} s ago: starting now (the run info's shard.start_late_ms says how late)"));
     }

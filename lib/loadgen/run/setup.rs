@@ -158,6 +158,7 @@ pub struct Common {
 /// threads) run at real-time priority.
 pub fn start_workers(
     opts: &Options,
+    trace: bool,
     pools: Vec<Replicas>,
     c: Common,
     warnings: &mut Vec<String>,
@@ -167,7 +168,7 @@ pub fn start_workers(
     let cancellation = opts
         .cancellation
         .map(|k| Arc::new(Cancellation::new(k, opts.random_seed)));
-    let issued = Arc::new(AtomicU64::new(0));
+    let profiling_first = crate::loadgen::pacing::load::profiling_first_request(opts, trace);
     let workers = pools
         .into_iter()
         .enumerate()
@@ -182,7 +183,7 @@ pub fn start_workers(
                 any_success: any_success.clone(),
                 sent: c.sent.clone(),
                 cancellation: cancellation.clone(),
-                issued: issued.clone(),
+                profiling_first,
             }),
             source: c.source.clone(),
         })
