@@ -44,8 +44,26 @@ fn labelled(label: &str, p: &Path) -> String {
 #[test]
 fn sixteen_decode_slots_serve_more_within_the_slo_than_four_and_compare_says_so() {
     let (four, sixteen) = (
-        MockServer::start(&["--max-batch", "4", "--ttft-ms", "20", "--itl-ms", "5"]),
-        MockServer::start(&["--max-batch", "16", "--ttft-ms", "20", "--itl-ms", "5"]),
+        MockServer::start(&[
+            "--max-batch",
+            "4",
+            "--ttft-ms",
+            "20",
+            "--itl-ms",
+            "20",
+            "--itl-per-running-ms",
+            "0.5",
+        ]),
+        MockServer::start(&[
+            "--max-batch",
+            "16",
+            "--ttft-ms",
+            "20",
+            "--itl-ms",
+            "20",
+            "--itl-per-running-ms",
+            "0.5",
+        ]),
     );
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let sweep = [
@@ -59,7 +77,12 @@ fn sixteen_decode_slots_serve_more_within_the_slo_than_four_and_compare_says_so(
     let base = profile(a.path(), &four.url(), &sweep);
     let new = profile(b.path(), &sixteen.url(), &sweep);
     let (lb, ln) = (labelled("base", &base), labelled("new", &new));
-    let slo = ["--slo", "time_to_first_token:p99:le:100"];
+    // The mock's queue decides the verdicts, not the machine: a request holds a slot ~170 ms, so
+    // 16 clients on 4 slots wait ~3 of those (p90 TTFT ~500 ms) while an admitted request's TTFT
+    // is 20 ms; a full batch of 16 decodes 28 % slower (27.5 against 21.5 ms). The SLO sits
+    // 280 ms above an admitted request's TTFT, so a loaded machine's stalls (what the OS
+    // controls) cannot flip it, and p90 is robust to a single stall.
+    let slo = ["--slo", "time_to_first_token:p90:le:300"];
     let out = a.path().join("compare.json");
     let o = compare(
         &[
@@ -72,8 +95,8 @@ fn sixteen_decode_slots_serve_more_within_the_slo_than_four_and_compare_says_so(
     let c = read_json(&out);
     assert_eq!(c["schema"], "sweepkit.compare/1");
     let d = &c["decision"];
-    // Four slots queue 16 clients (TTFT ~200 ms): only concurrency 4 meets the SLO; sixteen slots
-    // meet it at 16 and serve ~3× the requests.
+    // Four slots queue 16 clients: only concurrency 4 meets the SLO; sixteen slots meet it at 16
+    // and serve ~3× the requests.
     assert_eq!(d["capacities"][0]["value"], 4.0, "{d}");
     assert_eq!(d["capacities"][0]["value_high"], 16.0, "{d}");
     assert_eq!(d["capacities"][1]["value"], 16.0, "{d}");
@@ -106,7 +129,7 @@ fn sixteen_decode_slots_serve_more_within_the_slo_than_four_and_compare_says_so(
     let text = stdout(&o);
     eprintln!("{text}");
     assert!(
-        text.contains("DECISION\n  new serves more within the SLO (time_to_first_token p99 ≤ 100): "),
+        text.contains("DECISION\n  new serves more within the SLO (time_to_first_token p90 ≤ 300): "),
         "{text}"
     );
     assert!(text.contains("significant, confidence"), "{text}");
@@ -123,7 +146,7 @@ fn decision_page_draws_both_configurations(dir: &Path, lb: &str, ln: &str) {
             lb,
             ln,
             "--slo",
-            "time_to_first_token_p99:le:100",
+            "time_to_first_token_p90:le:300",
             "-o",
             page.to_str().unwrap(),
         ],
@@ -135,7 +158,7 @@ fn decision_page_draws_both_configurations(dir: &Path, lb: &str, ln: &str) {
         html.find("id=\"configurations\"").unwrap(),
     );
     assert!(d < chart, "the decision panel comes first");
-    assert!(html.contains("<strong>new serves more within the SLO (time_to_first_token p99 ≤ 100)"));
+    assert!(html.contains("<strong>new serves more within the SLO (time_to_first_token p90 ≤ 300)"));
     assert!(
         html.contains("fill=\"#0072B2\" stroke=\"#0072B2\"")
             && html.contains("fill=\"#E69F00\" stroke=\"#E69F00\"")
