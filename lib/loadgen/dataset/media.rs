@@ -27,7 +27,7 @@ use crate::loadgen::py_random::{child_seed, PyRandom};
 /// Where an image's pixels come from.
 enum Pixels {
     /// AIPerf's `dataset.image.noise` kind, from sweepkit's own generator.
-    Noise(StdRng),
+    Noise(Box<StdRng>),
     /// `--image-source assets|DIR`.
     Sources(Box<SourcePool>),
 }
@@ -48,7 +48,7 @@ impl MediaMaker {
             Some(i) => {
                 let pixels = match SourcePool::new(&i.source, i.sampling, seed)? {
                     Some(pool) => Pixels::Sources(Box::new(pool)),
-                    None => Pixels::Noise(own("dataset.image.noise")),
+                    None => Pixels::Noise(Box::new(own("dataset.image.noise"))),
                 };
                 let streams = (
                     derived("dataset.image.dimensions"),
