@@ -14,6 +14,7 @@ mod docs;
 mod endpoint_types;
 mod findings;
 mod hostile;
+mod image_source;
 mod loadgen;
 mod make;
 mod media;

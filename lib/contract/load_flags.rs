@@ -265,6 +265,12 @@ macro_rules! loadgen_settings {
         /// Encoding of synthetic images: png, jpeg, or random (one of the two per image) [default: jpeg, AIPerf's effective default].
         #[arg(long, value_parser = one_of::<ImageFormat>())]
         image_format: opt(ImageFormat),
+        /// Where synthetic images' pixels come from: noise (random pixels), assets (AIPerf's 4 bundled CC0 photos) or a folder of images, each resized to the drawn width x height [default: noise].
+        #[arg(long, value_name = "noise|assets|DIR")]
+        image_source: opt(String),
+        /// How images are picked from --image-source assets or a folder: random-with-replacement, shuffle-cycle (each once per shuffled cycle) or sequential-cycle (sorted order, wrapping); noise takes only the default [default: random-with-replacement].
+        #[arg(long, value_parser = one_of::<SourceSampling>())]
+        image_source_sampling: opt(SourceSampling),
         /// Audio clips per request (AIPerf's --audio-batch-size; chat only) [default: 1 once --audio-length-* is given, else no audio].
         #[arg(long, allow_negative_numbers = true, alias = "batch-size-audio", value_name = "N")]
         #[range(Whole)]

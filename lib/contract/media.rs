@@ -28,6 +28,56 @@ pub enum AudioFormat {
     Mp3,
 }
 
+/// `--image-source-sampling`: how images are picked from a finite source (`assets` or a folder),
+/// AIPerf's `ImageSourceSamplingStrategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceSampling {
+    /// Each image drawn independently (`random.choice` on the `dataset.image.source` stream).
+    #[default]
+    RandomWithReplacement,
+    /// Every image once per cycle, in an order NumPy's `shuffle` draws on the same stream.
+    ShuffleCycle,
+    /// The images in sorted order, wrapping.
+    SequentialCycle,
+}
+
+/// `--image-source`: where an image's pixels come from (AIPerf's `ImageSource | Path`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum ImageSource {
+    /// Uniform random RGB pixels (AIPerf's default).
+    #[default]
+    Noise,
+    /// AIPerf's four bundled source images (CC0 photos of the Getty's collection).
+    Assets,
+    /// A folder of images, indexed as AIPerf indexes it.
+    Folder(std::path::PathBuf),
+}
+
+impl ImageSource {
+    /// AIPerf's `_parse_image_source`: `noise` or `assets` in any case, else a folder path
+    /// (a leading `~` is the home folder).
+    pub fn parse(s: &str) -> ImageSource {
+        match s.to_lowercase().as_str() {
+            "noise" => ImageSource::Noise,
+            "assets" => ImageSource::Assets,
+            _ => ImageSource::Folder(expand_home(s)),
+        }
+    }
+}
+
+/// Python's `Path.expanduser` for `~` and `~/...` (another user's `~name` is left as it is).
+fn expand_home(s: &str) -> std::path::PathBuf {
+    let home = || std::env::var_os("HOME").map(std::path::PathBuf::from);
+    match s.strip_prefix('~') {
+        Some("") => home().unwrap_or_else(|| s.into()),
+        Some(rest) if rest.starts_with('/') => {
+            home().map_or_else(|| s.into(), |h| h.join(rest.trim_start_matches('/')))
+        }
+        _ => s.into(),
+    }
+}
+
 /// The settings the media rules read (`Settings::media_flags`): the `--image-*` and `--audio-*`
 /// values as given, and where the requests go.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,6 +88,8 @@ pub struct MediaFlags {
     pub image_height_mean: Option<f64>,
     pub image_height_stddev: Option<f64>,
     pub image_format: Option<ImageFormat>,
+    pub image_source: Option<String>,
+    pub image_source_sampling: Option<SourceSampling>,
     pub audio_batch_size: Option<u64>,
     pub audio_length_mean: Option<f64>,
     pub audio_length_stddev: Option<f64>,
@@ -67,6 +119,8 @@ pub struct ImageSpec {
     /// Pixels.
     pub height: Spread,
     pub format: ImageFormat,
+    pub source: ImageSource,
+    pub sampling: SourceSampling,
 }
 
 /// Synthetic audio clips per request, resolved.
@@ -135,6 +189,12 @@ pub fn resolve(s: &MediaFlags) -> MediaSpec {
             stddev: s.image_height_stddev.unwrap_or(0.0),
         },
         format: s.image_format.unwrap_or_default(),
+        source: s
+            .image_source
+            .as_deref()
+            .map(ImageSource::parse)
+            .unwrap_or_default(),
+        sampling: s.image_source_sampling.unwrap_or_default(),
     });
     let audio = audio_trigger(s).map(|_| AudioSpec {
         batch: s.audio_batch_size.unwrap_or(1),
@@ -192,7 +252,28 @@ pub fn check(s: &MediaFlags) -> anyhow::Result<()> {
             bail!("--audio-length-mean {m}: more than the {MAX_AUDIO_SECONDS} s sweepkit makes per clip; give a shorter length");
         }
     }
+    check_source(s)?;
     check_where(s)
+}
+
+/// AIPerf's `_validate_source_sampling_source`: a sampling other than random-with-replacement
+/// needs a finite source (checked whether or not images are on, as AIPerf's config does).
+fn check_source(s: &MediaFlags) -> anyhow::Result<()> {
+    let sampling = s.image_source_sampling.unwrap_or_default();
+    let source = s
+        .image_source
+        .as_deref()
+        .map(ImageSource::parse)
+        .unwrap_or_default();
+    if sampling != SourceSampling::RandomWithReplacement && source == ImageSource::Noise {
+        let name = serde_json::to_value(sampling).ok();
+        let name = name.as_ref().and_then(|v| v.as_str()).unwrap_or_default();
+        bail!("--image-source-sampling {name}: noise images have no finite source to cycle through; give --image-source assets or --image-source DIR (a folder of images), or leave the flag out");
+    }
+    if s.image_source.as_deref().is_some_and(|v| v.trim().is_empty()) {
+        bail!("--image-source: empty value; give noise, assets or a folder of images");
+    }
+    Ok(())
 }
 
 /// Media go where a chat message can carry them, on synthetic prompts.
@@ -315,6 +396,21 @@ mod tests {
                 },
                 "--audio-length-mean makes synthetic media",
             ),
+            (
+                MediaFlags {
+                    image_source_sampling: Some(SourceSampling::ShuffleCycle),
+                    ..Default::default()
+                },
+                "--image-source-sampling shuffle-cycle: noise images have no finite source",
+            ),
+            (
+                MediaFlags {
+                    image_source: Some("NOISE".into()),
+                    image_source_sampling: Some(SourceSampling::SequentialCycle),
+                    ..Default::default()
+                },
+                "--image-source-sampling sequential-cycle: noise",
+            ),
         ];
         for (s, want) in cases {
             let e = check(&s).unwrap_err().to_string();
@@ -323,6 +419,12 @@ mod tests {
         }
         assert!(check(&MediaFlags {
             image_batch_size: Some(2),
+            ..Default::default()
+        })
+        .is_ok());
+        assert!(check(&MediaFlags {
+            image_source: Some("Assets".into()),
+            image_source_sampling: Some(SourceSampling::ShuffleCycle),
             ..Default::default()
         })
         .is_ok());

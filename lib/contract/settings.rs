@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::limits;
-pub use super::media::{AudioFormat, ImageFormat, MediaFlags};
+pub use super::media::{AudioFormat, ImageFormat, MediaFlags, SourceSampling};
 use super::ranges::Range;
 use super::seconds;
 
@@ -437,6 +437,8 @@ impl Settings {
             image_height_mean: self.image_height_mean,
             image_height_stddev: self.image_height_stddev,
             image_format: self.image_format,
+            image_source: self.image_source.clone(),
+            image_source_sampling: self.image_source_sampling,
             audio_batch_size: self.audio_batch_size,
             audio_length_mean: self.audio_length_mean,
             audio_length_stddev: self.audio_length_stddev,
@@ -810,6 +812,11 @@ impl Settings {
             std::fs::File::open(p).map_err(|e| anyhow!("--input-file: {}: cannot open: {e}", p.display()))?;
         }
         self.read_system_prompt()?;
+        if let Some(images) = super::media::resolve(&self.media_flags()).images {
+            if let super::media::ImageSource::Folder(dir) = &images.source {
+                crate::io::media::image_folder::index(dir)?;
+            }
+        }
         if let Some(t) = &self.tokenizer {
             crate::io::hf_cache::locate(t, self.tokenizer_revision.as_deref())?;
         }
@@ -910,6 +917,9 @@ impl FlagValue for SamplingStrategy {
 impl FlagValue for ImageFormat {
     const NAMES: &'static [&'static str] = &["png", "jpeg", "random"];
 }
+impl FlagValue for SourceSampling {
+    const NAMES: &'static [&'static str] = &["random-with-replacement", "shuffle-cycle", "sequential-cycle"];
+}
 impl FlagValue for AudioFormat {
     const NAMES: &'static [&'static str] = &["wav", "mp3"];
 }
@@ -936,6 +946,7 @@ mod tests {
         names_round_trip::<DatasetType>();
         names_round_trip::<PublicDataset>();
         names_round_trip::<SamplingStrategy>();
+        names_round_trip::<SourceSampling>();
         names_round_trip::<Ui>();
     }
 

@@ -52,6 +52,8 @@ const AC_CHROMA_VALS: [u8; 162] = [
 
 /// Pillow's default JPEG quality.
 pub const DEFAULT_QUALITY: u8 = 75;
+/// The quality AIPerf 0.13 saves its images at (`utils.encode_image`: `quality=85, subsampling=0`).
+pub const AIPERF_QUALITY: u8 = 85;
 
 /// `rgb` (`width * height * 3` bytes, rows top to bottom) as a baseline JPEG of `quality` (1-100).
 pub fn encode(width: u32, height: u32, rgb: &[u8], quality: u8) -> Vec<u8> {

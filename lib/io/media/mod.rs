@@ -2,8 +2,10 @@
 //! samples, and their headers read back (an image's width x height, a WAV's duration), so the
 //! client makes AIPerf's synthetic media and the mock reports what it received.
 
+pub mod image_folder;
 pub mod jpeg;
 pub mod png;
+pub mod source_image;
 pub mod wav;
 
 use base64::Engine as _;

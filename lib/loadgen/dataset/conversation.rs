@@ -190,7 +190,7 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversa
     let mut counts = PyRandom::derived(opts.random_seed, "composer.conversation.turn_count");
     let mut delays = PyRandom::derived(opts.random_seed, "composer.conversation.turn_delay");
     let spec = BodySpec::of(opts);
-    let mut media = MediaMaker::new(&opts.media, opts.random_seed);
+    let mut media = MediaMaker::new(&opts.media, opts.random_seed)?;
     let wrap = super::chat::overheads(tok);
     let all_turns = (0..opts.num_prompts)
         .map(|_| {
@@ -216,7 +216,7 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversa
                         delay_ms,
                         extra: Map::new(),
                         at_ms: None,
-                        media: media.parts(),
+                        media: media.parts()?,
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()

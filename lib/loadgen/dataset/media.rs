@@ -8,6 +8,8 @@
 //! clipped to [-1, 1]) from sweepkit's own generator: AIPerf draws them with NumPy and encodes with
 //! Pillow/libsndfile, whose bytes sweepkit does not reproduce. The sample rate and depth of a clip
 //! are drawn from AIPerf's stream name but not NumPy's algorithm (the same when one of each is given).
+//! With `--image-source assets|DIR` the pixels are a source image resized to the drawn size,
+//! picked in AIPerf's order (`source_images`).
 
 use std::sync::Arc;
 
@@ -17,33 +19,51 @@ use rand_distr::{Distribution, Normal};
 use serde_json::{Map, Value};
 
 use super::content::{Part, UserContent};
+use super::source_images::SourcePool;
 use crate::contract::media::{AudioSpec, ImageFormat, ImageSpec, MediaSpec};
 use crate::io::media::{base64, jpeg, png, wav};
 use crate::loadgen::py_random::{child_seed, PyRandom};
 
+/// Where an image's pixels come from.
+enum Pixels {
+    /// AIPerf's `dataset.image.noise` kind, from sweepkit's own generator.
+    Noise(Box<StdRng>),
+    /// `--image-source assets|DIR`.
+    Sources(Box<SourcePool>),
+}
+
 /// Makes each turn's media, in dataset order.
 pub struct MediaMaker {
-    images: Option<(ImageSpec, PyRandom, PyRandom, StdRng)>,
+    images: Option<(ImageSpec, PyRandom, PyRandom, Pixels)>,
     audio: Option<(AudioSpec, PyRandom, PyRandom, StdRng)>,
 }
 
 impl MediaMaker {
-    pub fn new(spec: &MediaSpec, seed: u64) -> MediaMaker {
+    /// The makers of `spec`; an error when `--image-source DIR` cannot be indexed.
+    pub fn new(spec: &MediaSpec, seed: u64) -> anyhow::Result<MediaMaker> {
         let derived = |s: &str| PyRandom::derived(seed, s);
         let own = |s: &str| StdRng::seed_from_u64(child_seed(seed, s));
-        MediaMaker {
-            images: spec.images.clone().map(|i| {
+        let images = match spec.images.clone() {
+            None => None,
+            Some(i) => {
+                let pixels = match SourcePool::new(&i.source, i.sampling, seed)? {
+                    Some(pool) => Pixels::Sources(Box::new(pool)),
+                    None => Pixels::Noise(Box::new(own("dataset.image.noise"))),
+                };
                 let streams = (
                     derived("dataset.image.dimensions"),
                     derived("dataset.image.format"),
                 );
-                (i, streams.0, streams.1, own("dataset.image.noise"))
-            }),
+                Some((i, streams.0, streams.1, pixels))
+            }
+        };
+        Ok(MediaMaker {
+            images,
             audio: spec.audio.clone().map(|a| {
                 let streams = (derived("dataset.audio.duration"), derived("dataset.audio.format"));
                 (a, streams.0, streams.1, own("dataset.audio.data"))
             }),
-        }
+        })
     }
 
     /// Whether any media are made.
@@ -51,12 +71,13 @@ impl MediaMaker {
         self.images.is_some() || self.audio.is_some()
     }
 
-    /// One turn's media: `--image-batch-size` images, then `--audio-batch-size` clips.
-    pub fn parts(&mut self) -> Vec<Part> {
+    /// One turn's media: `--image-batch-size` images, then `--audio-batch-size` clips; an error
+    /// when no source image is readable.
+    pub fn parts(&mut self) -> anyhow::Result<Vec<Part>> {
         let mut parts = Vec::new();
-        if let Some((spec, dims, format, noise)) = &mut self.images {
+        if let Some((spec, dims, format, pixels)) = &mut self.images {
             for _ in 0..spec.batch {
-                parts.push(Part::Image(image(spec, dims, format, noise).into()));
+                parts.push(Part::Image(image(spec, dims, format, pixels)?.into()));
             }
         }
         if let Some((spec, duration, format, data)) = &mut self.audio {
@@ -68,30 +89,50 @@ impl MediaMaker {
                 });
             }
         }
-        parts
+        Ok(parts)
+    }
+
+    /// The source files retired as unreadable so far (each with why), for a warning.
+    pub fn skipped(&self) -> &[String] {
+        match &self.images {
+            Some((_, _, _, Pixels::Sources(pool))) => &pool.skipped,
+            _ => &[],
+        }
     }
 }
 
 /// One image as AIPerf's `ImageGenerator.generate` makes it: width then height from
 /// `sample_positive_normal_integer(int(mean), int(stddev))`, the format (drawn for `random`),
-/// noise pixels, as a `data:image/<fmt>;base64,` URL.
-fn image(spec: &ImageSpec, dims: &mut PyRandom, format: &mut PyRandom, noise: &mut StdRng) -> String {
+/// noise pixels or a resized source image, as a `data:image/<fmt>;base64,` URL (JPEG at
+/// AIPerf's quality 85, 4:4:4).
+fn image(
+    spec: &ImageSpec,
+    dims: &mut PyRandom,
+    format: &mut PyRandom,
+    pixels: &mut Pixels,
+) -> anyhow::Result<String> {
     let fmt = match spec.format {
         ImageFormat::Random => [ImageFormat::Png, ImageFormat::Jpeg][format.randbelow(2) as usize],
         f => f,
     };
     let w = dims.positive_normal_integer(spec.width.mean.trunc(), spec.width.stddev.trunc()) as u32;
     let h = dims.positive_normal_integer(spec.height.mean.trunc(), spec.height.stddev.trunc()) as u32;
-    let mut rgb = vec![0u8; w as usize * h as usize * 3];
-    for chunk in rgb.chunks_mut(8) {
-        let word = noise.random::<u64>().to_le_bytes();
-        chunk.copy_from_slice(&word[..chunk.len()]);
-    }
+    let rgb = match pixels {
+        Pixels::Noise(noise) => {
+            let mut rgb = vec![0u8; w as usize * h as usize * 3];
+            for chunk in rgb.chunks_mut(8) {
+                let word = noise.random::<u64>().to_le_bytes();
+                chunk.copy_from_slice(&word[..chunk.len()]);
+            }
+            rgb
+        }
+        Pixels::Sources(pool) => pool.next_image(w, h)?,
+    };
     let (name, bytes) = match fmt {
         ImageFormat::Png => ("png", png::encode(w, h, &rgb)),
-        _ => ("jpeg", jpeg::encode(w, h, &rgb, jpeg::DEFAULT_QUALITY)),
+        _ => ("jpeg", jpeg::encode(w, h, &rgb, jpeg::AIPERF_QUALITY)),
     };
-    format!("data:image/{name};base64,{}", base64(&bytes))
+    Ok(format!("data:image/{name};base64,{}", base64(&bytes)))
 }
 
 /// One clip as AIPerf's `AudioGenerator.generate` makes it: a length of at least 0.01 s from
@@ -158,6 +199,8 @@ mod tests {
                     stddev: 0.0,
                 },
                 format,
+                source: Default::default(),
+                sampling: Default::default(),
             }),
             audio: Some(AudioSpec {
                 batch: 1,
@@ -176,9 +219,24 @@ mod tests {
     /// files are the format asked for, and the WAV holds the drawn length.
     #[test]
     fn media_are_deterministic_per_seed_and_as_asked() {
-        let a = MediaMaker::new(&spec(ImageFormat::Png), 7).parts();
-        assert_eq!(a, MediaMaker::new(&spec(ImageFormat::Png), 7).parts());
-        assert_ne!(a, MediaMaker::new(&spec(ImageFormat::Png), 8).parts());
+        let a = MediaMaker::new(&spec(ImageFormat::Png), 7)
+            .unwrap()
+            .parts()
+            .unwrap();
+        assert_eq!(
+            a,
+            MediaMaker::new(&spec(ImageFormat::Png), 7)
+                .unwrap()
+                .parts()
+                .unwrap()
+        );
+        assert_ne!(
+            a,
+            MediaMaker::new(&spec(ImageFormat::Png), 8)
+                .unwrap()
+                .parts()
+                .unwrap()
+        );
         assert_eq!(a.len(), 3);
         let mut dims = PyRandom::derived(7, "dataset.image.dimensions");
         for p in &a[..2] {
@@ -203,7 +261,10 @@ mod tests {
             (info.seconds - (s * 8000.0).trunc() / 8000.0).abs() < 1e-9,
             "{info:?} vs {s}"
         );
-        let jpegs = MediaMaker::new(&spec(ImageFormat::Jpeg), 7).parts();
+        let jpegs = MediaMaker::new(&spec(ImageFormat::Jpeg), 7)
+            .unwrap()
+            .parts()
+            .unwrap();
         let Part::Image(url) = &jpegs[0] else { panic!() };
         assert!(url.starts_with("data:image/jpeg;base64,"));
         assert_eq!(image_format(&data_url_bytes(url).unwrap()), Some("jpeg"));
@@ -226,6 +287,8 @@ mod tests {
                     stddev: 5.0,
                 },
                 format: ImageFormat::Random,
+                source: Default::default(),
+                sampling: Default::default(),
             }),
             audio: Some(AudioSpec {
                 batch: 3,
@@ -238,7 +301,7 @@ mod tests {
                 channels: 1,
             }),
         };
-        let parts = MediaMaker::new(&spec, 7).parts();
+        let parts = MediaMaker::new(&spec, 7).unwrap().parts().unwrap();
         let images: Vec<(&str, (u32, u32))> = parts[..4]
             .iter()
             .map(|p| {

@@ -19,6 +19,7 @@ pub mod raw_payload;
 pub mod replay;
 pub mod sampling;
 pub mod sharegpt;
+pub mod source_images;
 pub mod spec_bench;
 pub mod tokenizer;
 pub mod trace_sessions;

@@ -208,7 +208,7 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Prompt>>
     }
     let spec = BodySpec::of(opts);
     let mut streams = Streams::new(opts.random_seed);
-    let mut media = MediaMaker::new(&opts.media, opts.random_seed);
+    let mut media = MediaMaker::new(&opts.media, opts.random_seed)?;
     let wrap = super::chat::overheads(tok);
     (0..opts.num_prompts as usize)
         .map(|k| {
@@ -225,7 +225,7 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Prompt>>
                     None,
                 ));
             }
-            let content = super::media::content(&text, media.parts());
+            let content = super::media::content(&text, media.parts()?);
             let mut payload = wire::request_body(&spec, &content, &[], max_tokens);
             super::media::put_contents(&mut payload, &[&content]);
             let mut p = Prompt::from_payload(k, payload, isl, max_tokens, None);
