@@ -376,3 +376,79 @@ fn single_turn_session_lines_send_each_lines_own_media() {
         [&serde_json::json!([[700, 300]]), &serde_json::json!([[640, 480]])]
     );
 }
+
+/// `--audio-format mp3`: the server receives `input_audio` parts of format `mp3` whose frame
+/// headers (read by the mock) give each clip's drawn length (plus at most three frames of
+/// LAME's delay and padding), at the rate asked, charged by the mock's per-second rule.
+#[test]
+fn mp3_clips_reach_the_server_with_their_lengths() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("inputs.json");
+    let (seen, records, _) = recorded_loadgen(
+        dir.path(),
+        "mp3",
+        &[
+            "--isl",
+            "8",
+            "--osl",
+            "2",
+            "--request-count",
+            "4",
+            "--concurrency",
+            "1",
+            "--audio-format",
+            "mp3",
+            "--audio-length-mean",
+            "1.2",
+            "--audio-length-stddev",
+            "0.4",
+            "--audio-sample-rates",
+            "44.1",
+            "--audio-num-channels",
+            "2",
+            "--inputs-out",
+            inputs.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(seen.len(), 4);
+    let mut sent: Vec<f64> = records
+        .iter()
+        .map(|r| {
+            r["metrics"]["audio_duration"]["value"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{r}"))
+        })
+        .collect();
+    let mut got: Vec<f64> = seen
+        .iter()
+        .map(|r| {
+            r["media"]["audio_seconds"][0]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{r}"))
+        })
+        .collect();
+    sent.sort_by(f64::total_cmp);
+    got.sort_by(f64::total_cmp);
+    assert!(
+        sent.windows(2).any(|w| w[0] != w[1]),
+        "lengths are drawn: {sent:?}"
+    );
+    for (s, g) in sent.iter().zip(&got) {
+        assert!(
+            *g >= *s && *g <= s + 3.0 * 1152.0 / 44100.0,
+            "sent {s} s, the server read {g} s"
+        );
+    }
+    for r in &seen {
+        let secs = r["media"]["audio_seconds"][0].as_f64().unwrap();
+        assert_eq!(r["media"]["tokens"].as_f64(), Some(secs.ceil() * 25.0), "{r}");
+    }
+    let doc = read_json(&inputs);
+    let part = &doc["data"][0]["payloads"][0]["messages"][0]["content"][1];
+    assert_eq!(part["input_audio"]["format"], "mp3", "{part}");
+    // An MP3 frame header at the start: 0xFF 0xFB (MPEG-1 layer III) is "//s" or "//v" in base64.
+    assert!(
+        part["input_audio"]["data"].as_str().unwrap().starts_with("//"),
+        "{part}"
+    );
+}

@@ -277,7 +277,7 @@ macro_rules! loadgen_settings {
         #[arg(long, allow_negative_numbers = true, value_name = "SECONDS")]
         #[range(NonNegative)]
         audio_length_stddev: opt(f64),
-        /// Encoding of synthetic audio: wav (PCM); mp3 is refused (no MP3 encoder in sweepkit) [default: wav].
+        /// Encoding of synthetic audio: wav (PCM) or mp3 (LAME, 128 kbit/s; rates 8 to 48 kHz as MP3 allows) [default: wav].
         #[arg(long, value_parser = one_of::<AudioFormat>())]
         audio_format: opt(AudioFormat),
         /// Sample rates in kHz, one drawn per clip (e.g. 16,44.1) [default: 16].

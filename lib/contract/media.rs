@@ -6,6 +6,8 @@
 use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
+use crate::io::media::mp3;
+
 /// `--image-format`: how synthetic images are encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -24,7 +26,7 @@ pub enum ImageFormat {
 pub enum AudioFormat {
     #[default]
     Wav,
-    /// Accepted as AIPerf spells it and refused by [`check`]: sweepkit has no MP3 encoder.
+    /// MPEG layer III through LAME, at one of [`mp3::RATES`].
     Mp3,
 }
 
@@ -80,6 +82,7 @@ pub struct AudioSpec {
     /// Bits per sample, one drawn per clip.
     pub depths: Vec<u16>,
     pub channels: u16,
+    pub format: AudioFormat,
 }
 
 /// What synthetic media a request carries (None: that modality is off).
@@ -148,6 +151,7 @@ pub fn resolve(s: &MediaFlags) -> MediaSpec {
             |d| d.iter().map(|&b| b.min(u16::MAX as u64) as u16).collect(),
         ),
         channels: s.audio_num_channels.unwrap_or(1).min(2) as u16,
+        format: s.audio_format.unwrap_or_default(),
     });
     MediaSpec {
         images: images.filter(|i| i.batch > 0 && i.width.mean.trunc() > 0.0 && i.height.mean.trunc() > 0.0),
@@ -158,7 +162,13 @@ pub fn resolve(s: &MediaFlags) -> MediaSpec {
 /// Refuses media settings that cannot run, naming the flag and the fix.
 pub fn check(s: &MediaFlags) -> anyhow::Result<()> {
     if s.audio_format == Some(AudioFormat::Mp3) {
-        bail!("--audio-format mp3: sweepkit has no MP3 encoder (no pure-Rust one is available offline); use --audio-format wav");
+        let rates = s.audio_sample_rates.as_deref().unwrap_or(&[16.0]);
+        if let Some(r) = rates
+            .iter()
+            .find(|r| !mp3::RATES.contains(&((*r * 1000.0) as u32)))
+        {
+            bail!("--audio-sample-rates {r}: MP3 has no such rate; with --audio-format mp3 give 8, 11.025, 12, 16, 22.05, 24, 32, 44.1 or 48 (kHz), or use --audio-format wav");
+        }
     }
     for d in s.audio_depths.iter().flatten() {
         if ![8, 16, 24, 32].contains(d) {
@@ -260,9 +270,10 @@ mod tests {
             (
                 MediaFlags {
                     audio_format: Some(AudioFormat::Mp3),
+                    audio_sample_rates: Some(vec![44.1, 44.0]),
                     ..Default::default()
                 },
-                "--audio-format mp3",
+                "--audio-sample-rates 44: MP3 has no such rate",
             ),
             (
                 MediaFlags {
@@ -323,6 +334,12 @@ mod tests {
         }
         assert!(check(&MediaFlags {
             image_batch_size: Some(2),
+            ..Default::default()
+        })
+        .is_ok());
+        assert!(check(&MediaFlags {
+            audio_format: Some(AudioFormat::Mp3),
+            audio_sample_rates: Some(vec![8.0, 11.025, 22.05, 44.1, 48.0]),
             ..Default::default()
         })
         .is_ok());

@@ -17,8 +17,8 @@ use rand_distr::{Distribution, Normal};
 use serde_json::{Map, Value};
 
 use super::content::{Part, UserContent};
-use crate::contract::media::{AudioSpec, ImageFormat, ImageSpec, MediaSpec};
-use crate::io::media::{base64, jpeg, png, wav};
+use crate::contract::media::{AudioFormat, AudioSpec, ImageFormat, ImageSpec, MediaSpec};
+use crate::io::media::{base64, jpeg, mp3, png, wav};
 use crate::loadgen::py_random::{child_seed, PyRandom};
 
 /// Makes each turn's media, in dataset order.
@@ -96,7 +96,7 @@ fn image(spec: &ImageSpec, dims: &mut PyRandom, format: &mut PyRandom, noise: &m
 
 /// One clip as AIPerf's `AudioGenerator.generate` makes it: a length of at least 0.01 s from
 /// `sample_normal`, a rate and a depth drawn from the lists, `int(length * rate)` frames of noise,
-/// as `wav,<base64>`; and its length in seconds.
+/// as `<wav|mp3>,<base64>`; and its length in seconds.
 fn audio(
     spec: &AudioSpec,
     duration: &mut PyRandom,
@@ -116,8 +116,15 @@ fn audio(
     let samples: Vec<f64> = (0..frames * spec.channels as usize)
         .map(|_| normal.sample(data).clamp(-1.0, 1.0))
         .collect();
-    let bytes = wav::encode(rate, depth, spec.channels, &samples);
-    (format!("wav,{}", base64(&bytes)), seconds)
+    let (name, bytes) = match spec.format {
+        AudioFormat::Wav => ("wav", wav::encode(rate, depth, spec.channels, &samples)),
+        // The rate was checked against MP3's (contract::media::check): LAME cannot refuse it.
+        AudioFormat::Mp3 => (
+            "mp3",
+            mp3::encode(rate, spec.channels, &samples).expect("an MP3 rate"),
+        ),
+    };
+    (format!("{name},{}", base64(&bytes)), seconds)
 }
 
 /// Puts each message's parts into the last messages of a chat body: `tail[i]` is the content of
@@ -168,6 +175,7 @@ mod tests {
                 sample_rates_khz: vec![8.0],
                 depths: vec![24],
                 channels: 2,
+                format: AudioFormat::Wav,
             }),
         }
     }
@@ -209,6 +217,33 @@ mod tests {
         assert_eq!(image_format(&data_url_bytes(url).unwrap()), Some("jpeg"));
     }
 
+    /// `--audio-format mp3`: `mp3,<base64>` clips whose frames state the rate, the channels and
+    /// a length no shorter than the drawn one and at most three frames longer (LAME's padding).
+    #[test]
+    fn mp3_clips_hold_the_drawn_rate_channels_and_length() {
+        let mut s = spec(ImageFormat::Png);
+        s.images = None;
+        let a = s.audio.as_mut().unwrap();
+        (a.format, a.sample_rates_khz, a.batch) = (AudioFormat::Mp3, vec![22.05], 3);
+        for p in MediaMaker::new(&s, 3).parts() {
+            let Part::Audio {
+                data,
+                seconds: Some(s),
+            } = p
+            else {
+                panic!("{p:?}")
+            };
+            let bytes = unbase64(data.strip_prefix("mp3,").unwrap()).unwrap();
+            let info = mp3::info(&bytes).unwrap();
+            assert_eq!((info.rate, info.channels), (22050, 2), "{info:?}");
+            let over = info.seconds - s;
+            assert!(
+                (0.0..=3.0 * 576.0 / 22050.0).contains(&over),
+                "{info:?} for {s} s"
+            );
+        }
+    }
+
     /// AIPerf 0.13 with `rng.init(7)`: `ImageGenerator` (64±16 x 40±5, format random) made
     /// jpeg 47x43, jpeg 65x31, png 88x39, jpeg 25x49; `AudioGenerator` (0.5±0.2 s) drew
     /// 0.4631262721216147, 0.4152493489436855, 0.732131636606455 s.
@@ -236,6 +271,7 @@ mod tests {
                 sample_rates_khz: vec![16.0],
                 depths: vec![16],
                 channels: 1,
+                format: AudioFormat::Wav,
             }),
         };
         let parts = MediaMaker::new(&spec, 7).parts();
