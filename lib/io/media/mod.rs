@@ -2,9 +2,11 @@
 //! samples, and their headers read back (an image's width x height, a clip's duration), so the
 //! client makes AIPerf's synthetic media and the mock reports what it received.
 
+pub mod ffmpeg;
 pub mod jpeg;
 pub mod mp3;
 pub mod png;
+pub mod video;
 pub mod wav;
 
 use base64::Engine as _;

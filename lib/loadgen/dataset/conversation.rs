@@ -216,7 +216,7 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Conversa
                         delay_ms,
                         extra: Map::new(),
                         at_ms: None,
-                        media: media.parts(),
+                        media: media.parts()?,
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()

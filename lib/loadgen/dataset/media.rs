@@ -17,7 +17,7 @@ use rand_distr::{Distribution, Normal};
 use serde_json::{Map, Value};
 
 use super::content::{Part, UserContent};
-use crate::contract::media::{AudioFormat, AudioSpec, ImageFormat, ImageSpec, MediaSpec};
+use crate::contract::media::{AudioFormat, AudioSpec, ImageFormat, ImageSpec, MediaSpec, VideoSpec};
 use crate::io::media::{base64, jpeg, mp3, png, wav};
 use crate::loadgen::py_random::{child_seed, PyRandom};
 
@@ -25,6 +25,7 @@ use crate::loadgen::py_random::{child_seed, PyRandom};
 pub struct MediaMaker {
     images: Option<(ImageSpec, PyRandom, PyRandom, StdRng)>,
     audio: Option<(AudioSpec, PyRandom, PyRandom, StdRng)>,
+    video: Option<(VideoSpec, StdRng)>,
 }
 
 impl MediaMaker {
@@ -43,16 +44,18 @@ impl MediaMaker {
                 let streams = (derived("dataset.audio.duration"), derived("dataset.audio.format"));
                 (a, streams.0, streams.1, own("dataset.audio.data"))
             }),
+            video: spec.video.clone().map(|v| (v, own("dataset.video.noise"))),
         }
     }
 
     /// Whether any media are made.
     pub fn is_on(&self) -> bool {
-        self.images.is_some() || self.audio.is_some()
+        self.images.is_some() || self.audio.is_some() || self.video.is_some()
     }
 
-    /// One turn's media: `--image-batch-size` images, then `--audio-batch-size` clips.
-    pub fn parts(&mut self) -> Vec<Part> {
+    /// One turn's media: `--image-batch-size` images, then `--audio-batch-size` clips, then
+    /// `--video-batch-size` videos (an error: ffmpeg could not make one).
+    pub fn parts(&mut self) -> anyhow::Result<Vec<Part>> {
         let mut parts = Vec::new();
         if let Some((spec, dims, format, noise)) = &mut self.images {
             for _ in 0..spec.batch {
@@ -68,7 +71,12 @@ impl MediaMaker {
                 });
             }
         }
-        parts
+        if let Some((spec, noise)) = &mut self.video {
+            for _ in 0..spec.batch {
+                parts.push(Part::Video(super::video::video(spec, noise)?.into()));
+            }
+        }
+        Ok(parts)
     }
 }
 
@@ -177,6 +185,7 @@ mod tests {
                 channels: 2,
                 format: AudioFormat::Wav,
             }),
+            video: None,
         }
     }
 
@@ -184,9 +193,9 @@ mod tests {
     /// files are the format asked for, and the WAV holds the drawn length.
     #[test]
     fn media_are_deterministic_per_seed_and_as_asked() {
-        let a = MediaMaker::new(&spec(ImageFormat::Png), 7).parts();
-        assert_eq!(a, MediaMaker::new(&spec(ImageFormat::Png), 7).parts());
-        assert_ne!(a, MediaMaker::new(&spec(ImageFormat::Png), 8).parts());
+        let a = MediaMaker::new(&spec(ImageFormat::Png), 7).parts().unwrap();
+        assert_eq!(a, MediaMaker::new(&spec(ImageFormat::Png), 7).parts().unwrap());
+        assert_ne!(a, MediaMaker::new(&spec(ImageFormat::Png), 8).parts().unwrap());
         assert_eq!(a.len(), 3);
         let mut dims = PyRandom::derived(7, "dataset.image.dimensions");
         for p in &a[..2] {
@@ -211,7 +220,7 @@ mod tests {
             (info.seconds - (s * 8000.0).trunc() / 8000.0).abs() < 1e-9,
             "{info:?} vs {s}"
         );
-        let jpegs = MediaMaker::new(&spec(ImageFormat::Jpeg), 7).parts();
+        let jpegs = MediaMaker::new(&spec(ImageFormat::Jpeg), 7).parts().unwrap();
         let Part::Image(url) = &jpegs[0] else { panic!() };
         assert!(url.starts_with("data:image/jpeg;base64,"));
         assert_eq!(image_format(&data_url_bytes(url).unwrap()), Some("jpeg"));
@@ -225,7 +234,7 @@ mod tests {
         s.images = None;
         let a = s.audio.as_mut().unwrap();
         (a.format, a.sample_rates_khz, a.batch) = (AudioFormat::Mp3, vec![22.05], 3);
-        for p in MediaMaker::new(&s, 3).parts() {
+        for p in MediaMaker::new(&s, 3).parts().unwrap() {
             let Part::Audio {
                 data,
                 seconds: Some(s),
@@ -273,8 +282,9 @@ mod tests {
                 channels: 1,
                 format: AudioFormat::Wav,
             }),
+            video: None,
         };
-        let parts = MediaMaker::new(&spec, 7).parts();
+        let parts = MediaMaker::new(&spec, 7).parts().unwrap();
         let images: Vec<(&str, (u32, u32))> = parts[..4]
             .iter()
             .map(|p| {

@@ -22,6 +22,7 @@ pub mod sharegpt;
 pub mod spec_bench;
 pub mod tokenizer;
 pub mod trace_sessions;
+pub mod video;
 
 use conversation::Conversation;
 use prompts::Prompt;

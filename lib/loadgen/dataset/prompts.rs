@@ -225,7 +225,7 @@ pub fn synthetic(opts: &Options, tok: &Tokenizer) -> anyhow::Result<Vec<Prompt>>
                     None,
                 ));
             }
-            let content = super::media::content(&text, media.parts());
+            let content = super::media::content(&text, media.parts()?);
             let mut payload = wire::request_body(&spec, &content, &[], max_tokens);
             super::media::put_contents(&mut payload, &[&content]);
             let mut p = Prompt::from_payload(k, payload, isl, max_tokens, None);
