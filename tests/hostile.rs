@@ -47,13 +47,13 @@ const ROWS: &[Row] = &[
     // --- run inputs (loadgen, sweep-plan, dataset values) ---
     // Media flags (--image-*, --audio-*).
     Row {
-        name: "loadgen: --audio-format mp3",
+        name: "loadgen: --audio-format mp3 at a rate MP3 lacks",
         tool: "loadgen",
-        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--audio-length-mean", "1", "--audio-format", "mp3"],
+        args: &["--url", "{url}", "-m", "m", "--ui", "none", "--osl", "2", "-o", "{dir}/r.jsonl", "--request-count", "2", "--audio-length-mean", "1", "--audio-format", "mp3", "--audio-sample-rates", "44"],
         files: &[],
         stdin: None,
         exit: 2,
-        message: "--audio-format mp3: sweepkit has no MP3 encoder",
+        message: "--audio-sample-rates 44: MP3 has no such rate",
         max_rss_mib: 200,
         max_secs: 30,
     },
@@ -130,7 +130,7 @@ const ROWS: &[Row] = &[
         files: &[],
         stdin: None,
         exit: 2,
-        message: "--image-batch-size: the completions endpoint cannot carry images or audio; use --endpoint-type chat",
+        message: "--image-batch-size: the completions endpoint cannot carry images, audio or video; use --endpoint-type chat",
         max_rss_mib: 200,
         max_secs: 30,
     },

@@ -231,9 +231,11 @@ fn single_turn_media_files_reach_the_server_with_their_sizes() {
         media[1],
         &json!({"images": [[640, 480], null], "audio_seconds": [], "tokens": 425 + 85})
     );
+    // The 64-byte clip.mp4 states no duration: it costs one started KiB (1 token).
     assert_eq!(
         media[2],
-        &json!({"images": [], "audio_seconds": [1.25], "tokens": 50, "video_bytes": [64]})
+        &json!({"images": [], "audio_seconds": [1.25], "tokens": 50 + 1, "video_bytes": [64],
+                "video_seconds": [null], "video_sizes": [null]})
     );
     let bytes = |p: &str| base64(&std::fs::read(p).unwrap());
     let content = |i: usize| seen[i]["request_body"]["messages"][0]["content"].clone();
@@ -374,5 +376,219 @@ fn single_turn_session_lines_send_each_lines_own_media() {
     assert_eq!(
         images,
         [&serde_json::json!([[700, 300]]), &serde_json::json!([[640, 480]])]
+    );
+}
+
+/// `--audio-format mp3`: the server receives `input_audio` parts of format `mp3` whose frame
+/// headers (read by the mock) give each clip's drawn length (plus at most three frames of
+/// LAME's delay and padding), at the rate asked, charged by the mock's per-second rule.
+#[test]
+fn mp3_clips_reach_the_server_with_their_lengths() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("inputs.json");
+    let (seen, records, _) = recorded_loadgen(
+        dir.path(),
+        "mp3",
+        &[
+            "--isl",
+            "8",
+            "--osl",
+            "2",
+            "--request-count",
+            "4",
+            "--concurrency",
+            "1",
+            "--audio-format",
+            "mp3",
+            "--audio-length-mean",
+            "1.2",
+            "--audio-length-stddev",
+            "0.4",
+            "--audio-sample-rates",
+            "44.1",
+            "--audio-num-channels",
+            "2",
+            "--inputs-out",
+            inputs.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(seen.len(), 4);
+    let mut sent: Vec<f64> = records
+        .iter()
+        .map(|r| {
+            r["metrics"]["audio_duration"]["value"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{r}"))
+        })
+        .collect();
+    let mut got: Vec<f64> = seen
+        .iter()
+        .map(|r| {
+            r["media"]["audio_seconds"][0]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{r}"))
+        })
+        .collect();
+    sent.sort_by(f64::total_cmp);
+    got.sort_by(f64::total_cmp);
+    assert!(
+        sent.windows(2).any(|w| w[0] != w[1]),
+        "lengths are drawn: {sent:?}"
+    );
+    for (s, g) in sent.iter().zip(&got) {
+        assert!(
+            *g >= *s && *g <= s + 3.0 * 1152.0 / 44100.0,
+            "sent {s} s, the server read {g} s"
+        );
+    }
+    for r in &seen {
+        let secs = r["media"]["audio_seconds"][0].as_f64().unwrap();
+        assert_eq!(r["media"]["tokens"].as_f64(), Some(secs.ceil() * 25.0), "{r}");
+    }
+    let doc = read_json(&inputs);
+    let part = &doc["data"][0]["payloads"][0]["messages"][0]["content"][1];
+    assert_eq!(part["input_audio"]["format"], "mp3", "{part}");
+    // An MP3 frame header at the start: 0xFF 0xFB (MPEG-1 layer III) is "//s" or "//v" in base64.
+    assert!(
+        part["input_audio"]["data"].as_str().unwrap().starts_with("//"),
+        "{part}"
+    );
+}
+
+/// `--video-*`: each request carries AIPerf's `video_url` part, a `data:video/<fmt>;base64,` URL
+/// of a video ffmpeg encoded from sweepkit's frames; the mock reads its duration and frame size
+/// from the WebM/MP4 header and charges 100 prompt tokens per started second.
+#[test]
+fn synthetic_videos_reach_the_server_with_their_duration_and_size() {
+    crate::common::require_tool("ffmpeg", "-version", "ffmpeg");
+    let dir = tempfile::tempdir().unwrap();
+    for (format, codec, synth) in [
+        ("webm", "libvpx-vp9", "moving_shapes"),
+        ("mp4", "libx264", "grid_clock"),
+    ] {
+        let inputs = dir.path().join(format!("{format}.json"));
+        let (seen, _, _) = recorded_loadgen(
+            dir.path(),
+            format,
+            &[
+                "--isl",
+                "8",
+                "--osl",
+                "2",
+                "--request-count",
+                "2",
+                "--concurrency",
+                "1",
+                "--video-width",
+                "96",
+                "--video-height",
+                "64",
+                "--video-fps",
+                "4",
+                "--video-duration",
+                "1.5",
+                "--video-format",
+                format,
+                "--video-codec",
+                codec,
+                "--video-synth-type",
+                synth,
+                "--inputs-out",
+                inputs.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(seen.len(), 2);
+        for r in &seen {
+            let m = &r["media"];
+            assert_eq!(m["video_sizes"], serde_json::json!([[96, 64]]), "{format}: {m}");
+            let secs = m["video_seconds"][0].as_f64().unwrap_or_else(|| panic!("{m}"));
+            // int(1.5 s x 4 fps) = 6 frames of 0.25 s: 1.5 s, give or take a frame.
+            assert!((1.25..=1.75).contains(&secs), "{format}: {secs} s");
+            assert_eq!(m["tokens"].as_f64(), Some(secs.ceil() * 100.0), "{format}: {m}");
+        }
+        let doc = read_json(&inputs);
+        let content = &doc["data"][0]["payloads"][0]["messages"][0]["content"];
+        assert_eq!(content[1]["type"], "video_url", "{format}");
+        let url = content[1]["video_url"]["url"].as_str().unwrap();
+        assert!(
+            url.starts_with(&format!("data:video/{format};base64,")),
+            "{format}"
+        );
+    }
+}
+
+/// Bad video flags give one line naming the flag (exit 2); sweep-plan accepts the flags too.
+#[test]
+fn bad_video_flags_name_the_flag() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["--video-width", "64"], "--video-width needs --video-height"),
+        (
+            &["--video-width", "64", "--video-height", "48", "--video-fps", "0"],
+            "--video-fps 0",
+        ),
+        (
+            &[
+                "--video-width",
+                "64",
+                "--video-height",
+                "48",
+                "--video-codec",
+                "libx264",
+            ],
+            "--video-codec libx264: WebM holds",
+        ),
+        (
+            &[
+                "--video-width",
+                "64",
+                "--video-height",
+                "48",
+                "--endpoint-type",
+                "completions",
+            ],
+            "--video-width: the completions endpoint cannot carry",
+        ),
+    ];
+    for (flags, want) in cases {
+        let mut args = vec!["--url", "http://127.0.0.1:9", "-m", "m", "--ui", "none"];
+        args.extend_from_slice(flags);
+        let o = loadgen(&args);
+        let err = crate::common::stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(want), "{flags:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    let o = loadgen(&[
+        "--url",
+        "http://127.0.0.1:9",
+        "-m",
+        "m",
+        "--video-synth-type",
+        "waves",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(crate::common::stderr(&o).contains("--video-synth-type"));
+    let dir = tempfile::tempdir().unwrap();
+    let plan = std::process::Command::new(crate::common::bin("sweep-plan"))
+        .current_dir(dir.path())
+        .args([
+            "-m",
+            "m",
+            "--concurrency",
+            "1,2",
+            "--video-width",
+            "64",
+            "--video-height",
+            "48",
+        ])
+        .args(["--video-format", "mp4", "--video-codec", "libx264"])
+        .output()
+        .unwrap();
+    assert!(plan.status.success(), "{}", crate::common::stderr(&plan));
+    let out = crate::common::stdout(&plan);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(
+        out.lines().all(|l| l.contains("64") && l.contains("libx264")),
+        "each run carries the video flags: {out}"
     );
 }

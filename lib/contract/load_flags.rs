@@ -283,7 +283,7 @@ macro_rules! loadgen_settings {
         #[arg(long, allow_negative_numbers = true, value_name = "SECONDS")]
         #[range(NonNegative)]
         audio_length_stddev: opt(f64),
-        /// Encoding of synthetic audio: wav (PCM); mp3 is refused (no MP3 encoder in sweepkit) [default: wav].
+        /// Encoding of synthetic audio: wav (PCM) or mp3 (LAME, 128 kbit/s; rates 8 to 48 kHz as MP3 allows) [default: wav].
         #[arg(long, value_parser = one_of::<AudioFormat>())]
         audio_format: opt(AudioFormat),
         /// Sample rates in kHz, one drawn per clip (e.g. 16,44.1) [default: 16].
@@ -296,6 +296,35 @@ macro_rules! loadgen_settings {
         #[arg(long, allow_negative_numbers = true, value_name = "N")]
         #[range(Count)]
         audio_num_channels: opt(u64),
+        /// Videos per request (AIPerf's --video-batch-size; chat only) [default: 1 once --video-width and --video-height are given, else no video].
+        #[arg(long, allow_negative_numbers = true, alias = "batch-size-video", value_name = "N")]
+        #[range(Whole)]
+        video_batch_size: opt(u64),
+        /// Synthetic video width in pixels; with --video-height it turns video on (needs the ffmpeg binary).
+        #[arg(long, allow_negative_numbers = true, value_name = "PIXELS")]
+        #[range(Whole)]
+        video_width: opt(u64),
+        /// Synthetic video height in pixels (with --video-width).
+        #[arg(long, allow_negative_numbers = true, value_name = "PIXELS")]
+        #[range(Whole)]
+        video_height: opt(u64),
+        /// Video frames per second [default: 4].
+        #[arg(long, allow_negative_numbers = true, value_name = "N")]
+        #[range(Whole)]
+        video_fps: opt(u64),
+        /// Video length in seconds; int(duration x fps) frames [default: 5].
+        #[arg(long, allow_negative_numbers = true, value_name = "SECONDS")]
+        #[range(NonNegative)]
+        video_duration: opt(f64),
+        /// Video container: webm or mp4 [default: webm].
+        #[arg(long, value_parser = one_of::<VideoFormat>())]
+        video_format: opt(VideoFormat),
+        /// ffmpeg video encoder: libvpx-vp9, libvpx, libaom-av1, libx264 or libx265 (the last two in mp4 only) [default: libvpx-vp9].
+        #[arg(long, value_parser = one_of::<VideoCodec>())]
+        video_codec: opt(VideoCodec),
+        /// What the frames show: moving_shapes, grid_clock or noise [default: moving_shapes].
+        #[arg(long, value_parser = one_of::<VideoSynth>())]
+        video_synth_type: opt(VideoSynth),
         /// A verbatim system prompt, sent first on every request (its tokens add to the ISL; synthetic prompts).
         #[arg(long, value_name = "TEXT")]
         system_prompt: opt(String),

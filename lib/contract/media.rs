@@ -6,6 +6,8 @@
 use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
+use crate::io::media::mp3;
+
 /// `--image-format`: how synthetic images are encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -24,7 +26,7 @@ pub enum ImageFormat {
 pub enum AudioFormat {
     #[default]
     Wav,
-    /// Accepted as AIPerf spells it and refused by [`check`]: sweepkit has no MP3 encoder.
+    /// MPEG layer III through LAME, at one of [`mp3::RATES`].
     Mp3,
 }
 
@@ -78,6 +80,67 @@ fn expand_home(s: &str) -> std::path::PathBuf {
     }
 }
 
+/// `--video-format`: the container of synthetic videos.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum VideoFormat {
+    /// AIPerf's default.
+    #[default]
+    Webm,
+    Mp4,
+}
+
+impl VideoFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            VideoFormat::Webm => "webm",
+            VideoFormat::Mp4 => "mp4",
+        }
+    }
+}
+
+/// `--video-codec`: the ffmpeg encoder of synthetic videos (AIPerf takes any name; sweepkit the
+/// ones Debian's ffmpeg has, so a typo fails before the run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum VideoCodec {
+    /// VP9, AIPerf's default.
+    #[default]
+    #[serde(rename = "libvpx-vp9")]
+    Vp9,
+    /// VP8.
+    #[serde(rename = "libvpx")]
+    Vp8,
+    #[serde(rename = "libaom-av1")]
+    Av1,
+    #[serde(rename = "libx264")]
+    H264,
+    #[serde(rename = "libx265")]
+    H265,
+}
+
+impl VideoCodec {
+    /// ffmpeg's name for the encoder.
+    pub fn name(self) -> &'static str {
+        match self {
+            VideoCodec::Vp9 => "libvpx-vp9",
+            VideoCodec::Vp8 => "libvpx",
+            VideoCodec::Av1 => "libaom-av1",
+            VideoCodec::H264 => "libx264",
+            VideoCodec::H265 => "libx265",
+        }
+    }
+}
+
+/// `--video-synth-type`: what the frames show (AIPerf's `VideoSynthType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum VideoSynth {
+    #[default]
+    MovingShapes,
+    GridClock,
+    Noise,
+}
+
 /// The settings the media rules read (`Settings::media_flags`): the `--image-*` and `--audio-*`
 /// values as given, and where the requests go.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -97,6 +160,14 @@ pub struct MediaFlags {
     pub audio_sample_rates: Option<Vec<f64>>,
     pub audio_depths: Option<Vec<u64>>,
     pub audio_num_channels: Option<u64>,
+    pub video_batch_size: Option<u64>,
+    pub video_width: Option<u64>,
+    pub video_height: Option<u64>,
+    pub video_fps: Option<u64>,
+    pub video_duration: Option<f64>,
+    pub video_format: Option<VideoFormat>,
+    pub video_codec: Option<VideoCodec>,
+    pub video_synth_type: Option<VideoSynth>,
     /// The endpoint's name when it is not chat (None: chat).
     pub non_chat_endpoint: Option<&'static str>,
     /// An `--input-file` is given.
@@ -134,6 +205,31 @@ pub struct AudioSpec {
     /// Bits per sample, one drawn per clip.
     pub depths: Vec<u16>,
     pub channels: u16,
+    pub format: AudioFormat,
+}
+
+/// Synthetic videos per request, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoSpec {
+    pub batch: u64,
+    /// Pixels.
+    pub width: u32,
+    /// Pixels.
+    pub height: u32,
+    /// Frames per second.
+    pub fps: u32,
+    /// Seconds; the video has `int(duration * fps)` frames, as in AIPerf.
+    pub duration: f64,
+    pub format: VideoFormat,
+    pub codec: VideoCodec,
+    pub synth: VideoSynth,
+}
+
+impl VideoSpec {
+    /// Frames per video (AIPerf's `int(duration * fps)`).
+    pub fn frames(&self) -> u64 {
+        (self.duration * self.fps as f64) as u64
+    }
 }
 
 /// What synthetic media a request carries (None: that modality is off).
@@ -141,7 +237,13 @@ pub struct AudioSpec {
 pub struct MediaSpec {
     pub images: Option<ImageSpec>,
     pub audio: Option<AudioSpec>,
+    pub video: Option<VideoSpec>,
 }
+
+/// The largest video side accepted, in pixels.
+pub const MAX_VIDEO_SIDE: u64 = 4096;
+/// The most frames a video may have (duration x fps): each is drawn and encoded before the run.
+pub const MAX_VIDEO_FRAMES: f64 = 3600.0;
 
 /// The largest image side accepted, in pixels (a JPEG cannot state more than 65,535; beyond
 /// 8,192 a noise image is tens of MB in every request body).
@@ -208,8 +310,24 @@ pub fn resolve(s: &MediaFlags) -> MediaSpec {
             |d| d.iter().map(|&b| b.min(u16::MAX as u64) as u16).collect(),
         ),
         channels: s.audio_num_channels.unwrap_or(1).min(2) as u16,
+        format: s.audio_format.unwrap_or_default(),
     });
+    // AIPerf: a video once width and height are both given (its batch size defaults to 1).
+    let video = match (s.video_width, s.video_height) {
+        (Some(w), Some(h)) => Some(VideoSpec {
+            batch: s.video_batch_size.unwrap_or(1),
+            width: w.min(u32::MAX as u64) as u32,
+            height: h.min(u32::MAX as u64) as u32,
+            fps: s.video_fps.unwrap_or(4).min(u32::MAX as u64) as u32,
+            duration: s.video_duration.unwrap_or(5.0),
+            format: s.video_format.unwrap_or_default(),
+            codec: s.video_codec.unwrap_or_default(),
+            synth: s.video_synth_type.unwrap_or_default(),
+        }),
+        _ => None,
+    };
     MediaSpec {
+        video: video.filter(|v| v.batch > 0 && v.frames() > 0),
         images: images.filter(|i| i.batch > 0 && i.width.mean.trunc() > 0.0 && i.height.mean.trunc() > 0.0),
         audio: audio.filter(|a| a.batch > 0 && a.length.mean > 0.0),
     }
@@ -218,7 +336,13 @@ pub fn resolve(s: &MediaFlags) -> MediaSpec {
 /// Refuses media settings that cannot run, naming the flag and the fix.
 pub fn check(s: &MediaFlags) -> anyhow::Result<()> {
     if s.audio_format == Some(AudioFormat::Mp3) {
-        bail!("--audio-format mp3: sweepkit has no MP3 encoder (no pure-Rust one is available offline); use --audio-format wav");
+        let rates = s.audio_sample_rates.as_deref().unwrap_or(&[16.0]);
+        if let Some(r) = rates
+            .iter()
+            .find(|r| !mp3::RATES.contains(&((*r * 1000.0) as u32)))
+        {
+            bail!("--audio-sample-rates {r}: MP3 has no such rate; with --audio-format mp3 give 8, 11.025, 12, 16, 22.05, 24, 32, 44.1 or 48 (kHz), or use --audio-format wav");
+        }
     }
     for d in s.audio_depths.iter().flatten() {
         if ![8, 16, 24, 32].contains(d) {
@@ -253,6 +377,7 @@ pub fn check(s: &MediaFlags) -> anyhow::Result<()> {
         }
     }
     check_source(s)?;
+    check_video(s)?;
     check_where(s)
 }
 
@@ -276,16 +401,57 @@ fn check_source(s: &MediaFlags) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Video flags that cannot make a video, each naming its flag.
+fn check_video(s: &MediaFlags) -> anyhow::Result<()> {
+    for (flag, v) in [
+        ("--video-width", s.video_width),
+        ("--video-height", s.video_height),
+    ] {
+        match v {
+            Some(0) => bail!("{flag} 0: give a size of at least 1 pixel"),
+            Some(v) if v > MAX_VIDEO_SIDE => {
+                bail!("{flag} {v}: more than the {MAX_VIDEO_SIDE} pixels sweepkit makes; give a smaller size")
+            }
+            _ => {}
+        }
+    }
+    match (s.video_width, s.video_height) {
+        (Some(_), None) => bail!("--video-width needs --video-height too (AIPerf: both or neither)"),
+        (None, Some(_)) => bail!("--video-height needs --video-width too (AIPerf: both or neither)"),
+        _ => {}
+    }
+    if s.video_fps == Some(0) {
+        bail!("--video-fps 0: give at least 1 frame per second");
+    }
+    if let Some(d) = s.video_duration.filter(|d| d.is_nan() || *d <= 0.0) {
+        bail!("--video-duration {d}: give a positive length in seconds");
+    }
+    let frames = s.video_duration.unwrap_or(5.0) * s.video_fps.unwrap_or(4) as f64;
+    if s.video_width.is_some() && frames > MAX_VIDEO_FRAMES {
+        bail!("--video-duration x --video-fps is {frames} frames, more than the {MAX_VIDEO_FRAMES} sweepkit draws per video; give a shorter --video-duration or a lower --video-fps");
+    }
+    if s.video_width.is_some() && frames < 1.0 {
+        bail!("--video-duration x --video-fps is {frames} frames: give a longer --video-duration or a higher --video-fps for at least one frame");
+    }
+    let codec = s.video_codec.unwrap_or_default();
+    let webm = s.video_format.unwrap_or_default() == VideoFormat::Webm;
+    if webm && matches!(codec, VideoCodec::H264 | VideoCodec::H265) {
+        bail!("--video-codec {}: WebM holds VP8, VP9 or AV1 only; give --video-format mp4 or --video-codec libvpx-vp9", codec.name());
+    }
+    Ok(())
+}
+
 /// Media go where a chat message can carry them, on synthetic prompts.
 fn check_where(s: &MediaFlags) -> anyhow::Result<()> {
-    let Some(flag) = image_trigger(s).or_else(|| audio_trigger(s)) else {
+    let video = s.video_width.and(s.video_height).map(|_| "--video-width");
+    let Some(flag) = image_trigger(s).or_else(|| audio_trigger(s)).or(video) else {
         return Ok(());
     };
     if let Some(kind) = s.non_chat_endpoint {
-        bail!("{flag}: the {kind} endpoint cannot carry images or audio; use --endpoint-type chat");
+        bail!("{flag}: the {kind} endpoint cannot carry images, audio or video; use --endpoint-type chat");
     }
     if s.input_file {
-        bail!("{flag} makes synthetic media; an --input-file names its own (its image/images/audio/audios fields): drop {flag} or --input-file");
+        bail!("{flag} makes synthetic media; an --input-file names its own (its image/images/audio/audios/video/videos fields): drop {flag} or --input-file");
     }
     Ok(())
 }
@@ -341,9 +507,10 @@ mod tests {
             (
                 MediaFlags {
                     audio_format: Some(AudioFormat::Mp3),
+                    audio_sample_rates: Some(vec![44.1, 44.0]),
                     ..Default::default()
                 },
-                "--audio-format mp3",
+                "--audio-sample-rates 44: MP3 has no such rate",
             ),
             (
                 MediaFlags {
@@ -390,6 +557,57 @@ mod tests {
             ),
             (
                 MediaFlags {
+                    video_width: Some(64),
+                    video_height: Some(48),
+                    non_chat_endpoint: Some("embeddings"),
+                    ..Default::default()
+                },
+                "--video-width: the embeddings endpoint",
+            ),
+            (
+                MediaFlags {
+                    video_width: Some(64),
+                    ..Default::default()
+                },
+                "--video-width needs --video-height",
+            ),
+            (
+                MediaFlags {
+                    video_width: Some(0),
+                    video_height: Some(48),
+                    ..Default::default()
+                },
+                "--video-width 0",
+            ),
+            (
+                MediaFlags {
+                    video_width: Some(64),
+                    video_height: Some(48),
+                    video_fps: Some(0),
+                    ..Default::default()
+                },
+                "--video-fps 0",
+            ),
+            (
+                MediaFlags {
+                    video_width: Some(64),
+                    video_height: Some(48),
+                    video_duration: Some(0.0),
+                    ..Default::default()
+                },
+                "--video-duration 0",
+            ),
+            (
+                MediaFlags {
+                    video_width: Some(64),
+                    video_height: Some(48),
+                    video_codec: Some(VideoCodec::H264),
+                    ..Default::default()
+                },
+                "--video-codec libx264: WebM holds",
+            ),
+            (
+                MediaFlags {
                     audio_length_mean: Some(2.0),
                     input_file: true,
                     ..Default::default()
@@ -425,6 +643,26 @@ mod tests {
         assert!(check(&MediaFlags {
             image_source: Some("Assets".into()),
             image_source_sampling: Some(SourceSampling::ShuffleCycle),
+            ..Default::default()
+        })
+        .is_ok());
+        let v = MediaFlags {
+            video_width: Some(64),
+            video_height: Some(48),
+            video_format: Some(VideoFormat::Mp4),
+            video_codec: Some(VideoCodec::H264),
+            ..Default::default()
+        };
+        assert!(check(&v).is_ok());
+        let spec = resolve(&v).video.unwrap();
+        assert_eq!(
+            (spec.batch, spec.fps, spec.duration, spec.frames()),
+            (1, 4, 5.0, 20),
+            "AIPerf's defaults"
+        );
+        assert!(check(&MediaFlags {
+            audio_format: Some(AudioFormat::Mp3),
+            audio_sample_rates: Some(vec![8.0, 11.025, 22.05, 44.1, 48.0]),
             ..Default::default()
         })
         .is_ok());

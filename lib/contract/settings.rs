@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::limits;
-pub use super::media::{AudioFormat, ImageFormat, MediaFlags, SourceSampling};
+pub use super::media::{
+    AudioFormat, ImageFormat, MediaFlags, SourceSampling, VideoCodec, VideoFormat, VideoSynth,
+};
 use super::ranges::Range;
 use super::seconds;
 
@@ -446,6 +448,14 @@ impl Settings {
             audio_sample_rates: self.audio_sample_rates.clone(),
             audio_depths: self.audio_depths.clone(),
             audio_num_channels: self.audio_num_channels,
+            video_batch_size: self.video_batch_size,
+            video_width: self.video_width,
+            video_height: self.video_height,
+            video_fps: self.video_fps,
+            video_duration: self.video_duration,
+            video_format: self.video_format,
+            video_codec: self.video_codec,
+            video_synth_type: self.video_synth_type,
             non_chat_endpoint: (kind != EndpointType::Chat).then(|| kind.name()),
             input_file: self.input_file.is_some(),
         }
@@ -923,6 +933,15 @@ impl FlagValue for SourceSampling {
 impl FlagValue for AudioFormat {
     const NAMES: &'static [&'static str] = &["wav", "mp3"];
 }
+impl FlagValue for VideoFormat {
+    const NAMES: &'static [&'static str] = &["webm", "mp4"];
+}
+impl FlagValue for VideoCodec {
+    const NAMES: &'static [&'static str] = &["libvpx-vp9", "libvpx", "libaom-av1", "libx264", "libx265"];
+}
+impl FlagValue for VideoSynth {
+    const NAMES: &'static [&'static str] = &["moving_shapes", "grid_clock", "noise"];
+}
 impl FlagValue for Ui {
     const NAMES: &'static [&'static str] = &["simple", "none", "dashboard"];
 }
@@ -948,6 +967,9 @@ mod tests {
         names_round_trip::<SamplingStrategy>();
         names_round_trip::<SourceSampling>();
         names_round_trip::<Ui>();
+        names_round_trip::<VideoFormat>();
+        names_round_trip::<VideoCodec>();
+        names_round_trip::<VideoSynth>();
     }
 
     #[test]

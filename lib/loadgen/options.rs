@@ -261,11 +261,23 @@ pub struct StopLimits {
     pub max_unreachable: Duration,
 }
 
+/// The synthetic media asked for; videos need the ffmpeg binary, checked before the run.
+fn media_spec(s: &Settings) -> anyhow::Result<crate::contract::media::MediaSpec> {
+    let media = crate::contract::media::resolve(&s.media_flags());
+    if media.video.is_some() && !crate::io::media::ffmpeg::available() {
+        anyhow::bail!(
+            "--video-width: synthetic videos are encoded by the ffmpeg binary, which is not on PATH: {}",
+            crate::io::media::ffmpeg::INSTALL
+        );
+    }
+    Ok(media)
+}
+
 /// Checks the settings and fills the defaults.
 pub fn resolve(s: Settings, io: Io, place: Place) -> anyhow::Result<Options> {
     s.check()?;
     let dataset_size = (s.dataset_size(), s.dataset_reach());
-    let media = crate::contract::media::resolve(&s.media_flags());
+    let media = media_spec(&s)?;
     let system_prompt = s.read_system_prompt()?;
     let endpoint_type = s.endpoint_type.unwrap_or_default();
     let network_latency = s.network_latency();

@@ -1,11 +1,14 @@
-//! The media files a request may carry, as bytes: PNG, JPEG and WAV written from pixels and
-//! samples, and their headers read back (an image's width x height, a WAV's duration), so the
+//! The media files a request may carry, as bytes: PNG, JPEG, WAV and MP3 written from pixels and
+//! samples, and their headers read back (an image's width x height, a clip's duration), so the
 //! client makes AIPerf's synthetic media and the mock reports what it received.
 
+pub mod ffmpeg;
 pub mod image_folder;
 pub mod jpeg;
+pub mod mp3;
 pub mod png;
 pub mod source_image;
+pub mod video;
 pub mod wav;
 
 use base64::Engine as _;
@@ -30,6 +33,13 @@ pub fn data_url_bytes(url: &str) -> Option<Vec<u8>> {
 /// An image's width and height in pixels, from a PNG's IHDR or a JPEG's SOFn marker.
 pub fn image_size(bytes: &[u8]) -> Option<(u32, u32)> {
     png::size(bytes).or_else(|| jpeg::size(bytes))
+}
+
+/// A clip's length in seconds, from a WAV's header or an MP3's frame headers.
+pub fn audio_seconds(bytes: &[u8]) -> Option<f64> {
+    wav::info(bytes)
+        .map(|i| i.seconds)
+        .or_else(|| mp3::info(bytes).map(|i| i.seconds))
 }
 
 /// The image format of `bytes` as AIPerf names it in a data URL (`png`, `jpeg`).

@@ -20,8 +20,8 @@ use serde_json::{Map, Value};
 
 use super::content::{Part, UserContent};
 use super::source_images::SourcePool;
-use crate::contract::media::{AudioSpec, ImageFormat, ImageSpec, MediaSpec};
-use crate::io::media::{base64, jpeg, png, wav};
+use crate::contract::media::{AudioFormat, AudioSpec, ImageFormat, ImageSpec, MediaSpec, VideoSpec};
+use crate::io::media::{base64, jpeg, mp3, png, wav};
 use crate::loadgen::py_random::{child_seed, PyRandom};
 
 /// Where an image's pixels come from.
@@ -36,6 +36,7 @@ enum Pixels {
 pub struct MediaMaker {
     images: Option<(ImageSpec, PyRandom, PyRandom, Pixels)>,
     audio: Option<(AudioSpec, PyRandom, PyRandom, StdRng)>,
+    video: Option<(VideoSpec, StdRng)>,
 }
 
 impl MediaMaker {
@@ -63,16 +64,18 @@ impl MediaMaker {
                 let streams = (derived("dataset.audio.duration"), derived("dataset.audio.format"));
                 (a, streams.0, streams.1, own("dataset.audio.data"))
             }),
+            video: spec.video.clone().map(|v| (v, own("dataset.video.noise"))),
         })
     }
 
     /// Whether any media are made.
     pub fn is_on(&self) -> bool {
-        self.images.is_some() || self.audio.is_some()
+        self.images.is_some() || self.audio.is_some() || self.video.is_some()
     }
 
-    /// One turn's media: `--image-batch-size` images, then `--audio-batch-size` clips; an error
-    /// when no source image is readable.
+    /// One turn's media: `--image-batch-size` images, then `--audio-batch-size` clips, then
+    /// `--video-batch-size` videos; an error when no source image is readable or ffmpeg could
+    /// not make a video.
     pub fn parts(&mut self) -> anyhow::Result<Vec<Part>> {
         let mut parts = Vec::new();
         if let Some((spec, dims, format, pixels)) = &mut self.images {
@@ -87,6 +90,11 @@ impl MediaMaker {
                     data: clip.into(),
                     seconds: Some(seconds),
                 });
+            }
+        }
+        if let Some((spec, noise)) = &mut self.video {
+            for _ in 0..spec.batch {
+                parts.push(Part::Video(super::video::video(spec, noise)?.into()));
             }
         }
         Ok(parts)
@@ -137,7 +145,7 @@ fn image(
 
 /// One clip as AIPerf's `AudioGenerator.generate` makes it: a length of at least 0.01 s from
 /// `sample_normal`, a rate and a depth drawn from the lists, `int(length * rate)` frames of noise,
-/// as `wav,<base64>`; and its length in seconds.
+/// as `<wav|mp3>,<base64>`; and its length in seconds.
 fn audio(
     spec: &AudioSpec,
     duration: &mut PyRandom,
@@ -157,8 +165,15 @@ fn audio(
     let samples: Vec<f64> = (0..frames * spec.channels as usize)
         .map(|_| normal.sample(data).clamp(-1.0, 1.0))
         .collect();
-    let bytes = wav::encode(rate, depth, spec.channels, &samples);
-    (format!("wav,{}", base64(&bytes)), seconds)
+    let (name, bytes) = match spec.format {
+        AudioFormat::Wav => ("wav", wav::encode(rate, depth, spec.channels, &samples)),
+        // The rate was checked against MP3's (contract::media::check): LAME cannot refuse it.
+        AudioFormat::Mp3 => (
+            "mp3",
+            mp3::encode(rate, spec.channels, &samples).expect("an MP3 rate"),
+        ),
+    };
+    (format!("{name},{}", base64(&bytes)), seconds)
 }
 
 /// Puts each message's parts into the last messages of a chat body: `tail[i]` is the content of
@@ -211,7 +226,9 @@ mod tests {
                 sample_rates_khz: vec![8.0],
                 depths: vec![24],
                 channels: 2,
+                format: AudioFormat::Wav,
             }),
+            video: None,
         }
     }
 
@@ -270,6 +287,33 @@ mod tests {
         assert_eq!(image_format(&data_url_bytes(url).unwrap()), Some("jpeg"));
     }
 
+    /// `--audio-format mp3`: `mp3,<base64>` clips whose frames state the rate, the channels and
+    /// a length no shorter than the drawn one and at most three frames longer (LAME's padding).
+    #[test]
+    fn mp3_clips_hold_the_drawn_rate_channels_and_length() {
+        let mut s = spec(ImageFormat::Png);
+        s.images = None;
+        let a = s.audio.as_mut().unwrap();
+        (a.format, a.sample_rates_khz, a.batch) = (AudioFormat::Mp3, vec![22.05], 3);
+        for p in MediaMaker::new(&s, 3).unwrap().parts().unwrap() {
+            let Part::Audio {
+                data,
+                seconds: Some(s),
+            } = p
+            else {
+                panic!("{p:?}")
+            };
+            let bytes = unbase64(data.strip_prefix("mp3,").unwrap()).unwrap();
+            let info = mp3::info(&bytes).unwrap();
+            assert_eq!((info.rate, info.channels), (22050, 2), "{info:?}");
+            let over = info.seconds - s;
+            assert!(
+                (0.0..=3.0 * 576.0 / 22050.0).contains(&over),
+                "{info:?} for {s} s"
+            );
+        }
+    }
+
     /// AIPerf 0.13 with `rng.init(7)`: `ImageGenerator` (64±16 x 40±5, format random) made
     /// jpeg 47x43, jpeg 65x31, png 88x39, jpeg 25x49; `AudioGenerator` (0.5±0.2 s) drew
     /// 0.4631262721216147, 0.4152493489436855, 0.732131636606455 s.
@@ -299,7 +343,9 @@ mod tests {
                 sample_rates_khz: vec![16.0],
                 depths: vec![16],
                 channels: 1,
+                format: AudioFormat::Wav,
             }),
+            video: None,
         };
         let parts = MediaMaker::new(&spec, 7).unwrap().parts().unwrap();
         let images: Vec<(&str, (u32, u32))> = parts[..4]

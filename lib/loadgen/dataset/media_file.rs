@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::content::Part;
-use crate::io::media::{base64, data_url_bytes, image_format, unbase64, wav};
+use crate::io::media::{audio_seconds, base64, data_url_bytes, image_format, mp3, unbase64, wav};
 
 /// The largest media file sweepkit reads into a dataset, in bytes (the body carries it whole,
 /// base64, on every request that names it).
@@ -134,13 +134,13 @@ fn wrap(kind: Kind, url: Arc<str>) -> Part {
     }
 }
 
-/// A clip as AIPerf holds it, with its length when it is a readable WAV (`audio_duration`).
+/// A clip as AIPerf holds it, with its length when it is a readable WAV or MP3 (`audio_duration`).
 fn audio_part(data: Arc<str>) -> Part {
     let bytes = match data.strip_prefix("data:") {
         Some(_) => data_url_bytes(&data),
         None => data.split_once(',').and_then(|(_, b64)| unbase64(b64)),
     };
-    let seconds = bytes.and_then(|b| wav::info(&b)).map(|i| i.seconds);
+    let seconds = bytes.and_then(|b| audio_seconds(&b));
     Part::Audio { data, seconds }
 }
 
@@ -187,7 +187,11 @@ fn from_file(kind: Kind, path: &str) -> Result<Part, String> {
             Part::Image(format!("data:image/{fmt};base64,{}", base64(&bytes)).into())
         }
         Kind::Audio => {
-            let seconds = wav::info(&bytes).map(|i| i.seconds);
+            let seconds = if ext == "wav" {
+                wav::info(&bytes).map(|i| i.seconds)
+            } else {
+                mp3::info(&bytes).map(|i| i.seconds)
+            };
             if ext == "wav" && seconds.is_none() {
                 return Err("not a readable WAV file (a RIFF/WAVE PCM header); fix or convert it".into());
             }

@@ -23,6 +23,7 @@ pub mod source_images;
 pub mod spec_bench;
 pub mod tokenizer;
 pub mod trace_sessions;
+pub mod video;
 
 use conversation::Conversation;
 use prompts::Prompt;
