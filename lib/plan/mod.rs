@@ -8,6 +8,7 @@ pub mod numpy_pcg64;
 pub mod output_length;
 pub mod scenarios;
 pub mod sobol;
+pub mod sweep_file;
 
 use std::path::PathBuf;
 

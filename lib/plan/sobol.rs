@@ -3,11 +3,14 @@
 //! digital-shift scrambling from NumPy's PCG64) and mapped to values as AIPerf's `_map_dim` maps
 //! them. The sweep is read from a JSON file holding AIPerf's `sweep:` block.
 
-use anyhow::{anyhow, bail};
+use anyhow::bail;
+use serde::de::Deserializer;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::numpy_pcg64::Pcg64;
+use super::sweep_file::refuse;
+use crate::artifacts::layout::SweepMode;
 use crate::contract::settings::Sweepable;
 
 /// Bits of each coordinate (scipy's default): at most 2^30 points.
@@ -293,6 +296,10 @@ pub struct SobolSweep {
     pub seed: Option<u64>,
     pub scramble: bool,
     pub dimensions: Vec<Dimension>,
+    /// The trial order, `same_seed` and the cooldown between variations, when the block sets them.
+    pub iteration_order: Option<SweepMode>,
+    pub same_seed: Option<bool>,
+    pub cooldown_seconds: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -307,9 +314,44 @@ struct RawSweep {
     #[serde(default)]
     dimensions: Vec<Dimension>,
     /// Accepted for AIPerf's files; sweep-plan names runs by their folders either way.
-    #[serde(default)]
+    #[serde(default, alias = "labelFormat")]
     #[allow(dead_code)]
     label_format: Option<String>,
+    #[serde(alias = "iterationOrder")]
+    iteration_order: Option<SweepMode>,
+    #[serde(alias = "sameSeed")]
+    same_seed: Option<bool>,
+    #[serde(alias = "cooldownSeconds")]
+    cooldown_seconds: Option<f64>,
+    #[serde(default, alias = "slaFilters", deserialize_with = "refuse_sla_filters")]
+    #[allow(dead_code)]
+    sla_filters: Option<bool>,
+    #[serde(default, alias = "postProcess", deserialize_with = "refuse_post_process")]
+    #[allow(dead_code)]
+    post_process: Option<bool>,
+    /// Another sweep type's keys: read so that the type is what the message names.
+    #[allow(dead_code)]
+    parameters: Option<serde::de::IgnoredAny>,
+    #[allow(dead_code)]
+    runs: Option<serde::de::IgnoredAny>,
+    /// An audit trail AIPerf's search recipes leave: accepted, without effect.
+    #[serde(default, alias = "recipeName")]
+    #[allow(dead_code)]
+    recipe_name: Option<String>,
+}
+
+fn refuse_sla_filters<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    refuse(
+        d,
+        "sla_filters: sweep-plan only plans; give the SLOs to pareto (--slo time_to_first_token_p99:lt:200)",
+    )
+}
+
+fn refuse_post_process<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    refuse(
+        d,
+        "post_process: AIPerf's search-recipe handlers are not part of sweepkit; drop the key",
+    )
 }
 
 impl TryFrom<RawSweep> for SobolSweep {
@@ -329,11 +371,17 @@ impl TryFrom<RawSweep> for SobolSweep {
                 r.kind
             ))
             }
+            "adaptive_search" => {
+                return Err("type \"adaptive_search\": sweep-plan plans static sweeps; search adaptively with sweep-search".into())
+            }
             o => {
                 return Err(format!(
                     "type \"{o}\" is not a sweep sweep-plan reads from a file (only \"sobol\")"
                 ))
             }
+        }
+        if r.parameters.is_some() || r.runs.is_some() {
+            return Err("a sobol sweep has dimensions, not parameters or runs (those are grid/zip and scenarios keys)".into());
         }
         let samples = r
             .samples
@@ -359,36 +407,22 @@ impl TryFrom<RawSweep> for SobolSweep {
                 return Err(format!("two dimensions set {}: each path once", d.param.key()));
             }
         }
+        if r.cooldown_seconds.is_some_and(|c| !(c.is_finite() && c >= 0.0)) {
+            return Err("cooldown_seconds must be a number of seconds ≥ 0".into());
+        }
         Ok(SobolSweep {
             samples,
             seed: r.seed,
             scramble: r.scramble.unwrap_or(true),
             dimensions: r.dimensions,
+            iteration_order: r.iteration_order,
+            same_seed: r.same_seed,
+            cooldown_seconds: r.cooldown_seconds,
         })
     }
 }
 
-/// A file holding AIPerf's sweep block alone or as `{"sweep": {...}}`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Envelope {
-    sweep: SobolSweep,
-}
-
 impl SobolSweep {
-    /// Reads the sweep from a file's text; an error is `file:line:column: why`.
-    pub fn parse(text: &str, file: &str) -> anyhow::Result<SobolSweep> {
-        let wrapped = serde_json::from_str::<Value>(text)
-            .map_err(|e| located(file, &e))?
-            .get("sweep")
-            .is_some();
-        let parsed = match wrapped {
-            true => serde_json::from_str::<Envelope>(text).map(|e| e.sweep),
-            false => serde_json::from_str::<SobolSweep>(text),
-        };
-        parsed.map_err(|e| located(file, &e))
-    }
-
     /// The sweep's runs: each point's values, in dimension order.
     pub fn runs(&self, default_seed: u64) -> Vec<Vec<(Sweepable, Value)>> {
         let seed = self.seed.unwrap_or(default_seed);
@@ -421,13 +455,6 @@ impl SobolSweep {
     }
 }
 
-/// `file:line:column: message` from serde_json's `message at line L column C`.
-fn located(file: &str, e: &serde_json::Error) -> anyhow::Error {
-    let text = e.to_string();
-    let msg = text.rsplit_once(" at line ").map_or(text.as_str(), |(m, _)| m);
-    anyhow!("{file}:{}:{}: {msg}", e.line(), e.column())
-}
-
 /// The runs' folder names must differ: two points that map to the same values would share a folder
 /// (AIPerf writes both there; sweep-plan refuses).
 pub fn check_distinct(dirs: &[String], file: &str) -> anyhow::Result<()> {
@@ -446,7 +473,9 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        SobolSweep::parse(text, "s.json").unwrap_err().to_string()
+        super::super::sweep_file::SweepFile::parse(text, "s.json")
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
