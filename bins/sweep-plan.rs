@@ -101,8 +101,8 @@ struct Cli {
     /// is its name (v0, v1, ... when none is given). Not with comma lists.
     #[arg(long, alias = "sweep-variant", value_name = "[NAME:] KEY=VALUE,...")]
     variant: Vec<String>,
-    /// AIPerf's config file (YAML, or JSON when named .json) with a sobol sweep block (quasi-random
-    /// points over ranges): {"type": "sobol", "samples": 8, "seed": 1, "dimensions": [{"path":
+    /// AIPerf's config file (YAML, or JSON when named .json) with a sobol or latin_hypercube sweep
+    /// block (points over ranges): {"type": "sobol", "samples": 8, "seed": 1, "dimensions": [{"path":
     /// "concurrency", "lo": 1, "hi": 64, "scale": "log", "kind": "int"}]}, alone or under "sweep:"
     /// beside random_seed: and multi_run:. See docs/sweeps.md.
     #[arg(long, value_name = "FILE.yaml", conflicts_with = "variant")]

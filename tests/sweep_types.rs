@@ -272,6 +272,57 @@ fn sobol_plans_equal_aiperfs_own_expansion() {
 }
 
 #[test]
+fn latin_hypercube_plans_equal_aiperfs_own_expansion() {
+    // tests/fixtures/latin_hypercube/<case>.expected.jsonl: AIPerf 0.13's expand_sweep (scipy's
+    // LatinHypercube) on the same block; make_expected.py there says how. a: no optimization;
+    // b, c: random-cd, whose accepted swaps depend on every draw and float operation.
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = crate::common::repo_root().join("tests/fixtures/latin_hypercube");
+    for file in ["a.yaml", "b.yaml", "c.json"] {
+        let path = fx.join(file);
+        let args = ["-m", "m", "--sweep-config", path.to_str().unwrap()];
+        let got: Vec<(String, Value)> = lines(&plan_in(tmp.path(), &args))
+            .iter()
+            .map(|l| {
+                let label = l["variation_label"].as_str().unwrap().to_string();
+                let dir = l["artifact_dir"].as_str().unwrap();
+                assert!(dir.contains(&format!("-latin_hypercube_sweep/{label}")), "{l}");
+                for (k, v) in l["parameters"].as_object().unwrap() {
+                    assert_eq!(&l["loadgen"][k], v, "{k} reaches loadgen: {l}");
+                }
+                (label, l["parameters"].clone())
+            })
+            .collect();
+        let want: Vec<(String, Value)> =
+            crate::common::jsonl(&fx.join(format!("{}.expected.jsonl", &file[..1])))
+                .iter()
+                .map(|e| (e["dir_name"].as_str().unwrap().to_string(), e["values"].clone()))
+                .collect();
+        assert_eq!(got, want, "case {file}");
+    }
+    let tmp_file = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let f = tmp_file(
+        "lloyd.yaml",
+        "type: latin_hypercube\nsamples: 4\noptimization: lloyd\ndimensions: [{path: isl, lo: 1, hi: 900, kind: int}]\n",
+    );
+    let e = plan_error(&["-m", "m", "--sweep-config", &f]);
+    assert!(
+        e.contains(&format!("{f}:")) && e.contains("\"lloyd\" is not supported"),
+        "{e}"
+    );
+    let f = tmp_file(
+        "scramble.yaml",
+        "type: latin_hypercube\nsamples: 4\nscramble: false\ndimensions: [{path: isl, lo: 1, hi: 900, kind: int}]\n",
+    );
+    let e = plan_error(&["-m", "m", "--sweep-config", &f]);
+    assert!(e.contains("scramble is a sobol key"), "{e}");
+}
+
+#[test]
 fn a_yaml_config_sets_the_seed_trials_and_order_of_the_plan() {
     // d.yaml: randomSeed 3, multiRun.numRuns 2 with 0.5 s between trials, iteration_order
     // independent; the same text named .yml plans the same.

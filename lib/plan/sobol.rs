@@ -287,14 +287,23 @@ fn check_choices(path: &str, param: Sweepable, c: Vec<Value>) -> Result<Vec<Valu
     Ok(c)
 }
 
-/// A `sobol` sweep block (AIPerf's `SobolSweep`).
+/// How a sampling sweep draws its unit-cube points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sampler {
+    /// scipy's `qmc.Sobol` (`scramble`, default true).
+    Sobol { scramble: bool },
+    /// scipy's `qmc.LatinHypercube`, with `optimization: random-cd` or without optimization.
+    LatinHypercube { random_cd: bool },
+}
+
+/// A sampling sweep block: AIPerf's `SobolSweep` or `LatinHypercubeSweep`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(try_from = "RawSweep")]
 pub struct SobolSweep {
     pub samples: u32,
     /// `None`: AIPerf draws a fresh seed each time; sweep-plan uses the plan's seed instead.
     pub seed: Option<u64>,
-    pub scramble: bool,
+    pub sampler: Sampler,
     pub dimensions: Vec<Dimension>,
     /// The trial order, `same_seed` and the cooldown between variations, when the block sets them.
     pub iteration_order: Option<SweepMode>,
@@ -311,6 +320,7 @@ struct RawSweep {
     seed: Option<u64>,
     #[serde(default)]
     scramble: Option<bool>,
+    optimization: Option<String>,
     #[serde(default)]
     dimensions: Vec<Dimension>,
     /// Accepted for AIPerf's files; sweep-plan names runs by their folders either way.
@@ -358,8 +368,28 @@ impl TryFrom<RawSweep> for SobolSweep {
     type Error = String;
 
     fn try_from(r: RawSweep) -> Result<SobolSweep, String> {
-        match r.kind.as_str() {
-            "sobol" => {}
+        let sampler = match r.kind.as_str() {
+            "sobol" => {
+                if r.optimization.is_some() {
+                    return Err("optimization is a latin_hypercube key (a sobol sweep has scramble)".into());
+                }
+                Sampler::Sobol {
+                    scramble: r.scramble.unwrap_or(true),
+                }
+            }
+            "latin_hypercube" => {
+                if r.scramble.is_some() {
+                    return Err("scramble is a sobol key (AIPerf always scrambles a latin_hypercube)".into());
+                }
+                // Absent: none, as AIPerf expands a config file's raw sweep block.
+                let random_cd = match r.optimization.as_deref() {
+                    None => false,
+                    Some("random-cd") => true,
+                    Some("lloyd") => return Err("optimization \"lloyd\" is not supported: use \"random-cd\" or none".into()),
+                    Some(o) => return Err(format!("optimization \"{o}\" is neither \"random-cd\" nor \"lloyd\"")),
+                };
+                Sampler::LatinHypercube { random_cd }
+            }
             "scenarios" => {
                 return Err(
                     "type \"scenarios\": give the runs with --variant '[name:] key=value, ...'".into(),
@@ -376,16 +406,16 @@ impl TryFrom<RawSweep> for SobolSweep {
             }
             o => {
                 return Err(format!(
-                    "type \"{o}\" is not a sweep sweep-plan reads from a file (only \"sobol\")"
+                    "type \"{o}\" is not a sweep sweep-plan reads from a file (\"sobol\" or \"latin_hypercube\")"
                 ))
             }
-        }
+        };
         if r.parameters.is_some() || r.runs.is_some() {
-            return Err("a sobol sweep has dimensions, not parameters or runs (those are grid/zip and scenarios keys)".into());
+            return Err("a sampling sweep has dimensions, not parameters or runs (those are grid/zip and scenarios keys)".into());
         }
         let samples = r
             .samples
-            .ok_or("a sobol sweep needs \"samples\" (the number of runs, e.g. 8)")?;
+            .ok_or("a sampling sweep needs \"samples\" (the number of runs, e.g. 8)")?;
         if !(2..=MAX_SAMPLES).contains(&samples) {
             return Err(format!(
                 "samples must be 2 to {MAX_SAMPLES} (AIPerf's bounds), got {samples}"
@@ -393,7 +423,7 @@ impl TryFrom<RawSweep> for SobolSweep {
         }
         if r.dimensions.is_empty() {
             return Err(
-                "a sobol sweep needs \"dimensions\": [{\"path\": ..., \"lo\": ..., \"hi\": ...}]".into(),
+                "a sampling sweep needs \"dimensions\": [{\"path\": ..., \"lo\": ..., \"hi\": ...}]".into(),
             );
         }
         if r.dimensions.len() > MAX_DIMENSIONS {
@@ -413,7 +443,7 @@ impl TryFrom<RawSweep> for SobolSweep {
         Ok(SobolSweep {
             samples,
             seed: r.seed,
-            scramble: r.scramble.unwrap_or(true),
+            sampler,
             dimensions: r.dimensions,
             iteration_order: r.iteration_order,
             same_seed: r.same_seed,
@@ -423,11 +453,23 @@ impl TryFrom<RawSweep> for SobolSweep {
 }
 
 impl SobolSweep {
+    /// The sweep's type, as AIPerf names it (`sobol`, `latin_hypercube`).
+    pub fn kind(&self) -> &'static str {
+        match self.sampler {
+            Sampler::Sobol { .. } => "sobol",
+            Sampler::LatinHypercube { .. } => "latin_hypercube",
+        }
+    }
+
     /// The sweep's runs: each point's values, in dimension order.
     pub fn runs(&self, default_seed: u64) -> Vec<Vec<(Sweepable, Value)>> {
         let seed = self.seed.unwrap_or(default_seed);
-        points(self.dimensions.len(), self.samples as usize, self.scramble, seed)
-            .iter()
+        let (d, n) = (self.dimensions.len(), self.samples as usize);
+        let unit = match self.sampler {
+            Sampler::Sobol { scramble } => points(d, n, scramble, seed),
+            Sampler::LatinHypercube { random_cd } => super::latin_hypercube::points(d, n, seed, random_cd),
+        };
+        unit.iter()
             .map(|row| {
                 self.dimensions
                     .iter()
@@ -441,6 +483,9 @@ impl SobolSweep {
     /// AIPerf's warnings for a weak design.
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
+        let Sampler::Sobol { scramble } = self.sampler else {
+            return w;
+        };
         if !self.samples.is_power_of_two() {
             w.push(format!(
                 "Sobol balance is best at powers of 2 (8, 16, 32, ...); got samples={}. Consider {}.",
@@ -448,7 +493,7 @@ impl SobolSweep {
                 self.samples.next_power_of_two()
             ));
         }
-        if !self.scramble {
+        if !scramble {
             w.push("Sobol with scramble=false starts at the origin: the first run is (lo, lo, ...) in every dimension, and few samples cover only corners. Prefer scramble=true.".into());
         }
         w
@@ -461,7 +506,7 @@ pub fn check_distinct(dirs: &[String], file: &str) -> anyhow::Result<()> {
     for (i, d) in dirs.iter().enumerate() {
         if let Some(j) = dirs[..i].iter().position(|e| e == d) {
             bail!(
-                "{file}: sobol points {j} and {i} are the same run ({d}): they would share a folder; widen the ranges, add a real-valued dimension or draw fewer samples"
+                "{file}: sweep points {j} and {i} are the same run ({d}): they would share a folder; widen the ranges, add a real-valued dimension or draw fewer samples"
             );
         }
     }
