@@ -38,7 +38,7 @@ const EXAMPLES: &str = "EXAMPLES:
   sweep-plan -m m --variant 'short: isl=128, osl=64' --variant 'long: isl=2048, osl=512, concurrency=4'
 
   # 8 quasi-random points over concurrency x request rate (AIPerf's sobol sweep, from a file):
-  sweep-plan -m m --sweep-config sobol.json
+  sweep-plan -m m --sweep-config sobol.yaml
 
   # A grid of concurrency x input length, all trials of a value before the next:
   sweep-plan -m m --concurrency 4,16 --isl 128,1024 --num-profile-runs 3 \\
@@ -101,10 +101,11 @@ struct Cli {
     /// is its name (v0, v1, ... when none is given). Not with comma lists.
     #[arg(long, alias = "sweep-variant", value_name = "[NAME:] KEY=VALUE,...")]
     variant: Vec<String>,
-    /// A JSON file with AIPerf's sweep block for a sobol sweep (quasi-random points over ranges):
-    /// {"type": "sobol", "samples": 8, "seed": 1, "dimensions": [{"path": "concurrency", "lo": 1,
-    /// "hi": 64, "scale": "log", "kind": "int"}]}, alone or as {"sweep": {...}}. See docs/sweeps.md.
-    #[arg(long, value_name = "FILE.json", conflicts_with = "variant")]
+    /// AIPerf's config file (YAML, or JSON when named .json) with a sobol or latin_hypercube sweep
+    /// block (points over ranges): {"type": "sobol", "samples": 8, "seed": 1, "dimensions": [{"path":
+    /// "concurrency", "lo": 1, "hi": 64, "scale": "log", "kind": "int"}]}, alone or under "sweep:"
+    /// beside random_seed: and multi_run:. See docs/sweeps.md.
+    #[arg(long, value_name = "FILE.yaml", conflicts_with = "variant")]
     sweep_config: Option<PathBuf>,
     /// Seconds to wait between sweep values.
     #[arg(long, default_value_t = 0.0)]
@@ -157,7 +158,7 @@ fn options(cli: &Cli) -> anyhow::Result<PlanOptions> {
     if cli.api_key.is_some() || !cli.header.is_empty() {
         anyhow::bail!("--api-key/--header: secrets never go into a plan; pass them to loadgen (scripts/profile does this)");
     }
-    Ok(PlanOptions {
+    let mut opts = PlanOptions {
         base: cli.load.base_settings()?,
         lists: cli.load.lists(),
         sweep_type: match cli.sweep_type {
@@ -180,18 +181,28 @@ fn options(cli: &Cli) -> anyhow::Result<PlanOptions> {
             UiArg::None => Ui::None,
         }),
         artifact_dir: cli.artifact_dir.clone(),
-    })
+    };
+    if let Some((file, f)) = sweep_file(cli)? {
+        f.apply(&file, &mut opts)?;
+        opts.explicit = Some(ExplicitSweep::Sobol { sweep: f.sweep, file });
+    }
+    Ok(opts)
 }
 
-/// The sweep `--variant` or `--sweep-config` declares, if any.
+/// The `--sweep-config` file, read, with its name for messages.
+fn sweep_file(cli: &Cli) -> anyhow::Result<Option<(String, plan::sweep_file::SweepFile)>> {
+    let Some(path) = &cli.sweep_config else {
+        return Ok(None);
+    };
+    let file = path.display().to_string();
+    let text = sweepkit::io::capped::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("--sweep-config {file}: cannot read: {e}"))?;
+    let f = plan::sweep_file::SweepFile::parse(&text, &file)?;
+    Ok(Some((file, f)))
+}
+
+/// The sweep `--variant` declares, if any (a `--sweep-config` file's is set by `options`).
 fn explicit_sweep(cli: &Cli) -> anyhow::Result<Option<ExplicitSweep>> {
-    if let Some(path) = &cli.sweep_config {
-        let file = path.display().to_string();
-        let text = sweepkit::io::capped::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("--sweep-config {file}: cannot read: {e}"))?;
-        let sweep = plan::sobol::SobolSweep::parse(&text, &file)?;
-        return Ok(Some(ExplicitSweep::Sobol { sweep, file }));
-    }
     if cli.variant.is_empty() {
         return Ok(None);
     }

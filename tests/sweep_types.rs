@@ -214,19 +214,21 @@ fn bad_scenarios_get_one_line_errors_naming_the_variant() {
     );
 }
 
-/// The plan's (folder, parameters) per run for a sweep file; loadgen's settings carry the values.
+/// The plan's (folder, parameters) per variation (its first trial) for a sweep file; loadgen's
+/// settings carry the values.
 fn sobol_plan(dir: &Path, file: &Path, extra: &[&str]) -> Vec<(String, Value)> {
     let mut args = vec!["-m", "m", "--sweep-config", file.to_str().unwrap()];
     args.extend_from_slice(extra);
     lines(&plan_in(dir, &args))
         .iter()
+        .filter(|l| l["trial"] == 1)
         .map(|l| {
             let label = l["variation_label"].as_str().unwrap().to_string();
             assert!(
                 l["artifact_dir"]
                     .as_str()
                     .unwrap()
-                    .ends_with(&format!("-sobol_sweep/{label}")),
+                    .contains(&format!("-sobol_sweep/{label}")),
                 "{l}"
             );
             for (k, v) in l["parameters"].as_object().unwrap() {
@@ -241,11 +243,12 @@ fn sobol_plan(dir: &Path, file: &Path, extra: &[&str]) -> Vec<(String, Value)> {
 fn sobol_plans_equal_aiperfs_own_expansion() {
     // tests/fixtures/sobol/<case>.expected.jsonl: AIPerf 0.13's expand_sweep (scipy's Sobol) on the
     // same block; make_expected.py there says how. Scrambled with a seed, unscrambled with 5 (not
-    // a power of 2) samples, and log/linear, int/real and choices dimensions.
+    // a power of 2) samples, and log/linear, int/real and choices dimensions; d is a YAML config.
     let tmp = tempfile::tempdir().unwrap();
     let fx = crate::common::repo_root().join("tests/fixtures/sobol");
-    for case in ["a", "b", "c"] {
-        let got = sobol_plan(tmp.path(), &fx.join(format!("{case}.json")), &[]);
+    for file in ["a.json", "b.json", "c.json", "d.yaml"] {
+        let case = &file[..1];
+        let got = sobol_plan(tmp.path(), &fx.join(file), &[]);
         let want: Vec<(String, Value)> = crate::common::jsonl(&fx.join(format!("{case}.expected.jsonl")))
             .iter()
             .map(|e| (e["dir_name"].as_str().unwrap().to_string(), e["values"].clone()))
@@ -266,6 +269,141 @@ fn sobol_plans_equal_aiperfs_own_expansion() {
         sobol_plan(tmp.path(), &unseeded, &[]),
         sobol_plan(tmp.path(), &fx.join("a.json"), &[])
     );
+}
+
+#[test]
+fn latin_hypercube_plans_equal_aiperfs_own_expansion() {
+    // tests/fixtures/latin_hypercube/<case>.expected.jsonl: AIPerf 0.13's expand_sweep (scipy's
+    // LatinHypercube) on the same block; make_expected.py there says how. a: no optimization;
+    // b, c: random-cd, whose accepted swaps depend on every draw and float operation.
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = crate::common::repo_root().join("tests/fixtures/latin_hypercube");
+    for file in ["a.yaml", "b.yaml", "c.json"] {
+        let path = fx.join(file);
+        let args = ["-m", "m", "--sweep-config", path.to_str().unwrap()];
+        let got: Vec<(String, Value)> = lines(&plan_in(tmp.path(), &args))
+            .iter()
+            .map(|l| {
+                let label = l["variation_label"].as_str().unwrap().to_string();
+                let dir = l["artifact_dir"].as_str().unwrap();
+                assert!(dir.contains(&format!("-latin_hypercube_sweep/{label}")), "{l}");
+                for (k, v) in l["parameters"].as_object().unwrap() {
+                    assert_eq!(&l["loadgen"][k], v, "{k} reaches loadgen: {l}");
+                }
+                (label, l["parameters"].clone())
+            })
+            .collect();
+        let want: Vec<(String, Value)> =
+            crate::common::jsonl(&fx.join(format!("{}.expected.jsonl", &file[..1])))
+                .iter()
+                .map(|e| (e["dir_name"].as_str().unwrap().to_string(), e["values"].clone()))
+                .collect();
+        assert_eq!(got, want, "case {file}");
+    }
+    let tmp_file = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let f = tmp_file(
+        "lloyd.yaml",
+        "type: latin_hypercube\nsamples: 4\noptimization: lloyd\ndimensions: [{path: isl, lo: 1, hi: 900, kind: int}]\n",
+    );
+    let e = plan_error(&["-m", "m", "--sweep-config", &f]);
+    assert!(
+        e.contains(&format!("{f}:")) && e.contains("\"lloyd\" is not supported"),
+        "{e}"
+    );
+    let f = tmp_file(
+        "scramble.yaml",
+        "type: latin_hypercube\nsamples: 4\nscramble: false\ndimensions: [{path: isl, lo: 1, hi: 900, kind: int}]\n",
+    );
+    let e = plan_error(&["-m", "m", "--sweep-config", &f]);
+    assert!(e.contains("scramble is a sobol key"), "{e}");
+}
+
+#[test]
+fn a_yaml_config_sets_the_seed_trials_and_order_of_the_plan() {
+    // d.yaml: randomSeed 3, multiRun.numRuns 2 with 0.5 s between trials, iteration_order
+    // independent; the same text named .yml plans the same.
+    let tmp = tempfile::tempdir().unwrap();
+    let d = crate::common::repo_root().join("tests/fixtures/sobol/d.yaml");
+    let yml = tmp.path().join("d.yml");
+    std::fs::copy(&d, &yml).unwrap();
+    for file in [&d, &yml] {
+        let l = lines(&plan_in(
+            tmp.path(),
+            &["-m", "m", "--sweep-config", file.to_str().unwrap()],
+        ));
+        assert_eq!(l.len(), 16, "8 points x 2 trials");
+        let order: Vec<(u64, u64, u64)> = l
+            .iter()
+            .map(|l| {
+                let n = |k: &str| l[k].as_u64().unwrap();
+                (n("variation_index"), n("trial"), n("seed"))
+            })
+            .collect();
+        // Independent: both trials of a point before the next; seed = 3 + the point's index.
+        let want: Vec<(u64, u64, u64)> = (0..8).flat_map(|v| [(v, 1, 3 + v), (v, 2, 3 + v)]).collect();
+        assert_eq!(order, want);
+        assert_eq!(l[1]["cooldown_seconds"], 0.5, "between trials: {}", l[1]);
+    }
+    // A flag that disagrees with the file is refused; one that agrees is fine.
+    let f = d.to_str().unwrap();
+    let e = plan_error(&["-m", "m", "--sweep-config", f, "--num-profile-runs", "3"]);
+    assert!(
+        e.contains("multi_run.num_runs (2) and --num-profile-runs (3) disagree"),
+        "{e}"
+    );
+    assert_eq!(
+        lines(&plan_in(
+            tmp.path(),
+            &["-m", "m", "--sweep-config", f, "--random-seed", "3"]
+        ))
+        .len(),
+        16
+    );
+}
+
+#[test]
+fn bad_yaml_files_get_one_line_errors_naming_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let f = file("bad.yaml", "sweep:\n  type: sobol\n  samples: 4\n   seed: 1\n");
+    let e = plan_error(&["-m", "m", "--sweep-config", &f]);
+    assert!(e.contains(&format!("{f}:4:")), "malformed: {e}");
+    let f = file(
+        "typo.yml",
+        "sweep:\n  type: sobol\n  samples: 4\n  dimensoins: []\n",
+    );
+    let e = plan_error(&["-m", "m", "--sweep-config", &f]);
+    assert!(
+        e.contains(&format!("{f}:4:")) && e.contains("unknown field `dimensoins`"),
+        "{e}"
+    );
+    let f = file("aiperf.yaml", "benchmark:\n  model: m\nsweep:\n  type: sobol\n");
+    let e = plan_error(&["-m", "m", "--sweep-config", &f]);
+    assert!(
+        e.contains(&format!("{f}:2:"))
+            && e.contains("benchmark: sweep-plan takes the workload from its flags"),
+        "{e}"
+    );
+    let f = file(
+        "samples.yaml",
+        "type: sobol\nsamples: 0\ndimensions: [{path: isl, lo: 1, hi: 9, kind: int}]\n",
+    );
+    let e = plan_error(&["-m", "m", "--sweep-config", &f]);
+    assert!(
+        e.contains(&format!("{f}:")) && e.contains("samples must be 2"),
+        "{e}"
+    );
+    let f = file("grid.yaml", "type: grid\nparameters: {concurrency: [1, 2]}\n");
+    let e = plan_error(&["-m", "m", "--sweep-config", &f]);
+    assert!(e.contains("comma lists"), "{e}");
 }
 
 #[test]

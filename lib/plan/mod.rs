@@ -3,11 +3,13 @@
 //! cooldowns, warmup placement and artifact tree follow AIPerf's Parameter Sweeping guide.
 
 pub mod compare;
+pub mod latin_hypercube;
 pub mod makefile;
 pub mod numpy_pcg64;
 pub mod output_length;
 pub mod scenarios;
 pub mod sobol;
+pub mod sweep_file;
 
 use std::path::PathBuf;
 
@@ -272,7 +274,7 @@ fn variations(opts: &PlanOptions, swept: &[(Sweepable, Vec<Value>)]) -> anyhow::
                         .collect();
                     let dir = dir_name(&named);
                     Variation {
-                        context: format!("{file}: sobol point {i} ({dir})"),
+                        context: format!("{file}: {} point {i} ({dir})", sweep.kind()),
                         dir,
                         combo,
                     }
@@ -298,7 +300,10 @@ impl ExplicitSweep {
     fn stimulus(&self) -> &'static str {
         match self {
             ExplicitSweep::Scenarios(_) => "scenarios_sweep",
-            ExplicitSweep::Sobol { .. } => "sobol_sweep",
+            ExplicitSweep::Sobol { sweep, .. } => match sweep.kind() {
+                "sobol" => "sobol_sweep",
+                _ => "latin_hypercube_sweep",
+            },
         }
     }
 }

@@ -109,6 +109,47 @@ impl Pcg64 {
     pub fn bit(&mut self) -> u32 {
         self.next_u32() >> 31
     }
+
+    /// `random()` / `uniform()`: 53 bits of a 64-bit output, in [0, 1).
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
+    }
+
+    /// `integers(0, max, endpoint=True)` for `max` < 2^32 - 1: NumPy's buffered Lemire draw.
+    pub fn below_or_equal(&mut self, max: u32) -> u32 {
+        let excl = max + 1;
+        let mut m = self.next_u32() as u64 * excl as u64;
+        if (m as u32) < excl {
+            let threshold = (u32::MAX - max) % excl;
+            while (m as u32) < threshold {
+                m = self.next_u32() as u64 * excl as u64;
+            }
+        }
+        (m >> 32) as u32
+    }
+
+    /// The index `shuffle` swaps with at position `max` (NumPy's `random_interval`: masked
+    /// rejection, 32-bit draws below 2^32).
+    pub fn interval(&mut self, max: u32) -> u32 {
+        if max == 0 {
+            return 0;
+        }
+        let mask = u32::MAX >> max.leading_zeros();
+        loop {
+            let v = self.next_u32() & mask;
+            if v <= max {
+                return v;
+            }
+        }
+    }
+
+    /// `shuffle(x)` of a 1-D array (Fisher–Yates from the end).
+    pub fn shuffle<T>(&mut self, x: &mut [T]) {
+        for i in (1..x.len()).rev() {
+            let j = self.interval(i as u32) as usize;
+            x.swap(i, j);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -133,5 +174,21 @@ mod tests {
         );
     }
 
+    #[test]
+    fn doubles_integers_and_shuffles_match_numpy() {
+        // g = np.random.default_rng(5); g.random(2); g.integers(0, 6, endpoint=True, size=None) x3;
+        // a = np.arange(7); g.shuffle(a) — numpy 2.4.6 (values in the constants below).
+        let mut g = Pcg64::new(5);
+        assert_eq!([g.next_f64(), g.next_f64()], DOUBLES_5);
+        let ints: Vec<u32> = (0..3).map(|_| g.below_or_equal(6)).collect();
+        assert_eq!(ints, INTS_5);
+        let mut a: Vec<u32> = (0..7).collect();
+        g.shuffle(&mut a);
+        assert_eq!(a, SHUFFLED_5);
+    }
+
     const RAW_12345: [u64; 3] = [4193609425186963869, 5843160025838961886, 14708796524633321433];
+    const DOUBLES_5: [f64; 2] = [0.8050029237453802, 0.8079407897364937];
+    const INTS_5: [u32; 3] = [3, 3, 4];
+    const SHUFFLED_5: [u32; 7] = [6, 0, 1, 3, 2, 5, 4];
 }

@@ -3,11 +3,14 @@
 //! digital-shift scrambling from NumPy's PCG64) and mapped to values as AIPerf's `_map_dim` maps
 //! them. The sweep is read from a JSON file holding AIPerf's `sweep:` block.
 
-use anyhow::{anyhow, bail};
+use anyhow::bail;
+use serde::de::Deserializer;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::numpy_pcg64::Pcg64;
+use super::sweep_file::refuse;
+use crate::artifacts::layout::SweepMode;
 use crate::contract::settings::Sweepable;
 
 /// Bits of each coordinate (scipy's default): at most 2^30 points.
@@ -284,15 +287,28 @@ fn check_choices(path: &str, param: Sweepable, c: Vec<Value>) -> Result<Vec<Valu
     Ok(c)
 }
 
-/// A `sobol` sweep block (AIPerf's `SobolSweep`).
+/// How a sampling sweep draws its unit-cube points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sampler {
+    /// scipy's `qmc.Sobol` (`scramble`, default true).
+    Sobol { scramble: bool },
+    /// scipy's `qmc.LatinHypercube`, with `optimization: random-cd` or without optimization.
+    LatinHypercube { random_cd: bool },
+}
+
+/// A sampling sweep block: AIPerf's `SobolSweep` or `LatinHypercubeSweep`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(try_from = "RawSweep")]
 pub struct SobolSweep {
     pub samples: u32,
     /// `None`: AIPerf draws a fresh seed each time; sweep-plan uses the plan's seed instead.
     pub seed: Option<u64>,
-    pub scramble: bool,
+    pub sampler: Sampler,
     pub dimensions: Vec<Dimension>,
+    /// The trial order, `same_seed` and the cooldown between variations, when the block sets them.
+    pub iteration_order: Option<SweepMode>,
+    pub same_seed: Option<bool>,
+    pub cooldown_seconds: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -304,20 +320,76 @@ struct RawSweep {
     seed: Option<u64>,
     #[serde(default)]
     scramble: Option<bool>,
+    optimization: Option<String>,
     #[serde(default)]
     dimensions: Vec<Dimension>,
     /// Accepted for AIPerf's files; sweep-plan names runs by their folders either way.
-    #[serde(default)]
+    #[serde(default, alias = "labelFormat")]
     #[allow(dead_code)]
     label_format: Option<String>,
+    #[serde(alias = "iterationOrder")]
+    iteration_order: Option<SweepMode>,
+    #[serde(alias = "sameSeed")]
+    same_seed: Option<bool>,
+    #[serde(alias = "cooldownSeconds")]
+    cooldown_seconds: Option<f64>,
+    #[serde(default, alias = "slaFilters", deserialize_with = "refuse_sla_filters")]
+    #[allow(dead_code)]
+    sla_filters: Option<bool>,
+    #[serde(default, alias = "postProcess", deserialize_with = "refuse_post_process")]
+    #[allow(dead_code)]
+    post_process: Option<bool>,
+    /// Another sweep type's keys: read so that the type is what the message names.
+    #[allow(dead_code)]
+    parameters: Option<serde::de::IgnoredAny>,
+    #[allow(dead_code)]
+    runs: Option<serde::de::IgnoredAny>,
+    /// An audit trail AIPerf's search recipes leave: accepted, without effect.
+    #[serde(default, alias = "recipeName")]
+    #[allow(dead_code)]
+    recipe_name: Option<String>,
+}
+
+fn refuse_sla_filters<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    refuse(
+        d,
+        "sla_filters: sweep-plan only plans; give the SLOs to pareto (--slo time_to_first_token_p99:lt:200)",
+    )
+}
+
+fn refuse_post_process<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    refuse(
+        d,
+        "post_process: AIPerf's search-recipe handlers are not part of sweepkit; drop the key",
+    )
 }
 
 impl TryFrom<RawSweep> for SobolSweep {
     type Error = String;
 
     fn try_from(r: RawSweep) -> Result<SobolSweep, String> {
-        match r.kind.as_str() {
-            "sobol" => {}
+        let sampler = match r.kind.as_str() {
+            "sobol" => {
+                if r.optimization.is_some() {
+                    return Err("optimization is a latin_hypercube key (a sobol sweep has scramble)".into());
+                }
+                Sampler::Sobol {
+                    scramble: r.scramble.unwrap_or(true),
+                }
+            }
+            "latin_hypercube" => {
+                if r.scramble.is_some() {
+                    return Err("scramble is a sobol key (AIPerf always scrambles a latin_hypercube)".into());
+                }
+                // Absent: none, as AIPerf expands a config file's raw sweep block.
+                let random_cd = match r.optimization.as_deref() {
+                    None => false,
+                    Some("random-cd") => true,
+                    Some("lloyd") => return Err("optimization \"lloyd\" is not supported: use \"random-cd\" or none".into()),
+                    Some(o) => return Err(format!("optimization \"{o}\" is neither \"random-cd\" nor \"lloyd\"")),
+                };
+                Sampler::LatinHypercube { random_cd }
+            }
             "scenarios" => {
                 return Err(
                     "type \"scenarios\": give the runs with --variant '[name:] key=value, ...'".into(),
@@ -329,15 +401,21 @@ impl TryFrom<RawSweep> for SobolSweep {
                 r.kind
             ))
             }
+            "adaptive_search" => {
+                return Err("type \"adaptive_search\": sweep-plan plans static sweeps; search adaptively with sweep-search".into())
+            }
             o => {
                 return Err(format!(
-                    "type \"{o}\" is not a sweep sweep-plan reads from a file (only \"sobol\")"
+                    "type \"{o}\" is not a sweep sweep-plan reads from a file (\"sobol\" or \"latin_hypercube\")"
                 ))
             }
+        };
+        if r.parameters.is_some() || r.runs.is_some() {
+            return Err("a sampling sweep has dimensions, not parameters or runs (those are grid/zip and scenarios keys)".into());
         }
         let samples = r
             .samples
-            .ok_or("a sobol sweep needs \"samples\" (the number of runs, e.g. 8)")?;
+            .ok_or("a sampling sweep needs \"samples\" (the number of runs, e.g. 8)")?;
         if !(2..=MAX_SAMPLES).contains(&samples) {
             return Err(format!(
                 "samples must be 2 to {MAX_SAMPLES} (AIPerf's bounds), got {samples}"
@@ -345,7 +423,7 @@ impl TryFrom<RawSweep> for SobolSweep {
         }
         if r.dimensions.is_empty() {
             return Err(
-                "a sobol sweep needs \"dimensions\": [{\"path\": ..., \"lo\": ..., \"hi\": ...}]".into(),
+                "a sampling sweep needs \"dimensions\": [{\"path\": ..., \"lo\": ..., \"hi\": ...}]".into(),
             );
         }
         if r.dimensions.len() > MAX_DIMENSIONS {
@@ -359,41 +437,39 @@ impl TryFrom<RawSweep> for SobolSweep {
                 return Err(format!("two dimensions set {}: each path once", d.param.key()));
             }
         }
+        if r.cooldown_seconds.is_some_and(|c| !(c.is_finite() && c >= 0.0)) {
+            return Err("cooldown_seconds must be a number of seconds ≥ 0".into());
+        }
         Ok(SobolSweep {
             samples,
             seed: r.seed,
-            scramble: r.scramble.unwrap_or(true),
+            sampler,
             dimensions: r.dimensions,
+            iteration_order: r.iteration_order,
+            same_seed: r.same_seed,
+            cooldown_seconds: r.cooldown_seconds,
         })
     }
 }
 
-/// A file holding AIPerf's sweep block alone or as `{"sweep": {...}}`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Envelope {
-    sweep: SobolSweep,
-}
-
 impl SobolSweep {
-    /// Reads the sweep from a file's text; an error is `file:line:column: why`.
-    pub fn parse(text: &str, file: &str) -> anyhow::Result<SobolSweep> {
-        let wrapped = serde_json::from_str::<Value>(text)
-            .map_err(|e| located(file, &e))?
-            .get("sweep")
-            .is_some();
-        let parsed = match wrapped {
-            true => serde_json::from_str::<Envelope>(text).map(|e| e.sweep),
-            false => serde_json::from_str::<SobolSweep>(text),
-        };
-        parsed.map_err(|e| located(file, &e))
+    /// The sweep's type, as AIPerf names it (`sobol`, `latin_hypercube`).
+    pub fn kind(&self) -> &'static str {
+        match self.sampler {
+            Sampler::Sobol { .. } => "sobol",
+            Sampler::LatinHypercube { .. } => "latin_hypercube",
+        }
     }
 
     /// The sweep's runs: each point's values, in dimension order.
     pub fn runs(&self, default_seed: u64) -> Vec<Vec<(Sweepable, Value)>> {
         let seed = self.seed.unwrap_or(default_seed);
-        points(self.dimensions.len(), self.samples as usize, self.scramble, seed)
-            .iter()
+        let (d, n) = (self.dimensions.len(), self.samples as usize);
+        let unit = match self.sampler {
+            Sampler::Sobol { scramble } => points(d, n, scramble, seed),
+            Sampler::LatinHypercube { random_cd } => super::latin_hypercube::points(d, n, seed, random_cd),
+        };
+        unit.iter()
             .map(|row| {
                 self.dimensions
                     .iter()
@@ -407,6 +483,9 @@ impl SobolSweep {
     /// AIPerf's warnings for a weak design.
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
+        let Sampler::Sobol { scramble } = self.sampler else {
+            return w;
+        };
         if !self.samples.is_power_of_two() {
             w.push(format!(
                 "Sobol balance is best at powers of 2 (8, 16, 32, ...); got samples={}. Consider {}.",
@@ -414,18 +493,11 @@ impl SobolSweep {
                 self.samples.next_power_of_two()
             ));
         }
-        if !self.scramble {
+        if !scramble {
             w.push("Sobol with scramble=false starts at the origin: the first run is (lo, lo, ...) in every dimension, and few samples cover only corners. Prefer scramble=true.".into());
         }
         w
     }
-}
-
-/// `file:line:column: message` from serde_json's `message at line L column C`.
-fn located(file: &str, e: &serde_json::Error) -> anyhow::Error {
-    let text = e.to_string();
-    let msg = text.rsplit_once(" at line ").map_or(text.as_str(), |(m, _)| m);
-    anyhow!("{file}:{}:{}: {msg}", e.line(), e.column())
 }
 
 /// The runs' folder names must differ: two points that map to the same values would share a folder
@@ -434,7 +506,7 @@ pub fn check_distinct(dirs: &[String], file: &str) -> anyhow::Result<()> {
     for (i, d) in dirs.iter().enumerate() {
         if let Some(j) = dirs[..i].iter().position(|e| e == d) {
             bail!(
-                "{file}: sobol points {j} and {i} are the same run ({d}): they would share a folder; widen the ranges, add a real-valued dimension or draw fewer samples"
+                "{file}: sweep points {j} and {i} are the same run ({d}): they would share a folder; widen the ranges, add a real-valued dimension or draw fewer samples"
             );
         }
     }
@@ -446,7 +518,9 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        SobolSweep::parse(text, "s.json").unwrap_err().to_string()
+        super::super::sweep_file::SweepFile::parse(text, "s.json")
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
