@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::contract::records::{ErrorDetails, ShardTag};
 use crate::trial::goodput::Slo;
 use crate::trial::metrics;
-use crate::trial::network_adjusted::PerShard;
+use crate::trial::per_shard_rtt::PerShard;
 use crate::trial::sweepline::Timeline;
 
 /// One metric tag's column.

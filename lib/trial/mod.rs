@@ -15,6 +15,7 @@ pub mod isl_check;
 pub mod merge;
 pub mod metrics;
 pub mod network_adjusted;
+pub mod per_shard_rtt;
 pub mod run_info;
 pub mod server_side;
 pub mod shard_inputs;

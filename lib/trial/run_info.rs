@@ -50,7 +50,7 @@ pub struct RunContext {
     /// the run info and `--network-latency`; [`super::network_adjusted`]).
     pub network_rtt_ns: Option<f64>,
     /// A sharded merge's round trips instead, ns by shard index: each shard's subtracted from its
-    /// own records ([`super::network_adjusted::PerShard`]).
+    /// own records ([`super::per_shard_rtt::PerShard`]).
     pub network_rtt_by_shard: Option<std::collections::BTreeMap<u32, f64>>,
 }
 
