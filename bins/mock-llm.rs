@@ -224,6 +224,9 @@ struct Cli {
     /// Speculative decoding with K drafts per verify step: chat and completions answers carry vLLM's per-request stats (metrics.speculative_decoding, on the body or the trailing usage chunk); step s accepts s mod (K+1) drafts, after the first token from prefill
     #[arg(long, default_value_t = 0, value_name = "K")]
     spec_decode_tokens: u32,
+    /// The model's tokenizer (a folder with tokenizer.json and tokenizer_config.json or chat_template.jinja, a tokenizer.json, or a cached model id): a chat request's usage.prompt_tokens is then its messages (and tools) rendered through the chat template with the generation prompt and encoded without added special tokens, as vLLM counts them; default: every word counts ceil(characters/4)
+    #[arg(long, value_name = "DIR")]
+    tokenizer: Option<String>,
 }
 
 /// `--auth-header`.
@@ -279,6 +282,7 @@ impl From<Cli> for Options {
             prefix_cache_block_size: c.prefix_cache_block_size,
             reasoning_tokens: c.reasoning_tokens,
             spec_decode_tokens: c.spec_decode_tokens,
+            tokenizer: c.tokenizer,
         }
     }
 }

@@ -114,9 +114,9 @@ struct Cli {
     #[arg(long, value_name = "KEY", value_parser = ["url"])]
     by: Option<String>,
 
-    /// loadgen's (or AIPerf's) profile_export_network_latency.jsonl: subtract the mean of its successful round-trip probes from TTFT, TTFO and request latency as network_adjusted_* metrics, with network_rtt (a --network-latency-mean in the run info wins)
+    /// loadgen's (or AIPerf's) profile_export_network_latency.jsonl: subtract the mean of its successful round-trip probes from TTFT, TTFO and request latency as network_adjusted_* metrics, with network_rtt (a --network-latency-mean in the run info wins). For the shards of one benchmark give each shard's own file, one per --run-info in the same order: each shard's records are adjusted by its own round trip
     #[arg(long, value_name = "FILE")]
-    network_latency: Option<PathBuf>,
+    network_latency: Vec<PathBuf>,
 
     /// Also write AIPerf's timeslices (profile_export_aiperf_timeslices.json/.csv) into --output-dir: the run cut into slices of SECONDS by request start, each summarised
     #[arg(long, value_name = "SECONDS", value_parser = positive_seconds, allow_negative_numbers = true)]

@@ -175,3 +175,94 @@ fn a_tokenizer_without_a_template_warns_once_and_changes_nothing() {
     assert!(lines[0].contains("no chat template"), "{err}");
     assert!(with.iter().all(|r| isl(r) == 50));
 }
+
+fn fixture_dir(name: &str) -> String {
+    crate::common::repo_root()
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// (record ISL, the server's usage_prompt_tokens) of each request loadgen sends with
+/// `--tokenizer TOK --apply-chat-template` to a mock started with `mock_args`.
+fn isl_and_usage(dir: &Path, tag: &str, tok: &str, mock_args: &[&str]) -> Vec<(u64, u64)> {
+    let mock = crate::common::MockServer::start(mock_args);
+    let (url, out) = (mock.url(), dir.join(format!("{tag}.jsonl")));
+    let args = [
+        "--url",
+        &url,
+        "-m",
+        "mock",
+        "--ui",
+        "none",
+        "--tokenizer",
+        tok,
+        "--apply-chat-template",
+        "--isl",
+        "60",
+        "--isl-stddev",
+        "20",
+        "--osl",
+        "4",
+        "--request-count",
+        "6",
+        "--concurrency",
+        "2",
+        "--conversation-turn-mean",
+        "2",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    crate::common::ok(crate::common::loadgen(&args), "loadgen --apply-chat-template");
+    let value = |r: &Value, tag: &str| r["metrics"][tag]["value"].as_f64().unwrap() as u64;
+    crate::common::jsonl(&out)
+        .iter()
+        .map(|r| (isl(r), value(r, "usage_prompt_tokens")))
+        .collect()
+}
+
+/// mock-llm --tokenizer counts a chat prompt as vLLM does (the messages through the chat template,
+/// generation prompt on): loadgen with --apply-chat-template and the same tokenizer records an ISL
+/// equal to the server's usage.prompt_tokens for every request, multi-turn history included, for
+/// both fixture templates; the default characters/4 rule does not agree.
+#[test]
+fn mock_with_the_tokenizer_reports_the_templated_count_loadgen_records() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["chatml", "llama3"] {
+        let tok = fixture_dir(&format!("chat_templates/{name}"));
+        let fast = ["--ttft-ms", "1", "--itl-ms", "1"];
+        let with: Vec<&str> = fast.iter().copied().chain(["--tokenizer", &tok]).collect();
+        let pairs = isl_and_usage(dir.path(), &format!("{name}-with"), &tok, &with);
+        assert!(pairs.len() >= 6, "{name}: {pairs:?}");
+        for (isl, usage) in &pairs {
+            assert_eq!(
+                isl, usage,
+                "{name}: record ISL vs the mock's usage.prompt_tokens: {pairs:?}"
+            );
+        }
+        let pairs = isl_and_usage(dir.path(), &format!("{name}-without"), &tok, &fast);
+        assert!(
+            pairs.iter().any(|(isl, usage)| isl != usage),
+            "{name}: the characters/4 rule agreed by chance: {pairs:?}"
+        );
+    }
+}
+
+/// A --tokenizer without a chat template cannot count a chat prompt as the server would: mock-llm
+/// refuses to start, one line naming the flag, exit 2.
+#[test]
+fn mock_refuses_a_tokenizer_without_a_chat_template() {
+    let o = std::process::Command::new(crate::common::bin("mock-llm"))
+        .args(["--port", "0", "--tokenizer", &fixture_dir("tokenizers/wordlevel")])
+        .output()
+        .unwrap();
+    let e = crate::common::stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.starts_with("mock-llm: --tokenizer ")
+            && e.contains("has no chat template")
+            && e.lines().count() == 1,
+        "{e}"
+    );
+}

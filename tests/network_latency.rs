@@ -527,3 +527,266 @@ fn a_sweep_probes_every_run_and_aggregates_the_adjusted_metrics() {
         }
     }
 }
+
+/// A samples file of successful probes, each `rtt_ms`.
+fn samples_file(path: &Path, rtt_ms: &[f64]) {
+    let lines: Vec<String> = rtt_ms
+        .iter()
+        .enumerate()
+        .map(|(i, ms)| {
+            json!({"timestamp_ns": T0 + i as u64, "target_url": "http://127.0.0.1:1",
+                "target_host": "127.0.0.1", "target_port": 1, "probe_type": "tcp_connect",
+                "rtt_ns": (ms * 1e6) as u64, "success": true})
+            .to_string()
+        })
+        .collect();
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+/// Two loadgen shards (one after the other) of one benchmark against `mock`, in `dir`/shard_I;
+/// returns each shard's run info and records paths.
+fn two_shards(mock: &MockServer, dir: &Path) -> Vec<(PathBuf, PathBuf)> {
+    let url = mock.url();
+    (1..=2)
+        .map(|i| {
+            let d = dir.join(format!("shard_{i}"));
+            std::fs::create_dir_all(&d).unwrap();
+            let (records, info) = (d.join("profile_export.jsonl"), d.join("run_info.json"));
+            let shard = format!("{i}/2");
+            ok(
+                loadgen(&[
+                    "--url",
+                    &url,
+                    "-m",
+                    "mock-model",
+                    "--streaming",
+                    "--ui",
+                    "none",
+                    "--osl",
+                    "4",
+                    "--isl",
+                    "16",
+                    "--extra-inputs",
+                    "ignore_eos:true",
+                    "--concurrency",
+                    "2",
+                    "--request-count",
+                    "12",
+                    "--random-seed",
+                    "3",
+                    "--shard",
+                    &shard,
+                    "-o",
+                    records.to_str().unwrap(),
+                    "--run-info-out",
+                    info.to_str().unwrap(),
+                ]),
+                "loadgen --shard",
+            );
+            (info, records)
+        })
+        .collect()
+}
+
+/// trial-agg over the shards' run infos and records with `extra` flags between them.
+fn merge_shards(shards: &[(PathBuf, PathBuf)], extra: &[&Path]) -> std::process::Output {
+    let mut c = Command::new(bin("trial-agg"));
+    for (info, _) in shards {
+        c.arg("--run-info").arg(info);
+    }
+    for f in extra {
+        c.arg("--network-latency").arg(f);
+    }
+    c.args(["--format", "json"]);
+    c.args(shards.iter().map(|(_, r)| r));
+    c.output().unwrap()
+}
+
+/// numpy's avg, min, max and p50 (linear) of `v`, ms.
+fn stats_of(mut v: Vec<f64>) -> [f64; 4] {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let pos = 0.5 * (n - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    let p50 = v[lo] + (v[hi] - v[lo]) * (pos - lo as f64);
+    [v.iter().sum::<f64>() / n as f64, v[0], v[n - 1], p50]
+}
+
+fn assert_stats(doc: &Value, tag: &str, want: [f64; 4], what: &str) {
+    for (stat, w) in ["avg", "min", "max", "p50"].iter().zip(want) {
+        let got = doc[tag][stat]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{what}: no {tag}.{stat}: {doc:#}"));
+        assert!(
+            (got - w).abs() < 1e-6,
+            "{what}: {tag}.{stat} {got} ms, want {w} ms"
+        );
+    }
+}
+
+/// A sharded merge is AIPerf runs on different hosts: shard 1's records lose shard 1's round trip
+/// (2 ms), shard 2's lose shard 2's (10 ms), not a pooled mean; the k-th --network-latency is the
+/// k-th --run-info's, so swapping the files swaps the round trips; the merged `network_rtt` is the
+/// mean of the round trips applied, per record, and the shards block names each shard's.
+#[test]
+fn each_shards_records_are_adjusted_by_its_own_round_trip() {
+    let mock = MockServer::fixed("30", "5", &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let shards = two_shards(&mock, tmp.path());
+    let (near, far) = (tmp.path().join("near.jsonl"), tmp.path().join("far.jsonl"));
+    samples_file(&near, &[1.0, 3.0]);
+    samples_file(&far, &[10.0, 9.0, 11.0]);
+    for (files, rtts) in [([&near, &far], [2.0, 10.0]), ([&far, &near], [10.0, 2.0])] {
+        let doc = summary(&merge_shards(&shards, &[files[0], files[1]]));
+        let what = format!("round trips {rtts:?}");
+        let mut adjusted = (Vec::new(), Vec::new());
+        let mut applied = Vec::new();
+        for ((_, recs), rtt) in shards.iter().zip(rtts) {
+            for r in jsonl(recs) {
+                let ms = |t: &str| r["metrics"][t]["value"].as_f64().unwrap();
+                adjusted.0.push((ms("time_to_first_token") - rtt).max(0.0));
+                adjusted.1.push((ms("request_latency") - rtt).max(0.0));
+                applied.push(rtt);
+            }
+        }
+        assert_eq!(applied.len(), 12, "{what}: every request adjusted once");
+        assert_stats(
+            &doc,
+            "network_adjusted_time_to_first_token",
+            stats_of(adjusted.0),
+            &what,
+        );
+        assert_stats(
+            &doc,
+            "network_adjusted_request_latency",
+            stats_of(adjusted.1),
+            &what,
+        );
+        let mean = applied.iter().sum::<f64>() / applied.len() as f64;
+        assert_stats(&doc, "network_rtt", [mean; 4], &what);
+        assert_eq!(doc["network_rtt"]["count"], 1, "{what}");
+        assert_eq!(doc["sweepkit"]["shards"]["network_rtt_ms"], json!(rtts), "{what}");
+    }
+}
+
+/// Each shard needs its own samples: a count that does not pair with the run infos is a one-line
+/// error (exit 2); a shard whose probes all failed leaves the merge unadjusted, saying which; one
+/// file for one unsharded run still works, and several for it are refused.
+#[test]
+fn a_sharded_merge_refuses_unpaired_samples_and_names_a_shard_without_a_round_trip() {
+    let mock = MockServer::fixed("30", "5", &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let shards = two_shards(&mock, tmp.path());
+    let good = tmp.path().join("good.jsonl");
+    samples_file(&good, &[2.0]);
+    let o = merge_shards(&shards, &[&good]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.starts_with("trial-agg: --network-latency given 1 times for 2 --run-info files")
+            && e.contains("one per --run-info in the same order")
+            && e.lines().count() == 1,
+        "{e}"
+    );
+    let failed = tmp.path().join("failed.jsonl");
+    std::fs::write(&failed, r#"{"timestamp_ns":1,"target_url":"http://127.0.0.1:1","target_host":"127.0.0.1","target_port":1,"probe_type":"tcp_connect","success":false,"error":{"type":"ConnectionRefusedError","message":"refused"}}"#.to_string() + "\n").unwrap();
+    let o = merge_shards(&shards, &[&good, &failed]);
+    let doc = summary(&o);
+    assert!(doc.get("network_rtt").is_none() && doc.get("network_adjusted_request_latency").is_none());
+    assert!(
+        stderr(&o).contains("failed.jsonl (shard 2/2): none of its 1 probes measured a round trip"),
+        "{}",
+        stderr(&o)
+    );
+    // One unsharded run: one file, as before; two are refused.
+    let info = run_info(tmp.path(), json!({"enabled": true, "ping_interval": 1.0}));
+    let one = |files: &[&Path]| {
+        let mut c = Command::new(bin("trial-agg"));
+        c.arg("--run-info").arg(&info).args(["--format", "json"]);
+        c.arg(fixture("profile_export.jsonl"));
+        for f in files {
+            c.arg("--network-latency").arg(f);
+        }
+        c.output().unwrap()
+    };
+    let o = one(&[&good, &good]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--network-latency given 2 times: one run takes one samples file"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(summary(&one(&[&good]))["network_rtt"]["avg"], json!(2.0));
+}
+
+/// End to end: scripts/profile --shards 2 --network-latency-automatic: each shard probes, its
+/// samples stay in its shard folder, and profile hands each to trial-agg beside its run info, so
+/// the run's summary carries each shard's mean round trip and the records adjusted by their own.
+#[test]
+fn profile_with_shards_hands_each_shards_samples_to_trial_agg() {
+    let mock = MockServer::fixed("20", "2", &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = crate::common::profile_cmd(tmp.path())
+        .args([
+            "--model",
+            "mock",
+            "--url",
+            &mock.url(),
+            "--streaming",
+            "--concurrency",
+            "2",
+        ])
+        .args([
+            "--request-count",
+            "8",
+            "--isl",
+            "16",
+            "--osl",
+            "4",
+            "--ui",
+            "none",
+        ])
+        .args(["--shards", "2", "--start-lead", "4"])
+        .args([
+            "--network-latency-automatic",
+            "--network-latency-ping-interval",
+            "600",
+        ])
+        .output()
+        .unwrap();
+    ok(&out, "scripts/profile --shards 2 --network-latency-automatic");
+    // One run: its folder is the artifact folder itself.
+    let run = tmp.path().join("artifacts/mock-openai-chat-concurrency2");
+    let doc = read_json(&run.join("profile_export_aiperf.json"));
+    let mut means = Vec::new();
+    let mut adjusted = Vec::new();
+    for i in 1..=2 {
+        let shard = run.join(format!("shards/shard_{i}"));
+        let samples = jsonl(&shard.join("profile_export_network_latency.jsonl"));
+        assert_eq!(samples.len(), 5, "shard {i}: the start probe and the top-up");
+        let mean = samples.iter().map(|s| s["rtt_ns"].as_f64().unwrap()).sum::<f64>() / 5.0 / 1e6;
+        for r in jsonl(&shard.join("profile_export.jsonl")) {
+            adjusted.push((r["metrics"]["request_latency"]["value"].as_f64().unwrap() - mean).max(0.0));
+        }
+        means.push(mean);
+    }
+    let got: Vec<f64> = doc["sweepkit"]["shards"]["network_rtt_ms"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no per-shard round trips: {:#}", doc["sweepkit"]))
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    for (g, m) in got.iter().zip(&means) {
+        assert!(
+            (g - m).abs() <= 1e-9,
+            "shard round trip {g} ms vs its samples' {m} ms"
+        );
+    }
+    assert_eq!(adjusted.len(), 8);
+    assert_stats(
+        &doc,
+        "network_adjusted_request_latency",
+        stats_of(adjusted),
+        "profile --shards",
+    );
+}

@@ -17,6 +17,7 @@ use super::prefix_cache::PrefixCache;
 use super::record::Recorder;
 use super::Options;
 use crate::io::clock::Clock;
+use crate::loadgen::dataset::tokenizer::Tokenizer;
 
 /// Notional KV-cache tokens per decode slot (for `vllm:kv_cache_usage_perc`).
 pub const KV_TOKENS_PER_SLOT: u64 = 4096;
@@ -39,16 +40,42 @@ pub struct Engine {
     pub served_model_json: String,
     /// The simulated GPU's energy counter (`/dcgm/metrics`).
     energy: EnergyMeter,
+    /// `--tokenizer`: the model's tokenizer with its chat template (chat prompts are counted
+    /// through it, [`Engine::chat_prompt_tokens`]).
+    pub tokenizer: Option<Tokenizer>,
+}
+
+/// `--tokenizer SPEC` with its chat template: one without a template cannot count a chat prompt as
+/// the server would (vLLM refuses chat requests then), so it is refused.
+fn load_tokenizer(spec: &str) -> anyhow::Result<Tokenizer> {
+    let mut tok = Tokenizer::load(spec)?;
+    if tok.apply_chat_template()?.is_some() {
+        anyhow::bail!("--tokenizer {spec}: it has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja): give the folder of a model that has one");
+    }
+    Ok(tok)
 }
 
 impl Engine {
+    /// A chat request's prompt tokens as vLLM counts them: its `messages` (and `tools`) through
+    /// the `--tokenizer`'s chat template with the generation prompt, encoded without added special
+    /// tokens. None without `--tokenizer`, for a body without messages, or when the template
+    /// refuses them (the characters/4 rule stands).
+    pub fn chat_prompt_tokens(&self, body: &[u8]) -> Option<u32> {
+        let tok = self.tokenizer.as_ref()?;
+        let payload: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body).ok()?;
+        let n = crate::loadgen::dataset::chat::templated_isl(tok, &payload)?;
+        Some(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
     pub fn new(opts: Options) -> anyhow::Result<Engine> {
         let recorder = match &opts.record {
             Some(p) => Some(Recorder::create(p)?),
             None => None,
         };
+        let tokenizer = opts.tokenizer.as_deref().map(load_tokenizer).transpose()?;
         let clock = Clock::new();
         Ok(Engine {
+            tokenizer,
             model: LatencyModel::from_ms(
                 opts.ttft_ms,
                 opts.itl_ms,

@@ -80,6 +80,9 @@ pub struct Options {
     /// `--spec-decode-tokens`: drafts per verify step; answers carry vLLM's per-request
     /// speculative-decoding stats (0: none).
     pub spec_decode_tokens: u32,
+    /// `--tokenizer`: chat prompts count as the tokens of their rendered chat template, as vLLM
+    /// counts them (None: the `tokens` module's characters/4 rule).
+    pub tokenizer: Option<String>,
 }
 
 impl Default for Options {
@@ -114,6 +117,7 @@ impl Default for Options {
             prefix_cache_block_size: 16,
             reasoning_tokens: 0,
             spec_decode_tokens: 0,
+            tokenizer: None,
         }
     }
 }

@@ -339,7 +339,14 @@ async fn dispatch(
 ) -> Result<Resp, super::stream::BodyError> {
     match route {
         Route::Generate(ep) => match wire::flavour(ep).parse(ep, &body) {
-            Ok(g) => generate(eng, g, arr).await,
+            Ok(mut g) => {
+                if ep == Endpoint::Chat {
+                    if let Some(n) = eng.chat_prompt_tokens(&body) {
+                        g.prompt.tokens = n; // the media's tokens stay on top
+                    }
+                }
+                generate(eng, g, arr).await
+            }
             Err(e) => Ok(error_response(
                 &eng,
                 StatusCode::BAD_REQUEST,

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::contract::records::{ErrorDetails, ShardTag};
 use crate::trial::goodput::Slo;
 use crate::trial::metrics;
+use crate::trial::per_shard_rtt::PerShard;
 use crate::trial::sweepline::Timeline;
 
 /// One metric tag's column.
@@ -183,6 +184,8 @@ pub struct Accumulator {
     pub icl_values: u64,
     /// The warmup phase's records, summarised separately.
     pub warmup: Option<Box<Accumulator>>,
+    /// A sharded merge's network-adjusted latencies, each record shifted by its shard's round trip.
+    pub per_shard_rtt: Option<Box<PerShard>>,
 }
 
 impl Accumulator {
@@ -235,12 +238,20 @@ impl Accumulator {
             timeline_dropped: false,
             icl_values: 0,
             warmup: None,
+            per_shard_rtt: None,
         }
     }
 
     /// From now on also read each record's `metadata.shard` and `x_request_id` ([`Self::shard_ids`]).
     pub fn keep_shard_ids(&mut self) {
         self.scratch.shard_ids = true;
+    }
+
+    /// From now on subtract each shard's round trip (ns by shard index) from its own successful
+    /// profiling records' latencies ([`PerShard`]); reads the shard tags.
+    pub fn adjust_per_shard(&mut self, rtt_ns: std::collections::BTreeMap<u32, f64>) {
+        self.scratch.shard_ids = true;
+        self.per_shard_rtt = Some(Box::new(PerShard::new(rtt_ns)));
     }
 
     /// The last line's shard tag and request id (with [`Self::keep_shard_ids`]; else `None`s).
@@ -322,12 +333,26 @@ impl Accumulator {
             return Ok(());
         }
         self.successes += 1;
+        self.add_per_shard_rtt();
         self.add_scheduled(start);
         if !self.slos.is_empty() {
             self.judge_goodput();
         }
         self.count_mismatches();
         Ok(())
+    }
+
+    /// The record's network-adjusted latencies, by its shard's round trip (sharded merges only).
+    fn add_per_shard_rtt(&mut self) {
+        let (Some(p), Some(tag)) = (self.per_shard_rtt.as_mut(), self.scratch.shard.as_ref()) else {
+            return;
+        };
+        let (s, cols) = (&self.scratch, &self.columns);
+        p.add(tag.index, |source| {
+            let id = *cols.index.get(source)?;
+            (cols.cols[id].unit == "ms").then_some(())?;
+            s.scalar(id).map(metrics::ms_to_ns)
+        });
     }
 
     /// The record's metric values into their columns (a failed record's `error_*` metrics only).

@@ -22,6 +22,8 @@ pub struct ByUrl {
     groups: Vec<(String, Accumulator)>,
     slos: Vec<Slo>,
     sweep_limit: Option<u64>,
+    /// A sharded merge's round trips by shard (each replica's records adjusted by their own shard's).
+    pub rtt_by_shard: Option<std::collections::BTreeMap<u32, f64>>,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +44,7 @@ impl ByUrl {
             groups: Vec::new(),
             slos: slos.to_vec(),
             sweep_limit,
+            rtt_by_shard: None,
         }
     }
 
@@ -58,6 +61,9 @@ impl ByUrl {
             None => {
                 let mut acc = Accumulator::new(&self.slos);
                 acc.sweep_limit = self.sweep_limit;
+                if let Some(rtt) = &self.rtt_by_shard {
+                    acc.adjust_per_shard(rtt.clone());
+                }
                 self.groups.push((url, acc));
                 self.groups.len() - 1
             }

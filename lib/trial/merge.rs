@@ -37,6 +37,13 @@ pub struct ShardsSummary {
     /// Bound on the clock offset between shards, ms: 0 on one host; null when a clock on another
     /// host is unsynchronised (unknown).
     pub clock_error_bound_ms: Option<f64>,
+    /// Each merged shard's network round trip, ms, in index order, when each shard's own samples
+    /// file was given (`--network-latency`, one per `--run-info`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_rtt_ms: Option<Vec<f64>>,
+    /// The `--run-info` file of each merged shard, in index order (pairs each with its samples).
+    #[serde(skip)]
+    pub run_infos: Vec<PathBuf>,
 }
 
 /// One shard's run info as read.
@@ -177,6 +184,7 @@ fn merge(parts: &[Part], missing: Vec<u32>) -> (RunContext, Option<ShardsSummary
         run_info: first.run_info.clone(),
         input_config: first.input_config.clone().map(|c| totals(c, parts)),
         network_rtt_ns: None,
+        network_rtt_by_shard: None,
     };
     let starts: Vec<u64> = windows.iter().map(|w| w.0).collect();
     let late: Vec<f64> = parts.iter().filter_map(|p| p.block.start_late_ms).collect();
@@ -191,6 +199,8 @@ fn merge(parts: &[Part], missing: Vec<u32>) -> (RunContext, Option<ShardsSummary
         },
         max_start_late_ms: late.iter().copied().reduce(f64::max),
         clock_error_bound_ms: clock_bound_ms(parts.iter().map(|p| &p.block)),
+        network_rtt_ms: None,
+        run_infos: parts.iter().map(|p| p.path.clone()).collect(),
     };
     (ctx, Some(summary))
 }
@@ -305,6 +315,8 @@ mod tests {
             start_skew_ms: 0.1,
             max_start_late_ms: Some(0.2),
             clock_error_bound_ms: Some(2.0),
+            network_rtt_ms: None,
+            run_infos: Vec::new(),
         };
         assert_eq!(clock_warning(&s, Some(100.0), 0.05), None);
         let w = clock_warning(&s, Some(10.0), 0.05).unwrap();

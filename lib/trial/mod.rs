@@ -15,6 +15,7 @@ pub mod isl_check;
 pub mod merge;
 pub mod metrics;
 pub mod network_adjusted;
+pub mod per_shard_rtt;
 pub mod run_info;
 pub mod server_side;
 pub mod shard_inputs;
@@ -86,8 +87,9 @@ pub struct Options {
     pub gpu_hour_price: Option<f64>,
     /// `--slice-duration` seconds: also write AIPerf's timeslices into `output_dir`.
     pub slice_duration: Option<f64>,
-    /// `--network-latency FILE`: the round-trip probe's samples (`network_adjusted_*` metrics).
-    pub network_latency: Option<PathBuf>,
+    /// `--network-latency FILE`: the round-trip probe's samples (`network_adjusted_*` metrics);
+    /// for a sharded merge, each shard's own, one per `run_info` in the same order.
+    pub network_latency: Vec<PathBuf>,
 }
 
 /// Live snapshots recompute everything every tick; past this many timeline events they leave the
@@ -248,8 +250,13 @@ fn read_summarize_write(
     warnings: &mut Vec<String>,
     verdict: &mut Option<String>,
 ) -> anyhow::Result<Outcome> {
-    let (mut info, shards) = read_run_info(&opts, warnings)?;
-    info.network_rtt_ns = network_adjusted::rtt_ns(&info, opts.network_latency.as_deref(), warnings)?;
+    let (mut info, mut shards) = read_run_info(&opts, warnings)?;
+    network_adjusted::resolve(
+        &mut info,
+        shards.as_mut(),
+        (&opts.run_info, &opts.network_latency),
+        warnings,
+    )?;
     let format = opts.format.unwrap_or(if io::stdout().is_terminal() {
         Format::Table
     } else {
@@ -264,6 +271,9 @@ fn read_summarize_write(
     let mut by = opts
         .by_url
         .then(|| by_url::ByUrl::new(&opts.goodput, opts.sweep_limit));
+    if let Some(b) = by.as_mut() {
+        b.rtt_by_shard = info.network_rtt_by_shard.clone();
+    }
     // With --slice-duration the lines are kept: each slice is summarised from its own records.
     let mut lines: Vec<String> = Vec::new();
     let (mut acc, torn) = match opts.every {
@@ -275,17 +285,11 @@ fn read_summarize_write(
             (every, opts.sweep_limit),
             check,
         )?,
-        None => read_all(inputs, &opts, check, by.as_mut(), &mut lines)?,
+        None => read_all(inputs, &opts, &info, check, by.as_mut(), &mut lines)?,
     };
     // Before the run's summary, which sorts the columns the sweep-line metrics read in order.
     let slices = match opts.slice_duration {
-        Some(d) => Some(timeslices::compute(
-            &lines,
-            d,
-            &acc,
-            &opts.goodput,
-            info.network_rtt_ns,
-        )?),
+        Some(d) => Some(timeslices::compute(&lines, d, &acc, &opts.goodput, &info)?),
         None => None,
     };
     drop(lines);
@@ -331,6 +335,7 @@ fn read_run_info(
 fn read_all(
     inputs: Vec<Input>,
     opts: &Options,
+    info: &RunContext,
     mut check: Option<shard_records::ShardRecords>,
     mut by: Option<&mut by_url::ByUrl>,
     lines: &mut Vec<String>,
@@ -339,6 +344,9 @@ fn read_all(
     acc.sweep_limit = opts.sweep_limit;
     if check.is_some() {
         acc.keep_shard_ids();
+    }
+    if let Some(rtt) = &info.network_rtt_by_shard {
+        acc.adjust_per_shard(rtt.clone());
     }
     let keep = opts.slice_duration.is_some();
     let stats = jsonl::for_each_line(inputs, |loc, line| {
@@ -444,6 +452,9 @@ fn read_live(
     fresh.sweep_limit = sweep_limit;
     if check.is_some() {
         fresh.keep_shard_ids();
+    }
+    if let Some(rtt) = &info.network_rtt_by_shard {
+        fresh.adjust_per_shard(rtt.clone());
     }
     let acc = Arc::new(Mutex::new(fresh));
     let (done_tx, done_rx) = mpsc::channel();

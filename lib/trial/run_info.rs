@@ -49,6 +49,9 @@ pub struct RunContext {
     /// The round trip subtracted for the `network_adjusted_*` metrics, ns (set by trial-agg from
     /// the run info and `--network-latency`; [`super::network_adjusted`]).
     pub network_rtt_ns: Option<f64>,
+    /// A sharded merge's round trips instead, ns by shard index: each shard's subtracted from its
+    /// own records ([`super::per_shard_rtt::PerShard`]).
+    pub network_rtt_by_shard: Option<std::collections::BTreeMap<u32, f64>>,
 }
 
 impl RunContext {

@@ -115,6 +115,8 @@ mod tests {
             start_skew_ms: 0.0,
             max_start_late_ms: None,
             clock_error_bound_ms: Some(0.0),
+            network_rtt_ms: None,
+            run_infos: Vec::new(),
         })
     }
 

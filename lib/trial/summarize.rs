@@ -24,7 +24,9 @@ pub fn summarize(
     // Sweep-line metrics first: they need the pooled ICL column in record order.
     let mut dists = sweep_line_entries(acc, info, sweep_limit, &mut warnings);
     // Before the columns are consumed: the adjusted latencies shift their values.
-    if let Some(rtt) = info.network_rtt_ns {
+    if let Some(p) = acc.per_shard_rtt.as_deref() {
+        dists.extend(p.entries());
+    } else if let Some(rtt) = info.network_rtt_ns {
         dists.extend(super::network_adjusted::entries(acc, rtt));
     }
     let sums = column_entries(acc, consume, &mut dists);

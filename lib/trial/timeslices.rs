@@ -126,7 +126,7 @@ pub fn compute(
     seconds: f64,
     whole: &Accumulator,
     slos: &[Slo],
-    network_rtt_ns: Option<f64>,
+    info: &RunContext,
 ) -> anyhow::Result<Vec<Slice>> {
     let mut profiling: Vec<&str> = Vec::new();
     let mut spans = Vec::new();
@@ -157,6 +157,9 @@ pub fn compute(
             continue;
         }
         let mut acc = Accumulator::new(slos);
+        if let Some(rtt) = &info.network_rtt_by_shard {
+            acc.adjust_per_shard(rtt.clone()); // a sharded merge: each shard's own round trip
+        }
         for l in members {
             acc.add_line(l)
                 .map_err(|e| anyhow::anyhow!("timeslice {k}: {e}"))?;
@@ -165,7 +168,7 @@ pub fn compute(
         let slice_info = RunContext {
             window: Some(window),
             // AIPerf shifts each slice's latencies by the run's one round trip.
-            network_rtt_ns,
+            network_rtt_ns: info.network_rtt_ns,
             ..RunContext::default()
         };
         // The slice's own records make no timeline of their own: the run's is windowed below.
