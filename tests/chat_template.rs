@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use serde_json::Value;
-use sweepkit::loadgen::dataset::tokenizer::Tokenizer;
+use sweepkit::io::tokenizer::Tokenizer;
 
 use crate::common::recorded_loadgen;
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use sweepkit::loadgen::dataset::tokenizer::Tokenizer;
+use sweepkit::io::tokenizer::Tokenizer;
 use sweepkit::loadgen::py_random::PyRandom;
 
 use crate::common::recorded_loadgen;

@@ -1568,7 +1568,7 @@ fn a_large_system_prompt_is_held_once_not_once_per_dataset_entry() {
     let ran = run_measured(cmd, None, Duration::from_secs(60));
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     assert!(ran.max_rss_mib < 250, "peak RSS {} MiB", ran.max_rss_mib);
-    let system_tokens = sweepkit::loadgen::dataset::tokenizer::Tokenizer::load("builtin")
+    let system_tokens = sweepkit::io::tokenizer::Tokenizer::load("builtin")
         .unwrap()
         .count(&text);
     let lines = std::fs::read_to_string(&records).unwrap();

@@ -547,7 +547,7 @@ fn num_prompts_is_the_run_size_and_inputs_json_is_seed_deterministic() {
         .collect();
     assert_eq!(texts.len(), 7, "prompts differ");
     // Records join to inputs.json, and their ISL is the prompt's token count (builtin tokenizer).
-    let tok = sweepkit::loadgen::dataset::tokenizer::Tokenizer::load("builtin").unwrap();
+    let tok = sweepkit::io::tokenizer::Tokenizer::load("builtin").unwrap();
     for r in &recs {
         let conv = r["metadata"]["conversation_id"].as_str().unwrap();
         let d = data

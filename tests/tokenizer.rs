@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use sweepkit::loadgen::dataset::tokenizer::Tokenizer;
+use sweepkit::io::tokenizer::Tokenizer;
 
 use crate::common::{bin, repo_root, MockServer};
 

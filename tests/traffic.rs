@@ -1165,7 +1165,7 @@ fn a_verbatim_system_prompt_opens_every_request_and_adds_its_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("system.txt");
     std::fs::write(&file, text).unwrap();
-    let tok = sweepkit::loadgen::dataset::tokenizer::Tokenizer::load("builtin").unwrap();
+    let tok = sweepkit::io::tokenizer::Tokenizer::load("builtin").unwrap();
     let isl = |r: &Value| r["metrics"]["input_sequence_length"]["value"].as_u64().unwrap();
     let (plain, _) = synthetic_run(&[]);
     for flags in [

@@ -679,7 +679,7 @@ fn inputs_json_has_aiperfs_structure_with_the_history_added() {
         theirs["data"].as_array().unwrap(),
     );
     assert_eq!(od.len(), td.len());
-    let tok = sweepkit::loadgen::dataset::tokenizer::Tokenizer::load("builtin").unwrap();
+    let tok = sweepkit::io::tokenizer::Tokenizer::load("builtin").unwrap();
     let text = |p: &Value, i: usize| p["messages"][i]["content"].as_str().unwrap().to_string();
     for (o, t) in od.iter().zip(td) {
         assert_eq!(keys(o), keys(t));

@@ -8,6 +8,7 @@
 pub mod atomic;
 pub mod basic_auth;
 pub mod capped;
+pub mod chat_payload;
 pub mod chat_template;
 pub mod clock;
 pub mod clock_sync;
@@ -19,3 +20,4 @@ pub mod outcome;
 pub mod redact;
 pub mod timer;
 pub mod tls;
+pub mod tokenizer;

@@ -17,7 +17,7 @@ use super::prefix_cache::PrefixCache;
 use super::record::Recorder;
 use super::Options;
 use crate::io::clock::Clock;
-use crate::loadgen::dataset::tokenizer::Tokenizer;
+use crate::io::tokenizer::Tokenizer;
 
 /// Notional KV-cache tokens per decode slot (for `vllm:kv_cache_usage_perc`).
 pub const KV_TOKENS_PER_SLOT: u64 = 4096;
@@ -56,14 +56,14 @@ fn load_tokenizer(spec: &str) -> anyhow::Result<Tokenizer> {
 }
 
 impl Engine {
-    /// A chat request's prompt tokens as vLLM counts them: its `messages` (and `tools`) through
+    /// A chat request's prompt tokens as vLLM counts them: its `messages` through
     /// the `--tokenizer`'s chat template with the generation prompt, encoded without added special
     /// tokens. None without `--tokenizer`, for a body without messages, or when the template
     /// refuses them (the characters/4 rule stands).
     pub fn chat_prompt_tokens(&self, body: &[u8]) -> Option<u32> {
         let tok = self.tokenizer.as_ref()?;
         let payload: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body).ok()?;
-        let n = crate::loadgen::dataset::chat::templated_isl(tok, &payload)?;
+        let n = crate::io::chat_payload::templated_isl(tok, &payload)?;
         Some(u32::try_from(n).unwrap_or(u32::MAX))
     }
 

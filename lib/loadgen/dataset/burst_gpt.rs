@@ -12,8 +12,8 @@ use std::path::Path;
 use anyhow::anyhow;
 
 use crate::io::jsonl;
+use crate::io::tokenizer::Tokenizer;
 use crate::loadgen::dataset::input_file::{self, TraceRow};
-use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::options::Options;
 
 const COLUMNS: [&str; 3] = ["Timestamp", "Request tokens", "Response tokens"];

@@ -5,7 +5,7 @@
 
 use anyhow::bail;
 
-use super::tokenizer::Tokenizer;
+use crate::io::tokenizer::Tokenizer;
 use crate::loadgen::options::Options;
 
 /// Refuses an `--isl` (with `--osl`, their sum) beyond the model's context; a warning when the

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::tokenizer::Tokenizer;
+use crate::io::tokenizer::Tokenizer;
 use crate::loadgen::py_random::PyRandom;
 
 /// AIPerf's corpus (4.8 MiB, ASCII, one stripped line per line, no blank lines).

@@ -21,13 +21,12 @@ pub mod sampling;
 pub mod sharegpt;
 pub mod source_images;
 pub mod spec_bench;
-pub mod tokenizer;
 pub mod trace_sessions;
 pub mod video;
 
+use crate::io::tokenizer::Tokenizer;
 use conversation::Conversation;
 use prompts::Prompt;
-use tokenizer::Tokenizer;
 
 use crate::loadgen::options::{DatasetType, Options, PublicDataset};
 

@@ -21,9 +21,9 @@ use serde_json::{Map, Value};
 use crate::contract::limits;
 use crate::contract::seconds::{show, Seconds};
 use crate::io::jsonl;
+use crate::io::tokenizer::Tokenizer;
 use crate::loadgen::dataset::conversation::{Conversation, TurnSpec};
 use crate::loadgen::dataset::media_file::{Fields, MediaFiles};
-use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::dataset::trace_sessions::{self, Draft};
 use crate::loadgen::options::{EndpointType, Options};
 

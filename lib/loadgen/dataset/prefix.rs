@@ -21,9 +21,9 @@ use std::sync::Arc;
 
 use anyhow::bail;
 
+use crate::io::tokenizer::Tokenizer;
 use crate::loadgen::dataset::corpus::Streams;
 use crate::loadgen::dataset::prompts::corpus_text;
-use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::options::Workload;
 use crate::loadgen::py_random::PyRandom;
 

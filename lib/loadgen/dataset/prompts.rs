@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use super::content::UserContent;
 use super::corpus::Streams;
 use super::media::MediaMaker;
-use crate::loadgen::dataset::tokenizer::Tokenizer;
+use crate::io::tokenizer::Tokenizer;
 use crate::loadgen::options::Options;
 use crate::loadgen::wire::{self, BodySpec};
 

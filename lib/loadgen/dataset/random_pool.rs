@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::io::jsonl;
+use crate::io::tokenizer::Tokenizer;
 use crate::loadgen::dataset::prompts::Prompt;
-use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::options::Options;
 use crate::loadgen::py_random::PyRandom;
 

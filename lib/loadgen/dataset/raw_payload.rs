@@ -12,10 +12,10 @@ use anyhow::anyhow;
 use serde_json::{Map, Value};
 
 use crate::io::jsonl;
+use crate::io::tokenizer::Tokenizer;
 use crate::loadgen::dataset::content::UserContent;
 use crate::loadgen::dataset::conversation::{Conversation, Turn};
 use crate::loadgen::dataset::prompts::{Body, Prompt};
-use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::wire;
 
 /// A loaded raw-payload file or folder.

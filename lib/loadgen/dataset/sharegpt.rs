@@ -22,8 +22,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::io::capped::{MAX_LINE_BYTES, MAX_LINE_TEXT};
+use crate::io::tokenizer::Tokenizer;
 use crate::loadgen::dataset::conversation::TurnSpec;
-use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::dataset::trace_sessions::Draft;
 use crate::loadgen::options::Options;
 

@@ -17,9 +17,9 @@ use std::sync::Arc;
 use anyhow::bail;
 use serde_json::{Map, Value};
 
+use crate::io::tokenizer::Tokenizer;
 use crate::loadgen::dataset::conversation::{Conversation, TurnSpec};
 use crate::loadgen::dataset::replay;
-use crate::loadgen::dataset::tokenizer::Tokenizer;
 use crate::loadgen::options::{DatasetType, Options};
 use crate::loadgen::wire::BodySpec;
 

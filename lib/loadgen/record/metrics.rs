@@ -6,7 +6,7 @@ use std::time::Instant;
 use crate::contract::records::{ErrorDetails, ErrorKind, Metadata, Phase, Record, Value};
 use crate::io::clock::Clock;
 
-use crate::loadgen::dataset::tokenizer::Tokenizer;
+use crate::io::tokenizer::Tokenizer;
 use crate::loadgen::http::client::Exchange;
 use crate::loadgen::openai::Usage;
 

@@ -8,7 +8,8 @@ use anyhow::anyhow;
 
 use super::workers::{self, Workers};
 use crate::io::jsonl::JsonlWriter;
-use crate::loadgen::dataset::{self, tokenizer::Tokenizer, Dataset};
+use crate::io::tokenizer::Tokenizer;
+use crate::loadgen::dataset::{self, Dataset};
 use crate::loadgen::http::cancel::Cancellation;
 use crate::loadgen::http::replicas::Replicas;
 use crate::loadgen::options::Options;

@@ -12,7 +12,7 @@ use super::stop::Watchdog;
 use crate::contract::records::Phase;
 use crate::io::clock::Clock;
 use crate::io::jsonl::JsonlWriter;
-use crate::loadgen::dataset::tokenizer::Tokenizer;
+use crate::io::tokenizer::Tokenizer;
 use crate::loadgen::http::rx_stamp::RxHealth;
 use crate::loadgen::options::{Options, StopLimits};
 use crate::loadgen::pacing::control::Control;
