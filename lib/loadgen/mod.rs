@@ -20,7 +20,6 @@
 
 pub mod dataset;
 pub mod http;
-pub mod numpy_random;
 pub mod openai;
 pub mod options;
 pub mod pacing;

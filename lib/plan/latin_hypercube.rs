@@ -4,7 +4,7 @@
 //! `default_rng(seed)` and float operation for float operation, so the accepted swaps, and so the
 //! plan, are AIPerf's.
 
-use super::numpy_pcg64::Pcg64;
+use crate::stats::numpy_random::Pcg64;
 
 /// scipy's `random-cd` stopping rules: at most this many tries ...
 const CD_ITERS: usize = 10_000;

@@ -5,7 +5,6 @@
 pub mod compare;
 pub mod latin_hypercube;
 pub mod makefile;
-pub mod numpy_pcg64;
 pub mod output_length;
 pub mod scenarios;
 pub mod sobol;

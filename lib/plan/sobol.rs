@@ -8,10 +8,10 @@ use serde::de::Deserializer;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::numpy_pcg64::Pcg64;
 use super::sweep_file::refuse;
 use crate::artifacts::layout::SweepMode;
 use crate::contract::settings::Sweepable;
+use crate::stats::numpy_random::Pcg64;
 
 /// Bits of each coordinate (scipy's default): at most 2^30 points.
 const BITS: usize = 30;

@@ -7,6 +7,7 @@ pub mod distribution;
 pub mod isotonic;
 pub mod knee;
 pub mod ks;
+pub mod numpy_random;
 pub mod proportion;
 pub mod trends;
 pub mod welch;

@@ -15,8 +15,8 @@ use image::RgbImage;
 use crate::contract::media::{ImageSource, SourceSampling};
 use crate::io::media::image_folder;
 use crate::io::media::source_image::{decode, resized, Unreadable};
-use crate::loadgen::numpy_random::NumpyRandom;
 use crate::loadgen::py_random::{child_seed, PyRandom};
+use crate::stats::numpy_random::Pcg64;
 
 /// AIPerf's bundled `assets/source_images`, in its sorted order (CC0, the Getty's Open Content
 /// Program: `lib/loadgen/assets/source_images/ATTRIBUTION.md`).
@@ -62,7 +62,7 @@ pub struct SourcePool {
     /// The next index of the sequential walk.
     next: usize,
     choice: PyRandom,
-    shuffle: NumpyRandom,
+    shuffle: Pcg64,
     cache: HashMap<usize, Arc<RgbImage>>,
     cached_bytes: usize,
     /// The files retired as unreadable, with why.
@@ -99,7 +99,7 @@ impl SourcePool {
             cycle: Vec::new(),
             next: 0,
             choice: PyRandom::new(stream),
-            shuffle: NumpyRandom::new(stream),
+            shuffle: Pcg64::new(stream),
             cache: HashMap::new(),
             cached_bytes: 0,
             skipped: Vec::new(),

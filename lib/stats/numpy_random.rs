@@ -1,6 +1,7 @@
 //! NumPy's default generator as `np.random.default_rng(seed)` builds it: a `SeedSequence` hashes
-//! the integer seed into a PCG64 (XSL-RR 128/64) state. Only what scipy's Sobol scrambling draws is
-//! here (`integers(0, 2, dtype=uint32)`), bit for bit, so a scrambled plan equals AIPerf's.
+//! the integer seed into a PCG64 (XSL-RR 128/64) state. Only the draws AIPerf makes through NumPy
+//! are here, bit for bit: scipy's Sobol scrambling and Latin hypercube (sweep plans) and
+//! `Generator.shuffle` (`--image-source-sampling shuffle-cycle`).
 
 /// `SeedSequence`'s hashing constants (numpy/random/bit_generator.pyx).
 const INIT_A: u32 = 0x43b0_d7e5;
@@ -191,4 +192,42 @@ mod tests {
     const DOUBLES_5: [f64; 2] = [0.8050029237453802, 0.8079407897364937];
     const INTS_5: [u32; 3] = [3, 3, 4];
     const SHUFFLED_5: [u32; 7] = [6, 0, 1, 3, 2, 5, 4];
+
+    /// Values printed by NumPy 2.4.6 (AIPerf 0.13's venv): a seed of two words, then
+    /// `g = default_rng(seed); l = list(range(10)); g.shuffle(l)`, and `range(5)` on the same
+    /// generator (its spare 32-bit half carried over).
+    #[test]
+    fn seed_sequence_and_list_shuffles_are_numpys() {
+        assert_eq!(
+            seed_sequence_state(12_345_678_901_234_567_890),
+            [
+                0x3adc_e17e_3465_14ac,
+                0x59e9_bcc3_88fa_7613,
+                0xf848_c11a_70fd_2314,
+                0x2fce_4134_a50b_adc2
+            ]
+        );
+        let mut r = Pcg64::new(12_345_678_901_234_567_890);
+        let raw: Vec<u64> = (0..3).map(|_| r.next_u64()).collect();
+        assert_eq!(
+            raw,
+            [77935276331132168, 12033622772062331548, 11213416055601313548]
+        );
+        for (seed, ten, five) in [
+            (7u64, [8, 0, 7, 1, 3, 6, 2, 4, 5, 9], [4, 3, 1, 2, 0]),
+            (
+                12_345_678_901_234_567_890,
+                [6, 1, 0, 3, 2, 5, 7, 4, 9, 8],
+                [0, 3, 2, 1, 4],
+            ),
+        ] {
+            let mut g = Pcg64::new(seed);
+            let mut l: Vec<u32> = (0..10).collect();
+            g.shuffle(&mut l);
+            assert_eq!(l, ten, "seed {seed}");
+            let mut l: Vec<u32> = (0..5).collect();
+            g.shuffle(&mut l);
+            assert_eq!(l, five, "seed {seed}");
+        }
+    }
 }
