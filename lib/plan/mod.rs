@@ -6,6 +6,7 @@ pub mod compare;
 pub mod latin_hypercube;
 pub mod makefile;
 pub mod output_length;
+pub mod refused_key;
 pub mod scenarios;
 pub mod sobol;
 pub mod sweep_file;

@@ -8,7 +8,7 @@ use serde::de::Deserializer;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::sweep_file::refuse;
+use super::refused_key::refuse;
 use crate::artifacts::layout::SweepMode;
 use crate::contract::settings::Sweepable;
 use crate::stats::numpy_random::Pcg64;
