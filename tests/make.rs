@@ -59,8 +59,10 @@ fn throughput_at(s: &Value, c: u64) -> f64 {
 
 #[test]
 fn a_campaign_runs_under_make_resumes_what_is_missing_and_compares_frontiers() {
-    let slow = MockServer::start(&["--max-batch", "1", "--ttft-ms", "4", "--itl-ms", "2"]);
-    let fast = MockServer::start(&["--max-batch", "8", "--ttft-ms", "4", "--itl-ms", "2"]);
+    // 10 ms tokens: the mock's slots, not a loaded client, set both configurations' throughput,
+    // so two trials a side resolve b's 4-8x lead (the +5 % throughput gate below must fail).
+    let slow = MockServer::start(&["--max-batch", "1", "--ttft-ms", "4", "--itl-ms", "10"]);
+    let fast = MockServer::start(&["--max-batch", "8", "--ttft-ms", "4", "--itl-ms", "10"]);
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (slow.url(), fast.url());
 
@@ -73,10 +75,10 @@ fn a_campaign_runs_under_make_resumes_what_is_missing_and_compares_frontiers() {
     );
     let (sa, sb) = (sweep(tmp.path(), "config_a"), sweep(tmp.path(), "config_b"));
     assert_eq!(sa["metadata"]["num_successful_runs"], 6);
-    // One slot holds each request at least 4 ms + 7 tokens x 2 ms = 18 ms: config a never passes
-    // 55.6 requests a second (the mock's ceiling); config b's 8 slots beat that ceiling (by how
+    // One slot holds each request at least 4 ms + 7 tokens x 10 ms = 74 ms: config a never passes
+    // 13.5 requests a second (the mock's ceiling); config b's 8 slots beat that ceiling (by how
     // much is the machine's business).
-    let one_slot = 1000.0 / 18.0;
+    let one_slot = 1000.0 / 74.0;
     assert!(throughput_at(&sa, 8) <= one_slot, "{}", throughput_at(&sa, 8));
     assert!(
         throughput_at(&sb, 8) > one_slot,
