@@ -235,7 +235,7 @@ fn single_turn_media_files_reach_the_server_with_their_sizes() {
     assert_eq!(
         media[2],
         &json!({"images": [], "audio_seconds": [1.25], "tokens": 50 + 1, "video_bytes": [64],
-                "video_seconds": [null], "video_sizes": [null]})
+                "video_seconds": [null], "video_sizes": [null], "video_audio_channels": [null]})
     );
     let bytes = |p: &str| base64(&std::fs::read(p).unwrap());
     let content = |i: usize| seen[i]["request_body"]["messages"][0]["content"].clone();
