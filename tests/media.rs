@@ -235,7 +235,7 @@ fn single_turn_media_files_reach_the_server_with_their_sizes() {
     assert_eq!(
         media[2],
         &json!({"images": [], "audio_seconds": [1.25], "tokens": 50 + 1, "video_bytes": [64],
-                "video_seconds": [null], "video_sizes": [null]})
+                "video_seconds": [null], "video_sizes": [null], "video_audio_channels": [null]})
     );
     let bytes = |p: &str| base64(&std::fs::read(p).unwrap());
     let content = |i: usize| seen[i]["request_body"]["messages"][0]["content"].clone();
@@ -517,11 +517,66 @@ fn synthetic_videos_reach_the_server_with_their_duration_and_size() {
     }
 }
 
+/// AIPerf's audio track: none by default; with `--video-audio-num-channels N` the server finds an
+/// audio track of N channels in the header (WebM: Vorbis, MP4: Opus by default; a kHz rate and a
+/// 24-bit WAV reach ffmpeg too).
+#[test]
+fn videos_carry_an_audio_track_only_when_channels_are_given() {
+    crate::common::require_tool("ffmpeg", "-version", "ffmpeg");
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[&str], serde_json::Value); 3] = [
+        ("webm", &[], serde_json::json!([null])),
+        (
+            "webm",
+            &[
+                "--video-audio-num-channels",
+                "1",
+                "--video-audio-sample-rate",
+                "16",
+            ],
+            serde_json::json!([1]),
+        ),
+        (
+            "mp4",
+            &["--video-audio-num-channels", "2", "--video-audio-depth", "24"],
+            serde_json::json!([2]),
+        ),
+    ];
+    for (i, (format, audio, want)) in cases.into_iter().enumerate() {
+        let mut args = vec!["--isl", "8", "--osl", "2", "--request-count", "1"];
+        args.extend(["--video-width", "64", "--video-height", "48", "--video-fps", "4"]);
+        args.extend(["--video-duration", "1", "--video-format", format]);
+        args.extend_from_slice(audio);
+        let (seen, _, _) = recorded_loadgen(dir.path(), &format!("audio{i}"), &args);
+        assert_eq!(seen.len(), 1);
+        let m = &seen[0]["media"];
+        assert_eq!(m["video_audio_channels"], want, "{format} {audio:?}: {m}");
+        assert_eq!(m["video_sizes"], serde_json::json!([[64, 48]]), "{m}");
+    }
+}
+
 /// Bad video flags give one line naming the flag (exit 2); sweep-plan accepts the flags too.
 #[test]
 fn bad_video_flags_name_the_flag() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--video-width", "64"], "--video-width needs --video-height"),
+        (
+            &[
+                "--video-width",
+                "64",
+                "--video-height",
+                "48",
+                "--video-audio-codec",
+                "aac",
+            ],
+            "--video-audio-codec aac: WebM holds",
+        ),
+        (
+            &["--video-audio-num-channels", "3"],
+            "--video-audio-num-channels 3",
+        ),
+        (&["--video-audio-sample-rate", "7"], "--video-audio-sample-rate 7"),
+        (&["--video-audio-depth", "12"], "--video-audio-depth 12"),
         (
             &["--video-width", "64", "--video-height", "48", "--video-fps", "0"],
             "--video-fps 0",
@@ -582,13 +637,16 @@ fn bad_video_flags_name_the_flag() {
             "48",
         ])
         .args(["--video-format", "mp4", "--video-codec", "libx264"])
+        .args(["--video-audio-num-channels", "2", "--video-audio-codec", "aac"])
+        .args(["--video-audio-sample-rate", "48000", "--video-audio-depth", "24"])
         .output()
         .unwrap();
     assert!(plan.status.success(), "{}", crate::common::stderr(&plan));
     let out = crate::common::stdout(&plan);
     assert_eq!(out.lines().count(), 2, "{out}");
     assert!(
-        out.lines().all(|l| l.contains("64") && l.contains("libx264")),
+        out.lines()
+            .all(|l| l.contains("64") && l.contains("libx264") && l.contains("aac")),
         "each run carries the video flags: {out}"
     );
 }

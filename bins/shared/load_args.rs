@@ -12,8 +12,8 @@ use clap::Args;
 use sweepkit::contract::ranges::Range;
 use sweepkit::contract::settings::{
     parse_extra_inputs, ArrivalPattern, AudioFormat, DatasetType, EndpointType, FlagValue, ImageFormat,
-    PublicDataset, SamplingStrategy, Settings, SourceSampling, Sweepable, Urls, VideoCodec, VideoFormat,
-    VideoSynth,
+    PublicDataset, SamplingStrategy, Settings, SourceSampling, Sweepable, Urls, VideoAudioCodec, VideoCodec,
+    VideoFormat, VideoSynth,
 };
 
 /// An enum flag parsed by its serde names, listed in `--help` and in the error for a bad value.

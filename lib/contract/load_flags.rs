@@ -325,6 +325,21 @@ macro_rules! loadgen_settings {
         /// What the frames show: moving_shapes, grid_clock or noise [default: moving_shapes].
         #[arg(long, value_parser = one_of::<VideoSynth>())]
         video_synth_type: opt(VideoSynth),
+        /// Sample rate of a video's audio track, Hz or kHz (at most 1000 is kHz: 16 = 16000), 8 to 96000 [default: 44100].
+        #[arg(long, allow_negative_numbers = true, value_name = "HZ")]
+        #[range(Positive)]
+        video_audio_sample_rate: opt(f64),
+        /// Audio channels muxed into each video: 0 (no audio track), 1 (mono) or 2 (stereo); Gaussian noise as long as the video [default: 0].
+        #[arg(long, allow_negative_numbers = true, value_name = "N")]
+        #[range(Whole)]
+        video_audio_num_channels: opt(u64),
+        /// ffmpeg encoder of a video's audio track: libvorbis, libopus or aac (mp4 only) [default: libopus in mp4, libvorbis in webm].
+        #[arg(long, value_parser = one_of::<VideoAudioCodec>())]
+        video_audio_codec: opt(VideoAudioCodec),
+        /// Bit depth of a video's audio track before encoding: 8, 16, 24 or 32 [default: 16].
+        #[arg(long, allow_negative_numbers = true, value_name = "BITS")]
+        #[range(Count)]
+        video_audio_depth: opt(u64),
         /// A verbatim system prompt, sent first on every request (its tokens add to the ISL; synthetic prompts).
         #[arg(long, value_name = "TEXT")]
         system_prompt: opt(String),

@@ -131,6 +131,34 @@ impl VideoCodec {
     }
 }
 
+/// `--video-audio-codec`: the ffmpeg encoder of a video's audio track (AIPerf's `VideoAudioCodec`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VideoAudioCodec {
+    Libvorbis,
+    Libopus,
+    Aac,
+}
+
+impl VideoAudioCodec {
+    /// ffmpeg's name for the encoder.
+    pub fn name(self) -> &'static str {
+        match self {
+            VideoAudioCodec::Libvorbis => "libvorbis",
+            VideoAudioCodec::Libopus => "libopus",
+            VideoAudioCodec::Aac => "aac",
+        }
+    }
+
+    /// AIPerf's `VIDEO_AUDIO_CODEC_MAP`: Opus in MP4, Vorbis in WebM.
+    pub fn default_for(format: VideoFormat) -> VideoAudioCodec {
+        match format {
+            VideoFormat::Mp4 => VideoAudioCodec::Libopus,
+            VideoFormat::Webm => VideoAudioCodec::Libvorbis,
+        }
+    }
+}
+
 /// `--video-synth-type`: what the frames show (AIPerf's `VideoSynthType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -168,6 +196,12 @@ pub struct MediaFlags {
     pub video_format: Option<VideoFormat>,
     pub video_codec: Option<VideoCodec>,
     pub video_synth_type: Option<VideoSynth>,
+    /// Hz, or kHz when at most 1000 (AIPerf's rule).
+    pub video_audio_sample_rate: Option<f64>,
+    pub video_audio_num_channels: Option<u64>,
+    pub video_audio_codec: Option<VideoAudioCodec>,
+    /// Bits per sample.
+    pub video_audio_depth: Option<u64>,
     /// The endpoint's name when it is not chat (None: chat).
     pub non_chat_endpoint: Option<&'static str>,
     /// An `--input-file` is given.
@@ -223,6 +257,20 @@ pub struct VideoSpec {
     pub format: VideoFormat,
     pub codec: VideoCodec,
     pub synth: VideoSynth,
+    /// The muxed noise track (None: `--video-audio-num-channels 0`, AIPerf's default).
+    pub audio: Option<VideoAudio>,
+}
+
+/// A synthetic video's audio track, resolved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VideoAudio {
+    /// Hz.
+    pub rate: u32,
+    /// 1 or 2.
+    pub channels: u16,
+    /// Bits per sample of the WAV given to ffmpeg: 8, 16, 24 or 32.
+    pub depth: u16,
+    pub codec: VideoAudioCodec,
 }
 
 impl VideoSpec {
@@ -323,6 +371,7 @@ pub fn resolve(s: &MediaFlags) -> MediaSpec {
             format: s.video_format.unwrap_or_default(),
             codec: s.video_codec.unwrap_or_default(),
             synth: s.video_synth_type.unwrap_or_default(),
+            audio: video_audio(s),
         }),
         _ => None,
     };
@@ -331,6 +380,30 @@ pub fn resolve(s: &MediaFlags) -> MediaSpec {
         images: images.filter(|i| i.batch > 0 && i.width.mean.trunc() > 0.0 && i.height.mean.trunc() > 0.0),
         audio: audio.filter(|a| a.batch > 0 && a.length.mean > 0.0),
     }
+}
+
+/// AIPerf's `_generate_audio_data` rate rule: a rate above 1000 is Hz, else kHz.
+fn audio_rate_hz(rate: f64) -> f64 {
+    if rate > 1000.0 {
+        rate
+    } else {
+        rate * 1000.0
+    }
+}
+
+/// The video's audio track once `--video-audio-num-channels` is 1 or 2, with AIPerf's defaults
+/// (44100 Hz, 16 bits, the container's codec).
+fn video_audio(s: &MediaFlags) -> Option<VideoAudio> {
+    let channels = s.video_audio_num_channels.unwrap_or(0).min(2) as u16;
+    let format = s.video_format.unwrap_or_default();
+    (channels > 0).then(|| VideoAudio {
+        rate: audio_rate_hz(s.video_audio_sample_rate.unwrap_or(44_100.0)) as u32,
+        channels,
+        depth: s.video_audio_depth.unwrap_or(16).min(32) as u16,
+        codec: s
+            .video_audio_codec
+            .unwrap_or_else(|| VideoAudioCodec::default_for(format)),
+    })
 }
 
 /// Refuses media settings that cannot run, naming the flag and the fix.
@@ -438,6 +511,26 @@ fn check_video(s: &MediaFlags) -> anyhow::Result<()> {
     if webm && matches!(codec, VideoCodec::H264 | VideoCodec::H265) {
         bail!("--video-codec {}: WebM holds VP8, VP9 or AV1 only; give --video-format mp4 or --video-codec libvpx-vp9", codec.name());
     }
+    check_video_audio(s, webm)
+}
+
+/// The `--video-audio-*` flags as AIPerf bounds them, and a codec the container can hold.
+fn check_video_audio(s: &MediaFlags, webm: bool) -> anyhow::Result<()> {
+    if let Some(n) = s.video_audio_num_channels.filter(|&n| n > 2) {
+        bail!("--video-audio-num-channels {n}: give 0 (no audio track), 1 (mono) or 2 (stereo)");
+    }
+    if let Some(r) = s
+        .video_audio_sample_rate
+        .filter(|r| !(8.0..=96_000.0).contains(r))
+    {
+        bail!("--video-audio-sample-rate {r}: give 8 to 96000 (Hz, or kHz when at most 1000: 16 or 16000)");
+    }
+    if let Some(d) = s.video_audio_depth.filter(|d| ![8, 16, 24, 32].contains(d)) {
+        bail!("--video-audio-depth {d}: give 8, 16, 24 or 32 bits");
+    }
+    if webm && s.video_audio_codec == Some(VideoAudioCodec::Aac) {
+        bail!("--video-audio-codec aac: WebM holds Vorbis or Opus audio only; give --video-audio-codec libvorbis or libopus, or --video-format mp4");
+    }
     Ok(())
 }
 
@@ -499,6 +592,55 @@ mod tests {
         ] {
             assert_eq!(resolve(&s), MediaSpec::default(), "{s:?}");
         }
+    }
+
+    /// AIPerf's audio track rules: none at 0 channels (the default), 44.1 kHz 16-bit by default,
+    /// a rate of at most 1000 read as kHz, Vorbis in WebM and Opus in MP4 unless a codec is given.
+    #[test]
+    fn a_video_audio_track_resolves_with_aiperfs_defaults() {
+        let video = |f: MediaFlags| {
+            resolve(&MediaFlags {
+                video_width: Some(64),
+                video_height: Some(48),
+                ..f
+            })
+            .video
+            .unwrap()
+            .audio
+        };
+        assert_eq!(video(MediaFlags::default()), None);
+        let webm = video(MediaFlags {
+            video_audio_num_channels: Some(1),
+            ..Default::default()
+        });
+        let want = VideoAudio {
+            rate: 44_100,
+            channels: 1,
+            depth: 16,
+            codec: VideoAudioCodec::Libvorbis,
+        };
+        assert_eq!(webm, Some(want));
+        let mp4 = video(MediaFlags {
+            video_audio_num_channels: Some(2),
+            video_audio_sample_rate: Some(16.0),
+            video_audio_depth: Some(24),
+            video_format: Some(VideoFormat::Mp4),
+            ..Default::default()
+        });
+        let opus = VideoAudio {
+            rate: 16_000,
+            channels: 2,
+            depth: 24,
+            codec: VideoAudioCodec::Libopus,
+        };
+        assert_eq!(mp4, Some(opus));
+        let aac = video(MediaFlags {
+            video_audio_num_channels: Some(1),
+            video_audio_codec: Some(VideoAudioCodec::Aac),
+            video_format: Some(VideoFormat::Mp4),
+            ..Default::default()
+        });
+        assert_eq!(aac.map(|a| a.codec), Some(VideoAudioCodec::Aac));
     }
 
     #[test]

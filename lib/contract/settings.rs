@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 
 use super::limits;
 pub use super::media::{
-    AudioFormat, ImageFormat, MediaFlags, SourceSampling, VideoCodec, VideoFormat, VideoSynth,
+    AudioFormat, ImageFormat, MediaFlags, SourceSampling, VideoAudioCodec, VideoCodec, VideoFormat,
+    VideoSynth,
 };
 use super::ranges::Range;
 use super::seconds;
@@ -456,6 +457,10 @@ impl Settings {
             video_format: self.video_format,
             video_codec: self.video_codec,
             video_synth_type: self.video_synth_type,
+            video_audio_sample_rate: self.video_audio_sample_rate,
+            video_audio_num_channels: self.video_audio_num_channels,
+            video_audio_codec: self.video_audio_codec,
+            video_audio_depth: self.video_audio_depth,
             non_chat_endpoint: (kind != EndpointType::Chat).then(|| kind.name()),
             input_file: self.input_file.is_some(),
         }
@@ -942,6 +947,9 @@ impl FlagValue for VideoCodec {
 impl FlagValue for VideoSynth {
     const NAMES: &'static [&'static str] = &["moving_shapes", "grid_clock", "noise"];
 }
+impl FlagValue for VideoAudioCodec {
+    const NAMES: &'static [&'static str] = &["libvorbis", "libopus", "aac"];
+}
 impl FlagValue for Ui {
     const NAMES: &'static [&'static str] = &["simple", "none", "dashboard"];
 }
@@ -970,6 +978,7 @@ mod tests {
         names_round_trip::<VideoFormat>();
         names_round_trip::<VideoCodec>();
         names_round_trip::<VideoSynth>();
+        names_round_trip::<VideoAudioCodec>();
     }
 
     #[test]

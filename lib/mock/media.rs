@@ -47,6 +47,10 @@ pub struct MediaSeen {
     /// left out when the request carried no video.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub video_sizes: Vec<Option<[u32; 2]>>,
+    /// Each video's audio channel count from its header (null: no audio track, or remote); left
+    /// out when the request carried no video.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub video_audio_channels: Vec<Option<u16>>,
 }
 
 impl MediaSeen {
@@ -79,6 +83,7 @@ impl MediaSeen {
         self.video_bytes.push(bytes.map(|b| b.len()));
         self.video_seconds.push(info.seconds);
         self.video_sizes.push(info.size.map(|(w, h)| [w, h]));
+        self.video_audio_channels.push(info.audio_channels);
     }
 
     pub fn is_empty(&self) -> bool {

@@ -2,7 +2,8 @@
 //! synthetic videos (`ffmpeg -f rawvideo -pix_fmt rgb24 -s WxH -r FPS -i pipe: -f FMT -vcodec C
 //! -pix_fmt yuv420p [-movflags faststart] OUT`). No Rust video encoder builds offline; the
 //! frames go in through stdin and the video comes back from a temporary file, as in AIPerf: a
-//! seekable output is what lets ffmpeg write WebM's duration and MP4's index up front.
+//! seekable output is what lets ffmpeg write WebM's duration and MP4's index up front. An audio
+//! track goes in as AIPerf's does: a WAV file as a second input, `-acodec C -shortest`.
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
@@ -28,6 +29,8 @@ pub struct Encode<'a> {
     pub rgb: &'a [u8],
     /// ffmpeg is killed when it runs longer.
     pub timeout: Duration,
+    /// A WAV file's bytes to mux as the audio track and the ffmpeg audio encoder (None: no track).
+    pub audio: Option<(&'a [u8], &'a str)>,
 }
 
 /// Whether `ffmpeg -version` runs.
@@ -44,21 +47,34 @@ pub fn available() -> bool {
 pub fn encode(e: &Encode) -> anyhow::Result<Vec<u8>> {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
-    let out = std::env::temp_dir().join(format!("sweepkit-video-{}-{n}.{}", std::process::id(), e.format));
-    let result = run(e, &out);
+    let stem = std::env::temp_dir().join(format!("sweepkit-video-{}-{n}", std::process::id()));
+    let out = stem.with_extension(e.format);
+    let wav = stem.with_extension("wav");
+    let result = match e.audio {
+        Some((bytes, _)) => std::fs::write(&wav, bytes)
+            .context("could not write the video's audio track to a temporary file")
+            .and_then(|()| run(e, &out, Some(&wav))),
+        None => run(e, &out, None),
+    };
     let _ = std::fs::remove_file(&out);
+    let _ = std::fs::remove_file(&wav);
     result
 }
 
-fn run(e: &Encode, out: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+fn run(e: &Encode, out: &std::path::Path, wav: Option<&std::path::Path>) -> anyhow::Result<Vec<u8>> {
     let size = format!("{}x{}", e.width, e.height);
     let fps = e.fps.to_string();
     let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args([
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", &size, "-r", &fps, "-i", "pipe:0",
-        ])
-        .args(["-f", e.format, "-vcodec", e.codec, "-pix_fmt", "yuv420p"]);
+    cmd.args(["-hide_banner", "-loglevel", "error", "-y"]).args([
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", &size, "-r", &fps, "-i", "pipe:0",
+    ]);
+    if let Some(wav) = wav {
+        cmd.arg("-i").arg(wav);
+    }
+    cmd.args(["-f", e.format, "-vcodec", e.codec, "-pix_fmt", "yuv420p"]);
+    if let (Some(_), Some((_, codec))) = (wav, e.audio) {
+        cmd.args(["-acodec", codec, "-shortest"]);
+    }
     if e.format == "mp4" {
         cmd.args(["-movflags", "faststart"]);
     }

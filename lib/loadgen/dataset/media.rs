@@ -36,7 +36,7 @@ enum Pixels {
 pub struct MediaMaker {
     images: Option<(ImageSpec, PyRandom, PyRandom, Pixels)>,
     audio: Option<(AudioSpec, PyRandom, PyRandom, StdRng)>,
-    video: Option<(VideoSpec, StdRng)>,
+    video: Option<(VideoSpec, StdRng, StdRng)>,
 }
 
 impl MediaMaker {
@@ -64,7 +64,10 @@ impl MediaMaker {
                 let streams = (derived("dataset.audio.duration"), derived("dataset.audio.format"));
                 (a, streams.0, streams.1, own("dataset.audio.data"))
             }),
-            video: spec.video.clone().map(|v| (v, own("dataset.video.noise"))),
+            video: spec
+                .video
+                .clone()
+                .map(|v| (v, own("dataset.video.noise"), own("dataset.video.audio"))),
         })
     }
 
@@ -92,9 +95,9 @@ impl MediaMaker {
                 });
             }
         }
-        if let Some((spec, noise)) = &mut self.video {
+        if let Some((spec, noise, sound)) = &mut self.video {
             for _ in 0..spec.batch {
-                parts.push(Part::Video(super::video::video(spec, noise)?.into()));
+                parts.push(Part::Video(super::video::video(spec, noise, sound)?.into()));
             }
         }
         Ok(parts)

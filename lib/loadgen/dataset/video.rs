@@ -3,16 +3,20 @@
 //! grid, hands, dial and centre dot; the "Frame N" caption is left out: no font) or noise (the
 //! `dataset.video.noise` stream), encoded by the `ffmpeg` binary and sent as a
 //! `data:video/<fmt>;base64,` URL. The shapes are AIPerf's, drawn by sweepkit (not Pillow's
-//! exact pixels); the encoded bytes are ffmpeg's, so they differ from AIPerf's too.
+//! exact pixels); the encoded bytes are ffmpeg's, so they differ from AIPerf's too. With
+//! `--video-audio-num-channels 1|2` a Gaussian noise track (sd 0.3, clipped; the
+//! `dataset.video.audio` stream) as long as the video is muxed in, as AIPerf's
+//! `_generate_audio_data` makes it (its samples are NumPy's, not reproduced).
 
 use std::f64::consts::PI;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::RngExt;
+use rand_distr::{Distribution, Normal};
 
-use crate::contract::media::{VideoSpec, VideoSynth};
-use crate::io::media::{base64, ffmpeg};
+use crate::contract::media::{VideoAudio, VideoSpec, VideoSynth};
+use crate::io::media::{base64, ffmpeg, wav};
 
 /// The longest one video's encoding may take.
 const ENCODE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -164,9 +168,22 @@ pub fn frames(spec: &VideoSpec, noise: &mut StdRng) -> Vec<u8> {
     rgb
 }
 
-/// One video as a `data:video/<fmt>;base64,` URL; an error names the flag to change.
-pub fn video(spec: &VideoSpec, noise: &mut StdRng) -> anyhow::Result<String> {
+/// The audio track as AIPerf's `_generate_audio_data` makes it: `int(duration * rate)` frames of
+/// Gaussian noise (sd 0.3, clipped to [-1, 1]) as a WAV of the track's rate, depth and channels.
+pub fn audio_track(spec: &VideoSpec, audio: &VideoAudio, rng: &mut StdRng) -> Vec<u8> {
+    let frames = (spec.duration * audio.rate as f64) as usize;
+    let normal = Normal::<f64>::new(0.0, 0.3).expect("a positive sd");
+    let samples: Vec<f64> = (0..frames * audio.channels as usize)
+        .map(|_| normal.sample(rng).clamp(-1.0, 1.0))
+        .collect();
+    wav::encode(audio.rate, audio.depth, audio.channels, &samples)
+}
+
+/// One video as a `data:video/<fmt>;base64,` URL; an error names the flag to change. `sound` is
+/// the `dataset.video.audio` stream, drawn only when the video has an audio track.
+pub fn video(spec: &VideoSpec, noise: &mut StdRng, sound: &mut StdRng) -> anyhow::Result<String> {
     let rgb = frames(spec, noise);
+    let track = spec.audio.map(|a| (audio_track(spec, &a, sound), a.codec.name()));
     let bytes = ffmpeg::encode(&ffmpeg::Encode {
         width: spec.width,
         height: spec.height,
@@ -175,10 +192,14 @@ pub fn video(spec: &VideoSpec, noise: &mut StdRng) -> anyhow::Result<String> {
         codec: spec.codec.name(),
         rgb: &rgb,
         timeout: ENCODE_TIMEOUT,
+        audio: track.as_ref().map(|(wav, codec)| (wav.as_slice(), *codec)),
     })
     .map_err(|e| {
+        let audio = track
+            .as_ref()
+            .map_or(String::new(), |(_, c)| format!(" --video-audio-codec {c}"));
         anyhow::anyhow!(
-            "--video-width {}x{} --video-format {} --video-codec {}: {e:#}",
+            "--video-width {}x{} --video-format {} --video-codec {}{audio}: {e:#}",
             spec.width,
             spec.height,
             spec.format.name(),
@@ -208,6 +229,7 @@ mod tests {
             format: VideoFormat::Webm,
             codec: VideoCodec::Vp9,
             synth,
+            audio: None,
         }
     }
 
@@ -242,5 +264,28 @@ mod tests {
         let a = frames(&n, &mut StdRng::seed_from_u64(1));
         assert_eq!(a, frames(&n, &mut StdRng::seed_from_u64(1)));
         assert_ne!(a, frames(&n, &mut StdRng::seed_from_u64(2)));
+    }
+
+    /// The audio track's WAV: int(1 s x 8000 Hz) frames of the track's channels and depth, the
+    /// same samples for the same seed only.
+    #[test]
+    fn the_audio_track_is_a_wav_as_long_as_the_video() {
+        use crate::contract::media::VideoAudioCodec;
+        let s = spec(VideoSynth::MovingShapes);
+        let a = VideoAudio {
+            rate: 8000,
+            channels: 2,
+            depth: 24,
+            codec: VideoAudioCodec::Libvorbis,
+        };
+        let wav = audio_track(&s, &a, &mut StdRng::seed_from_u64(1));
+        assert_eq!(wav.len(), 44 + 8000 * 2 * 3);
+        let info = crate::io::media::wav::info(&wav).unwrap();
+        assert_eq!(
+            (info.rate, info.channels, info.depth, info.seconds),
+            (8000, 2, 24, 1.0)
+        );
+        assert_eq!(wav, audio_track(&s, &a, &mut StdRng::seed_from_u64(1)));
+        assert_ne!(wav, audio_track(&s, &a, &mut StdRng::seed_from_u64(2)));
     }
 }
